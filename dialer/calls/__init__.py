@@ -1,0 +1,1 @@
+"""The call model: states, outcomes and the I/O-free state machine that decides them."""

@@ -1,0 +1,55 @@
+"""The ``dialer`` command.
+
+Each sub-command lives in its own module under ``dialer.cli`` and exposes
+``register(subparsers)``; this module only assembles them, loads the config and
+turns known errors into one clear line and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import sys
+from collections.abc import Sequence
+
+from dialer import settings as settings_mod
+from dialer.logging import configure
+
+# Sub-command modules, in the order ``dialer --help`` lists them.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+class CliError(Exception):
+    """An error to show the user as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="dialer", description="DCC Dialer: outbound and inbound calling for a dealer call center")
+    parser.add_argument("--config", help="TOML config file (default: $DIALER_CONFIG or config/dialer.toml)")
+    parser.add_argument("--log-level", help="debug, info, warning or error (overrides the config)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"dialer.cli.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = settings_mod.load(args.config)
+    except settings_mod.ConfigError as exc:
+        print(f"dialer: config error: {exc}", file=sys.stderr)
+        return 2
+    configure(level=args.log_level or cfg.log.level, json=cfg.log.json)
+    try:
+        result = args.handler(cfg, args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or 0)
+    except CliError as exc:
+        print(f"dialer: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

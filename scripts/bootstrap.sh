@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs everything DCC Dialer needs on a fresh Debian 12 machine, idempotently:
+# Asterisk 16 (Debian bullseye-security, pinned low so nothing else comes from there),
+# SIPp (sip-tester), sox, and a virtualenv with the package and its test extras.
+# Re-running it when everything is present takes a second and changes nothing.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$here"
+VENV="${DIALER_VENV:-$here/.venv}"
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+need_apt=()
+command -v asterisk >/dev/null 2>&1 || [ -x /usr/sbin/asterisk ] || need_apt+=(asterisk)
+command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
+command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "==> installing system packages: ${need_apt[*]}"
+  if [[ " ${need_apt[*]} " == *" asterisk "* ]] && [ ! -f /etc/apt/sources.list.d/dcc-bullseye.sources ]; then
+    # Debian 12 has no asterisk package; bullseye-security carries 16.28.
+    $SUDO tee /etc/apt/sources.list.d/dcc-bullseye.sources >/dev/null <<'SRC'
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bullseye
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: http://deb.debian.org/debian-security
+Suites: bullseye-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    $SUDO tee /etc/apt/preferences.d/dcc-bullseye >/dev/null <<'PIN'
+Package: *
+Pin: release n=bullseye
+Pin-Priority: 100
+
+Package: *
+Pin: release n=bullseye-security
+Pin-Priority: 100
+PIN
+  fi
+  $SUDO apt-get update -qq
+  # The package's own service start is refused by policy-rc.d in containers: harmless,
+  # we run a private instance.
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends \
+    "${need_apt[@]}" libsox-fmt-all >/dev/null
+fi
+
+PY="${PYTHON:-python3}"
+if [ ! -x "$VENV/bin/python" ]; then
+  echo "==> creating virtualenv $VENV"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.dcc-installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "==> installing python dependencies"
+  "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
+  "$VENV/bin/python" -m pip install -q -e ".[test]"
+  touch "$stamp"
+fi
