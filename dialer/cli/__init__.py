@@ -8,6 +8,7 @@ turns known errors into one clear line and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import asyncio
 import importlib
 import sys
@@ -17,7 +18,12 @@ from dialer import settings as settings_mod
 from dialer.logging import configure
 
 # Sub-command modules, in the order ``dialer --help`` lists them.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "call",
+    "attempts",
+    "doctor",
+    "simulate",
+)
 
 
 class CliError(Exception):
@@ -28,6 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dialer", description="DCC Dialer: outbound and inbound calling for a dealer call center")
     parser.add_argument("--config", help="TOML config file (default: $DIALER_CONFIG or config/dialer.toml)")
     parser.add_argument("--log-level", help="debug, info, warning or error (overrides the config)")
+    parser.add_argument("--lang", choices=("zh-CN", "en"), help="language of what the command prints (default from [ui])")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"dialer.cli.{name}").register(sub)
@@ -42,6 +49,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except settings_mod.ConfigError as exc:
         print(f"dialer: config error: {exc}", file=sys.stderr)
         return 2
+    if args.lang:
+        cfg = dataclasses.replace(cfg, ui=dataclasses.replace(cfg.ui, language=args.lang))
     configure(level=args.log_level or cfg.log.level, json=cfg.log.json)
     try:
         result = args.handler(cfg, args)

@@ -1,0 +1,27 @@
+"""``dialer attempts``: the durable record of call attempts, newest first."""
+
+from __future__ import annotations
+
+import argparse
+
+from dialer.app import open_store
+from dialer.cli.call import print_attempts
+from dialer.cli.output import print_json
+from dialer.settings import Settings
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("attempts", help="list call attempts (newest first)")
+    p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
+    p.add_argument("--json", action="store_true", help="print JSON objects")
+    p.set_defaults(handler=run)
+
+
+async def run(cfg: Settings, args: argparse.Namespace) -> int:
+    async with open_store(cfg) as app:
+        attempts = await app.attempts.list(limit=args.limit)
+    if args.json:
+        print_json([a.to_json_dict() for a in attempts])
+    else:
+        print_attempts(attempts, cfg.ui.language)
+    return 0

@@ -1,0 +1,166 @@
+"""``dialer doctor``: check that the PBX and this machine give the dialer what it needs.
+
+Each check says in plain words what is wrong and how to fix it; the exit code is
+the number of problems (0 = ready to dial).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import tempfile
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from dialer.ami import events as ami_events
+from dialer.ami.client import AmiClient
+from dialer.ami.errors import AmiAuthError, AmiError
+from dialer.app import open_store
+from dialer.cli.output import print_json
+from dialer.i18n import translate
+from dialer.settings import Settings
+from dialer.telephony.calls import AGENT_CONTEXT, ANSWERED_CONTEXT, OUTBOUND_CONTEXT
+
+REQUIRED_MODULES = ("chan_pjsip", "app_mixmonitor", "app_chanspy", "app_queue", "app_amd", "func_groupcount")
+REQUIRED_ACTIONS = ("Originate", "Redirect", "Hangup", "Setvar", "Getvar", "CoreShowChannels", "Ping", "UserEvent")
+REQUIRED_CONTEXTS = (OUTBOUND_CONTEXT, ANSWERED_CONTEXT, AGENT_CONTEXT, "dcc-abandon")
+EVENT_PROBE_TIMEOUT_S = 3.0
+
+Translate = Callable[..., str]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One line of the report: what was checked, and the fix when it failed."""
+
+    name: str
+    ok: bool
+    fix: str = ""
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("doctor", help="check AMI login and permissions, modules, dialplan, line limits, folders")
+    p.add_argument("--json", action="store_true", help="print the checks as JSON")
+    p.set_defaults(handler=run)
+
+
+async def run(cfg: Settings, args: argparse.Namespace) -> int:
+    checks = await diagnose(cfg)
+    lang = cfg.ui.language
+    if args.json:
+        print_json([{"check": c.name, "ok": c.ok, "fix": c.fix} for c in checks])
+    else:
+        for c in checks:
+            mark = translate("doctor.ok" if c.ok else "doctor.problem", lang)
+            print(f"[{mark}] {c.name}" + (f"\n        {c.fix}" if c.fix else ""))
+        bad = sum(not c.ok for c in checks)
+        print(translate("doctor.summary_ok", lang) if not bad else translate("doctor.summary_bad", lang, count=bad))
+    return min(sum(not c.ok for c in checks), 100)
+
+
+async def diagnose(cfg: Settings) -> list[Check]:
+    """Run every check; a failed AMI login skips only the checks that need AMI."""
+    lang = cfg.ui.language
+
+    def t(key: str, **kw: object) -> str:
+        return translate(key, lang, **kw)
+
+    checks = [await _check_store(cfg, t), _check_recording(cfg, t)]
+    pbx = cfg.pbx
+    name = t("doctor.check.ami", user=pbx.ami_user, host=pbx.ami_host, port=pbx.ami_port)
+    client = AmiClient(pbx)
+    try:
+        await client.start()
+    except AmiAuthError as exc:
+        return [*checks, Check(name, False, t("doctor.fix.ami_auth", error=exc))]
+    except AmiError as exc:
+        return [*checks, Check(name, False, t("doctor.fix.ami_connect", error=exc))]
+    try:
+        checks.append(Check(name, True))
+        checks.append(await _check_actions(client, t))
+        checks.append(await _check_events(client, t))
+        checks.extend([await _check_module(client, m, t) for m in REQUIRED_MODULES])
+        checks.extend([await _check_context(client, c, t) for c in REQUIRED_CONTEXTS])
+        checks.append(await _check_line_limit(client, "DCC_OUT_LINES", pbx.outbound_lines, t))
+        checks.append(await _check_line_limit(client, "DCC_IN_LINES", pbx.inbound_lines, t))
+    finally:
+        await client.close()
+    return checks
+
+
+async def _check_store(cfg: Settings, t: Translate) -> Check:
+    path = cfg.path(cfg.store.path)
+    try:
+        async with open_store(cfg):
+            pass
+    except Exception as exc:  # any failure here is the finding itself
+        return Check(t("doctor.check.store", path=path), False, t("doctor.fix.store", error=exc))
+    return Check(t("doctor.check.store", path=path), True)
+
+
+def _check_recording(cfg: Settings, t: Translate) -> Check:
+    path = cfg.path(cfg.recording.dir).resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path):
+            pass
+    except OSError as exc:
+        return Check(t("doctor.check.recording", path=path), False, t("doctor.fix.recording", error=exc))
+    return Check(t("doctor.check.recording", path=path), True)
+
+
+async def _check_actions(client: AmiClient, t: Translate) -> Check:
+    reply = await client.action("ListCommands")
+    allowed = {k.lower() for k, _ in reply.headers}
+    missing = [a for a in REQUIRED_ACTIONS if a.lower() not in allowed]
+    return Check(t("doctor.check.actions"), not missing, t("doctor.fix.actions", missing=", ".join(missing)) if missing else "")
+
+
+async def _check_events(client: AmiClient, t: Translate) -> Check:
+    """Raise a UserEvent through AMI and wait to hear it back: proves read permission end to end."""
+    token = uuid.uuid4().hex
+
+    async def heard() -> None:
+        async for event in client.events():
+            if isinstance(event, ami_events.UserEvent) and event.get("Token") == token:
+                return
+
+    listener = asyncio.create_task(heard())
+    try:
+        await client.action("UserEvent", UserEvent="DCCDoctor", Token=token)
+        await asyncio.wait_for(listener, EVENT_PROBE_TIMEOUT_S)
+    except (TimeoutError, AmiError):
+        return Check(t("doctor.check.events"), False, t("doctor.fix.events", timeout=EVENT_PROBE_TIMEOUT_S))
+    finally:
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await listener
+    return Check(t("doctor.check.events"), True)
+
+
+async def _check_module(client: AmiClient, module: str, t: Translate) -> Check:
+    try:
+        await client.action("ModuleCheck", Module=module)
+    except AmiError:
+        return Check(t("doctor.check.module", module=module), False, t("doctor.fix.module", module=module))
+    return Check(t("doctor.check.module", module=module), True)
+
+
+async def _check_context(client: AmiClient, context: str, t: Translate) -> Check:
+    try:
+        await client.action("ShowDialPlan", Context=context)
+    except AmiError:
+        return Check(t("doctor.check.context", context=context), False, t("doctor.fix.context", context=context))
+    return Check(t("doctor.check.context", context=context), True)
+
+
+async def _check_line_limit(client: AmiClient, name: str, expected: int, t: Translate) -> Check:
+    try:
+        reply = await client.action("Getvar", Variable=name)
+        actual = reply.get("Value")
+    except AmiError as exc:
+        actual = str(exc)
+    ok = actual.strip() == str(expected)
+    return Check(t("doctor.check.lines", name=name, expected=expected), ok, "" if ok else t("doctor.fix.lines", actual=f"{name}={actual!r}"))

@@ -1,0 +1,1 @@
+"""Telephony services: placing calls through the PBX and following them to an outcome."""

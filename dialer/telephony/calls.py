@@ -1,0 +1,320 @@
+"""Placing outbound calls and following each one to its recorded outcome.
+
+Each call runs as its own task (:meth:`CallService.dial`) with the call and lead
+ids bound to its logs. One consumer (:meth:`CallService.run`) reads the AMI
+event stream and drops each event into the inbox of the call it belongs to, so
+a slow database write for one call never delays another call's agent connect.
+
+Crash safety, in order of the steps of a call:
+- the attempt row is committed before the Originate is sent, so no call is ever
+  placed without a record;
+- an Originate is sent once and never repeated (the AMI layer does not replay
+  it after a reconnect, and nothing here retries it);
+- after the AMI link comes back, calls the PBX no longer knows are ended from
+  what was known (``CallVanished``); after a dialer restart, :meth:`recover`
+  does the same for attempts left in flight, and adopts those still live.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import structlog
+
+from dialer.ami import events as ami
+from dialer.ami.errors import AmiError, AmiTimeout
+from dialer.calls import events as ev
+from dialer.calls.machine import CallMachine, CallResult, CallRules, ConnectAgent, Decision, Finished, Progress
+from dialer.calls.outcome import CallState, Direction
+from dialer.clock import Clock
+from dialer.logging import get_logger
+from dialer.phone import DialFormat, Phone, dial_string
+from dialer.settings import Settings
+from dialer.store.repositories import Attempt, AttemptRepository
+from dialer.telephony.legs import CallLegs, other_channel_id
+from dialer.telephony.lines import LineLimiter
+
+log = get_logger(__name__)
+
+# Contexts of the shipped dialplan (asterisk/extensions.conf); see docs/telephony.md.
+OUTBOUND_CONTEXT = "dcc-outbound"
+ANSWERED_CONTEXT = "dcc-answered"
+AGENT_CONTEXT = "dcc-agent"
+
+
+class AmiPort(Protocol):
+    """What the call service needs from the AMI layer (``dialer.ami.client.AmiClient``, or a test double)."""
+
+    def events(self) -> AsyncIterator[ami.AmiEvent]: ...
+
+    async def originate(
+        self,
+        *,
+        channel: str,
+        context: str,
+        exten: str,
+        priority: int,
+        channel_id: str,
+        other_channel_id: str,
+        timeout_ms: int,
+        caller_id: str,
+        variables: Mapping[str, str],
+    ) -> None: ...
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None: ...
+
+    async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
+
+
+@dataclass
+class _Call:
+    """The dialer's live view of one call."""
+
+    call_id: str
+    machine: CallMachine
+    legs: CallLegs
+    agent: str | None
+    inbox: asyncio.Queue[ev.CallEvent] = field(default_factory=asyncio.Queue)
+
+
+class CallService:
+    """Outbound calls through the PBX: line limit, attempt records, agent connect, outcome."""
+
+    def __init__(self, *, ami_client: AmiPort, attempts: AttemptRepository, settings: Settings, clock: Clock) -> None:
+        self._ami = ami_client
+        self._attempts = attempts
+        self._settings = settings
+        self._clock = clock
+        self._rules = CallRules(early_hangup_s=settings.calls.early_hangup_s)
+        self.lines = LineLimiter(settings.pbx.outbound_lines)
+        self._calls: dict[str, _Call] = {}
+
+    # -- event routing -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Consume the AMI event stream for as long as the service lives."""
+        async for event in self._ami.events():
+            self.route(event)
+
+    def route(self, event: ami.AmiEvent) -> None:
+        """Deliver one AMI event to the call it belongs to (or reconcile on a fresh snapshot)."""
+        if isinstance(event, ami.Reconciled):
+            self._reconcile(event)
+            return
+        key = _routing_key(event)
+        call = self._calls.get(key) if key else None
+        if call is None:
+            return
+        for call_event in call.legs.translate(event):
+            call.inbox.put_nowait(call_event)
+
+    def _reconcile(self, snapshot: ami.Reconciled) -> None:
+        live = {c.linkedid for c in snapshot.channels} | {c.uniqueid for c in snapshot.channels}
+        for call in list(self._calls.values()):
+            if call.call_id not in live:
+                log.warning("call vanished from the PBX", call_id=call.call_id)
+                call.inbox.put_nowait(ev.CallVanished(snapshot.at))
+
+    # -- placing a call ---------------------------------------------------------------
+
+    async def dial(
+        self,
+        number: Phone,
+        *,
+        agent: str,
+        lead_id: int | None = None,
+        campaign_id: int | None = None,
+        wait_for_line: bool = True,
+    ) -> Attempt:
+        """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
+
+        Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
+        with ``wait_for_line=False``).
+        """
+        await self.lines.acquire(wait=wait_for_line)
+        call_id = uuid.uuid4().hex
+        try:
+            with structlog.contextvars.bound_contextvars(call_id=call_id, lead_id=lead_id):
+                return await self._dial(call_id, number, agent, lead_id, campaign_id)
+        finally:
+            self._calls.pop(call_id, None)
+            self.lines.release()
+
+    async def _dial(self, call_id: str, number: Phone, agent: str, lead_id: int | None, campaign_id: int | None) -> Attempt:
+        recording = self.recording_path(call_id)
+        await self._attempts.create(
+            call_id=call_id,
+            direction=Direction.OUTBOUND,
+            number=number.e164,
+            lead_id=lead_id,
+            campaign_id=campaign_id,
+            agent=agent,
+            created_at=self._clock.now(),
+        )
+        call = _Call(call_id, CallMachine(call_id, self._rules), CallLegs(call_id), agent)
+        self._calls[call_id] = call  # before the Originate: its first events can beat the reply
+        log.info("dialing", number=number.e164, agent=agent)
+        try:
+            await self._ami.originate(
+                channel=f"Local/{self._dial_digits(number)}@{OUTBOUND_CONTEXT}/n",
+                context=ANSWERED_CONTEXT,
+                exten="s",
+                priority=1,
+                channel_id=call_id,
+                other_channel_id=other_channel_id(call_id),
+                timeout_ms=int(self._settings.pbx.ring_timeout_s * 1000),
+                caller_id=self._settings.pbx.caller_id,
+                variables={
+                    "DCC_CALL": call_id,
+                    "DCC_REC": str(recording),
+                    "DCC_AMD": "1" if self._settings.calls.amd else "0",
+                    "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
+                    "DCC_RING": f"{self._settings.pbx.ring_timeout_s:g}",
+                },
+            )
+        except AmiTimeout:
+            # Asterisk may or may not have queued it. Never send it again: watch for
+            # its events, and let the next snapshot of live channels settle it.
+            log.warning("originate unconfirmed; waiting for its events")
+            asyncio.get_running_loop().call_later(
+                self._settings.pbx.ring_timeout_s + self._settings.pbx.action_timeout_s,
+                lambda: asyncio.ensure_future(self._settle_unconfirmed(call)),
+            )
+        except AmiError as exc:
+            call.inbox.put_nowait(ev.OriginateRefused(self._clock.now(), str(exc)))
+        else:
+            now = self._clock.now()
+            await self._attempts.mark_started(call_id, now)
+            call.inbox.put_nowait(ev.OriginateSent(now))
+        return await self._follow(call)
+
+    async def _follow(self, call: _Call) -> Attempt:
+        """Feed the call's events to its machine and carry out the decisions until it ends."""
+        while True:
+            event = await call.inbox.get()
+            for decision in call.machine.feed(event):
+                result = await self._carry_out(call, decision)
+                if result is not None:
+                    return result
+
+    async def _carry_out(self, call: _Call, decision: Decision) -> Attempt | None:
+        match decision:
+            case ConnectAgent(channel=channel):
+                await self._connect_agent(call, channel)
+            case Progress(state=state, at=at, agent=agent):
+                await self._attempts.update_progress(
+                    call.call_id,
+                    state=state,
+                    answered_at=at if state is CallState.ANSWERED else None,
+                    connected_at=at if state is CallState.CONNECTED else None,
+                    agent=agent,
+                )
+            case Finished(result=result):
+                return await self._record(call, result)
+        return None
+
+    async def _connect_agent(self, call: _Call, channel: str) -> None:
+        if call.agent is None:
+            log.warning("no agent to connect; the PBX will play the abandon message")
+            return
+        try:
+            await self._ami.redirect(channel, AGENT_CONTEXT, call.agent, 1)
+            log.info("agent connect requested", agent=call.agent)
+        except AmiError as exc:
+            # The PBX's own hold timer still sends the customer to the abandon message.
+            log.error("agent connect failed", agent=call.agent, error=str(exc))
+
+    async def _record(self, call: _Call, result: CallResult) -> Attempt:
+        await self._attempts.finish(
+            call.call_id,
+            outcome=result.outcome,
+            ended_at=result.ended_at,
+            hangup_cause=result.hangup_cause,
+            dial_status=result.dial_status,
+            detail=result.detail,
+            recording=result.recording,
+        )
+        attempt = await self._attempts.get(call.call_id)
+        log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
+        return attempt
+
+    async def _settle_unconfirmed(self, call: _Call) -> None:
+        if call.machine.state not in (CallState.PENDING, CallState.ORIGINATING):
+            return
+        with contextlib.suppress(AmiError):
+            channels = await self._ami.core_show_channels()
+            if any(c.linkedid == call.call_id for c in channels):
+                return
+        call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+
+    # -- restart ---------------------------------------------------------------------
+
+    async def recover(self) -> list[Attempt]:
+        """After a dialer restart: end attempts left in flight whose call is gone.
+
+        Calls still live in the PBX are adopted and followed to their end in the
+        background; the others are closed as ``unknown`` (or ``answered`` when an
+        agent already had them), never re-dialled.
+        """
+        in_flight = await self._attempts.in_flight()
+        if not in_flight:
+            return []
+        live = {c.linkedid for c in await self._ami.core_show_channels()}
+        closed: list[Attempt] = []
+        for attempt in in_flight:
+            machine = CallMachine(attempt.call_id, self._rules)
+            for replay in _replay_known_progress(attempt):
+                machine.feed(replay)
+            call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent)
+            if attempt.call_id in live:
+                self._calls[attempt.call_id] = call
+                asyncio.get_running_loop().create_task(self._adopt(call))
+                continue
+            call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+            closed.append(await self._follow(call))
+        return closed
+
+    async def _adopt(self, call: _Call) -> None:
+        with structlog.contextvars.bound_contextvars(call_id=call.call_id):
+            try:
+                await self._follow(call)
+            finally:
+                self._calls.pop(call.call_id, None)
+
+    # -- helpers ----------------------------------------------------------------------
+
+    def recording_path(self, call_id: str) -> Path:
+        """Where MixMonitor writes this call: our own name, never caller-ID text."""
+        day = self._clock.now()
+        folder = self._settings.path(self._settings.recording.dir).resolve() / f"{day:%Y/%m/%d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder / f"{call_id}.wav"
+
+    def _dial_digits(self, number: Phone) -> str:
+        return dial_string(number, DialFormat(self._settings.pbx.dial_format), self._settings.dealer.region)
+
+
+def _routing_key(event: ami.AmiEvent) -> str | None:
+    if isinstance(event, ami.ChannelEvent):
+        return event.linkedid or event.uniqueid
+    if isinstance(event, ami.OriginateResponse):
+        return event.uniqueid
+    return None
+
+
+def _replay_known_progress(attempt: Attempt) -> list[ev.CallEvent]:
+    """What the store knows of an in-flight attempt, as events for a fresh machine."""
+    replay: list[ev.CallEvent] = []
+    if attempt.started_at is not None:
+        replay.append(ev.OriginateSent(attempt.started_at))
+    if attempt.answered_at is not None:
+        replay.append(ev.CustomerAnswered(attempt.answered_at))
+    if attempt.connected_at is not None and attempt.agent:
+        replay.append(ev.AgentConnected(attempt.connected_at, attempt.agent))
+    return replay

@@ -1,0 +1,101 @@
+"""From AMI events about channels to call events about one call.
+
+A call is several channels: Local;1 (the dialer's own channel, uniqueid = call
+id), Local;2 (``<call id>-2``, which dials the customer), the carrier channel
+(the customer) and, once connected, the agent channel. Asterisk ties them with
+``Linkedid == call id``. :class:`CallLegs` learns which channel is which from
+``DialBegin`` and turns each AMI event into the leg-level facts the call model
+understands (docs/telephony.md is the contract).
+"""
+
+from __future__ import annotations
+
+from dialer.ami import events as ami
+from dialer.calls import events as ev
+
+_RINGING = 5
+_UP = 6
+
+
+def other_channel_id(call_id: str) -> str:
+    """The ChannelId we give the Local;2 half of a call's Local channel pair."""
+    return f"{call_id}-2"
+
+
+class CallLegs:
+    """Leg bookkeeping for one call; pure apart from reading the events' own timestamps."""
+
+    def __init__(self, call_id: str) -> None:
+        self.call_id = call_id
+        self._dialer_side = other_channel_id(call_id)
+        self.customer_uniqueid: str | None = None
+        self.agent_uniqueid: str | None = None
+        self.agent: str | None = None
+
+    def owns(self, event: ami.AmiEvent) -> bool:
+        """Whether ``event`` belongs to this call."""
+        if isinstance(event, ami.ChannelEvent):
+            return event.linkedid == self.call_id or event.uniqueid in (self.call_id, self._dialer_side)
+        if isinstance(event, ami.OriginateResponse):
+            return event.uniqueid == self.call_id
+        return False
+
+    def translate(self, event: ami.AmiEvent) -> list[ev.CallEvent]:
+        """The call events ``event`` means for this call (often none)."""
+        at = event.at
+        match event:
+            case ami.OriginateResponse(response=response, reason=reason):
+                return [ev.OriginateFinished(at, response.lower() == "success", reason)]
+            case ami.DialBegin(uniqueid=uid, dest_uniqueid=dest, dest_channel=dest_channel):
+                if uid == self._dialer_side:
+                    self.customer_uniqueid = dest
+                elif uid == self.call_id:
+                    self.agent_uniqueid = dest
+                    self.agent = _endpoint(dest_channel)
+                return []
+            case ami.DialEnd(uniqueid=uid, dial_status=status):
+                if uid == self._dialer_side:
+                    return [ev.CustomerDialEnded(at, status)]
+                if uid == self.call_id and self.agent:
+                    if status.upper() == "ANSWER":
+                        return [ev.AgentConnected(at, self.agent)]
+                    return [ev.AgentFailed(at, self.agent, status)]
+                return []
+            case ami.Newstate(uniqueid=uid, channel_state=state):
+                if uid == self.customer_uniqueid and state == _RINGING:
+                    return [ev.CustomerRinging(at)]
+                if uid == self.customer_uniqueid and state == _UP:
+                    return [ev.CustomerAnswered(at)]
+                return []
+            case ami.Hangup(uniqueid=uid, cause=cause):
+                if uid == self.customer_uniqueid:
+                    return [ev.CustomerHungUp(at, cause)]
+                if uid == self.call_id:
+                    return [ev.CallHungUp(at, cause)]
+                return []
+            case ami.UserEvent(user_event=name, channel=channel):
+                return self._user_event(event, name, channel)
+            case ami.VarSet(uniqueid=uid, variable=var, value=value):
+                if uid == self.call_id and var.upper() == "MIXMONITOR_FILENAME" and value:
+                    return [ev.RecordingStarted(at, value)]
+                return []
+        return []
+
+    def _user_event(self, event: ami.UserEvent, name: str, channel: str) -> list[ev.CallEvent]:
+        at = event.at
+        match name:
+            case "DCCLineLimit":
+                return [ev.LineLimitReached(at)]
+            case "DCCAmd":
+                return [ev.MachineDetection(at, event.get("Status"), event.get("Cause"))]
+            case "DCCHold":
+                return [ev.WaitingForAgent(at, channel)]
+            case "DCCAbandon":
+                return [ev.AbandonStarted(at)]
+        return []
+
+
+def _endpoint(channel: str) -> str:
+    """``PJSIP/agent3-0000002a`` -> ``agent3``."""
+    tech_and_name = channel.split("/", 1)[-1]
+    return tech_and_name.rsplit("-", 1)[0]

@@ -1,0 +1,178 @@
+"""The call service against a scripted AMI: records, line limit, agent connect, crash recovery."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from dialer.ami.errors import AmiActionError, AmiTimeout
+from dialer.calls.outcome import CallState, Direction, Outcome
+from dialer.clock import SystemClock
+from dialer.phone import normalize
+from dialer.settings import Settings, load
+from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.database import Database
+from dialer.telephony.calls import CallService
+from dialer.telephony.lines import LinesBusy
+from tests.telephony.fakes import FakeAmi
+
+NUMBER = normalize("13800000001")
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load(env={
+        "DIALER__STORE__PATH": str(tmp_path / "d.sqlite3"),
+        "DIALER__RECORDING__DIR": str(tmp_path / "rec"),
+        "DIALER__PBX__OUTBOUND_LINES": "3",
+        "DIALER__PBX__RING_TIMEOUT_S": "0.2",
+        "DIALER__PBX__ACTION_TIMEOUT_S": "0.1",
+    })
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[Database]:
+    database = await Database.open(settings.store.path)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def env(settings: Settings, db: Database) -> AsyncIterator[tuple[CallService, FakeAmi, SqliteAttemptRepository]]:
+    clock = SystemClock()
+    fake = FakeAmi(clock)
+    repo = SqliteAttemptRepository(db)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    router = asyncio.create_task(service.run())
+    yield service, fake, repo
+    router.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await router
+
+
+async def wait_for(predicate, what: str) -> None:
+    for _ in range(500):
+        if predicate():
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+async def test_attempt_is_committed_before_the_originate_is_sent(env) -> None:
+    service, fake, repo = env
+    seen: list = []
+
+    async def check_row(fields) -> None:
+        seen.append(await repo.get(fields["channel_id"]))
+        fake.originate_error = AmiActionError("Originate", "test ends here")
+
+    fake.on_originate = check_row
+    attempt = await service.dial(NUMBER, agent="agent1")
+    assert seen and seen[0] is not None and seen[0].state is CallState.PENDING
+    assert attempt.outcome is Outcome.FAILED and "test ends here" in (attempt.detail or "")
+
+
+async def test_originate_follows_the_telephony_contract(env, settings: Settings) -> None:
+    service, fake, repo = env
+    task = asyncio.create_task(service.dial(NUMBER, agent="agent2"))
+    await wait_for(lambda: fake.originates, "originate")
+    sent = fake.originates[0]
+    call_id = sent["channel_id"]
+    assert sent["channel"] == "Local/13800000001@dcc-outbound/n"
+    assert (sent["context"], sent["exten"], sent["priority"]) == ("dcc-answered", "s", 1)
+    assert sent["other_channel_id"] == f"{call_id}-2"
+    rec = Path(sent["variables"]["DCC_REC"])
+    assert rec.is_absolute() and rec.name == f"{call_id}.wav" and rec.parent.is_dir()
+    assert sent["variables"]["DCC_HOLD"] == "2"
+    fake.play_answered_call(call_id)
+    await wait_for(lambda: fake.redirects, "agent redirect")
+    assert fake.redirects == [("Local/13800000001@dcc-outbound-1;1", "dcc-agent", "agent2", 1)]
+    fake.finish_answered_call(call_id, agent="agent2", recording=str(rec))
+    attempt = await asyncio.wait_for(task, 5)
+    assert attempt.outcome is Outcome.ANSWERED
+    assert attempt.agent == "agent2" and attempt.recording == str(rec)
+    assert attempt.answered_at and attempt.connected_at and attempt.ended_at
+    assert attempt.direction is Direction.OUTBOUND and attempt.number == "+8613800000001"
+
+
+async def test_busy_is_recorded_with_its_cause(env) -> None:
+    service, fake, repo = env
+    task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+    await wait_for(lambda: fake.originates, "originate")
+    call_id = fake.originates[0]["channel_id"]
+    fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
+    fake.hangup(call_id, "cust", 17)
+    fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "BUSY")
+    fake.originate_response(call_id, False, 0)
+    fake.hangup(call_id, call_id, 17)
+    attempt = await asyncio.wait_for(task, 5)
+    assert (attempt.outcome, attempt.hangup_cause, attempt.dial_status) == (Outcome.BUSY, 17, "BUSY")
+    assert (await repo.get(call_id)).outcome is Outcome.BUSY
+
+
+async def test_never_more_calls_than_lines(env) -> None:
+    service, fake, repo = env
+    tasks = [asyncio.create_task(service.dial(normalize(f"1380000000{i}"), agent="agent1")) for i in range(5)]
+    await wait_for(lambda: len(fake.originates) == 3, "three originates")
+    await asyncio.sleep(0.05)
+    assert len(fake.originates) == 3 and service.lines.in_use == 3
+    with pytest.raises(LinesBusy):
+        await service.dial(NUMBER, agent="agent1", wait_for_line=False)
+    # end the calls one by one; the waiting ones go out only as lines free up
+    done = 0
+    while done < 5:
+        await wait_for(lambda: len(fake.originates) > done, "next originate")
+        call_id = fake.originates[done]["channel_id"]
+        fake.hangup(call_id, call_id, 0)
+        done += 1
+    results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    assert len(results) == 5 and service.lines.peak == 3 and service.lines.in_use == 0
+
+
+async def test_unconfirmed_originate_is_never_resent_and_settles_unknown(env) -> None:
+    service, fake, repo = env
+    fake.originate_error = AmiTimeout("no reply")
+    attempt = await asyncio.wait_for(service.dial(NUMBER, agent="agent1"), 5)
+    assert len(fake.originates) == 1
+    assert attempt.outcome is Outcome.UNKNOWN
+
+
+async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> None:
+    service, fake, repo = env
+    task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+    await wait_for(lambda: fake.originates, "originate")
+    call_id = fake.originates[0]["channel_id"]
+    fake.play_answered_call(call_id)
+    agent_uid = f"{call_id}-agent"
+    fake.dial_begin(call_id, call_id, "PJSIP/agent1-00000009", agent_uid)
+    fake.dial_end(call_id, call_id, "PJSIP/agent1-00000009", agent_uid, "ANSWER")
+    await wait_for(lambda: fake.redirects, "redirect")
+    fake.reconciled(())  # Asterisk restarted: nothing is live any more
+    attempt = await asyncio.wait_for(task, 5)
+    assert attempt.outcome is Outcome.ANSWERED
+    assert attempt.detail == "call vanished from the PBX"
+    assert len(fake.originates) == 1
+
+
+async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings, db: Database) -> None:
+    clock = SystemClock()
+    repo = SqliteAttemptRepository(db)
+    await repo.create(call_id="dead", direction=Direction.OUTBOUND, number="+8613800000001", created_at=clock.now())
+    await repo.mark_started("dead", clock.now())
+    await repo.create(call_id="talking", direction=Direction.OUTBOUND, number="+8613800000002",
+                      created_at=clock.now(), agent="agent1")
+    await repo.mark_started("talking", clock.now())
+    await repo.update_progress("talking", state=CallState.CONNECTED, answered_at=clock.now(),
+                               connected_at=clock.now(), agent="agent1")
+    fake = FakeAmi(clock)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    closed = await service.recover()
+    by_id = {a.call_id: a for a in closed}
+    assert by_id["dead"].outcome is Outcome.UNKNOWN
+    assert by_id["talking"].outcome is Outcome.ANSWERED
+    assert fake.originates == []
+    assert await repo.in_flight() == []
