@@ -76,6 +76,93 @@ class CallSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PacingDefaults:
+    """How hard the dialer may push: the abandonment law and the predictive controller's knobs.
+
+    The limit is the regulator's (abandoned calls over calls a person answered, per day and per
+    rolling 30 days); the margin is how far below it the controller aims, so noise does not
+    carry a day over the line. docs/pacing.md explains each knob.
+    """
+
+    mode: str = "progressive"  # preview | progressive | predictive
+    max_abandon_rate: float = 0.03
+    # The controller aims at max_abandon_rate - abandon_margin ...
+    abandon_margin: float = 0.01
+    # ... and starts cutting the overdial once a day's or 30 days' measured rate is this close to the limit.
+    throttle_band: float = 0.01
+    # Predictive behaves exactly like progressive until this many attempts have ended.
+    warmup_attempts: int = 30
+    # How many recent attempts / talks / wrap-ups the rate and duration estimates remember.
+    sample_size: int = 400
+    # The controller's gain: starting value, bounds, and how far one abandoned call moves it (log scale).
+    gain_start: float = 0.5
+    gain_min: float = 0.2
+    gain_max: float = 3.0
+    gain_step_down: float = 0.15
+    rolling_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class RetryDefaults:
+    """When an attempt that ended a given way may be tried again.
+
+    Each value is a delay ("90s", "10m", "2h", "1h30m"), "next_day" (the first window opening on a
+    later day) or "never". A retry is always moved into the next calling window.
+    """
+
+    busy: str = "10m"
+    no_answer: str = "2h"
+    congestion: str = "5m"
+    early_hangup: str = "1h"
+    # The customer heard the abandon message: call back soon, ahead of routine work.
+    abandoned: str = "10m"
+    machine: str = "4h"
+    vacant: str = "never"
+    rejected: str = "next_day"
+    failed: str = "5m"
+    # The agent's disposition schedules the next follow-up of an answered call, not this rule.
+    answered: str = "never"
+    unknown: str = "30m"
+    max_attempts: int = 8
+    max_attempts_per_day: int = 3
+
+
+@dataclass(frozen=True, slots=True)
+class WindowDefaults:
+    """When customers may be called, in the dealer's local time (dealer.timezone).
+
+    Each weekday is a comma-separated list of "HH:MM-HH:MM" spans; "" means no calls that day.
+    Holidays are ISO dates with no calls at all; workdays are ISO dates (the official make-up
+    working days) that use the Monday window whatever their weekday.
+    """
+
+    mon: str = "09:00-20:00"
+    tue: str = "09:00-20:00"
+    wed: str = "09:00-20:00"
+    thu: str = "09:00-20:00"
+    fri: str = "09:00-20:00"
+    sat: str = "09:00-20:00"
+    sun: str = "09:00-20:00"
+    holidays: tuple[str, ...] = ()
+    workdays: tuple[str, ...] = ()
+    # No new call starts this close to a window's end, so calls end inside the window.
+    last_call_margin_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignDefaults:
+    """Campaign rules every campaign starts from: pacing, retries, windows, agents, priority."""
+
+    pacing: PacingDefaults = field(default_factory=PacingDefaults)
+    retry: RetryDefaults = field(default_factory=RetryDefaults)
+    windows: WindowDefaults = field(default_factory=WindowDefaults)
+    # Wrap-up ends when the agent submits a disposition, or after this long without one.
+    wrap_up_timeout_s: float = 120.0
+    # A lead whose follow-up deadline is this close outranks everything else in the hopper.
+    deadline_urgent_s: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class LabSettings:
     """The private Asterisk and SIPp parties of ``dialer lab``: loopback only, high ports."""
 
@@ -98,11 +185,184 @@ class StoreSettings:
     path: str = "var/dialer.sqlite3"
 
 
+# Recordings are complaint evidence: no configuration may keep them for less than this.
+RETENTION_FLOOR_DAYS = 30
+
+
 @dataclass(frozen=True, slots=True)
 class RecordingSettings:
-    """Where call recordings are written (by Asterisk's MixMonitor)."""
+    """Where call recordings live, how long they are kept and what happens when the disk fills (docs/recording.md)."""
 
     dir: str = "var/recordings"
+    # Files older than this are deleted (and the deletion audited); never under RETENTION_FLOOR_DAYS.
+    retention_days: int = 180
+    # After the call: "flac" (sox, lossless, about half the size, plays in browsers) or "none" (keep the WAV).
+    compress: str = "flac"
+    # Below low_free_mb the status is "low" (warning); below min_free_mb it is "full" (logged as an error).
+    low_free_mb: int = 5120
+    min_free_mb: int = 1024
+    # When "full": keep_recording (calls go on recorded until the disk is really out) or
+    # stop_recording (new calls go on without a recording; calls already recording finish).
+    disk_full_policy: str = "keep_recording"
+    disk_check_interval_s: float = 60.0
+    # The QA scoring form (items, weights, Chinese labels); see docs/qa.md.
+    qa_form: str = "config/qa_form.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class FirstFollowUpHours:
+    """How long after a lead reaches the DCC its first phone follow-up is due, per source.
+
+    The clock starts at the HQ issue time (hq), the sales manager's hand-over
+    (low_intent, defeated, and any re-activated lead) or the system entry (the rest).
+    ``none`` means the source has no per-lead deadline (base customers are worked
+    by campaign: SMS first, calls only for segments that did not reply).
+    """
+
+    hq: float | None = 48.0  # handbook: within 48 h of issue
+    low_intent: float | None = 48.0  # handbook: within 2 days of hand-over
+    defeated: float | None = 48.0  # handbook: within 2 days of hand-over
+    web: float | None = 48.0  # handbook is silent; treated like an HQ lead
+    referral: float | None = 48.0  # handbook is silent; treated like an HQ lead
+    inbound: float | None = 24.0  # the caller asked for us; call back within a day
+    base_customer: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IntentSettings:
+    """What the intent levels mean: purchase horizon and how often to follow up.
+
+    DOSS defines H as "buys within days", then A, B, C by horizon; dealers tune
+    the numbers. After the first follow-up, a lead without an agreed callback is
+    due again ``*_follow_up_days`` after its last contact.
+    """
+
+    h_horizon_days: int = 7
+    h_follow_up_days: float = 2.0
+    a_horizon_days: int = 15
+    a_follow_up_days: float = 4.0
+    b_horizon_days: int = 30
+    b_follow_up_days: float = 7.0
+    c_horizon_days: int = 90
+    c_follow_up_days: float = 15.0
+
+
+@dataclass(frozen=True, slots=True)
+class LeadSettings:
+    """Lead deadlines and import behaviour: the handbook's numbers as dealer data."""
+
+    first_follow_up_hours: FirstFollowUpHours = field(default_factory=FirstFollowUpHours)
+    intent: IntentSettings = field(default_factory=IntentSettings)
+    # The SMS reminder of a booked visit goes out this many days before the visit,
+    # at this local time (dealer timezone).
+    visit_reminder_days_before: int = 1
+    visit_reminder_time: str = "10:00"
+    # Import progress is reported every this many rows.
+    import_progress_rows: int = 5000
+    # The monthly hygiene report shows defeated leads per month over this many months.
+    hygiene_trend_months: int = 12
+
+
+@dataclass(frozen=True, slots=True)
+class DossSettings:
+    """The DOSS sync: where the outcome mapping lives and how the outbox is pushed (docs/doss.md).
+
+    DOSS itself has no API; ``endpoint`` is a dealer-side bridge (or an RPA robot)
+    that accepts one change per POST. Empty means "export spreadsheets only".
+    """
+
+    mapping_file: str = "config/doss_mapping.toml"
+    export_dir: str = "var/doss"  # where 'dialer doss export' writes when --out is not given
+    endpoint: str = ""
+    # Secret: set it as DIALER__DOSS__TOKEN, not in the file; kept out of repr() so it is never logged.
+    token: str = field(default="", repr=False)
+    timeout_s: float = 10.0
+    # A change that failed this many times is dead-lettered for a person to look at.
+    # With the backoff below, 12 tries span about five hours of outage.
+    max_attempts: int = 12
+    # Retry n waits about backoff_base_s * 2**(n-1), capped at backoff_max_s, with full jitter.
+    backoff_base_s: float = 30.0
+    backoff_max_s: float = 3600.0
+    batch_size: int = 50  # changes taken from the outbox per round
+    idle_poll_s: float = 5.0  # how often an idle worker looks for new changes
+
+
+@dataclass(frozen=True, slots=True)
+class KpiSettings:
+    """KPI knobs (docs/kpi.md): the handbook's daily call norm and what counts as a captured contact."""
+
+    # The handbook: one person handles 70-80 outbound calls a day.
+    calls_norm_min: int = 70
+    calls_norm_max: int = 80
+    # New leads from these sources are contacts the DCC captured itself (留资).
+    captured_sources: tuple[str, ...] = ("web", "inbound", "referral")
+
+
+@dataclass(frozen=True, slots=True)
+class SmsSettings:
+    """SMS (docs/sms.md): which driver sends, the gateway, the customer-protection rules, the outbox.
+
+    Templates live in their own file (``templates_file``), validated at start-up by
+    dialer.sms.templates. Times of day are the dealer's local time (dealer.timezone).
+    """
+
+    driver: str = "smpp"  # smpp (an SMS gateway / operator SMSC) | pbx (AMI MessageSend over a SIP trunk)
+    templates_file: str = "config/sms_templates.toml"
+    # The sender number customers see and reply to (an operator-assigned 106... code in China).
+    source_addr: str = "10690000"
+    smpp_host: str = "127.0.0.1"
+    smpp_port: int = 2775
+    smpp_system_id: str = "dcc"
+    # Secret: set it as DIALER__SMS__SMPP_PASSWORD; kept out of repr() so it is never logged.
+    smpp_password: str = field(default="", repr=False)
+    smpp_system_type: str = ""
+    # Unanswered submits the gateway may hold at once (SMPP window).
+    smpp_window: int = 10
+    connect_timeout_s: float = 5.0
+    # A submit_sm without a response this long is ambiguous (see docs/sms.md, "exactly once").
+    submit_timeout_s: float = 10.0
+    # How often the link is checked between messages; the SMPP core also sends enquire_link itself.
+    keepalive_s: float = 15.0
+    reconnect_min_s: float = 0.5
+    reconnect_max_s: float = 30.0
+    # pbx driver: AMI MessageSend goes to pjsip:<pbx_endpoint>/sip:<number>@<pbx_host>.
+    pbx_endpoint: str = "carrier"
+    pbx_host: str = "127.0.0.1"
+    # Customers only get SMS inside this local span, every day.
+    window: str = "08:00-21:00"
+    # Promotional messages per number: at most this many per local day and per 7 days.
+    max_promo_per_day: int = 1
+    max_promo_per_week: int = 2
+    # Replies meaning "stop" / "interested" (case and surrounding punctuation ignored).
+    opt_out_keywords: tuple[str, ...] = ("T", "TD", "退订", "退", "STOP", "N", "不需要", "别发了")
+    interested_keywords: tuple[str, ...] = ("1", "Y", "YES", "是", "好", "好的", "有兴趣", "感兴趣", "可以", "需要")
+    # An inbound SMS is a reply to the latest message sent to that number within this many days.
+    reply_match_days: float = 30.0
+    # Call-task priority of an interested replier, and of the cadence's hand-off (higher is called first).
+    interested_priority: int = 100
+    handoff_priority: int = 10
+    # Outbox: retries of a message the gateway refused or could not take, then dead-lettered.
+    max_attempts: int = 8
+    backoff_base_s: float = 10.0
+    backoff_max_s: float = 1800.0
+    batch_size: int = 50
+    idle_poll_s: float = 1.0
+    # A part whose submit got no answer (link lost mid-submit) is never resent blindly: a receipt
+    # reconciles it. Without one after this long, "none" keeps it flagged for a person; a number
+    # resends it (accepting a possible duplicate over a possibly lost message).
+    ambiguous_resend_after_s: float | None = None
+    # Repurchase cadence defaults (per wave overridable): wait after the wave, then compare the
+    # reply rate with the threshold; below it, hand this segment to calling.
+    cadence_wait_hours: float = 72.0
+    cadence_min_reply_rate: float = 0.05
+    cadence_handoff: str = "non_repliers"  # non_repliers | all | interested
+
+
+@dataclass(frozen=True, slots=True)
+class UiSettings:
+    """What people read: the console and CLI speak Chinese unless told otherwise."""
+
+    language: str = "zh-CN"  # zh-CN | en
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +378,15 @@ class Settings:
     dealer: DealerSettings = field(default_factory=DealerSettings)
     pbx: PbxSettings = field(default_factory=PbxSettings)
     calls: CallSettings = field(default_factory=CallSettings)
+    campaigns: CampaignDefaults = field(default_factory=CampaignDefaults)
     lab: LabSettings = field(default_factory=LabSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    leads: LeadSettings = field(default_factory=LeadSettings)
+    doss: DossSettings = field(default_factory=DossSettings)
+    kpi: KpiSettings = field(default_factory=KpiSettings)
+    sms: SmsSettings = field(default_factory=SmsSettings)
+    ui: UiSettings = field(default_factory=UiSettings)
     log: LogSettings = field(default_factory=LogSettings)
     # Directory that relative paths in this config are resolved against.
     base_dir: str = "."
@@ -233,7 +499,136 @@ def _validate(s: Settings, where: str) -> None:
         problems.append(f"calls.early_hangup_s = {s.calls.early_hangup_s}: must not be negative")
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
+    problems.extend(_lead_problems(s.leads))
+    problems.extend(_recording_problems(s.recording))
+    problems.extend(_doss_problems(s.doss, s.kpi))
+    problems.extend(_campaign_problems(s.campaigns, s.dealer.timezone))
+    problems.extend(_sms_problems(s.sms, s.dealer.timezone))
+    if s.ui.language not in ("zh-CN", "en"):
+        problems.append(f"ui.language = {s.ui.language!r}: must be 'zh-CN' or 'en'")
     if s.log.level.lower() not in ("debug", "info", "warning", "error"):
         problems.append(f"log.level = {s.log.level!r}: must be debug, info, warning or error")
     if problems:
         raise ConfigError(f"{where}: " + "; ".join(problems))
+
+
+def _lead_problems(leads: LeadSettings) -> list[str]:
+    problems: list[str] = []
+    for f in dataclasses.fields(FirstFollowUpHours):
+        hours = getattr(leads.first_follow_up_hours, f.name)
+        if hours is not None and hours <= 0:
+            problems.append(f"leads.first_follow_up_hours.{f.name} = {hours}: must be positive or none")
+    horizons = []
+    for level in ("h", "a", "b", "c"):
+        horizon = getattr(leads.intent, f"{level}_horizon_days")
+        every = getattr(leads.intent, f"{level}_follow_up_days")
+        if horizon <= 0 or every <= 0:
+            problems.append(f"leads.intent.{level}_*: horizon ({horizon}) and follow-up days ({every}) must be positive")
+        horizons.append(horizon)
+    if horizons != sorted(horizons):
+        problems.append(f"leads.intent: horizons {horizons} must grow from H to C")
+    if leads.visit_reminder_days_before < 0:
+        problems.append(f"leads.visit_reminder_days_before = {leads.visit_reminder_days_before}: must not be negative")
+    hh, _, mm = leads.visit_reminder_time.partition(":")
+    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+        problems.append(f"leads.visit_reminder_time = {leads.visit_reminder_time!r}: expected HH:MM")
+    if leads.import_progress_rows <= 0:
+        problems.append(f"leads.import_progress_rows = {leads.import_progress_rows}: must be positive")
+    if leads.hygiene_trend_months <= 0:
+        problems.append(f"leads.hygiene_trend_months = {leads.hygiene_trend_months}: must be positive")
+    return problems
+
+
+def _recording_problems(r: RecordingSettings) -> list[str]:
+    problems: list[str] = []
+    if r.retention_days < RETENTION_FLOOR_DAYS:
+        problems.append(
+            f"recording.retention_days = {r.retention_days}: must be at least {RETENTION_FLOOR_DAYS} (recordings are complaint evidence)"
+        )
+    if r.compress not in ("flac", "none"):
+        problems.append(f"recording.compress = {r.compress!r}: must be 'flac' or 'none'")
+    if r.disk_full_policy not in ("keep_recording", "stop_recording"):
+        problems.append(f"recording.disk_full_policy = {r.disk_full_policy!r}: must be 'keep_recording' or 'stop_recording'")
+    if r.disk_check_interval_s <= 0:
+        problems.append(f"recording.disk_check_interval_s = {r.disk_check_interval_s}: must be positive")
+    if not 0 <= r.min_free_mb <= r.low_free_mb:
+        problems.append(f"recording: need 0 <= min_free_mb ({r.min_free_mb}) <= low_free_mb ({r.low_free_mb})")
+    return problems
+
+
+def _doss_problems(d: DossSettings, k: KpiSettings) -> list[str]:
+    problems: list[str] = []
+    if d.endpoint and not d.endpoint.startswith(("http://", "https://")):
+        problems.append(f"doss.endpoint = {d.endpoint!r}: must be an http:// or https:// URL")
+    if d.timeout_s <= 0 or d.idle_poll_s <= 0:
+        problems.append("doss.timeout_s and doss.idle_poll_s must be positive")
+    if d.max_attempts < 1 or d.batch_size < 1:
+        problems.append("doss.max_attempts and doss.batch_size must be at least 1")
+    if not 0 < d.backoff_base_s <= d.backoff_max_s:
+        problems.append(f"doss: need 0 < backoff_base_s ({d.backoff_base_s}) <= backoff_max_s ({d.backoff_max_s})")
+    if not 0 < k.calls_norm_min <= k.calls_norm_max:
+        problems.append(f"kpi: need 0 < calls_norm_min ({k.calls_norm_min}) <= calls_norm_max ({k.calls_norm_max})")
+    from dialer.leads.model import LeadSource
+
+    sources = [s.value for s in LeadSource]
+    for source in k.captured_sources:
+        if source not in sources:
+            problems.append(f"kpi.captured_sources: {source!r} is not one of {', '.join(sources)}")
+    return problems
+
+
+def _campaign_problems(c: CampaignDefaults, timezone: str) -> list[str]:
+    """Check the campaign section by parsing it with the code that will use it, so both agree."""
+    from dialer.campaigns.errors import PolicyError
+    from dialer.campaigns.policy import CallingWindows, RetryPolicy
+
+    problems: list[str] = []
+    p = c.pacing
+    if p.mode not in ("preview", "progressive", "predictive"):
+        problems.append(f"campaigns.pacing.mode = {p.mode!r}: must be preview, progressive or predictive")
+    if not 0 < p.max_abandon_rate < 1:
+        problems.append(f"campaigns.pacing.max_abandon_rate = {p.max_abandon_rate}: must be between 0 and 1")
+    if not 0 <= p.abandon_margin < p.max_abandon_rate:
+        problems.append(f"campaigns.pacing.abandon_margin = {p.abandon_margin}: must be >= 0 and below max_abandon_rate")
+    if not 0 < p.throttle_band <= p.max_abandon_rate:
+        problems.append(f"campaigns.pacing.throttle_band = {p.throttle_band}: must be > 0 and at most max_abandon_rate")
+    if not 0 < p.gain_min <= p.gain_start <= p.gain_max:
+        problems.append("campaigns.pacing: need 0 < gain_min <= gain_start <= gain_max")
+    if p.gain_step_down <= 0 or p.sample_size < 10 or p.warmup_attempts < 0 or p.rolling_days < 1:
+        problems.append("campaigns.pacing: gain_step_down > 0, sample_size >= 10, warmup_attempts >= 0, rolling_days >= 1")
+    if c.wrap_up_timeout_s <= 0:
+        problems.append(f"campaigns.wrap_up_timeout_s = {c.wrap_up_timeout_s}: must be positive")
+    if c.deadline_urgent_s < 0:
+        problems.append(f"campaigns.deadline_urgent_s = {c.deadline_urgent_s}: must not be negative")
+    try:
+        RetryPolicy.from_settings(c.retry)
+    except PolicyError as exc:
+        problems.append(str(exc))
+    try:
+        CallingWindows.from_settings(c.windows, timezone)
+    except PolicyError as exc:
+        problems.append(str(exc))
+    return problems
+
+
+def _sms_problems(sms: SmsSettings, timezone: str) -> list[str]:
+    """Check the SMS section with the code that will use it, so both agree."""
+    from dialer.sms.errors import SmsConfigError
+    from dialer.sms.rules import SendRules
+
+    problems: list[str] = []
+    if sms.driver not in ("smpp", "pbx"):
+        problems.append(f"sms.driver = {sms.driver!r}: must be 'smpp' or 'pbx'")
+    if sms.cadence_handoff not in ("non_repliers", "all", "interested"):
+        problems.append(f"sms.cadence_handoff = {sms.cadence_handoff!r}: must be non_repliers, all or interested")
+    if not 0 <= sms.cadence_min_reply_rate <= 1:
+        problems.append(f"sms.cadence_min_reply_rate = {sms.cadence_min_reply_rate}: must be between 0 and 1")
+    if sms.smpp_window < 1 or sms.max_attempts < 1 or sms.batch_size < 1:
+        problems.append("sms.smpp_window, sms.max_attempts and sms.batch_size must be at least 1")
+    if not 0 < sms.backoff_base_s <= sms.backoff_max_s or not 0 < sms.reconnect_min_s <= sms.reconnect_max_s:
+        problems.append("sms: need 0 < backoff_base_s <= backoff_max_s and 0 < reconnect_min_s <= reconnect_max_s")
+    try:
+        SendRules.from_settings(sms, timezone)
+    except SmsConfigError as exc:
+        problems.append(str(exc))
+    return problems

@@ -8,8 +8,13 @@ exercised for real.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
+from dialer.lab.lab import Lab
+from dialer.settings import Settings
 
 _skipped_asterisk: list[str] = []
 
@@ -25,3 +30,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _skipped_asterisk:
             print(f"  {nodeid}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- the real Asterisk lab, shared by every test that needs it -----------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def lab_settings() -> Settings:
+    """The documented defaults, with relative paths resolved against the repository."""
+    return Settings(base_dir=str(REPO))
+
+
+@pytest.fixture(scope="session")
+def lab(lab_settings: Settings) -> Iterator[Lab]:
+    """One Asterisk + SIPp lab for the session on the default ports (reused if already up)."""
+    lab = Lab(lab_settings)
+    status = lab.up()
+    yield lab
+    if not status.already:
+        lab.down()

@@ -18,17 +18,16 @@ Crash safety, in order of the steps of a call:
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Coroutine, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 
 from dialer.ami import events as ami
-from dialer.ami.errors import AmiError, AmiTimeout
+from dialer.ami.errors import AmiError, AmiLinkDown, AmiTimeout
 from dialer.calls import events as ev
 from dialer.calls.machine import CallMachine, CallResult, CallRules, ConnectAgent, Decision, Finished, Progress
 from dialer.calls.outcome import CallState, Direction
@@ -94,6 +93,7 @@ class CallService:
         self._rules = CallRules(early_hangup_s=settings.calls.early_hangup_s)
         self.lines = LineLimiter(settings.pbx.outbound_lines)
         self._calls: dict[str, _Call] = {}
+        self._background: set[asyncio.Task[Any]] = set()
 
     # -- event routing -----------------------------------------------------------------
 
@@ -127,12 +127,15 @@ class CallService:
         self,
         number: Phone,
         *,
-        agent: str,
+        agent: str | None,
         lead_id: int | None = None,
         campaign_id: int | None = None,
         wait_for_line: bool = True,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
+
+        With ``agent=None`` nobody takes the answered call: the PBX plays the abandon
+        message after ``calls.abandon_after_s`` (what happens when no agent is free).
 
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
         with ``wait_for_line=False``).
@@ -146,7 +149,7 @@ class CallService:
             self._calls.pop(call_id, None)
             self.lines.release()
 
-    async def _dial(self, call_id: str, number: Phone, agent: str, lead_id: int | None, campaign_id: int | None) -> Attempt:
+    async def _dial(self, call_id: str, number: Phone, agent: str | None, lead_id: int | None, campaign_id: int | None) -> Attempt:
         recording = self.recording_path(call_id)
         await self._attempts.create(
             call_id=call_id,
@@ -154,7 +157,6 @@ class CallService:
             number=number.e164,
             lead_id=lead_id,
             campaign_id=campaign_id,
-            agent=agent,
             created_at=self._clock.now(),
         )
         call = _Call(call_id, CallMachine(call_id, self._rules), CallLegs(call_id), agent)
@@ -175,17 +177,16 @@ class CallService:
                     "DCC_REC": str(recording),
                     "DCC_AMD": "1" if self._settings.calls.amd else "0",
                     "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
-                    "DCC_RING": f"{self._settings.pbx.ring_timeout_s:g}",
                 },
             )
-        except AmiTimeout:
-            # Asterisk may or may not have queued it. Never send it again: watch for
-            # its events, and let the next snapshot of live channels settle it.
-            log.warning("originate unconfirmed; waiting for its events")
-            asyncio.get_running_loop().call_later(
-                self._settings.pbx.ring_timeout_s + self._settings.pbx.action_timeout_s,
-                lambda: asyncio.ensure_future(self._settle_unconfirmed(call)),
-            )
+        except (AmiTimeout, AmiLinkDown) as exc:
+            if isinstance(exc, AmiLinkDown) and not exc.sent:
+                call.inbox.put_nowait(ev.OriginateRefused(self._clock.now(), str(exc)))
+            else:
+                # Asterisk may or may not have queued it. Never send it again: watch for
+                # its events, and let a look at the live channels settle it later.
+                log.warning("originate unconfirmed; waiting for its events", error=str(exc))
+                self._settle_later(call)
         except AmiError as exc:
             call.inbox.put_nowait(ev.OriginateRefused(self._clock.now(), str(exc)))
         else:
@@ -244,14 +245,24 @@ class CallService:
         log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
         return attempt
 
-    async def _settle_unconfirmed(self, call: _Call) -> None:
-        if call.machine.state not in (CallState.PENDING, CallState.ORIGINATING):
-            return
-        with contextlib.suppress(AmiError):
-            channels = await self._ami.core_show_channels()
-            if any(c.linkedid == call.call_id for c in channels):
+    def _settle_later(self, call: _Call) -> None:
+        """Check on an unconfirmed Originate once it would have rung out."""
+        delay = self._settings.pbx.ring_timeout_s + self._settings.pbx.action_timeout_s
+        self._spawn(self._settle_unconfirmed(call, delay))
+
+    async def _settle_unconfirmed(self, call: _Call, delay: float) -> None:
+        """End an unconfirmed call as vanished unless the PBX shows it live (then its events will end it)."""
+        while True:
+            await asyncio.sleep(delay)
+            if call.machine.state not in (CallState.PENDING, CallState.ORIGINATING):
                 return
-        call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+            try:
+                channels = await self._ami.core_show_channels()
+            except AmiError:
+                continue  # link still down: look again later; the Reconciled snapshot may settle it first
+            if not any(c.linkedid == call.call_id for c in channels):
+                call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+                return
 
     # -- restart ---------------------------------------------------------------------
 
@@ -274,7 +285,7 @@ class CallService:
             call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent)
             if attempt.call_id in live:
                 self._calls[attempt.call_id] = call
-                asyncio.get_running_loop().create_task(self._adopt(call))
+                self._spawn(self._adopt(call))
                 continue
             call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
             closed.append(await self._follow(call))
@@ -288,6 +299,12 @@ class CallService:
                 self._calls.pop(call.call_id, None)
 
     # -- helpers ----------------------------------------------------------------------
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        """Run ``work`` in the background, keeping a reference so it is not collected mid-flight."""
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def recording_path(self, call_id: str) -> Path:
         """Where MixMonitor writes this call: our own name, never caller-ID text."""

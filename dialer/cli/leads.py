@@ -1,0 +1,402 @@
+"""``dialer leads``: import lead files, list due follow-ups, the monthly clean-up report, the template.
+
+Tables are Chinese unless ``ui.language`` is ``en``; ``--json`` prints the full
+report for scripts. Progress of a big import goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from dialer.app import open_store
+from dialer.cli import CliError
+from dialer.cli.output import print_json, print_table
+from dialer.leads.deadlines import DueKind
+from dialer.leads.errors import LeadError
+from dialer.leads.hygiene import NO_REASON, HygieneReport
+from dialer.leads.importer import ImportReport, Phase, Progress
+from dialer.leads.model import LeadSource
+from dialer.leads.service import DueItem, DueScope, LeadService
+from dialer.leads.sheets import write_sheet
+from dialer.leads.template import TEMPLATE
+from dialer.settings import Settings
+from dialer.store.errors import StoreError
+
+# The words of this command. (Candidates for dialer/i18n.py's catalogs.)
+_TEXT: Mapping[str, Mapping[str, str]] = {
+    "zh-CN": {
+        "progress.read": "已读取 {rows} 行…",
+        "progress.write": "共 {rows} 行，正在查重并写入…",
+        "import.summary": "导入 {file}：共 {rows} 行；新建 {created}，补充已有线索 {updated}，无变化 {unchanged}，"
+        "文件内合并 {merged} 行，拒绝 {rejected} 行，归属冲突 {conflicts}",
+        "import.nothing": "本次导入没有任何变更。",
+        "import.seen": "该文件已于 {at} 导入过（批次 #{id}）。",
+        "import.batch": "导入批次 #{id}",
+        "import.rejected": "被拒绝的行：",
+        "import.merged": "文件内重复（同一号码）已合并：",
+        "import.conflicts": "归属冲突（线索归首次录入者，未转移）：",
+        "import.names": "号码相同但姓名不同（已按号码合并，请核对）：",
+        "import.ignored": "未识别的列（已忽略）：{headers}",
+        "col.row": "行号",
+        "col.field": "字段",
+        "col.value": "值",
+        "col.reason": "原因",
+        "col.into_row": "并入行",
+        "col.lead": "线索编号",
+        "col.owner": "负责人",
+        "col.claimant": "申请人",
+        "col.name": "姓名",
+        "col.kept_name": "保留姓名",
+        "col.phone": "电话",
+        "col.source": "来源",
+        "col.state": "状态",
+        "col.intent": "级别",
+        "col.due_at": "截止时间",
+        "col.due_kind": "跟进类型",
+        "col.overdue": "逾期",
+        "col.file": "文件",
+        "col.rows": "行数",
+        "col.count": "数量",
+        "col.why": "问题",
+        "col.model": "意向车型",
+        "col.ids": "线索编号",
+        "col.month": "月份",
+        "col.merged": "文件内合并",
+        "col.matched": "匹配已有",
+        "col.conflicts": "归属冲突",
+        "yes": "是",
+        "due.none": "没有到期的跟进。",
+        "hyg.title": "{month} 数据清洗报告",
+        "hyg.rejected": "无效号码（导入时拒绝）：{count} 个",
+        "hyg.wrong": "已入库但号码有误的线索：{count} 条",
+        "hyg.imports": "本月导入去重：文件内合并 {merged} 行，匹配已有线索 {matched} 行，归属冲突 {conflicts} 次",
+        "hyg.ambiguous": "号码分属多条线索的行（需人工合并）：{count} 行",
+        "hyg.candidates": "疑似重复线索（同名同车型、号码不同）：{count} 组",
+        "hyg.defeated": "战败分析：本月战败 {total} 条（销售移交 {handed} 条，DCC 跟进后战败 {dcc} 条）",
+        "hyg.by_reason": "按战败原因：",
+        "hyg.by_source": "按线索来源：",
+        "hyg.by_model": "按意向车型：",
+        "hyg.by_month": "按月份：",
+        "why.vacant": "空号",
+        "why.marked_invalid": "已标记无效",
+        "none": "（未填写）",
+        "template.written": "已生成导入模板：{path}",
+    },
+    "en": {
+        "progress.read": "read {rows} rows…",
+        "progress.write": "{rows} rows read; matching and writing…",
+        "import.summary": "import {file}: {rows} rows; created {created}, filled in {updated}, unchanged {unchanged}, "
+        "merged in file {merged}, rejected {rejected}, ownership conflicts {conflicts}",
+        "import.nothing": "This import changed nothing.",
+        "import.seen": "This file was imported before at {at} (batch #{id}).",
+        "import.batch": "import batch #{id}",
+        "import.rejected": "Rejected rows:",
+        "import.merged": "Duplicates within the file (same number), merged:",
+        "import.conflicts": "Ownership conflicts (the lead stays with whoever entered it first):",
+        "import.names": "Same number, different name (merged by number; please check):",
+        "import.ignored": "Unknown columns (ignored): {headers}",
+        "col.row": "row",
+        "col.field": "field",
+        "col.value": "value",
+        "col.reason": "reason",
+        "col.into_row": "merged into row",
+        "col.lead": "lead",
+        "col.owner": "owner",
+        "col.claimant": "claimed by",
+        "col.name": "name",
+        "col.kept_name": "kept name",
+        "col.phone": "phone",
+        "col.source": "source",
+        "col.state": "state",
+        "col.intent": "intent",
+        "col.due_at": "due",
+        "col.due_kind": "kind",
+        "col.overdue": "overdue",
+        "col.file": "file",
+        "col.rows": "rows",
+        "col.count": "count",
+        "col.why": "problem",
+        "col.model": "model",
+        "col.ids": "leads",
+        "col.month": "month",
+        "col.merged": "merged in file",
+        "col.matched": "matched stored",
+        "col.conflicts": "conflicts",
+        "yes": "yes",
+        "due.none": "Nothing is due.",
+        "hyg.title": "Data hygiene report {month}",
+        "hyg.rejected": "Invalid numbers (rejected at import): {count}",
+        "hyg.wrong": "Stored leads with a wrong number: {count}",
+        "hyg.imports": "Duplicates folded by this month's imports: {merged} rows in file, {matched} matched stored leads, {conflicts} ownership conflicts",
+        "hyg.ambiguous": "Rows whose numbers belong to several leads (merge by hand): {count}",
+        "hyg.candidates": "Possible duplicates (same name and model, different numbers): {count} groups",
+        "hyg.defeated": "Defeated leads: {total} this month ({handed} handed over lost, {dcc} lost by the DCC)",
+        "hyg.by_reason": "By reason:",
+        "hyg.by_source": "By source:",
+        "hyg.by_model": "By model:",
+        "hyg.by_month": "By month:",
+        "why.vacant": "vacant number",
+        "why.marked_invalid": "marked invalid",
+        "none": "(not recorded)",
+        "template.written": "import template written: {path}",
+    },
+}
+
+# Rejection reasons (stable English from dialer.leads) in Chinese.
+_REASONS_ZH: Mapping[str, str] = {
+    "empty": "为空",
+    "no phone number": "没有电话号码",
+    "landline without area code": "固话缺少区号",
+    "wrong length": "位数不对",
+    "not a valid number": "不是有效号码",
+    "not a dialable mobile or landline": "不是可拨打的手机或固话",
+    "too short": "太短",
+    "too long": "太长",
+    "not a number": "不是号码",
+    "unknown country code": "国家代码无效",
+    "unknown source": "无法识别的线索来源",
+    "empty and no --source given": "为空且未指定 --source",
+    "intent level must be H, A, B or C": "意向级别须为 H、A、B 或 C",
+    "expected 是 or 否 (yes or no)": "应填“是”或“否”",
+    "not a date (use YYYY-MM-DD)": "日期格式不对（应为 YYYY-MM-DD）",
+    "not a time (use HH:MM)": "时间格式不对（应为 HH:MM）",
+    "in the future": "晚于当前时间",
+}
+
+
+def _t(lang: str, key: str, **params: object) -> str:
+    catalog = _TEXT.get(lang, _TEXT["en"])
+    text = catalog.get(key) or _TEXT["en"][key]
+    return text.format(**params) if params else text
+
+
+def _reason(lang: str, reason: str) -> str:
+    if lang == "en":
+        return reason
+    head, sep, detail = reason.partition(": ")
+    if head == "numbers belong to different leads":
+        return f"号码分属不同线索：{detail}"
+    return _REASONS_ZH.get(reason, reason)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dialer leads`` and its actions to the command line."""
+    p = sub.add_parser("leads", help="lead files, due follow-ups, monthly clean-up")
+    leads = p.add_subparsers(dest="leads_command", metavar="ACTION", required=True)
+
+    imp = leads.add_parser("import", help="import a CSV or XLSX lead file (see docs/leads-import.md)")
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--source", choices=[s.value for s in LeadSource], help="source of rows that leave 线索来源 empty")
+    imp.add_argument("--owner", help="owner (负责人) of rows that leave it empty")
+    imp.add_argument("--actor", default=None, help="who is importing (default: the login name)")
+    imp.add_argument("--json", action="store_true", help="print the full report as JSON")
+    imp.set_defaults(handler=run_import)
+
+    due = leads.add_parser("due", help="leads due for follow-up (default: due by the end of today)")
+    scope = due.add_mutually_exclusive_group()
+    scope.add_argument("--overdue", action="store_const", dest="scope", const=DueScope.OVERDUE, help="only deadlines already missed")
+    scope.add_argument("--all", action="store_const", dest="scope", const=DueScope.ALL, help="every scheduled deadline")
+    due.add_argument("--owner", help="only this owner's leads")
+    due.add_argument("--json", action="store_true")
+    due.set_defaults(handler=run_due, scope=DueScope.TODAY)
+
+    hyg = leads.add_parser("hygiene", help="monthly clean-up: invalid numbers, duplicates, defeated-lead analysis")
+    hyg.add_argument("--month", required=True, help="YYYY-MM (dealer local time)")
+    hyg.add_argument("--json", action="store_true")
+    hyg.set_defaults(handler=run_hygiene)
+
+    tpl = leads.add_parser("template", help="write an empty import template (.xlsx or .csv)")
+    tpl.add_argument("file", type=Path)
+    tpl.set_defaults(handler=run_template)
+
+
+async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads import``: one file, one transaction, one report."""
+    lang = cfg.ui.language
+
+    def progress(p: Progress) -> None:
+        key = "progress.read" if p.phase is Phase.READ else "progress.write"
+        print(_t(lang, key, rows=p.rows), file=sys.stderr, flush=True)
+
+    async with open_store(cfg) as app:
+        service = LeadService(app.db, cfg, app.clock)
+        try:
+            report = await service.importer.import_file(
+                args.file,
+                actor=args.actor or getpass.getuser(),
+                source=None if args.source is None else LeadSource(args.source),
+                owner=args.owner,
+                progress=progress,
+            )
+        except (LeadError, StoreError) as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print_import(report, lang, service)
+    return 0
+
+
+def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
+    """The human report of one import."""
+    print(_t(lang, "import.summary", file=report.file, rows=report.rows, created=report.created, updated=report.updated,
+             unchanged=report.unchanged, merged=len(report.merged), rejected=report.rejected_rows, conflicts=len(report.conflicts)))
+    if report.nothing_changed:
+        print(_t(lang, "import.nothing"))
+    else:
+        print(_t(lang, "import.batch", id=report.import_id))
+    if report.previous_import_id is not None and report.previous_import_at is not None:
+        at = report.previous_import_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M")
+        print(_t(lang, "import.seen", at=at, id=report.previous_import_id))
+    if report.ignored_headers:
+        print(_t(lang, "import.ignored", headers="、".join(report.ignored_headers)))
+    sections = [
+        ("import.rejected", ("col.row", "col.field", "col.value", "col.reason"),
+         [(r.row, r.field, r.value, _reason(lang, r.reason)) for r in report.rejections]),
+        ("import.merged", ("col.row", "col.into_row"), [(m.row, m.into_row) for m in report.merged]),
+        ("import.conflicts", ("col.row", "col.lead", "col.owner", "col.claimant"),
+         [(c.row, c.lead_id, c.owner, c.claimant) for c in report.conflicts]),
+        ("import.names", ("col.row", "col.name", "col.kept_name"), [(n.row, n.name, n.kept_name) for n in report.name_mismatches]),
+    ]
+    for title, headers, rows in sections:
+        if rows:
+            print()
+            print(_t(lang, title))
+            print_table([_t(lang, h) for h in headers], rows)
+
+
+async def run_due(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads due``: the follow-up work list."""
+    lang = cfg.ui.language
+    async with open_store(cfg) as app:
+        service = LeadService(app.db, cfg, app.clock)
+        items = await service.due(args.scope, owner=args.owner)
+    if args.json:
+        print_json([_due_json(item) for item in items])
+    elif not items:
+        print(_t(lang, "due.none"))
+    else:
+        print_due(items, lang, service)
+    return 0
+
+
+def _due_json(item: DueItem) -> dict[str, object]:
+    lead = item.lead
+    phone = lead.primary_phone
+    return {
+        "id": lead.id,
+        "name": lead.name,
+        "phone": None if phone is None else phone.e164,
+        "source": lead.source.value,
+        "state": lead.state.value,
+        "intent": None if lead.intent is None else lead.intent.value,
+        "owner": lead.owner,
+        "due_at": None if lead.due_at is None else lead.due_at.isoformat(),
+        "due_kind": lead.due_kind,
+        "overdue": item.overdue,
+    }
+
+
+def print_due(items: list[DueItem], lang: str, service: LeadService) -> None:
+    """The due list as a table; local times, Chinese labels by default."""
+    zh = lang != "en"
+    headers = [_t(lang, k) for k in ("col.lead", "col.name", "col.phone", "col.source", "col.state", "col.intent",
+                                     "col.owner", "col.due_at", "col.due_kind", "col.overdue")]
+    rows = []
+    for item in items:
+        lead = item.lead
+        phone = lead.primary_phone
+        kind = None if lead.due_kind is None else DueKind(lead.due_kind)
+        rows.append([
+            lead.id,
+            lead.name,
+            None if phone is None else phone.e164,
+            lead.source.zh if zh else lead.source.value,
+            lead.state.zh if zh else lead.state.value,
+            None if lead.intent is None else lead.intent.value,
+            lead.owner,
+            None if lead.due_at is None else lead.due_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M"),
+            None if kind is None else (kind.zh if zh else kind.value),
+            _t(lang, "yes") if item.overdue else "",
+        ])
+    print_table(headers, rows)
+
+
+async def run_hygiene(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads hygiene``: the monthly clean-up report."""
+    lang = cfg.ui.language
+    async with open_store(cfg) as app:
+        service = LeadService(app.db, cfg, app.clock)
+        try:
+            report = await service.hygiene(args.month)
+        except LeadError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print_hygiene(report, lang)
+    return 0
+
+
+def print_hygiene(report: HygieneReport, lang: str) -> None:
+    """The monthly clean-up report, section by section."""
+    zh = lang != "en"
+    print(_t(lang, "hyg.title", month=report.month))
+    print()
+    print(_t(lang, "hyg.rejected", count=len(report.rejected_numbers)))
+    if report.rejected_numbers:
+        print_table([_t(lang, "col.reason"), _t(lang, "col.count")], [(_reason(lang, k), v) for k, v in report.rejected_by_reason.items()])
+        print_table([_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
+                    [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.rejected_numbers])
+    print()
+    print(_t(lang, "hyg.wrong", count=len(report.wrong_numbers)))
+    if report.wrong_numbers:
+        print_table([_t(lang, k) for k in ("col.lead", "col.name", "col.phone", "col.why")],
+                    [(w.lead_id, w.name, w.phone, _t(lang, f"why.{w.why}")) for w in report.wrong_numbers])
+    print()
+    print(_t(lang, "hyg.imports", merged=report.merged_in_file, matched=report.matched_stored, conflicts=report.ownership_conflicts))
+    if report.imports:
+        print_table([_t(lang, k) for k in ("col.file", "col.rows", "col.merged", "col.matched", "col.conflicts")],
+                    [(i.file, i.rows, i.merged_in_file, i.matched_stored, i.conflicts) for i in report.imports])
+    print(_t(lang, "hyg.ambiguous", count=len(report.ambiguous_rows)))
+    if report.ambiguous_rows:
+        print_table([_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
+                    [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.ambiguous_rows])
+    print(_t(lang, "hyg.candidates", count=len(report.merge_candidates)))
+    if report.merge_candidates:
+        print_table([_t(lang, k) for k in ("col.name", "col.model", "col.ids")],
+                    [(c.name, c.model, ", ".join(f"#{i}" for i in c.lead_ids)) for c in report.merge_candidates])
+    print()
+    d = report.defeated
+    print(_t(lang, "hyg.defeated", total=d.total, handed=d.handed_over, dcc=d.lost_by_dcc))
+
+    def label(value: str) -> str:
+        return _t(lang, "none") if value == NO_REASON else value
+
+    def source_label(value: str) -> str:
+        return LeadSource(value).zh if zh else value
+
+    for title, col, counts, show in (
+        ("hyg.by_reason", "col.reason", d.by_reason, label),
+        ("hyg.by_source", "col.source", d.by_source, source_label),
+        ("hyg.by_model", "col.model", d.by_model, label),
+        ("hyg.by_month", "col.month", d.by_month, str),
+    ):
+        if counts:
+            print(_t(lang, title))
+            print_table([_t(lang, col), _t(lang, "col.count")], [(show(k), v) for k, v in counts.items()])
+
+
+def run_template(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads template``: an empty file with the headers dealers fill in."""
+    try:
+        write_sheet(args.file, [spec.zh for spec in TEMPLATE], [])
+    except (LeadError, OSError) as exc:
+        raise CliError(str(exc)) from None
+    print(_t(cfg.ui.language, "template.written", path=args.file))
+    return 0
+

@@ -1,0 +1,165 @@
+"""Recording a follow-up result: the lead change, its history and its DOSS outbox row in ONE transaction.
+
+This is the transactional outbox. Writing the DOSS change anywhere but in the
+transaction that changes the lead would let a crash in between lose it (lead
+changed, DOSS never told) or invent it (DOSS told, lead unchanged). Here the
+three writes commit together or not at all; delivery happens later, from the
+outbox, as often as it takes (``dialer.doss.push``).
+
+Other parts call :meth:`DossService.record_disposition` after every call (the
+agent's form, or ``Disposition.NO_CONTACT`` from the dialer for calls nobody
+talked on) and :meth:`DossService.record_milestone` when the showroom reports a
+visit or a deal. Neither caller writes the lead's contact or attempt event itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialer.calls.outcome import Outcome
+from dialer.clock import Clock
+from dialer.doss.errors import FormError
+from dialer.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
+from dialer.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
+from dialer.leads.model import Lead, LeadEventKind, LeadState, check_transition
+from dialer.logging import get_logger
+from dialer.store.database import Database, Tx
+from dialer.store.doss import DossOutbox
+from dialer.store.leads import LeadStore
+
+log = get_logger(__name__)
+
+# What the showroom reports; everything else comes from calls through the mapping.
+MILESTONES = frozenset({LeadState.VISITED, LeadState.DEAL})
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """What one recorded result did."""
+
+    lead: Lead  # the lead after the change
+    change: DossChange | None  # None for a showroom milestone
+    outbox_id: int | None  # None when the change is history only (not reported to DOSS)
+
+
+class DossService:
+    """Applies results to leads and queues their DOSS changes; see the module docstring."""
+
+    def __init__(self, db: Database, leads: LeadStore, outbox: DossOutbox, mapping: DossMapping, clock: Clock) -> None:
+        self._db = db
+        self._leads = leads
+        self._outbox = outbox
+        self._mapping = mapping
+        self._clock = clock
+
+    async def record_disposition(
+        self, lead_id: int, attempt_id: int | None, outcome: Outcome, form: DispositionForm, actor: str
+    ) -> Recorded:
+        """Validate the form against the mapping, then change the lead and queue its DOSS change atomically.
+
+        Raises :class:`FormError` (nothing written) when the form does not satisfy
+        the mapping, and the leads package's errors for an unknown lead or a state
+        change DOSS would not accept.
+        """
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            lead = await self._leads.get(lead_id)
+            change = self._mapping.apply(outcome, form, now, attempts=await self._no_contact_streak(lead_id, outcome))
+            after_call = await self._leads.record_contact(lead_id, now, actor, outcome, attempt_id)
+            lead = await self._leads.change_state(
+                lead_id,
+                change.state or after_call.state,
+                now,
+                actor,
+                reason=change.disposition.value,
+                intent=change.intent,
+                # Only a conversation yields a time agreed with the customer; after a
+                # no-contact call the retry rules own the timing and DOSS only hears it.
+                callback_at=None if change.disposition is Disposition.NO_CONTACT else change.next_follow_up_at,
+                visit_at=change.visit_at,
+                defeat_reason=change.defeat_reason,
+                data={"result": change.result, "attempt_id": attempt_id},
+            )
+            outbox_id = None
+            if change.sync:
+                record = DossRecord(
+                    lead=_snapshot(lead, form.model),
+                    at=now,
+                    actor=actor,
+                    state=lead.state,
+                    result=change.result,
+                    intent=lead.intent,
+                    visit_at=change.visit_at,
+                    next_follow_up_at=change.next_follow_up_at,
+                    defeat_reason=change.defeat_reason,
+                    note=change.note,
+                    outcome=outcome,
+                    disposition=change.disposition,
+                )
+                outbox_id = await self._queue(tx, OutboxKind.DISPOSITION, record, attempt_id, now)
+        log.info(
+            "doss.disposition_recorded",
+            lead_id=lead_id,
+            attempt_id=attempt_id,
+            outcome=outcome.value,
+            disposition=change.disposition.value,
+            state=lead.state.value,
+            outbox_id=outbox_id,
+        )
+        return Recorded(lead=lead, change=change, outbox_id=outbox_id)
+
+    async def record_milestone(self, lead_id: int, state: LeadState, actor: str, note: str | None = None) -> Recorded:
+        """The showroom reports a visit or a deal: change the lead and queue the DOSS change atomically."""
+        if state not in MILESTONES:
+            raise FormError("state", f"{state.value!r} is not a showroom milestone (visited or deal)")
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            before = await self._leads.get(lead_id)
+            # A repeated report would be a second DOSS line for one visit; change_state
+            # treats "same state" as no change, so the check must happen here.
+            check_transition(lead_id, before.state, state)
+            lead = await self._leads.change_state(lead_id, state, now, actor, reason="showroom")
+            record = DossRecord(
+                lead=_snapshot(lead, None), at=now, actor=actor, state=state, result=state.zh, intent=lead.intent, note=note
+            )
+            outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
+        log.info("doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id)
+        return Recorded(lead=lead, change=None, outbox_id=outbox_id)
+
+    async def _queue(self, tx: Tx, kind: OutboxKind, record: DossRecord, attempt_id: int | None, now: datetime) -> int:
+        # The outbox row points at the newest history row: the event this change just wrote.
+        events = await self._leads.events(record.lead.id)
+        return await self._outbox.add(
+            tx,
+            key=new_idempotency_key(),
+            kind=kind,
+            record=record,
+            event_id=events[-1].id,
+            attempt_id=attempt_id,
+            at=now,
+        )
+
+    async def _no_contact_streak(self, lead_id: int, outcome: Outcome) -> int:
+        """Consecutive calls that did not reach the customer, this one included; 1 after one that did."""
+        if outcome.reached_person:
+            return 1
+        streak = 1
+        for event in reversed(await self._leads.events(lead_id)):
+            if event.kind == LeadEventKind.CONTACT:
+                break
+            if event.kind == LeadEventKind.ATTEMPT:
+                streak += 1
+        return streak
+
+
+def _snapshot(lead: Lead, model: str | None) -> LeadSnapshot:
+    phone = lead.primary_phone
+    return LeadSnapshot(
+        id=lead.id,
+        name=lead.name,
+        phone=None if phone is None else phone.e164,
+        source=lead.source,
+        owner=lead.owner,
+        model=model or lead.model,
+    )

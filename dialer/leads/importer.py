@@ -1,0 +1,153 @@
+"""The lead import service: file -> rows -> drafts -> one store transaction -> report.
+
+Reading and parsing (CPU-bound: phone validation dominates) runs in a worker
+thread so a service's event loop keeps serving while a big file is read; the
+store then matches and writes everything in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, tzinfo
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from dialer.clock import Clock
+from dialer.leads.merge import NameMismatch, OwnershipConflict, RowMerge
+from dialer.leads.model import LeadSource
+from dialer.leads.sheets import file_sha256, open_sheet
+from dialer.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
+from dialer.logging import get_logger
+from dialer.store.leads import ImportSource, LeadStore
+
+log = get_logger(__name__)
+
+
+class Phase(StrEnum):
+    """Which step of an import a progress report is about."""
+
+    READ = "read"  # rows read and checked so far
+    WRITE = "write"  # matching and writing (one step; reported once)
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far an import got; handed to the progress callback."""
+
+    phase: Phase
+    rows: int
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReport:
+    """What one import did, row by row where it matters (rejections, merges, conflicts)."""
+
+    file: str
+    import_id: int | None
+    rows: int  # data rows read (blank rows not counted)
+    created: int
+    updated: int
+    unchanged: int
+    merged: tuple[RowMerge, ...]
+    rejections: tuple[Rejection, ...]
+    conflicts: tuple[OwnershipConflict, ...]
+    name_mismatches: tuple[NameMismatch, ...]
+    ignored_headers: tuple[str, ...]
+    previous_import_id: int | None = None  # this exact file was imported before
+    previous_import_at: datetime | None = None
+    rejected_rows: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rejected_rows", len({r.row for r in self.rejections}))
+
+    @property
+    def nothing_changed(self) -> bool:
+        """The store is exactly as before (e.g. the same file imported again)."""
+        return self.import_id is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The full report as JSON-ready data (``--json``)."""
+        data = asdict(self)
+        data["nothing_changed"] = self.nothing_changed
+        data["previous_import_at"] = None if self.previous_import_at is None else self.previous_import_at.isoformat()
+        return data
+
+
+class LeadImporter:
+    """Imports CSV/XLSX lead files into the store."""
+
+    def __init__(self, store: LeadStore, clock: Clock, *, region: str, tz: tzinfo, progress_rows: int) -> None:
+        self._store = store
+        self._clock = clock
+        self._region = region
+        self._tz = tz
+        self._progress_rows = progress_rows
+
+    async def import_file(
+        self,
+        path: Path,
+        *,
+        actor: str,
+        source: LeadSource | None = None,
+        owner: str | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> ImportReport:
+        """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty."""
+        ctx = RowContext(region=self._region, tz=self._tz, now=self._clock.now(), source=source, owner=owner)
+        parsed = await asyncio.to_thread(self._read, path, ctx, progress)
+        if progress:
+            progress(Progress(Phase.WRITE, parsed.rows))
+        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field)
+        run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
+        plan = run.plan
+        return ImportReport(
+            file=str(path),
+            import_id=run.import_id,
+            rows=parsed.rows,
+            created=len(plan.created),
+            updated=len(plan.updated_rows),
+            unchanged=len(plan.unchanged_rows),
+            merged=plan.merged_rows,
+            rejections=tuple(sorted([*parsed.rejections, *plan.rejections], key=lambda r: r.row)),
+            conflicts=plan.conflicts,
+            name_mismatches=plan.name_mismatches,
+            ignored_headers=parsed.ignored_headers,
+            previous_import_id=None if run.previous is None else run.previous.id,
+            previous_import_at=None if run.previous is None else run.previous.at,
+        )
+
+    def _read(self, path: Path, ctx: RowContext, progress: ProgressCallback | None) -> _Parsed:
+        with open_sheet(path) as sheet:
+            parsed = _Parsed(sha256=file_sha256(path))
+            headers = map_headers(sheet.headers)
+            parsed.ignored_headers = headers.ignored
+            parsed.phone_field = "/".join(headers.header[c] for c in (Column.MOBILE, Column.LANDLINE) if c in headers.header)
+            for row, cells in sheet.rows:
+                if is_blank(cells):
+                    continue
+                parsed.rows += 1
+                result = parse_row(row, cells, headers, ctx)
+                if isinstance(result, LeadDraft):
+                    parsed.drafts.append(result)
+                else:
+                    parsed.rejections.extend(result)
+                if progress and parsed.rows % self._progress_rows == 0:
+                    progress(Progress(Phase.READ, parsed.rows))
+        log.info("leads.file_read", file=path.name, rows=parsed.rows, valid=len(parsed.drafts), ignored_headers=list(headers.ignored))
+        return parsed
+
+
+@dataclass(slots=True)
+class _Parsed:
+    sha256: str
+    rows: int = 0
+    drafts: list[LeadDraft] = field(default_factory=list)
+    rejections: list[Rejection] = field(default_factory=list)
+    ignored_headers: tuple[str, ...] = ()
+    phone_field: str = ""

@@ -1,0 +1,349 @@
+"""The event loop of the simulator: a heap of timed events in virtual time.
+
+Every event advances a :class:`~dialer.clock.VirtualClock`, updates the live agent roster
+through the same :class:`~dialer.campaigns.agents.AgentSession` moves the runner uses, feeds
+the same :class:`~dialer.campaigns.stats.PacingStats`, and asks the same pacer how many calls to
+start. Leads come from an endless list plus the retries the same
+:class:`~dialer.campaigns.policy.RetryPolicy` schedules, ordered by the same prioritizer, and no
+call starts outside the same calling windows. One seeded RNG drives everything, in a fixed event
+order, so a seed reproduces a run exactly.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections import deque
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from enum import IntEnum
+from typing import Any
+
+from dialer.calls.outcome import Outcome
+from dialer.campaigns.agents import AgentRoster, AgentState, Transition
+from dialer.campaigns.pacing import PacingMode, PacingSnapshot, make_pacer
+from dialer.campaigns.policy import Candidate, CampaignRules
+from dialer.campaigns.stats import PacingStats
+from dialer.clock import VirtualClock
+from dialer.settings import PacingDefaults
+from dialer.sim.errors import SimError
+from dialer.sim.model import AgentModel, CustomerModel
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """One simulated shift: the room, the mode and the world it dials into."""
+
+    mode: PacingMode
+    agents: int
+    lines: int
+    hours: float
+    seed: int
+    start: datetime
+    customers: CustomerModel = field(default_factory=CustomerModel)
+    agent_model: AgentModel = field(default_factory=AgentModel)
+
+    def __post_init__(self) -> None:
+        if self.agents < 1 or self.lines < 1 or self.hours <= 0:
+            raise SimError(f"agents = {self.agents}, lines = {self.lines}, hours = {self.hours}: all must be positive")
+        if self.start.tzinfo is None:
+            raise SimError(f"start = {self.start}: needs a time zone")
+
+
+@dataclass(frozen=True, slots=True)
+class SimResult:
+    """What a shift produced; ratios are fractions (0.03 = 3 %)."""
+
+    mode: str
+    agents: int
+    lines: int
+    hours: float
+    seed: int
+    attempts: int
+    answered: int  # a person picked up
+    connected: int  # ... and was bridged to an agent
+    abandoned: int
+    retries: int  # attempts that were retries scheduled by the retry policy
+    occupancy: float  # talk time over logged-in time
+    abandon_rate: float  # abandoned over answered
+    connects_per_agent_hour: float
+    line_use: float  # mean lines held over the line cap
+    max_lines: int
+
+    def as_dict(self) -> dict[str, float | int | str]:
+        """Plain values for JSON output."""
+        return asdict(self)
+
+
+class _Ev(IntEnum):
+    # Order among events at the same instant: endings before beginnings, so freed agents and
+    # lines are visible to the decisions that follow.
+    RING_ENDS = 0
+    TALK_ENDS = 1
+    WRAP_ENDS = 2
+    ABANDON = 3
+    PREVIEW_DONE = 4
+    SHIFT_ENDS = 5
+
+
+@dataclass(slots=True, eq=False)
+class _Call:
+    call_id: str
+    lead_id: str
+    dialed_at: datetime
+    reserved_for: str | None
+    answered_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class _Lead:
+    lead_id: str
+    attempts: int = 0
+    day: date | None = None
+    today: int = 0
+
+
+class Simulation:
+    """One run of a scenario against the campaign core; call :meth:`run` once."""
+
+    def __init__(self, scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float) -> None:
+        self._sc = scenario
+        self._rules = rules
+        self._abandon_after_s = abandon_after_s
+        self._rng = random.Random(scenario.seed)
+        self._clock = VirtualClock(scenario.start)
+        self._stats = PacingStats(pacing, self._clock, str(rules.windows.tz))
+        self._pacer = make_pacer(scenario.mode, self._stats, abandon_after_s, pacing.warmup_attempts)
+        self._roster = AgentRoster(rules.wrap_up_timeout_s)
+        self._heap: list[tuple[float, int, int, Callable[[Any], None], Any]] = []
+        self._seq = 0
+        self._over = False
+        self._ringing: dict[str, _Call] = {}
+        self._waiting: deque[_Call] = deque()
+        self._talking: dict[str, _Call] = {}  # agent id -> call
+        self._previewing: set[str] = set()
+        self._ready: deque[str] = deque()  # preview accepted, call not started yet
+        self._reserved: set[str] = set()  # preview agents whose call is ringing
+        self._leads: dict[str, _Lead] = {}
+        self._scheduled: list[tuple[float, int, Candidate]] = []  # retries by due time
+        self._due: list[tuple[tuple[int, datetime, datetime, str], Candidate]] = []  # retries by priority
+        self._next_lead = 0
+        self._next_call = 0
+        self._talk_s = 0.0
+        self._line_area = 0.0
+        self._max_lines = 0
+        self._counts = {"attempts": 0, "answered": 0, "connected": 0, "abandoned": 0, "retries": 0}
+
+    # --- the loop ---------------------------------------------------------------------------------
+
+    def run(self) -> SimResult:
+        """Simulate the whole shift and summarise it."""
+        now = self._clock.now()
+        for i in range(self._sc.agents):
+            self._roster.add(f"a{i + 1:02d}", now)
+        end = self._sc.hours * 3600.0
+        self._push(end, _Ev.SHIFT_ENDS, self._end_shift, None)
+        for session in self._roster:
+            self._moved(session.login(now))
+        self._pace()
+        while not self._over:
+            at, _, _, handler, arg = heapq.heappop(self._heap)
+            self._line_area += self._lines() * (at - self._clock.monotonic())
+            self._clock.advance(at - self._clock.monotonic())
+            handler(arg)
+            if not self._over:
+                self._pace()
+        for session in self._roster.in_state(AgentState.ON_CALL):
+            self._talk_s += (self._clock.now() - session.since).total_seconds()
+        return self._result(end)
+
+    def _end_shift(self, _: None) -> None:
+        self._over = True
+
+    def _push(self, at: float, kind: _Ev, handler: Callable[[Any], None], arg: Any) -> None:
+        self._seq += 1
+        heapq.heappush(self._heap, (at, self._seq, int(kind), handler, arg))
+
+    def _after(self, seconds: float, kind: _Ev, handler: Callable[[Any], None], arg: Any) -> None:
+        self._push(self._clock.monotonic() + seconds, kind, handler, arg)
+
+    # --- calls ----------------------------------------------------------------------------------
+
+    def _ring_ends(self, item: tuple[_Call, bool, Outcome]) -> None:
+        call, person, outcome = item
+        del self._ringing[call.call_id]
+        now = self._clock.now()
+        ring_s = (now - call.dialed_at).total_seconds()
+        if not person:
+            self._release_reservation(call)
+            self._ended(call, outcome, ring_s)
+            if call.reserved_for is not None:
+                self._start_preview(call.reserved_for)  # the preview agent moves on to the next lead
+            return
+        call.answered_at = now
+        self._counts["answered"] += 1
+        agent = call.reserved_for if call.reserved_for is not None else self._free_agent()
+        if agent is not None:
+            self._release_reservation(call)
+            self._connect(call, agent)
+        else:
+            self._waiting.append(call)
+            self._after(self._abandon_after_s, _Ev.ABANDON, self._abandon, call)
+
+    def _abandon(self, call: _Call) -> None:
+        if call not in self._waiting:
+            return
+        self._waiting.remove(call)
+        self._counts["abandoned"] += 1
+        assert call.answered_at is not None
+        self._ended(call, Outcome.ABANDONED, (call.answered_at - call.dialed_at).total_seconds())
+
+    def _connect(self, call: _Call, agent_id: str) -> None:
+        assert call.answered_at is not None
+        self._counts["connected"] += 1
+        self._stats.observe_attempt(Outcome.ANSWERED, (call.answered_at - call.dialed_at).total_seconds())
+        self._moved(self._roster.get(agent_id).connect(call.call_id, self._clock.now()))
+        self._talking[agent_id] = call
+        self._after(self._sc.agent_model.talk(self._rng), _Ev.TALK_ENDS, self._talk_ends, agent_id)
+
+    def _talk_ends(self, agent_id: str) -> None:
+        call = self._talking.pop(agent_id)
+        self._moved(self._roster.get(agent_id).hangup(self._clock.now()))
+        self._retry(call, Outcome.ANSWERED)
+        wrap = self._sc.agent_model.wrap_up_s
+        self._after(min(wrap, self._rules.wrap_up_timeout_s), _Ev.WRAP_ENDS, self._wrap_ends, agent_id)
+
+    def _wrap_ends(self, agent_id: str) -> None:
+        now = self._clock.now()
+        if self._sc.agent_model.wrap_up_s < self._rules.wrap_up_timeout_s:
+            self._moved(self._roster.get(agent_id).submit_disposition(now))
+        else:
+            for moved in self._roster.tick(now):
+                self._moved(moved)
+
+    def _ended(self, call: _Call, outcome: Outcome, ring_s: float) -> None:
+        """An attempt ended without an agent: learn from it and schedule the lead's retry."""
+        self._stats.observe_attempt(outcome, ring_s)
+        self._retry(call, outcome)
+
+    def _release_reservation(self, call: _Call) -> None:
+        if call.reserved_for is not None:
+            self._reserved.discard(call.reserved_for)
+
+    # --- agents ---------------------------------------------------------------------------------
+
+    def _moved(self, moved: Transition) -> None:
+        self._stats.observe_transition(moved)
+        if moved.before is AgentState.ON_CALL:
+            self._talk_s += moved.held_s
+        if moved.after is AgentState.AVAILABLE:
+            if self._waiting:
+                self._connect(self._waiting.popleft(), moved.agent_id)
+            elif self._sc.mode is PacingMode.PREVIEW:
+                self._start_preview(moved.agent_id)
+
+    def _free_agent(self) -> str | None:
+        busy = self._previewing | self._reserved | set(self._ready)
+        session = self._roster.select(exclude=busy)
+        return session.agent_id if session is not None else None
+
+    def _start_preview(self, agent_id: str) -> None:
+        self._previewing.add(agent_id)
+        self._after(self._sc.agent_model.preview(self._rng), _Ev.PREVIEW_DONE, self._preview_done, agent_id)
+
+    def _preview_done(self, agent_id: str) -> None:
+        self._previewing.discard(agent_id)
+        self._ready.append(agent_id)
+
+    # --- dialing --------------------------------------------------------------------------------
+
+    def _lines(self) -> int:
+        return len(self._ringing) + len(self._waiting) + len(self._talking)
+
+    def _pace(self) -> None:
+        now = self._clock.now()
+        if not self._rules.windows.is_open(now):
+            return
+        snap = PacingSnapshot.of(
+            self._roster,
+            now,
+            tuple(c.dialed_at for c in self._ringing.values()),
+            len(self._waiting),
+            self._lines(),
+            self._sc.lines,
+            len(self._ready),
+        )
+        for _ in range(self._pacer.decide(snap).count):
+            self._dial(now)
+        self._max_lines = max(self._max_lines, self._lines())
+
+    def _dial(self, now: datetime) -> None:
+        lead = self._take_lead(now)
+        day = self._rules.windows.local_date(now)
+        if lead.day != day:
+            lead.day, lead.today = day, 0
+        lead.attempts += 1
+        lead.today += 1
+        self._counts["attempts"] += 1
+        self._next_call += 1
+        reserved = self._ready.popleft() if self._sc.mode is PacingMode.PREVIEW else None
+        if reserved is not None:
+            self._reserved.add(reserved)
+        call = _Call(f"c{self._next_call}", lead.lead_id, now, reserved)
+        self._ringing[call.call_id] = call
+        person, outcome, after = self._sc.customers.draw(self._rng)
+        self._after(after, _Ev.RING_ENDS, self._ring_ends, (call, person, outcome))
+
+    def _take_lead(self, now: datetime) -> _Lead:
+        prioritizer = self._rules.priority
+        while self._scheduled and self._scheduled[0][0] <= self._clock.monotonic():
+            _, _, cand = heapq.heappop(self._scheduled)
+            heapq.heappush(self._due, (prioritizer.key(cand, now), cand))
+        if self._due:
+            _, cand = heapq.heappop(self._due)
+            self._counts["retries"] += 1
+            return self._leads[cand.lead_id]
+        self._next_lead += 1
+        lead = _Lead(f"L{self._next_lead}")
+        self._leads[lead.lead_id] = lead
+        return lead
+
+    def _retry(self, call: _Call, outcome: Outcome) -> None:
+        lead = self._leads[call.lead_id]
+        now = self._clock.now()
+        decision = self._rules.retry.next_attempt(outcome, now, lead.attempts, lead.today, self._rules.windows)
+        if decision.at is None:
+            del self._leads[lead.lead_id]
+            return
+        due = self._clock.monotonic() + (decision.at - now).total_seconds()
+        self._seq += 1
+        heapq.heappush(self._scheduled, (due, self._seq, Candidate(lead.lead_id, decision.at, promised=decision.promised)))
+
+    # --- summary --------------------------------------------------------------------------------
+
+    def _result(self, end_s: float) -> SimResult:
+        c = self._counts
+        agent_s = self._sc.agents * end_s
+        return SimResult(
+            mode=self._sc.mode.value,
+            agents=self._sc.agents,
+            lines=self._sc.lines,
+            hours=self._sc.hours,
+            seed=self._sc.seed,
+            attempts=c["attempts"],
+            answered=c["answered"],
+            connected=c["connected"],
+            abandoned=c["abandoned"],
+            retries=c["retries"],
+            occupancy=self._talk_s / agent_s,
+            abandon_rate=c["abandoned"] / c["answered"] if c["answered"] else 0.0,
+            connects_per_agent_hour=c["connected"] / (agent_s / 3600.0),
+            line_use=self._line_area / (end_s * self._sc.lines),
+            max_lines=self._max_lines,
+        )
+
+
+def simulate(scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float) -> SimResult:
+    """Run one scenario and return its summary."""
+    return Simulation(scenario, rules, pacing, abandon_after_s).run()

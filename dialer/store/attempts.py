@@ -1,0 +1,225 @@
+"""The sqlite implementation of :class:`~dialer.store.repositories.AttemptRepository`.
+
+The SQL keeps the rules that must hold whoever calls: an outcome is written once
+(``WHERE outcome IS NULL``), first answer and connect times are never moved, and a
+state the call has moved past is never set back by a late ``mark_started``.
+"""
+
+from __future__ import annotations
+
+import builtins
+from datetime import datetime
+
+from dialer.calls.outcome import CallState, Direction, Outcome
+from dialer.logging import get_logger
+from dialer.store.database import Database, Row
+from dialer.store.errors import IntegrityError
+from dialer.store.repositories import Attempt
+from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+
+log = get_logger(__name__)
+
+_COLUMNS = (
+    "id, call_id, direction, number, lead_id, campaign_id, agent, state, outcome, hangup_cause, "
+    "dial_status, detail, created_at, started_at, answered_at, connected_at, ended_at, recording"
+)
+
+
+def _attempt(row: Row) -> Attempt:
+    return Attempt(
+        id=row["id"],
+        call_id=row["call_id"],
+        direction=Direction(row["direction"]),
+        number=row["number"],
+        lead_id=row["lead_id"],
+        campaign_id=row["campaign_id"],
+        agent=row["agent"],
+        state=CallState(row["state"]),
+        outcome=None if row["outcome"] is None else Outcome(row["outcome"]),
+        hangup_cause=row["hangup_cause"],
+        dial_status=row["dial_status"],
+        detail=row["detail"],
+        created_at=from_db(row["created_at"]),
+        started_at=from_db_or_none(row["started_at"]),
+        answered_at=from_db_or_none(row["answered_at"]),
+        connected_at=from_db_or_none(row["connected_at"]),
+        ended_at=from_db_or_none(row["ended_at"]),
+        recording=row["recording"],
+    )
+
+
+class SqliteAttemptRepository:
+    """Call attempts in the embedded store; see the Protocol for each method's contract."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def create(
+        self,
+        *,
+        call_id: str,
+        direction: Direction,
+        number: str | None,
+        created_at: datetime,
+        lead_id: int | None = None,
+        campaign_id: int | None = None,
+        agent: str | None = None,
+    ) -> Attempt:
+        direction = Direction(direction)
+        state = CallState.PENDING
+        try:
+            async with self._db.write() as tx:
+                attempt_id = await tx.insert(
+                    "INSERT INTO attempts (call_id, direction, number, lead_id, campaign_id, agent, state, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (call_id, direction.value, number, lead_id, campaign_id, agent, state.value, to_db(created_at)),
+                )
+        except IntegrityError as exc:
+            raise IntegrityError(f"attempt call_id={call_id!r} number={number!r}: {exc}") from exc
+        log.debug("attempt.created", call_id=call_id, attempt_id=attempt_id, number=number, direction=direction.value)
+        return Attempt(
+            id=attempt_id,
+            call_id=call_id,
+            direction=direction,
+            number=number,
+            lead_id=lead_id,
+            campaign_id=campaign_id,
+            agent=agent,
+            state=state,
+            outcome=None,
+            hangup_cause=None,
+            dial_status=None,
+            detail=None,
+            created_at=from_db(to_db(created_at)),
+            started_at=None,
+            answered_at=None,
+            connected_at=None,
+            ended_at=None,
+            recording=None,
+        )
+
+    async def mark_started(self, call_id: str, at: datetime) -> bool:
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE attempts SET started_at = COALESCE(started_at, ?),"
+                " state = CASE WHEN state = ? THEN ? ELSE state END"
+                " WHERE call_id = ?",
+                (to_db(at), CallState.PENDING.value, CallState.ORIGINATING.value, call_id),
+            )
+        return changed == 1
+
+    async def update_progress(
+        self,
+        call_id: str,
+        *,
+        state: CallState,
+        answered_at: datetime | None = None,
+        connected_at: datetime | None = None,
+        agent: str | None = None,
+        dial_status: str | None = None,
+        hangup_cause: int | None = None,
+    ) -> bool:
+        state = CallState(state)
+        if state is CallState.ENDED:
+            raise ValueError(f"attempt call_id={call_id!r}: state 'ended' is set by finish(), with an outcome")
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE attempts SET state = ?,"
+                " answered_at = COALESCE(answered_at, ?), connected_at = COALESCE(connected_at, ?),"
+                " agent = COALESCE(?, agent), dial_status = COALESCE(?, dial_status),"
+                " hangup_cause = COALESCE(?, hangup_cause)"
+                " WHERE call_id = ? AND outcome IS NULL",
+                (
+                    state.value,
+                    to_db_or_none(answered_at),
+                    to_db_or_none(connected_at),
+                    agent,
+                    dial_status,
+                    hangup_cause,
+                    call_id,
+                ),
+            )
+        return changed == 1
+
+    async def finish(
+        self,
+        call_id: str,
+        *,
+        outcome: Outcome,
+        ended_at: datetime,
+        hangup_cause: int | None = None,
+        dial_status: str | None = None,
+        detail: str | None = None,
+        recording: str | None = None,
+    ) -> bool:
+        outcome = Outcome(outcome)
+        kept: str | None = None
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE attempts SET state = ?, outcome = ?, ended_at = ?,"
+                " hangup_cause = COALESCE(?, hangup_cause), dial_status = COALESCE(?, dial_status),"
+                " detail = COALESCE(?, detail), recording = COALESCE(?, recording)"
+                " WHERE call_id = ? AND outcome IS NULL",
+                (
+                    CallState.ENDED.value,
+                    outcome.value,
+                    to_db(ended_at),
+                    hangup_cause,
+                    dial_status,
+                    detail,
+                    recording,
+                    call_id,
+                ),
+            )
+            if changed != 1:
+                # A second finish is normal (a reconciliation racing the real hang-up);
+                # a finish for an attempt never created is a bug upstream. Say which.
+                kept = await tx.fetchval("SELECT outcome FROM attempts WHERE call_id = ?", (call_id,))
+        if changed == 1:
+            log.info("attempt.finished", call_id=call_id, outcome=outcome.value, hangup_cause=hangup_cause)
+            return True
+        if kept is None:
+            log.warning("attempt.finish_unknown", call_id=call_id, outcome=outcome.value)
+        else:
+            log.info("attempt.finish_ignored", call_id=call_id, outcome=outcome.value, kept_outcome=kept)
+        return False
+
+    async def get(self, call_id: str) -> Attempt | None:
+        async with self._db.read() as r:
+            row = await r.fetchone(f"SELECT {_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
+        return None if row is None else _attempt(row)
+
+    async def list(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> builtins.list[Attempt]:
+        if limit < 0 or offset < 0:
+            raise ValueError(f"limit = {limit}, offset = {offset}: both must be >= 0")
+        async with self._db.read() as r:
+            if since is None:
+                rows = await r.fetchall(
+                    f"SELECT {_COLUMNS} FROM attempts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                    (limit, offset),
+                )
+            else:
+                rows = await r.fetchall(
+                    f"SELECT {_COLUMNS} FROM attempts WHERE created_at >= ?"
+                    " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                    (to_db(since), limit, offset),
+                )
+        return [_attempt(row) for row in rows]
+
+    async def in_flight(self) -> builtins.list[Attempt]:
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                f"SELECT {_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY created_at, id"
+            )
+        return [_attempt(row) for row in rows]
+
+    async def count_in_flight(self, direction: Direction | None = None) -> int:
+        async with self._db.read() as r:
+            if direction is None:
+                count = await r.fetchval("SELECT count(*) FROM attempts WHERE outcome IS NULL")
+            else:
+                count = await r.fetchval(
+                    "SELECT count(*) FROM attempts WHERE outcome IS NULL AND direction = ?",
+                    (Direction(direction).value,),
+                )
+        return int(count)

@@ -1,0 +1,432 @@
+"""Campaigns, per-lead campaign progress and the do-not-call list in the store (migration 0030).
+
+:class:`CampaignStore` implements :class:`dialer.campaigns.progress.CampaignRepository`; the
+hopper's rules live in the pure modules, this file turns them into index-backed SQL:
+
+* "due and dialable" is one query shape run per ranking tier (first follow-up deadline order,
+  promised order, due order), each driven by a partial index and stopped by LIMIT, so picking a
+  batch costs the same at 10 000 and 1 000 000 enrolled leads;
+* claiming is the same ``db.write()`` transaction as the selection, so two callers (two tasks,
+  two processes) can never claim one lead: the write lock and ``BEGIN IMMEDIATE`` serialise them.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialer.calls.outcome import Outcome
+from dialer.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
+from dialer.campaigns.lifecycle import CampaignStatus, Command, apply
+from dialer.campaigns.policy import RetryReason
+from dialer.campaigns.progress import (
+    CampaignCounts,
+    CampaignNotFound,
+    CampaignRecord,
+    DueLead,
+    DueQuery,
+    LeadFacts,
+    NotEnrolled,
+    Pick,
+    Progress,
+    ProgressStatus,
+    ProgressUpdate,
+)
+from dialer.leads.model import LeadState
+from dialer.logging import get_logger
+from dialer.phone import mask
+from dialer.settings import Settings
+from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.repositories import Attempt
+from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+
+log = get_logger(__name__)
+
+# A year of car age, in days: purchase dates are calendar dates, so leap years hardly matter.
+_DAYS_PER_YEAR = 365.25
+
+_DUE_SELECT = """
+SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.attempts, l.owner,
+       CASE WHEN l.due_kind = 'first_follow_up' THEN l.due_at END AS deadline,
+       (SELECT p.e164 FROM lead_phones p
+         WHERE p.lead_id = cl.lead_id AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.e164 = p.e164)
+         ORDER BY p.kind != 'mobile', p.rowid LIMIT 1) AS phone
+  FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id
+ WHERE cl.campaign_id = :campaign AND cl.status = 'active' AND cl.next_attempt_at <= :now
+   AND cl.attempts < :max_attempts
+   AND (cl.attempts_day IS NOT :today OR cl.attempts_today < :max_per_day)
+   AND l.opt_out_at IS NULL AND l.state IN ({states})
+   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = cl.lead_id AND a.outcome IS NULL)
+   AND NOT EXISTS (SELECT 1 FROM campaign_leads o WHERE o.lead_id = cl.lead_id AND o.status = 'claimed')
+   AND phone IS NOT NULL
+"""
+# One query per ranking tier; choose() merges them (see Hopper.next_batch for why that is exact).
+_TIERS = (
+    "AND l.due_kind = 'first_follow_up' ORDER BY l.due_at LIMIT :limit",
+    "AND cl.promised = 1 ORDER BY cl.next_attempt_at LIMIT :limit",
+    "ORDER BY cl.next_attempt_at LIMIT :limit",
+)
+
+_SYNC_CALLBACKS = """
+UPDATE campaign_leads
+   SET status = 'active', next_attempt_at = l.callback_at, callback_at = l.callback_at, promised = 1,
+       callback_owner = (SELECT e.actor FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'callback'
+                          ORDER BY e.id DESC LIMIT 1)
+  FROM leads l
+ WHERE campaign_leads.campaign_id = ? AND l.id = campaign_leads.lead_id AND l.callback_at IS NOT NULL
+   AND campaign_leads.status != 'claimed'
+   AND (campaign_leads.callback_at IS NULL OR campaign_leads.callback_at != l.callback_at)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class DncEntry:
+    """A number on the do-not-call list, and who put it there and why."""
+
+    e164: str
+    reason: str
+    added_at: datetime
+    added_by: str
+
+
+def _marks(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def _progress(row: Row) -> Progress:
+    return Progress(
+        campaign_id=row["campaign_id"],
+        lead_id=row["lead_id"],
+        status=ProgressStatus(row["status"]),
+        enrolled_at=from_db(row["enrolled_at"]),
+        attempts=row["attempts"],
+        attempts_today=row["attempts_today"],
+        attempts_day=None if row["attempts_day"] is None else date.fromisoformat(row["attempts_day"]),
+        next_attempt_at=from_db_or_none(row["next_attempt_at"]),
+        promised=bool(row["promised"]),
+        callback_at=from_db_or_none(row["callback_at"]),
+        callback_owner=row["callback_owner"],
+        claimed_at=from_db_or_none(row["claimed_at"]),
+        last_attempt_id=row["last_attempt_id"],
+        last_attempt_at=from_db_or_none(row["last_attempt_at"]),
+        last_outcome=None if row["last_outcome"] is None else Outcome(row["last_outcome"]),
+        last_reason=None if row["last_reason"] is None else RetryReason(row["last_reason"]),
+    )
+
+
+def _due_lead(row: Row) -> DueLead:
+    return DueLead(
+        lead_id=row["lead_id"],
+        phone=row["phone"],
+        due_at=from_db(row["next_attempt_at"]),
+        deadline=from_db_or_none(row["deadline"]),
+        promised=bool(row["promised"]),
+        callback_owner=row["callback_owner"],
+        owner=row["owner"],
+        attempts=row["attempts"],
+    )
+
+
+class CampaignStore:
+    """The sqlite implementation of :class:`~dialer.campaigns.progress.CampaignRepository`.
+
+    ``settings`` re-validates stored definitions (line cap, default rules) on every load.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self._db = db
+        self._settings = settings
+
+    # -- campaigns and their lifecycle -----------------------------------------------------------
+
+    async def create(self, definition: CampaignDefinition, file_name: str, at: datetime, actor: str) -> CampaignRecord:
+        """Store a new campaign as a draft."""
+        async with self._db.write() as tx:
+            campaign_id = await tx.insert(
+                "INSERT INTO campaigns (name, kind, status, definition, file_name, created_at, created_by, updated_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    definition.name,
+                    definition.kind.value,
+                    CampaignStatus.DRAFT.value,
+                    json.dumps(dict(definition.source), ensure_ascii=False),
+                    file_name,
+                    to_db(at),
+                    actor,
+                    to_db(at),
+                ),
+            )
+            return await self._get(tx, campaign_id)
+
+    async def get(self, campaign_id: int) -> CampaignRecord:
+        """The campaign, or :class:`CampaignNotFound`."""
+        async with self._db.read() as r:
+            return await self._get(r, campaign_id)
+
+    async def list(self) -> builtins.list[CampaignRecord]:
+        """All campaigns, newest first."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT * FROM campaigns ORDER BY id DESC")
+        return [self._record(row) for row in rows]
+
+    async def _get(self, r: Reader | Tx, campaign_id: int) -> CampaignRecord:
+        row = await r.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+        if row is None:
+            raise CampaignNotFound(f"campaign {campaign_id} does not exist")
+        return self._record(row)
+
+    def _record(self, row: Row) -> CampaignRecord:
+        definition = parse_definition(json.loads(row["definition"]), f"campaign {row['id']} ({row['file_name']})", self._settings)
+        return CampaignRecord(
+            id=row["id"],
+            definition=definition,
+            status=CampaignStatus(row["status"]),
+            file_name=row["file_name"],
+            created_at=from_db(row["created_at"]),
+            created_by=row["created_by"],
+            updated_at=from_db(row["updated_at"]),
+        )
+
+    async def transition(self, campaign_id: int, command: Command, at: datetime, actor: str) -> CampaignRecord:
+        """Apply a lifecycle command atomically and record it in campaign_events."""
+        async with self._db.write() as tx:
+            current = await self._get(tx, campaign_id)
+            target = apply(campaign_id, current.status, command)
+            await tx.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?", (target.value, to_db(at), campaign_id))
+            await tx.execute(
+                "INSERT INTO campaign_events (campaign_id, at, actor, command, from_status, to_status) VALUES (?, ?, ?, ?, ?, ?)",
+                (campaign_id, to_db(at), actor, command.value, current.status.value, target.value),
+            )
+            log.info("campaign.transition", campaign_id=campaign_id, command=command.value, status=target.value, actor=actor)
+            return await self._get(tx, campaign_id)
+
+    # -- enrolment ------------------------------------------------------------------------------
+
+    async def enrol(self, campaign: CampaignRecord, at: datetime) -> int:
+        """Add the leads matching the campaign's filter that are not enrolled yet, due at ``at``."""
+        where, params = _filter_sql(campaign.definition.lead_filter, at, self._settings)
+        sql = (
+            "INSERT OR IGNORE INTO campaign_leads (campaign_id, lead_id, status, enrolled_at, next_attempt_at)"
+            f" SELECT ?, id, 'active', ?, ? FROM leads WHERE {where}"
+        )
+        async with self._db.write() as tx:
+            added = await tx.execute(sql, (campaign.id, to_db(at), to_db(at), *params))
+        log.info("campaign.enrolled", campaign_id=campaign.id, added=added)
+        return added
+
+    async def sync_callbacks(self, campaign_id: int) -> int:
+        """Schedule agreed callbacks of enrolled leads at the agreed time, each callback once."""
+        async with self._db.write() as tx:
+            return await tx.execute(_SYNC_CALLBACKS, (campaign_id,))
+
+    # -- the hopper -----------------------------------------------------------------------------
+
+    async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], builtins.list[Pick]]) -> builtins.list[Pick]:
+        """In one transaction: find due leads per tier, let ``rank`` choose, mark the chosen claimed."""
+        states = [s.value for s in query.open_states]
+        params: dict[str, Any] = {
+            "campaign": query.campaign_id,
+            "now": to_db(query.now),
+            "today": query.today.isoformat(),
+            "max_attempts": query.max_attempts,
+            "max_per_day": query.max_attempts_per_day,
+            "limit": query.limit,
+            **{f"s{i}": s for i, s in enumerate(states)},
+        }
+        base = _DUE_SELECT.format(states=", ".join(f":s{i}" for i in range(len(states))))
+        async with self._db.write() as tx:
+            due: list[DueLead] = []
+            for tier in _TIERS:
+                due.extend(_due_lead(row) for row in await tx.fetchall(base + tier, params))
+            picks = rank(due)
+            if picks:
+                ids = [p.lead_id for p in picks]
+                await tx.execute(
+                    f"UPDATE campaign_leads SET status = 'claimed', claimed_at = ?"
+                    f" WHERE campaign_id = ? AND status = 'active' AND lead_id IN ({_marks(len(ids))})",
+                    (to_db(query.now), query.campaign_id, *ids),
+                )
+        return picks
+
+    async def update_progress(
+        self, campaign_id: int, lead_id: int, decide: Callable[[Progress], ProgressUpdate | None]
+    ) -> Progress:
+        """In one transaction: read the lead's progress, apply ``decide`` (None: leave it), return the row."""
+        async with self._db.write() as tx:
+            current = await self._progress(tx, campaign_id, lead_id)
+            if current is None:
+                raise NotEnrolled(f"campaign {campaign_id}: lead {lead_id} is not enrolled")
+            update = decide(current)
+            if update is None:
+                return current
+            await tx.execute(
+                "UPDATE campaign_leads SET status = ?, attempts = ?, attempts_today = ?, attempts_day = ?,"
+                " next_attempt_at = ?, promised = ?, callback_owner = ?, claimed_at = NULL, last_attempt_id = ?,"
+                " last_attempt_at = ?, last_outcome = ?, last_reason = ? WHERE campaign_id = ? AND lead_id = ?",
+                (
+                    update.status.value,
+                    update.attempts,
+                    update.attempts_today,
+                    update.attempts_day.isoformat(),
+                    to_db_or_none(update.next_attempt_at),
+                    int(update.promised),
+                    update.callback_owner,
+                    update.last_attempt_id,
+                    to_db(update.last_attempt_at),
+                    update.last_outcome.value,
+                    update.last_reason.value,
+                    campaign_id,
+                    lead_id,
+                ),
+            )
+            changed = await self._progress(tx, campaign_id, lead_id)
+            assert changed is not None  # the row was read in this transaction
+            return changed
+
+    async def release(self, campaign_id: int, lead_id: int) -> bool:
+        """Put a claimed lead back where it was in the queue; False if it was not claimed."""
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE campaign_leads SET status = 'active', claimed_at = NULL"
+                " WHERE campaign_id = ? AND lead_id = ? AND status = 'claimed'",
+                (campaign_id, lead_id),
+            )
+        return changed == 1
+
+    async def claimed(self, campaign_id: int) -> builtins.list[Progress]:
+        """The campaign's claimed leads."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT * FROM campaign_leads WHERE campaign_id = ? AND status = 'claimed'", (campaign_id,))
+        return [_progress(row) for row in rows]
+
+    async def last_attempt_since(self, campaign_id: int, lead_id: int, since: datetime) -> Attempt | None:
+        """The newest attempt of this campaign to this lead created at or after ``since``."""
+        async with self._db.read() as r:
+            call_id = await r.fetchval(
+                "SELECT call_id FROM attempts WHERE lead_id = ? AND campaign_id = ? AND created_at >= ?"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                (lead_id, campaign_id, to_db(since)),
+            )
+        return None if call_id is None else await SqliteAttemptRepository(self._db).get(call_id)
+
+    async def _progress(self, r: Reader | Tx, campaign_id: int, lead_id: int) -> Progress | None:
+        row = await r.fetchone("SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (campaign_id, lead_id))
+        return None if row is None else _progress(row)
+
+    # -- questions about a lead and a campaign --------------------------------------------------
+
+    async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
+        """What ``why`` needs to know about one lead in one campaign, from one snapshot."""
+        async with self._db.read() as r:
+            lead = await r.fetchone("SELECT state, opt_out_at FROM leads WHERE id = ?", (lead_id,))
+            phones = [row[0] for row in await r.fetchall("SELECT e164 FROM lead_phones WHERE lead_id = ? ORDER BY rowid", (lead_id,))]
+            dnc = [
+                row[0]
+                for row in await r.fetchall(
+                    "SELECT p.e164 FROM lead_phones p JOIN dnc ON dnc.e164 = p.e164 WHERE p.lead_id = ? ORDER BY p.rowid", (lead_id,)
+                )
+            ]
+            call = await r.fetchval("SELECT call_id FROM attempts WHERE lead_id = ? AND outcome IS NULL LIMIT 1", (lead_id,))
+            claimed = await r.fetchall(
+                "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? AND status = 'claimed' ORDER BY campaign_id", (lead_id,)
+            )
+            progress = await self._progress(r, campaign_id, lead_id)
+        return LeadFacts(
+            lead_id=lead_id,
+            exists=lead is not None,
+            state=None if lead is None else LeadState(lead["state"]),
+            opt_out_at=None if lead is None else from_db_or_none(lead["opt_out_at"]),
+            phones=tuple(phones),
+            dnc_phones=tuple(dnc),
+            in_flight_call=call,
+            claimed_by=tuple(row[0] for row in claimed),
+            progress=progress,
+        )
+
+    async def campaigns_of(self, lead_id: int) -> builtins.list[int]:
+        """Campaigns the lead is enrolled in, oldest first."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT campaign_id FROM campaign_leads WHERE lead_id = ? ORDER BY campaign_id", (lead_id,))
+        return [row[0] for row in rows]
+
+    async def counts(self, campaign_id: int, since: datetime) -> CampaignCounts:
+        """Progress by status, attempts by outcome, connected calls, attempts since ``since``."""
+        async with self._db.read() as r:
+            statuses = await r.fetchall(
+                "SELECT status, COUNT(*) FROM campaign_leads WHERE campaign_id = ? GROUP BY status", (campaign_id,)
+            )
+            outcomes = await r.fetchall("SELECT outcome, COUNT(*) FROM attempts WHERE campaign_id = ? GROUP BY outcome", (campaign_id,))
+            connected = await r.fetchval(
+                "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND connected_at IS NOT NULL", (campaign_id,)
+            )
+            recent = await r.fetchval(
+                "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND created_at >= ?", (campaign_id, to_db(since))
+            )
+        return CampaignCounts(
+            by_status={ProgressStatus(row[0]): row[1] for row in statuses},
+            by_outcome={None if row[0] is None else Outcome(row[0]): row[1] for row in outcomes},
+            connected=int(connected),
+            recent_attempts=int(recent),
+        )
+
+
+def _filter_sql(f: LeadFilter, at: datetime, settings: Settings) -> tuple[str, list[Any]]:
+    """The WHERE clause (and its parameters) selecting the leads ``f`` describes, as of ``at``."""
+    clauses: list[str] = []
+    params: list[Any] = []
+
+    def any_of(column: str, values: Sequence[Any]) -> None:
+        if values:
+            clauses.append(f"{column} IN ({_marks(len(values))})")
+            params.extend(getattr(v, "value", v) for v in values)
+
+    any_of("source", f.sources)
+    any_of("state", f.states)
+    any_of("intent", f.intents)
+    any_of("model", f.models)
+    any_of("owner", f.owners)
+    today = at.astimezone(ZoneInfo(settings.dealer.timezone)).date()
+    if f.car_age_min_years is not None:
+        clauses.append("purchase_date <= ?")
+        params.append((today - timedelta(days=f.car_age_min_years * _DAYS_PER_YEAR)).isoformat())
+    if f.car_age_max_years is not None:
+        clauses.append("purchase_date >= ?")
+        params.append((today - timedelta(days=f.car_age_max_years * _DAYS_PER_YEAR)).isoformat())
+    if f.not_contacted_days is not None:
+        clauses.append("(last_contact_at IS NULL OR last_contact_at <= ?)")
+        params.append(to_db(at - timedelta(days=f.not_contacted_days)))
+    return " AND ".join(clauses) or "1", params
+
+
+class DncStore:
+    """The do-not-call list: numbers no campaign dials, whatever lead they belong to."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, e164: str, reason: str, at: datetime, actor: str) -> bool:
+        """Put a number on the list; False if it was already there (the first entry is kept)."""
+        async with self._db.write() as tx:
+            added = await tx.execute(
+                "INSERT OR IGNORE INTO dnc (e164, reason, added_at, added_by) VALUES (?, ?, ?, ?)", (e164, reason, to_db(at), actor)
+            )
+        log.info("dnc.add", number=mask(e164), added=bool(added), actor=actor)
+        return added == 1
+
+    async def remove(self, e164: str) -> bool:
+        """Take a number off the list; False if it was not on it."""
+        async with self._db.write() as tx:
+            removed = await tx.execute("DELETE FROM dnc WHERE e164 = ?", (e164,))
+        return removed == 1
+
+    async def list(self) -> builtins.list[DncEntry]:
+        """Every number on the list, newest first."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT * FROM dnc ORDER BY added_at DESC, e164")
+        return [DncEntry(row["e164"], row["reason"], from_db(row["added_at"]), row["added_by"]) for row in rows]

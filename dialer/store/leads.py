@@ -1,0 +1,502 @@
+"""Leads in the store: the only code that reads or writes the lead tables (migration 0010).
+
+Every change to a lead goes through :class:`LeadStore`, which appends the
+matching ``lead_events`` row and recomputes ``due_at``/``due_kind`` with the pure
+:func:`dialer.leads.deadlines.compute_due` in the same transaction. Methods open
+``db.write()``; called inside a caller's own ``db.write()`` they join it (a
+savepoint), so a call disposition, its lead change and its outbox row commit
+together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any
+
+from dialer.calls.outcome import Outcome
+from dialer.clock import Clock
+from dialer.leads.deadlines import DueRules, compute_due
+from dialer.leads.errors import LeadNotFound
+from dialer.leads.hygiene import (
+    DefeatedLead,
+    HygieneFacts,
+    ImportDuplicates,
+    MergeCandidate,
+    RejectedNumber,
+    WrongNumber,
+)
+from dialer.leads.merge import AMBIGUOUS, ImportPlan, NewEvent, plan_import
+from dialer.leads.model import (
+    IntentLevel,
+    Lead,
+    LeadEventKind,
+    LeadPhone,
+    LeadSource,
+    LeadState,
+    PhoneKind,
+    check_transition,
+)
+from dialer.leads.template import LeadDraft, Rejection
+from dialer.logging import get_logger
+from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.timestamps import from_db, from_db_or_none, to_db
+
+log = get_logger(__name__)
+
+# Ids per "IN (...)" query: far below SQLite's parameter limit, big enough that
+# matching 100 000 numbers takes a few hundred queries, not 100 000.
+_IN_CHUNK = 500
+
+_TIME_FIELDS = frozenset(
+    {
+        "created_at",
+        "updated_at",
+        "owned_at",
+        "opt_out_at",
+        "issued_at",
+        "handed_over_at",
+        "first_contact_at",
+        "last_contact_at",
+        "callback_at",
+        "visit_at",
+        "visit_reminded_at",
+        "due_at",
+    }
+)
+# Lead fields in table column order (phones live in lead_phones).
+_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Lead) if f.name != "phones")
+_INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+_UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
+_INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind) VALUES (?, ?, ?)"
+_INSERT_EVENT = "INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (?, ?, ?, ?, ?)"
+
+
+@dataclass(frozen=True, slots=True)
+class LeadEvent:
+    """One entry of a lead's history."""
+
+    id: int
+    lead_id: int
+    kind: str
+    at: datetime
+    actor: str
+    data: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class PreviousImport:
+    """An earlier import run of the same file (same SHA-256)."""
+
+    id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ImportRun:
+    """What the store did with one file's drafts."""
+
+    plan: ImportPlan
+    import_id: int | None  # None: nothing was written (e.g. a re-import of the same file)
+    previous: PreviousImport | None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportSource:
+    """Where an import's rows came from, for the import log."""
+
+    file_name: str
+    file_sha256: str
+    source: LeadSource | None
+    rows_total: int
+    phone_field: str  # how the file names its phone column(s), for rejections
+
+
+def _cell(name: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if name in _TIME_FIELDS:
+        return to_db(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return int(value)
+    return value.value if isinstance(value, Enum) else value
+
+
+def _lead_row(lead: Lead) -> tuple[Any, ...]:
+    return tuple(_cell(name, getattr(lead, name)) for name in _COLUMNS)
+
+
+def _lead(row: Row, phones: Sequence[LeadPhone]) -> Lead:
+    values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
+    for name in _TIME_FIELDS:
+        values[name] = from_db_or_none(values[name])
+    values["source"] = LeadSource(values["source"])
+    values["state"] = LeadState(values["state"])
+    values["intent"] = None if values["intent"] is None else IntentLevel(values["intent"])
+    values["purchase_date"] = None if values["purchase_date"] is None else date.fromisoformat(values["purchase_date"])
+    values["consent"] = None if values["consent"] is None else bool(values["consent"])
+    return Lead(phones=tuple(phones), **values)
+
+
+def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), _IN_CHUNK):
+        yield items[start : start + _IN_CHUNK]
+
+
+def _marks(items: Sequence[Any]) -> str:
+    return ", ".join("?" * len(items))
+
+
+class LeadStore:
+    """Reads and changes leads; every change lands in ``lead_events`` and refreshes the due time."""
+
+    def __init__(self, db: Database, rules: DueRules, clock: Clock) -> None:
+        self._db = db
+        self._rules = rules
+        self._clock = clock
+
+    # -- reading ---------------------------------------------------------------------------
+
+    async def get(self, lead_id: int) -> Lead:
+        """The lead with ``lead_id``; :class:`LeadNotFound` if there is none."""
+        async with self._db.read() as r:
+            leads = await self._load(r, [lead_id])
+        if not leads:
+            raise LeadNotFound(f"lead {lead_id} does not exist")
+        return leads[lead_id]
+
+    async def find_by_phone(self, e164: str) -> Lead | None:
+        """The lead owning a number (inbound callers, SMS replies); numbers are unique across leads."""
+        async with self._db.read() as r:
+            lead_id = await r.fetchval("SELECT lead_id FROM lead_phones WHERE e164 = ?", (e164,))
+            return None if lead_id is None else (await self._load(r, [lead_id]))[lead_id]
+
+    async def events(self, lead_id: int) -> list[LeadEvent]:
+        """The lead's history, oldest first."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT * FROM lead_events WHERE lead_id = ? ORDER BY id", (lead_id,))
+        return [LeadEvent(row["id"], row["lead_id"], row["kind"], from_db(row["at"]), row["actor"], json.loads(row["data"])) for row in rows]
+
+    async def due(self, until: datetime | None, *, owner: str | None = None) -> list[Lead]:
+        """Leads due at or before ``until`` (every scheduled lead if None), earliest first."""
+        sql = "SELECT * FROM leads WHERE due_at IS NOT NULL"
+        params: list[Any] = []
+        if until is not None:
+            sql += " AND due_at <= ?"
+            params.append(to_db(until))
+        if owner is not None:
+            sql += " AND owner = ?"
+            params.append(owner)
+        async with self._db.read() as r:
+            rows = await r.fetchall(sql + " ORDER BY due_at, id", params)
+            phones = await self._phones(r, [row["id"] for row in rows])
+        return [_lead(row, phones.get(row["id"], ())) for row in rows]
+
+    async def count(self) -> int:
+        """How many leads are stored (reports, tests, the bench)."""
+        async with self._db.read() as r:
+            return int(await r.fetchval("SELECT COUNT(*) FROM leads"))
+
+    async def _load(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, Lead]:
+        leads: dict[int, Lead] = {}
+        phones = await self._phones(r, ids)
+        for chunk in _chunks(ids):
+            for row in await r.fetchall(f"SELECT * FROM leads WHERE id IN ({_marks(chunk)})", chunk):
+                leads[row["id"]] = _lead(row, phones.get(row["id"], ()))
+        return leads
+
+    async def _phones(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, tuple[LeadPhone, ...]]:
+        found: dict[int, list[LeadPhone]] = {}
+        for chunk in _chunks(ids):
+            sql = f"SELECT lead_id, e164, kind FROM lead_phones WHERE lead_id IN ({_marks(chunk)}) ORDER BY rowid"
+            for row in await r.fetchall(sql, chunk):
+                found.setdefault(row["lead_id"], []).append(LeadPhone(row["e164"], PhoneKind(row["kind"])))
+        return {lead_id: tuple(p) for lead_id, p in found.items()}
+
+    async def hygiene_facts(self, start: datetime, end: datetime, trend_start: datetime) -> HygieneFacts:
+        """The raw facts of the monthly clean-up for [start, end); defeated leads from ``trend_start``."""
+        month = (to_db(start), to_db(end))
+        async with self._db.read() as r:
+            rejects = await r.fetchall(
+                "SELECT r.import_id, i.file_name, r.row, r.value, r.reason FROM lead_import_rejects r"
+                " JOIN lead_imports i ON i.id = r.import_id"
+                " WHERE i.at >= ? AND i.at < ? AND r.col IN ('mobile', 'landline') ORDER BY r.import_id, r.row",
+                month,
+            )
+            wrong = await r.fetchall(
+                "SELECT DISTINCT e.lead_id, l.name, CASE WHEN e.kind = 'state' THEN 'marked_invalid' ELSE 'vacant' END AS why,"
+                " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id ORDER BY p.rowid LIMIT 1) AS phone"
+                " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                " WHERE e.at >= ? AND e.at < ? AND ("
+                "   (e.kind IN (?, ?) AND json_extract(e.data, '$.outcome') = ?)"
+                "   OR (e.kind = ? AND json_extract(e.data, '$.to') = ?))"
+                " ORDER BY e.lead_id",
+                (*month, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, Outcome.VACANT.value,
+                 LeadEventKind.STATE.value, LeadState.INVALID.value),
+            )
+            imports = await r.fetchall(
+                "SELECT id, file_name, rows_total, merged, updated + unchanged AS matched, conflicts FROM lead_imports"
+                " WHERE at >= ? AND at < ? ORDER BY id",
+                month,
+            )
+            candidates = await r.fetchall(
+                "SELECT name, model, group_concat(id) AS ids FROM ("
+                "  SELECT id, name, model FROM leads WHERE model IS NOT NULL AND state NOT IN (?, ?) ORDER BY id)"
+                " GROUP BY name, model HAVING COUNT(*) > 1 ORDER BY name, model",
+                (LeadState.DEAL.value, LeadState.INVALID.value),
+            )
+            defeated = await r.fetchall(
+                "SELECT l.id, e.at, COALESCE(json_extract(e.data, '$.defeat_reason'), l.defeat_reason) AS reason,"
+                " l.source, l.model, 0 AS handed_over"
+                " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                " WHERE e.kind = ? AND json_extract(e.data, '$.to') = ? AND e.at >= ? AND e.at < ?"
+                " UNION ALL"
+                " SELECT l.id, e.at, json_extract(e.data, '$.defeat_reason'), l.source, l.model, 1"
+                " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                " WHERE e.kind = ? AND e.at >= ? AND e.at < ? AND l.source = ?",
+                (LeadEventKind.STATE.value, LeadState.DEFEATED.value, to_db(trend_start), month[1],
+                 LeadEventKind.CREATED.value, to_db(trend_start), month[1], LeadSource.DEFEATED.value),
+            )
+        rejected = [RejectedNumber(x["import_id"], x["file_name"], x["row"], x["value"], x["reason"]) for x in rejects]
+        return HygieneFacts(
+            rejected_numbers=[x for x in rejected if not x.reason.startswith(AMBIGUOUS)],
+            wrong_numbers=[WrongNumber(x["lead_id"], x["name"], x["phone"], x["why"]) for x in wrong],
+            imports=[ImportDuplicates(x["id"], x["file_name"], x["rows_total"], x["merged"], x["matched"], x["conflicts"]) for x in imports],
+            ambiguous_rows=[x for x in rejected if x.reason.startswith(AMBIGUOUS)],
+            candidates=[MergeCandidate(x["name"], x["model"], tuple(int(i) for i in x["ids"].split(","))) for x in candidates],
+            defeated=[DefeatedLead(x["id"], from_db(x["at"]), x["reason"], x["source"], x["model"], bool(x["handed_over"])) for x in defeated],
+        )
+
+    # -- import ----------------------------------------------------------------------------
+
+    async def import_drafts(
+        self, drafts: Sequence[LeadDraft], parse_rejections: Sequence[Rejection], src: ImportSource, actor: str
+    ) -> ImportRun:
+        """Match, plan and write one file's valid rows in ONE transaction.
+
+        The import run is logged (with its rejections) when it changed something or
+        when this file was never seen before, so importing the same file again
+        leaves the store exactly as it was.
+        """
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            previous_row = await tx.fetchone(
+                "SELECT id, at FROM lead_imports WHERE file_sha256 = ? ORDER BY id DESC LIMIT 1", (src.file_sha256,)
+            )
+            previous = None if previous_row is None else PreviousImport(previous_row["id"], from_db(previous_row["at"]))
+            numbers = sorted({p.e164 for d in drafts for p in d.phones})
+            lead_ids: set[int] = set()
+            for chunk in _chunks(numbers):
+                rows = await tx.fetchall(f"SELECT lead_id FROM lead_phones WHERE e164 IN ({_marks(chunk)})", chunk)
+                lead_ids.update(row["lead_id"] for row in rows)
+            ids = sorted(lead_ids)
+            existing = await self._load(tx, ids)
+            claimants = await self._claimants(tx, ids)
+            import_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM lead_imports"))
+            next_id = int(await tx.fetchval("SELECT COALESCE(MAX(id), 0) + 1 FROM leads"))
+            plan = plan_import(
+                drafts,
+                existing,
+                claimants,
+                rules=self._rules,
+                now=now,
+                actor=actor,
+                import_id=import_id,
+                next_id=next_id,
+                phone_field=src.phone_field,
+            )
+            rejections = sorted([*parse_rejections, *plan.rejections], key=lambda r: r.row)
+            if not plan.writes and (previous is not None or not rejections):
+                return ImportRun(plan, None, previous)
+            # Rejections of a file already seen were logged with its first import.
+            await self._log_import(tx, import_id, now, actor, src, plan, rejections, log_rejections=previous is None)
+            await tx.executemany(_INSERT_LEAD, [_lead_row(lead) for lead in plan.created])
+            await tx.executemany(
+                _INSERT_PHONE,
+                [(p.e164, lead.id, p.kind.value) for lead in plan.created for p in lead.phones]
+                + [(p.e164, c.lead.id, p.kind.value) for c in plan.changed for p in c.new_phones],
+            )
+            await tx.executemany(_UPDATE_LEAD, [(*_lead_row(c.lead)[1:], c.lead.id) for c in plan.changed])
+            await self._append(tx, plan.events)
+        log.info(
+            "leads.imported",
+            import_id=import_id,
+            file=src.file_name,
+            created=len(plan.created),
+            updated=len(plan.updated_rows),
+            unchanged=len(plan.unchanged_rows),
+            merged=len(plan.merged_rows),
+            rejected=len(rejections),
+            conflicts=len(plan.conflicts),
+        )
+        return ImportRun(plan, import_id, previous)
+
+    async def _claimants(self, tx: Tx, ids: Sequence[int]) -> dict[int, frozenset[str]]:
+        found: dict[int, set[str]] = {}
+        for chunk in _chunks(ids):
+            sql = (
+                "SELECT lead_id, json_extract(data, '$.claimant') AS claimant FROM lead_events "
+                f"WHERE kind = ? AND lead_id IN ({_marks(chunk)})"
+            )
+            for row in await tx.fetchall(sql, [LeadEventKind.OWNERSHIP_CONFLICT.value, *chunk]):
+                found.setdefault(row["lead_id"], set()).add(row["claimant"])
+        return {lead_id: frozenset(names) for lead_id, names in found.items()}
+
+    async def _log_import(
+        self,
+        tx: Tx,
+        import_id: int,
+        now: datetime,
+        actor: str,
+        src: ImportSource,
+        plan: ImportPlan,
+        rejections: Sequence[Rejection],
+        *,
+        log_rejections: bool,
+    ) -> None:
+        await tx.execute(
+            "INSERT INTO lead_imports (id, at, actor, file_name, file_sha256, source, rows_total, created, updated,"
+            " unchanged, merged, rejected, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                import_id,
+                to_db(now),
+                actor,
+                src.file_name,
+                src.file_sha256,
+                None if src.source is None else src.source.value,
+                src.rows_total,
+                len(plan.created),
+                len(plan.updated_rows),
+                len(plan.unchanged_rows),
+                len(plan.merged_rows),
+                len({r.row for r in rejections}),
+                len(plan.conflicts),
+            ),
+        )
+        if not log_rejections:
+            return
+        await tx.executemany(
+            "INSERT INTO lead_import_rejects (import_id, row, field, col, value, reason) VALUES (?, ?, ?, ?, ?, ?)",
+            [(import_id, r.row, r.field, r.column, r.value, r.reason) for r in rejections],
+        )
+
+    async def _append(self, tx: Tx, events: Iterable[NewEvent]) -> None:
+        await tx.executemany(
+            _INSERT_EVENT,
+            [(e.lead_id, e.kind.value, to_db(e.at), e.actor, json.dumps(e.data, ensure_ascii=False)) for e in events],
+        )
+
+    # -- changes from calls, agents and SMS --------------------------------------------------
+
+    async def record_contact(
+        self, lead_id: int, at: datetime, actor: str, outcome: Outcome, attempt_id: int | None = None
+    ) -> Lead:
+        """Record a phone call to the lead: a follow-up if it reached the customer, else an attempt.
+
+        Only a call that reached a person (``Outcome.reached_person``) counts as a
+        follow-up: it sets first/last contact, moves a new or re-activated lead to
+        following, and fulfils an agreed callback whose time has come. Every call is
+        kept in the history either way.
+        """
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            reached = outcome.reached_person
+            kind = LeadEventKind.CONTACT if reached else LeadEventKind.ATTEMPT
+            data = {"channel": "phone", "outcome": outcome.value, "attempt_id": attempt_id, "first": reached and not lead.followed_up}
+            events = [NewEvent(lead_id, kind, at, actor, data)]
+            changes: dict[str, Any] = {}
+            if reached:
+                changes.update(last_contact_at=at, first_contact_at=lead.first_contact_at or at)
+                if lead.callback_at is not None and lead.callback_at <= at:
+                    changes["callback_at"] = None
+                if lead.state in (LeadState.NEW, LeadState.REACTIVATED):
+                    changes["state"] = LeadState.FOLLOWING
+                    events.append(_state_event(lead, LeadState.FOLLOWING, at, actor, "first follow-up"))
+            return await self._save(tx, lead, changes, events, at)
+
+    async def change_state(
+        self,
+        lead_id: int,
+        state: LeadState,
+        at: datetime,
+        actor: str,
+        *,
+        reason: str | None = None,
+        intent: IntentLevel | None = None,
+        callback_at: datetime | None = None,
+        visit_at: datetime | None = None,
+        defeat_reason: str | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Lead:
+        """Apply one follow-up result: the new state and what the agent recorded with it.
+
+        Refuses a change DOSS would not accept (:class:`LeadStateError`). Re-activation
+        counts as a fresh hand-over, so the 2-day first follow-up deadline starts again.
+        ``data`` is added to the state event (e.g. the DOSS result wording).
+        """
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            events: list[NewEvent] = []
+            changes: dict[str, Any] = {}
+            if state is not lead.state:
+                check_transition(lead_id, lead.state, state)
+                changes["state"] = state
+                events.append(_state_event(lead, state, at, actor, reason, defeat_reason=defeat_reason, **(data or {})))
+                if state is LeadState.REACTIVATED:
+                    changes.update(handed_over_at=at, callback_at=None, visit_at=None)
+            if intent is not None:
+                changes["intent"] = intent
+            if defeat_reason is not None:
+                changes["defeat_reason"] = defeat_reason
+            if callback_at is not None:
+                changes["callback_at"] = callback_at
+                events.append(NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()}))
+            if visit_at is not None:
+                changes.update(visit_at=visit_at, visit_reminded_at=None)
+                events.append(NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()}))
+            return await self._save(tx, lead, changes, events, at)
+
+    async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str) -> Lead:
+        """The day-before SMS went out: the visit reminder is no longer due."""
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, {"visit_at": _iso(lead.visit_at)})
+            return await self._save(tx, lead, {"visit_reminded_at": at}, [event], at)
+
+    async def set_opt_out(self, lead_id: int, at: datetime, actor: str, reason: str) -> Lead:
+        """The customer asked not to be contacted: no calls, no SMS, never due again."""
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            if lead.opt_out_at is not None:
+                return lead
+            event = NewEvent(lead_id, LeadEventKind.OPT_OUT, at, actor, {"reason": reason})
+            return await self._save(tx, lead, {"opt_out_at": at}, [event], at)
+
+    async def _get_for_update(self, tx: Tx, lead_id: int) -> Lead:
+        leads = await self._load(tx, [lead_id])
+        if not leads:
+            raise LeadNotFound(f"lead {lead_id} does not exist")
+        return leads[lead_id]
+
+    async def _save(self, tx: Tx, lead: Lead, changes: Mapping[str, Any], events: Sequence[NewEvent], at: datetime) -> Lead:
+        changed = dataclasses.replace(lead, updated_at=at, **changes)
+        due = compute_due(changed, self._rules, self._clock.now())
+        changed = dataclasses.replace(changed, due_at=due.at if due else None, due_kind=due.kind.value if due else None)
+        await tx.execute(_UPDATE_LEAD, (*_lead_row(changed)[1:], lead.id))
+        await self._append(tx, events)
+        return changed
+
+
+def _state_event(lead: Lead, to: LeadState, at: datetime, actor: str, reason: str | None, **extra: Any) -> NewEvent:
+    data = {"from": lead.state.value, "to": to.value, "reason": reason, **{k: v for k, v in extra.items() if v is not None}}
+    return NewEvent(lead.id, LeadEventKind.STATE, at, actor, data)
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()

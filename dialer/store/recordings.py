@@ -1,0 +1,208 @@
+"""The sqlite recordings registry and its audit trail (migration 0050, docs/recording.md).
+
+Every change to a row and its audit entry are written in one transaction, so the
+audit trail can never miss a deletion that happened, nor show one that did not.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dialer.calls.outcome import Direction
+from dialer.recording.model import AudioFormat, AuditAction, Recording
+from dialer.store.database import Database, Row, Tx
+from dialer.store.errors import IntegrityError
+from dialer.store.timestamps import from_db, from_db_or_none, to_db
+
+_SELECT = (
+    "SELECT r.id, r.call_id, r.lead_id, r.campaign_id, r.agent, r.direction, r.path, r.format, r.started_at,"
+    " r.duration_s, r.size_bytes, r.sha256, r.wav_sha256, r.registered_at, r.deleted_at, r.delete_reason,"
+    " a.number FROM recordings r LEFT JOIN attempts a ON a.call_id = r.call_id"
+)
+
+
+def _recording(row: Row) -> Recording:
+    return Recording(
+        id=row["id"],
+        call_id=row["call_id"],
+        lead_id=row["lead_id"],
+        campaign_id=row["campaign_id"],
+        agent=row["agent"],
+        direction=Direction(row["direction"]),
+        path=row["path"],
+        format=AudioFormat(row["format"]),
+        started_at=from_db(row["started_at"]),
+        duration_s=row["duration_s"],
+        size_bytes=row["size_bytes"],
+        sha256=row["sha256"],
+        wav_sha256=row["wav_sha256"],
+        registered_at=from_db(row["registered_at"]),
+        deleted_at=from_db_or_none(row["deleted_at"]),
+        delete_reason=row["delete_reason"],
+        number=row["number"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class NewRecording:
+    """What the registry learns about a finished call's WAV before it is stored."""
+
+    call_id: str
+    lead_id: int | None
+    campaign_id: int | None
+    agent: str | None
+    direction: Direction
+    path: str
+    started_at: datetime
+    duration_s: float
+    size_bytes: int
+    sha256: str
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of a recording's history: what happened, who did it, when, and the details."""
+
+    recording_id: int | None
+    action: AuditAction
+    actor: str
+    at: datetime
+    detail: Mapping[str, Any]
+
+
+async def _audit(tx: Tx, recording_id: int | None, action: AuditAction, actor: str, at: datetime, detail: Mapping[str, Any]) -> None:
+    await tx.execute(
+        "INSERT INTO recording_audit (recording_id, action, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
+        (recording_id, action.value, actor, to_db(at), json.dumps(detail, ensure_ascii=False, sort_keys=True)),
+    )
+
+
+class RecordingStore:
+    """Recordings and their audit trail in the embedded store."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, new: NewRecording, *, at: datetime, actor: str) -> Recording:
+        """Register a WAV; a second row for the same call or path is an :class:`IntegrityError`."""
+        try:
+            async with self._db.write() as tx:
+                recording_id = await tx.insert(
+                    "INSERT INTO recordings (call_id, lead_id, campaign_id, agent, direction, path, format, started_at,"
+                    " duration_s, size_bytes, sha256, wav_sha256, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (new.call_id, new.lead_id, new.campaign_id, new.agent, new.direction.value, new.path,
+                     AudioFormat.WAV.value, to_db(new.started_at), new.duration_s, new.size_bytes, new.sha256,
+                     new.sha256, to_db(at)),
+                )  # fmt: skip
+                detail = {"path": new.path, "sha256": new.sha256, "size_bytes": new.size_bytes, "duration_s": new.duration_s}
+                await _audit(tx, recording_id, AuditAction.REGISTERED, actor, at, detail)
+        except IntegrityError as exc:
+            raise IntegrityError(f"recording call_id={new.call_id!r} path={new.path!r}: {exc}") from exc
+        found = await self.get(recording_id)
+        assert found is not None  # just committed
+        return found
+
+    async def replace_file(
+        self, recording_id: int, *, path: str, format: AudioFormat, size_bytes: int, sha256: str, at: datetime, actor: str
+    ) -> Recording:
+        """The file was converted (compression): point the row at the new file; the WAV's checksum stays."""
+        async with self._db.write() as tx:
+            old = await tx.fetchone("SELECT path, sha256, size_bytes FROM recordings WHERE id = ?", (recording_id,))
+            if old is None:
+                raise IntegrityError(f"recording id={recording_id}: no such recording")
+            await tx.execute(
+                "UPDATE recordings SET path = ?, format = ?, size_bytes = ?, sha256 = ? WHERE id = ?",
+                (path, format.value, size_bytes, sha256, recording_id),
+            )
+            detail = {"from": old["path"], "from_sha256": old["sha256"], "from_size_bytes": old["size_bytes"],
+                      "to": path, "sha256": sha256, "size_bytes": size_bytes}  # fmt: skip
+            await _audit(tx, recording_id, AuditAction.COMPRESSED, actor, at, detail)
+        found = await self.get(recording_id)
+        assert found is not None
+        return found
+
+    async def mark_deleted(
+        self, recording_id: int, *, at: datetime, actor: str, reason: str, action: AuditAction = AuditAction.DELETED
+    ) -> bool:
+        """Stamp the row as gone (the file was deleted, or found missing); False if it already was."""
+        async with self._db.write() as tx:
+            row = await tx.fetchone("SELECT path, sha256 FROM recordings WHERE id = ? AND deleted_at IS NULL", (recording_id,))
+            if row is None:
+                return False
+            await tx.execute(
+                "UPDATE recordings SET deleted_at = ?, delete_reason = ? WHERE id = ?", (to_db(at), reason, recording_id)
+            )
+            await _audit(tx, recording_id, action, actor, at, {"path": row["path"], "sha256": row["sha256"], "reason": reason})
+        return True
+
+    async def get(self, recording_id: int) -> Recording | None:
+        async with self._db.read() as r:
+            row = await r.fetchone(f"{_SELECT} WHERE r.id = ?", (recording_id,))
+        return None if row is None else _recording(row)
+
+    async def get_by_call(self, call_id: str) -> Recording | None:
+        async with self._db.read() as r:
+            row = await r.fetchone(f"{_SELECT} WHERE r.call_id = ?", (call_id,))
+        return None if row is None else _recording(row)
+
+    async def expired(self, before: datetime, limit: int) -> list[Recording]:
+        """Recordings still on disk that started before ``before``, oldest first."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                f"{_SELECT} WHERE r.deleted_at IS NULL AND r.started_at < ? ORDER BY r.started_at LIMIT ?", (to_db(before), limit)
+            )
+        return [_recording(row) for row in rows]
+
+    async def live_paths(self) -> dict[str, int]:
+        """Path -> id of every recording whose file should exist."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT path, id FROM recordings WHERE deleted_at IS NULL")
+        return {row["path"]: row["id"] for row in rows}
+
+    async def search(
+        self,
+        *,
+        number: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_deleted: bool = False,
+        limit: int = 100,
+    ) -> list[Recording]:
+        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time."""
+        where: list[str] = []
+        params: list[Any] = []
+        for clause, value in (("a.number = ?", number), ("r.agent = ?", agent)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        if since is not None:
+            where.append("r.started_at >= ?")
+            params.append(to_db(since))
+        if until is not None:
+            where.append("r.started_at < ?")
+            params.append(to_db(until))
+        if not include_deleted:
+            where.append("r.deleted_at IS NULL")
+        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
+        async with self._db.read() as r:
+            rows = await r.fetchall(sql, (*params, limit))
+        return [_recording(row) for row in rows]
+
+    async def audit_trail(self, recording_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
+        """Newest first: one recording's history, or every entry."""
+        sql = "SELECT recording_id, action, actor, at, detail FROM recording_audit"
+        params: tuple[Any, ...] = (limit,)
+        if recording_id is not None:
+            sql += " WHERE recording_id = ?"
+            params = (recording_id, limit)
+        async with self._db.read() as r:
+            rows = await r.fetchall(sql + " ORDER BY id DESC LIMIT ?", params)
+        return [
+            AuditEntry(row["recording_id"], AuditAction(row["action"]), row["actor"], from_db(row["at"]), json.loads(row["detail"]))
+            for row in rows
+        ]

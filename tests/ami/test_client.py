@@ -1,0 +1,186 @@
+"""AmiClient against the fake AMI: connect, actions, the event stream, liveness, backpressure."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import random
+import socket
+
+import pytest
+
+from dialer.ami.client import AmiClient, Backoff
+from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiLinkDown
+from dialer.ami.events import FullyBooted, LinkDown, LinkUp, Newchannel, OriginateResponse, Reconciled
+from dialer.clock import VirtualClock
+from dialer.settings import PbxSettings
+from tests.ami.conftest import next_of
+from tests.ami.fake_ami import FakeAmi, channel_fields, core_show_channel, event
+
+
+async def test_start_streams_link_up_then_reconciled_snapshot(fake: FakeAmi, pbx: PbxSettings) -> None:
+    fake.channels = [core_show_channel("Local/100@dcc-outbound-00000001;1", "call-1", "call-1")]
+    async with AmiClient(pbx, clock=VirtualClock()) as ami:
+        stream = ami.events()
+        first = [await anext(stream) for _ in range(3)]
+        assert [type(e) for e in first] == [LinkUp, FullyBooted, Reconciled]
+        reconciled = first[2]
+        assert isinstance(reconciled, Reconciled)
+        assert [c.uniqueid for c in reconciled.channels] == ["call-1"]
+        assert ami.connected
+    assert fake.names() == ["Login", "CoreShowChannels"]
+
+
+async def test_reconciled_sits_exactly_where_the_snapshot_ended(fake: FakeAmi, pbx: PbxSettings) -> None:
+    fake.after_snapshot = [event("Newchannel", *channel_fields("PJSIP/carrier-9", "after-snapshot"))]
+    async with AmiClient(pbx) as ami:
+        stream = ami.events()
+        got = [await anext(stream) for _ in range(4)]
+    assert [type(e) for e in got] == [LinkUp, FullyBooted, Reconciled, Newchannel]
+
+
+def test_unusable_settings_are_refused_by_name(pbx: PbxSettings) -> None:
+    with pytest.raises(ValueError, match="pbx.ping_timeout_s = 0"):
+        AmiClient(dataclasses.replace(pbx, ping_timeout_s=0))
+    with pytest.raises(ValueError, match="pbx.event_queue_size = 2"):
+        AmiClient(dataclasses.replace(pbx, event_queue_size=2))
+    with pytest.raises(ValueError, match="reconnect_min_s"):
+        AmiClient(dataclasses.replace(pbx, reconnect_min_s=5.0, reconnect_max_s=1.0))
+
+
+async def test_login_refused_names_host_port_user_never_secret(fake: FakeAmi, pbx: PbxSettings) -> None:
+    fake.reject_login = True
+    ami = AmiClient(pbx)
+    with pytest.raises(AmiAuthError) as info:
+        await ami.start()
+    text = str(info.value)
+    assert f"127.0.0.1:{fake.port}" in text and "'dialer'" in text and "Authentication failed" in text
+    assert pbx.ami_secret not in text
+    assert not ami.connected
+    await ami.close()
+
+
+async def test_unreachable_port_is_a_connect_error(pbx: PbxSettings) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    ami = AmiClient(dataclasses.replace(pbx, ami_port=port))
+    with pytest.raises(AmiConnectError, match=f"127.0.0.1:{port}"):
+        await ami.start()
+    await ami.close()
+
+
+async def test_login_without_fully_booted_is_a_connect_error(fake: FakeAmi, pbx: PbxSettings) -> None:
+    fake.fully_booted = False
+    ami = AmiClient(dataclasses.replace(pbx, action_timeout_s=0.2))
+    with pytest.raises(AmiConnectError, match="FullyBooted"):
+        await ami.start()
+    await ami.close()
+
+
+async def test_actions_reply_and_errors(fake: FakeAmi, client: AmiClient) -> None:
+    fake.command_output["core show version"] = ["Asterisk 16.28.0~dfsg-0+deb11u10 built by debian"]
+    fake.channels = [core_show_channel("PJSIP/carrier-00000001", "u1", "call-1", "00:01:00")]
+    assert await client.command("core show version") == "Asterisk 16.28.0~dfsg-0+deb11u10 built by debian"
+    (info,) = await client.core_show_channels()
+    assert (info.channel, info.linkedid, info.duration_s) == ("PJSIP/carrier-00000001", "call-1", 60)
+    assert await client.ping() >= 0
+    await client.setvar("PJSIP/carrier-00000001", "DCC_HOLD", "2")
+    fake.errors["redirect"] = "Channel specified does not exist"
+    with pytest.raises(AmiActionError) as info_err:
+        await client.redirect("Local/1@x;1", "dcc-agent", "agent1")
+    assert info_err.value.message == "Channel specified does not exist"
+    assert client.connected
+    setvar = [a for a in fake.actions if a["action"] == ["Setvar"]][0]
+    assert (setvar["variable"], setvar["value"]) == (["DCC_HOLD"], ["2"])
+
+
+async def test_originate_sends_our_ids_and_its_response_reaches_the_stream(fake: FakeAmi, client: AmiClient) -> None:
+    stream = client.events()
+    await client.originate(
+        channel="Local/13800138000@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="call-42",
+        other_channel_id="call-42-2", timeout_ms=30000, caller_id='"DCC" <4008001234>',
+        variables={"DCC_CALL": "call-42", "DCC_REC": "/var/rec/call-42.wav", "DCC_AMD": "1"},
+    )
+    (sent,) = [a for a in fake.actions if a["action"] == ["Originate"]]
+    assert sent["async"] == ["true"]
+    assert (sent["channelid"], sent["otherchannelid"], sent["timeout"]) == (["call-42"], ["call-42-2"], ["30000"])
+    assert sent["variable"] == ["DCC_CALL=call-42", "DCC_REC=/var/rec/call-42.wav", "DCC_AMD=1"]
+    response = await next_of(stream, OriginateResponse)
+    assert isinstance(response, OriginateResponse)
+    assert (response.uniqueid, response.reason, response.response) == ("call-42", 4, "Success")
+
+
+async def test_line_break_in_a_field_is_refused_before_sending(fake: FakeAmi, client: AmiClient) -> None:
+    with pytest.raises(ValueError, match="line breaks"):
+        await client.setvar("PJSIP/a-1", "X", "1\r\nAction: Hangup")
+    with pytest.raises(ValueError, match="variable name"):
+        await client.setvar("PJSIP/a-1", "A=B", "1")
+    assert fake.names("Setvar") == [] and fake.names("Hangup") == []
+
+
+async def test_silent_peer_is_noticed_by_ping_and_link_rebuilt(fake: FakeAmi, pbx: PbxSettings) -> None:
+    async with AmiClient(dataclasses.replace(pbx, ping_interval_s=0.05, ping_timeout_s=0.1)) as ami:
+        stream = ami.events()
+        await next_of(stream, Reconciled)
+        fake.silent = True  # socket stays open, nothing comes back: a half-open link
+        down = await next_of(stream, LinkDown)
+        assert isinstance(down, LinkDown) and "Ping" in down.reason
+        fake.silent = False
+        await next_of(stream, LinkUp)
+        await next_of(stream, Reconciled)
+        assert fake.connections == 2
+        assert ami.connected
+
+
+async def test_shutdown_event_drops_link_and_reconnects(fake: FakeAmi, client: AmiClient) -> None:
+    stream = client.events()
+    await next_of(stream, Reconciled)
+    await fake.send(event("Shutdown", ("Shutdown", "Cleanly"), ("Restart", "True")))
+    down = await next_of(stream, LinkDown)
+    assert isinstance(down, LinkDown) and "shutting down" in down.reason
+    await next_of(stream, Reconciled)
+    assert fake.connections == 2
+
+
+async def test_full_queue_drops_link_then_reconciles_after_consumer_catches_up(fake: FakeAmi, pbx: PbxSettings) -> None:
+    async with AmiClient(dataclasses.replace(pbx, event_queue_size=20)) as ami:
+        # LinkUp, FullyBooted, Reconciled are queued; 30 more cannot all fit.
+        await fake.send(b"".join(event("Newchannel", *channel_fields(f"PJSIP/c-{i}", f"u{i}")) for i in range(30)))
+        await fake.wait_for(lambda: not ami.connected)
+        await asyncio.sleep(0.2)  # many backoff periods: it must not reconnect while the queue is full
+        assert fake.connections == 1
+        stream = ami.events()
+        seen = [await anext(stream) for _ in range(20)]
+        assert sum(isinstance(e, Newchannel) for e in seen) == 17
+        down = await next_of(stream, LinkDown)
+        assert isinstance(down, LinkDown) and "overflow" in down.reason
+        await next_of(stream, Reconciled)
+        assert fake.connections == 2
+
+
+async def test_events_has_one_consumer_and_ends_after_close(client: AmiClient) -> None:
+    stream = client.events()
+    await next_of(stream, Reconciled)
+    with pytest.raises(RuntimeError, match="consumer"):
+        await anext(client.events())
+    await client.close()
+    rest = [e async for e in stream]
+    assert [type(e) for e in rest] == [LinkDown]
+    await client.close()  # idempotent
+    assert not client.connected
+    with pytest.raises(AmiLinkDown):
+        await client.ping()
+
+
+def test_backoff_grows_with_jitter_within_bounds_and_resets() -> None:
+    backoff = Backoff(0.5, 15.0, random.Random(7))
+    delays = [backoff.next_delay() for _ in range(12)]
+    assert all(0.5 <= d <= 15.0 for d in delays)
+    assert delays[0] == 0.5
+    assert delays[5] > 4.0  # 0.5 * 2**5 = 16 -> capped at 15, drawn from [7.5, 15]
+    assert len(set(delays[6:])) > 1  # jitter: not all the same once capped
+    backoff.reset()
+    assert backoff.next_delay() == 0.5
+    with pytest.raises(ValueError, match="minimum"):
+        Backoff(2.0, 1.0)

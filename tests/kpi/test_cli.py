@@ -1,0 +1,93 @@
+"""``dialer kpi`` through the real CLI on a seeded store (March 2025: every deadline long past)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from dialer.calls.outcome import Outcome
+from dialer.cli import main
+from dialer.clock import VirtualClock
+from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.doss.service import DossService
+from dialer.leads.deadlines import DueRules
+from dialer.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.leads.template import LeadDraft
+from dialer.settings import LeadSettings
+from dialer.store.database import Database
+from dialer.store.doss import DossOutbox
+from dialer.store.leads import ImportSource, LeadStore
+from tests.doss.conftest import ROOT, TZ
+from tests.doss.test_cli import write_config
+
+DAY = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
+
+
+async def _seed(tmp_path: Path) -> None:
+    """Four web leads of 王芳 on 3 Mar 2025; two reached the same day (one books a visit), two never."""
+    clock = VirtualClock(DAY)
+    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+        leads = LeadStore(db, DueRules(LeadSettings(), TZ), clock)
+        drafts = [
+            LeadDraft(
+                row=i + 2,
+                name=f"客户{i}",
+                phones=(LeadPhone(f"+861390000000{i}", PhoneKind.MOBILE),),
+                source=LeadSource.WEB,
+                owner="王芳",
+            )
+            for i in range(4)
+        ]
+        await leads.import_drafts(drafts, [], ImportSource("web.csv", "sha", LeadSource.WEB, 4, "手机"), "王经理")
+        service = DossService(db, leads, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
+        first, second = [await leads.find_by_phone(f"+861390000000{i}") for i in range(2)]
+        clock.advance(3600)
+        booked = DispositionForm(Disposition.BOOKED_VISIT, visit_at=DAY + timedelta(days=2))
+        await service.record_disposition(first.id, 1, Outcome.ANSWERED, booked, "王芳")
+        callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=DAY + timedelta(days=1))
+        await service.record_disposition(second.id, 2, Outcome.ANSWERED, callback, "王芳")
+
+
+def test_kpi_table_in_chinese(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))
+    assert main(["--config", str(write_config(tmp_path)), "kpi", "--month", "2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "2025-03 KPI（全部坐席）" in out
+    # 2 first follow-ups of (0 carried + 4 new) = 50.0 %; 0 visits of 2 follow-ups = 0.0 %
+    assert "电话跟进率" in out and "50.0%" in out
+    assert "首次电话跟进 2 ÷（上月留存未跟进 0 + 本月新增 4）" in out
+    assert "首次邀约到店 0 ÷ 首次跟进 2" in out
+    # web leads: 4 this month, none before: month-on-month shows "—"
+    assert "网络" in out
+
+
+def test_kpi_json_for_one_agent(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "kpi", "--month", "2025-03", "--agent", "王芳", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["follow_up_rate"] == {"numerator": 2, "denominator": 4, "percent": 50.0}
+    assert data["invite_to_store_rate"] == {"numerator": 0, "denominator": 2, "percent": 0.0}
+    assert data["contacts_captured"] == 4  # web leads are captured contacts
+    assert data["calls"] == [
+        {"agent": "王芳", "calls": 2, "days_worked": 1, "per_day": 2.0,
+         "days_below_norm": 1, "days_within_norm": 0, "days_above_norm": 0},
+    ]  # fmt: skip
+    assert data["sources"] == [
+        {"source": "web", "count": 4, "previous_month": 0, "year_before": 0, "month_on_month": None, "year_on_year": None}
+    ]
+
+
+def test_kpi_empty_month_shows_dashes(tmp_path, capsys):
+    assert main(["--config", str(write_config(tmp_path)), "--lang", "en", "kpi", "--month", "2025-04"]) == 0
+    out = capsys.readouterr().out
+    follow_up = next(line for line in out.splitlines() if line.startswith("follow-up rate"))
+    assert "—" in follow_up
+    assert "No data this month." in out
+
+
+def test_bad_month(tmp_path, capsys):
+    assert main(["--config", str(write_config(tmp_path)), "kpi", "--month", "2025-3"]) == 2
+    assert "expected YYYY-MM" in capsys.readouterr().err

@@ -1,0 +1,71 @@
+"""The ``dialer leads`` command end to end, against a store in a temporary directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dialer.cli import main
+from dialer.leads.sheets import write_sheet
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    cfg = tmp_path / "dialer.toml"
+    cfg.write_text(f'[store]\npath = "{tmp_path / "cli.sqlite3"}"\n[log]\nlevel = "warning"\n', encoding="utf-8")
+    monkeypatch.delenv("DIALER_CONFIG", raising=False)
+    return cfg
+
+
+def run(config: Path, *args: str) -> int:
+    return main(["--config", str(config), "leads", *args])
+
+
+def test_import_due_and_hygiene_print_chinese_tables(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "hq.csv"
+    write_sheet(path, ["姓名", "手机", "下发时间", "负责人"], [
+        ["张三", "13800138000", "2020-01-01 10:00", "王丽"],
+        ["李四", "12345", "", ""],
+    ])
+    assert run(config, "import", str(path), "--source", "hq") == 0
+    out, err = capsys.readouterr()
+    assert "新建 1" in out and "拒绝 1 行" in out
+    assert "12345" in out and "不是有效号码" in out
+    assert "正在查重并写入" in err
+
+    assert run(config, "import", str(path), "--source", "hq") == 0
+    assert "本次导入没有任何变更" in capsys.readouterr().out
+
+    assert run(config, "due", "--overdue") == 0
+    out = capsys.readouterr().out
+    assert "张三" in out and "首次跟进" in out and "总部下发" in out
+
+    assert run(config, "hygiene", "--month", "2020-01") == 0
+    assert "2020-01 数据清洗报告" in capsys.readouterr().out
+
+
+def test_json_output_and_bad_input(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "web.xlsx"
+    write_sheet(path, ["name", "mobile"], [["Wang", "13900139000"]])
+    assert run(config, "import", str(path), "--source", "web", "--json") == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["created"], report["nothing_changed"], report["rejections"]) == (1, False, [])
+
+    assert run(config, "due", "--all", "--json") == 0
+    [item] = json.loads(capsys.readouterr().out)
+    assert (item["name"], item["phone"], item["source"], item["due_kind"]) == ("Wang", "+8613900139000", "web", "first_follow_up")
+
+    assert run(config, "hygiene", "--month", "2026-13") == 2
+    assert "expected YYYY-MM" in capsys.readouterr().err
+    assert run(config, "import", str(tmp_path / "nope.csv")) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_template_round_trips(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "template.xlsx"
+    assert run(config, "template", str(path)) == 0
+    assert "已生成导入模板" in capsys.readouterr().out
+    assert run(config, "import", str(path), "--json") == 0
+    assert json.loads(capsys.readouterr().out)["rows"] == 0

@@ -1,0 +1,145 @@
+"""Every outcome, the line limit and an Asterisk restart, against the real Asterisk and SIPp customers.
+
+The numbers and their behaviour come from asterisk/sipp/customers.csv.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from dialer.app import App, open_app
+from dialer.calls.outcome import Outcome
+from dialer.lab.lab import Lab
+from dialer.phone import normalize
+from dialer.settings import Settings
+
+pytestmark = pytest.mark.asterisk
+
+EXPECTED = {
+    "13800000001": Outcome.ANSWERED,  # answers after 1 s, talks 6 s
+    "13800000011": Outcome.EARLY_HANGUP,  # answers, hangs up after about 1 s
+    "13800000021": Outcome.BUSY,
+    "13800000031": Outcome.CONGESTION,
+    "13800000041": Outcome.REJECTED,
+    "13800000051": Outcome.VACANT,
+    "13800000061": Outcome.NO_ANSWER,  # rings 2 s, then 480
+    "13800000071": Outcome.NO_ANSWER,  # rings until the originate timeout
+}
+CAUSE = {"13800000021": 17, "13800000031": 34, "13800000041": 21, "13800000051": 1, "13800000061": 19}
+
+
+def settings_for(lab_settings: Settings, tmp_path: Path, **pbx: object) -> Settings:
+    return dataclasses.replace(
+        lab_settings,
+        store=dataclasses.replace(lab_settings.store, path=str(tmp_path / "dialer.sqlite3")),
+        pbx=dataclasses.replace(lab_settings.pbx, ring_timeout_s=6.0, **pbx),
+    )
+
+
+@pytest.fixture
+async def app(lab: Lab, lab_settings: Settings, tmp_path: Path) -> AsyncIterator[App]:
+    async with open_app(settings_for(lab_settings, tmp_path)) as running:
+        yield running
+    lab.hangup_all()
+
+
+def wav_rms(path: str) -> float:
+    stat = subprocess.run(["sox", path, "-n", "stat"], capture_output=True, text=True, check=True).stderr
+    return float(next(line for line in stat.splitlines() if line.startswith("RMS     amplitude")).split(":")[1])
+
+
+async def test_each_customer_behaviour_gives_its_outcome(app: App) -> None:
+    assert app.calls is not None
+    attempts = await asyncio.gather(*(app.calls.dial(normalize(n), agent="agent1") for n in EXPECTED))
+    got = {a.number.removeprefix("+86"): a for a in attempts}
+    assert {n: a.outcome for n, a in got.items()} == EXPECTED
+    for number, cause in CAUSE.items():
+        assert got[number].hangup_cause == cause, number
+    answered = got["13800000001"]
+    assert answered.agent == "agent1" and answered.answered_at and answered.connected_at
+    assert answered.recording and Path(answered.recording).is_file()
+    assert wav_rms(answered.recording) > 0.01, "the recording is silent"
+    stored = {a.call_id: a for a in await app.attempts.list(limit=20)}
+    assert {a.call_id for a in attempts} <= set(stored)
+    assert all(stored[a.call_id].outcome is a.outcome for a in attempts)
+
+
+async def test_answering_machine_is_detected(app: App) -> None:
+    assert app.calls is not None
+    attempt = await app.calls.dial(normalize("13800000081"), agent="agent1")
+    assert attempt.outcome is Outcome.MACHINE
+    assert attempt.connected_at is None and attempt.recording is None
+
+
+async def test_answered_with_no_agent_is_abandoned_by_the_pbx(app: App) -> None:
+    assert app.calls is not None
+    attempt = await app.calls.dial(normalize("13800000002"), agent=None)
+    assert attempt.outcome is Outcome.ABANDONED
+    assert attempt.answered_at is not None and attempt.connected_at is None
+
+
+async def test_nine_calls_never_use_more_than_eight_lines(app: App, lab: Lab) -> None:
+    assert app.calls is not None
+    peak_pbx = 0
+
+    async def watch() -> None:
+        nonlocal peak_pbx
+        while True:
+            channels = await app.ami.core_show_channels()
+            carrier = [c for c in channels if c.channel.startswith("PJSIP/carrier-")]
+            peak_pbx = max(peak_pbx, len(carrier))
+            await asyncio.sleep(0.2)
+
+    watcher = asyncio.create_task(watch())
+    numbers = ["13800000001"] * 9
+    attempts = await asyncio.gather(*(app.calls.dial(normalize(n), agent=f"agent{i % 8 + 1}") for i, n in enumerate(numbers)))
+    watcher.cancel()
+    assert app.calls.lines.peak == 8
+    assert 1 <= peak_pbx <= 8
+    assert [a.outcome for a in attempts] == [Outcome.ANSWERED] * 9
+    # the ninth waited for a line: it started after the first call ended
+    first_end = min(a.ended_at for a in attempts)
+    assert max(a.started_at for a in attempts) >= first_end
+
+
+async def test_the_pbx_refuses_a_ninth_line_even_if_the_dialer_asks(lab: Lab, lab_settings: Settings, tmp_path: Path) -> None:
+    # A dialer misconfigured with 9 lines against a PBX rendered with 8.
+    async with open_app(settings_for(lab_settings, tmp_path, outbound_lines=9)) as app:
+        assert app.calls is not None
+        attempts = await asyncio.gather(*(app.calls.dial(normalize("13800000002"), agent=None) for _ in range(9)))
+    lab.hangup_all()
+    refused = [a for a in attempts if a.outcome is Outcome.FAILED]
+    assert len(refused) == 1
+    assert "line limit" in (refused[0].detail or "")
+    assert sum(a.outcome is Outcome.ABANDONED for a in attempts) == 8
+
+
+async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_again(app: App, lab: Lab) -> None:
+    assert app.calls is not None and app.ami is not None
+    call = asyncio.create_task(app.calls.dial(normalize("13800000003"), agent="agent2"))  # talks 60 s
+    for _ in range(100):
+        live = await app.ami.core_show_channels()
+        if any(c.channel.startswith("PJSIP/agent2-") for c in live):
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("the call never reached the agent")
+    await asyncio.to_thread(lab.restart_asterisk)
+    attempt = await asyncio.wait_for(call, 60)
+    assert attempt.outcome is Outcome.ANSWERED
+    assert attempt.detail == "call vanished from the PBX"
+    assert attempt.ended_at is not None
+    for _ in range(100):
+        if app.ami.connected:
+            break
+        await asyncio.sleep(0.1)
+    assert app.ami.connected, "the dialer did not reconnect by itself"
+    await asyncio.sleep(2)
+    assert not [c for c in await app.ami.core_show_channels() if c.channel.startswith("PJSIP/carrier-")], "dialled again"
+    assert len(await app.attempts.list(limit=10)) == 1
