@@ -1,21 +1,35 @@
 """The composition root: the one place that builds the application from config.
 
 No module keeps global state; everything a service needs is built here and
-handed in, and every resource is closed in reverse order on the way out.
+handed in, and every resource is closed in reverse order on the way out. Files
+a dealer edits (the DOSS mapping, the QA form) are loaded and validated here, at
+start-up, so a mistake stops the start instead of surfacing mid-campaign.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from dialer.ami.client import AmiClient
 from dialer.clock import Clock, SystemClock
+from dialer.doss.mapping import load_mapping
+from dialer.doss.service import DossService
+from dialer.leads.service import LeadService
+from dialer.qa.form import load_form
+from dialer.qa.service import QaService
+from dialer.recording.disk import DiskWatch
+from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
+from dialer.store.doss import DossOutbox
+from dialer.store.qa import QaStore
+from dialer.store.recordings import RecordingStore
 from dialer.telephony.calls import CallService
 
 
@@ -27,17 +41,43 @@ class App:
     clock: Clock
     db: Database
     attempts: SqliteAttemptRepository
+    leads: LeadService
+    doss: DossService
+    recordings: RecordingRegistry
+    qa: QaService
+    disk: DiskWatch
     ami: AmiClient | None = None
     calls: CallService | None = None
+    tasks: tuple[asyncio.Task[Any], ...] = field(default=())
 
 
 @contextlib.asynccontextmanager
 async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
-    """Just the store: for commands that never touch the PBX."""
+    """The store and the services over it: for commands that never touch the PBX."""
     clock = clock or SystemClock()
+    mapping = load_mapping(settings.path(settings.doss.mapping_file))
+    form = load_form(settings.path(settings.recording.qa_form))
     db = await Database.open(settings.path(settings.store.path), clock=clock)
     try:
-        yield App(settings=settings, clock=clock, db=db, attempts=SqliteAttemptRepository(db))
+        attempts = SqliteAttemptRepository(db)
+        leads = LeadService(db, settings, clock)
+        recording_store = RecordingStore(db)
+        registry = RecordingRegistry(
+            store=recording_store, attempts=attempts, settings=settings, clock=clock,
+            compressor=compressor_for(settings.recording),
+        )
+        yield App(
+            settings=settings,
+            clock=clock,
+            db=db,
+            attempts=attempts,
+            leads=leads,
+            doss=DossService(db, leads.store, DossOutbox(db), mapping, clock),
+            recordings=registry,
+            qa=QaService(form=form, scores=QaStore(db), recordings=recording_store, clock=clock,
+                         timezone=leads.tz),
+            disk=DiskWatch(settings.recording, registry.root, clock),
+        )
     finally:
         await db.close()
 
@@ -46,19 +86,30 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
 async def open_app(settings: Settings, clock: Clock | None = None, *, recover: bool = True) -> AsyncIterator[App]:
     """Store, AMI link and call service, running; attempts left in flight by a crash are reconciled."""
     clock = clock or SystemClock()
-    async with open_store(settings, clock) as store_app:
+    async with open_store(settings, clock) as base:
         client = AmiClient(settings.pbx, clock=clock)
         await client.start()
+        tasks: list[asyncio.Task[Any]] = []
         try:
-            calls = CallService(ami_client=client, attempts=store_app.attempts, settings=settings, clock=clock)
-            router = asyncio.create_task(calls.run(), name="ami-event-router")
-            try:
-                if recover:
-                    await calls.recover()
-                yield App(settings=settings, clock=clock, db=store_app.db, attempts=store_app.attempts, ami=client, calls=calls)
-            finally:
-                router.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await router
+            base.disk.check()
+            calls = CallService(
+                ami_client=client,
+                attempts=base.attempts,
+                settings=settings,
+                clock=clock,
+                after_call=(base.recordings.register_finished,),
+                recording_allowed=base.disk.recording_allowed,
+            )
+            tasks += [_task(calls.run(), "ami-event-router"), _task(base.disk.run(), "recordings-disk-watch")]
+            if recover:
+                await calls.recover()
+            yield dataclasses.replace(base, ami=client, calls=calls, tasks=tuple(tasks))
         finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
             await client.close()
+
+
+def _task(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    return asyncio.create_task(work, name=name)

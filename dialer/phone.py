@@ -46,9 +46,14 @@ class DialFormat(Enum):
 
 @dataclass(frozen=True, slots=True)
 class Phone:
-    """A validated number in canonical E.164 form."""
+    """A validated number in canonical E.164 form.
+
+    ``mobile`` comes from the numbering plan (not from which column a file put it
+    in): SMS goes to mobiles only, and a mobile is the better number to dial first.
+    """
 
     e164: str
+    mobile: bool = False
 
     def __str__(self) -> str:
         return self.e164
@@ -78,9 +83,10 @@ def normalize(raw: str, region: str = DEFAULT_REGION) -> Phone:
         raise InvalidPhone(raw, "wrong length")
     if not phonenumbers.is_valid_number(parsed):
         raise InvalidPhone(raw, "not a valid number")
-    if phonenumbers.number_type(parsed) not in _DIALABLE_TYPES:
+    number_type = phonenumbers.number_type(parsed)
+    if number_type not in _DIALABLE_TYPES:
         raise InvalidPhone(raw, "not a dialable mobile or landline")
-    return Phone(phonenumbers.format_number(parsed, PhoneNumberFormat.E164))
+    return Phone(phonenumbers.format_number(parsed, PhoneNumberFormat.E164), number_type == PhoneNumberType.MOBILE)
 
 
 def dial_string(phone: Phone | str, fmt: DialFormat, region: str = DEFAULT_REGION) -> str:

@@ -196,7 +196,7 @@ class RecordingSettings:
     dir: str = "var/recordings"
     # Files older than this are deleted (and the deletion audited); never under RETENTION_FLOOR_DAYS.
     retention_days: int = 180
-    # After the call: "flac" (sox, lossless, about half the size, plays in browsers) or "none" (keep the WAV).
+    # After the call: "flac" (sox, lossless, smaller, plays in browsers) or "none" (keep the WAV).
     compress: str = "flac"
     # Below low_free_mb the status is "low" (warning); below min_free_mb it is "full" (logged as an error).
     low_free_mb: int = 5120

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 
-import phonenumbers
-from phonenumbers import PhoneNumberType
 
 from dialer.leads.errors import LeadStateError
-from dialer.phone import InvalidPhone, Phone, normalize
+from dialer.phone import InvalidPhone, normalize
 
 
 class LeadSource(StrEnum):
@@ -254,12 +252,7 @@ def parse_phone(raw: object, region: str) -> LeadPhone:
         phone = normalize(text, region)
     except InvalidPhone as exc:
         raise FieldError(exc.reason) from None
-    return LeadPhone(phone.e164, _kind(phone))
-
-
-def _kind(phone: Phone) -> PhoneKind:
-    number_type = phonenumbers.number_type(phonenumbers.parse(phone.e164))
-    return PhoneKind.MOBILE if number_type == PhoneNumberType.MOBILE else PhoneKind.LANDLINE
+    return LeadPhone(phone.e164, PhoneKind.MOBILE if phone.mobile else PhoneKind.LANDLINE)
 
 
 def parse_source(raw: object) -> LeadSource:

@@ -21,6 +21,7 @@ class QaStore:
     async def add(
         self, *, recording_id: int, agent: str | None, scorer: str, card: ScoreCard, comment: str, at: datetime
     ) -> ScoredCall:
+        """Store one scoring with its item values; returns it as the report reads it."""
         async with self._db.write() as tx:
             score_id = await tx.insert(
                 "INSERT INTO qa_scores (recording_id, agent, scorer, form_version, score, comment, scored_at)"

@@ -140,11 +140,13 @@ class RecordingStore:
         return True
 
     async def get(self, recording_id: int) -> Recording | None:
+        """The recording with this id (deleted or not), or None."""
         async with self._db.read() as r:
             row = await r.fetchone(f"{_SELECT} WHERE r.id = ?", (recording_id,))
         return None if row is None else _recording(row)
 
     async def get_by_call(self, call_id: str) -> Recording | None:
+        """The recording of one call, or None: a call has at most one."""
         async with self._db.read() as r:
             row = await r.fetchone(f"{_SELECT} WHERE r.call_id = ?", (call_id,))
         return None if row is None else _recording(row)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Coroutine, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -85,8 +85,22 @@ class _Call:
 class CallService:
     """Outbound calls through the PBX: line limit, attempt records, agent connect, outcome."""
 
-    def __init__(self, *, ami_client: AmiPort, attempts: AttemptRepository, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        ami_client: AmiPort,
+        attempts: AttemptRepository,
+        settings: Settings,
+        clock: Clock,
+        after_call: Sequence[Callable[[Attempt], Awaitable[object]]] = (),
+        recording_allowed: Callable[[], bool] = lambda: True,
+    ) -> None:
+        """``after_call`` hooks run in the background once an attempt is recorded (e.g. the
+        recordings registry); ``recording_allowed`` says whether new calls may be recorded
+        (False when the recordings disk is full and the policy is to stop recording)."""
         self._ami = ami_client
+        self._after_call = tuple(after_call)
+        self._recording_allowed = recording_allowed
         self._attempts = attempts
         self._settings = settings
         self._clock = clock
@@ -150,7 +164,7 @@ class CallService:
             self.lines.release()
 
     async def _dial(self, call_id: str, number: Phone, agent: str | None, lead_id: int | None, campaign_id: int | None) -> Attempt:
-        recording = self.recording_path(call_id)
+        recording = self.recording_path(call_id) if self._recording_allowed() else ""
         await self._attempts.create(
             call_id=call_id,
             direction=Direction.OUTBOUND,
@@ -242,7 +256,10 @@ class CallService:
             recording=result.recording,
         )
         attempt = await self._attempts.get(call.call_id)
+        assert attempt is not None, "an attempt row exists from before the Originate"
         log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
+        for hook in self._after_call:
+            self._spawn(_logged(hook(attempt), call.call_id))
         return attempt
 
     def _settle_later(self, call: _Call) -> None:
@@ -315,6 +332,14 @@ class CallService:
 
     def _dial_digits(self, number: Phone) -> str:
         return dial_string(number, DialFormat(self._settings.pbx.dial_format), self._settings.dealer.region)
+
+
+async def _logged(work: Awaitable[object], call_id: str) -> None:
+    """Run an after-call hook; its failure is logged, never raised into the call flow."""
+    try:
+        await work
+    except Exception:
+        log.exception("after-call hook failed", call_id=call_id)
 
 
 def _routing_key(event: ami.AmiEvent) -> str | None:

@@ -1,0 +1,124 @@
+"""The access matrix for recordings, listen-in and QA (docs/recording.md, "Access").
+
+Pure on purpose: no I/O, no framework. The web console calls :func:`can` on every route
+and the CLI before acting, so the rule is written once and tested as a table.
+
+The handbook's intent: recordings serve quality review, complaint evidence and workload
+analysis, so supervisors and QA reviewers hear everything; an agent hears only their own
+calls (for self-review), never a colleague's; a sales manager hears recordings (complaints
+about leads they handed over) but cannot take copies; an administrator runs the system
+(deletion, with an audit trail) but does not listen to customers. Anything not in the
+matrix is refused: a new action is closed until someone opens it here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """The people who use the console (DOMAIN.md "Who works there", plus QA and IT)."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    QA = "qa"
+    SALES_MANAGER = "sales_manager"
+    ADMIN = "admin"
+
+
+class Action(StrEnum):
+    """Everything the policy can be asked about; the web routes map one-to-one onto these."""
+
+    RECORDING_SEARCH = "recording.search"
+    RECORDING_PLAY = "recording.play"
+    RECORDING_DOWNLOAD = "recording.download"
+    RECORDING_DELETE = "recording.delete"
+    RECORDING_AUDIT_VIEW = "recording.audit.view"
+    LISTEN_IN_START = "listen_in.start"
+    QA_SCORE = "qa.score"
+    QA_REPORT_VIEW = "qa.report.view"
+
+
+class Grant(StrEnum):
+    """How far a role's permission for an action reaches."""
+
+    ALL = "all"
+    OWN = "own"  # only resources that belong to the user's own agent endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """Who is asking: a login, a role, and for agents the endpoint their calls are recorded under."""
+
+    name: str
+    role: Role
+    agent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Resource:
+    """What the action is on: whose call it was (None: not tied to one agent, e.g. a whole-team report).
+
+    ``deleted`` marks a recording whose file retention already removed: nothing left to play.
+    """
+
+    agent: str | None = None
+    deleted: bool = False
+
+
+class Reason(StrEnum):
+    """Why a decision came out as it did: stable codes for logs, tests and the i18n catalog."""
+
+    GRANTED = "granted"
+    OWN_RESOURCE = "own_resource"
+    ROLE_NOT_ALLOWED = "role_not_allowed"
+    NOT_OWN_RESOURCE = "not_own_resource"
+    NO_AGENT_IDENTITY = "no_agent_identity"
+    RECORDING_DELETED = "recording_deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The answer to "may this user do this?", with the reason to log or show."""
+
+    allowed: bool
+    reason: Reason
+
+    def __bool__(self) -> bool:
+        return self.allowed
+
+
+_A, _OWN = Grant.ALL, Grant.OWN
+
+MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
+    Action.RECORDING_SEARCH: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    Action.RECORDING_PLAY: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    Action.RECORDING_DOWNLOAD: {Role.SUPERVISOR: _A, Role.QA: _A},
+    Action.RECORDING_DELETE: {Role.ADMIN: _A},
+    Action.RECORDING_AUDIT_VIEW: {Role.SUPERVISOR: _A, Role.ADMIN: _A},
+    Action.LISTEN_IN_START: {Role.SUPERVISOR: _A, Role.QA: _A},
+    Action.QA_SCORE: {Role.SUPERVISOR: _A, Role.QA: _A},
+    Action.QA_REPORT_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+}
+"""Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
+
+# Actions that need the recording's file: pointless once retention deleted it.
+_NEEDS_FILE = frozenset({Action.RECORDING_PLAY, Action.RECORDING_DOWNLOAD, Action.RECORDING_DELETE})
+
+
+def can(user: User, action: Action, resource: Resource | None = None) -> Decision:
+    """May ``user`` do ``action`` on ``resource``? Refused unless the matrix grants it."""
+    resource = resource or Resource()
+    grant = MATRIX.get(action, {}).get(user.role)
+    if grant is None:
+        return Decision(False, Reason.ROLE_NOT_ALLOWED)
+    if grant is Grant.OWN:
+        if not user.agent:
+            return Decision(False, Reason.NO_AGENT_IDENTITY)
+        if resource.agent != user.agent:
+            return Decision(False, Reason.NOT_OWN_RESOURCE)
+    if action in _NEEDS_FILE and resource.deleted:
+        return Decision(False, Reason.RECORDING_DELETED)
+    return Decision(True, Reason.OWN_RESOURCE if grant is Grant.OWN else Reason.GRANTED)

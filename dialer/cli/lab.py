@@ -1,0 +1,130 @@
+"""``dialer lab up | down | status``: the private Asterisk + SIPp lab on loopback."""
+
+from __future__ import annotations
+
+import argparse
+
+from dialer.cli import CliError
+from dialer.lab.errors import LabError
+from dialer.lab.lab import Lab, LabStatus
+from dialer.settings import Settings
+
+# The words of this command (candidates for dialer/i18n.py's catalogs).
+_TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "up.started": "实验环境已启动。",
+        "up.already": "实验环境已在运行，未做改动。",
+        "up.failed": "实验环境启动失败：{error}",
+        "down.stopped": "实验环境已停止（{count} 个进程）。",
+        "down.not_running": "实验环境未在运行。",
+        "down.failed": "实验环境停止失败：{error}",
+        "down.left": "仍有进程未停止：{processes}",
+        "status.running": "实验环境运行中。",
+        "status.not_running": "实验环境未在运行。",
+        "alive": "运行中",
+        "dead": "已停止",
+        "port": "端口",
+        "ports.ami": "AMI",
+        "ports.sip": "SIP（Asterisk）",
+        "ports.carrier": "运营商/客户",
+        "ports.agents": "坐席",
+        "ports.supervisor": "主管",
+        "ports.inbound": "呼入主叫",
+        "proc.asterisk": "Asterisk",
+        "proc.customers": "客户（SIPp）",
+        "proc.agents": "坐席（SIPp）",
+        "proc.supervisor": "主管（SIPp）",
+    },
+    "en": {
+        "up.started": "The lab is up.",
+        "up.already": "The lab is already running; nothing changed.",
+        "up.failed": "the lab did not start: {error}",
+        "down.stopped": "The lab is stopped ({count} processes).",
+        "down.not_running": "The lab is not running.",
+        "down.failed": "the lab did not stop: {error}",
+        "down.left": "still running: {processes}",
+        "status.running": "The lab is running.",
+        "status.not_running": "The lab is not running.",
+        "alive": "running",
+        "dead": "stopped",
+        "port": "port",
+        "ports.ami": "AMI",
+        "ports.sip": "SIP (Asterisk)",
+        "ports.carrier": "carrier/customers",
+        "ports.agents": "agents",
+        "ports.supervisor": "supervisor",
+        "ports.inbound": "inbound callers",
+        "proc.asterisk": "Asterisk",
+        "proc.customers": "customers (SIPp)",
+        "proc.agents": "agents (SIPp)",
+        "proc.supervisor": "supervisor (SIPp)",
+    },
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``lab`` and its three actions to the ``dialer`` command."""
+    parser = sub.add_parser("lab", help="实验环境：本机 Asterisk 与 SIPp 模拟方 (the lab)")
+    actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
+    up = actions.add_parser("up", help="启动实验环境 (start the lab)")
+    up.add_argument(
+        "--no-customers", action="store_true", help="不启动客户模拟，运营商端口留给外部模拟器 (leave the carrier port free)"
+    )
+    up.set_defaults(handler=_up)
+    down = actions.add_parser("down", help="停止实验环境 (stop the lab)")
+    down.set_defaults(handler=_down)
+    status = actions.add_parser("status", help="查看实验环境 (show the lab)")
+    status.add_argument("--json", action="store_true", help="以 JSON 输出 (machine-readable)")
+    status.set_defaults(handler=_status)
+
+
+def _t(cfg: Settings, key: str, **params: object) -> str:
+    text = _TEXT.get(cfg.ui.language, _TEXT["en"])[key]
+    return text.format(**params) if params else text
+
+
+def _up(cfg: Settings, args: argparse.Namespace) -> int:
+    try:
+        result = Lab(cfg).up(customers=not args.no_customers)
+    except LabError as exc:
+        raise CliError(_t(cfg, "up.failed", error=exc)) from None
+    print(_t(cfg, "up.already" if result.already else "up.started"))
+    _print(cfg, result)
+    return 0
+
+
+def _down(cfg: Settings, args: argparse.Namespace) -> int:
+    try:
+        result = Lab(cfg).down()
+    except LabError as exc:
+        raise CliError(_t(cfg, "down.failed", error=exc)) from None
+    if not result.processes:
+        print(_t(cfg, "down.not_running"))
+        return 0
+    left = [p for p in result.processes if p.alive]
+    if left:
+        raise CliError(_t(cfg, "down.left", processes=", ".join(f"{p.name} (PID {p.pid})" for p in left)))
+    print(_t(cfg, "down.stopped", count=len(result.processes)))
+    return 0
+
+
+def _status(cfg: Settings, args: argparse.Namespace) -> int:
+    try:
+        result = Lab(cfg).status()
+    except LabError as exc:
+        raise CliError(str(exc)) from None
+    if args.json:
+        print(result.to_json())
+    else:
+        print(_t(cfg, "status.running" if result.up else "status.not_running"))
+        _print(cfg, result)
+    # A partly dead lab is worth a non-zero exit for scripts that only look at the status code.
+    return 0 if result.up and all(p.alive for p in result.processes) else 1
+
+
+def _print(cfg: Settings, status: LabStatus) -> None:
+    for key, port in status.ports.items():
+        print(f"  {_t(cfg, f'ports.{key}')}: 127.0.0.1:{port}")
+    for p in status.processes:
+        state = _t(cfg, "alive" if p.alive else "dead")
+        print(f"  {_t(cfg, f'proc.{p.name}')}: PID {p.pid}, {_t(cfg, 'port')} {p.port}, {state}")

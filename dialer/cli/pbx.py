@@ -1,0 +1,68 @@
+"""``dialer pbx render OUTDIR``: the PBX configuration for a dealer's own Asterisk."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from dialer.cli import CliError
+from dialer.lab.errors import LabError
+from dialer.lab.render import LOOPBACK_PERMIT, PBX_FILES, PbxTarget, render
+from dialer.settings import Settings
+
+# The words of this command (candidates for dialer/i18n.py's catalogs).
+_TEXT: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "relative": "--sounds-dir {path}：必须是绝对路径（交换机上的 Playback() 按它查找提示音）",
+        "failed": "生成配置失败：{error}",
+        "written": "已生成 {count} 个文件到 {outdir}：",
+        "next": "把 *.conf 放进 Asterisk 的配置目录，sounds/ 里的提示音放到 --sounds-dir 指定的位置；"
+        "pjsip.conf 里的地址按经销商的网络修改。",
+    },
+    "en": {
+        "relative": "--sounds-dir {path}: must be an absolute path (Playback() on the PBX looks there)",
+        "failed": "rendering failed: {error}",
+        "written": "{count} files written to {outdir}:",
+        "next": "Put the *.conf files into Asterisk's config folder and the prompts of sounds/ into "
+        "--sounds-dir; adapt the addresses in pjsip.conf to the dealer's network.",
+    },
+}
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``pbx render`` to the ``dialer`` command."""
+    parser = sub.add_parser("pbx", help="电话交换机配置 (PBX configuration)")
+    actions = parser.add_subparsers(dest="pbx_action", metavar="ACTION", required=True)
+    render_cmd = actions.add_parser("render", help="按当前配置生成 Asterisk 配置文件 (render the Asterisk configs)")
+    render_cmd.add_argument("outdir", type=Path, help="输出目录 (output folder)")
+    render_cmd.add_argument(
+        "--sounds-dir",
+        type=Path,
+        help="交换机上放提示音的绝对路径，默认 OUTDIR/sounds (where the PBX will find the prompts)",
+    )
+    render_cmd.add_argument(
+        "--ami-permit",
+        default=LOOPBACK_PERMIT,
+        help=f"允许连接 AMI 的地址/掩码，默认 {LOOPBACK_PERMIT} (who may connect to AMI)",
+    )
+    render_cmd.set_defaults(handler=_render)
+
+
+def _t(cfg: Settings, key: str, **params: object) -> str:
+    return _TEXT.get(cfg.ui.language, _TEXT["en"])[key].format(**params)
+
+
+def _render(cfg: Settings, args: argparse.Namespace) -> int:
+    outdir = args.outdir.resolve()
+    sounds = args.sounds_dir or outdir / "sounds"
+    if not sounds.is_absolute():
+        raise CliError(_t(cfg, "relative", path=sounds))
+    try:
+        written = render(cfg, PbxTarget(etc_dir=outdir, sounds_dir=sounds, ami_permit=args.ami_permit), PBX_FILES)
+    except (LabError, OSError) as exc:
+        raise CliError(_t(cfg, "failed", error=exc)) from None
+    print(_t(cfg, "written", count=len(written), outdir=outdir))
+    for path in written:
+        print(f"  {path}")
+    print(_t(cfg, "next"))
+    return 0

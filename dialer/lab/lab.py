@@ -1,0 +1,338 @@
+"""The lab: a private Asterisk plus SIPp customers, agents and supervisor on loopback.
+
+``Lab(settings)`` renders the PBX configuration into ``settings.lab.dir``, starts the
+processes detached (they outlive the command that started them), and records their PIDs
+and ports in a state file so a later ``down`` or ``status`` from another process finds
+them. Every method is synchronous; an asyncio caller wraps a call in
+``asyncio.to_thread`` (``restart_asterisk`` blocks for a few seconds).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from dialer.lab import procs
+from dialer.lab.errors import LabError, LabStartError
+from dialer.lab.layout import LAB_HOST, LabLayout, Party
+from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, render
+from dialer.logging import get_logger
+from dialer.settings import Settings
+
+log = get_logger(__name__)
+
+ASTERISK = "asterisk"
+SIPP = "sipp"
+# Boot takes well under a second on an idle machine; a loaded CI machine gets headroom.
+BOOT_TIMEOUT_S = 30.0
+# `core stop now` takes about 2 s; after this a stubborn process gets SIGTERM, then SIGKILL.
+STOP_TIMEOUT_S = 10.0
+# One CLI command over the control socket.
+CLI_TIMEOUT_S = 15.0
+# SIPp forks into the background and binds its port within milliseconds.
+PARTY_START_TIMEOUT_S = 10.0
+# SIPp prints this when it forks with -bg (and then exits with status 99 even on success).
+_SIPP_BG_PID = re.compile(rb"Background mode - PID=\[(\d+)\]")
+_SIPP_BG_EXIT = 99
+# SIPp opens a UDP control socket (on all interfaces, it cannot be narrowed); we pick its
+# port as the party's SIP port plus this offset so parallel labs never collide on 8888.
+_SIPP_CONTROL_OFFSET = 1
+_SCENARIOS = {Party.CUSTOMERS: "customers.xml", Party.AGENTS: "phone.xml", Party.SUPERVISOR: "phone.xml"}
+_CUSTOMERS_CSV = "customers.csv"
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessStatus:
+    """One lab process as ``status`` reports it."""
+
+    name: str
+    program: str
+    pid: int
+    port: int
+    alive: bool
+
+
+@dataclass(frozen=True, slots=True)
+class LabStatus:
+    """What runs and where: the answer of ``up``, ``down`` and ``status``."""
+
+    up: bool
+    ports: dict[str, int]
+    processes: tuple[ProcessStatus, ...]
+    # True when ``up`` found the lab already running and changed nothing.
+    already: bool = False
+
+    def to_json(self) -> str:
+        """The machine-readable form ``dialer lab status --json`` prints."""
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+
+class Lab:
+    """Brings the lab up and down and answers questions about it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._layout = LabLayout.from_settings(settings)
+        # Children this object started: kept so they can be reaped, never left as zombies.
+        self._children: list[subprocess.Popen[bytes]] = []
+
+    @property
+    def layout(self) -> LabLayout:
+        """Paths and ports of this lab (recordings folder, RTP split, ...), for tests and tools."""
+        return self._layout
+
+    # ---- up / down / status -------------------------------------------------------
+
+    def up(self, customers: bool = True) -> LabStatus:
+        """Start Asterisk and the SIPp parties; a no-op (``already=True``) when the lab runs.
+
+        ``customers=False`` leaves the carrier port free for an external simulator.
+        Raises :class:`LabStartError` (after stopping whatever it started) when a port is
+        taken or a process does not become ready.
+        """
+        with self._locked():
+            return self._up(customers)
+
+    def _up(self, customers: bool) -> LabStatus:
+        state = self._read_state()
+        if state and all(procs.alive(p["pid"], p["program"]) for p in state["processes"]):
+            log.info("lab.already_up", dir=str(self._layout.root))
+            return self._status_from(state, already=True)
+        if state:
+            self._stop_recorded(state)
+        parties = [p for p in Party if customers or p is not Party.CUSTOMERS]
+        self._check_ports_free(parties)
+        self._prepare_files()
+        started: list[dict[str, Any]] = []
+        try:
+            started.append(self._start_asterisk())
+            for party in parties:
+                started.append(self._start_party(party))
+        except LabError:
+            self._stop_recorded({"processes": started})
+            raise
+        state = {"ports": self._ports(), "processes": started}
+        self._write_state(state)
+        log.info("lab.up", dir=str(self._layout.root), processes=[p["name"] for p in started])
+        return self._status_from(state)
+
+    def down(self) -> LabStatus:
+        """Stop exactly the processes ``up`` recorded; Asterisk first, politely."""
+        with self._locked():
+            return self._down()
+
+    def _down(self) -> LabStatus:
+        state = self._read_state()
+        if not state:
+            return LabStatus(up=False, ports=self._ports(), processes=())
+        before = self._status_from(state)
+        self._stop_recorded(state)
+        self._layout.state_file.unlink(missing_ok=True)
+        log.info("lab.down", dir=str(self._layout.root))
+        return LabStatus(
+            up=False,
+            ports=before.ports,
+            processes=tuple(
+                ProcessStatus(p.name, p.program, p.pid, p.port, procs.alive(p.pid, p.program)) for p in before.processes
+            ),
+        )
+
+    def status(self) -> LabStatus:
+        """What the state file says runs, checked against the live processes."""
+        state = self._read_state()
+        if not state:
+            return LabStatus(up=False, ports=self._ports(), processes=())
+        return self._status_from(state)
+
+    # ---- what tests and fault drills use --------------------------------------------
+
+    def asterisk_cli(self, command: str) -> str:
+        """Run one Asterisk CLI command on the lab's instance and return its output."""
+        conf = self._layout.asterisk_conf
+        try:
+            done = subprocess.run(
+                [ASTERISK, "-C", str(conf), "-rx", command],
+                capture_output=True,
+                timeout=CLI_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            raise LabError(f"asterisk CLI {command!r}: no answer within {CLI_TIMEOUT_S} s") from None
+        output = done.stdout.decode("utf-8", "replace")
+        if done.returncode != 0:
+            raise LabError(f"asterisk CLI {command!r} failed ({done.returncode}): {output or done.stderr!r}")
+        return output
+
+    def hangup_all(self) -> None:
+        """Hang up every channel (what a broken test left behind would hold lines and agents)."""
+        self.asterisk_cli("channel request hangup all")
+
+    def restart_asterisk(self) -> None:
+        """Crash Asterisk (SIGKILL) and start it again on the same ports: the fault drill."""
+        with self._locked():
+            self._restart_asterisk()
+
+    def _restart_asterisk(self) -> None:
+        state = self._read_state()
+        if not state:
+            raise LabError("lab is not up: nothing to restart")
+        processes = state["processes"]
+        old = next(p for p in processes if p["program"] == ASTERISK)
+        procs.kill_now(old["pid"], ASTERISK)
+        new = self._start_asterisk()
+        state["processes"] = [new if p is old else p for p in processes]
+        self._write_state(state)
+        log.info("lab.asterisk_restarted", old_pid=old["pid"], new_pid=new["pid"])
+
+    # ---- internals ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Two processes changing the same lab at once (two test sessions, a CLI beside a
+        # test run) would start a second Asterisk or lose PIDs from the state file.
+        self._layout.root.mkdir(parents=True, exist_ok=True)
+        with (self._layout.root / "lab.lock").open("a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def _ports(self) -> dict[str, int]:
+        layout = self._layout
+        return {
+            "ami": layout.ami_port,
+            "sip": layout.sip_port,
+            "carrier": layout.party_ports[Party.CUSTOMERS],
+            "agents": layout.party_ports[Party.AGENTS],
+            "supervisor": layout.party_ports[Party.SUPERVISOR],
+            "inbound": layout.inbound_port,
+        }
+
+    def _check_ports_free(self, parties: list[Party]) -> None:
+        wanted = [("sip", self._layout.sip_port, socket.SOCK_DGRAM), ("ami", self._layout.ami_port, socket.SOCK_STREAM)]
+        wanted += [(party.value, self._layout.party_ports[party], socket.SOCK_DGRAM) for party in parties]
+        taken = [f"{name} {port}" for name, port, kind in wanted if procs.port_in_use(port, kind, LAB_HOST)]
+        if taken:
+            raise LabStartError(f"ports already in use on {LAB_HOST}: {', '.join(taken)} (another lab or program?)")
+
+    def _prepare_files(self) -> None:
+        layout = self._layout
+        layout.make_dirs()
+        render(
+            self._settings,
+            PbxTarget(etc_dir=layout.dir("etc"), sounds_dir=layout.dir("etc") / "sounds", lab_root=layout.root),
+            LAB_FILES,
+        )
+        sipp_dir = layout.dir("sipp")
+        # Every scenario, including ones the lab does not run itself (caller.xml for tests).
+        for scenario in (TEMPLATE_DIR / "sipp").glob("*.xml"):
+            shutil.copyfile(scenario, sipp_dir / scenario.name)
+        shutil.copytree(TEMPLATE_DIR / "sipp" / "audio", sipp_dir / "audio", dirs_exist_ok=True)
+        if not layout.customers_file.is_file():
+            raise LabStartError(f"lab.customers_file = {layout.customers_file}: file not found")
+        shutil.copyfile(layout.customers_file, sipp_dir / _CUSTOMERS_CSV)
+        # A control socket left by a crashed Asterisk would look like a ready one.
+        layout.control_socket.unlink(missing_ok=True)
+
+    def _start_asterisk(self) -> dict[str, Any]:
+        layout = self._layout
+        layout.control_socket.unlink(missing_ok=True)
+        log_file = layout.log_file(ASTERISK)
+        child = procs.spawn([ASTERISK, "-C", str(layout.asterisk_conf), "-f", "-n", "-q"], layout.root, log_file)
+        self._children.append(child)
+        try:
+            deadline = time.monotonic() + BOOT_TIMEOUT_S
+            while not layout.control_socket.exists():
+                if child.poll() is not None:
+                    raise LabStartError(f"asterisk exited with status {child.returncode} while booting; see {log_file}")
+                if time.monotonic() >= deadline:
+                    raise LabStartError(f"asterisk made no control socket within {BOOT_TIMEOUT_S} s; see {log_file}")
+                time.sleep(procs.POLL_S)
+            self.asterisk_cli("core waitfullybooted")
+        except LabError:
+            procs.stop(child.pid, ASTERISK, STOP_TIMEOUT_S)
+            raise
+        return {"name": ASTERISK, "program": ASTERISK, "pid": child.pid, "port": layout.sip_port}
+
+    def _start_party(self, party: Party) -> dict[str, Any]:
+        layout = self._layout
+        port = layout.party_ports[party]
+        argv = [
+            SIPP, "-sf", _SCENARIOS[party],
+            "-i", LAB_HOST, "-p", str(port),
+            "-mi", LAB_HOST, "-mp", str(layout.party_rtp[party].start),
+            "-cp", str(port + _SIPP_CONTROL_OFFSET),
+            "-aa", "-trace_err", "-bg",
+        ]  # fmt: skip
+        if party is Party.CUSTOMERS:
+            argv += ["-inf", _CUSTOMERS_CSV, "-infindex", _CUSTOMERS_CSV, "0"]
+        log_file = layout.log_file(party.value)
+        try:
+            done = subprocess.run(
+                argv, cwd=layout.dir("sipp"), capture_output=True, timeout=PARTY_START_TIMEOUT_S, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise LabStartError(f"sipp ({party.value}) did not fork within {PARTY_START_TIMEOUT_S} s") from None
+        log_file.write_bytes(done.stdout + done.stderr)
+        found = _SIPP_BG_PID.search(done.stdout)
+        if done.returncode != _SIPP_BG_EXIT or not found:
+            raise LabStartError(f"sipp ({party.value}) did not start (status {done.returncode}); see {log_file}")
+        pid = int(found.group(1))
+        deadline = time.monotonic() + PARTY_START_TIMEOUT_S
+        while not procs.port_in_use(port, socket.SOCK_DGRAM, LAB_HOST):
+            if not procs.alive(pid, SIPP) or time.monotonic() >= deadline:
+                raise LabStartError(f"sipp ({party.value}) is not listening on {LAB_HOST}:{port}; see {log_file}")
+            time.sleep(procs.POLL_S)
+        return {"name": party.value, "program": SIPP, "pid": pid, "port": port}
+
+    def _stop_recorded(self, state: dict[str, Any]) -> None:
+        processes = state["processes"]
+        for p in processes:
+            if p["program"] == ASTERISK and procs.alive(p["pid"], ASTERISK):
+                try:
+                    self.asterisk_cli("core stop now")
+                except LabError as exc:
+                    log.warning("lab.asterisk_stop_refused", error=str(exc))
+                procs.wait_gone(p["pid"], ASTERISK, STOP_TIMEOUT_S)
+        for p in processes:
+            procs.stop(p["pid"], p["program"], STOP_TIMEOUT_S)
+        for child in self._children:
+            child.poll()
+        self._children = [c for c in self._children if c.returncode is None]
+
+    def _status_from(self, state: dict[str, Any], already: bool = False) -> LabStatus:
+        processes = tuple(
+            ProcessStatus(p["name"], p["program"], p["pid"], p["port"], procs.alive(p["pid"], p["program"]))
+            for p in state["processes"]
+        )
+        return LabStatus(
+            up=any(p.program == ASTERISK and p.alive for p in processes),
+            ports=dict(state["ports"]),
+            processes=processes,
+            already=already,
+        )
+
+    def _read_state(self) -> dict[str, Any] | None:
+        path = self._layout.state_file
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LabError(f"{path}: unreadable lab state ({exc}); remove it after checking no lab runs") from None
+
+    def _write_state(self, state: dict[str, Any]) -> None:
+        path = self._layout.state_file
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
+        tmp.replace(path)

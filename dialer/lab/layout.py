@@ -1,0 +1,112 @@
+"""Where the lab keeps its files and which loopback ports each party uses.
+
+One place derives every path and port from :class:`dialer.settings.Settings`, so
+``lab up``, ``lab down``, ``lab status`` and the tests agree without passing paths
+around. RTP policy: Asterisk takes the lower half of ``lab.rtp_start..rtp_end``; the
+three SIPp parties and the inbound callers a test or simulator runs share the upper
+half in equal blocks, so no two processes ever compete for a media port.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from dialer.settings import Settings
+
+# Everything in the lab listens on loopback only.
+LAB_HOST = "127.0.0.1"
+# Asterisk needs these below the lab folder; it creates none of the db folder itself.
+_PRIVATE_DIRS = ("etc", "db", "lib", "keys", "agi-bin", "spool", "run", "log", "sipp")
+
+
+class Party(StrEnum):
+    """The simulated SIP parties the lab runs, one SIPp UAS each."""
+
+    CUSTOMERS = "customers"
+    AGENTS = "agents"
+    SUPERVISOR = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class PortRange:
+    """An inclusive range of UDP ports."""
+
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class LabLayout:
+    """Absolute paths and ports of one lab, derived from the settings."""
+
+    root: Path
+    sip_port: int
+    ami_port: int
+    inbound_port: int
+    party_ports: dict[Party, int]
+    asterisk_rtp: PortRange
+    party_rtp: dict[Party, PortRange]
+    callers_rtp: PortRange
+    recordings: Path
+    customers_file: Path
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LabLayout:
+        """Resolve the lab's folder, ports and RTP split from ``settings``."""
+        lab = settings.lab
+        start, end = lab.rtp_start, lab.rtp_end
+        half = start + (end - start + 1) // 2
+        parties = list(Party)
+        # One block per party plus one for inbound callers (SIPp UACs on the inbound port).
+        block = (end - half + 1) // (len(parties) + 1)
+        blocks = [PortRange(half + i * block, half + (i + 1) * block - 1) for i in range(len(parties) + 1)]
+        party_rtp = dict(zip(parties, blocks))
+        return cls(
+            root=settings.path(lab.dir).resolve(),
+            sip_port=lab.sip_port,
+            ami_port=settings.pbx.ami_port,
+            inbound_port=lab.inbound_port,
+            party_ports={
+                Party.CUSTOMERS: lab.carrier_port,
+                Party.AGENTS: lab.agents_port,
+                Party.SUPERVISOR: lab.supervisor_port,
+            },
+            asterisk_rtp=PortRange(start, half - 1),
+            party_rtp=party_rtp,
+            callers_rtp=blocks[-1],
+            recordings=settings.path(settings.recording.dir).resolve(),
+            customers_file=settings.path(lab.customers_file).resolve(),
+        )
+
+    def dir(self, name: str) -> Path:
+        """One of the lab's private folders (``etc``, ``run``, ``log``, ...)."""
+        if name not in _PRIVATE_DIRS:
+            raise ValueError(f"unknown lab folder {name!r}; known: {', '.join(_PRIVATE_DIRS)}")
+        return self.root / name
+
+    def make_dirs(self) -> None:
+        """Create every private folder and the recordings folder (Asterisk would not)."""
+        for name in _PRIVATE_DIRS:
+            self.dir(name).mkdir(parents=True, exist_ok=True)
+        self.recordings.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def asterisk_conf(self) -> Path:
+        """The rendered asterisk.conf; ``asterisk -C`` needs it as an absolute path."""
+        return self.dir("etc") / "asterisk.conf"
+
+    @property
+    def control_socket(self) -> Path:
+        """Appears when Asterisk accepts CLI commands: the first sign of a finished boot."""
+        return self.dir("run") / "asterisk.ctl"
+
+    @property
+    def state_file(self) -> Path:
+        """PIDs and ports of a running lab, so ``down`` and ``status`` work from any process."""
+        return self.root / "lab.json"
+
+    def log_file(self, process: str) -> Path:
+        """Where a lab process's stdout and stderr go."""
+        return self.dir("log") / f"{process}.out"

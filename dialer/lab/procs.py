@@ -1,0 +1,101 @@
+"""Starting, finding and stopping the lab's own processes, by PID only.
+
+The lab never kills by name: it records the PIDs it started and, before signalling
+one, checks that the PID still runs the program it started (a PID can be reused).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from dialer.lab.errors import LabStartError
+
+# How often waits poll; short enough that `lab up` feels instant, long enough to be idle.
+POLL_S = 0.05
+# SIGKILL takes effect at once; this only bounds the wait for the kernel to reap.
+KILL_WAIT_S = 5.0
+
+
+def program_of(pid: int) -> str | None:
+    """The program name PID ``pid`` runs (``asterisk``, ``sipp``), or None if it is gone or a zombie."""
+    _reap(pid)
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Format: "pid (comm) state ...": comm may contain spaces, so split at the last ')'.
+    comm = stat[stat.index("(") + 1 : stat.rindex(")")]
+    state = stat[stat.rindex(")") + 2 :].split(" ", 1)[0]
+    return None if state in ("Z", "X") else comm
+
+
+def alive(pid: int, program: str) -> bool:
+    """Whether ``pid`` still runs ``program`` (and is therefore ours to signal)."""
+    return program_of(pid) == program
+
+
+def stop(pid: int, program: str, grace_s: float) -> None:
+    """SIGTERM ``pid`` if it still runs ``program``; SIGKILL it after ``grace_s``."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        if not alive(pid, program):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, sig)
+        if wait_gone(pid, program, grace_s):
+            return
+
+
+def kill_now(pid: int, program: str) -> None:
+    """SIGKILL ``pid`` if it runs ``program`` and wait until it is gone (a crash on purpose)."""
+    if alive(pid, program):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        wait_gone(pid, program, KILL_WAIT_S)
+
+
+def wait_gone(pid: int, program: str, timeout_s: float) -> bool:
+    """Wait up to ``timeout_s`` for ``pid`` to stop running ``program``; True when it did."""
+    deadline = time.monotonic() + timeout_s
+    while alive(pid, program):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_S)
+    return True
+
+
+def spawn(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
+    """Start ``argv`` detached (own session, stdin closed, output appended to ``log``)."""
+    with log.open("ab") as out:
+        try:
+            return subprocess.Popen(
+                argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        except OSError as exc:
+            raise LabStartError(f"cannot start {argv[0]}: {exc}") from None
+
+
+def port_in_use(port: int, kind: int, host: str) -> bool:
+    """Whether something already holds ``host:port`` (``kind`` is SOCK_DGRAM or SOCK_STREAM)."""
+    with socket.socket(socket.AF_INET, kind) as probe:
+        if kind == socket.SOCK_STREAM:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                return True
+            raise
+    return False
+
+
+def _reap(pid: int) -> None:
+    # A child of this very process that exited stays a zombie until waited for.
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pid, os.WNOHANG)

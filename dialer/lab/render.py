@@ -1,0 +1,168 @@
+"""Fill the PBX templates in ``asterisk/`` from the settings.
+
+Placeholders are ``@NAME@`` (upper case), which cannot clash with Asterisk's own
+``${...}`` dialplan syntax. Every placeholder must have a value and every value must
+be used by some template, so a renamed setting fails loudly instead of leaving a
+literal ``@X@`` in a config that Asterisk would silently accept.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dialer.lab.errors import RenderError
+from dialer.lab.layout import LAB_HOST, LabLayout
+from dialer.settings import Settings
+
+# The templates ship in the source tree next to the package, not inside it.
+TEMPLATE_DIR = Path(__file__).resolve().parents[2] / "asterisk"
+# Files every PBX running the dialer needs; asterisk.conf only describes the lab's folders.
+PBX_FILES = (
+    "modules.conf",
+    "pjsip.conf",
+    "rtp.conf",
+    "manager.conf",
+    "extensions.conf",
+    "queues.conf",
+    "amd.conf",
+    "logger.conf",
+    "cdr.conf",
+)
+LAB_FILES = ("asterisk.conf", "indications.conf", *PBX_FILES)
+SOUND_FILES = ("dcc-abandon.ulaw", "dcc-welcome.ulaw")
+# manager.conf carries the AMI secret.
+_SECRET_FILES = frozenset({"manager.conf"})
+LOOPBACK_PERMIT = f"{LAB_HOST}/255.255.255.255"
+
+_PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
+
+
+@dataclass(frozen=True, slots=True)
+class PbxTarget:
+    """Where a rendering goes and what the rendered files must point at.
+
+    The configs and a ``sounds/`` folder of prompts are written to ``etc_dir``;
+    ``sounds_dir`` is the absolute folder the PBX will find the prompts in (for the lab
+    the very ``etc_dir/sounds``; a dealer copies them wherever suits the PBX).
+    ``lab_root`` is only set for the lab.
+    """
+
+    etc_dir: Path
+    sounds_dir: Path
+    ami_permit: str = LOOPBACK_PERMIT
+    lab_root: Path | None = None
+
+
+def fill(template: str, values: Mapping[str, str], where: str) -> tuple[str, set[str]]:
+    """Replace every ``@NAME@`` in ``template``; return the text and the names used.
+
+    Raises :class:`RenderError` naming ``where`` and the line for a placeholder without a value.
+    """
+    used: set[str] = set()
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            line = template.count("\n", 0, match.start()) + 1
+            raise RenderError(f"{where}:{line}: no value for placeholder @{name}@")
+        used.add(name)
+        return values[name]
+
+    return _PLACEHOLDER.sub(substitute, template), used
+
+
+def template_values(settings: Settings, target: PbxTarget) -> dict[str, str]:
+    """Every placeholder's value for ``settings`` rendered towards ``target``."""
+    layout = LabLayout.from_settings(settings)
+    values = {
+        "HOST": LAB_HOST,
+        "SIP_PORT": str(layout.sip_port),
+        "CARRIER_ENDPOINT": settings.pbx.carrier_endpoint,
+        "CARRIER_PORT": str(settings.lab.carrier_port),
+        "INBOUND_PORT": str(layout.inbound_port),
+        "SUPERVISOR_PORT": str(settings.lab.supervisor_port),
+        "AGENT_SECTIONS": _agent_sections(settings.lab.agents, settings.lab.agents_port),
+        "RTP_START": str(layout.asterisk_rtp.start),
+        "RTP_END": str(layout.asterisk_rtp.end),
+        "AMI_HOST": settings.pbx.ami_host,
+        "AMI_PORT": str(settings.pbx.ami_port),
+        "AMI_USER": settings.pbx.ami_user,
+        "AMI_SECRET": settings.pbx.ami_secret,
+        "AMI_PERMIT": target.ami_permit,
+        "OUT_LINES": str(settings.pbx.outbound_lines),
+        "IN_LINES": str(settings.pbx.inbound_lines),
+        "REC_DIR": str(layout.recordings),
+        "SOUNDS_DIR": str(target.sounds_dir),
+        # Dial() and queues.conf take whole seconds; never round a ring time down to zero.
+        "AGENT_RING_S": str(max(1, math.ceil(settings.calls.agent_answer_timeout_s))),
+        "ETC_DIR": str(target.etc_dir),
+    }
+    if target.lab_root is not None:
+        values["LAB_DIR"] = str(target.lab_root)
+    for name, value in values.items():
+        if name == "AGENT_SECTIONS":
+            continue
+        # Asterisk would end the value at a newline and read the rest of a line after ';'
+        # as a comment: refuse rather than render a silently different config.
+        if "\n" in value or ";" in value:
+            raise RenderError(f"setting for @{name}@ = {value!r}: newline and ';' cannot be written into an Asterisk config")
+    return values
+
+
+def render(settings: Settings, target: PbxTarget, files: tuple[str, ...] = PBX_FILES) -> list[Path]:
+    """Render ``files`` into ``target.etc_dir`` and copy the prompts into ``target.etc_dir/sounds``.
+
+    Returns the written paths. Raises :class:`RenderError` on a placeholder without a
+    value, or a value no template used (a sign the templates and this module drifted).
+    """
+    values = template_values(settings, target)
+    sounds_out = target.etc_dir / "sounds"
+    sounds_out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    used: set[str] = set()
+    for name in files:
+        source = TEMPLATE_DIR / name
+        text, names = fill(source.read_text(encoding="utf-8"), values, str(source))
+        used |= names
+        out = target.etc_dir / name
+        _write(out, text, secret=name in _SECRET_FILES)
+        written.append(out)
+    unused = sorted(set(values) - used - _optional_for(files))
+    if unused:
+        raise RenderError(f"{TEMPLATE_DIR}: values never used by {', '.join(files)}: {', '.join(unused)}")
+    for sound in SOUND_FILES:
+        out = sounds_out / sound
+        shutil.copyfile(TEMPLATE_DIR / "sounds" / sound, out)
+        written.append(out)
+    return written
+
+
+def _optional_for(files: tuple[str, ...]) -> set[str]:
+    # ETC_DIR and LAB_DIR only appear in asterisk.conf, which a dealer's rendering omits.
+    return set() if "asterisk.conf" in files else {"ETC_DIR", "LAB_DIR"}
+
+
+def _agent_sections(count: int, port: int) -> str:
+    sections = []
+    for n in range(1, count + 1):
+        name = f"agent{n}"
+        sections.append(
+            f"[{name}](dcc-endpoint)\naors = {name}\n\n"
+            f"[{name}](dcc-aor)\ncontact = sip:{name}@{LAB_HOST}:{port}\n"
+        )
+    return "\n".join(sections)
+
+
+def _write(path: Path, text: str, *, secret: bool) -> None:
+    # Written through a temporary file so a running Asterisk never reads half a config.
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    if secret:
+        os.chmod(tmp, 0o600)
+    tmp.replace(path)

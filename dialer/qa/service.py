@@ -1,0 +1,51 @@
+"""QA as a service: score a registered recording, and build a month's report from the store.
+
+Who may score is the access policy's question (:func:`dialer.access.policy.can` with
+``qa.score``); faces ask it before calling here, with the same user they pass as ``scorer``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from zoneinfo import ZoneInfo
+
+from dialer.clock import Clock
+from dialer.kpi.metrics import Month
+from dialer.logging import get_logger
+from dialer.qa.errors import RecordingUnavailable
+from dialer.qa.form import QaForm
+from dialer.qa.report import QaReport, ScoredCall, build_report
+from dialer.qa.scoring import score_call
+from dialer.store.qa import QaStore
+from dialer.store.recordings import RecordingStore
+
+log = get_logger(__name__)
+
+
+class QaService:
+    """Scores recordings against the form and reports per agent and month (dealer's local months)."""
+
+    def __init__(self, *, form: QaForm, scores: QaStore, recordings: RecordingStore, clock: Clock, timezone: str) -> None:
+        self.form = form
+        self._scores = scores
+        self._recordings = recordings
+        self._clock = clock
+        self._tz = ZoneInfo(timezone)
+
+    async def score(self, recording_id: int, *, scorer: str, values: Mapping[str, int], comment: str = "") -> ScoredCall:
+        """Score one recording; the form's rules are checked before anything is stored (:class:`ScoreError`)."""
+        recording = await self._recordings.get(recording_id)
+        if recording is None:
+            raise RecordingUnavailable(f"recording {recording_id}: no such recording")
+        card = score_call(self.form, recording.direction, values)
+        stored = await self._scores.add(
+            recording_id=recording_id, agent=recording.agent, scorer=scorer, card=card, comment=comment, at=self._clock.now()
+        )
+        log.info("qa.scored", recording_id=recording_id, score_id=stored.score_id, agent=recording.agent,
+                 scorer=scorer, score=card.score)  # fmt: skip
+        return stored
+
+    async def report(self, month: Month, agent: str | None = None) -> QaReport:
+        """The month's results (scorings made in that local month; the latest per recording counts)."""
+        since, until = month.bounds(self._tz)
+        return build_report(str(month), await self._scores.between(since, until, agent), agent)

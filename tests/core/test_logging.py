@@ -1,0 +1,43 @@
+"""Logs never carry a full phone number or a secret, whatever the call site passes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import structlog
+
+from dialer.logging import configure, get_logger
+
+
+def capture() -> io.StringIO:
+    buf = io.StringIO()
+    configure(level="debug", json=True, stream=buf)
+    return buf
+
+
+def lines(buf: io.StringIO) -> list[dict]:
+    return [json.loads(line) for line in buf.getvalue().splitlines()]
+
+
+def test_numbers_masked_and_secrets_blanked_in_fields_and_text() -> None:
+    buf = capture()
+    with structlog.contextvars.bound_contextvars(call_id="c-1", lead_id=7):
+        get_logger("t").info("dialing 13800138000 now", number="+8613800138000", ami_secret="hunter2",
+                             extra={"phone": "02188886666", "password": "p"}, attempt=42)
+    (record,) = lines(buf)
+    text = json.dumps(record, ensure_ascii=False)
+    assert "13800138000" not in text and "02188886666" not in text and "hunter2" not in text
+    assert record["number"] == "+86138****8000"
+    assert record["event"] == "dialing 138****8000 now"
+    assert record["ami_secret"] == "***" and record["extra"]["password"] == "***"
+    assert record["call_id"] == "c-1" and record["lead_id"] == 7 and record["attempt"] == 42
+
+
+def test_library_loggers_go_through_the_same_scrubbing() -> None:
+    buf = capture()
+    logging.getLogger("panoramisk").warning("Action: Login Secret: s3cret Username: dialer to 13800138000")
+    (record,) = lines(buf)
+    assert "s3cret" not in record["event"] and "13800138000" not in record["event"]
+    assert record["logger"] == "panoramisk"

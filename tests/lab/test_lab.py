@@ -1,0 +1,123 @@
+"""`dialer lab` lifecycle: up, status, no-op up, restart, and a down that leaves nothing."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from dialer.cli import main
+from dialer.lab import procs
+from dialer.lab.errors import LabStartError
+from dialer.lab.lab import Lab
+from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings
+from tests.conftest import REPO
+from tests.lab.rawami import RawAmi
+
+
+def other_ports(tmp_path: Path, offset: int) -> Settings:
+    """A second lab beside the session's, every port shifted by ``offset``."""
+    d = LabSettings()
+    return Settings(
+        base_dir=str(tmp_path),
+        pbx=PbxSettings(ami_port=PbxSettings().ami_port + offset),
+        lab=LabSettings(
+            dir=str(tmp_path / "lab"),
+            sip_port=d.sip_port + offset,
+            carrier_port=d.carrier_port + offset,
+            agents_port=d.agents_port + offset,
+            supervisor_port=d.supervisor_port + offset,
+            inbound_port=d.inbound_port + offset,
+            rtp_start=d.rtp_end + 1,
+            rtp_end=d.rtp_end + 1000,
+            customers_file=str(REPO / d.customers_file),
+        ),
+        recording=RecordingSettings(dir=str(tmp_path / "recordings")),
+    )
+
+
+def test_up_refuses_a_taken_port_and_names_it(tmp_path: Path) -> None:
+    cfg = other_ports(tmp_path, 2000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as squatter:
+        squatter.bind(("127.0.0.1", cfg.lab.sip_port))
+        with pytest.raises(LabStartError, match=f"sip {cfg.lab.sip_port}"):
+            Lab(cfg).up()
+    assert not Lab(cfg).layout.state_file.exists()
+
+
+def test_stop_signals_only_a_pid_that_still_runs_the_expected_program(tmp_path: Path) -> None:
+    child = procs.spawn(["sleep", "60"], tmp_path, tmp_path / "sleep.out")
+    try:
+        procs.stop(child.pid, "sipp", grace_s=1.0)  # not what runs there: left alone
+        assert procs.alive(child.pid, "sleep")
+        procs.stop(child.pid, "sleep", grace_s=1.0)
+        assert not procs.alive(child.pid, "sleep")
+    finally:
+        child.kill()
+        child.wait()
+
+
+@pytest.mark.asterisk
+def test_status_json_lists_every_process_alive_with_its_port(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["lab", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["up"] is True
+    assert status["ports"] == {
+        "ami": 15038, "sip": 15060, "carrier": 15070, "agents": 15080, "supervisor": 15090, "inbound": 15100,
+    }  # fmt: skip
+    by_name = {p["name"]: p for p in status["processes"]}
+    assert set(by_name) == {"asterisk", "customers", "agents", "supervisor"}
+    assert all(p["alive"] for p in by_name.values())
+    assert by_name["customers"]["port"] == 15070
+
+
+@pytest.mark.asterisk
+def test_up_when_up_changes_nothing_and_says_so(lab: Lab, capsys: pytest.CaptureFixture[str]) -> None:
+    before = lab.status()
+    assert main(["lab", "up"]) == 0
+    assert "已在运行" in capsys.readouterr().out
+    assert lab.status().processes == before.processes
+
+
+@pytest.mark.asterisk
+async def test_restart_asterisk_comes_back_on_the_same_ports(lab: Lab, lab_settings: Settings) -> None:
+    before = {p.name: p.pid for p in lab.status().processes}
+    lab.restart_asterisk()
+    after = lab.status()
+    assert after.up
+    pids = {p.name: p.pid for p in after.processes}
+    assert pids["asterisk"] != before["asterisk"]
+    assert not procs.alive(before["asterisk"], "asterisk")
+    assert {k: v for k, v in pids.items() if k != "asterisk"} == {k: v for k, v in before.items() if k != "asterisk"}
+    pbx = lab_settings.pbx
+    ami = await RawAmi.connect(pbx.ami_host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
+    await ami.close()
+
+
+@pytest.mark.asterisk
+def test_second_lab_without_customers_leaves_the_carrier_port_free_and_down_leaves_nothing(
+    lab: Lab, tmp_path: Path
+) -> None:
+    cfg = other_ports(tmp_path, 1000)
+    second = Lab(cfg)
+    first = second.up(customers=False)
+    # A lab with a dead party is not "already up": up() replaces every recorded process.
+    agents = next(p for p in first.processes if p.name == "agents")
+    procs.kill_now(agents.pid, "sipp")
+    status = second.up(customers=False)
+    try:
+        assert not status.already
+        assert not any(procs.alive(p.pid, p.program) for p in first.processes)
+        assert all(p.alive for p in status.processes)
+        assert {p.name for p in status.processes} == {"asterisk", "agents", "supervisor"}
+        assert not procs.port_in_use(cfg.lab.carrier_port, socket.SOCK_DGRAM, "127.0.0.1")
+        assert procs.port_in_use(cfg.lab.agents_port, socket.SOCK_DGRAM, "127.0.0.1")
+        assert "agent1/sip:agent1@127.0.0.1:" in second.asterisk_cli("pjsip show contacts")
+    finally:
+        stopped = second.down()
+    assert stopped.processes and not any(p.alive for p in stopped.processes)
+    assert not any(procs.alive(p.pid, p.program) for p in status.processes)
+    assert not second.status().up
+    assert not procs.port_in_use(cfg.lab.sip_port, socket.SOCK_DGRAM, "127.0.0.1")

@@ -1,0 +1,120 @@
+"""Rendering the PBX templates: every placeholder filled, nothing left over, values land."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+import pytest
+
+from dialer.cli import main
+from dialer.lab.errors import RenderError
+from dialer.lab.layout import LabLayout, Party
+from dialer.lab.render import LAB_FILES, PBX_FILES, TEMPLATE_DIR, PbxTarget, fill, render
+from dialer.settings import CallSettings, LabSettings, PbxSettings, Settings
+
+LEFTOVER = re.compile(r"@[A-Z][A-Z0-9_]*@")
+
+
+def settings(tmp_path: Path, **pbx: object) -> Settings:
+    return Settings(
+        base_dir=str(tmp_path),
+        pbx=PbxSettings(**pbx),  # type: ignore[arg-type]
+        lab=LabSettings(agents=3),
+        calls=CallSettings(agent_answer_timeout_s=7.5),
+    )
+
+
+def target(tmp_path: Path) -> PbxTarget:
+    return PbxTarget(etc_dir=tmp_path / "etc", sounds_dir=tmp_path / "etc" / "sounds", lab_root=tmp_path / "lab")
+
+
+def test_lab_rendering_fills_every_placeholder(tmp_path: Path) -> None:
+    written = render(settings(tmp_path), target(tmp_path), LAB_FILES)
+    confs = [p for p in written if p.suffix == ".conf"]
+    assert sorted(p.name for p in confs) == sorted(LAB_FILES)
+    for path in confs:
+        assert not LEFTOVER.search(path.read_text()), path
+
+
+def test_settings_land_in_the_dialplan_and_pjsip(tmp_path: Path) -> None:
+    render(settings(tmp_path, outbound_lines=6, inbound_lines=3, carrier_endpoint="trunk1"), target(tmp_path), LAB_FILES)
+    ext = (tmp_path / "etc" / "extensions.conf").read_text()
+    assert "DCC_OUT_LINES = 6\n" in ext
+    assert "DCC_IN_LINES = 3\n" in ext
+    assert "Dial(PJSIP/${EXTEN}@trunk1)" in ext
+    # 7.5 s cannot be a Dial() timeout: rounded up, never down.
+    assert "DCC_AGENT_RING = 8\n" in ext
+    pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
+    assert re.findall(r"contact = sip:(agent\d+)@127\.0\.0\.1:15080", pjsip) == ["agent1", "agent2", "agent3"]
+    assert "[trunk1](dcc-aor)\ncontact = sip:127.0.0.1:15070" in pjsip
+
+
+def test_manager_conf_holds_the_secret_and_only_the_owner_reads_it(tmp_path: Path) -> None:
+    render(settings(tmp_path, ami_secret="s3cret", ami_user="dcc"), target(tmp_path), LAB_FILES)
+    manager = tmp_path / "etc" / "manager.conf"
+    text = manager.read_text()
+    assert "[dcc]\nsecret = s3cret\n" in text
+    assert stat.S_IMODE(manager.stat().st_mode) == 0o600
+
+
+def test_asterisk_conf_keeps_every_writable_folder_in_the_lab(tmp_path: Path) -> None:
+    render(settings(tmp_path), target(tmp_path), LAB_FILES)
+    dirs = dict(
+        line.split(" => ")
+        for line in (tmp_path / "etc" / "asterisk.conf").read_text().splitlines()
+        if " => " in line
+    )
+    for key in ("astdbdir", "astkeydir", "astspooldir", "astrundir", "astlogdir", "astvarlibdir"):
+        assert dirs[key].startswith(str(tmp_path / "lab")), key
+    assert dirs["astetcdir"] == str(tmp_path / "etc")
+
+
+def test_a_placeholder_without_value_names_file_and_line() -> None:
+    with pytest.raises(RenderError, match=r"x.conf:2: no value for placeholder @NOPE@"):
+        fill("a = @HOST@\nb = @NOPE@\n", {"HOST": "h"}, "x.conf")
+
+
+def test_a_secret_asterisk_would_cut_at_a_semicolon_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RenderError, match="@AMI_SECRET@"):
+        render(settings(tmp_path, ami_secret="abc;def"), target(tmp_path), LAB_FILES)
+
+
+def test_dialplan_syntax_is_left_alone() -> None:
+    text, used = fill("exten => s,1,Dial(PJSIP/${EXTEN}@@CARRIER@)", {"CARRIER": "carrier"}, "t")
+    assert text == "exten => s,1,Dial(PJSIP/${EXTEN}@carrier)"
+    assert used == {"CARRIER"}
+
+
+def test_rtp_ranges_of_asterisk_and_the_parties_never_overlap(tmp_path: Path) -> None:
+    layout = LabLayout.from_settings(settings(tmp_path))
+    ranges = [layout.asterisk_rtp, *(layout.party_rtp[p] for p in Party), layout.callers_rtp]
+    for a, b in zip(ranges, ranges[1:]):
+        assert a.start < a.end < b.start < b.end
+
+
+def test_customers_file_has_one_row_per_number_with_known_behaviours() -> None:
+    known = {"answer", "early", "busy", "congestion", "reject", "vacant", "ring480", "ringforever", "machine"}
+    lines = (TEMPLATE_DIR / "sipp" / "customers.csv").read_text().splitlines()
+    assert lines[0] == "SEQUENTIAL"
+    rows = [line.split(";") for line in lines[1:] if not line.startswith("#")]
+    assert all(line for line in lines), "SIPp stops reading at the first blank line"
+    numbers = [r[0] for r in rows]
+    assert len(numbers) == len(set(numbers))
+    assert {r[1] for r in rows} == known
+    assert all(r[2].isdigit() and r[3].isdigit() for r in rows)
+
+
+def test_pbx_render_command_writes_the_dealer_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "pbx"
+    assert main(["pbx", "render", str(out), "--sounds-dir", "/var/lib/asterisk/sounds/dcc"]) == 0
+    assert sorted(p.name for p in out.glob("*.conf")) == sorted(PBX_FILES)
+    assert "DCC_SOUNDS = /var/lib/asterisk/sounds/dcc\n" in (out / "extensions.conf").read_text()
+    assert (out / "sounds" / "dcc-abandon.ulaw").stat().st_size > 0
+    assert "已生成" in capsys.readouterr().out
+
+
+def test_pbx_render_refuses_a_relative_sounds_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["pbx", "render", str(tmp_path / "pbx"), "--sounds-dir", "sounds"]) == 2
+    assert "必须是绝对路径" in capsys.readouterr().err

@@ -1,0 +1,126 @@
+"""``dialer recordings`` through the real CLI on a seeded store and folder."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import timedelta
+from pathlib import Path
+
+from dialer.calls.outcome import CallState, Direction, Outcome
+from dialer.cli import main
+from dialer.clock import VirtualClock
+from dialer.recording.registry import RecordingRegistry
+from dialer.settings import RecordingSettings, Settings
+from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.database import Database
+from dialer.store.recordings import RecordingStore
+from tests.recording.conftest import START, write_wav
+
+# (call id, number, agent, days after START, direction)
+CALLS = [
+    ("c1", "+8613800138000", "agent1", 0, Direction.OUTBOUND),
+    ("c2", "+8613900139000", "agent2", 0, Direction.OUTBOUND),
+    ("c3", "+8613800138000", "agent2", 1, Direction.INBOUND),
+]
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "dialer.toml"
+    cfg.write_text(
+        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+        f'[recording]\ndir = "{tmp_path / "recordings"}"\ncompress = "none"\nqa_form = "{Path(__file__).resolve().parents[2] / "config/qa_form.toml"}"\n{extra}',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def seed(tmp_path: Path) -> None:
+    """Three recorded calls over two days (09:00 Shanghai on 29 and 30 Nov 2026)."""
+
+    async def run() -> None:
+        clock = VirtualClock(START)
+        settings = Settings(recording=RecordingSettings(dir=str(tmp_path / "recordings"), compress="none"))
+        async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+            attempts = SqliteAttemptRepository(db)
+            registry = RecordingRegistry(store=RecordingStore(db), attempts=attempts, settings=settings, clock=clock)
+            for call_id, number, agent, day, direction in CALLS:
+                at = START + timedelta(days=day)
+                path = registry.root / f"{at:%Y/%m/%d}" / f"{call_id}.wav"
+                write_wav(path, 2.0)
+                await attempts.create(call_id=call_id, direction=direction, number=number, created_at=at, agent=agent)
+                await attempts.update_progress(call_id, state=CallState.CONNECTED, connected_at=at)
+                await attempts.finish(call_id, outcome=Outcome.ANSWERED, ended_at=at, recording=str(path))
+                attempt = await attempts.get(call_id)
+                assert attempt is not None and await registry.register_finished(attempt) is not None
+
+    asyncio.run(run())
+
+
+def test_search_by_number_in_any_format_as_a_chinese_table(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    assert main(["--config", str(write_config(tmp_path)), "recordings", "search", "--number", "138 0013 8000"]) == 0
+    out = capsys.readouterr().out
+    assert "开始时间" in out and "呼入" in out and "呼出" in out
+    assert "2026-11-30 09:00:00" in out and "2026-11-29 09:00:00" in out
+    assert "+8613900139000" not in out
+
+
+def test_search_by_date_and_agent_as_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "recordings", "search", "--date", "2026-11-29", "--agent", "agent2", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert [r["call_id"] for r in found] == ["c2"]
+    assert main(["--config", cfg, "recordings", "search", "--date", "2026-11-29", "--to", "2026-11-30", "--json"]) == 0
+    assert [r["call_id"] for r in json.loads(capsys.readouterr().out)] == ["c3", "c2", "c1"]
+
+
+def test_search_needs_a_filter_and_valid_input(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "recordings", "search"]) == 2
+    assert main(["--config", cfg, "recordings", "search", "--number", "12"]) == 2
+    assert main(["--config", cfg, "recordings", "search", "--date", "29/11/2026"]) == 2
+    err = capsys.readouterr().err
+    assert "请至少指定" in err and "--number '12'" in err and "YYYY-MM-DD" in err
+
+
+def test_reconcile_reports_then_fixes(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    cfg = str(write_config(tmp_path))
+    (tmp_path / "recordings/2026/11/29/c1.wav").unlink()
+    write_wav(tmp_path / "recordings/2026/11/29/stray.wav", 1)
+    assert main(["--config", cfg, "--lang", "en", "recordings", "reconcile"]) == 1
+    out = capsys.readouterr().out
+    assert "files without a registry row: 1" in out and "2026/11/29/stray.wav" in out
+    assert "registry rows whose file is gone: 1" in out and "--fix" in out
+    assert main(["--config", cfg, "recordings", "reconcile", "--fix", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [r["call_id"] for r in report["missing"]] == ["c1"] and report["orphan_files"] == ["2026/11/29/stray.wav"]
+
+
+def test_show_lists_the_history(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    assert main(["--config", str(write_config(tmp_path)), "recordings", "show", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "操作记录" in out and "registered" in out
+    assert main(["--config", str(write_config(tmp_path)), "recordings", "show", "99"]) == 2
+
+
+def test_purge_with_nothing_expired(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    assert main(["--config", str(write_config(tmp_path)), "recordings", "purge"]) == 0
+    assert "已删除 0 条超过 180 天的录音" in capsys.readouterr().out
+
+
+def test_status_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "recordings").mkdir()
+    cfg = write_config(tmp_path, "low_free_mb = 0\nmin_free_mb = 0\n")
+    assert main(["--config", str(cfg), "recordings", "status", "--json"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["level"] == "ok" and status["recording_allowed"] is True and status["total_mb"] > 0
