@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.ami.client import AmiClient
+from dialer.campaigns.hopper import Hopper
+from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
+from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
 from dialer.doss.mapping import load_mapping
 from dialer.doss.service import DossService
@@ -26,6 +29,7 @@ from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.qa import QaStore
@@ -46,6 +50,9 @@ class App:
     recordings: RecordingRegistry
     qa: QaService
     disk: DiskWatch
+    campaign_store: CampaignStore
+    hopper: Hopper
+    campaigns: CampaignService
     ami: AmiClient | None = None
     calls: CallService | None = None
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
@@ -62,6 +69,8 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
         attempts = SqliteAttemptRepository(db)
         leads = LeadService(db, settings, clock)
         recording_store = RecordingStore(db)
+        campaign_store = CampaignStore(db, settings)
+        hopper = Hopper(campaign_store, settings)
         registry = RecordingRegistry(
             store=recording_store, attempts=attempts, settings=settings, clock=clock,
             compressor=compressor_for(settings.recording),
@@ -75,8 +84,11 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             doss=DossService(db, leads.store, DossOutbox(db), mapping, clock),
             recordings=registry,
             qa=QaService(form=form, scores=QaStore(db), recordings=recording_store, clock=clock,
-                         timezone=leads.tz),
+                         timezone=settings.dealer.timezone),
             disk=DiskWatch(settings.recording, registry.root, clock),
+            campaign_store=campaign_store,
+            hopper=hopper,
+            campaigns=CampaignService(campaign_store, hopper, settings, clock),
         )
     finally:
         await db.close()
@@ -113,3 +125,20 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
 
 def _task(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.create_task(work, name=name)
+
+
+def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | None = None) -> CampaignRunner:
+    """A runner for one campaign over a running app (built with :func:`open_app`)."""
+    if app.calls is None:
+        raise RuntimeError("campaign_runner needs an app opened with open_app (PBX connected)")
+    return CampaignRunner(
+        campaign_id=campaign_id,
+        campaigns=app.campaign_store,
+        hopper=app.hopper,
+        calls=app.calls,
+        doss=app.doss,
+        leads=app.leads.store,
+        settings=app.settings,
+        clock=app.clock,
+        on_wrap_up=on_wrap_up,
+    )

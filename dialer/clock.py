@@ -63,3 +63,27 @@ class VirtualClock:
     def set(self, when: datetime) -> None:
         """Jump to an absolute instant (not earlier than now)."""
         self.advance((when.astimezone(UTC) - self.now()).total_seconds())
+
+
+class ShiftedClock:
+    """Real time plus an offset that can jump forward: real calls, with retries and windows
+    reached without waiting hours (the campaign tests and the demo use it).
+    """
+
+    def __init__(self, start: datetime | None = None, base: Clock | None = None) -> None:
+        self._base = base or SystemClock()
+        self._offset = timedelta(0) if start is None else start.astimezone(UTC) - self._base.now()
+        self._jumped = 0.0
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def monotonic(self) -> float:
+        return self._base.monotonic() + self._jumped
+
+    def jump(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` at once."""
+        if seconds < 0:
+            raise ValueError("a clock cannot go backwards")
+        self._offset += timedelta(seconds=seconds)
+        self._jumped += seconds

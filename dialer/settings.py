@@ -347,15 +347,71 @@ class SmsSettings:
     backoff_max_s: float = 1800.0
     batch_size: int = 50
     idle_poll_s: float = 1.0
-    # A part whose submit got no answer (link lost mid-submit) is never resent blindly: a receipt
-    # reconciles it. Without one after this long, "none" keeps it flagged for a person; a number
-    # resends it (accepting a possible duplicate over a possibly lost message).
-    ambiguous_resend_after_s: float | None = None
+    # A part whose submit got no answer (link lost mid-submit) is never resent at once: the receipt the
+    # gateway sends for what it accepted reconciles it. Without a receipt after this long it is taken as
+    # never accepted and resent (a lost confirmation is worse than a rare duplicate); "none" keeps it
+    # held and flagged for a person instead (strict at-most-once).
+    ambiguous_resend_after_s: float | None = 900.0
     # Repurchase cadence defaults (per wave overridable): wait after the wave, then compare the
     # reply rate with the threshold; below it, hand this segment to calling.
     cadence_wait_hours: float = 72.0
     cadence_min_reply_rate: float = 0.05
     cadence_handoff: str = "non_repliers"  # non_repliers | all | interested
+
+
+@dataclass(frozen=True, slots=True)
+class WebSettings:
+    """The web console (docs/web.md): where it listens, how sessions and logins are protected, the desk scripts."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    # Session cookies carry the Secure flag unless this is false (plain http://127.0.0.1 demos only).
+    cookie_secure: bool = True
+    # A session ends this long after login, or after this long without a request, whichever comes first.
+    session_max_age_s: float = 12 * 3600.0
+    session_idle_s: float = 2 * 3600.0
+    # Login throttling, per user name and per client address: this many failures inside the window are
+    # free, each further one doubles the wait (from base, capped at max, the lock-out).
+    login_free_failures: int = 3
+    login_window_s: float = 900.0
+    login_base_delay_s: float = 2.0
+    login_max_delay_s: float = 900.0
+    # The wallboard publishes a snapshot at most this often, to every viewer at once.
+    wallboard_interval_ms: int = 1000
+    # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
+    wallboard_slow_refresh_s: float = 60.0
+    # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
+    wallboard_viewer_queue: int = 1
+    # Largest lead file a sales manager may upload.
+    upload_max_mb: int = 20
+    # The agent desk shows these scripts (handbook: opening with dealer name, own name and title; closing
+    # confirms and lets the customer hang up first). {dealer} and {agent} are filled in.
+    opening_script: str = "您好，这里是{dealer}，我是客户专员{agent}。请问您现在方便接听电话吗？"
+    closing_script: str = "跟您确认一下刚才约定的内容……请问您还有其他需要吗？感谢您的接听，祝您生活愉快，再见！"
+
+
+def _inbound_hours() -> WindowDefaults:
+    # The DCC takes calls over the same working day as it makes them, but up to closing time
+    # (no last-call margin: an inbound caller who rings at 19:59 is still answered).
+    return WindowDefaults(last_call_margin_s=0.0)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundSettings:
+    """How calls to the 4 inbound lines are routed (docs/inbound.md).
+
+    The handbook says answer within three rings: a known caller's own agent rings for
+    ``owner_ring_s`` (about three rings of 5 s), then the call overflows to the DCC queue,
+    where it waits at most ``queue_wait_s`` for a free agent. Unanswered, after hours or with
+    nobody logged in, the caller hears the "we will call you back" message and the lead gets a
+    callback at the next opening of ``hours`` (the campaign window syntax), so nothing is lost.
+    """
+
+    owner_ring_s: float = 15.0
+    queue_wait_s: float = 45.0
+    hours: WindowDefaults = field(default_factory=_inbound_hours)
+    # Who the history of a caller-created lead and its callbacks name as the actor.
+    actor: str = "inbound"
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +442,9 @@ class Settings:
     doss: DossSettings = field(default_factory=DossSettings)
     kpi: KpiSettings = field(default_factory=KpiSettings)
     sms: SmsSettings = field(default_factory=SmsSettings)
+    inbound: InboundSettings = field(default_factory=InboundSettings)
     ui: UiSettings = field(default_factory=UiSettings)
+    web: WebSettings = field(default_factory=WebSettings)
     log: LogSettings = field(default_factory=LogSettings)
     # Directory that relative paths in this config are resolved against.
     base_dir: str = "."
@@ -504,6 +562,8 @@ def _validate(s: Settings, where: str) -> None:
     problems.extend(_doss_problems(s.doss, s.kpi))
     problems.extend(_campaign_problems(s.campaigns, s.dealer.timezone))
     problems.extend(_sms_problems(s.sms, s.dealer.timezone))
+    problems.extend(_inbound_problems(s.inbound, s.dealer.timezone))
+    problems.extend(_web_problems(s.web))
     if s.ui.language not in ("zh-CN", "en"):
         problems.append(f"ui.language = {s.ui.language!r}: must be 'zh-CN' or 'en'")
     if s.log.level.lower() not in ("debug", "info", "warning", "error"):
@@ -631,4 +691,41 @@ def _sms_problems(sms: SmsSettings, timezone: str) -> list[str]:
         SendRules.from_settings(sms, timezone)
     except SmsConfigError as exc:
         problems.append(str(exc))
+    return problems
+
+
+def _web_problems(w: WebSettings) -> list[str]:
+    problems: list[str] = []
+    if not 0 < w.port < 65536:
+        problems.append(f"web.port = {w.port}: must be between 1 and 65535")
+    if w.session_idle_s <= 0 or w.session_max_age_s < w.session_idle_s:
+        problems.append("web: need 0 < session_idle_s <= session_max_age_s")
+    if w.login_free_failures < 0 or w.login_window_s <= 0:
+        problems.append("web: login_free_failures must not be negative and login_window_s must be positive")
+    if not 0 < w.login_base_delay_s <= w.login_max_delay_s:
+        problems.append(f"web: need 0 < login_base_delay_s ({w.login_base_delay_s}) <= login_max_delay_s ({w.login_max_delay_s})")
+    if w.wallboard_interval_ms < 50:
+        problems.append(f"web.wallboard_interval_ms = {w.wallboard_interval_ms}: must be at least 50")
+    if w.wallboard_slow_refresh_s <= 0 or w.wallboard_viewer_queue < 1:
+        problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
+    if w.upload_max_mb < 1:
+        problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    return problems
+
+
+def _inbound_problems(i: InboundSettings, timezone: str) -> list[str]:
+    """Check the inbound section; the hours are parsed by the campaign window code that uses them."""
+    from dialer.campaigns.errors import PolicyError
+    from dialer.campaigns.policy import CallingWindows
+
+    problems: list[str] = []
+    for name in ("owner_ring_s", "queue_wait_s"):
+        if getattr(i, name) <= 0:
+            problems.append(f"inbound.{name} = {getattr(i, name)}: must be positive")
+    if not i.actor:
+        problems.append("inbound.actor: must not be empty")
+    try:
+        CallingWindows.from_settings(i.hours, timezone)
+    except PolicyError as exc:
+        problems.append(f"inbound.hours: {exc}")
     return problems

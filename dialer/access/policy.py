@@ -39,6 +39,15 @@ class Action(StrEnum):
     LISTEN_IN_START = "listen_in.start"
     QA_SCORE = "qa.score"
     QA_REPORT_VIEW = "qa.report.view"
+    # The web console's own screens (docs/web.md); the same rule: closed unless a row below opens it.
+    DESK_VIEW = "desk.view"  # the agent desk: lead card, scripts, due list
+    LEAD_VIEW = "lead.view"  # one lead's card and history
+    DISPOSITION_RECORD = "disposition.record"  # the after-call form (DossService.record_disposition)
+    LEAD_IMPORT = "lead.import"  # upload a CSV/XLSX lead file
+    LEAD_REACTIVATE = "lead.reactivate"  # bring a defeated lead back
+    WALLBOARD_VIEW = "wallboard.view"
+    KPI_REPORT_VIEW = "kpi.report.view"
+    USER_LIST = "user.list"
 
 
 class Grant(StrEnum):
@@ -101,6 +110,16 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     Action.LISTEN_IN_START: {Role.SUPERVISOR: _A, Role.QA: _A},
     Action.QA_SCORE: {Role.SUPERVISOR: _A, Role.QA: _A},
     Action.QA_REPORT_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    # An agent works the leads they own; the supervisor covers for anyone (absence, hand-over).
+    Action.DESK_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    Action.LEAD_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    Action.DISPOSITION_RECORD: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    # The handbook: the sales manager hands leads over and re-activates defeated ones; the supervisor assigns.
+    Action.LEAD_IMPORT: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
+    Action.LEAD_REACTIVATE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
+    Action.WALLBOARD_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    Action.KPI_REPORT_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    Action.USER_LIST: {Role.ADMIN: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

@@ -145,6 +145,10 @@ class CallMachine:
                 if success and reason == ORIGINATE_REASON_ANSWERED:
                     return self._answer(at)
             case ev.CallHungUp(at=at, cause=cause):
+                # Our own channel's cause mirrors the customer's when the customer leg's Hangup
+                # has not arrived yet (AMI does not order the two legs' hang-ups).
+                if self._cause is None and self._answered_at is None:
+                    self._cause = cause
                 return self._finish(at, self._decide(at), own_cause=cause)
             case ev.CallVanished(at=at):
                 return self._finish(at, self._decide(at, vanished=True), detail="call vanished from the PBX")

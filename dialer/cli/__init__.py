@@ -22,7 +22,21 @@ COMMAND_MODULES: tuple[str, ...] = (
     "call",
     "attempts",
     "doctor",
+    "config",
     "simulate",
+    "leads",
+    "doss",
+    "kpi",
+    "lab",
+    "pbx",
+    "campaign",
+    "recordings",
+    "qa",
+    "sms",
+    "users",
+    "inbound",
+    "supervise",
+    "web",
 )
 
 

@@ -53,6 +53,11 @@ class DossService:
         self._mapping = mapping
         self._clock = clock
 
+    @property
+    def mapping(self) -> DossMapping:
+        """The validated outcome mapping (which fields a disposition needs after an outcome)."""
+        return self._mapping
+
     async def record_disposition(
         self, lead_id: int, attempt_id: int | None, outcome: Outcome, form: DispositionForm, actor: str
     ) -> Recorded:

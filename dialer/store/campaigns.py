@@ -4,8 +4,8 @@
 hopper's rules live in the pure modules, this file turns them into index-backed SQL:
 
 * "due and dialable" is one query shape run per ranking tier (first follow-up deadline order,
-  promised order, due order), each driven by a partial index and stopped by LIMIT, so picking a
-  batch costs the same at 10 000 and 1 000 000 enrolled leads;
+  promised order, due order), each driven by a partial index and stopped by LIMIT, so the cost of
+  picking a batch hardly grows with the number of enrolled leads (bench/hopper.py measures it);
 * claiming is the same ``db.write()`` transaction as the selection, so two callers (two tasks,
   two processes) can never claim one lead: the write lock and ``BEGIN IMMEDIATE`` serialise them.
 """
@@ -36,6 +36,7 @@ from dialer.campaigns.progress import (
     Progress,
     ProgressStatus,
     ProgressUpdate,
+    Synced,
 )
 from dialer.leads.model import LeadState
 from dialer.logging import get_logger
@@ -48,11 +49,14 @@ from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_no
 
 log = get_logger(__name__)
 
+# Ids per "IN (...)" statement: far below SQLite's parameter limit.
+_IN_CHUNK = 500
 # A year of car age, in days: purchase dates are calendar dates, so leap years hardly matter.
 _DAYS_PER_YEAR = 365.25
 
 _DUE_SELECT = """
-SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.attempts, l.owner,
+SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.handoff, cl.attempts, l.owner,
+       cl.callback_at IS NOT NULL AND cl.callback_at = l.callback_at AS callback,
        CASE WHEN l.due_kind = 'first_follow_up' THEN l.due_at END AS deadline,
        (SELECT p.e164 FROM lead_phones p
          WHERE p.lead_id = cl.lead_id AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.e164 = p.e164)
@@ -66,22 +70,53 @@ SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.attemp
    AND NOT EXISTS (SELECT 1 FROM campaign_leads o WHERE o.lead_id = cl.lead_id AND o.status = 'claimed')
    AND phone IS NOT NULL
 """
-# One query per ranking tier; choose() merges them (see Hopper.next_batch for why that is exact).
+# The lead's first follow-up deadline, for refreshing campaign_leads.deadline_at in an UPDATE.
+_DEADLINE = (
+    "(SELECT CASE WHEN x.due_kind = 'first_follow_up' THEN x.due_at END FROM leads x WHERE x.id = campaign_leads.lead_id)"
+)
+# One query per ranking tier; choose() merges them (dialer/campaigns/hopper.py explains why that is exact).
 _TIERS = (
-    "AND l.due_kind = 'first_follow_up' ORDER BY l.due_at LIMIT :limit",
+    "AND cl.deadline_at IS NOT NULL ORDER BY cl.deadline_at LIMIT :limit",
     "AND cl.promised = 1 ORDER BY cl.next_attempt_at LIMIT :limit",
     "ORDER BY cl.next_attempt_at LIMIT :limit",
 )
 
-_SYNC_CALLBACKS = """
+# Lead events since the campaign's watermark, for its enrolled leads, in event order: every change
+# to a lead (callback agreed, re-import, contact, re-activation) writes one.
+# CROSS JOIN makes lead_events the outer loop, so only the id range since the last sync is read.
+_NEW_EVENTS = """
+SELECT e.id, e.lead_id, cl.status FROM lead_events e
+ CROSS JOIN campaign_leads cl ON cl.campaign_id = ? AND cl.lead_id = e.lead_id
+ WHERE e.id > ? ORDER BY e.id
+"""
+_APPLY_CALLBACKS = """
 UPDATE campaign_leads
    SET status = 'active', next_attempt_at = l.callback_at, callback_at = l.callback_at, promised = 1,
+       deadline_at = CASE WHEN l.due_kind = 'first_follow_up' THEN l.due_at END,
        callback_owner = (SELECT e.actor FROM lead_events e WHERE e.lead_id = l.id AND e.kind = 'callback'
                           ORDER BY e.id DESC LIMIT 1)
   FROM leads l
- WHERE campaign_leads.campaign_id = ? AND l.id = campaign_leads.lead_id AND l.callback_at IS NOT NULL
-   AND campaign_leads.status != 'claimed'
+ WHERE campaign_leads.campaign_id = ? AND l.id = campaign_leads.lead_id AND campaign_leads.lead_id IN ({ids})
+   AND l.callback_at IS NOT NULL AND campaign_leads.status != 'claimed'
    AND (campaign_leads.callback_at IS NULL OR campaign_leads.callback_at != l.callback_at)
+"""
+_REFRESH_DEADLINES = f"UPDATE campaign_leads SET deadline_at = {_DEADLINE} WHERE campaign_id = ? AND lead_id IN ({{ids}})"
+# SMS hand-offs (dialer/sms/, table sms_call_tasks of migration 0040): an open task of an enrolled,
+# unclaimed lead makes it due at the task's time; an interested reply is a promised call.
+_SYNC_HANDOFFS = f"""
+UPDATE campaign_leads
+   SET status = 'active', next_attempt_at = t.due_at, handoff = t.reason, deadline_at = {_DEADLINE},
+       promised = CASE WHEN t.reason = 'sms_interested' THEN 1 ELSE campaign_leads.promised END
+  FROM (SELECT lead_id, MIN(due_at) AS due_at,
+               CASE WHEN MAX(reason = 'sms_interested') THEN 'sms_interested' ELSE 'cadence_handoff' END AS reason
+          FROM sms_call_tasks WHERE taken_at IS NULL GROUP BY lead_id) AS t
+ WHERE campaign_leads.campaign_id = ? AND campaign_leads.lead_id = t.lead_id AND campaign_leads.status != 'claimed'
+"""
+_TAKE_HANDOFFS = """
+UPDATE sms_call_tasks SET taken_at = ?, taken_by = ?
+ WHERE taken_at IS NULL
+   AND EXISTS (SELECT 1 FROM campaign_leads cl
+                WHERE cl.campaign_id = ? AND cl.lead_id = sms_call_tasks.lead_id AND cl.status != 'claimed')
 """
 
 
@@ -99,6 +134,16 @@ def _marks(n: int) -> str:
     return ", ".join("?" * n)
 
 
+async def _each_chunk(tx: Tx, sql: str, campaign_id: int, lead_ids: set[int]) -> int:
+    """Run ``sql`` (with an ``{ids}`` slot) for ``lead_ids`` in chunks; returns the rows changed."""
+    ids = sorted(lead_ids)
+    changed = 0
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        changed += await tx.execute(sql.format(ids=_marks(len(chunk))), (campaign_id, *chunk))
+    return changed
+
+
 def _progress(row: Row) -> Progress:
     return Progress(
         campaign_id=row["campaign_id"],
@@ -112,6 +157,7 @@ def _progress(row: Row) -> Progress:
         promised=bool(row["promised"]),
         callback_at=from_db_or_none(row["callback_at"]),
         callback_owner=row["callback_owner"],
+        handoff=row["handoff"],
         claimed_at=from_db_or_none(row["claimed_at"]),
         last_attempt_id=row["last_attempt_id"],
         last_attempt_at=from_db_or_none(row["last_attempt_at"]),
@@ -127,7 +173,9 @@ def _due_lead(row: Row) -> DueLead:
         due_at=from_db(row["next_attempt_at"]),
         deadline=from_db_or_none(row["deadline"]),
         promised=bool(row["promised"]),
+        callback=bool(row["callback"]),
         callback_owner=row["callback_owner"],
+        handoff=row["handoff"],
         owner=row["owner"],
         attempts=row["attempts"],
     )
@@ -149,8 +197,8 @@ class CampaignStore:
         """Store a new campaign as a draft."""
         async with self._db.write() as tx:
             campaign_id = await tx.insert(
-                "INSERT INTO campaigns (name, kind, status, definition, file_name, created_at, created_by, updated_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO campaigns (name, kind, status, definition, file_name, created_at, created_by, updated_at, events_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM lead_events))",
                 (
                     definition.name,
                     definition.kind.value,
@@ -209,21 +257,48 @@ class CampaignStore:
     # -- enrolment ------------------------------------------------------------------------------
 
     async def enrol(self, campaign: CampaignRecord, at: datetime) -> int:
-        """Add the leads matching the campaign's filter that are not enrolled yet, due at ``at``."""
+        """Add the leads matching the campaign's filter that are not enrolled yet: due at ``at``, or at
+        the callback time already agreed (a promised call; later callbacks arrive through :meth:`sync`)."""
         where, params = _filter_sql(campaign.definition.lead_filter, at, self._settings)
         sql = (
-            "INSERT OR IGNORE INTO campaign_leads (campaign_id, lead_id, status, enrolled_at, next_attempt_at)"
-            f" SELECT ?, id, 'active', ?, ? FROM leads WHERE {where}"
+            "INSERT OR IGNORE INTO campaign_leads"
+            " (campaign_id, lead_id, status, enrolled_at, next_attempt_at, promised, callback_at, deadline_at)"
+            " SELECT ?, id, 'active', ?, COALESCE(callback_at, ?), callback_at IS NOT NULL, callback_at,"
+            f" CASE WHEN due_kind = 'first_follow_up' THEN due_at END FROM leads WHERE {where}"
         )
         async with self._db.write() as tx:
             added = await tx.execute(sql, (campaign.id, to_db(at), to_db(at), *params))
         log.info("campaign.enrolled", campaign_id=campaign.id, added=added)
         return added
 
-    async def sync_callbacks(self, campaign_id: int) -> int:
-        """Schedule agreed callbacks of enrolled leads at the agreed time, each callback once."""
+    async def sync(self, campaign_id: int, at: datetime) -> Synced:
+        """Make enrolled leads due for agreed callbacks (each once) and open SMS hand-offs (taking them).
+
+        Leads with ``lead_events`` after the campaign's watermark are the only ones whose callback
+        or deadline can have changed (agent callback, re-import, contact, re-activation), so the
+        cost follows the number of new events, not of leads. An event of a lead claimed right now
+        stays unread (the watermark stops before it) until its attempt's result is in.
+        """
         async with self._db.write() as tx:
-            return await tx.execute(_SYNC_CALLBACKS, (campaign_id,))
+            seen = await tx.fetchval("SELECT events_seen FROM campaigns WHERE id = ?", (campaign_id,))
+            if seen is None:
+                raise CampaignNotFound(f"campaign {campaign_id} does not exist")
+            latest = await tx.fetchval("SELECT COALESCE(MAX(id), 0) FROM lead_events")
+            ready: set[int] = set()
+            touched: set[int] = set()
+            for row in await tx.fetchall(_NEW_EVENTS, (campaign_id, seen)):
+                touched.add(row["lead_id"])
+                if row["status"] == ProgressStatus.CLAIMED:
+                    latest = min(latest, row["id"] - 1)
+                elif row["id"] <= latest:
+                    ready.add(row["lead_id"])
+            callbacks = await _each_chunk(tx, _APPLY_CALLBACKS, campaign_id, ready)
+            await _each_chunk(tx, _REFRESH_DEADLINES, campaign_id, touched)
+            await tx.execute("UPDATE campaigns SET events_seen = ? WHERE id = ?", (latest, campaign_id))
+            handoffs = await tx.execute(_SYNC_HANDOFFS, (campaign_id,))
+            if handoffs:
+                await tx.execute(_TAKE_HANDOFFS, (to_db(at), f"campaign {campaign_id}", campaign_id))
+        return Synced(callbacks, handoffs)
 
     # -- the hopper -----------------------------------------------------------------------------
 
@@ -267,7 +342,8 @@ class CampaignStore:
                 return current
             await tx.execute(
                 "UPDATE campaign_leads SET status = ?, attempts = ?, attempts_today = ?, attempts_day = ?,"
-                " next_attempt_at = ?, promised = ?, callback_owner = ?, claimed_at = NULL, last_attempt_id = ?,"
+                " next_attempt_at = ?, promised = ?, callback_owner = ?, handoff = NULL, claimed_at = NULL, last_attempt_id = ?,"
+                f" deadline_at = {_DEADLINE},"
                 " last_attempt_at = ?, last_outcome = ?, last_reason = ? WHERE campaign_id = ? AND lead_id = ?",
                 (
                     update.status.value,

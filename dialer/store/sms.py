@@ -193,12 +193,27 @@ class SmsStore:
             rows = await r.fetchall("SELECT * FROM sms_parts WHERE message_id = ? ORDER BY seq", (message_id,))
         return [PartRow(x["message_id"], x["seq"], x["client_ref"], x["status"], x["smsc_id"]) for x in rows]
 
-    async def mark_sending(self, message_id: int, seq: int, at: datetime) -> None:
-        """Committed BEFORE submit_sm: after a crash this row says "a submit may be out there"."""
+    async def mark_sending(self, message_id: int, seq: int, at: datetime) -> bool:
+        """Claim a queued part for submission; committed BEFORE submit_sm.
+
+        After a crash this row says "a submit may be out there". The claim is a compare-and-set
+        on 'queued', so two workers (the service and a CLI ``send --wait``) never submit the same
+        part: False means someone else has it.
+        """
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_parts SET status = 'sending', submitted_at = ? WHERE message_id = ? AND seq = ?",
-                             (to_db(at), message_id, seq))
-            await tx.execute("UPDATE sms_messages SET status = 'sending', updated_at = ? WHERE id = ?", (to_db(at), message_id))
+            claimed = await tx.execute(
+                "UPDATE sms_parts SET status = 'sending', submitted_at = ? WHERE message_id = ? AND seq = ? AND status = 'queued'",
+                (to_db(at), message_id, seq),
+            )
+            if claimed:
+                await tx.execute("UPDATE sms_messages SET status = 'sending', updated_at = ? WHERE id = ?", (to_db(at), message_id))
+            return claimed == 1
+
+    async def defer(self, message_id: int, until: datetime, at: datetime) -> None:
+        """Not now (outside the sending window): the message waits, its parts untouched."""
+        async with self._db.write() as tx:
+            await tx.execute("UPDATE sms_messages SET not_before = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+                             (to_db(until), to_db(at), message_id))
 
     async def mark_sent(self, message_id: int, seq: int, smsc_id: str, at: datetime) -> None:
         """The gateway took the part and named it ``smsc_id``."""
@@ -258,7 +273,8 @@ class SmsStore:
         number and client reference: the gateway did take it, so it is adopted, not resent.
         """
         async with self._db.write() as tx:
-            row = await tx.fetchone("SELECT message_id, seq FROM sms_parts WHERE smsc_id = ?", (smsc_id,))
+            row = await tx.fetchone(
+                "SELECT message_id, seq FROM sms_parts WHERE smsc_id = ? ORDER BY message_id DESC LIMIT 1", (smsc_id,))
             if row is None and ref is not None:
                 row = await tx.fetchone(
                     "SELECT p.message_id, p.seq FROM sms_parts p JOIN sms_messages m ON m.id = p.message_id"
@@ -310,7 +326,8 @@ class SmsStore:
     async def messages(self, *, status: str | None = None, wave_id: int | None = None, ambiguous: bool | None = None,
                        limit: int = 100) -> list[OutboxMessage]:
         """Messages newest first, filtered."""
-        sql, params = "SELECT * FROM sms_messages WHERE 1 = 1", []  # type: ignore[var-annotated]
+        sql = "SELECT * FROM sms_messages WHERE 1 = 1"
+        params: list[Any] = []
         if status is not None:
             sql += " AND status = ?"
             params.append(status)
@@ -335,6 +352,12 @@ class SmsStore:
             counts[row["status"]] = row["n"]
             counts["ambiguous"] += row["a"] or 0
         return counts
+
+    async def part_counts(self) -> dict[str, int]:
+        """SMS parts per status: what the gateway was asked to carry and what it confirmed."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT status, COUNT(*) AS n FROM sms_parts GROUP BY status")
+        return {row["status"]: row["n"] for row in rows}
 
     async def promo_times(self, to_e164: str, since: datetime) -> list[datetime]:
         """When promotional messages to this number were queued since ``since`` (dead ones did not go out)."""
@@ -366,7 +389,8 @@ class SmsStore:
 
     async def inbound(self, *, unmatched: bool = False, since: datetime | None = None, limit: int = 100) -> list[InboundRow]:
         """Inbound messages newest first; ``unmatched`` keeps those no lead claimed."""
-        sql, params = "SELECT * FROM sms_inbound WHERE 1 = 1", []  # type: ignore[var-annotated]
+        sql = "SELECT * FROM sms_inbound WHERE 1 = 1"
+        params: list[Any] = []
         if unmatched:
             sql += " AND lead_id IS NULL"
         if since is not None:

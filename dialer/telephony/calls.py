@@ -21,6 +21,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -71,6 +72,24 @@ class AmiPort(Protocol):
     async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
 
 
+class AgentPicker(Protocol):
+    """Chooses the agent for an answered call at the moment it is answered (predictive dialing
+    cannot know earlier). Returns an agent endpoint, or None when nobody is free."""
+
+    def pick(self, call_id: str) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class LiveCall:
+    """A call in progress, as pacing and the wallboard see it."""
+
+    call_id: str
+    state: CallState
+    placed_at: datetime
+    lead_id: int | None
+    campaign_id: int | None
+
+
 @dataclass
 class _Call:
     """The dialer's live view of one call."""
@@ -78,7 +97,10 @@ class _Call:
     call_id: str
     machine: CallMachine
     legs: CallLegs
-    agent: str | None
+    agent: str | AgentPicker | None
+    placed_at: datetime
+    lead_id: int | None = None
+    campaign_id: int | None = None
     inbox: asyncio.Queue[ev.CallEvent] = field(default_factory=asyncio.Queue)
 
 
@@ -108,6 +130,12 @@ class CallService:
         self.lines = LineLimiter(settings.pbx.outbound_lines)
         self._calls: dict[str, _Call] = {}
         self._background: set[asyncio.Task[Any]] = set()
+
+    def live(self) -> list[LiveCall]:
+        """Every call this service is following right now."""
+        return [
+            LiveCall(c.call_id, c.machine.state, c.placed_at, c.lead_id, c.campaign_id) for c in self._calls.values()
+        ]
 
     # -- event routing -----------------------------------------------------------------
 
@@ -141,15 +169,16 @@ class CallService:
         self,
         number: Phone,
         *,
-        agent: str | None,
+        agent: str | AgentPicker | None,
         lead_id: int | None = None,
         campaign_id: int | None = None,
         wait_for_line: bool = True,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
 
-        With ``agent=None`` nobody takes the answered call: the PBX plays the abandon
-        message after ``calls.abandon_after_s`` (what happens when no agent is free).
+        ``agent`` is a fixed endpoint, or an :class:`AgentPicker` asked when the customer
+        answers. With no agent (None, or the picker finds nobody) the PBX plays the abandon
+        message after ``calls.abandon_after_s``.
 
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
         with ``wait_for_line=False``).
@@ -163,7 +192,7 @@ class CallService:
             self._calls.pop(call_id, None)
             self.lines.release()
 
-    async def _dial(self, call_id: str, number: Phone, agent: str | None, lead_id: int | None, campaign_id: int | None) -> Attempt:
+    async def _dial(self, call_id: str, number: Phone, agent: str | AgentPicker | None, lead_id: int | None, campaign_id: int | None) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
         await self._attempts.create(
             call_id=call_id,
@@ -173,9 +202,9 @@ class CallService:
             campaign_id=campaign_id,
             created_at=self._clock.now(),
         )
-        call = _Call(call_id, CallMachine(call_id, self._rules), CallLegs(call_id), agent)
+        call = _Call(call_id, CallMachine(call_id, self._rules), CallLegs(call_id), agent, self._clock.now(), lead_id, campaign_id)
         self._calls[call_id] = call  # before the Originate: its first events can beat the reply
-        log.info("dialing", number=number.e164, agent=agent)
+        log.info("dialing", number=number.e164)
         try:
             await self._ami.originate(
                 channel=f"Local/{self._dial_digits(number)}@{OUTBOUND_CONTEXT}/n",
@@ -235,15 +264,16 @@ class CallService:
         return None
 
     async def _connect_agent(self, call: _Call, channel: str) -> None:
-        if call.agent is None:
-            log.warning("no agent to connect; the PBX will play the abandon message")
+        agent = call.agent if call.agent is None or isinstance(call.agent, str) else call.agent.pick(call.call_id)
+        if agent is None:
+            log.warning("no agent free; the PBX will play the abandon message")
             return
         try:
-            await self._ami.redirect(channel, AGENT_CONTEXT, call.agent, 1)
-            log.info("agent connect requested", agent=call.agent)
+            await self._ami.redirect(channel, AGENT_CONTEXT, agent, 1)
+            log.info("agent connect requested", agent=agent)
         except AmiError as exc:
             # The PBX's own hold timer still sends the customer to the abandon message.
-            log.error("agent connect failed", agent=call.agent, error=str(exc))
+            log.error("agent connect failed", agent=agent, error=str(exc))
 
     async def _record(self, call: _Call, result: CallResult) -> Attempt:
         await self._attempts.finish(
@@ -299,7 +329,8 @@ class CallService:
             machine = CallMachine(attempt.call_id, self._rules)
             for replay in _replay_known_progress(attempt):
                 machine.feed(replay)
-            call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent)
+            call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent,
+                         attempt.started_at or attempt.created_at, attempt.lead_id, attempt.campaign_id)
             if attempt.call_id in live:
                 self._calls[attempt.call_id] = call
                 self._spawn(self._adopt(call))

@@ -52,3 +52,19 @@ def test_shipped_sample_config_loads_and_matches_the_defaults() -> None:
     s = load(REPO / "config" / "dialer.toml", env={})
     defaults = Settings(base_dir=s.base_dir)
     assert s == defaults
+
+
+def test_shipped_sample_is_the_generated_one() -> None:
+    """Regenerate with: dialer config show --defaults > config/dialer.toml"""
+    from dialer.settings_toml import to_toml
+
+    assert (REPO / "config" / "dialer.toml").read_text(encoding="utf-8") == to_toml(Settings())
+
+
+def test_sample_round_trips_through_the_loader(tmp_path: Path) -> None:
+    from dialer.settings_toml import to_toml
+
+    changed = Settings(base_dir=str(tmp_path))
+    path = tmp_path / "dialer.toml"
+    path.write_text(to_toml(changed), encoding="utf-8")
+    assert load(path, env={}) == Settings(base_dir=str(tmp_path.resolve()))

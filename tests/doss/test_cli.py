@@ -22,19 +22,16 @@ from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import ImportSource, LeadStore
 
+from tests.conftest import write_config as shared_write_config
+
 from .conftest import ROOT, TZ, free_port
 
 DAY = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
 
 
-def write_config(tmp_path: Path, mapping_file: Path = ROOT / "config" / "doss_mapping.toml", extra: str = "") -> Path:
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(
-        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
-        f'[doss]\nmapping_file = "{mapping_file}"\nexport_dir = "{tmp_path / "exports"}"\n{extra}',
-        encoding="utf-8",
-    )
-    return cfg
+def write_config(tmp_path: Path, mapping_file: Path = ROOT / "config" / "doss_mapping.toml", **sections: dict) -> Path:
+    doss = {"mapping_file": str(mapping_file), "export_dir": str(tmp_path / "exports"), **sections.pop("doss", {})}
+    return shared_write_config(tmp_path, doss=doss, **sections)
 
 
 async def _seed(tmp_path: Path) -> list[int]:
@@ -106,7 +103,7 @@ def test_push_without_endpoint_is_a_clear_error(tmp_path, capsys):
 def test_push_once_reports_connection_failures_as_retries(tmp_path, capsys):
     asyncio.run(_seed(tmp_path))
     # Nothing listens on the port: the connection is refused at once.
-    cfg = write_config(tmp_path, extra=f'endpoint = "http://127.0.0.1:{free_port()}/changes"\n')
+    cfg = write_config(tmp_path, doss={"endpoint": f"http://127.0.0.1:{free_port()}/changes"})
     assert main(["--config", str(cfg), "doss", "push", "--once"]) == 0
     out = capsys.readouterr().out
     assert "本轮：送达 0，待重试 2，转入死信 0" in out

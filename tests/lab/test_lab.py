@@ -12,30 +12,14 @@ from dialer.cli import main
 from dialer.lab import procs
 from dialer.lab.errors import LabStartError
 from dialer.lab.lab import Lab
-from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings
-from tests.conftest import REPO
+from dialer.settings import Settings
+from tests.conftest import settings_beside
 from tests.lab.rawami import RawAmi
 
 
 def other_ports(tmp_path: Path, offset: int) -> Settings:
     """A second lab beside the session's, every port shifted by ``offset``."""
-    d = LabSettings()
-    return Settings(
-        base_dir=str(tmp_path),
-        pbx=PbxSettings(ami_port=PbxSettings().ami_port + offset),
-        lab=LabSettings(
-            dir=str(tmp_path / "lab"),
-            sip_port=d.sip_port + offset,
-            carrier_port=d.carrier_port + offset,
-            agents_port=d.agents_port + offset,
-            supervisor_port=d.supervisor_port + offset,
-            inbound_port=d.inbound_port + offset,
-            rtp_start=d.rtp_end + 1,
-            rtp_end=d.rtp_end + 1000,
-            customers_file=str(REPO / d.customers_file),
-        ),
-        recording=RecordingSettings(dir=str(tmp_path / "recordings")),
-    )
+    return settings_beside(tmp_path, offset)
 
 
 def test_up_refuses_a_taken_port_and_names_it(tmp_path: Path) -> None:

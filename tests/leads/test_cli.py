@@ -7,16 +7,16 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import write_config
+
 from dialer.cli import main
 from dialer.leads.sheets import write_sheet
 
 
 @pytest.fixture
 def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(f'[store]\npath = "{tmp_path / "cli.sqlite3"}"\n[log]\nlevel = "warning"\n', encoding="utf-8")
     monkeypatch.delenv("DIALER_CONFIG", raising=False)
-    return cfg
+    return write_config(tmp_path, store={"path": str(tmp_path / "cli.sqlite3")})
 
 
 def run(config: Path, *args: str) -> int:

@@ -6,7 +6,8 @@ import json
 from pathlib import Path
 
 from dialer.cli import main
-from tests.recording.test_cli import seed, write_config
+from tests.conftest import write_config
+from tests.recording.test_cli import seed
 
 OUTBOUND_ITEMS = ["greeting=2", "can_talk=1", "purpose=1", "prepared=1", "mandarin=1", "tone=2", "confirm=1",
                   "other_needs=1", "reminder=0", "customer_hangs_up_first=1"]  # fmt: skip
@@ -51,7 +52,6 @@ def test_bad_scorings_are_one_line_errors(tmp_path: Path, capsys) -> None:  # ty
 def test_a_broken_form_file_is_a_config_error(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     form = tmp_path / "form.toml"
     form.write_text('version = "x"\n[[item]]\nid = "a"\nlabel = "English"\nweight = 100\n', encoding="utf-8")
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(f'[store]\npath = "{tmp_path / "s.sqlite3"}"\n[recording]\nqa_form = "{form}"\n', encoding="utf-8")
+    cfg = write_config(tmp_path, recording={"qa_form": str(form)})
     assert main(["--config", str(cfg), "qa", "form"]) == 2
     assert "must be a Chinese label" in capsys.readouterr().err

@@ -15,6 +15,7 @@ from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
+from tests.conftest import write_config
 from tests.recording.conftest import START, write_wav
 
 # (call id, number, agent, days after START, direction)
@@ -25,14 +26,7 @@ CALLS = [
 ]
 
 
-def write_config(tmp_path: Path, extra: str = "") -> Path:
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(
-        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
-        f'[recording]\ndir = "{tmp_path / "recordings"}"\ncompress = "none"\nqa_form = "{Path(__file__).resolve().parents[2] / "config/qa_form.toml"}"\n{extra}',
-        encoding="utf-8",
-    )
-    return cfg
+
 
 
 def seed(tmp_path: Path) -> None:
@@ -120,7 +114,7 @@ def test_purge_with_nothing_expired(tmp_path: Path, capsys) -> None:  # type: ig
 
 def test_status_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "recordings").mkdir()
-    cfg = write_config(tmp_path, "low_free_mb = 0\nmin_free_mb = 0\n")
+    cfg = write_config(tmp_path, recording={"low_free_mb": 0, "min_free_mb": 0})
     assert main(["--config", str(cfg), "recordings", "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["level"] == "ok" and status["recording_allowed"] is True and status["total_mb"] > 0

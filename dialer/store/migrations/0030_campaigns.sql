@@ -13,6 +13,11 @@
 --                  promised = 1: a callback the customer agreed to, or a customer we abandoned;
 --                  callback_at is the lead's callback time this row was last scheduled for, so
 --                  the same callback is applied once.
+--                  handoff: the SMS hand-off (sms_call_tasks.reason) that made the lead due; cleared
+--                  by the next attempt.
+--                  deadline_at: the lead's first follow-up deadline (leads.due_at while due_kind is
+--                  'first_follow_up'), copied at enrolment and refreshed with every result and sync;
+--                  it only orders the hopper's deadline query, ranking reads the lead's own value.
 -- dnc              numbers never to be called, whoever's lead they are.
 -- Times are the store's UTC text (dialer/store/timestamps.py).
 
@@ -25,7 +30,10 @@ CREATE TABLE campaigns (
     file_name   TEXT NOT NULL,
     created_at  TEXT NOT NULL,
     created_by  TEXT NOT NULL,
-    updated_at  TEXT NOT NULL
+    updated_at  TEXT NOT NULL,
+    -- lead_events.id up to which lead events were applied to campaign_leads (callbacks, deadline
+    -- changes): they are picked up incrementally, whatever the number of leads.
+    events_seen INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX campaigns_status ON campaigns (status);
 
@@ -52,6 +60,8 @@ CREATE TABLE campaign_leads (
     promised         INTEGER NOT NULL DEFAULT 0 CHECK (promised IN (0, 1)),
     callback_at      TEXT,
     callback_owner   TEXT,
+    handoff          TEXT CHECK (handoff IN ('sms_interested', 'cadence_handoff')),
+    deadline_at      TEXT,
     claimed_at       TEXT,
     last_attempt_id  INTEGER,
     last_attempt_at  TEXT,
@@ -66,6 +76,10 @@ CREATE TABLE campaign_leads (
 -- rows that can still be dialled, however many are done.
 CREATE INDEX campaign_leads_due ON campaign_leads (campaign_id, next_attempt_at) WHERE status = 'active';
 CREATE INDEX campaign_leads_promised ON campaign_leads (campaign_id, next_attempt_at) WHERE status = 'active' AND promised = 1;
+-- Deadline order; next_attempt_at in the index lets leads waiting for a retry be skipped without
+-- reading their rows.
+CREATE INDEX campaign_leads_deadline ON campaign_leads (campaign_id, deadline_at, next_attempt_at)
+    WHERE status = 'active' AND deadline_at IS NOT NULL;
 -- "Is this lead being dialled by any campaign?" for every candidate.
 CREATE INDEX campaign_leads_claimed ON campaign_leads (lead_id) WHERE status = 'claimed';
 CREATE INDEX campaign_leads_lead ON campaign_leads (lead_id);
@@ -78,8 +92,5 @@ CREATE TABLE dnc (
     added_by  TEXT NOT NULL
 );
 
--- Indexes the hopper needs on tables other teams own: callbacks to schedule, first follow-up
--- deadlines in order, and "does this lead have a call in flight".
-CREATE INDEX leads_callback ON leads (callback_at) WHERE callback_at IS NOT NULL;
-CREATE INDEX leads_first_follow_up ON leads (due_at) WHERE due_kind = 'first_follow_up';
+-- An index the hopper needs on a table another team owns: "does this lead have a call in flight".
 CREATE INDEX attempts_in_flight_by_lead ON attempts (lead_id) WHERE outcome IS NULL AND lead_id IS NOT NULL;

@@ -1,0 +1,138 @@
+"""Users, logins and sessions over the store: what ``dialer users`` and the web console call.
+
+Hashing runs in a worker thread: scrypt at the default cost takes a fraction of a second of CPU,
+which must not stall the event loop that carries the wallboard and the call events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from dialer.access.policy import Role, User
+from dialer.auth.errors import BadUserInput, LoginRefused, UserExists
+from dialer.auth.passwords import DEFAULT_COST, ScryptCost, check_new_password, hash_password, needs_rehash, verify_password
+from dialer.auth.throttle import LoginThrottle, ThrottleRules
+from dialer.clock import Clock
+from dialer.logging import get_logger
+from dialer.settings import WebSettings
+from dialer.store.errors import IntegrityError
+from dialer.store.users import SessionRecord, UserRecord, UserStore
+
+log = get_logger(__name__)
+
+# Letters (any script: Chinese names are fine), digits, '.', '_', '-'; no spaces or markup.
+_NAME = re.compile(r"^[\w.\-]{1,64}$")
+_TOKEN_BYTES = 32
+# A hash to verify against when the name is unknown, so both cases take the same time.
+_DUMMY_PASSWORD = "not-a-real-password"
+
+
+def token_hash(token: str) -> str:
+    """What the store keeps of a session token."""
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+def as_policy_user(user: UserRecord) -> User:
+    """The access policy's view of a stored user."""
+    return User(name=user.name, role=user.role, agent=user.agent)
+
+
+@dataclass(frozen=True, slots=True)
+class NewSession:
+    """A session just opened: the cookie token (shown to the browser once) and its CSRF token."""
+
+    token: str
+    csrf: str
+    user: UserRecord
+    expires_at: datetime
+
+
+class AuthService:
+    """Adds users, checks passwords with throttling, opens, finds and ends sessions."""
+
+    def __init__(self, users: UserStore, web: WebSettings, clock: Clock, cost: ScryptCost = DEFAULT_COST) -> None:
+        self._users = users
+        self._web = web
+        self._clock = clock
+        self._cost = cost
+        self._throttle = LoginThrottle(ThrottleRules.from_settings(web))
+        self._dummy_hash: str | None = None
+
+    async def add_user(self, name: str, role: str, password: str, agent: str | None = None) -> UserRecord:
+        """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed under."""
+        if not _NAME.match(name):
+            raise BadUserInput("name", name, "use 1-64 letters, digits, '.', '_' or '-'")
+        try:
+            parsed = Role(role)
+        except ValueError:
+            raise BadUserInput("role", role, f"must be one of {', '.join(r.value for r in Role)}") from None
+        check_new_password(password)
+        identity = (agent or name) if parsed is Role.AGENT else agent
+        hashed = await asyncio.to_thread(hash_password, password, self._cost)
+        try:
+            user = await self._users.add(name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now())
+        except IntegrityError:
+            raise UserExists(f"user {name!r} already exists") from None
+        log.info("auth.user_added", user=name, role=parsed.value)
+        return user
+
+    async def users(self) -> list[UserRecord]:
+        """Every login, by name."""
+        return await self._users.all()
+
+    async def login(self, name: str, password: str, address: str) -> NewSession:
+        """Check the password (throttled per name and per address) and open a session."""
+        keys = (f"user:{name}", f"ip:{address}")
+        now_mono = self._clock.monotonic()
+        wait = self._throttle.wait(keys, now_mono)
+        if wait > 0:
+            log.warning("auth.login_throttled", user=name, address=address, retry_after_s=round(wait, 1))
+            raise LoginRefused(wait)
+        user = await self._users.by_name(name)
+        stored = user.password_hash if user is not None else await self._dummy()
+        ok = await asyncio.to_thread(verify_password, password, stored)
+        if user is None or not ok or user.disabled_at is not None:
+            self._throttle.failed(keys, now_mono)
+            log.warning("auth.login_failed", user=name, address=address)
+            raise LoginRefused(self._throttle.wait(keys, now_mono))
+        self._throttle.succeeded(keys[0])
+        if needs_rehash(user.password_hash, self._cost):
+            await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
+        token, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)
+        now = self._clock.now()
+        expires = now + timedelta(seconds=self._web.session_max_age_s)
+        await self._users.add_session(token_hash=token_hash(token), user_id=user.id, csrf=csrf, at=now, expires_at=expires)
+        log.info("auth.login", user=name, role=user.role.value, address=address)
+        return NewSession(token, csrf, user, expires)
+
+    async def session(self, token: str) -> SessionRecord | None:
+        """The live session behind a cookie token, or None (unknown, expired, idle too long, user disabled)."""
+        hashed = token_hash(token)
+        found = await self._users.session(hashed)
+        if found is None:
+            return None
+        now = self._clock.now()
+        idle_until = found.last_seen_at + timedelta(seconds=self._web.session_idle_s)
+        if now >= found.expires_at or now >= idle_until or found.user.disabled_at is not None:
+            await self._users.end_session(hashed)
+            return None
+        await self._users.touch_session(hashed, now)
+        return found
+
+    async def logout(self, token: str) -> None:
+        """End the session; unknown tokens are ignored (logging out twice is not an error)."""
+        await self._users.end_session(token_hash(token))
+
+    async def purge(self) -> int:
+        """Forget expired sessions (run now and then; expired ones are refused anyway)."""
+        return await self._users.purge_sessions(self._clock.now())
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(hash_password, _DUMMY_PASSWORD, self._cost)
+        return self._dummy_hash

@@ -1,0 +1,285 @@
+"""The campaign runner: pacing decides how many calls, the hopper which leads, agents take the answered ones.
+
+One runner drives one running campaign against the PBX through :class:`CallService`.
+Its loop, every ``tick_s`` or as soon as a call ends:
+
+1. read the campaign's status: only ``running`` dials (so ``pause`` and ``stop`` take effect
+   before the next dial and never cut a live call);
+2. end wrap-ups that timed out;
+3. ask pacing for "dial N now" from a snapshot of agents, live calls and lines;
+4. take N claimed picks from the hopper and start a call for each.
+
+Each call, when it ends: the hopper records the result (retry policy), pacing learns from it,
+the lead's history and DOSS change are written (``no_contact`` for calls no agent talked in;
+the agent's own disposition for the others), and the agent goes to wrap-up.
+
+Crash safety comes from the parts: the attempt row is committed before the Originate, the
+hopper's claim survives a restart, ``CallService.recover`` settles attempts the crash left in
+flight, and ``Hopper.recover`` then settles or releases their claims, so no lead is dialled
+twice because of a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from dialer.calls.outcome import CallState, Outcome
+from dialer.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
+from dialer.campaigns.hopper import Hopper
+from dialer.campaigns.lifecycle import CampaignStatus, Command
+from dialer.campaigns.pacing import Pacer, PacingSnapshot, make_pacer
+from dialer.campaigns.policy import CampaignRules
+from dialer.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
+from dialer.campaigns.stats import PacingStats
+from dialer.clock import Clock
+from dialer.doss.mapping import Disposition, DispositionForm, FormField
+from dialer.doss.service import DossService
+from dialer.campaigns.errors import CampaignError
+from dialer.logging import get_logger
+from dialer.settings import Settings
+from dialer.store.leads import LeadStore
+from dialer.store.repositories import Attempt
+from dialer.telephony.calls import CallService
+
+log = get_logger(__name__)
+
+RUNNER_ACTOR = "dialer"
+_WAITING_STATES = (CallState.PENDING, CallState.ORIGINATING, CallState.RINGING)
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUp:
+    """An agent's talk ended: the desk (or a simulated agent) now owes a disposition."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    attempt: Attempt
+
+
+WrapUpHandler = Callable[[WrapUp], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """What one :meth:`CampaignRunner.run` did."""
+
+    campaign_id: int
+    status: CampaignStatus
+    dialled: int
+    outcomes: dict[Outcome, int]
+    failures: int  # calls whose after-call bookkeeping raised (logged with the error)
+
+
+class _RosterPicker:
+    """Reserves an agent for a call at answer time: the lead's owner if free, else the longest idle."""
+
+    def __init__(self, runner: CampaignRunner, owner: str | None) -> None:
+        self._runner = runner
+        self._owner = owner
+        self.agent: str | None = None
+
+    def pick(self, call_id: str) -> str | None:
+        session = self._runner.roster.select(owner=self._owner)
+        if session is None:
+            return None
+        self._runner.observe(session.connect(call_id, self._runner.clock.now()))
+        self.agent = session.agent_id
+        return self.agent
+
+
+class CampaignRunner:
+    """Runs one campaign until it completes or a person stops it."""
+
+    def __init__(
+        self,
+        *,
+        campaign_id: int,
+        campaigns: CampaignRepository,
+        hopper: Hopper,
+        calls: CallService,
+        doss: DossService,
+        leads: LeadStore,
+        settings: Settings,
+        clock: Clock,
+        on_wrap_up: WrapUpHandler | None = None,
+        tick_s: float = 0.5,
+    ) -> None:
+        self.campaign_id = campaign_id
+        self.clock = clock
+        self._campaigns = campaigns
+        self._hopper = hopper
+        self._calls = calls
+        self._doss = doss
+        self._leads = leads
+        self._settings = settings
+        self._on_wrap_up = on_wrap_up
+        self._tick_s = tick_s
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._dialled = 0
+        self._failures = 0
+        self._outcomes: dict[Outcome, int] = {}
+        # Filled by _prepare() from the stored definition.
+        self.roster = AgentRoster(settings.campaigns.wrap_up_timeout_s)
+        self._stats = PacingStats(settings.campaigns.pacing, clock, settings.dealer.timezone)
+        self._pending_wrap_up: dict[str, WrapUp] = {}
+        self._rules: CampaignRules | None = None  # the campaign's own rules, read in _prepare()
+
+    def observe(self, moved: Transition) -> None:
+        """Feed an agent's state change to pacing (its talk and wrap-up times)."""
+        self._stats.observe_transition(moved)
+
+    async def run(self) -> RunSummary:
+        """Dial until the campaign is completed or stopped; return what was done."""
+        with structlog.contextvars.bound_contextvars(campaign_id=self.campaign_id):
+            pacer = await self._prepare()
+            try:
+                while True:
+                    record = await self._campaigns.get(self.campaign_id)
+                    now = self.clock.now()
+                    for moved in self.roster.tick(now):
+                        self._wrap_up_timed_out(moved)
+                    if record.status is CampaignStatus.RUNNING:
+                        await self._dial_more(pacer, record.definition.lines, now)
+                        if not self._tasks and await self._exhausted():
+                            await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, RUNNER_ACTOR)
+                            log.info("campaign.completed", dialled=self._dialled)
+                            continue
+                    elif record.status.final and not self._tasks:
+                        return RunSummary(self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures)
+                    self._wake.clear()
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), self._tick_s)
+                    except TimeoutError:
+                        pass
+            finally:
+                for task in self._tasks:
+                    task.cancel()
+                await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def submit_disposition(self, agent: str, form: DispositionForm, actor: str | None = None) -> None:
+        """The agent's disposition for the call they just had: writes the lead and DOSS change, ends wrap-up."""
+        wrap = self._pending_wrap_up.pop(agent, None)
+        if wrap is None:
+            raise CampaignError(f"agent {agent} has no call waiting for a disposition")
+        assert wrap.attempt.outcome is not None
+        await self._doss.record_disposition(wrap.lead_id, wrap.attempt.id, wrap.attempt.outcome, form, actor or agent)
+        session = self.roster.get(agent)
+        if session.state is AgentState.WRAP_UP:
+            self.observe(session.submit_disposition(self.clock.now()))
+        self._wake.set()
+
+    # -- the loop's steps -----------------------------------------------------------------
+
+    async def _prepare(self) -> Pacer:
+        record = await self._campaigns.get(self.campaign_id)
+        d = record.definition
+        now = self.clock.now()
+        self.roster = AgentRoster(d.wrap_up_timeout_s)
+        self._rules = self._hopper.rules(record)
+        for agent in d.agents:
+            self.observe(self.roster.add(agent, now).login(now))
+        recovery = await self._hopper.recover(self.campaign_id, now)
+        log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
+        return make_pacer(
+            d.mode, self._stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
+        )
+
+    async def _dial_more(self, pacer: Pacer, campaign_lines: int, now: datetime) -> None:
+        live = [c for c in self._calls.live() if c.campaign_id == self.campaign_id]
+        snapshot = PacingSnapshot.of(
+            self.roster,
+            now,
+            ringing_since=tuple(c.placed_at for c in live if c.state in _WAITING_STATES),
+            waiting=sum(1 for c in live if c.state is CallState.ANSWERED),
+            lines_in_use=self._calls.lines.in_use,
+            line_cap=min(campaign_lines, self._calls.lines.capacity),
+        )
+        decision = pacer.decide(snapshot)
+        if decision.count < 1:
+            return
+        for pick in await self._hopper.next_batch(self.campaign_id, decision.count, now):
+            self._spawn(self._call(pick))
+
+    async def _call(self, pick: Pick) -> None:
+        with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
+            picker = _RosterPicker(self, pick.owner)
+            attempt = await self._calls.dial(pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id)
+            self._dialled += 1
+            outcome = attempt.outcome or Outcome.UNKNOWN
+            self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
+            now = self.clock.now()
+            progress = await self._hopper.record_result(self.campaign_id, pick.lead_id, attempt.id, outcome, now)
+            self._stats.observe_attempt(outcome, _ring_seconds(attempt))
+            talked = picker.agent is not None and attempt.connected_at is not None
+            if picker.agent is not None:
+                session = self.roster.get(picker.agent)
+                self.observe(session.hangup(now))
+                if not talked:  # reserved at answer, but the agent's phone never took the call
+                    self.observe(session.submit_disposition(now))
+            if talked:
+                assert picker.agent is not None
+                wrap = WrapUp(self.campaign_id, picker.agent, pick.lead_id, attempt)
+                self._pending_wrap_up[picker.agent] = wrap
+                if self._on_wrap_up is not None:
+                    self._spawn(self._on_wrap_up(wrap))
+            else:
+                await self._record_no_contact(pick, attempt, outcome, progress, now)
+            self._wake.set()
+
+    async def _record_no_contact(self, pick: Pick, attempt: Attempt, outcome: Outcome, progress: Progress, now: datetime) -> None:
+        """Every outcome maps to a DOSS change: for calls no agent talked in, the dialer files it."""
+        rule = self._doss.mapping.rule(outcome, Disposition.NO_CONTACT)
+        wants_date = FormField.NEXT_FOLLOW_UP_AT in rule.requires | rule.allows
+        next_at = await self._next_follow_up(pick, progress, now) if wants_date else None
+        form = DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=next_at)
+        await self._doss.record_disposition(pick.lead_id, attempt.id, outcome, form, RUNNER_ACTOR)
+
+    async def _next_follow_up(self, pick: Pick, progress: Progress, now: datetime) -> datetime:
+        """When the lead will be called again: this campaign's retry, else the lead's own due time,
+        else the next calling day (DOSS is told the lead stays open until then)."""
+        if progress.next_attempt_at is not None:
+            return progress.next_attempt_at
+        lead = await self._leads.get(pick.lead_id)
+        assert self._rules is not None
+        return lead.due_at or self._rules.windows.next_day_opening(now)
+
+    def _wrap_up_timed_out(self, moved: Transition) -> None:
+        """No disposition in time: the call still counts as a contact in the lead's history."""
+        self.observe(moved)
+        if moved.cause is not TransitionCause.WRAP_UP_TIMEOUT:
+            return
+        wrap = self._pending_wrap_up.pop(moved.agent_id, None)
+        if wrap is not None and wrap.attempt.outcome is not None:
+            log.warning("campaign.disposition_missing", agent=wrap.agent, lead_id=wrap.lead_id)
+            self._spawn(self._leads.record_contact(wrap.lead_id, moved.at, wrap.agent, wrap.attempt.outcome, wrap.attempt.id))
+
+    async def _exhausted(self) -> bool:
+        """Nothing left to dial in this campaign: every enrolled lead is done."""
+        status = await self._campaigns.counts(self.campaign_id, self.clock.now())
+        return not any(status.by_status.get(s, 0) for s in (ProgressStatus.ACTIVE, ProgressStatus.CLAIMED))
+
+    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self._failures += 1
+            log.error("campaign.call_task_failed", error=repr(task.exception()))
+        self._wake.set()
+
+
+def _ring_seconds(attempt: Attempt) -> float:
+    start = attempt.started_at or attempt.created_at
+    end = attempt.answered_at or attempt.ended_at or start
+    return max(0.0, (end - start).total_seconds())

@@ -1,0 +1,283 @@
+"""``dialer campaign`` (create, list, start, pause, resume, stop, status, why) and ``dialer dnc``.
+
+What a supervisor reads is Chinese unless ``ui.language`` (or ``--lang``) says ``en``; ``--json``
+prints the same facts for scripts. Pause and stop never cut a live call: they stop new dials,
+and calls already placed end on their own (docs/campaigns.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialer.app import open_store
+from dialer.campaigns.errors import CampaignError
+from dialer.campaigns.lifecycle import Command
+from dialer.campaigns.progress import CampaignRecord, ProgressStatus
+from dialer.campaigns.service import CampaignService, StatusReport, WhyAnswer
+from dialer.cli import CliError
+from dialer.cli.output import print_json, print_table
+from dialer.clock import Clock
+from dialer.i18n import translate
+from dialer.phone import InvalidPhone, normalize
+from dialer.settings import Settings
+from dialer.store.campaigns import DncStore
+from dialer.store.database import Database
+
+_LIFECYCLE = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dialer campaign`` and ``dialer dnc`` to the command line."""
+    p = sub.add_parser("campaign", help="outbound campaigns: create from a TOML file, start/pause/stop, status, why")
+    actions = p.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
+    create = actions.add_parser("create", help="validate a campaign file and store it as a draft")
+    create.add_argument("file", type=Path)
+    create.add_argument("--actor", help="who creates it (default: the login name)")
+    create.add_argument("--json", action="store_true")
+    create.set_defaults(handler=run_create)
+    listing = actions.add_parser("list", help="all campaigns")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=run_list)
+    for command in _LIFECYCLE:
+        action = actions.add_parser(command.value, help=f"{command.value} a campaign (never cuts a live call)")
+        action.add_argument("campaign_id", type=int, metavar="ID")
+        action.add_argument("--actor", help="who does it (default: the login name)")
+        action.add_argument("--json", action="store_true")
+        action.set_defaults(handler=run_lifecycle, lifecycle=command)
+    status = actions.add_parser("status", help="dialled, connected, outcomes, remaining and ETA")
+    status.add_argument("campaign_id", type=int, metavar="ID")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(handler=run_status)
+    why = actions.add_parser("why", help="every reason a lead is not being dialled")
+    why.add_argument("lead_id", type=int, metavar="LEAD")
+    why.add_argument("--campaign", type=int, metavar="ID", help="only this campaign (default: every campaign the lead is in)")
+    why.add_argument("--json", action="store_true")
+    why.set_defaults(handler=run_why)
+
+    dnc = sub.add_parser("dnc", help="the do-not-call list")
+    dnc_actions = dnc.add_subparsers(dest="dnc_command", metavar="ACTION", required=True)
+    add = dnc_actions.add_parser("add", help="never call this number")
+    add.add_argument("number")
+    add.add_argument("--reason", default="customer request")
+    add.add_argument("--actor", help="who adds it (default: the login name)")
+    add.set_defaults(handler=run_dnc_add)
+    remove = dnc_actions.add_parser("remove", help="allow calls to this number again")
+    remove.add_argument("number")
+    remove.set_defaults(handler=run_dnc_remove)
+    dnc_list = dnc_actions.add_parser("list", help="every number on the list")
+    dnc_list.add_argument("--json", action="store_true")
+    dnc_list.set_defaults(handler=run_dnc_list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Ctx:
+    service: CampaignService
+    db: Database
+    clock: Clock
+
+
+@asynccontextmanager
+async def _campaigns(cfg: Settings) -> AsyncIterator[_Ctx]:
+    """The store and the campaign service; campaign errors become one clear line."""
+    async with open_store(cfg) as app:
+        try:
+            yield _Ctx(app.campaigns, app.db, app.clock)
+        except CampaignError as exc:
+            raise CliError(str(exc)) from None
+
+
+def _t(cfg: Settings, key: str, **params: object) -> str:
+    return translate(key, cfg.ui.language, **params)
+
+
+def _local(cfg: Settings, at: datetime | None) -> str:
+    return "" if at is None else at.astimezone(ZoneInfo(cfg.dealer.timezone)).strftime("%Y-%m-%d %H:%M")
+
+
+def _record_json(r: CampaignRecord) -> dict[str, Any]:
+    d = r.definition
+    return {
+        "id": r.id,
+        "name": d.name,
+        "kind": d.kind.value,
+        "mode": d.mode.value,
+        "status": r.status.value,
+        "lines": d.lines,
+        "agents": list(d.agents),
+        "file": r.file_name,
+        "created_at": r.created_at.isoformat(),
+        "created_by": r.created_by,
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign create FILE``."""
+    async with _campaigns(cfg) as ctx:
+        record = await ctx.service.create(args.file, args.actor or getpass.getuser())
+    if args.json:
+        print_json(_record_json(record))
+    else:
+        print(_t(cfg, "campaign.created", id=record.id, name=record.definition.name))
+    return 0
+
+
+async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign list``."""
+    async with _campaigns(cfg) as ctx:
+        records = await ctx.service.list()
+    if args.json:
+        print_json([_record_json(r) for r in records])
+        return 0
+    if not records:
+        print(_t(cfg, "campaign.none"))
+        return 0
+    headers = [_t(cfg, f"campaign.col.{c}") for c in ("id", "name", "kind", "mode", "status", "lines", "created")]
+    print_table(
+        headers,
+        [
+            (
+                r.id,
+                r.definition.name,
+                _t(cfg, f"campaign.kind.{r.definition.kind.value}"),
+                _t(cfg, f"campaign.mode.{r.definition.mode.value}"),
+                _t(cfg, f"campaign.status.{r.status.value}"),
+                r.definition.lines,
+                _local(cfg, r.created_at),
+            )
+            for r in records
+        ],
+    )
+    return 0
+
+
+async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign start|pause|resume|stop ID``."""
+    command: Command = args.lifecycle
+    async with _campaigns(cfg) as ctx:
+        record, enrolled = await ctx.service.command(args.campaign_id, command, args.actor or getpass.getuser())
+    if args.json:
+        print_json({**_record_json(record), "enrolled": enrolled})
+    else:
+        print(_t(cfg, f"campaign.done.{command.value}", id=record.id, name=record.definition.name, enrolled=enrolled))
+    return 0
+
+
+def _status_json(s: StatusReport) -> dict[str, Any]:
+    return {
+        **_record_json(s.campaign),
+        "enrolled": s.enrolled,
+        "leads": {st.value: s.by_status.get(st, 0) for st in ProgressStatus},
+        "dialled": s.dialled,
+        "in_flight": s.in_flight,
+        "connected": s.connected,
+        "outcomes": {o.value: n for o, n in sorted(s.outcomes.items())},
+        "remaining": s.remaining,
+        "rate_per_hour": round(s.rate_per_hour, 1),
+        "eta": None if s.eta is None else s.eta.isoformat(),
+    }
+
+
+async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign status ID``."""
+    async with _campaigns(cfg) as ctx:
+        report = await ctx.service.status(args.campaign_id)
+    if args.json:
+        print_json(_status_json(report))
+        return 0
+    r = report.campaign
+    print(_t(cfg, "campaign.status.title", id=r.id, name=r.definition.name, status=_t(cfg, f"campaign.status.{r.status.value}")))
+    facts = [
+        ("campaign.status.enrolled", report.enrolled),
+        ("campaign.status.dialled", report.dialled),
+        ("campaign.status.in_flight", report.in_flight),
+        ("campaign.status.connected", report.connected),
+        ("campaign.status.remaining", report.remaining),
+        ("campaign.status.rate", f"{report.rate_per_hour:.1f}"),
+        ("campaign.status.eta", _local(cfg, report.eta) or _t(cfg, "campaign.status.no_eta")),
+    ]
+    print_table([_t(cfg, "campaign.col.item"), _t(cfg, "campaign.col.value")], [(_t(cfg, k), v) for k, v in facts])
+    if report.outcomes:
+        print()
+        print_table(
+            [_t(cfg, "col.outcome"), _t(cfg, "campaign.col.count")],
+            [(_t(cfg, f"outcome.{o.value}"), n) for o, n in sorted(report.outcomes.items(), key=lambda kv: -kv[1])],
+        )
+    return 0
+
+
+def _why_json(a: WhyAnswer, lang: str) -> dict[str, Any]:
+    return {
+        "campaign_id": a.campaign.id,
+        "campaign": a.campaign.definition.name,
+        "dialable": not a.blockers,
+        "reasons": [{"reason": b.reason.value, "text": b.text(lang), **b.params} for b in a.blockers],
+    }
+
+
+async def run_why(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign why LEAD [--campaign ID]``."""
+    lang = cfg.ui.language
+    async with _campaigns(cfg) as ctx:
+        answers = await ctx.service.why(args.lead_id, args.campaign)
+    if args.json:
+        print_json([_why_json(a, lang) for a in answers])
+        return 0
+    if not answers:
+        print(_t(cfg, "campaign.why.in_no_campaign", lead=args.lead_id))
+        return 0
+    for a in answers:
+        print(_t(cfg, "campaign.why.title", lead=args.lead_id, id=a.campaign.id, name=a.campaign.definition.name))
+        if not a.blockers:
+            print(f"  - {_t(cfg, 'campaign.why.dialable')}")
+        for b in a.blockers:
+            print(f"  - {b.text(lang)}")
+    return 0
+
+
+def _phone(cfg: Settings, raw: str) -> str:
+    try:
+        return normalize(raw, cfg.dealer.region).e164
+    except InvalidPhone as exc:
+        raise CliError(_t(cfg, "dnc.invalid", number=raw, reason=exc.reason)) from None
+
+
+async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer dnc add NUMBER``."""
+    e164 = _phone(cfg, args.number)
+    async with _campaigns(cfg) as ctx:
+        added = await DncStore(ctx.db).add(e164, args.reason, ctx.clock.now(), args.actor or getpass.getuser())
+    print(_t(cfg, "dnc.added" if added else "dnc.already", number=e164))
+    return 0
+
+
+async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer dnc remove NUMBER``: exit code 1 when the number was not on the list."""
+    e164 = _phone(cfg, args.number)
+    async with _campaigns(cfg) as ctx:
+        removed = await DncStore(ctx.db).remove(e164)
+    print(_t(cfg, "dnc.removed" if removed else "dnc.absent", number=e164))
+    return 0 if removed else 1
+
+
+async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer dnc list``."""
+    async with _campaigns(cfg) as ctx:
+        entries = await DncStore(ctx.db).list()
+    if args.json:
+        print_json([{"number": e.e164, "reason": e.reason, "added_at": e.added_at.isoformat(), "added_by": e.added_by} for e in entries])
+        return 0
+    if not entries:
+        print(_t(cfg, "dnc.empty"))
+        return 0
+    headers = [_t(cfg, "col.number"), _t(cfg, "campaign.col.reason"), _t(cfg, "campaign.col.added"), _t(cfg, "campaign.col.by")]
+    print_table(headers, [(e.e164, e.reason, _local(cfg, e.added_at), e.added_by) for e in entries])
+    return 0

@@ -1,0 +1,48 @@
+"""``dialer supervise``: the listen-in audit log (who listened to whom, when, how long; docs/supervisor.md).
+
+Listen-ins themselves are started from the web console (they need a supervisor at a phone and a
+live call); the CLI is where the audit is read, e.g. for a monthly review or a complaint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from dialer.app import open_store
+from dialer.cli.output import print_json, print_table
+from dialer.i18n import translate
+from dialer.settings import Settings
+from dialer.store.listen_ins import ListenInStore
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dialer supervise`` and its actions to the CLI."""
+    p = sub.add_parser("supervise", help="监听审计记录 (listen-in audit log)")
+    cmds = p.add_subparsers(dest="supervise_command", metavar="ACTION", required=True)
+    log = cmds.add_parser("log", help="listen-ins of the last days, newest first")
+    log.add_argument("--days", type=float, default=30.0, help="how far back (default 30)")
+    log.add_argument("--agent", help="only listen-ins on this agent")
+    log.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
+    log.add_argument("--json", action="store_true", help="print JSON objects")
+    log.set_defaults(handler=run_log)
+
+
+async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
+    """Print the audit rows; a running listen-in shows no end and no duration yet."""
+    async with open_store(cfg) as app:
+        since = app.clock.now() - timedelta(days=args.days)
+        rows = await ListenInStore(app.db).list(since, agent=args.agent, limit=args.limit)
+    if args.json:
+        print_json([r.to_json_dict() for r in rows])
+        return 0
+    lang, tz = cfg.ui.language, ZoneInfo(cfg.dealer.timezone)
+    keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
+            "supervise.col.started", "supervise.col.seconds")  # fmt: skip
+    print_table(
+        [translate(k, lang) for k in keys],
+        [(r.id, r.supervisor, r.agent, "→".join(r.modes), r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
+          None if r.seconds is None else f"{r.seconds:.0f}") for r in rows],
+    )  # fmt: skip
+    return 0

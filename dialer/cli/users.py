@@ -1,0 +1,75 @@
+"""``dialer users``: add console logins and list them (docs/web.md)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+
+from dialer.access.policy import Role
+from dialer.app import open_store
+from dialer.auth.errors import AuthError
+from dialer.auth.service import AuthService
+from dialer.cli import CliError
+from dialer.cli.output import print_json, print_table
+from dialer.i18n import translate
+from dialer.settings import Settings
+from dialer.store.users import UserStore
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add ``dialer users`` and its actions to the CLI."""
+    p = sub.add_parser("users", help="控制台用户：添加、列表 (console users)")
+    cmds = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
+
+    a = cmds.add_parser("add", help="add a login; the password is read from stdin or --password-env")
+    a.add_argument("name", metavar="NAME")
+    a.add_argument("--role", required=True, choices=[r.value for r in Role])
+    a.add_argument("--agent", help="agents: the identity their calls, recordings and leads are filed under (default: NAME)")
+    a.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    a.set_defaults(handler=run_add)
+
+    ls = cmds.add_parser("list", help="every login with role and agent identity")
+    ls.add_argument("--json", action="store_true")
+    ls.set_defaults(handler=run_list)
+
+
+def _password(args: argparse.Namespace) -> str:
+    """From the named variable, a terminal prompt, or the first line of piped stdin; never an argument."""
+    if args.password_env:
+        value = os.environ.get(args.password_env)
+        if value is None:
+            raise CliError(f"--password-env {args.password_env}: the variable is not set")
+        return value
+    if sys.stdin.isatty():
+        return getpass.getpass("password: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
+    """Hash and store the new login."""
+    password = _password(args)
+    async with open_store(cfg) as app:
+        auth = AuthService(UserStore(app.db), cfg.web, app.clock)
+        try:
+            user = await auth.add_user(args.name, args.role, password, agent=args.agent)
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    print(translate("web.users.added", cfg.ui.language, name=user.name, role=translate("web.role." + user.role.value, cfg.ui.language)))
+    return 0
+
+
+async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
+    """Print the logins."""
+    async with open_store(cfg) as app:
+        users = await AuthService(UserStore(app.db), cfg.web, app.clock).users()
+    if args.json:
+        print_json([{"name": u.name, "role": u.role.value, "agent": u.agent, "disabled": u.disabled_at is not None} for u in users])
+        return 0
+    lang = cfg.ui.language
+    print_table(
+        [translate(k, lang) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")],
+        [(u.name, translate("web.role." + u.role.value, lang), u.agent or "", "" if u.disabled_at is None else "✗") for u in users],
+    )
+    return 0

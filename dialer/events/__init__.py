@@ -1,0 +1,1 @@
+"""In-process publish/subscribe of typed events for the faces (see :mod:`dialer.events.bus`)."""

@@ -1,0 +1,468 @@
+"""The SMS service: templates + rules + outbox + driver + replies + the repurchase cadence.
+
+Why one service: every path that sends (a booked visit, the day-before reminder, a
+repurchase wave, a person typing a message) must pass the same checks in the same
+order: consent (opt-out), frequency caps for promotional text, the sending window,
+then the outbox row. Nothing is submitted that is not first in the outbox.
+
+Exactly once: each part is marked ``sending`` (committed) before submit_sm and ``sent``
+with the gateway's id after. A gateway outage before the submit only delays the part.
+A submit that got no answer, or a crash between the two commits, leaves the part in
+``sending``: the message is flagged ambiguous and NOT resent; the delivery receipt
+(matched by number + our client reference) reconciles it. See docs/sms.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from types import MappingProxyType
+
+from dialer.clock import Clock
+from dialer.leads.deadlines import DueRules
+from dialer.leads.errors import LeadNotFound
+from dialer.leads.model import Lead
+from dialer.logging import get_logger
+from dialer.phone import InvalidPhone, normalize
+from dialer.settings import Settings
+from dialer.sms import cadence
+from dialer.sms.driver import Inbound, OutPart, Receipt, SmsDriver
+from dialer.sms.encoding import segment
+from dialer.sms.errors import GatewayUnavailable, MessageRefused, SmsConfigError, SubmitAmbiguous, SubmitRejected
+from dialer.sms.rules import CAP_WEEK, ReplyKind, SendRules
+from dialer.sms.templates import TemplateBook
+from dialer.store.database import Database
+from dialer.store.errors import StoreError
+from dialer.store.leads import LeadStore
+from dialer.store.sms import BaseCustomer, NewMessage, OutboxMessage, SmsStore, WaveRow
+
+log = get_logger(__name__)
+
+ACTOR = "sms"
+# The template names the lead flow uses (config/sms_templates.toml must define them).
+VISIT_CONFIRMATION = "visit_confirmation"
+VISIT_CONSULTANT = "visit_consultant"
+VISIT_REMINDER = "visit_reminder"
+LEAD_FLOW_TEMPLATES = (VISIT_CONFIRMATION, VISIT_CONSULTANT, VISIT_REMINDER)
+
+
+@dataclass(frozen=True, slots=True)
+class Queued:
+    """A message in the outbox: ``created`` is False when the same cause had queued it already."""
+
+    message_id: int
+    created: bool
+    parts: int
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WaveSelection:
+    """Which base customers a repurchase wave goes to, and the model it promotes."""
+
+    promote_model: str
+    models: tuple[str, ...] = ()  # current car or model of interest; empty: any
+    min_car_age_years: float | None = None
+    max_car_age_years: float | None = None
+    limit: int | None = None
+
+    def matches(self, customer: BaseCustomer, today: date) -> bool:
+        """True if the customer is in the target group (a car of unknown age never matches an age filter)."""
+        if self.models and not ({customer.current_car, customer.model} & set(self.models)):
+            return False
+        if self.min_car_age_years is None and self.max_car_age_years is None:
+            return True
+        if customer.purchase_date is None:
+            return False
+        age = (today - customer.purchase_date).days / 365.25
+        return (self.min_car_age_years is None or age >= self.min_car_age_years) and (
+            self.max_car_age_years is None or age <= self.max_car_age_years
+        )
+
+    def as_json(self) -> dict[str, object]:
+        """The selection as stored with the wave."""
+        return {"promote_model": self.promote_model, "models": list(self.models), "min_car_age_years": self.min_car_age_years,
+                "max_car_age_years": self.max_car_age_years, "limit": self.limit}
+
+
+@dataclass(frozen=True, slots=True)
+class WaveReport:
+    """What starting a wave did."""
+
+    wave_id: int
+    selected: int
+    queued: int
+    parts: int
+    refused: Mapping[str, int] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyResult:
+    """What an inbound SMS was taken to mean."""
+
+    inbound_id: int
+    kind: ReplyKind
+    lead_id: int | None
+    reply_to: int | None
+    call_task: bool
+
+
+class SmsService:
+    """Queues, sends and receives SMS; the composition root builds one per process."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock, templates: TemplateBook,
+                 driver: SmsDriver | None = None, *, rng: random.Random | None = None) -> None:
+        self._cfg = settings.sms
+        self._settings = settings
+        self._clock = clock
+        self._book = templates
+        self._driver = driver
+        self._rng = rng or random.Random()
+        self.rules = SendRules.from_settings(settings.sms, settings.dealer.timezone)
+        self.store = SmsStore(db)
+        self.leads = LeadStore(db, DueRules(settings.leads, self.rules.tz), clock)
+        self._segmenting = settings.sms.driver == "smpp"
+        missing = [name for name in LEAD_FLOW_TEMPLATES if name not in templates.templates]
+        if missing:
+            raise SmsConfigError(f"SMS templates missing for the lead flow: {', '.join(missing)}")
+
+    # -- queueing --------------------------------------------------------------------------------
+
+    async def queue(self, to: str, *, template: str | None = None, values: Mapping[str, str] | None = None,
+                    text: str | None = None, lead_id: int | None = None, wave_id: int | None = None,
+                    dedupe_key: str | None = None, actor: str = ACTOR) -> Queued:
+        """Check consent, caps and window, render, and write the message to the outbox.
+
+        Either ``template`` (+ ``values``) or free ``text`` (a person's message; never promotional).
+        Raises :class:`MessageRefused` (with the reason) when the message may not go out.
+        """
+        now = self._clock.now()
+        try:
+            e164 = normalize(to, self._settings.dealer.region).e164
+        except InvalidPhone as exc:
+            raise MessageRefused(f"cannot send to {to!r}: {exc.reason}") from None
+        if (template is None) == (text is None):
+            raise ValueError("give either a template or a text")
+        lead = await self._lead_for(lead_id, e164)
+        if (lead is not None and lead.opt_out_at is not None) or await self.store.opted_out(e164):
+            raise MessageRefused("the customer opted out of SMS")
+        promotional = False
+        if template is not None:
+            promotional = self._book.get(template).promotional
+            body = self._book.render(template, {"dealer": self._settings.dealer.name, **(values or {})})
+        else:
+            body = text if (text or "").startswith(self._book.signature) else f"{self._book.signature}{text}"
+        if promotional:
+            reason = self.rules.cap_reason(now, await self.store.promo_times(e164, now - CAP_WEEK))
+            if reason is not None:
+                raise MessageRefused(reason)
+        seg = segment(body, 0)
+        not_before = self.rules.next_send_time(now)
+        msg = NewMessage(e164, body, int(seg.coding), len(seg.parts) if self._segmenting else 1, promotional, template,
+                         lead.id if lead else None, wave_id, dedupe_key, actor, not_before)
+        message_id, created = await self.store.add_message(msg, now)
+        if created:
+            log.info("sms.queued", message_id=message_id, to=e164, template=template, parts=msg.parts, not_before=not_before.isoformat())
+        return Queued(message_id, created, msg.parts, not_before)
+
+    async def _lead_for(self, lead_id: int | None, e164: str) -> Lead | None:
+        if lead_id is None:
+            return await self.leads.find_by_phone(e164)
+        try:
+            return await self.leads.get(lead_id)
+        except LeadNotFound:
+            raise MessageRefused(f"lead {lead_id} does not exist") from None
+
+    # -- the lead flow: booked visits and reminders ---------------------------------------------
+
+    async def confirm_visit(self, lead_id: int, actor: str = ACTOR) -> list[Queued]:
+        """A visit was booked: the confirmation to the customer and the notice to the consultant.
+
+        Idempotent per lead and visit time, so the DOSS disposition flow may call it again safely.
+        """
+        lead, values, mobile = await self._visit_values(lead_id)
+        stamp = lead.visit_at.isoformat() if lead.visit_at else ""
+        sent = [await self.queue(mobile, template=VISIT_CONFIRMATION, values=values, lead_id=lead.id,
+                                 dedupe_key=f"visit:{lead.id}:{stamp}:customer", actor=actor)]
+        consultant_phone = values.get("consultant_phone")
+        if consultant_phone:
+            sent.append(await self.queue(consultant_phone, template=VISIT_CONSULTANT, values=values,
+                                         dedupe_key=f"visit:{lead.id}:{stamp}:consultant", actor=actor))
+        else:
+            log.warning("sms.consultant_unknown", lead_id=lead.id, consultant=lead.owner)
+        return sent
+
+    async def remind_visit(self, lead_id: int, actor: str = ACTOR) -> Queued:
+        """The day-before reminder asking the customer to confirm; marks the lead's reminder done."""
+        lead, values, mobile = await self._visit_values(lead_id)
+        stamp = lead.visit_at.isoformat() if lead.visit_at else ""
+        queued = await self.queue(mobile, template=VISIT_REMINDER, values=values, lead_id=lead.id,
+                                  dedupe_key=f"visit:{lead.id}:{stamp}:reminder", actor=actor)
+        await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor)
+        return queued
+
+    async def send_reminders(self, day: date | None = None, actor: str = ACTOR) -> tuple[list[Queued], dict[int, str]]:
+        """Remind every visit booked on ``day`` (default: tomorrow, dealer time). Returns queued and refused by lead."""
+        tz = self.rules.tz
+        day = day or (self._clock.now().astimezone(tz).date() + timedelta(days=self._settings.leads.visit_reminder_days_before))
+        start = datetime.combine(day, time(), tz)
+        queued: list[Queued] = []
+        refused: dict[int, str] = {}
+        for lead_id in await self.store.visits_between(start, start + timedelta(days=1)):
+            try:
+                queued.append(await self.remind_visit(lead_id, actor))
+            except (MessageRefused, SmsConfigError) as exc:
+                refused[lead_id] = str(exc)
+        return queued, refused
+
+    async def _visit_values(self, lead_id: int) -> tuple[Lead, dict[str, str], str]:
+        try:
+            lead = await self.leads.get(lead_id)
+        except LeadNotFound:
+            raise MessageRefused(f"lead {lead_id} does not exist") from None
+        if lead.visit_at is None:
+            raise MessageRefused(f"lead {lead_id} has no booked visit")
+        mobile = next((p.e164 for p in lead.phones if p.kind.value == "mobile"), None)
+        if mobile is None:
+            raise MessageRefused(f"lead {lead_id} has no mobile number")
+        local = lead.visit_at.astimezone(self.rules.tz)
+        values = {"customer": lead.name, "model": lead.model or lead.current_car or "", "date": f"{local.month}月{local.day}日",
+                  "time": local.strftime("%H:%M"), "consultant": lead.owner or ""}
+        phone = self._book.consultants.get(lead.owner or "")
+        if phone:
+            values["consultant_phone"] = phone
+        return lead, values, mobile
+
+    # -- repurchase waves -----------------------------------------------------------------------
+
+    def _cadence_rules(self, wave: WaveRow) -> cadence.CadenceRules:
+        return cadence.CadenceRules(timedelta(hours=wave.wait_hours), wave.min_reply_rate, cadence.Handoff(wave.handoff),
+                                    self._cfg.interested_priority, self._cfg.handoff_priority)
+
+    async def start_wave(self, name: str, template: str, selection: WaveSelection, *, actor: str = ACTOR,
+                         wait_hours: float | None = None, min_reply_rate: float | None = None,
+                         handoff: str | None = None) -> WaveReport:
+        """Select base customers, queue the wave's SMS, and start the reply window."""
+        now = self._clock.now()
+        self._book.get(template)
+        handoff = cadence.Handoff(handoff or self._cfg.cadence_handoff).value
+        today = now.astimezone(self.rules.tz).date()
+        chosen = [c for c in await self.store.base_customers() if selection.matches(c, today)]
+        if selection.limit is not None:
+            chosen = chosen[: selection.limit]
+        wave_id = await self.store.add_wave(
+            name, template, selection.as_json(), self._cfg.cadence_wait_hours if wait_hours is None else wait_hours,
+            self._cfg.cadence_min_reply_rate if min_reply_rate is None else min_reply_rate, handoff, actor, now)
+        refused: dict[str, int] = {}
+        queued = parts = 0
+        for customer in chosen:
+            values = {"customer": customer.name, "model": selection.promote_model, "consultant": customer.owner or ""}
+            try:
+                q = await self.queue(customer.mobile, template=template, values=values, lead_id=customer.lead_id,
+                                     wave_id=wave_id, dedupe_key=f"wave:{wave_id}:lead:{customer.lead_id}", actor=actor)
+            except MessageRefused as exc:
+                refused[str(exc)] = refused.get(str(exc), 0) + 1
+                continue
+            queued += 1
+            parts += q.parts
+        wave = await self.store.wave(wave_id)
+        assert wave is not None
+        # The machine answers WaveSent with DecideAt(decide_at); the state carries the same instant.
+        state, _ = cadence.step(await self._wave_state(wave), cadence.WaveSent(now), self._cadence_rules(wave))
+        await self.store.update_wave(wave_id, state.phase.value, sent_at=now, decide_at=state.decide_at)
+        log.info("sms.wave_started", wave_id=wave_id, selected=len(chosen), queued=queued, parts=parts, refused=sum(refused.values()))
+        return WaveReport(wave_id, len(chosen), queued, parts, MappingProxyType(refused))
+
+    async def _wave_state(self, wave: WaveRow) -> cadence.WaveState:
+        """Rebuild the cadence state from the store by replaying the wave's replies through the machine."""
+        rules = self._cadence_rules(wave)
+        state = cadence.WaveState(cadence.Phase(wave.phase), frozenset(await self.store.wave_members(wave.id)),
+                                  decide_at=wave.decide_at, reply_rate=wave.reply_rate)
+        for lead_id, kind, at in await self.store.wave_replies(wave.id):
+            state, _ = cadence.step(state, cadence.ReplyReceived(lead_id, ReplyKind(kind), at), rules)
+        return state
+
+    async def tick_waves(self) -> list[tuple[int, cadence.Decided]]:
+        """Decide every wave whose reply window is over: close it, or hand its segment to calling."""
+        now = self._clock.now()
+        decided: list[tuple[int, cadence.Decided]] = []
+        for wave in await self.store.waves(phase=cadence.Phase.WAITING.value):
+            state, decisions = cadence.step(await self._wave_state(wave), cadence.Tick(now), self._cadence_rules(wave))
+            await self._apply(decisions, wave.id, now)
+            for d in decisions:
+                if isinstance(d, cadence.Decided):
+                    await self.store.update_wave(wave.id, d.phase.value, decided_at=now, reply_rate=d.reply_rate)
+                    decided.append((wave.id, d))
+                    log.info("sms.wave_decided", wave_id=wave.id, phase=d.phase.value, reply_rate=round(d.reply_rate, 4), handed_off=d.handed_off)
+        return decided
+
+    async def _apply(self, decisions: Sequence[cadence.Decision], wave_id: int | None, now: datetime) -> int:
+        tasks = [(d.lead_id, d.priority, d.reason) for d in decisions if isinstance(d, cadence.CallTask)]
+        # Calls start when calls may start: the hopper applies the calling windows itself.
+        return await self.store.add_call_tasks(tasks, now, wave_id, now) if tasks else 0
+
+    # -- the outbox ------------------------------------------------------------------------------
+
+    async def recover(self) -> int:
+        """Call once before sending: parts interrupted mid-submit by a crash become ambiguous."""
+        flagged = await self.store.recover(self._clock.now())
+        if flagged:
+            log.warning("sms.recovered_ambiguous", messages=flagged)
+        return flagged
+
+    async def send_ready(self) -> int:
+        """Submit every message whose time has come; returns how many parts the gateway took."""
+        if self._driver is None:
+            raise SmsConfigError("no SMS driver configured")
+        messages = await self.store.ready(self._clock.now(), self._cfg.batch_size)
+        gate = asyncio.Semaphore(self._cfg.smpp_window)
+
+        async def one(msg: OutboxMessage) -> int:
+            async with gate:
+                return await self._send(msg)
+
+        return sum(await asyncio.gather(*(one(m) for m in messages)))
+
+    async def _send(self, msg: OutboxMessage) -> int:
+        assert self._driver is not None
+        now = self._clock.now()
+        if self.rules.next_send_time(now) != now:
+            await self.store.defer(msg.id, self.rules.next_send_time(now), now)
+            return 0
+        if msg.promotional and msg.lead_id is not None and (await self.leads.get(msg.lead_id)).opt_out_at is not None:
+            await self.store.mark_dead(msg.id, "customer opted out before it was sent", now)
+            return 0
+        seg = segment(msg.body, msg.id & 0xFF)
+        payloads = seg.parts if self._segmenting else (msg.body.encode("utf-8"),)
+        taken = 0
+        for part in await self.store.parts(msg.id):
+            if part.status != "queued":
+                continue
+            out = OutPart(msg.id, part.seq, msg.parts, msg.to_e164, payloads[part.seq - 1], int(seg.coding), part.client_ref, msg.body)
+            if not await self.store.mark_sending(msg.id, part.seq, self._clock.now()):
+                return taken  # another worker claimed it
+            try:
+                smsc_id = await self._driver.submit(out)
+            except GatewayUnavailable as exc:
+                await self.store.release(msg.id, part.seq, str(exc), self._clock.now(), self._clock.now(), count=False, dead=False)
+                return taken
+            except SubmitRejected as exc:
+                attempts = msg.attempts + 1
+                dead = attempts >= self._cfg.max_attempts
+                retry = self._clock.now() + timedelta(seconds=self._backoff(attempts))
+                await self.store.release(msg.id, part.seq, str(exc), retry, self._clock.now(), count=True, dead=dead)
+                log.warning("sms.refused", message_id=msg.id, part=part.seq, status=exc.status, dead=dead)
+                return taken
+            except SubmitAmbiguous as exc:
+                await self.store.mark_ambiguous(msg.id, str(exc), self._clock.now())
+                log.warning("sms.ambiguous", message_id=msg.id, part=part.seq, error=str(exc))
+                return taken
+            await self.store.mark_sent(msg.id, part.seq, smsc_id, self._clock.now())
+            taken += 1
+        return taken
+
+    def _backoff(self, attempts: int) -> float:
+        """Full-jitter exponential backoff: spreads retries after a gateway hiccup."""
+        cap = min(self._cfg.backoff_max_s, self._cfg.backoff_base_s * 2 ** (attempts - 1))
+        return self._rng.uniform(cap / 2, cap)
+
+    async def requeue_stale_ambiguous(self) -> int:
+        """Resend ambiguous messages no receipt confirmed, if the dealer configured a limit (else none)."""
+        after = self._cfg.ambiguous_resend_after_s
+        if after is None:
+            return 0
+        now = self._clock.now()
+        return await self.store.requeue_ambiguous(now - timedelta(seconds=after), now)
+
+    # -- what comes back --------------------------------------------------------------------------
+
+    async def on_receipt(self, receipt: Receipt) -> int | None:
+        """A delivery receipt: update its part; it also reconciles an ambiguous submit."""
+        handset = self._e164(receipt.handset)
+        message_id = await self.store.apply_receipt(receipt.smsc_id, handset, receipt.client_ref, receipt.delivered,
+                                                    receipt.state, self._clock.now())
+        if message_id is None:
+            log.warning("sms.receipt_unmatched", smsc_id=receipt.smsc_id, handset=handset, state=receipt.state)
+        return message_id
+
+    async def on_inbound(self, inbound: Inbound) -> ReplyResult:
+        """A customer's SMS: match it (number, latest message to it), keep it, act on opt-out / interest."""
+        now = self._clock.now()
+        sender = self._e164(inbound.sender)
+        kind = self.rules.classify(inbound.text)
+        lead = await self.leads.find_by_phone(sender)
+        latest = await self.store.latest_outbound(sender, now - timedelta(days=self._cfg.reply_match_days))
+        lead_id = lead.id if lead is not None else (latest.lead_id if latest is not None else None)
+        reply_to = latest.id if latest is not None else None
+        wave = await self.store.wave(latest.wave_id) if latest is not None and latest.wave_id is not None else None
+        # The wave as it was before this reply: the machine decides what a first "1" means.
+        before = await self._wave_state(wave) if wave is not None else None
+        inbound_id = await self.store.add_inbound(now, sender, inbound.text, kind.value, lead_id, reply_to)
+        task = False
+        if kind is ReplyKind.OPT_OUT:
+            await self.store.add_opt_out(sender, now, inbound.text)
+            if lead_id is not None:
+                await self.leads.set_opt_out(lead_id, now, ACTOR, f"SMS reply {inbound.text!r}")
+        elif kind is ReplyKind.INTERESTED and lead_id is not None and await self._wants_call(lead_id, latest):
+            if wave is not None and before is not None:
+                _, decisions = cadence.step(before, cadence.ReplyReceived(lead_id, kind, now), self._cadence_rules(wave))
+                task = await self._apply(decisions, wave.id, now) > 0
+            else:
+                task = await self.store.add_call_tasks([(lead_id, self._cfg.interested_priority, "sms_interested")], now, None, now) > 0
+        log.info("sms.inbound", inbound_id=inbound_id, sender=sender, kind=kind.value, lead_id=lead_id, reply_to=reply_to, call_task=task)
+        return ReplyResult(inbound_id, kind, lead_id, reply_to, task)
+
+    async def _wants_call(self, lead_id: int, latest: OutboxMessage | None) -> bool:
+        """An interested reply asks for a call, except "1" to a visit reminder: that confirms the visit."""
+        if latest is not None and latest.template == VISIT_REMINDER:
+            return False
+        return (await self.leads.get(lead_id)).opt_out_at is None
+
+    def _e164(self, raw: str) -> str:
+        try:
+            return normalize(raw, self._settings.dealer.region).e164
+        except InvalidPhone:
+            return raw
+
+    # -- the worker ---------------------------------------------------------------------------------
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until ``stop``: send the outbox, take receipts and replies, decide waves."""
+        if self._driver is None:
+            raise SmsConfigError("no SMS driver configured")
+        await self._driver.start()
+        await self.recover()
+        listener = asyncio.create_task(self._listen(), name="sms-listen")
+        try:
+            while not stop.is_set():
+                sent = 0
+                try:
+                    if self._driver.connected:
+                        sent = await self.send_ready()
+                    await self.tick_waves()
+                    await self.requeue_stale_ambiguous()
+                except StoreError as exc:  # e.g. the database busy for a moment: the outbox keeps everything
+                    log.error("sms.worker_round_failed", error=str(exc))
+                if not sent:
+                    try:
+                        await asyncio.wait_for(stop.wait(), self._cfg.idle_poll_s)
+                    except TimeoutError:
+                        pass
+        finally:
+            listener.cancel()
+            await asyncio.gather(listener, return_exceptions=True)
+            await self._driver.close()
+
+    async def _listen(self) -> None:
+        assert self._driver is not None
+        async for event in self._driver.events():
+            try:
+                if isinstance(event, Receipt):
+                    await self.on_receipt(event)
+                else:
+                    await self.on_inbound(event)
+            except Exception as exc:  # one bad event must not stop receipts and replies for everyone
+                log.error("sms.event_failed", error=str(exc), event=type(event).__name__)

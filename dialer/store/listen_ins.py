@@ -1,0 +1,116 @@
+"""The sqlite store of the listen-in audit log (migration 0060, docs/supervisor.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from dialer.store.database import Database, Row
+from dialer.store.timestamps import from_db, from_db_or_none, to_db
+
+_MODE_SEPARATOR = ","
+
+
+@dataclass(frozen=True, slots=True)
+class ListenIn:
+    """One audited listen-in: who, whom, when, how long, and how (every mode used, in order)."""
+
+    id: int
+    supervisor: str
+    agent: str
+    phone: str
+    channel_id: str
+    modes: tuple[str, ...]
+    started_at: datetime
+    ended_at: datetime | None
+    end_reason: str | None
+
+    @property
+    def seconds(self) -> float | None:
+        """How long it lasted; None while it runs."""
+        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict for ``dialer supervise log --json`` and the console."""
+        return {
+            "id": self.id,
+            "supervisor": self.supervisor,
+            "agent": self.agent,
+            "phone": self.phone,
+            "modes": list(self.modes),
+            "started_at": to_db(self.started_at),
+            "ended_at": None if self.ended_at is None else to_db(self.ended_at),
+            "end_reason": self.end_reason,
+            "seconds": self.seconds,
+        }
+
+
+def _listen_in(row: Row) -> ListenIn:
+    return ListenIn(
+        id=row["id"],
+        supervisor=row["supervisor"],
+        agent=row["agent"],
+        phone=row["phone"],
+        channel_id=row["channel_id"],
+        modes=tuple(row["modes"].split(_MODE_SEPARATOR)),
+        started_at=from_db(row["started_at"]),
+        ended_at=from_db_or_none(row["ended_at"]),
+        end_reason=row["end_reason"],
+    )
+
+
+class ListenInStore:
+    """Opens, amends and closes audit rows; a closed row is never changed again."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def open(self, *, supervisor: str, agent: str, phone: str, channel_id: str, mode: str, at: datetime) -> ListenIn:
+        """Record a listen-in about to start; committed when this returns."""
+        async with self._db.write() as tx:
+            row_id = await tx.insert(
+                "INSERT INTO listen_ins (supervisor, agent, phone, channel_id, modes, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (supervisor, agent, phone, channel_id, mode, to_db(at)),
+            )
+        return ListenIn(row_id, supervisor, agent, phone, channel_id, (mode,), at, None, None)
+
+    async def add_mode(self, listen_in_id: int, mode: str) -> bool:
+        """Append a mode switched to; False when the listen-in is unknown or already over."""
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE listen_ins SET modes = modes || ? || ? WHERE id = ? AND ended_at IS NULL",
+                (_MODE_SEPARATOR, mode, listen_in_id),
+            )
+        return changed == 1
+
+    async def close(self, channel_id: str, at: datetime, reason: str) -> bool:
+        """End the listen-in of this supervisor leg; True only for the call that ended it (first wins)."""
+        async with self._db.write() as tx:
+            changed = await tx.execute(
+                "UPDATE listen_ins SET ended_at = ?, end_reason = ? WHERE channel_id = ? AND ended_at IS NULL",
+                (to_db(at), reason, channel_id),
+            )
+        return changed == 1
+
+    async def get(self, listen_in_id: int) -> ListenIn | None:
+        """One audit row, or None."""
+        async with self._db.read() as r:
+            row = await r.fetchone("SELECT * FROM listen_ins WHERE id = ?", (listen_in_id,))
+        return None if row is None else _listen_in(row)
+
+    async def open_rows(self) -> list[ListenIn]:
+        """Listen-ins without an end, oldest first: what a restarted dialer must reconcile."""
+        async with self._db.read() as r:
+            rows = await r.fetchall("SELECT * FROM listen_ins WHERE ended_at IS NULL ORDER BY started_at, id")
+        return [_listen_in(row) for row in rows]
+
+    async def list(self, since: datetime, *, agent: str | None = None, limit: int = 100) -> list[ListenIn]:
+        """Listen-ins started at or after ``since``, newest first, optionally of one agent."""
+        sql, params = "SELECT * FROM listen_ins WHERE started_at >= ?", [to_db(since)]
+        if agent is not None:
+            sql += " AND agent = ?"
+            params.append(agent)
+        async with self._db.read() as r:
+            rows = await r.fetchall(sql + " ORDER BY started_at DESC, id DESC LIMIT ?", [*params, limit])
+        return [_listen_in(row) for row in rows]

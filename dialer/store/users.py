@@ -1,0 +1,130 @@
+"""The sqlite store of console users and web sessions (migration 0070, docs/web.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialer.access.policy import Role
+from dialer.store.database import Database, Row
+from dialer.store.errors import IntegrityError
+from dialer.store.timestamps import from_db, from_db_or_none, to_db
+
+_USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at"
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A stored login; ``password_hash`` never leaves the auth code (it is kept out of repr)."""
+
+    id: int
+    name: str
+    role: Role
+    agent: str | None
+    password_hash: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"UserRecord(id={self.id}, name={self.name!r}, role={self.role.value}, agent={self.agent!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A live browser session and the user behind it."""
+
+    token_hash: str
+    user: UserRecord
+    csrf: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+
+
+def _user(row: Row) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        name=row["name"],
+        role=Role(row["role"]),
+        agent=row["agent"],
+        password_hash=row["password_hash"],
+        created_at=from_db(row["created_at"]),
+        disabled_at=from_db_or_none(row["disabled_at"]),
+    )
+
+
+class UserStore:
+    """Users and sessions; names are unique, sessions are found by the hash of their cookie token."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def add(self, *, name: str, role: Role, agent: str | None, password_hash: str, at: datetime) -> UserRecord:
+        """Store a new user; :class:`IntegrityError` if the name is taken."""
+        async with self._db.write() as tx:
+            user_id = await tx.insert(
+                "INSERT INTO users (name, role, agent, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
+                (name, role.value, agent, password_hash, to_db(at)),
+            )
+        return UserRecord(user_id, name, role, agent, password_hash, from_db(to_db(at)))
+
+    async def by_name(self, name: str) -> UserRecord | None:
+        """The user with this login name, disabled or not."""
+        async with self._db.read() as r:
+            row = await r.fetchone(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ?", (name,))
+        return None if row is None else _user(row)
+
+    async def all(self) -> list[UserRecord]:
+        """Every user, by name."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(f"SELECT {_USER_COLUMNS} FROM users u ORDER BY u.name")
+        return [_user(row) for row in rows]
+
+    async def set_password_hash(self, user_id: int, password_hash: str) -> None:
+        """Replace a user's hash (a new password, or the same one re-hashed at a higher cost)."""
+        async with self._db.write() as tx:
+            if not await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)):
+                raise IntegrityError(f"user id {user_id} does not exist")
+
+    async def add_session(self, *, token_hash: str, user_id: int, csrf: str, at: datetime, expires_at: datetime) -> None:
+        """Start a session for a user who just proved their password."""
+        async with self._db.write() as tx:
+            await tx.execute(
+                "INSERT INTO web_sessions (token_hash, user_id, csrf, created_at, last_seen_at, expires_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (token_hash, user_id, csrf, to_db(at), to_db(at), to_db(expires_at)),
+            )
+
+    async def session(self, token_hash: str) -> SessionRecord | None:
+        """The session with this token hash and its user, expired or not (the caller judges)."""
+        async with self._db.read() as r:
+            row = await r.fetchone(
+                f"SELECT {_USER_COLUMNS}, s.token_hash, s.csrf, s.created_at AS s_created, s.last_seen_at, s.expires_at"
+                " FROM web_sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?",
+                (token_hash,),
+            )
+        if row is None:
+            return None
+        return SessionRecord(
+            token_hash=row["token_hash"],
+            user=_user(row),
+            csrf=row["csrf"],
+            created_at=from_db(row["s_created"]),
+            last_seen_at=from_db(row["last_seen_at"]),
+            expires_at=from_db(row["expires_at"]),
+        )
+
+    async def touch_session(self, token_hash: str, at: datetime) -> None:
+        """Record activity, which keeps the session from idling out."""
+        async with self._db.write() as tx:
+            await tx.execute("UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?", (to_db(at), token_hash))
+
+    async def end_session(self, token_hash: str) -> None:
+        """Log out: the cookie's token stops working at once."""
+        async with self._db.write() as tx:
+            await tx.execute("DELETE FROM web_sessions WHERE token_hash = ?", (token_hash,))
+
+    async def purge_sessions(self, before: datetime) -> int:
+        """Forget sessions that expired before ``before``; returns how many."""
+        async with self._db.write() as tx:
+            return await tx.execute("DELETE FROM web_sessions WHERE expires_at < ?", (to_db(before),))

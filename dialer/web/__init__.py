@@ -1,0 +1,1 @@
+"""The web console (aiohttp): pages, the JSON API, the wallboard websocket and /metrics (docs/web.md)."""

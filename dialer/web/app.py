@@ -1,0 +1,93 @@
+"""The console's aiohttp application: routes from the table, one middleware, resources in cleanup_ctx.
+
+The dialer :class:`~dialer.app.App` (store and services) is the resource: hand in one that is
+already open (tests, or a process that also runs campaigns), or let the console open its own
+store in a cleanup context. Everything the handlers use hangs off typed AppKeys; nothing is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from dialer.app import App, open_app, open_store
+from dialer.auth.passwords import DEFAULT_COST, ScryptCost
+from dialer.auth.service import AuthService
+from dialer.clock import Clock
+from dialer.doss.mapping import load_mapping
+from dialer.logging import get_logger
+from dialer.settings import Settings
+from dialer.store.recordings import RecordingStore
+from dialer.store.users import UserStore
+from dialer.web import openapi, views_auth, views_desk, views_leads, views_recordings, views_reports, views_wallboard
+from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, SETTINGS
+from dialer.web.metrics import Metrics
+from dialer.web.routing import RouteTable
+from dialer.web.security import security_middleware
+from dialer.web.wallboard import Broadcaster, StoreSnapshotSource
+
+log = get_logger(__name__)
+
+_MB = 1024 * 1024
+
+
+def route_table() -> RouteTable:
+    """Every route of the console, from each view module's table."""
+    return RouteTable.combine(
+        views_auth.routes, views_desk.routes, views_leads.routes, views_recordings.routes,
+        views_reports.routes, views_wallboard.routes, openapi.routes,
+    )  # fmt: skip
+
+
+def create_app(
+    settings: Settings,
+    *,
+    dialer: App | None = None,
+    clock: Clock | None = None,
+    with_pbx: bool = False,
+    password_cost: ScryptCost = DEFAULT_COST,
+) -> web.Application:
+    """Build the console. Without ``dialer`` it opens its own (store only, or with the PBX link)."""
+    app = web.Application(middlewares=[security_middleware], client_max_size=settings.web.upload_max_mb * _MB)
+    table = route_table()
+    table.install(app)
+    app[SETTINGS] = settings
+    app[ROUTES] = table.by_handler()
+
+    async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
+        if dialer is not None:
+            app[DIALER] = dialer
+            yield
+            return
+        opener = open_app(settings, clock) if with_pbx else open_store(settings, clock)
+        async with opener as opened:
+            app[DIALER] = opened
+            yield
+
+    async def services_ctx(app: web.Application) -> AsyncIterator[None]:
+        base = app[DIALER]
+        users = UserStore(base.db)
+        app[AUTH] = AuthService(users, settings.web, base.clock, password_cost)
+        app[MAPPING] = load_mapping(settings.path(settings.doss.mapping_file))
+        app[RECORDINGS] = RecordingStore(base.db)
+        app[METRICS] = Metrics()
+        broadcaster = Broadcaster(
+            StoreSnapshotSource(base, users), settings.web.wallboard_interval_ms / 1000.0, settings.web.wallboard_viewer_queue
+        )
+        app[BROADCASTER] = broadcaster
+        purged = await app[AUTH].purge()
+        task = asyncio.create_task(broadcaster.run(), name="wallboard-broadcaster")
+        log.info("web.started", sessions_purged=purged)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    app.cleanup_ctx.append(dialer_ctx)
+    app.cleanup_ctx.append(services_ctx)
+    return app

@@ -1,0 +1,101 @@
+"""Parsers: request data -> typed values, with every bad field named. Handlers never parse by hand.
+
+Kept apart from the handlers so the same parsing serves the HTML form and the JSON API, and so
+it can be tested without a server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+
+from dialer.calls.outcome import Outcome
+from dialer.doss.mapping import Disposition, DispositionForm
+from dialer.leads.model import IntentLevel
+from dialer.web.errors import BadRequest
+
+
+@dataclass(frozen=True, slots=True)
+class DispositionRequest:
+    """The after-call form, parsed: which attempt, how it ended, and what the agent recorded."""
+
+    outcome: Outcome
+    attempt_id: int | None
+    form: DispositionForm
+
+
+def _text(data: Mapping[str, object], name: str) -> str | None:
+    value = data.get(name)
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def parse_local_datetime(text: str, tz: tzinfo) -> datetime:
+    """``YYYY-MM-DDTHH:MM`` (a datetime-local input, dealer time) or ISO with an offset, as aware UTC."""
+    parsed = datetime.fromisoformat(text)
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)).astimezone(UTC)
+
+
+def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequest:
+    """Parse the disposition form; :class:`BadRequest` lists every field that could not be read."""
+    errors: dict[str, str] = {}
+    disposition: Disposition | None = None
+    raw = _text(data, "disposition")
+    try:
+        disposition = Disposition(raw or "")
+    except ValueError:
+        errors["disposition"] = f"{raw!r} is not one of {', '.join(d.value for d in Disposition)}"
+    outcome = Outcome.ANSWERED
+    raw_outcome = _text(data, "outcome")
+    if raw_outcome is not None:
+        try:
+            outcome = Outcome(raw_outcome)
+        except ValueError:
+            errors["outcome"] = f"{raw_outcome!r} is not a call outcome"
+    attempt_id: int | None = None
+    raw_attempt = _text(data, "attempt_id")
+    if raw_attempt is not None:
+        if raw_attempt.isdigit():
+            attempt_id = int(raw_attempt)
+        else:
+            errors["attempt_id"] = f"{raw_attempt!r} is not an attempt number"
+    times: dict[str, datetime | None] = {}
+    for name in ("visit_at", "next_follow_up_at"):
+        text = _text(data, name)
+        times[name] = None
+        if text is not None:
+            try:
+                times[name] = parse_local_datetime(text, tz)
+            except ValueError:
+                errors[name] = f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)"
+    intent: IntentLevel | None = None
+    raw_intent = _text(data, "intent")
+    if raw_intent is not None:
+        try:
+            intent = IntentLevel(raw_intent.upper())
+        except ValueError:
+            errors["intent"] = f"{raw_intent!r} is not H, A, B or C"
+    if errors or disposition is None:
+        raise BadRequest(errors)
+    form = DispositionForm(
+        disposition=disposition,
+        visit_at=times["visit_at"],
+        next_follow_up_at=times["next_follow_up_at"],
+        defeat_reason=_text(data, "defeat_reason"),
+        intent=intent,
+        model=_text(data, "model"),
+        note=_text(data, "note"),
+    )
+    return DispositionRequest(outcome=outcome, attempt_id=attempt_id, form=form)
+
+
+def parse_int(value: str | None, name: str, *, default: int | None = None) -> int | None:
+    """An optional whole number from the query string or the URL."""
+    if value is None or value == "":
+        return default
+    if not value.isdigit():
+        raise BadRequest({name: f"{value!r} is not a whole number"})
+    return int(value)

@@ -1,0 +1,40 @@
+"""Everything stored on the aiohttp application or request, under typed keys (aiohttp's AppKey)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiohttp import web
+
+from dialer.app import App
+from dialer.auth.service import AuthService
+from dialer.doss.mapping import DossMapping
+from dialer.settings import Settings
+from dialer.store.recordings import RecordingStore
+from dialer.store.users import SessionRecord
+from dialer.web.metrics import Metrics
+from dialer.web.routing import RouteSpec
+from dialer.web.wallboard import Broadcaster
+
+SETTINGS = web.AppKey("settings", Settings)
+DIALER = web.AppKey("dialer", App)
+AUTH = web.AppKey("auth", AuthService)
+MAPPING = web.AppKey("doss_mapping", DossMapping)
+RECORDINGS = web.AppKey("recording_store", RecordingStore)
+BROADCASTER = web.AppKey("broadcaster", Broadcaster)
+METRICS = web.AppKey("metrics", Metrics)
+ROUTES = web.AppKey("routes", Mapping[Any, RouteSpec])
+
+# Per request, set by the security middleware before the handler runs.
+SESSION = web.RequestKey("session", SessionRecord)  # absent or None: not logged in
+LANG = web.RequestKey("lang", str)  # the language the response is in
+CSRF = web.RequestKey("csrf", str)  # the token forms on this page must carry
+
+
+def session_of(request: web.Request) -> SessionRecord:
+    """The logged-in session; the middleware guarantees it on every non-public route."""
+    session: SessionRecord | None = request.get(SESSION)
+    if session is None:
+        raise web.HTTPUnauthorized()
+    return session

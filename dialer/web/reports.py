@@ -1,0 +1,174 @@
+"""The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source,
+defeat reasons and QA scores. One list of tables feeds the page, the bar charts and the XLSX export,
+so the three can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from html import escape
+from io import BytesIO
+
+from openpyxl import Workbook
+
+from dialer.app import App
+from dialer.i18n import translate
+from dialer.kpi.metrics import Month, MonthlyKpis, Ratio
+from dialer.kpi.service import monthly_kpis
+from dialer.leads.hygiene import DefeatAnalysis
+from dialer.qa.report import QaReport
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """One table of the report: an id (HTML id and sheet order), a title, headers, rows, and its chart."""
+
+    id: str
+    title: str
+    headers: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+    chart_column: int | None = None  # which column the bar chart draws (labels from column 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReportData:
+    """Everything the month's report needs, gathered once."""
+
+    month: Month
+    current: MonthlyKpis
+    previous: MonthlyKpis
+    year_before: MonthlyKpis
+    by_agent: tuple[MonthlyKpis, ...]
+    defeat: DefeatAnalysis
+    qa: QaReport
+
+
+async def gather(app: App, month: Month) -> ReportData:
+    """Read the facts for ``month``, the month before and the same month a year before."""
+    async def kpis(m: Month, agent: str | None = None) -> MonthlyKpis:
+        return await monthly_kpis(app.db, app.settings, app.clock, m, agent)
+
+    current = await kpis(month)
+    agents = sorted({a.agent for a in current.calls})
+    return ReportData(
+        month=month,
+        current=current,
+        previous=await kpis(month.previous()),
+        year_before=await kpis(month.year_before()),
+        by_agent=tuple([await kpis(month, agent) for agent in agents]),
+        defeat=(await app.leads.hygiene(str(month))).defeated,
+        qa=await app.qa.report(month),
+    )
+
+
+def _pct(r: Ratio) -> str:
+    return "-" if r.percent is None else f"{r.percent:.1f}%"
+
+
+def _change(now: float | None, before: float | None) -> str:
+    if now is None or before is None or before == 0:
+        return "-"
+    return f"{(now - before) / before * 100:+.1f}%"
+
+
+def tables(data: ReportData, lang: str) -> list[Sheet]:
+    """The report's tables in ``lang``."""
+    def tr(key: str, **params: object) -> str:
+        return translate(key, lang, **params)
+
+    cur, prev, yb = data.current, data.previous, data.year_before
+    kpi_rows: list[tuple[object, ...]] = []
+    for key, pick in (
+        ("web.kpi.follow_up_rate", lambda k: k.follow_up_rate.percent),
+        ("web.kpi.invite_rate", lambda k: k.invite_to_store_rate.percent),
+        ("web.kpi.deals", lambda k: float(k.deals)),
+        ("web.kpi.new_leads", lambda k: float(k.new_leads)),
+        ("web.kpi.contacts_captured", lambda k: float(k.contacts_captured)),
+    ):
+        now, before, year = pick(cur), pick(prev), pick(yb)
+        fmt = (lambda v: "-" if v is None else f"{v:.1f}%") if key.endswith("rate") else (lambda v: "-" if v is None else f"{v:.0f}")
+        kpi_rows.append((tr(key), fmt(now), fmt(before), fmt(year), _change(now, before), _change(now, year)))
+    sheets = [
+        Sheet("kpi", tr("web.report.kpi"), tuple(tr(k) for k in ("web.col.kpi", "web.col.this_month", "web.col.previous_month",
+              "web.col.year_before", "web.col.mom", "web.col.yoy")), tuple(kpi_rows)),  # fmt: skip
+        Sheet(
+            "agents", tr("web.report.agents"),
+            tuple(tr(k) for k in ("web.col.agent", "web.col.calls", "web.col.per_day", "web.kpi.follow_up_rate", "web.kpi.invite_rate", "web.kpi.deals")),
+            tuple(
+                (a.agent, a.calls, "-" if a.per_day is None else f"{a.per_day:.1f}", _pct(k.follow_up_rate), _pct(k.invite_to_store_rate), k.deals)
+                for a, k in zip(sorted(cur.calls, key=lambda c: c.agent), data.by_agent, strict=True)
+            ),
+            chart_column=1,
+        ),  # fmt: skip
+        Sheet(
+            "sources", tr("web.report.sources"),
+            tuple(tr(k) for k in ("web.col.source", "web.col.this_month", "web.col.previous_month", "web.col.year_before", "web.col.mom", "web.col.yoy")),
+            tuple(
+                (tr("web.source." + s.source.value), s.count, s.previous_month, s.year_before,
+                 _change(float(s.count), float(s.previous_month)), _change(float(s.count), float(s.year_before)))
+                for s in cur.sources
+            ),
+            chart_column=1,
+        ),  # fmt: skip
+        Sheet("defeat", tr("web.report.defeat", total=data.defeat.total),
+              (tr("web.col.defeat_reason"), tr("web.col.count")),
+              tuple(sorted(data.defeat.by_reason.items(), key=lambda kv: -kv[1])), chart_column=1),  # fmt: skip
+        Sheet(
+            "qa", tr("web.report.qa"),
+            tuple(tr(k) for k in ("web.col.agent", "web.col.reviewed", "web.col.average", "web.col.lowest", "web.col.highest")),
+            tuple((a.agent or "-", a.calls, f"{a.average:.1f}", f"{a.lowest:.1f}", f"{a.highest:.1f}") for a in data.qa.agents),
+            chart_column=2,
+        ),  # fmt: skip
+    ]
+    return sheets
+
+
+def _number(value: object) -> float:
+    text = str(value).rstrip("%")
+    try:
+        return float(text)
+    except ValueError:
+        return 0.0
+
+
+# Chart geometry in SVG user units: one bar per row, labels on the left.
+_BAR_HEIGHT = 18
+_BAR_GAP = 6
+_LABEL_WIDTH = 140
+_CHART_WIDTH = 480
+
+
+def bar_chart(sheet: Sheet) -> str:
+    """A horizontal bar chart of the sheet's chart column, as inline SVG (no script, no library)."""
+    if sheet.chart_column is None or not sheet.rows:
+        return ""
+    values = [(_number(row[sheet.chart_column]), str(row[0]), str(row[sheet.chart_column])) for row in sheet.rows]
+    top = max(v for v, _l, _t in values) or 1.0
+    step = _BAR_HEIGHT + _BAR_GAP
+    height = step * len(values)
+    bars = []
+    for i, (value, label, text) in enumerate(values):
+        y = i * step
+        width = (_CHART_WIDTH - _LABEL_WIDTH - 60) * value / top
+        bars.append(
+            f'<text x="0" y="{y + _BAR_HEIGHT - 4}" font-size="12">{escape(label)}</text>'
+            f'<rect x="{_LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{_BAR_HEIGHT}" fill="#3b6ea8"></rect>'
+            f'<text x="{_LABEL_WIDTH + width + 4:.1f}" y="{y + _BAR_HEIGHT - 4}" font-size="12">{escape(text)}</text>'
+        )
+    return (f'<svg id="chart-{escape(sheet.id)}" role="img" aria-label="{escape(sheet.title)}" width="{_CHART_WIDTH}" '
+            f'height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>')  # fmt: skip
+
+
+def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
+    """The tables as one workbook, a worksheet each (titles cut to Excel's 31 characters)."""
+    excel_title_max = 31
+    book = Workbook(write_only=True)
+    for sheet in sheets:
+        ws = book.create_sheet(sheet.title[:excel_title_max])
+        ws.append(list(sheet.headers))
+        for row in sheet.rows:
+            ws.append(list(row))
+    out = BytesIO()
+    book.save(out)
+    return out.getvalue()

@@ -1,0 +1,95 @@
+"""Reports (KPIs, sources, defeat reasons, QA) as a page with bar charts, XLSX and JSON; the user list."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from dialer.access.policy import Action
+from dialer.kpi.metrics import Month
+from dialer.kpi.service import monthly_kpis
+from dialer.store.users import UserRecord
+from dialer.web.errors import BadRequest
+from dialer.web.html import esc, page, t, table
+from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS
+from dialer.web.reports import bar_chart, gather, tables, to_xlsx
+from dialer.web.routing import Param, RouteTable
+
+routes = RouteTable()
+
+_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_MONTH = Param("month", "YYYY-MM, dealer local time (default: this month)")
+
+
+def _month(request: web.Request) -> Month:
+    text = request.query.get("month")
+    if not text:
+        app = request.app[DIALER]
+        return Month.containing(app.clock.now(), ZoneInfo(request.app[SETTINGS].dealer.timezone))
+    try:
+        return Month.parse(text)
+    except ValueError:
+        raise BadRequest({"month": f"{text!r} is not a month (YYYY-MM)"}) from None
+
+
+@routes.route("GET", "/reports", Action.KPI_REPORT_VIEW, "The month's reports with bar charts")
+async def reports_page(request: web.Request) -> web.StreamResponse:
+    """KPI, agents, sources, defeat reasons and QA for ?month=, each table with its chart."""
+    month = _month(request)
+    sheets = tables(await gather(request.app[DIALER], month), request[LANG])
+    body = (
+        f'<form method="get" action="/reports" id="report-month"><input type="month" name="month" value="{month}">'
+        f'<button type="submit">{esc(t(request, "web.report.show"))}</button> '
+        f'<a id="report-export" href="/reports/export.xlsx?month={month}">{esc(t(request, "web.report.export"))}</a></form>'
+    )
+    for sheet in sheets:
+        body += f'<section id="report-{sheet.id}"><h2>{esc(sheet.title)}</h2>{table(sheet.headers, sheet.rows, "table-" + sheet.id)}{bar_chart(sheet)}</section>'
+    return page(request, t(request, "web.report.title", month=str(month)), body)
+
+
+@routes.route("GET", "/reports/export.xlsx", Action.KPI_REPORT_VIEW, "The month's reports as an XLSX workbook",
+              query=(_MONTH,), response=_XLSX)  # fmt: skip
+async def reports_xlsx(request: web.Request) -> web.StreamResponse:
+    """One worksheet per table of the page."""
+    month = _month(request)
+    body = to_xlsx(tables(await gather(request.app[DIALER], month), request[LANG]))
+    return web.Response(body=body, content_type=_XLSX,
+                        headers={"Content-Disposition": f'attachment; filename="dcc-report-{month}.xlsx"'})  # fmt: skip
+
+
+@routes.route("GET", "/api/kpi", Action.KPI_REPORT_VIEW, "The month's KPIs (whole DCC, or ?agent=)",
+              query=(_MONTH, Param("agent", "one agent's KPIs")))  # fmt: skip
+async def api_kpi(request: web.Request) -> web.StreamResponse:
+    """The same JSON as ``dialer kpi --json``."""
+    app = request.app[DIALER]
+    kpis = await monthly_kpis(app.db, app.settings, app.clock, _month(request), request.query.get("agent") or None)
+    return web.json_response(kpis.to_json())
+
+
+@routes.route("GET", "/api/reports", Action.KPI_REPORT_VIEW, "The month's report tables as JSON", query=(_MONTH,))
+async def api_reports(request: web.Request) -> web.StreamResponse:
+    """Every table of the report page: id, title, headers, rows."""
+    sheets = tables(await gather(request.app[DIALER], _month(request)), request[LANG])
+    return web.json_response({"tables": [{"id": s.id, "title": s.title, "headers": list(s.headers),
+                                          "rows": [list(r) for r in s.rows]} for s in sheets]})  # fmt: skip
+
+
+def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:
+    return [(u.name, t(request, "web.role." + u.role.value), u.agent or "", "" if u.disabled_at is None else "✗") for u in users]
+
+
+@routes.route("GET", "/users", Action.USER_LIST, "Console users (add them with 'dialer users add')")
+async def users_page(request: web.Request) -> web.StreamResponse:
+    """The logins, their roles and agent identities."""
+    users = await request.app[AUTH].users()
+    headers = [t(request, k) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")]
+    return page(request, t(request, "web.users.title"), table(headers, _user_rows(request, users), "users"))
+
+
+@routes.route("GET", "/api/users", Action.USER_LIST, "Console users")
+async def api_users(request: web.Request) -> web.StreamResponse:
+    """Name, role and agent identity of every login (never a password hash)."""
+    users = await request.app[AUTH].users()
+    return web.json_response({"users": [{"name": u.name, "role": u.role.value, "agent": u.agent,
+                                         "disabled": u.disabled_at is not None} for u in users]})  # fmt: skip

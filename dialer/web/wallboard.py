@@ -1,0 +1,283 @@
+"""The supervisor wallboard: one snapshot source, one broadcaster task, many viewers.
+
+Viewers never query anything themselves: the :class:`Broadcaster` asks its
+:class:`SnapshotSource` at most once per interval and hands the same snapshot to every
+viewer, so fifty screens cost what one costs. Each viewer has a small bounded queue;
+a viewer too slow to keep up loses stale snapshots (the newest always wins) instead of
+making the server buffer without limit. That is the backpressure.
+
+:class:`StoreSnapshotSource` builds snapshots from what exists today (attempts in flight,
+the AMI link, KPIs, due leads, the disk watch); the campaign runner and the inbound router
+will provide richer sources behind the same Protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, time, timedelta
+from enum import StrEnum
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from dialer.access.policy import Role
+from dialer.app import App
+from dialer.calls.outcome import Direction, Outcome
+from dialer.campaigns.stats import AbandonTally
+from dialer.kpi.metrics import Month
+from dialer.kpi.service import monthly_kpis
+from dialer.leads.service import DueScope
+from dialer.logging import get_logger
+from dialer.store.timestamps import to_db
+from dialer.store.users import UserStore
+
+log = get_logger(__name__)
+
+
+class AgentActivity(StrEnum):
+    """What the wallboard can say about an agent from what the dialer knows today."""
+
+    IN_CALL = "in_call"  # has an attempt in flight
+    NOT_IN_CALL = "not_in_call"  # no call now (the campaign runner will tell ready / wrap-up / paused apart)
+
+
+@dataclass(frozen=True, slots=True)
+class AgentStatus:
+    """One agent's line on the wallboard."""
+
+    agent: str
+    activity: AgentActivity
+    calls_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignProgress:
+    """A campaign's activity: calls in flight now and calls ended today."""
+
+    campaign_id: int
+    in_flight: int
+    ended_today: int
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything one wallboard frame shows. Equal snapshots (ignoring ``at``) are not re-sent."""
+
+    at: datetime
+    outbound_in_use: int
+    outbound_lines: int
+    inbound_in_use: int
+    inbound_lines: int
+    ami_connected: bool | None  # None: this process has no AMI link (store-only console)
+    agents: tuple[AgentStatus, ...]
+    campaigns: tuple[CampaignProgress, ...]
+    calls_today: int
+    answered_today: int
+    abandon_today: AbandonTally
+    abandon_30d: AbandonTally
+    follow_up_rate_month: float | None  # percent
+    invite_rate_month: float | None  # percent
+    deals_month: int
+    overdue_leads: int
+    disk: dict[str, Any] | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The websocket message body."""
+        data = asdict(self)
+        data["at"] = to_db(self.at)
+        for key in ("abandon_today", "abandon_30d"):
+            tally: AbandonTally = getattr(self, key)
+            data[key]["rate"] = tally.rate
+        return data
+
+    def same_as(self, other: Snapshot | None) -> bool:
+        """Nothing a viewer would see has changed."""
+        if other is None:
+            return False
+        mine, theirs = self.to_json(), other.to_json()
+        mine.pop("at"), theirs.pop("at")
+        return mine == theirs
+
+
+class SnapshotSource(Protocol):
+    """Where snapshots come from; the broadcaster calls it once per interval, whoever watches."""
+
+    async def snapshot(self) -> Snapshot:
+        """The state of the room now."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _Slow:
+    """The expensive part of a snapshot, recomputed at most every ``wallboard_slow_refresh_s``."""
+
+    at: float
+    follow_up_rate: float | None
+    invite_rate: float | None
+    deals: int
+    overdue: int
+
+
+class StoreSnapshotSource:
+    """A :class:`SnapshotSource` over the store, the AMI client and the disk watch of a dialer App."""
+
+    def __init__(self, app: App, users: UserStore) -> None:
+        self._app = app
+        self._users = users
+        self._tz = ZoneInfo(app.settings.dealer.timezone)
+        self._slow: _Slow | None = None
+
+    async def snapshot(self) -> Snapshot:
+        """One frame: cheap counts every time, KPIs and overdue leads from a cache refreshed slowly."""
+        app = self._app
+        now = app.clock.now()
+        day_start = datetime.combine(now.astimezone(self._tz).date(), time(), self._tz)
+        in_flight = await app.attempts.in_flight()
+        ended_today = await _ended_by(app, day_start)
+        roll_start = now - timedelta(days=app.settings.campaigns.pacing.rolling_days)
+        busy_agents = Counter(a.agent for a in in_flight if a.agent)
+        agents = tuple(
+            AgentStatus(
+                agent=name,
+                activity=AgentActivity.IN_CALL if busy_agents[name] else AgentActivity.NOT_IN_CALL,
+                calls_today=sum(n for (agent, _c, _o), n in ended_today.items() if agent == name),
+            )
+            for name in await self._agent_names()
+        )
+        campaign_ids = sorted({a.campaign_id for a in in_flight if a.campaign_id is not None}
+                              | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip
+        campaigns = tuple(
+            CampaignProgress(
+                campaign_id=cid,
+                in_flight=sum(1 for a in in_flight if a.campaign_id == cid),
+                ended_today=sum(n for (_a, c, _o), n in ended_today.items() if c == cid),
+            )
+            for cid in campaign_ids
+        )
+        by_outcome: Counter[Outcome] = Counter()
+        for (_a, _c, outcome), n in ended_today.items():
+            by_outcome[outcome] += n
+        slow = await self._slow_part()
+        disk = app.disk.last
+        return Snapshot(
+            at=now,
+            outbound_in_use=sum(1 for a in in_flight if a.direction is Direction.OUTBOUND),
+            outbound_lines=app.settings.pbx.outbound_lines,
+            inbound_in_use=sum(1 for a in in_flight if a.direction is Direction.INBOUND),
+            inbound_lines=app.settings.pbx.inbound_lines,
+            ami_connected=None if app.ami is None else app.ami.connected,
+            agents=agents,
+            campaigns=campaigns,
+            calls_today=sum(by_outcome.values()),
+            answered_today=by_outcome[Outcome.ANSWERED],
+            abandon_today=_tally(by_outcome),
+            abandon_30d=_tally(await _outcomes_since(app, roll_start)),
+            follow_up_rate_month=slow.follow_up_rate,
+            invite_rate_month=slow.invite_rate,
+            deals_month=slow.deals,
+            overdue_leads=slow.overdue,
+            disk=None if disk is None else disk.to_json_dict(),
+        )
+
+    async def _agent_names(self) -> list[str]:
+        return sorted({u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None})
+
+    async def _slow_part(self) -> _Slow:
+        app = self._app
+        mono = app.clock.monotonic()
+        if self._slow is None or mono - self._slow.at >= app.settings.web.wallboard_slow_refresh_s:
+            kpis = await monthly_kpis(app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz))
+            overdue = await app.leads.due(DueScope.OVERDUE)
+            self._slow = _Slow(mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue))
+        return self._slow
+
+
+def _tally(by_outcome: Counter[Outcome]) -> AbandonTally:
+    """The regulator's ratio: abandoned calls over calls a person picked up."""
+    return AbandonTally(
+        answered=sum(n for outcome, n in by_outcome.items() if outcome.reached_person),
+        abandoned=by_outcome[Outcome.ABANDONED],
+    )
+
+
+async def _ended_by(app: App, since: datetime) -> Counter[tuple[str | None, int | None, Outcome]]:
+    """Attempts ended since ``since``, counted by (agent, campaign, outcome)."""
+    async with app.db.read() as r:
+        rows = await r.fetchall(
+            "SELECT agent, campaign_id, outcome, count(*) AS n FROM attempts"
+            " WHERE outcome IS NOT NULL AND ended_at >= ? GROUP BY agent, campaign_id, outcome",
+            (to_db(since),),
+        )
+    return Counter({(row["agent"], row["campaign_id"], Outcome(row["outcome"])): row["n"] for row in rows})
+
+
+async def _outcomes_since(app: App, since: datetime) -> Counter[Outcome]:
+    async with app.db.read() as r:
+        rows = await r.fetchall(
+            "SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL AND ended_at >= ? GROUP BY outcome",
+            (to_db(since),),
+        )
+    return Counter({Outcome(row["outcome"]): row["n"] for row in rows})
+
+
+class Broadcaster:
+    """Polls one :class:`SnapshotSource` and fans each changed snapshot out to every viewer's queue."""
+
+    def __init__(self, source: SnapshotSource, interval_s: float, viewer_queue: int) -> None:
+        self._source = source
+        self._interval_s = interval_s
+        self._viewer_queue = viewer_queue
+        self._viewers: set[asyncio.Queue[Snapshot]] = set()
+        self._latest: Snapshot | None = None
+        self._ready = asyncio.Event()
+
+    @property
+    def latest(self) -> Snapshot | None:
+        """The last snapshot taken (the REST endpoint and new viewers start from it)."""
+        return self._latest
+
+    @property
+    def viewers(self) -> int:
+        """How many viewers are subscribed now (a metric)."""
+        return len(self._viewers)
+
+    async def wait_ready(self) -> Snapshot:
+        """The first snapshot, once the broadcaster took it."""
+        await self._ready.wait()
+        assert self._latest is not None
+        return self._latest
+
+    async def run(self) -> None:
+        """Take a snapshot every interval, publish it when it changed; a failing source is logged, not fatal."""
+        while True:
+            try:
+                snapshot = await self._source.snapshot()
+            except Exception as exc:  # noqa: BLE001 - the wallboard must outlive one bad query
+                log.error("wallboard.snapshot_failed", error=repr(exc))
+            else:
+                if not snapshot.same_as(self._latest):
+                    self._latest = snapshot
+                    self._publish(snapshot)
+                self._ready.set()
+            await asyncio.sleep(self._interval_s)
+
+    def _publish(self, snapshot: Snapshot) -> None:
+        for queue in self._viewers:
+            while queue.full():
+                queue.get_nowait()  # the viewer is behind: drop its oldest, never block the others
+            queue.put_nowait(snapshot)
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self) -> AsyncIterator[asyncio.Queue[Snapshot]]:
+        """A viewer's queue for as long as the viewer stays; starts with the latest snapshot."""
+        queue: asyncio.Queue[Snapshot] = asyncio.Queue(maxsize=self._viewer_queue)
+        if self._latest is not None:
+            queue.put_nowait(self._latest)
+        self._viewers.add(queue)
+        try:
+            yield queue
+        finally:
+            self._viewers.discard(queue)

@@ -1,0 +1,113 @@
+"""Fixtures of the inbound tests: a private lab (see labkit) and the inbound service wired to it."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialer.ami.client import AmiClient
+from dialer.clock import SystemClock
+from dialer.events.bus import EventBus, Subscription
+from dialer.inbound.queue import InboundQueue
+from dialer.inbound.service import InboundService, ScreenPop
+from dialer.lab.lab import Lab
+from dialer.leads.deadlines import DueRules
+from dialer.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.leads.template import LeadDraft
+from dialer.recording.registry import RecordingRegistry, compressor_for
+from dialer.settings import InboundSettings, Settings, WindowDefaults
+from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.database import Database
+from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.recordings import RecordingStore
+from dialer.telephony.calls import CallService
+from tests.inbound.labkit import private_lab
+
+# Ports 17038..17100 and RTP 24000..25999: clear of the shared lab's defaults.
+LAB_BASE = 17000
+# Open around the clock, so the lab test does not depend on the hour it runs at.
+ALWAYS = WindowDefaults(**{day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, last_call_margin_s=0.0)
+# Queue members of the lab tests; agent2 owns a lead and is rung directly.
+QUEUE_AGENTS = ("agent1", "agent3", "agent4", "agent5")
+
+
+@pytest.fixture(scope="session")
+def inbound_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
+    root = tmp_path_factory.mktemp("inbound-lab")
+    for pair in private_lab(root, LAB_BASE):
+        settings = dataclasses.replace(pair[1], inbound=InboundSettings(owner_ring_s=5, queue_wait_s=10, hours=ALWAYS))
+        yield pair[0], settings
+
+
+@dataclass
+class World:
+    """Everything a lab test needs: the lab, the store, the service and what it published."""
+
+    lab: Lab
+    settings: Settings
+    db: Database
+    leads: LeadStore
+    attempts: SqliteAttemptRepository
+    recordings: RecordingStore
+    inbound: InboundService
+    pops: Subscription
+
+    async def add_lead(self, number: str, owner: str | None, name: str = "王先生") -> Lead:
+        draft = LeadDraft(row=1, name=name, phones=(LeadPhone(number, PhoneKind.MOBILE),), source=LeadSource.HQ, owner=owner)
+        src = ImportSource(f"seed {number}", hashlib.sha256(number.encode()).hexdigest(), LeadSource.HQ, 1, "phone")
+        run = await self.leads.import_drafts([draft], [], src, "test")
+        return run.plan.created[0]
+
+    def screen_pops(self) -> list[ScreenPop]:
+        return [p for p in self.pops.pending() if isinstance(p, ScreenPop)]
+
+
+@pytest.fixture
+async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncIterator[World]:
+    lab, settings = inbound_lab
+    settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, path=str(tmp_path / "db.sqlite3")))
+    clock = SystemClock()
+    db = await Database.open(settings.path(settings.store.path), clock=clock)
+    client = AmiClient(settings.pbx, clock=clock)
+    await client.start()
+    pump: asyncio.Task[None] | None = None
+    try:
+        attempts = SqliteAttemptRepository(db)
+        leads = LeadStore(db, DueRules(settings.leads, ZoneInfo(settings.dealer.timezone)), clock)
+        recordings = RecordingStore(db)
+        registry = RecordingRegistry(
+            store=recordings, attempts=attempts, settings=settings, clock=clock, compressor=compressor_for(settings.recording)
+        )
+        calls = CallService(ami_client=client, attempts=attempts, settings=settings, clock=clock)
+        bus = EventBus()
+        inbound = InboundService(
+            ami_client=client, attempts=attempts, leads=leads, bus=bus, settings=settings, clock=clock,
+            recording_path=calls.recording_path, after_call=(registry.register_finished,),
+        )  # fmt: skip
+        pops = bus.subscribe(ScreenPop)
+
+        async def route_events() -> None:
+            async for event in client.events():
+                inbound.route(event)
+
+        pump = asyncio.create_task(route_events())
+        queue = InboundQueue(client)
+        for agent in QUEUE_AGENTS:
+            await queue.add(agent)
+        yield World(lab, settings, db, leads, attempts, recordings, inbound, pops)
+        await inbound.drain()
+        for agent in QUEUE_AGENTS:
+            await queue.remove(agent)
+    finally:
+        if pump is not None:
+            pump.cancel()
+        await client.close()
+        await db.close()
+        lab.hangup_all()

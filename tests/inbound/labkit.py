@@ -1,0 +1,173 @@
+"""A private lab for the inbound and supervisor tests, and the tools to drive and hear it.
+
+Why private: these tests change who answers (queue members, a supervisor phone that plays a
+tone) and need the dialplan of this tree, so they render their own Asterisk + SIPp on their
+own ports in a temporary folder (the Lab API) instead of disturbing the shared lab.
+
+The ears: :class:`RtpCapture` reads every UDP packet on the loopback interface with a raw
+AF_PACKET socket (the tests run as root), keeps the RTP that Asterisk sends to a given range
+of ports, and :func:`tone_share` measures how much of that audio is one frequency (Goertzel).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import audioop
+import math
+import socket
+import struct
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dialer.lab.lab import Lab
+from dialer.lab.layout import PortRange
+from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
+
+REPO = Path(__file__).resolve().parents[2]
+SCENARIOS = REPO / "asterisk" / "sipp"
+SAMPLE_RATE = 8000
+_ETH_P_ALL = 0x0003
+_PACKET_OUTGOING = 4
+_ETH_HEADER = 14
+_RTP_HEADER = 12
+
+
+def private_settings(root: Path, base: int) -> Settings:
+    """Defaults, with every port moved to ``base + <default offset>`` and every folder below ``root``."""
+    return Settings(
+        base_dir=str(REPO),
+        pbx=PbxSettings(ami_port=base + 38),
+        lab=LabSettings(
+            dir=str(root / "lab"),
+            sip_port=base + 60,
+            carrier_port=base + 70,
+            agents_port=base + 80,
+            supervisor_port=base + 90,
+            inbound_port=base + 100,
+            rtp_start=base * 2 - 10000,
+            rtp_end=base * 2 - 10000 + 1999,
+        ),
+        recording=RecordingSettings(dir=str(root / "recordings"), compress="none"),
+        store=StoreSettings(path=str(root / "dialer.sqlite3")),
+    )
+
+
+def private_lab(root: Path, base: int) -> Iterator[tuple[Lab, Settings]]:
+    """A lab of our own (no carrier party: nobody is called out); taken down afterwards."""
+    settings = private_settings(root, base)
+    lab = Lab(settings)
+    lab.up(customers=False)
+    try:
+        yield lab, settings
+    finally:
+        lab.down()
+
+
+async def call_in(lab: Lab, settings: Settings, numbers: list[str], talk_ms: int, media: PortRange) -> int:
+    """Place one inbound call per number at once from the inbound trunk's port; SIPp's exit status."""
+    sipp_dir = lab.layout.dir("sipp")
+    inf = sipp_dir / f"callers-{time.monotonic_ns()}.csv"
+    inf.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers), encoding="utf-8")
+    port = settings.lab.inbound_port
+    proc = await asyncio.create_subprocess_exec(
+        "sipp", f"127.0.0.1:{settings.lab.sip_port}", "-sf", str(SCENARIOS / "inbound-caller.xml"),
+        "-inf", str(inf), "-s", "4008001234", "-i", "127.0.0.1", "-p", str(port), "-cp", str(port + 1),
+        "-mi", "127.0.0.1", "-mp", str(media.start), "-d", str(talk_ms),
+        "-m", str(len(numbers)), "-l", str(len(numbers)), "-r", "100", "-nostdin", "-timeout", "90s",
+        cwd=sipp_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        return await asyncio.wait_for(proc.wait(), 100)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+@dataclass
+class RtpCapture:
+    """Every RTP payload Asterisk sends to ``ports`` on loopback, with the instant it was seen."""
+
+    ports: PortRange
+    packets: list[tuple[float, int, bytes]] = field(default_factory=list)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(_ETH_P_ALL))
+        sock.bind(("lo", 0))
+        sock.settimeout(0.2)
+        self._thread = threading.Thread(target=self._run, args=(sock,), daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self, sock: socket.socket) -> None:
+        with sock:
+            while not self._stop.is_set():
+                try:
+                    frame, address = sock.recvfrom(65535)
+                except TimeoutError:
+                    continue
+                if address[2] == _PACKET_OUTGOING:
+                    continue  # loopback shows each packet twice: keep the received copy
+                self._keep(frame)
+
+    def _keep(self, frame: bytes) -> None:
+        ip = frame[_ETH_HEADER:]
+        if len(ip) < 20 or ip[0] >> 4 != 4 or ip[9] != socket.IPPROTO_UDP:
+            return
+        udp = ip[(ip[0] & 0x0F) * 4 :]
+        dst = struct.unpack("!H", udp[2:4])[0]
+        payload = udp[8:]
+        if not self.ports.start <= dst <= self.ports.end or len(payload) <= _RTP_HEADER or payload[0] >> 6 != 2:
+            return
+        if payload[1] & 0x7F != 0:
+            return  # PCMU only (payload type 0); RFC 4733 events and the like are not audio
+        self.packets.append((time.monotonic(), dst, payload[_RTP_HEADER:]))
+
+    def audio(self, since: float, until: float) -> bytes:
+        """16-bit linear audio of the packets seen in [since, until), in arrival order."""
+        ulaw = b"".join(p for at, _, p in self.packets if since <= at < until)
+        return audioop.ulaw2lin(ulaw, 2)
+
+
+def goertzel_power(samples: list[int], freq: float) -> float:
+    """Power of ``freq`` in ``samples`` (Goertzel), on the same scale as :func:`frame_power`."""
+    coeff = 2 * math.cos(2 * math.pi * freq / SAMPLE_RATE)
+    s1 = s2 = 0.0
+    for x in samples:
+        s1, s2 = x + coeff * s1 - s2, s1
+    return (s1 * s1 + s2 * s2 - coeff * s1 * s2) * 2 / len(samples)
+
+
+def frame_power(samples: list[int]) -> float:
+    return sum(x * x for x in samples)
+
+
+def tone_share(pcm: bytes, freq: float, frame: int = 160) -> float:
+    """Share of 20 ms frames in which ``freq`` carries over half the frame's energy (0 when silent)."""
+    values = list(struct.unpack(f"<{len(pcm) // 2}h", pcm))
+    frames = [values[i : i + frame] for i in range(0, len(values) - frame + 1, frame)]
+    if not frames:
+        return 0.0
+    toned = 0
+    for f in frames:
+        energy = frame_power(f)
+        if energy > 0 and goertzel_power(f, freq) / energy > 0.5:
+            toned += 1
+    return toned / len(frames)
+
+
+def tone_ulaw(freq: float, seconds: float, amplitude: float = 0.5) -> bytes:
+    """A pure tone as headerless mu-law (what SIPp's rtp_stream plays)."""
+    n = int(seconds * SAMPLE_RATE)
+    pcm = struct.pack(f"<{n}h", *(int(amplitude * 32767 * math.sin(2 * math.pi * freq * i / SAMPLE_RATE)) for i in range(n)))
+    return audioop.lin2ulaw(pcm, 2)

@@ -1,0 +1,84 @@
+"""The ``[inbound]`` settings section and ``dialer inbound route`` / ``dialer supervise log`` through the real CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+
+from pathlib import Path
+
+import pytest
+
+from dialer.cli import main
+from dialer.clock import SystemClock, VirtualClock
+from dialer.settings import ConfigError, load
+from dialer.store.database import Database
+from dialer.store.listen_ins import ListenInStore
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_config(tmp_path: Path, extra: str = "") -> Path:
+    cfg = tmp_path / "dialer.toml"
+    cfg.write_text(
+        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
+        f'[doss]\nmapping_file = "{ROOT / "config" / "doss_mapping.toml"}"\n'
+        f'[recording]\nqa_form = "{ROOT / "config" / "qa_form.toml"}"\n{extra}',
+        encoding="utf-8",
+    )
+    return cfg
+
+
+def test_inbound_settings_load_with_their_defaults_and_overrides(tmp_path: Path) -> None:
+    s = load(write_config(tmp_path, '[inbound]\nowner_ring_s = 10\n[inbound.hours]\nsun = ""\n'), env={})
+    assert (s.inbound.owner_ring_s, s.inbound.queue_wait_s, s.inbound.hours.sun, s.inbound.hours.mon) == (10.0, 45.0, "", "09:00-20:00")
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("[inbound]\nowner_ring_s = 0\n", "inbound.owner_ring_s = 0.0: must be positive"),
+        ("[inbound]\nqueue_wait_s = -1\n", "inbound.queue_wait_s = -1.0: must be positive"),
+        ("[inbound.hours]\nmon = \"20:00-09:00\"\n", "inbound.hours: campaigns.windows.mon = '20:00-09:00'"),
+    ],
+)
+def test_bad_inbound_settings_are_refused_naming_the_key(tmp_path: Path, extra: str, message: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(write_config(tmp_path, extra), env={})
+    assert message in str(err.value)
+
+
+def test_route_of_an_unknown_number_in_chinese_and_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = str(write_config(tmp_path, '[inbound.hours]\n' + "".join(f'{d} = "00:00-23:59"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))))
+    assert main(["--config", cfg, "inbound", "route", "139 0000 0077"]) == 0
+    out = capsys.readouterr().out
+    assert "陌生号码" in out and "进入 DCC 队列" in out
+    assert main(["--config", cfg, "inbound", "route", "13900000077", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert (data["number"], data["lead_id"], data["route"]) == ("+8613900000077", None, "queue")
+
+
+def test_route_of_a_bad_number_is_one_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--config", str(write_config(tmp_path)), "inbound", "route", "12"]) == 2
+    assert "NUMBER = '12'" in capsys.readouterr().err
+
+
+def test_supervise_log_lists_the_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    async def seed() -> None:
+        clock = VirtualClock(SystemClock().now())
+        async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+            store = ListenInStore(db)
+            row = await store.open(supervisor="zhang.wei", agent="agent2", phone="supervisor",
+                                   channel_id=hashlib.md5(b"x").hexdigest(), mode="listen", at=clock.now())  # fmt: skip
+            await store.add_mode(row.id, "barge")
+            clock.advance(90)
+            await store.close(row.channel_id, clock.now(), "stopped")
+
+    asyncio.run(seed())
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "supervise", "log"]) == 0
+    out = capsys.readouterr().out
+    assert "主管" in out and "zhang.wei" in out and "listen→barge" in out and "90" in out
+    assert main(["--config", cfg, "supervise", "log", "--json", "--agent", "agent9"]) == 0
+    assert json.loads(capsys.readouterr().out) == []

@@ -1,0 +1,39 @@
+"""Queue membership through the Asterisk CLI: the commands sent, and a refusal as an error."""
+
+from __future__ import annotations
+
+import pytest
+
+from dialer.inbound.errors import QueueChangeRefused
+from dialer.inbound.queue import InboundQueue
+
+
+class Cli:
+    def __init__(self, output: str) -> None:
+        self.output = output
+        self.sent: list[str] = []
+
+    async def command(self, text: str) -> str:
+        self.sent.append(text)
+        return self.output
+
+
+@pytest.mark.parametrize(
+    ("call", "output", "command"),
+    [
+        (lambda q: q.add("agent1"), "Added interface 'PJSIP/agent1' to queue 'dcc'", "queue add member PJSIP/agent1 to dcc penalty 0 as agent1"),
+        (lambda q: q.remove("agent1"), "Removed interface PJSIP/agent1 from queue 'dcc'", "queue remove member PJSIP/agent1 from dcc"),
+        (lambda q: q.pause("agent1", True), "paused interface 'PJSIP/agent1' in queue 'dcc'", "queue pause member PJSIP/agent1 queue dcc"),
+        (lambda q: q.pause("agent1", False), "unpaused interface 'PJSIP/agent1' in queue 'dcc'", "queue unpause member PJSIP/agent1 queue dcc"),
+    ],
+)
+async def test_each_change_is_one_cli_command(call, output: str, command: str) -> None:  # type: ignore[no-untyped-def]
+    cli = Cli(output)
+    await call(InboundQueue(cli))
+    assert cli.sent == [command]
+
+
+async def test_a_refusal_names_the_command_and_the_pbx_answer() -> None:
+    cli = Cli("Unable to add interface 'PJSIP/agent1' to queue 'dcc': Already there")
+    with pytest.raises(QueueChangeRefused, match="queue add member PJSIP/agent1.*Already there"):
+        await InboundQueue(cli).add("agent1")

@@ -1,0 +1,56 @@
+"""The API document covers exactly the /api routes; /metrics exports the call counters; reports render."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+from aiohttp.test_utils import TestClient
+from openpyxl import load_workbook
+
+from dialer.access.policy import Role
+from dialer.web.keys import ROUTES
+from dialer.web.openapi import _openapi_path
+from tests.web.conftest import Login
+
+
+async def test_openapi_lists_every_api_route_and_nothing_else(client: TestClient, logins: dict[Role, Login]) -> None:
+    resp = await client.get("/api/openapi.json", headers=logins[Role.AGENT].headers())
+    doc = await resp.json()
+    assert doc["openapi"].startswith("3.")
+    documented = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
+    routed = {
+        (r.method, _openapi_path(r.resource.canonical))  # type: ignore[union-attr]
+        for r in client.app.router.routes()
+        if r.resource is not None and r.resource.canonical.startswith("/api/")
+    }
+    assert documented == routed
+    assert len(routed) >= 12
+    assert doc["paths"]["/api/leads/{lead_id}/disposition"]["post"]["parameters"][0]["name"] == "lead_id"
+    assert len(client.app[ROUTES]) == len(list(client.app.router.routes()))
+
+
+async def test_metrics_export_calls_by_outcome_and_lines(client: TestClient) -> None:
+    resp = await client.get("/metrics")
+    assert resp.status == 200
+    text = await resp.text()
+    assert 'dialer_calls_total{outcome="answered"} 2.0' in text
+    assert 'dialer_lines_in_use{direction="outbound"} 0.0' in text
+    assert 'dialer_lines{direction="outbound"} 8.0' in text
+    assert "dialer_abandon_rate" in text
+
+
+async def test_reports_page_charts_and_xlsx(client: TestClient, logins: dict[Role, Login]) -> None:
+    headers = logins[Role.SUPERVISOR].headers()
+    page = await client.get("/reports?month=2026-11", headers=headers)
+    text = await page.text()
+    for section in ("report-kpi", "report-agents", "report-sources", "report-defeat", "report-qa"):
+        assert f'id="{section}"' in text, section
+    assert 'id="chart-sources"' in text and "<rect" in text
+    xlsx = await client.get("/reports/export.xlsx?month=2026-11", headers=headers)
+    book = load_workbook(BytesIO(await xlsx.read()))
+    assert len(book.sheetnames) == 5
+    sources = book.worksheets[2]
+    rows = list(sources.iter_rows(values_only=True))
+    assert rows[0][0] == "来源" and ("总部下发", 2) == rows[1][:2]
+    bad = await client.get("/api/kpi?month=2026-13", headers=headers)
+    assert bad.status == 400 and "month" in (await bad.json())["fields"]

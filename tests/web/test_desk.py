@@ -1,0 +1,107 @@
+"""The agent desk: due list, lead card, the disposition form round trip (HTML and JSON), re-activation."""
+
+from __future__ import annotations
+
+import re
+
+from aiohttp.test_utils import TestClient
+
+from dialer.access.policy import Role
+from dialer.app import App
+from dialer.leads.model import LeadState
+from tests.web.conftest import Fixtures, Login
+
+
+def _form(csrf: str, **fields: str) -> dict[str, str]:
+    return {"csrf_token": csrf, **fields}
+
+
+async def test_desk_lists_only_the_agents_own_due_leads(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+    resp = await client.get("/desk?scope=all", headers=logins[Role.AGENT].headers())
+    text = await resp.text()
+    assert f'id="due-{data.own_lead}"' in text
+    assert f'id="due-{data.other_lead}"' not in text
+    today = await client.get("/desk", headers=logins[Role.AGENT].headers())
+    assert f'id="due-{data.own_lead}"' not in await today.text()  # first follow-up is due in 48 h, not today
+    everyone = await client.get("/api/leads/due?scope=all", headers=logins[Role.SUPERVISOR].headers())
+    assert {lead["id"] for lead in (await everyone.json())["leads"]} == {data.own_lead, data.other_lead}
+
+
+async def test_lead_card_shows_history_scripts_and_form(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+    resp = await client.get(f"/leads/{data.own_lead}", headers=logins[Role.AGENT].headers())
+    assert resp.status == 200
+    text = await resp.text()
+    for element in ("lead-card", "lead-history", "opening-script", "closing-script", "disposition-form"):
+        assert f'id="{element}"' in text, element
+    assert "138****8000" in text or "8000" in text  # masked number on screen
+    assert "13800138000" not in text
+    # Every disposition an agent can pick comes from the mapping's enum (no_contact is the dialer's own).
+    assert re.findall(r'<option value="(\w+)"', text.split('id="disposition"')[1].split("</select>")[0]) == [
+        "booked_visit", "interested_follow_up", "callback", "refused", "defeated", "wrong_number"]
+    # The sales manager sees the card but has no form.
+    manager = await client.get(f"/leads/{data.own_lead}", headers=logins[Role.SALES_MANAGER].headers())
+    assert manager.status == 200 and 'id="disposition-form"' not in await manager.text()
+
+
+async def test_an_agent_cannot_open_a_colleagues_lead(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+    resp = await client.get(f"/api/leads/{data.other_lead}", headers=logins[Role.AGENT].headers())
+    assert resp.status == 403
+    assert (await resp.json())["error"] == "not_own_lead"
+    post = await client.post(f"/api/leads/{data.other_lead}/disposition", json={"disposition": "refused"},
+                             headers=logins[Role.AGENT].headers())  # fmt: skip
+    assert post.status == 403
+
+
+async def test_disposition_form_round_trip(client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures) -> None:
+    agent = logins[Role.AGENT]
+    url = f"/leads/{data.own_lead}/disposition"
+    # Missing the required visit time: the page comes back with the message next to that field, nothing stored.
+    bad = await client.post(url, data=_form(agent.csrf, disposition="booked_visit"), headers=agent.headers(csrf=False))
+    assert bad.status == 400
+    text = await bad.text()
+    assert 'id="error-visit_at"' in text and "required" in text
+    assert 'value="booked_visit" selected' in text  # what the agent chose is kept
+    assert (await dialer_app.leads.store.get(data.own_lead)).state is LeadState.NEW
+    # Unreadable values are reported per field, all at once.
+    worse = await client.post(url, data=_form(agent.csrf, disposition="booked_visit", visit_at="tomorrow", intent="Z"),
+                              headers=agent.headers(csrf=False))  # fmt: skip
+    text = await worse.text()
+    assert 'id="error-visit_at"' in text and 'id="error-intent"' in text
+    # A good form: stored through DossService (lead change + DOSS outbox row), then redirected to the card.
+    good = await client.post(url, data=_form(agent.csrf, disposition="booked_visit", visit_at="2026-12-01T10:30", model="轿车A"),
+                             headers=agent.headers(csrf=False), allow_redirects=False)  # fmt: skip
+    assert good.status == 303
+    assert good.headers["Location"] == f"/leads/{data.own_lead}?saved=1"
+    lead = await dialer_app.leads.store.get(data.own_lead)
+    assert lead.state is LeadState.INVITED
+    assert lead.visit_at is not None and lead.visit_at.isoformat() == "2026-12-01T02:30:00+00:00"  # 10:30 Beijing time
+    async with dialer_app.db.read() as r:
+        assert await r.fetchval("SELECT count(*) FROM doss_outbox WHERE lead_id = ?", (data.own_lead,)) == 1
+    card = await client.get(good.headers["Location"], headers=agent.headers())
+    assert 'id="notice"' in await card.text()
+
+
+async def test_disposition_api_names_the_field_the_mapping_refuses(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+    supervisor = logins[Role.SUPERVISOR]
+    url = f"/api/leads/{data.other_lead}/disposition"
+    resp = await client.post(url, json={"disposition": "defeated", "defeat_reason": "不喜欢"}, headers=supervisor.headers())
+    assert resp.status == 400
+    body = await resp.json()
+    assert list(body["fields"]) == ["defeat_reason"] and "不喜欢" in body["fields"]["defeat_reason"]
+    ok = await client.post(url, json={"disposition": "defeated", "defeat_reason": "已购竞品"}, headers=supervisor.headers())
+    assert ok.status == 200
+    assert (await ok.json())["state"] == "defeated"
+
+
+async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures) -> None:
+    await client.post(f"/api/leads/{data.other_lead}/disposition", json={"disposition": "defeated", "defeat_reason": "价格原因"},
+                      headers=logins[Role.SUPERVISOR].headers())  # fmt: skip
+    manager = logins[Role.SALES_MANAGER]
+    card = await client.get(f"/leads/{data.other_lead}", headers=manager.headers())
+    assert 'id="reactivate-form"' in await card.text()
+    resp = await client.post(f"/leads/{data.other_lead}/reactivate", data={"csrf_token": manager.csrf},
+                             headers=manager.headers(csrf=False), allow_redirects=False)  # fmt: skip
+    assert resp.status == 303
+    assert (await dialer_app.leads.store.get(data.other_lead)).state is LeadState.REACTIVATED
+    again = await client.post(f"/api/leads/{data.other_lead}/reactivate", headers=manager.headers())
+    assert again.status == 400 and "state" in (await again.json())["fields"]

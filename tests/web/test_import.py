@@ -1,0 +1,68 @@
+"""Lead import upload: the report's rejects name row, field and value; bad uploads name the field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+
+from dialer.access.policy import Role
+from dialer.leads.sheets import write_sheet
+from tests.web.conftest import Login
+
+
+def _upload(path: Path, csrf: str | None = None, **fields: str) -> FormData:
+    form = FormData()
+    if csrf:
+        form.add_field("csrf_token", csrf)
+    for k, v in fields.items():
+        form.add_field(k, v)
+    form.add_field("file", path.read_bytes(), filename=path.name)
+    return form
+
+
+async def test_upload_shows_the_rejected_rows(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
+    manager = logins[Role.SALES_MANAGER]
+    path = tmp_path / "展厅战败.xlsx"
+    write_sheet(path, ["姓名", "手机", "负责人"], [["王五", "13700137000", "agent1"], ["赵六", "12345", "agent1"]])
+    resp = await client.post("/import", data=_upload(path, manager.csrf, source="defeated"), headers=manager.headers(csrf=False))
+    assert resp.status == 200
+    text = await resp.text()
+    assert 'id="import-summary"' in text
+    rejects = text.split('id="import-rejects"')[1].split("</table>")[0]
+    assert "<td>3</td><td>手机</td><td>12345</td>" in rejects  # row 3 (after the header), the phone column, its value
+
+
+async def test_api_import_returns_the_report(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
+    path = tmp_path / "web.csv"
+    write_sheet(path, ["姓名", "手机"], [["孙七", "13600136000"]])
+    resp = await client.post("/api/leads/import", data=_upload(path, source="web"), headers=logins[Role.SUPERVISOR].headers())
+    assert resp.status == 200
+    report = await resp.json()
+    assert (report["created"], report["rejections"]) == (1, [])
+
+
+async def test_bad_uploads_name_the_field(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
+    headers = logins[Role.SALES_MANAGER].headers()
+    exe = tmp_path / "leads.exe"
+    exe.write_bytes(b"MZ")
+    resp = await client.post("/api/leads/import", data=_upload(exe), headers=headers)
+    assert resp.status == 400 and list((await resp.json())["fields"]) == ["file"]
+    csv = tmp_path / "x.csv"
+    write_sheet(csv, ["姓名", "手机"], [["孙七", "13600136000"]])
+    resp = await client.post("/api/leads/import", data=_upload(csv, source="martian"), headers=headers)
+    assert resp.status == 400 and "martian" in (await resp.json())["fields"]["source"]
+
+
+async def test_a_file_name_cannot_place_the_upload_elsewhere(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
+    csv = tmp_path / "ok.csv"
+    write_sheet(csv, ["姓名", "手机"], [["周八", "13500135000"]])
+    form = FormData()
+    form.add_field("source", "web")
+    form.add_field("file", csv.read_bytes(), filename="../../etc/evil.csv")
+    resp = await client.post("/api/leads/import", data=form, headers=logins[Role.SUPERVISOR].headers())
+    assert resp.status == 200
+    report = await resp.json()
+    assert report["created"] == 1
+    assert "/" not in report["file"] and ".." not in report["file"]

@@ -1,0 +1,111 @@
+"""The wallboard websocket: a snapshot on connect, a new one when something changes; one broadcaster for all."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+
+from aiohttp.test_utils import TestClient
+
+from dialer.access.policy import Role
+from dialer.app import App
+from dialer.calls.outcome import Direction, Outcome
+from dialer.campaigns.stats import AbandonTally
+from dialer.web.keys import BROADCASTER
+from dialer.web.wallboard import Broadcaster, Snapshot
+from tests.web.conftest import Login
+
+_WAIT_S = 10.0  # generous: only bounds a hang, never measured
+
+
+async def _next(ws) -> dict:  # type: ignore[no-untyped-def]
+    message = await asyncio.wait_for(ws.receive_str(), _WAIT_S)
+    return json.loads(message)
+
+
+async def test_viewer_gets_a_snapshot_then_the_change(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+    async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
+        first = await _next(ws)
+        assert (first["outbound_in_use"], first["outbound_lines"]) == (0, 8)
+        assert first["calls_today"] == 2 and first["answered_today"] == 2
+        assert [a["agent"] for a in first["agents"]] == ["agent1"]
+        await dialer_app.attempts.create(call_id="live-1", direction=Direction.OUTBOUND, number="+8613800138000",
+                                         created_at=clock.now(), agent="agent1")  # fmt: skip
+        second = await _next(ws)
+        assert second["outbound_in_use"] == 1
+        assert second["agents"] == [{"agent": "agent1", "activity": "in_call", "calls_today": 1}]
+
+
+async def test_two_viewers_share_one_broadcaster(client: TestClient, logins: dict[Role, Login]) -> None:
+    headers = logins[Role.SALES_MANAGER].headers()
+    async with client.ws_connect("/wallboard/ws", headers=headers) as a, client.ws_connect("/wallboard/ws", headers=headers) as b:
+        assert (await _next(a))["at"] == (await _next(b))["at"]
+        assert client.app[BROADCASTER].viewers == 2
+
+
+async def test_a_foreign_origin_cannot_open_the_socket(client: TestClient, logins: dict[Role, Login]) -> None:
+    resp = await client.get("/wallboard/ws", headers={**logins[Role.SUPERVISOR].headers(), "Origin": "https://evil.example"})
+    assert resp.status == 403
+
+
+def _snapshot(n: int) -> Snapshot:
+    return Snapshot(
+        at=datetime(2026, 11, 29, 1, 0, n, tzinfo=UTC), outbound_in_use=n, outbound_lines=8, inbound_in_use=0, inbound_lines=4,
+        ami_connected=None, agents=(), campaigns=(), calls_today=n, answered_today=0, abandon_today=AbandonTally(0, 0),
+        abandon_30d=AbandonTally(0, 0), follow_up_rate_month=None, invite_rate_month=None, deals_month=0, overdue_leads=0, disk=None,
+    )  # fmt: skip
+
+
+class _Counting:
+    """A source that changes on every call and counts the calls."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def snapshot(self) -> Snapshot:
+        self.calls += 1
+        return _snapshot(self.calls)
+
+
+async def test_a_slow_viewer_keeps_only_the_newest_snapshot() -> None:
+    source = _Counting()
+    broadcaster = Broadcaster(source, interval_s=0.0, viewer_queue=1)
+    async with broadcaster.subscribe() as slow:
+        task = asyncio.create_task(broadcaster.run())
+        while source.calls < 5:
+            await asyncio.sleep(0)
+        task.cancel()
+        assert slow.qsize() == 1
+        newest = slow.get_nowait()
+        assert newest.outbound_in_use == source.calls  # every older snapshot was dropped, not queued
+    assert broadcaster.viewers == 0
+
+
+async def test_unchanged_snapshots_are_not_resent() -> None:
+    class Same:
+        async def snapshot(self) -> Snapshot:
+            return _snapshot(1)
+
+    broadcaster = Broadcaster(Same(), interval_s=0.0, viewer_queue=5)
+    async with broadcaster.subscribe() as queue:
+        task = asyncio.create_task(broadcaster.run())
+        for _ in range(20):
+            await asyncio.sleep(0)
+        task.cancel()
+        assert queue.qsize() == 1
+
+
+async def test_abandonment_counts_abandoned_over_calls_a_person_picked_up(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+    for call_id, outcome in (("ab-1", Outcome.ABANDONED), ("na-1", Outcome.NO_ANSWER)):
+        await dialer_app.attempts.create(call_id=call_id, direction=Direction.OUTBOUND, number="+8613800138000", created_at=clock.now())
+        await dialer_app.attempts.finish(call_id, outcome=outcome, ended_at=clock.now())
+    headers = logins[Role.QA].headers()
+    for _ in range(200):  # the broadcaster picks the change up within a few intervals
+        snap = await (await client.get("/api/wallboard", headers=headers)).json()
+        if snap["calls_today"] == 4:
+            break
+        await asyncio.sleep(0.05)
+    # 2 answered + 1 abandoned picked up; the unanswered call does not count.
+    assert snap["abandon_today"] == {"answered": 3, "abandoned": 1, "rate": 1 / 3}
+    assert snap["abandon_30d"]["abandoned"] == 1
