@@ -234,6 +234,9 @@ class CampaignCounts:
     by_outcome: Mapping[Outcome | None, int]  # None: attempts still in flight
     connected: int  # attempts bridged to an agent
     recent_attempts: int  # attempts started in the rate window
+    # Active leads the campaign may still dial (attempts left under max_attempts); callbacks agreed
+    # for a lead whose attempts are used up stay active but are not dialled by this campaign.
+    dialable: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -125,6 +125,7 @@ class CampaignRunner:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._dialled = 0
         self._failures = 0
+        self._adopted_claims = 0  # claims whose call a previous run left live (see _prepare)
         self._outcomes: dict[Outcome, int] = {}
         # Filled by _prepare() from the stored definition.
         self.roster = AgentRoster(settings.campaigns.wrap_up_timeout_s)
@@ -146,6 +147,9 @@ class CampaignRunner:
                     now = self.clock.now()
                     for moved in self.roster.tick(now):
                         self._wrap_up_timed_out(moved)
+                    if self._adopted_claims:
+                        # Calls a previous run left live end on their own; settle their claims then.
+                        self._adopted_claims = (await self._hopper.recover(self.campaign_id, now)).in_flight
                     if record.status is CampaignStatus.RUNNING:
                         await self._dial_more(pacer, record.definition.lines, now)
                         if not self._tasks and await self._exhausted():
@@ -187,6 +191,7 @@ class CampaignRunner:
         for agent in d.agents:
             self.observe(self.roster.add(agent, now).login(now))
         recovery = await self._hopper.recover(self.campaign_id, now)
+        self._adopted_claims = recovery.in_flight
         log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
         return make_pacer(
             d.mode, self._stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
@@ -262,9 +267,9 @@ class CampaignRunner:
             self._spawn(self._leads.record_contact(wrap.lead_id, moved.at, wrap.agent, wrap.attempt.outcome, wrap.attempt.id))
 
     async def _exhausted(self) -> bool:
-        """Nothing left to dial in this campaign: every enrolled lead is done."""
-        status = await self._campaigns.counts(self.campaign_id, self.clock.now())
-        return not any(status.by_status.get(s, 0) for s in (ProgressStatus.ACTIVE, ProgressStatus.CLAIMED))
+        """Nothing left to dial in this campaign: no claim open, no lead with attempts left."""
+        counts = await self._campaigns.counts(self.campaign_id, self.clock.now())
+        return counts.dialable == 0 and counts.by_status.get(ProgressStatus.CLAIMED, 0) == 0
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)

@@ -83,7 +83,7 @@ class CampaignService:
         now = self._clock.now()
         record = await self._store.get(campaign_id)
         counts = await self._store.counts(campaign_id, now - RATE_WINDOW)
-        remaining = counts.by_status.get(ProgressStatus.ACTIVE, 0) + counts.by_status.get(ProgressStatus.CLAIMED, 0)
+        remaining = counts.dialable + counts.by_status.get(ProgressStatus.CLAIMED, 0)
         rate = counts.recent_attempts / (RATE_WINDOW.total_seconds() / 3600)
         eta = now + timedelta(hours=remaining / rate) if rate > 0 else None
         outcomes = {o: n for o, n in counts.by_outcome.items() if o is not None}

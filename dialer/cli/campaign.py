@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialer.app import open_store
+from dialer.app import campaign_runner, open_app, open_store
 from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.progress import CampaignRecord, ProgressStatus
+from dialer.campaigns.runner import CampaignRunner
 from dialer.campaigns.service import CampaignService, StatusReport, WhyAnswer
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
 from dialer.i18n import translate
+from dialer.lab.desk import SimulatedDesk
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
 from dialer.store.campaigns import DncStore
@@ -61,6 +63,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     why.add_argument("--campaign", type=int, metavar="ID", help="only this campaign (default: every campaign the lead is in)")
     why.add_argument("--json", action="store_true")
     why.set_defaults(handler=run_why)
+    run = actions.add_parser("run", help="dial a running campaign through the PBX until it completes or is stopped")
+    run.add_argument("campaign_id", type=int, metavar="ID")
+    run.add_argument(
+        "--simulated-agents", action="store_true",
+        help="agents' dispositions filed by the lab's simulated desk (for the lab and demos)",
+    )
+    run.add_argument("--seed", type=int, default=1, help="seed of the simulated desk's choices")
+    run.set_defaults(handler=run_runner)
 
     dnc = sub.add_parser("dnc", help="the do-not-call list")
     dnc_actions = dnc.add_subparsers(dest="dnc_command", metavar="ACTION", required=True)
@@ -169,6 +179,25 @@ async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
     else:
         print(_t(cfg, f"campaign.done.{command.value}", id=record.id, name=record.definition.name, enrolled=enrolled))
     return 0
+
+
+async def run_runner(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer campaign run ID``: the campaign's dialer, in this process, until done."""
+    desk = SimulatedDesk(cfg.dealer.timezone, seed=args.seed) if args.simulated_agents else None
+    async with open_app(cfg) as app:
+        runner: CampaignRunner
+        runner = campaign_runner(
+            app, args.campaign_id, on_wrap_up=None if desk is None else (lambda wrap: desk(runner, wrap))
+        )
+        try:
+            summary = await runner.run()
+        except CampaignError as exc:
+            raise CliError(str(exc)) from None
+    outcomes = ", ".join(f"{translate('outcome.' + o.value, cfg.ui.language)} {n}" for o, n in sorted(summary.outcomes.items()))
+    status = _t(cfg, f"campaign.status.{summary.status.value}")
+    print(_t(cfg, "campaign.run_done", id=summary.campaign_id, status=status, dialled=summary.dialled,
+             outcomes=outcomes or "—"))
+    return 0 if summary.failures == 0 else 1
 
 
 def _status_json(s: StatusReport) -> dict[str, Any]:

@@ -23,9 +23,9 @@ def translate(call_id: str, event: ami.AmiEvent) -> list[ev.CallEvent]:
     at = event.at
     match event:
         case ami.DialEnd(uniqueid=uid, dest_channel=dest, dial_status=status) if uid == call_id:
+            # A member that did not answer changes nothing: the queue rings the next one.
             if status.upper() == "ANSWER":
                 return [ev.AgentConnected(at, endpoint_of(dest))]
-            return [ev.AgentFailed(at, endpoint_of(dest), status)]
         case ami.VarSet(uniqueid=uid, variable=var, value=value) if uid == call_id:
             if var.upper() == "MIXMONITOR_FILENAME" and value:
                 return [ev.RecordingStarted(at, value)]

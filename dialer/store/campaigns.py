@@ -444,11 +444,17 @@ class CampaignStore:
             recent = await r.fetchval(
                 "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND created_at >= ?", (campaign_id, to_db(since))
             )
+            campaign = await self._get(r, campaign_id)
+            dialable = await r.fetchval(
+                "SELECT COUNT(*) FROM campaign_leads WHERE campaign_id = ? AND status = 'active' AND attempts < ?",
+                (campaign_id, campaign.definition.max_attempts),
+            )
         return CampaignCounts(
             by_status={ProgressStatus(row[0]): row[1] for row in statuses},
             by_outcome={None if row[0] is None else Outcome(row[0]): row[1] for row in outcomes},
             connected=int(connected),
             recent_attempts=int(recent),
+            dialable=int(dialable),
         )
 
 

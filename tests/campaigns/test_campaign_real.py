@@ -8,7 +8,6 @@ and the evening window closing are reached without waiting.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import itertools
 from collections import Counter
 from collections.abc import Iterator
@@ -26,8 +25,8 @@ from dialer.clock import ShiftedClock
 from dialer.doss.mapping import Disposition, DispositionForm
 from dialer.lab.lab import Lab
 from dialer.leads.model import LeadSource
-from dialer.settings import CallSettings, PbxSettings, Settings
-from tests.conftest import settings_beside
+from dialer.settings import Settings
+from tests.campaigns.reallab import campaign_lab, leads_csv, number
 
 pytestmark = pytest.mark.asterisk
 
@@ -65,44 +64,14 @@ max_attempts_per_day = 2
 """
 
 
-def number(i: int) -> str:
-    return f"1390000{i:04d}"
-
-
 def expected(i: int) -> tuple[tuple[str, int, int], Outcome, int]:
     return BEHAVIOURS[i % len(BEHAVIOURS)]
 
 
 @pytest.fixture(scope="module")
-def campaign_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
-    tmp = tmp_path_factory.mktemp("campaign")
-    customers = tmp / "customers.csv"
-    rows = ["SEQUENTIAL"]
-    for i in range(LEADS):
-        (behaviour, ring_s, talk_s), _, _ = expected(i)
-        rows.append(f"{number(i)};{behaviour};{ring_s};{talk_s}")
-    customers.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    base = settings_beside(tmp, 300, customers)
-    settings = dataclasses.replace(
-        base,
-        pbx=dataclasses.replace(base.pbx, ring_timeout_s=5.0),
-        calls=CallSettings(amd=False),  # AMD adds ~1.5 s per answered call and is tested elsewhere
-    )
-    lab = Lab(settings)
-    lab.up()
-    try:
-        yield lab, settings
-    finally:
-        lab.down()
-
-
-def leads_csv(path: Path) -> Path:
-    lines = ["姓名,手机,线索来源,下发时间"]
-    issued = "2026-11-30 08:00"
-    for i in range(LEADS):
-        lines.append(f"客户{i:03d},{number(i)},总部下发,{issued}")
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path
+def drill_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
+    with campaign_lab(tmp_path_factory.mktemp("campaign"), [expected(i)[0] for i in range(LEADS)]) as running:
+        yield running
 
 
 async def robot_desk(runner: CampaignRunner, wrap: WrapUp) -> None:
@@ -123,13 +92,13 @@ async def wait_until(predicate, what: str, timeout: float = 240.0) -> None:
 
 @pytest.mark.timeout(600)
 async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
-    campaign_lab: tuple[Lab, Settings], tmp_path: Path
+    drill_lab: tuple[Lab, Settings], tmp_path: Path
 ) -> None:
-    lab, settings = campaign_lab
+    lab, settings = drill_lab
     monday_10am = datetime.combine(datetime(2026, 11, 30).date(), time(10, 0), TZ)
     clock = ShiftedClock(monday_10am)
     async with open_app(settings, clock) as app:
-        report = await app.leads.importer.import_file(leads_csv(tmp_path / "leads.csv"), actor="经理", source=LeadSource.HQ)
+        report = await app.leads.importer.import_file(leads_csv(tmp_path / "leads.csv", LEADS), actor="经理", source=LeadSource.HQ)
         assert report.created == LEADS
         cfile = tmp_path / "hq.toml"
         cfile.write_text(CAMPAIGN, encoding="utf-8")

@@ -30,8 +30,8 @@ from dialer.store.recordings import RecordingStore
 from dialer.telephony.calls import CallService
 from tests.inbound.labkit import private_lab
 
-# Ports 17038..17100 and RTP 24000..25999: clear of the shared lab's defaults.
-LAB_BASE = 17000
+# Ports shifted by this from the shared lab's (SIP 15460, AMI 15438, RTP 34000-34999): clear of it and of other second labs.
+LAB_OFFSET = 400
 # Open around the clock, so the lab test does not depend on the hour it runs at.
 ALWAYS = WindowDefaults(**{day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, last_call_margin_s=0.0)
 # Queue members of the lab tests; agent2 owns a lead and is rung directly.
@@ -41,7 +41,7 @@ QUEUE_AGENTS = ("agent1", "agent3", "agent4", "agent5")
 @pytest.fixture(scope="session")
 def inbound_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
     root = tmp_path_factory.mktemp("inbound-lab")
-    for pair in private_lab(root, LAB_BASE):
+    for pair in private_lab(root, LAB_OFFSET):
         settings = dataclasses.replace(pair[1], inbound=InboundSettings(owner_ring_s=5, queue_wait_s=10, hours=ALWAYS))
         yield pair[0], settings
 
@@ -52,6 +52,7 @@ class World:
 
     lab: Lab
     settings: Settings
+    ami: AmiClient
     db: Database
     leads: LeadStore
     attempts: SqliteAttemptRepository
@@ -101,7 +102,7 @@ async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncItera
         queue = InboundQueue(client)
         for agent in QUEUE_AGENTS:
             await queue.add(agent)
-        yield World(lab, settings, db, leads, attempts, recordings, inbound, pops)
+        yield World(lab, settings, client, db, leads, attempts, recordings, inbound, pops)
         await inbound.drain()
         for agent in QUEUE_AGENTS:
             await queue.remove(agent)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import audioop
+import dataclasses
 import math
 import socket
 import struct
@@ -25,9 +26,9 @@ from pathlib import Path
 
 from dialer.lab.lab import Lab
 from dialer.lab.layout import PortRange
-from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
+from dialer.settings import Settings
+from tests.conftest import REPO, settings_beside
 
-REPO = Path(__file__).resolve().parents[2]
 SCENARIOS = REPO / "asterisk" / "sipp"
 SAMPLE_RATE = 8000
 _ETH_P_ALL = 0x0003
@@ -36,29 +37,15 @@ _ETH_HEADER = 14
 _RTP_HEADER = 12
 
 
-def private_settings(root: Path, base: int) -> Settings:
-    """Defaults, with every port moved to ``base + <default offset>`` and every folder below ``root``."""
-    return Settings(
-        base_dir=str(REPO),
-        pbx=PbxSettings(ami_port=base + 38),
-        lab=LabSettings(
-            dir=str(root / "lab"),
-            sip_port=base + 60,
-            carrier_port=base + 70,
-            agents_port=base + 80,
-            supervisor_port=base + 90,
-            inbound_port=base + 100,
-            rtp_start=base * 2 - 10000,
-            rtp_end=base * 2 - 10000 + 1999,
-        ),
-        recording=RecordingSettings(dir=str(root / "recordings"), compress="none"),
-        store=StoreSettings(path=str(root / "dialer.sqlite3")),
-    )
+def private_settings(root: Path, offset: int) -> Settings:
+    """The suite's second-lab settings (every port shifted by ``offset``), recordings kept as WAV."""
+    settings = settings_beside(root, offset)
+    return dataclasses.replace(settings, recording=dataclasses.replace(settings.recording, compress="none"))
 
 
-def private_lab(root: Path, base: int) -> Iterator[tuple[Lab, Settings]]:
+def private_lab(root: Path, offset: int) -> Iterator[tuple[Lab, Settings]]:
     """A lab of our own (no carrier party: nobody is called out); taken down afterwards."""
-    settings = private_settings(root, base)
+    settings = private_settings(root, offset)
     lab = Lab(settings)
     lab.up(customers=False)
     try:
@@ -67,8 +54,9 @@ def private_lab(root: Path, base: int) -> Iterator[tuple[Lab, Settings]]:
         lab.down()
 
 
-async def call_in(lab: Lab, settings: Settings, numbers: list[str], talk_ms: int, media: PortRange) -> int:
-    """Place one inbound call per number at once from the inbound trunk's port; SIPp's exit status."""
+async def call_in(lab: Lab, settings: Settings, numbers: list[str], talk_ms: int, media: PortRange, spacing_ms: int = 10) -> int:
+    """Place one inbound call per number, ``spacing_ms`` apart (default: at once), from the inbound
+    trunk's port; SIPp's exit status."""
     sipp_dir = lab.layout.dir("sipp")
     inf = sipp_dir / f"callers-{time.monotonic_ns()}.csv"
     inf.write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers), encoding="utf-8")
@@ -77,7 +65,7 @@ async def call_in(lab: Lab, settings: Settings, numbers: list[str], talk_ms: int
         "sipp", f"127.0.0.1:{settings.lab.sip_port}", "-sf", str(SCENARIOS / "inbound-caller.xml"),
         "-inf", str(inf), "-s", "4008001234", "-i", "127.0.0.1", "-p", str(port), "-cp", str(port + 1),
         "-mi", "127.0.0.1", "-mp", str(media.start), "-d", str(talk_ms),
-        "-m", str(len(numbers)), "-l", str(len(numbers)), "-r", "100", "-nostdin", "-timeout", "90s",
+        "-m", str(len(numbers)), "-l", str(len(numbers)), "-r", "1", "-rp", str(spacing_ms), "-nostdin", "-timeout", "90s",
         cwd=sipp_dir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

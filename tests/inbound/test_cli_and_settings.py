@@ -15,42 +15,30 @@ from dialer.clock import SystemClock, VirtualClock
 from dialer.settings import ConfigError, load
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def write_config(tmp_path: Path, extra: str = "") -> Path:
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(
-        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
-        f'[doss]\nmapping_file = "{ROOT / "config" / "doss_mapping.toml"}"\n'
-        f'[recording]\nqa_form = "{ROOT / "config" / "qa_form.toml"}"\n{extra}',
-        encoding="utf-8",
-    )
-    return cfg
-
+from tests.conftest import write_config
 
 def test_inbound_settings_load_with_their_defaults_and_overrides(tmp_path: Path) -> None:
-    s = load(write_config(tmp_path, '[inbound]\nowner_ring_s = 10\n[inbound.hours]\nsun = ""\n'), env={})
+    s = load(write_config(tmp_path, inbound={"owner_ring_s": 10}, **{"inbound.hours": {"sun": ""}}), env={})
     assert (s.inbound.owner_ring_s, s.inbound.queue_wait_s, s.inbound.hours.sun, s.inbound.hours.mon) == (10.0, 45.0, "", "09:00-20:00")
 
 
 @pytest.mark.parametrize(
-    ("extra", "message"),
+    ("sections", "message"),
     [
-        ("[inbound]\nowner_ring_s = 0\n", "inbound.owner_ring_s = 0.0: must be positive"),
-        ("[inbound]\nqueue_wait_s = -1\n", "inbound.queue_wait_s = -1.0: must be positive"),
-        ("[inbound.hours]\nmon = \"20:00-09:00\"\n", "inbound.hours: campaigns.windows.mon = '20:00-09:00'"),
+        ({"inbound": {"owner_ring_s": 0}}, "inbound.owner_ring_s = 0.0: must be positive"),
+        ({"inbound": {"queue_wait_s": -1}}, "inbound.queue_wait_s = -1.0: must be positive"),
+        ({"inbound.hours": {"mon": "20:00-09:00"}}, "inbound.hours: campaigns.windows.mon = '20:00-09:00'"),
     ],
 )
-def test_bad_inbound_settings_are_refused_naming_the_key(tmp_path: Path, extra: str, message: str) -> None:
+def test_bad_inbound_settings_are_refused_naming_the_key(tmp_path: Path, sections: dict, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(ConfigError) as err:
-        load(write_config(tmp_path, extra), env={})
+        load(write_config(tmp_path, **sections), env={})
     assert message in str(err.value)
 
 
 def test_route_of_an_unknown_number_in_chinese_and_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    cfg = str(write_config(tmp_path, '[inbound.hours]\n' + "".join(f'{d} = "00:00-23:59"\n' for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))))
+    always = {day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    cfg = str(write_config(tmp_path, **{"inbound.hours": always}))
     assert main(["--config", cfg, "inbound", "route", "139 0000 0077"]) == 0
     out = capsys.readouterr().out
     assert "陌生号码" in out and "进入 DCC 队列" in out

@@ -9,16 +9,20 @@ import pytest
 
 from dialer.calls.outcome import Direction, Outcome
 from dialer.leads.model import LeadSource
-from tests.inbound.conftest import World
+from dialer.inbound.queue import InboundQueue
+from tests.inbound.conftest import QUEUE_AGENTS, World
 from tests.inbound.labkit import call_in
 
 pytestmark = pytest.mark.asterisk
 
 AGENT2_LEAD = "+8613900000002"
 UNKNOWN = "+8613900000077"
+NOBODY = "+8613900000066"
+AGENT2_OTHER = "+8613900000003"
 # Six callers for four lines.
 BURST = [f"+86139000001{n:02d}" for n in range(6)]
-TALK_MS = 3000
+# Counted from the PBX's answer: leaves the queue time to ring a member even on a loaded machine.
+TALK_MS = 6000
 
 
 def national(e164: str) -> str:
@@ -53,6 +57,21 @@ async def test_a_known_caller_reaches_the_owner_and_an_unknown_caller_becomes_a_
         assert rms(Path(attempt.recording)) > 0.01
 
 
+async def test_a_caller_whose_owner_is_on_a_call_goes_to_the_queue(world: World) -> None:
+    first = await world.add_lead(AGENT2_LEAD, owner="agent2")
+    second = await world.add_lead(AGENT2_OTHER, owner="agent2", name="赵女士")
+
+    # The second call arrives while agent2 still talks to the first caller.
+    status = await call_in(world.lab, world.settings, [national(AGENT2_LEAD), national(AGENT2_OTHER)], TALK_MS,
+                           world.lab.layout.callers_rtp, spacing_ms=2000)  # fmt: skip
+    await world.inbound.drain()
+
+    assert status == 0
+    attempts = {a.lead_id: a for a in await world.attempts.list()}
+    assert (attempts[first.id].outcome, attempts[first.id].agent) == (Outcome.ANSWERED, "agent2")
+    assert attempts[second.id].outcome is Outcome.ANSWERED and attempts[second.id].agent in QUEUE_AGENTS
+
+
 async def test_six_callers_on_four_lines_four_are_served_and_two_hear_busy(world: World) -> None:
     status = await call_in(world.lab, world.settings, [national(n) for n in BURST], TALK_MS, world.lab.layout.callers_rtp)
     await world.inbound.drain()
@@ -71,3 +90,22 @@ async def test_six_callers_on_four_lines_four_are_served_and_two_hear_busy(world
     for attempt in busy:
         lead = await world.leads.find_by_phone(attempt.number)
         assert lead is not None and lead.callback_at is not None
+
+
+async def test_with_nobody_in_the_queue_the_caller_hears_the_message_and_gets_a_callback(world: World) -> None:
+    queue = InboundQueue(world.ami)
+    for agent in QUEUE_AGENTS:
+        await queue.remove(agent)
+    try:
+        status = await call_in(world.lab, world.settings, [national(NOBODY)], TALK_MS, world.lab.layout.callers_rtp)
+        await world.inbound.drain()
+    finally:
+        for agent in QUEUE_AGENTS:
+            await queue.add(agent)
+
+    assert status == 0
+    (attempt,) = [a for a in await world.attempts.list() if a.number == NOBODY]
+    assert (attempt.outcome, attempt.agent, attempt.detail) == (Outcome.ABANDONED, None, "no agent answered (queue JOINEMPTY)")
+    lead = await world.leads.find_by_phone(NOBODY)
+    assert lead is not None and lead.callback_at is not None
+    assert world.screen_pops() == []

@@ -127,11 +127,16 @@ async def spawn_smsc(port: int, ledger: Path) -> asyncio.subprocess.Process:
     return proc
 
 
-async def until(check: Callable[[], Awaitable[bool]], limit_s: float = 60.0) -> None:
-    """Poll ``check`` until it holds; a generous limit only keeps a broken run from hanging."""
+async def until(check: Callable[[], Awaitable[bool]], limit_s: float = 60.0,
+                state: Callable[[], Awaitable[object]] | None = None) -> None:
+    """Poll ``check`` until it holds; a generous limit only keeps a broken run from hanging.
+
+    ``state`` describes what was seen when the limit is hit, so a failure says where it stuck.
+    """
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while not await check():
         if loop.time() > deadline:
-            raise AssertionError("condition not reached")
+            seen = await state() if state is not None else None
+            raise AssertionError(f"condition {check.__name__} not reached; state: {seen}")
         await asyncio.sleep(0.05)

@@ -54,7 +54,12 @@ async def test_kill_the_smsc_mid_wave(sending: SmsService, import_customers, clo
             waiting = (await sending.store.status_counts())["queued"]
             return parts.get("delivered", 0) == len(submits()) and waiting == 0
 
-        await until(receipts_in, limit_s=60)
+        async def state() -> object:
+            held = await sending.store.messages(ambiguous=True)
+            return (await sending.store.part_counts(), await sending.store.status_counts(), len(submits()),
+                    [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held])
+
+        await until(receipts_in, limit_s=60, state=state)
         # What is still held was never accepted: after the configured wait it is resent, once.
         held = (await sending.store.status_counts())["ambiguous"]
         clock.advance(sending._settings.sms.ambiguous_resend_after_s or 0)
@@ -62,7 +67,7 @@ async def test_kill_the_smsc_mid_wave(sending: SmsService, import_customers, clo
         async def all_delivered() -> bool:
             return (await sending.store.status_counts())["delivered"] == N
 
-        await until(all_delivered, limit_s=60)
+        await until(all_delivered, limit_s=60, state=state)
     finally:
         stop.set()
         await worker

@@ -55,8 +55,13 @@ async def test_repurchase_wave_of_500(sending: SmsService, import_customers, sms
         replies = await sending.store.inbound()
         return counts["delivered"] + counts["failed"] == N and len(replies) == 23
 
+    async def state() -> object:
+        held = await sending.store.messages(ambiguous=True)
+        return (await sending.store.status_counts(), await sending.store.part_counts(), len(await sending.store.inbound()),
+                [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held])
+
     try:
-        await until(settled)
+        await until(settled, state=state)
     finally:
         stop.set()
         await worker

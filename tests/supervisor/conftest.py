@@ -13,8 +13,8 @@ from dialer.lab.layout import Party
 from dialer.settings import Settings
 from tests.inbound.labkit import SCENARIOS, private_lab, tone_ulaw
 
-# Ports 18038..18100 and RTP 26000..27999: clear of the shared lab and of the inbound tests' lab.
-LAB_BASE = 18000
+# Ports shifted by this from the shared lab's (SIP 15660, AMI 15638, RTP 36000-36999): clear of it and of the inbound tests' lab.
+LAB_OFFSET = 600
 # The supervisor's voice: a pure tone no phone in the lab otherwise sends.
 TONE_HZ = 1400.0
 
@@ -23,7 +23,7 @@ TONE_HZ = 1400.0
 def spy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
     """The private lab, its supervisor party replaced by the same phone scenario playing TONE_HZ."""
     root = tmp_path_factory.mktemp("spy-lab")
-    for lab, settings in private_lab(root, LAB_BASE):
+    for lab, settings in private_lab(root, LAB_OFFSET):
         party = next(p for p in lab.status().processes if p.name == Party.SUPERVISOR.value)
         procs.stop(party.pid, party.program, 5.0)
         phone_dir = root / "tone-phone"

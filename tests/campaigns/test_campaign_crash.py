@@ -1,0 +1,122 @@
+"""The dialer SIGKILLed halfway through a campaign against the real Asterisk, then restarted.
+
+The campaign must complete, no lead may be dialled twice because of the crash, and every
+attempt is recorded exactly once (with an outcome).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from collections import Counter
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from dialer.app import open_store
+from dialer.calls.outcome import Outcome
+from dialer.campaigns.lifecycle import CampaignStatus, Command
+from dialer.lab.lab import Lab
+from dialer.leads.model import LeadSource
+from dialer.settings import Settings, load
+from tests.campaigns.reallab import campaign_lab, leads_csv
+from tests.conftest import REPO, write_config
+
+pytestmark = pytest.mark.asterisk
+
+LEADS = 60
+# Quick customers: a third answer and talk 2 s, the rest fail fast or ring out after 1 s.
+BEHAVIOURS = [("answer", 0, 2), ("busy", 0, 0), ("ring480", 1, 0), ("vacant", 0, 0), ("answer", 1, 2), ("reject", 0, 0)]
+CAMPAIGN = """
+name = "崩溃演练"
+kind = "hq"
+mode = "progressive"
+agents = ["agent1", "agent2", "agent3"]
+lines = 8
+
+[retry]
+max_attempts = 1
+"""
+
+
+@pytest.fixture(scope="module")
+def drill_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
+    with campaign_lab(tmp_path_factory.mktemp("crash"), [BEHAVIOURS[i % len(BEHAVIOURS)] for i in range(LEADS)]) as running:
+        yield running
+
+
+def midday_timezone() -> str:
+    """A fixed-offset zone where it is now about noon, so the default 09:00-20:00 window is open
+    whenever the test runs (the runner process reads the real clock)."""
+    offset = 12 - datetime.now(UTC).hour
+    return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
+
+
+def dialer_process_config(tmp_path: Path, settings: Settings) -> Path:
+    return write_config(
+        tmp_path,
+        dealer={"timezone": midday_timezone()},
+        pbx={"ami_port": settings.pbx.ami_port, "ring_timeout_s": settings.pbx.ring_timeout_s},
+        calls={"amd": False},
+        recording={"dir": settings.recording.dir},
+        lab={"dir": settings.lab.dir},
+    )
+
+
+async def start_runner(config: Path, campaign_id: int, log: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer", "--config", str(config), "--log-level", "warning",
+        "campaign", "run", str(campaign_id), "--simulated-agents",
+        cwd=REPO, stdout=log.open("ab"), stderr=log.open("ab"),
+    )
+
+
+@pytest.mark.timeout(300)
+async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
+    drill_lab: tuple[Lab, Settings], tmp_path: Path
+) -> None:
+    _, lab_settings = drill_lab
+    config = dialer_process_config(tmp_path, lab_settings)
+    settings = load(config, env={})
+    async with open_store(settings) as app:
+        issued = (datetime.now(ZoneInfo(settings.dealer.timezone)) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+        leads = leads_csv(tmp_path / "leads.csv", LEADS, issued=issued)
+        report = await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.HQ)
+        assert report.created == LEADS
+        cfile = tmp_path / "drill.toml"
+        cfile.write_text(CAMPAIGN, encoding="utf-8")
+        record = await app.campaigns.create(cfile, actor="经理")
+        await app.campaigns.command(record.id, Command.START, actor="经理")
+
+    log = tmp_path / "runner.log"
+    first = await start_runner(config, record.id, log)
+    async with open_store(settings) as app:
+        for _ in range(600):
+            attempts = await app.attempts.list(limit=1000)
+            if len(attempts) >= LEADS // 3 and any(a.outcome is None for a in attempts):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the runner never got a third of the way with a call in flight")
+    os.kill(first.pid, signal.SIGKILL)
+    assert await first.wait() == -signal.SIGKILL
+
+    second = await start_runner(config, record.id, log)
+    assert await asyncio.wait_for(second.wait(), 240) == 0, log.read_text(encoding="utf-8")[-3000:]
+
+    async with open_store(settings) as app:
+        assert (await app.campaign_store.get(record.id)).status is CampaignStatus.COMPLETED
+        attempts = await app.attempts.list(limit=1000)
+    per_lead = Counter(a.lead_id for a in attempts)
+    assert len(per_lead) == LEADS, "every lead was dialled"
+    assert max(per_lead.values()) == 1, f"dialled twice: {[lead for lead, n in per_lead.items() if n > 1]}"
+    assert len({a.call_id for a in attempts}) == len(attempts)
+    assert all(a.outcome is not None and a.ended_at is not None for a in attempts)
+    outcomes = Counter(a.outcome for a in attempts)
+    # Calls cut by the crash end as unknown (or answered if an agent had them); the rest as dictated.
+    assert outcomes[Outcome.BUSY] + outcomes[Outcome.VACANT] + outcomes[Outcome.REJECTED] + outcomes[Outcome.NO_ANSWER] >= LEADS // 2 - 8
