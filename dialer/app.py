@@ -48,6 +48,7 @@ class App:
     leads: LeadService
     doss: DossService
     recordings: RecordingRegistry
+    recording_store: RecordingStore
     qa: QaService
     disk: DiskWatch
     campaign_store: CampaignStore
@@ -83,6 +84,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             leads=leads,
             doss=DossService(db, leads.store, DossOutbox(db), mapping, clock),
             recordings=registry,
+            recording_store=recording_store,
             qa=QaService(form=form, scores=QaStore(db), recordings=recording_store, clock=clock,
                          timezone=settings.dealer.timezone),
             disk=DiskWatch(settings.recording, registry.root, clock),

@@ -29,6 +29,7 @@ from typing import Any
 
 import structlog
 
+from dialer.actors import SYSTEM_ACTOR
 from dialer.calls.outcome import CallState, Outcome
 from dialer.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
 from dialer.campaigns.hopper import Hopper
@@ -49,7 +50,6 @@ from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
 
-RUNNER_ACTOR = "dialer"
 _WAITING_STATES = (CallState.PENDING, CallState.ORIGINATING, CallState.RINGING)
 
 
@@ -153,7 +153,7 @@ class CampaignRunner:
                     if record.status is CampaignStatus.RUNNING:
                         await self._dial_more(pacer, record.definition.lines, now)
                         if not self._tasks and await self._exhausted():
-                            await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, RUNNER_ACTOR)
+                            await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, SYSTEM_ACTOR)
                             log.info("campaign.completed", dialled=self._dialled)
                             continue
                     elif record.status.final and not self._tasks:
@@ -245,7 +245,7 @@ class CampaignRunner:
         wants_date = FormField.NEXT_FOLLOW_UP_AT in rule.requires | rule.allows
         next_at = await self._next_follow_up(pick, progress, now) if wants_date else None
         form = DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=next_at)
-        await self._doss.record_disposition(pick.lead_id, attempt.id, outcome, form, RUNNER_ACTOR)
+        await self._doss.record_disposition(pick.lead_id, attempt.id, outcome, form, SYSTEM_ACTOR)
 
     async def _next_follow_up(self, pick: Pick, progress: Progress, now: datetime) -> datetime:
         """When the lead will be called again: this campaign's retry, else the lead's own due time,

@@ -19,6 +19,7 @@ from dialer.logging import configure
 
 # Sub-command modules, in the order ``dialer --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
+    "demo",
     "call",
     "attempts",
     "doctor",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path, PurePosixPath
 
+from dialer.actors import SYSTEM_ACTOR
 from dialer.clock import Clock
 from dialer.logging import get_logger
 from dialer.recording.compress import Compressor, SoxFlacCompressor
@@ -33,8 +34,6 @@ from dialer.store.repositories import Attempt, AttemptRepository
 
 log = get_logger(__name__)
 
-# The actor written to the audit trail for what the dialer does by itself.
-SYSTEM_ACTOR = "dialer"
 RETENTION_ACTOR = "retention"
 # Rows fetched per round of retention: bounds memory, not how much is deleted.
 _RETENTION_BATCH = 500

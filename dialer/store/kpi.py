@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialer.actors import SYSTEM_ACTOR
 from dialer.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, StateFact
 from dialer.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
@@ -37,9 +38,10 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             "SELECT lead_id, at, json_extract(data, '$.to') AS state FROM lead_events WHERE kind = ? AND at < ?",
             (LeadEventKind.STATE.value, end),
         )
+        # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
         call_rows = await r.fetchall(
-            f"SELECT actor, at FROM lead_events WHERE kind IN (?, ?) AND {_PHONE} AND at >= ? AND at < ?",
-            (LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end),
+            f"SELECT actor, at FROM lead_events WHERE kind IN (?, ?) AND {_PHONE} AND at >= ? AND at < ? AND actor != ?",
+            (LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end, SYSTEM_ACTOR),
         )
     return KpiInput(
         leads=[
