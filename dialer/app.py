@@ -11,30 +11,41 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.ami.client import AmiClient
+from dialer.ami.events import AmiEvent
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
 from dialer.doss.mapping import load_mapping
 from dialer.doss.service import DossService
+from dialer.events.bus import EventBus
+from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadService
+from dialer.logging import get_logger
 from dialer.qa.form import load_form
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
+from dialer.sms.errors import SmsError
+from dialer.sms.factory import build_service
+from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
+from dialer.store.listen_ins import ListenInStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.supervisor.service import SupervisorService
 from dialer.telephony.calls import CallService
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,8 +65,12 @@ class App:
     campaign_store: CampaignStore
     hopper: Hopper
     campaigns: CampaignService
+    bus: EventBus
+    sms: SmsService
     ami: AmiClient | None = None
     calls: CallService | None = None
+    inbound: InboundService | None = None
+    supervisor: SupervisorService | None = None
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
 
 
@@ -71,6 +86,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
         leads = LeadService(db, settings, clock)
         recording_store = RecordingStore(db)
         campaign_store = CampaignStore(db, settings)
+        sms = build_service(db, settings, clock)
         hopper = Hopper(campaign_store, settings)
         registry = RecordingRegistry(
             store=recording_store, attempts=attempts, settings=settings, clock=clock,
@@ -82,7 +98,8 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             db=db,
             attempts=attempts,
             leads=leads,
-            doss=DossService(db, leads.store, DossOutbox(db), mapping, clock),
+            doss=DossService(db, leads.store, DossOutbox(db), mapping, clock,
+                             on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id)),
             recordings=registry,
             recording_store=recording_store,
             qa=QaService(form=form, scores=QaStore(db), recordings=recording_store, clock=clock,
@@ -91,6 +108,8 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
+            bus=EventBus(),
+            sms=sms,
         )
     finally:
         await db.close()
@@ -98,7 +117,11 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
 
 @contextlib.asynccontextmanager
 async def open_app(settings: Settings, clock: Clock | None = None, *, recover: bool = True) -> AsyncIterator[App]:
-    """Store, AMI link and call service, running; attempts left in flight by a crash are reconciled."""
+    """Store, AMI link and the telephony services, running; what a crash left in flight is reconciled.
+
+    One task reads the AMI event stream (it allows one consumer) and hands every event to
+    each telephony service; each keeps only the events of its own calls.
+    """
     clock = clock or SystemClock()
     async with open_store(settings, clock) as base:
         client = AmiClient(settings.pbx, clock=clock)
@@ -106,23 +129,60 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
         tasks: list[asyncio.Task[Any]] = []
         try:
             base.disk.check()
+            after_call = (base.recordings.register_finished,)
             calls = CallService(
                 ami_client=client,
                 attempts=base.attempts,
                 settings=settings,
                 clock=clock,
-                after_call=(base.recordings.register_finished,),
+                after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            tasks += [_task(calls.run(), "ami-event-router"), _task(base.disk.run(), "recordings-disk-watch")]
+            inbound = InboundService(
+                ami_client=client,
+                attempts=base.attempts,
+                leads=base.leads.store,
+                bus=base.bus,
+                settings=settings,
+                clock=clock,
+                recording_path=calls.recording_path,
+                after_call=after_call,
+                recording_allowed=base.disk.recording_allowed,
+            )
+            supervisor = SupervisorService(ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock)
+            routes = (calls.route, inbound.route, supervisor.route)
+            tasks += [_task(_route_events(client, routes), "ami-event-router"), _task(base.disk.run(), "recordings-disk-watch")]
             if recover:
                 await calls.recover()
-            yield dataclasses.replace(base, ami=client, calls=calls, tasks=tuple(tasks))
+                await supervisor.recover()
+            yield dataclasses.replace(
+                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, tasks=tuple(tasks)
+            )
+            await inbound.drain()
+            await supervisor.drain()
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await client.close()
+
+
+async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], None]]) -> None:
+    async for event in client.events():
+        for route in routes:
+            route(event)
+
+
+async def _confirm_visit(sms: SmsService, lead_id: int) -> None:
+    """The handbook's step 3: SMS the booked visit to the customer and the consultant.
+
+    Queued in the booking's own transaction; a refusal (the customer opted out of SMS, no
+    mobile number) is logged and never undoes the booking.
+    """
+    try:
+        await sms.confirm_visit(lead_id)
+    except SmsError as exc:
+        log.warning("sms.visit_confirmation_not_sent", lead_id=lead_id, reason=str(exc))
 
 
 def _task(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

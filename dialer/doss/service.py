@@ -14,6 +14,7 @@ visit or a deal. Neither caller writes the lead's contact or attempt event itsel
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -46,7 +47,18 @@ class Recorded:
 class DossService:
     """Applies results to leads and queues their DOSS changes; see the module docstring."""
 
-    def __init__(self, db: Database, leads: LeadStore, outbox: DossOutbox, mapping: DossMapping, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        leads: LeadStore,
+        outbox: DossOutbox,
+        mapping: DossMapping,
+        clock: Clock,
+        on_visit_booked: Callable[[int], Awaitable[object]] | None = None,
+    ) -> None:
+        """``on_visit_booked(lead_id)`` runs inside the disposition's transaction (e.g. queueing the
+        SMS confirmations), so the booking and what it triggers commit together or not at all."""
+        self._on_visit_booked = on_visit_booked
         self._db = db
         self._leads = leads
         self._outbox = outbox
@@ -103,6 +115,8 @@ class DossService:
                     disposition=change.disposition,
                 )
                 outbox_id = await self._queue(tx, OutboxKind.DISPOSITION, record, attempt_id, now)
+            if change.visit_at is not None and self._on_visit_booked is not None:
+                await self._on_visit_booked(lead_id)
         log.info(
             "doss.disposition_recorded",
             lead_id=lead_id,

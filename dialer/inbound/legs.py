@@ -13,7 +13,7 @@ from dialer.ami import events as ami
 from dialer.calls import events as ev
 from dialer.inbound.routing import CallerMissed
 # The one parser of agent channel names (``PJSIP/agent3-0000002a`` -> ``agent3``); private there for now.
-from dialer.telephony.legs import _endpoint as endpoint_of
+from dialer.telephony.legs import endpoint_of
 
 MISSED_EVENT = "DCCInboundMissed"
 

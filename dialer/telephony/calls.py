@@ -1,9 +1,9 @@
 """Placing outbound calls and following each one to its recorded outcome.
 
 Each call runs as its own task (:meth:`CallService.dial`) with the call and lead
-ids bound to its logs. One consumer (:meth:`CallService.run`) reads the AMI
-event stream and drops each event into the inbox of the call it belongs to, so
-a slow database write for one call never delays another call's agent connect.
+ids bound to its logs. The application's one AMI reader hands every event to
+:meth:`CallService.route`, which drops it into the inbox of the call it belongs to,
+so a slow database write for one call never delays another call's agent connect.
 
 Crash safety, in order of the steps of a call:
 - the attempt row is committed before the Originate is sent, so no call is ever
@@ -138,11 +138,6 @@ class CallService:
         ]
 
     # -- event routing -----------------------------------------------------------------
-
-    async def run(self) -> None:
-        """Consume the AMI event stream for as long as the service lives."""
-        async for event in self._ami.events():
-            self.route(event)
 
     def route(self, event: ami.AmiEvent) -> None:
         """Deliver one AMI event to the call it belongs to (or reconcile on a fresh snapshot)."""
@@ -316,9 +311,9 @@ class CallService:
     async def recover(self) -> list[Attempt]:
         """After a dialer restart: end attempts left in flight whose call is gone.
 
-        Calls still live in the PBX are adopted and followed to their end in the
-        background; the others are closed as ``unknown`` (or ``answered`` when an
-        agent already had them), never re-dialled.
+        Outbound calls still live in the PBX are adopted and followed to their end in the
+        background; attempts whose call is gone (inbound ones too) are closed as ``unknown``
+        (or ``answered`` when an agent already had them), never re-dialled.
         """
         in_flight = await self._attempts.in_flight()
         if not in_flight:
@@ -331,6 +326,8 @@ class CallService:
                 machine.feed(replay)
             call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent,
                          attempt.started_at or attempt.created_at, attempt.lead_id, attempt.campaign_id)
+            if attempt.call_id in live and attempt.direction is Direction.INBOUND:
+                continue  # its legs are the inbound service's; it ends when the caller hangs up
             if attempt.call_id in live:
                 self._calls[attempt.call_id] = call
                 self._spawn(self._adopt(call))

@@ -51,7 +51,7 @@ class CallLegs:
                     self.customer_uniqueid = dest
                 elif uid == self.call_id:
                     self.agent_uniqueid = dest
-                    self.agent = _endpoint(dest_channel)
+                    self.agent = endpoint_of(dest_channel)
                 return []
             case ami.DialEnd(uniqueid=uid, dial_status=status):
                 if uid == self._dialer_side:
@@ -95,7 +95,7 @@ class CallLegs:
         return []
 
 
-def _endpoint(channel: str) -> str:
+def endpoint_of(channel: str) -> str:
     """``PJSIP/agent3-0000002a`` -> ``agent3``."""
     tech_and_name = channel.split("/", 1)[-1]
     return tech_and_name.rsplit("-", 1)[0]

@@ -47,11 +47,16 @@ async def env(settings: Settings, db: Database) -> AsyncIterator[tuple[CallServi
     fake = FakeAmi(clock)
     repo = SqliteAttemptRepository(db)
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
-    router = asyncio.create_task(service.run())
+    router = asyncio.create_task(route_all(fake, service))
     yield service, fake, repo
     router.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await router
+
+
+async def route_all(fake: FakeAmi, service: CallService) -> None:
+    async for event in fake.events():
+        service.route(event)
 
 
 async def wait_for(predicate, what: str) -> None:

@@ -9,18 +9,11 @@ from pathlib import Path
 import pytest
 
 from dialer.cli import main
-from tests.web.conftest import ROOT
+from tests.conftest import write_config
 
 
 def _config(tmp_path: Path) -> Path:
-    cfg = tmp_path / "dialer.toml"
-    cfg.write_text(
-        f'[store]\npath = "{tmp_path / "store.sqlite3"}"\n'
-        f'[doss]\nmapping_file = "{ROOT / "config" / "doss_mapping.toml"}"\n'
-        f'[recording]\ndir = "{tmp_path / "recordings"}"\nqa_form = "{ROOT / "config" / "qa_form.toml"}"\n',
-        encoding="utf-8",
-    )
-    return cfg
+    return write_config(tmp_path)
 
 
 def test_users_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
