@@ -28,7 +28,6 @@ from dialer.leads.model import IntentLevel, LeadSource, LeadState
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import RetryDefaults, Settings, WindowDefaults
 
-
 E = TypeVar("E", bound=StrEnum)
 D = TypeVar("D", WindowDefaults, RetryDefaults)
 

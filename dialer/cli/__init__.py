@@ -8,8 +8,8 @@ turns known errors into one clear line and a non-zero exit code.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import asyncio
+import dataclasses
 import importlib
 import sys
 from collections.abc import Sequence

@@ -26,7 +26,6 @@ from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
 from dialer.recording.model import Recording
-from dialer.leads.model import LeadSource
 from dialer.settings import Settings
 
 DEMO_DIR = "var/demo"

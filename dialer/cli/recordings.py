@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.app import App, open_store
-from dialer.clock import SystemClock
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.clock import SystemClock
 from dialer.i18n import translate
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.disk import DiskWatch

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dialer.ami import events as ami
 from dialer.calls import events as ev
 from dialer.inbound.routing import CallerMissed
+
 # The one parser of agent channel names (``PJSIP/agent3-0000002a`` -> ``agent3``); private there for now.
 from dialer.telephony.legs import endpoint_of
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 
-
 from dialer.leads.errors import LeadStateError
 from dialer.phone import InvalidPhone, normalize
 

@@ -23,7 +23,7 @@ from typing import Any
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.agents import AgentRoster, AgentState, Transition
 from dialer.campaigns.pacing import PacingMode, PacingSnapshot, make_pacer
-from dialer.campaigns.policy import Candidate, CampaignRules
+from dialer.campaigns.policy import CampaignRules, Candidate
 from dialer.campaigns.stats import PacingStats
 from dialer.clock import VirtualClock
 from dialer.settings import PacingDefaults

@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from dialer.settings import SmsSettings
 from dialer.sms.errors import SmsConfigError
 
-
 # The weekly promotional cap counts the last 7 days (a rolling week, not a calendar week).
 CAP_WEEK = timedelta(days=7)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Coroutine, Mapping
+from collections.abc import Coroutine
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -29,6 +29,7 @@ from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.listen_ins import ListenIn, ListenInStore
 from dialer.supervisor.errors import AgentNotOnCall, ListenInOver, ListenInRefused, NoPhone, PbxRefused
+from dialer.telephony.calls import AmiPort
 
 log = get_logger(__name__)
 
@@ -54,30 +55,12 @@ class EndReason(StrEnum):
     FAILED = "failed"
 
 
-class SpyAmiPort(Protocol):
-    """What the supervisor needs from the AMI layer (``dialer.ami.client.AmiClient``, or a test double)."""
-
-    async def originate(
-        self,
-        *,
-        channel: str,
-        context: str,
-        exten: str,
-        priority: int,
-        channel_id: str,
-        other_channel_id: str,
-        timeout_ms: int,
-        caller_id: str,
-        variables: Mapping[str, str],
-    ) -> None: ...
-
-    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None: ...
+class SpyAmiPort(AmiPort, Protocol):
+    """What the supervisor needs from the AMI layer: the call service's port plus hangup and setvar."""
 
     async def hangup(self, channel: str, cause: int = 16) -> None: ...
 
     async def setvar(self, channel: str, name: str, value: str) -> None: ...
-
-    async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
 
 
 class ListenInSession:

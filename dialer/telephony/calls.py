@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -50,8 +50,6 @@ AGENT_CONTEXT = "dcc-agent"
 
 class AmiPort(Protocol):
     """What the call service needs from the AMI layer (``dialer.ami.client.AmiClient``, or a test double)."""
-
-    def events(self) -> AsyncIterator[ami.AmiEvent]: ...
 
     async def originate(
         self,

@@ -21,7 +21,6 @@ from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import ImportSource, LeadStore
-
 from tests.conftest import write_config as shared_write_config
 
 from .conftest import ROOT, TZ, free_port

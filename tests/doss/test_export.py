@@ -12,7 +12,7 @@ from dialer.doss.export import COLUMNS, period_bounds, write_xlsx
 from dialer.doss.mapping import Disposition, DispositionForm
 from dialer.leads.model import LeadState
 
-from .conftest import START, TZ
+from .conftest import TZ
 
 HEADERS = [
     "客户姓名", "手机", "线索来源", "意向车型", "意向级别", "跟进结果", "线索状态",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from dialer.settings import ConfigError, load
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
 from tests.conftest import write_config
+
 
 def test_inbound_settings_load_with_their_defaults_and_overrides(tmp_path: Path) -> None:
     s = load(write_config(tmp_path, inbound={"owner_ring_s": 10}, **{"inbound.hours": {"sun": ""}}), env={})

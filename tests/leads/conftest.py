@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.leads.sheets import write_sheet
 from dialer.leads.service import LeadService
+from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.store.database import Database
 

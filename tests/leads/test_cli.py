@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import write_config
-
 from dialer.cli import main
 from dialer.leads.sheets import write_sheet
+from tests.conftest import write_config
 
 
 @pytest.fixture

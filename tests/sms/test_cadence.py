@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from dialer.sms.cadence import (
     CadenceRules,
     CallTask,
-    Decided,
     DecideAt,
+    Decided,
     Handoff,
     Phase,
     ReplyReceived,

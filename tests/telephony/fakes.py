@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from typing import Any
 
 from dialer.ami import events as ami
@@ -81,7 +81,7 @@ class FakeAmi:
         self.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", cust, "ANSWER")
         self.originate_response(call_id, True, 4)
         self.user_event(call_id, call_id, "DCCAmd", Status="HUMAN", Cause="HUMAN-1-1")
-        self.user_event(call_id, call_id, "DCCHold", channel=f"Local/13800000001@dcc-outbound-1;1")
+        self.user_event(call_id, call_id, "DCCHold", channel="Local/13800000001@dcc-outbound-1;1")
 
     def finish_answered_call(self, call_id: str, agent: str = "agent1", recording: str = "/r.wav") -> None:
         agent_uid = f"{call_id}-agent"
