@@ -15,6 +15,7 @@ import pytest
 
 from dialer.app import App, open_app
 from dialer.calls.outcome import Outcome
+from dialer.cli.doctor import diagnose
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
 from dialer.settings import Settings
@@ -143,3 +144,14 @@ async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_agai
     await asyncio.sleep(2)
     assert not [c for c in await app.ami.core_show_channels() if c.channel.startswith("PJSIP/carrier-")], "dialled again"
     assert len(await app.attempts.list(limit=10)) == 1
+
+
+async def test_doctor_finds_the_lab_ready_and_names_a_wrong_secret(lab: Lab, lab_settings: Settings, tmp_path: Path) -> None:
+    ready = await diagnose(settings_for(lab_settings, tmp_path))
+    assert [c.name for c in ready if not c.ok] == []
+    assert len(ready) >= 15
+    wrong = await diagnose(settings_for(lab_settings, tmp_path, ami_secret="not-the-secret"))
+    (failed,) = [c for c in wrong if not c.ok]
+    assert "AMI" in failed.name and "DIALER__PBX__AMI_SECRET" in failed.fix
+    doubled = await diagnose(settings_for(lab_settings, tmp_path, outbound_lines=9))
+    assert [c.name for c in doubled if not c.ok] == ["交换机线路上限 DCC_OUT_LINES（配置为 9）"]
