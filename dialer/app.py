@@ -203,4 +203,5 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         settings=app.settings,
         clock=app.clock,
         on_wrap_up=on_wrap_up,
+        bus=app.bus,
     )

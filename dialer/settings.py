@@ -158,6 +158,9 @@ class CampaignDefaults:
     windows: WindowDefaults = field(default_factory=WindowDefaults)
     # Wrap-up ends when the agent submits a disposition, or after this long without one.
     wrap_up_timeout_s: float = 120.0
+    # Preview mode: a lead offered to an agent goes back to the hopper if neither accepted nor
+    # skipped within this long (the agent may have left the desk; the lead must not stay locked).
+    preview_timeout_s: float = 60.0
     # A lead whose follow-up deadline is this close outranks everything else in the hopper.
     deadline_urgent_s: float = 6 * 3600.0
 
@@ -658,6 +661,8 @@ def _campaign_problems(c: CampaignDefaults, timezone: str) -> list[str]:
         problems.append("campaigns.pacing: gain_step_down > 0, sample_size >= 10, warmup_attempts >= 0, rolling_days >= 1")
     if c.wrap_up_timeout_s <= 0:
         problems.append(f"campaigns.wrap_up_timeout_s = {c.wrap_up_timeout_s}: must be positive")
+    if c.preview_timeout_s <= 0:
+        problems.append(f"campaigns.preview_timeout_s = {c.preview_timeout_s}: must be positive")
     if c.deadline_urgent_s < 0:
         problems.append(f"campaigns.deadline_urgent_s = {c.deadline_urgent_s}: must not be negative")
     try:

@@ -13,6 +13,15 @@ Each call, when it ends: the hopper records the result (retry policy), pacing le
 the lead's history and DOSS change are written (``no_contact`` for calls no agent talked in;
 the agent's own disposition for the others), and the agent goes to wrap-up.
 
+Preview mode (docs/campaigns.md, "Preview mode"): instead of dialling straight away the runner
+offers each available agent one claimed lead (:class:`PreviewOffered` on the bus); the agent
+accepts it (:meth:`CampaignRunner.accept_preview`: the call goes out, when a line is free, to
+that agent and nobody else) or skips it (:meth:`CampaignRunner.skip_preview`: the claim is
+released and the agent gets the next lead). An offer nobody answers within
+``campaigns.preview_timeout_s`` is released the same way, and every open offer is released when
+the campaign stops dialling. Offers live only in the runner: after a crash ``Hopper.recover``
+releases their claims, since no attempt was made for them.
+
 Crash safety comes from the parts: the attempt row is committed before the Originate, the
 hopper's claim survives a restart, ``CallService.recover`` settles attempts the crash left in
 flight, and ``Hopper.recover`` then settles or releases their claims, so no lead is dialled
@@ -22,9 +31,11 @@ twice because of a crash.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any
 
 import structlog
@@ -32,16 +43,17 @@ import structlog
 from dialer.actors import SYSTEM_ACTOR
 from dialer.calls.outcome import CallState, Outcome
 from dialer.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
+from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.lifecycle import CampaignStatus, Command
-from dialer.campaigns.pacing import Pacer, PacingSnapshot, make_pacer
+from dialer.campaigns.pacing import Pacer, PacingMode, PacingSnapshot, make_pacer
 from dialer.campaigns.policy import CampaignRules
 from dialer.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
 from dialer.campaigns.stats import PacingStats
 from dialer.clock import Clock
 from dialer.doss.mapping import Disposition, DispositionForm, FormField
 from dialer.doss.service import DossService
-from dialer.campaigns.errors import CampaignError
+from dialer.events.bus import BusEvent, EventBus
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
@@ -77,16 +89,75 @@ class RunSummary:
     failures: int  # calls whose after-call bookkeeping raised (logged with the error)
 
 
-class _RosterPicker:
-    """Reserves an agent for a call at answer time: the lead's owner if free, else the longest idle."""
+class PreviewRefused(CampaignError):
+    """An accept or skip that does not fit the agent's current offer (none, already accepted, expired)."""
 
-    def __init__(self, runner: CampaignRunner, owner: str | None) -> None:
+
+class OfferEnd(StrEnum):
+    """Why a preview offer ended without a call; logged and sent to the desk so it clears the card."""
+
+    SKIPPED = "skipped"  # the agent chose not to call this lead now
+    TIMED_OUT = "timed_out"  # no answer within campaigns.preview_timeout_s
+    NOT_RUNNING = "not_running"  # the campaign was paused or stopped
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewOffer:
+    """A claimed lead on one agent's screen, waiting for Accept or Skip (``accepted_at`` set once accepted)."""
+
+    campaign_id: int
+    agent: str
+    pick: Pick
+    offered_at: datetime
+    expires_at: datetime
+    accepted_at: datetime | None = None
+
+    @property
+    def lead_id(self) -> int:
+        """The offered lead."""
+        return self.pick.lead_id
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewOffered(BusEvent):
+    """A preview campaign put a lead on an agent's desk; the console shows that agent its card."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PreviewWithdrawn(BusEvent):
+    """An offer ended without a call (skip, timeout, campaign paused); the console clears the card."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    reason: OfferEnd
+
+
+class _RosterPicker:
+    """Reserves an agent for a call at answer time: the lead's owner if free, else the longest idle.
+
+    With ``only`` (a preview the agent accepted) it is that agent or nobody: the agent read this
+    lead and is ready for exactly this customer, and nobody else has seen the card.
+    """
+
+    def __init__(self, runner: CampaignRunner, owner: str | None, *, only: bool = False) -> None:
         self._runner = runner
         self._owner = owner
+        self._only = only
         self.agent: str | None = None
 
     def pick(self, call_id: str) -> str | None:
-        session = self._runner.roster.select(owner=self._owner)
+        if self._only:
+            assert self._owner is not None
+            fixed = self._runner.roster.get(self._owner)
+            session = fixed if fixed.state is AgentState.AVAILABLE else None
+        else:
+            session = self._runner.roster.select(owner=self._owner)
         if session is None:
             return None
         self._runner.observe(session.connect(call_id, self._runner.clock.now()))
@@ -109,8 +180,11 @@ class CampaignRunner:
         settings: Settings,
         clock: Clock,
         on_wrap_up: WrapUpHandler | None = None,
+        bus: EventBus | None = None,
         tick_s: float = 0.5,
     ) -> None:
+        """``bus`` receives the preview offers for the agents' desks (a runner without one still
+        keeps its offers, readable through :meth:`offers`)."""
         self.campaign_id = campaign_id
         self.clock = clock
         self._campaigns = campaigns
@@ -132,6 +206,12 @@ class CampaignRunner:
         self._stats = PacingStats(settings.campaigns.pacing, clock, settings.dealer.timezone)
         self._pending_wrap_up: dict[str, WrapUp] = {}
         self._rules: CampaignRules | None = None  # the campaign's own rules, read in _prepare()
+        self._bus = bus
+        self._preview_timeout = timedelta(seconds=settings.campaigns.preview_timeout_s)
+        self._offers: dict[str, PreviewOffer] = {}  # agent -> offer not dialled yet
+        self._reserved: set[str] = set()  # agents whose accepted preview call is in progress
+        # Offers are claimed and released across awaits; one change at a time so no agent holds two.
+        self._offer_lock = asyncio.Lock()
 
     def observe(self, moved: Transition) -> None:
         """Feed an agent's state change to pacing (its talk and wrap-up times)."""
@@ -156,8 +236,10 @@ class CampaignRunner:
                             await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, SYSTEM_ACTOR)
                             log.info("campaign.completed", dialled=self._dialled)
                             continue
-                    elif record.status.final and not self._tasks:
-                        return RunSummary(self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures)
+                    else:
+                        await self._withdraw_offers(OfferEnd.NOT_RUNNING)
+                        if record.status.final and not self._tasks:
+                            return RunSummary(self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures)
                     self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), self._tick_s)
@@ -179,6 +261,96 @@ class CampaignRunner:
         if session.state is AgentState.WRAP_UP:
             self.observe(session.submit_disposition(self.clock.now()))
         self._wake.set()
+
+    # -- preview mode ---------------------------------------------------------------------
+
+    def offers(self) -> tuple[PreviewOffer, ...]:
+        """Every offer not dialled yet (open or accepted and waiting for a line), for the desks."""
+        return tuple(self._offers.values())
+
+    def accept_preview(self, agent: str) -> PreviewOffer:
+        """The agent will call the offered lead: it is dialled as soon as a line is free, to them only."""
+        offer = self._open_offer(agent)
+        now = self.clock.now()
+        if now >= offer.expires_at:
+            raise PreviewRefused(f"agent {agent}: the offer of lead {offer.lead_id} expired at {offer.expires_at.isoformat()}")
+        accepted = dataclasses.replace(offer, accepted_at=now)
+        self._offers[agent] = accepted
+        log.info("campaign.preview_accepted", agent=agent, lead_id=offer.lead_id)
+        self._wake.set()
+        return accepted
+
+    async def skip_preview(self, agent: str, reason: str) -> PreviewOffer:
+        """The agent will not call this lead now: it goes back to the hopper (no attempt counted)
+        and the agent is offered the next one. ``reason`` is the agent's own words, kept in the log."""
+        if not reason.strip():
+            raise PreviewRefused(f"agent {agent}: a skip needs a reason")
+        async with self._offer_lock:
+            offer = self._open_offer(agent)
+            await self._replace_offer(offer, OfferEnd.SKIPPED, self.clock.now(), note=reason.strip())
+        self._wake.set()
+        return offer
+
+    def _open_offer(self, agent: str) -> PreviewOffer:
+        offer = self._offers.get(agent)
+        if offer is None:
+            raise PreviewRefused(f"agent {agent} has no preview offer in campaign {self.campaign_id}")
+        if offer.accepted_at is not None:
+            raise PreviewRefused(f"agent {agent}: lead {offer.lead_id} is already accepted and about to be dialled")
+        return offer
+
+    async def _preview(self, dial_now: int, now: datetime) -> None:
+        """Dial the accepted offers pacing allows, end the timed-out ones, offer a lead to every free agent."""
+        accepted = sorted((o for o in self._offers.values() if o.accepted_at is not None), key=lambda o: o.accepted_at or now)
+        for offer in accepted[:dial_now]:
+            del self._offers[offer.agent]
+            self._reserved.add(offer.agent)
+            self._spawn(self._call(offer.pick, agent=offer.agent))
+        async with self._offer_lock:
+            for offer in [o for o in self._offers.values() if o.accepted_at is None and now >= o.expires_at]:
+                await self._replace_offer(offer, OfferEnd.TIMED_OUT, now)
+            for session in sorted(self.roster.in_state(AgentState.AVAILABLE), key=lambda s: s.since):
+                busy = session.agent_id in self._offers or session.agent_id in self._reserved
+                if not busy and not await self._offer(session.agent_id, now):
+                    break  # nothing more to offer now (none due, window closed)
+
+    async def _offer(self, agent: str, now: datetime) -> bool:
+        """Claim the best lead for ``agent`` and put it on their desk; False when there is none."""
+        picks = await self._hopper.next_batch(self.campaign_id, 1, now)
+        if not picks:
+            return False
+        offer = PreviewOffer(self.campaign_id, agent, picks[0], now, now + self._preview_timeout)
+        self._offers[agent] = offer
+        log.info("campaign.preview_offered", agent=agent, lead_id=offer.lead_id, expires_at=offer.expires_at.isoformat())
+        if self._bus is not None:
+            self._bus.publish(PreviewOffered(now, self.campaign_id, agent, offer.lead_id, offer.expires_at))
+        return True
+
+    async def _replace_offer(self, offer: PreviewOffer, why: OfferEnd, now: datetime, note: str = "") -> None:
+        """End ``offer`` and give its agent the next lead; the new one is claimed before the old is
+        released, so the agent is not handed back the very lead they just passed on."""
+        if self._offers.get(offer.agent) is not offer:
+            return  # accepted or replaced meanwhile
+        del self._offers[offer.agent]
+        if self.roster.get(offer.agent).state is AgentState.AVAILABLE:
+            await self._offer(offer.agent, now)
+        await self._end_offer(offer, why, now, note)
+
+    async def _withdraw_offers(self, why: OfferEnd) -> None:
+        """Release every offer not dialled yet (the campaign stopped dialling)."""
+        if not self._offers:
+            return
+        async with self._offer_lock:
+            for offer in list(self._offers.values()):
+                del self._offers[offer.agent]
+                await self._end_offer(offer, why, self.clock.now())
+
+    async def _end_offer(self, offer: PreviewOffer, why: OfferEnd, now: datetime, note: str = "") -> None:
+        # No lead-history API records a non-call, so the skip and its reason live in the log.
+        await self._hopper.release(self.campaign_id, offer.lead_id)
+        log.info("campaign.preview_ended", agent=offer.agent, lead_id=offer.lead_id, why=why.value, note=note or None)
+        if self._bus is not None:
+            self._bus.publish(PreviewWithdrawn(now, self.campaign_id, offer.agent, offer.lead_id, why))
 
     # -- the loop's steps -----------------------------------------------------------------
 
@@ -206,17 +378,26 @@ class CampaignRunner:
             waiting=sum(1 for c in live if c.state is CallState.ANSWERED),
             lines_in_use=self._calls.lines.in_use,
             line_cap=min(campaign_lines, self._calls.lines.capacity),
+            preview_ready=sum(1 for o in self._offers.values() if o.accepted_at is not None),
         )
         decision = pacer.decide(snapshot)
+        if pacer.mode is PacingMode.PREVIEW:
+            await self._preview(decision.count, now)
+            return
         if decision.count < 1:
             return
         for pick in await self._hopper.next_batch(self.campaign_id, decision.count, now):
             self._spawn(self._call(pick))
 
-    async def _call(self, pick: Pick) -> None:
+    async def _call(self, pick: Pick, agent: str | None = None) -> None:
+        """Dial ``pick``; ``agent`` set: an accepted preview, connected to that agent only."""
         with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
-            picker = _RosterPicker(self, pick.owner)
-            attempt = await self._calls.dial(pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id)
+            picker = _RosterPicker(self, agent or pick.owner, only=agent is not None)
+            try:
+                attempt = await self._calls.dial(pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id)
+            finally:
+                if agent is not None:
+                    self._reserved.discard(agent)
             self._dialled += 1
             outcome = attempt.outcome or Outcome.UNKNOWN
             self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1

@@ -47,6 +47,9 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+_MAX_CSV_CELL = 64 * 1024 * 1024
+
+
 @contextmanager
 def open_sheet(path: Path) -> Iterator[SheetRows]:
     """Open a .csv or .xlsx lead file for streaming; :class:`ImportFileError` if it cannot be read."""
@@ -54,6 +57,9 @@ def open_sheet(path: Path) -> Iterator[SheetRows]:
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
     if suffix == ".csv":
+        # The csv module refuses a cell over 128 KiB with an exception that would end the whole
+        # import; a cell that long is bad data in one row, for the row checks to reject.
+        csv.field_size_limit(max(csv.field_size_limit(), _MAX_CSV_CELL))
         with _open_csv(path) as f:
             yield _sheet_rows(path, enumerate(csv.reader(f), start=1))
     elif suffix in (".xlsx", ".xlsm"):

@@ -3,7 +3,7 @@
 Why it differs from SMPP: a SIP MESSAGE carries the whole text (the carrier segments it),
 Asterisk answers Success even when nobody receives it, and there are no delivery
 receipts; so a part the PBX took stays ``sent``. Inbound MESSAGEs have no AMI event on
-Asterisk 16: the dialplan's message context raises ``UserEvent(DCCSms,From=...,Body=...)``
+Asterisk 16: the dialplan's message context raises ``UserEvent(DCCSms,From: ...,Body: ...)``
 with URL-encoded values (docs/sms.md has the snippet), and whoever consumes the AMI
 event stream hands those events to :meth:`PbxDriver.feed`.
 """
@@ -28,11 +28,20 @@ INBOUND_USER_EVENT = "DCCSms"
 _REFUSED = 0x08  # ESME_RSYSERR
 
 
+# Asterisk 16 reports a received MESSAGE's To as pjsip:<user>@<host>; From is a SIP header.
+_URI_SCHEMES = frozenset({"sip", "sips", "tel", "pjsip"})
+
+
 def _uri_user(value: str) -> str:
-    """The number in ``"Name" <sip:13800138000@host>`` or ``sip:13800138000@host``; other text as it is."""
-    inner = value.rsplit("<", 1)[-1].rstrip(">").strip()
-    scheme, sep, rest = inner.partition(":")
-    return rest.split("@", 1)[0].split(";", 1)[0] if sep and scheme.lower() in ("sip", "sips", "tel") else value
+    """The number in ``"Name" <sip:13800138000@host>;tag=x``, ``sip:13800138000@host`` or
+    ``pjsip:10690000@host``; other text as it is.
+
+    The From header arrives whole (MESSAGE_DATA(From)), parameters after the ``>`` included.
+    """
+    _, bracket, after = value.rpartition("<")
+    inner = after.partition(">")[0] if bracket else value
+    scheme, sep, rest = inner.strip().partition(":")
+    return rest.split("@", 1)[0].split(";", 1)[0] if sep and scheme.lower() in _URI_SCHEMES else value
 
 
 class PbxDriver:

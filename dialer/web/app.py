@@ -16,14 +16,18 @@ from aiohttp import web
 from dialer.app import App, open_app, open_store
 from dialer.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.auth.service import AuthService
+from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
 from dialer.doss.mapping import load_mapping
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import UserStore
-from dialer.web import openapi, views_auth, views_desk, views_leads, views_recordings, views_reports, views_wallboard
-from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, SETTINGS
+from dialer.web import (
+    openapi, views_auth, views_desk, views_leads, views_preview, views_recordings, views_reports, views_screenpop,
+    views_supervise, views_wallboard,
+)  # fmt: skip
+from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
 from dialer.web.routing import RouteTable
 from dialer.web.security import security_middleware
@@ -37,8 +41,8 @@ _MB = 1024 * 1024
 def route_table() -> RouteTable:
     """Every route of the console, from each view module's table."""
     return RouteTable.combine(
-        views_auth.routes, views_desk.routes, views_leads.routes, views_recordings.routes,
-        views_reports.routes, views_wallboard.routes, openapi.routes,
+        views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
+        views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
     )  # fmt: skip
 
 
@@ -49,13 +53,18 @@ def create_app(
     clock: Clock | None = None,
     with_pbx: bool = False,
     password_cost: ScryptCost = DEFAULT_COST,
+    runners: Runners | None = None,
 ) -> web.Application:
-    """Build the console. Without ``dialer`` it opens its own (store only, or with the PBX link)."""
+    """Build the console. Without ``dialer`` it opens its own (store only, or with the PBX link).
+
+    ``runners`` are the campaign runners of this process, for the preview desk; without it the
+    console runs no campaign and offers nothing."""
     app = web.Application(middlewares=[security_middleware], client_max_size=settings.web.upload_max_mb * _MB)
     table = route_table()
     table.install(app)
     app[SETTINGS] = settings
     app[ROUTES] = table.by_handler()
+    app[RUNNERS] = runners if runners is not None else Runners()
 
     async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
         if dialer is not None:

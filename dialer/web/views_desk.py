@@ -17,6 +17,7 @@ from dialer.leads.service import DueItem, DueScope
 from dialer.phone import mask
 from dialer.store.leads import LeadEvent
 from dialer.store.timestamps import to_db_or_none
+from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_disposition, parse_int
 from dialer.web.html import allowed, csrf_field, esc, field_errors, page, policy_user, t, table
@@ -111,7 +112,12 @@ async def desk(request: web.Request) -> web.StreamResponse:
         f'<section id="callbacks"><h2>{esc(t(request, "web.desk.callbacks"))} ({len(callbacks)})</h2>{_due_rows(request, callbacks)}</section>'
         f'<section id="due"><h2>{esc(t(request, "web.desk.due"))} ({len(others)})</h2>{_due_rows(request, others)}</section>'
     )
-    return page(request, t(request, "web.desk.title"), body)
+    # Imported here: views_preview builds on this module's lead helpers, so at load time the import points one way.
+    from dialer.web.views_preview import preview_section
+
+    body = await preview_section(request) + body
+    pop_html, pop_script = views_screenpop.panel(request)
+    return page(request, t(request, "web.desk.title"), pop_html + body, script=pop_script)
 
 
 @routes.route("GET", "/api/leads/due", Action.DESK_VIEW, "Due leads (own for agents; ?owner= for supervisors)",

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from dialer.access.policy import Action
-from dialer.logging import get_logger
-from dialer.web.errors import Forbidden
 from dialer.web.html import esc, page, t
 from dialer.web.keys import BROADCASTER, DIALER, METRICS
 from dialer.web.metrics import CONTENT_TYPE
 from dialer.web.routing import Open, RouteTable
+from dialer.web.sockets import open_socket, stream
+from dialer.web.views_supervise import listen_in_panel
 
-log = get_logger(__name__)
 routes = RouteTable()
 
 # Tiles the page fills from each snapshot: (element id, i18n key).
@@ -30,6 +28,8 @@ _TILES = (
     ("invite_rate_month", "web.wb.invite_rate"),
     ("deals_month", "web.wb.deals"),
     ("overdue_leads", "web.wb.overdue"),
+    ("inbound_waiting", "web.wb.inbound_waiting"),
+    ("inbound_wait_today", "web.wb.inbound_wait_today"),
     ("ami", "web.wb.ami"),
     ("disk", "web.wb.disk"),
 )
@@ -46,10 +46,15 @@ function show(s) {
   set("deals_month", s.deals_month); set("overdue_leads", s.overdue_leads);
   set("ami", s.ami_connected === null ? "-" : (s.ami_connected ? "UP" : "DOWN"));
   set("disk", s.disk ? s.disk.level + " (" + s.disk.free_mb + " MB)" : "-");
-  const rows = s.agents.map(a => "<tr><td></td><td></td><td></td></tr>");
+  const w = s.inbound_waits;
+  set("inbound_waiting", w.waiting + (w.longest_wait_s === null ? "" : " (" + w.longest_wait_s + " s)"));
+  set("inbound_wait_today", w.average_wait_today_s === null ? "-" : w.average_wait_today_s.toFixed(1) + " s / " + w.connected_today);
+  const cols = document.getElementById("agents").tHead.rows[0].cells.length;
+  const rows = s.agents.map(a => "<tr>" + "<td></td>".repeat(cols) + "</tr>");
   const body = document.getElementById("agents-body"); body.innerHTML = rows.join("");
   s.agents.forEach((a, i) => { const c = body.rows[i].cells; c[0].textContent = a.agent; c[1].textContent = a.activity; c[2].textContent = a.calls_today; });
   document.getElementById("updated").textContent = s.at;
+  document.dispatchEvent(new CustomEvent("wallboard", {detail: s}));  // the listen-in panel adds its buttons
 }
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/wallboard/ws");
@@ -64,54 +69,30 @@ connect();
 async def wallboard(request: web.Request) -> web.StreamResponse:
     """Tiles and the agent table, filled by the page's script from the websocket."""
     tiles = "".join(f'<div class="tile"><b id="tile-{tid}">-</b>{esc(t(request, key))}</div>' for tid, key in _TILES)
-    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.col.agent", "web.col.activity", "web.wb.calls_today"))
+    listen_html, listen_script, listen_column = listen_in_panel(request)
+    columns = ("web.col.agent", "web.col.activity", "web.wb.calls_today") + (("web.listen.title",) if listen_column else ())
+    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in columns)
     body = (
-        f'<div class="tiles" id="tiles">{tiles}</div>'
+        f'<div class="tiles" id="tiles">{tiles}</div>{listen_html}'
         f'<table id="agents"><thead><tr>{heads}</tr></thead><tbody id="agents-body"></tbody></table>'
         f'<p>{esc(t(request, "web.wb.updated"))} <span id="updated">-</span></p>'
     )
-    return page(request, t(request, "web.wb.title"), body, script=_SCRIPT)
-
-
-def _same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on websocket handshakes; refusing foreign ones stops cross-site hijacking."""
-    origin = request.headers.get("Origin")
-    return origin is None or origin.split("://", 1)[-1] == request.host
+    return page(request, t(request, "web.wb.title"), body, script=_SCRIPT + listen_script)
 
 
 @routes.route("GET", "/wallboard/ws", Action.WALLBOARD_VIEW, "Wallboard snapshots as websocket messages")
 async def wallboard_ws(request: web.Request) -> web.StreamResponse:
     """Send the latest snapshot, then each changed one; a slow viewer only ever gets the newest."""
-    if not _same_origin(request):
-        raise Forbidden("cross_origin", "websocket from another origin")
+    ws = await open_socket(request)
     broadcaster = request.app[BROADCASTER]
-    ws = web.WebSocketResponse(heartbeat=30.0)
-    await ws.prepare(request)
     await broadcaster.wait_ready()
     async with broadcaster.subscribe() as queue:
-        # Reading is what notices a closed socket (and answers pings); it runs beside the sending loop.
-        reader = asyncio.create_task(_read_until_closed(ws))
-        try:
-            while True:
-                getter = asyncio.create_task(queue.get())
-                done, _pending = await asyncio.wait({getter, reader}, return_when=asyncio.FIRST_COMPLETED)
-                if reader in done:
-                    getter.cancel()
-                    break
-                # send_str waits for the transport to drain: a slow viewer slows only its own loop.
-                await ws.send_str(json.dumps(getter.result().to_json(), ensure_ascii=False))
-        except ConnectionResetError:
-            log.info("web.wallboard_viewer_gone")
-        finally:
-            reader.cancel()
-    await ws.close()
+
+        async def next_snapshot() -> str:
+            return json.dumps((await queue.get()).to_json(), ensure_ascii=False)
+
+        await stream(ws, next_snapshot, "wallboard")
     return ws
-
-
-async def _read_until_closed(ws: web.WebSocketResponse) -> None:
-    async for message in ws:
-        if message.type is WSMsgType.ERROR:
-            return
 
 
 @routes.route("GET", "/api/wallboard", Action.WALLBOARD_VIEW, "The latest wallboard snapshot")

@@ -63,6 +63,20 @@ class CampaignProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class InboundWaits:
+    """How long inbound callers wait for an agent (own agent ringing, then the queue), from the attempts table.
+
+    The wait runs from the moment the PBX answered the caller (the attempt's ``created_at``)
+    to the moment an agent's phone took the call (``connected_at``).
+    """
+
+    waiting: int = 0  # inbound calls in flight that no agent has taken yet
+    longest_wait_s: int | None = None  # the longest of those waits so far, whole seconds
+    connected_today: int = 0  # inbound calls an agent took today
+    average_wait_today_s: float | None = None  # their average wait
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one wallboard frame shows. Equal snapshots (ignoring ``at``) are not re-sent."""
 
@@ -83,6 +97,7 @@ class Snapshot:
     deals_month: int
     overdue_leads: int
     disk: dict[str, Any] | None
+    inbound_waits: InboundWaits = InboundWaits()  # a source without inbound routing has nobody waiting
 
     def to_json(self) -> dict[str, Any]:
         """The websocket message body."""
@@ -162,6 +177,8 @@ class StoreSnapshotSource:
             by_outcome[outcome] += n
         slow = await self._slow_part()
         disk = app.disk.last
+        waiting = [a.created_at for a in in_flight if a.direction is Direction.INBOUND and a.connected_at is None]
+        connected_today, average_wait = await _inbound_waits_since(app, day_start)
         return Snapshot(
             at=now,
             outbound_in_use=sum(1 for a in in_flight if a.direction is Direction.OUTBOUND),
@@ -180,6 +197,13 @@ class StoreSnapshotSource:
             deals_month=slow.deals,
             overdue_leads=slow.overdue,
             disk=None if disk is None else disk.to_json_dict(),
+            inbound_waits=InboundWaits(
+                waiting=len(waiting),
+                # Whole seconds: a wait growing by fractions would make every frame "changed".
+                longest_wait_s=int((now - min(waiting)).total_seconds()) if waiting else None,
+                connected_today=connected_today,
+                average_wait_today_s=average_wait,
+            ),
         )
 
     async def _agent_names(self) -> list[str]:
@@ -212,6 +236,23 @@ async def _ended_by(app: App, since: datetime) -> Counter[tuple[str | None, int 
             (to_db(since),),
         )
     return Counter({(row["agent"], row["campaign_id"], Outcome(row["outcome"])): row["n"] for row in rows})
+
+
+# An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it.
+# julianday() is a double of days, off by some microseconds in seconds: rounded to the stored milliseconds.
+INBOUND_WAIT_SQL = "round((julianday(connected_at) - julianday(created_at)) * 86400.0, 3)"
+
+
+async def _inbound_waits_since(app: App, since: datetime) -> tuple[int, float | None]:
+    """Inbound calls an agent took since ``since``, and their average wait in seconds."""
+    async with app.db.read() as r:
+        row = await r.fetchone(
+            f"SELECT count(*) AS n, avg({INBOUND_WAIT_SQL}) AS wait FROM attempts"
+            " WHERE direction = ? AND connected_at IS NOT NULL AND connected_at >= ?",
+            (Direction.INBOUND.value, to_db(since)),
+        )
+    assert row is not None, "an aggregate always returns one row"
+    return row["n"], row["wait"]
 
 
 async def _outcomes_since(app: App, since: datetime) -> Counter[Outcome]:

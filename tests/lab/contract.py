@@ -96,10 +96,11 @@ async def place_call(
     """Originate to ``number``, optionally connect ``agent``, and wait until the call is over."""
     call_id = new_call_id()
     recording = recordings / f"{call_id}.wav"
+    # Taken before the Originate: a fast refusal's events can arrive before originate() returns.
+    start = len(ami.events)
     action_id = await originate(
         ami, number, call_id, ring_timeout_ms=ring_timeout_ms, amd=amd, hold_s=hold_s, recording=recording
     )
-    start = len(ami.events)
     async with asyncio.timeout(within_s):
         if agent is not None:
             await redirect_to_agent(ami, call_id, agent, within_s)

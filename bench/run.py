@@ -1,0 +1,332 @@
+"""Every benchmark in one run, one table: ``.venv/bin/python -m bench [--full] [--write docs/bench.md]``.
+
+Runs, in this order, each existing bench's own functions (no copies of their logic):
+AMI events/s through AmiClient next to bare panoramisk on the same stream and the memory of
+10 000 live channels (ami_events); answer-to-agent latency at 8 lines and at 200 concurrent
+calls plus CPU per call next to Asterisk's, on a lab of its own (agent_connect); hopper
+next-lead selection at 10k and 100k leads, 1M with ``--full`` (hopper); importing 100 000 rows
+as CSV and XLSX (lead_import); attempts/s in the store (store_writes); and a reduced pacing grid
+(pacing: 2 simulated hours, 1 seed; the full grid with ``--full``). Progress goes to stderr, the
+table (Markdown, with the machine it ran on) to stdout. Not part of the test run: numbers vary
+with machine load, so nothing here asserts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import itertools
+import os
+import platform
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC
+from pathlib import Path
+from typing import TypeVar
+
+from bench import agent_connect, ami_events, hopper, lead_import, pacing, store_writes
+from dialer import settings as settings_mod
+from dialer.campaigns.pacing import PacingMode
+from dialer.clock import SystemClock
+from dialer.leads.sheets import write_sheet
+from dialer.logging import configure
+from dialer.settings import Settings
+
+T = TypeVar("T")
+
+# Without a recorded capture, ami_events' own defaults for a generated stream.
+GENERATED_CALLS, GENERATED_SEED = 12_000, 2026
+DEFAULT_HOPPER_SIZES = (10_000, 100_000)
+FULL_HOPPER_SIZES = (*DEFAULT_HOPPER_SIZES, 1_000_000)  # 1M takes ~70 s just to fill
+HOPPER_BATCHES = 200
+IMPORT_ROWS = 100_000
+CALLS_PER_LINE = 5  # 8 lines x 5 calls = 40 latency samples in the 8-line run
+CONCURRENT_CALLS = 200
+# The reduced pacing grid of the default run, and the bench's own defaults for --full.
+QUICK_PACING = (2.0, 1)  # simulated hours, seeds
+FULL_PACING = (8.0, 3)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One line of the table: what was measured, its figure, what it is compared with, and the ratio."""
+
+    area: str
+    measure: str
+    value: str
+    beside: str = ""
+    ratio: str = ""
+
+
+class Steps:
+    """Numbered progress on stderr, so a several-minute run is visibly alive."""
+
+    def __init__(self, total: int) -> None:
+        self._total = total
+        self._n = 0
+        self._started = time.perf_counter()
+
+    def start(self, what: str) -> None:
+        self._n += 1
+        print(
+            f"[{self._n}/{self._total}] {what} (t+{time.perf_counter() - self._started:.0f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+def machine() -> str:
+    """nproc, CPU model and RAM, from the kernel's own files."""
+    cpuinfo = Path("/proc/cpuinfo").read_text()
+    model = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in cpuinfo.splitlines()
+            if line.startswith("model name")
+        ),
+        platform.machine(),
+    )
+    mem_kb = next(
+        int(line.split()[1])
+        for line in Path("/proc/meminfo").read_text().splitlines()
+        if line.startswith("MemTotal:")
+    )
+    return f"{os.cpu_count()} CPUs (nproc), {model}, {mem_kb / 1024**2:.1f} GiB RAM, Python {platform.python_version()}, Linux {platform.release()}"
+
+
+def ms(value: float) -> str:
+    return f"{value:,.1f} ms"
+
+
+async def ami_rows() -> list[Row]:
+    if ami_events.CAPTURE.exists():
+        captured = ami_events.from_capture(ami_events.CAPTURE)
+        # As ami_events.main does: a short capture is replayed until the stream is long enough to time.
+        events = captured * max(1, ami_events.MIN_EVENTS // len(captured))
+    else:
+        events = ami_events.generate(GENERATED_CALLS, random.Random(GENERATED_SEED))
+    stream = b"".join(events)
+    ours = await ami_events.run_ours(stream, len(events))
+    bare, delivered = await ami_events.run_panoramisk(stream, len(events))
+    mb, took = await ami_events.snapshot_memory()
+    n = ami_events.SNAPSHOT_CHANNELS
+    return [
+        Row(
+            "AMI",
+            f"events/s, {len(events):,} recorded events (delivered: ours all, panoramisk {delivered:,})",
+            f"{ours:,.0f} (AmiClient)",
+            f"{bare:,.0f} (bare panoramisk)",
+            f"{ours / bare:.2f}",
+        ),
+        Row(
+            "AMI",
+            f"memory of {n:,} live channels",
+            f"{mb:.1f} MB ({mb * 1e6 / n:,.0f} B/channel)",
+            f"fetched and parsed in {took:.2f} s",
+        ),
+    ]
+
+
+async def agent_rows(tmp: Path) -> list[Row]:
+    runs = await agent_connect.run_all(CALLS_PER_LINE, CONCURRENT_CALLS, tmp)
+    rows = []
+    for run in runs:
+        a, h = run.answer_to_redirect_ms, run.hold_to_redirect_ms
+        outcomes = ", ".join(f"{k} {v}" for k, v in sorted(run.outcomes.items()))
+        rows.append(
+            Row(
+                "agent connect",
+                f"answer -> Redirect sent, {run.label} ({run.calls} calls: {outcomes}; "
+                f"redirected {run.redirected} of {len(h)} held, {run.redirect_failed} refused; "
+                f"abandon message {run.pbx_abandoned})",
+                f"p50 {ms(run.pct(a, 50))}, p99 {ms(run.pct(a, 99))}",
+                f"dialer's share (DCCHold -> Redirect) p50 {ms(run.pct(h, 50))}, p99 {ms(run.pct(h, 99))}",
+            )
+        )
+    last = runs[-1]
+    rows.append(
+        Row(
+            "agent connect",
+            f"CPU per call at {last.label}",
+            ms(1000 * last.dialer_cpu_s / last.calls) + " (dialer)",
+            ms(1000 * last.asterisk_cpu_s / last.calls) + " (Asterisk)",
+            f"{last.dialer_cpu_s / last.asterisk_cpu_s:.2f}",
+        )
+    )
+    return rows
+
+
+async def hopper_rows(sizes: tuple[int, ...], tmp: Path) -> list[Row]:
+    rows = []
+    for size in sizes:
+        f = await hopper.measure(size, HOPPER_BATCHES, tmp)
+        p95 = statistics.quantiles(f.batch_ms, n=20)[18]
+        rows.append(
+            Row(
+                "hopper",
+                f"next_batch({hopper.BATCH}) at {size:,} leads ({HOPPER_BATCHES} batches)",
+                f"median {ms(statistics.median(f.batch_ms))}, p95 {ms(p95)}",
+                f"fill {f.fill_s:.1f} s, enrol {f.enrol_s:.2f} s",
+            )
+        )
+        for stale in tmp.glob(f"hopper-{size}.sqlite3*"):
+            stale.unlink()
+    return rows
+
+
+async def import_rows(tmp: Path) -> list[Row]:
+    data = lead_import.rows(IMPORT_ROWS)
+    rows = []
+    for fmt in ("csv", "xlsx"):
+        path = tmp / f"leads.{fmt}"
+        write_sheet(path, lead_import.HEADERS, data)
+        first, again = await lead_import.bench_file(path, tmp, Settings())
+        rows.append(
+            Row(
+                "lead import",
+                f"{IMPORT_ROWS:,} rows {fmt.upper()} (5 % malformed), first import",
+                f"{first.seconds:.1f} s ({first.rows_per_s:,.0f} rows/s)",
+                f"re-import {again.seconds:.1f} s",
+                f"{first.seconds / again.seconds:.2f}",
+            )
+        )
+    return rows
+
+
+async def store_rows() -> list[Row]:
+    args = store_writes.parse_args([])
+    results = {r.name: r for r in await store_writes.main(args)}
+    base = results["per-call-step"].rate
+    return [
+        Row(
+            "store",
+            f"attempts/s, {r.name} ({r.commits_per_attempt:g} commits/attempt, {args.writers} writers)",
+            f"{r.rate:,.0f}",
+            "vs per-call-step",
+            f"{r.rate / base:.2f}",
+        )
+        for r in results.values()
+    ]
+
+
+def pacing_rows(hours: float, seeds: int, jobs: int) -> list[Row]:
+    limit = settings_mod.load(None).campaigns.pacing.max_abandon_rate
+    todo = pacing.jobs(hours, seeds, None)
+    with ProcessPoolExecutor(jobs) as pool:
+        results = list(pool.map(pacing.run_job, todo, chunksize=4))
+    best = pacing.best_cells(results, limit)
+    ratios, abandons = [], []
+    for a, p, t in itertools.product(
+        pacing.AGENTS, pacing.ANSWER_P, pacing.TALK_MEAN_S
+    ):
+        progressive, predictive = (
+            best.get((a, p, t, PacingMode.PROGRESSIVE)),
+            best.get((a, p, t, PacingMode.PREDICTIVE)),
+        )
+        if progressive and predictive:
+            ratios.append(predictive.occupancy / progressive.occupancy)
+            abandons.append(predictive.worst_abandon)
+    cells = len(pacing.AGENTS) * len(pacing.ANSWER_P) * len(pacing.TALK_MEAN_S)
+    return [
+        Row(
+            "pacing",
+            f"predictive vs progressive occupancy, {cells} grid cells ({hours:g} h x {seeds} seed(s), {len(todo)} shifts)",
+            f"{len(ratios)} cells with predictive within {limit:.0%} abandon",
+            f"worst predictive abandon {max(abandons, default=0):.2%}",
+            f"{min(ratios, default=0):.2f}-{max(ratios, default=0):.2f} (mean {statistics.fmean(ratios) if ratios else 0:.2f})",
+        )
+    ]
+
+
+def table(rows: list[Row]) -> str:
+    lines = [
+        "| area | measure | value | side by side | ratio |",
+        "|---|---|---|---|---:|",
+    ]
+    lines += [
+        f"| {r.area} | {r.measure} | {r.value} | {r.beside} | {r.ratio} |" for r in rows
+    ]
+    return "\n".join(lines)
+
+
+def timed(step: Steps, what: str, work: Callable[[], T]) -> T:
+    step.start(what)
+    return work()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="hopper at 1M leads too, and the full pacing grid (8 h x 3 seeds)",
+    )
+    parser.add_argument(
+        "--hopper-sizes",
+        help="comma-separated lead counts (overrides the default 10k,100k / --full's 1M)",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=min(2, os.cpu_count() or 1),
+        help="processes for the pacing grid",
+    )
+    parser.add_argument(
+        "--write",
+        type=Path,
+        help="also write the machine line and the table to this Markdown file",
+    )
+    args = parser.parse_args(argv)
+    # The benches' own logs would drown the table; failures show up in its figures (e.g. abandoned calls).
+    configure(level="critical")
+    sizes = (
+        tuple(int(s) for s in args.hopper_sizes.split(","))
+        if args.hopper_sizes
+        else FULL_HOPPER_SIZES
+        if args.full
+        else DEFAULT_HOPPER_SIZES
+    )
+    hours, seeds = FULL_PACING if args.full else QUICK_PACING
+    step = Steps(6)
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="dcc-bench-"))
+    try:
+        rows = timed(
+            step, "AMI events/s and channel memory", lambda: asyncio.run(ami_rows())
+        )
+        rows += timed(
+            step,
+            f"agent connect on a lab of its own ({CONCURRENT_CALLS} customers/agents)",
+            lambda: asyncio.run(agent_rows(tmp / "lab")),
+        )
+        rows += timed(
+            step,
+            f"hopper at {', '.join(f'{s:,}' for s in sizes)} leads",
+            lambda: asyncio.run(hopper_rows(sizes, tmp)),
+        )
+        rows += timed(
+            step,
+            f"lead import of {IMPORT_ROWS:,} rows",
+            lambda: asyncio.run(import_rows(tmp)),
+        )
+        rows += timed(step, "store attempts/s", lambda: asyncio.run(store_rows()))
+        rows += timed(
+            step,
+            f"pacing grid ({hours:g} h x {seeds} seed(s))",
+            lambda: pacing_rows(hours, seeds, args.jobs),
+        )
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    when = SystemClock().now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = f"Machine: {machine()}\n\nRun: {when}, `python -m bench{' --full' if args.full else ''}`, {time.perf_counter() - started:.0f} s\n\n{table(rows)}\n"
+    print(text)
+    if args.write:
+        args.write.write_text(text, encoding="utf-8")
+    return 0

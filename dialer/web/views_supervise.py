@@ -1,0 +1,303 @@
+"""Listen, whisper and barge from the console, and the listen-in audit page.
+
+Every request goes through :class:`~dialer.supervisor.service.SupervisorService`, which checks
+the access policy and writes the audit row before the PBX is asked anything; this module only
+translates HTTP to service calls and refusals back to HTTP.
+
+The running listen-in is not kept in the console's memory: a supervisor's phone can be in one
+listen-in at a time, so "my listen-in" is the newest open audit row under the login's name.
+That row outlives a console restart exactly as long as the supervisor's call does, and the
+stop button can always close a row whose call vanished unseen.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from dialer.access.policy import Action
+from dialer.store.listen_ins import ListenIn, ListenInStore
+from dialer.supervisor.errors import (
+    AgentNotOnCall,
+    ListenInOver,
+    ListenInRefused,
+    NoPhone,
+    SupervisorError,
+)
+from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
+from dialer.web.errors import BadRequest, Forbidden, WebError
+from dialer.web.forms import parse_int
+from dialer.web.html import allowed, esc, page, policy_user, t, table
+from dialer.web.keys import CSRF, DIALER, SETTINGS, session_of
+from dialer.web.routing import Param, RouteTable
+
+routes = RouteTable()
+
+# Agent endpoints are PJSIP endpoint names; anything else must not reach ChanSpy's channel prefix.
+_ENDPOINT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# The audit page's default reach, the same as `dialer supervise log`.
+_DEFAULT_DAYS = 30
+# Rows on one audit page: a month of a busy team's listen-ins.
+_AUDIT_LIMIT = 500
+
+
+class Conflict(WebError):
+    """The request does not fit the state of the call or of the user's listen-in (retry after it changes)."""
+
+    status = 409
+
+
+class PbxUnavailable(WebError):
+    """This console has no PBX link (it was started store-only), so nobody can listen in through it."""
+
+    status = 503
+
+
+class PbxFailed(WebError):
+    """The PBX did not take the request."""
+
+    status = 502
+
+
+def _service(request: web.Request) -> SupervisorService:
+    service = request.app[DIALER].supervisor
+    if service is None:
+        raise PbxUnavailable("no_pbx", "this console runs without the PBX link; start it with the PBX to listen in")
+    return service
+
+
+def _audit(request: web.Request) -> ListenInStore:
+    return ListenInStore(request.app[DIALER].db)
+
+
+async def _mine(request: web.Request) -> ListenIn | None:
+    """The user's running listen-in: their newest open audit row."""
+    name = session_of(request).user.name
+    rows = [row for row in await _audit(request).open_rows() if row.supervisor == name]
+    return rows[-1] if rows else None
+
+
+def _refusal(exc: SupervisorError) -> WebError:
+    """The service's refusal as the HTTP answer the user can act on."""
+    match exc:
+        case ListenInRefused():
+            return Forbidden("forbidden", str(exc))
+        case NoPhone():
+            return Conflict("no_phone", str(exc))
+        case AgentNotOnCall():
+            return Conflict("not_on_call", str(exc))
+        case ListenInOver():
+            return Conflict("listen_in_over", str(exc))
+        case _:  # PbxRefused, and anything the service adds later: the PBX side failed
+            return PbxFailed("pbx_refused", str(exc))
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest({"body": "not JSON"}) from None
+    if not isinstance(body, dict):
+        raise BadRequest({"body": "expected a JSON object"})
+    return body
+
+
+def _mode(body: dict[str, Any]) -> SpyMode:
+    value = body.get("mode")
+    try:
+        return SpyMode(value)
+    except ValueError:
+        raise BadRequest({"mode": f"{value!r} is not one of {', '.join(m.value for m in SpyMode)}"}) from None
+
+
+def _listen_in_json(row: ListenIn | None) -> dict[str, Any]:
+    return {"listen_in": None if row is None else row.to_json_dict()}
+
+
+@routes.route("GET", "/api/supervise", Action.LISTEN_IN_START, "My running listen-in (null when none)")
+async def api_current(request: web.Request) -> web.StreamResponse:
+    """What the wallboard's listen-in panel shows after a reload."""
+    return web.json_response(_listen_in_json(await _mine(request)))
+
+
+@routes.route("POST", "/api/supervise/start", Action.LISTEN_IN_START,
+              "Listen in on an agent's live call: {agent, mode} (listen, whisper or barge)", body="application/json")  # fmt: skip
+async def api_start(request: web.Request) -> web.StreamResponse:
+    """Ring the user's phone into the agent's call; 409 while the user already listens in elsewhere."""
+    body = await _body(request)
+    agent = body.get("agent")
+    if not isinstance(agent, str) or not _ENDPOINT.fullmatch(agent):
+        raise BadRequest({"agent": f"{agent!r} is not an agent endpoint name"})
+    mode = _mode(body)
+    service = _service(request)
+    running = await _mine(request)
+    if running is not None:
+        raise Conflict("already_listening", f"listen-in #{running.id} on {running.agent!r} is still running; stop it first")
+    user = policy_user(request)
+    assert user is not None, "the middleware let only logged-in users through"
+    try:
+        session = await service.start(user, agent, mode)
+    except SupervisorError as exc:
+        raise _refusal(exc) from None
+    return web.json_response(_listen_in_json(await _audit(request).get(session.id)), status=201)
+
+
+@routes.route("POST", "/api/supervise/switch", Action.LISTEN_IN_START,
+              "Switch my running listen-in to another mode: {mode}", body="application/json")  # fmt: skip
+async def api_switch(request: web.Request) -> web.StreamResponse:
+    """Same call, new mode; the supervisor's phone does not ring again."""
+    mode = _mode(await _body(request))
+    service = _service(request)
+    row = await _mine(request)
+    if row is None:
+        raise Conflict("not_listening", "no listen-in of yours is running")
+    try:
+        await ListenInSession(service, row, SpyMode(row.modes[-1])).switch(mode)
+    except SupervisorError as exc:
+        raise _refusal(exc) from None
+    return web.json_response(_listen_in_json(await _audit(request).get(row.id)))
+
+
+@routes.route("POST", "/api/supervise/stop", Action.LISTEN_IN_START, "Stop my running listen-in")
+async def api_stop(request: web.Request) -> web.StreamResponse:
+    """Hang the supervisor's phone up and close the audit row (also when the call already vanished)."""
+    service = _service(request)
+    row = await _mine(request)
+    if row is None:
+        raise Conflict("not_listening", "no listen-in of yours is running")
+    try:
+        await ListenInSession(service, row, SpyMode(row.modes[-1])).stop()
+    except SupervisorError as exc:
+        raise _refusal(exc) from None
+    return web.json_response(_listen_in_json(await _audit(request).get(row.id)))
+
+
+async def _audit_rows(request: web.Request) -> list[ListenIn]:
+    days = parse_int(request.query.get("days"), "days", default=_DEFAULT_DAYS)
+    assert days is not None
+    agent = request.query.get("agent") or None
+    since = request.app[DIALER].clock.now() - timedelta(days=days)
+    return await _audit(request).list(since, agent=agent, limit=_AUDIT_LIMIT)
+
+
+_AUDIT_QUERY = (Param("days", "how far back, in days (default 30)", "integer"), Param("agent", "only listen-ins on this agent"))
+
+
+@routes.route("GET", "/api/listen-ins", Action.RECORDING_AUDIT_VIEW, "The listen-in audit log, newest first", query=_AUDIT_QUERY)
+async def api_listen_ins(request: web.Request) -> web.StreamResponse:
+    """Who listened to whom, when, how long and in which modes."""
+    return web.json_response({"listen_ins": [row.to_json_dict() for row in await _audit_rows(request)]})
+
+
+@routes.route("GET", "/supervise/log", Action.RECORDING_AUDIT_VIEW, "The listen-in audit page")
+async def audit_page(request: web.Request) -> web.StreamResponse:
+    """The audit log as a table, in dealer time; a running listen-in shows no end yet."""
+    rows = await _audit_rows(request)
+    tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
+
+    def when(row: ListenIn) -> str:
+        return row.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S")
+
+    def modes(row: ListenIn) -> str:
+        return " → ".join(t(request, "web.listen.mode." + m) for m in row.modes)
+
+    def ended(row: ListenIn) -> str:
+        return t(request, "web.listen.running") if row.end_reason is None else t(request, "web.listen.end." + row.end_reason)
+
+    keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
+            "supervise.col.started", "supervise.col.seconds", "web.listen.col.end")  # fmt: skip
+    filters = (
+        f'<form method="get" action="/supervise/log" id="listen-in-filter">'
+        f'<label>{esc(t(request, "web.listen.days"))} <input id="days" name="days" value="{esc(request.query.get("days", _DEFAULT_DAYS))}"></label>'
+        f'<label>{esc(t(request, "supervise.col.agent"))} <input id="agent" name="agent" value="{esc(request.query.get("agent", ""))}"></label>'
+        f'<button type="submit">{esc(t(request, "web.listen.filter"))}</button></form>'
+    )
+    body = filters + table(
+        [t(request, k) for k in keys],
+        [(r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r)) for r in rows],
+        "listen-ins",
+    )
+    return page(request, t(request, "web.listen.audit_title"), body)
+
+
+_PANEL_SCRIPT = """
+(() => {
+  const panel = document.getElementById("listen-in");
+  const text = JSON.parse(panel.dataset.text);
+  const el = id => document.getElementById(id);
+  let running = null;
+  function showRunning(row) {
+    running = row;
+    el("listen-in-status").textContent = row ? text.running.replace("{agent}", row.agent) + " · " + text["mode_" + row.modes[row.modes.length - 1]] : text.idle;
+    el("listen-in-controls").hidden = !row;
+  }
+  async function call(path, body) {
+    const resp = await fetch(path, {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": panel.dataset.csrf}, body: JSON.stringify(body || {})});
+    const data = await resp.json();
+    el("listen-in-error").textContent = resp.ok ? "" : (text["error_" + data.error] || data.message);
+    if (resp.ok) showRunning(data.listen_in && !data.listen_in.ended_at ? data.listen_in : null);
+  }
+  panel.addEventListener("click", e => {
+    const b = e.target.closest("button"); if (!b) return;
+    if (b.dataset.switch) call("/api/supervise/switch", {mode: b.dataset.switch});
+    else if (b.id === "listen-in-stop") call("/api/supervise/stop");
+  });
+  // The wallboard table is rebuilt on every snapshot: buttons go into each agent's last cell after it.
+  const refresh = () => fetch("/api/supervise", {credentials: "same-origin"}).then(r => r.json()).then(d => showRunning(d.listen_in));
+  document.addEventListener("wallboard", e => {
+    if (running) refresh();  // a listen-in also ends when either call hangs up: the next frame notices
+    const body = el("agents-body");
+    e.detail.agents.forEach((a, i) => {
+      const cell = body.rows[i].cells[body.rows[i].cells.length - 1];
+      if (a.activity !== "in_call") return;
+      text.modes.forEach(m => {
+        const b = document.createElement("button");
+        b.type = "button"; b.id = "listen-" + a.agent + "-" + m; b.textContent = text["mode_" + m];
+        b.onclick = () => call("/api/supervise/start", {agent: a.agent, mode: m});
+        cell.appendChild(b);
+      });
+    });
+  });
+  refresh();
+})();
+"""
+
+_ERRORS = ("forbidden", "no_phone", "not_on_call", "listen_in_over", "pbx_refused", "no_pbx", "already_listening", "not_listening")
+
+
+def listen_in_panel(request: web.Request) -> tuple[str, str, bool]:
+    """The wallboard's listen-in controls: (markup, script, whether the agent table gets a button column).
+
+    Empty for a role the policy does not let listen in: the buttons show only where they would work.
+    """
+    if not allowed(request, Action.LISTEN_IN_START):
+        return "", "", False
+    text = {
+        "idle": t(request, "web.listen.idle"),
+        "running": t(request, "web.listen.running_on", agent="{agent}"),
+        "modes": [m.value for m in SpyMode],
+        **{f"mode_{m.value}": t(request, "web.listen.mode." + m.value) for m in SpyMode},
+        **{f"error_{code}": t(request, "web.listen.error." + code) for code in _ERRORS},
+    }
+    switches = "".join(
+        f'<button type="button" id="listen-in-mode-{m.value}" data-switch="{m.value}">{esc(text[f"mode_{m.value}"])}</button>' for m in SpyMode
+    )
+    log_link = ""
+    if allowed(request, Action.RECORDING_AUDIT_VIEW):
+        log_link = f' <a id="listen-in-log" href="/supervise/log">{esc(t(request, "web.listen.audit_title"))}</a>'
+    html = (
+        f'<section id="listen-in" class="card" data-csrf="{esc(request.get(CSRF, ""))}" data-text="{esc(json.dumps(text, ensure_ascii=False))}">'
+        f'<b>{esc(t(request, "web.listen.title"))}</b> <span id="listen-in-status">-</span>'
+        f'<span id="listen-in-controls" hidden> {switches}'
+        f'<button type="button" id="listen-in-stop">{esc(t(request, "web.listen.stop"))}</button></span>'
+        f' <span id="listen-in-error" class="error"></span>{log_link}</section>'
+    )
+    return html, _PANEL_SCRIPT, True
