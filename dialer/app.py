@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.ami.client import AmiClient
-from dialer.ami.events import AmiEvent
+from dialer.ami.events import AmiEvent, UserEvent
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
@@ -34,6 +34,7 @@ from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
 from dialer.sms.errors import SmsError
 from dialer.sms.factory import build_service
+from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore
@@ -150,13 +151,19 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
                 recording_allowed=base.disk.recording_allowed,
             )
             supervisor = SupervisorService(ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock)
-            routes = (calls.route, inbound.route, supervisor.route)
+            routes: list[Callable[[AmiEvent], object]] = [calls.route, inbound.route, supervisor.route]
+            sms = base.sms
+            if settings.sms.driver == "pbx":
+                # SMS through the PBX: sent by MessageSend, received as the dialplan's DCCSms UserEvents.
+                driver = PbxDriver(settings.sms, client)
+                sms = build_service(base.db, settings, clock, driver)
+                routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
             tasks += [_task(_route_events(client, routes), "ami-event-router"), _task(base.disk.run(), "recordings-disk-watch")]
             if recover:
                 await calls.recover()
                 await supervisor.recover()
             yield dataclasses.replace(
-                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, tasks=tuple(tasks)
+                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, sms=sms, tasks=tuple(tasks)
             )
             await inbound.drain()
             await supervisor.drain()
@@ -167,7 +174,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
             await client.close()
 
 
-async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], None]]) -> None:
+async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], object]]) -> None:
     async for event in client.events():
         for route in routes:
             route(event)

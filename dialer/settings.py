@@ -328,9 +328,11 @@ class SmsSettings:
     keepalive_s: float = 15.0
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 30.0
-    # pbx driver: AMI MessageSend goes to pjsip:<pbx_endpoint>/sip:<number>@<pbx_host>.
+    # pbx driver: AMI MessageSend goes to pjsip:<pbx_endpoint>/sip:<number>@<pbx_host>. Asterisk 16
+    # sends to that URI, not to the endpoint's contact: give the trunk's host:port (the lab's is
+    # 127.0.0.1:15070; a bare host means port 5060).
     pbx_endpoint: str = "carrier"
-    pbx_host: str = "127.0.0.1"
+    pbx_host: str = "127.0.0.1:15070"
     # Customers only get SMS inside this local span, every day.
     window: str = "08:00-21:00"
     # Promotional messages per number: at most this many per local day and per 7 days.

@@ -14,7 +14,7 @@ import getpass
 from collections.abc import Awaitable, Callable
 from datetime import date
 
-from dialer.app import open_store
+from dialer.app import open_app, open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.i18n import translate
@@ -158,9 +158,15 @@ async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_worker(cfg: Settings, args: argparse.Namespace) -> int:
+    seconds = args.seconds if args.seconds > 0 else float("inf")
+    if cfg.sms.driver == "pbx":
+        # The PBX driver sends over the dialer's AMI link and hears replies in its event stream.
+        async with open_app(cfg) as app:
+            await _worker_until(app.sms, cfg, None, seconds)
+        return 0
     async with open_store(cfg) as app:
         service = build_service(app.db, cfg, app.clock, build_driver(cfg))
-        await _worker_until(service, cfg, None, args.seconds if args.seconds > 0 else float("inf"))
+        await _worker_until(service, cfg, None, seconds)
     return 0
 
 
