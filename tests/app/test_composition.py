@@ -1,0 +1,55 @@
+"""The composition root wires the flows that cross packages: a booked visit queues its SMS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from dialer.app import open_store
+from dialer.calls.outcome import Outcome
+from dialer.doss.mapping import Disposition, DispositionForm
+from dialer.leads.model import LeadSource
+from dialer.settings import load
+from tests.conftest import write_config
+
+
+async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(tmp_path: Path) -> None:
+    settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
+    leads = tmp_path / "leads.csv"
+    leads.write_text("姓名,手机,线索来源,负责人,意向车型\n张先生,13800138000,网络,王丽,迈锐宝\n", encoding="utf-8")
+    async with open_store(settings) as app:
+        report = await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.WEB)
+        assert report.created == 1
+        lead = await app.leads.store.find_by_phone("+8613800138000")
+        assert lead is not None
+        visit = datetime.now(UTC) + timedelta(days=2)
+        await app.doss.record_disposition(
+            lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
+        )
+        queued = await app.sms.store.messages()
+        # the customer's confirmation and the consultant's notice (王丽's mobile in config/sms_templates.toml)
+        assert {m.to_e164 for m in queued} == {"+8613800138000", "+8613900139000"}
+        customer = next(m for m in queued if m.to_e164 == "+8613800138000")
+        assert "张先生" in customer.body and customer.lead_id == lead.id
+        # the same booking filed twice does not text the customer twice
+        await app.doss.record_disposition(
+            lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
+        )
+        assert len([m for m in await app.sms.store.messages() if m.to_e164 == "+8613800138000"]) == 1
+
+
+async def test_a_refused_sms_never_undoes_the_booking(tmp_path: Path) -> None:
+    settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
+    leads = tmp_path / "leads.csv"
+    leads.write_text("姓名,电话,线索来源\n李女士,02168881234,网络\n", encoding="utf-8")  # a landline: no SMS possible
+    async with open_store(settings) as app:
+        await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.WEB)
+        lead = await app.leads.store.find_by_phone("+862168881234")
+        assert lead is not None
+        visit = datetime.now(UTC) + timedelta(days=2)
+        recorded = await app.doss.record_disposition(
+            lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
+        )
+        assert recorded.lead.visit_at is not None
+        assert (await app.leads.store.get(lead.id)).visit_at is not None
+        assert await app.sms.store.messages() == []
