@@ -127,7 +127,8 @@ class CallMachine:
                 if self._answered_at is None:
                     self._answered_at = at
                 if self._agent is None and self._amd != "MACHINE":
-                    return [*self._move(CallState.ANSWERED, at), ConnectAgent(channel)]
+                    # Connect first: the customer's 2-second clock is running, the record can wait.
+                    return [ConnectAgent(channel), *self._move(CallState.ANSWERED, at)]
             case ev.AgentConnected(at=at, agent=agent):
                 if self._connected_at is None and not self._abandoned:
                     self._connected_at = at

@@ -129,6 +129,15 @@ def test_waiting_for_agent_asks_to_connect_once() -> None:
     ]
 
 
+def test_connect_comes_before_any_record_keeping() -> None:
+    """The agent connect must not wait behind a database write (the 2-second rule)."""
+    machine = CallMachine("c1")
+    machine.feed(ev.OriginateSent(t(0)))
+    decisions = machine.feed(ev.WaitingForAgent(t(3), "Local/x;1"))
+    assert isinstance(decisions[0], ConnectAgent)
+    assert [type(d) for d in decisions] == [ConnectAgent, Progress]
+
+
 def test_a_machine_is_not_offered_to_an_agent() -> None:
     events = ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.MachineDetection(t(4), "MACHINE"),
                           ev.WaitingForAgent(t(4), "Local/x;1"), ev.CallHungUp(t(5), 16))
