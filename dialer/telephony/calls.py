@@ -100,6 +100,7 @@ class _Call:
     lead_id: int | None = None
     campaign_id: int | None = None
     inbox: asyncio.Queue[ev.CallEvent] = field(default_factory=asyncio.Queue)
+    writes: asyncio.Future[None] | None = None  # the latest progress write; each waits for the one before
 
 
 class CallService:
@@ -227,7 +228,7 @@ class CallService:
             call.inbox.put_nowait(ev.OriginateRefused(self._clock.now(), str(exc)))
         else:
             now = self._clock.now()
-            await self._attempts.mark_started(call_id, now)
+            self._write_later(call, self._attempts.mark_started(call_id, now))
             call.inbox.put_nowait(ev.OriginateSent(now))
         return await self._follow(call)
 
@@ -245,16 +246,31 @@ class CallService:
             case ConnectAgent(channel=channel):
                 await self._connect_agent(call, channel)
             case Progress(state=state, at=at, agent=agent):
-                await self._attempts.update_progress(
+                # Progress is bookkeeping: written in order, but never in the way of the next
+                # event (a DialEnd ANSWER's write must not delay the agent connect that follows).
+                self._write_later(call, self._attempts.update_progress(
                     call.call_id,
                     state=state,
                     answered_at=at if state is CallState.ANSWERED else None,
                     connected_at=at if state is CallState.CONNECTED else None,
                     agent=agent,
-                )
+                ))
             case Finished(result=result):
+                if call.writes is not None:
+                    await call.writes
                 return await self._record(call, result)
         return None
+
+    @staticmethod
+    def _write_later(call: _Call, write: Awaitable[object]) -> None:
+        """Queue a record update of ``call`` behind the ones before it, without waiting for it."""
+
+        async def after(previous: asyncio.Future[None] | None) -> None:
+            if previous is not None:
+                await previous
+            await write
+
+        call.writes = asyncio.ensure_future(after(call.writes))
 
     async def _connect_agent(self, call: _Call, channel: str) -> None:
         agent = call.agent if call.agent is None or isinstance(call.agent, str) else call.agent.pick(call.call_id)
