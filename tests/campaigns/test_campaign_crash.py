@@ -1,6 +1,7 @@
-"""The dialer SIGKILLed halfway through a campaign against the real Asterisk, then restarted.
+"""Fault drills on a campaign against the real Asterisk: the dialer SIGKILLed and restarted,
+and Asterisk killed and restarted, each halfway through.
 
-The campaign must complete, no lead may be dialled twice because of the crash, and every
+The campaign must complete, no lead may be dialled twice because of the fault, and every
 attempt is recorded exactly once (with an outcome).
 """
 
@@ -18,9 +19,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.app import open_store
+from dialer.app import campaign_runner, open_app, open_store
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.lifecycle import CampaignStatus, Command
+from dialer.campaigns.runner import CampaignRunner
+from dialer.lab.desk import SimulatedDesk
 from dialer.lab.lab import Lab
 from dialer.leads.model import LeadSource
 from dialer.settings import Settings, load
@@ -120,3 +123,39 @@ async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
     outcomes = Counter(a.outcome for a in attempts)
     # Calls cut by the crash end as unknown (or answered if an agent had them); the rest as dictated.
     assert outcomes[Outcome.BUSY] + outcomes[Outcome.VACANT] + outcomes[Outcome.REJECTED] + outcomes[Outcome.NO_ANSWER] >= LEADS // 2 - 8
+
+
+@pytest.mark.timeout(300)
+async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, Settings], tmp_path: Path) -> None:
+    """kill -9 of Asterisk with calls up: the dialer reconnects, the campaign completes, nobody is dialled twice."""
+    lab, lab_settings = drill_lab
+    settings = load(dialer_process_config(tmp_path, lab_settings), env={})
+    async with open_app(settings) as app:
+        issued = (datetime.now(ZoneInfo(settings.dealer.timezone)) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+        await app.leads.importer.import_file(leads_csv(tmp_path / "leads.csv", LEADS, issued=issued), actor="经理",
+                                             source=LeadSource.HQ)
+        cfile = tmp_path / "drill.toml"
+        cfile.write_text(CAMPAIGN, encoding="utf-8")
+        record = await app.campaigns.create(cfile, actor="经理")
+        await app.campaigns.command(record.id, Command.START, actor="经理")
+        desk = SimulatedDesk(settings.dealer.timezone, wrap_up_s=0.1)
+        runner: CampaignRunner
+        runner = campaign_runner(app, record.id, on_wrap_up=lambda wrap: desk(runner, wrap))
+        task = asyncio.create_task(runner.run())
+        for _ in range(600):
+            attempts = await app.attempts.list(limit=1000)
+            if len(attempts) >= LEADS // 3 and any(a.outcome is None for a in attempts):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise AssertionError("the campaign never got a third of the way with a call in flight")
+        await asyncio.to_thread(lab.restart_asterisk)
+        summary = await asyncio.wait_for(task, 240)
+        attempts = await app.attempts.list(limit=1000)
+    assert summary.status is CampaignStatus.COMPLETED and summary.failures == 0
+    per_lead = Counter(a.lead_id for a in attempts)
+    assert len(per_lead) == LEADS and max(per_lead.values()) == 1
+    assert all(a.outcome is not None for a in attempts)
+    assert Counter(a.outcome for a in attempts)[Outcome.UNKNOWN] + sum(
+        1 for a in attempts if a.detail == "call vanished from the PBX"
+    ) >= 1, "the restart cut no call: the drill did not drill"
