@@ -181,3 +181,30 @@ async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings
     assert by_id["talking"].outcome is Outcome.ANSWERED
     assert fake.originates == []
     assert await repo.in_flight() == []
+
+
+async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(settings: Settings, db: Database) -> None:
+    """Recording disk full: new calls go out unrecorded (DCC_REC empty), outcomes are still kept."""
+    clock = SystemClock()
+    fake = FakeAmi(clock)
+    repo = SqliteAttemptRepository(db)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock, recording_allowed=lambda: False)
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+        await wait_for(lambda: fake.originates, "originate")
+        sent = fake.originates[0]
+        assert sent["variables"]["DCC_REC"] == ""
+        call_id = sent["channel_id"]
+        fake.play_answered_call(call_id)
+        await wait_for(lambda: fake.redirects, "agent redirect")
+        agent_uid = f"{call_id}-agent"
+        fake.dial_begin(call_id, call_id, "PJSIP/agent1-00000007", agent_uid)
+        fake.dial_end(call_id, call_id, "PJSIP/agent1-00000007", agent_uid, "ANSWER")
+        fake.hangup(call_id, f"{call_id}-cust", 16)
+        fake.hangup(call_id, call_id, 16)
+        attempt = await asyncio.wait_for(task, 5)
+    finally:
+        router.cancel()
+    assert attempt.outcome is Outcome.ANSWERED and attempt.recording is None
+    assert (await repo.get(call_id)).outcome is Outcome.ANSWERED
