@@ -290,18 +290,21 @@ async def snapshot_memory() -> tuple[float, float]:
     return held / 1e6, took
 
 
-async def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=12_000, help="generated calls when no capture exists")
-    args = parser.parse_args(argv)
+def bench_events(calls: int, seed: int = 2026) -> tuple[list[bytes], str]:
+    """The events to time and where they came from: the lab's capture if there is one, else a generated stream."""
     if CAPTURE.exists():
         captured = from_capture(CAPTURE)
         # A capture of a few calls is too short to time: replay it until the stream is long enough.
         events = captured * max(1, MIN_EVENTS // len(captured))
-        source = f"capture {CAPTURE} ({len(captured):,} events, replayed {len(events) // len(captured)}x)"
-    else:
-        events = generate(args.calls, random.Random(2026))
-        source = f"generated: {args.calls:,} calls"
+        return events, f"capture {CAPTURE} ({len(captured):,} events, replayed {len(events) // len(captured)}x)"
+    return generate(calls, random.Random(seed)), f"generated: {calls:,} calls"
+
+
+async def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=12_000, help="generated calls when no capture exists")
+    args = parser.parse_args(argv)
+    events, source = bench_events(args.calls)
     stream = b"".join(events)
     print(f"stream: {source}, {len(events):,} events, {len(stream) / 1e6:.1f} MB", flush=True)
     print("(a) AmiClient -> events() consumer", flush=True)

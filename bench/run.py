@@ -18,7 +18,6 @@ import asyncio
 import itertools
 import os
 import platform
-import random
 import shutil
 import statistics
 import sys
@@ -106,12 +105,7 @@ def ms(value: float) -> str:
 
 
 async def ami_rows() -> list[Row]:
-    if ami_events.CAPTURE.exists():
-        captured = ami_events.from_capture(ami_events.CAPTURE)
-        # As ami_events.main does: a short capture is replayed until the stream is long enough to time.
-        events = captured * max(1, ami_events.MIN_EVENTS // len(captured))
-    else:
-        events = ami_events.generate(GENERATED_CALLS, random.Random(GENERATED_SEED))
+    events, _ = ami_events.bench_events(GENERATED_CALLS, GENERATED_SEED)
     stream = b"".join(events)
     ours = await ami_events.run_ours(stream, len(events))
     bare, delivered = await ami_events.run_panoramisk(stream, len(events))

@@ -58,6 +58,7 @@ from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
 from dialer.store.repositories import Attempt
+from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
@@ -196,7 +197,7 @@ class CampaignRunner:
         self._on_wrap_up = on_wrap_up
         self._tick_s = tick_s
         self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._dialled = 0
         self._failures = 0
         self._adopted_claims = 0  # claims whose call a previous run left live (see _prepare)
@@ -246,9 +247,7 @@ class CampaignRunner:
                     except TimeoutError:
                         pass
             finally:
-                for task in self._tasks:
-                    task.cancel()
-                await asyncio.gather(*self._tasks, return_exceptions=True)
+                await self._tasks.cancel()
 
     async def submit_disposition(self, agent: str, form: DispositionForm, actor: str | None = None) -> None:
         """The agent's disposition for the call they just had: writes the lead and DOSS change, ends wrap-up."""
@@ -453,12 +452,9 @@ class CampaignRunner:
         return counts.dialable == 0 and counts.by_status.get(ProgressStatus.CLAIMED, 0) == 0
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._tasks.add(task)
-        task.add_done_callback(self._finished)
+        self._tasks.spawn(work).add_done_callback(self._finished)
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             self._failures += 1
             log.error("campaign.call_task_failed", error=repr(task.exception()))

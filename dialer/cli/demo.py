@@ -13,7 +13,7 @@ import argparse
 import asyncio
 import dataclasses
 import shutil
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -124,7 +124,7 @@ def _demo_settings(cfg: Settings) -> Settings:
     )
 
 
-def _leads_file(cfg: Settings, now) -> Path:  # type: ignore[no-untyped-def]
+def _leads_file(cfg: Settings, now: datetime) -> Path:
     """The demo leads with HQ issue and hand-over times a few hours back, as on a working day."""
     local = now.astimezone(ZoneInfo(cfg.dealer.timezone))
     text = cfg.path(LEADS_TEMPLATE).read_text(encoding="utf-8").format(

@@ -9,7 +9,6 @@ DOSS record. Pure: no I/O beyond reading the file, time comes in as ``now``.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +19,7 @@ from typing import Any, TypeVar
 from dialer.calls.outcome import Outcome
 from dialer.doss.errors import FormError
 from dialer.leads.model import IntentLevel, LeadState
-from dialer.settings import ConfigError
+from dialer.settings import ConfigError, read_toml
 
 DEFAULT_MAPPING = Path("config/doss_mapping.toml")
 
@@ -183,16 +182,7 @@ class DossMapping:
 
 def load_mapping(path: str | Path = DEFAULT_MAPPING) -> DossMapping:
     """Read and validate the mapping file; every problem is a :class:`ConfigError` naming the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the DOSS mapping: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_mapping(data, str(p))
+    return parse_mapping(read_toml(path, "DOSS mapping"), str(Path(path)))
 
 
 def parse_mapping(data: Mapping[str, Any], where: str) -> DossMapping:

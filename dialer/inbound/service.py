@@ -20,11 +20,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -47,6 +47,7 @@ from dialer.phone import InvalidPhone, Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import ImportSource, LeadStore
 from dialer.store.repositories import Attempt, AttemptRepository
+from dialer.tasks import BackgroundTasks
 
 log = get_logger(__name__)
 
@@ -135,7 +136,7 @@ class InboundService:
         self._owner_endpoint = owner_endpoint
         self._hours = CallingWindows.from_settings(settings.inbound.hours, settings.dealer.timezone)
         self._calls: dict[str, _InboundCall] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     # -- event routing -----------------------------------------------------------------
 
@@ -151,10 +152,10 @@ class InboundService:
             if event.uniqueid not in self._calls:
                 call = _InboundCall(event.uniqueid, event.channel, event.get("Caller") or event.caller_id_num, event.at)
                 self._calls[call.call_id] = call  # now: the caller's next events may beat our first await
-                self._spawn(self._handle(call))
+                self._background.spawn(self._handle(call))
             return
         if isinstance(event, ami.UserEvent) and event.user_event == BUSY_EVENT:
-            self._spawn(self._refused(event))
+            self._background.spawn(self._refused(event))
             return
         if isinstance(event, ami.ChannelEvent):
             call = self._calls.get(event.linkedid or event.uniqueid)
@@ -164,8 +165,7 @@ class InboundService:
 
     async def drain(self) -> None:
         """Wait until every call this service follows has been recorded (shutdown, tests)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.drain()
 
     # -- one call ------------------------------------------------------------------------
 
@@ -340,8 +340,3 @@ class InboundService:
             reasons = "; ".join(f"{r.field}={r.value!r}: {r.reason}" for r in run.plan.rejections)
             raise LeadNotCreated(f"inbound call {call_id}, caller {phone.masked}: no lead created ({reasons or 'no reason given'})")
         return lead, False
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)

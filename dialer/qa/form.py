@@ -9,14 +9,13 @@ the item and the field.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dialer.calls.outcome import Direction
-from dialer.settings import ConfigError
+from dialer.settings import ConfigError, read_toml
 
 _ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -62,16 +61,7 @@ class QaForm:
 
 def load_form(path: str | Path) -> QaForm:
     """Read and validate the form file; every problem is a :class:`ConfigError` naming the file."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read the QA form: {exc.strerror}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{p}: not valid TOML: {exc}") from None
-    return parse_form(data, str(p))
+    return parse_form(read_toml(path, "QA form"), str(Path(path)))
 
 
 def parse_form(data: Mapping[str, Any], where: str) -> QaForm:

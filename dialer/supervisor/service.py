@@ -15,9 +15,7 @@ anything, so no listen-in ever happens unrecorded.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Coroutine
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -29,6 +27,7 @@ from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.listen_ins import ListenIn, ListenInStore
 from dialer.supervisor.errors import AgentNotOnCall, ListenInOver, ListenInRefused, NoPhone, PbxRefused
+from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import AmiPort
 
 log = get_logger(__name__)
@@ -93,7 +92,7 @@ class SupervisorService:
         self._clock = clock
         # Supervisor legs this process started and has not seen end: the only Hangups it acts on.
         self._open: set[str] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     async def start(self, user: User, agent: str, mode: SpyMode) -> ListenInSession:
         """Listen in on ``agent``'s live call from ``user``'s phone (``user.agent``) in ``mode``.
@@ -182,12 +181,11 @@ class SupervisorService:
 
     async def drain(self) -> None:
         """Wait until every audit row this service is closing has been written (shutdown, tests)."""
-        while self._background:
-            await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._background.drain()
 
     def _end(self, channel_id: str, at: Any, reason: EndReason) -> None:
         self._open.discard(channel_id)
-        self._spawn(self._closed(channel_id, at, reason))
+        self._background.spawn(self._closed(channel_id, at, reason))
 
     async def _closed(self, channel_id: str, at: Any, reason: EndReason) -> None:
         try:
@@ -195,11 +193,6 @@ class SupervisorService:
                 log.info("supervisor.listen_in_ended", channel_id=channel_id, reason=reason.value)
         except Exception:
             log.exception("supervisor.audit_close_failed", channel_id=channel_id)
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     async def _require_live_call(self, agent: str) -> None:
         channels = await self._channels()

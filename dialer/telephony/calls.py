@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 
@@ -37,6 +37,7 @@ from dialer.logging import get_logger
 from dialer.phone import DialFormat, Phone, dial_string
 from dialer.settings import Settings
 from dialer.store.repositories import Attempt, AttemptRepository
+from dialer.tasks import BackgroundTasks
 from dialer.telephony.legs import CallLegs, other_channel_id
 from dialer.telephony.lines import LineLimiter
 
@@ -128,7 +129,7 @@ class CallService:
         self._rules = CallRules(early_hangup_s=settings.calls.early_hangup_s)
         self.lines = LineLimiter(settings.pbx.outbound_lines)
         self._calls: dict[str, _Call] = {}
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = BackgroundTasks()
 
     def live(self) -> list[LiveCall]:
         """Every call this service is following right now."""
@@ -298,13 +299,13 @@ class CallService:
         assert attempt is not None, "an attempt row exists from before the Originate"
         log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
         for hook in self._after_call:
-            self._spawn(_logged(hook(attempt), call.call_id))
+            self._background.spawn(_logged(hook(attempt), call.call_id))
         return attempt
 
     def _settle_later(self, call: _Call) -> None:
         """Check on an unconfirmed Originate once it would have rung out."""
         delay = self._settings.pbx.ring_timeout_s + self._settings.pbx.action_timeout_s
-        self._spawn(self._settle_unconfirmed(call, delay))
+        self._background.spawn(self._settle_unconfirmed(call, delay))
 
     async def _settle_unconfirmed(self, call: _Call, delay: float) -> None:
         """End an unconfirmed call as vanished unless the PBX shows it live (then its events will end it)."""
@@ -344,7 +345,7 @@ class CallService:
                 continue  # its legs are the inbound service's; it ends when the caller hangs up
             if attempt.call_id in live:
                 self._calls[attempt.call_id] = call
-                self._spawn(self._adopt(call))
+                self._background.spawn(self._adopt(call))
                 continue
             call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
             closed.append(await self._follow(call))
@@ -358,12 +359,6 @@ class CallService:
                 self._calls.pop(call.call_id, None)
 
     # -- helpers ----------------------------------------------------------------------
-
-    def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
-        """Run ``work`` in the background, keeping a reference so it is not collected mid-flight."""
-        task = asyncio.get_running_loop().create_task(work)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
 
     def recording_path(self, call_id: str) -> Path:
         """Where MixMonitor writes this call: our own name, never caller-ID text."""
