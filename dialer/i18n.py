@@ -444,6 +444,11 @@ _CATALOGS: dict[str, dict[str, str]] = {
         "web.pick.cadence_handoff": "SMS wave handed to calls",
         "web.pick.retry": "retry",
         "web.pick.first": "first call in this campaign",
+        # -- section: server/demo (en) --
+        # -- section: desk/presence (en) --
+        # -- section: browser (en) --
+        # -- section: manage (en) --
+        # -- section: leads-import (en) --
     },
     "zh-CN": {
         "web.title": "DCC 呼叫中心",
@@ -876,6 +881,11 @@ _CATALOGS: dict[str, dict[str, str]] = {
         "web.pick.cadence_handoff": "短信轮次转电话",
         "web.pick.retry": "重拨",
         "web.pick.first": "本活动首次拨打",
+        # -- section: server/demo (zh-CN) --
+        # -- section: desk/presence (zh-CN) --
+        # -- section: browser (zh-CN) --
+        # -- section: manage (zh-CN) --
+        # -- section: leads-import (zh-CN) --
     },
 }
 
