@@ -18,12 +18,14 @@ from typing import Any
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, UserEvent
 from dialer.campaigns.hopper import Hopper
+from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
 from dialer.doss.mapping import load_mapping
 from dialer.doss.service import DossService
 from dialer.events.bus import EventBus
+from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadService
 from dialer.logging import get_logger
@@ -68,6 +70,7 @@ class App:
     campaigns: CampaignService
     bus: EventBus
     sms: SmsService
+    presence: PresenceService
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -86,6 +89,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
         attempts = SqliteAttemptRepository(db)
         leads = LeadService(db, settings, clock)
         recording_store = RecordingStore(db)
+        bus = EventBus()
         campaign_store = CampaignStore(db, settings)
         sms = build_service(db, settings, clock)
         hopper = Hopper(campaign_store, settings)
@@ -109,8 +113,9 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
-            bus=EventBus(),
+            bus=bus,
             sms=sms,
+            presence=PresenceService(db, bus, clock, settings.campaigns.pause_reasons),
         )
     finally:
         await db.close()
@@ -162,8 +167,10 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
             if recover:
                 await calls.recover()
                 await supervisor.recover()
+            # With the PBX, an agent's presence moves their inbound queue member too.
+            presence = base.presence.with_queue(InboundQueue(client))
             yield dataclasses.replace(
-                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, sms=sms, tasks=tuple(tasks)
+                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, sms=sms, presence=presence, tasks=tuple(tasks)
             )
             await inbound.drain()
             await supervisor.drain()
@@ -211,4 +218,5 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         clock=app.clock,
         on_wrap_up=on_wrap_up,
         bus=app.bus,
+        presence=app.presence,
     )

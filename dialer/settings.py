@@ -161,6 +161,8 @@ class CampaignDefaults:
     # Preview mode: a lead offered to an agent goes back to the hopper if neither accepted nor
     # skipped within this long (the agent may have left the desk; the lead must not stay locked).
     preview_timeout_s: float = 60.0
+    # The reasons an agent may pause with at the desk (break, training, meeting, lunch); the wallboard shows them.
+    pause_reasons: tuple[str, ...] = ("休息", "培训", "会议", "午餐")
     # A lead whose follow-up deadline is this close outranks everything else in the hopper.
     deadline_urgent_s: float = 6 * 3600.0
 
@@ -678,6 +680,8 @@ def _campaign_problems(c: CampaignDefaults, timezone: str) -> list[str]:
         problems.append(f"campaigns.wrap_up_timeout_s = {c.wrap_up_timeout_s}: must be positive")
     if c.preview_timeout_s <= 0:
         problems.append(f"campaigns.preview_timeout_s = {c.preview_timeout_s}: must be positive")
+    if not c.pause_reasons or any(not r.strip() for r in c.pause_reasons) or len(set(c.pause_reasons)) != len(c.pause_reasons):
+        problems.append(f"campaigns.pause_reasons = {list(c.pause_reasons)}: must be distinct, non-empty texts")
     if c.deadline_urgent_s < 0:
         problems.append(f"campaigns.deadline_urgent_s = {c.deadline_urgent_s}: must not be negative")
     try:

@@ -45,6 +45,7 @@ class Action(StrEnum):
     DISPOSITION_RECORD = "disposition.record"  # the after-call form (DossService.record_disposition)
     LEAD_IMPORT = "lead.import"  # upload a CSV/XLSX lead file
     LEAD_REACTIVATE = "lead.reactivate"  # bring a defeated lead back
+    LEAD_ASSIGN = "lead.assign"  # assign or transfer leads to an agent (LeadStore.transfer)
     WALLBOARD_VIEW = "wallboard.view"
     KPI_REPORT_VIEW = "kpi.report.view"
     USER_LIST = "user.list"
@@ -117,6 +118,7 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # The handbook: the sales manager hands leads over and re-activates defeated ones; the supervisor assigns.
     Action.LEAD_IMPORT: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
     Action.LEAD_REACTIVATE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
+    Action.LEAD_ASSIGN: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
     Action.WALLBOARD_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.KPI_REPORT_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.USER_LIST: {Role.ADMIN: _A},

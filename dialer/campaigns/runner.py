@@ -22,6 +22,14 @@ released and the agent gets the next lead). An offer nobody answers within
 the campaign stops dialling. Offers live only in the runner: after a crash ``Hopper.recover``
 releases their claims, since no attempt was made for them.
 
+Agents and the desk: which agents take calls follows their phone presence
+(:mod:`dialer.campaigns.presence`: logged out, available, paused), read at start and on every
+loop; a runner without a presence reader has every listed agent logged in and available. The
+desk learns about this agent's calls from the bus: :class:`AgentCallConnected` when a customer
+is put through, :class:`WrapUpStarted` when the talk ends and a disposition is owed (with its
+deadline), :class:`WrapUpEnded` when it is filed (:meth:`CampaignRunner.submit_disposition`),
+timed out, or the agent's phone never took the call.
+
 Crash safety comes from the parts: the attempt row is committed before the Originate, the
 hopper's claim survives a restart, ``CallService.recover`` settles attempts the crash left in
 flight, and ``Hopper.recover`` then settles or releases their claims, so no lead is dialled
@@ -48,6 +56,7 @@ from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.pacing import Pacer, PacingMode, PacingSnapshot, make_pacer
 from dialer.campaigns.policy import CampaignRules
+from dialer.campaigns.presence import PresenceReader, default_presence, reconcile
 from dialer.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
 from dialer.campaigns.stats import PacingStats
 from dialer.clock import Clock
@@ -74,6 +83,7 @@ class WrapUp:
     agent: str
     lead_id: int
     attempt: Attempt
+    ends_at: datetime  # when the runner gives up waiting (campaigns.wrap_up_timeout_s after the hang-up)
 
 
 WrapUpHandler = Callable[[WrapUp], Awaitable[None]]
@@ -100,6 +110,7 @@ class OfferEnd(StrEnum):
     SKIPPED = "skipped"  # the agent chose not to call this lead now
     TIMED_OUT = "timed_out"  # no answer within campaigns.preview_timeout_s
     NOT_RUNNING = "not_running"  # the campaign was paused or stopped
+    AGENT_AWAY = "agent_away"  # the agent paused or logged out of the phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +150,45 @@ class PreviewWithdrawn(BusEvent):
     reason: OfferEnd
 
 
+class WrapUpEnd(StrEnum):
+    """Why an agent's after-call work ended; the desk clears its wrap-up card either way."""
+
+    SUBMITTED = "submitted"  # the disposition was filed
+    TIMED_OUT = "timed_out"  # nothing filed within the wrap-up timeout (the contact is still recorded)
+    NOT_CONNECTED = "not_connected"  # the agent was reserved, but their phone never took the call
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCallConnected(BusEvent):
+    """A campaign call is being put through to an agent: their desk pops the lead's card."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    call_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpStarted(BusEvent):
+    """The agent's talk ended: their desk asks for the disposition of this lead before ``ends_at``."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    attempt_id: int
+    ends_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WrapUpEnded(BusEvent):
+    """The agent's after-call work on this lead is over; they are free for the next call (unless paused)."""
+
+    campaign_id: int
+    agent: str
+    lead_id: int
+    reason: WrapUpEnd
+
+
 class _RosterPicker:
     """Reserves an agent for a call at answer time: the lead's owner if free, else the longest idle.
 
@@ -146,8 +196,9 @@ class _RosterPicker:
     lead and is ready for exactly this customer, and nobody else has seen the card.
     """
 
-    def __init__(self, runner: CampaignRunner, owner: str | None, *, only: bool = False) -> None:
+    def __init__(self, runner: CampaignRunner, pick: Pick, owner: str | None, *, only: bool = False) -> None:
         self._runner = runner
+        self._pick = pick
         self._owner = owner
         self._only = only
         self.agent: str | None = None
@@ -161,8 +212,10 @@ class _RosterPicker:
             session = self._runner.roster.select(owner=self._owner)
         if session is None:
             return None
-        self._runner.observe(session.connect(call_id, self._runner.clock.now()))
+        now = self._runner.clock.now()
+        self._runner.observe(session.connect(call_id, now))
         self.agent = session.agent_id
+        self._runner.connected(self._pick, self.agent, call_id, now)
         return self.agent
 
 
@@ -182,10 +235,12 @@ class CampaignRunner:
         clock: Clock,
         on_wrap_up: WrapUpHandler | None = None,
         bus: EventBus | None = None,
+        presence: PresenceReader | None = None,
         tick_s: float = 0.5,
     ) -> None:
-        """``bus`` receives the preview offers for the agents' desks (a runner without one still
-        keeps its offers, readable through :meth:`offers`)."""
+        """``bus`` receives the preview offers and the agents' call and wrap-up events for their desks
+        (a runner without one still keeps its offers, readable through :meth:`offers`). ``presence``
+        decides who is logged in and paused; without it every listed agent is available."""
         self.campaign_id = campaign_id
         self.clock = clock
         self._campaigns = campaigns
@@ -206,6 +261,9 @@ class CampaignRunner:
         self.roster = AgentRoster(settings.campaigns.wrap_up_timeout_s)
         self._stats = PacingStats(settings.campaigns.pacing, clock, settings.dealer.timezone)
         self._pending_wrap_up: dict[str, WrapUp] = {}
+        self._live_lead: dict[str, int] = {}  # agent -> lead of the call they are on now
+        self._submitting: set[str] = set()  # agents whose disposition is being written
+        self._presence = presence
         self._rules: CampaignRules | None = None  # the campaign's own rules, read in _prepare()
         self._bus = bus
         self._preview_timeout = timedelta(seconds=settings.campaigns.preview_timeout_s)
@@ -228,6 +286,7 @@ class CampaignRunner:
                     now = self.clock.now()
                     for moved in self.roster.tick(now):
                         self._wrap_up_timed_out(moved)
+                    await self._apply_presence(now)
                     if self._adopted_claims:
                         # Calls a previous run left live end on their own; settle their claims then.
                         self._adopted_claims = (await self._hopper.recover(self.campaign_id, now)).in_flight
@@ -250,16 +309,44 @@ class CampaignRunner:
                 await self._tasks.cancel()
 
     async def submit_disposition(self, agent: str, form: DispositionForm, actor: str | None = None) -> None:
-        """The agent's disposition for the call they just had: writes the lead and DOSS change, ends wrap-up."""
-        wrap = self._pending_wrap_up.pop(agent, None)
+        """The agent's disposition for the call they just had: writes the lead and DOSS change, ends wrap-up.
+
+        The wrap-up stays pending until the write succeeded: a form the DOSS mapping refuses
+        (a required field missing) can be corrected and sent again before the timeout."""
+        wrap = self._pending_wrap_up.get(agent)
         if wrap is None:
             raise CampaignError(f"agent {agent} has no call waiting for a disposition")
+        if agent in self._submitting:
+            raise CampaignError(f"agent {agent}: the disposition of lead {wrap.lead_id} is already being filed")
         assert wrap.attempt.outcome is not None
-        await self._doss.record_disposition(wrap.lead_id, wrap.attempt.id, wrap.attempt.outcome, form, actor or agent)
+        self._submitting.add(agent)
+        try:
+            await self._doss.record_disposition(wrap.lead_id, wrap.attempt.id, wrap.attempt.outcome, form, actor or agent)
+        finally:
+            self._submitting.discard(agent)
+        if self._pending_wrap_up.get(agent) is wrap:
+            del self._pending_wrap_up[agent]
         session = self.roster.get(agent)
+        now = self.clock.now()
         if session.state is AgentState.WRAP_UP:
-            self.observe(session.submit_disposition(self.clock.now()))
+            self.observe(session.submit_disposition(now))
+        self._publish(WrapUpEnded(now, self.campaign_id, agent, wrap.lead_id, WrapUpEnd.SUBMITTED))
         self._wake.set()
+
+    def wrap_up_of(self, agent: str) -> WrapUp | None:
+        """The call ``agent`` still owes a disposition for in this campaign, if any."""
+        return self._pending_wrap_up.get(agent)
+
+    def lead_in_hand(self, agent: str) -> int | None:
+        """The lead ``agent`` is talking to now or owes a disposition for: theirs to open and file, owned or not."""
+        wrap = self._pending_wrap_up.get(agent)
+        return wrap.lead_id if wrap is not None else self._live_lead.get(agent)
+
+    def connected(self, pick: Pick, agent: str, call_id: str, now: datetime) -> None:
+        """A customer is being put through to ``agent`` (called by the picker at answer time)."""
+        self._live_lead[agent] = pick.lead_id
+        log.info("campaign.agent_connected", agent=agent, lead_id=pick.lead_id, call_id=call_id)
+        self._publish(AgentCallConnected(now, self.campaign_id, agent, pick.lead_id, call_id))
 
     # -- preview mode ---------------------------------------------------------------------
 
@@ -321,8 +408,7 @@ class CampaignRunner:
         offer = PreviewOffer(self.campaign_id, agent, picks[0], now, now + self._preview_timeout)
         self._offers[agent] = offer
         log.info("campaign.preview_offered", agent=agent, lead_id=offer.lead_id, expires_at=offer.expires_at.isoformat())
-        if self._bus is not None:
-            self._bus.publish(PreviewOffered(now, self.campaign_id, agent, offer.lead_id, offer.expires_at))
+        self._publish(PreviewOffered(now, self.campaign_id, agent, offer.lead_id, offer.expires_at))
         return True
 
     async def _replace_offer(self, offer: PreviewOffer, why: OfferEnd, now: datetime, note: str = "") -> None:
@@ -348,8 +434,7 @@ class CampaignRunner:
         # No lead-history API records a non-call, so the skip and its reason live in the log.
         await self._hopper.release(self.campaign_id, offer.lead_id)
         log.info("campaign.preview_ended", agent=offer.agent, lead_id=offer.lead_id, why=why.value, note=note or None)
-        if self._bus is not None:
-            self._bus.publish(PreviewWithdrawn(now, self.campaign_id, offer.agent, offer.lead_id, why))
+        self._publish(PreviewWithdrawn(now, self.campaign_id, offer.agent, offer.lead_id, why))
 
     # -- the loop's steps -----------------------------------------------------------------
 
@@ -360,13 +445,30 @@ class CampaignRunner:
         self.roster = AgentRoster(d.wrap_up_timeout_s)
         self._rules = self._hopper.rules(record)
         for agent in d.agents:
-            self.observe(self.roster.add(agent, now).login(now))
+            self.roster.add(agent, now)
+        await self._apply_presence(now)
         recovery = await self._hopper.recover(self.campaign_id, now)
         self._adopted_claims = recovery.in_flight
         log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
         return make_pacer(
             d.mode, self._stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
         )
+
+    async def _apply_presence(self, now: datetime) -> None:
+        """Bring the roster in line with the agents' presence; an open preview offer of an agent
+        who left goes back to the hopper."""
+        wanted = {} if self._presence is None else await self._presence.current()
+        for session in self.roster:
+            offer = self._offers.get(session.agent_id)
+            busy = session.agent_id in self._reserved or (offer is not None and offer.accepted_at is not None)
+            for moved in reconcile(session, wanted.get(session.agent_id) or default_presence(session.agent_id), now, busy=busy):
+                self.observe(moved)
+                log.info("campaign.agent_presence", agent=moved.agent_id, state=moved.after.value, cause=moved.cause.value)
+            if offer is not None and offer.accepted_at is None and session.state is not AgentState.AVAILABLE:
+                async with self._offer_lock:
+                    if self._offers.get(session.agent_id) is offer:
+                        del self._offers[session.agent_id]
+                        await self._end_offer(offer, OfferEnd.AGENT_AWAY, now)
 
     async def _dial_more(self, pacer: Pacer, campaign_lines: int, now: datetime) -> None:
         live = [c for c in self._calls.live() if c.campaign_id == self.campaign_id]
@@ -391,7 +493,7 @@ class CampaignRunner:
     async def _call(self, pick: Pick, agent: str | None = None) -> None:
         """Dial ``pick``; ``agent`` set: an accepted preview, connected to that agent only."""
         with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
-            picker = _RosterPicker(self, agent or pick.owner, only=agent is not None)
+            picker = _RosterPicker(self, pick, agent or pick.owner, only=agent is not None)
             try:
                 attempt = await self._calls.dial(pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id)
             finally:
@@ -405,14 +507,19 @@ class CampaignRunner:
             self._stats.observe_attempt(outcome, _ring_seconds(attempt))
             talked = picker.agent is not None and attempt.connected_at is not None
             if picker.agent is not None:
+                self._live_lead.pop(picker.agent, None)
                 session = self.roster.get(picker.agent)
                 self.observe(session.hangup(now))
                 if not talked:  # reserved at answer, but the agent's phone never took the call
                     self.observe(session.submit_disposition(now))
+                    self._publish(WrapUpEnded(now, self.campaign_id, picker.agent, pick.lead_id, WrapUpEnd.NOT_CONNECTED))
             if talked:
                 assert picker.agent is not None
-                wrap = WrapUp(self.campaign_id, picker.agent, pick.lead_id, attempt)
+                ends_at = self.roster.get(picker.agent).wrap_up_ends_at
+                assert ends_at is not None, "the hang-up just put the agent in wrap-up"
+                wrap = WrapUp(self.campaign_id, picker.agent, pick.lead_id, attempt, ends_at)
                 self._pending_wrap_up[picker.agent] = wrap
+                self._publish(WrapUpStarted(now, self.campaign_id, picker.agent, pick.lead_id, attempt.id, ends_at))
                 if self._on_wrap_up is not None:
                     self._spawn(self._on_wrap_up(wrap))
             else:
@@ -444,12 +551,17 @@ class CampaignRunner:
         wrap = self._pending_wrap_up.pop(moved.agent_id, None)
         if wrap is not None and wrap.attempt.outcome is not None:
             log.warning("campaign.disposition_missing", agent=wrap.agent, lead_id=wrap.lead_id)
+            self._publish(WrapUpEnded(moved.at, self.campaign_id, wrap.agent, wrap.lead_id, WrapUpEnd.TIMED_OUT))
             self._spawn(self._leads.record_contact(wrap.lead_id, moved.at, wrap.agent, wrap.attempt.outcome, wrap.attempt.id))
 
     async def _exhausted(self) -> bool:
         """Nothing left to dial in this campaign: no claim open, no lead with attempts left."""
         counts = await self._campaigns.counts(self.campaign_id, self.clock.now())
         return counts.dialable == 0 and counts.by_status.get(ProgressStatus.CLAIMED, 0) == 0
+
+    def _publish(self, event: BusEvent) -> None:
+        if self._bus is not None:
+            self._bus.publish(event)
 
     def _spawn(self, work: Coroutine[Any, Any, Any]) -> None:
         self._tasks.spawn(work).add_done_callback(self._finished)

@@ -1,7 +1,7 @@
 """The campaign runners of this process, by campaign id: how a face reaches a running campaign.
 
 Preview mode needs a person's click (Accept / Skip on the web desk) to reach the runner that
-holds the offer. The composition root builds one :class:`Runners`, hands it to the web console,
+holds the offer, and the desk's disposition form must reach the runner whose wrap-up it ends. The composition root builds one :class:`Runners`, hands it to the web console,
 and registers each runner for as long as it runs (:meth:`Runners.serving`); the console only
 looks runners up. A runner in another process is not reachable this way: preview campaigns run
 in the console's process.
@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+from dialer.campaigns.agents import AgentSession
 from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.runner import CampaignRunner, PreviewOffer
+from dialer.campaigns.runner import CampaignRunner, PreviewOffer, WrapUp
 
 
 class Runners:
@@ -52,3 +53,25 @@ class Runners:
     def offers_for(self, agent: str) -> list[PreviewOffer]:
         """The offers waiting on ``agent``'s desk (an agent may work several campaigns at once)."""
         return [o for o in self.offers() if o.agent == agent]
+
+    def runners(self) -> list[CampaignRunner]:
+        """Every runner of this process (the wallboard reads their rosters)."""
+        return list(self._by_campaign.values())
+
+    def wrap_up_of(self, agent: str) -> tuple[CampaignRunner, WrapUp] | None:
+        """The runner waiting for ``agent``'s disposition and the wrap-up it waits for, if any.
+
+        An agent talks to one customer at a time, so at most one runner holds a wrap-up for them."""
+        for runner in self._by_campaign.values():
+            wrap = runner.wrap_up_of(agent)
+            if wrap is not None:
+                return runner, wrap
+        return None
+
+    def leads_in_hand(self, agent: str) -> set[int]:
+        """The leads ``agent`` is on a call with or owes a disposition for, across the campaigns here."""
+        return {lead for runner in self._by_campaign.values() if (lead := runner.lead_in_hand(agent)) is not None}
+
+    def sessions_of(self, agent: str) -> list[AgentSession]:
+        """``agent``'s session in every runner whose roster lists them."""
+        return [s for runner in self._by_campaign.values() for s in runner.roster if s.agent_id == agent]

@@ -1,4 +1,4 @@
-"""``dialer leads``: import lead files, list due follow-ups, the monthly clean-up report, the template.
+"""``dialer leads``: import lead files, list due follow-ups, transfer leads, ownership, the clean-up report, the template.
 
 Tables are Chinese unless ``ui.language`` is ``en``; ``--json`` prints the full
 report for scripts. Progress of a big import goes to stderr.
@@ -19,8 +19,8 @@ from dialer.leads.deadlines import DueKind
 from dialer.leads.errors import LeadError
 from dialer.leads.hygiene import NO_REASON, HygieneReport
 from dialer.leads.importer import ImportReport, Phase, Progress
-from dialer.leads.model import LeadSource
-from dialer.leads.service import DueItem, DueScope, LeadService
+from dialer.leads.model import LeadSource, LeadState
+from dialer.leads.service import DueItem, DueScope, LeadManager, LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.leads.template import TEMPLATE
 from dialer.settings import Settings
@@ -85,6 +85,13 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "why.marked_invalid": "已标记无效",
         "none": "（未填写）",
         "template.written": "已生成导入模板：{path}",
+        "transfer.summary": "转交给 {to}：已转交 {transferred} 条，{unchanged} 条原本就归该专员。",
+        "transfer.transferred": "已转交",
+        "transfer.unchanged": "未变",
+        "col.from": "原负责人",
+        "col.result": "结果",
+        "col.total": "合计",
+        "owners.unassigned": "（未分配）",
     },
     "en": {
         "progress.read": "read {rows} rows…",
@@ -143,6 +150,13 @@ _TEXT: Mapping[str, Mapping[str, str]] = {
         "why.marked_invalid": "marked invalid",
         "none": "(not recorded)",
         "template.written": "import template written: {path}",
+        "transfer.summary": "to {to}: {transferred} transferred, {unchanged} already had that owner.",
+        "transfer.transferred": "transferred",
+        "transfer.unchanged": "unchanged",
+        "col.from": "from",
+        "col.result": "result",
+        "col.total": "total",
+        "owners.unassigned": "(unassigned)",
     },
 }
 
@@ -165,6 +179,7 @@ _REASONS_ZH: Mapping[str, str] = {
     "not a date (use YYYY-MM-DD)": "日期格式不对（应为 YYYY-MM-DD）",
     "not a time (use HH:MM)": "时间格式不对（应为 HH:MM）",
     "in the future": "晚于当前时间",
+    "contains an unprintable character": "含有不可打印的字符（控制字符等）",
 }
 
 
@@ -208,6 +223,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     hyg.add_argument("--month", required=True, help="YYYY-MM (dealer local time)")
     hyg.add_argument("--json", action="store_true")
     hyg.set_defaults(handler=run_hygiene)
+
+    tr = leads.add_parser("transfer", help="assign or transfer leads to an agent (recorded in history and for DOSS)")
+    tr.add_argument("lead_ids", nargs="+", type=int, metavar="LEAD_ID")
+    tr.add_argument("--to", required=True, dest="to_owner", help="the agent endpoint of a user with the agent role")
+    tr.add_argument("--reason", required=True, help="why (shown in the lead's history and DOSS's note)")
+    tr.add_argument("--actor", default=None, help="who decides (default: the login name)")
+    tr.add_argument("--json", action="store_true")
+    tr.set_defaults(handler=run_transfer)
+
+    own = leads.add_parser("owners", help="ownership: leads per owner by state, overdue per owner, unassigned")
+    own.add_argument("--json", action="store_true")
+    own.set_defaults(handler=run_owners)
 
     tpl = leads.add_parser("template", help="write an empty import template (.xlsx or .csv)")
     tpl.add_argument("file", type=Path)
@@ -389,6 +416,44 @@ def print_hygiene(report: HygieneReport, lang: str) -> None:
         if counts:
             print(_t(lang, title))
             print_table([_t(lang, col), _t(lang, "col.count")], [(show(k), v) for k, v in counts.items()])
+
+
+async def run_transfer(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads transfer``: one manager decision, all leads or none."""
+    lang = cfg.ui.language
+    async with open_store(cfg) as app:
+        manager = LeadManager(app.db, app.leads, app.doss, app.clock)
+        try:
+            done = await manager.transfer(args.lead_ids, args.to_owner, args.actor or getpass.getuser(), args.reason)
+        except (LeadError, StoreError) as exc:
+            raise CliError(str(exc)) from None
+    rows = [{"lead_id": d.lead.id, "name": d.lead.name, "from": d.previous_owner, "to": d.lead.owner,
+             "result": "transferred" if d.changed else "unchanged"} for d in done]  # fmt: skip
+    if args.json:
+        print_json(rows)
+        return 0
+    changed = sum(d.changed for d in done)
+    print(_t(lang, "transfer.summary", to=args.to_owner, transferred=changed, unchanged=len(done) - changed))
+    print_table([_t(lang, k) for k in ("col.lead", "col.name", "col.from", "col.owner", "col.result")],
+                [(r["lead_id"], r["name"], r["from"], r["to"], _t(lang, f"transfer.{r['result']}")) for r in rows])  # fmt: skip
+    return 0
+
+
+async def run_owners(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads owners``: who holds which leads, and how many are overdue."""
+    lang = cfg.ui.language
+    async with open_store(cfg) as app:
+        summary = await app.leads.ownership()
+    lines = [*summary.owners, summary.unassigned]
+    if args.json:
+        print_json([{"owner": o.owner, "by_state": {s.value: n for s, n in o.by_state.items()}, "total": o.total,
+                     "overdue": o.overdue} for o in lines])  # fmt: skip
+        return 0
+    states = [s for s in LeadState if any(s in o.by_state for o in lines)]
+    headers = [_t(lang, "col.owner"), *(s.value if lang == "en" else s.zh for s in states), _t(lang, "col.total"), _t(lang, "col.overdue")]
+    print_table(headers, [(o.owner or _t(lang, "owners.unassigned"), *(o.by_state.get(s, 0) for s in states), o.total, o.overdue)
+                          for o in lines])  # fmt: skip
+    return 0
 
 
 def run_template(cfg: Settings, args: argparse.Namespace) -> int:

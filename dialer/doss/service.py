@@ -14,7 +14,7 @@ visit or a deal. Neither caller writes the lead's contact or attempt event itsel
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,12 +27,15 @@ from dialer.leads.model import Lead, LeadEventKind, LeadState, check_transition
 from dialer.logging import get_logger
 from dialer.store.database import Database, Tx
 from dialer.store.doss import DossOutbox
-from dialer.store.leads import LeadStore
+from dialer.store.leads import LeadStore, Transfer
 
 log = get_logger(__name__)
 
 # What the showroom reports; everything else comes from calls through the mapping.
 MILESTONES = frozenset({LeadState.VISITED, LeadState.DEAL})
+# A transfer's line in the DOSS sheet: the 跟进结果 wording, and the note's "previous owner" label.
+TRANSFER_RESULT_ZH = "线索转交"
+TRANSFER_FROM_ZH = "原负责人 "
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +148,28 @@ class DossService:
             outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
         log.info("doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id)
         return Recorded(lead=lead, change=None, outbox_id=outbox_id)
+
+    async def record_transfer(self, lead_ids: Sequence[int], to_owner: str, actor: str, reason: str) -> list[Transfer]:
+        """A manager gives leads to ``to_owner``: owners, history and one DOSS row per changed lead, atomically.
+
+        The import sheet carries the owner (负责人) and DOSS records transfers between
+        employees, so a transfer is a DOSS change like a state change. Leads that
+        already had ``to_owner`` get no row. Callers validate ``to_owner`` (LeadManager).
+        """
+        now = self._clock.now()
+        async with self._db.write() as tx:
+            done = await self._leads.transfer(lead_ids, to_owner, now, actor, reason)
+            for transfer in done:
+                if transfer.event_id is None:
+                    continue
+                lead = transfer.lead
+                note = f"{TRANSFER_FROM_ZH}{transfer.previous_owner or '-'}; {reason}"
+                record = DossRecord(lead=_snapshot(lead, None), at=now, actor=actor, state=lead.state, result=TRANSFER_RESULT_ZH,
+                                    intent=lead.intent, note=note)  # fmt: skip
+                await self._outbox.add(tx, key=new_idempotency_key(), kind=OutboxKind.TRANSFER, record=record,
+                                       event_id=transfer.event_id, attempt_id=None, at=now)  # fmt: skip
+        log.info("doss.transfer_recorded", to_owner=to_owner, leads=[t.lead.id for t in done if t.changed])
+        return done
 
     async def _queue(self, tx: Tx, kind: OutboxKind, record: DossRecord, attempt_id: int | None, now: datetime) -> int:
         # The outbox row points at the newest history row: the event this change just wrote.

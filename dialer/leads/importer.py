@@ -18,7 +18,7 @@ from typing import Any
 from dialer.clock import Clock
 from dialer.leads.merge import NameMismatch, OwnershipConflict, RowMerge
 from dialer.leads.model import LeadSource
-from dialer.leads.sheets import file_sha256, open_sheet
+from dialer.leads.sheets import open_sheet
 from dialer.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
 from dialer.logging import get_logger
 from dialer.store.leads import ImportSource, LeadStore
@@ -124,7 +124,7 @@ class LeadImporter:
 
     def _read(self, path: Path, ctx: RowContext, progress: ProgressCallback | None) -> _Parsed:
         with open_sheet(path) as sheet:
-            parsed = _Parsed(sha256=file_sha256(path))
+            parsed = _Parsed(sha256=sheet.sha256)
             headers = map_headers(sheet.headers)
             parsed.ignored_headers = headers.ignored
             parsed.phone_field = "/".join(headers.header[c] for c in (Column.MOBILE, Column.LANDLINE) if c in headers.header)

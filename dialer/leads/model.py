@@ -160,6 +160,7 @@ class LeadEventKind(StrEnum):
     UPDATED = "updated"  # an import filled empty fields or added numbers
     ASSIGNED = "assigned"  # got its first owner
     OWNERSHIP_CONFLICT = "ownership_conflict"  # someone else claimed it; the first owner kept it
+    TRANSFERRED = "transferred"  # a manager gave it to another owner (data: from, to, reason)
     OPT_OUT = "opt_out"  # no more calls or SMS
     CONTACT = "contact"  # a follow-up that reached the customer (data: channel, outcome, attempt_id)
     ATTEMPT = "attempt"  # a call that did not reach the customer: history, not a follow-up
@@ -233,6 +234,43 @@ class FieldError(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+UNPRINTABLE_REASON = "contains an unprintable character"
+
+# What no lead field may hold: C0 controls except tab, line feed and carriage return (a note may
+# hold line breaks; parse_text folds them into spaces), DEL and the C1 controls, UTF-16 surrogates
+# (only a broken decoder leaves one; SQLite refuses them) and the Unicode non-characters
+# (U+FDD0..U+FDEF and the last two code points of every plane, U+FFFE/U+FFFF among them).
+_UNPRINTABLE_CLASS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff\ufdd0-\ufdef" + "".join(
+    rf"\U{plane:04X}FFFE\U{plane:04X}FFFF" for plane in range(17)
+)
+_UNPRINTABLE = re.compile(f"[{_UNPRINTABLE_CLASS}]")
+# What a report writes as an escape: the above plus the line breaks and tabs that would break a table row.
+_ESCAPED = re.compile(rf"[{_UNPRINTABLE_CLASS}\t\n\r]")
+# White space a report trims off a value's ends: str.strip()'s set minus the controls it would hide.
+_EDGE_SPACE = re.compile(r"^[^\S\x0b\x0c\x1c-\x1f\x85]+|[^\S\x0b\x0c\x1c-\x1f\x85]+$")
+
+
+def check_printable(raw: object) -> None:
+    """Refuse a cell holding a control character, a lone surrogate or a non-character.
+
+    Such characters are never part of a name, a model or a note: they come from broken exports
+    or pranks, and stored they would break the CSV, XML and terminal output built from the lead.
+    Runs on the raw cell, before any parser trims or folds white space, so none can slip through.
+    """
+    if isinstance(raw, str) and _UNPRINTABLE.search(raw):
+        raise FieldError(UNPRINTABLE_REASON)
+
+
+def shown(raw: object) -> str:
+    """A cell as a report shows it: trimmed, every control character written as an escape (``\\x00``).
+
+    A rejection must show what was wrong without putting the wrong bytes into the terminal,
+    the web page or the store; the escapes are Python's (``\\t``, ``\\x85``, ``\\ud800``, ``\\ufffe``).
+    """
+    text = _EDGE_SPACE.sub("", str(raw))
+    return _ESCAPED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 _DIGITS_ONLY = re.compile(r"[\s\-()（）]")

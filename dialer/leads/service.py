@@ -2,19 +2,32 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from dialer.access.policy import Role
 from dialer.clock import Clock
+from dialer.doss.service import DossService
 from dialer.leads.deadlines import DueRules
+from dialer.leads.errors import LeadError, LeadStateError
 from dialer.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.leads.importer import LeadImporter
-from dialer.leads.model import Lead
+from dialer.leads.model import Lead, LeadState
+from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.database import Database
-from dialer.store.leads import LeadStore
+from dialer.store.leads import LeadPage, LeadQuery, LeadStore, OwnershipCount, Transfer
+from dialer.store.users import UserStore
+
+log = get_logger(__name__)
+
+# A transfer's reason is read on the lead card and in DOSS's note column: one sentence, not an essay.
+REASON_MAX_CHARS = 200
+# Leads per manager decision: a day's hand-over fits easily; a runaway script does not hold the writer for long.
+BATCH_MAX_LEADS = 1000
 
 
 class DueScope(StrEnum):
@@ -33,14 +46,66 @@ class DueItem:
     overdue: bool
 
 
+class ManageError(LeadError):
+    """A manager's request names something unusable: ``field`` and ``value`` say what, the message why."""
+
+    def __init__(self, field: str, value: object, reason: str) -> None:
+        super().__init__(f"{field} {value!r}: {reason}")
+        self.field = field
+        self.value = value
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class OwnerSummary:
+    """One owner's leads (owner None: nobody's) by state, and how many are overdue."""
+
+    owner: str | None
+    by_state: Mapping[LeadState, int]
+    overdue: int
+
+    @property
+    def total(self) -> int:
+        """All of the owner's leads, whatever their state."""
+        return sum(self.by_state.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """Who holds which leads: the sales manager's view of the hand-over."""
+
+    owners: tuple[OwnerSummary, ...]  # owners by name
+    unassigned: OwnerSummary  # leads nobody owns yet
+
+
+def summarize_ownership(counts: Sequence[OwnershipCount]) -> Ownership:
+    """Fold the store's (owner, state) counts into one summary per owner."""
+    states: dict[str | None, dict[LeadState, int]] = {}
+    overdue: dict[str | None, int] = {}
+    for c in counts:
+        states.setdefault(c.owner, {})[c.state] = c.leads
+        overdue[c.owner] = overdue.get(c.owner, 0) + c.overdue
+    owners = tuple(OwnerSummary(o, states[o], overdue[o]) for o in sorted(o for o in states if o is not None))
+    return Ownership(owners, OwnerSummary(None, states.get(None, {}), overdue.get(None, 0)))
+
+
+@dataclass(frozen=True, slots=True)
+class Reactivation:
+    """One defeated lead brought back, and its transfer when the manager also re-assigned it."""
+
+    lead: Lead  # after re-activation (and transfer)
+    transfer: Transfer | None
+
+
 class LeadService:
-    """Import, due lists and the monthly hygiene report over one store."""
+    """Import, due lists, the monthly hygiene report and the manager's lead views over one store."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self.tz = ZoneInfo(settings.dealer.timezone)
         self._settings = settings.leads
         self._clock = clock
         self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock)
+        self._users = UserStore(db)
         self.importer = LeadImporter(
             self.store, clock, region=settings.dealer.region, tz=self.tz, progress_rows=settings.leads.import_progress_rows
         )
@@ -64,3 +129,86 @@ class LeadService:
         trend_start, _ = month_bounds(months_back(month, self._settings.hygiene_trend_months)[0], self.tz)
         facts = await self.store.hygiene_facts(start, end, trend_start)
         return build_report(month, self.tz, facts, self._settings.hygiene_trend_months)
+
+    async def agents(self) -> list[str]:
+        """The agent endpoints leads can be given to: enabled users with the agent role."""
+        return sorted({u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None})
+
+    async def search(self, query: LeadQuery) -> LeadPage:
+        """The manager's lead list: filtered, one page, earliest deadline first."""
+        return await self.store.search(query, self._clock.now())
+
+    async def ownership(self, owner: str | None = None) -> Ownership:
+        """Leads per owner by state and overdue; only ``owner``'s when given (an agent's own view)."""
+        return summarize_ownership(await self.store.ownership(self._clock.now(), owner=owner))
+
+
+class LeadManager:
+    """The sales manager's decisions: transfer leads, re-activate defeated ones, in one transaction each.
+
+    Validation lives here so the console and the CLI refuse the same things with the
+    same words; the writes go through ``DossService.record_transfer`` because a
+    transfer changes the owner DOSS's import sheet carries.
+    """
+
+    def __init__(self, db: Database, leads: LeadService, doss: DossService, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+        self._leads = leads
+        self._doss = doss
+
+    async def transfer(self, lead_ids: Sequence[int], to_owner: str, actor: str, reason: str) -> list[Transfer]:
+        """Give the leads to agent ``to_owner``; :class:`ManageError` names a bad field, nothing written."""
+        ids = _check_ids(lead_ids)
+        text = _check_reason(reason)
+        await self._check_agent(to_owner)
+        return await self._doss.record_transfer(ids, to_owner, actor, text)
+
+    async def reactivate(self, lead_ids: Sequence[int], actor: str, reason: str, to_owner: str | None = None) -> list[Reactivation]:
+        """Bring defeated leads back (and give them to ``to_owner``), all or none.
+
+        A lead that is not defeated refuses the batch: a second click on the same
+        selection must not pass silently as if it had re-activated something.
+        """
+        ids = _check_ids(lead_ids)
+        text = _check_reason(reason)
+        if to_owner is not None:
+            await self._check_agent(to_owner)
+        store = self._leads.store
+        async with self._db.write():
+            leads = [await store.get(lead_id) for lead_id in ids]
+            not_defeated = [f"{lead.id} ({lead.state.value})" for lead in leads if lead.state is not LeadState.DEFEATED]
+            if not_defeated:
+                raise LeadStateError(f"only defeated leads can be re-activated; not defeated: {', '.join(not_defeated)}")
+            now = self._clock.now()
+            back = [await store.change_state(lead_id, LeadState.REACTIVATED, now, actor, reason=text) for lead_id in ids]
+            if to_owner is None:
+                done = [Reactivation(lead, None) for lead in back]
+            else:
+                transfers = await self._doss.record_transfer(ids, to_owner, actor, text)
+                done = [Reactivation(t.lead, t) for t in transfers]
+        log.info("leads.reactivated", leads=ids, to_owner=to_owner, actor=actor)
+        return done
+
+    async def _check_agent(self, to_owner: str) -> None:
+        if to_owner not in await self._leads.agents():
+            raise ManageError("to_owner", to_owner, "not the agent endpoint of an enabled user with the agent role")
+
+
+def _check_ids(lead_ids: Sequence[int]) -> list[int]:
+    ids = list(dict.fromkeys(lead_ids))
+    if not ids:
+        raise ManageError("lead_ids", [], "select at least one lead")
+    if len(ids) > BATCH_MAX_LEADS:
+        raise ManageError("lead_ids", len(ids), f"at most {BATCH_MAX_LEADS} leads at once")
+    return ids
+
+
+def _check_reason(reason: str) -> str:
+    text = " ".join(reason.split())
+    if not text:
+        raise ManageError("reason", reason, "a reason is required")
+    if len(text) > REASON_MAX_CHARS:
+        raise ManageError("reason", text[:20] + "…", f"at most {REASON_MAX_CHARS} characters")
+    return text
+

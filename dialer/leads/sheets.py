@@ -3,6 +3,10 @@
 Reading streams: CSV line by line, XLSX through openpyxl's read-only mode, so a
 100 000-row file never sits in memory as a workbook. Rows come out as
 (spreadsheet row number, cell values); the header is row 1.
+
+A CSV file's encoding is decided before its first row is parsed, by one streaming pass
+that also hashes it: a file is read as one encoding from start to end or refused whole,
+naming the first byte that is wrong, never half-imported in one encoding.
 """
 
 from __future__ import annotations
@@ -10,9 +14,10 @@ from __future__ import annotations
 import codecs
 import csv
 import hashlib
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 from zipfile import BadZipFile
@@ -22,32 +27,42 @@ from openpyxl.utils.exceptions import InvalidFileException
 
 from dialer.leads.errors import ImportFileError
 
-# Excel saves "CSV" in the system code page, which on Chinese Windows is GBK
-# (GB18030 is its superset); everything else writes UTF-8, often with a BOM.
-_CSV_ENCODINGS = ("utf-8-sig", "gb18030")
-# Enough bytes to tell UTF-8 from GBK: Chinese text shows up in the header row already.
-_SNIFF_BYTES = 1 << 16
-_HASH_BLOCK = 1 << 20
+# Excel saves "CSV" in the system code page, which on Chinese Windows is GBK (GB18030 is
+# its superset); everything else writes UTF-8, often with a BOM; Excel's "Unicode text" and
+# some Chinese tools write UTF-16, always with a BOM.
+_UTF8, _GB18030, _UTF16 = "utf-8-sig", "gb18030", "utf-16"
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# How much non-ASCII text decides between UTF-8 and GB18030. Counted from the first non-ASCII
+# byte: both read ASCII alike, so an English header and thousands of rows of digits before the
+# first Chinese name say nothing. 64 KiB of Chinese text that happens to be valid UTF-8 is never GBK.
+_EVIDENCE_BYTES = 1 << 16
+_NON_ASCII = re.compile(rb"[\x80-\xff]")
+_BLOCK = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
 class SheetRows:
-    """An open sheet: its header row and an iterator over the data rows."""
+    """An open sheet: its header row, an iterator over the data rows, and the file's SHA-256."""
 
     headers: Sequence[object]
     rows: Iterator[tuple[int, Sequence[object]]]
+    sha256: str
 
 
 def file_sha256(path: Path) -> str:
     """Identifies a file by content, so a re-import of the same file is recognised whatever its name."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
-        while block := f.read(_HASH_BLOCK):
+        while block := f.read(_BLOCK):
             digest.update(block)
     return digest.hexdigest()
 
 
 _MAX_CSV_CELL = 64 * 1024 * 1024
+# What openpyxl raises on a broken workbook, while opening it or (read-only mode parses the sheet
+# lazily) while handing out rows. Broken XML is a SyntaxError: ElementTree's ParseError and lxml's
+# XMLSyntaxError both derive from it; e.g. U+FFFE in a cell, which XML forbids.
+_XLSX_ERRORS = (InvalidFileException, BadZipFile, OSError, KeyError, ValueError, SyntaxError)
 
 
 @contextmanager
@@ -60,50 +75,132 @@ def open_sheet(path: Path) -> Iterator[SheetRows]:
         # The csv module refuses a cell over 128 KiB with an exception that would end the whole
         # import; a cell that long is bad data in one row, for the row checks to reject.
         csv.field_size_limit(max(csv.field_size_limit(), _MAX_CSV_CELL))
-        with _open_csv(path) as f:
-            yield _sheet_rows(path, enumerate(csv.reader(f), start=1))
+        encoding, sha256 = _scan_csv(path)
+        with path.open(encoding=encoding, newline="") as f:
+            yield _sheet_rows(path, enumerate(csv.reader(f), start=1), sha256)
     elif suffix in (".xlsx", ".xlsm"):
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
-        except (InvalidFileException, BadZipFile, OSError, KeyError, ValueError) as exc:
+        except _XLSX_ERRORS as exc:
             raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
         try:
             ws = wb.worksheets[0]
-            yield _sheet_rows(path, enumerate(ws.iter_rows(values_only=True), start=1))
+            yield _sheet_rows(path, enumerate(_xlsx_rows(path, ws.iter_rows(values_only=True)), start=1), file_sha256(path))
         finally:
             wb.close()
     else:
         raise ImportFileError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
 
 
-def _sheet_rows(path: Path, numbered: Iterator[tuple[int, Sequence[object]]]) -> SheetRows:
+def _xlsx_rows(path: Path, rows: Iterator[Sequence[object]]) -> Iterator[Sequence[object]]:
+    # Only openpyxl's reading runs inside this try: errors of the caller's row handling never land here.
+    try:
+        yield from rows
+    except _XLSX_ERRORS as exc:
+        raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+
+
+def _sheet_rows(path: Path, numbered: Iterator[tuple[int, Sequence[object]]], sha256: str) -> SheetRows:
     first = next(numbered, None)
     if first is None:
         raise ImportFileError(f"{path}: the file is empty (no header row)")
-    return SheetRows(headers=first[1], rows=numbered)
+    return SheetRows(headers=first[1], rows=numbered, sha256=sha256)
 
 
-@contextmanager
-def _open_csv(path: Path) -> Iterator[IO[str]]:
-    with path.open("rb") as raw:
-        head = raw.read(_SNIFF_BYTES)
-    encoding = next((e for e in _CSV_ENCODINGS if _decodes(head, e)), None)
-    if encoding is None:
-        raise ImportFileError(f"{path}: text is neither UTF-8 nor GBK/GB18030")
-    try:
-        with path.open(encoding=encoding, newline="") as f:
-            yield f
-    except UnicodeDecodeError as exc:
-        raise ImportFileError(f"{path}: byte {exc.start} is not valid {encoding}") from None
+@dataclass(slots=True)
+class _Decoding:
+    """One candidate encoding, fed the file block by block: where (if anywhere) it first fails."""
+
+    encoding: str
+    decoder: codecs.IncrementalDecoder = field(init=False)
+    fed: int = 0
+    error_at: int | None = None  # offset of the first byte this encoding cannot read
+
+    def __post_init__(self) -> None:
+        self.decoder = codecs.getincrementaldecoder(self.encoding)()
+
+    def feed(self, block: bytes, final: bool = False) -> None:
+        if self.error_at is not None:
+            return
+        held = len(self.decoder.getstate()[0])
+        try:
+            # Incremental, so a character cut at a block boundary is not an error.
+            self.decoder.decode(block, final)
+        except UnicodeDecodeError as exc:
+            # exc.start counts from the bytes the decoder still held from the previous block.
+            self.error_at = self.fed - held + exc.start
+        self.fed += len(block)
 
 
-def _decodes(head: bytes, encoding: str) -> bool:
-    try:
-        # Incremental, so a multi-byte character cut at the sniff boundary is not an error.
-        codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-    except UnicodeDecodeError:
-        return False
-    return True
+def _scan_csv(path: Path) -> tuple[str, str]:
+    """The encoding that reads all of ``path`` and its SHA-256, in one streaming pass.
+
+    A UTF-16 byte order mark means UTF-16. Otherwise UTF-8 unless the first 64 KiB of non-ASCII
+    text are not UTF-8, then GB18030. The chosen encoding must read the whole file: a UTF-8 file
+    with one broken byte deep inside is refused, not read as GB18030 gibberish.
+    """
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        first = f.read(_BLOCK)
+        if first.startswith(_UTF16_BOMS):
+            utf16 = _Decoding(_UTF16)
+            for block in _blocks(first, f):
+                digest.update(block)
+                utf16.feed(block)
+            utf16.feed(b"", final=True)
+            if utf16.error_at is not None:
+                raise _encoding_error(path, "not UTF-16, though the file starts with a UTF-16 byte order mark", utf16.error_at)
+            return _UTF16, digest.hexdigest()
+        utf8, gb18030 = _Decoding(_UTF8), _Decoding(_GB18030)
+        evidence_end: int | None = None
+        for block in _blocks(first, f):
+            if evidence_end is None and (m := _NON_ASCII.search(block)):
+                evidence_end = utf8.fed + m.start() + _EVIDENCE_BYTES
+            digest.update(block)
+            utf8.feed(block)
+            if utf8.error_at is not None and evidence_end is not None and utf8.error_at >= evidence_end:
+                break  # UTF-8 text, broken later: refused below, the rest does not matter
+            if utf8.error_at is None and evidence_end is not None and utf8.fed >= evidence_end:
+                continue  # the evidence is UTF-8: GB18030 is out of the question
+            gb18030.feed(block)
+        utf8.feed(b"", final=True)
+    if utf8.error_at is None:
+        return _UTF8, digest.hexdigest()
+    assert evidence_end is not None  # a UTF-8 error needs a non-ASCII byte
+    if utf8.error_at >= evidence_end:
+        raise _encoding_error(path, "not UTF-8, though the text before it is: the file is damaged or mixes encodings", utf8.error_at)
+    gb18030.feed(b"", final=True)
+    if gb18030.error_at is not None:
+        utf8_line, gb_line = _line_at(path, utf8.error_at), _line_at(path, gb18030.error_at)
+        raise ImportFileError(
+            f"{path}: text is neither UTF-8 (byte offset {utf8.error_at}, line {utf8_line} is not) "
+            f"nor GBK/GB18030 (byte offset {gb18030.error_at}, line {gb_line} is not)"
+        )
+    return _GB18030, digest.hexdigest()
+
+
+def _blocks(first: bytes, rest: IO[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    while block := rest.read(_BLOCK):
+        yield block
+
+
+def _encoding_error(path: Path, what: str, offset: int) -> ImportFileError:
+    return ImportFileError(f"{path}: the byte at offset {offset} (line {_line_at(path, offset)}) is {what}")
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The text line (1-based) holding byte ``offset``: what an editor shows, to find a bad byte.
+
+    Counts LF bytes: exact for UTF-8 and GB18030 (neither uses 0x0A inside a character), close for UTF-16.
+    """
+    newlines = 0
+    with path.open("rb") as f:
+        while offset > 0 and (block := f.read(min(_BLOCK, offset))):
+            newlines += block.count(b"\n")
+            offset -= len(block)
+    return newlines + 1
 
 
 def write_sheet(path: Path, headers: Sequence[str], rows: Iterator[Sequence[object]] | Sequence[Sequence[object]]) -> None:

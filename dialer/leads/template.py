@@ -22,6 +22,7 @@ from dialer.leads.model import (
     IntentLevel,
     LeadPhone,
     LeadSource,
+    check_printable,
     parse_date,
     parse_datetime,
     parse_flag,
@@ -29,6 +30,7 @@ from dialer.leads.model import (
     parse_phone,
     parse_source,
     parse_text,
+    shown,
 )
 
 
@@ -100,7 +102,7 @@ _BY_KEY: Mapping[str, Column] = {
 
 @dataclass(frozen=True, slots=True)
 class HeaderMap:
-    """Which cell index holds which column, and the header text the user wrote for it."""
+    """Which cell index holds which column, and the header text the user wrote for it (escaped, see ``shown``)."""
 
     index: Mapping[Column, int]
     header: Mapping[Column, str]
@@ -113,10 +115,12 @@ def map_headers(headers: Sequence[object]) -> HeaderMap:
     header: dict[Column, str] = {}
     ignored: list[str] = []
     for i, cell in enumerate(headers):
-        text = "" if cell is None else str(cell).strip()
-        if not text:
+        written = "" if cell is None else str(cell).strip()
+        if not written:
             continue
-        column = _BY_KEY.get(_key(text))
+        # Matched as written (a line break inside a header cell is decoration), reported escaped.
+        column = _BY_KEY.get(_key(written))
+        text = shown(written)
         if column is None:
             ignored.append(text)
         elif column in index:
@@ -136,7 +140,10 @@ def map_headers(headers: Sequence[object]) -> HeaderMap:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
-    """One reason a row was not imported: which row, which column (as the file names it), what value."""
+    """One reason a row was not imported: which row, which column (as the file names it), what value.
+
+    ``field`` and ``value`` are escaped (:func:`dialer.leads.model.shown`): safe to print and store.
+    """
 
     row: int
     field: str
@@ -195,6 +202,9 @@ class _RowParse:
     def get(self, column: Column, parse: Callable[[object], T]) -> T | None:
         raw = self.raw(column)
         try:
+            # Checked here, where every field of the row goes through, so a control character in any
+            # column can only ever become a rejection of this row, whatever the column's parser does.
+            check_printable(raw)
             return parse(raw)
         except FieldError as exc:
             self.reject(column, raw, exc.reason)
@@ -203,7 +213,7 @@ class _RowParse:
     def reject(self, column: Column, raw: object, reason: str) -> None:
         name = self.headers.header.get(column, column.value)
         self.rejected.add(column)
-        self.rejections.append(Rejection(self.row, name, "" if raw is None else str(raw).strip(), reason, column.value))
+        self.rejections.append(Rejection(self.row, name, "" if raw is None else shown(raw), reason, column.value))
 
 
 def is_blank(cells: Sequence[object]) -> bool:
@@ -217,9 +227,7 @@ def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowCon
     name = p.get(Column.NAME, _required(parse_text))
     phones: list[LeadPhone] = []
     for column in (Column.MOBILE, Column.LANDLINE):
-        if parse_text(p.raw(column)) is None:
-            continue
-        phone = p.get(column, lambda raw: parse_phone(raw, ctx.region))
+        phone = p.get(column, _optional(lambda raw: parse_phone(raw, ctx.region)))
         if phone is not None and phone not in phones:
             phones.append(phone)
     if not phones and not p.rejected & {Column.MOBILE, Column.LANDLINE}:

@@ -445,8 +445,11 @@ class CampaignStore:
                 "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND created_at >= ?", (campaign_id, to_db(since))
             )
             campaign = await self._get(r, campaign_id)
+            # A lead that opted out after enrolment (an SMS "T") is never picked again: not dialable,
+            # or its campaign would never complete.
             dialable = await r.fetchval(
-                "SELECT COUNT(*) FROM campaign_leads WHERE campaign_id = ? AND status = 'active' AND attempts < ?",
+                "SELECT COUNT(*) FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id"
+                " WHERE cl.campaign_id = ? AND cl.status = 'active' AND cl.attempts < ? AND l.opt_out_at IS NULL",
                 (campaign_id, campaign.definition.max_attempts),
             )
         return CampaignCounts(

@@ -116,6 +116,51 @@ class ImportSource:
     phone_field: str  # how the file names its phone column(s), for rejections
 
 
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """What one transfer did to one lead: the manager's screen and DOSS both need to know."""
+
+    lead: Lead  # the lead after the transfer
+    previous_owner: str | None
+    event_id: int | None  # the transferred event; None: the lead already had that owner, nothing written
+
+    @property
+    def changed(self) -> bool:
+        """The owner changed (False: asked again for the owner it has, reported as unchanged)."""
+        return self.event_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class LeadQuery:
+    """The manager's filters over all leads; None means "any". ``page`` counts from 1."""
+
+    source: LeadSource | None = None
+    state: LeadState | None = None
+    owner: str | None = None
+    unassigned: bool = False  # only leads nobody owns (``owner`` is then ignored)
+    overdue: bool = False  # only leads whose deadline has passed
+    page: int = 1
+    per_page: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class LeadPage:
+    """One page of a query, and how many leads match in all (for the pager)."""
+
+    leads: tuple[Lead, ...]
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class OwnershipCount:
+    """How many leads one owner (None: nobody) has in one state, and how many of them are overdue."""
+
+    owner: str | None
+    state: LeadState
+    leads: int
+    overdue: int
+
+
 def _cell(name: str, value: Any) -> Any:
     if value is None:
         return None
@@ -202,6 +247,29 @@ class LeadStore:
         """How many leads are stored (reports, tests, the bench)."""
         async with self._db.read() as r:
             return int(await r.fetchval("SELECT COUNT(*) FROM leads"))
+
+    async def search(self, query: LeadQuery, now: datetime) -> LeadPage:
+        """A page of leads matching ``query``, earliest deadline first (leads without one last)."""
+        where, params = _where(query, now)
+        async with self._db.read() as r:
+            total = int(await r.fetchval(f"SELECT COUNT(*) FROM leads{where}", params))
+            rows = await r.fetchall(
+                f"SELECT * FROM leads{where} ORDER BY due_at IS NULL, due_at, id LIMIT ? OFFSET ?",
+                [*params, query.per_page, (query.page - 1) * query.per_page],
+            )
+            phones = await self._phones(r, [row["id"] for row in rows])
+        return LeadPage(tuple(_lead(row, phones.get(row["id"], ())) for row in rows), total)
+
+    async def ownership(self, now: datetime, *, owner: str | None = None) -> list[OwnershipCount]:
+        """Leads per owner and state with their overdue count; only ``owner``'s when given."""
+        sql = "SELECT owner, state, COUNT(*) AS leads, COALESCE(SUM(due_at < ?), 0) AS overdue FROM leads"
+        params: list[Any] = [to_db(now)]
+        if owner is not None:
+            sql += " WHERE owner = ?"
+            params.append(owner)
+        async with self._db.read() as r:
+            rows = await r.fetchall(sql + " GROUP BY owner, state ORDER BY owner IS NULL, owner, state", params)
+        return [OwnershipCount(row["owner"], LeadState(row["state"]), int(row["leads"]), int(row["overdue"])) for row in rows]
 
     async def _load(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, Lead]:
         leads: dict[int, Lead] = {}
@@ -478,6 +546,40 @@ class LeadStore:
             event = NewEvent(lead_id, LeadEventKind.OPT_OUT, at, actor, {"reason": reason})
             return await self._save(tx, lead, {"opt_out_at": at}, [event], at)
 
+    # -- a manager's decisions ----------------------------------------------------------------
+
+    async def transfer(self, lead_ids: Sequence[int], to_owner: str, at: datetime, actor: str, reason: str) -> list[Transfer]:
+        """Give leads to ``to_owner`` in ONE transaction; unknown ids refuse the whole batch.
+
+        The import never takes a lead from its first owner (merge.py); this is the
+        one way ownership moves, so each change is a ``transferred`` event with who,
+        from whom, to whom and why. Low-intent and defeated leads (and re-activated
+        ones) count as handed over again: the new owner's 2-day first follow-up clock
+        starts at ``at``. A lead that already has ``to_owner`` is left alone.
+        """
+        ids = list(dict.fromkeys(lead_ids))
+        done: list[Transfer] = []
+        async with self._db.write() as tx:
+            leads = await self._load(tx, ids)
+            missing = [lead_id for lead_id in ids if lead_id not in leads]
+            if missing:
+                raise LeadNotFound(f"lead {', '.join(map(str, missing))} does not exist")
+            for lead_id in ids:
+                lead = leads[lead_id]
+                if lead.owner == to_owner:
+                    done.append(Transfer(lead, lead.owner, None))
+                    continue
+                changes: dict[str, Any] = {"owner": to_owner, "owned_at": at}
+                if lead.source in _HANDED_OVER or lead.state is LeadState.REACTIVATED:
+                    changes["handed_over_at"] = at
+                changed = await self._save(tx, lead, changes, [], at)
+                data = json.dumps({"from": lead.owner, "to": to_owner, "reason": reason}, ensure_ascii=False)
+                event_id = await tx.insert(_INSERT_EVENT, (lead_id, LeadEventKind.TRANSFERRED.value, to_db(at), actor, data))
+                done.append(Transfer(changed, lead.owner, event_id))
+        log.info("leads.transferred", to_owner=to_owner, actor=actor, transferred=[t.lead.id for t in done if t.changed],
+                 unchanged=[t.lead.id for t in done if not t.changed])  # fmt: skip
+        return done
+
     async def _get_for_update(self, tx: Tx, lead_id: int) -> Lead:
         leads = await self._load(tx, [lead_id])
         if not leads:
@@ -500,3 +602,27 @@ def _state_event(lead: Lead, to: LeadState, at: datetime, actor: str, reason: st
 
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# Sources whose first follow-up clock runs from the sales manager's hand-over (deadlines.py).
+_HANDED_OVER = frozenset({LeadSource.LOW_INTENT, LeadSource.DEFEATED})
+
+
+def _where(query: LeadQuery, now: datetime) -> tuple[str, list[Any]]:
+    clauses: list[str] = []
+    params: list[Any] = []
+    if query.source is not None:
+        clauses.append("source = ?")
+        params.append(query.source.value)
+    if query.state is not None:
+        clauses.append("state = ?")
+        params.append(query.state.value)
+    if query.unassigned:
+        clauses.append("owner IS NULL")
+    elif query.owner is not None:
+        clauses.append("owner = ?")
+        params.append(query.owner)
+    if query.overdue:
+        clauses.append("due_at < ?")
+        params.append(to_db(now))
+    return ("" if not clauses else " WHERE " + " AND ".join(clauses)), params

@@ -24,7 +24,7 @@ from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import UserStore
 from dialer.web import (
-    openapi, views_auth, views_desk, views_leads, views_preview, views_recordings, views_reports, views_screenpop,
+    openapi, views_auth, views_desk, views_leads, views_manage, views_preview, views_recordings, views_reports, views_screenpop,
     views_supervise, views_wallboard,
 )  # fmt: skip
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
@@ -43,6 +43,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
+        views_manage.routes,
     )  # fmt: skip
 
 
@@ -84,7 +85,7 @@ def create_app(
         app[RECORDINGS] = RecordingStore(base.db)
         app[METRICS] = Metrics()
         broadcaster = Broadcaster(
-            StoreSnapshotSource(base, users), settings.web.wallboard_interval_ms / 1000.0, settings.web.wallboard_viewer_queue
+            StoreSnapshotSource(base, users, app[RUNNERS]), settings.web.wallboard_interval_ms / 1000.0, settings.web.wallboard_viewer_queue
         )
         app[BROADCASTER] = broadcaster
         purged = await app[AUTH].purge()

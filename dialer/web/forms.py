@@ -99,3 +99,10 @@ def parse_int(value: str | None, name: str, *, default: int | None = None) -> in
     if not value.isdigit():
         raise BadRequest({name: f"{value!r} is not a whole number"})
     return int(value)
+
+
+def parse_presence_body(body: object) -> str:
+    """The pause request's JSON body: ``{"reason": "..."}``; which reasons are allowed is the presence service's rule."""
+    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
+        raise BadRequest({"reason": "expected a JSON object with the pause reason"})
+    return body["reason"].strip()

@@ -22,6 +22,8 @@ header a{color:#fff}header form{display:inline;margin:0}main{padding:1em;max-wid
 table{border-collapse:collapse;background:#fff;margin:.5em 0}td,th{border:1px solid #ccd;padding:.25em .6em;text-align:left}
 .error{color:#b00020}.field-error{color:#b00020;font-size:.9em;margin-left:.5em}.card{background:#fff;padding:1em;margin:.5em 0;border:1px solid #ccd}
 label{display:block;margin:.4em 0}.script{background:#eef6ee;padding:.5em;border-left:4px solid #4a4}.overdue{color:#b00020;font-weight:bold}
+label.inline{display:inline;margin:0 .5em}a.button{display:inline-block;background:#1f3a5f;color:#fff;padding:.4em 1em;text-decoration:none;font-weight:bold}
+.agent-state[data-state=on_call]{color:#0a5}.agent-state[data-state=wrap_up]{color:#a60}.agent-state[data-state=paused],.agent-state[data-state=logged_out]{color:#888}
 .tiles{display:flex;flex-wrap:wrap;gap:1em}.tile{background:#fff;border:1px solid #ccd;padding:1em;min-width:10em}.tile b{font-size:2em;display:block}
 """
 
@@ -61,6 +63,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/desk", "web.nav.desk", Action.DESK_VIEW),
     ("/wallboard", "web.nav.wallboard", Action.WALLBOARD_VIEW),
     ("/import", "web.nav.import", Action.LEAD_IMPORT),
+    ("/manage", "web.nav.manage", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
     ("/users", "web.nav.users", Action.USER_LIST),

@@ -2,7 +2,7 @@
 
 Counters of calls by outcome and the histogram of inbound waits are read from the attempts table
 at scrape time (the table is the durable truth, so a restart does not reset them); line use, the
-AMI link, abandonment and callers waiting now come from the wallboard's latest snapshot, so a
+AMI link, abandonment, callers waiting and agents by state now come from the wallboard's latest snapshot, so a
 scrape costs two small queries.
 """
 
@@ -15,6 +15,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, M
 from prometheus_client.registry import Collector
 
 from dialer.calls.outcome import Direction, Outcome
+from dialer.campaigns.agents import AgentState
 from dialer.store.database import Database
 from dialer.web.wallboard import INBOUND_WAIT_SQL, Snapshot
 
@@ -84,6 +85,8 @@ class Metrics:
         self.overdue = Gauge("dialer_leads_overdue", "Leads past their follow-up deadline", registry=self.registry)
         self.viewers = Gauge("dialer_wallboard_viewers", "Wallboard websocket viewers connected", registry=self.registry)
         self.inbound_waiting = Gauge("dialer_inbound_waiting", "Inbound callers waiting for an agent now", registry=self.registry)
+        self.agents = Gauge("dialer_agents", "Agents by working state (available, on_call, wrap_up, paused, logged_out)", ["state"],
+                            registry=self.registry)  # fmt: skip
         self.inbound_longest_wait = Gauge(
             "dialer_inbound_longest_wait_seconds", "Longest wait of the inbound callers waiting now (0: nobody waits)", registry=self.registry
         )
@@ -107,4 +110,6 @@ class Metrics:
         waits = snapshot.inbound_waits
         self.inbound_waiting.set(waits.waiting)
         self.inbound_longest_wait.set(waits.longest_wait_s or 0)
+        for state in AgentState:  # every state, zeros included, so a dashboard's series never vanish
+            self.agents.labels(state.value).set(sum(1 for a in snapshot.agents if a.state is state))
         return generate_latest(self.registry)

@@ -1,7 +1,15 @@
-"""The agent desk: due list and callbacks, the lead card, the disposition form; re-activation of defeated leads."""
+"""The agent desk: due list and callbacks, the lead card, the disposition form; re-activation of defeated leads.
+
+Also the agent's phone: presence (log in, log out, pause with a reason, resume; see
+:mod:`dialer.campaigns.presence`) and the card of the campaign call they are on or owe a
+disposition for. A disposition for a lead whose wrap-up the agent owes goes through the
+campaign runner (:meth:`~dialer.campaigns.runner.CampaignRunner.submit_disposition`), which
+ends the wrap-up and frees the agent for the next call; any other goes to DOSS directly.
+"""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -9,8 +17,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.access.policy import Action, Resource, Role, can
+from dialer.campaigns.errors import CampaignError
+from dialer.campaigns.presence import PresenceCommand, PresenceRefused, board_state
+from dialer.campaigns.runner import CampaignRunner, WrapUp
 from dialer.doss.errors import FormError
 from dialer.doss.mapping import Disposition, FormField
+from dialer.inbound.errors import QueueChangeRefused
 from dialer.leads.errors import LeadNotFound, LeadStateError
 from dialer.leads.model import IntentLevel, Lead, LeadState
 from dialer.leads.service import DueItem, DueScope
@@ -18,10 +30,10 @@ from dialer.phone import mask
 from dialer.store.leads import LeadEvent
 from dialer.store.timestamps import to_db_or_none
 from dialer.web import views_screenpop
-from dialer.web.errors import BadRequest, Forbidden, NotFound
-from dialer.web.forms import parse_disposition, parse_int
+from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
+from dialer.web.forms import parse_disposition, parse_int, parse_presence_body
 from dialer.web.html import allowed, csrf_field, esc, field_errors, page, policy_user, t, table
-from dialer.web.keys import DIALER, MAPPING, SETTINGS, session_of
+from dialer.web.keys import CSRF, DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
@@ -37,8 +49,18 @@ def _local(request: web.Request, when: datetime | None) -> str:
     return "" if when is None else when.astimezone(_tz(request)).strftime("%Y-%m-%d %H:%M")
 
 
+def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
+    """Whose the lead counts as for this user's lead routes: the agent's own while they are on a
+    campaign call with it or owe its disposition (a campaign may put anyone's lead through to them),
+    otherwise its owner. The one place this is decided; every lead route asks it."""
+    agent = session_of(request).user.agent
+    if agent and lead.id in request.app[RUNNERS].leads_in_hand(agent):
+        return agent
+    return lead.owner
+
+
 async def _lead_for(request: web.Request, action: Action) -> Lead:
-    """The lead in the URL, if the user may do ``action`` on it (an agent: only leads they own)."""
+    """The lead in the URL, if the user may do ``action`` on it (an agent: leads they own or have in hand)."""
     lead_id = parse_int(request.match_info["lead_id"], "lead_id")
     assert lead_id is not None
     try:
@@ -47,9 +69,16 @@ async def _lead_for(request: web.Request, action: Action) -> Lead:
         raise NotFound("lead_not_found", f"lead {lead_id} does not exist") from None
     user = policy_user(request)
     assert user is not None
-    if not can(user, action, Resource(agent=lead.owner)):
+    if not can(user, action, Resource(agent=lead_owner_for(request, lead))):
         raise Forbidden("not_own_lead", f"lead {lead_id} belongs to another agent")
     return lead
+
+
+def _my_wrap_up(request: web.Request, lead_id: int) -> tuple[CampaignRunner, WrapUp] | None:
+    """The runner waiting for this user's disposition of ``lead_id``, and that wrap-up; None if none."""
+    agent = session_of(request).user.agent
+    found = request.app[RUNNERS].wrap_up_of(agent) if agent else None
+    return found if found is not None and found[1].lead_id == lead_id else None
 
 
 async def _due_for(request: web.Request) -> list[DueItem]:
@@ -117,7 +146,8 @@ async def desk(request: web.Request) -> web.StreamResponse:
 
     body = await preview_section(request) + body
     pop_html, pop_script = views_screenpop.panel(request)
-    return page(request, t(request, "web.desk.title"), pop_html + body, script=pop_script)
+    phone_html, phone_script = await _phone_panel(request)
+    return page(request, t(request, "web.desk.title"), phone_html + pop_html + body, script=pop_script + phone_script)
 
 
 @routes.route("GET", "/api/leads/due", Action.DESK_VIEW, "Due leads (own for agents; ?owner= for supervisors)",
@@ -179,14 +209,19 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
           ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)],
         "lead-history",
     )  # fmt: skip
+    pending = _my_wrap_up(request, lead.id)
+    if pending is not None:
+        ends = pending[1].ends_at.astimezone(_tz(request)).strftime("%H:%M:%S")
+        values = {"attempt_id": str(pending[1].attempt.id), **(values or {})}
     body = (
-        (f'<p id="notice" class="card">{esc(notice)}</p>' if notice else "")
+        (f'<p id="wrap-up" class="card overdue">{esc(t(request, "web.lead.wrap_up_due", time=ends))}</p>' if pending else "")
+        + (f'<p id="notice" class="card"><span id="saved">{esc(notice)}</span></p>' if notice else "")
         + f'<div class="script" id="opening-script">{esc(settings.web.opening_script.format(**script_params))}</div>'
         + f'<table class="card" id="lead-card">{card}</table>'
     )
     user_policy = policy_user(request)
     assert user_policy is not None
-    if can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=lead.owner)) and lead.state.is_open:
+    if can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=lead_owner_for(request, lead))) and lead.state.is_open:
         body += _disposition_form(request, lead, errors or {}, values or {})
     if lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE):
         body += (f'<form method="post" action="/leads/{lead.id}/reactivate" id="reactivate-form">{csrf_field(request)}'
@@ -214,11 +249,18 @@ async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lea
     """Parse and record a disposition; every refusal is a BadRequest naming its field."""
     parsed = parse_disposition(data, _tz(request))
     actor = _ACTOR_PREFIX + session_of(request).user.name
+    app = request.app[DIALER]
+    pending = _my_wrap_up(request, lead.id)
     try:
-        recorded = await request.app[DIALER].doss.record_disposition(lead.id, parsed.attempt_id, parsed.outcome, parsed.form, actor)
+        if pending is not None:
+            # The runner files it against the call's own attempt and outcome, and ends the wrap-up.
+            runner, wrap = pending
+            await runner.submit_disposition(wrap.agent, parsed.form, actor)
+            return await app.leads.store.get(lead.id)
+        recorded = await app.doss.record_disposition(lead.id, parsed.attempt_id, parsed.outcome, parsed.form, actor)
     except FormError as exc:
         raise BadRequest({exc.field: str(exc).removeprefix(f"{exc.field}: ")}) from None
-    except LeadStateError as exc:
+    except (LeadStateError, CampaignError) as exc:
         raise BadRequest({"disposition": str(exc)}) from None
     return recorded.lead
 
@@ -276,3 +318,180 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
 async def api_reactivate(request: web.Request) -> web.StreamResponse:
     """The lead after re-activation."""
     return web.json_response(lead_json(await _reactivate(request)))
+
+
+# -- the agent's phone: presence and the current campaign call ------------------------------------
+
+
+class PresenceConflict(WebError):
+    """The command does not fit the agent's presence now (e.g. resume while not paused)."""
+
+    status = 409
+
+
+class PbxRefused(WebError):
+    """The PBX refused the inbound-queue change; the presence was left as it was."""
+
+    status = 502
+
+
+def _agent_of(request: web.Request) -> str:
+    """The logged-in user's phone; a login without one (a supervisor) has no presence to change."""
+    agent = session_of(request).user.agent
+    if not agent:
+        raise BadRequest({"agent": "this login has no phone (agent endpoint)"}, code="no_phone")
+    return agent
+
+
+async def desk_state(request: web.Request) -> dict[str, Any]:
+    """The agent's phone as the desk shows it: state (a campaign call wins over presence), since,
+    pause reason, the lead in hand with its card, the wrap-up deadline; ``agent`` None without a phone."""
+    agent = session_of(request).user.agent
+    if not agent:
+        return {"agent": None}
+    presence = await request.app[DIALER].presence.get(agent)
+    runners = request.app[RUNNERS]
+    board = board_state(presence, runners.sessions_of(agent))
+    pending = runners.wrap_up_of(agent)
+    in_hand = sorted(runners.leads_in_hand(agent))
+    call = None
+    if in_hand:
+        call = {"lead_id": in_hand[0], **await views_screenpop.lead_card(request, in_hand[0])}
+    return {
+        "agent": agent, "state": board.state.value, "since": to_db_or_none(board.since), "reason": board.reason,
+        "presence": presence.state.value, "explicit": presence.explicit,
+        "pause_reasons": list(request.app[DIALER].presence.reasons), "call": call,
+        "wrap_up": None if pending is None else {"lead_id": pending[1].lead_id, "campaign_id": pending[1].campaign_id,
+                                                 "ends_at": to_db_or_none(pending[1].ends_at)},
+    }  # fmt: skip
+
+
+async def _change(request: web.Request, command: PresenceCommand, reason: str | None = None) -> web.StreamResponse:
+    agent = _agent_of(request)
+    try:
+        await request.app[DIALER].presence.change(agent, command, _ACTOR_PREFIX + session_of(request).user.name, reason)
+    except PresenceRefused as exc:
+        if exc.field == "reason":
+            raise BadRequest({"reason": str(exc)}) from None
+        raise PresenceConflict("presence_refused", str(exc)) from None
+    except QueueChangeRefused as exc:
+        raise PbxRefused("pbx_refused", str(exc)) from None
+    return web.json_response(await desk_state(request))
+
+
+@routes.route("GET", "/api/desk/state", Action.DESK_VIEW, "My phone: presence or call state, since when, the lead in hand")
+async def api_desk_state(request: web.Request) -> web.StreamResponse:
+    """``agent`` is null for a login without a phone."""
+    return web.json_response(await desk_state(request))
+
+
+@routes.route("POST", "/api/desk/login", Action.DESK_VIEW, "Log my phone in: campaign and inbound calls may come")
+async def api_phone_login(request: web.Request) -> web.StreamResponse:
+    """409 when already logged in; 502 when the PBX refuses the inbound-queue change."""
+    return await _change(request, PresenceCommand.LOGIN)
+
+
+@routes.route("POST", "/api/desk/logout", Action.DESK_VIEW, "Log my phone out (after the current call and wrap-up)")
+async def api_phone_logout(request: web.Request) -> web.StreamResponse:
+    """Takes effect in the campaigns once a call in progress and its wrap-up are over."""
+    return await _change(request, PresenceCommand.LOGOUT)
+
+
+@routes.route("POST", "/api/desk/pause", Action.DESK_VIEW, "Pause my phone (JSON body: reason, one of the configured reasons)",
+              body="application/json")  # fmt: skip
+async def api_phone_pause(request: web.Request) -> web.StreamResponse:
+    """400 naming ``reason`` when it is not one of ``campaigns.pause_reasons``."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest({"body": "not JSON"}) from None
+    return await _change(request, PresenceCommand.PAUSE, parse_presence_body(body))
+
+
+@routes.route("POST", "/api/desk/resume", Action.DESK_VIEW, "Resume from a pause: calls may come again")
+async def api_phone_resume(request: web.Request) -> web.StreamResponse:
+    """409 when not paused."""
+    return await _change(request, PresenceCommand.RESUME)
+
+
+_PHONE_SCRIPT = """
+(() => {
+  const panel = document.getElementById("phone"); if (!panel) return;
+  const el = id => document.getElementById(id);
+  const text = JSON.parse(panel.dataset.text);
+  function render(s) {
+    if (!s.agent) return;
+    const st = el("phone-state");
+    st.dataset.state = s.state;
+    st.textContent = text["state_" + s.state] + (s.reason ? " (" + s.reason + ")" : "");
+    el("phone-since").textContent = s.since ? text.since + " " + new Date(s.since).toLocaleTimeString() : "";
+    el("phone-login-submit").hidden = !(s.presence === "logged_out" || (s.presence === "available" && !s.explicit));
+    el("phone-logout-submit").hidden = s.presence === "logged_out";
+    el("pause-reason").hidden = el("pause-submit").hidden = s.presence === "logged_out";
+    el("resume-submit").hidden = s.presence !== "paused";
+    const pop = el("call-pop"), c = s.call;
+    pop.hidden = !c;
+    if (c) {
+      pop.dataset.leadId = c.lead_id;
+      el("call-name").textContent = c.name || "-"; el("call-number").textContent = c.number || "-";
+      el("call-source").textContent = c.source || "-"; el("call-intent").textContent = c.intent || "-";
+      el("call-pop-link").href = "/leads/" + c.lead_id;
+    }
+    el("call-wrap-up").hidden = !s.wrap_up;
+    if (s.wrap_up) el("call-wrap-up-ends").textContent = new Date(s.wrap_up.ends_at).toLocaleTimeString();
+  }
+  const refresh = () => fetch("/api/desk/state", {credentials: "same-origin"}).then(r => r.json()).then(render);
+  async function send(path, body) {
+    const resp = await fetch(path, {method: "POST", credentials: "same-origin",
+      headers: {"Content-Type": "application/json", "X-CSRF-Token": panel.dataset.csrf}, body: JSON.stringify(body || {})});
+    const data = await resp.json();
+    el("phone-error").textContent = resp.ok ? "" : (data.message || data.error);
+    if (resp.ok) render(data);
+  }
+  el("phone-login-submit").onclick = () => send("/api/desk/login");
+  el("phone-logout-submit").onclick = () => send("/api/desk/logout");
+  el("pause-submit").onclick = () => send("/api/desk/pause", {reason: el("pause-reason").value});
+  el("resume-submit").onclick = () => send("/api/desk/resume");
+  async function refreshPreview() {
+    const html = await (await fetch("/desk", {credentials: "same-origin"})).text();
+    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("preview");
+    if (fresh) el("preview").replaceWith(fresh);
+  }
+  document.addEventListener("desk", e => {
+    if (e.detail.type === "preview") refreshPreview(); else if (e.detail.type !== "pop" && e.detail.type !== "ended") refresh();
+  });
+  refresh();
+})();
+"""
+
+
+async def _phone_panel(request: web.Request) -> tuple[str, str]:
+    """The desk's phone controls and call card (nothing for a login without a phone) and their script."""
+    state = await desk_state(request)
+    if state["agent"] is None:
+        return "", ""
+    text = {f"state_{s}": t(request, "web.phone.state." + s) for s in ("logged_out", "available", "paused", "on_call", "wrap_up")}
+    text["since"] = t(request, "web.phone.since")
+    label = text["state_" + state["state"]] + (f" ({state['reason']})" if state["reason"] else "")
+    reasons = "".join(f'<option value="{esc(r)}">{esc(r)}</option>' for r in state["pause_reasons"])
+
+    def button(element_id: str, key: str) -> str:
+        return f'<button type="button" id="{element_id}" hidden>{esc(t(request, key))}</button>'
+
+    rows = "".join(f'<tr><th>{esc(t(request, key))}</th><td id="{fid}">-</td></tr>'
+                   for fid, key in (("call-name", "web.col.name"), ("call-number", "web.col.phone"),
+                                    ("call-source", "web.col.source"), ("call-intent", "web.col.intent")))  # fmt: skip
+    html = (
+        f'<section id="phone" class="card" data-csrf="{esc(request.get(CSRF, ""))}" data-text="{esc(json.dumps(text, ensure_ascii=False))}">'
+        f'<b>{esc(t(request, "web.phone.title"))}</b> <span id="phone-state" data-state="{esc(state["state"])}">{esc(label)}</span>'
+        f' <span id="phone-since"></span> '
+        + button("phone-login-submit", "web.phone.login") + button("phone-logout-submit", "web.phone.logout")
+        + f'<label class="inline">{esc(t(request, "web.phone.reason"))} <select id="pause-reason" hidden>{reasons}</select></label>'
+        + button("pause-submit", "web.phone.pause") + button("resume-submit", "web.phone.resume")
+        + '<span id="phone-error" class="error"></span></section>'
+        f'<section id="call-pop" class="card" data-lead-id="" hidden><h2>{esc(t(request, "web.call.title"))}</h2>'
+        f'<table id="call-card">{rows}</table>'
+        f'<p id="call-wrap-up" class="overdue" hidden>{esc(t(request, "web.call.wrap_up_due"))} <span id="call-wrap-up-ends"></span></p>'
+        f'<a id="call-pop-link" class="button" href="#">{esc(t(request, "web.call.open_lead"))}</a></section>'
+    )
+    return html, _PHONE_SCRIPT

@@ -7,6 +7,8 @@ import json
 from aiohttp import web
 
 from dialer.access.policy import Action
+from dialer.campaigns.agents import AgentState
+from dialer.campaigns.lifecycle import CampaignStatus
 from dialer.web.html import esc, page, t
 from dialer.web.keys import BROADCASTER, DIALER, METRICS
 from dialer.web.metrics import CONTENT_TYPE
@@ -34,7 +36,20 @@ _TILES = (
     ("disk", "web.wb.disk"),
 )
 
+# The campaign table's columns, in the order the script fills them.
+_CAMPAIGN_COLUMNS = ("web.wb.campaign", "web.col.state", "web.wb.enrolled", "web.wb.dialled", "web.wb.in_flight", "web.wb.done")
+
 _SCRIPT = """
+let offset = 0;
+function tick() {
+  document.querySelectorAll(".agent-since").forEach(c => {
+    if (!c.dataset.since) { c.textContent = "-"; return; }
+    const s = Math.max(0, Math.floor((Date.now() + offset - Date.parse(c.dataset.since)) / 1000));
+    const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, two = n => String(n).padStart(2, "0");
+    c.textContent = (h ? h + ":" + two(m) : m) + ":" + two(s % 60);
+  });
+}
+setInterval(tick, 1000);
 const pct = v => v === null || v === undefined ? "-" : v.toFixed(1) + "%";
 function show(s) {
   const set = (id, text) => { document.getElementById("tile-" + id).textContent = text; };
@@ -49,10 +64,28 @@ function show(s) {
   const w = s.inbound_waits;
   set("inbound_waiting", w.waiting + (w.longest_wait_s === null ? "" : " (" + w.longest_wait_s + " s)"));
   set("inbound_wait_today", w.average_wait_today_s === null ? "-" : w.average_wait_today_s.toFixed(1) + " s / " + w.connected_today);
-  const cols = document.getElementById("agents").tHead.rows[0].cells.length;
-  const rows = s.agents.map(a => "<tr>" + "<td></td>".repeat(cols) + "</tr>");
-  const body = document.getElementById("agents-body"); body.innerHTML = rows.join("");
-  s.agents.forEach((a, i) => { const c = body.rows[i].cells; c[0].textContent = a.agent; c[1].textContent = a.activity; c[2].textContent = a.calls_today; });
+  const board = document.getElementById("agents"), labels = JSON.parse(board.dataset.states);
+  const cols = board.tHead.rows[0].cells.length;
+  // Server clock minus this browser's: the "for" column counts from the server's "since".
+  offset = Date.parse(s.at) - Date.now();
+  const body = document.getElementById("agents-body"); body.innerHTML = "";
+  s.agents.forEach(a => {
+    const row = body.insertRow(); row.id = "agent-" + a.agent;
+    for (let i = 0; i < cols; i++) row.insertCell();
+    const c = row.cells;
+    c[0].textContent = a.agent;
+    c[1].className = "agent-state"; c[1].dataset.state = a.state;
+    c[1].textContent = labels[a.state] + (a.reason ? " (" + a.reason + ")" : "");
+    c[2].className = "agent-since"; c[2].dataset.since = a.since || "";
+    c[3].textContent = a.calls_today;
+  });
+  tick();
+  const camps = document.getElementById("campaigns-body"), statuses = JSON.parse(document.getElementById("campaigns").dataset.statuses);
+  camps.innerHTML = "";
+  s.campaigns.forEach(p => {
+    const row = camps.insertRow(); row.id = "campaign-" + p.campaign_id;
+    [p.name + " #" + p.campaign_id, statuses[p.status], p.enrolled, p.dialled, p.in_flight, p.done].forEach(v => { row.insertCell().textContent = v; });
+  });
   document.getElementById("updated").textContent = s.at;
   document.dispatchEvent(new CustomEvent("wallboard", {detail: s}));  // the listen-in panel adds its buttons
 }
@@ -70,11 +103,16 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     """Tiles and the agent table, filled by the page's script from the websocket."""
     tiles = "".join(f'<div class="tile"><b id="tile-{tid}">-</b>{esc(t(request, key))}</div>' for tid, key in _TILES)
     listen_html, listen_script, listen_column = listen_in_panel(request)
-    columns = ("web.col.agent", "web.col.activity", "web.wb.calls_today") + (("web.listen.title",) if listen_column else ())
+    columns = ("web.col.agent", "web.wb.agent_state", "web.wb.in_state", "web.wb.calls_today") + (("web.listen.title",) if listen_column else ())
     heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in columns)
+    states = json.dumps({s.value: t(request, "web.phone.state." + s.value) for s in AgentState}, ensure_ascii=False)
+    campaign_heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in _CAMPAIGN_COLUMNS)
+    statuses = json.dumps({s.value: t(request, "campaign.status." + s.value) for s in CampaignStatus}, ensure_ascii=False)
     body = (
         f'<div class="tiles" id="tiles">{tiles}</div>{listen_html}'
-        f'<table id="agents"><thead><tr>{heads}</tr></thead><tbody id="agents-body"></tbody></table>'
+        f'<table id="agents" data-states="{esc(states)}"><thead><tr>{heads}</tr></thead><tbody id="agents-body"></tbody></table>'
+        f'<h2>{esc(t(request, "web.wb.campaigns"))}</h2>'
+        f'<table id="campaigns" data-statuses="{esc(statuses)}"><thead><tr>{campaign_heads}</tr></thead><tbody id="campaigns-body"></tbody></table>'
         f'<p>{esc(t(request, "web.wb.updated"))} <span id="updated">-</span></p>'
     )
     return page(request, t(request, "web.wb.title"), body, script=_SCRIPT + listen_script)

@@ -6,15 +6,20 @@ viewer, so fifty screens cost what one costs. Each viewer has a small bounded qu
 a viewer too slow to keep up loses stale snapshots (the newest always wins) instead of
 making the server buffer without limit. That is the backpressure.
 
-:class:`StoreSnapshotSource` builds snapshots from what exists today (attempts in flight,
-the AMI link, KPIs, due leads, the disk watch); the campaign runner and the inbound router
-will provide richer sources behind the same Protocol.
+:class:`StoreSnapshotSource` builds snapshots from the attempts in flight, the AMI link, KPIs,
+due leads, the disk watch, the agents' presence and the rosters of the campaign runners of this
+process (each agent's state and since when), and each active campaign's progress.
+
+An agent's time in their state is NOT in the frame: the frame carries ``since`` (which changes
+only when the state does) and the page counts the seconds itself, so a room where nothing
+happens sends no frames.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
@@ -26,40 +31,54 @@ from zoneinfo import ZoneInfo
 from dialer.access.policy import Role
 from dialer.app import App
 from dialer.calls.outcome import Direction, Outcome
+from dialer.campaigns.agents import AgentState
+from dialer.campaigns.lifecycle import CampaignStatus
+from dialer.campaigns.presence import board_state, default_presence
+from dialer.campaigns.progress import ProgressStatus
+from dialer.campaigns.runners import Runners
 from dialer.campaigns.stats import AbandonTally
 from dialer.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
 from dialer.logging import get_logger
-from dialer.store.timestamps import to_db
+from dialer.store.repositories import Attempt
+from dialer.store.timestamps import to_db, to_db_or_none
 from dialer.store.users import UserStore
 
 log = get_logger(__name__)
 
 
 class AgentActivity(StrEnum):
-    """What the wallboard can say about an agent from what the dialer knows today."""
+    """Whether an agent's phone has a call now, from the attempts table (inbound calls included)."""
 
     IN_CALL = "in_call"  # has an attempt in flight
-    NOT_IN_CALL = "not_in_call"  # no call now (the campaign runner will tell ready / wrap-up / paused apart)
+    NOT_IN_CALL = "not_in_call"  # no call now (``state`` tells available / wrap-up / paused apart)
 
 
 @dataclass(frozen=True, slots=True)
 class AgentStatus:
-    """One agent's line on the wallboard."""
+    """One agent's line on the wallboard: the call flag, the working state, since when, the pause reason."""
 
     agent: str
     activity: AgentActivity
     calls_today: int
+    state: AgentState
+    since: datetime | None  # None: available by default, never changed from the desk
+    reason: str | None  # the pause reason while paused
 
 
 @dataclass(frozen=True, slots=True)
 class CampaignProgress:
-    """A campaign's activity: calls in flight now and calls ended today."""
+    """A campaign's progress: its leads (enrolled, done), attempts (dialled, in flight now) and calls ended today."""
 
     campaign_id: int
     in_flight: int
     ended_today: int
+    name: str
+    status: str
+    enrolled: int
+    dialled: int
+    done: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +122,8 @@ class Snapshot:
         """The websocket message body."""
         data = asdict(self)
         data["at"] = to_db(self.at)
+        for agent in data["agents"]:
+            agent["since"] = to_db_or_none(agent["since"])
         for key in ("abandon_today", "abandon_30d"):
             tally: AbandonTally = getattr(self, key)
             data[key]["rate"] = tally.rate
@@ -139,9 +160,10 @@ class _Slow:
 class StoreSnapshotSource:
     """A :class:`SnapshotSource` over the store, the AMI client and the disk watch of a dialer App."""
 
-    def __init__(self, app: App, users: UserStore) -> None:
+    def __init__(self, app: App, users: UserStore, runners: Runners) -> None:
         self._app = app
         self._users = users
+        self._runners = runners
         self._tz = ZoneInfo(app.settings.dealer.timezone)
         self._slow: _Slow | None = None
 
@@ -153,25 +175,24 @@ class StoreSnapshotSource:
         in_flight = await app.attempts.in_flight()
         ended_today = await _ended_by(app, day_start)
         roll_start = now - timedelta(days=app.settings.campaigns.pacing.rolling_days)
-        busy_agents = Counter(a.agent for a in in_flight if a.agent)
-        agents = tuple(
-            AgentStatus(
+        busy_since: dict[str, datetime] = {}
+        for a in in_flight:
+            if a.agent:
+                busy_since[a.agent] = min(a.created_at, busy_since.get(a.agent, a.created_at))
+        presence = await app.presence.current()
+        agents = []
+        for name in await self._agent_names():
+            board = board_state(presence.get(name) or default_presence(name), self._runners.sessions_of(name))
+            if name in busy_since and board.state is AgentState.AVAILABLE:
+                # A call no campaign runner holds (inbound, or a runner in another process).
+                board = dataclasses.replace(board, state=AgentState.ON_CALL, since=busy_since[name])
+            agents.append(AgentStatus(
                 agent=name,
-                activity=AgentActivity.IN_CALL if busy_agents[name] else AgentActivity.NOT_IN_CALL,
+                activity=AgentActivity.IN_CALL if name in busy_since else AgentActivity.NOT_IN_CALL,
                 calls_today=sum(n for (agent, _c, _o), n in ended_today.items() if agent == name),
-            )
-            for name in await self._agent_names()
-        )
-        campaign_ids = sorted({a.campaign_id for a in in_flight if a.campaign_id is not None}
-                              | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip
-        campaigns = tuple(
-            CampaignProgress(
-                campaign_id=cid,
-                in_flight=sum(1 for a in in_flight if a.campaign_id == cid),
-                ended_today=sum(n for (_a, c, _o), n in ended_today.items() if c == cid),
-            )
-            for cid in campaign_ids
-        )
+                state=board.state, since=board.since, reason=board.reason,
+            ))  # fmt: skip
+        campaigns = await self._campaigns(in_flight, ended_today)
         by_outcome: Counter[Outcome] = Counter()
         for (_a, _c, outcome), n in ended_today.items():
             by_outcome[outcome] += n
@@ -186,7 +207,7 @@ class StoreSnapshotSource:
             inbound_in_use=sum(1 for a in in_flight if a.direction is Direction.INBOUND),
             inbound_lines=app.settings.pbx.inbound_lines,
             ami_connected=None if app.ami is None else app.ami.connected,
-            agents=agents,
+            agents=tuple(agents),
             campaigns=campaigns,
             calls_today=sum(by_outcome.values()),
             answered_today=by_outcome[Outcome.ANSWERED],
@@ -207,7 +228,27 @@ class StoreSnapshotSource:
         )
 
     async def _agent_names(self) -> list[str]:
-        return sorted({u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None})
+        """Agents with a login, and agents a campaign of this process lists without one."""
+        logins = {u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None}
+        return sorted(logins | {s.agent_id for runner in self._runners.runners() for s in runner.roster})
+
+    async def _campaigns(self, in_flight: list[Attempt], ended_today: Counter[tuple[str | None, int | None, Outcome]]) -> tuple[CampaignProgress, ...]:
+        """Running and paused campaigns, and any other with calls today: progress from ``campaign status``."""
+        app = self._app
+        active = {c.id for c in await app.campaigns.list() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)}
+        ids = sorted(active | {a.campaign_id for a in in_flight if a.campaign_id is not None}
+                     | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip
+        out = []
+        for cid in ids:
+            report = await app.campaigns.status(cid)
+            out.append(CampaignProgress(
+                campaign_id=cid,
+                in_flight=sum(1 for a in in_flight if a.campaign_id == cid),
+                ended_today=sum(n for (_a, c, _o), n in ended_today.items() if c == cid),
+                name=report.campaign.definition.name, status=report.campaign.status.value, enrolled=report.enrolled,
+                dialled=report.dialled, done=report.by_status.get(ProgressStatus.DONE, 0),
+            ))  # fmt: skip
+        return tuple(out)
 
     async def _slow_part(self) -> _Slow:
         app = self._app

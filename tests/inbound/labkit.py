@@ -7,12 +7,14 @@ own ports in a temporary folder (the Lab API) instead of disturbing the shared l
 The ears: :class:`RtpCapture` reads every UDP packet on the loopback interface with a raw
 AF_PACKET socket (the tests run as root), keeps the RTP that Asterisk sends to a given range
 of ports, and :func:`tone_share` measures how much of that audio is one frequency (Goertzel).
+
+G.711 mu-law and RMS are computed here in pure Python (the ``audioop`` module is deprecated and
+gone in Python 3.13, and numpy is not a dependency); the audio is seconds long, so speed is no issue.
 """
 
 from __future__ import annotations
 
 import asyncio
-import audioop
 import dataclasses
 import math
 import socket
@@ -124,7 +126,7 @@ class RtpCapture:
     def audio(self, since: float, until: float) -> bytes:
         """16-bit linear audio of the packets seen in [since, until), in arrival order."""
         ulaw = b"".join(p for at, _, p in self.packets if since <= at < until)
-        return audioop.ulaw2lin(ulaw, 2)
+        return ulaw_to_pcm(ulaw)
 
 
 def goertzel_power(samples: list[int], freq: float) -> float:
@@ -158,4 +160,50 @@ def tone_ulaw(freq: float, seconds: float, amplitude: float = 0.5) -> bytes:
     """A pure tone as headerless mu-law (what SIPp's rtp_stream plays)."""
     n = int(seconds * SAMPLE_RATE)
     pcm = struct.pack(f"<{n}h", *(int(amplitude * 32767 * math.sin(2 * math.pi * freq * i / SAMPLE_RATE)) for i in range(n)))
-    return audioop.lin2ulaw(pcm, 2)
+    return pcm_to_ulaw(pcm)
+
+
+# G.711 mu-law as in ITU-T G.711 (and as audioop did it): bias 0x84, 8 segments, every bit inverted.
+_ULAW_BIAS = 0x84
+_ULAW_CLIP = 8159  # largest magnitude in the 14-bit domain the encoder works in
+_ULAW_SEGMENT_ENDS = (0x3F, 0x7F, 0xFF, 0x1FF, 0x3FF, 0x7FF, 0xFFF, 0x1FFF)
+
+
+def _ulaw_decode(code: int) -> int:
+    u = ~code & 0xFF
+    magnitude = (((u & 0x0F) << 3) + _ULAW_BIAS) << ((u >> 4) & 0x07)
+    return _ULAW_BIAS - magnitude if u & 0x80 else magnitude - _ULAW_BIAS
+
+
+def _ulaw_encode(sample14: int) -> int:
+    """One sample of the 14-bit domain (a 16-bit sample shifted right by 2) to its mu-law byte."""
+    mask = 0x7F if sample14 < 0 else 0xFF
+    magnitude = min(abs(sample14), _ULAW_CLIP) + (_ULAW_BIAS >> 2)
+    segment = next((i for i, end in enumerate(_ULAW_SEGMENT_ENDS) if magnitude <= end), None)
+    if segment is None:  # beyond the last segment: the loudest code
+        return 0x7F ^ mask
+    return ((segment << 4) | ((magnitude >> (segment + 1)) & 0x0F)) ^ mask
+
+
+# Lookup tables, so converting seconds of audio is one table look-up per sample.
+_ULAW_TO_PCM = tuple(struct.pack("<h", _ulaw_decode(code)) for code in range(256))
+_PCM14_TO_ULAW = bytes(_ulaw_encode(s) for s in range(-(1 << 13), 1 << 13))
+
+
+def ulaw_to_pcm(ulaw: bytes) -> bytes:
+    """Mu-law bytes (RTP payload type 0) to 16-bit little-endian linear PCM."""
+    return b"".join(_ULAW_TO_PCM[code] for code in ulaw)
+
+
+def pcm_to_ulaw(pcm: bytes) -> bytes:
+    """16-bit little-endian linear PCM to mu-law bytes."""
+    samples = struct.unpack(f"<{len(pcm) // 2}h", pcm)
+    return bytes(_PCM14_TO_ULAW[(s >> 2) + (1 << 13)] for s in samples)
+
+
+def rms(pcm: bytes) -> float:
+    """Root mean square of 16-bit little-endian PCM: how loud it is (0 for silence or no audio)."""
+    n = len(pcm) // 2
+    if n == 0:
+        return 0.0
+    return math.sqrt(sum(s * s for s in struct.unpack(f"<{n}h", pcm)) / n)

@@ -68,3 +68,18 @@ def test_template_round_trips(config: Path, tmp_path: Path, capsys: pytest.Captu
     assert "已生成导入模板" in capsys.readouterr().out
     assert run(config, "import", str(path), "--json") == 0
     assert json.loads(capsys.readouterr().out)["rows"] == 0
+
+
+def test_a_control_character_is_shown_escaped_and_a_bad_encoding_names_the_byte(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "ctl.csv"
+    write_sheet(path, ["姓名", "手机"], [["李\x00四", "13900139000"], ["张三", "13800138000"]])
+    assert run(config, "import", str(path), "--source", "web") == 0
+    out = capsys.readouterr().out
+    assert "新建 1" in out and "李\\x00四" in out and "含有不可打印的字符" in out and "\x00" not in out
+
+    broken = tmp_path / "broken.csv"
+    broken.write_bytes("姓名,手机\r\n".encode("gbk") + b"\xff\r\n")
+    assert run(config, "import", str(broken)) == 2
+    assert "byte offset 11, line 2 is not" in capsys.readouterr().err

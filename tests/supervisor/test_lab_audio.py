@@ -9,7 +9,6 @@ each stream is measured before the listen-in, during whisper and during barge.
 from __future__ import annotations
 
 import asyncio
-import audioop
 import time
 from collections.abc import AsyncIterator
 
@@ -24,7 +23,7 @@ from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.service import SpyMode, SupervisorService
-from tests.inbound.labkit import SAMPLE_RATE, RtpCapture, call_in, tone_share
+from tests.inbound.labkit import SAMPLE_RATE, RtpCapture, call_in, rms, tone_share
 from tests.supervisor.conftest import TONE_HZ
 
 pytestmark = pytest.mark.asterisk
@@ -114,7 +113,7 @@ async def test_whisper_reaches_only_the_agent_and_barge_reaches_both(parts) -> N
         pcm = ears.audio(*window)
         # The phone really received a phase's worth of audio, and not silence (the other party talks).
         assert len(pcm) >= 0.8 * PHASE_S * SAMPLE_RATE * 2, (window, len(pcm))
-        assert audioop.rms(pcm, 2) > SPEECH_RMS, (window, audioop.rms(pcm, 2))
+        assert rms(pcm) > SPEECH_RMS, (window, rms(pcm))
         return tone_share(pcm, TONE_HZ)
 
     shares = {

@@ -1,0 +1,387 @@
+"""Sales manager: find leads, assign or transfer them, re-activate defeated ones, see who owns what.
+
+The handbook's sales manager hands HQ leads to the DCC on the day they arrive and the showroom's
+low-intent and defeated leads every day; the DCC must follow those up within 2 days of the
+hand-over. Every change goes through :class:`dialer.leads.service.LeadManager` (one transaction,
+a ``transferred`` lead event, a DOSS outbox row); this module only parses, checks roles and renders.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+
+from dialer.access.policy import Action, Role
+from dialer.leads.errors import LeadNotFound, LeadStateError
+from dialer.leads.model import LeadSource, LeadState
+from dialer.leads.service import REASON_MAX_CHARS, LeadManager, ManageError, Ownership, OwnerSummary
+from dialer.store.leads import LeadPage, LeadQuery
+from dialer.web.errors import BadRequest, Forbidden
+from dialer.web.forms import parse_int
+from dialer.web.html import allowed, csrf_field, esc, field_errors, page, t
+from dialer.web.keys import DIALER, session_of
+from dialer.web.routing import Param, RouteTable
+from dialer.web.views_desk import _local as local_time  # the desk's time format: one definition
+from dialer.web.views_desk import lead_json
+
+routes = RouteTable()
+
+_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MAX = 200
+# The owner filter's word for "nobody owns it" (agent endpoints are PBX names, never this word).
+UNASSIGNED = "unassigned"
+_TRUE = frozenset({"1", "true", "on", "yes"})
+
+
+# -- parsing: request data -> typed values, every bad field named -------------------------------
+
+
+def parse_query(data: Mapping[str, str]) -> LeadQuery:
+    """The list filters from a query string; :class:`BadRequest` names each bad one."""
+    errors: dict[str, str] = {}
+    source: LeadSource | None = None
+    state: LeadState | None = None
+    if raw := data.get("source", ""):
+        try:
+            source = LeadSource(raw)
+        except ValueError:
+            errors["source"] = f"{raw!r} is not one of {', '.join(s.value for s in LeadSource)}"
+    if raw := data.get("state", ""):
+        try:
+            state = LeadState(raw)
+        except ValueError:
+            errors["state"] = f"{raw!r} is not one of {', '.join(s.value for s in LeadState)}"
+    owner = data.get("owner", "").strip() or None
+    paging: dict[str, int] = {}
+    for name, default, top in (("page", 1, None), ("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)):
+        try:
+            value = parse_int(data.get(name), name, default=default)
+        except BadRequest as exc:
+            errors.update(exc.fields)
+            continue
+        assert value is not None
+        if value < 1 or (top is not None and value > top):
+            errors[name] = f"{value} is not between 1 and {top}" if top else f"{value} is not 1 or more"
+        paging[name] = value
+    if errors:
+        raise BadRequest(errors)
+    return LeadQuery(
+        source=source,
+        state=state,
+        owner=None if owner == UNASSIGNED else owner,
+        unassigned=owner == UNASSIGNED,
+        overdue=data.get("overdue", "").lower() in _TRUE,
+        page=paging["page"],
+        per_page=paging["per_page"],
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A transfer or re-activation request: which leads, to whom, why."""
+
+    lead_ids: tuple[int, ...]
+    to_owner: str | None
+    reason: str
+
+
+def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> Decision:
+    """``{lead_ids, to_owner, reason}`` from JSON or a form; :class:`BadRequest` names each bad field."""
+    errors: dict[str, str] = {}
+    raw_ids = data.get("lead_ids")
+    ids: list[int] = []
+    if not isinstance(raw_ids, list) or not raw_ids:
+        errors["lead_ids"] = "expected a non-empty list of lead numbers"
+    else:
+        for value in raw_ids:
+            text = str(value)
+            if isinstance(value, bool) or not text.isdigit():
+                errors["lead_ids"] = f"{value!r} is not a lead number"
+                break
+            ids.append(int(text))
+    to_owner = data.get("to_owner")
+    if to_owner is not None and not isinstance(to_owner, str):
+        errors["to_owner"] = f"{to_owner!r} is not an agent name"
+    owner = to_owner.strip() if isinstance(to_owner, str) and to_owner.strip() else None
+    if owner_required and owner is None and "to_owner" not in errors:
+        errors["to_owner"] = "choose the agent who gets the leads"
+    reason = data.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
+        errors["reason"] = "a reason is required"
+    if errors:
+        raise BadRequest(errors)
+    assert isinstance(reason, str)
+    return Decision(tuple(ids), owner, reason)
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest({"body": "not JSON"}) from None
+    if not isinstance(body, dict):
+        raise BadRequest({"body": "expected a JSON object"})
+    return body
+
+
+# -- the work: one place for the page and the API ---------------------------------------------
+
+
+def _manager(request: web.Request) -> LeadManager:
+    app = request.app[DIALER]
+    return LeadManager(app.db, app.leads, app.doss, app.clock)
+
+
+def _actor(request: web.Request) -> str:
+    return _ACTOR_PREFIX + session_of(request).user.name
+
+
+async def _transfer(request: web.Request, decision: Decision) -> list[dict[str, Any]]:
+    """Transfer and report per lead; the leads package's refusals become 400s naming the field."""
+    assert decision.to_owner is not None
+    with _refusals():
+        done = await _manager(request).transfer(decision.lead_ids, decision.to_owner, _actor(request), decision.reason)
+    return [{"lead_id": d.lead.id, "result": "transferred" if d.changed else "unchanged", "from": d.previous_owner,
+             "to": d.lead.owner} for d in done]  # fmt: skip
+
+
+async def _reactivate(request: web.Request, decision: Decision) -> list[dict[str, Any]]:
+    # The page's form is declared with lead.assign and the API with lead.reactivate: each needs the other too.
+    if not allowed(request, Action.LEAD_REACTIVATE) or (decision.to_owner is not None and not allowed(request, Action.LEAD_ASSIGN)):
+        raise Forbidden("forbidden", "re-activating (and assigning) leads is not allowed for this role")
+    with _refusals():
+        done = await _manager(request).reactivate(decision.lead_ids, _actor(request), decision.reason, decision.to_owner)
+    return [{"lead_id": d.lead.id, "result": "reactivated", "owner": d.lead.owner,
+             "transferred": d.transfer is not None and d.transfer.changed} for d in done]  # fmt: skip
+
+
+@contextlib.contextmanager
+def _refusals() -> Iterator[None]:
+    """Turns what LeadManager refuses into a 400 naming the field, so the page and the API agree."""
+    try:
+        yield
+    except ManageError as exc:
+        raise BadRequest({exc.field: f"{exc.value!r}: {exc.reason}"}) from None
+    except (LeadNotFound, LeadStateError) as exc:
+        raise BadRequest({"lead_ids": str(exc)}) from None
+
+
+def _visible_owner(request: web.Request, query: LeadQuery) -> LeadQuery:
+    """Agents see only their own leads, whatever the filter asked for."""
+    user = session_of(request).user
+    if user.role is not Role.AGENT:
+        return query
+    return dataclasses.replace(query, owner=user.agent or "", unassigned=False)
+
+
+def _summary_json(summary: OwnerSummary) -> dict[str, Any]:
+    return {"by_state": {s.value: n for s, n in summary.by_state.items()}, "total": summary.total, "overdue": summary.overdue}
+
+
+# -- the API ----------------------------------------------------------------------------------
+
+_LIST_PARAMS = (
+    Param("source", "lead source (hq, web, low_intent, defeated, ...)"),
+    Param("state", "lead state (new, following, defeated, ...)"),
+    Param("owner", f"agent endpoint, or {UNASSIGNED!r}; agents always get their own"),
+    Param("overdue", "1: only leads whose deadline has passed"),
+    Param("page", "from 1", "integer"),
+    Param("per_page", f"1 to {PER_PAGE_MAX} (default {PER_PAGE_DEFAULT})", "integer"),
+)
+
+
+@routes.route("GET", "/api/leads", Action.LEAD_VIEW, "Leads by source, state, owner and overdue, one page", query=_LIST_PARAMS)
+async def api_leads(request: web.Request) -> web.StreamResponse:
+    """A page of leads; managers, supervisors and QA see all, agents only their own."""
+    query = _visible_owner(request, parse_query(request.query))
+    found = await request.app[DIALER].leads.search(query)
+    return web.json_response({"leads": [lead_json(lead) for lead in found.leads], "total": found.total, "page": query.page,
+                              "per_page": query.per_page})  # fmt: skip
+
+
+@routes.route("GET", "/api/ownership", Action.LEAD_VIEW, "Leads per owner by state, overdue per owner, unassigned")
+async def api_ownership(request: web.Request) -> web.StreamResponse:
+    """The ownership summary; an agent gets only their own line."""
+    user = session_of(request).user
+    summary = await request.app[DIALER].leads.ownership(owner=(user.agent or "") if user.role is Role.AGENT else None)
+    return web.json_response({"owners": [{"owner": o.owner, **_summary_json(o)} for o in summary.owners],
+                              "unassigned": _summary_json(summary.unassigned)})  # fmt: skip
+
+
+@routes.route("POST", "/api/leads/transfer", Action.LEAD_ASSIGN, "Assign or transfer leads to an agent, with a reason",
+              body="application/json")  # fmt: skip
+async def api_transfer(request: web.Request) -> web.StreamResponse:
+    """``{lead_ids, to_owner, reason}`` -> per lead ``transferred`` or ``unchanged``; all or nothing."""
+    results = await _transfer(request, parse_decision(await _json_body(request), owner_required=True))
+    return web.json_response({"results": results})
+
+
+@routes.route("POST", "/api/leads/reactivate", Action.LEAD_REACTIVATE, "Re-activate defeated leads (and assign them)",
+              body="application/json")  # fmt: skip
+async def api_bulk_reactivate(request: web.Request) -> web.StreamResponse:
+    """``{lead_ids, to_owner?, reason}`` -> per lead ``reactivated``; all defeated or nothing happens."""
+    results = await _reactivate(request, parse_decision(await _json_body(request), owner_required=False))
+    return web.json_response({"results": results})
+
+
+# -- the page ---------------------------------------------------------------------------------
+
+
+def _filter_values(query: LeadQuery) -> dict[str, str]:
+    """The query as the filter form and the pager's links carry it."""
+    values = {
+        "source": "" if query.source is None else query.source.value,
+        "state": "" if query.state is None else query.state.value,
+        "owner": UNASSIGNED if query.unassigned else (query.owner or ""),
+        "overdue": "1" if query.overdue else "",
+        "per_page": "" if query.per_page == PER_PAGE_DEFAULT else str(query.per_page),
+    }
+    return {k: v for k, v in values.items() if v}
+
+
+def _options(current: str, choices: Sequence[tuple[str, str]]) -> str:
+    return "".join(f'<option value="{esc(v)}"{" selected" if v == current else ""}>{esc(label)}</option>' for v, label in choices)
+
+
+def _select(request: web.Request, label_key: str, name: str, current: str, choices: Sequence[tuple[str, str]]) -> str:
+    return f'<label>{esc(t(request, label_key))} <select name="{esc(name)}">{_options(current, choices)}</select></label>'
+
+
+def _filter_form(request: web.Request, query: LeadQuery, agents: Sequence[str]) -> str:
+    values = _filter_values(query)
+    any_ = [("", t(request, "web.manage.any"))]
+    sources = any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource]
+    states = any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState]
+    owners = any_ + [(UNASSIGNED, t(request, "web.manage.unassigned"))] + [(a, a) for a in agents]
+    checked = " checked" if query.overdue else ""
+    return (
+        '<form method="get" action="/manage" id="manage-filter" class="card">'
+        + _select(request, "web.col.source", "source", values.get("source", ""), sources)
+        + _select(request, "web.col.state", "state", values.get("state", ""), states)
+        + _select(request, "web.col.owner", "owner", values.get("owner", ""), owners)
+        + f'<label><input type="checkbox" name="overdue" value="1"{checked}> {esc(t(request, "web.manage.overdue"))}</label>'
+        + f'<button type="submit" id="manage-filter-submit">{esc(t(request, "web.manage.filter"))}</button></form>'
+    )
+
+
+def _leads_table(request: web.Request, found: LeadPage, selected: set[int]) -> str:
+    if not found.leads:
+        return f'<p id="manage-leads">{esc(t(request, "web.manage.none"))}</p>'
+    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.manage.select", "web.col.id", "web.col.name", "web.col.source",
+                                                                  "web.col.state", "web.col.owner", "web.col.due_at"))  # fmt: skip
+    now = request.app[DIALER].clock.now()
+    rows = "".join(
+        f'<tr id="manage-lead-{lead.id}"{" class=overdue" if lead.due_at is not None and lead.due_at < now else ""}>'
+        f'<td><input type="checkbox" name="lead_ids" value="{lead.id}"{" checked" if lead.id in selected else ""}></td>'
+        f'<td>{lead.id}</td><td><a href="/leads/{lead.id}">{esc(lead.name)}</a></td>'
+        f'<td>{esc(t(request, "web.source." + lead.source.value))}</td><td>{esc(t(request, "web.state." + lead.state.value))}</td>'
+        f"<td>{esc(lead.owner or t(request, 'web.manage.unassigned'))}</td><td>{esc(local_time(request, lead.due_at))}</td></tr>"
+        for lead in found.leads
+    )
+    return f'<table id="manage-leads"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+def _pager(request: web.Request, query: LeadQuery, total: int) -> str:
+    pages = max(1, math.ceil(total / query.per_page))
+    values = _filter_values(query)
+    links = [
+        f'<a id="manage-{step}" href="/manage?{esc(urlencode({**values, "page": target}))}">{esc(t(request, "web.manage." + step))}</a>'
+        for step, target in (("prev", query.page - 1), ("next", query.page + 1))
+        if 1 <= target <= pages
+    ]
+    position = t(request, "web.manage.page", page=query.page, pages=pages, total=total)
+    return f'<p id="manage-pager">{esc(position)} {" ".join(links)}</p>'
+
+
+def _ownership_table(request: web.Request, summary: Ownership) -> str:
+    states = [s for s in LeadState if any(s in o.by_state for o in (*summary.owners, summary.unassigned))]
+    heads = [t(request, "web.col.owner"), *(t(request, "web.state." + s.value) for s in states), t(request, "web.manage.total"),
+             t(request, "web.manage.overdue_col")]  # fmt: skip
+    lines = [*summary.owners, summary.unassigned]
+    rows = "".join(
+        f'<tr id="ownership-{esc(o.owner or UNASSIGNED)}"><td>{esc(o.owner or t(request, "web.manage.unassigned"))}</td>'
+        + "".join(f"<td>{o.by_state.get(s, 0)}</td>" for s in states)
+        + f'<td>{o.total}</td><td{" class=overdue" if o.overdue else ""}>{o.overdue}</td></tr>'
+        for o in lines
+    )
+    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
+    title = f'<h2>{esc(t(request, "web.manage.ownership"))}</h2>'
+    return f'{title}<table id="ownership"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
+
+
+async def _manage_page(
+    request: web.Request, query: LeadQuery, *, notice: str = "", errors: Mapping[str, str] | None = None,
+    form: Mapping[str, Any] | None = None, status: int = 200,
+) -> web.Response:  # fmt: skip
+    app = request.app[DIALER]
+    agents = await app.leads.agents()
+    found = await app.leads.search(query)
+    errors = errors or {}
+    form = form or {}
+    selected = {int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()}
+    owner_choices = [("", t(request, "web.manage.choose"))] + [(a, a) for a in agents]
+    result = notice or "; ".join(errors.values())
+    hidden = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in _filter_values(query).items())
+    reactivate = ""
+    if allowed(request, Action.LEAD_REACTIVATE):
+        label = esc(t(request, "web.manage.reactivate"))
+        reactivate = f'<button type="submit" name="op" value="reactivate" id="manage-reactivate-submit">{label}</button>'
+    body = (
+        _filter_form(request, query, agents)
+        + f'<p id="manage-result" class="{"error" if errors else "card"}">{esc(result)}</p>'
+        + f'<form method="post" action="/manage" id="manage-transfer-form">{csrf_field(request)}{hidden}'
+        + _leads_table(request, found, selected) + field_errors(errors, "lead_ids")
+        + _pager(request, query, found.total)
+        + f'<label>{esc(t(request, "web.manage.to_owner"))} <select name="to_owner" id="manage-to-owner">'
+        + f'{_options(str(form.get("to_owner") or ""), owner_choices)}</select>{field_errors(errors, "to_owner")}</label>'
+        + f'<label>{esc(t(request, "web.manage.reason"))} <input name="reason" id="manage-reason" maxlength="{REASON_MAX_CHARS}" '
+        + f'value="{esc(form.get("reason") or "")}">{field_errors(errors, "reason")}</label>'
+        + f'<button type="submit" name="op" value="transfer" id="manage-transfer-submit">{esc(t(request, "web.manage.transfer"))}</button>'
+        + reactivate + "</form>"
+        + _ownership_table(request, await app.leads.ownership())
+    )  # fmt: skip
+    return page(request, t(request, "web.manage.title"), body, status=status)
+
+
+@routes.route("GET", "/manage", Action.LEAD_ASSIGN, "Sales manager: filter, assign, transfer, re-activate, ownership")
+async def manage(request: web.Request) -> web.StreamResponse:
+    """The page; ``transferred``/``unchanged``/``reactivated`` in the query report the last action."""
+    query = parse_query(request.query)
+    notice = ""
+    done = {k: request.query[k] for k in ("transferred", "unchanged", "reactivated") if request.query.get(k, "").isdigit()}
+    if "reactivated" in done:
+        notice = t(request, "web.manage.reactivated", count=done["reactivated"])
+    elif "transferred" in done:
+        notice = t(request, "web.manage.transferred", transferred=done["transferred"], unchanged=done.get("unchanged", "0"))
+    return await _manage_page(request, query, notice=notice)
+
+
+@routes.route("POST", "/manage", Action.LEAD_ASSIGN, "Sales manager: transfer or re-activate the selected leads (form)")
+async def manage_post(request: web.Request) -> web.StreamResponse:
+    """Apply the form's decision, then back to the same filters with the result; errors next to their field."""
+    posted = await request.post()
+    filters = {k: str(v) for k, v in posted.items() if k in ("source", "state", "owner", "overdue", "per_page", "page")}
+    query = parse_query(filters)
+    form: dict[str, Any] = {"lead_ids": [str(v) for v in posted.getall("lead_ids", [])], "to_owner": str(posted.get("to_owner") or ""),
+                            "reason": str(posted.get("reason") or "")}  # fmt: skip
+    op = str(posted.get("op") or "transfer")
+    try:
+        decision = parse_decision(form, owner_required=op != "reactivate")
+        if op == "reactivate":
+            results = await _reactivate(request, decision)
+            counts = {"reactivated": len(results)}
+        else:
+            results = await _transfer(request, decision)
+            counts = {k: sum(r["result"] == k for r in results) for k in ("transferred", "unchanged")}
+    except BadRequest as exc:
+        return await _manage_page(request, query, errors=exc.fields or {"_": exc.message}, form=form, status=400)
+    raise web.HTTPSeeOther("/manage?" + urlencode({**_filter_values(query), **counts}))
+
