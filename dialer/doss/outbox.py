@@ -35,6 +35,7 @@ class OutboxKind(StrEnum):
     DISPOSITION = "disposition"  # a call's outcome and the agent's result
     MILESTONE = "milestone"  # the showroom: the customer visited, or bought
     TRANSFER = "transfer"  # a manager gave the lead to another employee (the owner column changed)
+    REACTIVATION = "reactivation"  # a manager brought a defeated lead back
 
 
 class Verdict(StrEnum):

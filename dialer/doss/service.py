@@ -23,6 +23,7 @@ from dialer.clock import Clock
 from dialer.doss.errors import FormError
 from dialer.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
 from dialer.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
+from dialer.leads.errors import LeadStateError
 from dialer.leads.model import Lead, LeadEventKind, LeadState, check_transition
 from dialer.logging import get_logger
 from dialer.store.database import Database, Tx
@@ -148,6 +149,29 @@ class DossService:
             outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
         log.info("doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id)
         return Recorded(lead=lead, change=None, outbox_id=outbox_id)
+
+    async def record_reactivation(self, lead_ids: Sequence[int], actor: str, reason: str) -> list[Lead]:
+        """A manager brings defeated leads back: each state change and its DOSS row, all or none.
+
+        DOSS records re-activations like any state change. A lead that is not defeated
+        refuses the batch (:class:`LeadStateError`): re-activating twice is a mistake to
+        show, not a no-op, since it would be a second line in the DOSS sheet.
+        """
+        now = self._clock.now()
+        back: list[Lead] = []
+        async with self._db.write() as tx:
+            before = [await self._leads.get(lead_id) for lead_id in lead_ids]
+            not_defeated = [f"{lead.id} ({lead.state.value})" for lead in before if lead.state is not LeadState.DEFEATED]
+            if not_defeated:
+                raise LeadStateError(f"only defeated leads can be re-activated; not defeated: {', '.join(not_defeated)}")
+            for lead_id in lead_ids:
+                lead = await self._leads.change_state(lead_id, LeadState.REACTIVATED, now, actor, reason=reason)
+                record = DossRecord(lead=_snapshot(lead, None), at=now, actor=actor, state=lead.state,
+                                    result=LeadState.REACTIVATED.zh, intent=lead.intent, note=reason)  # fmt: skip
+                await self._queue(tx, OutboxKind.REACTIVATION, record, None, now)
+                back.append(lead)
+        log.info("doss.reactivation_recorded", leads=[lead.id for lead in back])
+        return back
 
     async def record_transfer(self, lead_ids: Sequence[int], to_owner: str, actor: str, reason: str) -> list[Transfer]:
         """A manager gives leads to ``to_owner``: owners, history and one DOSS row per changed lead, atomically.

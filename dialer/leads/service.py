@@ -12,7 +12,7 @@ from dialer.access.policy import Role
 from dialer.clock import Clock
 from dialer.doss.service import DossService
 from dialer.leads.deadlines import DueRules
-from dialer.leads.errors import LeadError, LeadStateError
+from dialer.leads.errors import LeadError
 from dialer.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.leads.importer import LeadImporter
 from dialer.leads.model import Lead, LeadState
@@ -174,14 +174,8 @@ class LeadManager:
         text = _check_reason(reason)
         if to_owner is not None:
             await self._check_agent(to_owner)
-        store = self._leads.store
         async with self._db.write():
-            leads = [await store.get(lead_id) for lead_id in ids]
-            not_defeated = [f"{lead.id} ({lead.state.value})" for lead in leads if lead.state is not LeadState.DEFEATED]
-            if not_defeated:
-                raise LeadStateError(f"only defeated leads can be re-activated; not defeated: {', '.join(not_defeated)}")
-            now = self._clock.now()
-            back = [await store.change_state(lead_id, LeadState.REACTIVATED, now, actor, reason=text) for lead_id in ids]
+            back = await self._doss.record_reactivation(ids, actor, text)
             if to_owner is None:
                 done = [Reactivation(lead, None) for lead in back]
             else:

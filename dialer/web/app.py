@@ -24,8 +24,17 @@ from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import UserStore
 from dialer.web import (
-    openapi, views_auth, views_desk, views_leads, views_manage, views_preview, views_recordings, views_reports, views_screenpop,
-    views_supervise, views_wallboard,
+    openapi,
+    views_auth,
+    views_desk,
+    views_leads,
+    views_manage,
+    views_preview,
+    views_recordings,
+    views_reports,
+    views_screenpop,
+    views_supervise,
+    views_wallboard,
 )  # fmt: skip
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics

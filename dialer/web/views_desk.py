@@ -25,7 +25,7 @@ from dialer.doss.mapping import Disposition, FormField
 from dialer.inbound.errors import QueueChangeRefused
 from dialer.leads.errors import LeadNotFound, LeadStateError
 from dialer.leads.model import IntentLevel, Lead, LeadState
-from dialer.leads.service import DueItem, DueScope
+from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
 from dialer.store.leads import LeadEvent
 from dialer.store.timestamps import to_db_or_none
@@ -225,6 +225,8 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         body += _disposition_form(request, lead, errors or {}, values or {})
     if lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE):
         body += (f'<form method="post" action="/leads/{lead.id}/reactivate" id="reactivate-form">{csrf_field(request)}'
+                 f'<label>{esc(t(request, "web.manage.reason"))} <input name="reason" id="reactivate-reason" required maxlength="200"></label>'
+                 f'{field_errors(errors or {}, "reason")}{field_errors(errors or {}, "state")}'
                  f'<button id="reactivate-submit" type="submit">{esc(t(request, "web.lead.reactivate"))}</button></form>')  # fmt: skip
     body += f'<div class="script" id="closing-script">{esc(settings.web.closing_script.format(**script_params))}</div>'
     body += f'<h2>{esc(t(request, "web.lead.history"))}</h2>{history}'
@@ -293,31 +295,45 @@ async def api_disposition(request: web.Request) -> web.StreamResponse:
     return web.json_response(lead_json(updated))
 
 
-async def _reactivate(request: web.Request) -> Lead:
-    lead = await _lead_for(request, Action.LEAD_REACTIVATE)
-    # change_state treats "already re-activated" as no change; a second click must not pass silently.
-    if lead.state is not LeadState.DEFEATED:
-        raise BadRequest({"state": f"lead {lead.id} is {lead.state.value}; only a defeated lead can be re-activated"})
+def lead_manager(request: web.Request) -> LeadManager:
+    """The manager's decisions (re-activate, transfer) over this console's dialer."""
     app = request.app[DIALER]
+    return LeadManager(app.db, app.leads, app.doss, app.clock)
+
+
+async def _reactivate(request: web.Request, reason: str) -> Lead:
+    lead = await _lead_for(request, Action.LEAD_REACTIVATE)
     try:
-        return await app.leads.store.change_state(
-            lead.id, LeadState.REACTIVATED, app.clock.now(), _ACTOR_PREFIX + session_of(request).user.name, reason="reactivated"
-        )
+        done = await lead_manager(request).reactivate([lead.id], _ACTOR_PREFIX + session_of(request).user.name, reason)
+    except ManageError as exc:
+        raise BadRequest({exc.field: exc.reason}) from None
     except LeadStateError as exc:
         raise BadRequest({"state": str(exc)}) from None
+    return done[0].lead
 
 
 @routes.route("POST", "/leads/{lead_id:\\d+}/reactivate", Action.LEAD_REACTIVATE, "Re-activate a defeated lead (form)")
 async def reactivate(request: web.Request) -> web.StreamResponse:
     """Bring a defeated lead back; its 2-day hand-over deadline starts again."""
-    lead = await _reactivate(request)
+    form = await request.post()
+    try:
+        lead = await _reactivate(request, str(form.get("reason") or ""))
+    except BadRequest as exc:
+        return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400)
     raise web.HTTPSeeOther(f"/leads/{lead.id}")
 
 
-@routes.route("POST", "/api/leads/{lead_id:\\d+}/reactivate", Action.LEAD_REACTIVATE, "Re-activate a defeated lead")
+@routes.route("POST", "/api/leads/{lead_id:\\d+}/reactivate", Action.LEAD_REACTIVATE, "Re-activate a defeated lead",
+              body="application/json")  # fmt: skip
 async def api_reactivate(request: web.Request) -> web.StreamResponse:
-    """The lead after re-activation."""
-    return web.json_response(lead_json(await _reactivate(request)))
+    """``{"reason"}`` -> the lead after re-activation (its DOSS row queued with it)."""
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest({"body": "not JSON"}) from None
+    if not isinstance(body, dict):
+        raise BadRequest({"body": "expected a JSON object"})
+    return web.json_response(lead_json(await _reactivate(request, str(body.get("reason") or ""))))
 
 
 # -- the agent's phone: presence and the current campaign call ------------------------------------

@@ -21,7 +21,7 @@ from aiohttp import web
 from dialer.access.policy import Action, Role
 from dialer.leads.errors import LeadNotFound, LeadStateError
 from dialer.leads.model import LeadSource, LeadState
-from dialer.leads.service import REASON_MAX_CHARS, LeadManager, ManageError, Ownership, OwnerSummary
+from dialer.leads.service import REASON_MAX_CHARS, ManageError, Ownership, OwnerSummary
 from dialer.store.leads import LeadPage, LeadQuery
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import parse_int
@@ -29,7 +29,7 @@ from dialer.web.html import allowed, csrf_field, esc, field_errors, page, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _local as local_time  # the desk's time format: one definition
-from dialer.web.views_desk import lead_json
+from dialer.web.views_desk import lead_json, lead_manager
 
 routes = RouteTable()
 
@@ -135,11 +135,6 @@ async def _json_body(request: web.Request) -> dict[str, Any]:
 # -- the work: one place for the page and the API ---------------------------------------------
 
 
-def _manager(request: web.Request) -> LeadManager:
-    app = request.app[DIALER]
-    return LeadManager(app.db, app.leads, app.doss, app.clock)
-
-
 def _actor(request: web.Request) -> str:
     return _ACTOR_PREFIX + session_of(request).user.name
 
@@ -148,7 +143,7 @@ async def _transfer(request: web.Request, decision: Decision) -> list[dict[str, 
     """Transfer and report per lead; the leads package's refusals become 400s naming the field."""
     assert decision.to_owner is not None
     with _refusals():
-        done = await _manager(request).transfer(decision.lead_ids, decision.to_owner, _actor(request), decision.reason)
+        done = await lead_manager(request).transfer(decision.lead_ids, decision.to_owner, _actor(request), decision.reason)
     return [{"lead_id": d.lead.id, "result": "transferred" if d.changed else "unchanged", "from": d.previous_owner,
              "to": d.lead.owner} for d in done]  # fmt: skip
 
@@ -158,7 +153,7 @@ async def _reactivate(request: web.Request, decision: Decision) -> list[dict[str
     if not allowed(request, Action.LEAD_REACTIVATE) or (decision.to_owner is not None and not allowed(request, Action.LEAD_ASSIGN)):
         raise Forbidden("forbidden", "re-activating (and assigning) leads is not allowed for this role")
     with _refusals():
-        done = await _manager(request).reactivate(decision.lead_ids, _actor(request), decision.reason, decision.to_owner)
+        done = await lead_manager(request).reactivate(decision.lead_ids, _actor(request), decision.reason, decision.to_owner)
     return [{"lead_id": d.lead.id, "result": "reactivated", "owner": d.lead.owner,
              "transferred": d.transfer is not None and d.transfer.changed} for d in done]  # fmt: skip
 

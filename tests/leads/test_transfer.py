@@ -136,11 +136,13 @@ async def test_bulk_reactivation_with_assignment_is_all_or_nothing(
         assert (lead.state, lead.owner, lead.handed_over_at) == (LeadState.REACTIVATED, "agent2", clock.now())
         assert (lead.due_kind, lead.due_at) == ("first_follow_up", clock.now() + timedelta(hours=48))
         assert [e.kind for e in await store.events(lead.id)][-2:] == ["state", "transferred"]
-    assert [kind for _lead, kind, _owner in await outbox_rows(db)] == ["transfer", "transfer"]
-    # Without a new owner the leads stay where they are.
+    # DOSS hears of both decisions: each re-activation, then each change of owner.
+    assert [kind for _lead, kind, _owner in await outbox_rows(db)] == ["reactivation", "reactivation", "transfer", "transfer"]
+    # Without a new owner the leads stay where they are; the re-activation still reaches DOSS.
     await store.change_state(leads["hq"].id, LeadState.DEFEATED, clock.now(), "agent2", defeat_reason="price")
     [only] = await manager.reactivate([leads["hq"].id], "zhao", "again")
     assert (only.transfer, only.lead.owner, only.lead.state) == (None, "agent2", LeadState.REACTIVATED)
+    assert [kind for _lead, kind, _owner in await outbox_rows(db)][-1] == "reactivation"
 
 
 async def test_search_filters_and_pages(service: LeadService, sheet, clock: VirtualClock) -> None:

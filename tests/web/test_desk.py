@@ -99,9 +99,17 @@ async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(client: TestC
     manager = logins[Role.SALES_MANAGER]
     card = await client.get(f"/leads/{data.other_lead}", headers=manager.headers())
     assert 'id="reactivate-form"' in await card.text()
-    resp = await client.post(f"/leads/{data.other_lead}/reactivate", data={"csrf_token": manager.csrf},
+    no_reason = await client.post(f"/leads/{data.other_lead}/reactivate", data={"csrf_token": manager.csrf},
+                                  headers=manager.headers(csrf=False))  # fmt: skip
+    assert no_reason.status == 400 and 'id="error-reason"' in await no_reason.text()
+    assert (await dialer_app.leads.store.get(data.other_lead)).state is LeadState.DEFEATED
+    resp = await client.post(f"/leads/{data.other_lead}/reactivate", data={"csrf_token": manager.csrf, "reason": "客户重新询价"},
                              headers=manager.headers(csrf=False), allow_redirects=False)  # fmt: skip
     assert resp.status == 303
     assert (await dialer_app.leads.store.get(data.other_lead)).state is LeadState.REACTIVATED
-    again = await client.post(f"/api/leads/{data.other_lead}/reactivate", headers=manager.headers())
+    # DOSS records re-activations: the state change and its outbox row were written together.
+    async with dialer_app.db.read() as r:
+        rows = await r.fetchall("SELECT kind, payload FROM doss_outbox WHERE lead_id = ? ORDER BY id", [data.other_lead])
+    assert [row["kind"] for row in rows][-1] == "reactivation" and "客户重新询价" in rows[-1]["payload"]
+    again = await client.post(f"/api/leads/{data.other_lead}/reactivate", json={"reason": "再试一次"}, headers=manager.headers())
     assert again.status == 400 and "state" in (await again.json())["fields"]

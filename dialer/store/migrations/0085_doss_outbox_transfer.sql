@@ -1,15 +1,16 @@
--- A sales manager's transfer of a lead between employees is a DOSS change too: the import
--- template carries the owner (负责人) and DOSS records transfers between employees. The
+-- A sales manager's transfer of a lead between employees, and a re-activation of a defeated
+-- lead, are DOSS changes too: the import template carries the owner (负责人) and DOSS records
+-- transfers between employees and re-activations. The
 -- outbox's kind CHECK predates transfers; SQLite cannot alter a CHECK, so the table is
 -- rebuilt the documented way (create new, copy, drop, rename; foreign keys are off while
--- migrating) with the same columns, constraints and indexes as 0020 plus kind 'transfer'.
+-- migrating) with the same columns, constraints and indexes as 0020 plus kinds 'transfer' and 'reactivation'.
 CREATE TABLE doss_outbox_new (
     id              INTEGER PRIMARY KEY,
     idempotency_key TEXT    NOT NULL UNIQUE,
     lead_id         INTEGER NOT NULL REFERENCES leads (id),
     attempt_id      INTEGER,                      -- attempts.id of the call, NULL for showroom and manager events
     event_id        INTEGER NOT NULL REFERENCES lead_events (id),
-    kind            TEXT    NOT NULL CHECK (kind IN ('disposition', 'milestone', 'transfer')),
+    kind            TEXT    NOT NULL CHECK (kind IN ('disposition', 'milestone', 'transfer', 'reactivation')),
     payload         TEXT    NOT NULL CHECK (json_valid(payload)),
     actor           TEXT    NOT NULL,
     created_at      TEXT    NOT NULL,
