@@ -74,6 +74,10 @@ class DossService:
         """The validated outcome mapping (which fields a disposition needs after an outcome)."""
         return self._mapping
 
+    async def filed(self, attempt_id: int) -> bool:
+        """Whether the agent's result for this call is already recorded (the call's wrap-up is over)."""
+        return await self._outbox.filed(attempt_id)
+
     async def record_disposition(
         self, lead_id: int, attempt_id: int | None, outcome: Outcome, form: DispositionForm, actor: str
     ) -> Recorded:

@@ -206,6 +206,15 @@ class SqliteAttemptRepository:
                 )
         return [_attempt(row) for row in rows]
 
+    async def last_talk(self, lead_id: int, agent: str) -> Attempt | None:
+        async with self._db.read() as r:
+            row = await r.fetchone(
+                f"SELECT {_COLUMNS} FROM attempts WHERE lead_id = ? AND agent = ? AND connected_at IS NOT NULL"
+                " ORDER BY created_at DESC, id DESC LIMIT 1",
+                (lead_id, agent),
+            )
+        return None if row is None else _attempt(row)
+
     async def in_flight(self) -> builtins.list[Attempt]:
         async with self._db.read() as r:
             rows = await r.fetchall(

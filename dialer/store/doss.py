@@ -83,6 +83,12 @@ class DossOutbox:
             row = await r.fetchone("SELECT * FROM doss_outbox WHERE id = ?", (entry_id,))
         return None if row is None else _entry(row)
 
+    async def filed(self, attempt_id: int) -> bool:
+        """Whether a disposition of this call was recorded (its DOSS row exists, whatever its delivery)."""
+        async with self._db.read() as r:
+            row = await r.fetchone("SELECT 1 FROM doss_outbox WHERE attempt_id = ? AND kind = 'disposition' LIMIT 1", (attempt_id,))
+        return row is not None
+
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:
         """Pending rows due by ``now``, oldest first, at most one per lead.
 

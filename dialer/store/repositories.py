@@ -149,6 +149,10 @@ class AttemptRepository(Protocol):
         """Newest first; ``since`` keeps attempts created at or after that instant."""
         ...
 
+    async def last_talk(self, lead_id: int, agent: str) -> Attempt | None:
+        """The newest attempt on ``lead_id`` that was put through to ``agent`` (a talk, live or over), or None."""
+        ...
+
     async def in_flight(self) -> builtins.list[Attempt]:
         """Every attempt without an outcome, oldest first: what to reconcile after a crash or reconnect."""
         ...

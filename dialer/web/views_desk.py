@@ -10,7 +10,7 @@ ends the wrap-up and frees the agent for the next call; any other goes to DOSS d
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -49,12 +49,22 @@ def _local(request: web.Request, when: datetime | None) -> str:
     return "" if when is None else when.astimezone(_tz(request)).strftime("%Y-%m-%d %H:%M")
 
 
-def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
-    """Whose the lead counts as for this user's lead routes: the agent's own while they are on a
-    campaign call with it or owe its disposition (a campaign may put anyone's lead through to them),
-    otherwise its owner. The one place this is decided; every lead route asks it."""
+async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
+    """Whose the lead counts as for this user's lead routes: the agent's own while they talk with the
+    customer and for the wrap-up after (until they file the call's result, at most
+    ``campaigns.wrap_up_timeout_s``), campaign or inbound, since a campaign or the inbound queue may put
+    anyone's lead through to them; otherwise its owner. The one place this is decided; every lead route asks it."""
     agent = session_of(request).user.agent
-    if agent and lead.id in request.app[RUNNERS].leads_in_hand(agent):
+    if not agent or lead.owner == agent:
+        return lead.owner
+    if lead.id in request.app[RUNNERS].leads_in_hand(agent):
+        return agent
+    app = request.app[DIALER]
+    talk = await app.attempts.last_talk(lead.id, agent)
+    window = timedelta(seconds=app.settings.campaigns.wrap_up_timeout_s)
+    if talk is None:
+        return lead.owner
+    if talk.ended_at is None or (app.clock.now() - talk.ended_at <= window and not await app.doss.filed(talk.id)):
         return agent
     return lead.owner
 
@@ -69,7 +79,7 @@ async def _lead_for(request: web.Request, action: Action) -> Lead:
         raise NotFound("lead_not_found", f"lead {lead_id} does not exist") from None
     user = policy_user(request)
     assert user is not None
-    if not can(user, action, Resource(agent=lead_owner_for(request, lead))):
+    if not can(user, action, Resource(agent=await lead_owner_for(request, lead))):
         raise Forbidden("not_own_lead", f"lead {lead_id} belongs to another agent")
     return lead
 
@@ -221,7 +231,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
     )
     user_policy = policy_user(request)
     assert user_policy is not None
-    if can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=lead_owner_for(request, lead))) and lead.state.is_open:
+    if can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead))) and lead.state.is_open:
         body += _disposition_form(request, lead, errors or {}, values or {})
     if lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE):
         body += (f'<form method="post" action="/leads/{lead.id}/reactivate" id="reactivate-form">{csrf_field(request)}'

@@ -8,6 +8,8 @@ from aiohttp.test_utils import TestClient
 
 from dialer.access.policy import Role
 from dialer.app import App
+from dialer.calls.outcome import CallState, Direction, Outcome
+from dialer.clock import VirtualClock
 from dialer.leads.model import LeadState
 from tests.web.conftest import Fixtures, Login
 
@@ -113,3 +115,38 @@ async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(client: TestC
     assert [row["kind"] for row in rows][-1] == "reactivation" and "客户重新询价" in rows[-1]["payload"]
     again = await client.post(f"/api/leads/{data.other_lead}/reactivate", json={"reason": "再试一次"}, headers=manager.headers())
     assert again.status == 400 and "state" in (await again.json())["fields"]
+
+
+async def test_an_inbound_talk_makes_the_lead_the_agents_for_the_call_and_its_wrap_up(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures, clock: VirtualClock
+) -> None:
+    """agent2's customer rang in and the queue gave the call to agent1: agent1 may open and file it
+    while talking and for the wrap-up window after, not later; nobody else gains anything."""
+    agent = logins[Role.AGENT]  # agent1
+    url = f"/api/leads/{data.other_lead}"
+    assert (await client.get(url, headers=agent.headers())).status == 403
+    await dialer_app.attempts.create(call_id="in-1", direction=Direction.INBOUND, number="+8613900139000",
+                                     created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
+    await dialer_app.attempts.update_progress("in-1", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent2")
+    assert (await client.get(url, headers=agent.headers())).status == 403  # put through to someone else
+    talk = await dialer_app.attempts.create(call_id="in-2", direction=Direction.INBOUND, number="+8613900139000",
+                                     created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
+    await dialer_app.attempts.update_progress("in-2", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1")
+    assert (await client.get(url, headers=agent.headers())).status == 200  # talking now
+    clock.advance(60)
+    await dialer_app.attempts.finish("in-2", outcome=Outcome.ANSWERED, ended_at=clock.now())
+    clock.advance(dialer_app.settings.campaigns.wrap_up_timeout_s - 1)
+    filed = await client.post(f"{url}/disposition", json={"disposition": "callback", "next_follow_up_at": "2026-12-01 10:00",
+                                    "attempt_id": str(talk.id), "outcome": "answered"},
+                              headers=agent.headers())  # fmt: skip
+    assert filed.status == 200, await filed.text()
+    assert (await client.get(url, headers=agent.headers())).status == 403  # filed: the wrap-up is over
+    # Not filed: the wrap-up window alone ends it.
+    third = await dialer_app.attempts.create(call_id="in-3", direction=Direction.INBOUND, number="+8613900139000",
+                                             created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
+    await dialer_app.attempts.update_progress("in-3", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1")
+    await dialer_app.attempts.finish(third.call_id, outcome=Outcome.ANSWERED, ended_at=clock.now())
+    clock.advance(dialer_app.settings.campaigns.wrap_up_timeout_s - 1)
+    assert (await client.get(url, headers=agent.headers())).status == 200
+    clock.advance(2)
+    assert (await client.get(url, headers=agent.headers())).status == 403
