@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything DCC Dialer needs on a fresh Debian 12 machine, idempotently:
 # Asterisk 16 (Debian bullseye-security, pinned low so nothing else comes from there),
-# SIPp (sip-tester), sox, and a virtualenv with the package and its test extras.
-# Re-running it when everything is present takes a second and changes nothing.
+# SIPp (sip-tester), sox, Chromium and a CJK font for the browser tests (tests/browser/, driven
+# by Playwright from PyPI, never its own browser download), and a virtualenv with the package and
+# its test extras. Re-running it when everything is present takes a second and changes nothing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -14,6 +15,9 @@ need_apt=()
 command -v asterisk >/dev/null 2>&1 || [ -x /usr/sbin/asterisk ] || need_apt+=(asterisk)
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
+# Without a CJK font the Chinese console renders as boxes in the browser tests' screenshots.
+dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" || need_apt+=(fonts-noto-cjk)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"
@@ -54,10 +58,13 @@ if [ ! -x "$VENV/bin/python" ]; then
   echo "==> creating virtualenv $VENV"
   "$PY" -m venv "$VENV"
 fi
+# The stamp holds pyproject.toml's hash, not a time: a fresh checkout's file times say nothing
+# about whether its dependencies (say a new test extra) are already in the venv.
 stamp="$VENV/.dcc-installed"
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "==> installing python dependencies"
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -e ".[test]"
-  touch "$stamp"
+  echo "$want" >"$stamp"
 fi

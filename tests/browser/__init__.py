@@ -1,0 +1,1 @@
+"""The web console driven through headless Chromium against the running service and the real lab."""
