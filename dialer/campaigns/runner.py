@@ -298,7 +298,9 @@ class CampaignRunner:
                             continue
                     else:
                         await self._withdraw_offers(OfferEnd.NOT_RUNNING)
-                        if record.status.final and not self._tasks:
+                        # Agents still owe dispositions of the last calls: the runner stays (the desk's
+                        # form ends their wrap-up through it) until each is filed or times out.
+                        if record.status.final and not self._tasks and not self._pending_wrap_up:
                             return RunSummary(self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures)
                     self._wake.clear()
                     try:

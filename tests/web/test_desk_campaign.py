@@ -93,6 +93,9 @@ async def running(client: TestClient, dialer_app: App, data: Fixtures, tmp_path:
             await dialer_app.campaigns.command(record.id, Command.STOP, actor="li")
             for sent in fake.originates:  # a stop never cuts a live call: the customers hang up
                 fake.hangup(sent["channel_id"], sent["channel_id"], 16)
+            # A stopped runner stays while a disposition is owed; let an unfiled one time out.
+            await until(lambda: all(s.state is not AgentState.ON_CALL for s in runner.roster), "the last call over")
+            dialer_app.clock.advance(3600)  # type: ignore[attr-defined]
             await asyncio.wait_for(task, 10)
             router.cancel()
             with contextlib.suppress(asyncio.CancelledError):
