@@ -18,7 +18,7 @@ import pytest
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.runner import CampaignRunner, OfferEnd, PreviewOffered, PreviewRefused, PreviewWithdrawn, WrapUp
+from dialer.campaigns.runner import CampaignRunner, OfferEnd, RunSummary, PreviewOffered, PreviewRefused, PreviewWithdrawn, WrapUp
 from dialer.campaigns.runners import Runners
 from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
 from dialer.doss.service import DossService
@@ -53,6 +53,7 @@ class Desk:
     campaign_id: int
     leads: list[int]
     wrap_ups: list[WrapUp]
+    running: asyncio.Task[RunSummary]
 
     def seen(self) -> list[BusEvent]:
         return self.events.pending()
@@ -108,10 +109,11 @@ async def desk(world: World) -> AsyncIterator[Desk]:
     router = asyncio.create_task(route())
     running = asyncio.create_task(runner.run())
     try:
-        yield Desk(world, runner, fake, events, record.id, leads, wrap_ups)
+        yield Desk(world, runner, fake, events, record.id, leads, wrap_ups, running)
     finally:
         # Stopped the way a person stops it, so no store transaction is cut by a cancellation.
-        await world.service.command(record.id, Command.STOP, "tester")
+        with contextlib.suppress(CampaignError):  # a test may have stopped it already
+            await world.service.command(record.id, Command.STOP, "tester")
         for sent in fake.originates:  # a stop never cuts a live call: the customers hang up
             fake.hangup(sent["channel_id"], sent["channel_id"], 16)
         await asyncio.wait_for(running, 10)
@@ -162,6 +164,26 @@ async def test_accept_dials_that_lead_and_connects_that_agent_only(desk: Desk) -
     await desk.runner.submit_disposition("agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT))
     await until(lambda: "agent2" in {o.agent for o in desk.runner.offers()}, "the next offer for agent2")
     assert next(o for o in desk.runner.offers() if o.agent == "agent2").lead_id != offer.lead_id
+
+
+async def test_a_stopped_campaign_waits_for_the_disposition_its_last_call_owes(desk: Desk) -> None:
+    """The desk's form ends the wrap-up through the runner, so the runner must outlive the campaign's end."""
+    await until(lambda: len(desk.runner.offers()) == 2, "offers")
+    desk.runner.accept_preview("agent2")
+    await until(lambda: desk.fake.originates, "the originate")
+    call_id = desk.fake.originates[0]["channel_id"]
+    desk.fake.play_answered_call(call_id)
+    await until(lambda: desk.fake.redirects, "the agent connect")
+    desk.fake.finish_answered_call(call_id, agent="agent2")
+    await until(lambda: desk.wrap_ups, "the wrap-up")
+    await desk.world.service.command(desk.campaign_id, Command.STOP, "tester")
+    await until(lambda: not desk.runner.offers(), "the offers withdrawn")
+    for _ in range(50):  # many loop turns: still there, still owed
+        await asyncio.sleep(0.005)
+    assert not desk.running.done() and desk.runner.wrap_up_of("agent2") is not None
+    await desk.runner.submit_disposition("agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT))
+    summary = await asyncio.wait_for(desk.running, 10)
+    assert summary.outcomes == {Outcome.ANSWERED: 1}
 
 
 async def test_an_accepted_call_never_goes_to_a_colleague(desk: Desk) -> None:
