@@ -1,10 +1,19 @@
 """``dialer demo``: the whole system on the embedded defaults, in a few minutes.
 
-It brings up the lab (a private Asterisk, SIPp customers and agents' phones), imports the
-demo leads, runs a campaign through the PBX with simulated agents filing their results,
-then shows what a DCC sees afterwards: the calls and recordings, the DOSS import sheet and
-the month's KPIs. The demo keeps its data in its own store (``var/demo/``), started afresh
-each run, so it never mixes with real data.
+It brings up the lab (a private Asterisk, SIPp customers and agents' phones), creates the
+console's users with fresh passwords, starts the one service (:func:`dialer.server.serve`: PBX
+link, campaign runners, web console) and prints its address before anything dials, so the person
+can watch the wallboard. Then the DCC's day in miniature: the sales manager's leads and the base
+customers are imported; a repurchase SMS wave goes to the base customers through the SMSC
+simulator and a few simulated customers reply (one interested, one "T" to opt out); the agents
+work the new leads in a progressive campaign; the SMS cadence hands the silent customers (and the
+interested one, first) to a repurchase call campaign. Simulated agents file every talk's result.
+Afterwards it shows what a DCC sees: calls and recordings, the DOSS import sheet, the month's
+KPIs, the campaigns' status and the SMS counts, and keeps the console up until Ctrl-C.
+
+The demo keeps its data in its own folder (``var/demo/`` under the project), started afresh
+each run, so it never mixes with real data. Its input files (``config/demo/``) ship beside the
+code, like the lab's Asterisk templates.
 """
 
 from __future__ import annotations
@@ -12,108 +21,321 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import secrets
 import shutil
+import sys
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dialer.app import App, campaign_runner, open_app
+from dialer.access.policy import Role
+from dialer.ami.errors import AmiError
+from dialer.app import App, open_store
+from dialer.auth.service import AuthService
 from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.runner import CampaignRunner
-from dialer.cli import CliError, call, campaign, doss, kpi
+from dialer.campaigns.runner import RunSummary
+from dialer.cli import CliError, call, campaign, doss, kpi, sms
+from dialer.cli.output import print_table
+from dialer.cli.web import until_interrupted
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
+from dialer.logging import configure
 from dialer.recording.model import Recording
+from dialer.server import Server, StoreAlreadyServed, serve
 from dialer.settings import Settings
+from dialer.sms.cadence import Handoff, Phase
+from dialer.sms.factory import build_driver, build_service
+from dialer.sms.rules import ReplyKind
+from dialer.sms.service import SmsService, WaveSelection
+from dialer.sms.simulator import SimScript, SmscSimulator
+from dialer.store.users import UserStore
 
 DEMO_DIR = "var/demo"
-LEADS_TEMPLATE = "config/demo/leads.csv"
-CAMPAIGN_FILE = "config/demo/campaign.toml"
+# The demo's input files ship beside the code, like the lab's templates (dialer/lab/render.py), so
+# a config file kept anywhere (the tests keep theirs in a temporary folder) still finds them.
+DEMO_FILES = Path(__file__).resolve().parents[2] / "config" / "demo"
+LEADS_TEMPLATE = DEMO_FILES / "leads.csv"
+CAMPAIGN_FILE = DEMO_FILES / "campaign.toml"
+REPURCHASE_FILE = DEMO_FILES / "repurchase.toml"
+SMS_REPLIES = DEMO_FILES / "sms_replies.json"  # the SMSC simulator's customers who answer (SimScript)
 PROGRESS_EVERY_S = 3.0
-# Registration (hash, compression) runs after each call; give the last ones this many half-seconds.
-REGISTRY_WAIT_ROUNDS = 20
+POLL_S = 0.5
+# Registration (hash, compression) runs after each call; give the last ones this long.
+REGISTRY_LIMIT_S = 10.0
+# SMS receipts and the scripted replies come back within a second or two; this only ends a hang.
+SMS_LIMIT_S = 30.0
+# The repurchase wave: owners of cars 3 to 8 years old (as the repurchase campaign's filter),
+# promoting one model. The real reply window is days (sms.cadence_wait_hours); the demo waits
+# seconds. Two replies of six customers is a third, below the demo's threshold of a half, so the
+# silent customers are handed to calls (the interested one already has its call, first).
+WAVE = WaveSelection(promote_model="迈锐宝XL", min_car_age_years=3, max_car_age_years=8)
+WAVE_TEMPLATE = "repurchase"
+WAVE_WAIT_S = 20.0
+WAVE_MIN_REPLY_RATE = 0.5
+# The console's people for this run: one supervisor, one sales manager, three agents whose
+# phones are the lab's agent1..agent3 endpoints.
+USERS: tuple[tuple[str, Role, str | None], ...] = (
+    ("supervisor", Role.SUPERVISOR, None),
+    ("manager", Role.SALES_MANAGER, None),
+    ("agent1", Role.AGENT, "agent1"),
+    ("agent2", Role.AGENT, "agent2"),
+    ("agent3", Role.AGENT, "agent3"),
+)
+SUPERVISOR_ACTOR = "DCC主管"
+MANAGER_ACTOR = "销售经理"
+_STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase", "results", "doss", "kpi", "statuses",
+          "sms_results")  # fmt: skip
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the whole system on the lab: leads, a campaign, agents, results")
+    """Add ``dialer demo`` to the CLI."""
+    p = sub.add_parser("demo", help="run the whole system on the lab: console, leads, SMS wave, campaigns, agents, results")
     p.add_argument("--keep-lab", action="store_true", help="leave the lab running afterwards")
+    p.add_argument("--exit-when-done", action="store_true",
+                   help="stop after the results instead of keeping the console up until Ctrl-C (the default off a terminal)")  # fmt: skip
+    p.add_argument("--port", type=int, help="console port (default from [web]; 0: any free port)")
     p.set_defaults(handler=run)
 
 
+class _Steps:
+    """Prints ``[n/N] heading`` for each step of the demo, in order."""
+
+    def __init__(self, lang: str) -> None:
+        self._lang = lang
+        self._done = 0
+
+    def next(self, name: str) -> None:
+        assert _STEPS[self._done] == name, f"demo step {name!r} out of order (expected {_STEPS[self._done]!r})"
+        self._done += 1
+        print(f"\n[{self._done}/{len(_STEPS)}] {translate(f'demo.step.{name}', self._lang)}", flush=True)
+
+
 def run(cfg: Settings, args: argparse.Namespace) -> int:
+    """The demo; exit code 1 when any part did not work (each problem printed), 0 otherwise."""
     lang = cfg.ui.language
     demo = _demo_settings(cfg)
-    lab = Lab(demo)
-    _step(lang, 1, "demo.step.lab")
+    level = args.log_level or cfg.log.level
+    log_file = demo.path(DEMO_DIR) / "dialer.log"
+    with log_file.open("a", encoding="utf-8") as log_stream:
+        # The terminal tells the demo's story; the services' logs would drown it, so they go to a file.
+        configure(level=level, json=True, stream=log_stream)
+        try:
+            problems = _with_lab(demo, args, log_file)
+        finally:
+            configure(level=level, json=cfg.log.json)
+    for problem in problems:
+        print(translate("demo.problem", lang, what=problem), file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _with_lab(cfg: Settings, args: argparse.Namespace, log_file: Path) -> list[str]:
+    """Lab up, the demo, lab down (unless kept or it was already running); the problems found."""
+    lang = cfg.ui.language
+    steps = _Steps(lang)
+    steps.next("lab")
+    print("    " + translate("demo.log_file", lang, path=log_file))
+    lab = Lab(cfg)
     try:
         status = lab.up()
     except LabError as exc:
         raise CliError(f"{translate('demo.lab_failed', lang)}: {exc}") from None
     for proc in status.processes:
         print(f"    {proc.name:<11} PID {proc.pid:<7} 127.0.0.1:{proc.port}")
+    linger = not args.exit_when_done and sys.stdin is not None and sys.stdin.isatty()
     try:
-        return asyncio.run(_run(demo, lang))
+        return asyncio.run(_run(cfg, steps, port=args.port, linger=linger))
+    except (AmiError, StoreAlreadyServed, OSError) as exc:  # no PBX link, the console's port taken, ...
+        raise CliError(str(exc)) from None
     finally:
         if not args.keep_lab and not status.already:
             lab.down()
             print(translate("demo.lab_down", lang))
 
 
-async def _run(cfg: Settings, lang: str) -> int:
-    async with open_app(cfg) as app:
-        _step(lang, 2, "demo.step.leads")
-        report = await app.leads.importer.import_file(_leads_file(cfg, app.clock.now()), actor="销售经理")
+async def _run(cfg: Settings, steps: _Steps, *, port: int | None, linger: bool) -> list[str]:
+    """Everything after the lab is up; returns the problems found (empty: all worked)."""
+    lang = cfg.ui.language
+    problems: list[str] = []
+    steps.next("users")
+    await _create_users(cfg)
+    steps.next("console")
+    desk = SimulatedDesk(cfg.dealer.timezone)
+    async with serve(cfg, port=port, on_wrap_up=desk) as server:
+        print("    " + translate("server.console_at", lang, url=server.url))
+        print("    " + translate("demo.console", lang, url=f"{server.url}/wallboard", user=USERS[0][0]), flush=True)
+        app = server.app
+        steps.next("leads_all")
+        report = await app.leads.importer.import_file(_leads_file(cfg, app.clock.now()), actor=MANAGER_ACTOR)
         print("    " + translate("demo.imported", lang, created=report.created, rejected=len(report.rejections)))
 
-        _step(lang, 3, "demo.step.campaign")
-        record = await app.campaigns.create(cfg.path(CAMPAIGN_FILE), actor="DCC主管")
-        _, enrolled = await app.campaigns.command(record.id, Command.START, actor="DCC主管")
-        print("    " + translate("demo.campaign", lang, id=record.id, name=record.definition.name, enrolled=enrolled))
-        desk = SimulatedDesk(cfg.dealer.timezone)
-        runner: CampaignRunner
-        runner = campaign_runner(app, record.id, on_wrap_up=lambda wrap: desk(runner, wrap))
-        task = asyncio.create_task(runner.run())
-        while not task.done():
-            await asyncio.wait({task}, timeout=PROGRESS_EVERY_S)
-            report_now = await app.campaigns.status(record.id)
-            print("    " + translate("demo.progress", lang, dialled=report_now.dialled, total=enrolled,
-                                      live=len(app.calls.live()) if app.calls else 0, lines=cfg.pbx.outbound_lines))
-        summary = task.result()
+        steps.next("sms")
+        async with _sms_gateway(cfg, app) as gateway:
+            wave_id = await _send_wave(gateway, lang, problems)
+            steps.next("campaign")
+            summaries = [await _dial(server, CAMPAIGN_FILE, lang)]
+            # The same three agents work the repurchase calls once the new leads are done.
+            steps.next("repurchase")
+            await _wave_decided(gateway, wave_id, lang, problems)
+            summaries.append(await _dial(server, REPURCHASE_FILE, lang))
+            problems += [translate("demo.problem.calls", lang, id=s.campaign_id, count=s.failures) for s in summaries if s.failures]
 
-        _step(lang, 4, "demo.step.results")
-        attempts = sorted(await app.attempts.list(limit=enrolled * 2), key=lambda a: a.id)
-        call.print_attempts(attempts, lang)
-        recorded = await _registered_recordings(app, [a.call_id for a in attempts if a.connected_at])
-        print("    " + translate("demo.recordings", lang, count=len(recorded), folder=app.recordings.root))
-        for rec in recorded[:3]:
-            print(f"      {rec.path}  {rec.duration_s:.1f}s  {rec.format.value}  sha256 {rec.sha256[:12]}…")
-        print("    " + translate("demo.dispositions", lang, count=len(desk.filed)))
-
-    today = app.clock.now().astimezone(ZoneInfo(cfg.dealer.timezone))
-    _step(lang, 5, "demo.step.doss")
-    await doss.run_export(cfg, argparse.Namespace(date=today.date(), to=None, out=None))
-    _step(lang, 6, "demo.step.kpi")
-    await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False))
-    _step(lang, 7, "demo.step.status")
-    await campaign.run_status(cfg, argparse.Namespace(campaign_id=record.id, json=False))
-    return 0 if summary.failures == 0 else 1
+            steps.next("results")
+            await _show_calls(app, lang, len(desk.filed))
+            today = app.clock.now().astimezone(ZoneInfo(cfg.dealer.timezone))
+            steps.next("doss")
+            await doss.run_export(cfg, argparse.Namespace(date=today.date(), to=None, out=None))
+            steps.next("kpi")
+            await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False))
+            steps.next("statuses")
+            for summary in summaries:
+                await campaign.run_status(cfg, argparse.Namespace(campaign_id=summary.campaign_id, json=False))
+            steps.next("sms_results")
+            await sms.run_status(cfg, argparse.Namespace(wave=None, ambiguous=False, json=False))
+            if linger:
+                print("\n" + translate("demo.linger", lang, url=server.url), flush=True)
+                await until_interrupted()
+    return problems
 
 
-async def _registered_recordings(app: App, call_ids: list[str]) -> list[Recording]:
-    """The registry rows of these calls, once the after-call registration (and compression) is done."""
-    found: list[Recording] = []
-    for _ in range(REGISTRY_WAIT_ROUNDS):
-        found = [r for cid in call_ids if (r := await app.recording_store.get_by_call(cid)) is not None]
-        if len(found) == len(call_ids):
-            break
-        await asyncio.sleep(0.5)
-    return found
+async def _create_users(cfg: Settings) -> None:
+    """The console's logins for this run, each with a new random password, printed for the person at the screen.
+
+    A loopback demo with a fresh store: printing the passwords is how the person logs in, and
+    they are worthless after the run (the next run starts a new store).
+    """
+    lang = cfg.ui.language
+    rows = []
+    async with open_store(cfg) as app:
+        auth = AuthService(UserStore(app.db), cfg.web, app.clock)
+        for name, role, agent in USERS:
+            password = secrets.token_urlsafe(9)
+            await auth.add_user(name, role.value, password, agent=agent)
+            rows.append((name, translate(f"web.role.{role.value}", lang), agent, password))
+    print_table([translate(f"demo.col.{c}", lang) for c in ("user", "role", "agent", "password")], rows)
+
+
+@asynccontextmanager
+async def _sms_gateway(cfg: Settings, app: App) -> AsyncIterator[SmsService]:
+    """The SMSC simulator on loopback (its customers reply as ``config/demo/sms_replies.json`` says)
+    and the SMS worker sending through it, for the block; yields the worker's service."""
+    sim = SmscSimulator(cfg.sms.smpp_host, cfg.sms.smpp_port, cfg.path(DEMO_DIR) / "smsc.jsonl", SimScript.load(SMS_REPLIES))
+    await sim.start()
+    print("    " + translate("demo.smsc", cfg.ui.language, host=cfg.sms.smpp_host, port=cfg.sms.smpp_port))
+    try:
+        service = build_service(app.db, cfg, app.clock, build_driver(cfg))
+        stop = asyncio.Event()
+        worker = asyncio.create_task(service.run(stop), name="demo-sms-worker")
+        try:
+            yield service
+        finally:
+            stop.set()
+            await worker
+    finally:
+        await sim.stop()
+
+
+async def _send_wave(gateway: SmsService, lang: str, problems: list[str]) -> int:
+    """Queue the wave and wait until it is delivered and the scripted customers have replied."""
+    report = await gateway.start_wave("演示：再购短信", WAVE_TEMPLATE, WAVE, actor=SUPERVISOR_ACTOR, wait_hours=WAVE_WAIT_S / 3600,
+                                      min_reply_rate=WAVE_MIN_REPLY_RATE, handoff=Handoff.NON_REPLIERS.value)  # fmt: skip
+    print("    " + translate("demo.wave", lang, id=report.wave_id, queued=report.queued, selected=report.selected,
+                             model=WAVE.promote_model))  # fmt: skip
+    expected = len(SimScript.load(SMS_REPLIES).replies)
+
+    async def delivered() -> int:
+        return (await gateway.store.status_counts(report.wave_id))["delivered"]
+
+    async def replies() -> dict[str, int]:
+        kinds = [row.kind for row in await gateway.store.inbound()]
+        return {kind.value: kinds.count(kind.value) for kind in ReplyKind}
+
+    async def arrived() -> bool:
+        return await delivered() == report.queued and sum((await replies()).values()) >= expected
+
+    if not await _poll(arrived, SMS_LIMIT_S):
+        problems.append(translate("demo.problem.sms", lang, delivered=await delivered(), queued=report.queued,
+                                  replies=sum((await replies()).values()), expected=expected))  # fmt: skip
+    got = await replies()
+    print("    " + translate("demo.wave_sent", lang, delivered=await delivered(), queued=report.queued,
+                             interested=got[ReplyKind.INTERESTED], opt_out=got[ReplyKind.OPT_OUT], other=got[ReplyKind.OTHER]))  # fmt: skip
+    print("    " + translate("demo.wave_wait", lang, seconds=int(WAVE_WAIT_S), rate=f"{WAVE_MIN_REPLY_RATE:.0%}"), flush=True)
+    return report.wave_id
+
+
+async def _wave_decided(gateway: SmsService, wave_id: int, lang: str, problems: list[str]) -> None:
+    """Wait for the SMS worker to decide the wave (its reply window is over) and say what it decided."""
+
+    async def decided() -> bool:
+        wave = await gateway.store.wave(wave_id)
+        return wave is not None and wave.phase != Phase.WAITING.value
+
+    if not await _poll(decided, WAVE_WAIT_S + SMS_LIMIT_S):
+        problems.append(translate("demo.problem.wave", lang, id=wave_id))
+        return
+    wave = await gateway.store.wave(wave_id)
+    assert wave is not None and wave.reply_rate is not None
+    handed = len([t for t in await gateway.store.call_tasks(open_only=False) if t.wave_id == wave_id])
+    print("    " + translate("demo.wave_decided", lang, id=wave_id, rate=f"{wave.reply_rate:.0%}",
+                             phase=translate(f"sms.phase.{wave.phase}", lang), handed=handed), flush=True)  # fmt: skip
+
+
+async def _dial(server: Server, definition: Path, lang: str) -> RunSummary:
+    """Create and start a campaign as the supervisor would; this process's runner dials it to the end."""
+    app = server.app
+    record = await app.campaigns.create(definition, actor=SUPERVISOR_ACTOR)
+    _, enrolled = await app.campaigns.command(record.id, Command.START, actor=SUPERVISOR_ACTOR)
+    print("    " + translate("demo.campaign", lang, id=record.id, name=record.definition.name, enrolled=enrolled), flush=True)
+    # The watcher may have seen the start already; either way exactly one runner dials it.
+    task = server.running(record.id) or server.run_campaign(record.id)
+    while not task.done():
+        await asyncio.wait({task}, timeout=PROGRESS_EVERY_S)
+        now = await app.campaigns.status(record.id)
+        print("    " + translate("demo.progress", lang, dialled=now.dialled, total=enrolled,
+                                  live=len(app.calls.live()) if app.calls else 0, lines=app.settings.pbx.outbound_lines),
+              flush=True)  # fmt: skip
+    return task.result()
+
+
+async def _show_calls(app: App, lang: str, filed: int) -> None:
+    """Every call with its outcome, the recordings registered for the connected ones, the dispositions filed."""
+    attempts = sorted(await app.attempts.list(limit=500), key=lambda a: a.id)
+    call.print_attempts(attempts, lang)
+    call_ids = [a.call_id for a in attempts if a.connected_at]
+    recorded: list[Recording] = []
+
+    async def registered() -> bool:
+        nonlocal recorded
+        recorded = [r for cid in call_ids if (r := await app.recording_store.get_by_call(cid)) is not None]
+        return len(recorded) == len(call_ids)
+
+    await _poll(registered, REGISTRY_LIMIT_S)
+    print("    " + translate("demo.recordings", lang, count=len(recorded), folder=app.recordings.root))
+    for rec in recorded[:3]:
+        print(f"      {rec.path}  {rec.duration_s:.1f}s  {rec.format.value}  sha256 {rec.sha256[:12]}…")
+    print("    " + translate("demo.dispositions", lang, count=filed))
+
+
+async def _poll(check: Callable[[], Awaitable[bool]], limit_s: float) -> bool:
+    """Ask ``check`` every :data:`POLL_S` until it holds (True) or ``limit_s`` passed (False)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + limit_s
+    while not await check():
+        if loop.time() >= deadline:
+            return False
+        await asyncio.sleep(POLL_S)
+    return True
 
 
 def _demo_settings(cfg: Settings) -> Settings:
-    """The user's settings with the demo's own store, recordings and exports, started afresh."""
+    """The user's settings with the demo's own store, exports and SMS gateway, started afresh.
+
+    The SMS go to the simulator on loopback at any hour; the console runs on plain http on
+    loopback, so its cookie cannot be Secure.
+    """
     folder = cfg.path(DEMO_DIR)
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
@@ -121,19 +343,20 @@ def _demo_settings(cfg: Settings) -> Settings:
         cfg,
         store=dataclasses.replace(cfg.store, path=str(folder / "dialer.sqlite3")),
         doss=dataclasses.replace(cfg.doss, export_dir=str(folder / "doss")),
+        sms=dataclasses.replace(cfg.sms, driver="smpp", smpp_host="127.0.0.1", window="00:00-23:59"),
+        web=dataclasses.replace(cfg.web, cookie_secure=False),
     )
 
 
 def _leads_file(cfg: Settings, now: datetime) -> Path:
-    """The demo leads with HQ issue and hand-over times a few hours back, as on a working day."""
+    """The demo leads with HQ issue and hand-over times a few hours back, as on a working day, and
+    base customers who bought their car five years ago (due for repurchase)."""
     local = now.astimezone(ZoneInfo(cfg.dealer.timezone))
-    text = cfg.path(LEADS_TEMPLATE).read_text(encoding="utf-8").format(
-        issued=f"{local - timedelta(hours=20):%Y-%m-%d %H:%M}", handed=f"{local - timedelta(hours=30):%Y-%m-%d %H:%M}"
+    text = LEADS_TEMPLATE.read_text(encoding="utf-8").format(
+        issued=f"{local - timedelta(hours=20):%Y-%m-%d %H:%M}",
+        handed=f"{local - timedelta(hours=30):%Y-%m-%d %H:%M}",
+        bought=f"{local.date().replace(year=local.year - 5, day=min(local.day, 28)):%Y-%m-%d}",
     )
     out = cfg.path(DEMO_DIR) / "leads.csv"
     out.write_text(text, encoding="utf-8")
     return out
-
-
-def _step(lang: str, n: int, key: str) -> None:
-    print(f"\n[{n}/7] {translate(key, lang)}", flush=True)

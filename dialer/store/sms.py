@@ -216,9 +216,13 @@ class SmsStore:
                              (to_db(until), to_db(at), message_id))
 
     async def mark_sent(self, message_id: int, seq: int, smsc_id: str, at: datetime) -> None:
-        """The gateway took the part and named it ``smsc_id``."""
+        """The gateway took the part and named it ``smsc_id``.
+
+        Only a part still ``sending`` becomes ``sent``: a fast SMSC's receipt can arrive (and be
+        applied by number and reference) before this runs, and its final state must stand.
+        """
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_parts SET status = 'sent', smsc_id = ? WHERE message_id = ? AND seq = ?",
+            await tx.execute("UPDATE sms_parts SET status = 'sent', smsc_id = ? WHERE message_id = ? AND seq = ? AND status = 'sending'",
                              (smsc_id, message_id, seq))
             await self._settle(tx, message_id, at)
 

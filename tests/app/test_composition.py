@@ -7,10 +7,11 @@ from pathlib import Path
 
 from dialer.app import open_store
 from dialer.calls.outcome import Outcome
+from dialer.campaigns.lifecycle import Command
 from dialer.doss.mapping import Disposition, DispositionForm
 from dialer.leads.model import LeadSource
 from dialer.settings import load
-from tests.conftest import write_config
+from tests.conftest import REPO, write_config
 
 
 async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(tmp_path: Path) -> None:
@@ -53,3 +54,21 @@ async def test_a_refused_sms_never_undoes_the_booking(tmp_path: Path) -> None:
         assert recorded.lead.visit_at is not None
         assert (await app.leads.store.get(lead.id)).visit_at is not None
         assert await app.sms.store.messages() == []
+
+
+async def test_a_customer_who_opts_out_by_sms_no_longer_keeps_a_campaign_open(tmp_path: Path) -> None:
+    settings = load(write_config(tmp_path), env={})
+    leads = tmp_path / "base.csv"
+    leads.write_text("姓名,手机,线索来源,现有车型,购车日期\n周先生,13900002000,基盘客户,科鲁兹,2021-05-01\n"
+                     "吴女士,13900002001,基盘客户,科鲁兹,2021-05-01\n", encoding="utf-8")  # fmt: skip
+    async with open_store(settings) as app:
+        await app.leads.importer.import_file(leads, actor="经理")
+        record = await app.campaigns.create(REPO / "config" / "demo" / "repurchase.toml", actor="主管")
+        _, enrolled = await app.campaigns.command(record.id, Command.START, actor="主管")
+        assert enrolled == 2
+        lead = await app.leads.store.find_by_phone("+8613900002001")
+        assert lead is not None
+        # What SmsService.on_inbound does with a "T": the lead is never dialled again ...
+        await app.sms.leads.set_opt_out(lead.id, app.clock.now(), "sms", "SMS reply 'T'")
+        # ... so it is not left to dial either: otherwise the runner would never complete the campaign.
+        assert (await app.campaigns.status(record.id)).remaining == 1

@@ -199,3 +199,22 @@ async def test_a_half_sent_message_that_meets_the_window_end_keeps_its_sent_part
     clock.advance(timedelta(hours=11).total_seconds())  # 08:00 next day
     assert await svc.send_ready() == 1
     assert [p.seq for p in driver.submitted] == [1, 2]
+
+
+async def test_a_receipt_that_overtakes_the_submit_answer_is_kept(db, settings, clock) -> None:
+    # A fast SMSC sends the receipt right behind submit_sm_resp: the receipt (matched by number and
+    # reference, the id not stored yet) can land before the part is marked sent, and must not be undone.
+    svc: SmsService
+
+    class Overtaken(ScriptedDriver):
+        async def submit(self, part: OutPart) -> str:
+            smsc_id = await super().submit(part)
+            assert await svc.on_receipt(Receipt(smsc_id, True, "DELIVRD", part.to, part.client_ref)) == part.message_id
+            return smsc_id
+
+    svc = with_driver(db, settings, clock, Overtaken())
+    q = await svc.queue(mobile(1), text="您好")
+    assert await svc.send_ready() == 1
+    msg = await svc.store.get(q.message_id)
+    assert msg is not None and msg.status == "delivered"
+    assert [p.status for p in await svc.store.parts(q.message_id)] == ["delivered"]

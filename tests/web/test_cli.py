@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
 import io
 import json
+import re
+import signal
+import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
 
 from dialer.cli import main
@@ -36,3 +42,43 @@ def test_users_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cap
     monkeypatch.setenv("SHORT", "abc")
     assert main(["--config", cfg, "users", "add", "wang", "--role", "qa", "--password-env", "SHORT"]) == 2
     assert "password" in capsys.readouterr().err
+
+
+# -- dialer web ------------------------------------------------------------------------------------
+
+# A limit that only keeps a broken run from hanging; nothing here measures speed.
+SERVE_LIMIT_S = 60.0
+_URL = re.compile(r"http://[\d.]+:\d+")
+
+
+async def test_web_no_pbx_prints_its_address_serves_the_console_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    cfg = str(_config(tmp_path))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer", "--config", cfg, "--lang", "en", "web", "--no-pbx", "--port", "0",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        async with asyncio.timeout(SERVE_LIMIT_S):
+            line = (await proc.stdout.readline()).decode()
+            url = _URL.search(line)
+            assert url is not None, f"no address printed: {line!r}"
+            assert "store only" in (await proc.stdout.readline()).decode()
+            async with aiohttp.ClientSession() as http, http.get(f"{url.group(0)}/login") as answer:
+                assert answer.status == 200
+            proc.send_signal(signal.SIGINT)
+            _, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+
+
+def test_web_refuses_a_store_another_server_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = _config(tmp_path)
+    store = tmp_path / "store.sqlite3"
+    with open(f"{store}.server.lock", "w") as held:  # what a live `dialer web` holds for its lifetime
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        assert main(["--config", str(cfg), "web", "--port", "0"]) == 2
+    assert f"store {store} is already served by another live process" in capsys.readouterr().err

@@ -1,0 +1,222 @@
+"""One process: the PBX link, the campaign runners and the web console, together.
+
+Why one process: preview campaigns need a person's click to reach the runner that holds the
+offer (:mod:`dialer.campaigns.runners`), and the console should show and steer the campaigns that
+actually dial. :func:`serve` opens the dialer :class:`~dialer.app.App` with the AMI link, one
+:class:`Runners` registry, the console over both, and binds it to an address.
+
+A watcher (``watch_campaigns``) looks at the campaigns every :data:`WATCH_INTERVAL_S` and starts a
+runner for each one that is running or paused (a runner also serves a paused campaign: it keeps
+its agents and dials again on resume) and has none here. So ``dialer campaign start ID`` from
+another terminal, or a start from the console, takes effect without restarting anything. A
+runner that ends (campaign completed or stopped) is forgotten; one that crashes is logged and
+started again on the next look, never two at once for one campaign.
+
+**One process per store.** Only one process may run campaigns against one store: two runners of
+one campaign in two processes would each claim leads and dial them, and a second process opening
+the PBX link takes the first one's calls in flight for leftovers of a crash (``CallService.recover``):
+it adopts the live ones (both processes then file their results) and closes the ones not on the PBX
+yet as ``unknown``. :func:`serve` therefore holds an exclusive lock on a file beside the
+store (``<store>.server.lock``, ``flock``: released by the kernel when the process dies, so a
+crash never leaves it stale) for as long as it runs, taken BEFORE the PBX link opens, and refuses
+to start with :class:`StoreAlreadyServed` when another live server holds it. ``dialer campaign run ID``
+dials from its own process: use it only where no server is serving the same store.
+
+Leaving :func:`serve` stops the watcher, cancels the runners (a cancelled runner is like a crash:
+on the next start ``CallService.recover`` and ``Hopper.recover`` settle what was in flight, and no
+lead is dialled twice), closes the console's site and then the App.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+from aiohttp import web
+
+from dialer.app import App, campaign_runner, open_app
+from dialer.auth.passwords import DEFAULT_COST, ScryptCost
+from dialer.campaigns.lifecycle import CampaignStatus
+from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp
+from dialer.campaigns.runners import Runners
+from dialer.clock import Clock
+from dialer.logging import get_logger
+from dialer.settings import Settings
+from dialer.store.errors import StoreError
+from dialer.web.app import create_app
+
+log = get_logger(__name__)
+
+OnWrapUp = Callable[[CampaignRunner, WrapUp], Awaitable[None]]
+
+# How often the watcher looks for campaigns started elsewhere: a start takes effect within this.
+WATCH_INTERVAL_S = 2.0
+# Campaigns that need a runner: a paused one keeps its runner, so resume dials at once.
+_SERVED = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+
+
+class StoreAlreadyServed(RuntimeError):
+    """Another live process already serves (runs campaigns against) this store."""
+
+
+class Server:
+    """A running :func:`serve`: the App, its runners, the console and where it answers."""
+
+    def __init__(self, app: App, runners: Runners, web_app: web.Application, url: str, on_wrap_up: OnWrapUp | None) -> None:
+        self.app = app
+        self.runners = runners
+        self.web = web_app
+        self.url = url
+        self._on_wrap_up = on_wrap_up
+        self._tasks: dict[int, asyncio.Task[RunSummary]] = {}
+
+    def run_campaign(self, campaign_id: int, on_wrap_up: OnWrapUp | None = None) -> asyncio.Task[RunSummary]:
+        """Start a runner for ``campaign_id`` now, registered in :attr:`runners` while it runs.
+
+        ``on_wrap_up`` (default: the one given to :func:`serve`) files the agents' dispositions
+        when no person does (the lab's simulated desk). :class:`CampaignError` when this process
+        already runs the campaign: a second runner would dial its leads twice.
+        """
+        handler = on_wrap_up or self._on_wrap_up
+        runner: CampaignRunner
+        runner = campaign_runner(
+            self.app, campaign_id, on_wrap_up=None if handler is None else (lambda wrap: handler(runner, wrap))
+        )
+        self.runners.add(runner)  # raises before anything starts when one already runs
+        task = asyncio.create_task(self._run(runner), name=f"campaign-runner-{campaign_id}")
+        self._tasks[campaign_id] = task
+        task.add_done_callback(lambda done: self._ended(campaign_id, done))
+        return task
+
+    def running(self, campaign_id: int) -> asyncio.Task[RunSummary] | None:
+        """The task of the runner serving ``campaign_id`` here (whoever started it), or None."""
+        return self._tasks.get(campaign_id)
+
+    async def _run(self, runner: CampaignRunner) -> RunSummary:
+        try:
+            return await runner.run()
+        finally:
+            self.runners.remove(runner.campaign_id)
+
+    def _ended(self, campaign_id: int, task: asyncio.Task[RunSummary]) -> None:
+        if self._tasks.get(campaign_id) is task:
+            del self._tasks[campaign_id]
+        if task.cancelled():
+            return
+        if (error := task.exception()) is not None:
+            log.error("server.runner_crashed", campaign_id=campaign_id, error=repr(error))
+        else:
+            summary = task.result()
+            log.info("server.runner_ended", campaign_id=campaign_id, status=summary.status.value, dialled=summary.dialled)
+
+    async def watch(self, interval_s: float) -> None:
+        """Start a runner for every served campaign without one, every ``interval_s``, until cancelled."""
+        while True:
+            try:
+                records = await self.app.campaigns.list()
+            except StoreError as exc:
+                # A store hiccup: look again next time instead of leaving campaigns unserved for good.
+                log.error("server.watch_failed", error=repr(exc))
+                records = []
+            for record in records:
+                if record.status in _SERVED and record.id not in self._tasks and self.runners.get(record.id) is None:
+                    log.info("server.runner_starting", campaign_id=record.id, status=record.status.value)
+                    self.run_campaign(record.id)
+            await asyncio.sleep(interval_s)
+
+    async def stop_runners(self) -> None:
+        """Cancel every runner and wait until each has ended (its calls' tasks included)."""
+        tasks = list(self._tasks.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+@contextlib.asynccontextmanager
+async def serve(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    password_cost: ScryptCost = DEFAULT_COST,
+    host: str | None = None,
+    port: int | None = None,
+    watch_campaigns: bool = True,
+    on_wrap_up: OnWrapUp | None = None,
+    watch_interval_s: float = WATCH_INTERVAL_S,
+) -> AsyncIterator[Server]:
+    """The PBX link, the campaign runners and the console, until the block ends.
+
+    ``host``/``port`` default to ``[web]``; port 0 binds a free port (:attr:`Server.url` says
+    which). ``on_wrap_up`` is given to the runners the watcher starts. :class:`StoreAlreadyServed` when
+    another live server holds the store.
+    """
+    with _exclusive(settings):
+        async with open_app(settings, clock) as app:
+            runners = Runners()
+            console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
+            async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
+                server = Server(app, runners, console, url, on_wrap_up)
+                log.info("server.started", url=url, watch_campaigns=watch_campaigns)
+                watcher = asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher") if watch_campaigns else None
+                try:
+                    yield server
+                finally:
+                    if watcher is not None:
+                        watcher.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await watcher
+                    await server.stop_runners()
+                    log.info("server.stopped")
+
+
+@contextlib.asynccontextmanager
+async def bind(console: web.Application, host: str, port: int) -> AsyncIterator[str]:
+    """Serve ``console`` on ``host``:``port`` (0: a free port) for the block; yields its ``http://`` URL.
+
+    The console's cleanup contexts run on the way in and out, as with ``web.run_app``.
+    """
+    site_runner = web.AppRunner(console, access_log=None)
+    await site_runner.setup()
+    try:
+        site = web.TCPSite(site_runner, host, port)
+        await site.start()
+        yield _url(site_runner.addresses[0])
+    finally:
+        await site_runner.cleanup()
+
+
+@contextlib.contextmanager
+def _exclusive(settings: Settings) -> Iterator[None]:
+    """Hold ``<store>.server.lock`` for the block; :class:`StoreAlreadyServed` when another process holds it."""
+    store = settings.path(settings.store.path)
+    if str(settings.store.path) == ":memory:" or str(settings.store.path).startswith("file:"):
+        yield  # a private in-memory store: no other process can reach it
+        return
+    lock = Path(f"{store}.server.lock")
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
+            raise StoreAlreadyServed(
+                f"store {store} is already served by another live process (pid {holder}, lock {lock}); "
+                "only one process may run campaigns against a store"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+def _url(address: object) -> str:
+    """``http://host:port`` from an aiohttp bound address (a (host, port, ...) tuple for TCP)."""
+    assert isinstance(address, tuple), f"the console is not bound to a TCP address: {address!r}"
+    host, port = address[0], address[1]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"

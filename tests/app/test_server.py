@@ -1,0 +1,169 @@
+"""``serve()``: one process with the PBX link, the campaign runners and the console.
+
+Against a real Asterisk of our own (ports shifted by OFFSET, no customers: these campaigns
+enrol no leads, so nothing is dialled; what is tested is who runs which campaign).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from dialer.app import App, campaign_runner, open_store
+from dialer.campaigns.errors import CampaignError
+from dialer.campaigns.lifecycle import CampaignStatus, Command
+from dialer.campaigns.progress import CampaignRecord
+from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUpHandler
+from dialer.lab.lab import Lab
+from dialer.server import OnWrapUp, Server, StoreAlreadyServed, serve
+from dialer.settings import Settings
+from tests.conftest import REPO, settings_beside
+from tests.web.conftest import CHEAP
+
+pytestmark = pytest.mark.asterisk
+
+OFFSET = 1500
+CAMPAIGN = REPO / "config" / "demo" / "campaign.toml"
+WATCH_S = 0.05
+# A limit that only keeps a broken run from hanging; nothing here measures speed.
+LIMIT_S = 30.0
+
+
+@pytest.fixture(scope="module")
+def server_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """Asterisk and the agents' phones of our own; no customers are called here."""
+    settings = settings_beside(tmp_path_factory.mktemp("server-lab"), OFFSET)
+    lab = Lab(settings)
+    lab.up(customers=False)
+    try:
+        yield settings
+    finally:
+        lab.down()
+
+
+@pytest.fixture
+def settings(server_lab: Settings, tmp_path: Path) -> Settings:
+    """The lab's PBX with a fresh store for each test."""
+    return dataclasses.replace(settings_beside(tmp_path, OFFSET), lab=server_lab.lab, pbx=server_lab.pbx)
+
+
+async def until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    """Poll ``check`` until true; fail naming ``what`` after LIMIT_S."""
+    try:
+        async with asyncio.timeout(LIMIT_S):
+            while not await check():
+                await asyncio.sleep(WATCH_S)
+    except TimeoutError:
+        pytest.fail(f"not within {LIMIT_S} s: {what}")
+
+
+def count_starts(server: Server, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Every campaign id ``server.run_campaign`` is asked to start, in order."""
+    started: list[int] = []
+    original = server.run_campaign
+
+    def counting(campaign_id: int, on_wrap_up: OnWrapUp | None = None) -> asyncio.Task[RunSummary]:
+        started.append(campaign_id)
+        return original(campaign_id, on_wrap_up)
+
+    monkeypatch.setattr(server, "run_campaign", counting)
+    return started
+
+
+async def watcher_looks(server: Server, monkeypatch: pytest.MonkeyPatch, looks: int) -> None:
+    """Wait until the watcher has listed the campaigns ``looks`` more times."""
+    seen = asyncio.Event()
+    calls = 0
+    original = server.app.campaigns.list
+
+    async def listing() -> list[CampaignRecord]:
+        nonlocal calls
+        calls += 1
+        if calls >= looks:
+            seen.set()
+        return await original()
+
+    monkeypatch.setattr(server.app.campaigns, "list", listing)
+    async with asyncio.timeout(LIMIT_S):
+        await seen.wait()
+    monkeypatch.setattr(server.app.campaigns, "list", original)
+
+
+async def test_a_campaign_started_after_serve_began_gets_a_runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with serve(settings, port=0, password_cost=CHEAP, watch_interval_s=WATCH_S) as server:
+        started = count_starts(server, monkeypatch)
+        record = await server.app.campaigns.create(CAMPAIGN, actor="主管")
+        await server.app.campaigns.command(record.id, Command.START, actor="主管")
+        # No leads: only a runner completes it, so COMPLETED proves the watcher started one.
+        await until(lambda: _is(server, record.id, CampaignStatus.COMPLETED), "the campaign completed by its runner")
+        await until(lambda: _no_runner(server, record.id), "the ended runner forgotten")
+        assert started == [record.id]
+
+
+async def test_a_crashed_runner_is_started_again_on_the_next_look(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with serve(settings, port=0, password_cost=CHEAP, watch_interval_s=WATCH_S) as server:
+        started = count_starts(server, monkeypatch)
+        record = await server.app.campaigns.create(CAMPAIGN, actor="主管")
+        crashes = [RuntimeError("disk on fire")]
+
+        def first_one_crashes(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | None = None) -> CampaignRunner:
+            runner = campaign_runner(app, campaign_id, on_wrap_up=on_wrap_up)
+            if crashes:
+                crash = crashes.pop()
+
+                async def broken() -> RunSummary:
+                    raise crash
+
+                monkeypatch.setattr(runner, "run", broken)
+            return runner
+
+        monkeypatch.setattr("dialer.server.campaign_runner", first_one_crashes)
+        await server.app.campaigns.command(record.id, Command.START, actor="主管")
+        await until(lambda: _is(server, record.id, CampaignStatus.COMPLETED), "the campaign completed by the second runner")
+        assert started == [record.id, record.id]
+
+
+async def test_never_two_runners_for_one_campaign_and_nothing_left_after_shutdown(settings: Settings,
+                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    # Paused before the server starts: a paused campaign is served too (resume dials at once).
+    async with open_store(settings) as store:
+        record = await store.campaigns.create(CAMPAIGN, actor="主管")
+        await store.campaigns.command(record.id, Command.START, actor="主管")
+        await store.campaigns.command(record.id, Command.PAUSE, actor="主管")
+    before = asyncio.all_tasks()
+    async with serve(settings, port=0, password_cost=CHEAP, watch_interval_s=WATCH_S) as server:
+        started = count_starts(server, monkeypatch)
+        await until(lambda: _has_runner(server, record.id), "a runner for the paused campaign")
+        first = server.running(record.id)
+        await watcher_looks(server, monkeypatch, 3)
+        assert server.running(record.id) is first and first is not None and not first.done()
+        assert started == [record.id]  # the watcher asked once, then left the live runner alone
+        with pytest.raises(CampaignError, match=f"campaign {record.id} already has a runner"):
+            server.run_campaign(record.id)
+        assert server.running(record.id) is first
+        async with aiohttp.ClientSession() as http, http.get(f"{server.url}/login") as answer:
+            assert answer.status == 200
+        with pytest.raises(StoreAlreadyServed, match="already served by another live process"):
+            async with serve(settings, port=0, password_cost=CHEAP):
+                pass
+    assert first.cancelled()
+    assert asyncio.all_tasks() - before == set()
+    async with open_store(settings) as store:  # cancelling a runner never changes the campaign
+        assert (await store.campaign_store.get(record.id)).status is CampaignStatus.PAUSED
+
+
+async def _is(server: Server, campaign_id: int, status: CampaignStatus) -> bool:
+    return (await server.app.campaign_store.get(campaign_id)).status is status
+
+
+async def _has_runner(server: Server, campaign_id: int) -> bool:
+    return server.runners.get(campaign_id) is not None
+
+
+async def _no_runner(server: Server, campaign_id: int) -> bool:
+    return server.runners.get(campaign_id) is None and server.running(campaign_id) is None
