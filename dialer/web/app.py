@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from dialer.app import App, open_app, open_store
+from dialer.app import App, open_store
 from dialer.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.auth.service import AuthService
 from dialer.campaigns.runners import Runners
@@ -61,11 +61,11 @@ def create_app(
     *,
     dialer: App | None = None,
     clock: Clock | None = None,
-    with_pbx: bool = False,
     password_cost: ScryptCost = DEFAULT_COST,
     runners: Runners | None = None,
 ) -> web.Application:
-    """Build the console. Without ``dialer`` it opens its own (store only, or with the PBX link).
+    """Build the console. Without ``dialer`` it opens its own over the store alone (``dialer web
+    --no-pbx``); the whole service hands in the App it opened with the PBX link (dialer/server.py).
 
     ``runners`` are the campaign runners of this process, for the preview desk; without it the
     console runs no campaign and offers nothing."""
@@ -81,8 +81,7 @@ def create_app(
             app[DIALER] = dialer
             yield
             return
-        opener = open_app(settings, clock) if with_pbx else open_store(settings, clock)
-        async with opener as opened:
+        async with open_store(settings, clock) as opened:
             app[DIALER] = opened
             yield
 
