@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.ami.client import AmiClient
-from dialer.ami.events import AmiEvent, UserEvent
+from dialer.ami.events import AmiEvent, Reconciled, UserEvent
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
@@ -46,6 +46,7 @@ from dialer.store.listen_ins import ListenInStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 from dialer.supervisor.service import SupervisorService
+from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
@@ -133,6 +134,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
         client = AmiClient(settings.pbx, clock=clock)
         await client.start()
         tasks: list[asyncio.Task[Any]] = []
+        restores = BackgroundTasks()
         try:
             base.disk.check()
             after_call = (base.recordings.register_finished,)
@@ -156,7 +158,14 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
                 recording_allowed=base.disk.recording_allowed,
             )
             supervisor = SupervisorService(ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock)
-            routes: list[Callable[[AmiEvent], object]] = [calls.route, inbound.route, supervisor.route]
+            # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
+            # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
+            # in the background: the event reader must not wait for PBX commands.
+            presence = base.presence.with_queue(InboundQueue(client))
+            routes: list[Callable[[AmiEvent], object]] = [
+                calls.route, inbound.route, supervisor.route,
+                lambda event: isinstance(event, Reconciled) and restores.spawn(_restore_queue(presence)),
+            ]  # fmt: skip
             sms = base.sms
             if settings.sms.driver == "pbx":
                 # SMS through the PBX: sent by MessageSend, received as the dialplan's DCCSms UserEvents.
@@ -167,8 +176,6 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
             if recover:
                 await calls.recover()
                 await supervisor.recover()
-            # With the PBX, an agent's presence moves their inbound queue member too.
-            presence = base.presence.with_queue(InboundQueue(client))
             yield dataclasses.replace(
                 base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, sms=sms, presence=presence, tasks=tuple(tasks)
             )
@@ -178,6 +185,7 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await restores.cancel()
             await client.close()
 
 
@@ -185,6 +193,14 @@ async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent],
     async for event in client.events():
         for route in routes:
             route(event)
+
+
+async def _restore_queue(presence: PresenceService) -> None:
+    """Put the inbound queue's members back after a link-up; a failure waits for the next link-up."""
+    try:
+        await presence.restore_queue()
+    except Exception:
+        log.exception("presence.queue_restore_failed")
 
 
 async def _confirm_visit(sms: SmsService, lead_id: int) -> None:

@@ -9,6 +9,10 @@ An agent with NO stored presence counts as logged in and available: command-line
 and agents who never open the desk work exactly as before presence existed. Logging in from the
 desk is allowed in that state too: it makes the presence explicit and joins the inbound queue.
 
+The PBX keeps queue members in memory only: on every AMI link-up (first connect, reconnect,
+Asterisk restarted) :meth:`PresenceService.restore_queue` puts back what the stored presence says
+(:func:`queue_plan`); agents with no stored row are left as they are in the queue.
+
 A change made while the agent is on a call or in wrap-up is stored at once but reaches the
 runner's roster only after the wrap-up ends (:func:`reconcile` waits), because
 :class:`~dialer.campaigns.agents.AgentSession` refuses to log out a call that still owes its
@@ -27,10 +31,12 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from dialer.ami.errors import AmiError
 from dialer.campaigns.agents import AgentSession, AgentState, Transition
 from dialer.campaigns.errors import CampaignError
 from dialer.clock import Clock
 from dialer.events.bus import BusEvent, EventBus
+from dialer.inbound.errors import QueueChangeRefused
 from dialer.logging import get_logger
 from dialer.store.database import Database, Row
 from dialer.store.timestamps import from_db, to_db
@@ -176,13 +182,85 @@ class PresenceReader(Protocol):
 
 
 class QueuePort(Protocol):
-    """The inbound queue's members (:class:`dialer.inbound.queue.InboundQueue`)."""
+    """The inbound queue's members (:class:`dialer.inbound.queue.InboundQueue`).
+
+    ``add`` and ``remove`` succeed when the member already is (is not) there: both the desk and
+    the restore after a link-up want a state, not a change.
+    """
 
     async def add(self, agent: str) -> None: ...
 
     async def remove(self, agent: str) -> None: ...
 
-    async def pause(self, agent: str, paused: bool) -> None: ...
+    async def pause(self, agent: str, paused: bool, reason: str | None = None) -> None: ...
+
+
+class QueueMove(StrEnum):
+    """One change of a queue member, as :class:`QueuePort` makes it."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    PAUSE = "pause"
+    UNPAUSE = "unpause"
+
+
+@dataclass(frozen=True, slots=True)
+class QueueStep:
+    """One command of a queue restore: ``move`` for ``agent`` (``reason`` only with PAUSE)."""
+
+    agent: str
+    move: QueueMove
+    reason: str | None = None
+
+
+def queue_plan(presences: Iterable[Presence]) -> tuple[QueueStep, ...]:
+    """The commands that make the inbound queue match stored presences, whatever the PBX has now.
+
+    The queue lives only in Asterisk's memory (``persistentmembers = no``), so after a PBX restart
+    it is empty, and after a mere reconnect it may still hold what it had: every step is
+    idempotent and an available member is unpaused explicitly, so both cases end the same.
+    Only stored presences come in: an agent with no row was never put in the queue by the desk,
+    and whoever did (``dialer inbound agents``) keeps them there by hand, so they are not touched.
+    Agents in name order, each agent's steps together (a refusal skips the rest of that agent's).
+    """
+    return tuple(step for presence in sorted(presences, key=lambda p: p.agent) for step in _queue_steps(presence))
+
+
+def _queue_steps(presence: Presence) -> tuple[QueueStep, ...]:
+    agent = presence.agent
+    match presence.state:
+        case PhoneState.LOGGED_OUT:
+            return (QueueStep(agent, QueueMove.REMOVE),)
+        case PhoneState.AVAILABLE:
+            return QueueStep(agent, QueueMove.ADD), QueueStep(agent, QueueMove.UNPAUSE)
+        case PhoneState.PAUSED:
+            return QueueStep(agent, QueueMove.ADD), QueueStep(agent, QueueMove.PAUSE, presence.reason)
+
+
+async def run_queue_steps(queue: QueuePort, steps: Iterable[QueueStep]) -> tuple[str, ...]:
+    """Send ``steps`` in order; the agents whose member could not be set (each logged with the PBX's answer).
+
+    A refusal skips that agent's remaining steps (pausing a member that was not added is
+    pointless) and moves on to the next agent: one bad endpoint must not keep the others out of
+    the queue. The caller retries everything on the next link-up.
+    """
+    failed: list[str] = []
+    for step in steps:
+        if step.agent in failed:
+            continue
+        try:
+            match step.move:
+                case QueueMove.ADD:
+                    await queue.add(step.agent)
+                case QueueMove.REMOVE:
+                    await queue.remove(step.agent)
+                case QueueMove.PAUSE | QueueMove.UNPAUSE:
+                    await queue.pause(step.agent, step.move is QueueMove.PAUSE, step.reason)
+        except (QueueChangeRefused, AmiError) as exc:
+            failed.append(step.agent)
+            log.warning("presence.queue_restore_refused", agent=step.agent, move=step.move.value, error=str(exc),
+                        policy="retried on the next link-up")  # fmt: skip
+    return tuple(failed)
 
 
 def _presence(row: Row) -> Presence:
@@ -241,6 +319,20 @@ class PresenceService:
         self._bus.publish(PresenceChanged(after.since, agent, after.state, after.reason))
         return after
 
+    async def restore_queue(self) -> tuple[str, ...]:
+        """Make the inbound queue match every stored presence (after each AMI link-up); the agents refused.
+
+        Holds the change lock throughout, so a desk click waits instead of being undone by a
+        restore that read the presence before the click.
+        """
+        if self._queue is None:
+            raise RuntimeError("restore_queue needs the PBX: build the service with with_queue()")
+        async with self._lock:
+            stored = await self.current()
+            failed = await run_queue_steps(self._queue, queue_plan(stored.values()))
+        log.info("presence.queue_restored", agents=len(stored), failed=list(failed))
+        return failed
+
     async def _move_queue(self, before: Presence, after: Presence) -> None:
         assert self._queue is not None
         if after.state is PhoneState.LOGGED_OUT:
@@ -248,6 +340,10 @@ class PresenceService:
         elif before.state is PhoneState.LOGGED_OUT or not before.explicit:
             await self._queue.add(after.agent)  # a new member joins unpaused
             if after.state is PhoneState.PAUSED:
-                await self._queue.pause(after.agent, True)
-        elif (before.state is PhoneState.PAUSED) != (after.state is PhoneState.PAUSED):
-            await self._queue.pause(after.agent, after.state is PhoneState.PAUSED)
+                await self._queue.pause(after.agent, True, after.reason)
+        elif after.state is PhoneState.PAUSED:
+            # A new reason is sent too: the PBX's "queue show" names it.
+            if before.state is not PhoneState.PAUSED or before.reason != after.reason:
+                await self._queue.pause(after.agent, True, after.reason)
+        elif before.state is PhoneState.PAUSED:
+            await self._queue.pause(after.agent, False)

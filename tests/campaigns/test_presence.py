@@ -152,8 +152,8 @@ class FakeQueue:
     async def remove(self, agent: str) -> None:
         await self._do("remove", agent)
 
-    async def pause(self, agent: str, paused: bool) -> None:
-        await self._do("pause" if paused else "unpause", agent)
+    async def pause(self, agent: str, paused: bool, reason: str | None = None) -> None:
+        await self._do("pause" if paused else "unpause", agent, *([] if reason is None else [reason]))
 
 
 async def test_changes_are_stored_announced_and_reach_the_queue(world: World) -> None:
@@ -168,7 +168,7 @@ async def test_changes_are_stored_announced_and_reach_the_queue(world: World) ->
     world.clock.advance(30)
     await service.change("agent1", PresenceCommand.RESUME, "web:zhang")
     await service.change("agent1", PresenceCommand.LOGOUT, "web:zhang")
-    assert queue.calls == [("add", "agent1"), ("pause", "agent1"), ("unpause", "agent1"), ("remove", "agent1")]
+    assert queue.calls == [("add", "agent1"), ("pause", "agent1", "培训"), ("unpause", "agent1"), ("remove", "agent1")]
     assert [(e.state, e.reason) for e in events.pending()] == [
         (PhoneState.AVAILABLE, None), (PhoneState.PAUSED, "培训"), (PhoneState.AVAILABLE, None), (PhoneState.LOGGED_OUT, None),
     ]  # fmt: skip
@@ -182,7 +182,7 @@ async def test_a_first_pause_joins_the_queue_paused(world: World) -> None:
     queue = FakeQueue()
     service = PresenceService(world.db, EventBus(), world.clock, REASONS, queue)
     await service.change("agent2", PresenceCommand.PAUSE, "web:liu", "会议")
-    assert queue.calls == [("add", "agent2"), ("pause", "agent2")]
+    assert queue.calls == [("add", "agent2"), ("pause", "agent2", "会议")]
 
 
 async def test_a_pbx_refusal_reaches_the_caller_and_changes_nothing(world: World) -> None:
