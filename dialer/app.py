@@ -43,6 +43,7 @@ from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
+from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 from dialer.supervisor.service import SupervisorService
@@ -127,9 +128,17 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
     """Store, AMI link and the telephony services, running; what a crash left in flight is reconciled.
 
     One task reads the AMI event stream (it allows one consumer) and hands every event to
-    each telephony service; each keeps only the events of its own calls.
+    each telephony service; each keeps only the events of its own calls. One process per store:
+    :class:`~dialer.store.process_lock.StoreInUse` when another live process has the link open.
     """
     clock = clock or SystemClock()
+    with pbx_lock(settings):  # before the link: recover() must not touch another process's calls
+        async with _open_app(settings, clock, recover) as app:
+            yield app
+
+
+@contextlib.asynccontextmanager
+async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIterator[App]:
     async with open_store(settings, clock) as base:
         client = AmiClient(settings.pbx, clock=clock)
         await client.start()

@@ -12,17 +12,14 @@ another terminal, or a start from the console, takes effect without restarting a
 runner that ends (campaign completed or stopped) is forgotten; one that crashes is logged and
 started again on the next look, never two at once for one campaign.
 
-**One process per store.** Only one process may run campaigns against one store: two runners of
-one campaign in two processes would each claim leads and dial them, and a second process opening
-the PBX link takes the first one's calls in flight for leftovers of a crash (``CallService.recover``):
-it adopts the live ones (both processes then file their results) and closes the ones not on the PBX
-yet as ``unknown``. :func:`serve` therefore holds an exclusive lock on a file beside the
-store (``<store>.server.lock``, ``flock``: released by the kernel when the process dies, so a
-crash never leaves it stale) for as long as it runs, taken BEFORE the PBX link opens, and refuses
-to start with :class:`StoreAlreadyServed` when another live server holds it. ``dialer campaign run ID``
-dials from its own process: use it only where no server is serving the same store.
+**One process per store.** Only one process may talk to the PBX for one store (two would run
+the same campaign twice, route the same inbound callers and settle each other's calls in flight):
+:func:`~dialer.app.open_app` holds the store's PBX lock (dialer/store/process_lock.py), so a second
+``dialer web``, ``dialer campaign run`` or ``dialer call`` on the same store is refused with
+:class:`~dialer.store.process_lock.StoreInUse` naming the process that has it. With
+``sms_worker`` the service also runs the SMS worker, so nothing else needs the PBX link.
 
-Leaving :func:`serve` stops the watcher, cancels the runners (a cancelled runner is like a crash:
+Leaving :func:`serve` stops the watcher, cancels the runners, lets the SMS worker finish its message (a cancelled runner is like a crash:
 on the next start ``CallService.recover`` and ``Hopper.recover`` settle what was in flight, and no
 lead is dialled twice), closes the console's site and then the App.
 """
@@ -31,10 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import fcntl
-import os
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
 
@@ -46,6 +40,7 @@ from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
 from dialer.logging import get_logger
 from dialer.settings import Settings
+from dialer.sms.factory import build_driver, build_service
 from dialer.store.errors import StoreError
 from dialer.web.app import create_app
 
@@ -57,10 +52,6 @@ OnWrapUp = Callable[[CampaignRunner, WrapUp], Awaitable[None]]
 WATCH_INTERVAL_S = 2.0
 # Campaigns that need a runner: a paused one keeps its runner, so resume dials at once.
 _SERVED = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
-
-
-class StoreAlreadyServed(RuntimeError):
-    """Another live process already serves (runs campaigns against) this store."""
 
 
 class Server:
@@ -147,30 +138,41 @@ async def serve(
     watch_campaigns: bool = True,
     on_wrap_up: OnWrapUp | None = None,
     watch_interval_s: float = WATCH_INTERVAL_S,
+    sms_worker: bool = False,
 ) -> AsyncIterator[Server]:
     """The PBX link, the campaign runners and the console, until the block ends.
 
     ``host``/``port`` default to ``[web]``; port 0 binds a free port (:attr:`Server.url` says
-    which). ``on_wrap_up`` is given to the runners the watcher starts. :class:`StoreAlreadyServed` when
-    another live server holds the store.
+    which). ``on_wrap_up`` is given to the runners the watcher starts. ``sms_worker``: also send the SMS
+    outbox and take replies and the repurchase cadence (``dialer sms run``'s work) in this process.
+    :class:`~dialer.store.process_lock.StoreInUse` when another live dialer process holds the store.
     """
-    with _exclusive(settings):
-        async with open_app(settings, clock) as app:
-            runners = Runners()
-            console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
-            async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
-                server = Server(app, runners, console, url, on_wrap_up)
-                log.info("server.started", url=url, watch_campaigns=watch_campaigns)
-                watcher = asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher") if watch_campaigns else None
-                try:
-                    yield server
-                finally:
-                    if watcher is not None:
-                        watcher.cancel()
-                        with contextlib.suppress(asyncio.CancelledError):
-                            await watcher
-                    await server.stop_runners()
-                    log.info("server.stopped")
+    async with open_app(settings, clock) as app:
+        runners = Runners()
+        console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
+        async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
+            server = Server(app, runners, console, url, on_wrap_up)
+            log.info("server.started", url=url, watch_campaigns=watch_campaigns, sms_worker=sms_worker)
+            watcher = asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher") if watch_campaigns else None
+            sms_stop = asyncio.Event()
+            sms_task = None
+            if sms_worker:
+                # The PBX driver's service is the App's (it hears replies on this process's AMI link).
+                pbx = settings.sms.driver == "pbx"
+                sms = app.sms if pbx else build_service(app.db, settings, app.clock, build_driver(settings))
+                sms_task = asyncio.create_task(sms.run(sms_stop), name="sms-worker")
+            try:
+                yield server
+            finally:
+                if watcher is not None:
+                    watcher.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await watcher
+                await server.stop_runners()
+                if sms_task is not None:
+                    sms_stop.set()  # the worker finishes the message in hand, then returns
+                    await sms_task
+                log.info("server.stopped")
 
 
 @contextlib.asynccontextmanager
@@ -187,32 +189,6 @@ async def bind(console: web.Application, host: str, port: int) -> AsyncIterator[
         yield _url(site_runner.addresses[0])
     finally:
         await site_runner.cleanup()
-
-
-@contextlib.contextmanager
-def _exclusive(settings: Settings) -> Iterator[None]:
-    """Hold ``<store>.server.lock`` for the block; :class:`StoreAlreadyServed` when another process holds it."""
-    store = settings.path(settings.store.path)
-    if str(settings.store.path) == ":memory:" or str(settings.store.path).startswith("file:"):
-        yield  # a private in-memory store: no other process can reach it
-        return
-    lock = Path(f"{store}.server.lock")
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "?"
-            raise StoreAlreadyServed(
-                f"store {store} is already served by another live process (pid {holder}, lock {lock}); "
-                "only one process may run campaigns against a store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        yield
-    finally:
-        os.close(fd)  # closing the descriptor releases the lock
 
 
 def _url(address: object) -> str:

@@ -45,13 +45,14 @@ from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
 from dialer.logging import configure
 from dialer.recording.model import Recording
-from dialer.server import Server, StoreAlreadyServed, serve
+from dialer.server import Server, serve
 from dialer.settings import Settings
 from dialer.sms.cadence import Handoff, Phase
 from dialer.sms.factory import build_driver, build_service
 from dialer.sms.rules import ReplyKind
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import SimScript, SmscSimulator
+from dialer.store.process_lock import StoreInUse
 from dialer.store.users import UserStore
 
 DEMO_DIR = "var/demo"
@@ -148,7 +149,7 @@ def _with_lab(cfg: Settings, args: argparse.Namespace, log_file: Path) -> list[s
     linger = not args.exit_when_done and sys.stdin is not None and sys.stdin.isatty()
     try:
         return asyncio.run(_run(cfg, steps, port=args.port, linger=linger))
-    except (AmiError, StoreAlreadyServed, OSError) as exc:  # no PBX link, the console's port taken, ...
+    except (AmiError, StoreInUse, OSError) as exc:  # no PBX link, the console's port taken, ...
         raise CliError(str(exc)) from None
     finally:
         if not args.keep_lab and not status.already:

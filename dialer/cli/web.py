@@ -15,8 +15,9 @@ import signal
 from dialer.ami.errors import AmiError
 from dialer.cli import CliError
 from dialer.i18n import translate
-from dialer.server import StoreAlreadyServed, bind, serve
+from dialer.server import bind, serve
 from dialer.settings import Settings
+from dialer.store.process_lock import StoreInUse
 from dialer.web.app import create_app
 
 
@@ -27,6 +28,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, help="port (default from [web], 8080; 0: any free port)")
     p.add_argument("--no-pbx", action="store_true",
                    help="console over the store only: no AMI link, no campaign runs (reports, imports)")  # fmt: skip
+    p.add_argument("--no-sms", action="store_true",
+                   help="do not send SMS here (another machine runs `dialer sms run` against an SMPP gateway)")  # fmt: skip
     p.set_defaults(handler=run)
 
 
@@ -41,10 +44,10 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
                 announce(url, lang, pbx=False)
                 await until_interrupted()
         else:
-            async with serve(cfg, host=host, port=port) as server:
+            async with serve(cfg, host=host, port=port, sms_worker=not args.no_sms) as server:
                 announce(server.url, lang, pbx=True)
                 await until_interrupted()
-    except (StoreAlreadyServed, AmiError, OSError) as exc:
+    except (StoreInUse, AmiError, OSError) as exc:
         raise CliError(str(exc)) from None
     return 0
 

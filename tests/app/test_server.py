@@ -20,8 +20,11 @@ from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.progress import CampaignRecord
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUpHandler
 from dialer.lab.lab import Lab
-from dialer.server import OnWrapUp, Server, StoreAlreadyServed, serve
+from dialer.server import OnWrapUp, Server, serve
 from dialer.settings import Settings
+from dialer.sms.factory import build_service
+from dialer.sms.simulator import SmscSimulator, read_ledger
+from dialer.store.process_lock import StoreInUse
 from tests.conftest import REPO, settings_beside
 from tests.web.conftest import CHEAP
 
@@ -148,7 +151,7 @@ async def test_never_two_runners_for_one_campaign_and_nothing_left_after_shutdow
         assert server.running(record.id) is first
         async with aiohttp.ClientSession() as http, http.get(f"{server.url}/login") as answer:
             assert answer.status == 200
-        with pytest.raises(StoreAlreadyServed, match="already served by another live process"):
+        with pytest.raises(StoreInUse, match="in use by another live dialer process"):
             async with serve(settings, port=0, password_cost=CHEAP):
                 pass
     assert first.cancelled()
@@ -167,3 +170,27 @@ async def _has_runner(server: Server, campaign_id: int) -> bool:
 
 async def _no_runner(server: Server, campaign_id: int) -> bool:
     return server.runners.get(campaign_id) is None and server.running(campaign_id) is None
+
+
+async def test_the_service_sends_the_sms_outbox_itself(settings: Settings, tmp_path: Path) -> None:
+    """``dialer web`` holds the store's PBX lock, so ``dialer sms run`` (pbx driver) cannot run beside
+    it: the service sends the outbox itself (sms_worker), here through the SMSC simulator."""
+    sms = dataclasses.replace(settings.sms, smpp_port=2775 + OFFSET, window="00:00-23:59",
+                              templates_file=str(REPO / "config" / "sms_templates.toml"))  # fmt: skip
+    settings = dataclasses.replace(settings, sms=sms)
+    ledger = tmp_path / "smsc.jsonl"
+    smsc = SmscSimulator(sms.smpp_host, sms.smpp_port, ledger)
+    await smsc.start()
+    try:
+        async with serve(settings, port=0, password_cost=CHEAP, watch_campaigns=False, sms_worker=True) as server:
+            outbox = build_service(server.app.db, settings, server.app.clock)
+            await outbox.queue("+8613800000001", text="王先生您好, 您预约的试驾时间是明天上午十点。", actor="主管")
+
+            async def submitted() -> bool:
+                return any(r.get("kind") == "submit" for r in read_ledger(ledger)) if ledger.exists() else False
+
+            await until(submitted, "the message submitted to the SMSC by the service's worker")
+        [sent] = [r for r in read_ledger(ledger) if r.get("kind") == "submit"]
+        assert sent["to"].endswith("13800000001") and "试驾" in sent["text"]
+    finally:
+        await smsc.stop()

@@ -78,7 +78,7 @@ async def test_web_no_pbx_prints_its_address_serves_the_console_and_stops_on_ctr
 def test_web_refuses_a_store_another_server_holds(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cfg = _config(tmp_path)
     store = tmp_path / "store.sqlite3"
-    with open(f"{store}.server.lock", "w") as held:  # what a live `dialer web` holds for its lifetime
+    with open(f"{store}.pbx.lock", "w") as held:  # what a live `dialer web` holds for its lifetime
         fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
         assert main(["--config", str(cfg), "web", "--port", "0"]) == 2
-    assert f"store {store} is already served by another live process" in capsys.readouterr().err
+    assert f"store {store} is in use by another live dialer process" in capsys.readouterr().err
