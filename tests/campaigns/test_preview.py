@@ -18,7 +18,7 @@ import pytest
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.runner import CampaignRunner, OfferEnd, RunSummary, PreviewOffered, PreviewRefused, PreviewWithdrawn, WrapUp
+from dialer.campaigns.runner import CampaignRunner, OfferEnd, PreviewOffered, PreviewRefused, PreviewWithdrawn, RunSummary, WrapUp
 from dialer.campaigns.runners import Runners
 from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
 from dialer.doss.service import DossService
