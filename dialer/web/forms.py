@@ -92,13 +92,16 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
     return DispositionRequest(outcome=outcome, attempt_id=attempt_id, form=form)
 
 
-def parse_int(value: str | None, name: str, *, default: int | None = None) -> int | None:
-    """An optional whole number from the query string or the URL."""
+def parse_int(value: str | None, name: str, *, default: int | None = None, maximum: int | None = None) -> int | None:
+    """An optional whole number from the query string or the URL, at most ``maximum`` when given."""
     if value is None or value == "":
         return default
     if not value.isdigit():
         raise BadRequest({name: f"{value!r} is not a whole number"})
-    return int(value)
+    number = int(value)
+    if maximum is not None and number > maximum:
+        raise BadRequest({name: f"{value!r} is more than {maximum}"})
+    return number
 
 
 def parse_presence_body(body: object) -> str:

@@ -36,6 +36,8 @@ routes = RouteTable()
 _ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
+# A page number past this is no page of any dealer's leads (and would overflow the query's offset).
+PAGE_MAX = 100_000
 # The owner filter's word for "nobody owns it" (agent endpoints are PBX names, never this word).
 UNASSIGNED = "unassigned"
 _TRUE = frozenset({"1", "true", "on", "yes"})
@@ -61,15 +63,15 @@ def parse_query(data: Mapping[str, str]) -> LeadQuery:
             errors["state"] = f"{raw!r} is not one of {', '.join(s.value for s in LeadState)}"
     owner = data.get("owner", "").strip() or None
     paging: dict[str, int] = {}
-    for name, default, top in (("page", 1, None), ("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)):
+    for name, default, top in (("page", 1, PAGE_MAX), ("per_page", PER_PAGE_DEFAULT, PER_PAGE_MAX)):
         try:
             value = parse_int(data.get(name), name, default=default)
         except BadRequest as exc:
             errors.update(exc.fields)
             continue
         assert value is not None
-        if value < 1 or (top is not None and value > top):
-            errors[name] = f"{value} is not between 1 and {top}" if top else f"{value} is not 1 or more"
+        if not 1 <= value <= top:
+            errors[name] = f"{value} is not between 1 and {top}"
         paging[name] = value
     if errors:
         raise BadRequest(errors)

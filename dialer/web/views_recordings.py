@@ -53,7 +53,10 @@ async def _search(request: web.Request) -> list[Recording]:
                 errors[name] = f"{query[name]!r} is not a date (YYYY-MM-DD)"
                 continue
             # 'until' includes its day: the search runs to the next local midnight.
-            bounds[name] = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time(), tz)
+            try:
+                bounds[name] = datetime.combine(day + timedelta(days=1 if name == "until" else 0), time(), tz)
+            except OverflowError:  # 9999-12-31: there is no next midnight
+                errors[name] = f"{query[name]!r} is past the last date this search can reach"
     if errors:
         raise BadRequest(errors)
     limit = min(parse_int(query.get("limit"), "limit", default=_DEFAULT_LIMIT) or _DEFAULT_LIMIT, _MAX_LIMIT)

@@ -22,15 +22,22 @@ _XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 _MONTH = Param("month", "YYYY-MM, dealer local time (default: this month)")
 
 
+_FIRST_YEAR, _LAST_YEAR = 1990, 2999
+
+
 def _month(request: web.Request) -> Month:
     text = request.query.get("month")
     if not text:
         app = request.app[DIALER]
         return Month.containing(app.clock.now(), ZoneInfo(request.app[SETTINGS].dealer.timezone))
     try:
-        return Month.parse(text)
+        month = Month.parse(text)
     except ValueError:
         raise BadRequest({"month": f"{text!r} is not a month (YYYY-MM)"}) from None
+    # The report compares with the month and the year before: keep all three real calendar months.
+    if not _FIRST_YEAR <= month.year <= _LAST_YEAR:
+        raise BadRequest({"month": f"{text!r}: the year must be between {_FIRST_YEAR} and {_LAST_YEAR}"})
+    return month
 
 
 @routes.route("GET", "/reports", Action.KPI_REPORT_VIEW, "The month's reports with bar charts")

@@ -42,6 +42,8 @@ routes = RouteTable()
 _ENDPOINT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # The audit page's default reach, the same as `dialer supervise log`.
 _DEFAULT_DAYS = 30
+# The audit goes back at most ten years: further is no question anyone asks, and would overflow the date.
+_MAX_DAYS = 3660
 # Rows on one audit page: a month of a busy team's listen-ins.
 _AUDIT_LIMIT = 500
 
@@ -180,7 +182,7 @@ async def api_stop(request: web.Request) -> web.StreamResponse:
 
 
 async def _audit_rows(request: web.Request) -> list[ListenIn]:
-    days = parse_int(request.query.get("days"), "days", default=_DEFAULT_DAYS)
+    days = parse_int(request.query.get("days"), "days", default=_DEFAULT_DAYS, maximum=_MAX_DAYS)
     assert days is not None
     agent = request.query.get("agent") or None
     since = request.app[DIALER].clock.now() - timedelta(days=days)
