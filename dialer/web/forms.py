@@ -92,14 +92,18 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
     return DispositionRequest(outcome=outcome, attempt_id=attempt_id, form=form)
 
 
-def parse_int(value: str | None, name: str, *, default: int | None = None, maximum: int | None = None) -> int | None:
-    """An optional whole number from the query string or the URL, at most ``maximum`` when given."""
+# The store's integers are 64-bit: an id or count past this names nothing and cannot even be looked up.
+_STORE_INT_MAX = 2**63 - 1
+
+
+def parse_int(value: str | None, name: str, *, default: int | None = None, maximum: int = _STORE_INT_MAX) -> int | None:
+    """An optional whole number from the query string or the URL, at most ``maximum``."""
     if value is None or value == "":
         return default
     if not value.isdigit():
         raise BadRequest({name: f"{value!r} is not a whole number"})
     number = int(value)
-    if maximum is not None and number > maximum:
+    if number > maximum:
         raise BadRequest({name: f"{value!r} is more than {maximum}"})
     return number
 

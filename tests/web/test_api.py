@@ -64,6 +64,7 @@ async def test_reports_page_charts_and_xlsx(client: TestClient, logins: dict[Rol
         ("/api/recordings?until=9999-12-31", "until"),
         ("/api/reports?month=0001-01", "month"),
         ("/api/leads?page=" + "9" * 30, "page"),
+        ("/api/leads/9223372036854775808", "lead_id"),  # one past the store's 64-bit integers
     ],
 )
 async def test_numbers_past_the_calendar_or_the_database_are_refused_by_name(
