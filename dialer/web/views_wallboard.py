@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 
 from dialer.access.policy import Action
+from dialer.calls.outcome import CallState
 from dialer.campaigns.agents import AgentState
 from dialer.campaigns.lifecycle import CampaignStatus
 from dialer.web.html import esc, page, t
@@ -36,13 +37,16 @@ _TILES = (
     ("disk", "web.wb.disk"),
 )
 
+# The line table's columns, in the order the script fills them.
+_LINE_COLUMNS = ("web.wb.line", "web.col.phone", "web.wb.line_state", "web.wb.in_state", "web.col.agent", "web.wb.campaign")
+
 # The campaign table's columns, in the order the script fills them.
 _CAMPAIGN_COLUMNS = ("web.wb.campaign", "web.col.state", "web.wb.enrolled", "web.wb.dialled", "web.wb.in_flight", "web.wb.done")
 
 _SCRIPT = """
 let offset = 0;
 function tick() {
-  document.querySelectorAll(".agent-since").forEach(c => {
+  document.querySelectorAll(".agent-since, .line-since").forEach(c => {
     if (!c.dataset.since) { c.textContent = "-"; return; }
     const s = Math.max(0, Math.floor((Date.now() + offset - Date.parse(c.dataset.since)) / 1000));
     const h = Math.floor(s / 3600), m = Math.floor(s / 60) % 60, two = n => String(n).padStart(2, "0");
@@ -79,6 +83,24 @@ function show(s) {
     c[2].className = "agent-since"; c[2].dataset.since = a.since || "";
     c[3].textContent = a.calls_today;
   });
+  // Every line of the PBX gets a row (8 out, 4 in): a free one says so, a busy one what its call does.
+  const lines = document.getElementById("lines"), lineText = JSON.parse(lines.dataset.labels);
+  const lineBody = document.getElementById("lines-body"); lineBody.innerHTML = "";
+  [["outbound", s.outbound_lines, "out"], ["inbound", s.inbound_lines, "in"]].forEach(([dir, count, tag]) => {
+    const calls = s.lines.filter(l => l.direction === dir);
+    for (let i = 0; i < count; i++) {
+      const row = lineBody.insertRow(); row.id = "line-" + tag + "-" + (i + 1);
+      const c = [0, 1, 2, 3, 4, 5].map(() => row.insertCell()), l = calls[i];
+      c[0].textContent = lineText[tag] + " " + (i + 1);
+      c[2].className = "line-state"; c[2].dataset.state = l ? l.state : "free";
+      c[2].textContent = lineText[l ? l.state : "free"];
+      c[3].className = "line-since"; c[3].dataset.since = l ? l.since : "";
+      if (!l) continue;
+      c[1].textContent = l.number; c[4].textContent = l.agent || "-";
+      c[5].textContent = l.campaign_id === null ? "-" : "#" + l.campaign_id;
+    }
+    if (calls.length > count) row_over(lineBody, calls.length - count, lineText.over);
+  });
   tick();
   const camps = document.getElementById("campaigns-body"), statuses = JSON.parse(document.getElementById("campaigns").dataset.statuses);
   camps.innerHTML = "";
@@ -88,6 +110,9 @@ function show(s) {
   });
   document.getElementById("updated").textContent = s.at;
   document.dispatchEvent(new CustomEvent("wallboard", {detail: s}));  // the listen-in panel adds its buttons
+}
+function row_over(body, n, text) {  // more calls than lines: the PBX's own limit should never allow it
+  const row = body.insertRow(); row.id = "lines-over"; row.insertCell().textContent = text + " " + n;
 }
 function connect() {
   const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/wallboard/ws");
@@ -108,8 +133,15 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     states = json.dumps({s.value: t(request, "web.phone.state." + s.value) for s in AgentState}, ensure_ascii=False)
     campaign_heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in _CAMPAIGN_COLUMNS)
     statuses = json.dumps({s.value: t(request, "campaign.status." + s.value) for s in CampaignStatus}, ensure_ascii=False)
+    line_heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in _LINE_COLUMNS)
+    line_labels = json.dumps({"out": t(request, "web.wb.line_out"), "in": t(request, "web.wb.line_in"), "free": t(request, "web.wb.line_free"),
+                              "over": t(request, "web.wb.line_over")}
+                             | {s.value: t(request, "web.wb.call_state." + s.value) for s in CallState}, ensure_ascii=False)  # fmt: skip
     body = (
         f'<div class="tiles" id="tiles">{tiles}</div>{listen_html}'
+        f'<h2>{esc(t(request, "web.wb.lines"))}</h2>'
+        f'<table id="lines" data-labels="{esc(line_labels)}"><thead><tr>{line_heads}</tr></thead><tbody id="lines-body"></tbody></table>'
+        f'<h2>{esc(t(request, "web.wb.agents"))}</h2>'
         f'<table id="agents" data-states="{esc(states)}"><thead><tr>{heads}</tr></thead><tbody id="agents-body"></tbody></table>'
         f'<h2>{esc(t(request, "web.wb.campaigns"))}</h2>'
         f'<table id="campaigns" data-statuses="{esc(statuses)}"><thead><tr>{campaign_heads}</tr></thead><tbody id="campaigns-body"></tbody></table>'

@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import Direction, Outcome
+from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.campaigns.agents import AgentState
 from dialer.campaigns.lifecycle import CampaignStatus
 from dialer.campaigns.presence import board_state, default_presence
@@ -41,6 +41,7 @@ from dialer.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
 from dialer.logging import get_logger
+from dialer.phone import mask
 from dialer.store.repositories import Attempt
 from dialer.store.timestamps import to_db, to_db_or_none
 from dialer.store.users import UserStore
@@ -96,6 +97,31 @@ class InboundWaits:
 
 
 @dataclass(frozen=True, slots=True)
+class LineStatus:
+    """One line in use: the board's "what each line is doing" (handbook: 8 out, 4 in).
+
+    Lines have no number of their own at the PBX (a call takes any free trunk channel), so
+    the board numbers the calls in flight per direction, oldest first. ``since`` is when the
+    call reached its current stage, so the board can say how long it has been ringing or talking.
+    """
+
+    direction: Direction
+    number: str  # masked: the wallboard is on a screen the whole room sees
+    state: CallState
+    since: datetime
+    agent: str | None
+    campaign_id: int | None
+
+    @classmethod
+    def of(cls, attempt: Attempt) -> LineStatus:
+        """The line an attempt in flight holds."""
+        stage = {CallState.CONNECTED: attempt.connected_at, CallState.ANSWERED: attempt.answered_at,
+                 CallState.RINGING: attempt.started_at}.get(attempt.state)  # fmt: skip
+        return cls(attempt.direction, mask(attempt.number) if attempt.number else "-", attempt.state,
+                   stage or attempt.created_at, attempt.agent, attempt.campaign_id)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class Snapshot:
     """Everything one wallboard frame shows. Equal snapshots (ignoring ``at``) are not re-sent."""
 
@@ -117,6 +143,7 @@ class Snapshot:
     overdue_leads: int
     disk: dict[str, Any] | None
     inbound_waits: InboundWaits = InboundWaits()  # a source without inbound routing has nobody waiting
+    lines: tuple[LineStatus, ...] = ()  # the calls in flight, oldest first
 
     def to_json(self) -> dict[str, Any]:
         """The websocket message body."""
@@ -124,6 +151,8 @@ class Snapshot:
         data["at"] = to_db(self.at)
         for agent in data["agents"]:
             agent["since"] = to_db_or_none(agent["since"])
+        for line in data["lines"]:
+            line["since"] = to_db(line["since"])
         for key in ("abandon_today", "abandon_30d"):
             tally: AbandonTally = getattr(self, key)
             data[key]["rate"] = tally.rate
@@ -218,6 +247,7 @@ class StoreSnapshotSource:
             deals_month=slow.deals,
             overdue_leads=slow.overdue,
             disk=None if disk is None else disk.to_json_dict(),
+            lines=tuple(LineStatus.of(a) for a in sorted(in_flight, key=lambda a: (a.created_at, a.id))),
             inbound_waits=InboundWaits(
                 waiting=len(waiting),
                 # Whole seconds: a wait growing by fractions would make every frame "changed".

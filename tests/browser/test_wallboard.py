@@ -33,6 +33,11 @@ async def test_wallboard_shows_the_call_live_and_the_supervisor_listens_in(page:
     await expect(listen).to_be_visible()  # only agents on a call get the buttons
     await expect(page.locator(f"#agent-{AGENT.phone} .agent-state")).to_have_attribute("data-state", "on_call")
     await expect(page.locator(f"#agent-{AGENT.phone} .agent-state")).to_have_text(translate("web.phone.state.on_call", "zh-CN"))
+    # The line board: the campaign's call talks on the first outbound line, the others are free.
+    await expect(page.locator("#line-out-1 .line-state")).to_have_attribute("data-state", "connected")
+    await expect(page.locator("#line-out-1 .line-state")).to_have_text("通话中")
+    await expect(page.locator(f"#line-out-{lines} .line-state")).to_have_attribute("data-state", "free")
+    await expect(page.locator("#line-in-4 .line-state")).to_have_text("空闲")
     await expect(page.locator(f"#campaign-{campaign_id}")).to_be_visible()
     assert await page.evaluate("window.dccLoaded") is True, "the wallboard reloaded instead of updating live"
     await screenshot(page, "wallboard")

@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient
 
 from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import Direction, Outcome
+from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.campaigns.stats import AbandonTally
 from dialer.web.keys import BROADCASTER
 from dialer.web.wallboard import Broadcaster, Snapshot
@@ -111,3 +111,26 @@ async def test_abandonment_counts_abandoned_over_calls_a_person_picked_up(client
     # 2 answered + 1 abandoned picked up; the unanswered call does not count.
     assert snap["abandon_today"] == {"answered": 3, "abandoned": 1, "rate": 1 / 3}
     assert snap["abandon_30d"]["abandoned"] == 1
+
+
+async def test_each_line_in_use_says_what_its_call_does_and_since_when(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+    """The handbook's board: the lines (8 out, 4 in) and what each is doing; numbers masked for the room."""
+    start = clock.now()
+    await dialer_app.attempts.create(call_id="out-1", direction=Direction.OUTBOUND, number="+8613800138000", created_at=start,
+                                     campaign_id=None, agent=None)  # fmt: skip
+    clock.advance(5)
+    await dialer_app.attempts.create(call_id="in-1", direction=Direction.INBOUND, number="+8613900139000", created_at=clock.now())
+    clock.advance(3)
+    await dialer_app.attempts.update_progress("in-1", state=CallState.CONNECTED, connected_at=clock.now(), agent="agent1")
+    async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
+        frame = await _next(ws)
+        while len(frame["lines"]) < 2 or frame["lines"][1]["state"] != "connected":
+            frame = await _next(ws)
+    assert frame["lines"] == [
+        {"direction": "outbound", "number": "+86138****8000", "state": "pending", "since": "2026-11-29T01:00:00.000000Z",
+         "agent": None, "campaign_id": None},
+        {"direction": "inbound", "number": "+86139****9000", "state": "connected", "since": "2026-11-29T01:00:08.000000Z",
+         "agent": "agent1", "campaign_id": None},
+    ]  # fmt: skip
+    page = await (await client.get("/wallboard", headers=logins[Role.SUPERVISOR].headers())).text()
+    assert 'id="lines"' in page and "空闲" in page  # the free-line label travels with the table
