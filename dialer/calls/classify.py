@@ -39,6 +39,11 @@ ORIGINATE_REASON_ANSWERED = 4
 ORIGINATE_REASON_RING_TIMEOUT = 3
 
 
+def cause_names_outcome(cause: int | None) -> bool:
+    """Whether a hang-up cause alone says what happened (16, normal clearing, says nothing)."""
+    return cause in _CAUSE_OUTCOME
+
+
 def classify_unanswered(cause: int | None, dial_status: str | None, originate_reason: int | None) -> Outcome:
     """Name the outcome of a call the customer never answered."""
     if cause is not None and cause in _CAUSE_OUTCOME:

@@ -118,5 +118,10 @@ class CallHungUp(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class EvidenceOverdue(CallEvent):
+    """The service waited long enough after :class:`~dialer.calls.machine.AwaitEvidence`: decide with what is known."""
+
+
+@dataclass(frozen=True, slots=True)
 class CallVanished(CallEvent):
     """After losing the AMI link, the PBX no longer knows the call (reconciliation)."""

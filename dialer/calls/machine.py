@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialer.calls import events as ev
-from dialer.calls.classify import ORIGINATE_REASON_ANSWERED, classify_unanswered
+from dialer.calls.classify import ORIGINATE_REASON_ANSWERED, cause_names_outcome, classify_unanswered
 from dialer.calls.outcome import CallState, Outcome
 
 
@@ -61,6 +61,17 @@ class ConnectAgent(Decision):
 
 
 @dataclass(frozen=True, slots=True)
+class AwaitEvidence(Decision):
+    """Our channel hung up before anything said why: feed :class:`~dialer.calls.events.EvidenceOverdue`
+    if no OriginateResponse or customer-leg event arrives within the PBX's answer time.
+
+    AMI does not order the legs' events: under load the Local;1 Hangup (cause 0 on a ring-out)
+    can come before the OriginateResponse (Reason 3) and the carrier leg's DialEnd (CANCEL) that
+    tell a ring-out from a failure. Deciding at once would call a ring-out ``failed``.
+    """
+
+
+@dataclass(frozen=True, slots=True)
 class Finished(Decision):
     """The call is over; ``result`` is final."""
 
@@ -92,6 +103,7 @@ class CallMachine:
         self._line_limit = False
         self._recording: str | None = None
         self._customer_gone_at: datetime | None = None
+        self._hung_up: tuple[datetime, int] | None = None  # our channel's hang-up, held until the evidence comes
 
     @property
     def ended(self) -> bool:
@@ -117,10 +129,12 @@ class CallMachine:
                 self._dial_status = status
                 if status.upper() == "ANSWER":
                     return self._answer(at)
+                return self._decide_held()
             case ev.CustomerHungUp(at=at, cause=cause):
                 if self._cause is None or self._answered_at is None:
                     self._cause = cause
                 self._customer_gone_at = self._customer_gone_at or at
+                return self._decide_held()
             case ev.MachineDetection(status=status):
                 self._amd = status.upper()
             case ev.WaitingForAgent(at=at, channel=channel):
@@ -145,15 +159,37 @@ class CallMachine:
                 self._originate_reason = reason
                 if success and reason == ORIGINATE_REASON_ANSWERED:
                     return self._answer(at)
+                return self._decide_held()
+            case ev.EvidenceOverdue():
+                return self._decide_held(overdue=True)
             case ev.CallHungUp(at=at, cause=cause):
                 # Our own channel's cause mirrors the customer's when the customer leg's Hangup
                 # has not arrived yet (AMI does not order the two legs' hang-ups).
+                if self._hung_up is not None:
+                    return []
+                if self._answered_at is None and self._no_evidence(cause) and self.state is not CallState.PENDING:
+                    self._hung_up = (at, cause)
+                    return [AwaitEvidence()]
                 if self._cause is None and self._answered_at is None:
                     self._cause = cause
                 return self._finish(at, self._decide(at), own_cause=cause)
             case ev.CallVanished(at=at):
                 return self._finish(at, self._decide(at, vanished=True), detail="call vanished from the PBX")
         return []
+
+    def _no_evidence(self, own_cause: int) -> bool:
+        """Nothing yet tells why an unanswered call ended: no telling cause, no dial status, no Originate reason."""
+        cause = self._cause if self._cause is not None else own_cause
+        return not (cause_names_outcome(cause) or self._line_limit) and self._dial_status is None and self._originate_reason is None
+
+    def _decide_held(self, *, overdue: bool = False) -> list[Decision]:
+        """Our channel hung up earlier: decide once evidence came (or the wait is over)."""
+        if self._hung_up is None or (not overdue and self._no_evidence(self._hung_up[1])):
+            return []
+        at, cause = self._hung_up
+        if self._cause is None:
+            self._cause = cause
+        return self._finish(at, self._decide(at), own_cause=cause)
 
     def _answer(self, at: datetime) -> list[Decision]:
         if self._answered_at is not None:

@@ -30,7 +30,7 @@ import structlog
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError, AmiLinkDown, AmiTimeout
 from dialer.calls import events as ev
-from dialer.calls.machine import CallMachine, CallResult, CallRules, ConnectAgent, Decision, Finished, Progress
+from dialer.calls.machine import AwaitEvidence, CallMachine, CallResult, CallRules, ConnectAgent, Decision, Finished, Progress
 from dialer.calls.outcome import CallState, Direction
 from dialer.clock import Clock
 from dialer.logging import get_logger
@@ -246,6 +246,8 @@ class CallService:
         match decision:
             case ConnectAgent(channel=channel):
                 await self._connect_agent(call, channel)
+            case AwaitEvidence():
+                self._background.spawn(self._evidence_overdue(call))
             case Progress(state=state, at=at, agent=agent):
                 # Progress is bookkeeping: written in order, but never in the way of the next
                 # event (a DialEnd ANSWER's write must not delay the agent connect that follows).
@@ -301,6 +303,11 @@ class CallService:
         for hook in self._after_call:
             self._background.spawn(_logged(hook(attempt), call.call_id))
         return attempt
+
+    async def _evidence_overdue(self, call: _Call) -> None:
+        """Tell the machine to decide without the OriginateResponse once the PBX should have sent it."""
+        await asyncio.sleep(self._settings.pbx.action_timeout_s)
+        call.inbox.put_nowait(ev.EvidenceOverdue(self._clock.now()))
 
     def _settle_later(self, call: _Call) -> None:
         """Check on an unconfirmed Originate once it would have rung out."""

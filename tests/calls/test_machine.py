@@ -8,7 +8,7 @@ import pytest
 
 from dialer.calls import events as ev
 from dialer.calls.classify import classify_unanswered
-from dialer.calls.machine import CallMachine, CallRules, ConnectAgent, Finished, Progress
+from dialer.calls.machine import AwaitEvidence, CallMachine, CallRules, ConnectAgent, Finished, Progress
 from dialer.calls.outcome import CallState, Outcome
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -76,6 +76,14 @@ VECTORS: dict[str, tuple[list[ev.CallEvent], Outcome, int | None]] = {
     "originate_refused": ([ev.OriginateRefused(t(0), "AMI link down")], Outcome.FAILED, None),
     "chan_unavailable": ([ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.1), "CHANUNAVAIL"),
                           ev.CallHungUp(t(0.1), 0)], Outcome.FAILED, 0),
+    # Under load our Local;1 hang-up (cause 0) can arrive before anything that says why (seen in CI):
+    # the machine waits for the evidence instead of calling a ring-out "failed".
+    "ring_timeout_own_leg_first": (ringing_then(ev.CallHungUp(t(30), 0), ev.CustomerHungUp(t(30.01), 16),
+                                                ev.CustomerDialEnded(t(30.01), "CANCEL"), ev.OriginateFinished(t(30.02), False, 3)),
+                                   Outcome.NO_ANSWER, 16),
+    "ring_timeout_only_the_originate_says": (ringing_then(ev.CallHungUp(t(30), 0), ev.OriginateFinished(t(30.1), False, 3)),
+                                             Outcome.NO_ANSWER, 0),
+    "nothing_ever_says_why": ([ev.OriginateSent(t(0)), ev.CallHungUp(t(1), 0), ev.EvidenceOverdue(t(6))], Outcome.FAILED, 0),
 }
 
 
@@ -107,6 +115,14 @@ def test_events_after_the_end_are_ignored(name: str) -> None:
     assert machine.feed(ev.AgentConnected(t(99), "agent9")) == []
     assert machine.feed(ev.CallHungUp(t(99), 1)) == []
     assert machine.result == result and result is not None and result.outcome is outcome
+
+
+def test_an_unexplained_hang_up_waits_for_the_evidence_once() -> None:
+    machine, decisions = run(ringing_then(ev.CallHungUp(t(30), 0), ev.CallHungUp(t(30), 0), ev.CustomerHungUp(t(30.01), 16)))
+    assert decisions[-1:] == [AwaitEvidence()] and decisions.count(AwaitEvidence()) == 1
+    assert machine.state is not CallState.ENDED  # cause 16 says nothing: still waiting
+    [finished] = machine.feed(ev.OriginateFinished(t(30.02), False, 3))
+    assert isinstance(finished, Finished) and finished.result.ended_at == t(30)  # when our channel hung up
 
 
 def test_answered_call_records_times_agent_and_recording() -> None:
