@@ -108,7 +108,7 @@ function show(s) {
     const row = camps.insertRow(); row.id = "campaign-" + p.campaign_id;
     [p.name + " #" + p.campaign_id, statuses[p.status], p.enrolled, p.dialled, p.in_flight, p.done].forEach(v => { row.insertCell().textContent = v; });
   });
-  document.getElementById("updated").textContent = s.at;
+  document.getElementById("updated").textContent = new Date(Date.parse(s.at)).toLocaleString(document.documentElement.lang || "zh-CN");
   document.dispatchEvent(new CustomEvent("wallboard", {detail: s}));  // the listen-in panel adds its buttons
 }
 function row_over(body, n, text) {  // more calls than lines: the PBX's own limit should never allow it

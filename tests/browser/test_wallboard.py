@@ -40,7 +40,7 @@ async def test_wallboard_shows_the_call_live_and_the_supervisor_listens_in(page:
     await expect(page.locator("#line-in-4 .line-state")).to_have_text("空闲")
     await expect(page.locator(f"#campaign-{campaign_id}")).to_be_visible()
     assert await page.evaluate("window.dccLoaded") is True, "the wallboard reloaded instead of updating live"
-    await screenshot(page, "wallboard")
+    await screenshot(page, "wallboard", full_page=True)
 
     await listen.click()
     status = page.locator("#listen-in-status")
