@@ -55,11 +55,27 @@ def scrub(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Mut
     return event_dict
 
 
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is written, not when logging was set up:
+    a test harness (or a daemon) that swaps and closes stderr must not leave logging writing to a
+    closed stream."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        pass  # StreamHandler.__init__ assigns one; the current stderr is always used
+
+
 def configure(level: str = "info", json: bool | None = None, stream: Any = None) -> None:
-    """Set up structlog and route stdlib loggers (aiohttp, panoramisk) through it."""
-    stream = stream or sys.stderr
+    """Set up structlog and route stdlib loggers (aiohttp, panoramisk) through it (to stderr unless ``stream``)."""
     if json is None:
-        json = not stream.isatty()
+        json = not (stream or sys.stderr).isatty()
     shared: list[Any] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
@@ -79,7 +95,7 @@ def configure(level: str = "info", json: bool | None = None, stream: Any = None)
         structlog.stdlib.ProcessorFormatter.remove_processors_meta,
         renderer,
     ])
-    handler = logging.StreamHandler(stream)
+    handler = _CurrentStderr() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -41,3 +41,16 @@ def test_library_loggers_go_through_the_same_scrubbing() -> None:
     (record,) = lines(buf)
     assert "s3cret" not in record["event"] and "13800138000" not in record["event"]
     assert record["logger"] == "panoramisk"
+
+
+def test_logs_follow_stderr_when_it_is_swapped_and_never_write_to_a_closed_one(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The CLI configures logging once; a harness that swaps and closes stderr must not break logging."""
+    first = io.StringIO()
+    monkeypatch.setattr("sys.stderr", first)
+    configure("info", json=True)
+    get_logger("t").info("one")
+    first.close()  # what a test harness does with its capture
+    second = io.StringIO()
+    monkeypatch.setattr("sys.stderr", second)
+    get_logger("t").info("two")
+    assert json.loads(second.getvalue())["event"] == "two"
