@@ -296,6 +296,10 @@ class CampaignRepository(Protocol):
         """The newest attempt of this campaign to this lead created at or after ``since``, or None."""
         ...
 
+    async def unfiled_talks(self, campaign_id: int) -> list[Attempt]:
+        """Finished calls of this campaign an agent talked on with no contact in the lead's history."""
+        ...
+
     async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
         """What ``why`` needs to know about one lead in one campaign."""
         ...

@@ -116,7 +116,8 @@ async def desk(world: World) -> AsyncIterator[Desk]:
             await world.service.command(record.id, Command.STOP, "tester")
         for sent in fake.originates:  # a stop never cuts a live call: the customers hang up
             fake.hangup(sent["channel_id"], sent["channel_id"], 16)
-        await asyncio.wait_for(running, 10)
+        if not running.cancelled():  # a test may have taken the process away
+            await asyncio.wait_for(running, 10)
         router.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await router
@@ -285,3 +286,35 @@ async def test_registry_finds_offers_by_agent_and_refuses_a_second_runner(desk: 
         with pytest.raises(CampaignError):
             runners.add(desk.runner)
     assert runners.get(desk.campaign_id) is None and runners.offers_for("agent1") == []
+
+
+async def test_a_talk_left_unfiled_by_a_stopped_runner_reaches_the_history_at_the_next_start(desk: Desk) -> None:
+    """The runner held the talk for the agent's form when it went away: the next runner writes its contact, once."""
+    await until(lambda: len(desk.runner.offers()) == 2, "offers")
+    offer = desk.runner.accept_preview("agent2")
+    await until(lambda: desk.fake.originates, "the originate")
+    call_id = desk.fake.originates[0]["channel_id"]
+    desk.fake.play_answered_call(call_id)
+    await until(lambda: desk.fake.redirects, "the agent connect")
+    desk.fake.finish_answered_call(call_id, agent="agent2")
+    await until(lambda: desk.wrap_ups, "the wrap-up")
+    desk.running.cancel()  # the process went away with the form unfiled
+    with contextlib.suppress(asyncio.CancelledError):
+        await desk.running
+    kinds = [e.kind for e in await desk.world.leads.events(offer.lead_id)]
+    assert "contact" not in kinds
+    [talk] = await desk.world.store.unfiled_talks(desk.campaign_id)
+    assert talk.call_id == call_id
+    again = CampaignRunner(campaign_id=desk.campaign_id, campaigns=desk.world.store, hopper=desk.world.hopper,
+                           calls=CallService(ami_client=desk.fake, attempts=desk.world.attempts, settings=desk.world.settings,
+                                             clock=desk.world.clock),
+                           doss=DossService(desk.world.db, desk.world.leads, DossOutbox(desk.world.db),
+                                            load_mapping(desk.world.settings.path(desk.world.settings.doss.mapping_file)), desk.world.clock),
+                           leads=desk.world.leads, settings=desk.world.settings, clock=desk.world.clock, tick_s=0.01)  # fmt: skip
+    await again._prepare()
+    lead = await desk.world.leads.get(offer.lead_id)
+    assert [e.kind for e in await desk.world.leads.events(offer.lead_id)].count("contact") == 1
+    assert lead.first_contact_at is not None  # the follow-up counts (KPIs, deadlines)
+    assert await desk.world.store.unfiled_talks(desk.campaign_id) == []
+    await again._prepare()  # a second start writes nothing more
+    assert [e.kind for e in await desk.world.leads.events(offer.lead_id)].count("contact") == 1
