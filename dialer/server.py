@@ -35,7 +35,7 @@ from aiohttp import web
 from dialer.app import App, campaign_runner, open_app
 from dialer.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.campaigns.lifecycle import CampaignStatus
-from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp
+from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
 from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
 from dialer.logging import get_logger
@@ -148,6 +148,8 @@ async def serve(
     :class:`~dialer.store.process_lock.StoreInUse` when another live dialer process holds the store.
     """
     async with open_app(settings, clock) as app:
+        # Nothing runs yet: every campaign's talk still waiting for its form was left by a stopped process.
+        await settle_unfiled_talks(app.campaign_store, app.leads.store, None)
         runners = Runners()
         console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
         async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:

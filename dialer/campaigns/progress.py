@@ -296,8 +296,8 @@ class CampaignRepository(Protocol):
         """The newest attempt of this campaign to this lead created at or after ``since``, or None."""
         ...
 
-    async def unfiled_talks(self, campaign_id: int) -> list[Attempt]:
-        """Finished calls of this campaign an agent talked on with no contact in the lead's history."""
+    async def unfiled_talks(self, campaign_id: int | None) -> list[Attempt]:
+        """Finished calls of this campaign (None: every campaign) an agent talked on with no contact in the lead's history."""
         ...
 
     async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:

@@ -451,11 +451,7 @@ class CampaignRunner:
         await self._apply_presence(now)
         recovery = await self._hopper.recover(self.campaign_id, now)
         self._adopted_claims = recovery.in_flight
-        # Talks a previous runner held for a disposition when it stopped: their contact, at least.
-        for talk in await self._campaigns.unfiled_talks(self.campaign_id):
-            assert talk.lead_id is not None and talk.outcome is not None and talk.ended_at is not None
-            log.warning("campaign.disposition_missing", agent=talk.agent, lead_id=talk.lead_id, attempt_id=talk.id, recovered=True)
-            await self._leads.record_contact(talk.lead_id, talk.ended_at, talk.agent or SYSTEM_ACTOR, talk.outcome, talk.id)
+        await settle_unfiled_talks(self._campaigns, self._leads, self.campaign_id)
         log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
         return make_pacer(
             d.mode, self._stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
@@ -578,6 +574,17 @@ class CampaignRunner:
             self._failures += 1
             log.error("campaign.call_task_failed", error=repr(task.exception()))
         self._wake.set()
+
+
+async def settle_unfiled_talks(campaigns: CampaignRepository, leads: LeadStore, campaign_id: int | None) -> int:
+    """Write the contact of talks a runner held for a disposition when it went away (stopped, crashed,
+    killed); None: of every campaign, as a process starts. How many there were."""
+    talks = await campaigns.unfiled_talks(campaign_id)
+    for talk in talks:
+        assert talk.lead_id is not None and talk.outcome is not None and talk.ended_at is not None
+        log.warning("campaign.disposition_missing", agent=talk.agent, lead_id=talk.lead_id, attempt_id=talk.id, recovered=True)
+        await leads.record_contact(talk.lead_id, talk.ended_at, talk.agent or SYSTEM_ACTOR, talk.outcome, talk.id)
+    return len(talks)
 
 
 def _ring_seconds(attempt: Attempt) -> float:

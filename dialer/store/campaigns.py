@@ -391,8 +391,8 @@ class CampaignStore:
             )
         return None if call_id is None else await SqliteAttemptRepository(self._db).get(call_id)
 
-    async def unfiled_talks(self, campaign_id: int) -> builtins.list[Attempt]:
-        """Calls of this campaign an agent talked on whose result never reached the lead's history.
+    async def unfiled_talks(self, campaign_id: int | None) -> builtins.list[Attempt]:
+        """Calls of this campaign (None: of every campaign) an agent talked on whose result never reached the lead's history.
 
         A runner keeps a finished talk in memory until the agent files it (or the wrap-up times
         out); a runner that was stopped or killed meanwhile leaves such a call without its
@@ -400,7 +400,7 @@ class CampaignStore:
         """
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT a.call_id FROM attempts a WHERE a.campaign_id = ? AND a.connected_at IS NOT NULL"
+                "SELECT a.call_id FROM attempts a WHERE a.campaign_id = coalesce(?, a.campaign_id) AND a.connected_at IS NOT NULL"
                 " AND a.outcome IS NOT NULL AND a.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_events e"
                 " WHERE e.lead_id = a.lead_id AND e.kind IN ('contact', 'attempt') AND json_extract(e.data, '$.attempt_id') = a.id)"
                 " ORDER BY a.id",

@@ -15,6 +15,7 @@ import aiohttp
 import pytest
 
 from dialer.app import App, campaign_runner, open_store
+from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.progress import CampaignRecord
@@ -194,3 +195,27 @@ async def test_the_service_sends_the_sms_outbox_itself(settings: Settings, tmp_p
         assert sent["to"].endswith("13800000001") and "试驾" in sent["text"]
     finally:
         await smsc.stop()
+
+
+async def test_a_talk_a_killed_service_held_for_its_form_gets_its_contact_at_the_next_start(settings: Settings, tmp_path: Path) -> None:
+    """Whatever the campaign's status now (here: stopped, so no runner will ever start for it)."""
+    sheet = tmp_path / "leads.csv"
+    sheet.write_text("姓名,手机,线索来源\n王先生,13800000001,网络\n", encoding="utf-8")
+    async with open_store(settings) as store:
+        await store.leads.importer.import_file(sheet, actor="经理")
+        lead = await store.leads.store.find_by_phone("+8613800000001")
+        assert lead is not None
+        record = await store.campaigns.create(CAMPAIGN, actor="主管")
+        await store.campaigns.command(record.id, Command.START, actor="主管")
+        now = store.clock.now()
+        await store.attempts.create(call_id="talk-1", direction=Direction.OUTBOUND, number="+8613800000001", created_at=now,
+                                    lead_id=lead.id, campaign_id=record.id)  # fmt: skip
+        await store.attempts.update_progress("talk-1", state=CallState.CONNECTED, connected_at=now, agent="agent1")
+        await store.attempts.finish("talk-1", outcome=Outcome.ANSWERED, ended_at=now)
+        await store.campaigns.command(record.id, Command.STOP, actor="主管")  # the service died in the wrap-up
+    async with serve(settings, port=0, password_cost=CHEAP, watch_campaigns=False):
+        pass
+    async with open_store(settings) as store:
+        events = await store.leads.store.events(lead.id)
+        assert [e.kind for e in events].count("contact") == 1
+        assert (await store.leads.store.get(lead.id)).first_contact_at is not None
