@@ -9,6 +9,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from aiohttp import web
 
 from dialer.calls.outcome import Outcome
 from dialer.doss.mapping import Disposition, DispositionForm
@@ -108,8 +111,21 @@ def parse_int(value: str | None, name: str, *, default: int | None = None, maxim
     return number
 
 
-def parse_presence_body(body: object) -> str:
+def parse_presence_body(body: Mapping[str, Any]) -> str:
     """The pause request's JSON body: ``{"reason": "..."}``; which reasons are allowed is the presence service's rule."""
-    if not isinstance(body, dict) or not isinstance(body.get("reason"), str) or not body["reason"].strip():
+    if not isinstance(body.get("reason"), str) or not body["reason"].strip():
         raise BadRequest({"reason": "expected a JSON object with the pause reason"})
     return body["reason"].strip()
+
+
+async def json_object(request: web.Request, *, empty: bool = False) -> dict[str, Any]:
+    """The request's body as a JSON object; a 400 naming ``body`` otherwise (``empty``: no body reads as ``{}``)."""
+    if empty and not request.can_read_body:
+        return {}
+    try:
+        body = await request.json()
+    except ValueError:
+        raise BadRequest({"body": "not JSON"}) from None
+    if not isinstance(body, dict):
+        raise BadRequest({"body": "expected a JSON object"})
+    return body

@@ -31,7 +31,7 @@ from dialer.store.leads import LeadEvent
 from dialer.store.timestamps import to_db_or_none
 from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
-from dialer.web.forms import parse_disposition, parse_int, parse_presence_body
+from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.html import allowed, csrf_field, esc, field_errors, page, policy_user, t, table
 from dialer.web.keys import CSRF, DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
@@ -45,7 +45,7 @@ def _tz(request: web.Request) -> ZoneInfo:
     return ZoneInfo(request.app[SETTINGS].dealer.timezone)
 
 
-def _local(request: web.Request, when: datetime | None) -> str:
+def local_time(request: web.Request, when: datetime | None) -> str:
     return "" if when is None else when.astimezone(_tz(request)).strftime("%Y-%m-%d %H:%M")
 
 
@@ -120,7 +120,7 @@ def lead_json(lead: Lead, events: list[LeadEvent] | None = None) -> dict[str, An
     return data
 
 
-def _event_label(request: web.Request, kind: str) -> str:
+def event_label(request: web.Request, kind: str) -> str:
     """Other packages add event kinds of their own; one without a label shows as its code."""
     key = "web.event." + kind
     label = t(request, key)
@@ -132,7 +132,7 @@ def _due_rows(request: web.Request, items: list[DueItem]) -> str:
         f'<tr id="due-{item.lead.id}"{" class=overdue" if item.overdue else ""}>'
         f'<td><a href="/leads/{item.lead.id}">{esc(item.lead.name)}</a></td><td>{esc(t(request, "web.source." + item.lead.source.value))}</td>'
         f"<td>{esc(item.lead.intent.value if item.lead.intent else '')}</td><td>{esc(t(request, 'web.due.' + (item.lead.due_kind or 'none')))}</td>"
-        f"<td>{esc(_local(request, item.lead.due_at))}</td></tr>"
+        f"<td>{esc(local_time(request, item.lead.due_at))}</td></tr>"
         for item in items
     )
     heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.col.name", "web.col.source", "web.col.intent", "web.col.due_kind", "web.col.due_at"))
@@ -209,13 +209,13 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         ("web.col.source", t(request, "web.source." + lead.source.value)), ("web.col.state", t(request, "web.state." + lead.state.value)),
         ("web.col.intent", lead.intent.value if lead.intent else ""), ("web.col.model", lead.model or ""),
         ("web.col.owner", lead.owner or ""), ("web.col.due_kind", t(request, "web.due." + (lead.due_kind or "none"))),
-        ("web.col.due_at", _local(request, lead.due_at)), ("web.col.callback_at", _local(request, lead.callback_at)),
-        ("web.col.visit_at", _local(request, lead.visit_at)), ("web.col.defeat_reason", lead.defeat_reason or ""),
+        ("web.col.due_at", local_time(request, lead.due_at)), ("web.col.callback_at", local_time(request, lead.callback_at)),
+        ("web.col.visit_at", local_time(request, lead.visit_at)), ("web.col.defeat_reason", lead.defeat_reason or ""),
     ]  # fmt: skip
     card = "".join(f'<tr><th>{esc(t(request, k))}</th><td id="lead-{k.split(".")[-1]}">{esc(v)}</td></tr>' for k, v in facts)
     history = table(
         [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor", "web.col.detail")],
-        [(_local(request, e.at), _event_label(request, e.kind), e.actor,
+        [(local_time(request, e.at), event_label(request, e.kind), e.actor,
           ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)],
         "lead-history",
     )  # fmt: skip
@@ -295,12 +295,7 @@ async def disposition(request: web.Request) -> web.StreamResponse:
 async def api_disposition(request: web.Request) -> web.StreamResponse:
     """JSON body with the form's fields; 400 with ``fields`` naming what is wrong."""
     lead = await _lead_for(request, Action.DISPOSITION_RECORD)
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    if not isinstance(body, dict):
-        raise BadRequest({"body": "expected a JSON object"})
+    body = await json_object(request)
     updated = await _record(request, lead, {k: "" if v is None else str(v) for k, v in body.items()})
     return web.json_response(lead_json(updated))
 
@@ -337,12 +332,7 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_reactivate(request: web.Request) -> web.StreamResponse:
     """``{"reason"}`` -> the lead after re-activation (its DOSS row queued with it)."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    if not isinstance(body, dict):
-        raise BadRequest({"body": "expected a JSON object"})
+    body = await json_object(request)
     return web.json_response(lead_json(await _reactivate(request, str(body.get("reason") or ""))))
 
 
@@ -427,11 +417,7 @@ async def api_phone_logout(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_phone_pause(request: web.Request) -> web.StreamResponse:
     """400 naming ``reason`` when it is not one of ``campaigns.pause_reasons``."""
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    return await _change(request, PresenceCommand.PAUSE, parse_presence_body(body))
+    return await _change(request, PresenceCommand.PAUSE, parse_presence_body(await json_object(request)))
 
 
 @routes.route("POST", "/api/desk/resume", Action.DESK_VIEW, "Resume from a pause: calls may come again")

@@ -24,12 +24,11 @@ from dialer.leads.model import LeadSource, LeadState
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, Ownership, OwnerSummary
 from dialer.store.leads import LeadPage, LeadQuery
 from dialer.web.errors import BadRequest, Forbidden
-from dialer.web.forms import parse_int
+from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, csrf_field, esc, field_errors, page, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import Param, RouteTable
-from dialer.web.views_desk import _local as local_time  # the desk's time format: one definition
-from dialer.web.views_desk import lead_json, lead_manager
+from dialer.web.views_desk import lead_json, lead_manager, local_time
 
 routes = RouteTable()
 
@@ -124,16 +123,6 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> Decision
     return Decision(tuple(ids), owner, reason)
 
 
-async def _json_body(request: web.Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    if not isinstance(body, dict):
-        raise BadRequest({"body": "expected a JSON object"})
-    return body
-
-
 # -- the work: one place for the page and the API ---------------------------------------------
 
 
@@ -217,7 +206,7 @@ async def api_ownership(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_transfer(request: web.Request) -> web.StreamResponse:
     """``{lead_ids, to_owner, reason}`` -> per lead ``transferred`` or ``unchanged``; all or nothing."""
-    results = await _transfer(request, parse_decision(await _json_body(request), owner_required=True))
+    results = await _transfer(request, parse_decision(await json_object(request), owner_required=True))
     return web.json_response({"results": results})
 
 
@@ -225,7 +214,7 @@ async def api_transfer(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_bulk_reactivate(request: web.Request) -> web.StreamResponse:
     """``{lead_ids, to_owner?, reason}`` -> per lead ``reactivated``; all defeated or nothing happens."""
-    results = await _reactivate(request, parse_decision(await _json_body(request), owner_required=False))
+    results = await _reactivate(request, parse_decision(await json_object(request), owner_required=False))
     return web.json_response({"results": results})
 
 

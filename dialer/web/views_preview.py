@@ -19,11 +19,11 @@ from dialer.campaigns.runner import CampaignRunner, PreviewOffer
 from dialer.phone import mask
 from dialer.store.timestamps import to_db_or_none
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
-from dialer.web.forms import parse_int
+from dialer.web.forms import json_object, parse_int
 from dialer.web.html import csrf_field, esc, t, table
 from dialer.web.keys import DIALER, RUNNERS, session_of
 from dialer.web.routing import RouteTable
-from dialer.web.views_desk import _event_label, _local, lead_json
+from dialer.web.views_desk import event_label, lead_json, local_time
 
 routes = RouteTable()
 
@@ -102,13 +102,13 @@ async def _card(request: web.Request, offer: PreviewOffer) -> str:
         ("web.col.name", lead.name), ("web.col.phone", ", ".join(mask(p.e164) for p in lead.phones)),
         ("web.col.source", t(request, "web.source." + lead.source.value)), ("web.col.intent", lead.intent.value if lead.intent else ""),
         ("web.col.model", lead.model or ""), ("web.col.owner", lead.owner or ""),
-        ("web.col.due_kind", t(request, "web.due." + (lead.due_kind or "none"))), ("web.col.due_at", _local(request, lead.due_at)),
+        ("web.col.due_kind", t(request, "web.due." + (lead.due_kind or "none"))), ("web.col.due_at", local_time(request, lead.due_at)),
         ("web.col.defeat_reason", lead.defeat_reason or ""), ("web.preview.why", t(request, "web.pick." + offer.pick.reason.value)),
     ]  # fmt: skip
     rows = "".join(f"<tr><th>{esc(t(request, k))}</th><td>{esc(v)}</td></tr>" for k, v in facts)
     history = table(
         [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor")],
-        [(_local(request, e.at), _event_label(request, e.kind), e.actor) for e in list(reversed(events))[:_CARD_HISTORY]],
+        [(local_time(request, e.at), event_label(request, e.kind), e.actor) for e in list(reversed(events))[:_CARD_HISTORY]],
         f"preview-history-{lead.id}",
     )
     base = f"/desk/preview/{lead.id}"
@@ -116,7 +116,7 @@ async def _card(request: web.Request, offer: PreviewOffer) -> str:
         controls = f'<p id="preview-accepted-{lead.id}">{esc(t(request, "web.preview.accepted"))}</p>'
     else:
         controls = (
-            f'<p>{esc(t(request, "web.preview.expires", time=_local(request, offer.expires_at)))}</p>'
+            f'<p>{esc(t(request, "web.preview.expires", time=local_time(request, offer.expires_at)))}</p>'
             f'<form method="post" action="{base}/accept" id="preview-accept-{lead.id}">{csrf_field(request)}'
             f'<button id="preview-accept-submit-{lead.id}" type="submit">{esc(t(request, "web.preview.accept"))}</button></form>'
             f'<form method="post" action="{base}/skip" id="preview-skip-{lead.id}">{csrf_field(request)}'
@@ -143,11 +143,8 @@ async def api_accept(request: web.Request) -> web.StreamResponse:
 async def api_skip(request: web.Request) -> web.StreamResponse:
     """The lead goes back to the hopper with no attempt counted; the answer is the skipped offer."""
     runner, offer = _own_offer(request)  # who may skip is decided before the body is read
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    if not isinstance(body, dict) or not isinstance(body.get("reason"), str):
+    body = await json_object(request)
+    if not isinstance(body.get("reason"), str):
         raise BadRequest({"reason": "expected a JSON object with a reason text"})
     skipped = await _skip(runner, offer, body["reason"])
     return web.json_response({"campaign_id": skipped.campaign_id, "lead_id": skipped.lead_id, "skipped": True})

@@ -31,7 +31,7 @@ from dialer.supervisor.errors import (
 )
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
 from dialer.web.errors import BadRequest, Forbidden, WebError
-from dialer.web.forms import parse_int
+from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, esc, page, policy_user, t, table
 from dialer.web.keys import CSRF, DIALER, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
@@ -99,16 +99,6 @@ def _refusal(exc: SupervisorError) -> WebError:
             return PbxFailed("pbx_refused", str(exc))
 
 
-async def _body(request: web.Request) -> dict[str, Any]:
-    if not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest({"body": "not JSON"}) from None
-    if not isinstance(body, dict):
-        raise BadRequest({"body": "expected a JSON object"})
-    return body
 
 
 def _mode(body: dict[str, Any]) -> SpyMode:
@@ -133,7 +123,7 @@ async def api_current(request: web.Request) -> web.StreamResponse:
               "Listen in on an agent's live call: {agent, mode} (listen, whisper or barge)", body="application/json")  # fmt: skip
 async def api_start(request: web.Request) -> web.StreamResponse:
     """Ring the user's phone into the agent's call; 409 while the user already listens in elsewhere."""
-    body = await _body(request)
+    body = await json_object(request, empty=True)
     agent = body.get("agent")
     if not isinstance(agent, str) or not _ENDPOINT.fullmatch(agent):
         raise BadRequest({"agent": f"{agent!r} is not an agent endpoint name"})
@@ -155,7 +145,7 @@ async def api_start(request: web.Request) -> web.StreamResponse:
               "Switch my running listen-in to another mode: {mode}", body="application/json")  # fmt: skip
 async def api_switch(request: web.Request) -> web.StreamResponse:
     """Same call, new mode; the supervisor's phone does not ring again."""
-    mode = _mode(await _body(request))
+    mode = _mode(await json_object(request, empty=True))
     service = _service(request)
     row = await _mine(request)
     if row is None:
