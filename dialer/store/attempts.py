@@ -19,13 +19,15 @@ from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_no
 
 log = get_logger(__name__)
 
-_COLUMNS = (
+# The columns an Attempt is read from: other store modules that select attempts use these two.
+ATTEMPT_COLUMNS = (
     "id, call_id, direction, number, lead_id, campaign_id, agent, state, outcome, hangup_cause, "
     "dial_status, detail, created_at, started_at, answered_at, connected_at, ended_at, recording"
 )
 
 
-def _attempt(row: Row) -> Attempt:
+def attempt_from_row(row: Row) -> Attempt:
+    """The Attempt of a row selected with ``ATTEMPT_COLUMNS``."""
     return Attempt(
         id=row["id"],
         call_id=row["call_id"],
@@ -186,8 +188,8 @@ class SqliteAttemptRepository:
 
     async def get(self, call_id: str) -> Attempt | None:
         async with self._db.read() as r:
-            row = await r.fetchone(f"SELECT {_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
-        return None if row is None else _attempt(row)
+            row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
+        return None if row is None else attempt_from_row(row)
 
     async def list(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> builtins.list[Attempt]:
         if limit < 0 or offset < 0:
@@ -195,32 +197,32 @@ class SqliteAttemptRepository:
         async with self._db.read() as r:
             if since is None:
                 rows = await r.fetchall(
-                    f"SELECT {_COLUMNS} FROM attempts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+                    f"SELECT {ATTEMPT_COLUMNS} FROM attempts ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                     (limit, offset),
                 )
             else:
                 rows = await r.fetchall(
-                    f"SELECT {_COLUMNS} FROM attempts WHERE created_at >= ?"
+                    f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE created_at >= ?"
                     " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
                     (to_db(since), limit, offset),
                 )
-        return [_attempt(row) for row in rows]
+        return [attempt_from_row(row) for row in rows]
 
     async def last_talk(self, lead_id: int, agent: str) -> Attempt | None:
         async with self._db.read() as r:
             row = await r.fetchone(
-                f"SELECT {_COLUMNS} FROM attempts WHERE lead_id = ? AND agent = ? AND connected_at IS NOT NULL"
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE lead_id = ? AND agent = ? AND connected_at IS NOT NULL"
                 " ORDER BY created_at DESC, id DESC LIMIT 1",
                 (lead_id, agent),
             )
-        return None if row is None else _attempt(row)
+        return None if row is None else attempt_from_row(row)
 
     async def in_flight(self) -> builtins.list[Attempt]:
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"SELECT {_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY created_at, id"
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY created_at, id"
             )
-        return [_attempt(row) for row in rows]
+        return [attempt_from_row(row) for row in rows]
 
     async def count_in_flight(self, direction: Direction | None = None) -> int:
         async with self._db.read() as r:

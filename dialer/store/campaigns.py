@@ -42,7 +42,7 @@ from dialer.leads.model import LeadState
 from dialer.logging import get_logger
 from dialer.phone import mask
 from dialer.settings import Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import ATTEMPT_COLUMNS, SqliteAttemptRepository, attempt_from_row
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.store.repositories import Attempt
 from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
@@ -400,15 +400,13 @@ class CampaignStore:
         """
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT a.call_id FROM attempts a WHERE a.campaign_id = coalesce(?, a.campaign_id) AND a.connected_at IS NOT NULL"
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts a WHERE a.campaign_id = coalesce(?, a.campaign_id) AND a.connected_at IS NOT NULL"
                 " AND a.outcome IS NOT NULL AND a.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_events e"
                 " WHERE e.lead_id = a.lead_id AND e.kind IN ('contact', 'attempt') AND json_extract(e.data, '$.attempt_id') = a.id)"
                 " ORDER BY a.id",
                 (campaign_id,),
             )
-        repository = SqliteAttemptRepository(self._db)
-        found = [await repository.get(row["call_id"]) for row in rows]
-        return [a for a in found if a is not None]
+        return [attempt_from_row(row) for row in rows]
 
     async def _progress(self, r: Reader | Tx, campaign_id: int, lead_id: int) -> Progress | None:
         row = await r.fetchone("SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (campaign_id, lead_id))

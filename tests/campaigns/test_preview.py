@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,6 +55,8 @@ class Desk:
     leads: list[int]
     wrap_ups: list[WrapUp]
     running: asyncio.Task[RunSummary]
+    calls: CallService
+    doss: DossService
 
     def seen(self) -> list[BusEvent]:
         return self.events.pending()
@@ -84,6 +87,12 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
     raise AssertionError(f"never happened: {what}")
 
 
+def make_runner(world: World, campaign_id: int, calls: CallService, doss: DossService, **extra: Any) -> CampaignRunner:
+    """A runner of ``campaign_id`` over the world's store and these services (``extra``: on_wrap_up, bus)."""
+    return CampaignRunner(campaign_id=campaign_id, campaigns=world.store, hopper=world.hopper, calls=calls, doss=doss,
+                          leads=world.leads, settings=world.settings, clock=world.clock, tick_s=0.01, **extra)  # fmt: skip
+
+
 @pytest.fixture
 async def desk(world: World) -> AsyncIterator[Desk]:
     leads = [await world.lead(PHONES[i]) for i in (1, 2, 3)]
@@ -98,9 +107,7 @@ async def desk(world: World) -> AsyncIterator[Desk]:
     async def on_wrap_up(wrap: WrapUp) -> None:
         wrap_ups.append(wrap)
 
-    runner = CampaignRunner(campaign_id=record.id, campaigns=world.store, hopper=world.hopper, calls=calls, doss=doss,
-                            leads=world.leads, settings=world.settings, clock=world.clock, on_wrap_up=on_wrap_up,
-                            bus=bus, tick_s=0.01)  # fmt: skip
+    runner = make_runner(world, record.id, calls, doss, on_wrap_up=on_wrap_up, bus=bus)
 
     async def route() -> None:
         async for event in fake.events():
@@ -109,7 +116,7 @@ async def desk(world: World) -> AsyncIterator[Desk]:
     router = asyncio.create_task(route())
     running = asyncio.create_task(runner.run())
     try:
-        yield Desk(world, runner, fake, events, record.id, leads, wrap_ups, running)
+        yield Desk(world, runner, fake, events, record.id, leads, wrap_ups, running, calls, doss)
     finally:
         # Stopped the way a person stops it, so no store transaction is cut by a cancellation.
         with contextlib.suppress(CampaignError):  # a test may have stopped it already
@@ -305,12 +312,7 @@ async def test_a_talk_left_unfiled_by_a_stopped_runner_reaches_the_history_at_th
     assert "contact" not in kinds
     [talk] = await desk.world.store.unfiled_talks(desk.campaign_id)
     assert talk.call_id == call_id
-    again = CampaignRunner(campaign_id=desk.campaign_id, campaigns=desk.world.store, hopper=desk.world.hopper,
-                           calls=CallService(ami_client=desk.fake, attempts=desk.world.attempts, settings=desk.world.settings,
-                                             clock=desk.world.clock),
-                           doss=DossService(desk.world.db, desk.world.leads, DossOutbox(desk.world.db),
-                                            load_mapping(desk.world.settings.path(desk.world.settings.doss.mapping_file)), desk.world.clock),
-                           leads=desk.world.leads, settings=desk.world.settings, clock=desk.world.clock, tick_s=0.01)  # fmt: skip
+    again = make_runner(desk.world, desk.campaign_id, desk.calls, desk.doss)  # the process started again
     await again._prepare()
     lead = await desk.world.leads.get(offer.lead_id)
     assert [e.kind for e in await desk.world.leads.events(offer.lead_id)].count("contact") == 1

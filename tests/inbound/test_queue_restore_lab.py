@@ -19,7 +19,7 @@ from dialer.app import open_app
 from dialer.campaigns.presence import PresenceCommand
 from dialer.lab.lab import Lab
 from dialer.settings import Settings
-from tests.conftest import settings_beside
+from tests.inbound.labkit import private_lab
 
 pytestmark = pytest.mark.asterisk
 
@@ -31,13 +31,7 @@ POLL_S = 0.2
 
 @pytest.fixture
 def lab_world(tmp_path: Path) -> Iterator[tuple[Lab, Settings]]:
-    settings = settings_beside(tmp_path, OFFSET)
-    lab = Lab(settings)
-    lab.up(customers=False)
-    try:
-        yield lab, settings
-    finally:
-        lab.down()
+    yield from private_lab(tmp_path, OFFSET)
 
 
 def _members(queue_show: str) -> dict[str, str]:

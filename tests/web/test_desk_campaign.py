@@ -8,7 +8,6 @@ is the campaign's one agent and is offered agent2's lead, the case that used to 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,14 +20,12 @@ from aiohttp.test_utils import TestClient
 from dialer.access.policy import Role
 from dialer.app import App
 from dialer.campaigns.agents import AgentState
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import CampaignRunner
 from dialer.leads.model import LeadState
-from dialer.telephony.calls import CallService
-from dialer.web.keys import AUTH, RUNNERS
+from dialer.web.keys import AUTH
 from tests.telephony.fakes import FakeAmi
+from tests.web.campaigning import running_campaign, until
 from tests.web.conftest import PASSWORD, Fixtures, Login
-from tests.web.test_preview import until
 
 CAMPAIGN = """
 name = "预览外呼"
@@ -68,38 +65,12 @@ async def _third_agent(client: TestClient) -> Login:
 async def running(client: TestClient, dialer_app: App, data: Fixtures, tmp_path: Path) -> AsyncIterator[Running]:
     path = tmp_path / "preview.toml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    record = await dialer_app.campaigns.create(path, actor="li")
-    await dialer_app.campaigns.command(record.id, Command.START, actor="li")
-    fake = FakeAmi(dialer_app.clock)
-    calls = CallService(ami_client=fake, attempts=dialer_app.attempts, settings=dialer_app.settings, clock=dialer_app.clock)
-    runner = CampaignRunner(campaign_id=record.id, campaigns=dialer_app.campaign_store, hopper=dialer_app.hopper, calls=calls,
-                            doss=dialer_app.doss, leads=dialer_app.leads.store, settings=dialer_app.settings,
-                            clock=dialer_app.clock, bus=dialer_app.bus, presence=dialer_app.presence, tick_s=0.01)  # fmt: skip
-
-    async def route() -> None:
-        async for event in fake.events():
-            calls.route(event)
-
-    router = asyncio.create_task(route())
-    with client.app[RUNNERS].serving(runner):
-        task = asyncio.create_task(runner.run())
-        try:
-            await until(lambda: bool(runner.offers()), "an offer for agent1")
-            if runner.offers()[0].lead_id != data.other_lead:  # skipping the own lead brings the other one
-                await runner.skip_preview("agent1", "先打另一个")
-            await until(lambda: [o.lead_id for o in runner.offers()] == [data.other_lead], "agent2's lead offered to agent1")
-            yield Running(runner, fake, data.other_lead)
-        finally:
-            await dialer_app.campaigns.command(record.id, Command.STOP, actor="li")
-            for sent in fake.originates:  # a stop never cuts a live call: the customers hang up
-                fake.hangup(sent["channel_id"], sent["channel_id"], 16)
-            # A stopped runner stays while a disposition is owed; let an unfiled one time out.
-            await until(lambda: all(s.state is not AgentState.ON_CALL for s in runner.roster), "the last call over")
-            dialer_app.clock.advance(3600)  # type: ignore[attr-defined]
-            await asyncio.wait_for(task, 10)
-            router.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await router
+    async with running_campaign(client, dialer_app, path) as (runner, fake, _calls):
+        await until(lambda: bool(runner.offers()), "an offer for agent1")
+        if runner.offers()[0].lead_id != data.other_lead:  # skipping the own lead brings the other one
+            await runner.skip_preview("agent1", "先打另一个")
+        await until(lambda: [o.lead_id for o in runner.offers()] == [data.other_lead], "agent2's lead offered to agent1")
+        yield Running(runner, fake, data.other_lead)
 
 
 async def _talk(client: TestClient, agent: Login, running: Running) -> tuple[dict[str, Any], dict[str, Any]]:

@@ -6,8 +6,7 @@ A real campaign runner (preview mode) runs over the console's store; only the AM
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,11 +15,10 @@ from aiohttp.test_utils import TestClient
 
 from dialer.access.policy import Role
 from dialer.app import App
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import CampaignRunner, OfferEnd, PreviewOffer, PreviewWithdrawn
 from dialer.telephony.calls import CallService
-from dialer.web.keys import RUNNERS
 from tests.telephony.fakes import FakeAmi
+from tests.web.campaigning import running_campaign, until
 from tests.web.conftest import Fixtures, Login
 
 CAMPAIGN = """
@@ -43,45 +41,13 @@ class Preview:
         return next(o for o in self.runner.offers() if o.agent == agent)
 
 
-async def until(predicate: Callable[[], bool], what: str) -> None:
-    """Let the runner's loop work until ``predicate`` holds (bounded by iterations, not by time)."""
-    for _ in range(1000):
-        if predicate():
-            return
-        await asyncio.sleep(0.005)
-    raise AssertionError(f"never happened: {what}")
-
-
 @pytest.fixture
 async def preview(client: TestClient, dialer_app: App, data: Fixtures, tmp_path: Path) -> AsyncIterator[Preview]:
     path = tmp_path / "preview.toml"
     path.write_text(CAMPAIGN, encoding="utf-8")
-    record = await dialer_app.campaigns.create(path, actor="li")
-    await dialer_app.campaigns.command(record.id, Command.START, actor="li")
-    fake = FakeAmi(dialer_app.clock)
-    calls = CallService(ami_client=fake, attempts=dialer_app.attempts, settings=dialer_app.settings, clock=dialer_app.clock)
-    runner = CampaignRunner(campaign_id=record.id, campaigns=dialer_app.campaign_store, hopper=dialer_app.hopper, calls=calls,
-                            doss=dialer_app.doss, leads=dialer_app.leads.store, settings=dialer_app.settings,
-                            clock=dialer_app.clock, bus=dialer_app.bus, tick_s=0.01)  # fmt: skip
-
-    async def route() -> None:
-        async for event in fake.events():
-            calls.route(event)
-
-    router = asyncio.create_task(route())
-    with client.app[RUNNERS].serving(runner):
-        running = asyncio.create_task(runner.run())
-        try:
-            await until(lambda: len(runner.offers()) == 2, "an offer for each agent")
-            yield Preview(runner, fake, calls)
-        finally:
-            await dialer_app.campaigns.command(record.id, Command.STOP, actor="li")
-            for sent in fake.originates:  # a stop never cuts a live call: the customers hang up
-                fake.hangup(sent["channel_id"], sent["channel_id"], 16)
-            await asyncio.wait_for(running, 10)
-            router.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await router
+    async with running_campaign(client, dialer_app, path) as (runner, fake, calls):
+        await until(lambda: len(runner.offers()) == 2, "an offer for each agent")
+        yield Preview(runner, fake, calls)
 
 
 async def test_desk_shows_the_agents_own_offer_with_accept_and_skip(client: TestClient, logins: dict[Role, Login],
