@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 
 from dialer import settings as settings_mod
+from dialer.clock import Clock, SystemClock
 from dialer.logging import configure
 
 # Sub-command modules, in the order ``dialer --help`` lists them.
@@ -56,9 +57,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> int:
+    """Run one command; ``clock`` is the time every handler reads (``args.clock``), the machine's
+    unless a test or the demo hands in its own, as the services take theirs."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.clock = clock or SystemClock()
     try:
         cfg = settings_mod.load(args.config)
     except settings_mod.ConfigError as exc:

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def run(cfg: Settings, args: argparse.Namespace) -> int:
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         attempts = await app.attempts.list(limit=args.limit)
     if args.json:
         print_json([a.to_json_dict() for a in attempts])

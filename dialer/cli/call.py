@@ -40,7 +40,7 @@ def parse_numbers(raw: list[str], region: str) -> list[Phone]:
 async def run(cfg: Settings, args: argparse.Namespace) -> int:
     phones = parse_numbers(args.numbers, cfg.dealer.region)
     lang = cfg.ui.language
-    async with open_app(cfg) as app:
+    async with open_app(cfg, args.clock) as app:
         assert app.calls is not None
         if len(phones) > app.calls.lines.capacity and not args.no_wait:
             print(translate("call.waiting_line", lang, capacity=app.calls.lines.capacity))

@@ -95,9 +95,9 @@ class _Ctx:
 
 
 @asynccontextmanager
-async def _campaigns(cfg: Settings) -> AsyncIterator[_Ctx]:
+async def _campaigns(cfg: Settings, clock: Clock) -> AsyncIterator[_Ctx]:
     """The store and the campaign service; campaign errors become one clear line."""
-    async with open_store(cfg) as app:
+    async with open_store(cfg, clock) as app:
         try:
             yield _Ctx(app.campaigns, app.db, app.clock)
         except CampaignError as exc:
@@ -131,7 +131,7 @@ def _record_json(r: CampaignRecord) -> dict[str, Any]:
 
 async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign create FILE``."""
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         record = await ctx.service.create(args.file, args.actor or getpass.getuser())
     if args.json:
         print_json(_record_json(record))
@@ -142,7 +142,7 @@ async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign list``."""
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         records = await ctx.service.list()
     if args.json:
         print_json([_record_json(r) for r in records])
@@ -172,7 +172,7 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign start|pause|resume|stop ID``."""
     command: Command = args.lifecycle
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         record, enrolled = await ctx.service.command(args.campaign_id, command, args.actor or getpass.getuser())
     if args.json:
         print_json({**_record_json(record), "enrolled": enrolled})
@@ -184,7 +184,7 @@ async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_runner(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign run ID``: the campaign's dialer, in this process, until done."""
     desk = SimulatedDesk(cfg.dealer.timezone, seed=args.seed) if args.simulated_agents else None
-    async with open_app(cfg) as app:
+    async with open_app(cfg, args.clock) as app:
         runner: CampaignRunner
         runner = campaign_runner(
             app, args.campaign_id, on_wrap_up=None if desk is None else (lambda wrap: desk(runner, wrap))
@@ -217,7 +217,7 @@ def _status_json(s: StatusReport) -> dict[str, Any]:
 
 async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign status ID``."""
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         report = await ctx.service.status(args.campaign_id)
     if args.json:
         print_json(_status_json(report))
@@ -255,7 +255,7 @@ def _why_json(a: WhyAnswer, lang: str) -> dict[str, Any]:
 async def run_why(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign why LEAD [--campaign ID]``."""
     lang = cfg.ui.language
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         answers = await ctx.service.why(args.lead_id, args.campaign)
     if args.json:
         print_json([_why_json(a, lang) for a in answers])
@@ -282,7 +282,7 @@ def _phone(cfg: Settings, raw: str) -> str:
 async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc add NUMBER``."""
     e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         added = await DncStore(ctx.db).add(e164, args.reason, ctx.clock.now(), args.actor or getpass.getuser())
     print(_t(cfg, "dnc.added" if added else "dnc.already", number=e164))
     return 0
@@ -291,7 +291,7 @@ async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc remove NUMBER``: exit code 1 when the number was not on the list."""
     e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         removed = await DncStore(ctx.db).remove(e164)
     print(_t(cfg, "dnc.removed" if removed else "dnc.absent", number=e164))
     return 0 if removed else 1
@@ -299,7 +299,7 @@ async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc list``."""
-    async with _campaigns(cfg) as ctx:
+    async with _campaigns(cfg, args.clock) as ctx:
         entries = await DncStore(ctx.db).list()
     if args.json:
         print_json([{"number": e.e164, "reason": e.reason, "added_at": e.added_at.isoformat(), "added_by": e.added_by} for e in entries])

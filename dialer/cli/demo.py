@@ -39,6 +39,7 @@ from dialer.campaigns.runner import RunSummary
 from dialer.cli import CliError, call, campaign, doss, kpi, sms
 from dialer.cli.output import print_table
 from dialer.cli.web import until_interrupted
+from dialer.clock import Clock
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
@@ -148,7 +149,7 @@ def _with_lab(cfg: Settings, args: argparse.Namespace, log_file: Path) -> list[s
         print(f"    {proc.name:<11} PID {proc.pid:<7} 127.0.0.1:{proc.port}")
     linger = not args.exit_when_done and sys.stdin is not None and sys.stdin.isatty()
     try:
-        return asyncio.run(_run(cfg, steps, port=args.port, linger=linger))
+        return asyncio.run(_run(cfg, args.clock, steps, port=args.port, linger=linger))
     except (AmiError, StoreInUse, OSError) as exc:  # no PBX link, the console's port taken, ...
         raise CliError(str(exc)) from None
     finally:
@@ -157,15 +158,15 @@ def _with_lab(cfg: Settings, args: argparse.Namespace, log_file: Path) -> list[s
             print(translate("demo.lab_down", lang))
 
 
-async def _run(cfg: Settings, steps: _Steps, *, port: int | None, linger: bool) -> list[str]:
+async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, linger: bool) -> list[str]:
     """Everything after the lab is up; returns the problems found (empty: all worked)."""
     lang = cfg.ui.language
     problems: list[str] = []
     steps.next("users")
-    await _create_users(cfg)
+    await _create_users(cfg, clock)
     steps.next("console")
     desk = SimulatedDesk(cfg.dealer.timezone)
-    async with serve(cfg, port=port, on_wrap_up=desk) as server:
+    async with serve(cfg, clock=clock, port=port, on_wrap_up=desk) as server:
         print("    " + translate("server.console_at", lang, url=server.url))
         print("    " + translate("demo.console", lang, url=f"{server.url}/wallboard", user=USERS[0][0]), flush=True)
         app = server.app
@@ -188,21 +189,21 @@ async def _run(cfg: Settings, steps: _Steps, *, port: int | None, linger: bool) 
             await _show_calls(app, lang, len(desk.filed))
             today = app.clock.now().astimezone(ZoneInfo(cfg.dealer.timezone))
             steps.next("doss")
-            await doss.run_export(cfg, argparse.Namespace(date=today.date(), to=None, out=None))
+            await doss.run_export(cfg, argparse.Namespace(date=today.date(), to=None, out=None, clock=app.clock))
             steps.next("kpi")
-            await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False))
+            await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False, clock=app.clock))
             steps.next("statuses")
             for summary in summaries:
-                await campaign.run_status(cfg, argparse.Namespace(campaign_id=summary.campaign_id, json=False))
+                await campaign.run_status(cfg, argparse.Namespace(campaign_id=summary.campaign_id, json=False, clock=app.clock))
             steps.next("sms_results")
-            await sms.run_status(cfg, argparse.Namespace(wave=None, ambiguous=False, json=False))
+            await sms.run_status(cfg, argparse.Namespace(wave=None, ambiguous=False, json=False, clock=app.clock))
             if linger:
                 print("\n" + translate("demo.linger", lang, url=server.url), flush=True)
                 await until_interrupted()
     return problems
 
 
-async def _create_users(cfg: Settings) -> None:
+async def _create_users(cfg: Settings, clock: Clock) -> None:
     """The console's logins for this run, each with a new random password, printed for the person at the screen.
 
     A loopback demo with a fresh store: printing the passwords is how the person logs in, and
@@ -210,7 +211,7 @@ async def _create_users(cfg: Settings) -> None:
     """
     lang = cfg.ui.language
     rows = []
-    async with open_store(cfg) as app:
+    async with open_store(cfg, clock) as app:
         auth = AuthService(UserStore(app.db), cfg.web, app.clock)
         for name, role, agent in USERS:
             password = secrets.token_urlsafe(9)
@@ -321,7 +322,9 @@ async def _show_calls(app: App, lang: str, filed: int) -> None:
 
 
 async def _poll(check: Callable[[], Awaitable[bool]], limit_s: float) -> bool:
-    """Ask ``check`` every :data:`POLL_S` until it holds (True) or ``limit_s`` passed (False)."""
+    """Ask ``check`` every :data:`POLL_S` until it holds (True) or ``limit_s`` passed (False).
+
+    The event loop's time, not the services' clock: the demo waits for the real lab's calls."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + limit_s
     while not await check():

@@ -19,6 +19,7 @@ from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiAuthError, AmiError
 from dialer.app import open_store
 from dialer.cli.output import print_json
+from dialer.clock import Clock
 from dialer.i18n import translate
 from dialer.settings import Settings
 from dialer.telephony.calls import AGENT_CONTEXT, ANSWERED_CONTEXT, OUTBOUND_CONTEXT
@@ -47,7 +48,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 async def run(cfg: Settings, args: argparse.Namespace) -> int:
-    checks = await diagnose(cfg)
+    checks = await diagnose(cfg, args.clock)
     lang = cfg.ui.language
     if args.json:
         print_json([{"check": c.name, "ok": c.ok, "fix": c.fix} for c in checks])
@@ -60,14 +61,14 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
     return min(sum(not c.ok for c in checks), 100)
 
 
-async def diagnose(cfg: Settings) -> list[Check]:
+async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
     """Run every check; a failed AMI login skips only the checks that need AMI."""
     lang = cfg.ui.language
 
     def t(key: str, **kw: object) -> str:
         return translate(key, lang, **kw)
 
-    checks = [await _check_store(cfg, t), _check_recording(cfg, t)]
+    checks = [await _check_store(cfg, clock, t), _check_recording(cfg, t)]
     pbx = cfg.pbx
     name = t("doctor.check.ami", user=pbx.ami_user, host=pbx.ami_host, port=pbx.ami_port)
     client = AmiClient(pbx)
@@ -90,10 +91,10 @@ async def diagnose(cfg: Settings) -> list[Check]:
     return checks
 
 
-async def _check_store(cfg: Settings, t: Translate) -> Check:
+async def _check_store(cfg: Settings, clock: Clock, t: Translate) -> Check:
     path = cfg.path(cfg.store.path)
     try:
-        async with open_store(cfg):
+        async with open_store(cfg, clock):
             pass
     except Exception as exc:  # any failure here is the finding itself
         return Check(t("doctor.check.store", path=path), False, t("doctor.fix.store", error=exc))

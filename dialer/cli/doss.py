@@ -125,7 +125,7 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     name = f"doss-{args.date.isoformat()}" + ("" if last == args.date else f"_{last.isoformat()}") + ".xlsx"
     path = args.out or cfg.path(cfg.doss.export_dir) / name
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         entries = await DossOutbox(app.db).between(start, end)
     try:
         rows = write_xlsx(path, entries, tz, cfg.ui.language)
@@ -138,7 +138,7 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_push(cfg: Settings, args: argparse.Namespace) -> int:
     _mapping(cfg)
     lang = cfg.ui.language
-    async with open_store(cfg) as app, aiohttp.ClientSession() as session:
+    async with open_store(cfg, args.clock) as app, aiohttp.ClientSession() as session:
         outbox = DossOutbox(app.db)
         try:
             worker = PushWorker(outbox, cfg.doss, app.clock, session)
@@ -160,7 +160,7 @@ async def run_push(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_dead_letters(cfg: Settings, args: argparse.Namespace) -> int:
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         outbox = DossOutbox(app.db)
         if args.retry is not None:
             done = await outbox.retry(args.retry, app.clock.now())

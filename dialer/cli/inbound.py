@@ -45,7 +45,7 @@ async def run_route(cfg: Settings, args: argparse.Namespace) -> int:
     except InvalidPhone as exc:
         raise CliError(f"NUMBER = {args.number!r}: {exc.reason}") from None
     hours = CallingWindows.from_settings(cfg.inbound.hours, cfg.dealer.timezone)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         lead = await app.leads.store.find_by_phone(phone.e164)
         now = app.clock.now()
     route = decide_route(now, lead.owner if lead else None, hours)

@@ -104,7 +104,7 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
         month = Month.parse(args.month)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         kpis = await monthly_kpis(app.db, cfg, app.clock, month, agent=args.agent)
     if args.json:
         print_json(kpis.to_json())

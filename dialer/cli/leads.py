@@ -249,7 +249,7 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
         key = "progress.read" if p.phase is Phase.READ else "progress.write"
         print(_t(lang, key, rows=p.rows), file=sys.stderr, flush=True)
 
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = LeadService(app.db, cfg, app.clock)
         try:
             report = await service.importer.import_file(
@@ -299,7 +299,7 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
 async def run_due(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads due``: the follow-up work list."""
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = LeadService(app.db, cfg, app.clock)
         items = await service.due(args.scope, owner=args.owner)
     if args.json:
@@ -356,7 +356,7 @@ def print_due(items: list[DueItem], lang: str, service: LeadService) -> None:
 async def run_hygiene(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads hygiene``: the monthly clean-up report."""
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = LeadService(app.db, cfg, app.clock)
         try:
             report = await service.hygiene(args.month)
@@ -421,7 +421,7 @@ def print_hygiene(report: HygieneReport, lang: str) -> None:
 async def run_transfer(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads transfer``: one manager decision, all leads or none."""
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         manager = LeadManager(app.db, app.leads, app.doss, app.clock)
         try:
             done = await manager.transfer(args.lead_ids, args.to_owner, args.actor or getpass.getuser(), args.reason)
@@ -442,7 +442,7 @@ async def run_transfer(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_owners(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads owners``: who holds which leads, and how many are overdue."""
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         summary = await app.leads.ownership()
     lines = [*summary.owners, summary.unassigned]
     if args.json:

@@ -73,7 +73,7 @@ def run_form(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_score(cfg: Settings, args: argparse.Namespace) -> int:
     """Score one recording; form violations are one-line errors naming the item."""
     form = _form(cfg)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = QaService(form=form, scores=QaStore(app.db), recordings=RecordingStore(app.db), clock=app.clock,
                             timezone=cfg.dealer.timezone)  # fmt: skip
         try:
@@ -97,7 +97,7 @@ async def run_report(cfg: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     form = _form(cfg)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = QaService(form=form, scores=QaStore(app.db), recordings=RecordingStore(app.db), clock=app.clock,
                             timezone=cfg.dealer.timezone)  # fmt: skip
         report = await service.report(month, args.agent)

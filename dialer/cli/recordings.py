@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from dialer.app import App, open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
-from dialer.clock import SystemClock
 from dialer.i18n import translate
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.disk import DiskWatch
@@ -89,7 +88,7 @@ async def run_search(cfg: Settings, args: argparse.Namespace) -> int:
         first = _day(args.date, lang)
         last = _day(args.to, lang) if args.to else first
         since, until = _local_start(first, tz), _local_start(last + timedelta(days=1), tz)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         found = await RecordingStore(app.db).search(
             number=number, agent=args.agent, since=since, until=until, include_deleted=args.include_deleted, limit=args.limit
         )
@@ -124,7 +123,7 @@ def _state(r: Recording, lang: str, tz: ZoneInfo) -> str:
 async def run_show(cfg: Settings, args: argparse.Namespace) -> int:
     """One recording with its audit trail."""
     lang = cfg.ui.language
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         store = RecordingStore(app.db)
         recording = await store.get(args.recording_id)
         if recording is None:
@@ -145,7 +144,7 @@ async def run_show(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_reconcile(cfg: Settings, args: argparse.Namespace) -> int:
     """Reconcile folder and registry; exit 1 when problems were found and not fixed (for cron)."""
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         report = await _registry(cfg, app).reconcile(fix=args.fix)
     if args.json:
         print_json(_report_json(report))
@@ -183,7 +182,7 @@ def print_reconcile(report: ReconcileReport, lang: str) -> None:
 
 async def run_purge(cfg: Settings, args: argparse.Namespace) -> int:
     """Apply retention now."""
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         deleted = await _registry(cfg, app).purge_expired()
     if args.json:
         print_json([r.to_json_dict() for r in deleted])
@@ -195,7 +194,7 @@ async def run_purge(cfg: Settings, args: argparse.Namespace) -> int:
 def run_status(cfg: Settings, args: argparse.Namespace) -> int:
     """Check the recordings disk once; exit 1 when it is full (for monitoring)."""
     root = cfg.path(cfg.recording.dir).resolve()
-    status = DiskWatch(cfg.recording, root, SystemClock()).check()
+    status = DiskWatch(cfg.recording, root, args.clock).check()
     if args.json:
         print_json(status.to_json_dict())
     else:

@@ -54,7 +54,7 @@ async def _worker_until(service: SmsService, cfg: Settings, done: "asyncio.Futur
 
 
 async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock, build_driver(cfg) if args.wait > 0 else None)
         try:
             queued = await service.queue(args.to, template=args.template, values=_vars(args.var), text=args.text,
@@ -87,7 +87,7 @@ async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_wave(cfg: Settings, args: argparse.Namespace) -> int:
     selection = WaveSelection(args.model, tuple(args.current or ()), args.min_age, args.max_age, args.limit)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock)
         try:
             report = await service.start_wave(args.name or f"{args.template} {app.clock.now().date()}", args.template, selection,
@@ -105,7 +105,7 @@ async def run_wave(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock)
         rows = await service.store.inbound(unmatched=args.unmatched, limit=args.limit)
     if args.json:
@@ -122,7 +122,7 @@ async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_reminders(cfg: Settings, args: argparse.Namespace) -> int:
     day = date.fromisoformat(args.date) if args.date else None
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         queued, refused = await build_service(app.db, cfg, app.clock).send_reminders(day, args.actor or getpass.getuser())
     if args.json:
         print_json({"queued": [q.message_id for q in queued], "refused": {str(k): v for k, v in refused.items()}})
@@ -134,7 +134,7 @@ async def run_reminders(cfg: Settings, args: argparse.Namespace) -> int:
 
 
 async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock)
         counts = await service.store.status_counts(args.wave)
         waves = await service.store.waves()
@@ -161,10 +161,10 @@ async def run_worker(cfg: Settings, args: argparse.Namespace) -> int:
     seconds = args.seconds if args.seconds > 0 else float("inf")
     if cfg.sms.driver == "pbx":
         # The PBX driver sends over the dialer's AMI link and hears replies in its event stream.
-        async with open_app(cfg) as app:
+        async with open_app(cfg, args.clock) as app:
             await _worker_until(app.sms, cfg, None, seconds)
         return 0
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock, build_driver(cfg))
         await _worker_until(service, cfg, None, seconds)
     return 0

@@ -31,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the audit rows; a running listen-in shows no end and no duration yet."""
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         since = app.clock.now() - timedelta(days=args.days)
         rows = await ListenInStore(app.db).list(since, agent=args.agent, limit=args.limit)
     if args.json:

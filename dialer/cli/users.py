@@ -50,7 +50,7 @@ def _password(args: argparse.Namespace) -> str:
 async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     """Hash and store the new login."""
     password = _password(args)
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         auth = AuthService(UserStore(app.db), cfg.web, app.clock)
         try:
             user = await auth.add_user(args.name, args.role, password, agent=args.agent)
@@ -62,7 +62,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the logins."""
-    async with open_store(cfg) as app:
+    async with open_store(cfg, args.clock) as app:
         users = await AuthService(UserStore(app.db), cfg.web, app.clock).users()
     if args.json:
         print_json([{"name": u.name, "role": u.role.value, "agent": u.agent, "disabled": u.disabled_at is not None} for u in users])

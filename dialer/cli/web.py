@@ -40,11 +40,11 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
     lang = cfg.ui.language
     try:
         if args.no_pbx:
-            async with bind(create_app(cfg), host, port) as url:
+            async with bind(create_app(cfg, clock=args.clock), host, port) as url:
                 announce(url, lang, pbx=False)
                 await until_interrupted()
         else:
-            async with serve(cfg, host=host, port=port, sms_worker=not args.no_sms) as server:
+            async with serve(cfg, clock=args.clock, host=host, port=port, sms_worker=not args.no_sms) as server:
                 announce(server.url, lang, pbx=True)
                 await until_interrupted()
     except (StoreInUse, AmiError, OSError) as exc:

@@ -251,6 +251,7 @@ class Lab:
         child = procs.spawn([ASTERISK, "-C", str(layout.asterisk_conf), "-f", "-n", "-q"], layout.root, log_file)
         self._children.append(child)
         try:
+            # Real time bounds the real Asterisk's boot (as every wait on the lab's processes).
             deadline = time.monotonic() + BOOT_TIMEOUT_S
             while not layout.control_socket.exists():
                 if child.poll() is not None:

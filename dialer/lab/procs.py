@@ -62,6 +62,8 @@ def kill_now(pid: int, program: str) -> None:
 
 def wait_gone(pid: int, program: str, timeout_s: float) -> bool:
     """Wait up to ``timeout_s`` for ``pid`` to stop running ``program``; True when it did."""
+    # The machine's monotonic time, not an injected clock: this bounds a wait for a real process,
+    # which a virtual clock could neither hurry nor stand in for.
     deadline = time.monotonic() + timeout_s
     while alive(pid, program):
         if time.monotonic() >= deadline:

@@ -63,6 +63,7 @@ class PbxDriver:
         """The AMI link belongs to the composition root; nothing to close here."""
 
     async def wait_connected(self, timeout: float) -> bool:
+        # The event loop's time, not the injected clock: a wait for a real socket to connect.
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while not self.connected and loop.time() < deadline:

@@ -204,6 +204,29 @@ class Tx(_Session):
         return int(row[0])
 
 
+# How often a refused switch to WAL is tried again while another process holds the file.
+_WAL_RETRY_S = 0.02
+
+
+async def _switch_to_wal(conn: aiosqlite.Connection, busy_timeout_s: float) -> object:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the file.
+
+    SQLite answers SQLITE_BUSY to this pragma at once, without its busy handler, when another
+    connection is in the middle of its own switch or first read: two processes opening a new
+    store together (``dialer web`` and a command) failed about one time in eight. So the wait
+    that the busy timeout gives every other statement is given here by hand.
+    """
+    waited = 0.0
+    while True:
+        try:
+            return await Reader(conn).fetchval("PRAGMA journal_mode = WAL")
+        except StoreBusy:
+            if waited >= busy_timeout_s:
+                raise
+            await asyncio.sleep(_WAL_RETRY_S)
+            waited += _WAL_RETRY_S
+
+
 async def _connect(path: Path, busy_timeout_s: float, *, writer: bool) -> aiosqlite.Connection:
     try:
         # isolation_level=None: the sqlite3 module must not open transactions on its
@@ -218,7 +241,7 @@ async def _connect(path: Path, busy_timeout_s: float, *, writer: bool) -> aiosql
         if writer:
             # WAL: readers never wait for the writer and the writer never waits for
             # readers. The mode is stored in the file, so readers opened later use it too.
-            mode = await Reader(conn).fetchval("PRAGMA journal_mode = WAL")
+            mode = await _switch_to_wal(conn, busy_timeout_s)
             if str(mode).lower() != "wal":
                 raise StoreError(f"the store at {str(path)!r} cannot use WAL journaling (got {mode!r})")
             # NORMAL instead of FULL: in WAL mode a commit is then not fsync'ed; the WAL is

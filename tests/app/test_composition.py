@@ -8,22 +8,26 @@ from pathlib import Path
 from dialer.app import open_store
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.lifecycle import Command
+from dialer.clock import VirtualClock
 from dialer.doss.mapping import Disposition, DispositionForm
 from dialer.leads.model import LeadSource
 from dialer.settings import load
 from tests.conftest import REPO, write_config
+
+# A Tuesday morning in Shanghai: inside the SMS window and the calling windows.
+NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(tmp_path: Path) -> None:
     settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
     leads = tmp_path / "leads.csv"
     leads.write_text("姓名,手机,线索来源,负责人,意向车型\n张先生,13800138000,网络,王丽,迈锐宝\n", encoding="utf-8")
-    async with open_store(settings) as app:
+    async with open_store(settings, VirtualClock(NOW)) as app:
         report = await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.WEB)
         assert report.created == 1
         lead = await app.leads.store.find_by_phone("+8613800138000")
         assert lead is not None
-        visit = datetime.now(UTC) + timedelta(days=2)
+        visit = NOW + timedelta(days=2)
         await app.doss.record_disposition(
             lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
         )
@@ -43,11 +47,11 @@ async def test_a_refused_sms_never_undoes_the_booking(tmp_path: Path) -> None:
     settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
     leads = tmp_path / "leads.csv"
     leads.write_text("姓名,电话,线索来源\n李女士,02168881234,网络\n", encoding="utf-8")  # a landline: no SMS possible
-    async with open_store(settings) as app:
+    async with open_store(settings, VirtualClock(NOW)) as app:
         await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.WEB)
         lead = await app.leads.store.find_by_phone("+862168881234")
         assert lead is not None
-        visit = datetime.now(UTC) + timedelta(days=2)
+        visit = NOW + timedelta(days=2)
         recorded = await app.doss.record_disposition(
             lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
         )
@@ -61,7 +65,7 @@ async def test_a_customer_who_opts_out_by_sms_no_longer_keeps_a_campaign_open(tm
     leads = tmp_path / "base.csv"
     leads.write_text("姓名,手机,线索来源,现有车型,购车日期\n周先生,13900002000,基盘客户,科鲁兹,2021-05-01\n"
                      "吴女士,13900002001,基盘客户,科鲁兹,2021-05-01\n", encoding="utf-8")  # fmt: skip
-    async with open_store(settings) as app:
+    async with open_store(settings, VirtualClock(NOW)) as app:
         await app.leads.importer.import_file(leads, actor="经理")
         record = await app.campaigns.create(REPO / "config" / "demo" / "repurchase.toml", actor="主管")
         _, enrolled = await app.campaigns.command(record.id, Command.START, actor="主管")

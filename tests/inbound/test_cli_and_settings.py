@@ -5,16 +5,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from dialer.cli import main
-from dialer.clock import SystemClock, VirtualClock
+from dialer.clock import VirtualClock
 from dialer.settings import ConfigError, load
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
 from tests.conftest import write_config
+
+SEEDED = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 
 def test_inbound_settings_load_with_their_defaults_and_overrides(tmp_path: Path) -> None:
@@ -54,7 +57,7 @@ def test_route_of_a_bad_number_is_one_clear_error(tmp_path: Path, capsys: pytest
 
 def test_supervise_log_lists_the_audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     async def seed() -> None:
-        clock = VirtualClock(SystemClock().now())
+        clock = VirtualClock(SEEDED)
         async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
             store = ListenInStore(db)
             row = await store.open(supervisor="zhang.wei", agent="agent2", phone="supervisor",
@@ -65,8 +68,11 @@ def test_supervise_log_lists_the_audit(tmp_path: Path, capsys: pytest.CaptureFix
 
     asyncio.run(seed())
     cfg = str(write_config(tmp_path))
-    assert main(["--config", cfg, "supervise", "log"]) == 0
+    # A week later the listen-in is within the default 30 days; two months later it is not.
+    assert main(["--config", cfg, "supervise", "log"], clock=VirtualClock(SEEDED + timedelta(days=7))) == 0
     out = capsys.readouterr().out
     assert "主管" in out and "zhang.wei" in out and "listen→barge" in out and "90" in out
+    assert main(["--config", cfg, "supervise", "log", "--json"], clock=VirtualClock(SEEDED + timedelta(days=60))) == 0
+    assert json.loads(capsys.readouterr().out) == []
     assert main(["--config", cfg, "supervise", "log", "--json", "--agent", "agent9"]) == 0
     assert json.loads(capsys.readouterr().out) == []

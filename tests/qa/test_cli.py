@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dialer.cli import main
 from tests.conftest import write_config
-from tests.recording.test_cli import seed
+from tests.recording.test_cli import AFTER, seed
 
 OUTBOUND_ITEMS = ["greeting=2", "can_talk=1", "purpose=1", "prepared=1", "mandarin=1", "tone=2", "confirm=1",
                   "other_needs=1", "reminder=0", "customer_hangs_up_first=1"]  # fmt: skip
@@ -24,16 +24,16 @@ def test_score_then_report(tmp_path: Path, capsys) -> None:  # type: ignore[no-u
     capsys.readouterr()
     cfg = str(write_config(tmp_path))
     args = ["--config", cfg, "qa", "score", "1", "--scorer", "li", *[a for i in OUTBOUND_ITEMS for a in ("--item", i)]]
-    assert main(args) == 0
+    assert main(args, clock=AFTER) == 0  # the score is stamped with the CLI's clock: 1 December 2026
     out = capsys.readouterr().out
     # 95 outbound points, 5 lost on the reminder: 90 / 95
     assert "录音 1 得分 94.7" in out
-    assert main(["--config", cfg, "qa", "report", "--month", "2026-11", "--json"]) == 0
+    assert main(["--config", cfg, "qa", "report", "--month", "2026-12", "--json"], clock=AFTER) == 0
     report = json.loads(capsys.readouterr().out)
     assert [(a["agent"], a["calls"], a["average"]) for a in report["agents"]] == [("agent1", 1, 94.74)]
-    assert main(["--config", cfg, "qa", "report", "--month", "2026-11"]) == 0
+    assert main(["--config", cfg, "qa", "report", "--month", "2026-12"], clock=AFTER) == 0
     out = capsys.readouterr().out
-    assert "2026-11 质检报告（全部坐席）" in out and "贴心提醒" in out and "0%" in out
+    assert "2026-12 质检报告（全部坐席）" in out and "贴心提醒" in out and "0%" in out
 
 
 def test_bad_scorings_are_one_line_errors(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

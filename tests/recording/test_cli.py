@@ -24,6 +24,8 @@ CALLS = [
     ("c2", "+8613900139000", "agent2", 0, Direction.OUTBOUND),
     ("c3", "+8613800138000", "agent2", 1, Direction.INBOUND),
 ]
+# The CLI's "now" in these tests: the day after the last seeded call, whatever the machine's date.
+AFTER = VirtualClock(START + timedelta(days=2))
 
 
 
@@ -108,8 +110,20 @@ def test_show_lists_the_history(tmp_path: Path, capsys) -> None:  # type: ignore
 def test_purge_with_nothing_expired(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
     seed(tmp_path)
     capsys.readouterr()  # the seeding's own log lines
-    assert main(["--config", str(write_config(tmp_path)), "recordings", "purge"]) == 0
+    assert main(["--config", str(write_config(tmp_path)), "recordings", "purge"], clock=AFTER) == 0
     assert "已删除 0 条超过 180 天的录音" in capsys.readouterr().out
+
+
+def test_purge_deletes_what_retention_passed(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    capsys.readouterr()
+    # Half a day past 180 days after the first day's calls: those two go, the next day's one stays.
+    later = VirtualClock(START + timedelta(days=180, hours=12))
+    cfg = str(write_config(tmp_path))
+    assert main(["--config", cfg, "recordings", "purge", "--json"], clock=later) == 0
+    assert sorted(r["call_id"] for r in json.loads(capsys.readouterr().out)) == ["c1", "c2"]
+    assert not (tmp_path / "recordings" / "2026" / "11" / "29" / "c1.wav").exists()
+    assert (tmp_path / "recordings" / "2026" / "11" / "30" / "c3.wav").exists()
 
 
 def test_status_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]

@@ -16,6 +16,7 @@ import pytest
 from dialer.app import App, open_app
 from dialer.calls.outcome import Outcome
 from dialer.cli.doctor import diagnose
+from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
 from dialer.settings import Settings
@@ -147,11 +148,11 @@ async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_agai
 
 
 async def test_doctor_finds_the_lab_ready_and_names_a_wrong_secret(lab: Lab, lab_settings: Settings, tmp_path: Path) -> None:
-    ready = await diagnose(settings_for(lab_settings, tmp_path))
+    ready = await diagnose(settings_for(lab_settings, tmp_path), VirtualClock())
     assert [c.name for c in ready if not c.ok] == []
     assert len(ready) >= 15
-    wrong = await diagnose(settings_for(lab_settings, tmp_path, ami_secret="not-the-secret"))
+    wrong = await diagnose(settings_for(lab_settings, tmp_path, ami_secret="not-the-secret"), VirtualClock())
     (failed,) = [c for c in wrong if not c.ok]
     assert "AMI" in failed.name and "DIALER__PBX__AMI_SECRET" in failed.fix
-    doubled = await diagnose(settings_for(lab_settings, tmp_path, outbound_lines=9))
+    doubled = await diagnose(settings_for(lab_settings, tmp_path, outbound_lines=9), VirtualClock())
     assert [c.name for c in doubled if not c.ok] == ["交换机线路上限 DCC_OUT_LINES（配置为 9）"]
