@@ -63,9 +63,7 @@ class Run:
     label: str
     calls: int
     outcomes: Mapping[str, int]
-    answer_to_redirect_ms: list[
-        float
-    ]  # one per held call; inf when it was never redirected
+    answer_to_redirect_ms: list[float]  # one per held call; inf when it was never redirected
     hold_to_redirect_ms: list[float]
     redirected: int
     redirect_failed: int  # Asterisk refused the Redirect (the channel had gone to the abandon message)
@@ -101,17 +99,13 @@ class TimedAmi:
     def __init__(self, client: AmiClient, clock: Clock) -> None:
         self._client = client
         self._clock = clock
-        self.redirected_at: dict[
-            str, datetime
-        ] = {}  # channel -> when redirect() was called
+        self.redirected_at: dict[str, datetime] = {}  # channel -> when redirect() was called
         self.failed = 0
 
     async def originate(self, **kwargs: object) -> None:
         await self._client.originate(**kwargs)  # type: ignore[arg-type]
 
-    async def redirect(
-        self, channel: str, context: str, exten: str, priority: int = 1
-    ) -> None:
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
         self.redirected_at[channel] = self._clock.now()
         try:
             await self._client.redirect(channel, context, exten, priority)
@@ -134,12 +128,10 @@ class Marks:
 
     def note(self, event: ami.AmiEvent) -> None:
         match event:
-            case ami.Newstate(
-                channel=channel, linkedid=linked, channel_state=state
-            ) if state == _UP and channel.startswith("PJSIP/"):
-                self.answered.setdefault(
-                    linked, event.at
-                )  # the customer's leg; the agent's comes up later
+            case ami.Newstate(channel=channel, linkedid=linked, channel_state=state) if (
+                state == _UP and channel.startswith("PJSIP/")
+            ):
+                self.answered.setdefault(linked, event.at)  # the customer's leg; the agent's comes up later
             case ami.UserEvent(user_event="DCCHold", channel=channel, linkedid=linked):
                 self.held.setdefault(linked, event.at)
                 self.call_of_channel[channel] = linked
@@ -180,18 +172,14 @@ async def measure(
 ) -> Run:
     """``workers`` agents, each dialling ``calls_per_worker`` customers in turn through ``workers`` lines."""
     clock = SystemClock()
-    run_settings = dataclasses.replace(
-        settings, pbx=dataclasses.replace(settings.pbx, outbound_lines=workers)
-    )
+    run_settings = dataclasses.replace(settings, pbx=dataclasses.replace(settings.pbx, outbound_lines=workers))
     marks = Marks()
     async with (
         open_store(run_settings, clock) as base,
         AmiClient(run_settings.pbx, clock=clock) as client,
     ):
         port = TimedAmi(client, clock)
-        calls = CallService(
-            ami_client=port, attempts=base.attempts, settings=run_settings, clock=clock
-        )
+        calls = CallService(ami_client=port, attempts=base.attempts, settings=run_settings, clock=clock)
 
         async def route() -> None:
             async for event in client.events():
@@ -234,9 +222,7 @@ async def measure(
     for linked, held_at in marks.held.items():
         at = redirected.get(linked)
         answered_at = marks.answered.get(linked, held_at)
-        to_answer.append(
-            inf if at is None else (at - answered_at).total_seconds() * 1000
-        )
+        to_answer.append(inf if at is None else (at - answered_at).total_seconds() * 1000)
         to_hold.append(inf if at is None else (at - held_at).total_seconds() * 1000)
     return Run(
         label,
@@ -273,9 +259,7 @@ async def run_all(calls_per_line: int, concurrent: int, tmp: Path) -> list[Run]:
                 calls_per_line,
                 asterisk_pid,
             ),
-            await measure(
-                settings, f"{concurrent} concurrent", concurrent, 1, asterisk_pid
-            ),
+            await measure(settings, f"{concurrent} concurrent", concurrent, 1, asterisk_pid),
         ]
     finally:
         await asyncio.to_thread(lab.down)

@@ -47,10 +47,21 @@ def _wire(*pairs: tuple[str, str]) -> bytes:
 
 def _chan(channel: str, uid: str, linked: str, state: tuple[str, str], num: str, name: str) -> list[tuple[str, str]]:
     return [
-        ("Privilege", "call,all"), ("Channel", channel), ("ChannelState", state[0]), ("ChannelStateDesc", state[1]),
-        ("CallerIDNum", num), ("CallerIDName", name or "<unknown>"), ("ConnectedLineNum", "<unknown>"),
-        ("ConnectedLineName", "<unknown>"), ("Language", "zh"), ("AccountCode", ""), ("Context", "dcc-outbound"),
-        ("Exten", num), ("Priority", "1"), ("Uniqueid", uid), ("Linkedid", linked),
+        ("Privilege", "call,all"),
+        ("Channel", channel),
+        ("ChannelState", state[0]),
+        ("ChannelStateDesc", state[1]),
+        ("CallerIDNum", num),
+        ("CallerIDName", name or "<unknown>"),
+        ("ConnectedLineNum", "<unknown>"),
+        ("ConnectedLineName", "<unknown>"),
+        ("Language", "zh"),
+        ("AccountCode", ""),
+        ("Context", "dcc-outbound"),
+        ("Exten", num),
+        ("Priority", "1"),
+        ("Uniqueid", uid),
+        ("Linkedid", linked),
     ]
 
 
@@ -61,38 +72,80 @@ def generate(calls: int, rng: random.Random) -> list[bytes]:
         call = f"call-{n:06d}"
         num = f"138{rng.randrange(10**8):08d}"
         name = rng.choice(NAMES)
-        l1, l2, carrier = f"Local/{num}@dcc-outbound-{n:08x};1", f"Local/{num}@dcc-outbound-{n:08x};2", f"PJSIP/carrier-{n:08x}"
+        l1, l2, carrier = (
+            f"Local/{num}@dcc-outbound-{n:08x};1",
+            f"Local/{num}@dcc-outbound-{n:08x};2",
+            f"PJSIP/carrier-{n:08x}",
+        )
         down, ring, up = ("0", "Down"), ("5", "Ringing"), ("6", "Up")
         answered = rng.random() < 0.6
         ev = [
             _wire(("Event", "Newchannel"), *_chan(l1, call, call, down, num, name)),
             _wire(("Event", "Newchannel"), *_chan(l2, f"{call}-2", call, down, num, name)),
-            _wire(("Event", "VarSet"), *_chan(l2, f"{call}-2", call, down, num, name), ("Variable", "DCC_CALL"), ("Value", call)),
-            _wire(("Event", "DialBegin"), *_chan(l2, f"{call}-2", call, up, num, name),
-                  ("DestChannel", carrier), ("DestUniqueid", f"{call}-c"), ("DialString", f"{num}@carrier")),
+            _wire(
+                ("Event", "VarSet"),
+                *_chan(l2, f"{call}-2", call, down, num, name),
+                ("Variable", "DCC_CALL"),
+                ("Value", call),
+            ),
+            _wire(
+                ("Event", "DialBegin"),
+                *_chan(l2, f"{call}-2", call, up, num, name),
+                ("DestChannel", carrier),
+                ("DestUniqueid", f"{call}-c"),
+                ("DialString", f"{num}@carrier"),
+            ),
             _wire(("Event", "Newchannel"), *_chan(carrier, f"{call}-c", call, down, num, name)),
             _wire(("Event", "Newstate"), *_chan(carrier, f"{call}-c", call, ring, num, name)),
         ]
         if answered:
             ev += [
                 _wire(("Event", "Newstate"), *_chan(carrier, f"{call}-c", call, up, num, name)),
-                _wire(("Event", "DialEnd"), *_chan(l2, f"{call}-2", call, up, num, name),
-                      ("DestChannel", carrier), ("DestUniqueid", f"{call}-c"), ("DialStatus", "ANSWER")),
-                _wire(("Event", "BridgeEnter"), *_chan(carrier, f"{call}-c", call, up, num, name),
-                      ("BridgeUniqueid", f"b-{call}"), ("BridgeNumChannels", "1")),
+                _wire(
+                    ("Event", "DialEnd"),
+                    *_chan(l2, f"{call}-2", call, up, num, name),
+                    ("DestChannel", carrier),
+                    ("DestUniqueid", f"{call}-c"),
+                    ("DialStatus", "ANSWER"),
+                ),
+                _wire(
+                    ("Event", "BridgeEnter"),
+                    *_chan(carrier, f"{call}-c", call, up, num, name),
+                    ("BridgeUniqueid", f"b-{call}"),
+                    ("BridgeNumChannels", "1"),
+                ),
                 _wire(("Event", "UserEvent"), *_chan(l1, call, call, up, num, name), ("UserEvent", "DCCHold")),
-                _wire(("Event", "VarSet"), *_chan(l1, call, call, up, num, name),
-                      ("Variable", "MIXMONITOR_FILENAME"), ("Value", f"/var/rec/{call}.wav")),
-                _wire(("Event", "BridgeLeave"), *_chan(carrier, f"{call}-c", call, up, num, name),
-                      ("BridgeUniqueid", f"b-{call}"), ("BridgeNumChannels", "0")),
+                _wire(
+                    ("Event", "VarSet"),
+                    *_chan(l1, call, call, up, num, name),
+                    ("Variable", "MIXMONITOR_FILENAME"),
+                    ("Value", f"/var/rec/{call}.wav"),
+                ),
+                _wire(
+                    ("Event", "BridgeLeave"),
+                    *_chan(carrier, f"{call}-c", call, up, num, name),
+                    ("BridgeUniqueid", f"b-{call}"),
+                    ("BridgeNumChannels", "0"),
+                ),
             ]
             cause, txt = "16", "Normal Clearing"
         else:
-            ev.append(_wire(("Event", "DialEnd"), *_chan(l2, f"{call}-2", call, up, num, name),
-                            ("DestChannel", carrier), ("DestUniqueid", f"{call}-c"), ("DialStatus", "BUSY")))
+            ev.append(
+                _wire(
+                    ("Event", "DialEnd"),
+                    *_chan(l2, f"{call}-2", call, up, num, name),
+                    ("DestChannel", carrier),
+                    ("DestUniqueid", f"{call}-c"),
+                    ("DialStatus", "BUSY"),
+                )
+            )
             cause, txt = "17", "User busy"
         for channel, uid in ((carrier, f"{call}-c"), (l2, f"{call}-2"), (l1, call)):
-            ev.append(_wire(("Event", "Hangup"), *_chan(channel, uid, call, up, num, name), ("Cause", cause), ("Cause-txt", txt)))
+            ev.append(
+                _wire(
+                    ("Event", "Hangup"), *_chan(channel, uid, call, up, num, name), ("Cause", cause), ("Cause-txt", txt)
+                )
+            )
         per_call.append(ev)
     # Interleave: a few calls in flight at once, like a dialer with several lines.
     out: list[bytes] = []
@@ -145,9 +198,13 @@ class Replayer:
                 action = fields.get("Action", "").lower()
                 if action == "login":
                     writer.write(_wire(("Response", "Success"), aid, ("Message", "Authentication accepted")))
-                    writer.write(_wire(("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted")))
+                    writer.write(
+                        _wire(("Event", "FullyBooted"), ("Privilege", "system,all"), ("Status", "Fully Booted"))
+                    )
                 elif action == "coreshowchannels":
-                    writer.write(_wire(("Response", "Success"), aid, ("EventList", "start"), ("Message", "Channels will follow")))
+                    writer.write(
+                        _wire(("Response", "Success"), aid, ("EventList", "start"), ("Message", "Channels will follow"))
+                    )
                     writer.write(self.snapshot.replace(b"ActionID: SNAP", f"ActionID: {aid[1]}".encode()))
                 else:
                     writer.write(_wire(("Response", "Success"), aid, ("Ping", "Pong")))
@@ -167,20 +224,39 @@ class Replayer:
 
 def snapshot_bytes(channels: int) -> bytes:
     parts = [
-        _wire(("Event", "CoreShowChannel"), ("ActionID", "SNAP"),
-              *_chan(f"PJSIP/carrier-{i:08x}", f"u-{i}", f"call-{i}", ("6", "Up"), f"138{i:08d}", NAMES[i % len(NAMES)])[1:],
-              ("Application", "Dial"), ("ApplicationData", "PJSIP/agent1"), ("Duration", "00:01:23"), ("BridgeId", f"b-{i}"))
+        _wire(
+            ("Event", "CoreShowChannel"),
+            ("ActionID", "SNAP"),
+            *_chan(f"PJSIP/carrier-{i:08x}", f"u-{i}", f"call-{i}", ("6", "Up"), f"138{i:08d}", NAMES[i % len(NAMES)])[
+                1:
+            ],
+            ("Application", "Dial"),
+            ("ApplicationData", "PJSIP/agent1"),
+            ("Duration", "00:01:23"),
+            ("BridgeId", f"b-{i}"),
+        )
         for i in range(channels)
     ]
-    parts.append(_wire(("Event", "CoreShowChannelsComplete"), ("ActionID", "SNAP"), ("EventList", "Complete"),
-                       ("ListItems", str(channels))))
+    parts.append(
+        _wire(
+            ("Event", "CoreShowChannelsComplete"),
+            ("ActionID", "SNAP"),
+            ("EventList", "Complete"),
+            ("ListItems", str(channels)),
+        )
+    )
     return b"".join(parts)
 
 
 def pbx_for(port: int) -> PbxSettings:
     return dataclasses.replace(
-        PbxSettings(), ami_host="127.0.0.1", ami_port=port, ami_user=USER, ami_secret=SECRET,
-        ping_interval_s=3600.0, action_timeout_s=30.0,
+        PbxSettings(),
+        ami_host="127.0.0.1",
+        ami_port=port,
+        ami_user=USER,
+        ami_secret=SECRET,
+        ping_interval_s=3600.0,
+        action_timeout_s=30.0,
     )
 
 
@@ -242,7 +318,12 @@ async def run_panoramisk(stream: bytes, total: int) -> tuple[float, int]:
             finished.set()
 
     manager = Manager(
-        host="127.0.0.1", port=server.port, username=USER, secret=SECRET, ping_delay=3600, ping_interval=3600,
+        host="127.0.0.1",
+        port=server.port,
+        username=USER,
+        secret=SECRET,
+        ping_delay=3600,
+        ping_interval=3600,
         loop=asyncio.get_running_loop(),
     )
     manager.register_event("*", on_event)

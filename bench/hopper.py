@@ -99,7 +99,10 @@ async def fill(db: Database, count: int) -> None:
             )
             await tx.executemany(
                 "INSERT INTO lead_events (lead_id, kind, at, actor) VALUES (?, ?, ?, 'bench')",
-                ((i, "callback" if i % EVERY_CALLBACK == 1 else "created", to_db(NOW - timedelta(days=1))) for i in range(start, stop)),
+                (
+                    (i, "callback" if i % EVERY_CALLBACK == 1 else "created", to_db(NOW - timedelta(days=1)))
+                    for i in range(start, stop)
+                ),
             )
             await tx.executemany(
                 "INSERT INTO dnc (e164, reason, added_at, added_by) VALUES (?, 'bench', ?, 'bench')",
@@ -107,7 +110,11 @@ async def fill(db: Database, count: int) -> None:
             )
             await tx.executemany(
                 "INSERT INTO attempts (call_id, direction, number, lead_id, state, created_at) VALUES (?, 'outbound', ?, ?, 'ringing', ?)",
-                ((f"bench-{i}", f"+86139{i:08d}", i, to_db(NOW)) for i in range(start, stop) if i % EVERY_IN_FLIGHT == 7),
+                (
+                    (f"bench-{i}", f"+86139{i:08d}", i, to_db(NOW))
+                    for i in range(start, stop)
+                    if i % EVERY_IN_FLIGHT == 7
+                ),
             )
             progress(f"  {stop - 1:,} / {count:,} leads written")
 
@@ -127,7 +134,9 @@ async def measure(count: int, batches: int, directory: Path) -> Figure:
         fill_s = time.perf_counter() - t0
         store = CampaignStore(db, settings)
         hopper = Hopper(store, settings)
-        definition = parse_definition({"name": "bench", "kind": "hq", "filter": {"sources": ["hq", "base_customer"]}}, "bench", settings)
+        definition = parse_definition(
+            {"name": "bench", "kind": "hq", "filter": {"sources": ["hq", "base_customer"]}}, "bench", settings
+        )
         campaign = await store.create(definition, "bench", NOW, "bench")
         await store.transition(campaign.id, Command.START, NOW, "bench")
         progress(f"{count:,} leads: enrolling")
@@ -144,7 +153,8 @@ async def measure(count: int, batches: int, directory: Path) -> Figure:
             async with db.write() as tx:
                 await tx.execute("UPDATE leads SET callback_at = ? WHERE id = ?", (to_db(clock.now()), lead_id))
                 await tx.execute(
-                    "INSERT INTO lead_events (lead_id, kind, at, actor) VALUES (?, 'callback', ?, 'agent1')", (lead_id, to_db(clock.now()))
+                    "INSERT INTO lead_events (lead_id, kind, at, actor) VALUES (?, 'callback', ?, 'agent1')",
+                    (lead_id, to_db(clock.now())),
                 )
             t0 = time.perf_counter()
             picks = await hopper.next_batch(campaign.id, BATCH, clock.now())
@@ -171,7 +181,9 @@ async def main() -> None:
     finally:
         if args.dir is None:
             shutil.rmtree(directory, ignore_errors=True)
-    print(f"Hopper next_batch({BATCH}) with claim; {args.batches} batches per size; {platform.python_version()}, {platform.machine()}\n")
+    print(
+        f"Hopper next_batch({BATCH}) with claim; {args.batches} batches per size; {platform.python_version()}, {platform.machine()}\n"
+    )
     print("|     leads | fill s  | enrol s | median ms | p95 ms | max ms | leads/s   |")
     print("|----------:|--------:|--------:|--------:|--------:|--------:|----------:|")
     for f in figures:

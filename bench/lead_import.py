@@ -42,7 +42,18 @@ def rows(count: int) -> list[list[object]]:
         mobile: object = 13600000000 + i
         if i % MALFORMED_EVERY == 0:
             mobile = str(1360000000 + i)[:10]  # one digit short
-        out.append([f"客户{i}", mobile, f"0755-8{i:07d}", MODELS[i % len(MODELS)], "HABC"[i % 4], "2026-11-28 10:00", f"顾问{i % 8}", ""])
+        out.append(
+            [
+                f"客户{i}",
+                mobile,
+                f"0755-8{i:07d}",
+                MODELS[i % len(MODELS)],
+                "HABC"[i % 4],
+                "2026-11-28 10:00",
+                f"顾问{i % 8}",
+                "",
+            ]
+        )
     return out
 
 
@@ -64,6 +75,7 @@ class Figure:
 
 def progress_printer(label: str) -> ProgressCallback:
     """Show the importer's progress on stderr, so a long run is visibly alive."""
+
     def show(p: Progress) -> None:
         what = "read" if p.phase is Phase.READ else "matching and writing after"
         print(f"  {label}: {what} {p.rows} rows", file=sys.stderr, flush=True)
@@ -81,7 +93,9 @@ async def bench_file(path: Path, workdir: Path, settings: Settings) -> list[Figu
         for run in ("first import", "re-import"):
             label = f"{path.suffix[1:]} {run}"
             start = time.perf_counter()
-            report = await service.importer.import_file(path, actor="bench", source=LeadSource.HQ, progress=progress_printer(label))
+            report = await service.importer.import_file(
+                path, actor="bench", source=LeadSource.HQ, progress=progress_printer(label)
+            )
             seconds = time.perf_counter() - start
             figures.append(Figure(path.suffix[1:], run, report.rows, report.created, report.rejected_rows, seconds))
             print(f"  {label}: {seconds:.1f} s", file=sys.stderr, flush=True)
@@ -106,12 +120,17 @@ async def main() -> None:
             path = workdir / f"leads.{fmt}"
             start = time.perf_counter()
             write_sheet(path, HEADERS, data)
-            print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+            print(
+                f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - start:.1f} s",
+                file=sys.stderr,
+            )
             figures += await bench_file(path, workdir, settings)
     finally:
         if args.dir is None:
             shutil.rmtree(workdir)
-    print(f"Lead import, {args.rows} rows (5 % malformed), Python {platform.python_version()} on {platform.machine()}\n")
+    print(
+        f"Lead import, {args.rows} rows (5 % malformed), Python {platform.python_version()} on {platform.machine()}\n"
+    )
     print("| format | run | rows | created | rejected | seconds | rows/s |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for f in figures:

@@ -82,8 +82,12 @@ def best_cells(results: list[tuple[Job, SimResult]], limit: float) -> dict[tuple
         groups.setdefault((job.agents, job.answer_p, job.talk, job.mode, job.margin), []).append(r)
     best: dict[tuple[int, float, float, PacingMode], Cell] = {}
     for (a, p, t, mode, margin), rs in groups.items():
-        cell = Cell(mean(r.occupancy for r in rs), mean(r.abandon_rate for r in rs), max(r.abandon_rate for r in rs),
-                    None if margin is None else limit - margin)
+        cell = Cell(
+            mean(r.occupancy for r in rs),
+            mean(r.abandon_rate for r in rs),
+            max(r.abandon_rate for r in rs),
+            None if margin is None else limit - margin,
+        )
         key = (a, p, t, mode)
         if cell.worst_abandon <= limit and (key not in best or cell.occupancy > best[key].occupancy):
             best[key] = cell
@@ -97,8 +101,10 @@ def table(best: dict[tuple[int, float, float, PacingMode], Cell]) -> str:
     ]
     for a, p, t in itertools.product(AGENTS, ANSWER_P, TALK_MEAN_S):
         pv, pg, pd = (best.get((a, p, t, m)) for m in PacingMode)
+
         def occ(c: Cell | None) -> str:
             return "—" if c is None else f"{c.occupancy * 100:.1f} %"
+
         pred = "—" if pd is None else f"{pd.occupancy * 100:.1f} % ({pd.target * 100:.1f} %)"
         abandon = "—" if pd is None else f"{pd.abandon * 100:.2f} % (max {pd.worst_abandon * 100:.2f} %)"
         ratio = "—" if pd is None or pg is None else f"{pd.occupancy / pg.occupancy:.2f}"
@@ -115,18 +121,22 @@ def svg(best: dict[tuple[int, float, float, PacingMode], Cell]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 70}" font-family="sans-serif" font-size="10">',
         f'<text x="{left}" y="16" font-size="12">Agent talk occupancy at &lt;= 3 % abandonment, 8 lines '
-        '(grey preview, blue progressive, orange predictive)</text>',
+        "(grey preview, blue progressive, orange predictive)</text>",
     ]
     for pct in range(0, 101, 20):
         y = top + height - height * pct / 100
-        parts.append(f'<line x1="{left}" x2="{width}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="4" y="{y + 3}">{pct} %</text>')
+        parts.append(
+            f'<line x1="{left}" x2="{width}" y1="{y}" y2="{y}" stroke="#ddd"/><text x="4" y="{y + 3}">{pct} %</text>'
+        )
     for i, (a, p, t) in enumerate(cells):
         x0 = left + i * (3 * bar + gap)
         for j, mode in enumerate(PacingMode):
             c = best.get((a, p, t, mode))
             if c is not None:
                 h = height * c.occupancy
-                parts.append(f'<rect x="{x0 + j * bar}" y="{top + height - h:.1f}" width="{bar - 1}" height="{h:.1f}" fill="{colours[mode]}"/>')
+                parts.append(
+                    f'<rect x="{x0 + j * bar}" y="{top + height - h:.1f}" width="{bar - 1}" height="{h:.1f}" fill="{colours[mode]}"/>'
+                )
         parts.append(f'<text x="{x0}" y="{top + height + 14}">{a} ag</text>')
         parts.append(f'<text x="{x0}" y="{top + height + 26}">p {p}</text>')
         parts.append(f'<text x="{x0}" y="{top + height + 38}">{t:.0f} s</text>')
@@ -150,12 +160,19 @@ def main() -> int:
         for done, item in enumerate(pool.map(run_job, todo, chunksize=4), 1):
             results.append(item)
             if done % 12 == 0 or done == len(todo):
-                print(f"\r{done}/{len(todo)} runs, {time.perf_counter() - started:.0f} s", end="", file=sys.stderr, flush=True)
+                print(
+                    f"\r{done}/{len(todo)} runs, {time.perf_counter() - started:.0f} s",
+                    end="",
+                    file=sys.stderr,
+                    flush=True,
+                )
     print(file=sys.stderr)
     best = best_cells(results, limit)
-    print(f"{len(todo)} simulated shifts of {args.hours:g} h ({args.seeds} seeds per variant) in "
-          f"{time.perf_counter() - started:.0f} s on {args.jobs} process(es); {platform.processor() or platform.machine()}, "
-          f"{os.cpu_count()} CPUs, Python {platform.python_version()}\n")
+    print(
+        f"{len(todo)} simulated shifts of {args.hours:g} h ({args.seeds} seeds per variant) in "
+        f"{time.perf_counter() - started:.0f} s on {args.jobs} process(es); {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}\n"
+    )
     print(table(best))
     if args.svg:
         with open(args.svg, "w", encoding="utf-8") as f:

@@ -85,17 +85,11 @@ def machine() -> str:
     """nproc, CPU model and RAM, from the kernel's own files."""
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in cpuinfo.splitlines()
-            if line.startswith("model name")
-        ),
+        (line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
         platform.machine(),
     )
     mem_kb = next(
-        int(line.split()[1])
-        for line in Path("/proc/meminfo").read_text().splitlines()
-        if line.startswith("MemTotal:")
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal:")
     )
     return f"{os.cpu_count()} CPUs (nproc), {model}, {mem_kb / 1024**2:.1f} GiB RAM, Python {platform.python_version()}, Linux {platform.release()}"
 
@@ -217,9 +211,7 @@ def pacing_rows(hours: float, seeds: int, jobs: int) -> list[Row]:
         results = list(pool.map(pacing.run_job, todo, chunksize=4))
     best = pacing.best_cells(results, limit)
     ratios, abandons = [], []
-    for a, p, t in itertools.product(
-        pacing.AGENTS, pacing.ANSWER_P, pacing.TALK_MEAN_S
-    ):
+    for a, p, t in itertools.product(pacing.AGENTS, pacing.ANSWER_P, pacing.TALK_MEAN_S):
         progressive, predictive = (
             best.get((a, p, t, PacingMode.PROGRESSIVE)),
             best.get((a, p, t, PacingMode.PREDICTIVE)),
@@ -244,9 +236,7 @@ def table(rows: list[Row]) -> str:
         "| area | measure | value | side by side | ratio |",
         "|---|---|---|---|---:|",
     ]
-    lines += [
-        f"| {r.area} | {r.measure} | {r.value} | {r.beside} | {r.ratio} |" for r in rows
-    ]
+    lines += [f"| {r.area} | {r.measure} | {r.value} | {r.beside} | {r.ratio} |" for r in rows]
     return "\n".join(lines)
 
 
@@ -292,9 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix="dcc-bench-"))
     try:
-        rows = timed(
-            step, "AMI events/s and channel memory", lambda: asyncio.run(ami_rows())
-        )
+        rows = timed(step, "AMI events/s and channel memory", lambda: asyncio.run(ami_rows()))
         rows += timed(
             step,
             f"agent connect on a lab of its own ({CONCURRENT_CALLS} customers/agents)",

@@ -96,7 +96,10 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
         sms = build_service(db, settings, clock)
         hopper = Hopper(campaign_store, settings)
         registry = RecordingRegistry(
-            store=recording_store, attempts=attempts, settings=settings, clock=clock,
+            store=recording_store,
+            attempts=attempts,
+            settings=settings,
+            clock=clock,
             compressor=compressor_for(settings.recording),
         )
         yield App(
@@ -105,12 +108,23 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             db=db,
             attempts=attempts,
             leads=leads,
-            doss=DossService(db, leads.store, DossOutbox(db), mapping, clock,
-                             on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id)),
+            doss=DossService(
+                db,
+                leads.store,
+                DossOutbox(db),
+                mapping,
+                clock,
+                on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),
+            ),
             recordings=registry,
             recording_store=recording_store,
-            qa=QaService(form=form, scores=QaStore(db), recordings=recording_store, clock=clock,
-                         timezone=settings.dealer.timezone),
+            qa=QaService(
+                form=form,
+                scores=QaStore(db),
+                recordings=recording_store,
+                clock=clock,
+                timezone=settings.dealer.timezone,
+            ),
             disk=DiskWatch(settings.recording, registry.root, clock),
             campaign_store=campaign_store,
             hopper=hopper,
@@ -166,7 +180,9 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIte
                 after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            supervisor = SupervisorService(ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock)
+            supervisor = SupervisorService(
+                ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock
+            )
             # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
             # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
             # in the background: the event reader must not wait for PBX commands.
@@ -181,12 +197,22 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIte
                 driver = PbxDriver(settings.sms, client)
                 sms = build_service(base.db, settings, clock, driver)
                 routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
-            tasks += [_task(_route_events(client, routes), "ami-event-router"), _task(base.disk.run(), "recordings-disk-watch")]
+            tasks += [
+                _task(_route_events(client, routes), "ami-event-router"),
+                _task(base.disk.run(), "recordings-disk-watch"),
+            ]
             if recover:
                 await calls.recover()
                 await supervisor.recover()
             yield dataclasses.replace(
-                base, ami=client, calls=calls, inbound=inbound, supervisor=supervisor, sms=sms, presence=presence, tasks=tuple(tasks)
+                base,
+                ami=client,
+                calls=calls,
+                inbound=inbound,
+                supervisor=supervisor,
+                sms=sms,
+                presence=presence,
+                tasks=tuple(tasks),
             )
             await inbound.drain()
             await supervisor.drain()

@@ -11,19 +11,23 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from typing import Any, MutableMapping
+from collections.abc import MutableMapping
+from typing import Any
 
 import structlog
 
 from dialer.phone import mask
 
-_SECRET_KEYS = re.compile(r"secret|password|passwd|token|authorization|api[_-]?key|cookie", re.I)
-_PHONE_KEYS = re.compile(r"^(number|phone|phones|caller|callerid|caller_id|to|from|msisdn|dialed|exten|connected_line_num|calleridnum)$", re.I)
+_SECRET_KEYS = re.compile(r"secret|password|passwd|token|authorization|api[_-]?key|cookie", re.IGNORECASE)
+_PHONE_KEYS = re.compile(
+    r"^(number|phone|phones|caller|callerid|caller_id|to|from|msisdn|dialed|exten|connected_line_num|calleridnum)$",
+    re.IGNORECASE,
+)
 # Seven or more digits, optionally with a leading + : long enough to be a phone number,
 # short enough that ids like "attempt 42" survive.
 _DIGITS = re.compile(r"\+?\d{7,}")
 # "Secret: x" inside free text, e.g. an AMI login action echoed by a library logger.
-_INLINE_SECRET = re.compile(r"((?:secret|password|token)\s*[:=]\s*)\S+", re.I)
+_INLINE_SECRET = re.compile(r"((?:secret|password|token)\s*[:=]\s*)\S+", re.IGNORECASE)
 
 
 def _scrub_value(value: Any) -> Any:
@@ -91,10 +95,13 @@ def configure(level: str = "info", json: bool | None = None, stream: Any = None)
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,
     )
-    formatter = structlog.stdlib.ProcessorFormatter(foreign_pre_chain=shared, processors=[
-        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-        renderer,
-    ])
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            renderer,
+        ],
+    )
     handler = _CurrentStderr() if stream is None else logging.StreamHandler(stream)
     handler.setFormatter(formatter)
     root = logging.getLogger()

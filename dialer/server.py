@@ -57,7 +57,9 @@ _SERVED = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 class Server:
     """A running :func:`serve`: the App, its runners, the console and where it answers."""
 
-    def __init__(self, app: App, runners: Runners, web_app: web.Application, url: str, on_wrap_up: OnWrapUp | None) -> None:
+    def __init__(
+        self, app: App, runners: Runners, web_app: web.Application, url: str, on_wrap_up: OnWrapUp | None
+    ) -> None:
         self.app = app
         self.runners = runners
         self.web = web_app
@@ -102,7 +104,9 @@ class Server:
             log.error("server.runner_crashed", campaign_id=campaign_id, error=repr(error))
         else:
             summary = task.result()
-            log.info("server.runner_ended", campaign_id=campaign_id, status=summary.status.value, dialled=summary.dialled)
+            log.info(
+                "server.runner_ended", campaign_id=campaign_id, status=summary.status.value, dialled=summary.dialled
+            )
 
     async def watch(self, interval_s: float) -> None:
         """Start a runner for every served campaign without one, every ``interval_s``, until cancelled."""
@@ -155,7 +159,11 @@ async def serve(
         async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
             server = Server(app, runners, console, url, on_wrap_up)
             log.info("server.started", url=url, watch_campaigns=watch_campaigns, sms_worker=sms_worker)
-            watcher = asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher") if watch_campaigns else None
+            watcher = (
+                asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher")
+                if watch_campaigns
+                else None
+            )
             sms_stop = asyncio.Event()
             sms_task = None
             if sms_worker:

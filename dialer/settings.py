@@ -16,9 +16,10 @@ import os
 import tomllib
 import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 ENV_PREFIX = "DIALER__"
 DEFAULT_CONFIG = Path("config/dialer.toml")
@@ -537,9 +538,11 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
         (item_tp, *_) = typing.get_args(tp) or (str,)
         if not isinstance(value, list):
             raise ConfigError(f"{where} = {value!r}: expected a list")
-        return tuple(_coerce(item_tp, v, where) for v in value) if origin is tuple else [
-            _coerce(item_tp, v, where) for v in value
-        ]
+        return (
+            tuple(_coerce(item_tp, v, where) for v in value)
+            if origin is tuple
+            else [_coerce(item_tp, v, where) for v in value]
+        )
     if tp is bool:
         if isinstance(value, bool):
             return value
@@ -603,7 +606,9 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
         horizon = getattr(leads.intent, f"{level}_horizon_days")
         every = getattr(leads.intent, f"{level}_follow_up_days")
         if horizon <= 0 or every <= 0:
-            problems.append(f"leads.intent.{level}_*: horizon ({horizon}) and follow-up days ({every}) must be positive")
+            problems.append(
+                f"leads.intent.{level}_*: horizon ({horizon}) and follow-up days ({every}) must be positive"
+            )
         horizons.append(horizon)
     if horizons != sorted(horizons):
         problems.append(f"leads.intent: horizons {horizons} must grow from H to C")
@@ -628,7 +633,9 @@ def _recording_problems(r: RecordingSettings) -> list[str]:
     if r.compress not in ("flac", "none"):
         problems.append(f"recording.compress = {r.compress!r}: must be 'flac' or 'none'")
     if r.disk_full_policy not in ("keep_recording", "stop_recording"):
-        problems.append(f"recording.disk_full_policy = {r.disk_full_policy!r}: must be 'keep_recording' or 'stop_recording'")
+        problems.append(
+            f"recording.disk_full_policy = {r.disk_full_policy!r}: must be 'keep_recording' or 'stop_recording'"
+        )
     if r.disk_check_interval_s <= 0:
         problems.append(f"recording.disk_check_interval_s = {r.disk_check_interval_s}: must be positive")
     if not 0 <= r.min_free_mb <= r.low_free_mb:
@@ -669,18 +676,26 @@ def _campaign_problems(c: CampaignDefaults, timezone: str) -> list[str]:
     if not 0 < p.max_abandon_rate < 1:
         problems.append(f"campaigns.pacing.max_abandon_rate = {p.max_abandon_rate}: must be between 0 and 1")
     if not 0 <= p.abandon_margin < p.max_abandon_rate:
-        problems.append(f"campaigns.pacing.abandon_margin = {p.abandon_margin}: must be >= 0 and below max_abandon_rate")
+        problems.append(
+            f"campaigns.pacing.abandon_margin = {p.abandon_margin}: must be >= 0 and below max_abandon_rate"
+        )
     if not 0 < p.throttle_band <= p.max_abandon_rate:
         problems.append(f"campaigns.pacing.throttle_band = {p.throttle_band}: must be > 0 and at most max_abandon_rate")
     if not 0 < p.gain_min <= p.gain_start <= p.gain_max:
         problems.append("campaigns.pacing: need 0 < gain_min <= gain_start <= gain_max")
     if p.gain_step_down <= 0 or p.sample_size < 10 or p.warmup_attempts < 0 or p.rolling_days < 1:
-        problems.append("campaigns.pacing: gain_step_down > 0, sample_size >= 10, warmup_attempts >= 0, rolling_days >= 1")
+        problems.append(
+            "campaigns.pacing: gain_step_down > 0, sample_size >= 10, warmup_attempts >= 0, rolling_days >= 1"
+        )
     if c.wrap_up_timeout_s <= 0:
         problems.append(f"campaigns.wrap_up_timeout_s = {c.wrap_up_timeout_s}: must be positive")
     if c.preview_timeout_s <= 0:
         problems.append(f"campaigns.preview_timeout_s = {c.preview_timeout_s}: must be positive")
-    if not c.pause_reasons or any(not r.strip() for r in c.pause_reasons) or len(set(c.pause_reasons)) != len(c.pause_reasons):
+    if (
+        not c.pause_reasons
+        or any(not r.strip() for r in c.pause_reasons)
+        or len(set(c.pause_reasons)) != len(c.pause_reasons)
+    ):
         problems.append(f"campaigns.pause_reasons = {list(c.pause_reasons)}: must be distinct, non-empty texts")
     if c.deadline_urgent_s < 0:
         problems.append(f"campaigns.deadline_urgent_s = {c.deadline_urgent_s}: must not be negative")
@@ -727,7 +742,9 @@ def _web_problems(w: WebSettings) -> list[str]:
     if w.login_free_failures < 0 or w.login_window_s <= 0:
         problems.append("web: login_free_failures must not be negative and login_window_s must be positive")
     if not 0 < w.login_base_delay_s <= w.login_max_delay_s:
-        problems.append(f"web: need 0 < login_base_delay_s ({w.login_base_delay_s}) <= login_max_delay_s ({w.login_max_delay_s})")
+        problems.append(
+            f"web: need 0 < login_base_delay_s ({w.login_base_delay_s}) <= login_max_delay_s ({w.login_max_delay_s})"
+        )
     if w.wallboard_interval_ms < 50:
         problems.append(f"web.wallboard_interval_ms = {w.wallboard_interval_ms}: must be at least 50")
     if w.wallboard_slow_refresh_s <= 0 or w.wallboard_viewer_queue < 1:

@@ -86,8 +86,11 @@ def write_config(tmp_path: Path, **sections: dict[str, object]) -> Path:
     (``doss={"export_dir": ...}``) merged over those defaults."""
     tables: dict[str, dict[str, object]] = {
         "store": {"path": str(tmp_path / "store.sqlite3")},
-        "recording": {"dir": str(tmp_path / "recordings"), "compress": "none",
-                      "qa_form": str(REPO / "config" / "qa_form.toml")},
+        "recording": {
+            "dir": str(tmp_path / "recordings"),
+            "compress": "none",
+            "qa_form": str(REPO / "config" / "qa_form.toml"),
+        },
         "doss": {"mapping_file": str(REPO / "config" / "doss_mapping.toml")},
         "log": {"level": "warning"},
     }

@@ -279,7 +279,9 @@ class _Link:
 
     def on_lost(self, exc: Exception | None) -> None:
         if not self.lost.done():
-            self.lost.set_result(self.abort_reason or (f"connection lost: {exc}" if exc else "connection closed by Asterisk"))
+            self.lost.set_result(
+                self.abort_reason or (f"connection lost: {exc}" if exc else "connection closed by Asterisk")
+            )
 
     def abort(self, reason: str) -> None:
         if self.abort_reason is None:
@@ -313,7 +315,6 @@ class Backoff:
     def reset(self) -> None:
         """Start again from the minimum (after a link that came up)."""
         self._attempt = 0
-
 
 
 class AmiClient:
@@ -450,7 +451,9 @@ class AmiClient:
         if not link.up or link.down_sent:
             return
         link.down_sent = True
-        event = LinkDown(at=self._clock.now(), reason=link.lost.result() if link.lost.done() else link.abort_reason or "")
+        event = LinkDown(
+            at=self._clock.now(), reason=link.lost.result() if link.lost.done() else link.abort_reason or ""
+        )
         if not self._closed:
             await self._queue.put(event)
             return
@@ -501,7 +504,9 @@ class AmiClient:
                 f"Asterisk AMI at {self._where} did not answer the login of user {user!r} within {self._pbx.action_timeout_s}s"
             ) from None
         except AmiLinkDown:
-            raise AmiConnectError(f"Asterisk AMI at {self._where} closed the connection during login of user {user!r}") from None
+            raise AmiConnectError(
+                f"Asterisk AMI at {self._where} closed the connection during login of user {user!r}"
+            ) from None
         message: Message = reply.source
         if _is_error(message):
             reason = message.get("Message") or message.name
@@ -515,7 +520,9 @@ class AmiClient:
         try:
             reply = self._check("CoreShowChannels", await self._request(link, snapshot, self._pbx.action_timeout_s))
         except (AmiTimeout, AmiLinkDown, AmiActionError) as exc:
-            raise AmiConnectError(f"Asterisk AMI at {self._where}: CoreShowChannels after login failed: {exc}") from None
+            raise AmiConnectError(
+                f"Asterisk AMI at {self._where}: CoreShowChannels after login failed: {exc}"
+            ) from None
         log.info("ami_reconciled", channels=len(_channel_entries(reply)))
 
     def _on_snapshot(self, link: _Link, reply: Any) -> None:
@@ -700,7 +707,9 @@ def _check_settings(pbx: PbxSettings) -> None:
         if not value > 0:
             raise ValueError(f"pbx.{name} = {value}: must be positive")
     if pbx.reconnect_min_s > pbx.reconnect_max_s:
-        raise ValueError(f"pbx.reconnect_min_s = {pbx.reconnect_min_s}: must not exceed reconnect_max_s = {pbx.reconnect_max_s}")
+        raise ValueError(
+            f"pbx.reconnect_min_s = {pbx.reconnect_min_s}: must not exceed reconnect_max_s = {pbx.reconnect_max_s}"
+        )
     if pbx.event_queue_size < _LINK_START_EVENTS:
         raise ValueError(
             f"pbx.event_queue_size = {pbx.event_queue_size}: must be at least {_LINK_START_EVENTS} "
@@ -756,5 +765,7 @@ def _async_originate(fields: dict[str, FieldValue]) -> dict[str, FieldValue]:
 
 def _variable_name(name: str) -> str:
     if not name or "=" in name or not name.isprintable() or " " in name:
-        raise ValueError(f"channel variable name {name!r}: must be non-empty, without '=', spaces or control characters")
+        raise ValueError(
+            f"channel variable name {name!r}: must be non-empty, without '=', spaces or control characters"
+        )
     return name

@@ -35,7 +35,7 @@ _FOLLOWS_FIRST_LINE = "response: follows"
 # Fast path for the usual message where every line is "Key: Value": one C-level scan.
 # A key is one word (CallerIDName, Cause-txt, X-Custom); one space after the colon is syntax.
 # A value with a stray CR inside does not match and takes the general path.
-_HEADER_LINES = re.compile(r"^([^:\s]+): ?([^\r\n]*)\r?$", re.M)
+_HEADER_LINES = re.compile(r"^([^:\s]+): ?([^\r\n]*)\r?$", re.MULTILINE)
 
 
 class MessageKind(StrEnum):
@@ -235,7 +235,7 @@ def parse_lines(text: str, *, follows: bool) -> Message:
         if not colon or not key or any(c.isspace() for c in key):
             output.append(line)
             continue
-        headers.append((key, value[1:] if value.startswith(" ") else value))
+        headers.append((key, value.removeprefix(" ")))
     if follows and output and output[-1].endswith(FOLLOWS_END.decode()):
         last = output[-1][: -len(FOLLOWS_END)].rstrip("\r\n")
         output[-1:] = [last] if last else []

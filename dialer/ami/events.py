@@ -30,9 +30,24 @@ Fields = tuple[tuple[str, str], ...]
 _SNAPSHOT_KEYS = frozenset(
     k.lower()
     for k in (
-        "Event", "Privilege", "UserEvent", "Channel", "ChannelState", "ChannelStateDesc", "CallerIDNum",
-        "CallerIDName", "ConnectedLineNum", "ConnectedLineName", "Language", "AccountCode", "Context",
-        "Exten", "Priority", "Uniqueid", "Linkedid", "SystemName",
+        "Event",
+        "Privilege",
+        "UserEvent",
+        "Channel",
+        "ChannelState",
+        "ChannelStateDesc",
+        "CallerIDNum",
+        "CallerIDName",
+        "ConnectedLineNum",
+        "ConnectedLineName",
+        "Language",
+        "AccountCode",
+        "Context",
+        "Exten",
+        "Priority",
+        "Uniqueid",
+        "Linkedid",
+        "SystemName",
     )
 )
 
@@ -289,14 +304,20 @@ def channel_info(message: Message) -> ChannelInfo:
 
 def _newchannel(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return Newchannel(
-        at=at, **_channel(f), channel_state=_int("Newchannel", f, "ChannelState"),
-        channel_state_desc=f.get("channelstatedesc", ""), context=f.get("context", ""), exten=f.get("exten", ""),
+        at=at,
+        **_channel(f),
+        channel_state=_int("Newchannel", f, "ChannelState"),
+        channel_state_desc=f.get("channelstatedesc", ""),
+        context=f.get("context", ""),
+        exten=f.get("exten", ""),
     )
 
 
 def _newstate(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return Newstate(
-        at=at, **_channel(f), channel_state=_int("Newstate", f, "ChannelState"),
+        at=at,
+        **_channel(f),
+        channel_state=_int("Newstate", f, "ChannelState"),
         channel_state_desc=f.get("channelstatedesc", ""),
     )
 
@@ -307,23 +328,34 @@ def _hangup(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
 
 def _dial_begin(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return DialBegin(
-        at=at, **_channel(f), dest_channel=f.get("destchannel", ""), dest_uniqueid=f.get("destuniqueid", ""),
+        at=at,
+        **_channel(f),
+        dest_channel=f.get("destchannel", ""),
+        dest_uniqueid=f.get("destuniqueid", ""),
         dial_string=f.get("dialstring", ""),
     )
 
 
 def _dial_end(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return DialEnd(
-        at=at, **_channel(f), dest_channel=f.get("destchannel", ""), dest_uniqueid=f.get("destuniqueid", ""),
+        at=at,
+        **_channel(f),
+        dest_channel=f.get("destchannel", ""),
+        dest_uniqueid=f.get("destuniqueid", ""),
         dial_status=f.get("dialstatus", ""),
     )
 
 
 def _originate_response(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return OriginateResponse(
-        at=at, action_id=f.get("actionid", ""), response=f.get("response", ""),
-        reason=_int("OriginateResponse", f, "Reason"), channel=f.get("channel", ""),
-        uniqueid=f.get("uniqueid", ""), context=f.get("context", ""), exten=f.get("exten", ""),
+        at=at,
+        action_id=f.get("actionid", ""),
+        response=f.get("response", ""),
+        reason=_int("OriginateResponse", f, "Reason"),
+        channel=f.get("channel", ""),
+        uniqueid=f.get("uniqueid", ""),
+        context=f.get("context", ""),
+        exten=f.get("exten", ""),
     )
 
 
@@ -338,14 +370,18 @@ def _user_event(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
 
 def _bridge_enter(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return BridgeEnter(
-        at=at, **_channel(f), bridge_id=f.get("bridgeuniqueid", ""),
+        at=at,
+        **_channel(f),
+        bridge_id=f.get("bridgeuniqueid", ""),
         bridge_num_channels=_int("BridgeEnter", f, "BridgeNumChannels"),
     )
 
 
 def _bridge_leave(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     return BridgeLeave(
-        at=at, **_channel(f), bridge_id=f.get("bridgeuniqueid", ""),
+        at=at,
+        **_channel(f),
+        bridge_id=f.get("bridgeuniqueid", ""),
         bridge_num_channels=_int("BridgeLeave", f, "BridgeNumChannels"),
     )
 

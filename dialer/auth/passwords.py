@@ -56,7 +56,9 @@ def check_new_password(password: str) -> None:
 def hash_password(password: str, cost: ScryptCost = DEFAULT_COST) -> str:
     """A fresh salted hash of ``password`` in the self-describing stored form."""
     salt = secrets.token_bytes(_SALT_BYTES)
-    return "$".join((_SCHEME, str(cost.log2_n), str(cost.r), str(cost.p), _b64(salt), _b64(_derive(password, salt, cost))))
+    return "$".join(
+        (_SCHEME, str(cost.log2_n), str(cost.r), str(cost.p), _b64(salt), _b64(_derive(password, salt, cost)))
+    )
 
 
 def _parse(stored: str) -> tuple[ScryptCost, bytes, bytes] | None:

@@ -15,7 +15,14 @@ from datetime import datetime, timedelta
 
 from dialer.access.policy import Role, User
 from dialer.auth.errors import BadUserInput, LoginRefused, UserExists
-from dialer.auth.passwords import DEFAULT_COST, ScryptCost, check_new_password, hash_password, needs_rehash, verify_password
+from dialer.auth.passwords import (
+    DEFAULT_COST,
+    ScryptCost,
+    check_new_password,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from dialer.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.clock import Clock
 from dialer.logging import get_logger
@@ -75,7 +82,9 @@ class AuthService:
         identity = (agent or name) if parsed is Role.AGENT else agent
         hashed = await asyncio.to_thread(hash_password, password, self._cost)
         try:
-            user = await self._users.add(name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now())
+            user = await self._users.add(
+                name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now()
+            )
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
         log.info("auth.user_added", user=name, role=parsed.value)
@@ -106,7 +115,9 @@ class AuthService:
         token, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)
         now = self._clock.now()
         expires = now + timedelta(seconds=self._web.session_max_age_s)
-        await self._users.add_session(token_hash=token_hash(token), user_id=user.id, csrf=csrf, at=now, expires_at=expires)
+        await self._users.add_session(
+            token_hash=token_hash(token), user_id=user.id, csrf=csrf, at=now, expires_at=expires
+        )
         log.info("auth.login", user=name, role=user.role.value, address=address)
         return NewSession(token, csrf, user, expires)
 

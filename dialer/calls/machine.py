@@ -180,7 +180,11 @@ class CallMachine:
     def _no_evidence(self, own_cause: int) -> bool:
         """Nothing yet tells why an unanswered call ended: no telling cause, no dial status, no Originate reason."""
         cause = self._cause if self._cause is not None else own_cause
-        return not (cause_names_outcome(cause) or self._line_limit) and self._dial_status is None and self._originate_reason is None
+        return (
+            not (cause_names_outcome(cause) or self._line_limit)
+            and self._dial_status is None
+            and self._originate_reason is None
+        )
 
     def _decide_held(self, *, overdue: bool = False) -> list[Decision]:
         """Our channel hung up earlier: decide once evidence came (or the wait is over)."""
@@ -223,7 +227,9 @@ class CallMachine:
             return Outcome.EARLY_HANGUP
         return Outcome.ABANDONED
 
-    def _finish(self, at: datetime, outcome: Outcome, *, own_cause: int | None = None, detail: str | None = None) -> list[Decision]:
+    def _finish(
+        self, at: datetime, outcome: Outcome, *, own_cause: int | None = None, detail: str | None = None
+    ) -> list[Decision]:
         if self._line_limit:
             detail = "all outbound lines busy (PBX line limit)"
         elif detail is None and self._amd:

@@ -60,7 +60,7 @@ class AgentSession:
     as events arrive; everything it hands out (transitions) is immutable.
     """
 
-    __slots__ = ("agent_id", "state", "since", "pause_reason", "call_id", "_wrap_up_timeout")
+    __slots__ = ("_wrap_up_timeout", "agent_id", "call_id", "pause_reason", "since", "state")
 
     def __init__(self, agent_id: str, wrap_up_timeout_s: float, now: datetime) -> None:
         if wrap_up_timeout_s <= 0:
@@ -92,7 +92,9 @@ class AgentSession:
         """Stop receiving calls; from wrap-up too, which ends the wrap-up (the disposition is in or given up)."""
         if not reason:
             raise IllegalTransition(f"agent {self.agent_id}: a pause needs a reason")
-        moved = self._move((AgentState.AVAILABLE, AgentState.WRAP_UP, AgentState.PAUSED), AgentState.PAUSED, TransitionCause.PAUSE, now)
+        moved = self._move(
+            (AgentState.AVAILABLE, AgentState.WRAP_UP, AgentState.PAUSED), AgentState.PAUSED, TransitionCause.PAUSE, now
+        )
         self.pause_reason = reason
         return moved
 
@@ -121,14 +123,18 @@ class AgentSession:
             return None
         return self._move((AgentState.WRAP_UP,), AgentState.AVAILABLE, TransitionCause.WRAP_UP_TIMEOUT, now)
 
-    def _move(self, allowed: tuple[AgentState, ...], after: AgentState, cause: TransitionCause, now: datetime) -> Transition:
+    def _move(
+        self, allowed: tuple[AgentState, ...], after: AgentState, cause: TransitionCause, now: datetime
+    ) -> Transition:
         if self.state not in allowed:
             raise IllegalTransition(
                 f"agent {self.agent_id}: cannot {cause.value} while {self.state.value} "
                 f"(allowed from: {', '.join(s.value for s in allowed)})"
             )
         if now < self.since:
-            raise IllegalTransition(f"agent {self.agent_id}: {cause.value} at {now.isoformat()} is before {self.since.isoformat()}")
+            raise IllegalTransition(
+                f"agent {self.agent_id}: {cause.value} at {now.isoformat()} is before {self.since.isoformat()}"
+            )
         moved = Transition(self.agent_id, self.state, after, cause, now, (now - self.since).total_seconds())
         self.state = after
         self.since = now

@@ -126,7 +126,19 @@ class CampaignDefinition:
 
 
 _TOP_KEYS = frozenset(
-    {"name", "kind", "mode", "agents", "lines", "caller_id", "filter", "windows", "retry", "deadline_urgent_s", "wrap_up_timeout_s"}
+    {
+        "name",
+        "kind",
+        "mode",
+        "agents",
+        "lines",
+        "caller_id",
+        "filter",
+        "windows",
+        "retry",
+        "deadline_urgent_s",
+        "wrap_up_timeout_s",
+    }
 )
 _FILTER_KEYS = frozenset(
     {"sources", "states", "intents", "models", "owners", "car_age_min_years", "car_age_max_years", "not_contacted_days"}
@@ -151,7 +163,9 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
     """Validate one campaign table against ``settings`` (line cap, default rules, time zone)."""
     unknown = sorted(set(data) - _TOP_KEYS)
     if unknown:
-        raise DefinitionError(where, unknown[0], data[unknown[0]], f"unknown key (known: {', '.join(sorted(_TOP_KEYS))})")
+        raise DefinitionError(
+            where, unknown[0], data[unknown[0]], f"unknown key (known: {', '.join(sorted(_TOP_KEYS))})"
+        )
     name = _text(data, "name", where)
     kind = _enum(CampaignKind, data.get("kind"), "kind", where)
     mode = _enum(PacingMode, data.get("mode", settings.campaigns.pacing.mode), "mode", where)
@@ -161,7 +175,10 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
     lines = _number(data.get("lines", settings.pbx.outbound_lines), "lines", where, int)
     if not 1 <= lines <= settings.pbx.outbound_lines:
         raise DefinitionError(
-            where, "lines", lines, f"must be between 1 and the PBX's {settings.pbx.outbound_lines} outbound lines (pbx.outbound_lines)"
+            where,
+            "lines",
+            lines,
+            f"must be between 1 and the PBX's {settings.pbx.outbound_lines} outbound lines (pbx.outbound_lines)",
         )
     caller_id = _caller_id(data.get("caller_id", settings.pbx.caller_id), where, settings.dealer.region)
     lead_filter = _filter(data.get("filter", {}), kind, where)
@@ -170,10 +187,14 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
     for cap in ("max_attempts", "max_attempts_per_day"):
         if getattr(retry, cap) < 1:
             raise DefinitionError(where, f"retry.{cap}", getattr(retry, cap), "must be at least 1")
-    urgent = _number(data.get("deadline_urgent_s", settings.campaigns.deadline_urgent_s), "deadline_urgent_s", where, float)
+    urgent = _number(
+        data.get("deadline_urgent_s", settings.campaigns.deadline_urgent_s), "deadline_urgent_s", where, float
+    )
     if urgent < 0:
         raise DefinitionError(where, "deadline_urgent_s", urgent, "must not be negative")
-    wrap_up = _number(data.get("wrap_up_timeout_s", settings.campaigns.wrap_up_timeout_s), "wrap_up_timeout_s", where, float)
+    wrap_up = _number(
+        data.get("wrap_up_timeout_s", settings.campaigns.wrap_up_timeout_s), "wrap_up_timeout_s", where, float
+    )
     if wrap_up <= 0:
         raise DefinitionError(where, "wrap_up_timeout_s", wrap_up, "must be positive")
     definition = CampaignDefinition(
@@ -220,7 +241,7 @@ def _enums(cls: type[E], value: Any, key: str, where: str) -> tuple[E, ...]:
     return tuple(_enum(cls, v, key, where) for v in _texts(value, key, where))
 
 
-def _number(value: Any, key: str, where: str, tp: type[int] | type[float]) -> Any:
+def _number(value: Any, key: str, where: str, tp: type[int | float]) -> Any:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DefinitionError(where, key, value, "expected a number")
     if tp is int and value != int(value):
@@ -244,8 +265,12 @@ def _filter(value: Any, kind: CampaignKind, where: str) -> LeadFilter:
         raise DefinitionError(where, "filter", value, "expected a table")
     unknown = sorted(set(value) - _FILTER_KEYS)
     if unknown:
-        raise DefinitionError(where, f"filter.{unknown[0]}", value[unknown[0]], f"unknown key (known: {', '.join(sorted(_FILTER_KEYS))})")
-    sources = _enums(LeadSource, value["sources"], "filter.sources", where) if "sources" in value else kind.default_sources
+        raise DefinitionError(
+            where, f"filter.{unknown[0]}", value[unknown[0]], f"unknown key (known: {', '.join(sorted(_FILTER_KEYS))})"
+        )
+    sources = (
+        _enums(LeadSource, value["sources"], "filter.sources", where) if "sources" in value else kind.default_sources
+    )
     if not sources:
         raise DefinitionError(where, "filter.sources", [], "name at least one lead source")
     states = _enums(LeadState, value["states"], "filter.states", where) if "states" in value else OPEN_STATES

@@ -75,13 +75,24 @@ class Hopper:
             return []
         await self._store.sync(campaign_id, now)
         d = campaign.definition
-        query = DueQuery(campaign_id, now, rules.windows.local_date(now), d.max_attempts, d.max_attempts_per_day, OPEN_STATES, n)
+        query = DueQuery(
+            campaign_id, now, rules.windows.local_date(now), d.max_attempts, d.max_attempts_per_day, OPEN_STATES, n
+        )
         picks = await self._store.claim(query, lambda due: choose(due, n, rules.priority, now))
         for p in picks:
-            log.info("hopper.pick", campaign_id=campaign_id, lead_id=p.lead_id, number=p.phone.masked, reason=p.reason.value, tier=p.priority.name)
+            log.info(
+                "hopper.pick",
+                campaign_id=campaign_id,
+                lead_id=p.lead_id,
+                number=p.phone.masked,
+                reason=p.reason.value,
+                tier=p.priority.name,
+            )
         return picks
 
-    async def record_result(self, campaign_id: int, lead_id: int, attempt_id: int | None, outcome: Outcome, now: datetime) -> Progress:
+    async def record_result(
+        self, campaign_id: int, lead_id: int, attempt_id: int | None, outcome: Outcome, now: datetime
+    ) -> Progress:
         """Count the attempt and schedule the next by the retry policy, in one transaction; ends the claim."""
         rules = self.rules(await self._store.get(campaign_id))
         progress = await self._store.update_progress(
@@ -116,7 +127,9 @@ class Hopper:
             elif attempt.outcome is None:
                 in_flight += 1
             else:
-                await self.record_result(campaign_id, claim.lead_id, attempt.id, attempt.outcome, attempt.ended_at or now)
+                await self.record_result(
+                    campaign_id, claim.lead_id, attempt.id, attempt.outcome, attempt.ended_at or now
+                )
                 settled += 1
         log.info("hopper.recovered", campaign_id=campaign_id, settled=settled, released=released, in_flight=in_flight)
         return Recovery(settled, released, in_flight)

@@ -45,7 +45,10 @@ _MOVES: Mapping[Command, tuple[frozenset[CampaignStatus], CampaignStatus]] = {
     Command.START: (frozenset({CampaignStatus.DRAFT}), CampaignStatus.RUNNING),
     Command.PAUSE: (frozenset({CampaignStatus.RUNNING}), CampaignStatus.PAUSED),
     Command.RESUME: (frozenset({CampaignStatus.PAUSED}), CampaignStatus.RUNNING),
-    Command.STOP: (frozenset({CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED}), CampaignStatus.STOPPED),
+    Command.STOP: (
+        frozenset({CampaignStatus.DRAFT, CampaignStatus.RUNNING, CampaignStatus.PAUSED}),
+        CampaignStatus.STOPPED,
+    ),
     Command.COMPLETE: (frozenset({CampaignStatus.RUNNING}), CampaignStatus.COMPLETED),
 }
 

@@ -240,7 +240,9 @@ class RetryPolicy:
             return RetryDecision(windows.next_day_opening(ended_at), RetryReason.NEXT_DAY, promised)
         if attempts_today >= self.max_attempts_per_day:
             return RetryDecision(windows.next_day_opening(ended_at), RetryReason.DAY_LIMIT, promised)
-        return RetryDecision(windows.next_opening(ended_at + timedelta(seconds=rule.delay_s)), RetryReason.SCHEDULED, promised)
+        return RetryDecision(
+            windows.next_opening(ended_at + timedelta(seconds=rule.delay_s)), RetryReason.SCHEDULED, promised
+        )
 
 
 class PriorityTier(IntEnum):

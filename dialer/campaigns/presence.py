@@ -115,7 +115,9 @@ def next_presence(current: Presence, command: PresenceCommand, now: datetime, re
                 return Presence(current.agent, PhoneState.LOGGED_OUT, now)
         case PresenceCommand.PAUSE:
             if reason is None or reason not in reasons:
-                raise PresenceRefused("reason", f"agent {current.agent}: pause reason {reason!r} is not one of {', '.join(reasons)}")
+                raise PresenceRefused(
+                    "reason", f"agent {current.agent}: pause reason {reason!r} is not one of {', '.join(reasons)}"
+                )
             if state is not PhoneState.LOGGED_OUT and not (state is PhoneState.PAUSED and current.reason == reason):
                 return Presence(current.agent, PhoneState.PAUSED, now, reason)
         case PresenceCommand.RESUME:
@@ -275,7 +277,9 @@ class PresenceService:
     state the inbound queue does not have.
     """
 
-    def __init__(self, db: Database, bus: EventBus, clock: Clock, reasons: Sequence[str], queue: QueuePort | None = None) -> None:
+    def __init__(
+        self, db: Database, bus: EventBus, clock: Clock, reasons: Sequence[str], queue: QueuePort | None = None
+    ) -> None:
         self._db = db
         self._bus = bus
         self._clock = clock

@@ -168,7 +168,17 @@ def choose(due: Sequence[DueLead], n: int, prioritizer: Prioritizer, now: dateti
     picks = []
     for c in prioritizer.rank(candidates, now)[:n]:
         d = by_id[int(c.lead_id)]
-        picks.append(Pick(d.lead_id, Phone(d.phone), d.callback_owner or d.owner, prioritizer.tier(c, now), _reason(d), d.due_at, d.deadline))
+        picks.append(
+            Pick(
+                d.lead_id,
+                Phone(d.phone),
+                d.callback_owner or d.owner,
+                prioritizer.tier(c, now),
+                _reason(d),
+                d.due_at,
+                d.deadline,
+            )
+        )
     return picks
 
 
@@ -185,7 +195,12 @@ def _reason(d: DueLead) -> PickReason:
 
 
 def after_attempt(
-    p: Progress, outcome: Outcome, attempt_id: int | None, ended_at: datetime, retry: RetryPolicy, windows: CallingWindows
+    p: Progress,
+    outcome: Outcome,
+    attempt_id: int | None,
+    ended_at: datetime,
+    retry: RetryPolicy,
+    windows: CallingWindows,
 ) -> ProgressUpdate:
     """Count the attempt and schedule the next one by THE retry policy.
 

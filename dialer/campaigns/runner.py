@@ -301,7 +301,9 @@ class CampaignRunner:
                         # Agents still owe dispositions of the last calls: the runner stays (the desk's
                         # form ends their wrap-up through it) until each is filed or times out.
                         if record.status.final and not self._tasks and not self._pending_wrap_up:
-                            return RunSummary(self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures)
+                            return RunSummary(
+                                self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures
+                            )
                     self._wake.clear()
                     try:
                         await asyncio.wait_for(self._wake.wait(), self._tick_s)
@@ -323,7 +325,9 @@ class CampaignRunner:
         assert wrap.attempt.outcome is not None
         self._submitting.add(agent)
         try:
-            await self._doss.record_disposition(wrap.lead_id, wrap.attempt.id, wrap.attempt.outcome, form, actor or agent)
+            await self._doss.record_disposition(
+                wrap.lead_id, wrap.attempt.id, wrap.attempt.outcome, form, actor or agent
+            )
         finally:
             self._submitting.discard(agent)
         if self._pending_wrap_up.get(agent) is wrap:
@@ -361,7 +365,9 @@ class CampaignRunner:
         offer = self._open_offer(agent)
         now = self.clock.now()
         if now >= offer.expires_at:
-            raise PreviewRefused(f"agent {agent}: the offer of lead {offer.lead_id} expired at {offer.expires_at.isoformat()}")
+            raise PreviewRefused(
+                f"agent {agent}: the offer of lead {offer.lead_id} expired at {offer.expires_at.isoformat()}"
+            )
         accepted = dataclasses.replace(offer, accepted_at=now)
         self._offers[agent] = accepted
         log.info("campaign.preview_accepted", agent=agent, lead_id=offer.lead_id)
@@ -389,7 +395,9 @@ class CampaignRunner:
 
     async def _preview(self, dial_now: int, now: datetime) -> None:
         """Dial the accepted offers pacing allows, end the timed-out ones, offer a lead to every free agent."""
-        accepted = sorted((o for o in self._offers.values() if o.accepted_at is not None), key=lambda o: o.accepted_at or now)
+        accepted = sorted(
+            (o for o in self._offers.values() if o.accepted_at is not None), key=lambda o: o.accepted_at or now
+        )
         for offer in accepted[:dial_now]:
             del self._offers[offer.agent]
             self._reserved.add(offer.agent)
@@ -409,7 +417,9 @@ class CampaignRunner:
             return False
         offer = PreviewOffer(self.campaign_id, agent, picks[0], now, now + self._preview_timeout)
         self._offers[agent] = offer
-        log.info("campaign.preview_offered", agent=agent, lead_id=offer.lead_id, expires_at=offer.expires_at.isoformat())
+        log.info(
+            "campaign.preview_offered", agent=agent, lead_id=offer.lead_id, expires_at=offer.expires_at.isoformat()
+        )
         self._publish(PreviewOffered(now, self.campaign_id, agent, offer.lead_id, offer.expires_at))
         return True
 
@@ -464,9 +474,13 @@ class CampaignRunner:
         for session in self.roster:
             offer = self._offers.get(session.agent_id)
             busy = session.agent_id in self._reserved or (offer is not None and offer.accepted_at is not None)
-            for moved in reconcile(session, wanted.get(session.agent_id) or default_presence(session.agent_id), now, busy=busy):
+            for moved in reconcile(
+                session, wanted.get(session.agent_id) or default_presence(session.agent_id), now, busy=busy
+            ):
                 self.observe(moved)
-                log.info("campaign.agent_presence", agent=moved.agent_id, state=moved.after.value, cause=moved.cause.value)
+                log.info(
+                    "campaign.agent_presence", agent=moved.agent_id, state=moved.after.value, cause=moved.cause.value
+                )
             if offer is not None and offer.accepted_at is None and session.state is not AgentState.AVAILABLE:
                 async with self._offer_lock:
                     if self._offers.get(session.agent_id) is offer:
@@ -498,7 +512,9 @@ class CampaignRunner:
         with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
             picker = _RosterPicker(self, pick, agent or pick.owner, only=agent is not None)
             try:
-                attempt = await self._calls.dial(pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id)
+                attempt = await self._calls.dial(
+                    pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id
+                )
             finally:
                 if agent is not None:
                     self._reserved.discard(agent)
@@ -515,7 +531,9 @@ class CampaignRunner:
                 self.observe(session.hangup(now))
                 if not talked:  # reserved at answer, but the agent's phone never took the call
                     self.observe(session.submit_disposition(now))
-                    self._publish(WrapUpEnded(now, self.campaign_id, picker.agent, pick.lead_id, WrapUpEnd.NOT_CONNECTED))
+                    self._publish(
+                        WrapUpEnded(now, self.campaign_id, picker.agent, pick.lead_id, WrapUpEnd.NOT_CONNECTED)
+                    )
             if talked:
                 assert picker.agent is not None
                 ends_at = self.roster.get(picker.agent).wrap_up_ends_at
@@ -529,7 +547,9 @@ class CampaignRunner:
                 await self._record_no_contact(pick, attempt, outcome, progress, now)
             self._wake.set()
 
-    async def _record_no_contact(self, pick: Pick, attempt: Attempt, outcome: Outcome, progress: Progress, now: datetime) -> None:
+    async def _record_no_contact(
+        self, pick: Pick, attempt: Attempt, outcome: Outcome, progress: Progress, now: datetime
+    ) -> None:
         """Every outcome maps to a DOSS change: for calls no agent talked in, the dialer files it."""
         rule = self._doss.mapping.rule(outcome, Disposition.NO_CONTACT)
         wants_date = FormField.NEXT_FOLLOW_UP_AT in rule.requires | rule.allows
@@ -555,7 +575,9 @@ class CampaignRunner:
         if wrap is not None and wrap.attempt.outcome is not None:
             log.warning("campaign.disposition_missing", agent=wrap.agent, lead_id=wrap.lead_id)
             self._publish(WrapUpEnded(moved.at, self.campaign_id, wrap.agent, wrap.lead_id, WrapUpEnd.TIMED_OUT))
-            self._spawn(self._leads.record_contact(wrap.lead_id, moved.at, wrap.agent, wrap.attempt.outcome, wrap.attempt.id))
+            self._spawn(
+                self._leads.record_contact(wrap.lead_id, moved.at, wrap.agent, wrap.attempt.outcome, wrap.attempt.id)
+            )
 
     async def _exhausted(self) -> bool:
         """Nothing left to dial in this campaign: no claim open, no lead with attempts left."""
@@ -582,7 +604,9 @@ async def settle_unfiled_talks(campaigns: CampaignRepository, leads: LeadStore, 
     talks = await campaigns.unfiled_talks(campaign_id)
     for talk in talks:
         assert talk.lead_id is not None and talk.outcome is not None and talk.ended_at is not None
-        log.warning("campaign.disposition_missing", agent=talk.agent, lead_id=talk.lead_id, attempt_id=talk.id, recovered=True)
+        log.warning(
+            "campaign.disposition_missing", agent=talk.agent, lead_id=talk.lead_id, attempt_id=talk.id, recovered=True
+        )
         await leads.record_contact(talk.lead_id, talk.ended_at, talk.agent or SYSTEM_ACTOR, talk.outcome, talk.id)
     return len(talks)
 

@@ -1,4 +1,4 @@
-""""Why is this lead not being dialled?": every reason that applies, in words a supervisor reads.
+""" "Why is this lead not being dialled?": every reason that applies, in words a supervisor reads.
 
 The hopper's SQL skips a lead for exactly these reasons; this module states them one by one from
 the same facts, so the answer lists ALL reasons (a lead can be opted out AND over its attempts),
@@ -61,7 +61,9 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
     found: list[Blocker] = []
     local = _local(windows)
     if campaign.status is not CampaignStatus.RUNNING:
-        found.append(Blocker(BlockReason.CAMPAIGN_NOT_RUNNING, {"campaign": str(campaign.id), "status": campaign.status.value}))
+        found.append(
+            Blocker(BlockReason.CAMPAIGN_NOT_RUNNING, {"campaign": str(campaign.id), "status": campaign.status.value})
+        )
     p = facts.progress
     if p is None:
         found.append(Blocker(BlockReason.NOT_ENROLLED, {"campaign": str(campaign.id)}))

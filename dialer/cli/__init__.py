@@ -47,10 +47,14 @@ class CliError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="dialer", description="DCC Dialer: outbound and inbound calling for a dealer call center")
+    parser = argparse.ArgumentParser(
+        prog="dialer", description="DCC Dialer: outbound and inbound calling for a dealer call center"
+    )
     parser.add_argument("--config", help="TOML config file (default: $DIALER_CONFIG or config/dialer.toml)")
     parser.add_argument("--log-level", help="debug, info, warning or error (overrides the config)")
-    parser.add_argument("--lang", choices=("zh-CN", "en"), help="language of what the command prints (default from [ui])")
+    parser.add_argument(
+        "--lang", choices=("zh-CN", "en"), help="language of what the command prints (default from [ui])"
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMAND_MODULES:
         importlib.import_module(f"dialer.cli.{name}").register(sub)

@@ -19,7 +19,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("call", help="place calls, connect the answered customer to an agent, record it")
     p.add_argument("numbers", nargs="+", metavar="NUMBER", help="customer number(s); several are dialled at once")
     p.add_argument("--agent", default="agent1", help="agent endpoint that takes the answered call (default agent1)")
-    p.add_argument("--no-wait", action="store_true", help="refuse a call when every outbound line is busy instead of waiting")
+    p.add_argument(
+        "--no-wait", action="store_true", help="refuse a call when every outbound line is busy instead of waiting"
+    )
     p.add_argument("--json", action="store_true", help="print the attempts as JSON")
     p.set_defaults(handler=run)
 
@@ -64,7 +66,10 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
 
 def print_attempts(attempts: list[Attempt], lang: str) -> None:
     """The table both ``dialer call`` and ``dialer attempts`` print."""
-    headers = [translate(k, lang) for k in ("col.id", "col.number", "col.outcome", "col.cause", "col.agent", "col.duration", "col.recording")]
+    headers = [
+        translate(k, lang)
+        for k in ("col.id", "col.number", "col.outcome", "col.cause", "col.agent", "col.duration", "col.recording")
+    ]
     rows = []
     for a in attempts:
         outcome = f"{a.outcome.value} {translate('outcome.' + a.outcome.value, lang)}" if a.outcome else None

@@ -60,13 +60,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     status.set_defaults(handler=run_status)
     why = actions.add_parser("why", help="every reason a lead is not being dialled")
     why.add_argument("lead_id", type=int, metavar="LEAD")
-    why.add_argument("--campaign", type=int, metavar="ID", help="only this campaign (default: every campaign the lead is in)")
+    why.add_argument(
+        "--campaign", type=int, metavar="ID", help="only this campaign (default: every campaign the lead is in)"
+    )
     why.add_argument("--json", action="store_true")
     why.set_defaults(handler=run_why)
     run = actions.add_parser("run", help="dial a running campaign through the PBX until it completes or is stopped")
     run.add_argument("campaign_id", type=int, metavar="ID")
     run.add_argument(
-        "--simulated-agents", action="store_true",
+        "--simulated-agents",
+        action="store_true",
         help="agents' dispositions filed by the lab's simulated desk (for the lab and demos)",
     )
     run.add_argument("--seed", type=int, default=1, help="seed of the simulated desk's choices")
@@ -193,10 +196,20 @@ async def run_runner(cfg: Settings, args: argparse.Namespace) -> int:
             summary = await runner.run()
         except CampaignError as exc:
             raise CliError(str(exc)) from None
-    outcomes = ", ".join(f"{translate('outcome.' + o.value, cfg.ui.language)} {n}" for o, n in sorted(summary.outcomes.items()))
+    outcomes = ", ".join(
+        f"{translate('outcome.' + o.value, cfg.ui.language)} {n}" for o, n in sorted(summary.outcomes.items())
+    )
     status = _t(cfg, f"campaign.status.{summary.status.value}")
-    print(_t(cfg, "campaign.run_done", id=summary.campaign_id, status=status, dialled=summary.dialled,
-             outcomes=outcomes or "—"))
+    print(
+        _t(
+            cfg,
+            "campaign.run_done",
+            id=summary.campaign_id,
+            status=status,
+            dialled=summary.dialled,
+            outcomes=outcomes or "—",
+        )
+    )
     return 0 if summary.failures == 0 else 1
 
 
@@ -223,7 +236,15 @@ async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
         print_json(_status_json(report))
         return 0
     r = report.campaign
-    print(_t(cfg, "campaign.status.title", id=r.id, name=r.definition.name, status=_t(cfg, f"campaign.status.{r.status.value}")))
+    print(
+        _t(
+            cfg,
+            "campaign.status.title",
+            id=r.id,
+            name=r.definition.name,
+            status=_t(cfg, f"campaign.status.{r.status.value}"),
+        )
+    )
     facts = [
         ("campaign.status.enrolled", report.enrolled),
         ("campaign.status.dialled", report.dialled),
@@ -302,11 +323,21 @@ async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     async with _campaigns(cfg, args.clock) as ctx:
         entries = await DncStore(ctx.db).list()
     if args.json:
-        print_json([{"number": e.e164, "reason": e.reason, "added_at": e.added_at.isoformat(), "added_by": e.added_by} for e in entries])
+        print_json(
+            [
+                {"number": e.e164, "reason": e.reason, "added_at": e.added_at.isoformat(), "added_by": e.added_by}
+                for e in entries
+            ]
+        )
         return 0
     if not entries:
         print(_t(cfg, "dnc.empty"))
         return 0
-    headers = [_t(cfg, "col.number"), _t(cfg, "campaign.col.reason"), _t(cfg, "campaign.col.added"), _t(cfg, "campaign.col.by")]
+    headers = [
+        _t(cfg, "col.number"),
+        _t(cfg, "campaign.col.reason"),
+        _t(cfg, "campaign.col.added"),
+        _t(cfg, "campaign.col.by"),
+    ]
     print_table(headers, [(e.e164, e.reason, _local(cfg, e.added_at), e.added_by) for e in entries])
     return 0

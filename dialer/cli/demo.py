@@ -95,7 +95,9 @@ _STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``dialer demo`` to the CLI."""
-    p = sub.add_parser("demo", help="run the whole system on the lab: console, leads, SMS wave, campaigns, agents, results")
+    p = sub.add_parser(
+        "demo", help="run the whole system on the lab: console, leads, SMS wave, campaigns, agents, results"
+    )
     p.add_argument("--keep-lab", action="store_true", help="leave the lab running afterwards")
     p.add_argument("--exit-when-done", action="store_true",
                    help="stop after the results instead of keeping the console up until Ctrl-C (the default off a terminal)")  # fmt: skip
@@ -183,7 +185,11 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
             steps.next("repurchase")
             await _wave_decided(gateway, wave_id, lang, problems)
             summaries.append(await _dial(server, REPURCHASE_FILE, lang))
-            problems += [translate("demo.problem.calls", lang, id=s.campaign_id, count=s.failures) for s in summaries if s.failures]
+            problems += [
+                translate("demo.problem.calls", lang, id=s.campaign_id, count=s.failures)
+                for s in summaries
+                if s.failures
+            ]
 
             steps.next("results")
             await _show_calls(app, lang, len(desk.filed))
@@ -194,7 +200,9 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
             await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False, clock=app.clock))
             steps.next("statuses")
             for summary in summaries:
-                await campaign.run_status(cfg, argparse.Namespace(campaign_id=summary.campaign_id, json=False, clock=app.clock))
+                await campaign.run_status(
+                    cfg, argparse.Namespace(campaign_id=summary.campaign_id, json=False, clock=app.clock)
+                )
             steps.next("sms_results")
             await sms.run_status(cfg, argparse.Namespace(wave=None, ambiguous=False, json=False, clock=app.clock))
             if linger:
@@ -224,7 +232,9 @@ async def _create_users(cfg: Settings, clock: Clock) -> None:
 async def _sms_gateway(cfg: Settings, app: App) -> AsyncIterator[SmsService]:
     """The SMSC simulator on loopback (its customers reply as ``config/demo/sms_replies.json`` says)
     and the SMS worker sending through it, for the block; yields the worker's service."""
-    sim = SmscSimulator(cfg.sms.smpp_host, cfg.sms.smpp_port, cfg.path(DEMO_DIR) / "smsc.jsonl", SimScript.load(SMS_REPLIES))
+    sim = SmscSimulator(
+        cfg.sms.smpp_host, cfg.sms.smpp_port, cfg.path(DEMO_DIR) / "smsc.jsonl", SimScript.load(SMS_REPLIES)
+    )
     await sim.start()
     print("    " + translate("demo.smsc", cfg.ui.language, host=cfg.sms.smpp_host, port=cfg.sms.smpp_port))
     try:
@@ -264,7 +274,10 @@ async def _send_wave(gateway: SmsService, lang: str, problems: list[str]) -> int
     got = await replies()
     print("    " + translate("demo.wave_sent", lang, delivered=await delivered(), queued=report.queued,
                              interested=got[ReplyKind.INTERESTED], opt_out=got[ReplyKind.OPT_OUT], other=got[ReplyKind.OTHER]))  # fmt: skip
-    print("    " + translate("demo.wave_wait", lang, seconds=int(WAVE_WAIT_S), rate=f"{WAVE_MIN_REPLY_RATE:.0%}"), flush=True)
+    print(
+        "    " + translate("demo.wave_wait", lang, seconds=int(WAVE_WAIT_S), rate=f"{WAVE_MIN_REPLY_RATE:.0%}"),
+        flush=True,
+    )
     return report.wave_id
 
 
@@ -290,7 +303,10 @@ async def _dial(server: Server, definition: Path, lang: str) -> RunSummary:
     app = server.app
     record = await app.campaigns.create(definition, actor=SUPERVISOR_ACTOR)
     _, enrolled = await app.campaigns.command(record.id, Command.START, actor=SUPERVISOR_ACTOR)
-    print("    " + translate("demo.campaign", lang, id=record.id, name=record.definition.name, enrolled=enrolled), flush=True)
+    print(
+        "    " + translate("demo.campaign", lang, id=record.id, name=record.definition.name, enrolled=enrolled),
+        flush=True,
+    )
     # The watcher may have seen the start already; either way exactly one runner dials it.
     task = server.running(record.id) or server.run_campaign(record.id)
     while not task.done():

@@ -116,7 +116,9 @@ async def _check_actions(client: AmiClient, t: Translate) -> Check:
     reply = await client.action("ListCommands")
     allowed = {k.lower() for k, _ in reply.headers}
     missing = [a for a in REQUIRED_ACTIONS if a.lower() not in allowed]
-    return Check(t("doctor.check.actions"), not missing, t("doctor.fix.actions", missing=", ".join(missing)) if missing else "")
+    return Check(
+        t("doctor.check.actions"), not missing, t("doctor.fix.actions", missing=", ".join(missing)) if missing else ""
+    )
 
 
 async def _check_events(client: AmiClient, t: Translate) -> Check:
@@ -168,4 +170,8 @@ async def _check_line_limit(client: AmiClient, name: str, expected: int, t: Tran
     except AmiError as exc:
         actual = str(exc)
     ok = actual.strip() == str(expected)
-    return Check(t("doctor.check.lines", name=name, expected=expected), ok, "" if ok else t("doctor.fix.lines", actual=f"{name}={actual!r}"))
+    return Check(
+        t("doctor.check.lines", name=name, expected=expected),
+        ok,
+        "" if ok else t("doctor.fix.lines", actual=f"{name}={actual!r}"),
+    )

@@ -175,9 +175,18 @@ async def run_dead_letters(cfg: Settings, args: argparse.Namespace) -> int:
         print(_t(lang, "dead.none"))
     else:
         tz = ZoneInfo(cfg.dealer.timezone)
-        headers = [_t(lang, k) for k in ("col.id", "col.customer", "col.result", "col.recorded", "col.tries", "col.error")]
+        headers = [
+            _t(lang, k) for k in ("col.id", "col.customer", "col.result", "col.recorded", "col.tries", "col.error")
+        ]
         rows = [
-            (e.id, e.record.lead.name, e.record.result, e.created_at.astimezone(tz).strftime(_TIME), e.attempts, e.last_error)
+            (
+                e.id,
+                e.record.lead.name,
+                e.record.result,
+                e.created_at.astimezone(tz).strftime(_TIME),
+                e.attempts,
+                e.last_error,
+            )
             for e in entries
         ]
         print_table(headers, rows)
@@ -222,7 +231,16 @@ def run_mapping(cfg: Settings, args: argparse.Namespace) -> int:
             }
         )
         return 0
-    keys = ("col.outcome", "col.disposition", "col.state", "col.result", "col.intent", "col.requires", "col.allows", "col.report_after")
+    keys = (
+        "col.outcome",
+        "col.disposition",
+        "col.state",
+        "col.result",
+        "col.intent",
+        "col.requires",
+        "col.allows",
+        "col.report_after",
+    )
     rows = [
         (
             outcome.value,

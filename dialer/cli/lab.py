@@ -68,7 +68,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)
     up = actions.add_parser("up", help="启动实验环境 (start the lab)")
     up.add_argument(
-        "--no-customers", action="store_true", help="不启动客户模拟，运营商端口留给外部模拟器 (leave the carrier port free)"
+        "--no-customers",
+        action="store_true",
+        help="不启动客户模拟，运营商端口留给外部模拟器 (leave the carrier port free)",
     )
     up.set_defaults(handler=_up)
     down = actions.add_parser("down", help="停止实验环境 (stop the lab)")

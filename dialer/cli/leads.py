@@ -213,7 +213,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     due = leads.add_parser("due", help="leads due for follow-up (default: due by the end of today)")
     scope = due.add_mutually_exclusive_group()
-    scope.add_argument("--overdue", action="store_const", dest="scope", const=DueScope.OVERDUE, help="only deadlines already missed")
+    scope.add_argument(
+        "--overdue", action="store_const", dest="scope", const=DueScope.OVERDUE, help="only deadlines already missed"
+    )
     scope.add_argument("--all", action="store_const", dest="scope", const=DueScope.ALL, help="every scheduled deadline")
     due.add_argument("--owner", help="only this owner's leads")
     due.add_argument("--json", action="store_true")
@@ -270,8 +272,20 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
 
 def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
     """The human report of one import."""
-    print(_t(lang, "import.summary", file=report.file, rows=report.rows, created=report.created, updated=report.updated,
-             unchanged=report.unchanged, merged=len(report.merged), rejected=report.rejected_rows, conflicts=len(report.conflicts)))
+    print(
+        _t(
+            lang,
+            "import.summary",
+            file=report.file,
+            rows=report.rows,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            merged=len(report.merged),
+            rejected=report.rejected_rows,
+            conflicts=len(report.conflicts),
+        )
+    )
     if report.nothing_changed:
         print(_t(lang, "import.nothing"))
     else:
@@ -282,12 +296,22 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
     if report.ignored_headers:
         print(_t(lang, "import.ignored", headers="、".join(report.ignored_headers)))
     sections = [
-        ("import.rejected", ("col.row", "col.field", "col.value", "col.reason"),
-         [(r.row, r.field, r.value, _reason(lang, r.reason)) for r in report.rejections]),
+        (
+            "import.rejected",
+            ("col.row", "col.field", "col.value", "col.reason"),
+            [(r.row, r.field, r.value, _reason(lang, r.reason)) for r in report.rejections],
+        ),
         ("import.merged", ("col.row", "col.into_row"), [(m.row, m.into_row) for m in report.merged]),
-        ("import.conflicts", ("col.row", "col.lead", "col.owner", "col.claimant"),
-         [(c.row, c.lead_id, c.owner, c.claimant) for c in report.conflicts]),
-        ("import.names", ("col.row", "col.name", "col.kept_name"), [(n.row, n.name, n.kept_name) for n in report.name_mismatches]),
+        (
+            "import.conflicts",
+            ("col.row", "col.lead", "col.owner", "col.claimant"),
+            [(c.row, c.lead_id, c.owner, c.claimant) for c in report.conflicts],
+        ),
+        (
+            "import.names",
+            ("col.row", "col.name", "col.kept_name"),
+            [(n.row, n.name, n.kept_name) for n in report.name_mismatches],
+        ),
     ]
     for title, headers, rows in sections:
         if rows:
@@ -331,25 +355,40 @@ def _due_json(item: DueItem) -> dict[str, object]:
 def print_due(items: list[DueItem], lang: str, service: LeadService) -> None:
     """The due list as a table; local times, Chinese labels by default."""
     zh = lang != "en"
-    headers = [_t(lang, k) for k in ("col.lead", "col.name", "col.phone", "col.source", "col.state", "col.intent",
-                                     "col.owner", "col.due_at", "col.due_kind", "col.overdue")]
+    headers = [
+        _t(lang, k)
+        for k in (
+            "col.lead",
+            "col.name",
+            "col.phone",
+            "col.source",
+            "col.state",
+            "col.intent",
+            "col.owner",
+            "col.due_at",
+            "col.due_kind",
+            "col.overdue",
+        )
+    ]
     rows = []
     for item in items:
         lead = item.lead
         phone = lead.primary_phone
         kind = None if lead.due_kind is None else DueKind(lead.due_kind)
-        rows.append([
-            lead.id,
-            lead.name,
-            None if phone is None else phone.e164,
-            lead.source.zh if zh else lead.source.value,
-            lead.state.zh if zh else lead.state.value,
-            None if lead.intent is None else lead.intent.value,
-            lead.owner,
-            None if lead.due_at is None else lead.due_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M"),
-            None if kind is None else (kind.zh if zh else kind.value),
-            _t(lang, "yes") if item.overdue else "",
-        ])
+        rows.append(
+            [
+                lead.id,
+                lead.name,
+                None if phone is None else phone.e164,
+                lead.source.zh if zh else lead.source.value,
+                lead.state.zh if zh else lead.state.value,
+                None if lead.intent is None else lead.intent.value,
+                lead.owner,
+                None if lead.due_at is None else lead.due_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M"),
+                None if kind is None else (kind.zh if zh else kind.value),
+                _t(lang, "yes") if item.overdue else "",
+            ]
+        )
     print_table(headers, rows)
 
 
@@ -376,27 +415,48 @@ def print_hygiene(report: HygieneReport, lang: str) -> None:
     print()
     print(_t(lang, "hyg.rejected", count=len(report.rejected_numbers)))
     if report.rejected_numbers:
-        print_table([_t(lang, "col.reason"), _t(lang, "col.count")], [(_reason(lang, k), v) for k, v in report.rejected_by_reason.items()])
-        print_table([_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
-                    [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.rejected_numbers])
+        print_table(
+            [_t(lang, "col.reason"), _t(lang, "col.count")],
+            [(_reason(lang, k), v) for k, v in report.rejected_by_reason.items()],
+        )
+        print_table(
+            [_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
+            [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.rejected_numbers],
+        )
     print()
     print(_t(lang, "hyg.wrong", count=len(report.wrong_numbers)))
     if report.wrong_numbers:
-        print_table([_t(lang, k) for k in ("col.lead", "col.name", "col.phone", "col.why")],
-                    [(w.lead_id, w.name, w.phone, _t(lang, f"why.{w.why}")) for w in report.wrong_numbers])
+        print_table(
+            [_t(lang, k) for k in ("col.lead", "col.name", "col.phone", "col.why")],
+            [(w.lead_id, w.name, w.phone, _t(lang, f"why.{w.why}")) for w in report.wrong_numbers],
+        )
     print()
-    print(_t(lang, "hyg.imports", merged=report.merged_in_file, matched=report.matched_stored, conflicts=report.ownership_conflicts))
+    print(
+        _t(
+            lang,
+            "hyg.imports",
+            merged=report.merged_in_file,
+            matched=report.matched_stored,
+            conflicts=report.ownership_conflicts,
+        )
+    )
     if report.imports:
-        print_table([_t(lang, k) for k in ("col.file", "col.rows", "col.merged", "col.matched", "col.conflicts")],
-                    [(i.file, i.rows, i.merged_in_file, i.matched_stored, i.conflicts) for i in report.imports])
+        print_table(
+            [_t(lang, k) for k in ("col.file", "col.rows", "col.merged", "col.matched", "col.conflicts")],
+            [(i.file, i.rows, i.merged_in_file, i.matched_stored, i.conflicts) for i in report.imports],
+        )
     print(_t(lang, "hyg.ambiguous", count=len(report.ambiguous_rows)))
     if report.ambiguous_rows:
-        print_table([_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
-                    [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.ambiguous_rows])
+        print_table(
+            [_t(lang, k) for k in ("col.file", "col.row", "col.value", "col.reason")],
+            [(r.file, r.row, r.value, _reason(lang, r.reason)) for r in report.ambiguous_rows],
+        )
     print(_t(lang, "hyg.candidates", count=len(report.merge_candidates)))
     if report.merge_candidates:
-        print_table([_t(lang, k) for k in ("col.name", "col.model", "col.ids")],
-                    [(c.name, c.model, ", ".join(f"#{i}" for i in c.lead_ids)) for c in report.merge_candidates])
+        print_table(
+            [_t(lang, k) for k in ("col.name", "col.model", "col.ids")],
+            [(c.name, c.model, ", ".join(f"#{i}" for i in c.lead_ids)) for c in report.merge_candidates],
+        )
     print()
     d = report.defeated
     print(_t(lang, "hyg.defeated", total=d.total, handed=d.handed_over, dcc=d.lost_by_dcc))
@@ -450,7 +510,12 @@ async def run_owners(cfg: Settings, args: argparse.Namespace) -> int:
                      "overdue": o.overdue} for o in lines])  # fmt: skip
         return 0
     states = [s for s in LeadState if any(s in o.by_state for o in lines)]
-    headers = [_t(lang, "col.owner"), *(s.value if lang == "en" else s.zh for s in states), _t(lang, "col.total"), _t(lang, "col.overdue")]
+    headers = [
+        _t(lang, "col.owner"),
+        *(s.value if lang == "en" else s.zh for s in states),
+        _t(lang, "col.total"),
+        _t(lang, "col.overdue"),
+    ]
     print_table(headers, [(o.owner or _t(lang, "owners.unassigned"), *(o.by_state.get(s, 0) for s in states), o.total, o.overdue)
                           for o in lines])  # fmt: skip
     return 0
@@ -464,4 +529,3 @@ def run_template(cfg: Settings, args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     print(_t(cfg.ui.language, "template.written", path=args.file))
     return 0
-

@@ -77,7 +77,9 @@ async def run_score(cfg: Settings, args: argparse.Namespace) -> int:
         service = QaService(form=form, scores=QaStore(app.db), recordings=RecordingStore(app.db), clock=app.clock,
                             timezone=cfg.dealer.timezone)  # fmt: skip
         try:
-            stored = await service.score(args.recording_id, scorer=args.scorer, values=parse_item_args(args.item), comment=args.comment)
+            stored = await service.score(
+                args.recording_id, scorer=args.scorer, values=parse_item_args(args.item), comment=args.comment
+            )
         except QaError as exc:
             raise CliError(str(exc)) from None
     if args.json:
@@ -110,7 +112,11 @@ async def run_report(cfg: Settings, args: argparse.Namespace) -> int:
 
 def print_report(report: QaReport, form: QaForm, lang: str) -> None:
     """Summary per agent, then each agent's items in form order, so training needs stand out."""
-    who = translate("qa.report.everyone", lang) if report.agent is None else translate("qa.report.agent", lang, agent=report.agent)
+    who = (
+        translate("qa.report.everyone", lang)
+        if report.agent is None
+        else translate("qa.report.agent", lang, agent=report.agent)
+    )
     print(translate("qa.report.title", lang, month=report.month, who=who))
     if not report.agents:
         print(translate("qa.report.none", lang))
@@ -128,7 +134,9 @@ def print_report(report: QaReport, form: QaForm, lang: str) -> None:
         rows = []
         for result in sorted(a.items, key=lambda r: order.get(r.item_id, len(order))):
             item = form.item(result.item_id)
-            rows.append((item.label_for(lang) if item else result.item_id, result.calls, f"{result.achieved * 100:.0f}%"))
+            rows.append(
+                (item.label_for(lang) if item else result.item_id, result.calls, f"{result.achieved * 100:.0f}%")
+            )
         print_table([translate(k, lang) for k in ("qa.col.item", "qa.col.calls", "qa.col.achieved")], rows)
     print()
     print(translate("qa.report.versions", lang, versions=", ".join(report.form_versions)))

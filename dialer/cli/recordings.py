@@ -41,7 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     show.set_defaults(handler=run_show)
 
     r = cmds.add_parser("reconcile", help="files without rows, rows without files")
-    r.add_argument("--fix", action="store_true", help="register orphans of ended calls, remove superseded WAVs, mark missing rows")
+    r.add_argument(
+        "--fix", action="store_true", help="register orphans of ended calls, remove superseded WAVs, mark missing rows"
+    )
     r.add_argument("--json", action="store_true")
     r.set_defaults(handler=run_reconcile)
 
@@ -56,7 +58,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _registry(cfg: Settings, app: App) -> RecordingRegistry:
     return RecordingRegistry(
-        store=RecordingStore(app.db), attempts=app.attempts, settings=cfg, clock=app.clock, compressor=compressor_for(cfg.recording)
+        store=RecordingStore(app.db),
+        attempts=app.attempts,
+        settings=cfg,
+        clock=app.clock,
+        compressor=compressor_for(cfg.recording),
     )
 
 
@@ -90,7 +96,12 @@ async def run_search(cfg: Settings, args: argparse.Namespace) -> int:
         since, until = _local_start(first, tz), _local_start(last + timedelta(days=1), tz)
     async with open_store(cfg, args.clock) as app:
         found = await RecordingStore(app.db).search(
-            number=number, agent=args.agent, since=since, until=until, include_deleted=args.include_deleted, limit=args.limit
+            number=number,
+            agent=args.agent,
+            since=since,
+            until=until,
+            include_deleted=args.include_deleted,
+            limit=args.limit,
         )
     if args.json:
         print_json([r.to_json_dict() for r in found])

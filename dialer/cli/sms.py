@@ -39,7 +39,7 @@ def _vars(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-async def _worker_until(service: SmsService, cfg: Settings, done: "asyncio.Future[None] | None", seconds: float) -> None:
+async def _worker_until(service: SmsService, cfg: Settings, done: asyncio.Future[None] | None, seconds: float) -> None:
     """Run the worker for ``seconds`` or until ``done`` resolves."""
     stop = asyncio.Event()
     task = asyncio.create_task(service.run(stop))
@@ -57,8 +57,14 @@ async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock, build_driver(cfg) if args.wait > 0 else None)
         try:
-            queued = await service.queue(args.to, template=args.template, values=_vars(args.var), text=args.text,
-                                         lead_id=args.lead, actor=args.actor or getpass.getuser())
+            queued = await service.queue(
+                args.to,
+                template=args.template,
+                values=_vars(args.var),
+                text=args.text,
+                lead_id=args.lead,
+                actor=args.actor or getpass.getuser(),
+            )
         except (MessageRefused, SmsError, ValueError) as exc:
             raise CliError(_t(cfg, "refused", reason=str(exc))) from None
         if args.wait > 0:
@@ -78,8 +84,16 @@ async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
         msg = await service.store.get(queued.message_id)
     assert msg is not None
     if args.json:
-        print_json({"message_id": msg.id, "status": msg.status, "parts": msg.parts, "not_before": msg.not_before.isoformat(),
-                    "created": queued.created, "last_error": msg.last_error})
+        print_json(
+            {
+                "message_id": msg.id,
+                "status": msg.status,
+                "parts": msg.parts,
+                "not_before": msg.not_before.isoformat(),
+                "created": queued.created,
+                "last_error": msg.last_error,
+            }
+        )
     else:
         print(_t(cfg, "queued", id=msg.id, parts=msg.parts, status=_t(cfg, f"status.{msg.status}")))
     return 0
@@ -90,9 +104,15 @@ async def run_wave(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
         service = build_service(app.db, cfg, app.clock)
         try:
-            report = await service.start_wave(args.name or f"{args.template} {app.clock.now().date()}", args.template, selection,
-                                              actor=args.actor or getpass.getuser(), wait_hours=args.wait_hours,
-                                              min_reply_rate=args.min_reply_rate, handoff=args.handoff)
+            report = await service.start_wave(
+                args.name or f"{args.template} {app.clock.now().date()}",
+                args.template,
+                selection,
+                actor=args.actor or getpass.getuser(),
+                wait_hours=args.wait_hours,
+                min_reply_rate=args.min_reply_rate,
+                handoff=args.handoff,
+            )
         except SmsError as exc:
             raise CliError(str(exc)) from None
     if args.json:
@@ -113,9 +133,25 @@ async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
         return 0
     tz = service.rules.tz
     print_table(
-        [_t(cfg, "col.id"), _t(cfg, "col.at"), _t(cfg, "col.sender"), _t(cfg, "col.text"), _t(cfg, "col.kind"), _t(cfg, "col.lead")],
-        [(r.id, r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), r.sender, r.text, _t(cfg, f"kind.{r.kind}"), r.lead_id or "-")
-         for r in rows],
+        [
+            _t(cfg, "col.id"),
+            _t(cfg, "col.at"),
+            _t(cfg, "col.sender"),
+            _t(cfg, "col.text"),
+            _t(cfg, "col.kind"),
+            _t(cfg, "col.lead"),
+        ],
+        [
+            (
+                r.id,
+                r.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+                r.sender,
+                r.text,
+                _t(cfg, f"kind.{r.kind}"),
+                r.lead_id or "-",
+            )
+            for r in rows
+        ],
     )
     return 0
 
@@ -123,7 +159,9 @@ async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_reminders(cfg: Settings, args: argparse.Namespace) -> int:
     day = date.fromisoformat(args.date) if args.date else None
     async with open_store(cfg, args.clock) as app:
-        queued, refused = await build_service(app.db, cfg, app.clock).send_reminders(day, args.actor or getpass.getuser())
+        queued, refused = await build_service(app.db, cfg, app.clock).send_reminders(
+            day, args.actor or getpass.getuser()
+        )
     if args.json:
         print_json({"queued": [q.message_id for q in queued], "refused": {str(k): v for k, v in refused.items()}})
         return 0
@@ -141,19 +179,30 @@ async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
         tasks = await service.store.call_tasks()
         held = await service.store.messages(ambiguous=True) if args.ambiguous else []
     if args.json:
-        print_json({"messages": counts, "open_call_tasks": len(tasks),
-                    "waves": [dataclasses.asdict(w) | {"selection": dict(w.selection)} for w in waves],
-                    "ambiguous": [m.id for m in held]})
+        print_json(
+            {
+                "messages": counts,
+                "open_call_tasks": len(tasks),
+                "waves": [dataclasses.asdict(w) | {"selection": dict(w.selection)} for w in waves],
+                "ambiguous": [m.id for m in held],
+            }
+        )
         return 0
     print_table([_t(cfg, "col.status"), _t(cfg, "col.count")], [(_t(cfg, f"status.{k}"), v) for k, v in counts.items()])
     print(_t(cfg, "tasks", count=len(tasks)))
     if waves:
         print_table(
             [_t(cfg, "col.id"), _t(cfg, "col.name"), _t(cfg, "col.phase"), _t(cfg, "col.rate")],
-            [(w.id, w.name, _t(cfg, f"phase.{w.phase}"), "-" if w.reply_rate is None else f"{w.reply_rate:.1%}") for w in waves],
+            [
+                (w.id, w.name, _t(cfg, f"phase.{w.phase}"), "-" if w.reply_rate is None else f"{w.reply_rate:.1%}")
+                for w in waves
+            ],
         )
     if held:
-        print_table([_t(cfg, "col.id"), _t(cfg, "col.sender"), _t(cfg, "col.reason")], [(m.id, m.to_e164, m.last_error or "") for m in held])
+        print_table(
+            [_t(cfg, "col.id"), _t(cfg, "col.sender"), _t(cfg, "col.reason")],
+            [(m.id, m.to_e164, m.last_error or "") for m in held],
+        )
     return 0
 
 

@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     a = cmds.add_parser("add", help="add a login; the password is read from stdin or --password-env")
     a.add_argument("name", metavar="NAME")
     a.add_argument("--role", required=True, choices=[r.value for r in Role])
-    a.add_argument("--agent", help="agents: the identity their calls, recordings and leads are filed under (default: NAME)")
+    a.add_argument(
+        "--agent", help="agents: the identity their calls, recordings and leads are filed under (default: NAME)"
+    )
     a.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     a.set_defaults(handler=run_add)
 
@@ -56,7 +58,14 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
             user = await auth.add_user(args.name, args.role, password, agent=args.agent)
         except AuthError as exc:
             raise CliError(str(exc)) from None
-    print(translate("web.users.added", cfg.ui.language, name=user.name, role=translate("web.role." + user.role.value, cfg.ui.language)))
+    print(
+        translate(
+            "web.users.added",
+            cfg.ui.language,
+            name=user.name,
+            role=translate("web.role." + user.role.value, cfg.ui.language),
+        )
+    )
     return 0
 
 
@@ -65,11 +74,19 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
         users = await AuthService(UserStore(app.db), cfg.web, app.clock).users()
     if args.json:
-        print_json([{"name": u.name, "role": u.role.value, "agent": u.agent, "disabled": u.disabled_at is not None} for u in users])
+        print_json(
+            [
+                {"name": u.name, "role": u.role.value, "agent": u.agent, "disabled": u.disabled_at is not None}
+                for u in users
+            ]
+        )
         return 0
     lang = cfg.ui.language
     print_table(
         [translate(k, lang) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")],
-        [(u.name, translate("web.role." + u.role.value, lang), u.agent or "", "" if u.disabled_at is None else "✗") for u in users],
+        [
+            (u.name, translate("web.role." + u.role.value, lang), u.agent or "", "" if u.disabled_at is None else "✗")
+            for u in users
+        ],
     )
     return 0

@@ -23,7 +23,9 @@ from dialer.web.app import create_app
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add ``dialer web`` to the CLI."""
-    p = sub.add_parser("web", help="启动网页控制台、PBX 连接与外呼活动 (serve the console, the PBX link and the campaigns)")
+    p = sub.add_parser(
+        "web", help="启动网页控制台、PBX 连接与外呼活动 (serve the console, the PBX link and the campaigns)"
+    )
     p.add_argument("--host", help="address to listen on (default from [web], 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default from [web], 8080; 0: any free port)")
     p.add_argument("--no-pbx", action="store_true",

@@ -160,9 +160,7 @@ class DossMapping:
             if value <= now:
                 raise FormError(f.value, f"{value.isoformat()} is not in the future")
         if form.defeat_reason is not None and form.defeat_reason not in self.defeat_reasons:
-            raise FormError(
-                "defeat_reason", f"{form.defeat_reason!r} is not one of: {', '.join(self.defeat_reasons)}"
-            )
+            raise FormError("defeat_reason", f"{form.defeat_reason!r} is not one of: {', '.join(self.defeat_reasons)}")
         if attempts < 1:
             raise ValueError(f"attempts = {attempts}: counts this attempt, so at least 1")
         return DossChange(
@@ -282,4 +280,3 @@ def _enum(cls: type[_E], value: Any, where: str) -> _E:
     except ValueError:
         choices = ", ".join(m.value for m in cls)
         raise ConfigError(f"{where} = {value!r}: must be one of {choices}") from None
-

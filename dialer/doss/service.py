@@ -148,7 +148,13 @@ class DossService:
             check_transition(lead_id, before.state, state)
             lead = await self._leads.change_state(lead_id, state, now, actor, reason="showroom")
             record = DossRecord(
-                lead=_snapshot(lead, None), at=now, actor=actor, state=state, result=state.zh, intent=lead.intent, note=note
+                lead=_snapshot(lead, None),
+                at=now,
+                actor=actor,
+                state=state,
+                result=state.zh,
+                intent=lead.intent,
+                note=note,
             )
             outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
         log.info("doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id)
@@ -165,9 +171,13 @@ class DossService:
         back: list[Lead] = []
         async with self._db.write() as tx:
             before = [await self._leads.get(lead_id) for lead_id in lead_ids]
-            not_defeated = [f"{lead.id} ({lead.state.value})" for lead in before if lead.state is not LeadState.DEFEATED]
+            not_defeated = [
+                f"{lead.id} ({lead.state.value})" for lead in before if lead.state is not LeadState.DEFEATED
+            ]
             if not_defeated:
-                raise LeadStateError(f"only defeated leads can be re-activated; not defeated: {', '.join(not_defeated)}")
+                raise LeadStateError(
+                    f"only defeated leads can be re-activated; not defeated: {', '.join(not_defeated)}"
+                )
             for lead_id in lead_ids:
                 lead = await self._leads.change_state(lead_id, LeadState.REACTIVATED, now, actor, reason=reason)
                 record = DossRecord(lead=_snapshot(lead, None), at=now, actor=actor, state=lead.state,

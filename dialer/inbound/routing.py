@@ -105,7 +105,10 @@ class InboundCallMachine:
         elif self._missed is not None and self._missed.route == RouteKind.CLOSED:
             outcome, detail = Outcome.ABANDONED, "after hours: callback message played"
         elif self._missed is not None:
-            outcome, detail = Outcome.ABANDONED, f"no agent answered (queue {self._missed.queue_status or 'not joined'})"
+            outcome, detail = (
+                Outcome.ABANDONED,
+                f"no agent answered (queue {self._missed.queue_status or 'not joined'})",
+            )
         else:
             outcome, detail = Outcome.ABANDONED, "caller hung up before an agent answered"
         self.result = CallResult(

@@ -199,7 +199,9 @@ class InboundService:
             created_at=call.arrived_at,
         )
         await self._attempts.update_progress(call.call_id, state=CallState.ANSWERED, answered_at=call.arrived_at)
-        log.info("inbound.admitted", number=call.number, route=route.kind.value, owner=route.owner, new_lead=call.new_lead)
+        log.info(
+            "inbound.admitted", number=call.number, route=route.kind.value, owner=route.owner, new_lead=call.new_lead
+        )
 
     async def _tell_pbx(self, call: _InboundCall, route: Route, recording: str) -> None:
         # Dial() and Queue() take whole seconds; never round a ring time down to zero.
@@ -234,7 +236,15 @@ class InboundService:
             return
         lead = call.lead
         self._bus.publish(
-            ScreenPop(at, call.call_id, agent, call.number, lead.id if lead else None, lead.name if lead else None, call.new_lead)
+            ScreenPop(
+                at,
+                call.call_id,
+                agent,
+                call.number,
+                lead.id if lead else None,
+                lead.name if lead else None,
+                call.new_lead,
+            )
         )
         log.info("inbound.connected", agent=agent, lead_id=lead.id if lead else None)
 
@@ -250,7 +260,9 @@ class InboundService:
         attempt = await self._attempts.get(call.call_id)
         assert attempt is not None, "the attempt row was written when the call was admitted"
         await self._after_lead(call.lead, attempt, result.agent)
-        self._bus.publish(InboundCallEnded(result.ended_at, call.call_id, result.agent, result.outcome, attempt.lead_id))
+        self._bus.publish(
+            InboundCallEnded(result.ended_at, call.call_id, result.agent, result.outcome, attempt.lead_id)
+        )
         log.info("inbound.ended", outcome=result.outcome.value, agent=result.agent)
 
     async def _refused(self, event: ami.UserEvent) -> None:
@@ -291,7 +303,9 @@ class InboundService:
         """
         assert attempt.outcome is not None and attempt.ended_at is not None, "called for finished attempts only"
         if lead is not None and attempt.outcome is Outcome.ANSWERED:
-            await self._leads.record_contact(lead.id, attempt.ended_at, agent or self._cfg.actor, attempt.outcome, attempt.id)
+            await self._leads.record_contact(
+                lead.id, attempt.ended_at, agent or self._cfg.actor, attempt.outcome, attempt.id
+            )
         elif lead is not None:
             when = callback_at(attempt.ended_at, self._hours)
             await self._leads.change_state(lead.id, lead.state, attempt.ended_at, self._cfg.actor, callback_at=when)
@@ -338,5 +352,7 @@ class InboundService:
         lead = await self._leads.find_by_phone(phone.e164)
         if lead is None:
             reasons = "; ".join(f"{r.field}={r.value!r}: {r.reason}" for r in run.plan.rejections)
-            raise LeadNotCreated(f"inbound call {call_id}, caller {phone.masked}: no lead created ({reasons or 'no reason given'})")
+            raise LeadNotCreated(
+                f"inbound call {call_id}, caller {phone.masked}: no lead created ({reasons or 'no reason given'})"
+            )
         return lead, False

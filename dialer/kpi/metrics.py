@@ -302,12 +302,8 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
             end,
             now,
         ),
-        contacts_captured=sum(
-            1 for lead in leads if lead.id in new and lead.source in rules.captured_sources
-        ),
-        calls=_calls(
-            [c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules
-        ),
+        contacts_captured=sum(1 for lead in leads if lead.id in new and lead.source in rules.captured_sources),
+        calls=_calls([c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules),
         sources=_sources(leads, month, rules.tz),
     )
 

@@ -9,7 +9,9 @@ from dialer.store.database import Database
 from dialer.store.kpi import kpi_input
 
 
-async def monthly_kpis(db: Database, settings: Settings, clock: Clock, month: Month, agent: str | None = None) -> MonthlyKpis:
+async def monthly_kpis(
+    db: Database, settings: Settings, clock: Clock, month: Month, agent: str | None = None
+) -> MonthlyKpis:
     """The KPIs of ``month`` (dealer local time) for the whole DCC or one agent, as of ``clock.now()``."""
     rules = KpiRules.from_settings(settings)
     start, end = month.bounds(rules.tz)

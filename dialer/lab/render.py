@@ -111,7 +111,9 @@ def template_values(settings: Settings, target: PbxTarget) -> dict[str, str]:
         # Asterisk would end the value at a newline and read the rest of a line after ';'
         # as a comment: refuse rather than render a silently different config.
         if "\n" in value or ";" in value:
-            raise RenderError(f"setting for @{name}@ = {value!r}: newline and ';' cannot be written into an Asterisk config")
+            raise RenderError(
+                f"setting for @{name}@ = {value!r}: newline and ';' cannot be written into an Asterisk config"
+            )
     return values
 
 
@@ -153,8 +155,7 @@ def _agent_sections(count: int, port: int) -> str:
     for n in range(1, count + 1):
         name = f"agent{n}"
         sections.append(
-            f"[{name}](dcc-endpoint)\naors = {name}\n\n"
-            f"[{name}](dcc-aor)\ncontact = sip:{name}@{LAB_HOST}:{port}\n"
+            f"[{name}](dcc-endpoint)\naors = {name}\n\n[{name}](dcc-aor)\ncontact = sip:{name}@{LAB_HOST}:{port}\n"
         )
     return "\n".join(sections)
 

@@ -88,7 +88,12 @@ def compute_due(lead: Lead, rules: DueRules, now: datetime) -> Due | None:
         return None
     candidates = [
         c
-        for c in (_first_follow_up(lead, rules), _callback(lead), _visit_reminder(lead, rules, now), _cadence(lead, rules))
+        for c in (
+            _first_follow_up(lead, rules),
+            _callback(lead),
+            _visit_reminder(lead, rules, now),
+            _cadence(lead, rules),
+        )
         if c is not None
     ]
     return min(candidates, key=lambda d: d.at, default=None)
@@ -103,7 +108,13 @@ def _first_follow_up(lead: Lead, rules: DueRules) -> Due | None:
         return None
     else:
         window = rules.first_follow_up(lead.source)
-        start = lead.issued_at if lead.source is LeadSource.HQ else lead.handed_over_at if lead.source in _HANDED_OVER else None
+        start = (
+            lead.issued_at
+            if lead.source is LeadSource.HQ
+            else lead.handed_over_at
+            if lead.source in _HANDED_OVER
+            else None
+        )
     if window is None:
         return None
     # Without the issue or hand-over time in the file, the clock starts when the lead entered the system.

@@ -127,7 +127,9 @@ class LeadImporter:
             parsed = _Parsed(sha256=sheet.sha256)
             headers = map_headers(sheet.headers)
             parsed.ignored_headers = headers.ignored
-            parsed.phone_field = "/".join(headers.header[c] for c in (Column.MOBILE, Column.LANDLINE) if c in headers.header)
+            parsed.phone_field = "/".join(
+                headers.header[c] for c in (Column.MOBILE, Column.LANDLINE) if c in headers.header
+            )
             for row, cells in sheet.rows:
                 if is_blank(cells):
                     continue
@@ -139,7 +141,13 @@ class LeadImporter:
                     parsed.rejections.extend(result)
                 if progress and parsed.rows % self._progress_rows == 0:
                     progress(Progress(Phase.READ, parsed.rows))
-        log.info("leads.file_read", file=path.name, rows=parsed.rows, valid=len(parsed.drafts), ignored_headers=list(headers.ignored))
+        log.info(
+            "leads.file_read",
+            file=path.name,
+            rows=parsed.rows,
+            valid=len(parsed.drafts),
+            ignored_headers=list(headers.ignored),
+        )
         return parsed
 
 

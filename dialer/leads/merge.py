@@ -200,7 +200,9 @@ class _Planner:
             else:
                 values = {name: getattr(draft, name) for name in FILL_FIELDS}
                 claims = [(draft.row, draft.owner)] if draft.owner else []
-                groups[key] = _Group(draft, [draft], list(draft.phones), values, claims, bool(draft.opt_out), key.lead_id)
+                groups[key] = _Group(
+                    draft, [draft], list(draft.phones), values, claims, bool(draft.opt_out), key.lead_id
+                )
             for p in draft.phones:
                 by_phone[p.e164] = key
         return list(groups.values())
@@ -262,7 +264,9 @@ class _Planner:
     def fill(self, lead: Lead, g: _Group) -> None:
         row = g.first.row
         events_before = len(self.events)
-        updates = {name: g.values[name] for name in FILL_FIELDS if getattr(lead, name) is None and g.values[name] is not None}
+        updates = {
+            name: g.values[name] for name in FILL_FIELDS if getattr(lead, name) is None and g.values[name] is not None
+        }
         known = {p.e164 for p in lead.phones}
         new_phones = tuple(p for p in g.phones if p.e164 not in known)
         if g.first.name != lead.name:
@@ -277,17 +281,23 @@ class _Planner:
             updates["opt_out_at"] = self.now
             self.event(lead.id, LeadEventKind.OPT_OUT, {"import_id": self.import_id, "row": row})
         if not updates and not new_phones:
-            (self.updated_rows if len(self.events) > events_before else self.unchanged_rows).append(RowMatch(row, lead.id))
+            (self.updated_rows if len(self.events) > events_before else self.unchanged_rows).append(
+                RowMatch(row, lead.id)
+            )
             return
         self.updated_rows.append(RowMatch(row, lead.id))
         filled = {k: v for k, v in updates.items() if k in FILL_FIELDS}
         if filled or new_phones:
-            self.event(lead.id, LeadEventKind.UPDATED, {
-                "import_id": self.import_id,
-                "row": row,
-                "fields": {k: _json(v) for k, v in filled.items()},
-                "phones_added": [p.e164 for p in new_phones],
-            })
+            self.event(
+                lead.id,
+                LeadEventKind.UPDATED,
+                {
+                    "import_id": self.import_id,
+                    "row": row,
+                    "fields": {k: _json(v) for k, v in filled.items()},
+                    "phones_added": [p.e164 for p in new_phones],
+                },
+            )
         updated = dataclasses.replace(lead, phones=lead.phones + new_phones, updated_at=self.now, **updates)
         self.changed.append(LeadChange(_with_due(updated, self.rules, self.now), tuple(updates), new_phones))
 

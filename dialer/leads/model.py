@@ -118,7 +118,9 @@ _STATE_ZH: Mapping[LeadState, str] = {
     LeadState.INVALID: "无效",
 }
 
-_WORKING = frozenset({LeadState.FOLLOWING, LeadState.INVITED, LeadState.VISITED, LeadState.DEAL, LeadState.DEFEATED, LeadState.INVALID})
+_WORKING = frozenset(
+    {LeadState.FOLLOWING, LeadState.INVITED, LeadState.VISITED, LeadState.DEAL, LeadState.DEFEATED, LeadState.INVALID}
+)
 
 # Which state changes DOSS allows. A visit that did not close goes back to
 # following (or a new invitation); a defeated lead only returns via re-activation.

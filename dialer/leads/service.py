@@ -107,7 +107,11 @@ class LeadService:
         self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock)
         self._users = UserStore(db)
         self.importer = LeadImporter(
-            self.store, clock, region=settings.dealer.region, tz=self.tz, progress_rows=settings.leads.import_progress_rows
+            self.store,
+            clock,
+            region=settings.dealer.region,
+            tz=self.tz,
+            progress_rows=settings.leads.import_progress_rows,
         )
 
     async def due(self, scope: DueScope = DueScope.TODAY, owner: str | None = None) -> list[DueItem]:
@@ -132,7 +136,9 @@ class LeadService:
 
     async def agents(self) -> list[str]:
         """The agent endpoints leads can be given to: enabled users with the agent role."""
-        return sorted({u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None})
+        return sorted(
+            {u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None}
+        )
 
     async def search(self, query: LeadQuery) -> LeadPage:
         """The manager's lead list: filtered, one page, earliest deadline first."""
@@ -164,7 +170,9 @@ class LeadManager:
         await self._check_agent(to_owner)
         return await self._doss.record_transfer(ids, to_owner, actor, text)
 
-    async def reactivate(self, lead_ids: Sequence[int], actor: str, reason: str, to_owner: str | None = None) -> list[Reactivation]:
+    async def reactivate(
+        self, lead_ids: Sequence[int], actor: str, reason: str, to_owner: str | None = None
+    ) -> list[Reactivation]:
         """Bring defeated leads back (and give them to ``to_owner``), all or none.
 
         A lead that is not defeated refuses the batch: a second click on the same
@@ -205,4 +213,3 @@ def _check_reason(reason: str) -> str:
     if len(text) > REASON_MAX_CHARS:
         raise ManageError("reason", text[:20] + "…", f"at most {REASON_MAX_CHARS} characters")
     return text
-

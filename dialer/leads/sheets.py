@@ -85,7 +85,9 @@ def open_sheet(path: Path) -> Iterator[SheetRows]:
             raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
         try:
             ws = wb.worksheets[0]
-            yield _sheet_rows(path, enumerate(_xlsx_rows(path, ws.iter_rows(values_only=True)), start=1), file_sha256(path))
+            yield _sheet_rows(
+                path, enumerate(_xlsx_rows(path, ws.iter_rows(values_only=True)), start=1), file_sha256(path)
+            )
         finally:
             wb.close()
     else:
@@ -149,7 +151,9 @@ def _scan_csv(path: Path) -> tuple[str, str]:
                 utf16.feed(block)
             utf16.feed(b"", final=True)
             if utf16.error_at is not None:
-                raise _encoding_error(path, "not UTF-16, though the file starts with a UTF-16 byte order mark", utf16.error_at)
+                raise _encoding_error(
+                    path, "not UTF-16, though the file starts with a UTF-16 byte order mark", utf16.error_at
+                )
             return _UTF16, digest.hexdigest()
         utf8, gb18030 = _Decoding(_UTF8), _Decoding(_GB18030)
         evidence_end: int | None = None
@@ -168,7 +172,9 @@ def _scan_csv(path: Path) -> tuple[str, str]:
         return _UTF8, digest.hexdigest()
     assert evidence_end is not None  # a UTF-8 error needs a non-ASCII byte
     if utf8.error_at >= evidence_end:
-        raise _encoding_error(path, "not UTF-8, though the text before it is: the file is damaged or mixes encodings", utf8.error_at)
+        raise _encoding_error(
+            path, "not UTF-8, though the text before it is: the file is damaged or mixes encodings", utf8.error_at
+        )
     gb18030.feed(b"", final=True)
     if gb18030.error_at is not None:
         utf8_line, gb_line = _line_at(path, utf8.error_at), _line_at(path, gb18030.error_at)
@@ -203,7 +209,9 @@ def _line_at(path: Path, offset: int) -> int:
     return newlines + 1
 
 
-def write_sheet(path: Path, headers: Sequence[str], rows: Iterator[Sequence[object]] | Sequence[Sequence[object]]) -> None:
+def write_sheet(
+    path: Path, headers: Sequence[str], rows: Iterator[Sequence[object]] | Sequence[Sequence[object]]
+) -> None:
     """Write a lead file (the template, test and benchmark data); XLSX in write-only (streaming) mode."""
     suffix = path.suffix.lower()
     if suffix == ".csv":

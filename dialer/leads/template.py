@@ -87,7 +87,7 @@ TEMPLATE: tuple[ColumnSpec, ...] = (
 T = TypeVar("T")
 D = TypeVar("D", datetime, date)
 
-_DECORATION = re.compile(r"[\s*＊_]|[（(]必填[)）]|[（(]required[)）]", re.I)
+_DECORATION = re.compile(r"[\s*＊_]|[（(]必填[)）]|[（(]required[)）]", re.IGNORECASE)
 
 
 def _key(header: str) -> str:

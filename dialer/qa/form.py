@@ -101,7 +101,9 @@ def _parse_item(raw: Any, where: str) -> FormItem:
         raise ConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
     item_id = raw.get("id")
     if not isinstance(item_id, str) or not _ID.match(item_id):
-        raise ConfigError(f"{where}: id = {item_id!r}: must be lower-case letters, digits and _ (starting with a letter)")
+        raise ConfigError(
+            f"{where}: id = {item_id!r}: must be lower-case letters, digits and _ (starting with a letter)"
+        )
     where = f"{where} ({item_id})"
     label = raw.get("label")
     if not isinstance(label, str) or not _CJK.search(label):
@@ -119,7 +121,9 @@ def _parse_item(raw: Any, where: str) -> FormItem:
     applies = raw.get("applies_to", [d.value for d in Direction])
     directions = {d.value for d in Direction}
     if not isinstance(applies, list) or not applies or not all(a in directions for a in applies):
-        raise ConfigError(f"{where}: applies_to = {applies!r}: must list one or more of {', '.join(sorted(directions))}")
+        raise ConfigError(
+            f"{where}: applies_to = {applies!r}: must list one or more of {', '.join(sorted(directions))}"
+        )
     return FormItem(
         id=item_id,
         label=label.strip(),

@@ -96,7 +96,9 @@ def build_report(month: str, scorings: Iterable[ScoredCall], agent: str | None =
     kept = latest_per_recording(scorings)
     for s in kept:
         by_agent[s.agent].append(s)
-    rows = tuple(_agent_row(name, calls) for name, calls in sorted(by_agent.items(), key=lambda kv: (kv[0] is None, kv[0] or "")))
+    rows = tuple(
+        _agent_row(name, calls) for name, calls in sorted(by_agent.items(), key=lambda kv: (kv[0] is None, kv[0] or ""))
+    )
     versions = tuple(sorted({s.form_version for s in kept}))
     return QaReport(month=month, agent=agent, agents=rows, form_versions=versions)
 

@@ -25,21 +25,30 @@ log = get_logger(__name__)
 class QaService:
     """Scores recordings against the form and reports per agent and month (dealer's local months)."""
 
-    def __init__(self, *, form: QaForm, scores: QaStore, recordings: RecordingStore, clock: Clock, timezone: str) -> None:
+    def __init__(
+        self, *, form: QaForm, scores: QaStore, recordings: RecordingStore, clock: Clock, timezone: str
+    ) -> None:
         self.form = form
         self._scores = scores
         self._recordings = recordings
         self._clock = clock
         self._tz = ZoneInfo(timezone)
 
-    async def score(self, recording_id: int, *, scorer: str, values: Mapping[str, int], comment: str = "") -> ScoredCall:
+    async def score(
+        self, recording_id: int, *, scorer: str, values: Mapping[str, int], comment: str = ""
+    ) -> ScoredCall:
         """Score one recording; the form's rules are checked before anything is stored (:class:`ScoreError`)."""
         recording = await self._recordings.get(recording_id)
         if recording is None:
             raise RecordingUnavailable(f"recording {recording_id}: no such recording")
         card = score_call(self.form, recording.direction, values)
         stored = await self._scores.add(
-            recording_id=recording_id, agent=recording.agent, scorer=scorer, card=card, comment=comment, at=self._clock.now()
+            recording_id=recording_id,
+            agent=recording.agent,
+            scorer=scorer,
+            card=card,
+            comment=comment,
+            at=self._clock.now(),
         )
         log.info("qa.scored", recording_id=recording_id, score_id=stored.score_id, agent=recording.agent,
                  scorer=scorer, score=card.score)  # fmt: skip

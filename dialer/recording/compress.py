@@ -87,7 +87,9 @@ class SoxFlacCompressor:
                 proc.kill()
             raise
         if proc.returncode != 0:
-            raise CompressionFailed(f"sox {' '.join(args)} failed ({proc.returncode}): {err.decode(errors='replace').strip()}")
+            raise CompressionFailed(
+                f"sox {' '.join(args)} failed ({proc.returncode}): {err.decode(errors='replace').strip()}"
+            )
         return digest.digest()
 
 

@@ -77,7 +77,9 @@ class DiskWatch:
         previous = self._last.level if self._last else DiskLevel.OK
         fields = {"path": str(self._root), "free_mb": free_mb, "min_free_mb": self._settings.min_free_mb}
         if level is DiskLevel.FULL:
-            log.error("recording.disk_full", recording_allowed=allowed, policy=self._settings.disk_full_policy, **fields)
+            log.error(
+                "recording.disk_full", recording_allowed=allowed, policy=self._settings.disk_full_policy, **fields
+            )
         elif level is DiskLevel.LOW and previous is not DiskLevel.LOW:
             log.warning("recording.disk_low", low_free_mb=self._settings.low_free_mb, **fields)
         elif level is DiskLevel.OK and previous is not DiskLevel.OK:

@@ -255,9 +255,10 @@ class RecordingRegistry:
         """A WAV whose row now points at its verified copy: same name, and the checksum the row kept."""
         if not relative.endswith(".wav") or row.format is AudioFormat.WAV or row.deleted:
             return False
-        return PurePosixPath(row.path).with_suffix(".wav").as_posix() == relative and (
-            await asyncio.to_thread(sha256_file, self.root / relative)
-        ) == row.wav_sha256
+        return (
+            PurePosixPath(row.path).with_suffix(".wav").as_posix() == relative
+            and (await asyncio.to_thread(sha256_file, self.root / relative)) == row.wav_sha256
+        )
 
     # -- deletion --------------------------------------------------------------------------
 

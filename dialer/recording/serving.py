@@ -81,7 +81,9 @@ def resolve_recording(root: Path, recording: Recording) -> ServedFile:
     if recording.deleted:
         raise UnsafePath(recording.path, f"was deleted ({recording.delete_reason})")
     path = resolve_inside(root, recording.path)
-    return ServedFile(path=path, size=path.stat().st_size, media_type=recording.format.media_type, etag=f'"{recording.sha256}"')
+    return ServedFile(
+        path=path, size=path.stat().st_size, media_type=recording.format.media_type, etag=f'"{recording.sha256}"'
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,7 +107,9 @@ class _Lead:
 class Simulation:
     """One run of a scenario against the campaign core; call :meth:`run` once."""
 
-    def __init__(self, scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float) -> None:
+    def __init__(
+        self, scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float
+    ) -> None:
         self._sc = scenario
         self._rules = rules
         self._abandon_after_s = abandon_after_s
@@ -318,7 +320,9 @@ class Simulation:
             return
         due = self._clock.monotonic() + (decision.at - now).total_seconds()
         self._seq += 1
-        heapq.heappush(self._scheduled, (due, self._seq, Candidate(lead.lead_id, decision.at, promised=decision.promised)))
+        heapq.heappush(
+            self._scheduled, (due, self._seq, Candidate(lead.lead_id, decision.at, promised=decision.promised))
+        )
 
     # --- summary --------------------------------------------------------------------------------
 

@@ -60,7 +60,9 @@ class AgentModel:
 
     def __post_init__(self) -> None:
         if self.talk_mean_s <= 0 or self.wrap_up_s < 0:
-            raise SimError(f"talk_mean_s = {self.talk_mean_s}, wrap_up_s = {self.wrap_up_s}: talk must be positive, wrap-up not negative")
+            raise SimError(
+                f"talk_mean_s = {self.talk_mean_s}, wrap_up_s = {self.wrap_up_s}: talk must be positive, wrap-up not negative"
+            )
         low, high = self.preview_s
         if not 0 <= low <= high:
             raise SimError(f"preview_s = {(low, high)}: need 0 <= low <= high")

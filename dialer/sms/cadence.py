@@ -139,7 +139,11 @@ def _reply(state: WaveState, event: ReplyReceived, rules: CadenceRules) -> tuple
         return state, []
     previous = state.replies.get(event.lead_id)
     # Opt-out is final; otherwise "interested" outranks a chatty "other".
-    if previous is ReplyKind.OPT_OUT or previous is event.kind or (previous is ReplyKind.INTERESTED and event.kind is ReplyKind.OTHER):
+    if (
+        previous is ReplyKind.OPT_OUT
+        or previous is event.kind
+        or (previous is ReplyKind.INTERESTED and event.kind is ReplyKind.OTHER)
+    ):
         return state, []
     replies = MappingProxyType({**state.replies, event.lead_id: event.kind})
     decisions: list[Decision] = []

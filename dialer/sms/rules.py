@@ -67,7 +67,9 @@ class SendRules:
         opt_out = frozenset(_canonical(k) for k in sms.opt_out_keywords)
         interested = frozenset(_canonical(k) for k in sms.interested_keywords)
         if "" in opt_out or "" in interested:
-            raise SmsConfigError("sms.opt_out_keywords / interested_keywords: a keyword is empty after trimming punctuation")
+            raise SmsConfigError(
+                "sms.opt_out_keywords / interested_keywords: a keyword is empty after trimming punctuation"
+            )
         both = opt_out & interested
         if both:
             raise SmsConfigError(f"sms: keyword(s) {', '.join(sorted(both))} both opt out and show interest")
@@ -118,4 +120,3 @@ def _parse_span(text: str) -> tuple[time, time]:
     if not sep or start is None or end is None or not start < end:
         raise SmsConfigError(f"sms.window = {text!r}: expected HH:MM-HH:MM with the start before the end")
     return start, end
-

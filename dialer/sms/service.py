@@ -84,8 +84,13 @@ class WaveSelection:
 
     def as_json(self) -> dict[str, object]:
         """The selection as stored with the wave."""
-        return {"promote_model": self.promote_model, "models": list(self.models), "min_car_age_years": self.min_car_age_years,
-                "max_car_age_years": self.max_car_age_years, "limit": self.limit}
+        return {
+            "promote_model": self.promote_model,
+            "models": list(self.models),
+            "min_car_age_years": self.min_car_age_years,
+            "max_car_age_years": self.max_car_age_years,
+            "limit": self.limit,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +118,16 @@ class ReplyResult:
 class SmsService:
     """Queues, sends and receives SMS; the composition root builds one per process."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock, templates: TemplateBook,
-                 driver: SmsDriver | None = None, *, rng: random.Random | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        clock: Clock,
+        templates: TemplateBook,
+        driver: SmsDriver | None = None,
+        *,
+        rng: random.Random | None = None,
+    ) -> None:
         self._cfg = settings.sms
         self._settings = settings
         self._clock = clock
@@ -131,9 +144,18 @@ class SmsService:
 
     # -- queueing --------------------------------------------------------------------------------
 
-    async def queue(self, to: str, *, template: str | None = None, values: Mapping[str, str] | None = None,
-                    text: str | None = None, lead_id: int | None = None, wave_id: int | None = None,
-                    dedupe_key: str | None = None, actor: str = ACTOR) -> Queued:
+    async def queue(
+        self,
+        to: str,
+        *,
+        template: str | None = None,
+        values: Mapping[str, str] | None = None,
+        text: str | None = None,
+        lead_id: int | None = None,
+        wave_id: int | None = None,
+        dedupe_key: str | None = None,
+        actor: str = ACTOR,
+    ) -> Queued:
         """Check consent, caps and window, render, and write the message to the outbox.
 
         Either ``template`` (+ ``values``) or free ``text`` (a person's message; never promotional).
@@ -161,11 +183,29 @@ class SmsService:
                 raise MessageRefused(reason)
         seg = segment(body, 0)
         not_before = self.rules.next_send_time(now)
-        msg = NewMessage(e164, body, int(seg.coding), len(seg.parts) if self._segmenting else 1, promotional, template,
-                         lead.id if lead else None, wave_id, dedupe_key, actor, not_before)
+        msg = NewMessage(
+            e164,
+            body,
+            int(seg.coding),
+            len(seg.parts) if self._segmenting else 1,
+            promotional,
+            template,
+            lead.id if lead else None,
+            wave_id,
+            dedupe_key,
+            actor,
+            not_before,
+        )
         message_id, created = await self.store.add_message(msg, now)
         if created:
-            log.info("sms.queued", message_id=message_id, to=e164, template=template, parts=msg.parts, not_before=not_before.isoformat())
+            log.info(
+                "sms.queued",
+                message_id=message_id,
+                to=e164,
+                template=template,
+                parts=msg.parts,
+                not_before=not_before.isoformat(),
+            )
         return Queued(message_id, created, msg.parts, not_before)
 
     async def _lead_for(self, lead_id: int | None, e164: str) -> Lead | None:
@@ -185,12 +225,27 @@ class SmsService:
         """
         lead, values, mobile = await self._visit_values(lead_id)
         stamp = lead.visit_at.isoformat() if lead.visit_at else ""
-        sent = [await self.queue(mobile, template=VISIT_CONFIRMATION, values=values, lead_id=lead.id,
-                                 dedupe_key=f"visit:{lead.id}:{stamp}:customer", actor=actor)]
+        sent = [
+            await self.queue(
+                mobile,
+                template=VISIT_CONFIRMATION,
+                values=values,
+                lead_id=lead.id,
+                dedupe_key=f"visit:{lead.id}:{stamp}:customer",
+                actor=actor,
+            )
+        ]
         consultant_phone = values.get("consultant_phone")
         if consultant_phone:
-            sent.append(await self.queue(consultant_phone, template=VISIT_CONSULTANT, values=values,
-                                         dedupe_key=f"visit:{lead.id}:{stamp}:consultant", actor=actor))
+            sent.append(
+                await self.queue(
+                    consultant_phone,
+                    template=VISIT_CONSULTANT,
+                    values=values,
+                    dedupe_key=f"visit:{lead.id}:{stamp}:consultant",
+                    actor=actor,
+                )
+            )
         else:
             log.warning("sms.consultant_unknown", lead_id=lead.id, consultant=lead.owner)
         return sent
@@ -199,15 +254,23 @@ class SmsService:
         """The day-before reminder asking the customer to confirm; marks the lead's reminder done."""
         lead, values, mobile = await self._visit_values(lead_id)
         stamp = lead.visit_at.isoformat() if lead.visit_at else ""
-        queued = await self.queue(mobile, template=VISIT_REMINDER, values=values, lead_id=lead.id,
-                                  dedupe_key=f"visit:{lead.id}:{stamp}:reminder", actor=actor)
+        queued = await self.queue(
+            mobile,
+            template=VISIT_REMINDER,
+            values=values,
+            lead_id=lead.id,
+            dedupe_key=f"visit:{lead.id}:{stamp}:reminder",
+            actor=actor,
+        )
         await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor)
         return queued
 
     async def send_reminders(self, day: date | None = None, actor: str = ACTOR) -> tuple[list[Queued], dict[int, str]]:
         """Remind every visit booked on ``day`` (default: tomorrow, dealer time). Returns queued and refused by lead."""
         tz = self.rules.tz
-        day = day or (self._clock.now().astimezone(tz).date() + timedelta(days=self._settings.leads.visit_reminder_days_before))
+        day = day or (
+            self._clock.now().astimezone(tz).date() + timedelta(days=self._settings.leads.visit_reminder_days_before)
+        )
         start = datetime.combine(day, time(), tz)
         queued: list[Queued] = []
         refused: dict[int, str] = {}
@@ -229,8 +292,13 @@ class SmsService:
         if mobile is None:
             raise MessageRefused(f"lead {lead_id} has no mobile number")
         local = lead.visit_at.astimezone(self.rules.tz)
-        values = {"customer": lead.name, "model": lead.model or lead.current_car or "", "date": f"{local.month}月{local.day}日",
-                  "time": local.strftime("%H:%M"), "consultant": lead.owner or ""}
+        values = {
+            "customer": lead.name,
+            "model": lead.model or lead.current_car or "",
+            "date": f"{local.month}月{local.day}日",
+            "time": local.strftime("%H:%M"),
+            "consultant": lead.owner or "",
+        }
         phone = self._book.consultants.get(lead.owner or "")
         if phone:
             values["consultant_phone"] = phone
@@ -239,12 +307,25 @@ class SmsService:
     # -- repurchase waves -----------------------------------------------------------------------
 
     def _cadence_rules(self, wave: WaveRow) -> cadence.CadenceRules:
-        return cadence.CadenceRules(timedelta(hours=wave.wait_hours), wave.min_reply_rate, cadence.Handoff(wave.handoff),
-                                    self._cfg.interested_priority, self._cfg.handoff_priority)
+        return cadence.CadenceRules(
+            timedelta(hours=wave.wait_hours),
+            wave.min_reply_rate,
+            cadence.Handoff(wave.handoff),
+            self._cfg.interested_priority,
+            self._cfg.handoff_priority,
+        )
 
-    async def start_wave(self, name: str, template: str, selection: WaveSelection, *, actor: str = ACTOR,
-                         wait_hours: float | None = None, min_reply_rate: float | None = None,
-                         handoff: str | None = None) -> WaveReport:
+    async def start_wave(
+        self,
+        name: str,
+        template: str,
+        selection: WaveSelection,
+        *,
+        actor: str = ACTOR,
+        wait_hours: float | None = None,
+        min_reply_rate: float | None = None,
+        handoff: str | None = None,
+    ) -> WaveReport:
         """Select base customers, queue the wave's SMS, and start the reply window."""
         now = self._clock.now()
         self._book.get(template)
@@ -254,15 +335,29 @@ class SmsService:
         if selection.limit is not None:
             chosen = chosen[: selection.limit]
         wave_id = await self.store.add_wave(
-            name, template, selection.as_json(), self._cfg.cadence_wait_hours if wait_hours is None else wait_hours,
-            self._cfg.cadence_min_reply_rate if min_reply_rate is None else min_reply_rate, handoff, actor, now)
+            name,
+            template,
+            selection.as_json(),
+            self._cfg.cadence_wait_hours if wait_hours is None else wait_hours,
+            self._cfg.cadence_min_reply_rate if min_reply_rate is None else min_reply_rate,
+            handoff,
+            actor,
+            now,
+        )
         refused: dict[str, int] = {}
         queued = parts = 0
         for customer in chosen:
             values = {"customer": customer.name, "model": selection.promote_model, "consultant": customer.owner or ""}
             try:
-                q = await self.queue(customer.mobile, template=template, values=values, lead_id=customer.lead_id,
-                                     wave_id=wave_id, dedupe_key=f"wave:{wave_id}:lead:{customer.lead_id}", actor=actor)
+                q = await self.queue(
+                    customer.mobile,
+                    template=template,
+                    values=values,
+                    lead_id=customer.lead_id,
+                    wave_id=wave_id,
+                    dedupe_key=f"wave:{wave_id}:lead:{customer.lead_id}",
+                    actor=actor,
+                )
             except MessageRefused as exc:
                 refused[str(exc)] = refused.get(str(exc), 0) + 1
                 continue
@@ -273,14 +368,25 @@ class SmsService:
         # The machine answers WaveSent with DecideAt(decide_at); the state carries the same instant.
         state, _ = cadence.step(await self._wave_state(wave), cadence.WaveSent(now), self._cadence_rules(wave))
         await self.store.update_wave(wave_id, state.phase.value, sent_at=now, decide_at=state.decide_at)
-        log.info("sms.wave_started", wave_id=wave_id, selected=len(chosen), queued=queued, parts=parts, refused=sum(refused.values()))
+        log.info(
+            "sms.wave_started",
+            wave_id=wave_id,
+            selected=len(chosen),
+            queued=queued,
+            parts=parts,
+            refused=sum(refused.values()),
+        )
         return WaveReport(wave_id, len(chosen), queued, parts, MappingProxyType(refused))
 
     async def _wave_state(self, wave: WaveRow) -> cadence.WaveState:
         """Rebuild the cadence state from the store by replaying the wave's replies through the machine."""
         rules = self._cadence_rules(wave)
-        state = cadence.WaveState(cadence.Phase(wave.phase), frozenset(await self.store.wave_members(wave.id)),
-                                  decide_at=wave.decide_at, reply_rate=wave.reply_rate)
+        state = cadence.WaveState(
+            cadence.Phase(wave.phase),
+            frozenset(await self.store.wave_members(wave.id)),
+            decide_at=wave.decide_at,
+            reply_rate=wave.reply_rate,
+        )
         for lead_id, kind, at in await self.store.wave_replies(wave.id):
             state, _ = cadence.step(state, cadence.ReplyReceived(lead_id, ReplyKind(kind), at), rules)
         return state
@@ -296,7 +402,13 @@ class SmsService:
                 if isinstance(d, cadence.Decided):
                     await self.store.update_wave(wave.id, d.phase.value, decided_at=now, reply_rate=d.reply_rate)
                     decided.append((wave.id, d))
-                    log.info("sms.wave_decided", wave_id=wave.id, phase=d.phase.value, reply_rate=round(d.reply_rate, 4), handed_off=d.handed_off)
+                    log.info(
+                        "sms.wave_decided",
+                        wave_id=wave.id,
+                        phase=d.phase.value,
+                        reply_rate=round(d.reply_rate, 4),
+                        handed_off=d.handed_off,
+                    )
         return decided
 
     async def _apply(self, decisions: Sequence[cadence.Decision], wave_id: int | None, now: datetime) -> int:
@@ -341,13 +453,24 @@ class SmsService:
         for part in await self.store.parts(msg.id):
             if part.status != "queued":
                 continue
-            out = OutPart(msg.id, part.seq, msg.parts, msg.to_e164, payloads[part.seq - 1], int(seg.coding), part.client_ref, msg.body)
+            out = OutPart(
+                msg.id,
+                part.seq,
+                msg.parts,
+                msg.to_e164,
+                payloads[part.seq - 1],
+                int(seg.coding),
+                part.client_ref,
+                msg.body,
+            )
             if not await self.store.mark_sending(msg.id, part.seq, self._clock.now()):
                 return taken  # another worker claimed it
             try:
                 smsc_id = await self._driver.submit(out)
             except GatewayUnavailable as exc:
-                await self.store.release(msg.id, part.seq, str(exc), self._clock.now(), self._clock.now(), count=False, dead=False)
+                await self.store.release(
+                    msg.id, part.seq, str(exc), self._clock.now(), self._clock.now(), count=False, dead=False
+                )
                 return taken
             except SubmitRejected as exc:
                 attempts = msg.attempts + 1
@@ -382,8 +505,9 @@ class SmsService:
     async def on_receipt(self, receipt: Receipt) -> int | None:
         """A delivery receipt: update its part; it also reconciles an ambiguous submit."""
         handset = self._e164(receipt.handset)
-        message_id = await self.store.apply_receipt(receipt.smsc_id, handset, receipt.client_ref, receipt.delivered,
-                                                    receipt.state, self._clock.now())
+        message_id = await self.store.apply_receipt(
+            receipt.smsc_id, handset, receipt.client_ref, receipt.delivered, receipt.state, self._clock.now()
+        )
         if message_id is None:
             log.warning("sms.receipt_unmatched", smsc_id=receipt.smsc_id, handset=handset, state=receipt.state)
         return message_id
@@ -408,11 +532,26 @@ class SmsService:
                 await self.leads.set_opt_out(lead_id, now, ACTOR, f"SMS reply {inbound.text!r}")
         elif kind is ReplyKind.INTERESTED and lead_id is not None and await self._wants_call(lead_id, latest):
             if wave is not None and before is not None:
-                _, decisions = cadence.step(before, cadence.ReplyReceived(lead_id, kind, now), self._cadence_rules(wave))
+                _, decisions = cadence.step(
+                    before, cadence.ReplyReceived(lead_id, kind, now), self._cadence_rules(wave)
+                )
                 task = await self._apply(decisions, wave.id, now) > 0
             else:
-                task = await self.store.add_call_tasks([(lead_id, self._cfg.interested_priority, "sms_interested")], now, None, now) > 0
-        log.info("sms.inbound", inbound_id=inbound_id, sender=sender, kind=kind.value, lead_id=lead_id, reply_to=reply_to, call_task=task)
+                task = (
+                    await self.store.add_call_tasks(
+                        [(lead_id, self._cfg.interested_priority, "sms_interested")], now, None, now
+                    )
+                    > 0
+                )
+        log.info(
+            "sms.inbound",
+            inbound_id=inbound_id,
+            sender=sender,
+            kind=kind.value,
+            lead_id=lead_id,
+            reply_to=reply_to,
+            call_task=task,
+        )
         return ReplyResult(inbound_id, kind, lead_id, reply_to, task)
 
     async def _wants_call(self, lead_id: int, latest: OutboxMessage | None) -> bool:

@@ -94,7 +94,9 @@ class SmscSimulator:
                 task.cancel()
         await asyncio.gather(*(t for t in (self._task, self._pusher) if t is not None), return_exceptions=True)
         # A session whose ESME already left waits ~30 s for an unbind_resp that never comes: bound the wait.
-        await asyncio.gather(*(asyncio.wait_for(e.unbind(), _UNBIND_WAIT_S) for e in self._sessions.values()), return_exceptions=True)
+        await asyncio.gather(
+            *(asyncio.wait_for(e.unbind(), _UNBIND_WAIT_S) for e in self._sessions.values()), return_exceptions=True
+        )
         self._sessions.clear()
         await self._server.stop()
         if self._ledger is not None:
@@ -150,12 +152,32 @@ class SmscSimulator:
         text = payload[1 + payload[0] :] if event.esm_class & 0x40 else payload
         body = text.decode("utf-16-be", errors="replace") if event.data_coding == DataCoding.UCS2 else text.hex()
         # Written (and flushed) before the acknowledgement: a kill after this line still counts it.
-        self._write({"kind": "submit", "id": smsc_id, "to": to, "ref": ref.hex(), "seq": seq, "total": total,
-                     "coding": event.data_coding, "text": body, "udhi": bool(event.esm_class & 0x40)})
+        self._write(
+            {
+                "kind": "submit",
+                "id": smsc_id,
+                "to": to,
+                "ref": ref.hex(),
+                "seq": seq,
+                "total": total,
+                "coding": event.data_coding,
+                "text": body,
+                "udhi": bool(event.esm_class & 0x40),
+            }
+        )
         event.accept(smsc_id)
         delivered = to not in self._script.undeliverable
-        self._queue({"kind": "dlr", "key": smsc_id, "id": smsc_id, "to": to, "ref": ref.hex(),
-                     "stat": "DELIVRD" if delivered else "UNDELIV", "err": "000" if delivered else "001"})
+        self._queue(
+            {
+                "kind": "dlr",
+                "key": smsc_id,
+                "id": smsc_id,
+                "to": to,
+                "ref": ref.hex(),
+                "stat": "DELIVRD" if delivered else "UNDELIV",
+                "err": "000" if delivered else "001",
+            }
+        )
         reply = self._script.replies.get(to)
         if reply is not None and seq == total and to not in self._replied:
             self._replied.add(to)
@@ -187,22 +209,40 @@ class SmscSimulator:
 
     async def _deliver(self, esme: Any, record: Mapping[str, Any]) -> Any:
         if record["kind"] == "dlr":
-            text = _RECEIPT.format(id=record["id"], dlvrd="001" if record["stat"] == "DELIVRD" else "000",
-                                   stat=record["stat"], err=record["err"])
+            text = _RECEIPT.format(
+                id=record["id"],
+                dlvrd="001" if record["stat"] == "DELIVRD" else "000",
+                stat=record["stat"],
+                err=record["err"],
+            )
             tlvs = [smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, record["id"].encode() + b"\x00")]
             if record["ref"]:
                 tlvs.append(smpp34.Tlv(smpp34.TLV_USER_MESSAGE_REFERENCE, bytes.fromhex(record["ref"])))
-            return await esme.deliver_sm("", text.encode("ascii"), source_addr=record["to"], source_addr_ton=1,
-                                         source_addr_npi=1, esm_class=ESM_RECEIPT, tlvs=tlvs)
+            return await esme.deliver_sm(
+                "",
+                text.encode("ascii"),
+                source_addr=record["to"],
+                source_addr_ton=1,
+                source_addr_npi=1,
+                esm_class=ESM_RECEIPT,
+                tlvs=tlvs,
+            )
         text = record["text"]
         ascii_only = all(ord(c) < 128 for c in text)
-        return await esme.deliver_sm("", text.encode("ascii") if ascii_only else text.encode("utf-16-be"),
-                                     source_addr=record["from"], source_addr_ton=1, source_addr_npi=1,
-                                     data_coding=DataCoding.GSM7 if ascii_only else DataCoding.UCS2)
+        return await esme.deliver_sm(
+            "",
+            text.encode("ascii") if ascii_only else text.encode("utf-16-be"),
+            source_addr=record["from"],
+            source_addr_ton=1,
+            source_addr_npi=1,
+            data_coding=DataCoding.GSM7 if ascii_only else DataCoding.UCS2,
+        )
 
 
 async def _serve(args: argparse.Namespace) -> None:
-    sim = SmscSimulator(args.host, args.port, Path(args.ledger), SimScript.load(Path(args.script) if args.script else None))
+    sim = SmscSimulator(
+        args.host, args.port, Path(args.ledger), SimScript.load(Path(args.script) if args.script else None)
+    )
     await sim.start()
     print(f"READY {args.port}", flush=True)
     try:

@@ -29,7 +29,16 @@ ESM_RECEIPT = 0x04  # deliver_sm is a delivery receipt (SMPP 3.4 5.2.12)
 TON_INTERNATIONAL, NPI_ISDN = 1, 1
 REGISTERED_DELIVERY_FINAL = 1  # ask for a receipt on final outcome, success or failure
 # SMPP 3.4 message_state values (5.3.2.35) a receipt may carry as a TLV.
-_STATE_NAMES = {1: "ENROUTE", 2: "DELIVRD", 3: "EXPIRED", 4: "DELETED", 5: "UNDELIV", 6: "ACCEPTD", 7: "UNKNOWN", 8: "REJECTD"}
+_STATE_NAMES = {
+    1: "ENROUTE",
+    2: "DELIVRD",
+    3: "EXPIRED",
+    4: "DELETED",
+    5: "UNDELIV",
+    6: "ACCEPTD",
+    7: "UNKNOWN",
+    8: "REJECTD",
+}
 _RECEIPT_FIELD = re.compile(r"(\w+(?: date)?):(\S*)")
 _EVENT_QUEUE = 10000
 
@@ -39,7 +48,7 @@ def parse_receipt(text: str, tlvs: dict[int, bytes], handset: str) -> Receipt | 
     fields = {k.lower(): v for k, v in _RECEIPT_FIELD.findall(text)}
     smsc_id = _tlv_text(tlvs.get(smpp34.TLV_RECEIPTED_MESSAGE_ID)) or fields.get("id")
     state = fields.get("stat", "")
-    if smpp34.TLV_MESSAGE_STATE in tlvs and tlvs[smpp34.TLV_MESSAGE_STATE]:
+    if tlvs.get(smpp34.TLV_MESSAGE_STATE):
         state = _STATE_NAMES.get(tlvs[smpp34.TLV_MESSAGE_STATE][0], state)
     if not smsc_id or not state:
         return None
@@ -178,7 +187,9 @@ class SmppDriver:
         tlvs = {t.tag: bytes(t.value) for t in event.tlvs}
         has_udh = bool(event.esm_class & ESM_UDHI)
         text = decode(bytes(event.short_message), event.data_coding, has_udh)
-        handset = "+" + event.source_addr.lstrip("+") if event.source_addr_ton == TON_INTERNATIONAL else event.source_addr
+        handset = (
+            "+" + event.source_addr.lstrip("+") if event.source_addr_ton == TON_INTERNATIONAL else event.source_addr
+        )
         if event.esm_class & ESM_RECEIPT:
             receipt = parse_receipt(text, tlvs, handset)
             if receipt is None:

@@ -18,7 +18,9 @@ from types import MappingProxyType
 from dialer.sms.errors import SmsConfigError
 
 # The variables a template may use; the sender fills them from the lead, the visit and the dealer.
-VARIABLES: frozenset[str] = frozenset({"customer", "model", "date", "time", "address", "consultant", "consultant_phone", "dealer"})
+VARIABLES: frozenset[str] = frozenset(
+    {"customer", "model", "date", "time", "address", "consultant", "consultant_phone", "dealer"}
+)
 
 _TEMPLATE_KEYS = frozenset({"text", "promotional", "description"})
 
@@ -100,7 +102,9 @@ def parse_templates(data: Mapping[str, object], where: str) -> TemplateBook:
     unknown_top = sorted(set(data) - {"dealer", "consultants", "templates"})
     if unknown_top:
         raise SmsConfigError(f"{where}: unknown table(s) {', '.join(unknown_top)}")
-    return TemplateBook(signature, opt_out_text, address, MappingProxyType(dict(consultants)), MappingProxyType(templates))
+    return TemplateBook(
+        signature, opt_out_text, address, MappingProxyType(dict(consultants)), MappingProxyType(templates)
+    )
 
 
 def _template(name: str, body: object, where: str) -> Template:

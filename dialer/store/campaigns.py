@@ -71,9 +71,7 @@ SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.handof
    AND phone IS NOT NULL
 """
 # The lead's first follow-up deadline, for refreshing campaign_leads.deadline_at in an UPDATE.
-_DEADLINE = (
-    "(SELECT CASE WHEN x.due_kind = 'first_follow_up' THEN x.due_at END FROM leads x WHERE x.id = campaign_leads.lead_id)"
-)
+_DEADLINE = "(SELECT CASE WHEN x.due_kind = 'first_follow_up' THEN x.due_at END FROM leads x WHERE x.id = campaign_leads.lead_id)"
 # One query per ranking tier; choose() merges them (dialer/campaigns/hopper.py explains why that is exact).
 _TIERS = (
     "AND cl.deadline_at IS NOT NULL ORDER BY cl.deadline_at LIMIT :limit",
@@ -100,7 +98,9 @@ UPDATE campaign_leads
    AND l.callback_at IS NOT NULL AND campaign_leads.status != 'claimed'
    AND (campaign_leads.callback_at IS NULL OR campaign_leads.callback_at != l.callback_at)
 """
-_REFRESH_DEADLINES = f"UPDATE campaign_leads SET deadline_at = {_DEADLINE} WHERE campaign_id = ? AND lead_id IN ({{ids}})"
+_REFRESH_DEADLINES = (
+    f"UPDATE campaign_leads SET deadline_at = {_DEADLINE} WHERE campaign_id = ? AND lead_id IN ({{ids}})"
+)
 # SMS hand-offs (dialer/sms/, table sms_call_tasks of migration 0040): an open task of an enrolled,
 # unclaimed lead makes it due at the task's time; an interested reply is a promised call.
 _SYNC_HANDOFFS = f"""
@@ -230,7 +230,9 @@ class CampaignStore:
         return self._record(row)
 
     def _record(self, row: Row) -> CampaignRecord:
-        definition = parse_definition(json.loads(row["definition"]), f"campaign {row['id']} ({row['file_name']})", self._settings)
+        definition = parse_definition(
+            json.loads(row["definition"]), f"campaign {row['id']} ({row['file_name']})", self._settings
+        )
         return CampaignRecord(
             id=row["id"],
             definition=definition,
@@ -246,12 +248,16 @@ class CampaignStore:
         async with self._db.write() as tx:
             current = await self._get(tx, campaign_id)
             target = apply(campaign_id, current.status, command)
-            await tx.execute("UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?", (target.value, to_db(at), campaign_id))
+            await tx.execute(
+                "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?", (target.value, to_db(at), campaign_id)
+            )
             await tx.execute(
                 "INSERT INTO campaign_events (campaign_id, at, actor, command, from_status, to_status) VALUES (?, ?, ?, ?, ?, ?)",
                 (campaign_id, to_db(at), actor, command.value, current.status.value, target.value),
             )
-            log.info("campaign.transition", campaign_id=campaign_id, command=command.value, status=target.value, actor=actor)
+            log.info(
+                "campaign.transition", campaign_id=campaign_id, command=command.value, status=target.value, actor=actor
+            )
             return await self._get(tx, campaign_id)
 
     # -- enrolment ------------------------------------------------------------------------------
@@ -302,7 +308,9 @@ class CampaignStore:
 
     # -- the hopper -----------------------------------------------------------------------------
 
-    async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], builtins.list[Pick]]) -> builtins.list[Pick]:
+    async def claim(
+        self, query: DueQuery, rank: Callable[[Sequence[DueLead]], builtins.list[Pick]]
+    ) -> builtins.list[Pick]:
         """In one transaction: find due leads per tier, let ``rank`` choose, mark the chosen claimed."""
         states = [s.value for s in query.open_states]
         params: dict[str, Any] = {
@@ -378,7 +386,9 @@ class CampaignStore:
     async def claimed(self, campaign_id: int) -> builtins.list[Progress]:
         """The campaign's claimed leads."""
         async with self._db.read() as r:
-            rows = await r.fetchall("SELECT * FROM campaign_leads WHERE campaign_id = ? AND status = 'claimed'", (campaign_id,))
+            rows = await r.fetchall(
+                "SELECT * FROM campaign_leads WHERE campaign_id = ? AND status = 'claimed'", (campaign_id,)
+            )
         return [_progress(row) for row in rows]
 
     async def last_attempt_since(self, campaign_id: int, lead_id: int, since: datetime) -> Attempt | None:
@@ -409,7 +419,9 @@ class CampaignStore:
         return [attempt_from_row(row) for row in rows]
 
     async def _progress(self, r: Reader | Tx, campaign_id: int, lead_id: int) -> Progress | None:
-        row = await r.fetchone("SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (campaign_id, lead_id))
+        row = await r.fetchone(
+            "SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (campaign_id, lead_id)
+        )
         return None if row is None else _progress(row)
 
     # -- questions about a lead and a campaign --------------------------------------------------
@@ -418,16 +430,23 @@ class CampaignStore:
         """What ``why`` needs to know about one lead in one campaign, from one snapshot."""
         async with self._db.read() as r:
             lead = await r.fetchone("SELECT state, opt_out_at FROM leads WHERE id = ?", (lead_id,))
-            phones = [row[0] for row in await r.fetchall("SELECT e164 FROM lead_phones WHERE lead_id = ? ORDER BY rowid", (lead_id,))]
+            phones = [
+                row[0]
+                for row in await r.fetchall("SELECT e164 FROM lead_phones WHERE lead_id = ? ORDER BY rowid", (lead_id,))
+            ]
             dnc = [
                 row[0]
                 for row in await r.fetchall(
-                    "SELECT p.e164 FROM lead_phones p JOIN dnc ON dnc.e164 = p.e164 WHERE p.lead_id = ? ORDER BY p.rowid", (lead_id,)
+                    "SELECT p.e164 FROM lead_phones p JOIN dnc ON dnc.e164 = p.e164 WHERE p.lead_id = ? ORDER BY p.rowid",
+                    (lead_id,),
                 )
             ]
-            call = await r.fetchval("SELECT call_id FROM attempts WHERE lead_id = ? AND outcome IS NULL LIMIT 1", (lead_id,))
+            call = await r.fetchval(
+                "SELECT call_id FROM attempts WHERE lead_id = ? AND outcome IS NULL LIMIT 1", (lead_id,)
+            )
             claimed = await r.fetchall(
-                "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? AND status = 'claimed' ORDER BY campaign_id", (lead_id,)
+                "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? AND status = 'claimed' ORDER BY campaign_id",
+                (lead_id,),
             )
             progress = await self._progress(r, campaign_id, lead_id)
         return LeadFacts(
@@ -445,7 +464,9 @@ class CampaignStore:
     async def campaigns_of(self, lead_id: int) -> builtins.list[int]:
         """Campaigns the lead is enrolled in, oldest first."""
         async with self._db.read() as r:
-            rows = await r.fetchall("SELECT campaign_id FROM campaign_leads WHERE lead_id = ? ORDER BY campaign_id", (lead_id,))
+            rows = await r.fetchall(
+                "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? ORDER BY campaign_id", (lead_id,)
+            )
         return [row[0] for row in rows]
 
     async def counts(self, campaign_id: int, since: datetime) -> CampaignCounts:
@@ -454,7 +475,9 @@ class CampaignStore:
             statuses = await r.fetchall(
                 "SELECT status, COUNT(*) FROM campaign_leads WHERE campaign_id = ? GROUP BY status", (campaign_id,)
             )
-            outcomes = await r.fetchall("SELECT outcome, COUNT(*) FROM attempts WHERE campaign_id = ? GROUP BY outcome", (campaign_id,))
+            outcomes = await r.fetchall(
+                "SELECT outcome, COUNT(*) FROM attempts WHERE campaign_id = ? GROUP BY outcome", (campaign_id,)
+            )
             connected = await r.fetchval(
                 "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND connected_at IS NOT NULL", (campaign_id,)
             )
@@ -516,7 +539,8 @@ class DncStore:
         """Put a number on the list; False if it was already there (the first entry is kept)."""
         async with self._db.write() as tx:
             added = await tx.execute(
-                "INSERT OR IGNORE INTO dnc (e164, reason, added_at, added_by) VALUES (?, ?, ?, ?)", (e164, reason, to_db(at), actor)
+                "INSERT OR IGNORE INTO dnc (e164, reason, added_at, added_by) VALUES (?, ?, ?, ?)",
+                (e164, reason, to_db(at), actor),
             )
         log.info("dnc.add", number=mask(e164), added=bool(added), actor=actor)
         return added == 1

@@ -86,7 +86,9 @@ class DossOutbox:
     async def filed(self, attempt_id: int) -> bool:
         """Whether a disposition of this call was recorded (its DOSS row exists, whatever its delivery)."""
         async with self._db.read() as r:
-            row = await r.fetchone("SELECT 1 FROM doss_outbox WHERE attempt_id = ? AND kind = 'disposition' LIMIT 1", (attempt_id,))
+            row = await r.fetchone(
+                "SELECT 1 FROM doss_outbox WHERE attempt_id = ? AND kind = 'disposition' LIMIT 1", (attempt_id,)
+            )
         return row is not None
 
     async def due(self, now: datetime, limit: int) -> list[OutboxEntry]:

@@ -226,7 +226,10 @@ class LeadStore:
         """The lead's history, oldest first."""
         async with self._db.read() as r:
             rows = await r.fetchall("SELECT * FROM lead_events WHERE lead_id = ? ORDER BY id", (lead_id,))
-        return [LeadEvent(row["id"], row["lead_id"], row["kind"], from_db(row["at"]), row["actor"], json.loads(row["data"])) for row in rows]
+        return [
+            LeadEvent(row["id"], row["lead_id"], row["kind"], from_db(row["at"]), row["actor"], json.loads(row["data"]))
+            for row in rows
+        ]
 
     async def due(self, until: datetime | None, *, owner: str | None = None) -> list[Lead]:
         """Leads due at or before ``until`` (every scheduled lead if None), earliest first."""
@@ -269,7 +272,10 @@ class LeadStore:
             params.append(owner)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " GROUP BY owner, state ORDER BY owner IS NULL, owner, state", params)
-        return [OwnershipCount(row["owner"], LeadState(row["state"]), int(row["leads"]), int(row["overdue"])) for row in rows]
+        return [
+            OwnershipCount(row["owner"], LeadState(row["state"]), int(row["leads"]), int(row["overdue"]))
+            for row in rows
+        ]
 
     async def _load(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, Lead]:
         leads: dict[int, Lead] = {}
@@ -305,8 +311,14 @@ class LeadStore:
                 "   (e.kind IN (?, ?) AND json_extract(e.data, '$.outcome') = ?)"
                 "   OR (e.kind = ? AND json_extract(e.data, '$.to') = ?))"
                 " ORDER BY e.lead_id",
-                (*month, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, Outcome.VACANT.value,
-                 LeadEventKind.STATE.value, LeadState.INVALID.value),
+                (
+                    *month,
+                    LeadEventKind.CONTACT.value,
+                    LeadEventKind.ATTEMPT.value,
+                    Outcome.VACANT.value,
+                    LeadEventKind.STATE.value,
+                    LeadState.INVALID.value,
+                ),
             )
             imports = await r.fetchall(
                 "SELECT id, file_name, rows_total, merged, updated + unchanged AS matched, conflicts FROM lead_imports"
@@ -328,17 +340,33 @@ class LeadStore:
                 " SELECT l.id, e.at, json_extract(e.data, '$.defeat_reason'), l.source, l.model, 1"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
                 " WHERE e.kind = ? AND e.at >= ? AND e.at < ? AND l.source = ?",
-                (LeadEventKind.STATE.value, LeadState.DEFEATED.value, to_db(trend_start), month[1],
-                 LeadEventKind.CREATED.value, to_db(trend_start), month[1], LeadSource.DEFEATED.value),
+                (
+                    LeadEventKind.STATE.value,
+                    LeadState.DEFEATED.value,
+                    to_db(trend_start),
+                    month[1],
+                    LeadEventKind.CREATED.value,
+                    to_db(trend_start),
+                    month[1],
+                    LeadSource.DEFEATED.value,
+                ),
             )
         rejected = [RejectedNumber(x["import_id"], x["file_name"], x["row"], x["value"], x["reason"]) for x in rejects]
         return HygieneFacts(
             rejected_numbers=[x for x in rejected if not x.reason.startswith(AMBIGUOUS)],
             wrong_numbers=[WrongNumber(x["lead_id"], x["name"], x["phone"], x["why"]) for x in wrong],
-            imports=[ImportDuplicates(x["id"], x["file_name"], x["rows_total"], x["merged"], x["matched"], x["conflicts"]) for x in imports],
+            imports=[
+                ImportDuplicates(x["id"], x["file_name"], x["rows_total"], x["merged"], x["matched"], x["conflicts"])
+                for x in imports
+            ],
             ambiguous_rows=[x for x in rejected if x.reason.startswith(AMBIGUOUS)],
-            candidates=[MergeCandidate(x["name"], x["model"], tuple(int(i) for i in x["ids"].split(","))) for x in candidates],
-            defeated=[DefeatedLead(x["id"], from_db(x["at"]), x["reason"], x["source"], x["model"], bool(x["handed_over"])) for x in defeated],
+            candidates=[
+                MergeCandidate(x["name"], x["model"], tuple(int(i) for i in x["ids"].split(","))) for x in candidates
+            ],
+            defeated=[
+                DefeatedLead(x["id"], from_db(x["at"]), x["reason"], x["source"], x["model"], bool(x["handed_over"]))
+                for x in defeated
+            ],
         )
 
     # -- import ----------------------------------------------------------------------------
@@ -476,7 +504,12 @@ class LeadStore:
             lead = await self._get_for_update(tx, lead_id)
             reached = outcome.reached_person
             kind = LeadEventKind.CONTACT if reached else LeadEventKind.ATTEMPT
-            data = {"channel": "phone", "outcome": outcome.value, "attempt_id": attempt_id, "first": reached and not lead.followed_up}
+            data = {
+                "channel": "phone",
+                "outcome": outcome.value,
+                "attempt_id": attempt_id,
+                "first": reached and not lead.followed_up,
+            }
             events = [NewEvent(lead_id, kind, at, actor, data)]
             changes: dict[str, Any] = {}
             if reached:
@@ -524,10 +557,14 @@ class LeadStore:
                 changes["defeat_reason"] = defeat_reason
             if callback_at is not None:
                 changes["callback_at"] = callback_at
-                events.append(NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()}))
+                events.append(
+                    NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()})
+                )
             if visit_at is not None:
                 changes.update(visit_at=visit_at, visit_reminded_at=None)
-                events.append(NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()}))
+                events.append(
+                    NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()})
+                )
             return await self._save(tx, lead, changes, events, at)
 
     async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str) -> Lead:
@@ -548,7 +585,9 @@ class LeadStore:
 
     # -- a manager's decisions ----------------------------------------------------------------
 
-    async def transfer(self, lead_ids: Sequence[int], to_owner: str, at: datetime, actor: str, reason: str) -> list[Transfer]:
+    async def transfer(
+        self, lead_ids: Sequence[int], to_owner: str, at: datetime, actor: str, reason: str
+    ) -> list[Transfer]:
         """Give leads to ``to_owner`` in ONE transaction; unknown ids refuse the whole batch.
 
         The import never takes a lead from its first owner (merge.py); this is the
@@ -574,7 +613,9 @@ class LeadStore:
                     changes["handed_over_at"] = at
                 changed = await self._save(tx, lead, changes, [], at)
                 data = json.dumps({"from": lead.owner, "to": to_owner, "reason": reason}, ensure_ascii=False)
-                event_id = await tx.insert(_INSERT_EVENT, (lead_id, LeadEventKind.TRANSFERRED.value, to_db(at), actor, data))
+                event_id = await tx.insert(
+                    _INSERT_EVENT, (lead_id, LeadEventKind.TRANSFERRED.value, to_db(at), actor, data)
+                )
                 done.append(Transfer(changed, lead.owner, event_id))
         log.info("leads.transferred", to_owner=to_owner, actor=actor, transferred=[t.lead.id for t in done if t.changed],
                  unchanged=[t.lead.id for t in done if not t.changed])  # fmt: skip
@@ -586,7 +627,9 @@ class LeadStore:
             raise LeadNotFound(f"lead {lead_id} does not exist")
         return leads[lead_id]
 
-    async def _save(self, tx: Tx, lead: Lead, changes: Mapping[str, Any], events: Sequence[NewEvent], at: datetime) -> Lead:
+    async def _save(
+        self, tx: Tx, lead: Lead, changes: Mapping[str, Any], events: Sequence[NewEvent], at: datetime
+    ) -> Lead:
         changed = dataclasses.replace(lead, updated_at=at, **changes)
         due = compute_due(changed, self._rules, self._clock.now())
         changed = dataclasses.replace(changed, due_at=due.at if due else None, due_kind=due.kind.value if due else None)
@@ -596,7 +639,12 @@ class LeadStore:
 
 
 def _state_event(lead: Lead, to: LeadState, at: datetime, actor: str, reason: str | None, **extra: Any) -> NewEvent:
-    data = {"from": lead.state.value, "to": to.value, "reason": reason, **{k: v for k, v in extra.items() if v is not None}}
+    data = {
+        "from": lead.state.value,
+        "to": to.value,
+        "reason": reason,
+        **{k: v for k, v in extra.items() if v is not None},
+    }
     return NewEvent(lead.id, LeadEventKind.STATE, at, actor, data)
 
 

@@ -66,7 +66,9 @@ class ListenInStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def open(self, *, supervisor: str, agent: str, phone: str, channel_id: str, mode: str, at: datetime) -> ListenIn:
+    async def open(
+        self, *, supervisor: str, agent: str, phone: str, channel_id: str, mode: str, at: datetime
+    ) -> ListenIn:
         """Record a listen-in about to start; committed when this returns."""
         async with self._db.write() as tx:
             row_id = await tx.insert(

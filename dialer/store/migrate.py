@@ -40,7 +40,7 @@ _FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 _TRANSACTION_CONTROL = frozenset({"BEGIN", "COMMIT", "END", "ROLLBACK"})
 
 # Whitespace, a "-- line comment" or a "/* block comment */" before a statement.
-_LEADING_NOISE = re.compile(r"\s+|--[^\n]*(?:\n|$)|/\*.*?\*/", re.S)
+_LEADING_NOISE = re.compile(r"\s+|--[^\n]*(?:\n|$)|/\*.*?\*/", re.DOTALL)
 
 _CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -129,7 +129,7 @@ def _line_of_code(text: str, start: int) -> int:
 def _strip_comments(sql: str) -> str:
     # Only to judge whether a chunk is empty or what its first keyword is; the
     # statement itself goes to SQLite untouched.
-    without_block = re.sub(r"/\*.*?\*/", " ", sql, flags=re.S)
+    without_block = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
     return "\n".join(line.split("--", 1)[0] for line in without_block.splitlines())
 
 

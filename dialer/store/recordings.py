@@ -74,7 +74,9 @@ class AuditEntry:
     detail: Mapping[str, Any]
 
 
-async def _audit(tx: Tx, recording_id: int | None, action: AuditAction, actor: str, at: datetime, detail: Mapping[str, Any]) -> None:
+async def _audit(
+    tx: Tx, recording_id: int | None, action: AuditAction, actor: str, at: datetime, detail: Mapping[str, Any]
+) -> None:
     await tx.execute(
         "INSERT INTO recording_audit (recording_id, action, actor, at, detail) VALUES (?, ?, ?, ?, ?)",
         (recording_id, action.value, actor, to_db(at), json.dumps(detail, ensure_ascii=False, sort_keys=True)),
@@ -98,7 +100,12 @@ class RecordingStore:
                      AudioFormat.WAV.value, to_db(new.started_at), new.duration_s, new.size_bytes, new.sha256,
                      new.sha256, to_db(at)),
                 )  # fmt: skip
-                detail = {"path": new.path, "sha256": new.sha256, "size_bytes": new.size_bytes, "duration_s": new.duration_s}
+                detail = {
+                    "path": new.path,
+                    "sha256": new.sha256,
+                    "size_bytes": new.size_bytes,
+                    "duration_s": new.duration_s,
+                }
                 await _audit(tx, recording_id, AuditAction.REGISTERED, actor, at, detail)
         except IntegrityError as exc:
             raise IntegrityError(f"recording call_id={new.call_id!r} path={new.path!r}: {exc}") from exc
@@ -107,7 +114,15 @@ class RecordingStore:
         return found
 
     async def replace_file(
-        self, recording_id: int, *, path: str, format: AudioFormat, size_bytes: int, sha256: str, at: datetime, actor: str
+        self,
+        recording_id: int,
+        *,
+        path: str,
+        format: AudioFormat,
+        size_bytes: int,
+        sha256: str,
+        at: datetime,
+        actor: str,
     ) -> Recording:
         """The file was converted (compression): point the row at the new file; the WAV's checksum stays."""
         async with self._db.write() as tx:
@@ -130,13 +145,18 @@ class RecordingStore:
     ) -> bool:
         """Stamp the row as gone (the file was deleted, or found missing); False if it already was."""
         async with self._db.write() as tx:
-            row = await tx.fetchone("SELECT path, sha256 FROM recordings WHERE id = ? AND deleted_at IS NULL", (recording_id,))
+            row = await tx.fetchone(
+                "SELECT path, sha256 FROM recordings WHERE id = ? AND deleted_at IS NULL", (recording_id,)
+            )
             if row is None:
                 return False
             await tx.execute(
-                "UPDATE recordings SET deleted_at = ?, delete_reason = ? WHERE id = ?", (to_db(at), reason, recording_id)
+                "UPDATE recordings SET deleted_at = ?, delete_reason = ? WHERE id = ?",
+                (to_db(at), reason, recording_id),
             )
-            await _audit(tx, recording_id, action, actor, at, {"path": row["path"], "sha256": row["sha256"], "reason": reason})
+            await _audit(
+                tx, recording_id, action, actor, at, {"path": row["path"], "sha256": row["sha256"], "reason": reason}
+            )
         return True
 
     async def get(self, recording_id: int) -> Recording | None:
@@ -155,7 +175,8 @@ class RecordingStore:
         """Recordings still on disk that started before ``before``, oldest first."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"{_SELECT} WHERE r.deleted_at IS NULL AND r.started_at < ? ORDER BY r.started_at LIMIT ?", (to_db(before), limit)
+                f"{_SELECT} WHERE r.deleted_at IS NULL AND r.started_at < ? ORDER BY r.started_at LIMIT ?",
+                (to_db(before), limit),
             )
         return [_recording(row) for row in rows]
 
@@ -190,7 +211,11 @@ class RecordingStore:
             params.append(to_db(until))
         if not include_deleted:
             where.append("r.deleted_at IS NULL")
-        sql = _SELECT + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
+        sql = (
+            _SELECT
+            + (" WHERE " + " AND ".join(where) if where else "")
+            + " ORDER BY r.started_at DESC, r.id DESC LIMIT ?"
+        )
         async with self._db.read() as r:
             rows = await r.fetchall(sql, (*params, limit))
         return [_recording(row) for row in rows]
@@ -205,6 +230,12 @@ class RecordingStore:
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY id DESC LIMIT ?", params)
         return [
-            AuditEntry(row["recording_id"], AuditAction(row["action"]), row["actor"], from_db(row["at"]), json.loads(row["detail"]))
+            AuditEntry(
+                row["recording_id"],
+                AuditAction(row["action"]),
+                row["actor"],
+                from_db(row["at"]),
+                json.loads(row["detail"]),
+            )
             for row in rows
         ]

@@ -137,17 +137,41 @@ def client_ref(message_id: int) -> int:
 
 def _message(row: Row) -> OutboxMessage:
     return OutboxMessage(
-        row["id"], row["to_e164"], row["body"], row["coding"], row["parts"], bool(row["promotional"]), row["template"],
-        row["lead_id"], row["wave_id"], row["status"], bool(row["ambiguous"]), row["attempts"], from_db(row["created_at"]),
-        from_db(row["not_before"]), row["last_error"], from_db_or_none(row["sent_at"]), from_db_or_none(row["delivered_at"]),
+        row["id"],
+        row["to_e164"],
+        row["body"],
+        row["coding"],
+        row["parts"],
+        bool(row["promotional"]),
+        row["template"],
+        row["lead_id"],
+        row["wave_id"],
+        row["status"],
+        bool(row["ambiguous"]),
+        row["attempts"],
+        from_db(row["created_at"]),
+        from_db(row["not_before"]),
+        row["last_error"],
+        from_db_or_none(row["sent_at"]),
+        from_db_or_none(row["delivered_at"]),
     )
 
 
 def _wave(row: Row) -> WaveRow:
     return WaveRow(
-        row["id"], row["name"], row["template"], from_db(row["created_at"]), json.loads(row["selection"]), row["wait_hours"],
-        row["min_reply_rate"], row["handoff"], row["phase"], from_db_or_none(row["sent_at"]), from_db_or_none(row["decide_at"]),
-        from_db_or_none(row["decided_at"]), row["reply_rate"],
+        row["id"],
+        row["name"],
+        row["template"],
+        from_db(row["created_at"]),
+        json.loads(row["selection"]),
+        row["wait_hours"],
+        row["min_reply_rate"],
+        row["handoff"],
+        row["phase"],
+        from_db_or_none(row["sent_at"]),
+        from_db_or_none(row["decide_at"]),
+        from_db_or_none(row["decided_at"]),
+        row["reply_rate"],
     )
 
 
@@ -169,8 +193,21 @@ class SmsStore:
             message_id = await tx.insert(
                 "INSERT INTO sms_messages (template, promotional, lead_id, wave_id, to_e164, body, coding, parts, status,"
                 " dedupe_key, actor, created_at, updated_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
-                (msg.template, int(msg.promotional), msg.lead_id, msg.wave_id, msg.to_e164, msg.body, msg.coding, msg.parts,
-                 msg.dedupe_key, msg.actor, to_db(at), to_db(at), to_db(msg.not_before)),
+                (
+                    msg.template,
+                    int(msg.promotional),
+                    msg.lead_id,
+                    msg.wave_id,
+                    msg.to_e164,
+                    msg.body,
+                    msg.coding,
+                    msg.parts,
+                    msg.dedupe_key,
+                    msg.actor,
+                    to_db(at),
+                    to_db(at),
+                    to_db(msg.not_before),
+                ),
             )
             await tx.executemany(
                 "INSERT INTO sms_parts (message_id, seq, client_ref, status) VALUES (?, ?, ?, 'queued')",
@@ -206,14 +243,18 @@ class SmsStore:
                 (to_db(at), message_id, seq),
             )
             if claimed:
-                await tx.execute("UPDATE sms_messages SET status = 'sending', updated_at = ? WHERE id = ?", (to_db(at), message_id))
+                await tx.execute(
+                    "UPDATE sms_messages SET status = 'sending', updated_at = ? WHERE id = ?", (to_db(at), message_id)
+                )
             return claimed == 1
 
     async def defer(self, message_id: int, until: datetime, at: datetime) -> None:
         """Not now (outside the sending window): the message waits, its parts untouched."""
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_messages SET not_before = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
-                             (to_db(until), to_db(at), message_id))
+            await tx.execute(
+                "UPDATE sms_messages SET not_before = ?, updated_at = ? WHERE id = ? AND status = 'queued'",
+                (to_db(until), to_db(at), message_id),
+            )
 
     async def mark_sent(self, message_id: int, seq: int, smsc_id: str, at: datetime) -> None:
         """The gateway took the part and named it ``smsc_id``.
@@ -222,15 +263,21 @@ class SmsStore:
         applied by number and reference) before this runs, and its final state must stand.
         """
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_parts SET status = 'sent', smsc_id = ? WHERE message_id = ? AND seq = ? AND status = 'sending'",
-                             (smsc_id, message_id, seq))
+            await tx.execute(
+                "UPDATE sms_parts SET status = 'sent', smsc_id = ? WHERE message_id = ? AND seq = ? AND status = 'sending'",
+                (smsc_id, message_id, seq),
+            )
             await self._settle(tx, message_id, at)
 
-    async def release(self, message_id: int, seq: int, error: str, retry_at: datetime, at: datetime, *, count: bool, dead: bool) -> None:
+    async def release(
+        self, message_id: int, seq: int, error: str, retry_at: datetime, at: datetime, *, count: bool, dead: bool
+    ) -> None:
         """The part did not go out (link down, or refused): back to queued, or dead after too many refusals."""
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_parts SET status = 'queued', submitted_at = NULL WHERE message_id = ? AND seq = ?",
-                             (message_id, seq))
+            await tx.execute(
+                "UPDATE sms_parts SET status = 'queued', submitted_at = NULL WHERE message_id = ? AND seq = ?",
+                (message_id, seq),
+            )
             await tx.execute(
                 "UPDATE sms_messages SET status = ?, attempts = attempts + ?, not_before = ?, last_error = ?, updated_at = ?"
                 " WHERE id = ?",
@@ -240,14 +287,18 @@ class SmsStore:
     async def mark_dead(self, message_id: int, error: str, at: datetime) -> None:
         """Give a message up (e.g. the customer opted out while it waited)."""
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_messages SET status = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
-                             (error, to_db(at), message_id))
+            await tx.execute(
+                "UPDATE sms_messages SET status = 'dead', last_error = ?, updated_at = ? WHERE id = ?",
+                (error, to_db(at), message_id),
+            )
 
     async def mark_ambiguous(self, message_id: int, error: str, at: datetime) -> None:
         """A submit got no answer: hold the message (status sending) until a receipt reconciles it."""
         async with self._db.write() as tx:
-            await tx.execute("UPDATE sms_messages SET ambiguous = 1, last_error = ?, updated_at = ? WHERE id = ?",
-                             (error, to_db(at), message_id))
+            await tx.execute(
+                "UPDATE sms_messages SET ambiguous = 1, last_error = ?, updated_at = ? WHERE id = ?",
+                (error, to_db(at), message_id),
+            )
 
     async def recover(self, at: datetime) -> int:
         """At start-up: a part left in 'sending' was interrupted mid-submit; flag its message ambiguous."""
@@ -261,16 +312,28 @@ class SmsStore:
     async def requeue_ambiguous(self, older_than: datetime, at: datetime) -> int:
         """Resend ambiguous messages no receipt reconciled since ``older_than`` (only if the dealer chose so)."""
         async with self._db.write() as tx:
-            ids = [r["id"] for r in await tx.fetchall(
-                "SELECT id FROM sms_messages WHERE ambiguous = 1 AND status = 'sending' AND updated_at <= ?", (to_db(older_than),))]
+            ids = [
+                r["id"]
+                for r in await tx.fetchall(
+                    "SELECT id FROM sms_messages WHERE ambiguous = 1 AND status = 'sending' AND updated_at <= ?",
+                    (to_db(older_than),),
+                )
+            ]
             for message_id in ids:
-                await tx.execute("UPDATE sms_parts SET status = 'queued', submitted_at = NULL WHERE message_id = ? AND status = 'sending'",
-                                 (message_id,))
-                await tx.execute("UPDATE sms_messages SET ambiguous = 0, status = 'queued', not_before = ?, updated_at = ?,"
-                                 " last_error = 'ambiguous submit not confirmed: resent' WHERE id = ?", (to_db(at), to_db(at), message_id))
+                await tx.execute(
+                    "UPDATE sms_parts SET status = 'queued', submitted_at = NULL WHERE message_id = ? AND status = 'sending'",
+                    (message_id,),
+                )
+                await tx.execute(
+                    "UPDATE sms_messages SET ambiguous = 0, status = 'queued', not_before = ?, updated_at = ?,"
+                    " last_error = 'ambiguous submit not confirmed: resent' WHERE id = ?",
+                    (to_db(at), to_db(at), message_id),
+                )
             return len(ids)
 
-    async def apply_receipt(self, smsc_id: str, handset: str, ref: int | None, delivered: bool, state: str, at: datetime) -> int | None:
+    async def apply_receipt(
+        self, smsc_id: str, handset: str, ref: int | None, delivered: bool, state: str, at: datetime
+    ) -> int | None:
         """Record a receipt; returns the message id, or None when no part matches.
 
         A receipt for an unknown id is matched to the part held ambiguous for that
@@ -278,7 +341,8 @@ class SmsStore:
         """
         async with self._db.write() as tx:
             row = await tx.fetchone(
-                "SELECT message_id, seq FROM sms_parts WHERE smsc_id = ? ORDER BY message_id DESC LIMIT 1", (smsc_id,))
+                "SELECT message_id, seq FROM sms_parts WHERE smsc_id = ? ORDER BY message_id DESC LIMIT 1", (smsc_id,)
+            )
             if row is None and ref is not None:
                 row = await tx.fetchone(
                     "SELECT p.message_id, p.seq FROM sms_parts p JOIN sms_messages m ON m.id = p.message_id"
@@ -297,8 +361,12 @@ class SmsStore:
 
     async def _settle(self, tx: Tx, message_id: int, at: datetime) -> None:
         """Derive the message status from its parts."""
-        counts = {r["status"]: r["n"] for r in await tx.fetchall(
-            "SELECT status, COUNT(*) AS n FROM sms_parts WHERE message_id = ? GROUP BY status", (message_id,))}
+        counts = {
+            r["status"]: r["n"]
+            for r in await tx.fetchall(
+                "SELECT status, COUNT(*) AS n FROM sms_parts WHERE message_id = ? GROUP BY status", (message_id,)
+            )
+        }
         total = sum(counts.values())
         if counts.get("failed"):
             status = "failed"
@@ -327,8 +395,9 @@ class SmsStore:
             row = await r.fetchone("SELECT * FROM sms_messages WHERE id = ?", (message_id,))
         return None if row is None else _message(row)
 
-    async def messages(self, *, status: str | None = None, wave_id: int | None = None, ambiguous: bool | None = None,
-                       limit: int = 100) -> list[OutboxMessage]:
+    async def messages(
+        self, *, status: str | None = None, wave_id: int | None = None, ambiguous: bool | None = None, limit: int = 100
+    ) -> list[OutboxMessage]:
         """Messages newest first, filtered."""
         sql = "SELECT * FROM sms_messages WHERE 1 = 1"
         params: list[Any] = []
@@ -349,7 +418,9 @@ class SmsStore:
         """Messages per status (every status listed, zero included), plus 'ambiguous'."""
         where, params = ("WHERE wave_id = ?", (wave_id,)) if wave_id is not None else ("", ())
         async with self._db.read() as r:
-            rows = await r.fetchall(f"SELECT status, COUNT(*) AS n, SUM(ambiguous) AS a FROM sms_messages {where} GROUP BY status", params)
+            rows = await r.fetchall(
+                f"SELECT status, COUNT(*) AS n, SUM(ambiguous) AS a FROM sms_messages {where} GROUP BY status", params
+            )
         counts = dict.fromkeys(MESSAGE_STATUSES, 0)
         counts["ambiguous"] = 0
         for row in rows:
@@ -383,7 +454,9 @@ class SmsStore:
             )
         return None if row is None else _message(row)
 
-    async def add_inbound(self, at: datetime, sender: str, text: str, kind: str, lead_id: int | None, reply_to: int | None) -> int:
+    async def add_inbound(
+        self, at: datetime, sender: str, text: str, kind: str, lead_id: int | None, reply_to: int | None
+    ) -> int:
         """Keep an inbound SMS, matched or not."""
         async with self._db.write() as tx:
             return await tx.insert(
@@ -391,7 +464,9 @@ class SmsStore:
                 (to_db(at), sender, text, kind, lead_id, reply_to),
             )
 
-    async def inbound(self, *, unmatched: bool = False, since: datetime | None = None, limit: int = 100) -> list[InboundRow]:
+    async def inbound(
+        self, *, unmatched: bool = False, since: datetime | None = None, limit: int = 100
+    ) -> list[InboundRow]:
         """Inbound messages newest first; ``unmatched`` keeps those no lead claimed."""
         sql = "SELECT * FROM sms_inbound WHERE 1 = 1"
         params: list[Any] = []
@@ -402,19 +477,26 @@ class SmsStore:
             params.append(to_db(since))
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
-        return [InboundRow(x["id"], from_db(x["at"]), x["sender"], x["text"], x["kind"], x["lead_id"], x["reply_to"]) for x in rows]
+        return [
+            InboundRow(x["id"], from_db(x["at"]), x["sender"], x["text"], x["kind"], x["lead_id"], x["reply_to"])
+            for x in rows
+        ]
 
     async def add_opt_out(self, e164: str, at: datetime, text: str) -> None:
         """A number (lead or not) asked for no more SMS."""
         async with self._db.write() as tx:
-            await tx.execute("INSERT OR IGNORE INTO sms_opt_outs (e164, at, text) VALUES (?, ?, ?)", (e164, to_db(at), text))
+            await tx.execute(
+                "INSERT OR IGNORE INTO sms_opt_outs (e164, at, text) VALUES (?, ?, ?)", (e164, to_db(at), text)
+            )
 
     async def opted_out(self, e164: str) -> bool:
         """True if this number opted out by SMS."""
         async with self._db.read() as r:
             return await r.fetchval("SELECT 1 FROM sms_opt_outs WHERE e164 = ?", (e164,)) is not None
 
-    async def add_call_tasks(self, tasks: Sequence[tuple[int, int, str]], due_at: datetime, wave_id: int | None, at: datetime) -> int:
+    async def add_call_tasks(
+        self, tasks: Sequence[tuple[int, int, str]], due_at: datetime, wave_id: int | None, at: datetime
+    ) -> int:
         """Hand leads to calling: (lead_id, priority, reason) rows; a lead with an open task of that reason keeps it."""
         async with self._db.write() as tx:
             added = 0
@@ -430,30 +512,74 @@ class SmsStore:
         """The hand-off queue, highest priority first, then earliest due."""
         where = "WHERE taken_at IS NULL" if open_only else ""
         async with self._db.read() as r:
-            rows = await r.fetchall(f"SELECT * FROM sms_call_tasks {where} ORDER BY priority DESC, due_at, id LIMIT ?", (limit,))
-        return [CallTaskRow(x["id"], x["lead_id"], x["priority"], from_db(x["due_at"]), x["reason"], x["wave_id"],
-                            from_db(x["created_at"]), from_db_or_none(x["taken_at"])) for x in rows]
+            rows = await r.fetchall(
+                f"SELECT * FROM sms_call_tasks {where} ORDER BY priority DESC, due_at, id LIMIT ?", (limit,)
+            )
+        return [
+            CallTaskRow(
+                x["id"],
+                x["lead_id"],
+                x["priority"],
+                from_db(x["due_at"]),
+                x["reason"],
+                x["wave_id"],
+                from_db(x["created_at"]),
+                from_db_or_none(x["taken_at"]),
+            )
+            for x in rows
+        ]
 
     async def take_call_task(self, task_id: int, by: str, at: datetime) -> bool:
         """The hopper took the task; False if someone else took it first."""
         async with self._db.write() as tx:
-            return await tx.execute("UPDATE sms_call_tasks SET taken_at = ?, taken_by = ? WHERE id = ? AND taken_at IS NULL",
-                                    (to_db(at), by, task_id)) == 1
+            return (
+                await tx.execute(
+                    "UPDATE sms_call_tasks SET taken_at = ?, taken_by = ? WHERE id = ? AND taken_at IS NULL",
+                    (to_db(at), by, task_id),
+                )
+                == 1
+            )
 
     # -- waves ------------------------------------------------------------------------------
 
-    async def add_wave(self, name: str, template: str, selection: Mapping[str, Any], wait_hours: float, min_reply_rate: float,
-                       handoff: str, actor: str, at: datetime) -> int:
+    async def add_wave(
+        self,
+        name: str,
+        template: str,
+        selection: Mapping[str, Any],
+        wait_hours: float,
+        min_reply_rate: float,
+        handoff: str,
+        actor: str,
+        at: datetime,
+    ) -> int:
         """Create a wave in phase 'sending'."""
         async with self._db.write() as tx:
             return await tx.insert(
                 "INSERT INTO sms_waves (name, template, created_at, created_by, selection, wait_hours, min_reply_rate, handoff, phase)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending')",
-                (name, template, to_db(at), actor, json.dumps(selection, ensure_ascii=False), wait_hours, min_reply_rate, handoff),
+                (
+                    name,
+                    template,
+                    to_db(at),
+                    actor,
+                    json.dumps(selection, ensure_ascii=False),
+                    wait_hours,
+                    min_reply_rate,
+                    handoff,
+                ),
             )
 
-    async def update_wave(self, wave_id: int, phase: str, *, sent_at: datetime | None = None, decide_at: datetime | None = None,
-                          decided_at: datetime | None = None, reply_rate: float | None = None) -> None:
+    async def update_wave(
+        self,
+        wave_id: int,
+        phase: str,
+        *,
+        sent_at: datetime | None = None,
+        decide_at: datetime | None = None,
+        decided_at: datetime | None = None,
+        reply_rate: float | None = None,
+    ) -> None:
         """Store what the cadence decided (unchanged fields keep their value)."""
         async with self._db.write() as tx:
             await tx.execute(
@@ -464,7 +590,11 @@ class SmsStore:
 
     async def waves(self, *, phase: str | None = None) -> list[WaveRow]:
         """Waves, newest first."""
-        sql, params = ("SELECT * FROM sms_waves WHERE phase = ? ORDER BY id DESC", (phase,)) if phase else ("SELECT * FROM sms_waves ORDER BY id DESC", ())
+        sql, params = (
+            ("SELECT * FROM sms_waves WHERE phase = ? ORDER BY id DESC", (phase,))
+            if phase
+            else ("SELECT * FROM sms_waves ORDER BY id DESC", ())
+        )
         async with self._db.read() as r:
             return [_wave(row) for row in await r.fetchall(sql, params)]
 
@@ -477,8 +607,10 @@ class SmsStore:
     async def wave_members(self, wave_id: int) -> list[int]:
         """Leads the wave's SMS was queued for (dead messages did not reach anyone)."""
         async with self._db.read() as r:
-            rows = await r.fetchall("SELECT DISTINCT lead_id FROM sms_messages WHERE wave_id = ? AND status != 'dead' AND lead_id IS NOT NULL",
-                                    (wave_id,))
+            rows = await r.fetchall(
+                "SELECT DISTINCT lead_id FROM sms_messages WHERE wave_id = ? AND status != 'dead' AND lead_id IS NOT NULL",
+                (wave_id,),
+            )
         return [row["lead_id"] for row in rows]
 
     async def wave_replies(self, wave_id: int) -> list[tuple[int, str, datetime]]:
@@ -505,9 +637,19 @@ class SmsStore:
                 " FROM leads l WHERE l.source = 'base_customer' AND l.opt_out_at IS NULL"
                 " AND l.state NOT IN ('deal', 'defeated', 'invalid') ORDER BY l.id"
             )
-        return [BaseCustomer(x["id"], x["name"], x["model"], x["current_car"],
-                             None if x["purchase_date"] is None else date.fromisoformat(x["purchase_date"]), x["owner"], x["mobile"])
-                for x in rows if x["mobile"] is not None]
+        return [
+            BaseCustomer(
+                x["id"],
+                x["name"],
+                x["model"],
+                x["current_car"],
+                None if x["purchase_date"] is None else date.fromisoformat(x["purchase_date"]),
+                x["owner"],
+                x["mobile"],
+            )
+            for x in rows
+            if x["mobile"] is not None
+        ]
 
     async def visits_between(self, start: datetime, end: datetime) -> list[int]:
         """Open, not opted-out leads with a visit booked in [start, end) and no reminder sent yet."""
@@ -522,4 +664,3 @@ class SmsStore:
 
 def _opt(value: datetime | None) -> str | None:
     return None if value is None else to_db(value)
-

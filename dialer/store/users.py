@@ -86,7 +86,9 @@ class UserStore:
             if not await tx.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id)):
                 raise IntegrityError(f"user id {user_id} does not exist")
 
-    async def add_session(self, *, token_hash: str, user_id: int, csrf: str, at: datetime, expires_at: datetime) -> None:
+    async def add_session(
+        self, *, token_hash: str, user_id: int, csrf: str, at: datetime, expires_at: datetime
+    ) -> None:
         """Start a session for a user who just proved their password."""
         async with self._db.write() as tx:
             await tx.execute(

@@ -103,14 +103,23 @@ class SupervisorService:
         mode = SpyMode(mode)
         decision = can(user, Action.LISTEN_IN_START, Resource(agent=agent))
         if not decision:
-            log.warning("supervisor.refused", user=user.name, role=user.role.value, agent=agent, reason=decision.reason.value)
-            raise ListenInRefused(f"user {user.name!r} ({user.role.value}) may not listen in on {agent!r}: {decision.reason.value}")
+            log.warning(
+                "supervisor.refused", user=user.name, role=user.role.value, agent=agent, reason=decision.reason.value
+            )
+            raise ListenInRefused(
+                f"user {user.name!r} ({user.role.value}) may not listen in on {agent!r}: {decision.reason.value}"
+            )
         if not user.agent:
             raise NoPhone(f"user {user.name!r} has no phone endpoint to listen on")
         await self._require_live_call(agent)
         channel_id = uuid.uuid4().hex
         record = await self._store.open(
-            supervisor=user.name, agent=agent, phone=user.agent, channel_id=channel_id, mode=mode.value, at=self._clock.now()
+            supervisor=user.name,
+            agent=agent,
+            phone=user.agent,
+            channel_id=channel_id,
+            mode=mode.value,
+            at=self._clock.now(),
         )
         self._open.add(channel_id)
         try:
@@ -165,7 +174,11 @@ class SupervisorService:
         """Take one AMI event: the end of a supervisor leg this service started closes its audit row."""
         if isinstance(event, ami.Hangup) and event.uniqueid in self._open:
             self._end(event.uniqueid, event.at, EndReason.HANGUP)
-        elif isinstance(event, ami.OriginateResponse) and event.uniqueid in self._open and event.response.lower() != "success":
+        elif (
+            isinstance(event, ami.OriginateResponse)
+            and event.uniqueid in self._open
+            and event.response.lower() != "success"
+        ):
             self._end(event.uniqueid, event.at, EndReason.FAILED)
 
     async def recover(self) -> int:

@@ -30,7 +30,16 @@ import structlog
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError, AmiLinkDown, AmiTimeout
 from dialer.calls import events as ev
-from dialer.calls.machine import AwaitEvidence, CallMachine, CallResult, CallRules, ConnectAgent, Decision, Finished, Progress
+from dialer.calls.machine import (
+    AwaitEvidence,
+    CallMachine,
+    CallResult,
+    CallRules,
+    ConnectAgent,
+    Decision,
+    Finished,
+    Progress,
+)
 from dialer.calls.outcome import CallState, Direction
 from dialer.clock import Clock
 from dialer.logging import get_logger
@@ -187,7 +196,9 @@ class CallService:
             self._calls.pop(call_id, None)
             self.lines.release()
 
-    async def _dial(self, call_id: str, number: Phone, agent: str | AgentPicker | None, lead_id: int | None, campaign_id: int | None) -> Attempt:
+    async def _dial(
+        self, call_id: str, number: Phone, agent: str | AgentPicker | None, lead_id: int | None, campaign_id: int | None
+    ) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
         await self._attempts.create(
             call_id=call_id,
@@ -197,7 +208,15 @@ class CallService:
             campaign_id=campaign_id,
             created_at=self._clock.now(),
         )
-        call = _Call(call_id, CallMachine(call_id, self._rules), CallLegs(call_id), agent, self._clock.now(), lead_id, campaign_id)
+        call = _Call(
+            call_id,
+            CallMachine(call_id, self._rules),
+            CallLegs(call_id),
+            agent,
+            self._clock.now(),
+            lead_id,
+            campaign_id,
+        )
         self._calls[call_id] = call  # before the Originate: its first events can beat the reply
         log.info("dialing", number=number.e164)
         try:
@@ -251,13 +270,16 @@ class CallService:
             case Progress(state=state, at=at, agent=agent):
                 # Progress is bookkeeping: written in order, but never in the way of the next
                 # event (a DialEnd ANSWER's write must not delay the agent connect that follows).
-                self._write_later(call, self._attempts.update_progress(
-                    call.call_id,
-                    state=state,
-                    answered_at=at if state is CallState.ANSWERED else None,
-                    connected_at=at if state is CallState.CONNECTED else None,
-                    agent=agent,
-                ))
+                self._write_later(
+                    call,
+                    self._attempts.update_progress(
+                        call.call_id,
+                        state=state,
+                        answered_at=at if state is CallState.ANSWERED else None,
+                        connected_at=at if state is CallState.CONNECTED else None,
+                        agent=agent,
+                    ),
+                )
             case Finished(result=result):
                 if call.writes is not None:
                     await call.writes
@@ -346,8 +368,15 @@ class CallService:
             machine = CallMachine(attempt.call_id, self._rules)
             for replay in _replay_known_progress(attempt):
                 machine.feed(replay)
-            call = _Call(attempt.call_id, machine, CallLegs(attempt.call_id), attempt.agent,
-                         attempt.started_at or attempt.created_at, attempt.lead_id, attempt.campaign_id)
+            call = _Call(
+                attempt.call_id,
+                machine,
+                CallLegs(attempt.call_id),
+                attempt.agent,
+                attempt.started_at or attempt.created_at,
+                attempt.lead_id,
+                attempt.campaign_id,
+            )
             if attempt.call_id in live and attempt.direction is Direction.INBOUND:
                 continue  # its legs are the inbound service's; it ends when the caller hangs up
             if attempt.call_id in live:

@@ -93,7 +93,9 @@ def create_app(
         app[RECORDINGS] = RecordingStore(base.db)
         app[METRICS] = Metrics()
         broadcaster = Broadcaster(
-            StoreSnapshotSource(base, users, app[RUNNERS]), settings.web.wallboard_interval_ms / 1000.0, settings.web.wallboard_viewer_queue
+            StoreSnapshotSource(base, users, app[RUNNERS]),
+            settings.web.wallboard_interval_ms / 1000.0,
+            settings.web.wallboard_viewer_queue,
         )
         app[BROADCASTER] = broadcaster
         purged = await app[AUTH].purge()

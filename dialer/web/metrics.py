@@ -78,23 +78,37 @@ class Metrics:
         self.registry.register(self._calls)
         self._inbound_waits = _InboundWaits()
         self.registry.register(self._inbound_waits)
-        self.lines_in_use = Gauge("dialer_lines_in_use", "Calls in flight, by direction", ["direction"], registry=self.registry)
+        self.lines_in_use = Gauge(
+            "dialer_lines_in_use", "Calls in flight, by direction", ["direction"], registry=self.registry
+        )
         self.lines = Gauge("dialer_lines", "Configured line limit, by direction", ["direction"], registry=self.registry)
-        self.ami_up = Gauge("dialer_ami_connected", "1 if the AMI link is up, 0 if down (absent without AMI)", registry=self.registry)
-        self.abandon_rate = Gauge("dialer_abandon_rate", "Abandoned over answered calls, by period", ["period"], registry=self.registry)
+        self.ami_up = Gauge(
+            "dialer_ami_connected", "1 if the AMI link is up, 0 if down (absent without AMI)", registry=self.registry
+        )
+        self.abandon_rate = Gauge(
+            "dialer_abandon_rate", "Abandoned over answered calls, by period", ["period"], registry=self.registry
+        )
         self.overdue = Gauge("dialer_leads_overdue", "Leads past their follow-up deadline", registry=self.registry)
-        self.viewers = Gauge("dialer_wallboard_viewers", "Wallboard websocket viewers connected", registry=self.registry)
-        self.inbound_waiting = Gauge("dialer_inbound_waiting", "Inbound callers waiting for an agent now", registry=self.registry)
+        self.viewers = Gauge(
+            "dialer_wallboard_viewers", "Wallboard websocket viewers connected", registry=self.registry
+        )
+        self.inbound_waiting = Gauge(
+            "dialer_inbound_waiting", "Inbound callers waiting for an agent now", registry=self.registry
+        )
         self.agents = Gauge("dialer_agents", "Agents by working state (available, on_call, wrap_up, paused, logged_out)", ["state"],
                             registry=self.registry)  # fmt: skip
         self.inbound_longest_wait = Gauge(
-            "dialer_inbound_longest_wait_seconds", "Longest wait of the inbound callers waiting now (0: nobody waits)", registry=self.registry
+            "dialer_inbound_longest_wait_seconds",
+            "Longest wait of the inbound callers waiting now (0: nobody waits)",
+            registry=self.registry,
         )
 
     async def render(self, db: Database, snapshot: Snapshot, viewers: int) -> bytes:
         """The exposition text after refreshing every metric."""
         async with db.read() as r:
-            rows = await r.fetchall("SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL GROUP BY outcome")
+            rows = await r.fetchall(
+                "SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL GROUP BY outcome"
+            )
         self._calls.totals = {Outcome(row["outcome"]): row["n"] for row in rows}
         await self._inbound_waits.refresh(db)
         self.lines_in_use.labels("outbound").set(snapshot.outbound_in_use)

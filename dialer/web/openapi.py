@@ -35,11 +35,22 @@ def _openapi_path(path: str) -> str:
 
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "integer" if name.endswith("_id") else "string"}}
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": {"type": "integer" if name.endswith("_id") else "string"},
+        }
         for name in spec.path_params
     ]
     params += [
-        {"name": p.name, "in": "query", "required": p.required, "description": p.description, "schema": {"type": p.type}}
+        {
+            "name": p.name,
+            "in": "query",
+            "required": p.required,
+            "description": p.description,
+            "schema": {"type": p.type},
+        }
         for p in spec.query
     ]
     roles = "everyone" if spec.access is Open.PUBLIC else ", ".join(sorted(r.value for r in spec.allowed_roles()))
@@ -50,9 +61,15 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
         "parameters": params,
         "responses": {
             "200": {"description": "OK", "content": {spec.response: {}}},
-            "400": {"description": "Bad input; `fields` names each bad field", "content": {"application/json": {"schema": _ERROR}}},
+            "400": {
+                "description": "Bad input; `fields` names each bad field",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
             "401": {"description": "Not logged in", "content": {"application/json": {"schema": _ERROR}}},
-            "403": {"description": "Role not allowed, or CSRF token missing", "content": {"application/json": {"schema": _ERROR}}},
+            "403": {
+                "description": "Role not allowed, or CSRF token missing",
+                "content": {"application/json": {"schema": _ERROR}},
+            },
         },
     }
     if spec.access is not Open.PUBLIC:
@@ -73,14 +90,21 @@ def document(specs: Iterable[RouteSpec]) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "dcc_session",
-                            "description": "Log in at /login; state-changing calls also need X-CSRF-Token (see /api/me)."},
+                "session": {
+                    "type": "apiKey",
+                    "in": "cookie",
+                    "name": "dcc_session",
+                    "description": "Log in at /login; state-changing calls also need X-CSRF-Token (see /api/me).",
+                },
             },  # fmt: skip
             "schemas": {
                 "Error": {
                     "type": "object",
-                    "properties": {"error": {"type": "string"}, "message": {"type": "string"},
-                                   "fields": {"type": "object", "additionalProperties": {"type": "string"}}},
+                    "properties": {
+                        "error": {"type": "string"},
+                        "message": {"type": "string"},
+                        "fields": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
                     "required": ["error"],
                 },  # fmt: skip
             },

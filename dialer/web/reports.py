@@ -46,6 +46,7 @@ class ReportData:
 
 async def gather(app: App, month: Month) -> ReportData:
     """Read the facts for ``month``, the month before and the same month a year before."""
+
     async def kpis(m: Month, agent: str | None = None) -> MonthlyKpis:
         return await monthly_kpis(app.db, app.settings, app.clock, m, agent)
 
@@ -74,6 +75,7 @@ def _change(now: float | None, before: float | None) -> str:
 
 def tables(data: ReportData, lang: str) -> list[Sheet]:
     """The report's tables in ``lang``."""
+
     def tr(key: str, **params: object) -> str:
         return translate(key, lang, **params)
 
@@ -87,37 +89,101 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
         ("web.kpi.contacts_captured", lambda k: float(k.contacts_captured)),
     ):
         now, before, year = pick(cur), pick(prev), pick(yb)
-        fmt = (lambda v: "-" if v is None else f"{v:.1f}%") if key.endswith("rate") else (lambda v: "-" if v is None else f"{v:.0f}")
+        fmt = (
+            (lambda v: "-" if v is None else f"{v:.1f}%")
+            if key.endswith("rate")
+            else (lambda v: "-" if v is None else f"{v:.0f}")
+        )
         kpi_rows.append((tr(key), fmt(now), fmt(before), fmt(year), _change(now, before), _change(now, year)))
     sheets = [
-        Sheet("kpi", tr("web.report.kpi"), tuple(tr(k) for k in ("web.col.kpi", "web.col.this_month", "web.col.previous_month",
-              "web.col.year_before", "web.col.mom", "web.col.yoy")), tuple(kpi_rows)),  # fmt: skip
         Sheet(
-            "agents", tr("web.report.agents"),
-            tuple(tr(k) for k in ("web.col.agent", "web.col.calls", "web.col.per_day", "web.kpi.follow_up_rate", "web.kpi.invite_rate", "web.kpi.deals")),
+            "kpi",
+            tr("web.report.kpi"),
             tuple(
-                (a.agent, a.calls, "-" if a.per_day is None else f"{a.per_day:.1f}", _pct(k.follow_up_rate), _pct(k.invite_to_store_rate), k.deals)
+                tr(k)
+                for k in (
+                    "web.col.kpi",
+                    "web.col.this_month",
+                    "web.col.previous_month",
+                    "web.col.year_before",
+                    "web.col.mom",
+                    "web.col.yoy",
+                )
+            ),
+            tuple(kpi_rows),
+        ),  # fmt: skip
+        Sheet(
+            "agents",
+            tr("web.report.agents"),
+            tuple(
+                tr(k)
+                for k in (
+                    "web.col.agent",
+                    "web.col.calls",
+                    "web.col.per_day",
+                    "web.kpi.follow_up_rate",
+                    "web.kpi.invite_rate",
+                    "web.kpi.deals",
+                )
+            ),
+            tuple(
+                (
+                    a.agent,
+                    a.calls,
+                    "-" if a.per_day is None else f"{a.per_day:.1f}",
+                    _pct(k.follow_up_rate),
+                    _pct(k.invite_to_store_rate),
+                    k.deals,
+                )
                 for a, k in zip(sorted(cur.calls, key=lambda c: c.agent), data.by_agent, strict=True)
             ),
             chart_column=1,
         ),  # fmt: skip
         Sheet(
-            "sources", tr("web.report.sources"),
-            tuple(tr(k) for k in ("web.col.source", "web.col.this_month", "web.col.previous_month", "web.col.year_before", "web.col.mom", "web.col.yoy")),
+            "sources",
+            tr("web.report.sources"),
             tuple(
-                (tr("web.source." + s.source.value), s.count, s.previous_month, s.year_before,
-                 _change(float(s.count), float(s.previous_month)), _change(float(s.count), float(s.year_before)))
+                tr(k)
+                for k in (
+                    "web.col.source",
+                    "web.col.this_month",
+                    "web.col.previous_month",
+                    "web.col.year_before",
+                    "web.col.mom",
+                    "web.col.yoy",
+                )
+            ),
+            tuple(
+                (
+                    tr("web.source." + s.source.value),
+                    s.count,
+                    s.previous_month,
+                    s.year_before,
+                    _change(float(s.count), float(s.previous_month)),
+                    _change(float(s.count), float(s.year_before)),
+                )
                 for s in cur.sources
             ),
             chart_column=1,
         ),  # fmt: skip
-        Sheet("defeat", tr("web.report.defeat", total=data.defeat.total),
-              (tr("web.col.defeat_reason"), tr("web.col.count")),
-              tuple(sorted(data.defeat.by_reason.items(), key=lambda kv: -kv[1])), chart_column=1),  # fmt: skip
         Sheet(
-            "qa", tr("web.report.qa"),
-            tuple(tr(k) for k in ("web.col.agent", "web.col.reviewed", "web.col.average", "web.col.lowest", "web.col.highest")),
-            tuple((a.agent or "-", a.calls, f"{a.average:.1f}", f"{a.lowest:.1f}", f"{a.highest:.1f}") for a in data.qa.agents),
+            "defeat",
+            tr("web.report.defeat", total=data.defeat.total),
+            (tr("web.col.defeat_reason"), tr("web.col.count")),
+            tuple(sorted(data.defeat.by_reason.items(), key=lambda kv: -kv[1])),
+            chart_column=1,
+        ),  # fmt: skip
+        Sheet(
+            "qa",
+            tr("web.report.qa"),
+            tuple(
+                tr(k)
+                for k in ("web.col.agent", "web.col.reviewed", "web.col.average", "web.col.lowest", "web.col.highest")
+            ),
+            tuple(
+                (a.agent or "-", a.calls, f"{a.average:.1f}", f"{a.lowest:.1f}", f"{a.highest:.1f}")
+                for a in data.qa.agents
+            ),
             chart_column=2,
         ),  # fmt: skip
     ]

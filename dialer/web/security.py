@@ -41,14 +41,21 @@ def wants_json(request: web.Request) -> bool:
     return request.path.startswith("/api/") or request.path == "/metrics"
 
 
-def error_response(request: web.Request, status: int, code: str, message: str = "", fields: dict[str, str] | None = None) -> web.Response:
+def error_response(
+    request: web.Request, status: int, code: str, message: str = "", fields: dict[str, str] | None = None
+) -> web.Response:
     """A refusal in the caller's format."""
     if wants_json(request):
         body: dict[str, object] = {"error": code, "message": message or code}
         if fields:
             body["fields"] = fields
         return web.json_response(body, status=status)
-    return page(request, t(request, f"web.error.{status}"), f'<p class="error" id="error">{esc(message or code)}</p>', status=status)
+    return page(
+        request,
+        t(request, f"web.error.{status}"),
+        f'<p class="error" id="error">{esc(message or code)}</p>',
+        status=status,
+    )
 
 
 async def _submitted_token(request: web.Request) -> str:
@@ -67,7 +74,11 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     """See the module docstring; every route goes through here."""
     match_info = request.match_info
     if match_info.http_exception is not None:
-        return error_response(request, match_info.http_exception.status, "not_found" if match_info.http_exception.status == 404 else "method_not_allowed")
+        return error_response(
+            request,
+            match_info.http_exception.status,
+            "not_found" if match_info.http_exception.status == 404 else "method_not_allowed",
+        )
     spec = request.app[ROUTES].get(match_info.handler)
     if spec is None:
         # Only routes from the table are installed; anything else is a wiring mistake: refuse it.
@@ -103,5 +114,7 @@ async def security_middleware(request: web.Request, handler: Handler) -> web.Str
     except WebError as exc:
         response = error_response(request, exc.status, exc.code, exc.message, getattr(exc, "fields", None))
     if session is None and not anon_csrf and not response.prepared:
-        response.set_cookie(CSRF_COOKIE, request[CSRF], httponly=True, samesite="Strict", secure=settings.web.cookie_secure, path="/")
+        response.set_cookie(
+            CSRF_COOKIE, request[CSRF], httponly=True, samesite="Strict", secure=settings.web.cookie_secure, path="/"
+        )
     return response

@@ -67,7 +67,9 @@ async def login(request: web.Request) -> web.StreamResponse:
     except LoginRefused as exc:
         if exc.retry_after_s > 0:
             wait = math.ceil(exc.retry_after_s)
-            response = _login_page(request, error=t(request, "web.login.throttled", seconds=wait), name=name, status=429)
+            response = _login_page(
+                request, error=t(request, "web.login.throttled", seconds=wait), name=name, status=429
+            )
             response.headers["Retry-After"] = str(wait)
             return response
         return _login_page(request, error=t(request, "web.login.failed"), name=name, status=401)
@@ -107,4 +109,6 @@ async def api_me(request: web.Request) -> web.StreamResponse:
     """Scripts read the CSRF token here and send it back as X-CSRF-Token."""
     session = session_of(request)
     user = session.user
-    return web.json_response({"name": user.name, "role": user.role.value, "agent": user.agent, "csrf_token": session.csrf})
+    return web.json_response(
+        {"name": user.name, "role": user.role.value, "agent": user.agent, "csrf_token": session.csrf}
+    )

@@ -115,7 +115,8 @@ def lead_json(lead: Lead, events: list[LeadEvent] | None = None) -> dict[str, An
     }  # fmt: skip
     if events is not None:
         data["history"] = [
-            {"id": e.id, "kind": e.kind, "at": to_db_or_none(e.at), "actor": e.actor, "data": dict(e.data)} for e in events
+            {"id": e.id, "kind": e.kind, "at": to_db_or_none(e.at), "actor": e.actor, "data": dict(e.data)}
+            for e in events
         ]
     return data
 
@@ -135,7 +136,10 @@ def _due_rows(request: web.Request, items: list[DueItem]) -> str:
         f"<td>{esc(local_time(request, item.lead.due_at))}</td></tr>"
         for item in items
     )
-    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.col.name", "web.col.source", "web.col.intent", "web.col.due_kind", "web.col.due_at"))
+    heads = "".join(
+        f"<th>{esc(t(request, k))}</th>"
+        for k in ("web.col.name", "web.col.source", "web.col.intent", "web.col.due_kind", "web.col.due_at")
+    )
     return f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
 
 
@@ -145,7 +149,10 @@ async def desk(request: web.Request) -> web.StreamResponse:
     items = await _due_for(request)
     callbacks = [i for i in items if i.lead.due_kind == "callback"]
     others = [i for i in items if i.lead.due_kind != "callback"]
-    scopes = " | ".join(f'<a id="scope-{s.value}" href="/desk?scope={s.value}">{esc(t(request, "web.desk.scope." + s.value))}</a>' for s in DueScope)
+    scopes = " | ".join(
+        f'<a id="scope-{s.value}" href="/desk?scope={s.value}">{esc(t(request, "web.desk.scope." + s.value))}</a>'
+        for s in DueScope
+    )
     body = (
         f"<p>{scopes}</p>"
         f'<section id="callbacks"><h2>{esc(t(request, "web.desk.callbacks"))} ({len(callbacks)})</h2>{_due_rows(request, callbacks)}</section>'
@@ -172,9 +179,14 @@ def _disposition_form(request: web.Request, lead: Lead, errors: dict[str, str], 
     mapping = request.app[MAPPING]
 
     def options(choices: list[tuple[str, str]], selected: str) -> str:
-        return "".join(f'<option value="{esc(v)}"{" selected" if v == selected else ""}>{esc(label)}</option>' for v, label in choices)
+        return "".join(
+            f'<option value="{esc(v)}"{" selected" if v == selected else ""}>{esc(label)}</option>'
+            for v, label in choices
+        )
 
-    dispositions = [(d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT]
+    dispositions = [
+        (d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT
+    ]
     reasons = [("", "")] + [(r, r) for r in mapping.defeat_reasons]
     intents = [("", "")] + [(i.value, i.value) for i in IntentLevel]
 
@@ -185,11 +197,25 @@ def _disposition_form(request: web.Request, lead: Lead, errors: dict[str, str], 
     general = f'<p class="error" id="form-error">{esc(errors["_"])}</p>' if "_" in errors else ""
     return (
         f'<form method="post" action="/leads/{lead.id}/disposition" id="disposition-form" class="card">{csrf_field(request)}{general}'
-        + field("disposition", f'<select id="disposition" name="disposition" required>{options(dispositions, v("disposition", ""))}</select>')
-        + field(FormField.VISIT_AT.value, f'<input type="datetime-local" id="visit_at" name="visit_at" value="{esc(v("visit_at", ""))}">')
-        + field(FormField.NEXT_FOLLOW_UP_AT.value, f'<input type="datetime-local" id="next_follow_up_at" name="next_follow_up_at" value="{esc(v("next_follow_up_at", ""))}">')
-        + field(FormField.DEFEAT_REASON.value, f'<select id="defeat_reason" name="defeat_reason">{options(reasons, v("defeat_reason", ""))}</select>')
-        + field(FormField.INTENT.value, f'<select id="intent" name="intent">{options(intents, v("intent", ""))}</select>')
+        + field(
+            "disposition",
+            f'<select id="disposition" name="disposition" required>{options(dispositions, v("disposition", ""))}</select>',
+        )
+        + field(
+            FormField.VISIT_AT.value,
+            f'<input type="datetime-local" id="visit_at" name="visit_at" value="{esc(v("visit_at", ""))}">',
+        )
+        + field(
+            FormField.NEXT_FOLLOW_UP_AT.value,
+            f'<input type="datetime-local" id="next_follow_up_at" name="next_follow_up_at" value="{esc(v("next_follow_up_at", ""))}">',
+        )
+        + field(
+            FormField.DEFEAT_REASON.value,
+            f'<select id="defeat_reason" name="defeat_reason">{options(reasons, v("defeat_reason", ""))}</select>',
+        )
+        + field(
+            FormField.INTENT.value, f'<select id="intent" name="intent">{options(intents, v("intent", ""))}</select>'
+        )
         + field(FormField.MODEL.value, f'<input id="model" name="model" value="{esc(v("model", lead.model or ""))}">')
         + field(FormField.NOTE.value, f'<textarea id="note" name="note">{esc(v("note", ""))}</textarea>')
         + field("attempt_id", f'<input id="attempt_id" name="attempt_id" value="{esc(v("attempt_id", ""))}">')
@@ -212,7 +238,9 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         ("web.col.due_at", local_time(request, lead.due_at)), ("web.col.callback_at", local_time(request, lead.callback_at)),
         ("web.col.visit_at", local_time(request, lead.visit_at)), ("web.col.defeat_reason", lead.defeat_reason or ""),
     ]  # fmt: skip
-    card = "".join(f'<tr><th>{esc(t(request, k))}</th><td id="lead-{k.split(".")[-1]}">{esc(v)}</td></tr>' for k, v in facts)
+    card = "".join(
+        f'<tr><th>{esc(t(request, k))}</th><td id="lead-{k.split(".")[-1]}">{esc(v)}</td></tr>' for k, v in facts
+    )
     history = table(
         [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor", "web.col.detail")],
         [(local_time(request, e.at), event_label(request, e.kind), e.actor,
@@ -224,14 +252,21 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         ends = pending[1].ends_at.astimezone(_tz(request)).strftime("%H:%M:%S")
         values = {"attempt_id": str(pending[1].attempt.id), **(values or {})}
     body = (
-        (f'<p id="wrap-up" class="card overdue">{esc(t(request, "web.lead.wrap_up_due", time=ends))}</p>' if pending else "")
+        (
+            f'<p id="wrap-up" class="card overdue">{esc(t(request, "web.lead.wrap_up_due", time=ends))}</p>'
+            if pending
+            else ""
+        )
         + (f'<p id="notice" class="card"><span id="saved">{esc(notice)}</span></p>' if notice else "")
         + f'<div class="script" id="opening-script">{esc(settings.web.opening_script.format(**script_params))}</div>'
         + f'<table class="card" id="lead-card">{card}</table>'
     )
     user_policy = policy_user(request)
     assert user_policy is not None
-    if can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead))) and lead.state.is_open:
+    if (
+        can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead)))
+        and lead.state.is_open
+    ):
         body += _disposition_form(request, lead, errors or {}, values or {})
     if lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE):
         body += (f'<form method="post" action="/leads/{lead.id}/reactivate" id="reactivate-form">{csrf_field(request)}'
@@ -239,7 +274,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
                  f'{field_errors(errors or {}, "reason")}{field_errors(errors or {}, "state")}'
                  f'<button id="reactivate-submit" type="submit">{esc(t(request, "web.lead.reactivate"))}</button></form>')  # fmt: skip
     body += f'<div class="script" id="closing-script">{esc(settings.web.closing_script.format(**script_params))}</div>'
-    body += f'<h2>{esc(t(request, "web.lead.history"))}</h2>{history}'
+    body += f"<h2>{esc(t(request, 'web.lead.history'))}</h2>{history}"
     return page(request, t(request, "web.lead.title", name=lead.name), body, status=status)
 
 
@@ -324,7 +359,9 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
     try:
         lead = await _reactivate(request, str(form.get("reason") or ""))
     except BadRequest as exc:
-        return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400)
+        return await _lead_page(
+            request, await _lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400
+        )
     raise web.HTTPSeeOther(f"/leads/{lead.id}")
 
 
@@ -395,7 +432,9 @@ async def _change(request: web.Request, command: PresenceCommand, reason: str | 
     return web.json_response(await desk_state(request))
 
 
-@routes.route("GET", "/api/desk/state", Action.DESK_VIEW, "My phone: presence or call state, since when, the lead in hand")
+@routes.route(
+    "GET", "/api/desk/state", Action.DESK_VIEW, "My phone: presence or call state, since when, the lead in hand"
+)
 async def api_desk_state(request: web.Request) -> web.StreamResponse:
     """``agent`` is null for a login without a phone."""
     return web.json_response(await desk_state(request))
@@ -482,7 +521,10 @@ async def _phone_panel(request: web.Request) -> tuple[str, str]:
     state = await desk_state(request)
     if state["agent"] is None:
         return "", ""
-    text = {f"state_{s}": t(request, "web.phone.state." + s) for s in ("logged_out", "available", "paused", "on_call", "wrap_up")}
+    text = {
+        f"state_{s}": t(request, "web.phone.state." + s)
+        for s in ("logged_out", "available", "paused", "on_call", "wrap_up")
+    }
     text["since"] = t(request, "web.phone.since")
     label = text["state_" + state["state"]] + (f" ({state['reason']})" if state["reason"] else "")
     reasons = "".join(f'<option value="{esc(r)}">{esc(r)}</option>' for r in state["pause_reasons"])
@@ -497,9 +539,11 @@ async def _phone_panel(request: web.Request) -> tuple[str, str]:
         f'<section id="phone" class="card" data-csrf="{esc(request.get(CSRF, ""))}" data-text="{esc(json.dumps(text, ensure_ascii=False))}">'
         f'<b>{esc(t(request, "web.phone.title"))}</b> <span id="phone-state" data-state="{esc(state["state"])}">{esc(label)}</span>'
         f' <span id="phone-since"></span> '
-        + button("phone-login-submit", "web.phone.login") + button("phone-logout-submit", "web.phone.logout")
+        + button("phone-login-submit", "web.phone.login")
+        + button("phone-logout-submit", "web.phone.logout")
         + f'<label class="inline">{esc(t(request, "web.phone.reason"))} <select id="pause-reason" hidden>{reasons}</select></label>'
-        + button("pause-submit", "web.phone.pause") + button("resume-submit", "web.phone.resume")
+        + button("pause-submit", "web.phone.pause")
+        + button("resume-submit", "web.phone.resume")
         + '<span id="phone-error" class="error"></span></section>'
         f'<section id="call-pop" class="card" data-lead-id="" hidden><h2>{esc(t(request, "web.call.title"))}</h2>'
         f'<table id="call-card">{rows}</table>'

@@ -59,7 +59,9 @@ async def _import(request: web.Request) -> ImportReport:
 
 
 def _form(request: web.Request, errors: dict[str, str]) -> str:
-    sources = "".join(f'<option value="{s.value}">{esc(t(request, "web.source." + s.value))}</option>' for s in LeadSource)
+    sources = "".join(
+        f'<option value="{s.value}">{esc(t(request, "web.source." + s.value))}</option>' for s in LeadSource
+    )
     return (
         f'<form method="post" action="/import" enctype="multipart/form-data" id="import-form" class="card">{csrf_field(request)}'
         f'<label>{esc(t(request, "web.import.file"))} <input type="file" id="import-file" name="file" accept=".csv,.xlsx" required>{field_errors(errors, "file")}</label>'

@@ -134,17 +134,23 @@ async def _transfer(request: web.Request, decision: Decision) -> list[dict[str, 
     """Transfer and report per lead; the leads package's refusals become 400s naming the field."""
     assert decision.to_owner is not None
     with _refusals():
-        done = await lead_manager(request).transfer(decision.lead_ids, decision.to_owner, _actor(request), decision.reason)
+        done = await lead_manager(request).transfer(
+            decision.lead_ids, decision.to_owner, _actor(request), decision.reason
+        )
     return [{"lead_id": d.lead.id, "result": "transferred" if d.changed else "unchanged", "from": d.previous_owner,
              "to": d.lead.owner} for d in done]  # fmt: skip
 
 
 async def _reactivate(request: web.Request, decision: Decision) -> list[dict[str, Any]]:
     # The page's form is declared with lead.assign and the API with lead.reactivate: each needs the other too.
-    if not allowed(request, Action.LEAD_REACTIVATE) or (decision.to_owner is not None and not allowed(request, Action.LEAD_ASSIGN)):
+    if not allowed(request, Action.LEAD_REACTIVATE) or (
+        decision.to_owner is not None and not allowed(request, Action.LEAD_ASSIGN)
+    ):
         raise Forbidden("forbidden", "re-activating (and assigning) leads is not allowed for this role")
     with _refusals():
-        done = await lead_manager(request).reactivate(decision.lead_ids, _actor(request), decision.reason, decision.to_owner)
+        done = await lead_manager(request).reactivate(
+            decision.lead_ids, _actor(request), decision.reason, decision.to_owner
+        )
     return [{"lead_id": d.lead.id, "result": "reactivated", "owner": d.lead.owner,
              "transferred": d.transfer is not None and d.transfer.changed} for d in done]  # fmt: skip
 
@@ -169,7 +175,11 @@ def _visible_owner(request: web.Request, query: LeadQuery) -> LeadQuery:
 
 
 def _summary_json(summary: OwnerSummary) -> dict[str, Any]:
-    return {"by_state": {s.value: n for s, n in summary.by_state.items()}, "total": summary.total, "overdue": summary.overdue}
+    return {
+        "by_state": {s.value: n for s, n in summary.by_state.items()},
+        "total": summary.total,
+        "overdue": summary.overdue,
+    }
 
 
 # -- the API ----------------------------------------------------------------------------------
@@ -184,7 +194,9 @@ _LIST_PARAMS = (
 )
 
 
-@routes.route("GET", "/api/leads", Action.LEAD_VIEW, "Leads by source, state, owner and overdue, one page", query=_LIST_PARAMS)
+@routes.route(
+    "GET", "/api/leads", Action.LEAD_VIEW, "Leads by source, state, owner and overdue, one page", query=_LIST_PARAMS
+)
 async def api_leads(request: web.Request) -> web.StreamResponse:
     """A page of leads; managers, supervisors and QA see all, agents only their own."""
     query = _visible_owner(request, parse_query(request.query))
@@ -234,11 +246,15 @@ def _filter_values(query: LeadQuery) -> dict[str, str]:
 
 
 def _options(current: str, choices: Sequence[tuple[str, str]]) -> str:
-    return "".join(f'<option value="{esc(v)}"{" selected" if v == current else ""}>{esc(label)}</option>' for v, label in choices)
+    return "".join(
+        f'<option value="{esc(v)}"{" selected" if v == current else ""}>{esc(label)}</option>' for v, label in choices
+    )
 
 
 def _select(request: web.Request, label_key: str, name: str, current: str, choices: Sequence[tuple[str, str]]) -> str:
-    return f'<label>{esc(t(request, label_key))} <select name="{esc(name)}">{_options(current, choices)}</select></label>'
+    return (
+        f'<label>{esc(t(request, label_key))} <select name="{esc(name)}">{_options(current, choices)}</select></label>'
+    )
 
 
 def _filter_form(request: web.Request, query: LeadQuery, agents: Sequence[str]) -> str:
@@ -268,7 +284,7 @@ def _leads_table(request: web.Request, found: LeadPage, selected: set[int]) -> s
         f'<tr id="manage-lead-{lead.id}"{" class=overdue" if lead.due_at is not None and lead.due_at < now else ""}>'
         f'<td><input type="checkbox" name="lead_ids" value="{lead.id}"{" checked" if lead.id in selected else ""}></td>'
         f'<td>{lead.id}</td><td><a href="/leads/{lead.id}">{esc(lead.name)}</a></td>'
-        f'<td>{esc(t(request, "web.source." + lead.source.value))}</td><td>{esc(t(request, "web.state." + lead.state.value))}</td>'
+        f"<td>{esc(t(request, 'web.source.' + lead.source.value))}</td><td>{esc(t(request, 'web.state.' + lead.state.value))}</td>"
         f"<td>{esc(lead.owner or t(request, 'web.manage.unassigned'))}</td><td>{esc(local_time(request, lead.due_at))}</td></tr>"
         for lead in found.leads
     )
@@ -295,11 +311,11 @@ def _ownership_table(request: web.Request, summary: Ownership) -> str:
     rows = "".join(
         f'<tr id="ownership-{esc(o.owner or UNASSIGNED)}"><td>{esc(o.owner or t(request, "web.manage.unassigned"))}</td>'
         + "".join(f"<td>{o.by_state.get(s, 0)}</td>" for s in states)
-        + f'<td>{o.total}</td><td{" class=overdue" if o.overdue else ""}>{o.overdue}</td></tr>'
+        + f"<td>{o.total}</td><td{' class=overdue' if o.overdue else ''}>{o.overdue}</td></tr>"
         for o in lines
     )
     head = "".join(f"<th>{esc(h)}</th>" for h in heads)
-    title = f'<h2>{esc(t(request, "web.manage.ownership"))}</h2>'
+    title = f"<h2>{esc(t(request, 'web.manage.ownership'))}</h2>"
     return f'{title}<table id="ownership"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
@@ -315,11 +331,15 @@ async def _manage_page(
     selected = {int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()}
     owner_choices = [("", t(request, "web.manage.choose"))] + [(a, a) for a in agents]
     result = notice or "; ".join(errors.values())
-    hidden = "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in _filter_values(query).items())
+    hidden = "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in _filter_values(query).items()
+    )
     reactivate = ""
     if allowed(request, Action.LEAD_REACTIVATE):
         label = esc(t(request, "web.manage.reactivate"))
-        reactivate = f'<button type="submit" name="op" value="reactivate" id="manage-reactivate-submit">{label}</button>'
+        reactivate = (
+            f'<button type="submit" name="op" value="reactivate" id="manage-reactivate-submit">{label}</button>'
+        )
     body = (
         _filter_form(request, query, agents)
         + f'<p id="manage-result" class="{"error" if errors else "card"}">{esc(result)}</p>'
@@ -342,11 +362,15 @@ async def manage(request: web.Request) -> web.StreamResponse:
     """The page; ``transferred``/``unchanged``/``reactivated`` in the query report the last action."""
     query = parse_query(request.query)
     notice = ""
-    done = {k: request.query[k] for k in ("transferred", "unchanged", "reactivated") if request.query.get(k, "").isdigit()}
+    done = {
+        k: request.query[k] for k in ("transferred", "unchanged", "reactivated") if request.query.get(k, "").isdigit()
+    }
     if "reactivated" in done:
         notice = t(request, "web.manage.reactivated", count=done["reactivated"])
     elif "transferred" in done:
-        notice = t(request, "web.manage.transferred", transferred=done["transferred"], unchanged=done.get("unchanged", "0"))
+        notice = t(
+            request, "web.manage.transferred", transferred=done["transferred"], unchanged=done.get("unchanged", "0")
+        )
     return await _manage_page(request, query, notice=notice)
 
 
@@ -370,4 +394,3 @@ async def manage_post(request: web.Request) -> web.StreamResponse:
     except BadRequest as exc:
         return await _manage_page(request, query, errors=exc.fields or {"_": exc.message}, form=form, status=400)
     raise web.HTTPSeeOther("/manage?" + urlencode({**_filter_values(query), **counts}))
-

@@ -88,9 +88,11 @@ async def _offer_json(request: web.Request, offer: PreviewOffer) -> dict[str, An
 async def preview_section(request: web.Request) -> str:
     """The desk's preview block (``id="preview"``): one card per offer waiting on this agent."""
     offers = _offers_of_user(request)
-    heading = f'<h2>{esc(t(request, "web.preview.title"))}</h2>'
+    heading = f"<h2>{esc(t(request, 'web.preview.title'))}</h2>"
     if not offers:
-        return f'<section id="preview">{heading}<p id="preview-none">{esc(t(request, "web.preview.none"))}</p></section>'
+        return (
+            f'<section id="preview">{heading}<p id="preview-none">{esc(t(request, "web.preview.none"))}</p></section>'
+        )
     return f'<section id="preview">{heading}{"".join([await _card(request, o) for o in offers])}</section>'
 
 
@@ -108,7 +110,10 @@ async def _card(request: web.Request, offer: PreviewOffer) -> str:
     rows = "".join(f"<tr><th>{esc(t(request, k))}</th><td>{esc(v)}</td></tr>" for k, v in facts)
     history = table(
         [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor")],
-        [(local_time(request, e.at), event_label(request, e.kind), e.actor) for e in list(reversed(events))[:_CARD_HISTORY]],
+        [
+            (local_time(request, e.at), event_label(request, e.kind), e.actor)
+            for e in list(reversed(events))[:_CARD_HISTORY]
+        ],
         f"preview-history-{lead.id}",
     )
     base = f"/desk/preview/{lead.id}"
@@ -116,7 +121,7 @@ async def _card(request: web.Request, offer: PreviewOffer) -> str:
         controls = f'<p id="preview-accepted-{lead.id}">{esc(t(request, "web.preview.accepted"))}</p>'
     else:
         controls = (
-            f'<p>{esc(t(request, "web.preview.expires", time=local_time(request, offer.expires_at)))}</p>'
+            f"<p>{esc(t(request, 'web.preview.expires', time=local_time(request, offer.expires_at)))}</p>"
             f'<form method="post" action="{base}/accept" id="preview-accept-{lead.id}">{csrf_field(request)}'
             f'<button id="preview-accept-submit-{lead.id}" type="submit">{esc(t(request, "web.preview.accept"))}</button></form>'
             f'<form method="post" action="{base}/skip" id="preview-skip-{lead.id}">{csrf_field(request)}'
@@ -132,7 +137,9 @@ async def api_offers(request: web.Request) -> web.StreamResponse:
     return web.json_response({"offers": [await _offer_json(request, o) for o in _offers_of_user(request)]})
 
 
-@routes.route("POST", "/api/preview/{lead_id:\\d+}/accept", Action.DESK_VIEW, "Accept my preview offer: the call goes out to me")
+@routes.route(
+    "POST", "/api/preview/{lead_id:\\d+}/accept", Action.DESK_VIEW, "Accept my preview offer: the call goes out to me"
+)
 async def api_accept(request: web.Request) -> web.StreamResponse:
     """403 when the lead is offered to someone else, 404 when to nobody, 409 when already accepted or expired."""
     return web.json_response(await _offer_json(request, _accept(request)))

@@ -64,7 +64,9 @@ async def _search(request: web.Request) -> list[Recording]:
     agent = user.agent if user.role is Role.AGENT else (query.get("agent") or None)
     if user.role is Role.AGENT and not agent:
         raise Forbidden("no_agent_identity", "this login has no agent identity")
-    return await request.app[RECORDINGS].search(number=number, agent=agent, since=bounds["since"], until=bounds["until"], limit=limit)
+    return await request.app[RECORDINGS].search(
+        number=number, agent=agent, since=bounds["since"], until=bounds["until"], limit=limit
+    )
 
 
 @routes.route("GET", "/recordings", Action.RECORDING_SEARCH, "Search recordings and play them")
@@ -78,7 +80,7 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
         '<form method="get" action="/recordings" id="recording-search" class="card">'
         + "".join(
             f'<label>{esc(t(request, "web.rec." + name))} <input id="search-{name}" name="{name}" value="{esc(q.get(name, ""))}"'
-            f'{" type=date" if name in ("since", "until") else ""}></label>'
+            f"{' type=date' if name in ('since', 'until') else ''}></label>"
             for name in ("number", "agent", "since", "until")
         )
         + f'<button id="search-submit" type="submit">{esc(t(request, "web.rec.search"))}</button></form>'
@@ -91,7 +93,10 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
         + "</td></tr>"
         for r in found
     )
-    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.col.id", "web.col.at", "web.col.agent", "web.col.direction", "web.col.duration", "web.col.play"))
+    heads = "".join(
+        f"<th>{esc(t(request, k))}</th>"
+        for k in ("web.col.id", "web.col.at", "web.col.agent", "web.col.direction", "web.col.duration", "web.col.play")
+    )
     body = form + f'<table id="recording-results"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
     return page(request, t(request, "web.rec.title"), body)
 
@@ -153,7 +158,14 @@ async def _serve(request: web.Request, action: Action, disposition: str) -> web.
             await response.write(chunk)
             remaining -= len(chunk)
     await response.write_eof()
-    log.info("web.recording_served", recording_id=recording.id, user=user.name, action=action.value, start=start, length=length)
+    log.info(
+        "web.recording_served",
+        recording_id=recording.id,
+        user=user.name,
+        action=action.value,
+        start=start,
+        length=length,
+    )
     return response
 
 

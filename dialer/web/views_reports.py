@@ -83,7 +83,10 @@ async def api_reports(request: web.Request) -> web.StreamResponse:
 
 
 def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:
-    return [(u.name, t(request, "web.role." + u.role.value), u.agent or "", "" if u.disabled_at is None else "✗") for u in users]
+    return [
+        (u.name, t(request, "web.role." + u.role.value), u.agent or "", "" if u.disabled_at is None else "✗")
+        for u in users
+    ]
 
 
 @routes.route("GET", "/users", Action.USER_LIST, "Console users (add them with 'dialer users add')")

@@ -123,7 +123,14 @@ async def _desk_message(request: web.Request, event: BusEvent) -> dict[str, Any]
             return {"type": "ended", "call_id": event.call_id, "at": at, "outcome": event.outcome.value}
         case AgentCallConnected():
             card = await lead_card(request, event.lead_id)
-            return {"type": "call", "at": at, "call_id": event.call_id, "campaign_id": event.campaign_id, "lead_id": event.lead_id, **card}
+            return {
+                "type": "call",
+                "at": at,
+                "call_id": event.call_id,
+                "campaign_id": event.campaign_id,
+                "lead_id": event.lead_id,
+                **card,
+            }
         case WrapUpStarted():
             return {"type": "wrap_up", "at": at, "campaign_id": event.campaign_id, "lead_id": event.lead_id,
                     "attempt_id": event.attempt_id, "ends_at": to_db(event.ends_at), "url": f"/leads/{event.lead_id}"}  # fmt: skip
@@ -132,7 +139,13 @@ async def _desk_message(request: web.Request, event: BusEvent) -> dict[str, Any]
         case PreviewOffered() | PreviewWithdrawn():
             return {"type": "preview", "at": at, "lead_id": event.lead_id}
         case PresenceChanged():
-            return {"type": "presence", "at": at, "state": event.state.value, "reason": event.reason, "since": to_db_or_none(event.at)}
+            return {
+                "type": "presence",
+                "at": at,
+                "state": event.state.value,
+                "reason": event.reason,
+                "since": to_db_or_none(event.at),
+            }
     raise TypeError(f"no desk message for {type(event).__name__}")  # _DESK_EVENTS and this match list the same kinds
 
 
@@ -147,7 +160,12 @@ def addressed_to(event: BusEvent, endpoint: str | None) -> bool:
     return isinstance(event, _DESK_EVENTS) and bool(endpoint) and getattr(event, "agent", None) == endpoint
 
 
-@routes.route("GET", "/desk/ws", Action.DESK_VIEW, "Screen pops, call and wrap-up cards and presence of the agent's phone, as websocket messages")
+@routes.route(
+    "GET",
+    "/desk/ws",
+    Action.DESK_VIEW,
+    "Screen pops, call and wrap-up cards and presence of the agent's phone, as websocket messages",
+)
 async def desk_ws(request: web.Request) -> web.StreamResponse:
     """Forward the events of this user's own phone; a login without a phone gets none."""
     endpoint = session_of(request).user.agent

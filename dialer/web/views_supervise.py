@@ -99,8 +99,6 @@ def _refusal(exc: SupervisorError) -> WebError:
             return PbxFailed("pbx_refused", str(exc))
 
 
-
-
 def _mode(body: dict[str, Any]) -> SpyMode:
     value = body.get("mode")
     try:
@@ -131,7 +129,9 @@ async def api_start(request: web.Request) -> web.StreamResponse:
     service = _service(request)
     running = await _mine(request)
     if running is not None:
-        raise Conflict("already_listening", f"listen-in #{running.id} on {running.agent!r} is still running; stop it first")
+        raise Conflict(
+            "already_listening", f"listen-in #{running.id} on {running.agent!r} is still running; stop it first"
+        )
     user = policy_user(request)
     assert user is not None, "the middleware let only logged-in users through"
     try:
@@ -179,10 +179,15 @@ async def _audit_rows(request: web.Request) -> list[ListenIn]:
     return await _audit(request).list(since, agent=agent, limit=_AUDIT_LIMIT)
 
 
-_AUDIT_QUERY = (Param("days", "how far back, in days (default 30)", "integer"), Param("agent", "only listen-ins on this agent"))
+_AUDIT_QUERY = (
+    Param("days", "how far back, in days (default 30)", "integer"),
+    Param("agent", "only listen-ins on this agent"),
+)
 
 
-@routes.route("GET", "/api/listen-ins", Action.RECORDING_AUDIT_VIEW, "The listen-in audit log, newest first", query=_AUDIT_QUERY)
+@routes.route(
+    "GET", "/api/listen-ins", Action.RECORDING_AUDIT_VIEW, "The listen-in audit log, newest first", query=_AUDIT_QUERY
+)
 async def api_listen_ins(request: web.Request) -> web.StreamResponse:
     """Who listened to whom, when, how long and in which modes."""
     return web.json_response({"listen_ins": [row.to_json_dict() for row in await _audit_rows(request)]})
@@ -201,7 +206,11 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
         return " → ".join(t(request, "web.listen.mode." + m) for m in row.modes)
 
     def ended(row: ListenIn) -> str:
-        return t(request, "web.listen.running") if row.end_reason is None else t(request, "web.listen.end." + row.end_reason)
+        return (
+            t(request, "web.listen.running")
+            if row.end_reason is None
+            else t(request, "web.listen.end." + row.end_reason)
+        )
 
     keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
             "supervise.col.started", "supervise.col.seconds", "web.listen.col.end")  # fmt: skip
@@ -213,7 +222,10 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
     )
     body = filters + table(
         [t(request, k) for k in keys],
-        [(r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r)) for r in rows],
+        [
+            (r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r))
+            for r in rows
+        ],
         "listen-ins",
     )
     return page(request, t(request, "web.listen.audit_title"), body)
@@ -262,7 +274,16 @@ _PANEL_SCRIPT = """
 })();
 """
 
-_ERRORS = ("forbidden", "no_phone", "not_on_call", "listen_in_over", "pbx_refused", "no_pbx", "already_listening", "not_listening")
+_ERRORS = (
+    "forbidden",
+    "no_phone",
+    "not_on_call",
+    "listen_in_over",
+    "pbx_refused",
+    "no_pbx",
+    "already_listening",
+    "not_listening",
+)
 
 
 def listen_in_panel(request: web.Request) -> tuple[str, str, bool]:
@@ -280,7 +301,8 @@ def listen_in_panel(request: web.Request) -> tuple[str, str, bool]:
         **{f"error_{code}": t(request, "web.listen.error." + code) for code in _ERRORS},
     }
     switches = "".join(
-        f'<button type="button" id="listen-in-mode-{m.value}" data-switch="{m.value}">{esc(text[f"mode_{m.value}"])}</button>' for m in SpyMode
+        f'<button type="button" id="listen-in-mode-{m.value}" data-switch="{m.value}">{esc(text[f"mode_{m.value}"])}</button>'
+        for m in SpyMode
     )
     log_link = ""
     if allowed(request, Action.RECORDING_AUDIT_VIEW):

@@ -38,10 +38,24 @@ _TILES = (
 )
 
 # The line table's columns, in the order the script fills them.
-_LINE_COLUMNS = ("web.wb.line", "web.col.phone", "web.wb.line_state", "web.wb.in_state", "web.col.agent", "web.wb.campaign")
+_LINE_COLUMNS = (
+    "web.wb.line",
+    "web.col.phone",
+    "web.wb.line_state",
+    "web.wb.in_state",
+    "web.col.agent",
+    "web.wb.campaign",
+)
 
 # The campaign table's columns, in the order the script fills them.
-_CAMPAIGN_COLUMNS = ("web.wb.campaign", "web.col.state", "web.wb.enrolled", "web.wb.dialled", "web.wb.in_flight", "web.wb.done")
+_CAMPAIGN_COLUMNS = (
+    "web.wb.campaign",
+    "web.col.state",
+    "web.wb.enrolled",
+    "web.wb.dialled",
+    "web.wb.in_flight",
+    "web.wb.done",
+)
 
 _SCRIPT = """
 let offset = 0;
@@ -128,22 +142,26 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
     """Tiles and the agent table, filled by the page's script from the websocket."""
     tiles = "".join(f'<div class="tile"><b id="tile-{tid}">-</b>{esc(t(request, key))}</div>' for tid, key in _TILES)
     listen_html, listen_script, listen_column = listen_in_panel(request)
-    columns = ("web.col.agent", "web.wb.agent_state", "web.wb.in_state", "web.wb.calls_today") + (("web.listen.title",) if listen_column else ())
+    columns = ("web.col.agent", "web.wb.agent_state", "web.wb.in_state", "web.wb.calls_today") + (
+        ("web.listen.title",) if listen_column else ()
+    )
     heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in columns)
     states = json.dumps({s.value: t(request, "web.phone.state." + s.value) for s in AgentState}, ensure_ascii=False)
     campaign_heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in _CAMPAIGN_COLUMNS)
-    statuses = json.dumps({s.value: t(request, "campaign.status." + s.value) for s in CampaignStatus}, ensure_ascii=False)
+    statuses = json.dumps(
+        {s.value: t(request, "campaign.status." + s.value) for s in CampaignStatus}, ensure_ascii=False
+    )
     line_heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in _LINE_COLUMNS)
     line_labels = json.dumps({"out": t(request, "web.wb.line_out"), "in": t(request, "web.wb.line_in"), "free": t(request, "web.wb.line_free"),
                               "over": t(request, "web.wb.line_over")}
                              | {s.value: t(request, "web.wb.call_state." + s.value) for s in CallState}, ensure_ascii=False)  # fmt: skip
     body = (
         f'<div class="tiles" id="tiles">{tiles}</div>{listen_html}'
-        f'<h2>{esc(t(request, "web.wb.lines"))}</h2>'
+        f"<h2>{esc(t(request, 'web.wb.lines'))}</h2>"
         f'<table id="lines" data-labels="{esc(line_labels)}"><thead><tr>{line_heads}</tr></thead><tbody id="lines-body"></tbody></table>'
-        f'<h2>{esc(t(request, "web.wb.agents"))}</h2>'
+        f"<h2>{esc(t(request, 'web.wb.agents'))}</h2>"
         f'<table id="agents" data-states="{esc(states)}"><thead><tr>{heads}</tr></thead><tbody id="agents-body"></tbody></table>'
-        f'<h2>{esc(t(request, "web.wb.campaigns"))}</h2>'
+        f"<h2>{esc(t(request, 'web.wb.campaigns'))}</h2>"
         f'<table id="campaigns" data-statuses="{esc(statuses)}"><thead><tr>{campaign_heads}</tr></thead><tbody id="campaigns-body"></tbody></table>'
         f'<p>{esc(t(request, "web.wb.updated"))} <span id="updated">-</span></p>'
     )

@@ -259,13 +259,19 @@ class StoreSnapshotSource:
 
     async def _agent_names(self) -> list[str]:
         """Agents with a login, and agents a campaign of this process lists without one."""
-        logins = {u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None}
+        logins = {
+            u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None
+        }
         return sorted(logins | {s.agent_id for runner in self._runners.runners() for s in runner.roster})
 
-    async def _campaigns(self, in_flight: list[Attempt], ended_today: Counter[tuple[str | None, int | None, Outcome]]) -> tuple[CampaignProgress, ...]:
+    async def _campaigns(
+        self, in_flight: list[Attempt], ended_today: Counter[tuple[str | None, int | None, Outcome]]
+    ) -> tuple[CampaignProgress, ...]:
         """Running and paused campaigns, and any other with calls today: progress from ``campaign status``."""
         app = self._app
-        active = {c.id for c in await app.campaigns.list() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)}
+        active = {
+            c.id for c in await app.campaigns.list() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+        }
         ids = sorted(active | {a.campaign_id for a in in_flight if a.campaign_id is not None}
                      | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip
         out = []
@@ -286,7 +292,9 @@ class StoreSnapshotSource:
         if self._slow is None or mono - self._slow.at >= app.settings.web.wallboard_slow_refresh_s:
             kpis = await monthly_kpis(app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz))
             overdue = await app.leads.due(DueScope.OVERDUE)
-            self._slow = _Slow(mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue))
+            self._slow = _Slow(
+                mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue)
+            )
         return self._slow
 
 
@@ -367,7 +375,7 @@ class Broadcaster:
         while True:
             try:
                 snapshot = await self._source.snapshot()
-            except Exception as exc:  # noqa: BLE001 - the wallboard must outlive one bad query
+            except Exception as exc:
                 log.error("wallboard.snapshot_failed", error=repr(exc))
             else:
                 if not snapshot.same_as(self._latest):

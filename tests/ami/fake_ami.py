@@ -25,13 +25,25 @@ def event(name: str, *pairs: tuple[str, str]) -> bytes:
     return wire(("Event", name), ("Privilege", "call,all"), *pairs)
 
 
-def channel_fields(channel: str, uniqueid: str, linkedid: str = "", name: str = "", num: str = "") -> list[tuple[str, str]]:
+def channel_fields(
+    channel: str, uniqueid: str, linkedid: str = "", name: str = "", num: str = ""
+) -> list[tuple[str, str]]:
     """The channel snapshot Asterisk 16 puts in every channel event."""
     return [
-        ("Channel", channel), ("ChannelState", "6"), ("ChannelStateDesc", "Up"), ("CallerIDNum", num or "<unknown>"),
-        ("CallerIDName", name or "<unknown>"), ("ConnectedLineNum", "<unknown>"), ("ConnectedLineName", "<unknown>"),
-        ("Language", "en"), ("AccountCode", ""), ("Context", "dcc-answered"), ("Exten", "s"), ("Priority", "1"),
-        ("Uniqueid", uniqueid), ("Linkedid", linkedid or uniqueid),
+        ("Channel", channel),
+        ("ChannelState", "6"),
+        ("ChannelStateDesc", "Up"),
+        ("CallerIDNum", num or "<unknown>"),
+        ("CallerIDName", name or "<unknown>"),
+        ("ConnectedLineNum", "<unknown>"),
+        ("ConnectedLineName", "<unknown>"),
+        ("Language", "en"),
+        ("AccountCode", ""),
+        ("Context", "dcc-answered"),
+        ("Exten", "s"),
+        ("Priority", "1"),
+        ("Uniqueid", uniqueid),
+        ("Linkedid", linkedid or uniqueid),
     ]
 
 
@@ -149,7 +161,11 @@ class FakeAmi:
         if name in self.errors:
             await self._write(writer, wire(("Response", "Error"), aid, ("Message", self.errors[name])))
         elif name == "login":
-            ok = action.get("username") == [self.user] and action.get("secret") == [self.secret] and not self.reject_login
+            ok = (
+                action.get("username") == [self.user]
+                and action.get("secret") == [self.secret]
+                and not self.reject_login
+            )
             if not ok:
                 await self._write(writer, wire(("Response", "Error"), aid, ("Message", "Authentication failed")))
                 return
@@ -165,17 +181,26 @@ class FakeAmi:
             for data in self.after_login:
                 await self._write(writer, data)
         elif name == "ping":
-            await self._write(writer, wire(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1764407400.000000")))
+            await self._write(
+                writer, wire(("Response", "Success"), aid, ("Ping", "Pong"), ("Timestamp", "1764407400.000000"))
+            )
         elif name == "originate":
             await self._write(writer, wire(("Response", "Success"), aid, ("Message", "Originate successfully queued")))
             channel_id = action.get("channelid", [""])[0]
             await self._write(
                 writer,
                 wire(
-                    ("Event", "OriginateResponse"), ("Privilege", "call,all"), aid, ("Response", "Success"),
-                    ("Channel", action["channel"][0] + ";1"), ("Context", action.get("context", [""])[0]),
-                    ("Exten", action.get("exten", [""])[0]), ("Reason", "4"), ("Uniqueid", channel_id),
-                    ("CallerIDNum", "<unknown>"), ("CallerIDName", "<unknown>"),
+                    ("Event", "OriginateResponse"),
+                    ("Privilege", "call,all"),
+                    aid,
+                    ("Response", "Success"),
+                    ("Channel", action["channel"][0] + ";1"),
+                    ("Context", action.get("context", [""])[0]),
+                    ("Exten", action.get("exten", [""])[0]),
+                    ("Reason", "4"),
+                    ("Uniqueid", channel_id),
+                    ("CallerIDNum", "<unknown>"),
+                    ("CallerIDName", "<unknown>"),
                 ),
             )
         elif name == "coreshowchannels":
@@ -188,14 +213,24 @@ class FakeAmi:
             # One write, so the events that follow the list arrive in the same read as its end.
             await self._write(
                 writer,
-                wire(("Event", "CoreShowChannelsComplete"), aid, ("EventList", "Complete"), ("ListItems", str(len(self.channels))))
+                wire(
+                    ("Event", "CoreShowChannelsComplete"),
+                    aid,
+                    ("EventList", "Complete"),
+                    ("ListItems", str(len(self.channels))),
+                )
                 + b"".join(self.after_snapshot),
             )
         elif name == "command":
             lines = self.command_output.get(action.get("command", [""])[0], [])
             await self._write(
                 writer,
-                wire(("Response", "Success"), aid, ("Message", "Command output follows"), *(("Output", line) for line in lines)),
+                wire(
+                    ("Response", "Success"),
+                    aid,
+                    ("Message", "Command output follows"),
+                    *(("Output", line) for line in lines),
+                ),
             )
         else:
             await self._write(writer, wire(("Response", "Success"), aid, ("Message", f"{action['action'][0]} done")))
@@ -213,5 +248,9 @@ def _parse_action(raw: bytes) -> dict[str, list[str]]:
 def core_show_channel(channel: str, uniqueid: str, linkedid: str, duration: str = "00:00:07") -> list[tuple[str, str]]:
     """One CoreShowChannel entry's fields, as Asterisk 16 lists them."""
     return [
-        *channel_fields(channel, uniqueid, linkedid), ("Application", "Wait"), ("ApplicationData", "2"), ("Duration", duration), ("BridgeId", ""),
+        *channel_fields(channel, uniqueid, linkedid),
+        ("Application", "Wait"),
+        ("ApplicationData", "2"),
+        ("Duration", duration),
+        ("BridgeId", ""),
     ]

@@ -98,8 +98,13 @@ async def test_actions_reply_and_errors(fake: FakeAmi, client: AmiClient) -> Non
 async def test_originate_sends_our_ids_and_its_response_reaches_the_stream(fake: FakeAmi, client: AmiClient) -> None:
     stream = client.events()
     await client.originate(
-        channel="Local/13800138000@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="call-42",
-        other_channel_id="call-42-2", timeout_ms=30000, caller_id='"DCC" <4008001234>',
+        channel="Local/13800138000@dcc-outbound/n",
+        context="dcc-answered",
+        exten="s",
+        channel_id="call-42",
+        other_channel_id="call-42-2",
+        timeout_ms=30000,
+        caller_id='"DCC" <4008001234>',
         variables={"DCC_CALL": "call-42", "DCC_REC": "/var/rec/call-42.wav", "DCC_AMD": "1"},
     )
     (sent,) = [a for a in fake.actions if a["action"] == ["Originate"]]

@@ -12,8 +12,7 @@ NAME = "张伟"  # 3 bytes per character in UTF-8
 
 VECTORS: dict[str, tuple[bytes, list[Item]]] = {
     "banner_and_login": (
-        b"Asterisk Call Manager/5.0.6\r\n"
-        b"Response: Success\r\nActionID: a1\r\nMessage: Authentication accepted\r\n\r\n",
+        b"Asterisk Call Manager/5.0.6\r\nResponse: Success\r\nActionID: a1\r\nMessage: Authentication accepted\r\n\r\n",
         [
             Banner("5.0.6"),
             Message((("Response", "Success"), ("ActionID", "a1"), ("Message", "Authentication accepted"))),
@@ -37,8 +36,11 @@ VECTORS: dict[str, tuple[bytes, list[Item]]] = {
         [
             Message(
                 (
-                    ("Response", "Success"), ("ActionID", "c1"), ("Message", "Command output follows"),
-                    ("Output", "Channel   Location"), ("Output", "0 active channels"),
+                    ("Response", "Success"),
+                    ("ActionID", "c1"),
+                    ("Message", "Command output follows"),
+                    ("Output", "Channel   Location"),
+                    ("Output", "0 active channels"),
                 )
             )
         ],
@@ -137,8 +139,21 @@ def _split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 # Bytes biased towards the protocol's structure so splits land on interesting boundaries.
 _fragments = st.sampled_from(
-    [b"\r\n", b"\r\n\r\n", b"\r", b"\n", b": ", b"Event: ", b"Response: Follows\r\n", b"--END COMMAND--",
-     b"Asterisk Call Manager/", "张".encode(), b"\xe5", b"\xff", b"ActionID: 7"]
+    [
+        b"\r\n",
+        b"\r\n\r\n",
+        b"\r",
+        b"\n",
+        b": ",
+        b"Event: ",
+        b"Response: Follows\r\n",
+        b"--END COMMAND--",
+        b"Asterisk Call Manager/",
+        "张".encode(),
+        b"\xe5",
+        b"\xff",
+        b"ActionID: 7",
+    ]
 )
 _wire = st.lists(st.one_of(_fragments, st.binary(max_size=12)), max_size=40).map(b"".join)
 
@@ -156,9 +171,9 @@ def test_arbitrary_binary_never_crashes(data: bytes, cuts: list[int]) -> None:
 
 
 _key = st.from_regex(r"[A-Za-z][A-Za-z0-9_-]{0,15}", fullmatch=True)
-_value = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20
-).map(str.strip)
+_value = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"), max_size=20).map(
+    str.strip
+)
 
 
 @settings(max_examples=200, deadline=None)

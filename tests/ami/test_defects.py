@@ -25,8 +25,13 @@ from tests.ami.fake_ami import FakeAmi, channel_fields, event
 
 DIALER = Path(__file__).resolve().parents[2] / "dialer"
 ORIGINATE = {
-    "Channel": "Local/13800138000@dcc-outbound/n", "Context": "dcc-answered", "Exten": "s", "Priority": "1",
-    "ChannelId": "call-1", "OtherChannelId": "call-1-2", "Timeout": "30000",
+    "Channel": "Local/13800138000@dcc-outbound/n",
+    "Context": "dcc-answered",
+    "Exten": "s",
+    "Priority": "1",
+    "ChannelId": "call-1",
+    "OtherChannelId": "call-1-2",
+    "Timeout": "30000",
 }
 
 
@@ -79,8 +84,13 @@ async def _session(fake: FakeAmi, pbx: PbxSettings) -> None:
     async with AmiClient(pbx) as ami:
         stream = ami.events()
         await ami.originate(
-            channel="Local/1@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="c1",
-            other_channel_id="c1-2", timeout_ms=1000, variables={},
+            channel="Local/1@dcc-outbound/n",
+            context="dcc-answered",
+            exten="s",
+            channel_id="c1",
+            other_channel_id="c1-2",
+            timeout_ms=1000,
+            variables={},
         )
         await ami.ping()
         fake.drop()
@@ -94,8 +104,13 @@ async def test_defect_01_originate_is_always_async(fake: FakeAmi, client: AmiCli
     with pytest.raises(ValueError, match="Async"):
         await client.action("Originate", **ORIGINATE, Async="False")
     await client.originate(
-        channel="Local/1@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="c2",
-        other_channel_id="c2-2", timeout_ms=1000, variables={},
+        channel="Local/1@dcc-outbound/n",
+        context="dcc-answered",
+        exten="s",
+        channel_id="c2",
+        other_channel_id="c2-2",
+        timeout_ms=1000,
+        variables={},
     )
     sent = [a for a in fake.actions if a["action"] == ["Originate"]]
     assert [a["async"] for a in sent] == [["true"], ["true"]]
@@ -152,8 +167,13 @@ async def test_defect_04_action_while_down_fails_fast(fake: FakeAmi, pbx: PbxSet
                 await ami.hangup("PJSIP/carrier-1")
             with pytest.raises(AmiLinkDown):
                 await ami.originate(
-                    channel="Local/1@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="c9",
-                    other_channel_id="c9-2", timeout_ms=1000, variables={},
+                    channel="Local/1@dcc-outbound/n",
+                    context="dcc-answered",
+                    exten="s",
+                    channel_id="c9",
+                    other_channel_id="c9-2",
+                    timeout_ms=1000,
+                    variables={},
                 )
     assert fake.names("Hangup") == [] and fake.names("Originate") == []
 
@@ -164,8 +184,13 @@ async def test_defect_05_unanswered_originate_is_never_resent(fake: FakeAmi, cli
     fake.unanswered = {"originate"}
     call = asyncio.create_task(
         client.originate(
-            channel="Local/1@dcc-outbound/n", context="dcc-answered", exten="s", channel_id="c5",
-            other_channel_id="c5-2", timeout_ms=1000, variables={"DCC_CALL": "c5"},
+            channel="Local/1@dcc-outbound/n",
+            context="dcc-answered",
+            exten="s",
+            channel_id="c5",
+            other_channel_id="c5-2",
+            timeout_ms=1000,
+            variables={"DCC_CALL": "c5"},
         )
     )
     await fake.wait_for(lambda: fake.names("Originate") != [])
@@ -241,7 +266,9 @@ async def test_defect_09_call_manager_is_never_used(
     assert built == []
 
 
-async def test_defect_10_fast_agi_is_never_used(fake: FakeAmi, pbx: PbxSettings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_defect_10_fast_agi_is_never_used(
+    fake: FakeAmi, pbx: PbxSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     assert _mentions({"fast_agi", "FastAGI", "fastagi"}) == {}
     built: list[object] = []
     monkeypatch.setattr(panoramisk.fast_agi.Application, "__init__", lambda self, *a, **k: built.append(self))
@@ -256,9 +283,7 @@ async def test_defect_11_panoramisk_testing_is_never_loaded(fake: FakeAmi, pbx: 
     assert panoramisk.utils.EOL == "\r\n"
 
 
-def test_defect_12a_constructing_a_client_builds_no_manager(
-    pbx: PbxSettings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_defect_12a_constructing_a_client_builds_no_manager(pbx: PbxSettings, monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[object] = []
     monkeypatch.setattr(client_mod._Manager, "__init__", lambda self, *a, **k: built.append(self))
     with warnings.catch_warnings():

@@ -113,7 +113,9 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
             recording = await app.recording_store.get_by_call(a.call_id)
             assert recording is not None and recording.size_bytes > 0, f"call {a.call_id} has its recording"
         numbers = {a.number for a in attempts}
-        assert INTERESTED in numbers and OPTED_OUT not in numbers, "the interested customer was called, the opt-out never"
+        assert INTERESTED in numbers and OPTED_OUT not in numbers, (
+            "the interested customer was called, the opt-out never"
+        )
         assert set(BASE) - {OPTED_OUT} <= numbers
         campaigns = await app.campaigns.list()
         assert [c.status.value for c in campaigns] == ["completed", "completed"]

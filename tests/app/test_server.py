@@ -98,7 +98,9 @@ async def watcher_looks(server: Server, monkeypatch: pytest.MonkeyPatch, looks: 
     monkeypatch.setattr(server.app.campaigns, "list", original)
 
 
-async def test_a_campaign_started_after_serve_began_gets_a_runner(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_campaign_started_after_serve_began_gets_a_runner(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with serve(settings, port=0, password_cost=CHEAP, watch_interval_s=WATCH_S) as server:
         started = count_starts(server, monkeypatch)
         record = await server.app.campaigns.create(CAMPAIGN, actor="主管")
@@ -109,7 +111,9 @@ async def test_a_campaign_started_after_serve_began_gets_a_runner(settings: Sett
         assert started == [record.id]
 
 
-async def test_a_crashed_runner_is_started_again_on_the_next_look(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_crashed_runner_is_started_again_on_the_next_look(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     async with serve(settings, port=0, password_cost=CHEAP, watch_interval_s=WATCH_S) as server:
         started = count_starts(server, monkeypatch)
         record = await server.app.campaigns.create(CAMPAIGN, actor="主管")
@@ -128,12 +132,15 @@ async def test_a_crashed_runner_is_started_again_on_the_next_look(settings: Sett
 
         monkeypatch.setattr("dialer.server.campaign_runner", first_one_crashes)
         await server.app.campaigns.command(record.id, Command.START, actor="主管")
-        await until(lambda: _is(server, record.id, CampaignStatus.COMPLETED), "the campaign completed by the second runner")
+        await until(
+            lambda: _is(server, record.id, CampaignStatus.COMPLETED), "the campaign completed by the second runner"
+        )
         assert started == [record.id, record.id]
 
 
-async def test_never_two_runners_for_one_campaign_and_nothing_left_after_shutdown(settings: Settings,
-                                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_never_two_runners_for_one_campaign_and_nothing_left_after_shutdown(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Paused before the server starts: a paused campaign is served too (resume dials at once).
     async with open_store(settings) as store:
         record = await store.campaigns.create(CAMPAIGN, actor="主管")
@@ -197,7 +204,9 @@ async def test_the_service_sends_the_sms_outbox_itself(settings: Settings, tmp_p
         await smsc.stop()
 
 
-async def test_a_talk_a_killed_service_held_for_its_form_gets_its_contact_at_the_next_start(settings: Settings, tmp_path: Path) -> None:
+async def test_a_talk_a_killed_service_held_for_its_form_gets_its_contact_at_the_next_start(
+    settings: Settings, tmp_path: Path
+) -> None:
     """Whatever the campaign's status now (here: stopped, so no runner will ever start for it)."""
     sheet = tmp_path / "leads.csv"
     sheet.write_text("姓名,手机,线索来源\n王先生,13800000001,网络\n", encoding="utf-8")

@@ -149,7 +149,9 @@ async def console(browser_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncIte
     lab, lab_settings = browser_lab
     settings = dataclasses.replace(
         lab_settings,
-        store=StoreSettings(path=str(tmp_path / "store.sqlite3")),  # recordings stay in the lab's folder, which it makes
+        store=StoreSettings(
+            path=str(tmp_path / "store.sqlite3")
+        ),  # recordings stay in the lab's folder, which it makes
         # Plain http on loopback; frames often enough that a change shows within a blink.
         web=WebSettings(cookie_secure=False, wallboard_interval_ms=200),
     )

@@ -32,7 +32,9 @@ async def test_wallboard_shows_the_call_live_and_the_supervisor_listens_in(page:
     listen = page.locator(f"#listen-{AGENT.phone}-listen")
     await expect(listen).to_be_visible()  # only agents on a call get the buttons
     await expect(page.locator(f"#agent-{AGENT.phone} .agent-state")).to_have_attribute("data-state", "on_call")
-    await expect(page.locator(f"#agent-{AGENT.phone} .agent-state")).to_have_text(translate("web.phone.state.on_call", "zh-CN"))
+    await expect(page.locator(f"#agent-{AGENT.phone} .agent-state")).to_have_text(
+        translate("web.phone.state.on_call", "zh-CN")
+    )
     # The line board: the campaign's call talks on the first outbound line, the others are free.
     await expect(page.locator("#line-out-1 .line-state")).to_have_attribute("data-state", "connected")
     await expect(page.locator("#line-out-1 .line-state")).to_have_text("通话中")
@@ -50,7 +52,12 @@ async def test_wallboard_shows_the_call_live_and_the_supervisor_listens_in(page:
     await expect(page.locator("#listen-in-error")).to_have_text("")
     audit = ListenInStore(console.server.app.db)
     (row,) = await audit.open_rows()  # the audit row the console wrote before ringing the phone
-    assert (row.supervisor, row.agent, row.phone, row.modes) == (SUPERVISOR.name, AGENT.phone, SUPERVISOR.phone, ("listen",))
+    assert (row.supervisor, row.agent, row.phone, row.modes) == (
+        SUPERVISOR.name,
+        AGENT.phone,
+        SUPERVISOR.phone,
+        ("listen",),
+    )
     ami = console.server.app.ami
     assert ami is not None
 

@@ -43,47 +43,145 @@ ANSWERED_AND_CONNECTED = ringing_then(
 
 VECTORS: dict[str, tuple[list[ev.CallEvent], Outcome, int | None]] = {
     "answered": (ANSWERED_AND_CONNECTED, Outcome.ANSWERED, 16),
-    "busy": (ringing_then(ev.CustomerHungUp(t(1), 17), ev.CustomerDialEnded(t(1), "BUSY"),
-                          ev.OriginateFinished(t(1), False, 0), ev.CallHungUp(t(1), 17)), Outcome.BUSY, 17),
-    "congestion": (ringing_then(ev.CustomerHungUp(t(1), 34), ev.CustomerDialEnded(t(1), "CONGESTION"),
-                                ev.CallHungUp(t(1), 34)), Outcome.CONGESTION, 34),
-    "rejected": (ringing_then(ev.CustomerHungUp(t(1), 21), ev.CustomerDialEnded(t(1), "NOANSWER"),
-                              ev.CallHungUp(t(1), 21)), Outcome.REJECTED, 21),
-    "vacant": ([ev.OriginateSent(t(0)), ev.CustomerHungUp(t(0.2), 1), ev.CustomerDialEnded(t(0.2), "NOANSWER"),
-                ev.CallHungUp(t(0.2), 1)], Outcome.VACANT, 1),
-    "ring_480": (ringing_then(ev.CustomerHungUp(t(8), 19), ev.CustomerDialEnded(t(8), "NOANSWER"),
-                              ev.CallHungUp(t(8), 19)), Outcome.NO_ANSWER, 19),
-    "ring_timeout": (ringing_then(ev.CustomerDialEnded(t(30), "NOANSWER"), ev.CustomerHungUp(t(30), 0),
-                                  ev.OriginateFinished(t(30), False, 3), ev.CallHungUp(t(30), 0)), Outcome.NO_ANSWER, 0),
-    "machine": (ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.MachineDetection(t(4), "MACHINE", "MAXWORDS"),
-                             ev.CallHungUp(t(4), 16), ev.CustomerHungUp(t(4), 16)), Outcome.MACHINE, 16),
-    "early_hangup": (ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.CustomerHungUp(t(3.2), 16),
-                                  ev.MachineDetection(t(3.2), "HANGUP"), ev.CallHungUp(t(3.3), 16)),
-                     Outcome.EARLY_HANGUP, 16),
-    "abandoned": (ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.MachineDetection(t(3.5), "HUMAN"),
-                               ev.WaitingForAgent(t(3.5), "Local/x;1"), ev.AbandonStarted(t(5.5)),
-                               ev.CallHungUp(t(9), 16)), Outcome.ABANDONED, 16),
-    "hung_up_waiting_past_window": (ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"),
-                                                 ev.WaitingForAgent(t(2), "Local/x;1"),
-                                                 ev.CustomerHungUp(t(4.5), 16), ev.CallHungUp(t(4.5), 16)),
-                                    Outcome.ABANDONED, 16),
-    "vacant_own_leg_first": ([ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.2), "NOANSWER"), ev.CallHungUp(t(0.2), 1),
-                              ev.CustomerHungUp(t(0.21), 1)], Outcome.VACANT, 1),
-    "rejected_own_leg_first": ([ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.2), "NOANSWER"), ev.CallHungUp(t(0.2), 21)],
-                               Outcome.REJECTED, 21),
-    "line_limit": ([ev.OriginateSent(t(0)), ev.LineLimitReached(t(0.01)), ev.OriginateFinished(t(0.02), False, 0),
-                    ev.CallHungUp(t(0.02), 34)], Outcome.FAILED, 34),
+    "busy": (
+        ringing_then(
+            ev.CustomerHungUp(t(1), 17),
+            ev.CustomerDialEnded(t(1), "BUSY"),
+            ev.OriginateFinished(t(1), False, 0),
+            ev.CallHungUp(t(1), 17),
+        ),
+        Outcome.BUSY,
+        17,
+    ),
+    "congestion": (
+        ringing_then(ev.CustomerHungUp(t(1), 34), ev.CustomerDialEnded(t(1), "CONGESTION"), ev.CallHungUp(t(1), 34)),
+        Outcome.CONGESTION,
+        34,
+    ),
+    "rejected": (
+        ringing_then(ev.CustomerHungUp(t(1), 21), ev.CustomerDialEnded(t(1), "NOANSWER"), ev.CallHungUp(t(1), 21)),
+        Outcome.REJECTED,
+        21,
+    ),
+    "vacant": (
+        [
+            ev.OriginateSent(t(0)),
+            ev.CustomerHungUp(t(0.2), 1),
+            ev.CustomerDialEnded(t(0.2), "NOANSWER"),
+            ev.CallHungUp(t(0.2), 1),
+        ],
+        Outcome.VACANT,
+        1,
+    ),
+    "ring_480": (
+        ringing_then(ev.CustomerHungUp(t(8), 19), ev.CustomerDialEnded(t(8), "NOANSWER"), ev.CallHungUp(t(8), 19)),
+        Outcome.NO_ANSWER,
+        19,
+    ),
+    "ring_timeout": (
+        ringing_then(
+            ev.CustomerDialEnded(t(30), "NOANSWER"),
+            ev.CustomerHungUp(t(30), 0),
+            ev.OriginateFinished(t(30), False, 3),
+            ev.CallHungUp(t(30), 0),
+        ),
+        Outcome.NO_ANSWER,
+        0,
+    ),
+    "machine": (
+        ringing_then(
+            ev.CustomerDialEnded(t(2), "ANSWER"),
+            ev.MachineDetection(t(4), "MACHINE", "MAXWORDS"),
+            ev.CallHungUp(t(4), 16),
+            ev.CustomerHungUp(t(4), 16),
+        ),
+        Outcome.MACHINE,
+        16,
+    ),
+    "early_hangup": (
+        ringing_then(
+            ev.CustomerDialEnded(t(2), "ANSWER"),
+            ev.CustomerHungUp(t(3.2), 16),
+            ev.MachineDetection(t(3.2), "HANGUP"),
+            ev.CallHungUp(t(3.3), 16),
+        ),
+        Outcome.EARLY_HANGUP,
+        16,
+    ),
+    "abandoned": (
+        ringing_then(
+            ev.CustomerDialEnded(t(2), "ANSWER"),
+            ev.MachineDetection(t(3.5), "HUMAN"),
+            ev.WaitingForAgent(t(3.5), "Local/x;1"),
+            ev.AbandonStarted(t(5.5)),
+            ev.CallHungUp(t(9), 16),
+        ),
+        Outcome.ABANDONED,
+        16,
+    ),
+    "hung_up_waiting_past_window": (
+        ringing_then(
+            ev.CustomerDialEnded(t(2), "ANSWER"),
+            ev.WaitingForAgent(t(2), "Local/x;1"),
+            ev.CustomerHungUp(t(4.5), 16),
+            ev.CallHungUp(t(4.5), 16),
+        ),
+        Outcome.ABANDONED,
+        16,
+    ),
+    "vacant_own_leg_first": (
+        [
+            ev.OriginateSent(t(0)),
+            ev.CustomerDialEnded(t(0.2), "NOANSWER"),
+            ev.CallHungUp(t(0.2), 1),
+            ev.CustomerHungUp(t(0.21), 1),
+        ],
+        Outcome.VACANT,
+        1,
+    ),
+    "rejected_own_leg_first": (
+        [ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.2), "NOANSWER"), ev.CallHungUp(t(0.2), 21)],
+        Outcome.REJECTED,
+        21,
+    ),
+    "line_limit": (
+        [
+            ev.OriginateSent(t(0)),
+            ev.LineLimitReached(t(0.01)),
+            ev.OriginateFinished(t(0.02), False, 0),
+            ev.CallHungUp(t(0.02), 34),
+        ],
+        Outcome.FAILED,
+        34,
+    ),
     "originate_refused": ([ev.OriginateRefused(t(0), "AMI link down")], Outcome.FAILED, None),
-    "chan_unavailable": ([ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.1), "CHANUNAVAIL"),
-                          ev.CallHungUp(t(0.1), 0)], Outcome.FAILED, 0),
+    "chan_unavailable": (
+        [ev.OriginateSent(t(0)), ev.CustomerDialEnded(t(0.1), "CHANUNAVAIL"), ev.CallHungUp(t(0.1), 0)],
+        Outcome.FAILED,
+        0,
+    ),
     # Under load our Local;1 hang-up (cause 0) can arrive before anything that says why (seen in CI):
     # the machine waits for the evidence instead of calling a ring-out "failed".
-    "ring_timeout_own_leg_first": (ringing_then(ev.CallHungUp(t(30), 0), ev.CustomerHungUp(t(30.01), 16),
-                                                ev.CustomerDialEnded(t(30.01), "CANCEL"), ev.OriginateFinished(t(30.02), False, 3)),
-                                   Outcome.NO_ANSWER, 16),
-    "ring_timeout_only_the_originate_says": (ringing_then(ev.CallHungUp(t(30), 0), ev.OriginateFinished(t(30.1), False, 3)),
-                                             Outcome.NO_ANSWER, 0),
-    "nothing_ever_says_why": ([ev.OriginateSent(t(0)), ev.CallHungUp(t(1), 0), ev.EvidenceOverdue(t(6))], Outcome.FAILED, 0),
+    "ring_timeout_own_leg_first": (
+        ringing_then(
+            ev.CallHungUp(t(30), 0),
+            ev.CustomerHungUp(t(30.01), 16),
+            ev.CustomerDialEnded(t(30.01), "CANCEL"),
+            ev.OriginateFinished(t(30.02), False, 3),
+        ),
+        Outcome.NO_ANSWER,
+        16,
+    ),
+    "ring_timeout_only_the_originate_says": (
+        ringing_then(ev.CallHungUp(t(30), 0), ev.OriginateFinished(t(30.1), False, 3)),
+        Outcome.NO_ANSWER,
+        0,
+    ),
+    "nothing_ever_says_why": (
+        [ev.OriginateSent(t(0)), ev.CallHungUp(t(1), 0), ev.EvidenceOverdue(t(6))],
+        Outcome.FAILED,
+        0,
+    ),
 }
 
 
@@ -118,7 +216,9 @@ def test_events_after_the_end_are_ignored(name: str) -> None:
 
 
 def test_an_unexplained_hang_up_waits_for_the_evidence_once() -> None:
-    machine, decisions = run(ringing_then(ev.CallHungUp(t(30), 0), ev.CallHungUp(t(30), 0), ev.CustomerHungUp(t(30.01), 16)))
+    machine, decisions = run(
+        ringing_then(ev.CallHungUp(t(30), 0), ev.CallHungUp(t(30), 0), ev.CustomerHungUp(t(30.01), 16))
+    )
     assert decisions[-1:] == [AwaitEvidence()] and decisions.count(AwaitEvidence()) == 1
     assert machine.state is not CallState.ENDED  # cause 16 says nothing: still waiting
     [finished] = machine.feed(ev.OriginateFinished(t(30.02), False, 3))
@@ -155,8 +255,12 @@ def test_connect_comes_before_any_record_keeping() -> None:
 
 
 def test_a_machine_is_not_offered_to_an_agent() -> None:
-    events = ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.MachineDetection(t(4), "MACHINE"),
-                          ev.WaitingForAgent(t(4), "Local/x;1"), ev.CallHungUp(t(5), 16))
+    events = ringing_then(
+        ev.CustomerDialEnded(t(2), "ANSWER"),
+        ev.MachineDetection(t(4), "MACHINE"),
+        ev.WaitingForAgent(t(4), "Local/x;1"),
+        ev.CallHungUp(t(5), 16),
+    )
     machine, decisions = run(events)
     assert not [d for d in decisions if isinstance(d, ConnectAgent)]
     assert machine.result is not None and machine.result.outcome is Outcome.MACHINE
@@ -177,8 +281,13 @@ def test_vanished_call_is_unknown_unless_an_agent_had_it() -> None:
 
 
 def test_agent_connect_after_abandon_does_not_count_as_answered() -> None:
-    events = ringing_then(ev.CustomerDialEnded(t(2), "ANSWER"), ev.WaitingForAgent(t(2), "L;1"),
-                          ev.AbandonStarted(t(4)), ev.AgentConnected(t(4.1), "agent1"), ev.CallHungUp(t(8), 16))
+    events = ringing_then(
+        ev.CustomerDialEnded(t(2), "ANSWER"),
+        ev.WaitingForAgent(t(2), "L;1"),
+        ev.AbandonStarted(t(4)),
+        ev.AgentConnected(t(4.1), "agent1"),
+        ev.CallHungUp(t(8), 16),
+    )
     assert run(events)[0].result.outcome is Outcome.ABANDONED
 
 

@@ -52,7 +52,9 @@ class World:
     dnc: DncStore
     attempts: SqliteAttemptRepository
 
-    async def lead(self, phone: str, source: LeadSource = LeadSource.HQ, *, extra_phones: tuple[str, ...] = (), **fields: Any) -> int:
+    async def lead(
+        self, phone: str, source: LeadSource = LeadSource.HQ, *, extra_phones: tuple[str, ...] = (), **fields: Any
+    ) -> int:
         """Import one lead (through the real import path, so due times are computed) and return its id."""
         phones = tuple(LeadPhone(p, PhoneKind.MOBILE) for p in (phone, *extra_phones))
         draft = LeadDraft(row=2, name=fields.pop("name", f"客户{phone[-4:]}"), phones=phones, source=source, **fields)
@@ -65,7 +67,9 @@ class World:
     async def campaign(self, start: bool = True, **table: Any) -> CampaignRecord:
         """Create (and by default start, which enrols) a campaign; ``table`` overrides the TOML keys."""
         data: dict[str, Any] = {"name": "测试活动", "kind": "hq", "agents": ["agent1", "agent2"], **table}
-        record = await self.store.create(parse_definition(data, "test.toml", self.settings), "test.toml", self.clock.now(), "tester")
+        record = await self.store.create(
+            parse_definition(data, "test.toml", self.settings), "test.toml", self.clock.now(), "tester"
+        )
         if start:
             record, _ = await self.service.command(record.id, Command.START, "tester")
         return record
@@ -74,7 +78,12 @@ class World:
         """Record an attempt to ``lead_id`` (left in flight when ``outcome`` is None); returns its id."""
         call_id = f"call-{lead_id}-{self.clock.monotonic()}"
         attempt = await self.attempts.create(
-            call_id=call_id, direction="outbound", number=number, created_at=self.clock.now(), lead_id=lead_id, campaign_id=campaign_id
+            call_id=call_id,
+            direction="outbound",
+            number=number,
+            created_at=self.clock.now(),
+            lead_id=lead_id,
+            campaign_id=campaign_id,
         )
         if outcome is not None:
             await self.attempts.finish(call_id, outcome=outcome, ended_at=self.clock.now())

@@ -43,7 +43,11 @@ def test_a_full_call_cycle_reports_time_spent_in_each_state() -> None:
 )
 def test_illegal_events_are_refused_and_leave_the_state_alone(prepare: list[str], event) -> None:
     s = AgentSession("a7", 60, T0)
-    steps = {"login": lambda: s.login(at(1)), "connect": lambda: s.connect("c1", at(2)), "hangup": lambda: s.hangup(at(3))}
+    steps = {
+        "login": lambda: s.login(at(1)),
+        "connect": lambda: s.connect("c1", at(2)),
+        "hangup": lambda: s.hangup(at(3)),
+    }
     for step in prepare:
         steps[step]()
     before = s.state

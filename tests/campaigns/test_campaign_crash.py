@@ -49,7 +49,9 @@ max_attempts = 1
 
 @pytest.fixture(scope="module")
 def drill_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
-    with campaign_lab(tmp_path_factory.mktemp("crash"), [BEHAVIOURS[i % len(BEHAVIOURS)] for i in range(LEADS)]) as running:
+    with campaign_lab(
+        tmp_path_factory.mktemp("crash"), [BEHAVIOURS[i % len(BEHAVIOURS)] for i in range(LEADS)]
+    ) as running:
         yield running
 
 
@@ -73,9 +75,20 @@ def dialer_process_config(tmp_path: Path, settings: Settings) -> Path:
 
 async def start_runner(config: Path, campaign_id: int, log: Path) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dialer", "--config", str(config), "--log-level", "warning",
-        "campaign", "run", str(campaign_id), "--simulated-agents",
-        cwd=REPO, stdout=log.open("ab"), stderr=log.open("ab"),
+        sys.executable,
+        "-m",
+        "dialer",
+        "--config",
+        str(config),
+        "--log-level",
+        "warning",
+        "campaign",
+        "run",
+        str(campaign_id),
+        "--simulated-agents",
+        cwd=REPO,
+        stdout=log.open("ab"),
+        stderr=log.open("ab"),
     )
 
 
@@ -122,7 +135,10 @@ async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
     assert all(a.outcome is not None and a.ended_at is not None for a in attempts)
     outcomes = Counter(a.outcome for a in attempts)
     # Calls cut by the crash end as unknown (or answered if an agent had them); the rest as dictated.
-    assert outcomes[Outcome.BUSY] + outcomes[Outcome.VACANT] + outcomes[Outcome.REJECTED] + outcomes[Outcome.NO_ANSWER] >= LEADS // 2 - 8
+    assert (
+        outcomes[Outcome.BUSY] + outcomes[Outcome.VACANT] + outcomes[Outcome.REJECTED] + outcomes[Outcome.NO_ANSWER]
+        >= LEADS // 2 - 8
+    )
 
 
 @pytest.mark.timeout(300)
@@ -132,8 +148,9 @@ async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, 
     settings = load(dialer_process_config(tmp_path, lab_settings), env={})
     async with open_app(settings) as app:
         issued = (datetime.now(ZoneInfo(settings.dealer.timezone)) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
-        await app.leads.importer.import_file(leads_csv(tmp_path / "leads.csv", LEADS, issued=issued), actor="经理",
-                                             source=LeadSource.HQ)
+        await app.leads.importer.import_file(
+            leads_csv(tmp_path / "leads.csv", LEADS, issued=issued), actor="经理", source=LeadSource.HQ
+        )
         cfile = tmp_path / "drill.toml"
         cfile.write_text(CAMPAIGN, encoding="utf-8")
         record = await app.campaigns.create(cfile, actor="经理")
@@ -156,6 +173,8 @@ async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, 
     per_lead = Counter(a.lead_id for a in attempts)
     assert len(per_lead) == LEADS and max(per_lead.values()) == 1
     assert all(a.outcome is not None for a in attempts)
-    assert Counter(a.outcome for a in attempts)[Outcome.UNKNOWN] + sum(
-        1 for a in attempts if a.detail == "call vanished from the PBX"
-    ) >= 1, "the restart cut no call: the drill did not drill"
+    assert (
+        Counter(a.outcome for a in attempts)[Outcome.UNKNOWN]
+        + sum(1 for a in attempts if a.detail == "call vanished from the PBX")
+        >= 1
+    ), "the restart cut no call: the drill did not drill"

@@ -98,7 +98,9 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
     monday_10am = datetime.combine(datetime(2026, 11, 30).date(), time(10, 0), TZ)
     clock = ShiftedClock(monday_10am)
     async with open_app(settings, clock) as app:
-        report = await app.leads.importer.import_file(leads_csv(tmp_path / "leads.csv", LEADS), actor="经理", source=LeadSource.HQ)
+        report = await app.leads.importer.import_file(
+            leads_csv(tmp_path / "leads.csv", LEADS), actor="经理", source=LeadSource.HQ
+        )
         assert report.created == LEADS
         cfile = tmp_path / "hq.toml"
         cfile.write_text(CAMPAIGN, encoding="utf-8")
@@ -124,7 +126,11 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
             await asyncio.sleep(3)
             assert all(a.created_at < closed_at for a in await app.attempts.list(limit=1000))
 
-            clock.jump((datetime.combine(monday_10am.date() + timedelta(days=1), time(9, 0, 5), TZ) - clock.now()).total_seconds())
+            clock.jump(
+                (
+                    datetime.combine(monday_10am.date() + timedelta(days=1), time(9, 0, 5), TZ) - clock.now()
+                ).total_seconds()
+            )
             summary = await asyncio.wait_for(task, 240)
         finally:
             task.cancel()

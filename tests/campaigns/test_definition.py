@@ -9,7 +9,13 @@ from typing import Any
 import pytest
 
 from dialer.calls.outcome import Outcome
-from dialer.campaigns.definition import CampaignDefinition, CampaignKind, DefinitionError, load_definition, parse_definition
+from dialer.campaigns.definition import (
+    CampaignDefinition,
+    CampaignKind,
+    DefinitionError,
+    load_definition,
+    parse_definition,
+)
 from dialer.campaigns.pacing import PacingMode
 from dialer.campaigns.policy import RetryKind
 from dialer.leads.model import LeadSource, LeadState
@@ -82,7 +88,12 @@ def test_overrides_change_only_what_they_name() -> None:
         ({"filter": {"sources": ["tv"]}}, "filter.sources", "tv", "must be one of"),
         ({"filter": {"states": ["deal"]}}, "filter.states", ["deal"], "closed leads"),
         ({"filter": {"intents": ["Z"]}}, "filter.intents", "Z", "must be one of H, A, B, C"),
-        ({"filter": {"car_age_min_years": 8, "car_age_max_years": 3}}, "filter.car_age_max_years", 3, "below car_age_min_years"),
+        (
+            {"filter": {"car_age_min_years": 8, "car_age_max_years": 3}},
+            "filter.car_age_max_years",
+            3,
+            "below car_age_min_years",
+        ),
         ({"filter": {"not_contacted_days": -1}}, "filter.not_contacted_days", -1, "must not be negative"),
         ({"filter": {"age": 3}}, "filter.age", 3, "unknown key"),
         ({"retry": {"busy": "soon"}}, "retry.busy", "soon", "expected a duration"),

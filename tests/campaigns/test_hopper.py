@@ -104,7 +104,9 @@ async def test_daily_cap_holds_even_for_an_agreed_callback_the_same_day(world: W
     c = await world.campaign(retry={"max_attempts_per_day": 1})
     assert await picked(world, c.id) == [lead]
     await world.hopper.record_result(c.id, lead, None, Outcome.ANSWERED, world.clock.now())
-    await world.leads.change_state(lead, LeadState.FOLLOWING, world.clock.now(), "agent2", callback_at=local(30, 15, 30))
+    await world.leads.change_state(
+        lead, LeadState.FOLLOWING, world.clock.now(), "agent2", callback_at=local(30, 15, 30)
+    )
     world.clock.set(local(30, 15, 30))
     assert await picked(world, c.id) == []
     assert "max_per_day" in reasons(await world.service.why(lead, c.id))
@@ -134,7 +136,9 @@ async def test_record_result_applies_each_outcome_rule(world: World) -> None:
     assert results[Outcome.NO_ANSWER].next_attempt_at == now + timedelta(hours=2)
     assert results[Outcome.MACHINE].next_attempt_at == now + timedelta(hours=4)
     assert results[Outcome.REJECTED].next_attempt_at == local(31, 9, 0)
-    assert results[Outcome.ABANDONED].promised and results[Outcome.ABANDONED].next_attempt_at == now + timedelta(minutes=10)
+    assert results[Outcome.ABANDONED].promised and results[Outcome.ABANDONED].next_attempt_at == now + timedelta(
+        minutes=10
+    )
     for final in (Outcome.ANSWERED, Outcome.VACANT):
         assert (results[final].status, results[final].last_reason) == (ProgressStatus.DONE, RetryReason.NEVER)
     assert all(r.attempts == 1 and r.last_outcome is o for o, r in results.items())
@@ -159,23 +163,35 @@ async def test_batch_takes_the_best_even_when_small(world: World) -> None:
 
 
 async def test_callback_is_due_at_its_time_for_the_agent_who_agreed_it(world: World) -> None:
-    first, other = await world.lead(PHONES[1], LeadSource.BASE_CUSTOMER), await world.lead(PHONES[2], LeadSource.BASE_CUSTOMER)
+    first, other = (
+        await world.lead(PHONES[1], LeadSource.BASE_CUSTOMER),
+        await world.lead(PHONES[2], LeadSource.BASE_CUSTOMER),
+    )
     c = await world.campaign(kind="repurchase")
     assert await picked(world, c.id, 1) == [first]
     await world.hopper.record_result(c.id, first, None, Outcome.ANSWERED, world.clock.now())
-    await world.leads.change_state(first, LeadState.FOLLOWING, world.clock.now(), "agent7", callback_at=local(31, 15, 30))
+    await world.leads.change_state(
+        first, LeadState.FOLLOWING, world.clock.now(), "agent7", callback_at=local(31, 15, 30)
+    )
     world.clock.set(local(31, 15, 29))
     assert reasons(await world.service.why(first, c.id)) == {"too_recent"}
     world.clock.set(local(31, 15, 30))
     picks = await world.hopper.next_batch(c.id, 10, world.clock.now())
-    assert [(p.lead_id, p.owner, p.reason, p.priority) for p in picks][0] == (first, "agent7", PickReason.CALLBACK, PriorityTier.PROMISED)
+    assert [(p.lead_id, p.owner, p.reason, p.priority) for p in picks][0] == (
+        first,
+        "agent7",
+        PickReason.CALLBACK,
+        PriorityTier.PROMISED,
+    )
     assert [p.lead_id for p in picks] == [first, other]
 
 
 async def test_unanswered_callback_stays_a_promise_for_the_same_agent(world: World) -> None:
     lead = await world.lead(PHONES[1], LeadSource.BASE_CUSTOMER)
     c = await world.campaign(kind="repurchase")
-    await world.leads.change_state(lead, LeadState.FOLLOWING, world.clock.now(), "agent7", callback_at=world.clock.now())
+    await world.leads.change_state(
+        lead, LeadState.FOLLOWING, world.clock.now(), "agent7", callback_at=world.clock.now()
+    )
     (pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
     progress = await world.hopper.record_result(c.id, lead, None, Outcome.NO_ANSWER, world.clock.now())
     assert (progress.promised, progress.callback_owner) == (True, "agent7")
@@ -258,7 +274,9 @@ async def test_filter_by_car_age_and_last_contact(world: World) -> None:
     await world.lead(PHONES[3], LeadSource.BASE_CUSTOMER, purchase_date=date(2012, 6, 1))
     contacted = await world.lead(PHONES[4], LeadSource.BASE_CUSTOMER, purchase_date=date(2021, 1, 1))
     await world.leads.record_contact(contacted, world.clock.now(), "agent1", Outcome.ANSWERED)
-    c = await world.campaign(kind="repurchase", filter={"car_age_min_years": 3, "car_age_max_years": 8, "not_contacted_days": 30})
+    c = await world.campaign(
+        kind="repurchase", filter={"car_age_min_years": 3, "car_age_max_years": 8, "not_contacted_days": 30}
+    )
     assert await picked(world, c.id) == [old]
 
 
@@ -290,7 +308,10 @@ async def test_sms_hand_offs_join_the_ranking_interested_repliers_first(world: W
     assert reasons(await world.service.why(handed, c.id)) == {"too_recent"}
     world.clock.set(later)
     picks = await world.hopper.next_batch(c.id, 10, world.clock.now())
-    assert [(p.lead_id, p.reason) for p in picks] == [(interested, PickReason.SMS_INTERESTED), (handed, PickReason.SMS_HANDOFF)]
+    assert [(p.lead_id, p.reason) for p in picks] == [
+        (interested, PickReason.SMS_INTERESTED),
+        (handed, PickReason.SMS_HANDOFF),
+    ]
     assert await sms.call_tasks() == []  # taken by the campaign
 
 
@@ -301,7 +322,12 @@ async def test_callback_agreed_before_enrolment_is_kept(world: World) -> None:
     assert await picked(world, c.id) == []
     world.clock.set(later)
     (pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
-    assert (pick.lead_id, pick.reason, pick.owner, pick.priority) == (lead, PickReason.CALLBACK, "顾问甲", PriorityTier.PROMISED)
+    assert (pick.lead_id, pick.reason, pick.owner, pick.priority) == (
+        lead,
+        PickReason.CALLBACK,
+        "顾问甲",
+        PriorityTier.PROMISED,
+    )
 
 
 async def test_callback_agreed_while_claimed_is_applied_after_the_result(world: World) -> None:
@@ -329,7 +355,9 @@ async def test_attempt_cap_holds_even_for_an_agreed_callback(world: World) -> No
     c = await world.campaign(retry={"max_attempts": 1})
     assert await picked(world, c.id) == [lead]
     await world.hopper.record_result(c.id, lead, None, Outcome.ANSWERED, world.clock.now())
-    await world.leads.change_state(lead, LeadState.FOLLOWING, world.clock.now(), "agent2", callback_at=world.clock.now())
+    await world.leads.change_state(
+        lead, LeadState.FOLLOWING, world.clock.now(), "agent2", callback_at=world.clock.now()
+    )
     assert await picked(world, c.id) == []
     assert reasons(await world.service.why(lead, c.id)) == {"max_attempts"}
 

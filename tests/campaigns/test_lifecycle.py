@@ -33,7 +33,9 @@ def test_transition_table(status: CampaignStatus, command: Command) -> None:
     if (status, command) in LEGAL:
         assert apply(7, status, command) is LEGAL[(status, command)]
     else:
-        with pytest.raises(IllegalCampaignTransition, match=f"campaign 7 is {status.value}: '{command.value}' needs status"):
+        with pytest.raises(
+            IllegalCampaignTransition, match=f"campaign 7 is {status.value}: '{command.value}' needs status"
+        ):
             apply(7, status, command)
 
 
@@ -44,14 +46,22 @@ def test_final_statuses_have_no_way_out() -> None:
 
 async def test_commands_are_stored_with_who_and_when(world: World) -> None:
     c = await world.campaign(start=False)
-    for command, actor in ((Command.START, "主管A"), (Command.PAUSE, "主管B"), (Command.RESUME, "主管A"), (Command.STOP, "主管B")):
+    for command, actor in (
+        (Command.START, "主管A"),
+        (Command.PAUSE, "主管B"),
+        (Command.RESUME, "主管A"),
+        (Command.STOP, "主管B"),
+    ):
         world.clock.advance(60)
         record, _ = await world.service.command(c.id, command, actor)
     assert record.status is CampaignStatus.STOPPED
     with pytest.raises(IllegalCampaignTransition):
         await world.service.command(c.id, Command.RESUME, "主管A")
     async with world.db.read() as r:
-        rows = await r.fetchall("SELECT command, from_status, to_status, actor FROM campaign_events WHERE campaign_id = ? ORDER BY id", (c.id,))
+        rows = await r.fetchall(
+            "SELECT command, from_status, to_status, actor FROM campaign_events WHERE campaign_id = ? ORDER BY id",
+            (c.id,),
+        )
     assert [tuple(row) for row in rows] == [
         ("start", "draft", "running", "主管A"),
         ("pause", "running", "paused", "主管B"),
@@ -92,10 +102,17 @@ async def test_status_counts_outcomes_and_estimates_the_finish(world: World) -> 
         world.clock.advance(600)
         call_id = f"c{pick.lead_id}"
         await world.attempts.create(
-            call_id=call_id, direction="outbound", number=pick.phone.e164, created_at=world.clock.now(), lead_id=pick.lead_id, campaign_id=c.id
+            call_id=call_id,
+            direction="outbound",
+            number=pick.phone.e164,
+            created_at=world.clock.now(),
+            lead_id=pick.lead_id,
+            campaign_id=c.id,
         )
         if outcome is Outcome.ANSWERED:
-            await world.attempts.update_progress(call_id, state=CallState.CONNECTED, connected_at=world.clock.now(), agent="agent1")
+            await world.attempts.update_progress(
+                call_id, state=CallState.CONNECTED, connected_at=world.clock.now(), agent="agent1"
+            )
         await world.attempts.finish(call_id, outcome=outcome, ended_at=world.clock.now())
         await world.hopper.record_result(c.id, pick.lead_id, None, outcome, world.clock.now())
     await world.call(picks[3].lead_id, c.id)  # still ringing
@@ -128,7 +145,8 @@ def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
     config = tmp_path / "dialer.toml"
     # Relative paths (DOSS mapping, templates) resolve against the repository; the store is private.
     config.write_text(
-        f'base_dir = "{REPO}"\n[store]\npath = "{tmp_path / "cli.sqlite3"}"\n[log]\nlevel = "warning"\n', encoding="utf-8"
+        f'base_dir = "{REPO}"\n[store]\npath = "{tmp_path / "cli.sqlite3"}"\n[log]\nlevel = "warning"\n',
+        encoding="utf-8",
     )
 
     def run(*argv: str) -> tuple[int, str, str]:
@@ -183,5 +201,11 @@ def test_cli_dnc_and_why(cli: Cli, tmp_path: Path) -> None:
     code, out, _ = cli("campaign", "why", "42", "--campaign", "1")
     assert code == 0 and out.splitlines() == ["线索 42 在活动 #1「网络线索邀约」中：", "  - 线索 42 不存在"]
     answer = json.loads(cli("--lang", "en", "campaign", "why", "42", "--campaign", "1", "--json")[1])
-    assert answer == [{"campaign_id": 1, "campaign": "网络线索邀约", "dialable": False,
-                       "reasons": [{"reason": "no_lead", "text": "lead 42 does not exist", "lead": "42"}]}]
+    assert answer == [
+        {
+            "campaign_id": 1,
+            "campaign": "网络线索邀约",
+            "dialable": False,
+            "reasons": [{"reason": "no_lead", "text": "lead 42 does not exist", "lead": "42"}],
+        }
+    ]

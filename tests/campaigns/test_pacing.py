@@ -57,8 +57,12 @@ def trained(clock: VirtualClock, answer_p: float = 0.3, cfg: PacingDefaults | No
     for i in range(100):
         stats.observe_attempt(Outcome.ANSWERED if i < answered else Outcome.NO_ANSWER, 10.0 if i < answered else 20.0)
     for _ in range(100):
-        stats.observe_transition(Transition("a", AgentState.WRAP_UP, AgentState.AVAILABLE, TransitionCause.DISPOSITION, T0, 30.0))
-        stats.observe_transition(Transition("a", AgentState.ON_CALL, AgentState.WRAP_UP, TransitionCause.HANGUP, T0, 90.0))
+        stats.observe_transition(
+            Transition("a", AgentState.WRAP_UP, AgentState.AVAILABLE, TransitionCause.DISPOSITION, T0, 30.0)
+        )
+        stats.observe_transition(
+            Transition("a", AgentState.ON_CALL, AgentState.WRAP_UP, TransitionCause.HANGUP, T0, 90.0)
+        )
     return stats
 
 
@@ -75,7 +79,9 @@ def clean_day(stats: PacingStats, answered: int, abandoned: int = 0) -> None:
     ("available", "ringing", "waiting", "expected"),
     [(0, 0, 0, 0), (3, 0, 0, 3), (5, 2, 0, 3), (5, 2, 1, 2), (2, 4, 0, 0)],
 )
-def test_progressive_dials_one_call_per_available_agent_not_yet_covered(available: int, ringing: int, waiting: int, expected: int) -> None:
+def test_progressive_dials_one_call_per_available_agent_not_yet_covered(
+    available: int, ringing: int, waiting: int, expected: int
+) -> None:
     d = ProgressivePacer().decide(snap(available=available, ringing=ringing, waiting=waiting))
     assert d.count == expected and d.limited_by is DialLimit.AGENTS
 
@@ -114,13 +120,16 @@ def test_predictive_dials_ahead_when_the_day_is_clean() -> None:
     d = pacer.decide(snap(available=2, wrap_up=(25.0,), on_call=3, cap=20))
     assert d.count > 2 * 2
     # A wrap-up that ends soon counts; one that just started does not.
-    assert pacer.decide(snap(available=2, wrap_up=(25.0,), cap=20)).count > pacer.decide(snap(available=2, wrap_up=(1.0,), cap=20)).count
+    assert (
+        pacer.decide(snap(available=2, wrap_up=(25.0,), cap=20)).count
+        > pacer.decide(snap(available=2, wrap_up=(1.0,), cap=20)).count
+    )
 
 
 def test_predictive_throttles_to_progressive_as_the_day_rate_nears_the_limit() -> None:
     fixed_gain = PacingDefaults(gain_start=1.0, gain_min=1.0, gain_max=1.0)  # isolate the guard from the controller
     results = []
-    for abandoned in range(0, 8):
+    for abandoned in range(8):
         stats = trained(VirtualClock(T0), cfg=fixed_gain)
         clean_day(stats, 200, abandoned)  # 230 answered in all today
         d = PredictivePacer(stats, 2, 30).decide(snap(available=3, cap=30))
@@ -211,7 +220,9 @@ def test_make_pacer_returns_the_mode_asked_for() -> None:
     answer_p=st.sampled_from([0.05, 0.3, 0.9]),
     gain=st.floats(0.2, 3.0),
 )
-def test_predictive_never_exceeds_the_line_cap(available, on_call, wrap_up, ringing, waiting, cap, answer_p, gain) -> None:
+def test_predictive_never_exceeds_the_line_cap(
+    available, on_call, wrap_up, ringing, waiting, cap, answer_p, gain
+) -> None:
     clock = VirtualClock(T0)
     stats = trained(clock, answer_p, PacingDefaults(gain_start=gain, gain_min=0.2, gain_max=3.0))
     clean_day(stats, 500)

@@ -98,9 +98,13 @@ def test_no_call_is_ever_scheduled_outside_the_windows() -> None:
 
 
 def test_attempt_caps_per_lead_and_per_day() -> None:
-    exhausted = POLICY.next_attempt(Outcome.BUSY, local(5, 10), attempts=POLICY.max_attempts, attempts_today=1, windows=WINDOWS)
+    exhausted = POLICY.next_attempt(
+        Outcome.BUSY, local(5, 10), attempts=POLICY.max_attempts, attempts_today=1, windows=WINDOWS
+    )
     assert (exhausted.at, exhausted.reason) == (None, RetryReason.EXHAUSTED)
-    day_full = POLICY.next_attempt(Outcome.BUSY, local(5, 10), attempts=3, attempts_today=POLICY.max_attempts_per_day, windows=WINDOWS)
+    day_full = POLICY.next_attempt(
+        Outcome.BUSY, local(5, 10), attempts=3, attempts_today=POLICY.max_attempts_per_day, windows=WINDOWS
+    )
     assert (day_full.at, day_full.reason) == (local(6, 9, 0), RetryReason.DAY_LIMIT)
 
 
@@ -115,7 +119,9 @@ def test_bad_rules_say_which_key_and_value() -> None:
         CallingWindows.from_settings(replace(WindowDefaults(), holidays=("2026-13-01",)), "Asia/Shanghai")
     with pytest.raises(PolicyError, match="Mars/Base"):
         CallingWindows.from_settings(WindowDefaults(), "Mars/Base")
-    closed = CallingWindows.from_settings(WindowDefaults(mon="", tue="", wed="", thu="", fri="", sat="", sun=""), "Asia/Shanghai")
+    closed = CallingWindows.from_settings(
+        WindowDefaults(mon="", tue="", wed="", thu="", fri="", sat="", sun=""), "Asia/Shanghai"
+    )
     with pytest.raises(PolicyError, match="no calling window"):
         closed.next_opening(local(5, 10))
 
@@ -141,7 +147,10 @@ def test_settings_load_validates_the_campaign_section(tmp_path) -> None:
     with pytest.raises(settings_mod.ConfigError, match="campaigns.retry.busy = 'soon'"):
         settings_mod.load(cfg_file, env={})
     with pytest.raises(settings_mod.ConfigError, match="campaigns.pacing.mode = 'turbo'"):
-        settings_mod.load(tmp_path / "dialer.toml", env={"DIALER__CAMPAIGNS__PACING__MODE": "turbo", "DIALER__CAMPAIGNS__RETRY__BUSY": "5m"})
+        settings_mod.load(
+            tmp_path / "dialer.toml",
+            env={"DIALER__CAMPAIGNS__PACING__MODE": "turbo", "DIALER__CAMPAIGNS__RETRY__BUSY": "5m"},
+        )
 
 
 NOW = local(5, 10)

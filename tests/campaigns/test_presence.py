@@ -70,7 +70,10 @@ def test_resume_only_from_a_pause_and_logout_from_anything_but_logged_out() -> N
     with pytest.raises(PresenceRefused):
         next_presence(resumed, PresenceCommand.RESUME, T1, None, REASONS)
     assert next_presence(paused, PresenceCommand.LOGOUT, T1, None, REASONS).state is PhoneState.LOGGED_OUT
-    assert next_presence(default_presence("agent1"), PresenceCommand.LOGOUT, T1, None, REASONS).state is PhoneState.LOGGED_OUT
+    assert (
+        next_presence(default_presence("agent1"), PresenceCommand.LOGOUT, T1, None, REASONS).state
+        is PhoneState.LOGGED_OUT
+    )
     with pytest.raises(PresenceRefused):
         next_presence(Presence("agent1", PhoneState.LOGGED_OUT, START), PresenceCommand.LOGOUT, T1, None, REASONS)
 
@@ -96,8 +99,18 @@ def test_reconcile_brings_the_session_to_the_presence() -> None:
         (AgentState.LOGGED_OUT, default_presence("agent1"), AgentState.AVAILABLE, ["login"]),
         (AgentState.AVAILABLE, Presence("agent1", PhoneState.LOGGED_OUT, START), AgentState.LOGGED_OUT, ["logout"]),
         (AgentState.PAUSED, Presence("agent1", PhoneState.LOGGED_OUT, START), AgentState.LOGGED_OUT, ["logout"]),
-        (AgentState.LOGGED_OUT, Presence("agent1", PhoneState.PAUSED, START, "会议"), AgentState.PAUSED, ["login", "pause"]),
-        (AgentState.PAUSED, Presence("agent1", PhoneState.PAUSED, START, "会议"), AgentState.PAUSED, ["pause"]),  # new reason
+        (
+            AgentState.LOGGED_OUT,
+            Presence("agent1", PhoneState.PAUSED, START, "会议"),
+            AgentState.PAUSED,
+            ["login", "pause"],
+        ),
+        (
+            AgentState.PAUSED,
+            Presence("agent1", PhoneState.PAUSED, START, "会议"),
+            AgentState.PAUSED,
+            ["pause"],
+        ),  # new reason
         (AgentState.PAUSED, Presence("agent1", PhoneState.PAUSED, START, "休息"), AgentState.PAUSED, []),
         (AgentState.PAUSED, Presence("agent1", PhoneState.AVAILABLE, START), AgentState.AVAILABLE, ["resume"]),
         (AgentState.AVAILABLE, default_presence("agent1"), AgentState.AVAILABLE, []),

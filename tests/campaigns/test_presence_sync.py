@@ -107,7 +107,9 @@ async def test_the_plan_rebuilds_an_emptied_queue_and_fixes_one_left_as_it_was()
 
 
 async def test_a_refusal_skips_that_agent_only_and_is_reported() -> None:
-    plan = queue_plan([Presence("agent1", PhoneState.PAUSED, START, "午餐"), Presence("agent2", PhoneState.AVAILABLE, START)])
+    plan = queue_plan(
+        [Presence("agent1", PhoneState.PAUSED, START, "午餐"), Presence("agent2", PhoneState.AVAILABLE, START)]
+    )
     pbx = FakePbx()
     pbx.refuse = {"agent1"}
     assert await run_queue_steps(pbx, plan) == ("agent1",)

@@ -19,7 +19,15 @@ import pytest
 from dialer.calls.outcome import Outcome
 from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.runner import CampaignRunner, OfferEnd, PreviewOffered, PreviewRefused, PreviewWithdrawn, RunSummary, WrapUp
+from dialer.campaigns.runner import (
+    CampaignRunner,
+    OfferEnd,
+    PreviewOffered,
+    PreviewRefused,
+    PreviewWithdrawn,
+    RunSummary,
+    WrapUp,
+)
 from dialer.campaigns.runners import Runners
 from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
 from dialer.doss.service import DossService
@@ -73,7 +81,9 @@ class Desk:
     async def attempts(self, lead_id: int) -> int:
         """How many attempts the hopper counted for ``lead_id`` in this campaign."""
         async with self.world.db.read() as r:
-            n = await r.fetchval("SELECT attempts FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (self.campaign_id, lead_id))
+            n = await r.fetchval(
+                "SELECT attempts FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (self.campaign_id, lead_id)
+            )
         assert isinstance(n, int)
         return n
 
@@ -99,7 +109,13 @@ async def desk(world: World) -> AsyncIterator[Desk]:
     record = await world.campaign(mode="preview")
     fake = FakeAmi(world.clock)
     calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
-    doss = DossService(world.db, world.leads, DossOutbox(world.db), load_mapping(world.settings.path(world.settings.doss.mapping_file)), world.clock)
+    doss = DossService(
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
+        world.clock,
+    )
     bus = EventBus()
     events = bus.subscribe(PreviewOffered, PreviewWithdrawn)
     wrap_ups: list[WrapUp] = []
@@ -169,7 +185,9 @@ async def test_accept_dials_that_lead_and_connects_that_agent_only(desk: Desk) -
     assert len(desk.fake.originates) == 1  # agent1 never accepted: nothing else was dialled
     # In wrap-up agent2 gets no new offer; after the disposition the next lead is offered.
     assert "agent2" not in {o.agent for o in desk.runner.offers()}
-    await desk.runner.submit_disposition("agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT))
+    await desk.runner.submit_disposition(
+        "agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT)
+    )
     await until(lambda: "agent2" in {o.agent for o in desk.runner.offers()}, "the next offer for agent2")
     assert next(o for o in desk.runner.offers() if o.agent == "agent2").lead_id != offer.lead_id
 
@@ -189,7 +207,9 @@ async def test_a_stopped_campaign_waits_for_the_disposition_its_last_call_owes(d
     for _ in range(50):  # many loop turns: still there, still owed
         await asyncio.sleep(0.005)
     assert not desk.running.done() and desk.runner.wrap_up_of("agent2") is not None
-    await desk.runner.submit_disposition("agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT))
+    await desk.runner.submit_disposition(
+        "agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT)
+    )
     summary = await asyncio.wait_for(desk.running, 10)
     assert summary.outcomes == {Outcome.ANSWERED: 1}
 
@@ -257,7 +277,11 @@ async def test_an_offer_nobody_answers_is_released_after_the_timeout(desk: Desk)
     assert desk.offered()["agent1"] == before["agent1"].lead_id
     desk.world.clock.advance(1)
     withdrawn = await desk.withdrawn()
-    assert (withdrawn.agent, withdrawn.lead_id, withdrawn.reason) == ("agent1", before["agent1"].lead_id, OfferEnd.TIMED_OUT)
+    assert (withdrawn.agent, withdrawn.lead_id, withdrawn.reason) == (
+        "agent1",
+        before["agent1"].lead_id,
+        OfferEnd.TIMED_OUT,
+    )
     assert desk.offered()["agent1"] not in (before["agent1"].lead_id, before["agent2"].lead_id)
     claimed = {p.lead_id for p in await desk.world.store.claimed(desk.campaign_id)}
     assert before["agent1"].lead_id not in claimed

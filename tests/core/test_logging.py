@@ -24,8 +24,13 @@ def lines(buf: io.StringIO) -> list[dict]:
 def test_numbers_masked_and_secrets_blanked_in_fields_and_text() -> None:
     buf = capture()
     with structlog.contextvars.bound_contextvars(call_id="c-1", lead_id=7):
-        get_logger("t").info("dialing 13800138000 now", number="+8613800138000", ami_secret="hunter2",
-                             extra={"phone": "02188886666", "password": "p"}, attempt=42)
+        get_logger("t").info(
+            "dialing 13800138000 now",
+            number="+8613800138000",
+            ami_secret="hunter2",
+            extra={"phone": "02188886666", "password": "p"},
+            attempt=42,
+        )
     (record,) = lines(buf)
     text = json.dumps(record, ensure_ascii=False)
     assert "13800138000" not in text and "02188886666" not in text and "hunter2" not in text

@@ -25,8 +25,14 @@ def test_normalize_to_e164(raw: str, e164: str, mobile: bool) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [("", "empty"), ("   ", "empty"), ("123", "wrong length"), ("abc", "not a number"), ("1380013800", "not a valid number"),
-     ("12345678901", "not a valid number")],
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("123", "wrong length"),
+        ("abc", "not a number"),
+        ("1380013800", "not a valid number"),
+        ("12345678901", "not a valid number"),
+    ],
 )
 def test_invalid_numbers_say_why(raw: str, reason: str) -> None:
     with pytest.raises(InvalidPhone) as info:

@@ -19,8 +19,9 @@ def test_defaults_follow_the_handbook() -> None:
 
 
 def test_environment_overrides_any_key(tmp_path: Path) -> None:
-    s = load(None, env={"DIALER__PBX__AMI_SECRET": "x", "DIALER__PBX__OUTBOUND_LINES": "6",
-                                                             "DIALER__CALLS__AMD": "false"})
+    s = load(
+        None, env={"DIALER__PBX__AMI_SECRET": "x", "DIALER__PBX__OUTBOUND_LINES": "6", "DIALER__CALLS__AMD": "false"}
+    )
     assert (s.pbx.ami_secret, s.pbx.outbound_lines, s.calls.amd) == ("x", 6, False)
 
 

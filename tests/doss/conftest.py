@@ -54,7 +54,9 @@ def mapping() -> DossMapping:
 
 
 @pytest.fixture
-def service(db: Database, leads: LeadStore, outbox: DossOutbox, mapping: DossMapping, clock: VirtualClock) -> DossService:
+def service(
+    db: Database, leads: LeadStore, outbox: DossOutbox, mapping: DossMapping, clock: VirtualClock
+) -> DossService:
     return DossService(db, leads, outbox, mapping, clock)
 
 

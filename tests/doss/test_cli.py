@@ -39,8 +39,12 @@ async def _seed(tmp_path: Path) -> list[int]:
     async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
         leads = LeadStore(db, DueRules(LeadSettings(), TZ), clock)
         drafts = [
-            LeadDraft(row=2, name="张三", phones=(LeadPhone("+8613900000001", PhoneKind.MOBILE),), source=LeadSource.WEB),
-            LeadDraft(row=3, name="李四", phones=(LeadPhone("+8613900000002", PhoneKind.MOBILE),), source=LeadSource.WEB),
+            LeadDraft(
+                row=2, name="张三", phones=(LeadPhone("+8613900000001", PhoneKind.MOBILE),), source=LeadSource.WEB
+            ),
+            LeadDraft(
+                row=3, name="李四", phones=(LeadPhone("+8613900000002", PhoneKind.MOBILE),), source=LeadSource.WEB
+            ),
         ]
         await leads.import_drafts(drafts, [], ImportSource("web.csv", "sha", LeadSource.WEB, 2, "手机"), "王经理")
         service = DossService(db, leads, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
@@ -71,7 +75,18 @@ def test_export_day_to_default_folder(tmp_path, capsys):
 def test_export_range_to_named_file(tmp_path, capsys):
     asyncio.run(_seed(tmp_path))
     out = tmp_path / "march.xlsx"
-    args = ["--config", str(write_config(tmp_path)), "doss", "export", "--date", "2025-03-04", "--to", "2025-03-31", "--out", str(out)]
+    args = [
+        "--config",
+        str(write_config(tmp_path)),
+        "doss",
+        "export",
+        "--date",
+        "2025-03-04",
+        "--to",
+        "2025-03-31",
+        "--out",
+        str(out),
+    ]
     assert main(args) == 0
     assert load_workbook(out).active.max_row == 1  # nothing after the 3rd: headers only
     bad = ["--config", str(write_config(tmp_path)), "doss", "export", "--date", "2025-03-04", "--to", "2025-03-01"]

@@ -52,7 +52,11 @@ async def test_booked_visit_changes_lead_history_and_outbox_together(service, le
         IntentLevel.H,
         TOMORROW_10,
     )
-    assert (record.outcome, record.disposition, record.note) == (Outcome.ANSWERED, Disposition.BOOKED_VISIT, "周一上午来")
+    assert (record.outcome, record.disposition, record.note) == (
+        Outcome.ANSWERED,
+        Disposition.BOOKED_VISIT,
+        "周一上午来",
+    )
 
 
 async def test_invalid_form_writes_nothing(service, leads, outbox, make_leads, clock):
@@ -106,7 +110,9 @@ async def test_contact_resets_the_no_contact_streak(service, leads, make_leads, 
     callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=later)
     await service.record_disposition(lead_id, None, Outcome.ANSWERED, callback, "王芳")
     # two more unanswered calls after the conversation: streak 1, 2 -> not reported yet
-    results = [await service.record_disposition(lead_id, None, Outcome.NO_ANSWER, no_contact, "dialer") for _ in range(2)]
+    results = [
+        await service.record_disposition(lead_id, None, Outcome.NO_ANSWER, no_contact, "dialer") for _ in range(2)
+    ]
     assert [r.outbox_id for r in results] == [None, None]
     lead = await leads.get(lead_id)
     assert (lead.state, lead.callback_at) == (LeadState.FOLLOWING, later)
@@ -123,7 +129,9 @@ async def test_picked_up_without_conversation_is_reported_at_once(service, leads
 
 async def test_vacant_number_makes_the_lead_invalid(service, leads, outbox, make_leads):
     (lead_id,) = await make_leads(1)
-    done = await service.record_disposition(lead_id, 7, Outcome.VACANT, DispositionForm(Disposition.NO_CONTACT), "dialer")
+    done = await service.record_disposition(
+        lead_id, 7, Outcome.VACANT, DispositionForm(Disposition.NO_CONTACT), "dialer"
+    )
     assert (await leads.get(lead_id)).state is LeadState.INVALID
     assert (await outbox.get(done.outbox_id)).record.result == "空号"
 

@@ -35,9 +35,7 @@ START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 EVIDENCE_BYTES = 1 << 16
 # Python's csv module refuses fields above this many characters; see test_csv_cell_above_csv_field_limit.
 CSV_FIELD_LIMIT = 128 * 1024  # the csv module's default field size limit
-HUGE_CELL = (
-    100_000  # big enough to cross the evidence window, below the csv module's field limit
-)
+HUGE_CELL = 100_000  # big enough to cross the evidence window, below the csv module's field limit
 
 FUZZ = settings(
     max_examples=40,
@@ -76,9 +74,7 @@ hostile_text = st.one_of(
 # Phone cells of hostile rows hold no digits or letters, so they can never become a valid number that
 # collides with a good row; hostile rows with a *valid* number use their own number range instead.
 no_number_text = st.text(
-    st.characters(
-        blacklist_categories=("Cs", "Nd", "Nl", "No", "Lu", "Ll", "Lt", "Lm", "Lo")
-    ),
+    st.characters(blacklist_categories=("Cs", "Nd", "Nl", "No", "Lu", "Ll", "Lt", "Lm", "Lo")),
     max_size=20,
 )
 good_name = st.builds(
@@ -101,9 +97,7 @@ class Sheet:
 
 @st.composite
 def sheets(draw: st.DrawFn) -> Sheet:
-    junk = [
-        f"x-{t}" for t in draw(st.lists(st.text(hostile_char, max_size=12), max_size=3))
-    ]
+    junk = [f"x-{t}" for t in draw(st.lists(st.text(hostile_char, max_size=12), max_size=3))]
     header_mode = draw(
         st.one_of(
             st.just("ok"),
@@ -116,42 +110,24 @@ def sheets(draw: st.DrawFn) -> Sheet:
     elif header_mode == "missing_phone":
         columns.remove(MOBILE)
     elif header_mode == "duplicate":
-        columns.append(
-            "手机号"
-        )  # an alias of 手机: two columns that mean the same thing
+        columns.append("手机号")  # an alias of 手机: two columns that mean the same thing
     columns = draw(st.permutations(columns))
     rows: list[list[str]] = []
     good: dict[str, str] = {}
-    for i, kind in enumerate(
-        draw(
-            st.lists(
-                st.sampled_from(["good", "hostile", "hostile_valid_phone"]), max_size=12
-            )
-        )
-    ):
+    for i, kind in enumerate(draw(st.lists(st.sampled_from(["good", "hostile", "hostile_valid_phone"]), max_size=12))):
         row = [draw(hostile_text) for _ in columns]
         if kind == "good":
             name, local = draw(good_name), f"139{i:08d}"
             row = [
-                name
-                if c == NAME
-                else local
-                if c == MOBILE
-                else "hq"
-                if c == SOURCE
-                else cell
+                name if c == NAME else local if c == MOBILE else "hq" if c == SOURCE else cell
                 for c, cell in zip(columns, row)
             ]
             good[f"+86{local}"] = name
         else:
-            phone = (
-                f"137{i:08d}" if kind == "hostile_valid_phone" else draw(no_number_text)
-            )
+            phone = f"137{i:08d}" if kind == "hostile_valid_phone" else draw(no_number_text)
             row = [phone if c == MOBILE else cell for c, cell in zip(columns, row)]
         rows.append(row)
-    return Sheet(
-        columns, rows, good if header_mode == "ok" else {}, header_mode == "ok"
-    )
+    return Sheet(columns, rows, good if header_mode == "ok" else {}, header_mode == "ok")
 
 
 def data_row_numbers(rows: list[list[str]]) -> set[int]:
@@ -200,9 +176,7 @@ async def run_import(path: Path) -> tuple[ImportReport | ImportFileError, Stored
     try:
         service = LeadService(db, Settings(), clock)
         try:
-            outcome: (
-                ImportReport | ImportFileError
-            ) = await service.importer.import_file(
+            outcome: ImportReport | ImportFileError = await service.importer.import_file(
                 path, actor="fuzz", source=LeadSource.HQ
             )
         except ImportFileError as exc:
@@ -226,9 +200,7 @@ async def run_import(path: Path) -> tuple[ImportReport | ImportFileError, Stored
         await db.close()
 
 
-def check_report(
-    report: ImportReport | ImportFileError, stored: Stored, sheet: Sheet
-) -> None:
+def check_report(report: ImportReport | ImportFileError, stored: Stored, sheet: Sheet) -> None:
     assert isinstance(report, ImportReport), f"valid file refused: {report}"
     expected_rows = data_row_numbers(sheet.rows)
     assert report.rows == len(expected_rows)
@@ -238,20 +210,14 @@ def check_report(
         # Shown escaped: a report line never carries the bytes that got the row refused.
         assert not has_unprintable(rejection.field + rejection.value), rejection
     rejected = {r.row for r in report.rejections}
-    assert stored.count == len(expected_rows - rejected), (
-        "every row is either imported or rejected"
-    )
+    assert stored.count == len(expected_rows - rejected), "every row is either imported or rejected"
     for e164, name in sheet.good.items():
         assert stored.names.get(e164) == name, f"valid row {e164} lost or changed"
-    assert not [t for t in stored.texts if has_unprintable(t)], (
-        "a control character reached a lead"
-    )
+    assert not [t for t in stored.texts if has_unprintable(t)], "a control character reached a lead"
 
 
 def check_file_error(error: ImportFileError, path: Path) -> None:
-    assert str(error).startswith(str(path)) or str(error).startswith("header row"), (
-        error
-    )
+    assert str(error).startswith(str(path)) or str(error).startswith("header row"), error
 
 
 def encode_csv(headers: list[str], rows: list[list[str]], encoding: str) -> bytes:
@@ -305,9 +271,9 @@ async def test_xlsx_import_survives_hostile_cells(sheet: Sheet) -> None:
     event(type(report).__name__)
     if isinstance(report, ImportFileError):
         # openpyxl writes U+FFFE/U+FFFF as they are, which makes the sheet's XML unreadable.
-        assert not sheet.header_ok or any(
-            "\ufffe" in c or "\uffff" in c for row in cleaned.rows for c in row
-        ), f"file refused: {report}"
+        assert not sheet.header_ok or any("\ufffe" in c or "\uffff" in c for row in cleaned.rows for c in row), (
+            f"file refused: {report}"
+        )
         check_file_error(report, path)
     else:
         check_report(report, stored, cleaned)

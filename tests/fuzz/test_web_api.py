@@ -28,9 +28,7 @@ FUZZ = settings(
 text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | text,
-    lambda inner: (
-        st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4)
-    ),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
     max_leaves=12,
 )
 scalar = st.one_of(
@@ -60,24 +58,18 @@ def path_value(schema: dict[str, Any]) -> st.SearchStrategy[str]:
         if schema.get("type") == "integer"
         else text.filter(lambda t: "/" not in t and t)
     )
-    return st.one_of(
-        typed, typed, scalar.filter(lambda t: "/" not in t and t not in ("", ".", ".."))
-    )
+    return st.one_of(typed, typed, scalar.filter(lambda t: "/" not in t and t not in ("", ".", "..")))
 
 
 @st.composite
-def requests(
-    draw: st.DrawFn, doc: dict[str, Any]
-) -> tuple[str, str, dict[str, str], Any, str | None]:
+def requests(draw: st.DrawFn, doc: dict[str, Any]) -> tuple[str, str, dict[str, str], Any, str | None]:
     path, ops = draw(st.sampled_from(sorted(doc["paths"].items())))
     method, op = draw(st.sampled_from(sorted(ops.items())))
     url = path
     query: dict[str, str] = {}
     for param in op["parameters"]:
         if param["in"] == "path":
-            url = url.replace(
-                "{" + param["name"] + "}", draw(path_value(param["schema"]))
-            )
+            url = url.replace("{" + param["name"] + "}", draw(path_value(param["schema"])))
         elif param.get("required") or draw(st.booleans()):
             query[param["name"]] = draw(scalar)
     query.update(draw(st.dictionaries(text.filter(bool), scalar, max_size=2)))
@@ -118,15 +110,11 @@ async def test_every_api_input_gets_a_clear_answer(
             payload.add_field(name, content, filename=f"{name}.csv")
     elif media == "application/json" and body is not None:
         headers["Content-Type"] = media
-    resp = await client.request(
-        method, url, params=query, data=payload, headers=headers
-    )
+    resp = await client.request(method, url, params=query, data=payload, headers=headers)
     content = await resp.read()
     event(f"{resp.status}")
     # 503 is the one honest server-side answer: a console started without the PBX cannot listen in.
-    assert resp.status < 500 or resp.status == 503, (
-        f"{method} {url} {query!r} -> {resp.status}: {content[:300]!r}"
-    )
+    assert resp.status < 500 or resp.status == 503, f"{method} {url} {query!r} -> {resp.status}: {content[:300]!r}"
     if resp.status >= 400 and (resp.status == 503 or url.startswith("/api/")):
         assert resp.content_type == "application/json", (
             f"{method} {url} -> {resp.status} as {resp.content_type}: {content[:300]!r}"

@@ -33,7 +33,9 @@ from tests.inbound.labkit import private_lab
 # Ports shifted by this from the shared lab's (SIP 15460, AMI 15438, RTP 34000-34999): clear of it and of other second labs.
 LAB_OFFSET = 400
 # Open around the clock, so the lab test does not depend on the hour it runs at.
-ALWAYS = WindowDefaults(**{day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}, last_call_margin_s=0.0)
+ALWAYS = WindowDefaults(
+    **dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-23:59"), last_call_margin_s=0.0
+)
 # Queue members of the lab tests; agent2 owns a lead and is rung directly.
 QUEUE_AGENTS = ("agent1", "agent3", "agent4", "agent5")
 
@@ -61,7 +63,9 @@ class World:
     pops: Subscription
 
     async def add_lead(self, number: str, owner: str | None, name: str = "王先生") -> Lead:
-        draft = LeadDraft(row=1, name=name, phones=(LeadPhone(number, PhoneKind.MOBILE),), source=LeadSource.HQ, owner=owner)
+        draft = LeadDraft(
+            row=1, name=name, phones=(LeadPhone(number, PhoneKind.MOBILE),), source=LeadSource.HQ, owner=owner
+        )
         src = ImportSource(f"seed {number}", hashlib.sha256(number.encode()).hexdigest(), LeadSource.HQ, 1, "phone")
         run = await self.leads.import_drafts([draft], [], src, "test")
         return run.plan.created[0]
@@ -73,7 +77,9 @@ class World:
 @pytest.fixture
 async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncIterator[World]:
     lab, settings = inbound_lab
-    settings = dataclasses.replace(settings, store=dataclasses.replace(settings.store, path=str(tmp_path / "db.sqlite3")))
+    settings = dataclasses.replace(
+        settings, store=dataclasses.replace(settings.store, path=str(tmp_path / "db.sqlite3"))
+    )
     clock = SystemClock()
     db = await Database.open(settings.path(settings.store.path), clock=clock)
     client = AmiClient(settings.pbx, clock=clock)
@@ -84,7 +90,11 @@ async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncItera
         leads = LeadStore(db, DueRules(settings.leads, ZoneInfo(settings.dealer.timezone)), clock)
         recordings = RecordingStore(db)
         registry = RecordingRegistry(
-            store=recordings, attempts=attempts, settings=settings, clock=clock, compressor=compressor_for(settings.recording)
+            store=recordings,
+            attempts=attempts,
+            settings=settings,
+            clock=clock,
+            compressor=compressor_for(settings.recording),
         )
         calls = CallService(ami_client=client, attempts=attempts, settings=settings, clock=clock)
         bus = EventBus()

@@ -56,7 +56,9 @@ def private_lab(root: Path, offset: int) -> Iterator[tuple[Lab, Settings]]:
         lab.down()
 
 
-async def call_in(lab: Lab, settings: Settings, numbers: list[str], talk_ms: int, media: PortRange, spacing_ms: int = 10) -> int:
+async def call_in(
+    lab: Lab, settings: Settings, numbers: list[str], talk_ms: int, media: PortRange, spacing_ms: int = 10
+) -> int:
     """Place one inbound call per number, ``spacing_ms`` apart (default: at once), from the inbound
     trunk's port; SIPp's exit status."""
     sipp_dir = lab.layout.dir("sipp")
@@ -159,7 +161,9 @@ def tone_share(pcm: bytes, freq: float, frame: int = 160) -> float:
 def tone_ulaw(freq: float, seconds: float, amplitude: float = 0.5) -> bytes:
     """A pure tone as headerless mu-law (what SIPp's rtp_stream plays)."""
     n = int(seconds * SAMPLE_RATE)
-    pcm = struct.pack(f"<{n}h", *(int(amplitude * 32767 * math.sin(2 * math.pi * freq * i / SAMPLE_RATE)) for i in range(n)))
+    pcm = struct.pack(
+        f"<{n}h", *(int(amplitude * 32767 * math.sin(2 * math.pi * freq * i / SAMPLE_RATE)) for i in range(n))
+    )
     return pcm_to_ulaw(pcm)
 
 

@@ -22,7 +22,12 @@ SEEDED = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 def test_inbound_settings_load_with_their_defaults_and_overrides(tmp_path: Path) -> None:
     s = load(write_config(tmp_path, inbound={"owner_ring_s": 10}, **{"inbound.hours": {"sun": ""}}), env={})
-    assert (s.inbound.owner_ring_s, s.inbound.queue_wait_s, s.inbound.hours.sun, s.inbound.hours.mon) == (10.0, 45.0, "", "09:00-20:00")
+    assert (s.inbound.owner_ring_s, s.inbound.queue_wait_s, s.inbound.hours.sun, s.inbound.hours.mon) == (
+        10.0,
+        45.0,
+        "",
+        "09:00-20:00",
+    )
 
 
 @pytest.mark.parametrize(
@@ -40,7 +45,7 @@ def test_bad_inbound_settings_are_refused_naming_the_key(tmp_path: Path, section
 
 
 def test_route_of_an_unknown_number_in_chinese_and_as_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    always = {day: "00:00-23:59" for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    always = dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-23:59")
     cfg = str(write_config(tmp_path, **{"inbound.hours": always}))
     assert main(["--config", cfg, "inbound", "route", "139 0000 0077"]) == 0
     out = capsys.readouterr().out

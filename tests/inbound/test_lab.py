@@ -38,18 +38,29 @@ def rms(wav: Path) -> float:
 async def test_a_known_caller_reaches_the_owner_and_an_unknown_caller_becomes_a_lead(world: World) -> None:
     lead = await world.add_lead(AGENT2_LEAD, owner="agent2")
 
-    status = await call_in(world.lab, world.settings, [national(AGENT2_LEAD), national(UNKNOWN)], TALK_MS, world.lab.layout.callers_rtp)
+    status = await call_in(
+        world.lab, world.settings, [national(AGENT2_LEAD), national(UNKNOWN)], TALK_MS, world.lab.layout.callers_rtp
+    )
     await world.inbound.drain()
 
     assert status == 0
     attempts = {a.number: a for a in await world.attempts.list()}
     known, unknown = attempts[AGENT2_LEAD], attempts[UNKNOWN]
-    assert (known.direction, known.outcome, known.agent, known.lead_id) == (Direction.INBOUND, Outcome.ANSWERED, "agent2", lead.id)
+    assert (known.direction, known.outcome, known.agent, known.lead_id) == (
+        Direction.INBOUND,
+        Outcome.ANSWERED,
+        "agent2",
+        lead.id,
+    )
     assert unknown.outcome is Outcome.ANSWERED and unknown.agent != "agent2"
     new_lead = await world.leads.find_by_phone(UNKNOWN)
     assert new_lead is not None and new_lead.source is LeadSource.INBOUND and unknown.lead_id == new_lead.id
     pops = {p.number: p for p in world.screen_pops()}
-    assert (pops[AGENT2_LEAD].agent, pops[AGENT2_LEAD].lead_id, pops[AGENT2_LEAD].new_lead) == ("agent2", lead.id, False)
+    assert (pops[AGENT2_LEAD].agent, pops[AGENT2_LEAD].lead_id, pops[AGENT2_LEAD].new_lead) == (
+        "agent2",
+        lead.id,
+        False,
+    )
     assert (pops[UNKNOWN].agent, pops[UNKNOWN].lead_id, pops[UNKNOWN].new_lead) == (unknown.agent, new_lead.id, True)
     for attempt in (known, unknown):
         recording = await world.recordings.get_by_call(attempt.call_id)
@@ -73,7 +84,9 @@ async def test_a_caller_whose_owner_is_on_a_call_goes_to_the_queue(world: World)
 
 
 async def test_six_callers_on_four_lines_four_are_served_and_two_hear_busy(world: World) -> None:
-    status = await call_in(world.lab, world.settings, [national(n) for n in BURST], TALK_MS, world.lab.layout.callers_rtp)
+    status = await call_in(
+        world.lab, world.settings, [national(n) for n in BURST], TALK_MS, world.lab.layout.callers_rtp
+    )
     await world.inbound.drain()
 
     assert status == 0
@@ -105,7 +118,11 @@ async def test_with_nobody_in_the_queue_the_caller_hears_the_message_and_gets_a_
 
     assert status == 0
     (attempt,) = [a for a in await world.attempts.list() if a.number == NOBODY]
-    assert (attempt.outcome, attempt.agent, attempt.detail) == (Outcome.ABANDONED, None, "no agent answered (queue JOINEMPTY)")
+    assert (attempt.outcome, attempt.agent, attempt.detail) == (
+        Outcome.ABANDONED,
+        None,
+        "no agent answered (queue JOINEMPTY)",
+    )
     lead = await world.leads.find_by_phone(NOBODY)
     assert lead is not None and lead.callback_at is not None
     assert world.screen_pops() == []

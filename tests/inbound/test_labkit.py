@@ -20,13 +20,25 @@ def samples(pcm: bytes) -> list[int]:
 
 @pytest.mark.parametrize(
     ("code", "linear"),
-    [(0xFF, 0), (0x7F, 0), (0x00, -32124), (0x80, 32124), (0xFE, 8), (0x7E, -8), (0xEF, 132), (0xCF, 924), (0x8F, 16764)],
+    [
+        (0xFF, 0),
+        (0x7F, 0),
+        (0x00, -32124),
+        (0x80, 32124),
+        (0xFE, 8),
+        (0x7E, -8),
+        (0xEF, 132),
+        (0xCF, 924),
+        (0x8F, 16764),
+    ],
 )
 def test_ulaw_decodes_to_the_g711_values(code: int, linear: int) -> None:
     assert samples(ulaw_to_pcm(bytes([code]))) == [linear]
 
 
-@pytest.mark.parametrize(("linear", "code"), [(0, 0xFF), (32767, 0x80), (-32768, 0x00), (-1, 0x7E), (7932, 0xA0), (16764, 0x8F)])
+@pytest.mark.parametrize(
+    ("linear", "code"), [(0, 0xFF), (32767, 0x80), (-32768, 0x00), (-1, 0x7E), (7932, 0xA0), (16764, 0x8F)]
+)
 def test_linear_encodes_to_the_g711_codes(linear: int, code: int) -> None:
     assert pcm_to_ulaw(struct.pack("<h", linear)) == bytes([code])
 

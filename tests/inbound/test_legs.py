@@ -14,7 +14,14 @@ AT = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 
 
 def chan(uid: str, linkedid: str = "c1") -> dict[str, Any]:
-    return {"at": AT, "channel": "PJSIP/inbound-trunk-1", "uniqueid": uid, "linkedid": linkedid, "caller_id_num": "", "caller_id_name": ""}
+    return {
+        "at": AT,
+        "channel": "PJSIP/inbound-trunk-1",
+        "uniqueid": uid,
+        "linkedid": linkedid,
+        "caller_id_num": "",
+        "caller_id_name": "",
+    }
 
 
 def dial_end(uid: str, status: str) -> ami.DialEnd:
@@ -32,7 +39,9 @@ def test_recording_missed_and_hangup_of_the_caller_channel() -> None:
         ev.RecordingStarted(AT, "/r/c1.wav")
     ]
     assert translate("c1", ami.VarSet(**chan("c1"), variable="DCC_ROUTE", value="queue")) == []
-    missed = ami.UserEvent(**chan("c1"), user_event="DCCInboundMissed", fields=(("Route", "queue"), ("Queue", "TIMEOUT")))
+    missed = ami.UserEvent(
+        **chan("c1"), user_event="DCCInboundMissed", fields=(("Route", "queue"), ("Queue", "TIMEOUT"))
+    )
     assert translate("c1", missed) == [CallerMissed(AT, "queue", "TIMEOUT")]
     assert translate("c1", ami.Hangup(**chan("c1"), cause=16, cause_txt="")) == [ev.CallHungUp(AT, 16)]
     # The agent's leg hanging up is not the end of the call: the caller's channel is.

@@ -56,7 +56,12 @@ def test_connected_call_is_answered_with_agent_and_recording() -> None:
         Progress(CallState.CONNECTED, OPEN + timedelta(seconds=3), "agent2")
     ]
     result = finished(m.feed(ev.CallHungUp(OPEN + timedelta(seconds=60), 16))).result
-    assert (result.outcome, result.agent, result.recording, result.hangup_cause) == (Outcome.ANSWERED, "agent2", "/rec/c1.wav", 16)
+    assert (result.outcome, result.agent, result.recording, result.hangup_cause) == (
+        Outcome.ANSWERED,
+        "agent2",
+        "/rec/c1.wav",
+        16,
+    )
     assert result.answered_at == OPEN and result.connected_at == OPEN + timedelta(seconds=3)
 
 

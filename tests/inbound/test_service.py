@@ -58,16 +58,28 @@ class Env:
                 "caller_id_num": caller, "caller_id_name": ""}  # fmt: skip
 
     def arrive(self, uid: str, caller: str) -> None:
-        self.service.route(ami.UserEvent(**self._chan(uid, caller), user_event="DCCInbound", fields=(("Caller", caller),)))
+        self.service.route(
+            ami.UserEvent(**self._chan(uid, caller), user_event="DCCInbound", fields=(("Caller", caller),))
+        )
 
     def busy(self, uid: str, caller: str) -> None:
-        self.service.route(ami.UserEvent(**self._chan(uid, caller), user_event="DCCInboundBusy", fields=(("Caller", caller),)))
+        self.service.route(
+            ami.UserEvent(**self._chan(uid, caller), user_event="DCCInboundBusy", fields=(("Caller", caller),))
+        )
 
     def missed(self, uid: str, route: str, queue: str) -> None:
-        self.service.route(ami.UserEvent(**self._chan(uid, ""), user_event="DCCInboundMissed", fields=(("Route", route), ("Queue", queue))))
+        self.service.route(
+            ami.UserEvent(
+                **self._chan(uid, ""), user_event="DCCInboundMissed", fields=(("Route", route), ("Queue", queue))
+            )
+        )
 
     def connect(self, uid: str, agent: str) -> None:
-        self.service.route(ami.DialEnd(**self._chan(uid, ""), dest_channel=f"PJSIP/{agent}-0000000a", dest_uniqueid="x", dial_status="ANSWER"))
+        self.service.route(
+            ami.DialEnd(
+                **self._chan(uid, ""), dest_channel=f"PJSIP/{agent}-0000000a", dest_uniqueid="x", dial_status="ANSWER"
+            )
+        )
 
     def recording(self, uid: str, path: str) -> None:
         self.service.route(ami.VarSet(**self._chan(uid, ""), variable="MIXMONITOR_FILENAME", value=path))
@@ -76,14 +88,18 @@ class Env:
         self.service.route(ami.Hangup(**self._chan(uid, ""), cause=cause, cause_txt=""))
 
     async def add_lead(self, e164: str, owner: str | None) -> Lead:
-        draft = LeadDraft(row=1, name="李女士", phones=(LeadPhone(e164, PhoneKind.MOBILE),), source=LeadSource.WEB, owner=owner)
+        draft = LeadDraft(
+            row=1, name="李女士", phones=(LeadPhone(e164, PhoneKind.MOBILE),), source=LeadSource.WEB, owner=owner
+        )
         src = ImportSource(f"seed {e164}", hashlib.sha256(e164.encode()).hexdigest(), LeadSource.WEB, 1, "phone")
         return (await self.leads.import_drafts([draft], [], src, "test")).plan.created[0]
 
 
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
-    settings = Settings(base_dir=str(tmp_path), inbound=InboundSettings(hours=WindowDefaults(sun="", last_call_margin_s=0.0)))
+    settings = Settings(
+        base_dir=str(tmp_path), inbound=InboundSettings(hours=WindowDefaults(sun="", last_call_margin_s=0.0))
+    )
     clock = VirtualClock(OPEN)
     db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
     try:
@@ -103,7 +119,9 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
         await db.close()
 
 
-async def test_a_known_caller_rings_the_owner_and_pops_the_lead_on_the_answering_phone(env: Env, tmp_path: Path) -> None:
+async def test_a_known_caller_rings_the_owner_and_pops_the_lead_on_the_answering_phone(
+    env: Env, tmp_path: Path
+) -> None:
     lead = await env.add_lead("+8613900000002", owner="agent2")
     env.arrive("1.1", "13900000002")
     env.recording("1.1", str(tmp_path / "rec" / "1.1.wav"))
@@ -118,10 +136,21 @@ async def test_a_known_caller_rings_the_owner_and_pops_the_lead_on_the_answering
     assert list(env.pbx.vars[CHANNEL])[-1] == "DCC_ROUTE"  # the dialplan acts on DCC_ROUTE: it must come last
     attempt = await env.attempts.get("1.1")
     assert attempt is not None
-    assert (attempt.direction, attempt.outcome, attempt.agent, attempt.lead_id) == (Direction.INBOUND, Outcome.ANSWERED, "agent2", lead.id)
+    assert (attempt.direction, attempt.outcome, attempt.agent, attempt.lead_id) == (
+        Direction.INBOUND,
+        Outcome.ANSWERED,
+        "agent2",
+        lead.id,
+    )
     assert attempt.recording == str(tmp_path / "rec" / "1.1.wav")
     pop = await env.pops.get()
-    assert (pop.agent, pop.lead_id, pop.lead_name, pop.number, pop.new_lead) == ("agent2", lead.id, "李女士", "+8613900000002", False)
+    assert (pop.agent, pop.lead_id, pop.lead_name, pop.number, pop.new_lead) == (
+        "agent2",
+        lead.id,
+        "李女士",
+        "+8613900000002",
+        False,
+    )
     after = await env.leads.get(lead.id)
     assert after.last_contact_at is not None and after.callback_at is None
     assert env.recorded == [attempt]
@@ -152,7 +181,11 @@ async def test_after_hours_the_caller_hears_the_message_and_gets_a_callback_at_t
 
     assert env.pbx.vars[CHANNEL]["DCC_ROUTE"] == "closed" and env.pbx.vars[CHANNEL]["DCC_REC"] == ""
     attempt = await env.attempts.get("1.3")
-    assert attempt is not None and attempt.outcome is Outcome.ABANDONED and attempt.detail == "after hours: callback message played"
+    assert (
+        attempt is not None
+        and attempt.outcome is Outcome.ABANDONED
+        and attempt.detail == "after hours: callback message played"
+    )
     assert (await env.leads.get(lead.id)).callback_at == SATURDAY_OPEN
     assert env.pops.pending() == []
 

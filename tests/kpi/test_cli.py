@@ -76,7 +76,14 @@ def test_kpi_json_for_one_agent(tmp_path, capsys):
          "days_below_norm": 1, "days_within_norm": 0, "days_above_norm": 0},
     ]  # fmt: skip
     assert data["sources"] == [
-        {"source": "web", "count": 4, "previous_month": 0, "year_before": 0, "month_on_month": None, "year_on_year": None}
+        {
+            "source": "web",
+            "count": 4,
+            "previous_month": 0,
+            "year_before": 0,
+            "month_on_month": None,
+            "year_on_year": None,
+        }
     ]
 
 

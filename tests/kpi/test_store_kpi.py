@@ -40,7 +40,9 @@ async def import_hq(leads, names: list[str], first_phone: int) -> list[int]:  # 
         )
         for i, name in enumerate(names)
     ]
-    await leads.import_drafts(drafts, [], ImportSource("hq.xlsx", f"sha-{first_phone}", LeadSource.HQ, len(drafts), "手机"), "王经理")
+    await leads.import_drafts(
+        drafts, [], ImportSource("hq.xlsx", f"sha-{first_phone}", LeadSource.HQ, len(drafts), "手机"), "王经理"
+    )
     found = [await leads.find_by_phone(d.phones[0].e164) for d in drafts]
     return [lead.id for lead in found]
 

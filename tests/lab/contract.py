@@ -75,9 +75,7 @@ async def originate(
 
 async def redirect_to_agent(ami: RawAmi, call_id: str, agent: str, timeout_s: float) -> None:
     """Wait for the call's DCCHold, then Redirect its Local;1 channel to [dcc-agent]."""
-    hold = await ami.wait_for(
-        lambda e: e.get("UserEvent") == "DCCHold" and e.get("Uniqueid") == call_id, timeout_s
-    )
+    hold = await ami.wait_for(lambda e: e.get("UserEvent") == "DCCHold" and e.get("Uniqueid") == call_id, timeout_s)
     reply = await ami.action("Redirect", Channel=hold["Channel"], Context="dcc-agent", Exten=agent, Priority="1")
     assert reply.get("Response") == "Success", reply
 
@@ -104,11 +102,18 @@ async def place_call(
     async with asyncio.timeout(within_s):
         if agent is not None:
             await redirect_to_agent(ami, call_id, agent, within_s)
-        await ami.wait_for(lambda e: e.get("Event") == "OriginateResponse" and e.get("ActionID") == action_id, within_s, start)
+        await ami.wait_for(
+            lambda e: e.get("Event") == "OriginateResponse" and e.get("ActionID") == action_id, within_s, start
+        )
         await ami.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Uniqueid") == call_id, within_s, start)
         # The other legs hang up within milliseconds of Local;1; let them arrive.
-        await ami.wait_for(lambda e: e.get("Event") == "Hangup" and e.get("Linkedid") == call_id
-                           and e.get("Uniqueid") == f"{call_id}-2", within_s, start)
+        await ami.wait_for(
+            lambda e: (
+                e.get("Event") == "Hangup" and e.get("Linkedid") == call_id and e.get("Uniqueid") == f"{call_id}-2"
+            ),
+            within_s,
+            start,
+        )
     await asyncio.sleep(0.2)
     return observe(ami.events[start:], number, call_id, action_id, recording)
 
@@ -178,7 +183,9 @@ async def _observe_all(capture_path: Path) -> None:
             lab.hangup_all()
     finally:
         await ami.close()
-    print("| customer does | OriginateResponse | carrier DialEnd | carrier Hangup cause | Local;1 Hangup cause | UserEvents (in order) |")
+    print(
+        "| customer does | OriginateResponse | carrier DialEnd | carrier Hangup cause | Local;1 Hangup cause | UserEvents (in order) |"
+    )
     print("|---|---|---|---|---|---|")
     for behaviour, obs in rows:
         print(

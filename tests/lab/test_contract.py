@@ -125,7 +125,9 @@ async def test_a_recording_path_outside_the_recordings_folder_is_not_recorded(
     assert not any(p.exists() for p in paths.values())
 
 
-async def test_the_ninth_outbound_call_hits_the_line_limit(ami: RawAmi, recordings: Path, lab_settings: Settings) -> None:
+async def test_the_ninth_outbound_call_hits_the_line_limit(
+    ami: RawAmi, recordings: Path, lab_settings: Settings
+) -> None:
     lines = lab_settings.pbx.outbound_lines
     ringing: list[str] = []
     for _ in range(lines):
@@ -165,7 +167,9 @@ async def test_the_fifth_inbound_caller_hears_busy(lab: Lab, ami: RawAmi, lab_se
             sipp.kill()
             await sipp.wait()
     assert busy_hangup["Cause"] == "17"
-    inbound = {e["Uniqueid"] for e in ami.events if e.get("Event") == "Newchannel" and e.get("Context") == "dcc-inbound"}
+    inbound = {
+        e["Uniqueid"] for e in ami.events if e.get("Event") == "Newchannel" and e.get("Context") == "dcc-inbound"
+    }
     answered = {e["Uniqueid"] for e in ami.events if e.get("Event") == "Newexten" and e.get("Application") == "Answer"}
     assert len(inbound) == callers
     assert len(answered) == callers - 1

@@ -39,7 +39,9 @@ def test_lab_rendering_fills_every_placeholder(tmp_path: Path) -> None:
 
 
 def test_settings_land_in_the_dialplan_and_pjsip(tmp_path: Path) -> None:
-    render(settings(tmp_path, outbound_lines=6, inbound_lines=3, carrier_endpoint="trunk1"), target(tmp_path), LAB_FILES)
+    render(
+        settings(tmp_path, outbound_lines=6, inbound_lines=3, carrier_endpoint="trunk1"), target(tmp_path), LAB_FILES
+    )
     ext = (tmp_path / "etc" / "extensions.conf").read_text()
     assert "DCC_OUT_LINES = 6\n" in ext
     assert "DCC_IN_LINES = 3\n" in ext
@@ -62,9 +64,7 @@ def test_manager_conf_holds_the_secret_and_only_the_owner_reads_it(tmp_path: Pat
 def test_asterisk_conf_keeps_every_writable_folder_in_the_lab(tmp_path: Path) -> None:
     render(settings(tmp_path), target(tmp_path), LAB_FILES)
     dirs = dict(
-        line.split(" => ")
-        for line in (tmp_path / "etc" / "asterisk.conf").read_text().splitlines()
-        if " => " in line
+        line.split(" => ") for line in (tmp_path / "etc" / "asterisk.conf").read_text().splitlines() if " => " in line
     )
     for key in ("astdbdir", "astkeydir", "astspooldir", "astrundir", "astlogdir", "astvarlibdir"):
         assert dirs[key].startswith(str(tmp_path / "lab")), key

@@ -24,7 +24,16 @@ def rows() -> tuple[list[list[object]], dict[int, tuple[str, str]]]:
     data: list[list[object]] = []
     bad: dict[int, tuple[str, str]] = {}
     for i in range(ROWS):
-        row: list[object] = [f"客户{i}", 13600000000 + i, f"0755-8{i:07d}", "科鲁泽", "HABC"[i % 4], "2026-11-28 10:00", f"顾问{i % 8}", ""]
+        row: list[object] = [
+            f"客户{i}",
+            13600000000 + i,
+            f"0755-8{i:07d}",
+            "科鲁泽",
+            "HABC"[i % 4],
+            "2026-11-28 10:00",
+            f"顾问{i % 8}",
+            "",
+        ]
         if i % BAD_EVERY == 0:
             column, value, header, reason = MISTAKES[(i // BAD_EVERY) % len(MISTAKES)]
             row[column] = value
@@ -37,7 +46,9 @@ async def test_ten_thousand_rows_with_five_percent_malformed(service: LeadServic
     data, bad = rows()
     path = sheet("hq_export.xlsx", HEAD, data)
     progress: list[int] = []
-    report = await service.importer.import_file(path, actor="t", source=LeadSource.HQ, progress=lambda p: progress.append(p.rows))
+    report = await service.importer.import_file(
+        path, actor="t", source=LeadSource.HQ, progress=lambda p: progress.append(p.rows)
+    )
 
     assert report.rows == ROWS
     assert report.created == ROWS - len(bad) == await service.store.count()

@@ -22,12 +22,18 @@ def run(config: Path, *args: str) -> int:
     return main(["--config", str(config), "leads", *args])
 
 
-def test_import_due_and_hygiene_print_chinese_tables(config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_import_due_and_hygiene_print_chinese_tables(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = tmp_path / "hq.csv"
-    write_sheet(path, ["姓名", "手机", "下发时间", "负责人"], [
-        ["张三", "13800138000", "2020-01-01 10:00", "王丽"],
-        ["李四", "12345", "", ""],
-    ])
+    write_sheet(
+        path,
+        ["姓名", "手机", "下发时间", "负责人"],
+        [
+            ["张三", "13800138000", "2020-01-01 10:00", "王丽"],
+            ["李四", "12345", "", ""],
+        ],
+    )
     assert run(config, "import", str(path), "--source", "hq") == 0
     out, err = capsys.readouterr()
     assert "新建 1" in out and "拒绝 1 行" in out
@@ -54,7 +60,12 @@ def test_json_output_and_bad_input(config: Path, tmp_path: Path, capsys: pytest.
 
     assert run(config, "due", "--all", "--json") == 0
     [item] = json.loads(capsys.readouterr().out)
-    assert (item["name"], item["phone"], item["source"], item["due_kind"]) == ("Wang", "+8613900139000", "web", "first_follow_up")
+    assert (item["name"], item["phone"], item["source"], item["due_kind"]) == (
+        "Wang",
+        "+8613900139000",
+        "web",
+        "first_follow_up",
+    )
 
     assert run(config, "hygiene", "--month", "2026-13") == 2
     assert "expected YYYY-MM" in capsys.readouterr().err

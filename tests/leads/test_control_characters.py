@@ -32,7 +32,9 @@ def test_control_characters_surrogates_and_non_characters_are_refused(char: str)
     assert err.value.reason == UNPRINTABLE_REASON
 
 
-@pytest.mark.parametrize("text", ["张三", "第一行\n第二行", "a\tb", "a\r\nb", "\u202e", "\ufeff", "😀", "\u3000", "\xa0"])
+@pytest.mark.parametrize(
+    "text", ["张三", "第一行\n第二行", "a\tb", "a\r\nb", "\u202e", "\ufeff", "😀", "\u3000", "\xa0"]
+)
 def test_tabs_line_breaks_and_ordinary_unicode_are_printable(text: str) -> None:
     check_printable(text)  # does not raise
 
@@ -78,7 +80,9 @@ async def test_an_xlsx_cell_with_a_c1_control_is_refused(service: LeadService, s
 
 def test_a_lone_surrogate_is_refused_and_shown_escaped() -> None:
     # No CSV or XLSX decoder produces one; a caller handing cells over in memory can.
-    ctx = RowContext(region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, tzinfo=UTC), source=LeadSource.WEB)
+    ctx = RowContext(
+        region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, tzinfo=UTC), source=LeadSource.WEB
+    )
     result = parse_row(2, ["张\ud800", "13800138000"], map_headers(["姓名", "手机"]), ctx)
     assert not isinstance(result, LeadDraft)
     assert [(r.field, r.value, r.reason) for r in result] == [("姓名", "张\\ud800", UNPRINTABLE_REASON)]
@@ -90,7 +94,9 @@ def test_headers_are_reported_escaped_and_a_line_break_inside_a_header_is_decora
     assert headers.ignored == ("备\\x00注",)
 
 
-async def test_an_xlsx_whose_xml_a_forbidden_character_broke_is_refused_not_a_crash(service: LeadService, tmp_path: Path) -> None:
+async def test_an_xlsx_whose_xml_a_forbidden_character_broke_is_refused_not_a_crash(
+    service: LeadService, tmp_path: Path
+) -> None:
     # A normal (not write-only) workbook declares its size first, so read-only mode only meets the
     # broken XML while handing out rows; openpyxl writes U+FFFE as it is, which XML forbids.
     wb = Workbook()

@@ -16,8 +16,14 @@ T0 = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)  # 09:00 in Beijing
 
 def lead(**kw: object) -> Lead:
     base = Lead(
-        id=1, name="张三", source=LeadSource.HQ, state=LeadState.NEW,
-        phones=(LeadPhone("+8613800138000", PhoneKind.MOBILE),), created_at=T0, created_by="t", updated_at=T0,
+        id=1,
+        name="张三",
+        source=LeadSource.HQ,
+        state=LeadState.NEW,
+        phones=(LeadPhone("+8613800138000", PhoneKind.MOBILE),),
+        created_at=T0,
+        created_by="t",
+        updated_at=T0,
     )
     return dataclasses.replace(base, **kw)
 
@@ -57,7 +63,9 @@ def test_deadlines_are_configurable_and_none_means_no_deadline() -> None:
 
 def test_agreed_callback_is_due_at_the_customers_time() -> None:
     callback = T0 + timedelta(days=3, hours=2)
-    followed = lead(state=LeadState.FOLLOWING, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.C, callback_at=callback)
+    followed = lead(
+        state=LeadState.FOLLOWING, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.C, callback_at=callback
+    )
     assert compute_due(followed, RULES, T0) == Due(DueKind.CALLBACK, callback)
 
 
@@ -68,7 +76,9 @@ def test_callback_before_the_first_follow_up_deadline_wins() -> None:
 
 def test_visit_reminder_goes_out_the_day_before_at_the_configured_local_time() -> None:
     visit = datetime(2026, 12, 5, 14, 30, tzinfo=SH)
-    invited = lead(state=LeadState.INVITED, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.H, visit_at=visit)
+    invited = lead(
+        state=LeadState.INVITED, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.H, visit_at=visit
+    )
     assert compute_due(invited, RULES, T0) == Due(DueKind.VISIT_REMINDER, datetime(2026, 12, 4, 10, 0, tzinfo=SH))
     assert compute_due(dataclasses.replace(invited, visit_reminded_at=T0), RULES, T0) is None
     # A visit already past needs no reminder.
@@ -85,7 +95,9 @@ def test_visit_reminder_time_and_lead_days_are_configurable() -> None:
 def test_after_the_first_follow_up_the_intent_level_sets_the_cadence() -> None:
     contacted = lead(state=LeadState.FOLLOWING, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.H)
     assert compute_due(contacted, RULES, T0) == Due(DueKind.CADENCE, T0 + timedelta(days=2))
-    assert compute_due(dataclasses.replace(contacted, intent=IntentLevel.C), RULES, T0) == Due(DueKind.CADENCE, T0 + timedelta(days=15))
+    assert compute_due(dataclasses.replace(contacted, intent=IntentLevel.C), RULES, T0) == Due(
+        DueKind.CADENCE, T0 + timedelta(days=15)
+    )
     assert compute_due(dataclasses.replace(contacted, intent=None), RULES, T0) is None
 
 

@@ -36,7 +36,9 @@ def line_of(data: bytes, offset: int) -> int:
 
 
 @pytest.mark.parametrize("encoding", ["gb18030", "gbk", "utf-8", "utf-8-sig", "utf-16", "utf-16-le-bom"])
-async def test_a_long_ascii_start_does_not_decide_the_encoding(service: LeadService, tmp_path: Path, encoding: str) -> None:
+async def test_a_long_ascii_start_does_not_decide_the_encoding(
+    service: LeadService, tmp_path: Path, encoding: str
+) -> None:
     text = long_ascii_prefix_text()
     data = utf16_le_with_bom(text) if encoding == "utf-16-le-bom" else text.encode(encoding)
     if encoding in ("gb18030", "gbk"):
@@ -83,8 +85,12 @@ async def test_a_file_in_neither_encoding_is_refused_naming_byte_and_line(servic
     assert await service.store.count() == 0
 
 
-async def test_a_utf8_file_broken_deep_inside_is_refused_not_read_as_gb18030(service: LeadService, tmp_path: Path) -> None:
-    data, bad_at = straddling("姓名,手机\r\n张三,13800138000\r\n".encode(), "张".encode(), b"\xe5\xbc")  # a cut-off character
+async def test_a_utf8_file_broken_deep_inside_is_refused_not_read_as_gb18030(
+    service: LeadService, tmp_path: Path
+) -> None:
+    data, bad_at = straddling(
+        "姓名,手机\r\n张三,13800138000\r\n".encode(), "张".encode(), b"\xe5\xbc"
+    )  # a cut-off character
     path = tmp_path / "broken.csv"
     path.write_bytes(data)
     with pytest.raises(ImportFileError) as err:

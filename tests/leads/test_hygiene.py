@@ -32,21 +32,29 @@ async def lead_id(service: LeadService, e164: str) -> int:
 
 async def test_monthly_report_counts_invalid_numbers_duplicates_and_defeats(service: LeadService, sheet) -> None:
     headers = ["姓名", "手机", "电话", "意向车型", "负责人"]
-    web = sheet("web.csv", headers, [
-        ["张三", "13800138001", "", "科鲁泽", ""],
-        ["李四", "13800138002", "", "迈锐宝", ""],
-        ["王五", "123", "", "", ""],
-        ["赵六", "", "88886666", "", ""],
-        ["张三", "13800138001", "", "", "李强"],  # in-file duplicate of row 2
-        ["混合", "13800138001", "13800138002", "", ""],  # bridges two leads
-        ["孙七", "13800138003", "", "科鲁泽", ""],
-        ["张三", "13800138004", "", "科鲁泽", ""],  # same name and model as row 2, other number
-    ])
+    web = sheet(
+        "web.csv",
+        headers,
+        [
+            ["张三", "13800138001", "", "科鲁泽", ""],
+            ["李四", "13800138002", "", "迈锐宝", ""],
+            ["王五", "123", "", "", ""],
+            ["赵六", "", "88886666", "", ""],
+            ["张三", "13800138001", "", "", "李强"],  # in-file duplicate of row 2
+            ["混合", "13800138001", "13800138002", "", ""],  # bridges two leads
+            ["孙七", "13800138003", "", "科鲁泽", ""],
+            ["张三", "13800138004", "", "科鲁泽", ""],  # same name and model as row 2, other number
+        ],
+    )
     await service.importer.import_file(web, actor="t", source=LeadSource.WEB, owner="王丽")
-    lost = sheet("lost.csv", ["姓名", "手机", "战败原因", "意向车型"], [
-        ["周八", "13900139001", "价格原因", "科鲁泽"],
-        ["吴九", "13900139002", "已购竞品", "迈锐宝"],
-    ])
+    lost = sheet(
+        "lost.csv",
+        ["姓名", "手机", "战败原因", "意向车型"],
+        [
+            ["周八", "13900139001", "价格原因", "科鲁泽"],
+            ["吴九", "13900139002", "已购竞品", "迈锐宝"],
+        ],
+    )
     await service.importer.import_file(lost, actor="经理", source=LeadSource.DEFEATED)
 
     store = service.store
@@ -54,7 +62,9 @@ async def test_monthly_report_counts_invalid_numbers_duplicates_and_defeats(serv
     await store.record_contact(sun, START, "王丽", Outcome.VACANT)
     await store.change_state(li, LeadState.INVALID, START, "王丽", reason="非本人")
     await store.record_contact(zhang, datetime(2026, 10, 20, 2, tzinfo=UTC), "王丽", Outcome.ANSWERED)
-    await store.change_state(zhang, LeadState.DEFEATED, datetime(2026, 10, 21, 2, tzinfo=UTC), "王丽", defeat_reason="价格原因")
+    await store.change_state(
+        zhang, LeadState.DEFEATED, datetime(2026, 10, 21, 2, tzinfo=UTC), "王丽", defeat_reason="价格原因"
+    )
     zhou = await lead_id(service, "+8613900139001")
     await store.change_state(zhou, LeadState.FOLLOWING, START, "王丽")
     await store.change_state(zhou, LeadState.DEFEATED, START, "王丽", defeat_reason="暂不购车")
@@ -67,7 +77,9 @@ async def test_monthly_report_counts_invalid_numbers_duplicates_and_defeats(serv
     assert report.rejected_by_reason == {"landline without area code": 1, "wrong length": 1}
     assert [(w.lead_id, w.why) for w in report.wrong_numbers] == [(li, "marked_invalid"), (sun, "vacant")]
     assert (report.merged_in_file, report.matched_stored, report.ownership_conflicts) == (1, 0, 1)
-    assert [(r.row, r.reason) for r in report.ambiguous_rows] == [(7, "numbers belong to different leads: row 2, row 3")]
+    assert [(r.row, r.reason) for r in report.ambiguous_rows] == [
+        (7, "numbers belong to different leads: row 2, row 3")
+    ]
     assert [(c.name, c.model, len(c.lead_ids)) for c in report.merge_candidates] == [("张三", "科鲁泽", 2)]
     d = report.defeated
     assert (d.total, d.handed_over, d.lost_by_dcc) == (3, 2, 1)

@@ -21,16 +21,26 @@ async def events(service: LeadService, lead_id: int, kind: LeadEventKind) -> lis
 
 @pytest.mark.parametrize("suffix", ["csv", "xlsx"])
 async def test_csv_and_xlsx_import_the_same_leads(service: LeadService, sheet, suffix: str) -> None:
-    path = sheet(f"hq.{suffix}", HEAD, [
-        ["张三", "13800138000", "010-88886666", "", "科鲁泽", "H级", "2026-11-28 10:00", "王丽", ""],
-        ["李四", 13900139000, None, "网络", "迈锐宝", "A", None, None, "周末方便"],
-    ])
+    path = sheet(
+        f"hq.{suffix}",
+        HEAD,
+        [
+            ["张三", "13800138000", "010-88886666", "", "科鲁泽", "H级", "2026-11-28 10:00", "王丽", ""],
+            ["李四", 13900139000, None, "网络", "迈锐宝", "A", None, None, "周末方便"],
+        ],
+    )
     report = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
     assert (report.rows, report.created, report.rejected_rows) == (2, 2, 0)
     a = await service.store.find_by_phone("+8613800138000")
     b = await service.store.find_by_phone("+8613900139000")
     assert a is not None and b is not None
-    assert (a.name, a.source, a.intent, a.owner, a.state) == ("张三", LeadSource.HQ, IntentLevel.H, "王丽", LeadState.NEW)
+    assert (a.name, a.source, a.intent, a.owner, a.state) == (
+        "张三",
+        LeadSource.HQ,
+        IntentLevel.H,
+        "王丽",
+        LeadState.NEW,
+    )
     assert a.issued_at == datetime(2026, 11, 28, 2, tzinfo=UTC)
     assert a.due_at == a.issued_at + timedelta(hours=48) and a.due_kind == "first_follow_up"
     assert [p.e164 for p in a.phones] == ["+8613800138000", "+861088886666"]
@@ -40,7 +50,11 @@ async def test_csv_and_xlsx_import_the_same_leads(service: LeadService, sheet, s
 
 
 async def test_english_headers_import(service: LeadService, sheet) -> None:
-    path = sheet("en.csv", ["Customer Name", "Mobile", "Lead Source", "Intent Level", "Owner"], [["Wang", "+86 138 0013 8000", "web", "b", "Li"]])
+    path = sheet(
+        "en.csv",
+        ["Customer Name", "Mobile", "Lead Source", "Intent Level", "Owner"],
+        [["Wang", "+86 138 0013 8000", "web", "b", "Li"]],
+    )
     report = await service.importer.import_file(path, actor="tester")
     lead = await service.store.find_by_phone("+8613800138000")
     assert report.created == 1 and lead is not None
@@ -55,12 +69,18 @@ async def test_gbk_csv_from_chinese_excel_is_read(service: LeadService, tmp_path
     assert report.created == 1 and lead is not None and lead.source is LeadSource.LOW_INTENT
 
 
-async def test_rejected_rows_name_row_field_value_and_reason_and_valid_rows_still_import(service: LeadService, sheet) -> None:
-    path = sheet("mixed.csv", HEAD, [
-        ["好人", "13800138000", "", "", "", "", "", "", ""],
-        ["", "12345", "", "", "", "X", "", "", ""],
-        ["无号", "", "", "", "", "", "", "", ""],
-    ])
+async def test_rejected_rows_name_row_field_value_and_reason_and_valid_rows_still_import(
+    service: LeadService, sheet
+) -> None:
+    path = sheet(
+        "mixed.csv",
+        HEAD,
+        [
+            ["好人", "13800138000", "", "", "", "", "", "", ""],
+            ["", "12345", "", "", "", "X", "", "", ""],
+            ["无号", "", "", "", "", "", "", "", ""],
+        ],
+    )
     report = await service.importer.import_file(path, actor="tester", source=LeadSource.WEB)
     assert report.created == 1
     assert [(r.row, r.field, r.value, r.reason) for r in report.rejections] == [
@@ -73,13 +93,17 @@ async def test_rejected_rows_name_row_field_value_and_reason_and_valid_rows_stil
 
 
 async def test_duplicates_in_the_file_merge_into_the_first_row(service: LeadService, sheet) -> None:
-    path = sheet("dups.csv", HEAD, [
-        ["张三", "13800138000", "", "", "", "", "", "", ""],
-        ["李四", "13900139000", "", "", "", "", "", "", ""],
-        ["张三", "138-0013-8000", "021-68881234", "", "科鲁泽", "B", "", "", "第二次留资"],
-        ["张三", "", "02168881234", "", "迈锐宝", "H", "", "", ""],
-        ["王五", "+8613900139000", "", "", "", "", "", "", ""],
-    ])
+    path = sheet(
+        "dups.csv",
+        HEAD,
+        [
+            ["张三", "13800138000", "", "", "", "", "", "", ""],
+            ["李四", "13900139000", "", "", "", "", "", "", ""],
+            ["张三", "138-0013-8000", "021-68881234", "", "科鲁泽", "B", "", "", "第二次留资"],
+            ["张三", "", "02168881234", "", "迈锐宝", "H", "", "", ""],
+            ["王五", "+8613900139000", "", "", "", "", "", "", ""],
+        ],
+    )
     report = await service.importer.import_file(path, actor="tester", source=LeadSource.WEB)
     assert (report.created, report.rejected_rows) == (2, 0)
     assert [(m.row, m.into_row) for m in report.merged] == [(4, 2), (5, 2), (6, 3)]
@@ -96,31 +120,47 @@ async def test_duplicates_in_the_file_merge_into_the_first_row(service: LeadServ
 
 
 async def test_a_row_joining_two_different_leads_is_refused_not_guessed(service: LeadService, sheet) -> None:
-    path = sheet("bridge.csv", HEAD, [
-        ["张三", "13800138000", "", "", "", "", "", "", ""],
-        ["李四", "13900139000", "", "", "", "", "", "", ""],
-        ["张三", "13800138000", "13900139000", "", "", "", "", "", ""],
-    ])
+    path = sheet(
+        "bridge.csv",
+        HEAD,
+        [
+            ["张三", "13800138000", "", "", "", "", "", "", ""],
+            ["李四", "13900139000", "", "", "", "", "", "", ""],
+            ["张三", "13800138000", "13900139000", "", "", "", "", "", ""],
+        ],
+    )
     report = await service.importer.import_file(path, actor="tester", source=LeadSource.WEB)
     assert report.created == 2
-    assert [(r.row, r.field, r.reason) for r in report.rejections] == [(4, "手机/电话", "numbers belong to different leads: row 2, row 3")]
+    assert [(r.row, r.field, r.reason) for r in report.rejections] == [
+        (4, "手机/电话", "numbers belong to different leads: row 2, row 3")
+    ]
 
 
 async def test_duplicates_against_the_store_fill_blanks_and_never_double(service: LeadService, sheet) -> None:
-    first = sheet("first.csv", HEAD, [
-        ["张三", "13800138000", "", "", "科鲁泽", "", "", "", ""],
-        ["李四", "13900139000", "", "", "", "", "", "", ""],
-    ])
+    first = sheet(
+        "first.csv",
+        HEAD,
+        [
+            ["张三", "13800138000", "", "", "科鲁泽", "", "", "", ""],
+            ["李四", "13900139000", "", "", "", "", "", "", ""],
+        ],
+    )
     await service.importer.import_file(first, actor="tester", source=LeadSource.WEB)
-    second = sheet("second.csv", HEAD, [
-        ["张三", "13800138000", "010-88886666", "", "迈锐宝", "A", "", "", ""],
-        ["某人", "13800138000", "13900139000", "", "", "", "", "", ""],
-        ["赵六", "13700137000", "", "", "", "", "", "", ""],
-        ["李四", "+86 139 0013 9000", "", "", "", "", "", "", ""],
-    ])
+    second = sheet(
+        "second.csv",
+        HEAD,
+        [
+            ["张三", "13800138000", "010-88886666", "", "迈锐宝", "A", "", "", ""],
+            ["某人", "13800138000", "13900139000", "", "", "", "", "", ""],
+            ["赵六", "13700137000", "", "", "", "", "", "", ""],
+            ["李四", "+86 139 0013 9000", "", "", "", "", "", "", ""],
+        ],
+    )
     report = await service.importer.import_file(second, actor="tester", source=LeadSource.HQ)
     assert (report.created, report.updated, report.unchanged) == (1, 1, 1)
-    assert [(r.row, r.reason) for r in report.rejections] == [(3, "numbers belong to different leads: lead #1, lead #2")]
+    assert [(r.row, r.reason) for r in report.rejections] == [
+        (3, "numbers belong to different leads: lead #1, lead #2")
+    ]
     assert await service.store.count() == 3
     zhang = await service.store.find_by_phone("+861088886666")
     assert zhang is not None and zhang.id == 1
@@ -133,16 +173,22 @@ async def test_duplicates_against_the_store_fill_blanks_and_never_double(service
 
 async def snapshot(service: LeadService) -> dict[str, list[tuple]]:
     async with service.store._db.read() as r:  # the raw tables: nothing may differ
-        return {t: [tuple(row) for row in await r.fetchall(f"SELECT * FROM {t} ORDER BY rowid")]
-                for t in ("leads", "lead_phones", "lead_events", "lead_imports", "lead_import_rejects")}
+        return {
+            t: [tuple(row) for row in await r.fetchall(f"SELECT * FROM {t} ORDER BY rowid")]
+            for t in ("leads", "lead_phones", "lead_events", "lead_imports", "lead_import_rejects")
+        }
 
 
 async def test_reimporting_the_same_file_changes_nothing(service: LeadService, sheet, clock: VirtualClock) -> None:
-    path = sheet("hq.xlsx", HEAD, [
-        ["张三", "13800138000", "", "", "科鲁泽", "H", "2026-11-28 10:00", "王丽", ""],
-        ["张三", "13800138000", "010-88886666", "", "", "", "", "李强", ""],
-        ["坏号", "123", "", "", "", "", "", "", ""],
-    ])
+    path = sheet(
+        "hq.xlsx",
+        HEAD,
+        [
+            ["张三", "13800138000", "", "", "科鲁泽", "H", "2026-11-28 10:00", "王丽", ""],
+            ["张三", "13800138000", "010-88886666", "", "", "", "", "李强", ""],
+            ["坏号", "123", "", "", "", "", "", "", ""],
+        ],
+    )
     first = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
     assert (first.created, len(first.merged), first.rejected_rows, len(first.conflicts)) == (1, 1, 1, 1)
     before = await snapshot(service)
@@ -163,7 +209,9 @@ async def test_ownership_first_entry_wins_and_the_claim_is_logged_once(service: 
     report = await service.importer.import_file(showroom, actor="showroom", source=LeadSource.LOW_INTENT)
     lead = await service.store.find_by_phone("+8613800138000")
     assert lead is not None and lead.owner == "王丽"
-    assert [(c.row, c.lead_id, c.owner, c.claimant, c.logged) for c in report.conflicts] == [(2, lead.id, "王丽", "展厅小刘", True)]
+    assert [(c.row, c.lead_id, c.owner, c.claimant, c.logged) for c in report.conflicts] == [
+        (2, lead.id, "王丽", "展厅小刘", True)
+    ]
     assert await events(service, lead.id, LeadEventKind.OWNERSHIP_CONFLICT) == [
         {"import_id": report.import_id, "row": 2, "owner": "王丽", "claimant": "展厅小刘"}
     ]
@@ -175,15 +223,20 @@ async def test_ownership_first_entry_wins_and_the_claim_is_logged_once(service: 
 
 
 async def test_an_unowned_lead_is_assigned_to_the_first_owner_named(service: LeadService, sheet) -> None:
-    await service.importer.import_file(sheet("a.csv", ["姓名", "手机"], [["张三", "13800138000"]]), actor="t", source=LeadSource.HQ)
+    await service.importer.import_file(
+        sheet("a.csv", ["姓名", "手机"], [["张三", "13800138000"]]), actor="t", source=LeadSource.HQ
+    )
     report = await service.importer.import_file(
         sheet("b.csv", ["姓名", "手机", "负责人"], [["张三", "13800138000", "王丽"], ["张三", "13800138000", "李强"]]),
-        actor="manager", source=LeadSource.HQ,
+        actor="manager",
+        source=LeadSource.HQ,
     )
     lead = await service.store.find_by_phone("+8613800138000")
     assert lead is not None and lead.owner == "王丽" and lead.owned_at is not None
     assert [(c.row, c.owner, c.claimant) for c in report.conflicts] == [(3, "王丽", "李强")]
-    assert await events(service, lead.id, LeadEventKind.ASSIGNED) == [{"import_id": report.import_id, "row": 2, "owner": "王丽"}]
+    assert await events(service, lead.id, LeadEventKind.ASSIGNED) == [
+        {"import_id": report.import_id, "row": 2, "owner": "王丽"}
+    ]
 
 
 async def test_an_opt_out_in_any_row_is_honoured(service: LeadService, sheet) -> None:
@@ -218,8 +271,11 @@ async def test_the_documented_sample_imports_cleanly(service: LeadService) -> No
 
 
 async def test_real_excel_date_cells_are_local_times(service: LeadService, sheet) -> None:
-    path = sheet("dates.xlsx", ["姓名", "手机", "下发时间", "购车日期", "线索来源"],
-                 [["张三", 13800138000, datetime(2026, 11, 28, 10, 0), datetime(2019, 5, 1), "基盘客户"]])
+    path = sheet(
+        "dates.xlsx",
+        ["姓名", "手机", "下发时间", "购车日期", "线索来源"],
+        [["张三", 13800138000, datetime(2026, 11, 28, 10, 0), datetime(2019, 5, 1), "基盘客户"]],
+    )
     report = await service.importer.import_file(path, actor="t")
     lead = await service.store.find_by_phone("+8613800138000")
     assert report.created == 1 and lead is not None

@@ -61,9 +61,17 @@ def test_bad_phones_are_rejected_with_the_reason(raw: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     ("raw", "source"),
-    [("hq", LeadSource.HQ), ("总部下发", LeadSource.HQ), ("网络", LeadSource.WEB), ("汽车之家", LeadSource.WEB),
-     ("低意向", LeadSource.LOW_INTENT), ("战败", LeadSource.DEFEATED), ("基盘客户", LeadSource.BASE_CUSTOMER),
-     ("Referral", LeadSource.REFERRAL), ("来电", LeadSource.INBOUND)],
+    [
+        ("hq", LeadSource.HQ),
+        ("总部下发", LeadSource.HQ),
+        ("网络", LeadSource.WEB),
+        ("汽车之家", LeadSource.WEB),
+        ("低意向", LeadSource.LOW_INTENT),
+        ("战败", LeadSource.DEFEATED),
+        ("基盘客户", LeadSource.BASE_CUSTOMER),
+        ("Referral", LeadSource.REFERRAL),
+        ("来电", LeadSource.INBOUND),
+    ],
 )
 def test_sources_accept_chinese_labels_and_english_values(raw: str, source: LeadSource) -> None:
     assert parse_source(raw) is source
@@ -106,7 +114,11 @@ def test_transitions_follow_the_doss_lifecycle() -> None:
     check_transition(1, LeadState.NEW, LeadState.FOLLOWING)
     check_transition(1, LeadState.DEFEATED, LeadState.REACTIVATED)
     check_transition(1, LeadState.VISITED, LeadState.INVITED)
-    for current, target in [(LeadState.DEAL, LeadState.FOLLOWING), (LeadState.DEFEATED, LeadState.FOLLOWING),
-                            (LeadState.INVALID, LeadState.NEW), (LeadState.NEW, LeadState.REACTIVATED)]:
+    for current, target in [
+        (LeadState.DEAL, LeadState.FOLLOWING),
+        (LeadState.DEFEATED, LeadState.FOLLOWING),
+        (LeadState.INVALID, LeadState.NEW),
+        (LeadState.NEW, LeadState.REACTIVATED),
+    ]:
         with pytest.raises(LeadStateError, match=f"lead 1: cannot go from {current.value} to {target.value}"):
             check_transition(1, current, target)

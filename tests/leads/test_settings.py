@@ -17,13 +17,13 @@ def load(tmp_path: Path, toml: str) -> settings_mod.Settings:
 
 def test_the_documented_leads_section_is_valid_and_equals_the_defaults(tmp_path: Path) -> None:
     doc = (Path(__file__).parents[2] / "docs" / "leads-import.md").read_text(encoding="utf-8")
-    [block] = re.findall(r"```toml\n(\[leads\].*?)```", doc, re.S)
+    [block] = re.findall(r"```toml\n(\[leads\].*?)```", doc, re.DOTALL)
     assert load(tmp_path, block).leads == LeadSettings()
 
 
 def test_env_overrides_and_none_reach_the_deadlines(tmp_path: Path) -> None:
     path = tmp_path / "dialer.toml"
-    path.write_text("[leads.first_follow_up_hours]\nweb = \"none\"\n", encoding="utf-8")
+    path.write_text('[leads.first_follow_up_hours]\nweb = "none"\n', encoding="utf-8")
     cfg = settings_mod.load(path, env={"DIALER__LEADS__FIRST_FOLLOW_UP_HOURS__HQ": "24"})
     assert (cfg.leads.first_follow_up_hours.hq, cfg.leads.first_follow_up_hours.web) == (24.0, None)
 
@@ -31,7 +31,7 @@ def test_env_overrides_and_none_reach_the_deadlines(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ("[leads]\nvisit_reminder_time = \"25:00\"\n", "visit_reminder_time = '25:00': expected HH:MM"),
+        ('[leads]\nvisit_reminder_time = "25:00"\n', "visit_reminder_time = '25:00': expected HH:MM"),
         ("[leads.first_follow_up_hours]\nhq = -1\n", "first_follow_up_hours.hq = -1.0: must be positive or none"),
         ("[leads.intent]\nh_horizon_days = 100\n", "horizons [100, 15, 30, 90] must grow from H to C"),
         ("[leads]\nimport_progress_rows = 0\n", "import_progress_rows = 0: must be positive"),

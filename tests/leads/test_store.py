@@ -14,7 +14,9 @@ from dialer.store.errors import StoreError
 from .conftest import START
 
 
-async def import_rows(service: LeadService, sheet, rows: list[list[object]], source: LeadSource = LeadSource.HQ) -> None:
+async def import_rows(
+    service: LeadService, sheet, rows: list[list[object]], source: LeadSource = LeadSource.HQ
+) -> None:
     headers = ["姓名", "手机", "下发时间", "移交时间", "意向级别", "负责人"]
     await service.importer.import_file(sheet(f"f{len(rows)}_{rows[0][1]}.csv", headers, rows), actor="t", source=source)
 
@@ -40,17 +42,23 @@ async def test_first_phone_follow_up_is_a_reached_contact(service: LeadService, 
     assert await service.store.get(lead.id) == reached
 
 
-async def test_state_changes_record_callbacks_visits_and_refuse_illegal_moves(service: LeadService, sheet, clock: VirtualClock) -> None:
+async def test_state_changes_record_callbacks_visits_and_refuse_illegal_moves(
+    service: LeadService, sheet, clock: VirtualClock
+) -> None:
     await import_rows(service, sheet, [["张三", "13800138000", "", "", "", ""]])
     lead = await service.store.find_by_phone("+8613800138000")
     assert lead is not None
     now = clock.now()
     await service.store.record_contact(lead.id, now, "王丽", Outcome.ANSWERED)
     callback = now + timedelta(days=1, hours=5)
-    after = await service.store.change_state(lead.id, LeadState.FOLLOWING, now, "王丽", intent=IntentLevel.B, callback_at=callback)
+    after = await service.store.change_state(
+        lead.id, LeadState.FOLLOWING, now, "王丽", intent=IntentLevel.B, callback_at=callback
+    )
     assert (after.due_kind, after.due_at, after.intent) == ("callback", callback, IntentLevel.B)
     visit = datetime(2026, 12, 3, 15, 0, tzinfo=UTC)
-    invited = await service.store.change_state(lead.id, LeadState.INVITED, now, "王丽", visit_at=visit, data={"result": "预约到店"})
+    invited = await service.store.change_state(
+        lead.id, LeadState.INVITED, now, "王丽", visit_at=visit, data={"result": "预约到店"}
+    )
     assert invited.state is LeadState.INVITED and invited.due_kind == "callback"  # the agreed call still comes first
     reminded = await service.store.record_visit_reminder(lead.id, now, "sms")
     assert reminded.visit_reminded_at == now
@@ -64,7 +72,9 @@ async def test_state_changes_record_callbacks_visits_and_refuse_illegal_moves(se
     assert states[1] == {"from": "following", "to": "invited", "reason": None, "result": "预约到店"}
 
 
-async def test_defeat_and_reactivation_restart_the_hand_over_deadline(service: LeadService, sheet, clock: VirtualClock) -> None:
+async def test_defeat_and_reactivation_restart_the_hand_over_deadline(
+    service: LeadService, sheet, clock: VirtualClock
+) -> None:
     await import_rows(service, sheet, [["张三", "13800138000", "", "", "", ""]])
     lead = await service.store.find_by_phone("+8613800138000")
     assert lead is not None
@@ -73,7 +83,11 @@ async def test_defeat_and_reactivation_restart_the_hand_over_deadline(service: L
     assert lost.due_at is None and lost.defeat_reason == "价格原因"
     clock.advance(30 * 86400)
     again = await service.store.change_state(lead.id, LeadState.REACTIVATED, clock.now(), "经理")
-    assert (again.handed_over_at, again.due_kind, again.due_at) == (clock.now(), "first_follow_up", clock.now() + timedelta(days=2))
+    assert (again.handed_over_at, again.due_kind, again.due_at) == (
+        clock.now(),
+        "first_follow_up",
+        clock.now() + timedelta(days=2),
+    )
 
 
 async def test_opt_out_stops_every_deadline(service: LeadService, sheet, clock: VirtualClock) -> None:
@@ -82,7 +96,9 @@ async def test_opt_out_stops_every_deadline(service: LeadService, sheet, clock: 
     assert lead is not None
     out = await service.store.set_opt_out(lead.id, clock.now(), "sms", "回复TD")
     assert out.opt_out_at == clock.now() and out.due_at is None
-    assert [e.data for e in await service.store.events(lead.id) if e.kind == LeadEventKind.OPT_OUT] == [{"reason": "回复TD"}]
+    assert [e.data for e in await service.store.events(lead.id) if e.kind == LeadEventKind.OPT_OUT] == [
+        {"reason": "回复TD"}
+    ]
 
 
 async def test_unknown_lead_and_history_is_append_only(service: LeadService, sheet) -> None:
@@ -99,11 +115,17 @@ async def test_unknown_lead_and_history_is_append_only(service: LeadService, she
 async def test_due_lists_today_overdue_and_all(service: LeadService, sheet, clock: VirtualClock) -> None:
     # Clock: 2026-11-29 09:00 Beijing. Issued 2026-11-27 08:00 -> due 11-29 08:00 (overdue);
     # issued 11-27 20:00 -> due 11-29 20:00 (today); handed over now -> due 12-01 09:00 (later).
-    await import_rows(service, sheet, [
-        ["早", "13800138001", "2026-11-27 08:00", "", "", "王丽"],
-        ["晚", "13800138002", "2026-11-27 20:00", "", "", "李强"],
-    ])
-    await import_rows(service, sheet, [["后", "13800138003", "", "2026-11-29 09:00", "", "王丽"]], source=LeadSource.LOW_INTENT)
+    await import_rows(
+        service,
+        sheet,
+        [
+            ["早", "13800138001", "2026-11-27 08:00", "", "", "王丽"],
+            ["晚", "13800138002", "2026-11-27 20:00", "", "", "李强"],
+        ],
+    )
+    await import_rows(
+        service, sheet, [["后", "13800138003", "", "2026-11-29 09:00", "", "王丽"]], source=LeadSource.LOW_INTENT
+    )
     names = lambda items: [(i.lead.name, i.overdue) for i in items]  # noqa: E731
     assert names(await service.due(DueScope.OVERDUE)) == [("早", True)]
     assert names(await service.due(DueScope.TODAY)) == [("早", True), ("晚", False)]

@@ -11,15 +11,66 @@ from dialer.leads.template import Column, LeadDraft, Rejection, RowContext, map_
 
 CTX = RowContext(region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, 1, tzinfo=UTC))
 
-ZH = ["姓名", "手机", "电话", "线索来源", "意向车型", "意向级别", "下发时间", "移交时间", "现有车型", "购车日期", "负责人", "下次跟进时间", "战败原因", "同意联系", "免打扰", "备注"]
-EN = ["Name", "Mobile", "Landline", "Source", "Model", "Intent", "Issued_At", "Handed Over", "Current Car", "Purchase Date", "Owner", "Callback", "Lost Reason", "Consent", "Opt-Out", "Note"]
+ZH = [
+    "姓名",
+    "手机",
+    "电话",
+    "线索来源",
+    "意向车型",
+    "意向级别",
+    "下发时间",
+    "移交时间",
+    "现有车型",
+    "购车日期",
+    "负责人",
+    "下次跟进时间",
+    "战败原因",
+    "同意联系",
+    "免打扰",
+    "备注",
+]
+EN = [
+    "Name",
+    "Mobile",
+    "Landline",
+    "Source",
+    "Model",
+    "Intent",
+    "Issued_At",
+    "Handed Over",
+    "Current Car",
+    "Purchase Date",
+    "Owner",
+    "Callback",
+    "Lost Reason",
+    "Consent",
+    "Opt-Out",
+    "Note",
+]
 
 
 @pytest.mark.parametrize("headers", [ZH, EN], ids=["chinese", "english"])
 def test_chinese_and_english_headers_map_to_the_same_columns(headers: list[str]) -> None:
     mapped = map_headers(headers)
     assert list(mapped.index) == list(Column)
-    row = ["张三", "13800138000", "010-88886666", "总部下发", "科鲁泽", "H", "2026-11-28 10:00", "", "", "", "王丽", "", "", "是", "否", "老客户介绍"]
+    row = [
+        "张三",
+        "13800138000",
+        "010-88886666",
+        "总部下发",
+        "科鲁泽",
+        "H",
+        "2026-11-28 10:00",
+        "",
+        "",
+        "",
+        "王丽",
+        "",
+        "",
+        "是",
+        "否",
+        "老客户介绍",
+    ]
     draft = parse_row(2, row, mapped, CTX)
     assert isinstance(draft, LeadDraft)
     assert draft.name == "张三" and draft.source is LeadSource.HQ and draft.intent is IntentLevel.H

@@ -31,7 +31,11 @@ HEADERS = ["姓名", "手机", "线索来源", "下发时间", "移交时间", "
 @pytest.fixture
 async def manager(db: Database, service: LeadService, clock: VirtualClock) -> LeadManager:
     users = UserStore(db)
-    for name, role, agent in (("zhang", Role.AGENT, "agent1"), ("wang", Role.AGENT, "agent2"), ("li", Role.SUPERVISOR, "sup1")):
+    for name, role, agent in (
+        ("zhang", Role.AGENT, "agent1"),
+        ("wang", Role.AGENT, "agent2"),
+        ("li", Role.SUPERVISOR, "sup1"),
+    ):
         await users.add(name=name, role=role, agent=agent, password_hash="x", at=clock.now())
     doss = DossService(db, service.store, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
     return LeadManager(db, service, doss, clock)
@@ -55,7 +59,9 @@ async def seed(service: LeadService, sheet) -> dict[str, Lead]:
 
 async def outbox_rows(db: Database) -> list[tuple[int, str, str]]:
     async with db.read() as r:
-        rows = await r.fetchall("SELECT lead_id, kind, json_extract(payload, '$.lead.owner') AS owner FROM doss_outbox ORDER BY id")
+        rows = await r.fetchall(
+            "SELECT lead_id, kind, json_extract(payload, '$.lead.owner') AS owner FROM doss_outbox ORDER BY id"
+        )
     return [(row["lead_id"], row["kind"], row["owner"]) for row in rows]
 
 
@@ -65,7 +71,9 @@ async def test_transfer_moves_owner_writes_history_and_doss_row_and_restarts_the
     leads = await seed(service, sheet)
     clock.advance(3600)
     now = clock.now()
-    done = await manager.transfer([leads["hq"].id, leads["low"].id, leads["web"].id], "agent2", "zhao", "  agent1 on leave  ")
+    done = await manager.transfer(
+        [leads["hq"].id, leads["low"].id, leads["web"].id], "agent2", "zhao", "  agent1 on leave  "
+    )
     assert [(t.lead.id, t.previous_owner, t.changed) for t in done] == [
         (leads["hq"].id, "agent1", True), (leads["low"].id, "agent1", True), (leads["web"].id, None, True),
     ]  # fmt: skip
@@ -76,11 +84,19 @@ async def test_transfer_moves_owner_writes_history_and_doss_row_and_restarts_the
     # An HQ lead's clock is its issue time; a transfer does not buy the new owner more time.
     assert hq.handed_over_at is None and hq.due_at == leads["hq"].due_at
     last = (await service.store.events(low.id))[-1]
-    assert (last.kind, last.actor, dict(last.data)) == ("transferred", "zhao", {"from": "agent1", "to": "agent2", "reason": "agent1 on leave"})
-    assert await outbox_rows(db) == [(lead_id, OutboxKind.TRANSFER.value, "agent2") for lead_id in (hq.id, low.id, leads["web"].id)]
+    assert (last.kind, last.actor, dict(last.data)) == (
+        "transferred",
+        "zhao",
+        {"from": "agent1", "to": "agent2", "reason": "agent1 on leave"},
+    )
+    assert await outbox_rows(db) == [
+        (lead_id, OutboxKind.TRANSFER.value, "agent2") for lead_id in (hq.id, low.id, leads["web"].id)
+    ]
 
 
-async def test_transfer_to_the_current_owner_changes_nothing(manager: LeadManager, service: LeadService, sheet, db: Database) -> None:
+async def test_transfer_to_the_current_owner_changes_nothing(
+    manager: LeadManager, service: LeadService, sheet, db: Database
+) -> None:
     leads = await seed(service, sheet)
     before = await service.store.events(leads["hq"].id)
     [same] = await manager.transfer([leads["hq"].id], "agent1", "zhao", "again")
@@ -90,7 +106,9 @@ async def test_transfer_to_the_current_owner_changes_nothing(manager: LeadManage
     assert await outbox_rows(db) == []
 
 
-async def test_an_unknown_lead_refuses_the_whole_batch(manager: LeadManager, service: LeadService, sheet, db: Database) -> None:
+async def test_an_unknown_lead_refuses_the_whole_batch(
+    manager: LeadManager, service: LeadService, sheet, db: Database
+) -> None:
     leads = await seed(service, sheet)
     with pytest.raises(LeadNotFound, match="lead 999 does not exist"):
         await manager.transfer([leads["hq"].id, 999], "agent2", "zhao", "cover")
@@ -110,7 +128,14 @@ async def test_an_unknown_lead_refuses_the_whole_batch(manager: LeadManager, ser
     ],
 )
 async def test_bad_requests_name_the_field(
-    manager: LeadManager, service: LeadService, sheet, db: Database, ids: list[int], to_owner: str, reason: str, field: str
+    manager: LeadManager,
+    service: LeadService,
+    sheet,
+    db: Database,
+    ids: list[int],
+    to_owner: str,
+    reason: str,
+    field: str,
 ) -> None:
     await seed(service, sheet)
     with pytest.raises(ManageError) as caught:
@@ -137,7 +162,12 @@ async def test_bulk_reactivation_with_assignment_is_all_or_nothing(
         assert (lead.due_kind, lead.due_at) == ("first_follow_up", clock.now() + timedelta(hours=48))
         assert [e.kind for e in await store.events(lead.id)][-2:] == ["state", "transferred"]
     # DOSS hears of both decisions: each re-activation, then each change of owner.
-    assert [kind for _lead, kind, _owner in await outbox_rows(db)] == ["reactivation", "reactivation", "transfer", "transfer"]
+    assert [kind for _lead, kind, _owner in await outbox_rows(db)] == [
+        "reactivation",
+        "reactivation",
+        "transfer",
+        "transfer",
+    ]
     # Without a new owner the leads stay where they are; the re-activation still reaches DOSS.
     await store.change_state(leads["hq"].id, LeadState.DEFEATED, clock.now(), "agent2", defeat_reason="price")
     [only] = await manager.reactivate([leads["hq"].id], "zhao", "again")
@@ -198,7 +228,9 @@ async def test_migration_0085_keeps_the_outbox_and_admits_transfers(tmp_path: Pa
         service = LeadService(db, Settings(), clock)
         leads = await seed(service, sheet)
         await UserStore(db).add(name="wang", role=Role.AGENT, agent="agent2", password_hash="x", at=clock.now())
-        doss = DossService(db, service.store, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
+        doss = DossService(
+            db, service.store, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock
+        )
         await doss.record_milestone(leads["hq"].id, LeadState.VISITED, "showroom")
         with pytest.raises(IntegrityError):
             await LeadManager(db, service, doss, clock).transfer([leads["hq"].id], "agent2", "zhao", "cover")
@@ -209,7 +241,9 @@ async def test_migration_0085_keeps_the_outbox_and_admits_transfers(tmp_path: Pa
     try:
         service = LeadService(db, Settings(), clock)
         assert await outbox_rows(db) == queued == [(leads["hq"].id, "milestone", "agent1")]
-        doss = DossService(db, service.store, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
+        doss = DossService(
+            db, service.store, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock
+        )
         await LeadManager(db, service, doss, clock).transfer([leads["hq"].id], "agent2", "zhao", "cover")
         assert await outbox_rows(db) == [*queued, (leads["hq"].id, "transfer", "agent2")]
     finally:

@@ -20,7 +20,24 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     leads = tmp_path / "hq.csv"
     write_sheet(leads, ["姓名", "手机", "负责人"], [["张三", "13800138000", "agent1"], ["李四", "13900139000", ""]])
     assert main(["--config", str(path), "leads", "import", str(leads), "--source", "hq"]) == 0
-    assert main(["--config", str(path), "users", "add", "wu", "--role", "agent", "--agent", "agent2", "--password-env", "DCC_TEST_PW"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(path),
+                "users",
+                "add",
+                "wu",
+                "--role",
+                "agent",
+                "--agent",
+                "agent2",
+                "--password-env",
+                "DCC_TEST_PW",
+            ]
+        )
+        == 0
+    )
     return path
 
 
@@ -34,7 +51,9 @@ def test_transfer_then_owners(config: Path, capsys: pytest.CaptureFixture[str]) 
     out = capsys.readouterr().out
     assert "已转交 2 条" in out and "agent1" in out
     assert run(config, "transfer", "1", "--to", "agent2", "--reason", "again", "--json") == 0
-    assert json.loads(capsys.readouterr().out) == [{"lead_id": 1, "name": "张三", "from": "agent2", "to": "agent2", "result": "unchanged"}]
+    assert json.loads(capsys.readouterr().out) == [
+        {"lead_id": 1, "name": "张三", "from": "agent2", "to": "agent2", "result": "unchanged"}
+    ]
     assert run(config, "owners", "--json") == 0
     owners = json.loads(capsys.readouterr().out)
     assert owners == [

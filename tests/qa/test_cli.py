@@ -43,7 +43,12 @@ def test_bad_scorings_are_one_line_errors(tmp_path: Path, capsys) -> None:  # ty
     assert main(["--config", cfg, "qa", "score", "1", "--scorer", "li", "--item", "greeting=2"]) == 2
     assert "has no value" in capsys.readouterr().err
     # recording 3 is inbound: can_talk does not apply
-    assert main(["--config", cfg, "qa", "score", "3", "--scorer", "li", *[a for i in OUTBOUND_ITEMS for a in ("--item", i)]]) == 2
+    assert (
+        main(
+            ["--config", cfg, "qa", "score", "3", "--scorer", "li", *[a for i in OUTBOUND_ITEMS for a in ("--item", i)]]
+        )
+        == 2
+    )
     assert "does not apply to inbound calls" in capsys.readouterr().err
     assert main(["--config", cfg, "qa", "score", "99", "--scorer", "li", "--item", "greeting=1"]) == 2
     assert main(["--config", cfg, "qa", "report", "--month", "2026-13"]) == 2

@@ -74,7 +74,11 @@ _DELETE = object()
         (["item", 0, "colour"], "red", "item #1: unknown key(s) colour"),
         (["item", 1, "applies_to"], ["outgoing"], "applies_to = ['outgoing']"),
         (["item", 1, "applies_to"], [], "applies_to = []"),
-        (["item"], [{"id": "a", "label": "问好", "weight": 100, "applies_to": ["outbound"]}], "no item applies to inbound calls"),
+        (
+            ["item"],
+            [{"id": "a", "label": "问好", "weight": 100, "applies_to": ["outbound"]}],
+            "no item applies to inbound calls",
+        ),
         (["version"], "", "version = ''"),
         (["version"], _DELETE, "version = None"),
         (["total"], -1, "total = -1"),

@@ -64,7 +64,11 @@ def test_bad_scorings_name_the_item(form: QaForm, values: dict[str, int], item: 
 
 def test_cli_item_arguments() -> None:
     assert parse_item_args(["greeting=2", " purpose = 0"]) == {"greeting": 2, "purpose": 0}
-    for bad, message in (["greeting"], "ITEM=VALUE"), (["=1"], "ITEM=VALUE"), (["greeting=yes"], "not a whole number"), (
-        ["greeting=1", "greeting=2"], "given twice"):
+    for bad, message in (
+        (["greeting"], "ITEM=VALUE"),
+        (["=1"], "ITEM=VALUE"),
+        (["greeting=yes"], "not a whole number"),
+        (["greeting=1", "greeting=2"], "given twice"),
+    ):
         with pytest.raises(ScoreError, match=message):
             parse_item_args(bad)

@@ -55,7 +55,9 @@ async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
 
 async def _recording(db: Database, call_id: str, agent: str, direction: Direction = Direction.OUTBOUND) -> int:
     at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-    await SqliteAttemptRepository(db).create(call_id=call_id, direction=direction, number="+8613800138000", created_at=at, agent=agent)
+    await SqliteAttemptRepository(db).create(
+        call_id=call_id, direction=direction, number="+8613800138000", created_at=at, agent=agent
+    )
     new = NewRecording(call_id=call_id, lead_id=None, campaign_id=None, agent=agent, direction=direction,
                        path=f"2026/11/20/{call_id}.wav", started_at=at, duration_s=60.0, size_bytes=960044, sha256="b" * 64)  # fmt: skip
     return (await RecordingStore(db).add(new, at=at, actor="test")).id
@@ -63,7 +65,9 @@ async def _recording(db: Database, call_id: str, agent: str, direction: Directio
 
 @pytest.fixture
 def service(db: Database, form: QaForm, clock: VirtualClock) -> QaService:
-    return QaService(form=form, scores=QaStore(db), recordings=RecordingStore(db), clock=clock, timezone="Asia/Shanghai")
+    return QaService(
+        form=form, scores=QaStore(db), recordings=RecordingStore(db), clock=clock, timezone="Asia/Shanghai"
+    )
 
 
 async def test_score_is_stored_with_its_items(service: QaService, db: Database) -> None:

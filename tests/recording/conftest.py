@@ -24,7 +24,9 @@ START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def write_wav(path: Path, seconds: float, *, rate: int = 8000, width: int = 2, channels: int = 1, tone_hz: float = 440.0) -> Path:
+def write_wav(
+    path: Path, seconds: float, *, rate: int = 8000, width: int = 2, channels: int = 1, tone_hz: float = 440.0
+) -> Path:
     """A WAV like MixMonitor's (by default): a tone, so compression has real samples to keep."""
     path.parent.mkdir(parents=True, exist_ok=True)
     frames = int(seconds * rate)
@@ -74,7 +76,9 @@ def store(db: Database) -> RecordingStore:
 
 
 @pytest.fixture
-def registry(store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings, clock: VirtualClock) -> RecordingRegistry:
+def registry(
+    store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings, clock: VirtualClock
+) -> RecordingRegistry:
     return RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock)
 
 

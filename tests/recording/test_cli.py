@@ -28,9 +28,6 @@ CALLS = [
 AFTER = VirtualClock(START + timedelta(days=2))
 
 
-
-
-
 def seed(tmp_path: Path) -> None:
     """Three recorded calls over two days (09:00 Shanghai on 29 and 30 Nov 2026)."""
 

@@ -25,7 +25,9 @@ class FakeDisk:
         return Usage(total=100_000 * MB, used=(100_000 - self.free_mb) * MB, free=self.free_mb * MB)
 
 
-@pytest.mark.parametrize(("free_mb", "level"), [(6000, DiskLevel.OK), (5119, DiskLevel.LOW), (1023, DiskLevel.FULL), (0, DiskLevel.FULL)])
+@pytest.mark.parametrize(
+    ("free_mb", "level"), [(6000, DiskLevel.OK), (5119, DiskLevel.LOW), (1023, DiskLevel.FULL), (0, DiskLevel.FULL)]
+)
 def test_levels_follow_the_thresholds(free_mb: int, level: DiskLevel) -> None:
     assert disk_level(free_mb, RecordingSettings(low_free_mb=5120, min_free_mb=1024)) is level
 

@@ -39,7 +39,13 @@ async def test_a_lab_recording_is_registered_and_compressed(ami: RawAmi, recordi
         async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
             attempts = SqliteAttemptRepository(db)
             now = clock.now()
-            await attempts.create(call_id=obs.call_id, direction=Direction.OUTBOUND, number="+8613800000001", created_at=now, agent="agent3")
+            await attempts.create(
+                call_id=obs.call_id,
+                direction=Direction.OUTBOUND,
+                number="+8613800000001",
+                created_at=now,
+                agent="agent3",
+            )
             await attempts.update_progress(obs.call_id, state=CallState.CONNECTED, connected_at=now)
             await attempts.finish(obs.call_id, outcome=Outcome.ANSWERED, ended_at=now, recording=obs.recording)
             attempt = await attempts.get(obs.call_id)

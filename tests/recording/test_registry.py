@@ -60,7 +60,9 @@ async def test_calls_without_a_usable_recording_get_no_row(registry: RecordingRe
     assert await store.search(agent="agent1") == []
 
 
-async def test_an_empty_recording_is_removed(registry: RecordingRegistry, finished_call: FinishedCall, rec_root: Path) -> None:
+async def test_an_empty_recording_is_removed(
+    registry: RecordingRegistry, finished_call: FinishedCall, rec_root: Path
+) -> None:
     attempt = await finished_call("empty", seconds=0)
     assert await registry.register_finished(attempt) is None
     assert not (rec_root / "2026/11/29/empty.wav").exists()
@@ -85,7 +87,9 @@ def _decoded_pcm(flac: Path) -> bytes:
 async def test_flac_compression_is_lossless_and_audited(store: RecordingStore, attempts: SqliteAttemptRepository,
                                                        settings: Settings, clock: VirtualClock, finished_call: FinishedCall,
                                                        rec_root: Path) -> None:  # fmt: skip
-    registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, compressor=SoxFlacCompressor())
+    registry = RecordingRegistry(
+        store=store, attempts=attempts, settings=settings, clock=clock, compressor=SoxFlacCompressor()
+    )
     attempt = await finished_call("flac1", seconds=2.0)
     wav = rec_root / "2026/11/29/flac1.wav"
     with wave.open(str(wav), "rb") as w:
@@ -114,7 +118,9 @@ class BrokenCompressor:
 
 async def test_a_failed_compression_keeps_the_wav(store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings,
                                                  clock: VirtualClock, finished_call: FinishedCall, rec_root: Path) -> None:  # fmt: skip
-    registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, compressor=BrokenCompressor())
+    registry = RecordingRegistry(
+        store=store, attempts=attempts, settings=settings, clock=clock, compressor=BrokenCompressor()
+    )
     with capture_logs() as logs:
         rec = await registry.register_finished(await finished_call("keep"))
     assert rec is not None and rec.format is AudioFormat.WAV and (rec_root / rec.path).exists()
@@ -193,7 +199,11 @@ async def test_retention_deletes_only_expired_recordings_and_audits(registry: Re
     assert [r.id for r in deleted] == [old.id]
     assert not (rec_root / old.path).exists() and (rec_root / young.path).exists()
     stamped = await store.get(old.id)
-    assert stamped is not None and stamped.deleted_at == clock.now() and stamped.delete_reason == "retention: older than 180 days"
+    assert (
+        stamped is not None
+        and stamped.deleted_at == clock.now()
+        and stamped.delete_reason == "retention: older than 180 days"
+    )
     entry = (await store.audit_trail(old.id))[0]
     assert (entry.action, entry.actor, entry.detail["sha256"]) == (AuditAction.DELETED, "retention", old.sha256)
     assert any(e["event"] == "recording.deleted" and e["recording_id"] == old.id for e in logs)

@@ -18,8 +18,22 @@ CFG = settings_mod.Settings()
 RULES = CampaignRules.from_settings(CFG)
 
 
-def run(mode: PacingMode, agents: int = 8, lines: int = 8, answer_p: float = 0.3, talk: float = 90.0, hours: float = 8.0, seed: int = 1, rules: CampaignRules = RULES) -> SimResult:
-    return simulate(reference(rules, mode, agents, lines, answer_p, talk, hours, seed), rules, CFG.campaigns.pacing, CFG.calls.abandon_after_s)
+def run(
+    mode: PacingMode,
+    agents: int = 8,
+    lines: int = 8,
+    answer_p: float = 0.3,
+    talk: float = 90.0,
+    hours: float = 8.0,
+    seed: int = 1,
+    rules: CampaignRules = RULES,
+) -> SimResult:
+    return simulate(
+        reference(rules, mode, agents, lines, answer_p, talk, hours, seed),
+        rules,
+        CFG.campaigns.pacing,
+        CFG.calls.abandon_after_s,
+    )
 
 
 def test_a_seed_reproduces_a_run_exactly_and_another_seed_differs() -> None:

@@ -56,8 +56,15 @@ def port() -> int:
 def settings(port: int) -> Settings:
     return Settings(
         base_dir=str(REPO),
-        sms=SmsSettings(smpp_port=port, reconnect_min_s=0.05, reconnect_max_s=0.3, idle_poll_s=0.05,
-                        submit_timeout_s=10.0, keepalive_s=1.0, batch_size=100),
+        sms=SmsSettings(
+            smpp_port=port,
+            reconnect_min_s=0.05,
+            reconnect_max_s=0.3,
+            idle_poll_s=0.05,
+            submit_timeout_s=10.0,
+            keepalive_s=1.0,
+            batch_size=100,
+        ),
     )
 
 
@@ -83,11 +90,15 @@ ImportCustomers = Callable[..., Awaitable[None]]
 def import_customers(db: Database, settings: Settings, clock: VirtualClock, tmp_path: Path) -> ImportCustomers:
     """Import ``n`` base customers (numbers :func:`mobile` first..first+n-1), by default driving a 科鲁兹 bought in 2019."""
 
-    async def run(n: int, *, first: int = 0, car: str = "科鲁兹", bought: str = "2019-05-01", owner: str = "王丽") -> None:
+    async def run(
+        n: int, *, first: int = 0, car: str = "科鲁兹", bought: str = "2019-05-01", owner: str = "王丽"
+    ) -> None:
         path = tmp_path / f"base_{first}_{n}.csv"
         rows = [[f"客户{i}", mobile(i), "基盘客户", car, bought, owner] for i in range(first, first + n)]
         write_sheet(path, ["姓名", "手机", "线索来源", "现有车型", "购车日期", "负责人"], rows)
-        report = await LeadService(db, settings, clock).importer.import_file(path, actor="test", source=LeadSource.BASE_CUSTOMER)
+        report = await LeadService(db, settings, clock).importer.import_file(
+            path, actor="test", source=LeadSource.BASE_CUSTOMER
+        )
         assert report is not None
 
     return run
@@ -118,8 +129,15 @@ def sending(db: Database, settings: Settings, clock: VirtualClock) -> SmsService
 async def spawn_smsc(port: int, ledger: Path) -> asyncio.subprocess.Process:
     """The SMSC as its own process, so a test can kill it like a crash."""
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "dialer.sms.simulator", "--port", str(port), "--ledger", str(ledger),
-        stdout=asyncio.subprocess.PIPE, cwd=str(REPO),
+        sys.executable,
+        "-m",
+        "dialer.sms.simulator",
+        "--port",
+        str(port),
+        "--ledger",
+        str(ledger),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(REPO),
     )
     assert proc.stdout is not None
     line = await asyncio.wait_for(proc.stdout.readline(), 30)
@@ -127,8 +145,9 @@ async def spawn_smsc(port: int, ledger: Path) -> asyncio.subprocess.Process:
     return proc
 
 
-async def until(check: Callable[[], Awaitable[bool]], limit_s: float = 60.0,
-                state: Callable[[], Awaitable[object]] | None = None) -> None:
+async def until(
+    check: Callable[[], Awaitable[bool]], limit_s: float = 60.0, state: Callable[[], Awaitable[object]] | None = None
+) -> None:
     """Poll ``check`` until it holds; a generous limit only keeps a broken run from hanging.
 
     ``state`` describes what was seen when the limit is hit, so a failure says where it stuck.

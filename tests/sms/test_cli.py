@@ -36,7 +36,7 @@ def cli_config(tmp_path: Path) -> tuple[Path, int]:
         # Relative paths (templates, DOSS mapping) resolve against the repository.
         f'base_dir = "{REPO}"\n'
         f'[store]\npath = "{tmp_path / "cli.sqlite3"}"\n'
-        f'[sms]\nsmpp_port = {port}\n'
+        f"[sms]\nsmpp_port = {port}\n"
         "reconnect_min_s = 0.05\nreconnect_max_s = 0.3\nidle_poll_s = 0.05\n"
         # Whatever the wall clock says, the CLI test must be allowed to send.
         'window = "00:00-23:59"\n',
@@ -53,12 +53,24 @@ def run(config: Path, *args: str, capsys: pytest.CaptureFixture[str]) -> tuple[i
 def test_send_status_replies_reminders_wave(cli_config: tuple[Path, int], tmp_path: Path, capsys) -> None:
     config, port = cli_config
     ledger = tmp_path / "smsc.jsonl"
-    smsc = subprocess.Popen([sys.executable, "-m", "dialer.sms.simulator", "--port", str(port), "--ledger", str(ledger)],
-                            stdout=subprocess.PIPE, cwd=str(REPO))
+    smsc = subprocess.Popen(
+        [sys.executable, "-m", "dialer.sms.simulator", "--port", str(port), "--ledger", str(ledger)],
+        stdout=subprocess.PIPE,
+        cwd=str(REPO),
+    )
     try:
         assert smsc.stdout is not None and smsc.stdout.readline().decode().strip() == f"READY {port}"
-        code, out = run(config, "sms", "send", "--to", "13800138000", "--text", "您的爱车保养到期了，欢迎预约。", "--json",
-                        capsys=capsys)
+        code, out = run(
+            config,
+            "sms",
+            "send",
+            "--to",
+            "13800138000",
+            "--text",
+            "您的爱车保养到期了，欢迎预约。",
+            "--json",
+            capsys=capsys,
+        )
         assert code == 0
         sent = json.loads(out)
         assert sent["status"] in ("sent", "delivered") and sent["parts"] == 1
@@ -70,7 +82,9 @@ def test_send_status_replies_reminders_wave(cli_config: tuple[Path, int], tmp_pa
 
     code, out = run(config, "sms", "status", "--json", capsys=capsys)
     status = json.loads(out)
-    assert code == 0 and sum(status["messages"][s] for s in ("sent", "delivered")) == 1 and status["open_call_tasks"] == 0
+    assert (
+        code == 0 and sum(status["messages"][s] for s in ("sent", "delivered")) == 1 and status["open_call_tasks"] == 0
+    )
 
     code, out = run(config, "sms", "replies", "--unmatched", capsys=capsys)
     assert code == 0 and "号码" in out  # an empty table, in Chinese by default

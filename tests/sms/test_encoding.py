@@ -9,7 +9,16 @@ from dialer.sms.encoding import DataCoding, decode, is_gsm7, part_count, segment
 
 @pytest.mark.parametrize(
     ("text", "parts"),
-    [("你" * 70, 1), ("你" * 71, 2), ("你" * 134, 2), ("你" * 135, 3), ("a" * 160, 1), ("a" * 161, 2), ("a" * 306, 2), ("a" * 307, 3)],
+    [
+        ("你" * 70, 1),
+        ("你" * 71, 2),
+        ("你" * 134, 2),
+        ("你" * 135, 3),
+        ("a" * 160, 1),
+        ("a" * 161, 2),
+        ("a" * 306, 2),
+        ("a" * 307, 3),
+    ],
 )
 def test_part_counts_follow_the_standard_limits(text: str, parts: int) -> None:
     assert part_count(text) == parts

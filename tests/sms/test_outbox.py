@@ -65,7 +65,10 @@ async def test_every_part_is_submitted_once_with_its_header_and_reference(db, se
     assert q.parts == 2 and (await svc.store.get(q.message_id)).status == "queued"  # type: ignore[union-attr]
     assert await svc.send_ready() == 2
     assert await svc.send_ready() == 0  # nothing left: never sent twice
-    assert [(p.seq, p.total, p.client_ref, p.coding) for p in driver.submitted] == [(1, 2, q.message_id, 8), (2, 2, q.message_id, 8)]
+    assert [(p.seq, p.total, p.client_ref, p.coding) for p in driver.submitted] == [
+        (1, 2, q.message_id, 8),
+        (2, 2, q.message_id, 8),
+    ]
     assert driver.submitted[0].payload[:6] == bytes((5, 0, 3, q.message_id & 0xFF, 2, 1))
     assert (await svc.store.get(q.message_id)).status == "sent"  # type: ignore[union-attr]
     await svc.on_receipt(Receipt("id-0", True, "DELIVRD", e164(1), q.message_id))

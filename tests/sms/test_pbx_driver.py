@@ -48,8 +48,11 @@ async def test_message_send_carries_the_whole_text_base64() -> None:
 
 @pytest.mark.parametrize(
     ("error", "raised"),
-    [(AmiLinkDown("down", sent=False), GatewayUnavailable), (AmiTimeout("slow"), SubmitAmbiguous),
-     (AmiActionError("MessageSend", "Message technology not found"), SubmitRejected)],
+    [
+        (AmiLinkDown("down", sent=False), GatewayUnavailable),
+        (AmiTimeout("slow"), SubmitAmbiguous),
+        (AmiActionError("MessageSend", "Message technology not found"), SubmitRejected),
+    ],
 )
 async def test_ami_errors_map_to_outbox_cases(error: Exception, raised: type[Exception]) -> None:
     driver = PbxDriver(SmsSettings(), RecordingAmi(error))  # type: ignore[arg-type]
@@ -61,12 +64,23 @@ async def test_inbound_user_event_becomes_an_inbound_sms() -> None:
     driver = PbxDriver(SmsSettings(), RecordingAmi())  # type: ignore[arg-type]
     at = datetime(2026, 11, 29, tzinfo=UTC)
     fields = {"From": "sip%3A8613800138000%40carrier", "To": "10690000", "Body": "%E9%80%80%E8%AE%A2"}
+
     def user_event(name: str, values: dict[str, str]) -> UserEvent:
-        return UserEvent(at=at, channel="", uniqueid="", linkedid="", caller_id_num="", caller_id_name="",
-                         user_event=name, fields=tuple(values.items()))
+        return UserEvent(
+            at=at,
+            channel="",
+            uniqueid="",
+            linkedid="",
+            caller_id_num="",
+            caller_id_name="",
+            user_event=name,
+            fields=tuple(values.items()),
+        )
 
     assert not driver.feed(user_event("DCCAmd", {}))
     assert driver.feed(user_event("DCCSms", fields))
     assert await anext(driver.events()) == Inbound("8613800138000", "10690000", "退订")
-    assert driver.feed(user_event("DCCSms", {"From": "%22Li%22%20%3Csip%3A13800138000%40carrier%3E", "To": "", "Body": "1"}))
+    assert driver.feed(
+        user_event("DCCSms", {"From": "%22Li%22%20%3Csip%3A13800138000%40carrier%3E", "To": "", "Body": "1"})
+    )
     assert await anext(driver.events()) == Inbound("13800138000", "", "1")

@@ -130,7 +130,11 @@ async def test_outbound_sms_reaches_the_customers_phone_in_utf8(
 
 
 async def test_customers_td_reply_through_the_pbx_opts_out(
-    sms_lab: tuple[Lab, Settings], ami: AmiClient, db: Database, settings: Settings, clock: VirtualClock,
+    sms_lab: tuple[Lab, Settings],
+    ami: AmiClient,
+    db: Database,
+    settings: Settings,
+    clock: VirtualClock,
     import_customers: ImportCustomers,
 ) -> None:
     lab, lab_settings = sms_lab

@@ -26,7 +26,9 @@ async def book_visit(service: SmsService, clock: VirtualClock, i: int, at: datet
     return lead.id
 
 
-async def test_booked_visit_confirms_to_customer_and_consultant_once(service: SmsService, import_customers, clock) -> None:
+async def test_booked_visit_confirms_to_customer_and_consultant_once(
+    service: SmsService, import_customers, clock
+) -> None:
     await import_customers(1)
     lead_id = await book_visit(service, clock, 0)
     sent = await service.confirm_visit(lead_id)
@@ -35,7 +37,9 @@ async def test_booked_visit_confirms_to_customer_and_consultant_once(service: Sm
     customer, consultant = [await service.store.get(q.message_id) for q in sent]
     assert customer is not None and consultant is not None
     assert customer.to_e164 == e164(0) and customer.lead_id == lead_id
-    assert "11月30日 15:00" in customer.body and "王丽（13900139000）" in customer.body and "张杨路1888号" in customer.body
+    assert (
+        "11月30日 15:00" in customer.body and "王丽（13900139000）" in customer.body and "张杨路1888号" in customer.body
+    )
     assert consultant.to_e164 == "+8613900139000" and "客户0" in consultant.body and not consultant.promotional
 
 
@@ -51,7 +55,9 @@ async def test_reminders_go_to_tomorrows_visits_only_and_once(service: SmsServic
     assert await service.send_reminders() == ([], {})
 
 
-async def test_yes_to_a_reminder_confirms_the_visit_and_creates_no_call(service: SmsService, import_customers, clock) -> None:
+async def test_yes_to_a_reminder_confirms_the_visit_and_creates_no_call(
+    service: SmsService, import_customers, clock
+) -> None:
     await import_customers(1)
     await book_visit(service, clock, 0)
     await service.send_reminders()
@@ -60,14 +66,21 @@ async def test_yes_to_a_reminder_confirms_the_visit_and_creates_no_call(service:
     assert await service.store.call_tasks() == []
 
 
-async def test_interested_reply_without_a_wave_becomes_a_priority_call_once(service: SmsService, import_customers, clock) -> None:
+async def test_interested_reply_without_a_wave_becomes_a_priority_call_once(
+    service: SmsService, import_customers, clock
+) -> None:
     await import_customers(1)
     await service.queue(mobile(0), text="您的爱车保养到期了")
     first = await service.on_inbound(Inbound("8613800130000", "10690000", "好的"))
     second = await service.on_inbound(Inbound("8613800130000", "10690000", "1"))
     assert first.call_task and not second.call_task
     [task] = await service.store.call_tasks()
-    assert (task.lead_id, task.priority, task.reason, task.due_at) == (first.lead_id, 100, "sms_interested", clock.now())
+    assert (task.lead_id, task.priority, task.reason, task.due_at) == (
+        first.lead_id,
+        100,
+        "sms_interested",
+        clock.now(),
+    )
     assert await service.store.take_call_task(task.id, "hopper", clock.now())
     assert not await service.store.take_call_task(task.id, "hopper", clock.now())
 

@@ -20,7 +20,13 @@ def bj(hour: int, minute: int = 0, day: int = 29) -> datetime:
 
 @pytest.mark.parametrize(
     ("now", "expected"),
-    [(bj(9), bj(9)), (bj(7, 59), bj(8)), (bj(21), bj(8, day=30)), (bj(23, 30), bj(8, day=30)), (bj(20, 59), bj(20, 59))],
+    [
+        (bj(9), bj(9)),
+        (bj(7, 59), bj(8)),
+        (bj(21), bj(8, day=30)),
+        (bj(23, 30), bj(8, day=30)),
+        (bj(20, 59), bj(20, 59)),
+    ],
 )
 def test_messages_wait_for_the_sending_window(now: datetime, expected: datetime) -> None:
     assert RULES.next_send_time(now) == expected
@@ -39,9 +45,18 @@ def test_daily_and_weekly_promotional_caps() -> None:
 
 @pytest.mark.parametrize(
     ("text", "kind"),
-    [("T", ReplyKind.OPT_OUT), ("t", ReplyKind.OPT_OUT), ("TD", ReplyKind.OPT_OUT), (" 退订！", ReplyKind.OPT_OUT),
-     ("1", ReplyKind.INTERESTED), ("好的。", ReplyKind.INTERESTED), ("ｙｅｓ", ReplyKind.INTERESTED),
-     ("退订了吗？我想买车", ReplyKind.OTHER), ("Thanks", ReplyKind.OTHER), ("11", ReplyKind.OTHER)],
+    [
+        ("T", ReplyKind.OPT_OUT),
+        ("t", ReplyKind.OPT_OUT),
+        ("TD", ReplyKind.OPT_OUT),
+        (" 退订！", ReplyKind.OPT_OUT),
+        ("1", ReplyKind.INTERESTED),
+        ("好的。", ReplyKind.INTERESTED),
+        ("ｙｅｓ", ReplyKind.INTERESTED),
+        ("退订了吗？我想买车", ReplyKind.OTHER),
+        ("Thanks", ReplyKind.OTHER),
+        ("11", ReplyKind.OTHER),
+    ],
 )
 def test_reply_keywords_must_be_the_whole_reply(text: str, kind: ReplyKind) -> None:
     assert RULES.classify(text) is kind

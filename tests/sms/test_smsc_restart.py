@@ -20,7 +20,9 @@ from .conftest import e164, spawn_smsc, until
 N = 500
 
 
-async def test_kill_the_smsc_mid_wave(sending: SmsService, import_customers, clock: VirtualClock, port: int, tmp_path: Path) -> None:
+async def test_kill_the_smsc_mid_wave(
+    sending: SmsService, import_customers, clock: VirtualClock, port: int, tmp_path: Path
+) -> None:
     ledger = tmp_path / "smsc.jsonl"
     await import_customers(N)
     report = await sending.start_wave("kill", "repurchase", WaveSelection("迈锐宝XL"))
@@ -33,6 +35,7 @@ async def test_kill_the_smsc_mid_wave(sending: SmsService, import_customers, clo
     stop = asyncio.Event()
     worker = asyncio.create_task(sending.run(stop))
     try:
+
         async def some_sent() -> bool:
             return len(submits()) >= 300
 
@@ -56,8 +59,12 @@ async def test_kill_the_smsc_mid_wave(sending: SmsService, import_customers, clo
 
         async def state() -> object:
             held = await sending.store.messages(ambiguous=True)
-            return (await sending.store.part_counts(), await sending.store.status_counts(), len(submits()),
-                    [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held])
+            return (
+                await sending.store.part_counts(),
+                await sending.store.status_counts(),
+                len(submits()),
+                [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held],
+            )
 
         await until(receipts_in, limit_s=60, state=state)
         # What is still held was never accepted: after the configured wait it is resent, once.

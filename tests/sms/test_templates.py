@@ -33,8 +33,13 @@ def test_positional_and_attribute_fields_are_refused() -> None:
 
 
 def test_promotional_text_gets_signature_and_opt_out_text_transactional_only_the_signature() -> None:
-    b = book(promo={"text": "{customer}，{model}限时优惠。", "promotional": True}, visit={"text": "{customer}，地址：{address}"})
-    assert b.render("promo", {"customer": "张先生", "model": "迈锐宝XL"}) == "【DCC汽车】张先生，迈锐宝XL限时优惠。回T退订"
+    b = book(
+        promo={"text": "{customer}，{model}限时优惠。", "promotional": True},
+        visit={"text": "{customer}，地址：{address}"},
+    )
+    assert (
+        b.render("promo", {"customer": "张先生", "model": "迈锐宝XL"}) == "【DCC汽车】张先生，迈锐宝XL限时优惠。回T退订"
+    )
     assert b.render("visit", {"customer": "李女士"}) == "【DCC汽车】李女士，地址：上海市浦东新区张杨路1888号"
 
 

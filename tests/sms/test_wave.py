@@ -23,7 +23,7 @@ from dialer.sms.simulator import SimScript, read_ledger
 from .conftest import e164, mobile, until
 
 N = 500
-INTERESTED = range(0, 10)
+INTERESTED = range(10)
 OPT_OUT_T = range(10, 15)
 OPT_OUT_ZH = range(15, 20)
 CHATTY = range(20, 23)
@@ -38,13 +38,16 @@ def script() -> SimScript:
     return SimScript(replies, frozenset(e164(i)[1:] for i in UNDELIVERABLE))
 
 
-async def test_repurchase_wave_of_500(sending: SmsService, import_customers, smsc, clock: VirtualClock, tmp_path: Path) -> None:
+async def test_repurchase_wave_of_500(
+    sending: SmsService, import_customers, smsc, clock: VirtualClock, tmp_path: Path
+) -> None:
     await import_customers(N)
     await import_customers(5, first=N, car="英朗")  # another model: not in the target group
     await import_customers(5, first=N + 5, bought="2024-03-01")  # car too young: not in the target group
     await smsc(script())
-    report = await sending.start_wave("11月置换", "repurchase", WaveSelection("迈锐宝XL", ("科鲁兹",), min_car_age_years=3),
-                                      min_reply_rate=0.05)
+    report = await sending.start_wave(
+        "11月置换", "repurchase", WaveSelection("迈锐宝XL", ("科鲁兹",), min_car_age_years=3), min_reply_rate=0.05
+    )
     assert (report.selected, report.queued, report.parts) == (N, N, 2 * N)
 
     stop = asyncio.Event()
@@ -55,7 +58,11 @@ async def test_repurchase_wave_of_500(sending: SmsService, import_customers, sms
         replies = await sending.store.inbound()
         parts = await sending.store.part_counts()
         smsc_took = sum(1 for r in read_ledger(tmp_path / "smsc.jsonl") if r["kind"] == "submit")
-        if counts["queued"] == 0 and 0 < counts["ambiguous"] and parts.get("delivered", 0) + parts.get("failed", 0) == smsc_took:
+        if (
+            counts["queued"] == 0
+            and 0 < counts["ambiguous"]
+            and parts.get("delivered", 0) + parts.get("failed", 0) == smsc_took
+        ):
             # A submit timed out on a loaded machine and the SMSC never got it: no receipt will come.
             # Time passes; the held part is resent once (what the receipts already settled stays).
             clock.advance(sending._settings.sms.ambiguous_resend_after_s or 0)
@@ -63,8 +70,12 @@ async def test_repurchase_wave_of_500(sending: SmsService, import_customers, sms
 
     async def state() -> object:
         held = await sending.store.messages(ambiguous=True)
-        return (await sending.store.status_counts(), await sending.store.part_counts(), len(await sending.store.inbound()),
-                [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held])
+        return (
+            await sending.store.status_counts(),
+            await sending.store.part_counts(),
+            len(await sending.store.inbound()),
+            [(m.id, m.last_error, await sending.store.parts(m.id)) for m in held],
+        )
 
     try:
         await until(settled, state=state)
@@ -75,7 +86,9 @@ async def test_repurchase_wave_of_500(sending: SmsService, import_customers, sms
     # What went over the wire: every message exactly twice (2 parts), UCS-2, concatenated, 67 + rest.
     submits = [r for r in read_ledger(tmp_path / "smsc.jsonl") if r["kind"] == "submit"]
     assert len(submits) == 2 * N
-    assert Counter((r["to"], r["seq"]) for r in submits) == Counter({(e164(i)[1:], s): 1 for i in range(N) for s in (1, 2)})
+    assert Counter((r["to"], r["seq"]) for r in submits) == Counter(
+        {(e164(i)[1:], s): 1 for i in range(N) for s in (1, 2)}
+    )
     assert {(r["coding"], r["udhi"], r["total"]) for r in submits} == {(8, True, 2)}
     message = (await sending.store.messages(wave_id=report.wave_id, limit=1))[0]
     by_part = {r["seq"]: r["text"] for r in submits if r["to"] == message.to_e164[1:]}
@@ -99,7 +112,9 @@ async def test_repurchase_wave_of_500(sending: SmsService, import_customers, sms
     # Interested repliers are called first, at once.
     tasks = await sending.store.call_tasks()
     interested_ids = {(await sending.leads.find_by_phone(e164(i))).id for i in INTERESTED}  # type: ignore[union-attr]
-    assert {(t.lead_id, t.priority, t.reason) for t in tasks} == {(lead, 100, "sms_interested") for lead in interested_ids}
+    assert {(t.lead_id, t.priority, t.reason) for t in tasks} == {
+        (lead, 100, "sms_interested") for lead in interested_ids
+    }
 
     # 23 of 500 replied: 4.6 % < 5 %. After the 72 h window the non-repliers go to calling.
     clock.advance(timedelta(hours=71).total_seconds())

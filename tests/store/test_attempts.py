@@ -22,12 +22,22 @@ def at(seconds: float) -> datetime:
 
 
 async def outbound(
-    repo: AttemptRepository, call_id: str, created: float = 0, *, lead_id: int | None = None,
-    campaign_id: int | None = None, agent: str | None = None,
+    repo: AttemptRepository,
+    call_id: str,
+    created: float = 0,
+    *,
+    lead_id: int | None = None,
+    campaign_id: int | None = None,
+    agent: str | None = None,
 ) -> Attempt:
     return await repo.create(
-        call_id=call_id, direction=Direction.OUTBOUND, number=NUMBER, created_at=at(created),
-        lead_id=lead_id, campaign_id=campaign_id, agent=agent,
+        call_id=call_id,
+        direction=Direction.OUTBOUND,
+        number=NUMBER,
+        created_at=at(created),
+        lead_id=lead_id,
+        campaign_id=campaign_id,
+        agent=agent,
     )
 
 
@@ -41,16 +51,35 @@ async def test_full_life_round_trips(attempts: SqliteAttemptRepository) -> None:
     assert await attempts.update_progress("call-1", state=CallState.ANSWERED, answered_at=at(5))
     assert await attempts.update_progress("call-1", state=CallState.CONNECTED, connected_at=at(6), agent="agent01")
     assert await attempts.finish(
-        "call-1", outcome=Outcome.ANSWERED, ended_at=at(95), hangup_cause=16, dial_status="ANSWER",
-        detail="agent connected", recording="/var/recordings/call-1.wav",
+        "call-1",
+        outcome=Outcome.ANSWERED,
+        ended_at=at(95),
+        hangup_cause=16,
+        dial_status="ANSWER",
+        detail="agent connected",
+        recording="/var/recordings/call-1.wav",
     )
 
     got = await attempts.get("call-1")
     assert got == Attempt(
-        id=created.id, call_id="call-1", direction=Direction.OUTBOUND, number=NUMBER, lead_id=7, campaign_id=3,
-        agent="agent01", state=CallState.ENDED, outcome=Outcome.ANSWERED, hangup_cause=16, dial_status="ANSWER",
-        detail="agent connected", created_at=T0, started_at=at(0.1), answered_at=at(5), connected_at=at(6),
-        ended_at=at(95), recording="/var/recordings/call-1.wav",
+        id=created.id,
+        call_id="call-1",
+        direction=Direction.OUTBOUND,
+        number=NUMBER,
+        lead_id=7,
+        campaign_id=3,
+        agent="agent01",
+        state=CallState.ENDED,
+        outcome=Outcome.ANSWERED,
+        hangup_cause=16,
+        dial_status="ANSWER",
+        detail="agent connected",
+        created_at=T0,
+        started_at=at(0.1),
+        answered_at=at(5),
+        connected_at=at(6),
+        ended_at=at(95),
+        recording="/var/recordings/call-1.wav",
     )
     assert not got.in_flight
 

@@ -9,9 +9,7 @@ from hypothesis import strategies as st
 from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 SHANGHAI = timezone(timedelta(hours=8))
-aware = st.datetimes(
-    min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC)
-)
+aware = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))
 
 
 def test_to_db_writes_utc_with_z_and_fixed_width() -> None:

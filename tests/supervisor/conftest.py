@@ -41,4 +41,3 @@ def spy_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Set
         finally:
             phone.terminate()
             phone.wait(timeout=10)
-

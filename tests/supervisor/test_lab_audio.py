@@ -45,7 +45,9 @@ async def wait_for(check, timeout: float = 15.0) -> None:  # type: ignore[no-unt
 
 
 @pytest.fixture
-async def parts(spy_lab: tuple[Lab, Settings], tmp_path) -> AsyncIterator[tuple[Lab, Settings, AmiClient, SupervisorService, ListenInStore]]:  # type: ignore[no-untyped-def]
+async def parts(
+    spy_lab: tuple[Lab, Settings], tmp_path
+) -> AsyncIterator[tuple[Lab, Settings, AmiClient, SupervisorService, ListenInStore]]:  # type: ignore[no-untyped-def]
     lab, settings = spy_lab
     clock = SystemClock()
     db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
@@ -91,7 +93,9 @@ async def test_whisper_reaches_only_the_agent_and_barge_reaches_both(parts) -> N
         session = await service.start(SUPERVISOR, "agent1", SpyMode.WHISPER)
 
         async def supervisor_up() -> bool:
-            return any(c.uniqueid == session.channel_id and c.channel_state == 6 for c in await client.core_show_channels())
+            return any(
+                c.uniqueid == session.channel_id and c.channel_state == 6 for c in await client.core_show_channels()
+            )
 
         await wait_for(supervisor_up)
         await asyncio.sleep(SETTLE_S)
@@ -128,5 +132,10 @@ async def test_whisper_reaches_only_the_agent_and_barge_reaches_both(parts) -> N
 
     audit = await store.get(session.id)
     assert audit is not None
-    assert (audit.supervisor, audit.agent, audit.modes, audit.end_reason) == ("zhang.wei", "agent1", ("whisper", "barge"), "stopped")
+    assert (audit.supervisor, audit.agent, audit.modes, audit.end_reason) == (
+        "zhang.wei",
+        "agent1",
+        ("whisper", "barge"),
+        "stopped",
+    )
     assert audit.seconds is not None and audit.seconds >= 2 * PHASE_S

@@ -76,17 +76,27 @@ async def test_start_audits_first_then_originates_the_supervisor_into_chanspy(en
     ((kind, fields),) = pbx.asked
     assert kind == "originate"
     assert (fields["channel"], fields["context"], fields["exten"], fields["channel_id"]) == (
-        "PJSIP/supervisor", "dcc-spy", "agent2", session.channel_id
+        "PJSIP/supervisor",
+        "dcc-spy",
+        "agent2",
+        session.channel_id,
     )
     assert dict(fields["variables"]) == {"DCC_SPY": "listen"}
     audit = await store.get(session.id)
     assert audit is not None
     assert (audit.supervisor, audit.agent, audit.phone, audit.modes, audit.started_at, audit.ended_at) == (
-        "zhang.wei", "agent2", "supervisor", ("listen",), T0, None
+        "zhang.wei",
+        "agent2",
+        "supervisor",
+        ("listen",),
+        T0,
+        None,
     )
 
 
-@pytest.mark.parametrize("user", [User("li", Role.AGENT, agent="agent1"), User("wang", Role.SALES_MANAGER), User("it", Role.ADMIN)])
+@pytest.mark.parametrize(
+    "user", [User("li", Role.AGENT, agent="agent1"), User("wang", Role.SALES_MANAGER), User("it", Role.ADMIN)]
+)
 async def test_the_access_policy_refuses_before_anything_happens(env, user: User) -> None:  # type: ignore[no-untyped-def]
     service, pbx, store, _ = env
     with pytest.raises(ListenInRefused, match="role_not_allowed"):
@@ -162,10 +172,11 @@ async def test_a_refused_originate_is_audited_as_failed(env) -> None:  # type: i
 async def test_recover_closes_rows_whose_leg_is_gone_and_keeps_live_ones(env) -> None:  # type: ignore[no-untyped-def]
     service, pbx, store, clock = env
     live = await service.start(BOSS, "agent2", SpyMode.LISTEN)
-    gone = await store.open(supervisor="zhang.wei", agent="agent3", phone="supervisor", channel_id="old", mode="listen", at=T0)
+    gone = await store.open(
+        supervisor="zhang.wei", agent="agent3", phone="supervisor", channel_id="old", mode="listen", at=T0
+    )
     restarted = SupervisorService(ami_client=pbx, store=store, settings=Settings(), clock=clock)
 
     assert await restarted.recover() == 1
     assert (await store.get(gone.id)).end_reason == "hangup"  # type: ignore[union-attr]
     assert (await store.get(live.id)).ended_at is None  # type: ignore[union-attr]
-

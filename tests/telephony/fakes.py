@@ -46,30 +46,57 @@ class FakeAmi:
     # -- event builders, shaped like Asterisk 16's --------------------------------------
 
     def _chan(self, channel: str, uniqueid: str, linkedid: str) -> dict[str, Any]:
-        return {"at": self.clock.now(), "channel": channel, "uniqueid": uniqueid, "linkedid": linkedid,
-                "caller_id_num": "", "caller_id_name": ""}
+        return {
+            "at": self.clock.now(),
+            "channel": channel,
+            "uniqueid": uniqueid,
+            "linkedid": linkedid,
+            "caller_id_num": "",
+            "caller_id_name": "",
+        }
 
     def dial_begin(self, call_id: str, caller_uid: str, dest_channel: str, dest_uid: str) -> None:
-        self.push(ami.DialBegin(**self._chan("Local/x", caller_uid, call_id), dest_channel=dest_channel,
-                                dest_uniqueid=dest_uid, dial_string=""))
+        self.push(
+            ami.DialBegin(
+                **self._chan("Local/x", caller_uid, call_id),
+                dest_channel=dest_channel,
+                dest_uniqueid=dest_uid,
+                dial_string="",
+            )
+        )
 
     def dial_end(self, call_id: str, caller_uid: str, dest_channel: str, dest_uid: str, status: str) -> None:
-        self.push(ami.DialEnd(**self._chan("Local/x", caller_uid, call_id), dest_channel=dest_channel,
-                              dest_uniqueid=dest_uid, dial_status=status))
+        self.push(
+            ami.DialEnd(
+                **self._chan("Local/x", caller_uid, call_id),
+                dest_channel=dest_channel,
+                dest_uniqueid=dest_uid,
+                dial_status=status,
+            )
+        )
 
     def hangup(self, call_id: str, uid: str, cause: int) -> None:
         self.push(ami.Hangup(**self._chan("X/y", uid, call_id), cause=cause, cause_txt=""))
 
     def user_event(self, call_id: str, uid: str, name: str, channel: str = "Local/x;1", **fields: str) -> None:
-        self.push(ami.UserEvent(**self._chan(channel, uid, call_id), user_event=name,
-                                fields=tuple(fields.items())))
+        self.push(ami.UserEvent(**self._chan(channel, uid, call_id), user_event=name, fields=tuple(fields.items())))
 
     def varset(self, call_id: str, uid: str, variable: str, value: str) -> None:
         self.push(ami.VarSet(**self._chan("Local/x;1", uid, call_id), variable=variable, value=value))
 
     def originate_response(self, call_id: str, success: bool, reason: int) -> None:
-        self.push(ami.OriginateResponse(at=self.clock.now(), action_id="a", response="Success" if success else "Failure",
-                                        reason=reason, channel="Local/x;1", uniqueid=call_id, context="", exten=""))
+        self.push(
+            ami.OriginateResponse(
+                at=self.clock.now(),
+                action_id="a",
+                response="Success" if success else "Failure",
+                reason=reason,
+                channel="Local/x;1",
+                uniqueid=call_id,
+                context="",
+                exten="",
+            )
+        )
 
     def reconciled(self, channels: tuple[ami.ChannelInfo, ...] = ()) -> None:
         self.push(ami.Reconciled(at=self.clock.now(), channels=channels))

@@ -25,13 +25,15 @@ NUMBER = normalize("13800000001")
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return load(env={
-        "DIALER__STORE__PATH": str(tmp_path / "d.sqlite3"),
-        "DIALER__RECORDING__DIR": str(tmp_path / "rec"),
-        "DIALER__PBX__OUTBOUND_LINES": "3",
-        "DIALER__PBX__RING_TIMEOUT_S": "0.2",
-        "DIALER__PBX__ACTION_TIMEOUT_S": "0.1",
-    })
+    return load(
+        env={
+            "DIALER__STORE__PATH": str(tmp_path / "d.sqlite3"),
+            "DIALER__RECORDING__DIR": str(tmp_path / "rec"),
+            "DIALER__PBX__OUTBOUND_LINES": "3",
+            "DIALER__PBX__RING_TIMEOUT_S": "0.2",
+            "DIALER__PBX__ACTION_TIMEOUT_S": "0.1",
+        }
+    )
 
 
 @pytest.fixture
@@ -168,11 +170,13 @@ async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings
     repo = SqliteAttemptRepository(db)
     await repo.create(call_id="dead", direction=Direction.OUTBOUND, number="+8613800000001", created_at=clock.now())
     await repo.mark_started("dead", clock.now())
-    await repo.create(call_id="talking", direction=Direction.OUTBOUND, number="+8613800000002",
-                      created_at=clock.now(), agent="agent1")
+    await repo.create(
+        call_id="talking", direction=Direction.OUTBOUND, number="+8613800000002", created_at=clock.now(), agent="agent1"
+    )
     await repo.mark_started("talking", clock.now())
-    await repo.update_progress("talking", state=CallState.CONNECTED, answered_at=clock.now(),
-                               connected_at=clock.now(), agent="agent1")
+    await repo.update_progress(
+        "talking", state=CallState.CONNECTED, answered_at=clock.now(), connected_at=clock.now(), agent="agent1"
+    )
     fake = FakeAmi(clock)
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
     closed = await service.recover()
@@ -183,12 +187,16 @@ async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings
     assert await repo.in_flight() == []
 
 
-async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(settings: Settings, db: Database) -> None:
+async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(
+    settings: Settings, db: Database
+) -> None:
     """Recording disk full: new calls go out unrecorded (DCC_REC empty), outcomes are still kept."""
     clock = SystemClock()
     fake = FakeAmi(clock)
     repo = SqliteAttemptRepository(db)
-    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock, recording_allowed=lambda: False)
+    service = CallService(
+        ami_client=fake, attempts=repo, settings=settings, clock=clock, recording_allowed=lambda: False
+    )
     router = asyncio.create_task(route_all(fake, service))
     try:
         task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))

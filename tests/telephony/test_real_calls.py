@@ -100,7 +100,9 @@ async def test_nine_calls_never_use_more_than_eight_lines(app: App, lab: Lab) ->
 
     watcher = asyncio.create_task(watch())
     numbers = ["13800000001"] * 9
-    attempts = await asyncio.gather(*(app.calls.dial(normalize(n), agent=f"agent{i % 8 + 1}") for i, n in enumerate(numbers)))
+    attempts = await asyncio.gather(
+        *(app.calls.dial(normalize(n), agent=f"agent{i % 8 + 1}") for i, n in enumerate(numbers))
+    )
     watcher.cancel()
     assert app.calls.lines.peak == 8
     assert 1 <= peak_pbx <= 8
@@ -110,7 +112,9 @@ async def test_nine_calls_never_use_more_than_eight_lines(app: App, lab: Lab) ->
     assert max(a.started_at for a in attempts) >= first_end
 
 
-async def test_the_pbx_refuses_a_ninth_line_even_if_the_dialer_asks(lab: Lab, lab_settings: Settings, tmp_path: Path) -> None:
+async def test_the_pbx_refuses_a_ninth_line_even_if_the_dialer_asks(
+    lab: Lab, lab_settings: Settings, tmp_path: Path
+) -> None:
     # A dialer misconfigured with 9 lines against a PBX rendered with 8.
     async with open_app(settings_for(lab_settings, tmp_path, outbound_lines=9)) as app:
         assert app.calls is not None
@@ -143,11 +147,15 @@ async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_agai
         await asyncio.sleep(0.1)
     assert app.ami.connected, "the dialer did not reconnect by itself"
     await asyncio.sleep(2)
-    assert not [c for c in await app.ami.core_show_channels() if c.channel.startswith("PJSIP/carrier-")], "dialled again"
+    assert not [c for c in await app.ami.core_show_channels() if c.channel.startswith("PJSIP/carrier-")], (
+        "dialled again"
+    )
     assert len(await app.attempts.list(limit=10)) == 1
 
 
-async def test_doctor_finds_the_lab_ready_and_names_a_wrong_secret(lab: Lab, lab_settings: Settings, tmp_path: Path) -> None:
+async def test_doctor_finds_the_lab_ready_and_names_a_wrong_secret(
+    lab: Lab, lab_settings: Settings, tmp_path: Path
+) -> None:
     ready = await diagnose(settings_for(lab_settings, tmp_path), VirtualClock())
     assert [c.name for c in ready if not c.ok] == []
     assert len(ready) >= 15

@@ -36,7 +36,9 @@ async def running_campaign(
     record = await dialer_app.campaigns.create(definition, actor="li")
     await dialer_app.campaigns.command(record.id, Command.START, actor="li")
     fake = FakeAmi(dialer_app.clock)
-    calls = CallService(ami_client=fake, attempts=dialer_app.attempts, settings=dialer_app.settings, clock=dialer_app.clock)
+    calls = CallService(
+        ami_client=fake, attempts=dialer_app.attempts, settings=dialer_app.settings, clock=dialer_app.clock
+    )
     runner = CampaignRunner(campaign_id=record.id, campaigns=dialer_app.campaign_store, hopper=dialer_app.hopper, calls=calls,
                             doss=dialer_app.doss, leads=dialer_app.leads.store, settings=dialer_app.settings,
                             clock=dialer_app.clock, bus=dialer_app.bus, presence=dialer_app.presence, tick_s=0.01)  # fmt: skip

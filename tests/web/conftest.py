@@ -52,8 +52,14 @@ def settings(tmp_path: Path) -> Settings:
         base_dir=str(ROOT),
         store=StoreSettings(path=str(tmp_path / "store.sqlite3")),
         recording=RecordingSettings(dir=str(tmp_path / "recordings")),
-        web=WebSettings(cookie_secure=False, wallboard_interval_ms=50, login_free_failures=2, login_base_delay_s=4.0,
-                        login_max_delay_s=60.0, login_window_s=600.0),  # fmt: skip
+        web=WebSettings(
+            cookie_secure=False,
+            wallboard_interval_ms=50,
+            login_free_failures=2,
+            login_base_delay_s=4.0,
+            login_max_delay_s=60.0,
+            login_window_s=600.0,
+        ),  # fmt: skip
     )
 
 

@@ -23,7 +23,9 @@ def _url(spec: RouteSpec, data: Fixtures) -> str:
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 
-async def test_every_route_is_declared_and_guarded_by_role(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_every_route_is_declared_and_guarded_by_role(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     declared = client.app[ROUTES]
     # Logging out ends the sessions the walk uses: that route goes last.
     routes = sorted(client.app.router.routes(), key=lambda r: r.resource.canonical == "/logout")  # type: ignore[union-attr]
@@ -40,7 +42,9 @@ async def test_every_route_is_declared_and_guarded_by_role(client: TestClient, l
             # (401 is the login form's own answer to empty credentials, not the gate's.)
             assert anonymous.status != 403, f"{spec.method} {spec.path} refused anonymous"
         elif spec.method == "GET" and not spec.is_api and spec.path != "/metrics":
-            assert anonymous.status == 302 and anonymous.headers["Location"].startswith("/login"), f"{spec.method} {spec.path}"
+            assert anonymous.status == 302 and anonymous.headers["Location"].startswith("/login"), (
+                f"{spec.method} {spec.path}"
+            )
         else:
             assert anonymous.status in (401, 403), f"{spec.method} {spec.path} answered {anonymous.status} to nobody"
         allowed = spec.allowed_roles()
@@ -58,7 +62,9 @@ async def test_every_route_is_declared_and_guarded_by_role(client: TestClient, l
     assert checked == len(routes) * len(Role)
 
 
-async def test_logout_is_the_only_route_left_for_a_role_without_pages(client: TestClient, logins: dict[Role, Login]) -> None:
+async def test_logout_is_the_only_route_left_for_a_role_without_pages(
+    client: TestClient, logins: dict[Role, Login]
+) -> None:
     """The admin runs the system but sees no lead, call or recording: spot-check the matrix end to end."""
     admin = logins[Role.ADMIN]
     for path in ("/desk", "/wallboard", "/reports", "/recordings", "/import", "/api/leads/due"):

@@ -108,7 +108,9 @@ async def test_throttling_also_counts_per_address(client: TestClient) -> None:
     assert (await auth.login("li", PASSWORD, "10.0.0.10")).user.name == "li"
 
 
-async def test_post_without_or_with_a_wrong_csrf_token_is_refused(client: TestClient, logins: dict[Role, Login], data) -> None:  # type: ignore[no-untyped-def]
+async def test_post_without_or_with_a_wrong_csrf_token_is_refused(
+    client: TestClient, logins: dict[Role, Login], data
+) -> None:  # type: ignore[no-untyped-def]
     agent = logins[Role.AGENT]
     url = f"/api/leads/{data.own_lead}/disposition"
     body = {"disposition": "refused"}
@@ -118,7 +120,9 @@ async def test_post_without_or_with_a_wrong_csrf_token_is_refused(client: TestCl
     wrong = await client.post(url, json=body, headers={**agent.headers(csrf=False), "X-CSRF-Token": "forged"})
     assert wrong.status == 403
     # Another user's valid token does not work for this session either.
-    other = await client.post(url, json=body, headers={**agent.headers(csrf=False), "X-CSRF-Token": logins[Role.SUPERVISOR].csrf})
+    other = await client.post(
+        url, json=body, headers={**agent.headers(csrf=False), "X-CSRF-Token": logins[Role.SUPERVISOR].csrf}
+    )
     assert other.status == 403
     # Nothing was recorded by the refused requests.
     history = await client.get(f"/api/leads/{data.own_lead}", headers=agent.headers())

@@ -22,10 +22,29 @@ def _config(tmp_path: Path) -> Path:
     return write_config(tmp_path)
 
 
-def test_users_add_and_list(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_users_add_and_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = str(_config(tmp_path))
     monkeypatch.setenv("NEW_PW", "a long enough secret")
-    assert main(["--config", cfg, "users", "add", "zhang", "--role", "agent", "--agent", "agent1", "--password-env", "NEW_PW"]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                cfg,
+                "users",
+                "add",
+                "zhang",
+                "--role",
+                "agent",
+                "--agent",
+                "agent1",
+                "--password-env",
+                "NEW_PW",
+            ]
+        )
+        == 0
+    )
     assert "zhang" in capsys.readouterr().out
     monkeypatch.setattr("sys.stdin", io.StringIO("another long secret\n"))
     assert main(["--config", cfg, "users", "add", "li", "--role", "supervisor"]) == 0

@@ -18,7 +18,9 @@ def _form(csrf: str, **fields: str) -> dict[str, str]:
     return {"csrf_token": csrf, **fields}
 
 
-async def test_desk_lists_only_the_agents_own_due_leads(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_desk_lists_only_the_agents_own_due_leads(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     resp = await client.get("/desk?scope=all", headers=logins[Role.AGENT].headers())
     text = await resp.text()
     assert f'id="due-{data.own_lead}"' in text
@@ -29,7 +31,9 @@ async def test_desk_lists_only_the_agents_own_due_leads(client: TestClient, logi
     assert {lead["id"] for lead in (await everyone.json())["leads"]} == {data.own_lead, data.other_lead}
 
 
-async def test_lead_card_shows_history_scripts_and_form(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_lead_card_shows_history_scripts_and_form(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     resp = await client.get(f"/leads/{data.own_lead}", headers=logins[Role.AGENT].headers())
     assert resp.status == 200
     text = await resp.text()
@@ -39,13 +43,21 @@ async def test_lead_card_shows_history_scripts_and_form(client: TestClient, logi
     assert "13800138000" not in text
     # Every disposition an agent can pick comes from the mapping's enum (no_contact is the dialer's own).
     assert re.findall(r'<option value="(\w+)"', text.split('id="disposition"')[1].split("</select>")[0]) == [
-        "booked_visit", "interested_follow_up", "callback", "refused", "defeated", "wrong_number"]
+        "booked_visit",
+        "interested_follow_up",
+        "callback",
+        "refused",
+        "defeated",
+        "wrong_number",
+    ]
     # The sales manager sees the card but has no form.
     manager = await client.get(f"/leads/{data.own_lead}", headers=logins[Role.SALES_MANAGER].headers())
     assert manager.status == 200 and 'id="disposition-form"' not in await manager.text()
 
 
-async def test_an_agent_cannot_open_a_colleagues_lead(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_an_agent_cannot_open_a_colleagues_lead(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     resp = await client.get(f"/api/leads/{data.other_lead}", headers=logins[Role.AGENT].headers())
     assert resp.status == 403
     assert (await resp.json())["error"] == "not_own_lead"
@@ -54,7 +66,9 @@ async def test_an_agent_cannot_open_a_colleagues_lead(client: TestClient, logins
     assert post.status == 403
 
 
-async def test_disposition_form_round_trip(client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_disposition_form_round_trip(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures
+) -> None:
     agent = logins[Role.AGENT]
     url = f"/leads/{data.own_lead}/disposition"
     # Missing the required visit time: the page comes back with the message next to that field, nothing stored.
@@ -83,19 +97,27 @@ async def test_disposition_form_round_trip(client: TestClient, dialer_app: App, 
     assert 'id="notice"' in await card.text()
 
 
-async def test_disposition_api_names_the_field_the_mapping_refuses(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_disposition_api_names_the_field_the_mapping_refuses(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     supervisor = logins[Role.SUPERVISOR]
     url = f"/api/leads/{data.other_lead}/disposition"
-    resp = await client.post(url, json={"disposition": "defeated", "defeat_reason": "不喜欢"}, headers=supervisor.headers())
+    resp = await client.post(
+        url, json={"disposition": "defeated", "defeat_reason": "不喜欢"}, headers=supervisor.headers()
+    )
     assert resp.status == 400
     body = await resp.json()
     assert list(body["fields"]) == ["defeat_reason"] and "不喜欢" in body["fields"]["defeat_reason"]
-    ok = await client.post(url, json={"disposition": "defeated", "defeat_reason": "已购竞品"}, headers=supervisor.headers())
+    ok = await client.post(
+        url, json={"disposition": "defeated", "defeat_reason": "已购竞品"}, headers=supervisor.headers()
+    )
     assert ok.status == 200
     assert (await ok.json())["state"] == "defeated"
 
 
-async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures
+) -> None:
     await client.post(f"/api/leads/{data.other_lead}/disposition", json={"disposition": "defeated", "defeat_reason": "价格原因"},
                       headers=logins[Role.SUPERVISOR].headers())  # fmt: skip
     manager = logins[Role.SALES_MANAGER]
@@ -111,9 +133,13 @@ async def test_a_defeated_lead_is_reactivated_by_the_sales_manager(client: TestC
     assert (await dialer_app.leads.store.get(data.other_lead)).state is LeadState.REACTIVATED
     # DOSS records re-activations: the state change and its outbox row were written together.
     async with dialer_app.db.read() as r:
-        rows = await r.fetchall("SELECT kind, payload FROM doss_outbox WHERE lead_id = ? ORDER BY id", [data.other_lead])
+        rows = await r.fetchall(
+            "SELECT kind, payload FROM doss_outbox WHERE lead_id = ? ORDER BY id", [data.other_lead]
+        )
     assert [row["kind"] for row in rows][-1] == "reactivation" and "客户重新询价" in rows[-1]["payload"]
-    again = await client.post(f"/api/leads/{data.other_lead}/reactivate", json={"reason": "再试一次"}, headers=manager.headers())
+    again = await client.post(
+        f"/api/leads/{data.other_lead}/reactivate", json={"reason": "再试一次"}, headers=manager.headers()
+    )
     assert again.status == 400 and "state" in (await again.json())["fields"]
 
 
@@ -127,11 +153,15 @@ async def test_an_inbound_talk_makes_the_lead_the_agents_for_the_call_and_its_wr
     assert (await client.get(url, headers=agent.headers())).status == 403
     await dialer_app.attempts.create(call_id="in-1", direction=Direction.INBOUND, number="+8613900139000",
                                      created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
-    await dialer_app.attempts.update_progress("in-1", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent2")
+    await dialer_app.attempts.update_progress(
+        "in-1", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent2"
+    )
     assert (await client.get(url, headers=agent.headers())).status == 403  # put through to someone else
     talk = await dialer_app.attempts.create(call_id="in-2", direction=Direction.INBOUND, number="+8613900139000",
                                      created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
-    await dialer_app.attempts.update_progress("in-2", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1")
+    await dialer_app.attempts.update_progress(
+        "in-2", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1"
+    )
     assert (await client.get(url, headers=agent.headers())).status == 200  # talking now
     clock.advance(60)
     await dialer_app.attempts.finish("in-2", outcome=Outcome.ANSWERED, ended_at=clock.now())
@@ -144,7 +174,9 @@ async def test_an_inbound_talk_makes_the_lead_the_agents_for_the_call_and_its_wr
     # Not filed: the wrap-up window alone ends it.
     third = await dialer_app.attempts.create(call_id="in-3", direction=Direction.INBOUND, number="+8613900139000",
                                              created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
-    await dialer_app.attempts.update_progress("in-3", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1")
+    await dialer_app.attempts.update_progress(
+        "in-3", state=CallState.ANSWERED, connected_at=clock.now(), agent="agent1"
+    )
     await dialer_app.attempts.finish(third.call_id, outcome=Outcome.ANSWERED, ended_at=clock.now())
     clock.advance(dialer_app.settings.campaigns.wrap_up_timeout_s - 1)
     assert (await client.get(url, headers=agent.headers())).status == 200

@@ -69,7 +69,9 @@ async def running(client: TestClient, dialer_app: App, data: Fixtures, tmp_path:
         await until(lambda: bool(runner.offers()), "an offer for agent1")
         if runner.offers()[0].lead_id != data.other_lead:  # skipping the own lead brings the other one
             await runner.skip_preview("agent1", "先打另一个")
-        await until(lambda: [o.lead_id for o in runner.offers()] == [data.other_lead], "agent2's lead offered to agent1")
+        await until(
+            lambda: [o.lead_id for o in runner.offers()] == [data.other_lead], "agent2's lead offered to agent1"
+        )
         yield Running(runner, fake, data.other_lead)
 
 
@@ -95,7 +97,12 @@ async def test_the_call_pops_wrap_up_is_due_and_the_form_ends_it(client: TestCli
     url = f"/leads/{running.lead_id}"
     assert (await client.get(url, headers=agent.headers())).status == 403  # not theirs, not in hand yet
     call, wrap = await _talk(client, agent, running)
-    assert (call["lead_id"], call["name"], call["number"], call["url"]) == (running.lead_id, "李四", "+86139****9000", url)
+    assert (call["lead_id"], call["name"], call["number"], call["url"]) == (
+        running.lead_id,
+        "李四",
+        "+86139****9000",
+        url,
+    )
     assert call["source"] == "总部下发"
     assert (wrap["lead_id"], wrap["url"]) == (running.lead_id, url) and wrap["ends_at"] > wrap["at"]
     assert running.runner.roster.get("agent1").state is AgentState.WRAP_UP
@@ -105,7 +112,9 @@ async def test_the_call_pops_wrap_up_is_due_and_the_form_ends_it(client: TestCli
     pending = running.runner.wrap_up_of("agent1")
     assert pending is not None and f'value="{pending.attempt.id}"' in page  # the call's own attempt
     assert (await client.get(url, headers=outsider.headers())).status == 403
-    refused = await client.post(f"/api/leads/{running.lead_id}/disposition", json={"disposition": "refused"}, headers=outsider.headers())
+    refused = await client.post(
+        f"/api/leads/{running.lead_id}/disposition", json={"disposition": "refused"}, headers=outsider.headers()
+    )
     assert refused.status == 403
     # A form the mapping refuses keeps the wrap-up: the agent corrects it and sends again.
     form = {"csrf_token": agent.csrf, "disposition": "booked_visit"}
@@ -123,13 +132,17 @@ async def test_the_call_pops_wrap_up_is_due_and_the_form_ends_it(client: TestCli
     lead = await dialer_app.leads.store.get(running.lead_id)
     assert lead.state is LeadState.INVITED
     async with dialer_app.db.read() as r:
-        row = await r.fetchone("SELECT count(*) AS n, max(attempt_id) AS attempt FROM doss_outbox WHERE lead_id = ?", (running.lead_id,))
+        row = await r.fetchone(
+            "SELECT count(*) AS n, max(attempt_id) AS attempt FROM doss_outbox WHERE lead_id = ?", (running.lead_id,)
+        )
     assert row is not None and (row["n"], row["attempt"]) == (1, pending.attempt.id)
     # Filed: the lead is agent2's again as far as agent1 is concerned.
     assert (await client.get(url, headers=agent.headers())).status == 403
 
 
-async def test_the_api_disposition_ends_wrap_up_too(client: TestClient, logins: dict[Role, Login], running: Running) -> None:
+async def test_the_api_disposition_ends_wrap_up_too(
+    client: TestClient, logins: dict[Role, Login], running: Running
+) -> None:
     agent = logins[Role.AGENT]
     await _talk(client, agent, running)
     resp = await client.post(f"/api/leads/{running.lead_id}/disposition",
@@ -139,7 +152,9 @@ async def test_the_api_disposition_ends_wrap_up_too(client: TestClient, logins: 
     await until(lambda: bool(running.runner.offers()), "the next offer for agent1")
 
 
-async def test_pause_withdraws_the_offer_until_resume(client: TestClient, logins: dict[Role, Login], running: Running) -> None:
+async def test_pause_withdraws_the_offer_until_resume(
+    client: TestClient, logins: dict[Role, Login], running: Running
+) -> None:
     agent = logins[Role.AGENT]
     paused = await client.post("/api/desk/pause", json={"reason": "午餐"}, headers=agent.headers())
     assert paused.status == 200 and (await paused.json())["state"] == "paused"
@@ -151,7 +166,9 @@ async def test_pause_withdraws_the_offer_until_resume(client: TestClient, logins
     assert running.runner.roster.get("agent1").state is AgentState.AVAILABLE
 
 
-async def test_logout_during_wrap_up_waits_for_the_disposition(client: TestClient, logins: dict[Role, Login], running: Running) -> None:
+async def test_logout_during_wrap_up_waits_for_the_disposition(
+    client: TestClient, logins: dict[Role, Login], running: Running
+) -> None:
     agent = logins[Role.AGENT]
     await _talk(client, agent, running)
     out = await client.post("/api/desk/logout", headers=agent.headers())
@@ -164,7 +181,9 @@ async def test_logout_during_wrap_up_waits_for_the_disposition(client: TestClien
     filed = await client.post(f"/api/leads/{running.lead_id}/disposition",
                               json={"disposition": "callback", "next_follow_up_at": "2026-11-30T15:00"}, headers=agent.headers())  # fmt: skip
     assert filed.status == 200
-    await until(lambda: running.runner.roster.get("agent1").state is AgentState.LOGGED_OUT, "logged out after the wrap-up")
+    await until(
+        lambda: running.runner.roster.get("agent1").state is AgentState.LOGGED_OUT, "logged out after the wrap-up"
+    )
     assert not running.runner.offers()
 
 
@@ -174,12 +193,21 @@ async def test_the_wallboard_shows_the_wrap_up_and_the_campaign_progress(client:
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
         while True:  # frames come as things change; the one after the hang-up shows it
             frame = json.loads(await asyncio.wait_for(ws.receive_str(), _WAIT_S))
-            if frame["agents"][0]["state"] == "wrap_up" and frame["campaigns"] and frame["campaigns"][0]["dialled"] == 1:
+            if (
+                frame["agents"][0]["state"] == "wrap_up"
+                and frame["campaigns"]
+                and frame["campaigns"][0]["dialled"] == 1
+            ):
                 break
     (agent,) = frame["agents"]
     assert agent["agent"] == "agent1" and agent["since"] is not None
     (progress,) = frame["campaigns"]
-    assert (progress["name"], progress["status"], progress["enrolled"], progress["in_flight"]) == ("预览外呼", "running", 2, 0)
+    assert (progress["name"], progress["status"], progress["enrolled"], progress["in_flight"]) == (
+        "预览外呼",
+        "running",
+        2,
+        0,
+    )
 
 
 async def test_a_wrap_up_that_times_out_ends_on_the_desk_too(client: TestClient, dialer_app: App, logins: dict[Role, Login],

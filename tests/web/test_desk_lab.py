@@ -83,7 +83,9 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
         cfile.write_text(CAMPAIGN, encoding="utf-8")
         record = await app.campaigns.create(cfile, actor="主管")
         runners = Runners()
-        client = await aiohttp_client(create_app(lab_settings, dialer=app, clock=clock, password_cost=CHEAP, runners=runners))
+        client = await aiohttp_client(
+            create_app(lab_settings, dialer=app, clock=clock, password_cost=CHEAP, runners=runners)
+        )
         await client.app[AUTH].add_user("zhang", Role.AGENT.value, PASSWORD, agent="agent1")
         session = await client.app[AUTH].login("zhang", PASSWORD, "127.0.0.1")
         headers = {"Cookie": f"dcc_session={session.token}", "X-CSRF-Token": session.csrf}
@@ -98,14 +100,22 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
                 task = asyncio.create_task(runner.run())
                 try:
                     call = await _message(ws, "call")
-                    assert (call["lead_id"], call["number"], call["url"]) == (lead.id, "+86138****0001", f"/leads/{lead.id}")
+                    assert (call["lead_id"], call["number"], call["url"]) == (
+                        lead.id,
+                        "+86138****0001",
+                        f"/leads/{lead.id}",
+                    )
                     wrap = await _message(ws, "wrap_up")
                     assert wrap["lead_id"] == lead.id
                     assert runner.roster.get("agent1").state is AgentState.WRAP_UP
                     page = await client.get(f"/leads/{lead.id}", headers=headers)
-                    assert page.status == 200 and 'id="wrap-up"' in await page.text()  # not refused: agent1 took the call
+                    assert (
+                        page.status == 200 and 'id="wrap-up"' in await page.text()
+                    )  # not refused: agent1 took the call
                     form = {"csrf_token": session.csrf, "disposition": "booked_visit", "visit_at": "2026-12-02T15:00"}
-                    filed = await client.post(f"/leads/{lead.id}/disposition", data=form, headers=headers, allow_redirects=False)
+                    filed = await client.post(
+                        f"/leads/{lead.id}/disposition", data=form, headers=headers, allow_redirects=False
+                    )
                     assert filed.status == 303
                     ended = await _message(ws, "wrap_up_ended")
                     assert ended["reason"] == "submitted"

@@ -38,7 +38,11 @@ async def test_presence_moves_through_the_api_and_refuses_what_does_not_fit(clie
     agent = logins[Role.AGENT]
     first = await _state(client, agent)
     assert (first["agent"], first["state"], first["explicit"], first["since"]) == ("agent1", "available", False, None)
-    assert first["pause_reasons"] == ["休息", "培训", "会议", "午餐"] and first["call"] is None and first["wrap_up"] is None
+    assert (
+        first["pause_reasons"] == ["休息", "培训", "会议", "午餐"]
+        and first["call"] is None
+        and first["wrap_up"] is None
+    )
     login = await client.post("/api/desk/login", headers=agent.headers())
     assert login.status == 200 and (await login.json())["explicit"] is True
     again = await client.post("/api/desk/login", headers=agent.headers())
@@ -60,7 +64,9 @@ async def test_presence_moves_through_the_api_and_refuses_what_does_not_fit(clie
     assert (await dialer_app.presence.get("agent1")).state.value == "logged_out"  # stored: a restart keeps it
 
 
-async def test_a_login_without_a_phone_and_a_request_without_csrf_are_refused(client: TestClient, logins: dict[Role, Login]) -> None:
+async def test_a_login_without_a_phone_and_a_request_without_csrf_are_refused(
+    client: TestClient, logins: dict[Role, Login]
+) -> None:
     supervisor = logins[Role.SUPERVISOR]
     assert (await _state(client, supervisor)) == {"agent": None}
     resp = await client.post("/api/desk/login", headers=supervisor.headers())

@@ -26,7 +26,9 @@ async def test_upload_shows_the_rejected_rows(client: TestClient, logins: dict[R
     manager = logins[Role.SALES_MANAGER]
     path = tmp_path / "展厅战败.xlsx"
     write_sheet(path, ["姓名", "手机", "负责人"], [["王五", "13700137000", "agent1"], ["赵六", "12345", "agent1"]])
-    resp = await client.post("/import", data=_upload(path, manager.csrf, source="defeated"), headers=manager.headers(csrf=False))
+    resp = await client.post(
+        "/import", data=_upload(path, manager.csrf, source="defeated"), headers=manager.headers(csrf=False)
+    )
     assert resp.status == 200
     text = await resp.text()
     assert 'id="import-summary"' in text
@@ -37,7 +39,9 @@ async def test_upload_shows_the_rejected_rows(client: TestClient, logins: dict[R
 async def test_api_import_returns_the_report(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
     path = tmp_path / "web.csv"
     write_sheet(path, ["姓名", "手机"], [["孙七", "13600136000"]])
-    resp = await client.post("/api/leads/import", data=_upload(path, source="web"), headers=logins[Role.SUPERVISOR].headers())
+    resp = await client.post(
+        "/api/leads/import", data=_upload(path, source="web"), headers=logins[Role.SUPERVISOR].headers()
+    )
     assert resp.status == 200
     report = await resp.json()
     assert (report["created"], report["rejections"]) == (1, [])
@@ -55,7 +59,9 @@ async def test_bad_uploads_name_the_field(client: TestClient, logins: dict[Role,
     assert resp.status == 400 and "martian" in (await resp.json())["fields"]["source"]
 
 
-async def test_a_file_name_cannot_place_the_upload_elsewhere(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
+async def test_a_file_name_cannot_place_the_upload_elsewhere(
+    client: TestClient, logins: dict[Role, Login], tmp_path: Path
+) -> None:
     csv = tmp_path / "ok.csv"
     write_sheet(csv, ["姓名", "手机"], [["周八", "13500135000"]])
     form = FormData()

@@ -25,7 +25,9 @@ async def _ids(client: TestClient, login: Login, query: str = "") -> list[int]:
     return [lead["id"] for lead in (await resp.json())["leads"]]
 
 
-async def test_lead_list_filters_and_sees_only_own_leads_as_agent(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_lead_list_filters_and_sees_only_own_leads_as_agent(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     manager = logins[Role.SALES_MANAGER]
     assert set(await _ids(client, manager)) == {data.own_lead, data.other_lead}
     assert await _ids(client, manager, "?owner=agent2") == [data.other_lead]
@@ -85,12 +87,16 @@ async def test_roles_and_csrf(client: TestClient, logins: dict[Role, Login], dat
     body = {"lead_ids": [data.own_lead], "to_owner": "agent1", "reason": "x"}
     for role in (Role.AGENT, Role.QA):
         assert (await client.post("/api/leads/transfer", json=body, headers=logins[role].headers())).status == 403, role
-        assert (await client.post("/api/leads/reactivate", json=body, headers=logins[role].headers())).status == 403, role
+        assert (await client.post("/api/leads/reactivate", json=body, headers=logins[role].headers())).status == 403, (
+            role
+        )
     assert (await client.get("/manage", headers=logins[Role.AGENT].headers())).status == 403
     assert (await client.get("/manage", headers=logins[Role.QA].headers())).status == 403
     # QA reads: the list and the summary.
     assert (await client.get("/api/ownership", headers=logins[Role.QA].headers())).status == 200
-    no_csrf = await client.post("/api/leads/transfer", json=body, headers=logins[Role.SALES_MANAGER].headers(csrf=False))
+    no_csrf = await client.post(
+        "/api/leads/transfer", json=body, headers=logins[Role.SALES_MANAGER].headers(csrf=False)
+    )
     assert no_csrf.status == 403 and (await no_csrf.json())["error"] == "csrf"
 
 
@@ -143,6 +149,8 @@ async def test_manage_page_transfers_selected_leads_through_the_form(
     after = await client.get(done.headers["Location"], headers=manager.headers())
     assert "已分配或转交 1 条" in await after.text()
     # Without a reason: the page again, the message next to the field, nothing changed.
-    bad = await client.post("/manage", data={**form, "reason": "", "to_owner": "agent1"}, headers=manager.headers(csrf=False))
+    bad = await client.post(
+        "/manage", data={**form, "reason": "", "to_owner": "agent1"}, headers=manager.headers(csrf=False)
+    )
     assert bad.status == 400 and 'id="error-reason"' in await bad.text()
     assert (await dialer_app.leads.store.get(data.own_lead)).owner == "agent2"

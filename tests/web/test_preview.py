@@ -54,7 +54,12 @@ async def test_desk_shows_the_agents_own_offer_with_accept_and_skip(client: Test
                                                                     preview: Preview) -> None:  # fmt: skip
     mine, theirs = preview.offer_of("agent1").lead_id, preview.offer_of("agent2").lead_id
     text = await (await client.get("/desk", headers=logins[Role.AGENT].headers())).text()
-    for element in (f"preview-card-{mine}", f"preview-accept-{mine}", f"preview-skip-{mine}", f"preview-history-{mine}"):
+    for element in (
+        f"preview-card-{mine}",
+        f"preview-accept-{mine}",
+        f"preview-skip-{mine}",
+        f"preview-history-{mine}",
+    ):
         assert f'id="{element}"' in text, element
     assert f'id="preview-card-{theirs}"' not in text
     assert "接受并拨打" in text and 'name="csrf_token"' in text
@@ -63,7 +68,9 @@ async def test_desk_shows_the_agents_own_offer_with_accept_and_skip(client: Test
     assert 'id="preview-none"' in supervisor
 
 
-async def test_api_lists_only_my_offers_with_the_lead_card(client: TestClient, logins: dict[Role, Login], preview: Preview) -> None:
+async def test_api_lists_only_my_offers_with_the_lead_card(
+    client: TestClient, logins: dict[Role, Login], preview: Preview
+) -> None:
     resp = await client.get("/api/preview", headers=logins[Role.AGENT].headers())
     assert resp.status == 200
     (offer,) = (await resp.json())["offers"]
@@ -91,7 +98,9 @@ async def test_accept_by_api_dials_that_lead_for_me(client: TestClient, dialer_a
     assert again.status == 404  # dialled: no longer an offer
 
 
-async def test_a_second_accept_before_the_dial_is_a_conflict(client: TestClient, logins: dict[Role, Login], preview: Preview) -> None:
+async def test_a_second_accept_before_the_dial_is_a_conflict(
+    client: TestClient, logins: dict[Role, Login], preview: Preview
+) -> None:
     lines = preview.calls.lines
     for _ in range(lines.capacity):  # every line busy: an accepted offer waits for one
         await lines.acquire(wait=False)
@@ -100,7 +109,9 @@ async def test_a_second_accept_before_the_dial_is_a_conflict(client: TestClient,
     assert first.status == 200
     again = await client.post(f"/api/preview/{lead_id}/accept", headers=logins[Role.AGENT].headers())
     assert again.status == 409 and (await again.json())["error"] == "offer_changed"
-    skip = await client.post(f"/api/preview/{lead_id}/skip", json={"reason": "改主意"}, headers=logins[Role.AGENT].headers())
+    skip = await client.post(
+        f"/api/preview/{lead_id}/skip", json={"reason": "改主意"}, headers=logins[Role.AGENT].headers()
+    )
     assert skip.status == 409
     assert preview.fake.originates == []
     lines.release()  # one line frees up: the accepted call goes out
@@ -115,7 +126,9 @@ async def test_someone_elses_offer_is_refused(client: TestClient, logins: dict[R
         resp = await client.post(f"/api/preview/{theirs}/accept", headers=logins[role].headers())
         assert resp.status == 403, role
         assert (await resp.json())["error"] == "not_own_offer"
-    skip = await client.post(f"/api/preview/{theirs}/skip", json={"reason": "不是我的"}, headers=logins[Role.AGENT].headers())
+    skip = await client.post(
+        f"/api/preview/{theirs}/skip", json={"reason": "不是我的"}, headers=logins[Role.AGENT].headers()
+    )
     assert skip.status == 403
     page = await client.post(f"/desk/preview/{theirs}/accept", data={"csrf_token": logins[Role.AGENT].csrf},
                              headers=logins[Role.AGENT].headers(csrf=False), allow_redirects=False)  # fmt: skip
@@ -155,12 +168,18 @@ async def test_skip_by_page_releases_the_lead_and_shows_the_next(client: TestCli
     assert preview.fake.originates == []
 
 
-async def test_skip_by_api_needs_a_reason(client: TestClient, dialer_app: App, logins: dict[Role, Login], preview: Preview) -> None:
+async def test_skip_by_api_needs_a_reason(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], preview: Preview
+) -> None:
     withdrawn = dialer_app.bus.subscribe(PreviewWithdrawn)
     agent = logins[Role.AGENT]
     mine = preview.offer_of("agent1").lead_id
     bad = await client.post(f"/api/preview/{mine}/skip", json={}, headers=agent.headers())
     assert bad.status == 400 and "reason" in (await bad.json())["fields"]
     good = await client.post(f"/api/preview/{mine}/skip", json={"reason": "客户出差"}, headers=agent.headers())
-    assert good.status == 200 and (await good.json()) == {"campaign_id": preview.runner.campaign_id, "lead_id": mine, "skipped": True}
+    assert good.status == 200 and (await good.json()) == {
+        "campaign_id": preview.runner.campaign_id,
+        "lead_id": mine,
+        "skipped": True,
+    }
     assert (await asyncio.wait_for(withdrawn.get(), 10)).reason is OfferEnd.SKIPPED

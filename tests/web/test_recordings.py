@@ -27,7 +27,9 @@ async def test_whole_file_and_ranges(client: TestClient, logins: dict[Role, Logi
     assert stale.status == 200 and await stale.read() == AUDIO
 
 
-async def test_agents_hear_only_their_own_calls_and_cannot_take_copies(client: TestClient, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_agents_hear_only_their_own_calls_and_cannot_take_copies(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures
+) -> None:
     agent = logins[Role.AGENT].headers()
     assert (await client.get(f"/recordings/{data.own_recording}/audio", headers=agent)).status == 200
     others = await client.get(f"/recordings/{data.other_recording}/audio", headers=agent)
@@ -39,7 +41,9 @@ async def test_agents_hear_only_their_own_calls_and_cannot_take_copies(client: T
     assert qa.status == 200 and qa.headers["Content-Disposition"].startswith("attachment")
 
 
-async def test_path_traversal_is_refused(client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures) -> None:
+async def test_path_traversal_is_refused(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures
+) -> None:
     headers = logins[Role.SUPERVISOR].headers()
     secret = dialer_app.recordings.root.parent / "secret.wav"
     secret.write_bytes(b"not yours")
@@ -51,7 +55,11 @@ async def test_path_traversal_is_refused(client: TestClient, dialer_app: App, lo
     resp = await client.get(f"/recordings/{data.other_recording}/audio", headers=headers)
     assert resp.status == 404 and b"not yours" not in await resp.read()
     # URLs that try to smuggle a path where an id belongs do not match any route.
-    for url in ("/recordings/..%2F..%2Fsecret.wav/audio", "/recordings/../../secret.wav", f"/recordings/{data.own_recording}%2F..%2F/audio"):
+    for url in (
+        "/recordings/..%2F..%2Fsecret.wav/audio",
+        "/recordings/../../secret.wav",
+        f"/recordings/{data.own_recording}%2F..%2F/audio",
+    ):
         assert (await client.get(url, headers=headers)).status == 404, url
 
 

@@ -33,7 +33,9 @@ async def _second_agent(client: TestClient) -> Login:
     return Login(Role.AGENT, new.token, new.csrf)
 
 
-def _pop(clock: VirtualClock, agent: str, call_id: str, lead_id: int | None, number: str | None, *, new_lead: bool = False) -> ScreenPop:
+def _pop(
+    clock: VirtualClock, agent: str, call_id: str, lead_id: int | None, number: str | None, *, new_lead: bool = False
+) -> ScreenPop:
     return ScreenPop(clock.now(), call_id, agent, number, lead_id, None, new_lead)
 
 
@@ -54,7 +56,12 @@ async def test_the_pop_reaches_the_answering_agent_only(client: TestClient, dial
         assert (await _next(theirs))["call_id"] == "in-2"
         bus.publish(InboundCallEnded(clock.now(), "in-2", "agent2", Outcome.ANSWERED, data.other_lead))
         bus.publish(InboundCallEnded(clock.now(), "in-1", "agent1", Outcome.ANSWERED, data.own_lead))
-        assert await _next(mine) == {"type": "ended", "call_id": "in-1", "at": "2026-11-29T01:00:00.000000Z", "outcome": "answered"}
+        assert await _next(mine) == {
+            "type": "ended",
+            "call_id": "in-1",
+            "at": "2026-11-29T01:00:00.000000Z",
+            "outcome": "answered",
+        }
         assert (await _next(theirs))["type"] == "ended"
 
 
@@ -88,7 +95,9 @@ async def test_the_socket_leaves_the_bus_when_the_page_closes(client: TestClient
     assert dialer_app.bus.publish(_pop(clock, "agent9", "in-7", None, None)) == 0
 
 
-async def test_the_desk_page_carries_the_card_and_a_foreign_origin_is_refused(client: TestClient, logins: dict[Role, Login]) -> None:
+async def test_the_desk_page_carries_the_card_and_a_foreign_origin_is_refused(
+    client: TestClient, logins: dict[Role, Login]
+) -> None:
     headers = logins[Role.AGENT].headers()
     page = await (await client.get("/desk", headers=headers)).text()
     for element in ('id="screenpop"', 'id="pop-name"', 'id="pop-number"', 'id="pop-new"', 'id="pop-link"', "/desk/ws"):

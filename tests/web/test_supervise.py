@@ -37,7 +37,9 @@ async def console(dialer_app: App, data: Fixtures, aiohttp_client: Callable[...,
                   settings: Settings, clock: VirtualClock) -> Console:  # fmt: skip
     pbx = ScriptedPbx()  # agent2 is on an answered call
     service = SupervisorService(ami_client=pbx, store=ListenInStore(dialer_app.db), settings=settings, clock=clock)
-    app = create_app(settings, dialer=dataclasses.replace(dialer_app, supervisor=service), clock=clock, password_cost=CHEAP)
+    app = create_app(
+        settings, dialer=dataclasses.replace(dialer_app, supervisor=service), clock=clock, password_cost=CHEAP
+    )
     client = await aiohttp_client(app)
     auth = client.app[AUTH]
     for role, (name, agent) in USERS.items():
@@ -56,9 +58,20 @@ async def test_listen_switch_stop_each_through_the_service_and_audited(console: 
     started = await client.post(START, json={"agent": "agent2", "mode": "listen"}, headers=headers)
     assert started.status == 201
     row = (await started.json())["listen_in"]
-    assert (row["supervisor"], row["agent"], row["phone"], row["modes"], row["ended_at"]) == ("chen", "agent2", "supervisor", ["listen"], None)
+    assert (row["supervisor"], row["agent"], row["phone"], row["modes"], row["ended_at"]) == (
+        "chen",
+        "agent2",
+        "supervisor",
+        ["listen"],
+        None,
+    )
     ((kind, fields),) = pbx.asked
-    assert (kind, fields["channel"], fields["exten"], fields["variables"]) == ("originate", "PJSIP/supervisor", "agent2", {"DCC_SPY": "listen"})
+    assert (kind, fields["channel"], fields["exten"], fields["variables"]) == (
+        "originate",
+        "PJSIP/supervisor",
+        "agent2",
+        {"DCC_SPY": "listen"},
+    )
     assert (await (await client.get("/api/supervise", headers=headers)).json())["listen_in"]["id"] == row["id"]
 
     again = await client.post(START, json={"agent": "agent2", "mode": "barge"}, headers=headers)
@@ -100,7 +113,9 @@ async def test_qa_may_listen_in_too_as_the_policy_allows(console: Console) -> No
     auth = console.client.app[AUTH]
     await auth.add_user("sun", Role.QA.value, PASSWORD, agent="qa-phone")
     qa = await auth.login("sun", PASSWORD, "127.0.0.1")
-    resp = await console.client.post(START, json={"agent": "agent2", "mode": "listen"}, headers=Login(Role.QA, qa.token, qa.csrf).headers())
+    resp = await console.client.post(
+        START, json={"agent": "agent2", "mode": "listen"}, headers=Login(Role.QA, qa.token, qa.csrf).headers()
+    )
     assert resp.status == 201
 
 
@@ -127,7 +142,10 @@ async def test_the_audit_page_lists_who_whom_when_how_long_and_how(console: Cons
     assert (await (await client.get("/api/listen-ins?agent=agent1", headers=headers)).json()) == {"listen_ins": []}
     page = await (await client.get("/supervise/log", headers=headers)).text()
     assert 'id="listen-ins"' in page
-    assert "<td>chen</td><td>agent2</td><td>监听 → 强插</td><td>2026-11-29 09:00:00</td><td>42</td><td>主动结束</td>" in page
+    assert (
+        "<td>chen</td><td>agent2</td><td>监听 → 强插</td><td>2026-11-29 09:00:00</td><td>42</td><td>主动结束</td>"
+        in page
+    )
     admin = await client.get("/api/listen-ins", headers=console.logins[Role.ADMIN].headers())
     assert admin.status == 200  # the audit is the administrator's too; listening is not
     bad = await client.get("/api/listen-ins?days=many", headers=headers)
@@ -137,12 +155,20 @@ async def test_the_audit_page_lists_who_whom_when_how_long_and_how(console: Cons
 async def test_the_wallboard_shows_listen_in_controls_only_to_who_may_listen(console: Console) -> None:
     client = console.client
     boss_page = await (await client.get("/wallboard", headers=console.boss.headers())).text()
-    for element in ('id="listen-in"', 'id="listen-in-stop"', 'id="listen-in-mode-whisper"', 'id="listen-in-log"', "/api/supervise/start"):
+    for element in (
+        'id="listen-in"',
+        'id="listen-in-stop"',
+        'id="listen-in-mode-whisper"',
+        'id="listen-in-log"',
+        "/api/supervise/start",
+    ):
         assert element in boss_page, element
     manager_page = await (await client.get("/wallboard", headers=console.logins[Role.SALES_MANAGER].headers())).text()
     assert 'id="listen-in"' not in manager_page and 'id="agents"' in manager_page
 
 
 async def test_a_console_without_the_pbx_says_so(client: TestClient, logins: dict[Role, Login]) -> None:
-    resp = await client.post(START, json={"agent": "agent2", "mode": "listen"}, headers=logins[Role.SUPERVISOR].headers())
+    resp = await client.post(
+        START, json={"agent": "agent2", "mode": "listen"}, headers=logins[Role.SUPERVISOR].headers()
+    )
     assert resp.status == 503 and (await resp.json())["error"] == "no_pbx"

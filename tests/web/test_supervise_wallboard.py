@@ -21,7 +21,9 @@ async def _inbound(app: App, clock: VirtualClock, call_id: str, arrived_s_ago: f
     await app.attempts.create(call_id=call_id, direction=Direction.INBOUND, number="+8613800138000", created_at=arrived)
     await app.attempts.update_progress(call_id, state=CallState.ANSWERED, answered_at=arrived)
     if waited_s is not None:
-        await app.attempts.update_progress(call_id, state=CallState.CONNECTED, connected_at=arrived + timedelta(seconds=waited_s), agent="agent1")
+        await app.attempts.update_progress(
+            call_id, state=CallState.CONNECTED, connected_at=arrived + timedelta(seconds=waited_s), agent="agent1"
+        )
 
 
 async def _snapshot_where(client: TestClient, login: Login, ready: Any) -> dict[str, Any]:
@@ -34,14 +36,21 @@ async def _snapshot_where(client: TestClient, login: Login, ready: Any) -> dict[
     raise AssertionError(f"the wallboard never showed the seeded calls: {snap}")
 
 
-async def test_waiting_callers_and_todays_waits(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock: VirtualClock) -> None:
+async def test_waiting_callers_and_todays_waits(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], clock: VirtualClock
+) -> None:
     await _inbound(dialer_app, clock, "in-a", 60, 12.5)  # taken after 12.5 s, still talking
     await _inbound(dialer_app, clock, "in-b", 50, 7.5)
     await dialer_app.attempts.finish("in-b", outcome=Outcome.ANSWERED, ended_at=clock.now())
     await _inbound(dialer_app, clock, "in-c", 30.4, None)  # in the queue for 30.4 s
     await _inbound(dialer_app, clock, "in-d", 3, None)
     snap = await _snapshot_where(client, logins[Role.SUPERVISOR], lambda s: s["inbound_waits"]["waiting"] == 2)
-    assert snap["inbound_waits"] == {"waiting": 2, "longest_wait_s": 30, "connected_today": 2, "average_wait_today_s": 10.0}
+    assert snap["inbound_waits"] == {
+        "waiting": 2,
+        "longest_wait_s": 30,
+        "connected_today": 2,
+        "average_wait_today_s": 10.0,
+    }
     assert snap["inbound_in_use"] == 3
 
     text = await (await client.get("/metrics")).text()
@@ -55,7 +64,12 @@ async def test_waiting_callers_and_todays_waits(client: TestClient, dialer_app: 
 
 async def test_nobody_waiting_reads_as_nothing_not_zero_seconds(client: TestClient, logins: dict[Role, Login]) -> None:
     snap = await _snapshot_where(client, logins[Role.QA], lambda s: True)
-    assert snap["inbound_waits"] == {"waiting": 0, "longest_wait_s": None, "connected_today": 0, "average_wait_today_s": None}
+    assert snap["inbound_waits"] == {
+        "waiting": 0,
+        "longest_wait_s": None,
+        "connected_today": 0,
+        "average_wait_today_s": None,
+    }
     text = await (await client.get("/metrics")).text()
     assert "dialer_inbound_queue_wait_seconds_count 0.0" in text and "dialer_inbound_longest_wait_seconds 0.0" in text
     page = await (await client.get("/wallboard", headers=logins[Role.QA].headers())).text()

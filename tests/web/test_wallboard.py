@@ -24,7 +24,9 @@ async def _next(ws) -> dict:  # type: ignore[no-untyped-def]
     return json.loads(message)
 
 
-async def test_viewer_gets_a_snapshot_then_the_change(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+async def test_viewer_gets_a_snapshot_then_the_change(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], clock
+) -> None:  # type: ignore[no-untyped-def]
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
         first = await _next(ws)
         assert (first["outbound_in_use"], first["outbound_lines"]) == (0, 8)
@@ -41,13 +43,18 @@ async def test_viewer_gets_a_snapshot_then_the_change(client: TestClient, dialer
 
 async def test_two_viewers_share_one_broadcaster(client: TestClient, logins: dict[Role, Login]) -> None:
     headers = logins[Role.SALES_MANAGER].headers()
-    async with client.ws_connect("/wallboard/ws", headers=headers) as a, client.ws_connect("/wallboard/ws", headers=headers) as b:
+    async with (
+        client.ws_connect("/wallboard/ws", headers=headers) as a,
+        client.ws_connect("/wallboard/ws", headers=headers) as b,
+    ):
         assert (await _next(a))["at"] == (await _next(b))["at"]
         assert client.app[BROADCASTER].viewers == 2
 
 
 async def test_a_foreign_origin_cannot_open_the_socket(client: TestClient, logins: dict[Role, Login]) -> None:
-    resp = await client.get("/wallboard/ws", headers={**logins[Role.SUPERVISOR].headers(), "Origin": "https://evil.example"})
+    resp = await client.get(
+        "/wallboard/ws", headers={**logins[Role.SUPERVISOR].headers(), "Origin": "https://evil.example"}
+    )
     assert resp.status == 403
 
 
@@ -98,9 +105,13 @@ async def test_unchanged_snapshots_are_not_resent() -> None:
         assert queue.qsize() == 1
 
 
-async def test_abandonment_counts_abandoned_over_calls_a_person_picked_up(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+async def test_abandonment_counts_abandoned_over_calls_a_person_picked_up(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], clock
+) -> None:  # type: ignore[no-untyped-def]
     for call_id, outcome in (("ab-1", Outcome.ABANDONED), ("na-1", Outcome.NO_ANSWER)):
-        await dialer_app.attempts.create(call_id=call_id, direction=Direction.OUTBOUND, number="+8613800138000", created_at=clock.now())
+        await dialer_app.attempts.create(
+            call_id=call_id, direction=Direction.OUTBOUND, number="+8613800138000", created_at=clock.now()
+        )
         await dialer_app.attempts.finish(call_id, outcome=outcome, ended_at=clock.now())
     headers = logins[Role.QA].headers()
     for _ in range(200):  # the broadcaster picks the change up within a few intervals
@@ -113,15 +124,21 @@ async def test_abandonment_counts_abandoned_over_calls_a_person_picked_up(client
     assert snap["abandon_30d"]["abandoned"] == 1
 
 
-async def test_each_line_in_use_says_what_its_call_does_and_since_when(client: TestClient, dialer_app: App, logins: dict[Role, Login], clock) -> None:  # type: ignore[no-untyped-def]
+async def test_each_line_in_use_says_what_its_call_does_and_since_when(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], clock
+) -> None:  # type: ignore[no-untyped-def]
     """The handbook's board: the lines (8 out, 4 in) and what each is doing; numbers masked for the room."""
     start = clock.now()
     await dialer_app.attempts.create(call_id="out-1", direction=Direction.OUTBOUND, number="+8613800138000", created_at=start,
                                      campaign_id=None, agent=None)  # fmt: skip
     clock.advance(5)
-    await dialer_app.attempts.create(call_id="in-1", direction=Direction.INBOUND, number="+8613900139000", created_at=clock.now())
+    await dialer_app.attempts.create(
+        call_id="in-1", direction=Direction.INBOUND, number="+8613900139000", created_at=clock.now()
+    )
     clock.advance(3)
-    await dialer_app.attempts.update_progress("in-1", state=CallState.CONNECTED, connected_at=clock.now(), agent="agent1")
+    await dialer_app.attempts.update_progress(
+        "in-1", state=CallState.CONNECTED, connected_at=clock.now(), agent="agent1"
+    )
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
         frame = await _next(ws)
         while len(frame["lines"]) < 2 or frame["lines"][1]["state"] != "connected":
