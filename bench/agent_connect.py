@@ -191,7 +191,7 @@ async def measure(
         total = workers * calls_per_worker
 
         async def worker(k: int) -> None:
-            for n in range(calls_per_worker):
+            for _ in range(calls_per_worker):
                 attempt = await calls.dial(normalize(number(k)), agent=f"agent{k + 1}")
                 outcomes[str(attempt.outcome)] += 1
                 done = sum(outcomes.values())

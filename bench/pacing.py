@@ -120,8 +120,10 @@ def svg(best: dict[tuple[int, float, float, PacingMode], Cell]) -> str:
     width = left + len(cells) * (3 * bar + gap) + 10
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{top + height + 70}" font-family="sans-serif" font-size="10">',
-        f'<text x="{left}" y="16" font-size="12">Agent talk occupancy at &lt;= 3 % abandonment, 8 lines '
-        "(grey preview, blue progressive, orange predictive)</text>",
+        (
+            f'<text x="{left}" y="16" font-size="12">Agent talk occupancy at &lt;= 3 % abandonment, 8 lines '
+            "(grey preview, blue progressive, orange predictive)</text>"
+        ),
     ]
     for pct in range(0, 101, 20):
         y = top + height - height * pct / 100

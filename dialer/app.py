@@ -47,10 +47,14 @@ from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 from dialer.supervisor.service import SupervisorService
-from dialer.tasks import BackgroundTasks
+from dialer.tasks import BackgroundTasks, TaskHealth, supervised
 from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
+
+# Names of the supervised background tasks (logs, /metrics).
+ROUTER = "ami-event-router"
+DISK_WATCH = "recordings-disk-watch"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ class App:
     bus: EventBus
     sms: SmsService
     presence: PresenceService
+    health: TaskHealth
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -132,6 +137,7 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             bus=bus,
             sms=sms,
             presence=PresenceService(db, bus, clock, settings.campaigns.pause_reasons),
+            health=TaskHealth(),
         )
     finally:
         await db.close()
@@ -197,9 +203,10 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIte
                 driver = PbxDriver(settings.sms, client)
                 sms = build_service(base.db, settings, clock, driver)
                 routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
+            health = base.health
             tasks += [
-                _task(_route_events(client, routes), "ami-event-router"),
-                _task(base.disk.run(), "recordings-disk-watch"),
+                _task(supervised(ROUTER, lambda: _route_events(client, routes, health), health), ROUTER),
+                _task(supervised(DISK_WATCH, base.disk.run, health), DISK_WATCH),
             ]
             if recover:
                 await calls.recover()
@@ -224,10 +231,17 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIte
             await client.close()
 
 
-async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], object]]) -> None:
-    async for event in client.events():
-        for route in routes:
-            route(event)
+async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], object]], health: TaskHealth) -> None:
+    """Hand every AMI event to every route; a route that fails on one event is logged and counted,
+    and every other route and event still goes through (one bad event must not stall all calls)."""
+    async with contextlib.aclosing(client.events()) as events:  # closed at once: the next start consumes anew
+        async for event in events:
+            for route in routes:
+                try:
+                    route(event)
+                except Exception:
+                    health.failed(ROUTER)
+                    log.exception("ami.route_failed", kind=type(event).__name__)
 
 
 async def _restore_queue(presence: PresenceService) -> None:

@@ -59,7 +59,7 @@ def scrub(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> Mut
     return event_dict
 
 
-class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+class _CurrentStderr(logging.StreamHandler[Any]):
     """Writes to whatever ``sys.stderr`` is when a record is written, not when logging was set up:
     a test harness (or a daemon) that swaps and closes stderr must not leave logging writing to a
     closed stream."""
@@ -67,7 +67,7 @@ class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self) -> None:
         super().__init__()
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

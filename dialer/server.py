@@ -28,7 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from typing import Any
 
 from aiohttp import web
 
@@ -42,11 +43,12 @@ from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.sms.factory import build_driver, build_service
 from dialer.store.errors import StoreError
+from dialer.tasks import supervised
 from dialer.web.app import create_app
 
 log = get_logger(__name__)
 
-OnWrapUp = Callable[[CampaignRunner, WrapUp], Awaitable[None]]
+OnWrapUp = Callable[[CampaignRunner, WrapUp], Coroutine[Any, Any, None]]
 
 # How often the watcher looks for campaigns started elsewhere: a start takes effect within this.
 WATCH_INTERVAL_S = 2.0
@@ -101,7 +103,9 @@ class Server:
         if task.cancelled():
             return
         if (error := task.exception()) is not None:
-            log.error("server.runner_crashed", campaign_id=campaign_id, error=repr(error))
+            # The watcher starts the campaign's runner again on its next look (it is still served).
+            self.app.health.failed("campaign-runner")
+            log.error("server.runner_crashed", campaign_id=campaign_id, exc_info=error)
         else:
             summary = task.result()
             log.info(
@@ -112,7 +116,7 @@ class Server:
         """Start a runner for every served campaign without one, every ``interval_s``, until cancelled."""
         while True:
             try:
-                records = await self.app.campaigns.list()
+                records = await self.app.campaigns.all()
             except StoreError as exc:
                 # A store hiccup: look again next time instead of leaving campaigns unserved for good.
                 log.error("server.watch_failed", error=repr(exc))
@@ -160,7 +164,10 @@ async def serve(
             server = Server(app, runners, console, url, on_wrap_up)
             log.info("server.started", url=url, watch_campaigns=watch_campaigns, sms_worker=sms_worker)
             watcher = (
-                asyncio.create_task(server.watch(watch_interval_s), name="campaign-watcher")
+                asyncio.create_task(
+                    supervised("campaign-watcher", lambda: server.watch(watch_interval_s), app.health),
+                    name="campaign-watcher",
+                )
                 if watch_campaigns
                 else None
             )
@@ -170,7 +177,9 @@ async def serve(
                 # The PBX driver's service is the App's (it hears replies on this process's AMI link).
                 pbx = settings.sms.driver == "pbx"
                 sms = app.sms if pbx else build_service(app.db, settings, app.clock, build_driver(settings))
-                sms_task = asyncio.create_task(sms.run(sms_stop), name="sms-worker")
+                sms_task = asyncio.create_task(
+                    supervised("sms-worker", lambda: sms.run(sms_stop, app.health), app.health), name="sms-worker"
+                )
             try:
                 yield server
             finally:

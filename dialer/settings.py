@@ -482,7 +482,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     _apply_env(data, env)
     base = cfg_path.resolve().parent.parent if cfg_path.parent.name == "config" else cfg_path.resolve().parent
     data.setdefault("base_dir", str(base))
-    settings = _build(Settings, data, str(cfg_path))
+    settings: Settings = _build(Settings, data, str(cfg_path))
     _validate(settings, str(cfg_path))
     return settings
 
@@ -526,7 +526,7 @@ def _build(cls: type, data: Any, where: str) -> Any:
 
 
 def _coerce(tp: Any, value: Any, where: str) -> Any:
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return _build(tp, value, where)
     origin = typing.get_origin(tp)
     if origin in (typing.Union, types.UnionType):

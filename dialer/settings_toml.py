@@ -31,7 +31,8 @@ def to_toml(settings: Settings) -> str:
 
 
 def _table(obj: Any, path: list[str], out: list[str]) -> None:
-    scalars, tables = [], []
+    scalars: list[tuple[str, Any]] = []
+    tables: list[tuple[str, Any]] = []
     for f in dataclasses.fields(obj):
         if f.name == "base_dir":
             continue
@@ -42,7 +43,7 @@ def _table(obj: Any, path: list[str], out: list[str]) -> None:
         doc = inspect.getdoc(type(obj)) or ""
         out.extend(f"# {line}".rstrip() for line in doc.splitlines())
         out.append(f"[{'.'.join(path)}]")
-    comments = _field_comments(type(obj))
+    comments = _field_comments(obj.__class__)
     for name, value in scalars:
         above, inline = comments.get(name, ((), ""))
         out.extend(f"# {line}" for line in above)

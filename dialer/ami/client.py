@@ -38,10 +38,10 @@ from __future__ import annotations
 import asyncio
 import random
 import re
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Callable, Mapping, Sequence
 from functools import partial
 from types import TracebackType
-from typing import Any
+from typing import Any, Self
 
 from panoramisk.actions import Action
 from panoramisk.ami_protocol import AMIProtocol
@@ -373,7 +373,7 @@ class AmiClient:
             self._queue.put_nowait(None)
         log.info("ami_closed", host=self._pbx.ami_host, port=self._pbx.ami_port)
 
-    async def __aenter__(self) -> AmiClient:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 
@@ -395,7 +395,7 @@ class AmiClient:
 
     # -- events ------------------------------------------------------------------------------
 
-    async def events(self) -> AsyncIterator[AmiEvent]:
+    async def events(self) -> AsyncGenerator[AmiEvent, None]:
         """Every event in arrival order, link events included; ends after :meth:`close`.
 
         One consumer only: two would each see half the calls' events.
@@ -667,7 +667,7 @@ class AmiClient:
             fields["CallerID"] = caller_id
         if variables:
             fields["Variable"] = [f"{_variable_name(k)}={v}" for k, v in variables.items()]
-        await self.action("Originate", **fields)
+        await self.action("Originate", None, **fields)
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
         """Send a channel to another place in the dialplan (e.g. to the agent)."""
@@ -688,10 +688,17 @@ class AmiClient:
 
     async def command(self, text: str) -> str:
         """Run an Asterisk CLI command and return its output text."""
-        reply = await self.action("Command", Command=text)
-        message = reply[0] if isinstance(reply, list) else reply
+        message = _first(await self.action("Command", Command=text))
         lines = message.get_all("Output") or message.output
         return "\n".join(lines)
+
+    async def getvar(self, name: str) -> str:
+        """A global dialplan variable's value ("" when it is not set)."""
+        return _first(await self.action("Getvar", Variable=name)).get("Value") or ""
+
+    async def allowed_actions(self) -> frozenset[str]:
+        """The actions this AMI user may send, lower-cased (``ListCommands``)."""
+        return frozenset(key.lower() for key, _ in _first(await self.action("ListCommands")).headers)
 
     async def ping(self) -> float:
         """Round-trip one Ping; returns the seconds it took."""
@@ -769,3 +776,8 @@ def _variable_name(name: str) -> str:
             f"channel variable name {name!r}: must be non-empty, without '=', spaces or control characters"
         )
     return name
+
+
+def _first(reply: Message | list[Message]) -> Message:
+    """The reply of an action that answers with one message."""
+    return reply[0] if isinstance(reply, list) else reply

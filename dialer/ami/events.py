@@ -14,7 +14,7 @@ only a fresh snapshot tells the truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -249,7 +249,7 @@ class RawEvent(AmiEvent):
         return _get(self.fields, key, default)
 
 
-def _int(event: str, f: dict[str, str], key: str) -> int:
+def _int(event: str, f: Mapping[str, str], key: str) -> int:
     value = f.get(key.lower(), "")
     if value == "":
         return 0
@@ -259,7 +259,7 @@ def _int(event: str, f: dict[str, str], key: str) -> int:
         raise EventFieldError(f"{event} field {key}={value!r}: not a whole number") from None
 
 
-def _channel(f: dict[str, str]) -> dict[str, str]:
+def _channel(f: Mapping[str, str]) -> dict[str, str]:
     return {
         "channel": f.get("channel", ""),
         "uniqueid": f.get("uniqueid", ""),
@@ -302,7 +302,7 @@ def channel_info(message: Message) -> ChannelInfo:
     )
 
 
-def _newchannel(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _newchannel(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return Newchannel(
         at=at,
         **_channel(f),
@@ -313,7 +313,7 @@ def _newchannel(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _newstate(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _newstate(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return Newstate(
         at=at,
         **_channel(f),
@@ -322,11 +322,11 @@ def _newstate(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _hangup(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _hangup(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return Hangup(at=at, **_channel(f), cause=_int("Hangup", f, "Cause"), cause_txt=f.get("cause-txt", ""))
 
 
-def _dial_begin(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _dial_begin(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return DialBegin(
         at=at,
         **_channel(f),
@@ -336,7 +336,7 @@ def _dial_begin(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _dial_end(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _dial_end(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return DialEnd(
         at=at,
         **_channel(f),
@@ -346,7 +346,7 @@ def _dial_end(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _originate_response(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _originate_response(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return OriginateResponse(
         at=at,
         action_id=f.get("actionid", ""),
@@ -359,16 +359,16 @@ def _originate_response(m: Message, f: dict[str, str], at: datetime) -> AmiEvent
     )
 
 
-def _var_set(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _var_set(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return VarSet(at=at, **_channel(f), variable=f.get("variable", ""), value=f.get("value", ""))
 
 
-def _user_event(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _user_event(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     own = tuple((k, v) for k, v in m.headers if k.lower() not in _SNAPSHOT_KEYS)
     return UserEvent(at=at, **_channel(f), user_event=f.get("userevent", ""), fields=own)
 
 
-def _bridge_enter(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _bridge_enter(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return BridgeEnter(
         at=at,
         **_channel(f),
@@ -377,7 +377,7 @@ def _bridge_enter(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _bridge_leave(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _bridge_leave(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return BridgeLeave(
         at=at,
         **_channel(f),
@@ -386,19 +386,19 @@ def _bridge_leave(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
     )
 
 
-def _hold(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _hold(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return Hold(at=at, **_channel(f), music_class=f.get("musicclass", ""))
 
 
-def _unhold(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _unhold(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return Unhold(at=at, **_channel(f))
 
 
-def _fully_booted(m: Message, f: dict[str, str], at: datetime) -> AmiEvent:
+def _fully_booted(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return FullyBooted(at=at, status=f.get("status", ""))
 
 
-_BUILDERS: dict[str, Callable[[Message, dict[str, str], datetime], AmiEvent]] = {
+_BUILDERS: dict[str, Callable[[Message, Mapping[str, str], datetime], AmiEvent]] = {
     "newchannel": _newchannel,
     "newstate": _newstate,
     "hangup": _hangup,

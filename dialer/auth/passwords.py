@@ -27,7 +27,7 @@ class ScryptCost:
     @property
     def maxmem(self) -> int:
         """OpenSSL refuses the default 32 MiB cap for N=2^17; allow what the parameters need, plus slack."""
-        return 2 * 128 * self.r * (2**self.log2_n) + 1024 * 1024
+        return 2 * 128 * self.r * (1 << self.log2_n) + 1024 * 1024
 
 
 DEFAULT_COST = ScryptCost()

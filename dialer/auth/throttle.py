@@ -33,7 +33,7 @@ class ThrottleRules:
         extra = failures - self.free_failures
         if extra <= 0:
             return 0.0
-        return min(self.base_delay_s * 2 ** (extra - 1), self.max_delay_s)
+        return min(self.base_delay_s * (1 << (extra - 1)), self.max_delay_s)
 
 
 @dataclass(slots=True)

@@ -13,6 +13,7 @@ validates them at start-up, so the checked text and the used rule cannot drift a
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -162,7 +163,7 @@ def _parse_spans(text: str, where: str) -> tuple[tuple[time, time], ...]:
             raise PolicyError(f"{where} = {text!r}: span {part!r} ends before it begins")
         spans.append((begin, end))
     spans.sort()
-    for (_, end), (begin, _) in zip(spans, spans[1:]):
+    for (_, end), (begin, _) in itertools.pairwise(spans):
         if begin < end:
             raise PolicyError(f"{where} = {text!r}: spans overlap")
     return tuple(spans)

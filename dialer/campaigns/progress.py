@@ -273,7 +273,7 @@ class CampaignRepository(Protocol):
         """The campaign, or :class:`CampaignNotFound`."""
         ...
 
-    async def list(self) -> list[CampaignRecord]:
+    async def all(self) -> list[CampaignRecord]:
         """All campaigns, newest first."""
         ...
 

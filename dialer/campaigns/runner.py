@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -86,7 +86,7 @@ class WrapUp:
     ends_at: datetime  # when the runner gives up waiting (campaigns.wrap_up_timeout_s after the hang-up)
 
 
-WrapUpHandler = Callable[[WrapUp], Awaitable[None]]
+WrapUpHandler = Callable[[WrapUp], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True, slots=True)

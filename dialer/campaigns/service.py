@@ -67,9 +67,9 @@ class CampaignService:
         definition = load_definition(path, self._settings)
         return await self._store.create(definition, path.name, self._clock.now(), actor)
 
-    async def list(self) -> list[CampaignRecord]:
+    async def all(self) -> list[CampaignRecord]:
         """All campaigns, newest first."""
-        return await self._store.list()
+        return await self._store.all()
 
     async def command(self, campaign_id: int, command: Command, actor: str) -> tuple[CampaignRecord, int]:
         """Apply ``command``; returns the campaign and how many leads it enrolled (start, resume)."""

@@ -10,7 +10,7 @@ from dialer.cli.output import print_json
 from dialer.settings import Settings
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("attempts", help="list call attempts (newest first)")
     p.add_argument("--limit", type=int, default=50, help="how many (default 50)")
     p.add_argument("--json", action="store_true", help="print JSON objects")
@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 async def run(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
-        attempts = await app.attempts.list(limit=args.limit)
+        attempts = await app.attempts.recent(limit=args.limit)
     if args.json:
         print_json([a.to_json_dict() for a in attempts])
     else:

@@ -15,7 +15,7 @@ from dialer.store.repositories import Attempt
 from dialer.telephony.lines import LinesBusy
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("call", help="place calls, connect the answered customer to an agent, record it")
     p.add_argument("numbers", nargs="+", metavar="NUMBER", help="customer number(s); several are dialled at once")
     p.add_argument("--agent", default="agent1", help="agent endpoint that takes the answered call (default agent1)")
@@ -51,7 +51,7 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
             return_exceptions=True,
         )
     attempts = [r for r in results if isinstance(r, Attempt)]
-    refused = [p for p, r in zip(phones, results) if isinstance(r, LinesBusy)]
+    refused = [p for p, r in zip(phones, results, strict=True) if isinstance(r, LinesBusy)]
     for r in results:
         if isinstance(r, BaseException) and not isinstance(r, LinesBusy):
             raise r

@@ -36,7 +36,7 @@ from dialer.store.database import Database
 _LIFECYCLE = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer campaign`` and ``dialer dnc`` to the command line."""
     p = sub.add_parser("campaign", help="outbound campaigns: create from a TOML file, start/pause/stop, status, why")
     actions = p.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
@@ -146,7 +146,7 @@ async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign list``."""
     async with _campaigns(cfg, args.clock) as ctx:
-        records = await ctx.service.list()
+        records = await ctx.service.all()
     if args.json:
         print_json([_record_json(r) for r in records])
         return 0
@@ -321,7 +321,7 @@ async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc list``."""
     async with _campaigns(cfg, args.clock) as ctx:
-        entries = await DncStore(ctx.db).list()
+        entries = await DncStore(ctx.db).entries()
     if args.json:
         print_json(
             [

@@ -9,7 +9,7 @@ from dialer.settings import Settings
 from dialer.settings_toml import to_toml
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("config", help="show the effective configuration (secrets hidden) or check it")
     actions = p.add_subparsers(dest="config_action", metavar="ACTION", required=True)
     show = actions.add_parser("show", help="print the configuration in effect as TOML")

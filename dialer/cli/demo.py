@@ -93,7 +93,7 @@ _STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase
           "sms_results")  # fmt: skip
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer demo`` to the CLI."""
     p = sub.add_parser(
         "demo", help="run the whole system on the lab: console, leads, SMS wave, campaigns, agents, results"
@@ -240,7 +240,7 @@ async def _sms_gateway(cfg: Settings, app: App) -> AsyncIterator[SmsService]:
     try:
         service = build_service(app.db, cfg, app.clock, build_driver(cfg))
         stop = asyncio.Event()
-        worker = asyncio.create_task(service.run(stop), name="demo-sms-worker")
+        worker = asyncio.create_task(service.run(stop, app.health), name="demo-sms-worker")
         try:
             yield service
         finally:
@@ -320,7 +320,7 @@ async def _dial(server: Server, definition: Path, lang: str) -> RunSummary:
 
 async def _show_calls(app: App, lang: str, filed: int) -> None:
     """Every call with its outcome, the recordings registered for the connected ones, the dispositions filed."""
-    attempts = sorted(await app.attempts.list(limit=500), key=lambda a: a.id)
+    attempts = sorted(await app.attempts.recent(limit=500), key=lambda a: a.id)
     call.print_attempts(attempts, lang)
     call_ids = [a.call_id for a in attempts if a.connected_at]
     recorded: list[Recording] = []

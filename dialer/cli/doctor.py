@@ -41,7 +41,7 @@ class Check:
     fix: str = ""
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doctor", help="check AMI login and permissions, modules, dialplan, line limits, folders")
     p.add_argument("--json", action="store_true", help="print the checks as JSON")
     p.set_defaults(handler=run)
@@ -113,8 +113,7 @@ def _check_recording(cfg: Settings, t: Translate) -> Check:
 
 
 async def _check_actions(client: AmiClient, t: Translate) -> Check:
-    reply = await client.action("ListCommands")
-    allowed = {k.lower() for k, _ in reply.headers}
+    allowed = await client.allowed_actions()
     missing = [a for a in REQUIRED_ACTIONS if a.lower() not in allowed]
     return Check(
         t("doctor.check.actions"), not missing, t("doctor.fix.actions", missing=", ".join(missing)) if missing else ""
@@ -165,8 +164,7 @@ async def _check_context(client: AmiClient, context: str, t: Translate) -> Check
 
 async def _check_line_limit(client: AmiClient, name: str, expected: int, t: Translate) -> Check:
     try:
-        reply = await client.action("Getvar", Variable=name)
-        actual = reply.get("Value")
+        actual = await client.getvar(name)
     except AmiError as exc:
         actual = str(exc)
     ok = actual.strip() == str(expected)

@@ -84,7 +84,7 @@ def _t(lang: str, key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("doss", help="DOSS sync: import spreadsheet, push, dead letters, outcome mapping")
     doss = p.add_subparsers(dest="doss_command", metavar="ACTION", required=True)
 

@@ -22,7 +22,7 @@ from dialer.settings import Settings
 _AGENT_ACTIONS = ("add", "remove", "pause", "unpause")
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer inbound`` and its actions to the CLI."""
     p = sub.add_parser("inbound", help="来电路由与来电队列 (inbound routing and queue)")
     cmds = p.add_subparsers(dest="inbound_command", metavar="ACTION", required=True)

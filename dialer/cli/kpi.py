@@ -91,7 +91,7 @@ def _t(lang: str, key: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("kpi", help="monthly KPIs: follow-up rate, invite-to-store rate, deals, deadlines, calls")
     p.add_argument("--month", required=True, help="YYYY-MM, dealer local time")
     p.add_argument("--agent", help="only this agent's leads and calls")
@@ -150,7 +150,15 @@ def print_report(kpis: MonthlyKpis, cfg: Settings) -> None:
     print()
     print(_t(lang, "calls.title", low=cfg.kpi.calls_norm_min, high=cfg.kpi.calls_norm_max))
     if kpis.calls:
-        keys = ("col.agent", "col.calls", "col.days", "col.per_day", "col.below", "col.within", "col.above")
+        keys: tuple[str, ...] = (
+            "col.agent",
+            "col.calls",
+            "col.days",
+            "col.per_day",
+            "col.below",
+            "col.within",
+            "col.above",
+        )
         print_table(
             [_t(lang, k) for k in keys],
             [

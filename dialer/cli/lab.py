@@ -62,7 +62,7 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``lab`` and its three actions to the ``dialer`` command."""
     parser = sub.add_parser("lab", help="实验环境：本机 Asterisk 与 SIPp 模拟方 (the lab)")
     actions = parser.add_subparsers(dest="lab_action", metavar="ACTION", required=True)

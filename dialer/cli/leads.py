@@ -192,13 +192,13 @@ def _t(lang: str, key: str, **params: object) -> str:
 def _reason(lang: str, reason: str) -> str:
     if lang == "en":
         return reason
-    head, sep, detail = reason.partition(": ")
+    head, _, detail = reason.partition(": ")
     if head == "numbers belong to different leads":
         return f"号码分属不同线索：{detail}"
     return _REASONS_ZH.get(reason, reason)
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer leads`` and its actions to the command line."""
     p = sub.add_parser("leads", help="lead files, due follow-ups, monthly clean-up")
     leads = p.add_subparsers(dest="leads_command", metavar="ACTION", required=True)
@@ -295,7 +295,7 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
         print(_t(lang, "import.seen", at=at, id=report.previous_import_id))
     if report.ignored_headers:
         print(_t(lang, "import.ignored", headers="、".join(report.ignored_headers)))
-    sections = [
+    sections: list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]] = [
         (
             "import.rejected",
             ("col.row", "col.field", "col.value", "col.reason"),

@@ -29,7 +29,7 @@ _TEXT: dict[str, dict[str, str]] = {
 }
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``pbx render`` to the ``dialer`` command."""
     parser = sub.add_parser("pbx", help="电话交换机配置 (PBX configuration)")
     actions = parser.add_subparsers(dest="pbx_action", metavar="ACTION", required=True)

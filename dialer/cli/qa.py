@@ -19,7 +19,7 @@ from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer qa`` and its actions to the CLI."""
     p = sub.add_parser("qa", help="质检：评分表、录音评分、月度报告 (quality review)")
     cmds = p.add_subparsers(dest="qa_command", metavar="ACTION", required=True)

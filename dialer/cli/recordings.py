@@ -20,7 +20,7 @@ from dialer.store.recordings import RecordingStore
 _KB = 1024
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer recordings`` and its actions to the CLI."""
     p = sub.add_parser("recordings", help="通话录音：证据检索、核对、保存期限、磁盘状态 (call recordings)")
     cmds = p.add_subparsers(dest="recordings_command", metavar="ACTION", required=True)

@@ -76,7 +76,7 @@ def _rows(result: SimResult, lang: str) -> list[tuple[str, str]]:
     for key, zh, en in _ROWS:
         value = values[key]
         if key == "mode" and lang == "zh-CN":
-            shown = _MODE_ZH[PacingMode(value)]
+            shown = _MODE_ZH[PacingMode(str(value))]
         elif key in _PERCENT:
             shown = f"{value * 100:.1f} %"
         else:

@@ -23,6 +23,7 @@ from dialer.sms.errors import MessageRefused, SmsError
 from dialer.sms.factory import build_driver, build_service
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.store.errors import StoreError
+from dialer.tasks import TaskHealth
 
 
 def _t(cfg: Settings, key: str, **params: object) -> str:
@@ -42,7 +43,8 @@ def _vars(pairs: list[str]) -> dict[str, str]:
 async def _worker_until(service: SmsService, cfg: Settings, done: asyncio.Future[None] | None, seconds: float) -> None:
     """Run the worker for ``seconds`` or until ``done`` resolves."""
     stop = asyncio.Event()
-    task = asyncio.create_task(service.run(stop))
+    # Alone on the command line there is no /metrics: the log is where a failure shows.
+    task = asyncio.create_task(service.run(stop, TaskHealth()))
     try:
         waiters = [asyncio.ensure_future(asyncio.sleep(seconds))] + ([done] if done is not None else [])
         await asyncio.wait([task, *waiters], return_when=asyncio.FIRST_COMPLETED)
@@ -234,7 +236,7 @@ def _guard(handler: Handler) -> Handler:
     return wrapped
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer sms`` and its actions to the command line."""
     p = sub.add_parser("sms", help="SMS: send, repurchase waves, replies, visit reminders, status")
     sms = p.add_subparsers(dest="sms_command", metavar="ACTION", required=True)

@@ -17,7 +17,7 @@ from dialer.settings import Settings
 from dialer.store.listen_ins import ListenInStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer supervise`` and its actions to the CLI."""
     p = sub.add_parser("supervise", help="监听审计记录 (listen-in audit log)")
     cmds = p.add_subparsers(dest="supervise_command", metavar="ACTION", required=True)
@@ -33,7 +33,7 @@ async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the audit rows; a running listen-in shows no end and no duration yet."""
     async with open_store(cfg, args.clock) as app:
         since = app.clock.now() - timedelta(days=args.days)
-        rows = await ListenInStore(app.db).list(since, agent=args.agent, limit=args.limit)
+        rows = await ListenInStore(app.db).recent(since, agent=args.agent, limit=args.limit)
     if args.json:
         print_json([r.to_json_dict() for r in rows])
         return 0

@@ -18,7 +18,7 @@ from dialer.settings import Settings
 from dialer.store.users import UserStore
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer users`` and its actions to the CLI."""
     p = sub.add_parser("users", help="控制台用户：添加、列表 (console users)")
     cmds = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)

@@ -21,7 +21,7 @@ from dialer.store.process_lock import StoreInUse
 from dialer.web.app import create_app
 
 
-def register(sub: argparse._SubParsersAction) -> None:
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer web`` to the CLI."""
     p = sub.add_parser(
         "web", help="启动网页控制台、PBX 连接与外呼活动 (serve the console, the PBX link and the campaigns)"

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from dialer.doss.outbox import DossRecord, OutboxEntry
 from dialer.phone import DialFormat, dial_string
@@ -79,6 +80,7 @@ def write_xlsx(path: Path, entries: Sequence[OutboxEntry], tz: tzinfo, language:
     """Write the import sheet to ``path``; returns the number of data lines."""
     book = Workbook()
     sheet = book.active
+    assert isinstance(sheet, Worksheet), "a new workbook starts with one worksheet"
     sheet.title = SHEET_TITLE[language]
     sheet.append([column.zh if language == "zh-CN" else column.en for column in COLUMNS])
     lines = rows(entries, tz)

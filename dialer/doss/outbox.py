@@ -69,7 +69,7 @@ def backoff_s(failures: int, base_s: float, max_s: float, rand: Callable[[], flo
     if failures < 1:
         raise ValueError(f"failures = {failures}: backoff starts after the first failure")
     # min() before the power would overflow a float for a long outage; clamp the exponent.
-    step = min(max_s, base_s * 2 ** min(failures - 1, 62))
+    step = min(max_s, base_s * (1 << min(failures - 1, 62)))
     return step / 2 + rand() * step / 2
 
 

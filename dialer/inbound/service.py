@@ -158,10 +158,10 @@ class InboundService:
             self._background.spawn(self._refused(event))
             return
         if isinstance(event, ami.ChannelEvent):
-            call = self._calls.get(event.linkedid or event.uniqueid)
-            if call is not None:
-                for call_event in translate(call.call_id, event):
-                    call.inbox.put_nowait(call_event)
+            followed = self._calls.get(event.linkedid or event.uniqueid)
+            if followed is not None:
+                for call_event in translate(followed.call_id, event):
+                    followed.inbox.put_nowait(call_event)
 
     async def drain(self) -> None:
         """Wait until every call this service follows has been recorded (shutdown, tests)."""

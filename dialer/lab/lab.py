@@ -326,7 +326,8 @@ class Lab:
     def _read_state(self) -> dict[str, Any] | None:
         path = self._layout.state_file
         try:
-            return json.loads(path.read_text(encoding="utf-8"))
+            state: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+            return state
         except FileNotFoundError:
             return None
         except (OSError, json.JSONDecodeError) as exc:

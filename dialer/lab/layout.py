@@ -62,7 +62,7 @@ class LabLayout:
         # One block per party plus one for inbound callers (SIPp UACs on the inbound port).
         block = (end - half + 1) // (len(parties) + 1)
         blocks = [PortRange(half + i * block, half + (i + 1) * block - 1) for i in range(len(parties) + 1)]
-        party_rtp = dict(zip(parties, blocks))
+        party_rtp = dict(zip(parties, blocks[: len(parties)], strict=True))  # the last block stays free
         return cls(
             root=settings.path(lab.dir).resolve(),
             sip_port=lab.sip_port,

@@ -253,7 +253,12 @@ class _Planner:
         )
         self.next_id += 1
         self.created.append(_with_due(lead, self.rules, self.now))
-        data = {"import_id": self.import_id, "row": g.first.row, "source": lead.source.value, "owner": owner}
+        data: dict[str, Any] = {
+            "import_id": self.import_id,
+            "row": g.first.row,
+            "source": lead.source.value,
+            "owner": owner,
+        }
         if lead.defeat_reason is not None:
             data["defeat_reason"] = lead.defeat_reason  # why the showroom lost it, kept for the monthly analysis
         if len(g.rows) > 1:

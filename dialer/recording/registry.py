@@ -183,7 +183,7 @@ class RecordingRegistry:
             at=self._clock.now(),
             actor=SYSTEM_ACTOR,
         )
-        wav.unlink()
+        await asyncio.to_thread(wav.unlink)
         log.info("recording.compressed", recording_id=recording.id, format=updated.format.value,
                  size_bytes=size, wav_size_bytes=recording.size_bytes)  # fmt: skip
         return updated

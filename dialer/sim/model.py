@@ -46,7 +46,7 @@ class CustomerModel:
         """(a person answers, the outcome if not, seconds until answer or failure)."""
         if rng.random() < self.answer_p:
             return True, Outcome.ANSWERED, rng.uniform(*self.answer_after_s)
-        outcomes, weights = zip(*self.failures)
+        outcomes, weights = zip(*self.failures, strict=True)
         return False, rng.choices(outcomes, weights)[0], rng.uniform(*self.fail_after_s)
 
 

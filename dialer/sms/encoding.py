@@ -77,7 +77,12 @@ def segment(text: str, ref: int) -> Segmented:
     else:
         units = [ch.encode("utf-16-be") for ch in text]
         coding, single, per_part = DataCoding.UCS2, UCS2_SINGLE, UCS2_PART
-    size = (lambda unit: len(unit)) if coding is DataCoding.GSM7 else (lambda unit: len(unit) // 2)
+    # A part's capacity counts septets (GSM 7-bit: one per unit byte) or UCS-2 characters (two bytes each).
+    width = 1 if coding is DataCoding.GSM7 else 2
+
+    def size(unit: bytes) -> int:
+        return len(unit) // width
+
     total = sum(size(u) for u in units)
     if total <= single:
         return Segmented(coding, (b"".join(units),))

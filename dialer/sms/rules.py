@@ -113,10 +113,11 @@ class SendRules:
 
 def _parse_span(text: str) -> tuple[time, time]:
     start_text, sep, end_text = text.partition("-")
+    error = SmsConfigError(f"sms.window = {text!r}: expected HH:MM-HH:MM with the start before the end")
     try:
         start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
     except ValueError:
-        start = end = None
-    if not sep or start is None or end is None or not start < end:
-        raise SmsConfigError(f"sms.window = {text!r}: expected HH:MM-HH:MM with the start before the end")
+        raise error from None
+    if not sep or not start < end:
+        raise error
     return start, end

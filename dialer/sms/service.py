@@ -38,6 +38,7 @@ from dialer.store.database import Database
 from dialer.store.errors import StoreError
 from dialer.store.leads import LeadStore
 from dialer.store.sms import BaseCustomer, NewMessage, OutboxMessage, SmsStore, WaveRow
+from dialer.tasks import TaskHealth, supervised
 
 log = get_logger(__name__)
 
@@ -176,7 +177,8 @@ class SmsService:
             promotional = self._book.get(template).promotional
             body = self._book.render(template, {"dealer": self._settings.dealer.name, **(values or {})})
         else:
-            body = text if (text or "").startswith(self._book.signature) else f"{self._book.signature}{text}"
+            assert text is not None, "checked above: a template or a text"
+            body = text if text.startswith(self._book.signature) else f"{self._book.signature}{text}"
         if promotional:
             reason = self.rules.cap_reason(now, await self.store.promo_times(e164, now - CAP_WEEK))
             if reason is not None:
@@ -396,7 +398,7 @@ class SmsService:
         now = self._clock.now()
         decided: list[tuple[int, cadence.Decided]] = []
         for wave in await self.store.waves(phase=cadence.Phase.WAITING.value):
-            state, decisions = cadence.step(await self._wave_state(wave), cadence.Tick(now), self._cadence_rules(wave))
+            _, decisions = cadence.step(await self._wave_state(wave), cadence.Tick(now), self._cadence_rules(wave))
             await self._apply(decisions, wave.id, now)
             for d in decisions:
                 if isinstance(d, cadence.Decided):
@@ -568,13 +570,17 @@ class SmsService:
 
     # -- the worker ---------------------------------------------------------------------------------
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Run until ``stop``: send the outbox, take receipts and replies, decide waves."""
+    async def run(self, stop: asyncio.Event, health: TaskHealth) -> None:
+        """Run until ``stop``: send the outbox, take receipts and replies, decide waves.
+
+        The receipts and replies are taken by a listener supervised beside the sending loop: if it
+        dies it is counted in ``health`` and started again, never left dead while sending goes on.
+        """
         if self._driver is None:
             raise SmsConfigError("no SMS driver configured")
         await self._driver.start()
         await self.recover()
-        listener = asyncio.create_task(self._listen(), name="sms-listen")
+        listener = asyncio.create_task(supervised("sms-listen", self._listen, health), name="sms-listen")
         try:
             while not stop.is_set():
                 sent = 0
@@ -604,4 +610,4 @@ class SmsService:
                 else:
                     await self.on_inbound(event)
             except Exception as exc:  # one bad event must not stop receipts and replies for everyone
-                log.error("sms.event_failed", error=str(exc), event=type(event).__name__)
+                log.error("sms.event_failed", error=str(exc), kind=type(event).__name__)

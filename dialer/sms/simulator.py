@@ -25,6 +25,7 @@ from typing import Any, TextIO
 import smpp34
 
 from dialer.sms.encoding import DataCoding
+from dialer.sms.smpp import TLV_RECEIPTED_MESSAGE_ID, TLV_USER_MESSAGE_REFERENCE
 
 _RECEIPT = "id:{id} sub:001 dlvrd:{dlvrd} submit date:0000000000 done date:0000000000 stat:{stat} err:{err} text:"
 ESM_RECEIPT = 0x04
@@ -144,7 +145,7 @@ class SmscSimulator:
         to = event.destination_addr
         smsc_id = uuid.uuid4().hex[:16]
         tlvs = {t.tag: bytes(t.value) for t in event.tlvs}
-        ref = tlvs.get(smpp34.TLV_USER_MESSAGE_REFERENCE, b"")
+        ref = tlvs.get(TLV_USER_MESSAGE_REFERENCE, b"")
         payload = bytes(event.short_message)
         seq, total = 1, 1
         if event.esm_class & 0x40 and len(payload) >= 6:
@@ -215,9 +216,9 @@ class SmscSimulator:
                 stat=record["stat"],
                 err=record["err"],
             )
-            tlvs = [smpp34.Tlv(smpp34.TLV_RECEIPTED_MESSAGE_ID, record["id"].encode() + b"\x00")]
+            tlvs = [smpp34.Tlv(TLV_RECEIPTED_MESSAGE_ID, record["id"].encode() + b"\x00")]
             if record["ref"]:
-                tlvs.append(smpp34.Tlv(smpp34.TLV_USER_MESSAGE_REFERENCE, bytes.fromhex(record["ref"])))
+                tlvs.append(smpp34.Tlv(TLV_USER_MESSAGE_REFERENCE, bytes.fromhex(record["ref"])))
             return await esme.deliver_sm(
                 "",
                 text.encode("ascii"),

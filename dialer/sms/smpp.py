@@ -28,6 +28,11 @@ ESM_UDHI = 0x40  # the short message starts with a user data header
 ESM_RECEIPT = 0x04  # deliver_sm is a delivery receipt (SMPP 3.4 5.2.12)
 TON_INTERNATIONAL, NPI_ISDN = 1, 1
 REGISTERED_DELIVERY_FINAL = 1  # ask for a receipt on final outcome, success or failure
+# The optional-parameter tags we read and write, typed once: smpp34 re-exports its TLV_* constants
+# with a loop at import time, which a type checker cannot follow.
+TLV_RECEIPTED_MESSAGE_ID: int = smpp34._smpp34.TLV_RECEIPTED_MESSAGE_ID
+TLV_MESSAGE_STATE: int = smpp34._smpp34.TLV_MESSAGE_STATE
+TLV_USER_MESSAGE_REFERENCE: int = smpp34._smpp34.TLV_USER_MESSAGE_REFERENCE
 # SMPP 3.4 message_state values (5.3.2.35) a receipt may carry as a TLV.
 _STATE_NAMES = {
     1: "ENROUTE",
@@ -46,13 +51,13 @@ _EVENT_QUEUE = 10000
 def parse_receipt(text: str, tlvs: dict[int, bytes], handset: str) -> Receipt | None:
     """A receipt from the conventional text (Appendix B) and/or TLVs; None if it is not one."""
     fields = {k.lower(): v for k, v in _RECEIPT_FIELD.findall(text)}
-    smsc_id = _tlv_text(tlvs.get(smpp34.TLV_RECEIPTED_MESSAGE_ID)) or fields.get("id")
+    smsc_id = _tlv_text(tlvs.get(TLV_RECEIPTED_MESSAGE_ID)) or fields.get("id")
     state = fields.get("stat", "")
-    if tlvs.get(smpp34.TLV_MESSAGE_STATE):
-        state = _STATE_NAMES.get(tlvs[smpp34.TLV_MESSAGE_STATE][0], state)
+    if tlvs.get(TLV_MESSAGE_STATE):
+        state = _STATE_NAMES.get(tlvs[TLV_MESSAGE_STATE][0], state)
     if not smsc_id or not state:
         return None
-    ref = tlvs.get(smpp34.TLV_USER_MESSAGE_REFERENCE)
+    ref = tlvs.get(TLV_USER_MESSAGE_REFERENCE)
     client_ref = int.from_bytes(ref, "big") if ref else None
     return Receipt(smsc_id, state.upper() == "DELIVRD", state.upper(), handset, client_ref, fields.get("err", ""))
 
@@ -116,7 +121,7 @@ class SmppDriver:
                     esm_class=ESM_UDHI if part.total > 1 else 0,
                     registered_delivery=REGISTERED_DELIVERY_FINAL,
                     data_coding=part.coding,
-                    tlvs=[smpp34.Tlv(smpp34.TLV_USER_MESSAGE_REFERENCE, part.client_ref.to_bytes(2, "big"))],
+                    tlvs=[smpp34.Tlv(TLV_USER_MESSAGE_REFERENCE, part.client_ref.to_bytes(2, "big"))],
                 ),
                 self._cfg.submit_timeout_s,
             )

@@ -7,7 +7,6 @@ state the call has moved past is never set back by a late ``mark_started``.
 
 from __future__ import annotations
 
-import builtins
 from datetime import datetime
 
 from dialer.calls.outcome import CallState, Direction, Outcome
@@ -191,7 +190,7 @@ class SqliteAttemptRepository:
             row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
         return None if row is None else attempt_from_row(row)
 
-    async def list(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> builtins.list[Attempt]:
+    async def recent(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> list[Attempt]:
         if limit < 0 or offset < 0:
             raise ValueError(f"limit = {limit}, offset = {offset}: both must be >= 0")
         async with self._db.read() as r:
@@ -217,7 +216,7 @@ class SqliteAttemptRepository:
             )
         return None if row is None else attempt_from_row(row)
 
-    async def in_flight(self) -> builtins.list[Attempt]:
+    async def in_flight(self) -> list[Attempt]:
         async with self._db.read() as r:
             rows = await r.fetchall(
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY created_at, id"

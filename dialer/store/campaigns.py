@@ -12,7 +12,6 @@ hopper's rules live in the pure modules, this file turns them into index-backed 
 
 from __future__ import annotations
 
-import builtins
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -217,7 +216,7 @@ class CampaignStore:
         async with self._db.read() as r:
             return await self._get(r, campaign_id)
 
-    async def list(self) -> builtins.list[CampaignRecord]:
+    async def all(self) -> list[CampaignRecord]:
         """All campaigns, newest first."""
         async with self._db.read() as r:
             rows = await r.fetchall("SELECT * FROM campaigns ORDER BY id DESC")
@@ -308,9 +307,7 @@ class CampaignStore:
 
     # -- the hopper -----------------------------------------------------------------------------
 
-    async def claim(
-        self, query: DueQuery, rank: Callable[[Sequence[DueLead]], builtins.list[Pick]]
-    ) -> builtins.list[Pick]:
+    async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], list[Pick]]) -> list[Pick]:
         """In one transaction: find due leads per tier, let ``rank`` choose, mark the chosen claimed."""
         states = [s.value for s in query.open_states]
         params: dict[str, Any] = {
@@ -383,7 +380,7 @@ class CampaignStore:
             )
         return changed == 1
 
-    async def claimed(self, campaign_id: int) -> builtins.list[Progress]:
+    async def claimed(self, campaign_id: int) -> list[Progress]:
         """The campaign's claimed leads."""
         async with self._db.read() as r:
             rows = await r.fetchall(
@@ -401,7 +398,7 @@ class CampaignStore:
             )
         return None if call_id is None else await SqliteAttemptRepository(self._db).get(call_id)
 
-    async def unfiled_talks(self, campaign_id: int | None) -> builtins.list[Attempt]:
+    async def unfiled_talks(self, campaign_id: int | None) -> list[Attempt]:
         """Calls of this campaign (None: of every campaign) an agent talked on whose result never reached the lead's history.
 
         A runner keeps a finished talk in memory until the agent files it (or the wrap-up times
@@ -461,7 +458,7 @@ class CampaignStore:
             progress=progress,
         )
 
-    async def campaigns_of(self, lead_id: int) -> builtins.list[int]:
+    async def campaigns_of(self, lead_id: int) -> list[int]:
         """Campaigns the lead is enrolled in, oldest first."""
         async with self._db.read() as r:
             rows = await r.fetchall(
@@ -551,7 +548,7 @@ class DncStore:
             removed = await tx.execute("DELETE FROM dnc WHERE e164 = ?", (e164,))
         return removed == 1
 
-    async def list(self) -> builtins.list[DncEntry]:
+    async def entries(self) -> list[DncEntry]:
         """Every number on the list, newest first."""
         async with self._db.read() as r:
             rows = await r.fetchall("SELECT * FROM dnc ORDER BY added_at DESC, e164")

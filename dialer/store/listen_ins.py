@@ -107,7 +107,7 @@ class ListenInStore:
             rows = await r.fetchall("SELECT * FROM listen_ins WHERE ended_at IS NULL ORDER BY started_at, id")
         return [_listen_in(row) for row in rows]
 
-    async def list(self, since: datetime, *, agent: str | None = None, limit: int = 100) -> list[ListenIn]:
+    async def recent(self, since: datetime, *, agent: str | None = None, limit: int = 100) -> list[ListenIn]:
         """Listen-ins started at or after ``since``, newest first, optionally of one agent."""
         sql, params = "SELECT * FROM listen_ins WHERE started_at >= ?", [to_db(since)]
         if agent is not None:

@@ -8,7 +8,6 @@ and its tests can use the records freely.
 
 from __future__ import annotations
 
-import builtins
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -145,7 +144,7 @@ class AttemptRepository(Protocol):
         """The attempt with this call id, or None."""
         ...
 
-    async def list(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> builtins.list[Attempt]:
+    async def recent(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> list[Attempt]:
         """Newest first; ``since`` keeps attempts created at or after that instant."""
         ...
 
@@ -153,7 +152,7 @@ class AttemptRepository(Protocol):
         """The newest attempt on ``lead_id`` that was put through to ``agent`` (a talk, live or over), or None."""
         ...
 
-    async def in_flight(self) -> builtins.list[Attempt]:
+    async def in_flight(self) -> list[Attempt]:
         """Every attempt without an outcome, oldest first: what to reconcile after a crash or reconnect."""
         ...
 

@@ -23,6 +23,7 @@ from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import UserStore
+from dialer.tasks import supervised
 from dialer.web import (
     openapi,
     views_auth,
@@ -99,7 +100,9 @@ def create_app(
         )
         app[BROADCASTER] = broadcaster
         purged = await app[AUTH].purge()
-        task = asyncio.create_task(broadcaster.run(), name="wallboard-broadcaster")
+        task = asyncio.create_task(
+            supervised("wallboard-broadcaster", broadcaster.run, base.health), name="wallboard-broadcaster"
+        )
         log.info("web.started", sessions_purged=purged)
         try:
             yield

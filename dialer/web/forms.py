@@ -113,9 +113,10 @@ def parse_int(value: str | None, name: str, *, default: int | None = None, maxim
 
 def parse_presence_body(body: Mapping[str, Any]) -> str:
     """The pause request's JSON body: ``{"reason": "..."}``; which reasons are allowed is the presence service's rule."""
-    if not isinstance(body.get("reason"), str) or not body["reason"].strip():
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip():
         raise BadRequest({"reason": "expected a JSON object with the pause reason"})
-    return body["reason"].strip()
+    return reason.strip()
 
 
 async def json_object(request: web.Request, *, empty: bool = False) -> dict[str, Any]:

@@ -29,7 +29,7 @@ ROUTES = web.AppKey("routes", Mapping[Any, RouteSpec])
 RUNNERS = web.AppKey("campaign_runners", Runners)  # the campaigns running in this process (preview desk)
 
 # Per request, set by the security middleware before the handler runs.
-SESSION = web.RequestKey("session", SessionRecord)  # absent or None: not logged in
+SESSION = web.RequestKey[SessionRecord | None]("session")  # absent or None: not logged in
 LANG = web.RequestKey("lang", str)  # the language the response is in
 CSRF = web.RequestKey("csrf", str)  # the token forms on this page must carry
 

@@ -69,6 +69,24 @@ class _InboundWaits(Collector):
         )
 
 
+class _BackgroundFailures(Collector):
+    """``dialer_background_failures_total{task}``: background work that died of an exception (the task
+    restarted, or the one event it was handling skipped); any rise deserves a look at the log."""
+
+    def __init__(self) -> None:
+        self.failures: Mapping[str, int] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        family = CounterMetricFamily(
+            "dialer_background_failures",
+            "Background task failures (logged, then restarted or skipped)",
+            labels=["task"],
+        )
+        for task, count in sorted(self.failures.items()):
+            family.add_metric([task], count)
+        yield family
+
+
 class Metrics:
     """The console's registry and its metrics; :meth:`render` refreshes and serializes them."""
 
@@ -78,6 +96,8 @@ class Metrics:
         self.registry.register(self._calls)
         self._inbound_waits = _InboundWaits()
         self.registry.register(self._inbound_waits)
+        self._failures = _BackgroundFailures()
+        self.registry.register(self._failures)
         self.lines_in_use = Gauge(
             "dialer_lines_in_use", "Calls in flight, by direction", ["direction"], registry=self.registry
         )
@@ -103,8 +123,9 @@ class Metrics:
             registry=self.registry,
         )
 
-    async def render(self, db: Database, snapshot: Snapshot, viewers: int) -> bytes:
+    async def render(self, db: Database, snapshot: Snapshot, viewers: int, failures: Mapping[str, int]) -> bytes:
         """The exposition text after refreshing every metric."""
+        self._failures.failures = failures
         async with db.read() as r:
             rows = await r.fetchall(
                 "SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL GROUP BY outcome"

@@ -96,7 +96,7 @@ def document(specs: Iterable[RouteSpec]) -> dict[str, Any]:
                     "name": "dcc_session",
                     "description": "Log in at /login; state-changing calls also need X-CSRF-Token (see /api/me).",
                 },
-            },  # fmt: skip
+            },
             "schemas": {
                 "Error": {
                     "type": "object",
@@ -106,7 +106,7 @@ def document(specs: Iterable[RouteSpec]) -> dict[str, Any]:
                         "fields": {"type": "object", "additionalProperties": {"type": "string"}},
                     },
                     "required": ["error"],
-                },  # fmt: skip
+                },
             },
         },
     }

@@ -89,12 +89,9 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
         ("web.kpi.contacts_captured", lambda k: float(k.contacts_captured)),
     ):
         now, before, year = pick(cur), pick(prev), pick(yb)
-        fmt = (
-            (lambda v: "-" if v is None else f"{v:.1f}%")
-            if key.endswith("rate")
-            else (lambda v: "-" if v is None else f"{v:.0f}")
-        )
-        kpi_rows.append((tr(key), fmt(now), fmt(before), fmt(year), _change(now, before), _change(now, year)))
+        pattern = "{:.1f}%" if key.endswith("rate") else "{:.0f}"
+        now_s, before_s, year_s = ("-" if v is None else pattern.format(v) for v in (now, before, year))
+        kpi_rows.append((tr(key), now_s, before_s, year_s, _change(now, before), _change(now, year)))
     sheets = [
         Sheet(
             "kpi",
@@ -111,7 +108,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
                 )
             ),
             tuple(kpi_rows),
-        ),  # fmt: skip
+        ),
         Sheet(
             "agents",
             tr("web.report.agents"),
@@ -138,7 +135,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
                 for a, k in zip(sorted(cur.calls, key=lambda c: c.agent), data.by_agent, strict=True)
             ),
             chart_column=1,
-        ),  # fmt: skip
+        ),
         Sheet(
             "sources",
             tr("web.report.sources"),
@@ -165,14 +162,14 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
                 for s in cur.sources
             ),
             chart_column=1,
-        ),  # fmt: skip
+        ),
         Sheet(
             "defeat",
             tr("web.report.defeat", total=data.defeat.total),
             (tr("web.col.defeat_reason"), tr("web.col.count")),
-            tuple(sorted(data.defeat.by_reason.items(), key=lambda kv: -kv[1])),
+            tuple(data.defeat.by_reason.items()),  # ranked already, largest first
             chart_column=1,
-        ),  # fmt: skip
+        ),
         Sheet(
             "qa",
             tr("web.report.qa"),
@@ -185,7 +182,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
                 for a in data.qa.agents
             ),
             chart_column=2,
-        ),  # fmt: skip
+        ),
     ]
     return sheets
 

@@ -102,7 +102,7 @@ def _refusal(exc: SupervisorError) -> WebError:
 def _mode(body: dict[str, Any]) -> SpyMode:
     value = body.get("mode")
     try:
-        return SpyMode(value)
+        return SpyMode(str(value))
     except ValueError:
         raise BadRequest({"mode": f"{value!r} is not one of {', '.join(m.value for m in SpyMode)}"}) from None
 
@@ -176,7 +176,7 @@ async def _audit_rows(request: web.Request) -> list[ListenIn]:
     assert days is not None
     agent = request.query.get("agent") or None
     since = request.app[DIALER].clock.now() - timedelta(days=days)
-    return await _audit(request).list(since, agent=agent, limit=_AUDIT_LIMIT)
+    return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT)
 
 
 _AUDIT_QUERY = (

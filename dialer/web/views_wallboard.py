@@ -194,5 +194,6 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     """Prometheus exposition: public like any exporter, so bind the console to a trusted network."""
     broadcaster = request.app[BROADCASTER]
     snapshot = await broadcaster.wait_ready()
-    body = await request.app[METRICS].render(request.app[DIALER].db, snapshot, broadcaster.viewers)
+    dialer = request.app[DIALER]
+    body = await request.app[METRICS].render(dialer.db, snapshot, broadcaster.viewers, dialer.health.failures())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

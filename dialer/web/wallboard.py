@@ -270,7 +270,7 @@ class StoreSnapshotSource:
         """Running and paused campaigns, and any other with calls today: progress from ``campaign status``."""
         app = self._app
         active = {
-            c.id for c in await app.campaigns.list() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+            c.id for c in await app.campaigns.all() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
         }
         ids = sorted(active | {a.campaign_id for a in in_flight if a.campaign_id is not None}
                      | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip

@@ -112,7 +112,7 @@ class FakeAmi:
 
     async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         async with asyncio.timeout(timeout):
-            while not predicate():
+            while not predicate():  # noqa: ASYNC110 - an arbitrary predicate, often over state the fake does not own
                 await asyncio.sleep(0.005)
 
     # -- the protocol -----------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import re
 import socket
 
 import pytest
@@ -40,9 +41,9 @@ async def test_reconciled_sits_exactly_where_the_snapshot_ended(fake: FakeAmi, p
 
 
 def test_unusable_settings_are_refused_by_name(pbx: PbxSettings) -> None:
-    with pytest.raises(ValueError, match="pbx.ping_timeout_s = 0"):
+    with pytest.raises(ValueError, match=re.escape("pbx.ping_timeout_s = 0")):
         AmiClient(dataclasses.replace(pbx, ping_timeout_s=0))
-    with pytest.raises(ValueError, match="pbx.event_queue_size = 2"):
+    with pytest.raises(ValueError, match=re.escape("pbx.event_queue_size = 2")):
         AmiClient(dataclasses.replace(pbx, event_queue_size=2))
     with pytest.raises(ValueError, match="reconnect_min_s"):
         AmiClient(dataclasses.replace(pbx, reconnect_min_s=5.0, reconnect_max_s=1.0))
@@ -91,7 +92,7 @@ async def test_actions_reply_and_errors(fake: FakeAmi, client: AmiClient) -> Non
         await client.redirect("Local/1@x;1", "dcc-agent", "agent1")
     assert info_err.value.message == "Channel specified does not exist"
     assert client.connected
-    setvar = [a for a in fake.actions if a["action"] == ["Setvar"]][0]
+    setvar = next(a for a in fake.actions if a["action"] == ["Setvar"])
     assert (setvar["variable"], setvar["value"]) == (["DCC_HOLD"], ["2"])
 
 

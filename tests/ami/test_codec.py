@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -31,8 +33,10 @@ VECTORS: dict[str, tuple[bytes, list[Item]]] = {
         [Message((("Event", "Status"), ("ChanVariable", "A=1"), ("ChanVariable", "B=2"), ("Variable", "X=")))],
     ),
     "command_output_headers": (
-        b"Response: Success\r\nActionID: c1\r\nMessage: Command output follows\r\n"
-        b"Output: Channel   Location\r\nOutput: 0 active channels\r\n\r\n",
+        (
+            b"Response: Success\r\nActionID: c1\r\nMessage: Command output follows\r\n"
+            b"Output: Channel   Location\r\nOutput: 0 active channels\r\n\r\n"
+        ),
         [
             Message(
                 (
@@ -46,9 +50,11 @@ VECTORS: dict[str, tuple[bytes, list[Item]]] = {
         ],
     ),
     "response_follows_with_blank_line": (
-        b"Response: Follows\r\nPrivilege: Command\r\nActionID: c2\r\n"
-        b"line one\nKey: looks like a header\n\r\n\r\nlast line\n--END COMMAND--\r\n\r\n"
-        b"Event: Ping\r\n\r\n",
+        (
+            b"Response: Follows\r\nPrivilege: Command\r\nActionID: c2\r\n"
+            b"line one\nKey: looks like a header\n\r\n\r\nlast line\n--END COMMAND--\r\n\r\n"
+            b"Event: Ping\r\n\r\n"
+        ),
         [
             Message(
                 (("Response", "Follows"), ("Privilege", "Command"), ("ActionID", "c2")),
@@ -134,7 +140,7 @@ def _reference(data: bytes) -> tuple[list[Item], int]:
 def _split(data: bytes, cuts: list[int]) -> list[bytes]:
     points = sorted({c % (len(data) + 1) for c in cuts})
     bounds = [0, *points, len(data)]
-    return [data[a:b] for a, b in zip(bounds, bounds[1:])]
+    return [data[a:b] for a, b in pairwise(bounds)]
 
 
 # Bytes biased towards the protocol's structure so splits land on interesting boundaries.

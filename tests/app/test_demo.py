@@ -104,7 +104,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
     settings = load(config, env={})
     stored = dataclasses.replace(settings, store=dataclasses.replace(settings.store, path=str(demo / "dialer.sqlite3")))
     async with open_store(stored) as app:
-        attempts = await app.attempts.list(limit=500)
+        attempts = await app.attempts.recent(limit=500)
         assert len(attempts) >= 24 + 4, "the new leads and the repurchase hand-over were dialled"
         assert all(a.outcome is not None for a in attempts), "every call has its outcome"
         connected = [a for a in attempts if a.connected_at is not None]
@@ -117,7 +117,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
             "the interested customer was called, the opt-out never"
         )
         assert set(BASE) - {OPTED_OUT} <= numbers
-        campaigns = await app.campaigns.list()
+        campaigns = await app.campaigns.all()
         assert [c.status.value for c in campaigns] == ["completed", "completed"]
     submits = [r for r in read_ledger(demo / "smsc.jsonl") if r["kind"] == "submit"]
     assert {r["to"] for r in submits} >= {n.lstrip("+") for n in BASE}, "the wave went through the SMSC"

@@ -82,7 +82,7 @@ def browser_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab,
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def browser() -> AsyncIterator[Browser]:
     """Debian's Chromium, headless, once for the session."""
-    if not CHROMIUM.exists():
+    if not CHROMIUM.exists():  # noqa: ASYNC240 - one stat before the browser starts
         pytest.fail(f"{CHROMIUM} is missing: run scripts/bootstrap.sh (it installs Debian's chromium package)")
     expect.set_options(timeout=WAIT_MS)
     async with async_playwright() as playwright:
@@ -189,7 +189,7 @@ async def screenshot(page: Page, name: str, *, full_page: bool = False) -> None:
     what the 1280x800 window shows, or the whole page from the top with ``full_page``."""
     folder = os.environ.get(SCREENSHOTS_ENV)
     if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
+        Path(folder).mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a small mkdir in a test helper
         await page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=full_page)
 
 

@@ -201,7 +201,7 @@ def test_duplicated_events_do_not_change_the_outcome(name: str) -> None:
     """AMI replays after a reconnect can repeat events: the result must not move."""
     events, outcome, _ = VECTORS[name]
     doubled = [e for event in events for e in (event, event)]
-    machine, decisions = run(doubled)
+    _machine, decisions = run(doubled)
     assert [d.result.outcome for d in decisions if isinstance(d, Finished)] == [outcome]
 
 
@@ -239,7 +239,7 @@ def test_answered_call_records_times_agent_and_recording() -> None:
 
 
 def test_waiting_for_agent_asks_to_connect_once() -> None:
-    machine, decisions = run(ANSWERED_AND_CONNECTED)
+    _machine, decisions = run(ANSWERED_AND_CONNECTED)
     assert [d for d in decisions if isinstance(d, ConnectAgent)] == [
         ConnectAgent("Local/13800000001@dcc-outbound-00000001;1")
     ]

@@ -113,7 +113,7 @@ async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
     first = await start_runner(config, record.id, log)
     async with open_store(settings) as app:
         for _ in range(600):
-            attempts = await app.attempts.list(limit=1000)
+            attempts = await app.attempts.recent(limit=1000)
             if len(attempts) >= LEADS // 3 and any(a.outcome is None for a in attempts):
                 break
             await asyncio.sleep(0.1)
@@ -127,7 +127,7 @@ async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
 
     async with open_store(settings) as app:
         assert (await app.campaign_store.get(record.id)).status is CampaignStatus.COMPLETED
-        attempts = await app.attempts.list(limit=1000)
+        attempts = await app.attempts.recent(limit=1000)
     per_lead = Counter(a.lead_id for a in attempts)
     assert len(per_lead) == LEADS, "every lead was dialled"
     assert max(per_lead.values()) == 1, f"dialled twice: {[lead for lead, n in per_lead.items() if n > 1]}"
@@ -160,7 +160,7 @@ async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, 
         runner = campaign_runner(app, record.id, on_wrap_up=lambda wrap: desk(runner, wrap))
         task = asyncio.create_task(runner.run())
         for _ in range(600):
-            attempts = await app.attempts.list(limit=1000)
+            attempts = await app.attempts.recent(limit=1000)
             if len(attempts) >= LEADS // 3 and any(a.outcome is None for a in attempts):
                 break
             await asyncio.sleep(0.1)
@@ -168,7 +168,7 @@ async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, 
             raise AssertionError("the campaign never got a third of the way with a call in flight")
         await asyncio.to_thread(lab.restart_asterisk)
         summary = await asyncio.wait_for(task, 240)
-        attempts = await app.attempts.list(limit=1000)
+        attempts = await app.attempts.recent(limit=1000)
     assert summary.status is CampaignStatus.COMPLETED and summary.failures == 0
     per_lead = Counter(a.lead_id for a in attempts)
     assert len(per_lead) == LEADS and max(per_lead.values()) == 1

@@ -94,7 +94,7 @@ async def wait_until(predicate, what: str, timeout: float = 240.0) -> None:
 async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
     drill_lab: tuple[Lab, Settings], tmp_path: Path
 ) -> None:
-    lab, settings = drill_lab
+    _lab, settings = drill_lab
     monday_10am = datetime.combine(datetime(2026, 11, 30).date(), time(10, 0), TZ)
     clock = ShiftedClock(monday_10am)
     async with open_app(settings, clock) as app:
@@ -113,7 +113,7 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
         task = asyncio.create_task(runner.run())
         try:
             await wait_until(lambda: _all_ended(app, at_least=LEADS), "every lead dialled once")
-            first = {a.lead_id: a for a in await app.attempts.list(limit=1000)}
+            first = {a.lead_id: a for a in await app.attempts.recent(limit=1000)}
             assert len(first) == LEADS  # nobody dialled twice before a retry was due
 
             clock.jump(10 * 60 + 5)  # busy and congestion retries are now due
@@ -124,7 +124,7 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
             clock.jump((datetime.combine(monday_10am.date(), time(19, 58), TZ) - clock.now()).total_seconds())
             closed_at = clock.now()
             await asyncio.sleep(3)
-            assert all(a.created_at < closed_at for a in await app.attempts.list(limit=1000))
+            assert all(a.created_at < closed_at for a in await app.attempts.recent(limit=1000))
 
             clock.jump(
                 (
@@ -137,7 +137,7 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
         assert summary.status is CampaignStatus.COMPLETED
         assert summary.failures == 0
 
-        attempts = await app.attempts.list(limit=2000)
+        attempts = await app.attempts.recent(limit=2000)
         by_lead: dict[int, list] = {}
         for a in sorted(attempts, key=lambda a: a.created_at):
             by_lead.setdefault(a.lead_id, []).append(a)
@@ -162,5 +162,5 @@ async def test_campaign_runs_to_the_end_with_policy_retries_inside_the_window(
 
 
 async def _all_ended(app: App, at_least: int) -> bool:
-    listed = await app.attempts.list(limit=2000)
+    listed = await app.attempts.recent(limit=2000)
     return len(listed) >= at_least and all(a.outcome for a in listed)

@@ -177,7 +177,7 @@ async def test_callback_is_due_at_its_time_for_the_agent_who_agreed_it(world: Wo
     assert reasons(await world.service.why(first, c.id)) == {"too_recent"}
     world.clock.set(local(31, 15, 30))
     picks = await world.hopper.next_batch(c.id, 10, world.clock.now())
-    assert [(p.lead_id, p.owner, p.reason, p.priority) for p in picks][0] == (
+    assert next((p.lead_id, p.owner, p.reason, p.priority) for p in picks) == (
         first,
         "agent7",
         PickReason.CALLBACK,
@@ -192,7 +192,7 @@ async def test_unanswered_callback_stays_a_promise_for_the_same_agent(world: Wor
     await world.leads.change_state(
         lead, LeadState.FOLLOWING, world.clock.now(), "agent7", callback_at=world.clock.now()
     )
-    (pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
+    (_pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
     progress = await world.hopper.record_result(c.id, lead, None, Outcome.NO_ANSWER, world.clock.now())
     assert (progress.promised, progress.callback_owner) == (True, "agent7")
     world.clock.set(progress.next_attempt_at)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -111,7 +112,7 @@ def test_attempt_caps_per_lead_and_per_day() -> None:
 def test_bad_rules_say_which_key_and_value() -> None:
     with pytest.raises(PolicyError, match=r"campaigns.retry.busy = '10 minutes'"):
         RetryPolicy.from_settings(replace(RetryDefaults(), busy="10 minutes"))
-    with pytest.raises(PolicyError, match="campaigns.windows.tue .* overlap"):
+    with pytest.raises(PolicyError, match=r"campaigns\.windows\.tue .* overlap"):
         CallingWindows.from_settings(replace(WindowDefaults(), tue="09:00-13:00,12:00-18:00"), "Asia/Shanghai")
     with pytest.raises(PolicyError, match="ends before it begins"):
         CallingWindows.from_settings(replace(WindowDefaults(), wed="20:00-09:00"), "Asia/Shanghai")
@@ -144,9 +145,9 @@ def test_settings_load_validates_the_campaign_section(tmp_path) -> None:
     assert rules.retry.next_attempt(Outcome.BUSY, local(5, 10), 1, 1, rules.windows).at == local(5, 10, 15)
     assert rules.windows.next_opening(local(10, 8, 0)) == local(10, 10, 0)
     cfg_file.write_text('[campaigns.retry]\nbusy = "soon"\n', encoding="utf-8")
-    with pytest.raises(settings_mod.ConfigError, match="campaigns.retry.busy = 'soon'"):
+    with pytest.raises(settings_mod.ConfigError, match=re.escape("campaigns.retry.busy = 'soon'")):
         settings_mod.load(cfg_file, env={})
-    with pytest.raises(settings_mod.ConfigError, match="campaigns.pacing.mode = 'turbo'"):
+    with pytest.raises(settings_mod.ConfigError, match=re.escape("campaigns.pacing.mode = 'turbo'")):
         settings_mod.load(
             tmp_path / "dialer.toml",
             env={"DIALER__CAMPAIGNS__PACING__MODE": "turbo", "DIALER__CAMPAIGNS__RETRY__BUSY": "5m"},

@@ -146,7 +146,7 @@ def test_streak_rule_on_a_reached_outcome_is_a_config_error():
 def test_pair_mapped_twice_is_a_config_error():
     doc = _default_doc()
     doc["rule"].append(dict(doc["rule"][0]))
-    with pytest.raises(ConfigError, match="booked_visit.*mapped twice"):
+    with pytest.raises(ConfigError, match=r"booked_visit.*mapped twice"):
         parse_mapping(doc, "x.toml")
 
 

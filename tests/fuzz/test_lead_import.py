@@ -120,12 +120,12 @@ def sheets(draw: st.DrawFn) -> Sheet:
             name, local = draw(good_name), f"139{i:08d}"
             row = [
                 name if c == NAME else local if c == MOBILE else "hq" if c == SOURCE else cell
-                for c, cell in zip(columns, row)
+                for c, cell in zip(columns, row, strict=True)
             ]
             good[f"+86{local}"] = name
         else:
             phone = f"137{i:08d}" if kind == "hostile_valid_phone" else draw(no_number_text)
-            row = [phone if c == MOBILE else cell for c, cell in zip(columns, row)]
+            row = [phone if c == MOBILE else cell for c, cell in zip(columns, row, strict=True)]
         rows.append(row)
     return Sheet(columns, rows, good if header_mode == "ok" else {}, header_mode == "ok")
 

@@ -44,7 +44,7 @@ async def test_a_known_caller_reaches_the_owner_and_an_unknown_caller_becomes_a_
     await world.inbound.drain()
 
     assert status == 0
-    attempts = {a.number: a for a in await world.attempts.list()}
+    attempts = {a.number: a for a in await world.attempts.recent()}
     known, unknown = attempts[AGENT2_LEAD], attempts[UNKNOWN]
     assert (known.direction, known.outcome, known.agent, known.lead_id) == (
         Direction.INBOUND,
@@ -78,7 +78,7 @@ async def test_a_caller_whose_owner_is_on_a_call_goes_to_the_queue(world: World)
     await world.inbound.drain()
 
     assert status == 0
-    attempts = {a.lead_id: a for a in await world.attempts.list()}
+    attempts = {a.lead_id: a for a in await world.attempts.recent()}
     assert (attempts[first.id].outcome, attempts[first.id].agent) == (Outcome.ANSWERED, "agent2")
     assert attempts[second.id].outcome is Outcome.ANSWERED and attempts[second.id].agent in QUEUE_AGENTS
 
@@ -90,7 +90,7 @@ async def test_six_callers_on_four_lines_four_are_served_and_two_hear_busy(world
     await world.inbound.drain()
 
     assert status == 0
-    attempts = [a for a in await world.attempts.list() if a.number in BURST]
+    attempts = [a for a in await world.attempts.recent() if a.number in BURST]
     assert len(attempts) == len(BURST)
     served = [a for a in attempts if a.outcome is Outcome.ANSWERED]
     busy = [a for a in attempts if a.outcome is Outcome.FAILED]
@@ -117,7 +117,7 @@ async def test_with_nobody_in_the_queue_the_caller_hears_the_message_and_gets_a_
             await queue.add(agent)
 
     assert status == 0
-    (attempt,) = [a for a in await world.attempts.list() if a.number == NOBODY]
+    (attempt,) = [a for a in await world.attempts.recent() if a.number == NOBODY]
     assert (attempt.outcome, attempt.agent, attempt.detail) == (
         Outcome.ABANDONED,
         None,

@@ -67,7 +67,7 @@ async def test_each_change_is_one_cli_command(call, output: str, command: str) -
 
 async def test_a_refusal_names_the_command_and_the_pbx_answer() -> None:
     cli = Cli("Unable to add interface to queue 'dcc': No such queue")
-    with pytest.raises(QueueChangeRefused, match="queue add member PJSIP/agent1.*No such queue"):
+    with pytest.raises(QueueChangeRefused, match=r"queue add member PJSIP/agent1.*No such queue"):
         await InboundQueue(cli).add("agent1")
     with pytest.raises(QueueChangeRefused, match="Member is not dynamic"):
         await InboundQueue(

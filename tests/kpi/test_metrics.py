@@ -203,5 +203,5 @@ def test_month_bounds_are_local_midnights():
 
 @pytest.mark.parametrize("text", ["2026-13", "2026/11", "11-2026", ""])
 def test_bad_month_text_is_refused(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"^month .*(is not between 1 and 12|expected YYYY-MM)"):
         Month.parse(text)

@@ -55,7 +55,7 @@ async def test_november_from_the_store(leads, service, db, clock):  # noqa: F811
         a, 1, Outcome.ANSWERED, DispositionForm(Disposition.CALLBACK, next_follow_up_at=local(2026, 12, 1, 9)), "王芳"
     )
     clock.set(local(2026, 11, 1, 0, 30))  # 31 Oct 16:30 UTC: already November in Shanghai
-    c, d = await import_hq(leads, ["丙", "丁"], 3)
+    c, _d = await import_hq(leads, ["丙", "丁"], 3)
     clock.set(local(2026, 11, 2, 10))
     await service.record_disposition(
         b, 2, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=local(2026, 11, 3, 10)), "王芳"

@@ -193,7 +193,7 @@ async def _observe_all(capture_path: Path) -> None:
             f"{obs.carrier_cause or '(none)'} | {obs.local1_cause} | {', '.join(obs.user_events) or '(none)'} |"
         )
     capture_path.parent.mkdir(parents=True, exist_ok=True)
-    capture_path.write_bytes(bytes(capture))
+    capture_path.write_bytes(bytes(capture))  # noqa: ASYNC240 - a small file written after the calls are done
     print(f"\n{len(capture)} bytes of AMI traffic saved to {capture_path}")
 
 

@@ -115,7 +115,7 @@ async def test_a_recording_path_outside_the_recordings_folder_is_not_recorded(
     paths = {outside: tmp_path / f"{outside}.wav", climbing: recordings / ".." / f"{climbing}.wav"}
     for call_id, path in paths.items():
         await originate(ami, ANSWER_20S, call_id, ring_timeout_ms=10000, amd=False, hold_s=10, recording=path)
-    for call_id, agent in zip(paths, ("agent3", "agent4")):
+    for call_id, agent in zip(paths, ("agent3", "agent4"), strict=True):
         await redirect_to_agent(ami, call_id, agent, 10)
     for call_id in paths:
         await ami.wait_for(lambda e, c=call_id: e.get("Event") == "DialEnd" and e.get("Linkedid") == c

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import stat
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,7 @@ def test_dialplan_syntax_is_left_alone() -> None:
 def test_rtp_ranges_of_asterisk_and_the_parties_never_overlap(tmp_path: Path) -> None:
     layout = LabLayout.from_settings(settings(tmp_path))
     ranges = [layout.asterisk_rtp, *(layout.party_rtp[p] for p in Party), layout.callers_rtp]
-    for a, b in zip(ranges, ranges[1:]):
+    for a, b in pairwise(ranges):
         assert a.start < a.end < b.start < b.end
 
 

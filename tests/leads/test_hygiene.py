@@ -86,7 +86,7 @@ async def test_monthly_report_counts_invalid_numbers_duplicates_and_defeats(serv
     assert d.by_reason == {"价格原因": 1, "已购竞品": 1, "暂不购车": 1}
     assert d.by_source == {"defeated": 3}
     assert d.by_model == {"科鲁泽": 2, "迈锐宝": 1}
-    assert list(d.by_month)[0] == "2025-12" and len(d.by_month) == 12
+    assert next(iter(d.by_month)) == "2025-12" and len(d.by_month) == 12
     assert (d.by_month["2026-10"], d.by_month["2026-11"], d.by_month["2026-09"]) == (1, 3, 0)
     # October only sees October.
     october = await service.hygiene("2026-10")

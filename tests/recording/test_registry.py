@@ -270,7 +270,7 @@ async def test_search_by_number_day_and_agent(registry: RecordingRegistry, store
 def test_retention_below_the_floor_is_a_config_error(tmp_path: Path, days: int) -> None:
     cfg = tmp_path / "dialer.toml"
     cfg.write_text(f"[recording]\nretention_days = {days}\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="retention_days = .*at least 30"):
+    with pytest.raises(ConfigError, match=r"retention_days = .*at least 30"):
         load(cfg, env={})
 
 

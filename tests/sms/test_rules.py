@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -68,5 +69,5 @@ def test_a_keyword_that_both_opts_out_and_shows_interest_is_a_config_error() -> 
 
 
 def test_bad_window_is_reported_by_the_settings_loader() -> None:
-    with pytest.raises(ConfigError, match="sms.window = '21:00-08:00'"):
+    with pytest.raises(ConfigError, match=re.escape("sms.window = '21:00-08:00'")):
         load(None, env={"DIALER__SMS__WINDOW": "21:00-08:00"})

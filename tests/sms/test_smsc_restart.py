@@ -14,6 +14,7 @@ from pathlib import Path
 from dialer.clock import VirtualClock
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import read_ledger
+from dialer.tasks import TaskHealth
 
 from .conftest import e164, spawn_smsc, until
 
@@ -33,7 +34,7 @@ async def test_kill_the_smsc_mid_wave(
 
     proc = await spawn_smsc(port, ledger)
     stop = asyncio.Event()
-    worker = asyncio.create_task(sending.run(stop))
+    worker = asyncio.create_task(sending.run(stop, TaskHealth()))
     try:
 
         async def some_sent() -> bool:

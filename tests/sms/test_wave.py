@@ -19,6 +19,7 @@ from dialer.leads.deadlines import DueRules, compute_due
 from dialer.sms.errors import MessageRefused
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import SimScript, read_ledger
+from dialer.tasks import TaskHealth
 
 from .conftest import e164, mobile, until
 
@@ -51,7 +52,7 @@ async def test_repurchase_wave_of_500(
     assert (report.selected, report.queued, report.parts) == (N, N, 2 * N)
 
     stop = asyncio.Event()
-    worker = asyncio.create_task(sending.run(stop))
+    worker = asyncio.create_task(sending.run(stop, TaskHealth()))
 
     async def settled() -> bool:
         counts = await sending.store.status_counts(report.wave_id)

@@ -184,11 +184,11 @@ async def test_in_flight_and_counts(attempts: SqliteAttemptRepository) -> None:
 async def test_list_is_newest_first_with_paging_and_since(attempts: SqliteAttemptRepository) -> None:
     for n in range(5):
         await outbound(attempts, f"c{n}", created=n * 60)
-    assert [a.call_id for a in await attempts.list()] == ["c4", "c3", "c2", "c1", "c0"]
-    assert [a.call_id for a in await attempts.list(limit=2, offset=1)] == ["c3", "c2"]
-    assert [a.call_id for a in await attempts.list(since=at(120))] == ["c4", "c3", "c2"]
+    assert [a.call_id for a in await attempts.recent()] == ["c4", "c3", "c2", "c1", "c0"]
+    assert [a.call_id for a in await attempts.recent(limit=2, offset=1)] == ["c3", "c2"]
+    assert [a.call_id for a in await attempts.recent(since=at(120))] == ["c4", "c3", "c2"]
     with pytest.raises(ValueError, match="offset = -1"):
-        await attempts.list(offset=-1)
+        await attempts.recent(offset=-1)
 
 
 async def test_in_flight_attempts_survive_a_restart(db_path: Path) -> None:
@@ -206,12 +206,15 @@ async def test_in_flight_attempts_survive_a_restart(db_path: Path) -> None:
 
 
 async def test_methods_join_an_outer_transaction(db: Database, attempts: SqliteAttemptRepository) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_transaction() -> None:
         async with db.write():
             await outbound(attempts, "c")
             assert await attempts.get("c") is not None  # visible inside the transaction
             await attempts.finish("c", outcome=Outcome.FAILED, ended_at=at(1))
             raise RuntimeError("the service's next step failed")
+
+    with pytest.raises(RuntimeError, match="the service's next step failed"):
+        await failing_transaction()
     assert await attempts.get("c") is None
 
 

@@ -28,10 +28,14 @@ async def bodies(db: Database) -> list[str]:
 async def test_commit_on_success_rollback_on_error(notes: Database) -> None:
     async with notes.write() as tx:
         await tx.execute("INSERT INTO notes (body) VALUES (?)", ("kept",))
-    with pytest.raises(RuntimeError):
+
+    async def failing_write() -> None:
         async with notes.write() as tx:
             await tx.execute("INSERT INTO notes (body) VALUES (?)", ("dropped",))
             raise RuntimeError("caller failed")
+
+    with pytest.raises(RuntimeError, match="caller failed"):
+        await failing_write()
     assert await bodies(notes) == ["kept"]
 
 
@@ -89,33 +93,43 @@ async def test_failed_commit_is_rolled_back_and_translated(notes: Database) -> N
             "CREATE TABLE child (id INTEGER PRIMARY KEY,"
             " parent_id INTEGER REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED)"
         )
-    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+
+    async def write_with_bad_child() -> None:
         async with notes.write() as tx:
             await tx.execute("INSERT INTO notes (body) VALUES ('with bad child')")
             await tx.execute("INSERT INTO child VALUES (1, 42)")  # checked only at COMMIT
+
+    with pytest.raises(IntegrityError, match="FOREIGN KEY constraint failed"):
+        await write_with_bad_child()
     async with notes.write() as tx:
         await tx.execute("INSERT INTO notes (body) VALUES ('after')")
     assert await bodies(notes) == ["after"]
 
 
 async def test_nested_write_is_a_savepoint(notes: Database) -> None:
+    async def failing_inner_write() -> None:
+        async with notes.write() as inner:
+            await inner.execute("INSERT INTO notes (body) VALUES ('inner')")
+            raise RuntimeError("inner failed")
+
     async with notes.write() as outer:
         await outer.execute("INSERT INTO notes (body) VALUES ('outer')")
-        with pytest.raises(RuntimeError):
-            async with notes.write() as inner:
-                await inner.execute("INSERT INTO notes (body) VALUES ('inner')")
-                raise RuntimeError("inner failed")
+        with pytest.raises(RuntimeError, match="inner failed"):
+            await failing_inner_write()
         async with notes.write() as inner:
             await inner.execute("INSERT INTO notes (body) VALUES ('inner ok')")
     assert await bodies(notes) == ["outer", "inner ok"]
 
 
 async def test_outer_failure_undoes_nested_writes(notes: Database) -> None:
-    with pytest.raises(RuntimeError):
+    async def failing_outer_write() -> None:
         async with notes.write():
             async with notes.write() as inner:
                 await inner.execute("INSERT INTO notes (body) VALUES ('inner')")
             raise RuntimeError("outer failed")
+
+    with pytest.raises(RuntimeError, match="outer failed"):
+        await failing_outer_write()
     assert await bodies(notes) == []
 
 
@@ -144,12 +158,14 @@ async def test_read_is_one_snapshot(notes: Database) -> None:
 async def test_reader_pool_is_bounded(db_path: Path) -> None:
     async with await Database.open(db_path, readers=1) as db:
         order: list[str] = []
+        first_in = asyncio.Event()
         release = asyncio.Event()
 
         async def hold() -> None:
             async with db.read() as r:
                 await r.fetchval("SELECT 1")
                 order.append("first in")
+                first_in.set()
                 await release.wait()
                 order.append("first out")
 
@@ -159,8 +175,7 @@ async def test_reader_pool_is_bounded(db_path: Path) -> None:
                 order.append("second in")
 
         first_task = asyncio.create_task(hold())
-        while not order:
-            await asyncio.sleep(0)
+        await first_in.wait()
         second_task = asyncio.create_task(second())
         for _ in range(20):  # plenty of chances for the second reader to (wrongly) get in
             await asyncio.sleep(0.005)

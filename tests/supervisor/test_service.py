@@ -101,7 +101,7 @@ async def test_the_access_policy_refuses_before_anything_happens(env, user: User
     service, pbx, store, _ = env
     with pytest.raises(ListenInRefused, match="role_not_allowed"):
         await service.start(user, "agent2", SpyMode.LISTEN)
-    assert pbx.asked == [] and await store.list(T0 - timedelta(days=1)) == []
+    assert pbx.asked == [] and await store.recent(T0 - timedelta(days=1)) == []
 
 
 async def test_qa_may_listen_in_too(env) -> None:  # type: ignore[no-untyped-def]
@@ -118,7 +118,7 @@ async def test_no_phone_or_no_live_call_is_refused_without_audit_noise(env) -> N
     pbx.channels = [channel("PJSIP/agent10-00000001", "a10")]
     with pytest.raises(AgentNotOnCall):
         await service.start(BOSS, "agent1", SpyMode.LISTEN)
-    assert pbx.asked == [] and await store.list(T0 - timedelta(days=1)) == []
+    assert pbx.asked == [] and await store.recent(T0 - timedelta(days=1)) == []
 
 
 async def test_switch_redirects_the_live_leg_and_stop_hangs_it_up_and_closes_the_audit(env) -> None:  # type: ignore[no-untyped-def]
@@ -165,7 +165,7 @@ async def test_a_refused_originate_is_audited_as_failed(env) -> None:  # type: i
     pbx.originate_error = AmiActionError("Originate", "Extension does not exist.")
     with pytest.raises(PbxRefused):
         await service.start(BOSS, "agent2", SpyMode.LISTEN)
-    (audit,) = await store.list(T0 - timedelta(days=1))
+    (audit,) = await store.recent(T0 - timedelta(days=1))
     assert audit.end_reason == "failed" and audit.seconds == 0.0
 
 

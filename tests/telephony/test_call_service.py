@@ -84,7 +84,7 @@ async def test_attempt_is_committed_before_the_originate_is_sent(env) -> None:
 
 
 async def test_originate_follows_the_telephony_contract(env, settings: Settings) -> None:
-    service, fake, repo = env
+    service, fake, _repo = env
     task = asyncio.create_task(service.dial(NUMBER, agent="agent2"))
     await wait_for(lambda: fake.originates, "originate")
     sent = fake.originates[0]
@@ -122,7 +122,7 @@ async def test_busy_is_recorded_with_its_cause(env) -> None:
 
 
 async def test_never_more_calls_than_lines(env) -> None:
-    service, fake, repo = env
+    service, fake, _repo = env
     tasks = [asyncio.create_task(service.dial(normalize(f"1380000000{i}"), agent="agent1")) for i in range(5)]
     await wait_for(lambda: len(fake.originates) == 3, "three originates")
     await asyncio.sleep(0.05)
@@ -132,7 +132,7 @@ async def test_never_more_calls_than_lines(env) -> None:
     # end the calls one by one; the waiting ones go out only as lines free up
     done = 0
     while done < 5:
-        await wait_for(lambda: len(fake.originates) > done, "next originate")
+        await wait_for(lambda n=done: len(fake.originates) > n, "next originate")
         call_id = fake.originates[done]["channel_id"]
         fake.hangup(call_id, call_id, 0)
         done += 1
@@ -141,7 +141,7 @@ async def test_never_more_calls_than_lines(env) -> None:
 
 
 async def test_unconfirmed_originate_is_never_resent_and_settles_unknown(env) -> None:
-    service, fake, repo = env
+    service, fake, _repo = env
     fake.originate_error = AmiTimeout("no reply")
     attempt = await asyncio.wait_for(service.dial(NUMBER, agent="agent1"), 5)
     assert len(fake.originates) == 1
@@ -149,7 +149,7 @@ async def test_unconfirmed_originate_is_never_resent_and_settles_unknown(env) ->
 
 
 async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> None:
-    service, fake, repo = env
+    service, fake, _repo = env
     task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
     await wait_for(lambda: fake.originates, "originate")
     call_id = fake.originates[0]["channel_id"]

@@ -59,7 +59,7 @@ def settings(tmp_path: Path) -> Settings:
             login_base_delay_s=4.0,
             login_max_delay_s=60.0,
             login_window_s=600.0,
-        ),  # fmt: skip
+        ),
     )
 
 

@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
 from dialer.access.policy import Role
-from dialer.web.keys import ROUTES
+from dialer.web.keys import DIALER, ROUTES
 from dialer.web.openapi import _openapi_path
 from tests.web.conftest import Login
 
@@ -38,6 +38,17 @@ async def test_metrics_export_calls_by_outcome_and_lines(client: TestClient) -> 
     assert 'dialer_lines_in_use{direction="outbound"} 0.0' in text
     assert 'dialer_lines{direction="outbound"} 8.0' in text
     assert "dialer_abandon_rate" in text
+
+
+async def test_metrics_count_background_task_failures(client: TestClient) -> None:
+    assert "dialer_background_failures_total{" not in await (await client.get("/metrics")).text()
+    health = client.app[DIALER].health
+    health.failed("ami-event-router")
+    health.failed("ami-event-router")
+    health.failed("sms-listen")
+    text = await (await client.get("/metrics")).text()
+    assert 'dialer_background_failures_total{task="ami-event-router"} 2.0' in text
+    assert 'dialer_background_failures_total{task="sms-listen"} 1.0' in text
 
 
 async def test_reports_page_charts_and_xlsx(client: TestClient, logins: dict[Role, Login]) -> None:

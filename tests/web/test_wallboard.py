@@ -69,21 +69,24 @@ def _snapshot(n: int) -> Snapshot:
 class _Counting:
     """A source that changes on every call and counts the calls."""
 
-    def __init__(self) -> None:
+    def __init__(self, enough: int) -> None:
         self.calls = 0
+        self._enough = enough
+        self.enough_calls = asyncio.Event()  # set once ``enough`` snapshots have been taken
 
     async def snapshot(self) -> Snapshot:
         self.calls += 1
+        if self.calls >= self._enough:
+            self.enough_calls.set()
         return _snapshot(self.calls)
 
 
 async def test_a_slow_viewer_keeps_only_the_newest_snapshot() -> None:
-    source = _Counting()
+    source = _Counting(enough=5)
     broadcaster = Broadcaster(source, interval_s=0.0, viewer_queue=1)
     async with broadcaster.subscribe() as slow:
         task = asyncio.create_task(broadcaster.run())
-        while source.calls < 5:
-            await asyncio.sleep(0)
+        await source.enough_calls.wait()
         task.cancel()
         assert slow.qsize() == 1
         newest = slow.get_nowait()
