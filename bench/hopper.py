@@ -28,15 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from dialer.campaigns.definition import parse_definition
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.lifecycle import Command
 from dialer.clock import VirtualClock
+from dialer.domain.campaigns.definition import parse_definition
+from dialer.domain.campaigns.lifecycle import Command
 from dialer.logging import configure
 from dialer.settings import Settings
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
-from dialer.store.timestamps import to_db
+from dialer.timestamps import to_db
 
 # Monday 2026-11-30 10:00 Beijing time: inside the default calling window.
 NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dialer.clock import SystemClock
+from dialer.domain.leads.model import LeadSource
 from dialer.leads.importer import Phase, Progress, ProgressCallback
-from dialer.leads.model import LeadSource
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.logging import configure

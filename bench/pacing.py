@@ -23,9 +23,9 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 from statistics import mean
 
-from dialer import settings as settings_mod
-from dialer.campaigns.pacing import PacingMode
-from dialer.campaigns.policy import CampaignRules
+from dialer import config
+from dialer.domain.campaigns.pacing import PacingMode
+from dialer.domain.campaigns.policy import CampaignRules
 from dialer.sim.engine import SimResult, simulate
 from dialer.sim.scenarios import reference
 
@@ -58,7 +58,7 @@ class Cell:
 
 
 def run_job(job: Job) -> tuple[Job, SimResult]:
-    cfg = settings_mod.load(job.config)
+    cfg = config.load(job.config)
     pacing = cfg.campaigns.pacing if job.margin is None else replace(cfg.campaigns.pacing, abandon_margin=job.margin)
     rules = CampaignRules.from_settings(cfg)
     sc = reference(rules, job.mode, job.agents, LINES, job.answer_p, job.talk, job.hours, job.seed)
@@ -154,7 +154,7 @@ def main() -> int:
     ap.add_argument("--config", help="dialer TOML (default: the project's)")
     ap.add_argument("--svg", help="also write the chart to this file")
     args = ap.parse_args()
-    limit = settings_mod.load(args.config).campaigns.pacing.max_abandon_rate
+    limit = config.load(args.config).campaigns.pacing.max_abandon_rate
     todo = jobs(args.hours, args.seeds, args.config)
     started = time.perf_counter()
     results: list[tuple[Job, SimResult]] = []

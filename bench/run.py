@@ -31,9 +31,9 @@ from pathlib import Path
 from typing import TypeVar
 
 from bench import agent_connect, ami_events, hopper, lead_import, pacing, store_writes
-from dialer import settings as settings_mod
-from dialer.campaigns.pacing import PacingMode
+from dialer import config
 from dialer.clock import SystemClock
+from dialer.domain.campaigns.pacing import PacingMode
 from dialer.leads.sheets import write_sheet
 from dialer.logging import configure
 from dialer.settings import Settings
@@ -205,7 +205,7 @@ async def store_rows() -> list[Row]:
 
 
 def pacing_rows(hours: float, seeds: int, jobs: int) -> list[Row]:
-    limit = settings_mod.load(None).campaigns.pacing.max_abandon_rate
+    limit = config.load(None).campaigns.pacing.max_abandon_rate
     todo = pacing.jobs(hours, seeds, None)
     with ProcessPoolExecutor(jobs) as pool:
         results = list(pool.map(pacing.run_job, todo, chunksize=4))

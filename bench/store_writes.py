@@ -25,8 +25,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialer.calls.outcome import Direction, Outcome
 from dialer.clock import SystemClock
+from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.logging import configure
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database

@@ -22,19 +22,19 @@ from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
-from dialer.doss.mapping import load_mapping
+from dialer.domain.doss.mapping import load_mapping
+from dialer.domain.qa.form import load_form
+from dialer.domain.sms.errors import SmsError
 from dialer.doss.service import DossService
 from dialer.events.bus import EventBus
 from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadService
 from dialer.logging import get_logger
-from dialer.qa.form import load_form
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
-from dialer.sms.errors import SmsError
 from dialer.sms.factory import build_service
 from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import SmsService

@@ -34,11 +34,11 @@ from typing import Any
 from aiohttp import web
 
 from dialer.app import App, campaign_runner, open_app
-from dialer.auth.passwords import DEFAULT_COST, ScryptCost
-from dialer.campaigns.lifecycle import CampaignStatus
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
 from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
+from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
+from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.sms.factory import build_driver, build_service

@@ -309,7 +309,7 @@ class SmsSettings:
     """SMS (docs/sms.md): which driver sends, the gateway, the customer-protection rules, the outbox.
 
     Templates live in their own file (``templates_file``), validated at start-up by
-    dialer.sms.templates. Times of day are the dealer's local time (dealer.timezone).
+    dialer.domain.sms.templates. Times of day are the dealer's local time (dealer.timezone).
     """
 
     driver: str = "smpp"  # smpp (an SMS gateway / operator SMSC) | pbx (AMI MessageSend over a SIP trunk)
@@ -463,8 +463,10 @@ class Settings:
         return p if p.is_absolute() else Path(self.base_dir) / p
 
 
-def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read ``path`` (default ``$DIALER_CONFIG`` or ``config/dialer.toml``), apply env overrides, validate.
+def read(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> tuple[Settings, str]:
+    """Read ``path`` (default ``$DIALER_CONFIG`` or ``config/dialer.toml``) and the env overrides into
+    typed settings, and the file's name for messages. The values' rules are checked by
+    :func:`dialer.config.load`, which every entry point uses: each feature checks its own section.
 
     A missing default file yields the documented defaults; a missing explicit file is an error.
     """
@@ -483,8 +485,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     base = cfg_path.resolve().parent.parent if cfg_path.parent.name == "config" else cfg_path.resolve().parent
     data.setdefault("base_dir", str(base))
     settings: Settings = _build(Settings, data, str(cfg_path))
-    _validate(settings, str(cfg_path))
-    return settings
+    return settings, str(cfg_path)
 
 
 def read_toml(path: str | os.PathLike[str], what: str) -> dict[str, Any]:
@@ -566,7 +567,8 @@ def _coerce(tp: Any, value: Any, where: str) -> Any:
     return value
 
 
-def _validate(s: Settings, where: str) -> None:
+def problems(s: Settings) -> list[str]:
+    """What is wrong in the sections that need no feature's code to check (each feature checks its own)."""
     problems: list[str] = []
     if not 1 <= s.pbx.outbound_lines <= 240:
         problems.append(f"pbx.outbound_lines = {s.pbx.outbound_lines}: must be between 1 and 240")
@@ -582,17 +584,13 @@ def _validate(s: Settings, where: str) -> None:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
     problems.extend(_lead_problems(s.leads))
     problems.extend(_recording_problems(s.recording))
-    problems.extend(_doss_problems(s.doss, s.kpi))
-    problems.extend(_campaign_problems(s.campaigns, s.dealer.timezone))
-    problems.extend(_sms_problems(s.sms, s.dealer.timezone))
-    problems.extend(_inbound_problems(s.inbound, s.dealer.timezone))
+    problems.extend(_doss_problems(s.doss))
     problems.extend(_web_problems(s.web))
     if s.ui.language not in ("zh-CN", "en"):
         problems.append(f"ui.language = {s.ui.language!r}: must be 'zh-CN' or 'en'")
     if s.log.level.lower() not in ("debug", "info", "warning", "error"):
         problems.append(f"log.level = {s.log.level!r}: must be debug, info, warning or error")
-    if problems:
-        raise ConfigError(f"{where}: " + "; ".join(problems))
+    return problems
 
 
 def _lead_problems(leads: LeadSettings) -> list[str]:
@@ -643,7 +641,7 @@ def _recording_problems(r: RecordingSettings) -> list[str]:
     return problems
 
 
-def _doss_problems(d: DossSettings, k: KpiSettings) -> list[str]:
+def _doss_problems(d: DossSettings) -> list[str]:
     problems: list[str] = []
     if d.endpoint and not d.endpoint.startswith(("http://", "https://")):
         problems.append(f"doss.endpoint = {d.endpoint!r}: must be an http:// or https:// URL")
@@ -653,83 +651,6 @@ def _doss_problems(d: DossSettings, k: KpiSettings) -> list[str]:
         problems.append("doss.max_attempts and doss.batch_size must be at least 1")
     if not 0 < d.backoff_base_s <= d.backoff_max_s:
         problems.append(f"doss: need 0 < backoff_base_s ({d.backoff_base_s}) <= backoff_max_s ({d.backoff_max_s})")
-    if not 0 < k.calls_norm_min <= k.calls_norm_max:
-        problems.append(f"kpi: need 0 < calls_norm_min ({k.calls_norm_min}) <= calls_norm_max ({k.calls_norm_max})")
-    from dialer.leads.model import LeadSource
-
-    sources = [s.value for s in LeadSource]
-    for source in k.captured_sources:
-        if source not in sources:
-            problems.append(f"kpi.captured_sources: {source!r} is not one of {', '.join(sources)}")
-    return problems
-
-
-def _campaign_problems(c: CampaignDefaults, timezone: str) -> list[str]:
-    """Check the campaign section by parsing it with the code that will use it, so both agree."""
-    from dialer.campaigns.errors import PolicyError
-    from dialer.campaigns.policy import CallingWindows, RetryPolicy
-
-    problems: list[str] = []
-    p = c.pacing
-    if p.mode not in ("preview", "progressive", "predictive"):
-        problems.append(f"campaigns.pacing.mode = {p.mode!r}: must be preview, progressive or predictive")
-    if not 0 < p.max_abandon_rate < 1:
-        problems.append(f"campaigns.pacing.max_abandon_rate = {p.max_abandon_rate}: must be between 0 and 1")
-    if not 0 <= p.abandon_margin < p.max_abandon_rate:
-        problems.append(
-            f"campaigns.pacing.abandon_margin = {p.abandon_margin}: must be >= 0 and below max_abandon_rate"
-        )
-    if not 0 < p.throttle_band <= p.max_abandon_rate:
-        problems.append(f"campaigns.pacing.throttle_band = {p.throttle_band}: must be > 0 and at most max_abandon_rate")
-    if not 0 < p.gain_min <= p.gain_start <= p.gain_max:
-        problems.append("campaigns.pacing: need 0 < gain_min <= gain_start <= gain_max")
-    if p.gain_step_down <= 0 or p.sample_size < 10 or p.warmup_attempts < 0 or p.rolling_days < 1:
-        problems.append(
-            "campaigns.pacing: gain_step_down > 0, sample_size >= 10, warmup_attempts >= 0, rolling_days >= 1"
-        )
-    if c.wrap_up_timeout_s <= 0:
-        problems.append(f"campaigns.wrap_up_timeout_s = {c.wrap_up_timeout_s}: must be positive")
-    if c.preview_timeout_s <= 0:
-        problems.append(f"campaigns.preview_timeout_s = {c.preview_timeout_s}: must be positive")
-    if (
-        not c.pause_reasons
-        or any(not r.strip() for r in c.pause_reasons)
-        or len(set(c.pause_reasons)) != len(c.pause_reasons)
-    ):
-        problems.append(f"campaigns.pause_reasons = {list(c.pause_reasons)}: must be distinct, non-empty texts")
-    if c.deadline_urgent_s < 0:
-        problems.append(f"campaigns.deadline_urgent_s = {c.deadline_urgent_s}: must not be negative")
-    try:
-        RetryPolicy.from_settings(c.retry)
-    except PolicyError as exc:
-        problems.append(str(exc))
-    try:
-        CallingWindows.from_settings(c.windows, timezone)
-    except PolicyError as exc:
-        problems.append(str(exc))
-    return problems
-
-
-def _sms_problems(sms: SmsSettings, timezone: str) -> list[str]:
-    """Check the SMS section with the code that will use it, so both agree."""
-    from dialer.sms.errors import SmsConfigError
-    from dialer.sms.rules import SendRules
-
-    problems: list[str] = []
-    if sms.driver not in ("smpp", "pbx"):
-        problems.append(f"sms.driver = {sms.driver!r}: must be 'smpp' or 'pbx'")
-    if sms.cadence_handoff not in ("non_repliers", "all", "interested"):
-        problems.append(f"sms.cadence_handoff = {sms.cadence_handoff!r}: must be non_repliers, all or interested")
-    if not 0 <= sms.cadence_min_reply_rate <= 1:
-        problems.append(f"sms.cadence_min_reply_rate = {sms.cadence_min_reply_rate}: must be between 0 and 1")
-    if sms.smpp_window < 1 or sms.max_attempts < 1 or sms.batch_size < 1:
-        problems.append("sms.smpp_window, sms.max_attempts and sms.batch_size must be at least 1")
-    if not 0 < sms.backoff_base_s <= sms.backoff_max_s or not 0 < sms.reconnect_min_s <= sms.reconnect_max_s:
-        problems.append("sms: need 0 < backoff_base_s <= backoff_max_s and 0 < reconnect_min_s <= reconnect_max_s")
-    try:
-        SendRules.from_settings(sms, timezone)
-    except SmsConfigError as exc:
-        problems.append(str(exc))
     return problems
 
 
@@ -751,22 +672,4 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
-    return problems
-
-
-def _inbound_problems(i: InboundSettings, timezone: str) -> list[str]:
-    """Check the inbound section; the hours are parsed by the campaign window code that uses them."""
-    from dialer.campaigns.errors import PolicyError
-    from dialer.campaigns.policy import CallingWindows
-
-    problems: list[str] = []
-    for name in ("owner_ring_s", "queue_wait_s"):
-        if getattr(i, name) <= 0:
-            problems.append(f"inbound.{name} = {getattr(i, name)}: must be positive")
-    if not i.actor:
-        problems.append("inbound.actor: must not be empty")
-    try:
-        CallingWindows.from_settings(i.hours, timezone)
-    except PolicyError as exc:
-        problems.append(f"inbound.hours: {exc}")
     return problems

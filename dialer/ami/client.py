@@ -3,7 +3,7 @@
 panoramisk gives us action IDs, action serialization and the collection of
 multi-message replies. Everything around it that decides whether a call center
 dials a customer once, twice or never is ours (numbers refer to the defects in
-shared/notes/panoramisk.md):
+docs/panoramisk.md):
 
 * wire decoding through :mod:`dialer.ami.codec` in a subclassed protocol, so
   split UTF-8 characters survive (3), and a failing message or handler is logged

@@ -1,1 +1,1 @@
-"""Console users: password hashing, login throttling and sessions (docs/web.md). Pure apart from the KDF."""
+"""Console users: the login and session service (docs/web.md); its pure rules are ``dialer.domain.auth``."""

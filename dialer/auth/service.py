@@ -13,9 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from dialer.access.policy import Role, User
-from dialer.auth.errors import BadUserInput, LoginRefused, UserExists
-from dialer.auth.passwords import (
+from dialer.clock import Clock
+from dialer.domain.access.policy import Role, User
+from dialer.domain.auth.errors import BadUserInput, LoginRefused, UserExists
+from dialer.domain.auth.passwords import (
     DEFAULT_COST,
     ScryptCost,
     check_new_password,
@@ -23,8 +24,7 @@ from dialer.auth.passwords import (
     needs_rehash,
     verify_password,
 )
-from dialer.auth.throttle import LoginThrottle, ThrottleRules
-from dialer.clock import Clock
+from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.logging import get_logger
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError

@@ -1,5 +1,2 @@
-"""The campaign engine's pure core: agents, pacing, retries, calling windows and priority.
-
-Nothing here does I/O or sleeps: every function takes events and times (from the one
-clock) and returns decisions, so the real runner and the simulator run the same code.
-"""
+"""Campaign services: the runner that dials, the hopper, presence, the service faces call, the
+registry of runners in this process. Their pure core is ``dialer.domain.campaigns``."""

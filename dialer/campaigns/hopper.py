@@ -22,11 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.definition import OPEN_STATES
-from dialer.campaigns.lifecycle import CampaignStatus
-from dialer.campaigns.policy import CampaignRules
-from dialer.campaigns.progress import (
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.definition import OPEN_STATES
+from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.campaigns.policy import CampaignRules
+from dialer.domain.campaigns.progress import (
     CampaignRecord,
     CampaignRepository,
     DueQuery,

@@ -15,7 +15,7 @@ Asterisk restarted) :meth:`PresenceService.restore_queue` puts back what the sto
 
 A change made while the agent is on a call or in wrap-up is stored at once but reaches the
 runner's roster only after the wrap-up ends (:func:`reconcile` waits), because
-:class:`~dialer.campaigns.agents.AgentSession` refuses to log out a call that still owes its
+:class:`~dialer.domain.campaigns.agents.AgentSession` refuses to log out a call that still owes its
 disposition, and a pause must not give up a disposition the agent is still typing.
 
 Pure rules (:func:`next_presence`, :func:`reconcile`) are kept apart from the service that
@@ -32,14 +32,14 @@ from enum import StrEnum
 from typing import Protocol
 
 from dialer.ami.errors import AmiError
-from dialer.campaigns.agents import AgentSession, AgentState, Transition
-from dialer.campaigns.errors import CampaignError
 from dialer.clock import Clock
+from dialer.domain.campaigns.agents import AgentSession, AgentState, Transition
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import BusEvent, EventBus
-from dialer.inbound.errors import QueueChangeRefused
 from dialer.logging import get_logger
 from dialer.store.database import Database, Row
-from dialer.store.timestamps import from_db, to_db
+from dialer.timestamps import from_db, to_db
 
 log = get_logger(__name__)
 

@@ -49,24 +49,24 @@ from typing import Any
 import structlog
 
 from dialer.actors import SYSTEM_ACTOR
-from dialer.calls.outcome import CallState, Outcome
-from dialer.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
-from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.lifecycle import CampaignStatus, Command
-from dialer.campaigns.pacing import Pacer, PacingMode, PacingSnapshot, make_pacer
-from dialer.campaigns.policy import CampaignRules
 from dialer.campaigns.presence import PresenceReader, default_presence, reconcile
-from dialer.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
-from dialer.campaigns.stats import PacingStats
 from dialer.clock import Clock
-from dialer.doss.mapping import Disposition, DispositionForm, FormField
+from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
+from dialer.domain.campaigns.pacing import Pacer, PacingMode, PacingSnapshot, make_pacer
+from dialer.domain.campaigns.policy import CampaignRules
+from dialer.domain.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
+from dialer.domain.campaigns.stats import PacingStats
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FormField
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
-from dialer.store.repositories import Attempt
 from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import CallService
 

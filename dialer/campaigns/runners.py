@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-from dialer.campaigns.agents import AgentSession
-from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.runner import CampaignRunner, PreviewOffer, WrapUp
+from dialer.domain.campaigns.agents import AgentSession
+from dialer.domain.campaigns.errors import CampaignError
 
 
 class Runners:

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.definition import load_definition
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.progress import CampaignRecord, CampaignRepository, ProgressStatus
-from dialer.campaigns.why import Blocker, blockers
 from dialer.clock import Clock
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.definition import load_definition
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.campaigns.progress import CampaignRecord, CampaignRepository, ProgressStatus
+from dialer.domain.campaigns.why import Blocker, blockers
 from dialer.settings import Settings
 
 # How far back ``status`` looks to measure the dial rate behind its ETA: long enough to smooth a

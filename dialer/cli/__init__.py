@@ -14,9 +14,10 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from dialer import settings as settings_mod
 from dialer.clock import Clock, SystemClock
+from dialer.config import load
 from dialer.logging import configure
+from dialer.settings import ConfigError
 
 # Sub-command modules, in the order ``dialer --help`` lists them.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -68,8 +69,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     args = parser.parse_args(argv)
     args.clock = clock or SystemClock()
     try:
-        cfg = settings_mod.load(args.config)
-    except settings_mod.ConfigError as exc:
+        cfg = load(args.config)
+    except ConfigError as exc:
         print(f"dialer: config error: {exc}", file=sys.stderr)
         return 2
     if args.lang:

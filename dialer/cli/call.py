@@ -8,10 +8,10 @@ import asyncio
 from dialer.app import open_app
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.calls.attempts import Attempt
 from dialer.i18n import translate
 from dialer.phone import InvalidPhone, Phone, normalize
 from dialer.settings import Settings
-from dialer.store.repositories import Attempt
 from dialer.telephony.lines import LinesBusy
 
 

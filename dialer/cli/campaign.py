@@ -18,14 +18,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.app import campaign_runner, open_app, open_store
-from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.progress import CampaignRecord, ProgressStatus
 from dialer.campaigns.runner import CampaignRunner
 from dialer.campaigns.service import CampaignService, StatusReport, WhyAnswer
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.campaigns.progress import CampaignRecord, ProgressStatus
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.phone import InvalidPhone, normalize

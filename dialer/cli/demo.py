@@ -30,27 +30,27 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from dialer.access.policy import Role
 from dialer.ami.errors import AmiError
 from dialer.app import App, open_store
 from dialer.auth.service import AuthService
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import RunSummary
 from dialer.cli import CliError, call, campaign, doss, kpi, sms
 from dialer.cli.output import print_table
 from dialer.cli.web import until_interrupted
 from dialer.clock import Clock
+from dialer.domain.access.policy import Role
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.recording.model import Recording
+from dialer.domain.sms.cadence import Handoff, Phase
+from dialer.domain.sms.rules import ReplyKind
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
 from dialer.logging import configure
-from dialer.recording.model import Recording
 from dialer.server import Server, serve
 from dialer.settings import Settings
-from dialer.sms.cadence import Handoff, Phase
 from dialer.sms.factory import build_driver, build_service
-from dialer.sms.rules import ReplyKind
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import SimScript, SmscSimulator
 from dialer.store.process_lock import StoreInUse

@@ -18,10 +18,10 @@ import aiohttp
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
-from dialer.doss.errors import DossError
+from dialer.domain.doss.errors import DossError
+from dialer.domain.doss.mapping import DossMapping, load_mapping
+from dialer.domain.doss.outbox import OutboxEntry
 from dialer.doss.export import period_bounds, write_xlsx
-from dialer.doss.mapping import DossMapping, load_mapping
-from dialer.doss.outbox import OutboxEntry
 from dialer.doss.push import PushWorker, RoundReport
 from dialer.settings import ConfigError, Settings
 from dialer.store.doss import DossOutbox

@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.app import open_store
-from dialer.campaigns.policy import CallingWindows
 from dialer.cli import CliError
 from dialer.cli.output import print_json
+from dialer.domain.campaigns.policy import CallingWindows
+from dialer.domain.inbound.errors import InboundError
+from dialer.domain.inbound.routing import callback_at, decide_route
 from dialer.i18n import translate
-from dialer.inbound.errors import InboundError
 from dialer.inbound.queue import InboundQueue
-from dialer.inbound.routing import callback_at, decide_route
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
 

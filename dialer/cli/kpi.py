@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
-from dialer.kpi.metrics import Month, MonthlyKpis, Ratio, handover_hours
+from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio, handover_hours
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
 

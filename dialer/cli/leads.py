@@ -15,14 +15,14 @@ from pathlib import Path
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
-from dialer.leads.deadlines import DueKind
-from dialer.leads.errors import LeadError
-from dialer.leads.hygiene import NO_REASON, HygieneReport
+from dialer.domain.leads.deadlines import DueKind
+from dialer.domain.leads.errors import LeadError
+from dialer.domain.leads.hygiene import NO_REASON, HygieneReport
+from dialer.domain.leads.model import LeadSource, LeadState
+from dialer.domain.leads.template import TEMPLATE
 from dialer.leads.importer import ImportReport, Phase, Progress
-from dialer.leads.model import LeadSource, LeadState
 from dialer.leads.service import DueItem, DueScope, LeadManager, LeadService
 from dialer.leads.sheets import write_sheet
-from dialer.leads.template import TEMPLATE
 from dialer.settings import Settings
 from dialer.store.errors import StoreError
 

@@ -7,12 +7,12 @@ import argparse
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.kpi.metrics import Month
+from dialer.domain.qa.errors import QaError
+from dialer.domain.qa.form import QaForm, load_form
+from dialer.domain.qa.report import QaReport
+from dialer.domain.qa.scoring import parse_item_args
 from dialer.i18n import translate
-from dialer.kpi.metrics import Month
-from dialer.qa.errors import QaError
-from dialer.qa.form import QaForm, load_form
-from dialer.qa.report import QaReport
-from dialer.qa.scoring import parse_item_args
 from dialer.qa.service import QaService
 from dialer.settings import ConfigError, Settings
 from dialer.store.qa import QaStore

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 from dialer.app import App, open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.recording.model import DiskLevel, DiskStatus, Recording
 from dialer.i18n import translate
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.disk import DiskWatch
-from dialer.recording.model import DiskLevel, DiskStatus, Recording
 from dialer.recording.registry import ReconcileReport, RecordingRegistry, compressor_for
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore

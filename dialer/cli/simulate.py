@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.pacing import PacingMode
-from dialer.campaigns.policy import CampaignRules
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.pacing import PacingMode
+from dialer.domain.campaigns.policy import CampaignRules
 from dialer.settings import Settings
 from dialer.sim.engine import SimResult, simulate
 from dialer.sim.errors import SimError

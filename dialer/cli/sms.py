@@ -17,9 +17,9 @@ from datetime import date
 from dialer.app import open_app, open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.sms.errors import MessageRefused, SmsError
 from dialer.i18n import translate
 from dialer.settings import Settings
-from dialer.sms.errors import MessageRefused, SmsError
 from dialer.sms.factory import build_driver, build_service
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.store.errors import StoreError

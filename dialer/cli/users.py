@@ -7,12 +7,12 @@ import getpass
 import os
 import sys
 
-from dialer.access.policy import Role
 from dialer.app import open_store
-from dialer.auth.errors import AuthError
 from dialer.auth.service import AuthService
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.access.policy import Role
+from dialer.domain.auth.errors import AuthError
 from dialer.i18n import translate
 from dialer.settings import Settings
 from dialer.store.users import UserStore

@@ -18,7 +18,7 @@ from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from dialer.doss.outbox import DossRecord, OutboxEntry
+from dialer.domain.doss.outbox import DossRecord, OutboxEntry
 from dialer.phone import DialFormat, dial_string
 
 SHEET_TITLE = {"zh-CN": "DOSS导入", "en": "DOSS import"}

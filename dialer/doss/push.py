@@ -1,7 +1,7 @@
 """Push the outbox to the dealer's DOSS bridge over HTTP: at-least-once, with an idempotency key.
 
 The only importer of aiohttp's client in the DOSS package. One POST per change,
-oldest first and in order per lead, body = the :class:`~dialer.doss.outbox.DossRecord`
+oldest first and in order per lead, body = the :class:`~dialer.domain.doss.outbox.DossRecord`
 as JSON, header ``Idempotency-Key`` = the row's key (fixed when the change was
 recorded, the same on every retry).
 
@@ -29,8 +29,8 @@ from datetime import timedelta
 import aiohttp
 
 from dialer.clock import Clock
-from dialer.doss.errors import DossError
-from dialer.doss.outbox import OutboxEntry, Verdict, backoff_s, verdict_for_status
+from dialer.domain.doss.errors import DossError
+from dialer.domain.doss.outbox import OutboxEntry, Verdict, backoff_s, verdict_for_status
 from dialer.logging import get_logger
 from dialer.settings import DossSettings
 from dialer.store.doss import DossOutbox

@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.calls.outcome import Outcome
 from dialer.clock import Clock
-from dialer.doss.errors import FormError
-from dialer.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
-from dialer.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
-from dialer.leads.errors import LeadStateError
-from dialer.leads.model import Lead, LeadEventKind, LeadState, check_transition
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.errors import FormError
+from dialer.domain.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
+from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
+from dialer.domain.leads.errors import LeadStateError
+from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition
 from dialer.logging import get_logger
 from dialer.store.database import Database, Tx
 from dialer.store.doss import DossOutbox

@@ -10,8 +10,8 @@ channel, so one rule finds the agent whichever way the call went.
 from __future__ import annotations
 
 from dialer.ami import events as ami
-from dialer.calls import events as ev
-from dialer.inbound.routing import CallerMissed
+from dialer.domain.calls import events as ev
+from dialer.domain.inbound.routing import CallerMissed
 
 # The one parser of agent channel names (``PJSIP/agent3-0000002a`` -> ``agent3``); private there for now.
 from dialer.telephony.legs import endpoint_of

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from dialer.inbound.errors import QueueChangeRefused
+from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.logging import get_logger
 
 log = get_logger(__name__)

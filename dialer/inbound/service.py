@@ -8,10 +8,10 @@ caller always reaches someone: the dialer adds ownership routing, recording and 
 on top of a dialplan that works without it.
 
 Per call, in order: look the caller's number up (:meth:`LeadStore.find_by_phone`), decide
-the route (:func:`~dialer.inbound.routing.decide_route`), tell the PBX, then write what
+the route (:func:`~dialer.domain.inbound.routing.decide_route`), tell the PBX, then write what
 may take longer: a new lead for an unknown caller, the attempt row (direction inbound).
 The call is then followed like an outbound one: its events go through the pure
-:class:`~dialer.inbound.routing.InboundCallMachine`; the answering agent gets a
+:class:`~dialer.domain.inbound.routing.InboundCallMachine`; the answering agent gets a
 :class:`ScreenPop` on the event bus; a call no agent took leaves a callback on the lead.
 """
 
@@ -30,23 +30,23 @@ import structlog
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
-from dialer.calls import events as ev
-from dialer.calls.machine import CallResult, Finished, Progress
-from dialer.calls.outcome import CallState, Direction, Outcome
-from dialer.campaigns.policy import CallingWindows
 from dialer.clock import Clock
+from dialer.domain.calls import events as ev
+from dialer.domain.calls.attempts import Attempt, AttemptRepository
+from dialer.domain.calls.machine import CallResult, Finished, Progress
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.campaigns.policy import CallingWindows
+from dialer.domain.inbound.errors import LeadNotCreated
+from dialer.domain.inbound.routing import InboundCallMachine, Route, RouteKind, callback_at, decide_route
+from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import BusEvent, EventBus
 from dialer.i18n import translate as tr
-from dialer.inbound.errors import LeadNotCreated
 from dialer.inbound.legs import translate
-from dialer.inbound.routing import InboundCallMachine, Route, RouteKind, callback_at, decide_route
-from dialer.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.logging import get_logger
 from dialer.phone import InvalidPhone, Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import ImportSource, LeadStore
-from dialer.store.repositories import Attempt, AttemptRepository
 from dialer.tasks import BackgroundTasks
 
 log = get_logger(__name__)

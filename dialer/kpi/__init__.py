@@ -1,4 +1,4 @@
-"""The handbook's KPIs: pure maths on plain records (``metrics``) and the store queries feeding it.
+"""The handbook's KPIs from the store (``service``); the arithmetic is ``dialer.domain.kpi.metrics``.
 
 docs/kpi.md defines exactly which events count; the code follows that page.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dialer.clock import Clock
-from dialer.kpi.metrics import KpiRules, Month, MonthlyKpis, compute
+from dialer.domain.kpi.metrics import KpiRules, Month, MonthlyKpis, compute
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.kpi import kpi_input

@@ -14,8 +14,8 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.campaigns.runner import CampaignRunner, WrapUp
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.leads.model import IntentLevel
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import IntentLevel
 
 # How the simulated conversations end, with their weights.
 _RESULTS: tuple[tuple[Disposition, int], ...] = (

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from dialer.clock import Clock
-from dialer.leads.merge import NameMismatch, OwnershipConflict, RowMerge
-from dialer.leads.model import LeadSource
+from dialer.domain.leads.merge import NameMismatch, OwnershipConflict, RowMerge
+from dialer.domain.leads.model import LeadSource
+from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
 from dialer.leads.sheets import open_sheet
-from dialer.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
 from dialer.logging import get_logger
 from dialer.store.leads import ImportSource, LeadStore
 

@@ -8,14 +8,14 @@ from datetime import datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from dialer.access.policy import Role
 from dialer.clock import Clock
+from dialer.domain.access.policy import Role
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.errors import LeadError
+from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
+from dialer.domain.leads.model import Lead, LeadState
 from dialer.doss.service import DossService
-from dialer.leads.deadlines import DueRules
-from dialer.leads.errors import LeadError
-from dialer.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.leads.importer import LeadImporter
-from dialer.leads.model import Lead, LeadState
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.database import Database

@@ -25,7 +25,7 @@ from zipfile import BadZipFile
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from dialer.leads.errors import ImportFileError
+from dialer.domain.leads.errors import ImportFileError
 
 # Excel saves "CSV" in the system code page, which on Chinese Windows is GBK (GB18030 is
 # its superset); everything else writes UTF-8, often with a BOM; Excel's "Unicode text" and

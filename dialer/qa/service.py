@@ -1,6 +1,6 @@
 """QA as a service: score a registered recording, and build a month's report from the store.
 
-Who may score is the access policy's question (:func:`dialer.access.policy.can` with
+Who may score is the access policy's question (:func:`dialer.domain.access.policy.can` with
 ``qa.score``); faces ask it before calling here, with the same user they pass as ``scorer``.
 """
 
@@ -10,12 +10,12 @@ from collections.abc import Mapping
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
-from dialer.kpi.metrics import Month
+from dialer.domain.kpi.metrics import Month
+from dialer.domain.qa.errors import RecordingUnavailable
+from dialer.domain.qa.form import QaForm
+from dialer.domain.qa.report import QaReport, ScoredCall, build_report
+from dialer.domain.qa.scoring import score_call
 from dialer.logging import get_logger
-from dialer.qa.errors import RecordingUnavailable
-from dialer.qa.form import QaForm
-from dialer.qa.report import QaReport, ScoredCall, build_report
-from dialer.qa.scoring import score_call
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 

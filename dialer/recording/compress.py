@@ -15,8 +15,8 @@ import wave
 from pathlib import Path
 from typing import Protocol
 
-from dialer.recording.errors import CompressionFailed
-from dialer.recording.model import AudioFormat
+from dialer.domain.recording.errors import CompressionFailed
+from dialer.domain.recording.model import AudioFormat
 
 # Frames read from the WAV per step while hashing its samples.
 _FRAMES_PER_READ = 1 << 16

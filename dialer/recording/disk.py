@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 from dialer.clock import Clock
+from dialer.domain.recording.model import DiskLevel, DiskStatus
 from dialer.logging import get_logger
-from dialer.recording.model import DiskLevel, DiskStatus
 from dialer.settings import RecordingSettings
 
 log = get_logger(__name__)

@@ -21,16 +21,16 @@ from pathlib import Path, PurePosixPath
 
 from dialer.actors import SYSTEM_ACTOR
 from dialer.clock import Clock
+from dialer.domain.calls.attempts import Attempt, AttemptRepository
+from dialer.domain.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
+from dialer.domain.recording.media import inspect_wav, sha256_file
+from dialer.domain.recording.model import AudioFormat, AuditAction, Recording
 from dialer.logging import get_logger
 from dialer.recording.compress import Compressor, SoxFlacCompressor
-from dialer.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
-from dialer.recording.media import inspect_wav, sha256_file
-from dialer.recording.model import AudioFormat, AuditAction, Recording
 from dialer.recording.serving import check_relative, resolve_inside
 from dialer.settings import RecordingSettings, Settings
 from dialer.store.errors import IntegrityError
 from dialer.store.recordings import NewRecording, RecordingStore
-from dialer.store.repositories import Attempt, AttemptRepository
 
 log = get_logger(__name__)
 

@@ -18,8 +18,8 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from dialer.recording.errors import UnsafePath
-from dialer.recording.model import Recording
+from dialer.domain.recording.errors import UnsafePath
+from dialer.domain.recording.model import Recording
 
 # Every name the dialer generates fits this; '%', '\\', spaces and control characters never do.
 _SAFE_CHARS = re.compile(r"^[A-Za-z0-9_.\-/]+$")

@@ -1,10 +1,10 @@
 """The event loop of the simulator: a heap of timed events in virtual time.
 
 Every event advances a :class:`~dialer.clock.VirtualClock`, updates the live agent roster
-through the same :class:`~dialer.campaigns.agents.AgentSession` moves the runner uses, feeds
-the same :class:`~dialer.campaigns.stats.PacingStats`, and asks the same pacer how many calls to
+through the same :class:`~dialer.domain.campaigns.agents.AgentSession` moves the runner uses, feeds
+the same :class:`~dialer.domain.campaigns.stats.PacingStats`, and asks the same pacer how many calls to
 start. Leads come from an endless list plus the retries the same
-:class:`~dialer.campaigns.policy.RetryPolicy` schedules, ordered by the same prioritizer, and no
+:class:`~dialer.domain.campaigns.policy.RetryPolicy` schedules, ordered by the same prioritizer, and no
 call starts outside the same calling windows. One seeded RNG drives everything, in a fixed event
 order, so a seed reproduces a run exactly.
 """
@@ -20,12 +20,12 @@ from datetime import date, datetime
 from enum import IntEnum
 from typing import Any
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.agents import AgentRoster, AgentState, Transition
-from dialer.campaigns.pacing import PacingMode, PacingSnapshot, make_pacer
-from dialer.campaigns.policy import CampaignRules, Candidate
-from dialer.campaigns.stats import PacingStats
 from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition
+from dialer.domain.campaigns.pacing import PacingMode, PacingSnapshot, make_pacer
+from dialer.domain.campaigns.policy import CampaignRules, Candidate
+from dialer.domain.campaigns.stats import PacingStats
 from dialer.settings import PacingDefaults
 from dialer.sim.errors import SimError
 from dialer.sim.model import AgentModel, CustomerModel

@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from dialer.calls.outcome import Outcome
+from dialer.domain.calls.outcome import Outcome
 from dialer.sim.errors import SimError
 
 # Busy / no answer / ... share of the attempts nobody answers: a plausible retail-lead mix.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from dialer.campaigns.pacing import PacingMode
-from dialer.campaigns.policy import CampaignRules
+from dialer.domain.campaigns.pacing import PacingMode
+from dialer.domain.campaigns.policy import CampaignRules
 from dialer.sim.engine import Scenario
 from dialer.sim.model import AgentModel, CustomerModel
 

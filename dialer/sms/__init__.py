@@ -1,5 +1,2 @@
-"""SMS: templates, sending rules, the outbox, gateway drivers, replies and the repurchase cadence.
-
-Pure parts (encoding, templates, rules, replies, cadence) import no I/O; each driver module
-(smpp.py, pbx.py) is the only importer of its library; service.py wires them to the store.
-"""
+"""SMS services and drivers: the outbox service, the SMPP and PBX drivers (each the only importer of
+its library) and the SMSC simulator. The pure parts are ``dialer.domain.sms``."""

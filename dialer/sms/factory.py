@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from dialer.clock import Clock
+from dialer.domain.sms.driver import SmsDriver
+from dialer.domain.sms.errors import SmsConfigError
+from dialer.domain.sms.templates import TemplateBook, load_templates
 from dialer.settings import Settings
-from dialer.sms.driver import SmsDriver
-from dialer.sms.errors import SmsConfigError
 from dialer.sms.service import SmsService
-from dialer.sms.templates import TemplateBook, load_templates
 from dialer.store.database import Database
 
 if TYPE_CHECKING:

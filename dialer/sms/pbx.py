@@ -19,9 +19,9 @@ from urllib.parse import unquote
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiActionError, AmiLinkDown, AmiTimeout
 from dialer.ami.events import UserEvent
+from dialer.domain.sms.driver import DriverEvent, Inbound, OutPart
+from dialer.domain.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 from dialer.settings import SmsSettings
-from dialer.sms.driver import DriverEvent, Inbound, OutPart
-from dialer.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 
 INBOUND_USER_EVENT = "DCCSms"
 # MessageSend has no numeric status; a refusal is reported with this generic SMPP-like code.

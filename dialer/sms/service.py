@@ -22,18 +22,18 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
 from dialer.clock import Clock
-from dialer.leads.deadlines import DueRules
-from dialer.leads.errors import LeadNotFound
-from dialer.leads.model import Lead
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.errors import LeadNotFound
+from dialer.domain.leads.model import Lead
+from dialer.domain.sms import cadence
+from dialer.domain.sms.driver import Inbound, OutPart, Receipt, SmsDriver
+from dialer.domain.sms.encoding import segment
+from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SmsConfigError, SubmitAmbiguous, SubmitRejected
+from dialer.domain.sms.rules import CAP_WEEK, ReplyKind, SendRules
+from dialer.domain.sms.templates import TemplateBook
 from dialer.logging import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
-from dialer.sms import cadence
-from dialer.sms.driver import Inbound, OutPart, Receipt, SmsDriver
-from dialer.sms.encoding import segment
-from dialer.sms.errors import GatewayUnavailable, MessageRefused, SmsConfigError, SubmitAmbiguous, SubmitRejected
-from dialer.sms.rules import CAP_WEEK, ReplyKind, SendRules
-from dialer.sms.templates import TemplateBook
 from dialer.store.database import Database
 from dialer.store.errors import StoreError
 from dialer.store.leads import LeadStore

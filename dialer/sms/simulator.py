@@ -24,7 +24,7 @@ from typing import Any, TextIO
 
 import smpp34
 
-from dialer.sms.encoding import DataCoding
+from dialer.domain.sms.encoding import DataCoding
 from dialer.sms.smpp import TLV_RECEIPTED_MESSAGE_ID, TLV_USER_MESSAGE_REFERENCE
 
 _RECEIPT = "id:{id} sub:001 dlvrd:{dlvrd} submit date:0000000000 done date:0000000000 stat:{stat} err:{err} text:"

@@ -3,7 +3,7 @@
 smpp34's Rust core does the PDU codec, the sequence window and enquire_link; this module
 adds what a dealer needs on top: one transceiver bind kept alive (reconnect with backoff,
 a periodic liveness check), submits that say clearly whether a part was taken, refused,
-or is ambiguous, and receipts / MO messages turned into :mod:`dialer.sms.driver` events.
+or is ambiguous, and receipts / MO messages turned into :mod:`dialer.domain.sms.driver` events.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from typing import Any
 
 import smpp34
 
+from dialer.domain.sms.driver import DriverEvent, Inbound, OutPart, Receipt
+from dialer.domain.sms.encoding import decode
+from dialer.domain.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 from dialer.logging import get_logger
 from dialer.settings import SmsSettings
-from dialer.sms.driver import DriverEvent, Inbound, OutPart, Receipt
-from dialer.sms.encoding import decode
-from dialer.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 
 log = get_logger(__name__)
 

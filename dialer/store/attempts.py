@@ -1,4 +1,4 @@
-"""The sqlite implementation of :class:`~dialer.store.repositories.AttemptRepository`.
+"""The sqlite implementation of :class:`~dialer.domain.calls.attempts.AttemptRepository`.
 
 The SQL keeps the rules that must hold whoever calls: an outcome is written once
 (``WHERE outcome IS NULL``), first answer and connect times are never moved, and a
@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dialer.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.logging import get_logger
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
-from dialer.store.repositories import Attempt
-from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 log = get_logger(__name__)
 

@@ -1,6 +1,6 @@
 """Campaigns, per-lead campaign progress and the do-not-call list in the store (migration 0030).
 
-:class:`CampaignStore` implements :class:`dialer.campaigns.progress.CampaignRepository`; the
+:class:`CampaignStore` implements :class:`dialer.domain.campaigns.progress.CampaignRepository`; the
 hopper's rules live in the pure modules, this file turns them into index-backed SQL:
 
 * "due and dialable" is one query shape run per ranking tier (first follow-up deadline order,
@@ -19,11 +19,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
-from dialer.campaigns.lifecycle import CampaignStatus, Command, apply
-from dialer.campaigns.policy import RetryReason
-from dialer.campaigns.progress import (
+from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, apply
+from dialer.domain.campaigns.policy import RetryReason
+from dialer.domain.campaigns.progress import (
     CampaignCounts,
     CampaignNotFound,
     CampaignRecord,
@@ -37,14 +38,13 @@ from dialer.campaigns.progress import (
     ProgressUpdate,
     Synced,
 )
-from dialer.leads.model import LeadState
+from dialer.domain.leads.model import LeadState
 from dialer.logging import get_logger
 from dialer.phone import mask
 from dialer.settings import Settings
 from dialer.store.attempts import ATTEMPT_COLUMNS, SqliteAttemptRepository, attempt_from_row
 from dialer.store.database import Database, Reader, Row, Tx
-from dialer.store.repositories import Attempt
-from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 log = get_logger(__name__)
 
@@ -181,7 +181,7 @@ def _due_lead(row: Row) -> DueLead:
 
 
 class CampaignStore:
-    """The sqlite implementation of :class:`~dialer.campaigns.progress.CampaignRepository`.
+    """The sqlite implementation of :class:`~dialer.domain.campaigns.progress.CampaignRepository`.
 
     ``settings`` re-validates stored definitions (line cap, default rules) on every load.
     """

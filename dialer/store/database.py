@@ -35,7 +35,7 @@ from dialer.clock import Clock, SystemClock
 from dialer.logging import get_logger
 from dialer.store.errors import IntegrityError, StoreBusy, StoreError
 from dialer.store.migrate import MIGRATIONS_DIR, apply_migrations
-from dialer.store.timestamps import from_db, to_db
+from dialer.timestamps import from_db, to_db
 
 __all__ = ["Database", "Reader", "Row", "Tx", "from_db", "to_db"]
 

@@ -13,9 +13,9 @@ import json
 from datetime import datetime
 from typing import Any
 
-from dialer.doss.outbox import DossRecord, OutboxEntry, OutboxKind, OutboxStatus
+from dialer.domain.doss.outbox import DossRecord, OutboxEntry, OutboxKind, OutboxStatus
 from dialer.store.database import Database, Row, Tx
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 # How much of a delivery error the row keeps: enough to diagnose, bounded so a
 # receiver echoing a huge body cannot bloat the table.

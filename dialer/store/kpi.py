@@ -1,4 +1,4 @@
-"""Read-only queries that feed the KPI maths (dialer/kpi/metrics.py) from the lead tables.
+"""Read-only queries that feed the KPI maths (dialer/domain/kpi/metrics.py) from the lead tables.
 
 The events that count are the leads package's own history kinds (docs/kpi.md):
 ``contact`` with channel ``phone`` is a phone follow-up, ``state`` carries the new
@@ -11,10 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.actors import SYSTEM_ACTOR
-from dialer.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, StateFact
-from dialer.leads.model import LeadEventKind, LeadSource, LeadState
+from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, StateFact
+from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _PHONE = "json_extract(data, '$.channel') = 'phone'"
 

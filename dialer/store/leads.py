@@ -2,7 +2,7 @@
 
 Every change to a lead goes through :class:`LeadStore`, which appends the
 matching ``lead_events`` row and recomputes ``due_at``/``due_kind`` with the pure
-:func:`dialer.leads.deadlines.compute_due` in the same transaction. Methods open
+:func:`dialer.domain.leads.deadlines.compute_due` in the same transaction. Methods open
 ``db.write()``; called inside a caller's own ``db.write()`` they join it (a
 savepoint), so a call disposition, its lead change and its outbox row commit
 together.
@@ -18,11 +18,11 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any
 
-from dialer.calls.outcome import Outcome
 from dialer.clock import Clock
-from dialer.leads.deadlines import DueRules, compute_due
-from dialer.leads.errors import LeadNotFound
-from dialer.leads.hygiene import (
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.leads.deadlines import DueRules, compute_due
+from dialer.domain.leads.errors import LeadNotFound
+from dialer.domain.leads.hygiene import (
     DefeatedLead,
     HygieneFacts,
     ImportDuplicates,
@@ -30,8 +30,8 @@ from dialer.leads.hygiene import (
     RejectedNumber,
     WrongNumber,
 )
-from dialer.leads.merge import AMBIGUOUS, ImportPlan, NewEvent, plan_import
-from dialer.leads.model import (
+from dialer.domain.leads.merge import AMBIGUOUS, ImportPlan, NewEvent, plan_import
+from dialer.domain.leads.model import (
     IntentLevel,
     Lead,
     LeadEventKind,
@@ -41,10 +41,10 @@ from dialer.leads.model import (
     PhoneKind,
     check_transition,
 )
-from dialer.leads.template import LeadDraft, Rejection
+from dialer.domain.leads.template import LeadDraft, Rejection
 from dialer.logging import get_logger
 from dialer.store.database import Database, Reader, Row, Tx
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 log = get_logger(__name__)
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from dialer.store.database import Database, Row
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _MODE_SEPARATOR = ","
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from dialer.clock import Clock
 from dialer.logging import get_logger
 from dialer.store.errors import MigrationError, StoreError
-from dialer.store.timestamps import to_db
+from dialer.timestamps import to_db
 
 if TYPE_CHECKING:
     from dialer.store.database import Database, Tx

@@ -6,10 +6,10 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
-from dialer.qa.report import ScoredCall
-from dialer.qa.scoring import ItemScore, ScoreCard
+from dialer.domain.qa.report import ScoredCall
+from dialer.domain.qa.scoring import ItemScore, ScoreCard
 from dialer.store.database import Database
-from dialer.store.timestamps import from_db, to_db
+from dialer.timestamps import from_db, to_db
 
 
 class QaStore:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from dialer.calls.outcome import Direction
-from dialer.recording.model import AudioFormat, AuditAction, Recording
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.recording.model import AudioFormat, AuditAction, Recording
 from dialer.store.database import Database, Row, Tx
 from dialer.store.errors import IntegrityError
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _SELECT = (
     "SELECT r.id, r.call_id, r.lead_id, r.campaign_id, r.agent, r.direction, r.path, r.format, r.started_at,"

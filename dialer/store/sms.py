@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dialer.store.database import Database, Row, Tx
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "dead")
 

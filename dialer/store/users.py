@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.access.policy import Role
+from dialer.domain.access.policy import Role
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
-from dialer.store.timestamps import from_db, from_db_or_none, to_db
+from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at"
 

@@ -8,7 +8,7 @@ sets ``DCC_SPY`` on the supervisor's live channel and Redirects it back into ``[
 so ChanSpy restarts in the new mode on the same call. ChanSpy's ``E`` ends the listen-in
 when the agent's call ends; the supervisor's channel hanging up closes the audit row.
 
-Every entry point checks the access policy first (:func:`dialer.access.policy.can`,
+Every entry point checks the access policy first (:func:`dialer.domain.access.policy.can`,
 ``Action.LISTEN_IN_START``), and the audit row is committed before the PBX is asked
 anything, so no listen-in ever happens unrecorded.
 """
@@ -19,10 +19,10 @@ import uuid
 from enum import StrEnum
 from typing import Any, Protocol
 
-from dialer.access.policy import Action, Resource, User, can
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
 from dialer.clock import Clock
+from dialer.domain.access.policy import Action, Resource, User, can
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.listen_ins import ListenIn, ListenInStore

@@ -29,8 +29,10 @@ import structlog
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError, AmiLinkDown, AmiTimeout
-from dialer.calls import events as ev
-from dialer.calls.machine import (
+from dialer.clock import Clock
+from dialer.domain.calls import events as ev
+from dialer.domain.calls.attempts import Attempt, AttemptRepository
+from dialer.domain.calls.machine import (
     AwaitEvidence,
     CallMachine,
     CallResult,
@@ -40,12 +42,10 @@ from dialer.calls.machine import (
     Finished,
     Progress,
 )
-from dialer.calls.outcome import CallState, Direction
-from dialer.clock import Clock
+from dialer.domain.calls.outcome import CallState, Direction
 from dialer.logging import get_logger
 from dialer.phone import DialFormat, Phone, dial_string
 from dialer.settings import Settings
-from dialer.store.repositories import Attempt, AttemptRepository
 from dialer.tasks import BackgroundTasks
 from dialer.telephony.legs import CallLegs, other_channel_id
 from dialer.telephony.lines import LineLimiter

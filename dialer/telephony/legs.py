@@ -11,7 +11,7 @@ understands (docs/telephony.md is the contract).
 from __future__ import annotations
 
 from dialer.ami import events as ami
-from dialer.calls import events as ev
+from dialer.domain.calls import events as ev
 
 _RINGING = 5
 _UP = 6

@@ -14,11 +14,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from dialer.app import App, open_store
-from dialer.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.auth.service import AuthService
 from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
-from dialer.doss.mapping import load_mapping
+from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
+from dialer.domain.doss.mapping import load_mapping
 from dialer.logging import get_logger
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore

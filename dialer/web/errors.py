@@ -33,6 +33,6 @@ class NotFound(WebError):
 
 
 class Forbidden(WebError):
-    """The user's role or identity does not allow this, per dialer.access.policy."""
+    """The user's role or identity does not allow this, per dialer.domain.access.policy."""
 
     status = 403

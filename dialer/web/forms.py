@@ -13,9 +13,9 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.calls.outcome import Outcome
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.leads.model import IntentLevel
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import IntentLevel
 from dialer.web.errors import BadRequest
 
 

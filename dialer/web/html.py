@@ -11,7 +11,7 @@ from html import escape
 
 from aiohttp import web
 
-from dialer.access.policy import MATRIX, Action, Resource, Role, User, can
+from dialer.domain.access.policy import MATRIX, Action, Resource, Role, User, can
 from dialer.i18n import LANGUAGES, translate
 from dialer.web.keys import CSRF, LANG, SESSION
 

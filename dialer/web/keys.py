@@ -10,7 +10,7 @@ from aiohttp import web
 from dialer.app import App
 from dialer.auth.service import AuthService
 from dialer.campaigns.runners import Runners
-from dialer.doss.mapping import DossMapping
+from dialer.domain.doss.mapping import DossMapping
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import SessionRecord

@@ -14,8 +14,8 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from dialer.calls.outcome import Direction, Outcome
-from dialer.campaigns.agents import AgentState
+from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.campaigns.agents import AgentState
 from dialer.store.database import Database
 from dialer.web.wallboard import INBOUND_WAIT_SQL, Snapshot
 

@@ -13,11 +13,11 @@ from io import BytesIO
 from openpyxl import Workbook
 
 from dialer.app import App
+from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio
+from dialer.domain.leads.hygiene import DefeatAnalysis
+from dialer.domain.qa.report import QaReport
 from dialer.i18n import translate
-from dialer.kpi.metrics import Month, MonthlyKpis, Ratio
 from dialer.kpi.service import monthly_kpis
-from dialer.leads.hygiene import DefeatAnalysis
-from dialer.qa.report import QaReport
 
 
 @dataclass(frozen=True, slots=True)

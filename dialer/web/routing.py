@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.access.policy import MATRIX, Action, Role
+from dialer.domain.access.policy import MATRIX, Action, Role
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 

@@ -2,7 +2,7 @@
 
 Order matters and is fixed here: find the route's declaration, load the session from its cookie,
 refuse a state-changing request without the right CSRF token, then refuse a route the user's role
-may not use (per dialer.access.policy). Handlers only ever see requests that passed; checks that
+may not use (per dialer.domain.access.policy). Handlers only ever see requests that passed; checks that
 depend on the resource (an agent's own lead or recording) stay in the handler, through the policy.
 
 CSRF: a logged-in session has a synchronizer token stored with it; before login (the login form,

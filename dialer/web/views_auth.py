@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from dialer.auth.errors import LoginRefused
+from dialer.domain.auth.errors import LoginRefused
 from dialer.i18n import LANGUAGES
 from dialer.web.html import csrf_field, esc, home_path, page, t
 from dialer.web.keys import AUTH, SESSION, SETTINGS, session_of

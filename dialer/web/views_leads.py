@@ -9,10 +9,10 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from aiohttp import web
 from aiohttp.web_request import FileField
 
-from dialer.access.policy import Action
-from dialer.leads.errors import ImportFileError
+from dialer.domain.access.policy import Action
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import FieldError, LeadSource, parse_source
 from dialer.leads.importer import ImportReport
-from dialer.leads.model import FieldError, LeadSource, parse_source
 from dialer.web.errors import BadRequest
 from dialer.web.html import csrf_field, esc, field_errors, page, t, table
 from dialer.web.keys import DIALER, session_of

@@ -18,9 +18,9 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from dialer.access.policy import Action, Role
-from dialer.leads.errors import LeadNotFound, LeadStateError
-from dialer.leads.model import LeadSource, LeadState
+from dialer.domain.access.policy import Action, Role
+from dialer.domain.leads.errors import LeadNotFound, LeadStateError
+from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, Ownership, OwnerSummary
 from dialer.store.leads import LeadPage, LeadQuery
 from dialer.web.errors import BadRequest, Forbidden

@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.access.policy import Action
-from dialer.campaigns.errors import CampaignError
 from dialer.campaigns.runner import CampaignRunner, PreviewOffer
+from dialer.domain.access.policy import Action
+from dialer.domain.campaigns.errors import CampaignError
 from dialer.phone import mask
-from dialer.store.timestamps import to_db_or_none
+from dialer.timestamps import to_db_or_none
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import csrf_field, esc, t, table

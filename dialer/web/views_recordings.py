@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from dialer.access.policy import Action, Reason, Resource, Role, can
+from dialer.domain.access.policy import Action, Reason, Resource, Role, can
+from dialer.domain.recording.errors import UnsafePath
+from dialer.domain.recording.model import Recording
 from dialer.logging import get_logger
 from dialer.phone import InvalidPhone, normalize
-from dialer.recording.errors import UnsafePath
-from dialer.recording.model import Recording
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_int

@@ -6,8 +6,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from dialer.access.policy import Action
-from dialer.kpi.metrics import Month
+from dialer.domain.access.policy import Action
+from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.store.users import UserRecord
 from dialer.web.errors import BadRequest

@@ -20,15 +20,15 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.access.policy import Action
 from dialer.campaigns.presence import PresenceChanged
 from dialer.campaigns.runner import AgentCallConnected, PreviewOffered, PreviewWithdrawn, WrapUpEnded, WrapUpStarted
+from dialer.domain.access.policy import Action
+from dialer.domain.leads.errors import LeadNotFound
 from dialer.events.bus import BusEvent
 from dialer.inbound.service import InboundCallEnded, ScreenPop
-from dialer.leads.errors import LeadNotFound
 from dialer.logging import get_logger
 from dialer.phone import mask
-from dialer.store.timestamps import to_db, to_db_or_none
+from dialer.timestamps import to_db, to_db_or_none
 from dialer.web.html import esc, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import RouteTable

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from dialer.access.policy import Action
+from dialer.domain.access.policy import Action
 from dialer.store.listen_ins import ListenIn, ListenInStore
 from dialer.supervisor.errors import (
     AgentNotOnCall,

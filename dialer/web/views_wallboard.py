@@ -6,10 +6,10 @@ import json
 
 from aiohttp import web
 
-from dialer.access.policy import Action
-from dialer.calls.outcome import CallState
-from dialer.campaigns.agents import AgentState
-from dialer.campaigns.lifecycle import CampaignStatus
+from dialer.domain.access.policy import Action
+from dialer.domain.calls.outcome import CallState
+from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.web.html import esc, page, t
 from dialer.web.keys import BROADCASTER, DIALER, METRICS
 from dialer.web.metrics import CONTENT_TYPE

@@ -28,23 +28,23 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import CallState, Direction, Outcome
-from dialer.campaigns.agents import AgentState
-from dialer.campaigns.lifecycle import CampaignStatus
 from dialer.campaigns.presence import board_state, default_presence
-from dialer.campaigns.progress import ProgressStatus
 from dialer.campaigns.runners import Runners
-from dialer.campaigns.stats import AbandonTally
-from dialer.kpi.metrics import Month
+from dialer.domain.access.policy import Role
+from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.campaigns.progress import ProgressStatus
+from dialer.domain.campaigns.stats import AbandonTally
+from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
 from dialer.logging import get_logger
 from dialer.phone import mask
-from dialer.store.repositories import Attempt
-from dialer.store.timestamps import to_db, to_db_or_none
 from dialer.store.users import UserStore
+from dialer.timestamps import to_db, to_db_or_none
 
 log = get_logger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.access.policy import MATRIX, Action, Decision, Reason, Resource, Role, User, can
+from dialer.domain.access.policy import MATRIX, Action, Decision, Reason, Resource, Role, User, can
 
 AGENT = User("zhang", Role.AGENT, agent="agent1")
 SUPERVISOR = User("li", Role.SUPERVISOR)

@@ -1,4 +1,4 @@
-"""One regression test per panoramisk 1.4 defect (shared/notes/panoramisk.md), proving it cannot reach us."""
+"""One regression test per panoramisk 1.4 defect (docs/panoramisk.md), proving it cannot reach us."""
 
 from __future__ import annotations
 

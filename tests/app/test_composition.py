@@ -6,12 +6,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from dialer.app import open_store
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.lifecycle import Command
 from dialer.clock import VirtualClock
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.leads.model import LeadSource
-from dialer.settings import load
+from dialer.config import load
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import LeadSource
 from tests.conftest import REPO, write_config
 
 # A Tuesday morning in Shanghai: inside the SMS window and the calling windows.

@@ -19,7 +19,8 @@ import aiohttp
 import pytest
 
 from dialer.app import open_store
-from dialer.settings import PbxSettings, SmsSettings, WebSettings, load
+from dialer.config import load
+from dialer.settings import PbxSettings, SmsSettings, WebSettings
 from dialer.sms.simulator import read_ledger
 from tests.conftest import REPO, settings_beside, write_config
 

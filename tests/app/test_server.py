@@ -15,11 +15,11 @@ import aiohttp
 import pytest
 
 from dialer.app import App, campaign_runner, open_store
-from dialer.calls.outcome import CallState, Direction, Outcome
-from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.lifecycle import CampaignStatus, Command
-from dialer.campaigns.progress import CampaignRecord
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUpHandler
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
+from dialer.domain.campaigns.progress import CampaignRecord
 from dialer.lab.lab import Lab
 from dialer.server import OnWrapUp, Server, serve
 from dialer.settings import Settings
@@ -83,7 +83,7 @@ async def watcher_looks(server: Server, monkeypatch: pytest.MonkeyPatch, looks: 
     """Wait until the watcher has listed the campaigns ``looks`` more times."""
     seen = asyncio.Event()
     calls = 0
-    original = server.app.campaigns.list
+    original = server.app.campaigns.all
 
     async def listing() -> list[CampaignRecord]:
         nonlocal calls
@@ -92,10 +92,10 @@ async def watcher_looks(server: Server, monkeypatch: pytest.MonkeyPatch, looks: 
             seen.set()
         return await original()
 
-    monkeypatch.setattr(server.app.campaigns, "list", listing)
+    monkeypatch.setattr(server.app.campaigns, "all", listing)
     async with asyncio.timeout(LIMIT_S):
         await seen.wait()
-    monkeypatch.setattr(server.app.campaigns, "list", original)
+    monkeypatch.setattr(server.app.campaigns, "all", original)
 
 
 async def test_a_campaign_started_after_serve_began_gets_a_runner(

@@ -24,11 +24,11 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, async_playwright, expect
 
-from dialer.access.policy import Role
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import CampaignRunner, RunSummary
+from dialer.domain.access.policy import Role
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.leads.model import LeadSource
 from dialer.lab.lab import Lab
-from dialer.leads.model import LeadSource
 from dialer.server import Server, serve
 from dialer.settings import CallSettings, Settings, StoreSettings, WebSettings
 from dialer.web.keys import AUTH

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.calls import events as ev
-from dialer.calls.classify import classify_unanswered
-from dialer.calls.machine import AwaitEvidence, CallMachine, CallRules, ConnectAgent, Finished, Progress
-from dialer.calls.outcome import CallState, Outcome
+from dialer.domain.calls import events as ev
+from dialer.domain.calls.classify import classify_unanswered
+from dialer.domain.calls.machine import AwaitEvidence, CallMachine, CallRules, ConnectAgent, Finished, Progress
+from dialer.domain.calls.outcome import CallState, Outcome
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 

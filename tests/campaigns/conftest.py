@@ -12,15 +12,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.campaigns.definition import parse_definition
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.progress import CampaignRecord
 from dialer.campaigns.service import CampaignService
 from dialer.clock import VirtualClock
-from dialer.leads.deadlines import DueRules
-from dialer.leads.model import LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
+from dialer.domain.campaigns.definition import parse_definition
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.campaigns.progress import CampaignRecord
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore, DncStore

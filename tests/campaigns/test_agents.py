@@ -4,8 +4,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.campaigns.agents import AgentRoster, AgentSession, AgentState, TransitionCause
-from dialer.campaigns.errors import CampaignError, IllegalTransition, UnknownAgent
+from dialer.domain.campaigns.agents import AgentRoster, AgentSession, AgentState, TransitionCause
+from dialer.domain.campaigns.errors import CampaignError, IllegalTransition, UnknownAgent
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)
 

@@ -20,13 +20,14 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.app import campaign_runner, open_app, open_store
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.runner import CampaignRunner
+from dialer.config import load
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
+from dialer.domain.leads.model import LeadSource
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.lab import Lab
-from dialer.leads.model import LeadSource
-from dialer.settings import Settings, load
+from dialer.settings import Settings
 from tests.campaigns.reallab import campaign_lab, leads_csv
 from tests.conftest import REPO, write_config
 

@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.app import App, campaign_runner, open_app
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.runner import CampaignRunner, WrapUp
 from dialer.clock import ShiftedClock
-from dialer.doss.mapping import Disposition, DispositionForm
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import LeadSource
 from dialer.lab.lab import Lab
-from dialer.leads.model import LeadSource
 from dialer.settings import Settings
 from tests.campaigns.reallab import campaign_lab, leads_csv, number
 

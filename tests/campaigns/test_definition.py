@@ -8,17 +8,17 @@ from typing import Any
 
 import pytest
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.definition import (
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.definition import (
     CampaignDefinition,
     CampaignKind,
     DefinitionError,
     load_definition,
     parse_definition,
 )
-from dialer.campaigns.pacing import PacingMode
-from dialer.campaigns.policy import RetryKind
-from dialer.leads.model import LeadSource, LeadState
+from dialer.domain.campaigns.pacing import PacingMode
+from dialer.domain.campaigns.policy import RetryKind
+from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.settings import PbxSettings, RetryDefaults, Settings
 
 SAMPLES = sorted((Path(__file__).parents[2] / "config" / "campaigns").glob("*.toml"))

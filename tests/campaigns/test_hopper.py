@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import Outcome
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.lifecycle import Command
-from dialer.campaigns.policy import PriorityTier, RetryReason
-from dialer.campaigns.progress import NotEnrolled, PickReason, ProgressStatus
-from dialer.leads.model import LeadSource, LeadState
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.campaigns.policy import PriorityTier, RetryReason
+from dialer.domain.campaigns.progress import NotEnrolled, PickReason, ProgressStatus
+from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.sms import SmsStore

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import CallState, Outcome
-from dialer.campaigns.lifecycle import CampaignStatus, Command, IllegalCampaignTransition, apply
-from dialer.campaigns.progress import CampaignNotFound, ProgressStatus
 from dialer.cli import main
+from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, IllegalCampaignTransition, apply
+from dialer.domain.campaigns.progress import CampaignNotFound, ProgressStatus
 
 from .conftest import PHONES, World
 

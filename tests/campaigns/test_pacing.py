@@ -7,10 +7,11 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.agents import AgentState, Transition, TransitionCause
-from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.pacing import (
+from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.agents import AgentState, Transition, TransitionCause
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.pacing import (
     AgentView,
     DialLimit,
     PacingMode,
@@ -20,8 +21,7 @@ from dialer.campaigns.pacing import (
     ProgressivePacer,
     make_pacer,
 )
-from dialer.campaigns.stats import PacingStats
-from dialer.clock import VirtualClock
+from dialer.domain.campaigns.stats import PacingStats
 from dialer.settings import PacingDefaults
 
 T0 = datetime(2026, 1, 5, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer import config
 from dialer import settings as settings_mod
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.errors import PolicyError
-from dialer.campaigns.policy import (
+from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.errors import PolicyError
+from dialer.domain.campaigns.policy import (
     CallingWindows,
     CampaignRules,
     Candidate,
@@ -20,7 +22,6 @@ from dialer.campaigns.policy import (
     RetryReason,
     parse_duration,
 )
-from dialer.clock import VirtualClock
 from dialer.settings import RetryDefaults, WindowDefaults
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -139,16 +140,16 @@ def test_durations() -> None:
 def test_settings_load_validates_the_campaign_section(tmp_path) -> None:
     cfg_file = tmp_path / "dialer.toml"
     cfg_file.write_text('[campaigns.retry]\nbusy = "15m"\n[campaigns.windows]\nsat = "10:00-18:00"\n', encoding="utf-8")
-    cfg = settings_mod.load(cfg_file, env={"DIALER__CAMPAIGNS__PACING__MODE": "predictive"})
+    cfg = config.load(cfg_file, env={"DIALER__CAMPAIGNS__PACING__MODE": "predictive"})
     rules = CampaignRules.from_settings(cfg)
     assert cfg.campaigns.pacing.mode == "predictive"
     assert rules.retry.next_attempt(Outcome.BUSY, local(5, 10), 1, 1, rules.windows).at == local(5, 10, 15)
     assert rules.windows.next_opening(local(10, 8, 0)) == local(10, 10, 0)
     cfg_file.write_text('[campaigns.retry]\nbusy = "soon"\n', encoding="utf-8")
     with pytest.raises(settings_mod.ConfigError, match=re.escape("campaigns.retry.busy = 'soon'")):
-        settings_mod.load(cfg_file, env={})
+        config.load(cfg_file, env={})
     with pytest.raises(settings_mod.ConfigError, match=re.escape("campaigns.pacing.mode = 'turbo'")):
-        settings_mod.load(
+        config.load(
             tmp_path / "dialer.toml",
             env={"DIALER__CAMPAIGNS__PACING__MODE": "turbo", "DIALER__CAMPAIGNS__RETRY__BUSY": "5m"},
         )

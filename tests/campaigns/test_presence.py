@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dialer.campaigns.agents import AgentSession, AgentState
 from dialer.campaigns.presence import (
     PhoneState,
     Presence,
@@ -20,8 +19,9 @@ from dialer.campaigns.presence import (
     next_presence,
     reconcile,
 )
+from dialer.domain.campaigns.agents import AgentSession, AgentState
+from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import EventBus
-from dialer.inbound.errors import QueueChangeRefused
 
 from .conftest import START, World
 

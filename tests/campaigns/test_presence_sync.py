@@ -18,8 +18,8 @@ from dialer.campaigns.presence import (
     queue_plan,
     run_queue_steps,
 )
+from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import EventBus
-from dialer.inbound.errors import QueueChangeRefused
 
 from .conftest import START, World
 

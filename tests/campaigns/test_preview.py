@@ -16,9 +16,6 @@ from typing import Any
 
 import pytest
 
-from dialer.calls.outcome import Outcome
-from dialer.campaigns.errors import CampaignError
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import (
     CampaignRunner,
     OfferEnd,
@@ -29,7 +26,10 @@ from dialer.campaigns.runner import (
     WrapUp,
 )
 from dialer.campaigns.runners import Runners
-from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.doss.mapping import Disposition, DispositionForm, load_mapping
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus, Subscription
 from dialer.settings import CampaignDefaults, RecordingSettings, Settings

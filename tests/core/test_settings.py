@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.settings import ConfigError, Settings, load
+from dialer.config import load
+from dialer.settings import ConfigError, Settings
 
 REPO = Path(__file__).resolve().parents[2]
 

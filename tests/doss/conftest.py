@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.doss.mapping import DossMapping, load_mapping
+from dialer.domain.doss.mapping import DossMapping, load_mapping
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.doss.service import DossService
-from dialer.leads.deadlines import DueRules
-from dialer.leads.model import LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox

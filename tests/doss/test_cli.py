@@ -9,14 +9,14 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
-from dialer.calls.outcome import Outcome
 from dialer.cli import main
 from dialer.clock import VirtualClock
-from dialer.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.doss.service import DossService
-from dialer.leads.deadlines import DueRules
-from dialer.leads.model import LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox

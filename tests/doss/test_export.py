@@ -7,10 +7,10 @@ from datetime import date, datetime, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from dialer.calls.outcome import Outcome
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import LeadState
 from dialer.doss.export import COLUMNS, period_bounds, write_xlsx
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.leads.model import LeadState
 
 from .conftest import TZ
 

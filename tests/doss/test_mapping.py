@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import Outcome
-from dialer.doss.errors import FormError
-from dialer.doss.mapping import (
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.errors import FormError
+from dialer.domain.doss.mapping import (
     Disposition,
     DispositionForm,
     load_mapping,
     parse_mapping,
 )
-from dialer.leads.model import IntentLevel, LeadState
+from dialer.domain.leads.model import IntentLevel, LeadState
 from dialer.settings import ConfigError
 
 ROOT = Path(__file__).resolve().parents[2]

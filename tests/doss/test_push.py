@@ -11,12 +11,12 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from dialer.calls.outcome import Outcome
-from dialer.doss.errors import DossError
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.doss.outbox import OutboxStatus, Verdict, backoff_s, verdict_for_status
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.errors import DossError
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.outbox import OutboxStatus, Verdict, backoff_s, verdict_for_status
+from dialer.domain.leads.model import LeadState
 from dialer.doss.push import PushWorker
-from dialer.leads.model import LeadState
 from dialer.settings import DossSettings
 
 from .conftest import START, free_port

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
-from dialer.calls.outcome import Outcome
-from dialer.doss.errors import FormError
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.doss.outbox import OutboxKind, OutboxStatus
-from dialer.leads.errors import LeadNotFound, LeadStateError
-from dialer.leads.model import IntentLevel, LeadEventKind, LeadState
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.errors import FormError
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.outbox import OutboxKind, OutboxStatus
+from dialer.domain.leads.errors import LeadNotFound, LeadStateError
+from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadState
 from dialer.store.errors import StoreError
 
 from .conftest import START

@@ -22,9 +22,9 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from dialer.clock import VirtualClock
-from dialer.leads.errors import ImportFileError
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import UNPRINTABLE_REASON, LeadSource
 from dialer.leads.importer import ImportReport
-from dialer.leads.model import UNPRINTABLE_REASON, LeadSource
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from dialer.access.policy import Role
+from dialer.domain.access.policy import Role
 from tests.web.conftest import Login
 
 # Several endpoints hash, query or stream; the examples share one store, so state piles up like in real use.

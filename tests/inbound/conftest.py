@@ -14,13 +14,13 @@ import pytest
 
 from dialer.ami.client import AmiClient
 from dialer.clock import SystemClock
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus, Subscription
 from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService, ScreenPop
 from dialer.lab.lab import Lab
-from dialer.leads.deadlines import DueRules
-from dialer.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import InboundSettings, Settings, WindowDefaults
 from dialer.store.attempts import SqliteAttemptRepository

@@ -12,7 +12,8 @@ import pytest
 
 from dialer.cli import main
 from dialer.clock import VirtualClock
-from dialer.settings import ConfigError, load
+from dialer.config import load
+from dialer.settings import ConfigError
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
 from tests.conftest import write_config

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import Direction, Outcome
+from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.leads.model import LeadSource
 from dialer.inbound.queue import InboundQueue
-from dialer.leads.model import LeadSource
 from tests.inbound.conftest import QUEUE_AGENTS, World
 from tests.inbound.labkit import call_in
 

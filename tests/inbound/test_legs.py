@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from dialer.ami import events as ami
-from dialer.calls import events as ev
+from dialer.domain.calls import events as ev
+from dialer.domain.inbound.routing import CallerMissed
 from dialer.inbound.legs import translate
-from dialer.inbound.routing import CallerMissed
 
 AT = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 

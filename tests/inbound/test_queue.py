@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.inbound.errors import QueueChangeRefused
+from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.inbound.queue import InboundQueue
 
 

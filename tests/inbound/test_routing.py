@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.calls import events as ev
-from dialer.calls.machine import Finished, Progress
-from dialer.calls.outcome import CallState, Outcome
-from dialer.campaigns.policy import CallingWindows
-from dialer.inbound.routing import CallerMissed, InboundCallMachine, Route, RouteKind, callback_at, decide_route
+from dialer.domain.calls import events as ev
+from dialer.domain.calls.machine import Finished, Progress
+from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.campaigns.policy import CallingWindows
+from dialer.domain.inbound.routing import CallerMissed, InboundCallMachine, Route, RouteKind, callback_at, decide_route
 from dialer.settings import WindowDefaults
 
 HOURS = CallingWindows.from_settings(WindowDefaults(sun="", last_call_margin_s=0.0), "Asia/Shanghai")

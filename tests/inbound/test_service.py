@@ -13,13 +13,13 @@ import pytest
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiLinkDown
-from dialer.calls.outcome import Direction, Outcome
 from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus
 from dialer.inbound.service import InboundCallEnded, InboundService, ScreenPop
-from dialer.leads.deadlines import DueRules
-from dialer.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.settings import InboundSettings, Settings, WindowDefaults
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database

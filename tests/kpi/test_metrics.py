@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.kpi.metrics import (
+from dialer.domain.kpi.metrics import (
     CallFact,
     ContactFact,
     KpiInput,
@@ -21,8 +21,8 @@ from dialer.kpi.metrics import (
     StateFact,
     compute,
 )
-from dialer.leads.model import LeadSource as S
-from dialer.leads.model import LeadState
+from dialer.domain.leads.model import LeadSource as S
+from dialer.domain.leads.model import LeadState
 from dialer.settings import FirstFollowUpHours
 
 TZ = ZoneInfo("Asia/Shanghai")

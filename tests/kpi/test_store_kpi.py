@@ -6,13 +6,13 @@ from datetime import datetime
 
 import pytest
 
-from dialer.calls.outcome import Outcome
 from dialer.clock import VirtualClock
-from dialer.doss.mapping import Disposition, DispositionForm
-from dialer.kpi.metrics import Month, Ratio
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.kpi.metrics import Month, Ratio
+from dialer.domain.leads.model import LeadPhone, LeadSource, LeadState, PhoneKind
+from dialer.domain.leads.template import LeadDraft
 from dialer.kpi.service import monthly_kpis
-from dialer.leads.model import LeadPhone, LeadSource, LeadState, PhoneKind
-from dialer.leads.template import LeadDraft
 from dialer.settings import Settings
 from dialer.store.leads import ImportSource
 

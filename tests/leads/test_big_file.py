@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dialer.leads.model import LeadSource
+from dialer.domain.leads.model import LeadSource
 from dialer.leads.service import LeadService
 
 ROWS = 10_000

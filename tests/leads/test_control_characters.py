@@ -13,10 +13,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import Workbook
 
-from dialer.leads.errors import ImportFileError
-from dialer.leads.model import UNPRINTABLE_REASON, FieldError, LeadSource, check_printable, shown
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import UNPRINTABLE_REASON, FieldError, LeadSource, check_printable, shown
+from dialer.domain.leads.template import LeadDraft, RowContext, map_headers, parse_row
 from dialer.leads.service import LeadService
-from dialer.leads.template import LeadDraft, RowContext, map_headers, parse_row
 
 HEAD = ["姓名", "手机", "意向车型", "备注"]
 

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.clock import VirtualClock
-from dialer.leads.deadlines import Due, DueKind, DueRules, compute_due
-from dialer.leads.model import IntentLevel, Lead, LeadPhone, LeadSource, LeadState, PhoneKind
+from dialer.domain.leads.deadlines import Due, DueKind, DueRules, compute_due
+from dialer.domain.leads.model import IntentLevel, Lead, LeadPhone, LeadSource, LeadState, PhoneKind
 from dialer.settings import FirstFollowUpHours, LeadSettings
 
 SH = ZoneInfo("Asia/Shanghai")

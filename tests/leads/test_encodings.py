@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.leads.errors import ImportFileError
-from dialer.leads.model import LeadSource
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import LeadSource
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import open_sheet
 

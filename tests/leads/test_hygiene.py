@@ -5,10 +5,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.calls.outcome import Outcome
-from dialer.leads.errors import LeadError
-from dialer.leads.hygiene import month_bounds, months_back
-from dialer.leads.model import LeadSource, LeadState
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.leads.errors import LeadError
+from dialer.domain.leads.hygiene import month_bounds, months_back
+from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.leads.service import LeadService
 
 from .conftest import START

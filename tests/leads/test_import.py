@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.leads.errors import ImportFileError
-from dialer.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import LeadService
 
 from .conftest import START

@@ -5,8 +5,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.leads.errors import LeadStateError
-from dialer.leads.model import (
+from dialer.domain.leads.errors import LeadStateError
+from dialer.domain.leads.model import (
     FieldError,
     IntentLevel,
     LeadSource,

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer import config
 from dialer import settings as settings_mod
 from dialer.settings import ConfigError, LeadSettings
 
@@ -12,7 +13,7 @@ from dialer.settings import ConfigError, LeadSettings
 def load(tmp_path: Path, toml: str) -> settings_mod.Settings:
     path = tmp_path / "dialer.toml"
     path.write_text(toml, encoding="utf-8")
-    return settings_mod.load(path, env={})
+    return config.load(path, env={})
 
 
 def test_the_documented_leads_section_is_valid_and_equals_the_defaults(tmp_path: Path) -> None:
@@ -24,7 +25,7 @@ def test_the_documented_leads_section_is_valid_and_equals_the_defaults(tmp_path:
 def test_env_overrides_and_none_reach_the_deadlines(tmp_path: Path) -> None:
     path = tmp_path / "dialer.toml"
     path.write_text('[leads.first_follow_up_hours]\nweb = "none"\n', encoding="utf-8")
-    cfg = settings_mod.load(path, env={"DIALER__LEADS__FIRST_FOLLOW_UP_HOURS__HQ": "24"})
+    cfg = config.load(path, env={"DIALER__LEADS__FIRST_FOLLOW_UP_HOURS__HQ": "24"})
     assert (cfg.leads.first_follow_up_hours.hq, cfg.leads.first_follow_up_hours.web) == (24.0, None)
 
 

@@ -4,10 +4,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.calls.outcome import Outcome
 from dialer.clock import VirtualClock
-from dialer.leads.errors import LeadNotFound, LeadStateError
-from dialer.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.leads.errors import LeadNotFound, LeadStateError
+from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import DueScope, LeadService
 from dialer.store.errors import StoreError
 

@@ -5,9 +5,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from dialer.leads.errors import ImportFileError
-from dialer.leads.model import IntentLevel, LeadSource
-from dialer.leads.template import Column, LeadDraft, Rejection, RowContext, map_headers, parse_row
+from dialer.domain.leads.errors import ImportFileError
+from dialer.domain.leads.model import IntentLevel, LeadSource
+from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, map_headers, parse_row
 
 CTX = RowContext(region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, 1, tzinfo=UTC))
 

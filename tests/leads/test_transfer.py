@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dialer.access.policy import Role
 from dialer.clock import VirtualClock
-from dialer.doss.mapping import load_mapping
-from dialer.doss.outbox import OutboxKind
+from dialer.domain.access.policy import Role
+from dialer.domain.doss.mapping import load_mapping
+from dialer.domain.doss.outbox import OutboxKind
+from dialer.domain.leads.errors import LeadNotFound, LeadStateError
+from dialer.domain.leads.model import Lead, LeadSource, LeadState
 from dialer.doss.service import DossService
-from dialer.leads.errors import LeadNotFound, LeadStateError
-from dialer.leads.model import Lead, LeadSource, LeadState
 from dialer.leads.service import REASON_MAX_CHARS, LeadManager, LeadService, ManageError, summarize_ownership
 from dialer.settings import Settings
 from dialer.store.database import Database

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from dialer.calls.outcome import Direction
-from dialer.qa.form import load_form, parse_form
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.qa.form import load_form, parse_form
 from dialer.settings import ConfigError, Settings
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.calls.outcome import Direction
-from dialer.qa.errors import ScoreError
-from dialer.qa.form import QaForm, parse_form
-from dialer.qa.scoring import parse_item_args, score_call
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.qa.errors import ScoreError
+from dialer.domain.qa.form import QaForm, parse_form
+from dialer.domain.qa.scoring import parse_item_args, score_call
 
 
 @pytest.fixture

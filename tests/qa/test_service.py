@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import Direction
 from dialer.clock import VirtualClock
-from dialer.kpi.metrics import Month
-from dialer.qa.errors import RecordingUnavailable, ScoreError
-from dialer.qa.form import QaForm, parse_form
-from dialer.qa.report import ScoredCall, build_report, latest_per_recording
-from dialer.qa.scoring import ItemScore
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.kpi.metrics import Month
+from dialer.domain.qa.errors import RecordingUnavailable, ScoreError
+from dialer.domain.qa.form import QaForm, parse_form
+from dialer.domain.qa.report import ScoredCall, build_report, latest_per_recording
+from dialer.domain.qa.scoring import ItemScore
 from dialer.qa.service import QaService
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database

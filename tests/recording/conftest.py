@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import VirtualClock
+from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
-from dialer.store.repositories import Attempt
 
 START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,9 +7,9 @@ import json
 from datetime import timedelta
 from pathlib import Path
 
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.cli import main
 from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository

@@ -8,8 +8,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from dialer.clock import VirtualClock
+from dialer.domain.recording.model import DiskLevel
 from dialer.recording.disk import DiskWatch, Usage, disk_level
-from dialer.recording.model import DiskLevel
 from dialer.settings import RecordingSettings
 
 MB = 1024 * 1024

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import SystemClock
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.recording.model import AudioFormat
 from dialer.recording.compress import SoxFlacCompressor
-from dialer.recording.model import AudioFormat
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from dialer.recording.errors import BadRecording
-from dialer.recording.media import inspect_wav, sha256_file
+from dialer.domain.recording.errors import BadRecording
+from dialer.domain.recording.media import inspect_wav, sha256_file
 from tests.recording.conftest import write_wav
 
 

@@ -13,11 +13,12 @@ import pytest
 from structlog.testing import capture_logs
 
 from dialer.clock import VirtualClock
+from dialer.config import load
+from dialer.domain.recording.errors import CompressionFailed, RecordingNotFound
+from dialer.domain.recording.model import AudioFormat, AuditAction
 from dialer.recording.compress import SoxFlacCompressor
-from dialer.recording.errors import CompressionFailed, RecordingNotFound
-from dialer.recording.model import AudioFormat, AuditAction
 from dialer.recording.registry import RecordingRegistry, compressor_for
-from dialer.settings import ConfigError, RecordingSettings, Settings, load
+from dialer.settings import ConfigError, RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.recordings import RecordingStore
 from tests.recording.conftest import START, FinishedCall, write_wav

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import Direction
-from dialer.recording.errors import UnsafePath
-from dialer.recording.model import AudioFormat, Recording
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.recording.errors import UnsafePath
+from dialer.domain.recording.model import AudioFormat, Recording
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_inside, resolve_recording
 
 NAME = "2026/11/29/abc123.wav"

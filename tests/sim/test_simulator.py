@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 
 from dialer import settings as settings_mod
-from dialer.campaigns.pacing import PacingMode
-from dialer.campaigns.policy import CampaignRules
 from dialer.cli import main
+from dialer.domain.campaigns.pacing import PacingMode
+from dialer.domain.campaigns.policy import CampaignRules
 from dialer.sim.engine import SimResult, simulate
 from dialer.sim.errors import SimError
 from dialer.sim.model import AgentModel, CustomerModel

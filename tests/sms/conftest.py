@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.leads.model import LeadSource
+from dialer.domain.leads.model import LeadSource
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings, SmsSettings

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from dialer.sms.cadence import (
+from dialer.domain.sms.cadence import (
     CadenceRules,
     CallTask,
     DecideAt,
@@ -17,7 +17,7 @@ from dialer.sms.cadence import (
     WaveState,
     step,
 )
-from dialer.sms.rules import ReplyKind
+from dialer.domain.sms.rules import ReplyKind
 
 T0 = datetime(2026, 11, 29, 2, 0, tzinfo=UTC)
 WAIT = timedelta(hours=72)

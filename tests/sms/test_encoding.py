@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.sms.encoding import DataCoding, decode, is_gsm7, part_count, segment
+from dialer.domain.sms.encoding import DataCoding, decode, is_gsm7, part_count, segment
 
 
 @pytest.mark.parametrize(

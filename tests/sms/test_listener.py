@@ -9,8 +9,8 @@ import pytest
 from structlog.testing import capture_logs
 
 from dialer.clock import VirtualClock
+from dialer.domain.sms.driver import DriverEvent, Inbound, OutPart, Receipt
 from dialer.settings import Settings
-from dialer.sms.driver import DriverEvent, Inbound, OutPart, Receipt
 from dialer.sms.factory import build_service
 from dialer.sms.service import ReplyResult, SmsService
 from dialer.store.database import Database

@@ -11,9 +11,9 @@ from datetime import timedelta
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.sms.driver import DriverEvent, OutPart, Receipt
+from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SubmitAmbiguous, SubmitRejected
 from dialer.settings import Settings
-from dialer.sms.driver import DriverEvent, OutPart, Receipt
-from dialer.sms.errors import GatewayUnavailable, MessageRefused, SubmitAmbiguous, SubmitRejected
 from dialer.sms.factory import build_service
 from dialer.sms.service import SmsService
 from dialer.store.database import Database

@@ -13,9 +13,9 @@ import pytest
 
 from dialer.ami.errors import AmiActionError, AmiLinkDown, AmiTimeout
 from dialer.ami.events import UserEvent
+from dialer.domain.sms.driver import Inbound, OutPart
+from dialer.domain.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 from dialer.settings import SmsSettings
-from dialer.sms.driver import Inbound, OutPart
-from dialer.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 from dialer.sms.pbx import PbxDriver
 
 PART = OutPart(7, 1, 1, "+8613800138000", b"", 8, 7, "【DCC汽车】您好")

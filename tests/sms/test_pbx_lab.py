@@ -23,14 +23,14 @@ import pytest
 from dialer.ami.client import AmiClient
 from dialer.ami.events import UserEvent
 from dialer.clock import VirtualClock
+from dialer.domain.sms.driver import Inbound, OutPart
+from dialer.domain.sms.rules import ReplyKind
 from dialer.lab import procs
 from dialer.lab.lab import Lab
 from dialer.lab.layout import LAB_HOST
 from dialer.settings import Settings, SmsSettings
-from dialer.sms.driver import Inbound, OutPart
 from dialer.sms.factory import build_service
 from dialer.sms.pbx import PbxDriver
-from dialer.sms.rules import ReplyKind
 from dialer.store.database import Database
 from tests.conftest import settings_beside
 from tests.sms.conftest import ImportCustomers, e164, mobile

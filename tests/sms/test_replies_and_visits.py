@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.leads.model import LeadState
-from dialer.sms.driver import Inbound
-from dialer.sms.errors import MessageRefused
-from dialer.sms.rules import ReplyKind
+from dialer.domain.leads.model import LeadState
+from dialer.domain.sms.driver import Inbound
+from dialer.domain.sms.errors import MessageRefused
+from dialer.domain.sms.rules import ReplyKind
 from dialer.sms.service import SmsService
 
 from .conftest import e164, mobile

@@ -7,9 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from dialer.settings import ConfigError, SmsSettings, load
-from dialer.sms.errors import SmsConfigError
-from dialer.sms.rules import ReplyKind, SendRules
+from dialer.config import load
+from dialer.domain.sms.errors import SmsConfigError
+from dialer.domain.sms.rules import ReplyKind, SendRules
+from dialer.settings import ConfigError, SmsSettings
 
 RULES = SendRules.from_settings(SmsSettings(), "Asia/Shanghai")
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from dialer.domain.sms.errors import SmsConfigError
+from dialer.domain.sms.templates import parse_templates
 from dialer.settings import Settings
-from dialer.sms.errors import SmsConfigError
 from dialer.sms.factory import templates
-from dialer.sms.templates import parse_templates
 
 REPO = Path(__file__).resolve().parents[2]
 

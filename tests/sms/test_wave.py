@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.leads.deadlines import DueRules, compute_due
-from dialer.sms.errors import MessageRefused
+from dialer.domain.leads.deadlines import DueRules, compute_due
+from dialer.domain.sms.errors import MessageRefused
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import SimScript, read_ledger
 from dialer.tasks import TaskHealth

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import VirtualClock
+from dialer.domain.calls.attempts import Attempt, AttemptRepository
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.store.errors import IntegrityError
-from dialer.store.repositories import Attempt, AttemptRepository
 
 NUMBER = "+8613800138000"
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)

@@ -10,7 +10,7 @@ from dialer.clock import VirtualClock
 from dialer.store.database import Database
 from dialer.store.errors import MigrationError
 from dialer.store.migrate import MIGRATIONS_DIR, checksum, discover, split_statements
-from dialer.store.timestamps import to_db
+from dialer.timestamps import to_db
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 LATER = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dialer.store.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
+from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 SHANGHAI = timezone(timedelta(hours=8))
 aware = st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1), timezones=st.just(UTC))

@@ -14,9 +14,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from dialer.access.policy import Role, User
 from dialer.ami.client import AmiClient
 from dialer.clock import SystemClock
+from dialer.domain.access.policy import Role, User
 from dialer.lab.lab import Lab
 from dialer.lab.layout import Party
 from dialer.settings import Settings

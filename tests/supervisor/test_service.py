@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from dialer.access.policy import Role, User
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiActionError
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role, User
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore

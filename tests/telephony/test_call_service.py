@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from dialer.ami.errors import AmiActionError, AmiTimeout
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import SystemClock
+from dialer.config import load
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.phone import normalize
-from dialer.settings import Settings, load
+from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.telephony.calls import CallService

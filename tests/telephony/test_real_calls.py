@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 
 from dialer.app import App, open_app
-from dialer.calls.outcome import Outcome
 from dialer.cli.doctor import diagnose
 from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
 from dialer.settings import Settings

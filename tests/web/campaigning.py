@@ -10,9 +10,9 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 
 from dialer.app import App
-from dialer.campaigns.agents import AgentState
-from dialer.campaigns.lifecycle import Command
 from dialer.campaigns.runner import CampaignRunner
+from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.campaigns.lifecycle import Command
 from dialer.telephony.calls import CallService
 from dialer.web.keys import RUNNERS
 from tests.telephony.fakes import FakeAmi

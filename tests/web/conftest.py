@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App, open_store
-from dialer.auth.passwords import ScryptCost
-from dialer.calls.outcome import Direction, Outcome
 from dialer.clock import VirtualClock
-from dialer.leads.model import LeadSource
+from dialer.domain.access.policy import Role
+from dialer.domain.auth.passwords import ScryptCost
+from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.leads.model import LeadSource
 from dialer.leads.sheets import write_sheet
 from dialer.settings import RecordingSettings, Settings, StoreSettings, WebSettings
 from dialer.store.recordings import NewRecording, RecordingStore

@@ -11,7 +11,7 @@ import re
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
+from dialer.domain.access.policy import Role
 from dialer.web.keys import ROUTES
 from dialer.web.routing import Open, RouteSpec
 from tests.web.conftest import Fixtures, Login

@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
 
-from dialer.access.policy import Role
+from dialer.domain.access.policy import Role
 from dialer.web.keys import DIALER, ROUTES
 from dialer.web.openapi import _openapi_path
 from tests.web.conftest import Login

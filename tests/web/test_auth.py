@@ -8,11 +8,11 @@ import re
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
-from dialer.auth.errors import BadUserInput, LoginRefused
-from dialer.auth.passwords import ScryptCost, hash_password, needs_rehash, verify_password
-from dialer.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
+from dialer.domain.auth.errors import BadUserInput, LoginRefused
+from dialer.domain.auth.passwords import ScryptCost, hash_password, needs_rehash, verify_password
+from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.web.app import create_app
 from dialer.web.keys import AUTH
 from tests.web.conftest import CHEAP, PASSWORD, Login

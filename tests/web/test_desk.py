@@ -6,11 +6,11 @@ import re
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import VirtualClock
-from dialer.leads.model import LeadState
+from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.leads.model import LeadState
 from tests.web.conftest import Fixtures, Login
 
 

@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.campaigns.agents import AgentState
 from dialer.campaigns.runner import CampaignRunner
-from dialer.leads.model import LeadState
+from dialer.domain.access.policy import Role
+from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.leads.model import LeadState
 from dialer.web.keys import AUTH
 from tests.telephony.fakes import FakeAmi
 from tests.web.campaigning import running_campaign, until

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import campaign_runner, open_app
-from dialer.campaigns.agents import AgentState
-from dialer.campaigns.lifecycle import CampaignStatus, Command
 from dialer.campaigns.runners import Runners
 from dialer.clock import ShiftedClock
+from dialer.domain.access.policy import Role
+from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
+from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.lab.lab import Lab
-from dialer.leads.model import LeadSource, LeadState
 from dialer.leads.sheets import write_sheet
 from dialer.settings import CallSettings, Settings, WebSettings
 from dialer.web.app import create_app

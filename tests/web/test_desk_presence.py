@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
+from dialer.domain.access.policy import Role
 from tests.web.conftest import Login
 
 _WAIT_S = 10.0  # only bounds a hang, never measured

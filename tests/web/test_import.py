@@ -7,7 +7,7 @@ from pathlib import Path
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
+from dialer.domain.access.policy import Role
 from dialer.leads.sheets import write_sheet
 from tests.web.conftest import Login
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.leads.model import LeadState
+from dialer.domain.access.policy import Role
+from dialer.domain.leads.model import LeadState
 from dialer.web.keys import AUTH
 from tests.web.conftest import PASSWORD, Fixtures, Login
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
 from dialer.campaigns.runner import CampaignRunner, OfferEnd, PreviewOffer, PreviewWithdrawn
+from dialer.domain.access.policy import Role
 from dialer.telephony.calls import CallService
 from tests.telephony.fakes import FakeAmi
 from tests.web.campaigning import running_campaign, until

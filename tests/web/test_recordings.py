@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
+from dialer.domain.access.policy import Role
 from tests.web.conftest import AUDIO, Fixtures, Login
 
 

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import Outcome
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import Outcome
 from dialer.events.bus import BusEvent
 from dialer.inbound.service import InboundCallEnded, ScreenPop
 from dialer.web.keys import AUTH

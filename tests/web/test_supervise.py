@@ -8,9 +8,9 @@ from collections.abc import Awaitable, Callable
 import pytest
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
 from dialer.settings import Settings
 from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.service import SupervisorService

@@ -8,10 +8,10 @@ from typing import Any
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import CallState, Direction, Outcome
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from tests.web.conftest import Login
 
 

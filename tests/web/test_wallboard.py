@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 
-from dialer.access.policy import Role
 from dialer.app import App
-from dialer.calls.outcome import CallState, Direction, Outcome
-from dialer.campaigns.stats import AbandonTally
+from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.campaigns.stats import AbandonTally
 from dialer.web.keys import BROADCASTER
 from dialer.web.wallboard import Broadcaster, Snapshot
 from tests.web.conftest import Login

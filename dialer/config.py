@@ -1,0 +1,36 @@
+"""The config file, loaded: typed by :mod:`dialer.settings`, then every section checked by its own feature.
+
+:mod:`dialer.settings` holds the schema and the checks that need no feature code; the rules that
+only a feature knows (calling windows and retries, SMS sending hours, inbound hours, the lead
+sources a KPI may name) are checked by that feature's own ``settings_problems``, with the very
+code that will use the values, so a config that loads is one the features accept. Every entry
+point loads through here; a problem anywhere stops the start with one message naming each.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+from dialer.domain.campaigns import policy
+from dialer.domain.inbound import routing
+from dialer.domain.kpi import metrics
+from dialer.domain.sms import rules
+from dialer.settings import ConfigError, Settings, problems, read
+
+
+def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (default ``$DIALER_CONFIG`` or ``config/dialer.toml``) and the env overrides, and check
+    every section; :class:`~dialer.settings.ConfigError` names the file and each problem found."""
+    settings, where = read(path, env)
+    tz = settings.dealer.timezone
+    found = [
+        *problems(settings),
+        *metrics.settings_problems(settings.kpi),
+        *policy.settings_problems(settings.campaigns, tz),
+        *rules.settings_problems(settings.sms, tz),
+        *routing.settings_problems(settings.inbound, tz),
+    ]
+    if found:
+        raise ConfigError(f"{where}: " + "; ".join(found))
+    return settings

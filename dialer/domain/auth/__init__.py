@@ -1,0 +1,1 @@
+"""Console users' pure rules: password hashing parameters, login throttling, their errors."""

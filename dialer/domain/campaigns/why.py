@@ -1,0 +1,104 @@
+""" "Why is this lead not being dialled?": every reason that applies, in words a supervisor reads.
+
+The hopper's SQL skips a lead for exactly these reasons; this module states them one by one from
+the same facts, so the answer lists ALL reasons (a lead can be opted out AND over its attempts),
+not just the first the query happened to test. tests/campaigns/test_hopper.py checks both sides
+of each rule against the same lead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.campaigns.policy import CallingWindows, RetryReason
+from dialer.domain.campaigns.progress import CampaignRecord, LeadFacts, ProgressStatus
+from dialer.i18n import translate
+from dialer.phone import mask
+
+
+class BlockReason(StrEnum):
+    """One reason a lead is not dialled now; the i18n key is ``campaign.why.<value>``."""
+
+    NO_LEAD = "no_lead"
+    NOT_ENROLLED = "not_enrolled"
+    CAMPAIGN_NOT_RUNNING = "campaign_not_running"
+    LEAD_CLOSED = "lead_closed"
+    OPTED_OUT = "opted_out"
+    NO_PHONE = "no_phone"
+    DNC = "dnc"
+    WINDOW_CLOSED = "window_closed"
+    IN_CALL = "in_call"
+    CLAIMED = "claimed"
+    DONE = "done"
+    MAX_ATTEMPTS = "max_attempts"
+    MAX_PER_DAY = "max_per_day"
+    TOO_RECENT = "too_recent"
+
+
+@dataclass(frozen=True, slots=True)
+class Blocker:
+    """A reason with the values that explain it (times already in the dealer's local time)."""
+
+    reason: BlockReason
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def text(self, language: str) -> str:
+        """The sentence a supervisor reads, in ``language``."""
+        params = dict(self.params)
+        if params.get("outcome"):
+            params["outcome"] = translate(f"outcome.{params['outcome']}", language)
+        return translate(f"campaign.why.{self.reason.value}", language, **params)
+
+
+def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows, now: datetime) -> list[Blocker]:
+    """Every reason ``facts.lead_id`` is not dialled by ``campaign`` at ``now``; empty: it is dialable."""
+    if not facts.exists:
+        return [Blocker(BlockReason.NO_LEAD, {"lead": str(facts.lead_id)})]
+    found: list[Blocker] = []
+    local = _local(windows)
+    if campaign.status is not CampaignStatus.RUNNING:
+        found.append(
+            Blocker(BlockReason.CAMPAIGN_NOT_RUNNING, {"campaign": str(campaign.id), "status": campaign.status.value})
+        )
+    p = facts.progress
+    if p is None:
+        found.append(Blocker(BlockReason.NOT_ENROLLED, {"campaign": str(campaign.id)}))
+    if facts.state is not None and not facts.state.is_open:
+        found.append(Blocker(BlockReason.LEAD_CLOSED, {"state": facts.state.zh}))
+    if facts.opt_out_at is not None:
+        found.append(Blocker(BlockReason.OPTED_OUT, {"at": local(facts.opt_out_at)}))
+    if not facts.phones:
+        found.append(Blocker(BlockReason.NO_PHONE))
+    elif set(facts.phones) <= set(facts.dnc_phones):
+        found.append(Blocker(BlockReason.DNC, {"numbers": ", ".join(mask(n) for n in facts.dnc_phones)}))
+    if not windows.is_open(now):
+        found.append(Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))}))
+    if facts.in_flight_call is not None:
+        found.append(Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call}))
+    if facts.claimed_by:
+        found.append(Blocker(BlockReason.CLAIMED, {"campaigns": ", ".join(str(c) for c in facts.claimed_by)}))
+    if p is None:
+        return found
+    d = campaign.definition
+    if p.status is ProgressStatus.DONE and p.last_reason is not RetryReason.EXHAUSTED:
+        outcome = p.last_outcome.value if p.last_outcome else ""
+        found.append(Blocker(BlockReason.DONE, {"outcome": outcome}))
+    if p.attempts >= d.max_attempts:
+        found.append(Blocker(BlockReason.MAX_ATTEMPTS, {"attempts": str(p.attempts), "max": str(d.max_attempts)}))
+    today = p.attempts_on(windows.local_date(now))
+    if today >= d.max_attempts_per_day:
+        found.append(Blocker(BlockReason.MAX_PER_DAY, {"attempts": str(today), "max": str(d.max_attempts_per_day)}))
+    if p.status is ProgressStatus.ACTIVE and p.next_attempt_at is not None and p.next_attempt_at > now:
+        found.append(Blocker(BlockReason.TOO_RECENT, {"next": local(p.next_attempt_at)}))
+    return found
+
+
+def _local(windows: CallingWindows) -> Callable[[datetime], str]:
+    def render(at: datetime) -> str:
+        return at.astimezone(windows.tz).strftime("%Y-%m-%d %H:%M")
+
+    return render

@@ -1,0 +1,1 @@
+"""Inbound routing rules (owner first, then the queue) and their errors."""

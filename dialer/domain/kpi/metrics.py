@@ -1,0 +1,412 @@
+"""The handbook's monthly KPIs, computed from plain records. Pure: no I/O, time comes in as ``now``.
+
+Definitions (docs/kpi.md is the reference; the code must say the same):
+
+- a *phone follow-up* is a call that reached the customer (a ``contact``); a
+  lead's *first* follow-up is its earliest contact;
+- follow-up rate = first phone follow-ups in the month ÷ (leads carried over
+  un-followed from earlier months + new leads of the month);
+- invite-to-store rate = first-invitation store visits in the month ÷ first
+  follow-ups in the month; a first-invitation visit is a lead's first change to
+  ``visited`` that comes after a change to ``invited``;
+- deals = leads changed to ``deal`` in the month.
+
+Month boundaries are midnights in the dealer's time zone. A ratio whose
+denominator is zero has no value (``None``), shown as "—".
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from dialer.domain.leads.hygiene import month_bounds
+from dialer.domain.leads.model import LeadSource, LeadState
+from dialer.settings import FirstFollowUpHours, KpiSettings, Settings
+
+# A lead in one of these states at the start of a month is not "carried over un-followed".
+_CLOSED = frozenset({LeadState.DEAL, LeadState.DEFEATED, LeadState.INVALID})
+# Leads the sales manager hands over; their 2-day deadline runs from the hand-over.
+_HANDED_OVER = frozenset({LeadSource.LOW_INTENT, LeadSource.DEFEATED})
+_MONTH_TEXT = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Month:
+    """A calendar month of the dealer; KPIs are always per month."""
+
+    year: int
+    month: int
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.month <= 12:
+            raise ValueError(f"month {self.month} is not between 1 and 12")
+
+    @classmethod
+    def parse(cls, text: str) -> Month:
+        """``2026-11`` -> Month(2026, 11); anything else is a ValueError naming the text."""
+        match = _MONTH_TEXT.match(text.strip())
+        if not match:
+            raise ValueError(f"month {text!r}: expected YYYY-MM, e.g. 2026-11")
+        return cls(int(match.group(1)), int(match.group(2)))
+
+    @classmethod
+    def containing(cls, when: datetime, tz: tzinfo) -> Month:
+        local = when.astimezone(tz)
+        return cls(local.year, local.month)
+
+    def __str__(self) -> str:
+        return f"{self.year:04d}-{self.month:02d}"
+
+    def previous(self) -> Month:
+        return Month(self.year - 1, 12) if self.month == 1 else Month(self.year, self.month - 1)
+
+    def year_before(self) -> Month:
+        return Month(self.year - 1, self.month)
+
+    def bounds(self, tz: tzinfo) -> tuple[datetime, datetime]:
+        """[start, end): local midnight of the 1st to local midnight of the next 1st (the hygiene report's months)."""
+        return month_bounds(str(self), tz)
+
+
+@dataclass(frozen=True, slots=True)
+class LeadFact:
+    """What the KPIs need to know about a lead."""
+
+    id: int
+    source: LeadSource
+    created_at: datetime  # entered the system: "new" in this month
+    owner: str | None = None
+    issued_at: datetime | None = None  # HQ issue time
+    handed_over_at: datetime | None = None  # sales manager's hand-over
+
+
+@dataclass(frozen=True, slots=True)
+class ContactFact:
+    """A phone follow-up that reached the customer."""
+
+    lead_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StateFact:
+    """A lead changed to ``state`` at ``at``."""
+
+    lead_id: int
+    at: datetime
+    state: LeadState
+
+
+@dataclass(frozen=True, slots=True)
+class CallFact:
+    """One call attempt made by (attributed to) ``agent``."""
+
+    agent: str
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class KpiInput:
+    """Everything the month's KPIs are computed from; the query module fills it from the store."""
+
+    leads: Sequence[LeadFact]
+    contacts: Sequence[ContactFact]
+    states: Sequence[StateFact]
+    calls: Sequence[CallFact]
+
+
+@dataclass(frozen=True, slots=True)
+class KpiRules:
+    """The dealer's knobs: time zone, first-follow-up deadlines, the daily call norm."""
+
+    tz: tzinfo
+    first_follow_up: FirstFollowUpHours
+    calls_norm_min: int
+    calls_norm_max: int
+    captured_sources: frozenset[LeadSource]
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> KpiRules:
+        return cls(
+            tz=ZoneInfo(settings.dealer.timezone),
+            first_follow_up=settings.leads.first_follow_up_hours,
+            calls_norm_min=settings.kpi.calls_norm_min,
+            calls_norm_max=settings.kpi.calls_norm_max,
+            captured_sources=frozenset(LeadSource(s) for s in settings.kpi.captured_sources),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ratio:
+    """numerator ÷ denominator, kept as the two counts so reports can show the arithmetic."""
+
+    numerator: int
+    denominator: int
+
+    @property
+    def value(self) -> float | None:
+        return None if self.denominator == 0 else self.numerator / self.denominator
+
+    @property
+    def percent(self) -> float | None:
+        value = self.value
+        return None if value is None else value * 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentCalls:
+    """One agent's calls in the month against the daily norm (days = local days with at least one call)."""
+
+    agent: str
+    calls: int
+    days_worked: int
+    days_below_norm: int
+    days_within_norm: int
+    days_above_norm: int
+
+    @property
+    def per_day(self) -> float | None:
+        return None if self.days_worked == 0 else self.calls / self.days_worked
+
+
+@dataclass(frozen=True, slots=True)
+class SourceCount:
+    """New leads of one source this month, the month before and the same month a year before."""
+
+    source: LeadSource
+    count: int
+    previous_month: int
+    year_before: int
+
+    @property
+    def month_on_month(self) -> float | None:
+        """Relative change, 0.25 = +25 %; None when the earlier month had none."""
+        return _change(self.count, self.previous_month)
+
+    @property
+    def year_on_year(self) -> float | None:
+        return _change(self.count, self.year_before)
+
+
+@dataclass(frozen=True, slots=True)
+class MonthlyKpis:
+    """The month's report card."""
+
+    month: Month
+    agent: str | None
+    carried_over: int
+    new_leads: int
+    follow_up_rate: Ratio  # first follow-ups ÷ (carried over + new)
+    invite_to_store_rate: Ratio  # first-invitation visits ÷ first follow-ups
+    deals: int
+    hq_deadline: Ratio  # HQ leads first followed up within their deadline ÷ those whose deadline fell due
+    handover_deadline: Ratio  # the same for low-intent and defeated hand-overs
+    contacts_captured: int
+    calls: tuple[AgentCalls, ...]
+    sources: tuple[SourceCount, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """For ``--json`` and the web face: every count, every ratio with its numerator and denominator."""
+
+        def ratio(r: Ratio) -> dict[str, Any]:
+            return {"numerator": r.numerator, "denominator": r.denominator, "percent": r.percent}
+
+        return {
+            "month": str(self.month),
+            "agent": self.agent,
+            "carried_over": self.carried_over,
+            "new_leads": self.new_leads,
+            "follow_up_rate": ratio(self.follow_up_rate),
+            "invite_to_store_rate": ratio(self.invite_to_store_rate),
+            "deals": self.deals,
+            "hq_deadline": ratio(self.hq_deadline),
+            "handover_deadline": ratio(self.handover_deadline),
+            "contacts_captured": self.contacts_captured,
+            "calls": [
+                {
+                    "agent": a.agent,
+                    "calls": a.calls,
+                    "days_worked": a.days_worked,
+                    "per_day": a.per_day,
+                    "days_below_norm": a.days_below_norm,
+                    "days_within_norm": a.days_within_norm,
+                    "days_above_norm": a.days_above_norm,
+                }
+                for a in self.calls
+            ],
+            "sources": [
+                {
+                    "source": s.source.value,
+                    "count": s.count,
+                    "previous_month": s.previous_month,
+                    "year_before": s.year_before,
+                    "month_on_month": s.month_on_month,
+                    "year_on_year": s.year_on_year,
+                }
+                for s in self.sources
+            ],
+        }
+
+
+def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent: str | None = None) -> MonthlyKpis:
+    """The KPIs of ``month``, for the whole DCC or for the leads owned and calls made by ``agent``."""
+    start, end = month.bounds(rules.tz)
+    leads = [lead for lead in data.leads if agent is None or lead.owner == agent]
+    ids = {lead.id for lead in leads}
+    first_contact = _first_by_lead(c for c in data.contacts if c.lead_id in ids)
+    states = sorted((s for s in data.states if s.lead_id in ids), key=lambda s: s.at)
+
+    state_at_start: dict[int, LeadState] = {}
+    for change in states:
+        if change.at < start:
+            state_at_start[change.lead_id] = change.state
+    carried = {
+        lead.id
+        for lead in leads
+        if lead.created_at < start
+        and not (lead.id in first_contact and first_contact[lead.id] < start)
+        and state_at_start.get(lead.id) not in _CLOSED
+    }
+    new = {lead.id for lead in leads if start <= lead.created_at < end}
+    followed = {i for i in carried | new if i in first_contact and start <= first_contact[i] < end}
+
+    return MonthlyKpis(
+        month=month,
+        agent=agent,
+        carried_over=len(carried),
+        new_leads=len(new),
+        follow_up_rate=Ratio(len(followed), len(carried) + len(new)),
+        invite_to_store_rate=Ratio(_first_invitation_visits(states, start, end), len(followed)),
+        deals=len({s.lead_id for s in states if s.state is LeadState.DEAL and start <= s.at < end}),
+        hq_deadline=_deadline(
+            [lead for lead in leads if lead.source is LeadSource.HQ],
+            lambda lead: lead.issued_at,
+            rules.first_follow_up.hq,
+            first_contact,
+            start,
+            end,
+            now,
+        ),
+        handover_deadline=_deadline(
+            [lead for lead in leads if lead.source in _HANDED_OVER],
+            lambda lead: lead.handed_over_at,
+            handover_hours(rules.first_follow_up),
+            first_contact,
+            start,
+            end,
+            now,
+        ),
+        contacts_captured=sum(1 for lead in leads if lead.id in new and lead.source in rules.captured_sources),
+        calls=_calls([c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules),
+        sources=_sources(leads, month, rules.tz),
+    )
+
+
+def _first_by_lead(contacts: Iterable[ContactFact]) -> dict[int, datetime]:
+    first: dict[int, datetime] = {}
+    for contact in contacts:
+        if contact.lead_id not in first or contact.at < first[contact.lead_id]:
+            first[contact.lead_id] = contact.at
+    return first
+
+
+def _first_invitation_visits(states: Sequence[StateFact], start: datetime, end: datetime) -> int:
+    """Leads whose first ``visited`` (after an ``invited``) falls in [start, end); ``states`` is time-ordered."""
+    invited: set[int] = set()
+    visited: set[int] = set()
+    count = 0
+    for change in states:
+        if change.state is LeadState.INVITED:
+            invited.add(change.lead_id)
+        elif change.state is LeadState.VISITED and change.lead_id not in visited:
+            visited.add(change.lead_id)
+            if change.lead_id in invited and start <= change.at < end:
+                count += 1
+    return count
+
+
+def handover_hours(hours: FirstFollowUpHours) -> float | None:
+    """Low-intent and defeated share one KPI; if their deadlines differ, the stricter one is the target."""
+    values = [h for h in (hours.low_intent, hours.defeated) if h is not None]
+    return min(values) if values else None
+
+
+def _deadline(
+    leads: Sequence[LeadFact],
+    start_of: Callable[[LeadFact], datetime | None],
+    hours: float | None,
+    first_contact: dict[int, datetime],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> Ratio:
+    """Leads whose deadline clock started in the month: met ÷ (met + missed); still running ones wait."""
+    if hours is None:
+        return Ratio(0, 0)
+    window = timedelta(hours=hours)
+    met = missed = 0
+    for lead in leads:
+        clock_start = start_of(lead) or lead.created_at
+        if not start <= clock_start < end:
+            continue
+        due = clock_start + window
+        contact = first_contact.get(lead.id)
+        if contact is not None and contact <= due:
+            met += 1
+        elif due <= now:
+            missed += 1
+    return Ratio(met, met + missed)
+
+
+def _calls(calls: Sequence[CallFact], rules: KpiRules) -> tuple[AgentCalls, ...]:
+    per_day: dict[str, Counter[date]] = defaultdict(Counter)
+    for call in calls:
+        per_day[call.agent][call.at.astimezone(rules.tz).date()] += 1
+    out = []
+    for agent, days in sorted(per_day.items()):
+        counts = list(days.values())
+        out.append(
+            AgentCalls(
+                agent=agent,
+                calls=sum(counts),
+                days_worked=len(counts),
+                days_below_norm=sum(1 for n in counts if n < rules.calls_norm_min),
+                days_within_norm=sum(1 for n in counts if rules.calls_norm_min <= n <= rules.calls_norm_max),
+                days_above_norm=sum(1 for n in counts if n > rules.calls_norm_max),
+            )
+        )
+    return tuple(out)
+
+
+def _sources(leads: Sequence[LeadFact], month: Month, tz: tzinfo) -> tuple[SourceCount, ...]:
+    by_month: Counter[tuple[LeadSource, Month]] = Counter(
+        (lead.source, Month.containing(lead.created_at, tz)) for lead in leads
+    )
+    prev, last_year = month.previous(), month.year_before()
+    rows = [
+        SourceCount(source, by_month[(source, month)], by_month[(source, prev)], by_month[(source, last_year)])
+        for source in LeadSource
+    ]
+    return tuple(r for r in rows if r.count or r.previous_month or r.year_before)
+
+
+def _change(current: int, earlier: int) -> float | None:
+    return None if earlier == 0 else (current - earlier) / earlier
+
+
+def settings_problems(k: KpiSettings) -> list[str]:
+    """What is wrong in ``[kpi]``: the norm's bounds, and sources the lead model knows."""
+    problems: list[str] = []
+    if not 0 < k.calls_norm_min <= k.calls_norm_max:
+        problems.append(f"kpi: need 0 < calls_norm_min ({k.calls_norm_min}) <= calls_norm_max ({k.calls_norm_max})")
+    sources = [s.value for s in LeadSource]
+    for source in k.captured_sources:
+        if source not in sources:
+            problems.append(f"kpi.captured_sources: {source!r} is not one of {', '.join(sources)}")
+    return problems

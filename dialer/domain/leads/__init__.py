@@ -1,0 +1,1 @@
+"""Leads: the model, the import template, merging, follow-up deadlines and monthly hygiene (pure)."""
