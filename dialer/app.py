@@ -17,6 +17,7 @@ from typing import Any
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
+from dialer.auth.service import AuthService
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
@@ -35,17 +36,18 @@ from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
-from dialer.sms.factory import build_service
+from dialer.sms.factory import build_driver, build_service
 from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore
+from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
 from dialer.telephony.calls import CallService
@@ -78,6 +80,8 @@ class App:
     sms: SmsService
     presence: PresenceService
     health: TaskHealth
+    auth: AuthService
+    listen_ins: ListenInStore  # the listen-in audit, read by the faces
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -133,7 +137,9 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             disk=DiskWatch(settings.recording, registry.root, clock),
             campaign_store=campaign_store,
             hopper=hopper,
-            campaigns=CampaignService(campaign_store, hopper, settings, clock),
+            campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
+            auth=AuthService(UserStore(db), settings.web, clock),
+            listen_ins=ListenInStore(db),
             bus=bus,
             sms=sms,
             presence=PresenceService(db, bus, clock, settings.campaigns.pause_reasons),
@@ -186,9 +192,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIte
                 after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            supervisor = SupervisorService(
-                ami_client=client, store=ListenInStore(base.db), settings=settings, clock=clock
-            )
+            supervisor = SupervisorService(ami_client=client, store=base.listen_ins, settings=settings, clock=clock)
             # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
             # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
             # in the background: the event reader must not wait for PBX commands.
@@ -266,6 +270,15 @@ async def _confirm_visit(sms: SmsService, lead_id: int) -> None:
 
 def _task(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.create_task(work, name=name)
+
+
+def sms_sender(app: App) -> SmsService:
+    """An SMS service that sends: the outbox worker with the configured gateway driver (``[sms] driver``).
+
+    With the PBX driver the App's own service already sends (it hears replies on the App's AMI link)."""
+    if app.settings.sms.driver == "pbx" and app.ami is not None:
+        return app.sms
+    return build_service(app.db, app.settings, app.clock, build_driver(app.settings))
 
 
 def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | None = None) -> CampaignRunner:

@@ -33,7 +33,7 @@ from typing import Any
 
 from aiohttp import web
 
-from dialer.app import App, campaign_runner, open_app
+from dialer.app import App, campaign_runner, open_app, sms_sender
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
 from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
@@ -41,7 +41,6 @@ from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.logging import get_logger
 from dialer.settings import Settings
-from dialer.sms.factory import build_driver, build_service
 from dialer.store.errors import StoreError
 from dialer.tasks import supervised
 from dialer.web.app import create_app
@@ -174,9 +173,7 @@ async def serve(
             sms_stop = asyncio.Event()
             sms_task = None
             if sms_worker:
-                # The PBX driver's service is the App's (it hears replies on this process's AMI link).
-                pbx = settings.sms.driver == "pbx"
-                sms = app.sms if pbx else build_service(app.db, settings, app.clock, build_driver(settings))
+                sms = sms_sender(app)
                 sms_task = asyncio.create_task(
                     supervised("sms-worker", lambda: sms.run(sms_stop, app.health), app.health), name="sms-worker"
                 )

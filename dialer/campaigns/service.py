@@ -15,6 +15,7 @@ from dialer.campaigns.hopper import Hopper
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import load_definition
+from dialer.domain.campaigns.dnc import DncEntry, DncList
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.progress import CampaignRecord, CampaignRepository, ProgressStatus
 from dialer.domain.campaigns.why import Blocker, blockers
@@ -56,8 +57,11 @@ class WhyAnswer:
 class CampaignService:
     """Creates campaigns from files, moves them through their life, reports on them."""
 
-    def __init__(self, store: CampaignRepository, hopper: Hopper, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, store: CampaignRepository, hopper: Hopper, dnc: DncList, settings: Settings, clock: Clock
+    ) -> None:
         self._store = store
+        self._dnc = dnc
         self._hopper = hopper
         self._settings = settings
         self._clock = clock
@@ -66,6 +70,18 @@ class CampaignService:
         """Validate ``path`` and store it as a draft campaign."""
         definition = load_definition(path, self._settings)
         return await self._store.create(definition, path.name, self._clock.now(), actor)
+
+    async def dnc_add(self, e164: str, reason: str, actor: str) -> bool:
+        """Put a number on the do-not-call list now; False when it was already there."""
+        return await self._dnc.add(e164, reason, self._clock.now(), actor)
+
+    async def dnc_remove(self, e164: str) -> bool:
+        """Take a number off the do-not-call list; False when it was not on it."""
+        return await self._dnc.remove(e164)
+
+    async def dnc_entries(self) -> list[DncEntry]:
+        """Every number on the do-not-call list, newest first."""
+        return await self._dnc.entries()
 
     async def all(self) -> list[CampaignRecord]:
         """All campaigns, newest first."""

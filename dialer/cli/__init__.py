@@ -84,5 +84,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     except CliError as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return 2
+    except ConfigError as exc:  # a file the store's services load at start (DOSS mapping, QA form, templates)
+        print(f"dialer: config error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130

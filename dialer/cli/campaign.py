@@ -11,7 +11,6 @@ import argparse
 import getpass
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,8 +29,6 @@ from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
-from dialer.store.campaigns import DncStore
-from dialer.store.database import Database
 
 _LIFECYCLE = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
 
@@ -90,19 +87,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dnc_list.set_defaults(handler=run_dnc_list)
 
 
-@dataclass(frozen=True, slots=True)
-class _Ctx:
-    service: CampaignService
-    db: Database
-    clock: Clock
-
-
 @asynccontextmanager
-async def _campaigns(cfg: Settings, clock: Clock) -> AsyncIterator[_Ctx]:
+async def _campaigns(cfg: Settings, clock: Clock) -> AsyncIterator[CampaignService]:
     """The store and the campaign service; campaign errors become one clear line."""
     async with open_store(cfg, clock) as app:
         try:
-            yield _Ctx(app.campaigns, app.db, app.clock)
+            yield app.campaigns
         except CampaignError as exc:
             raise CliError(str(exc)) from None
 
@@ -134,8 +124,8 @@ def _record_json(r: CampaignRecord) -> dict[str, Any]:
 
 async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign create FILE``."""
-    async with _campaigns(cfg, args.clock) as ctx:
-        record = await ctx.service.create(args.file, args.actor or getpass.getuser())
+    async with _campaigns(cfg, args.clock) as campaigns:
+        record = await campaigns.create(args.file, args.actor or getpass.getuser())
     if args.json:
         print_json(_record_json(record))
     else:
@@ -145,8 +135,8 @@ async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign list``."""
-    async with _campaigns(cfg, args.clock) as ctx:
-        records = await ctx.service.all()
+    async with _campaigns(cfg, args.clock) as campaigns:
+        records = await campaigns.all()
     if args.json:
         print_json([_record_json(r) for r in records])
         return 0
@@ -175,8 +165,8 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign start|pause|resume|stop ID``."""
     command: Command = args.lifecycle
-    async with _campaigns(cfg, args.clock) as ctx:
-        record, enrolled = await ctx.service.command(args.campaign_id, command, args.actor or getpass.getuser())
+    async with _campaigns(cfg, args.clock) as campaigns:
+        record, enrolled = await campaigns.command(args.campaign_id, command, args.actor or getpass.getuser())
     if args.json:
         print_json({**_record_json(record), "enrolled": enrolled})
     else:
@@ -230,8 +220,8 @@ def _status_json(s: StatusReport) -> dict[str, Any]:
 
 async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign status ID``."""
-    async with _campaigns(cfg, args.clock) as ctx:
-        report = await ctx.service.status(args.campaign_id)
+    async with _campaigns(cfg, args.clock) as campaigns:
+        report = await campaigns.status(args.campaign_id)
     if args.json:
         print_json(_status_json(report))
         return 0
@@ -276,8 +266,8 @@ def _why_json(a: WhyAnswer, lang: str) -> dict[str, Any]:
 async def run_why(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign why LEAD [--campaign ID]``."""
     lang = cfg.ui.language
-    async with _campaigns(cfg, args.clock) as ctx:
-        answers = await ctx.service.why(args.lead_id, args.campaign)
+    async with _campaigns(cfg, args.clock) as campaigns:
+        answers = await campaigns.why(args.lead_id, args.campaign)
     if args.json:
         print_json([_why_json(a, lang) for a in answers])
         return 0
@@ -303,8 +293,8 @@ def _phone(cfg: Settings, raw: str) -> str:
 async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc add NUMBER``."""
     e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg, args.clock) as ctx:
-        added = await DncStore(ctx.db).add(e164, args.reason, ctx.clock.now(), args.actor or getpass.getuser())
+    async with _campaigns(cfg, args.clock) as campaigns:
+        added = await campaigns.dnc_add(e164, args.reason, args.actor or getpass.getuser())
     print(_t(cfg, "dnc.added" if added else "dnc.already", number=e164))
     return 0
 
@@ -312,16 +302,16 @@ async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc remove NUMBER``: exit code 1 when the number was not on the list."""
     e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg, args.clock) as ctx:
-        removed = await DncStore(ctx.db).remove(e164)
+    async with _campaigns(cfg, args.clock) as campaigns:
+        removed = await campaigns.dnc_remove(e164)
     print(_t(cfg, "dnc.removed" if removed else "dnc.absent", number=e164))
     return 0 if removed else 1
 
 
 async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc list``."""
-    async with _campaigns(cfg, args.clock) as ctx:
-        entries = await DncStore(ctx.db).entries()
+    async with _campaigns(cfg, args.clock) as campaigns:
+        entries = await campaigns.dnc_entries()
     if args.json:
         print_json(
             [

@@ -31,8 +31,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialer.ami.errors import AmiError
-from dialer.app import App, open_store
-from dialer.auth.service import AuthService
+from dialer.app import App, open_store, sms_sender
 from dialer.campaigns.runner import RunSummary
 from dialer.cli import CliError, call, campaign, doss, kpi, sms
 from dialer.cli.output import print_table
@@ -50,11 +49,9 @@ from dialer.lab.lab import Lab
 from dialer.logging import configure
 from dialer.server import Server, serve
 from dialer.settings import Settings
-from dialer.sms.factory import build_driver, build_service
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.sms.simulator import SimScript, SmscSimulator
 from dialer.store.process_lock import StoreInUse
-from dialer.store.users import UserStore
 
 DEMO_DIR = "var/demo"
 # The demo's input files ship beside the code, like the lab's templates (dialer/lab/render.py), so
@@ -220,7 +217,7 @@ async def _create_users(cfg: Settings, clock: Clock) -> None:
     lang = cfg.ui.language
     rows = []
     async with open_store(cfg, clock) as app:
-        auth = AuthService(UserStore(app.db), cfg.web, app.clock)
+        auth = app.auth
         for name, role, agent in USERS:
             password = secrets.token_urlsafe(9)
             await auth.add_user(name, role.value, password, agent=agent)
@@ -238,7 +235,7 @@ async def _sms_gateway(cfg: Settings, app: App) -> AsyncIterator[SmsService]:
     await sim.start()
     print("    " + translate("demo.smsc", cfg.ui.language, host=cfg.sms.smpp_host, port=cfg.sms.smpp_port))
     try:
-        service = build_service(app.db, cfg, app.clock, build_driver(cfg))
+        service = sms_sender(app)
         stop = asyncio.Event()
         worker = asyncio.create_task(service.run(stop, app.health), name="demo-sms-worker")
         try:

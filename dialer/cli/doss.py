@@ -24,7 +24,6 @@ from dialer.domain.doss.outbox import OutboxEntry
 from dialer.doss.export import period_bounds, write_xlsx
 from dialer.doss.push import PushWorker, RoundReport
 from dialer.settings import ConfigError, Settings
-from dialer.store.doss import DossOutbox
 from dialer.store.errors import StoreError
 
 _TEXT: Mapping[str, Mapping[str, str]] = {
@@ -126,7 +125,7 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
     name = f"doss-{args.date.isoformat()}" + ("" if last == args.date else f"_{last.isoformat()}") + ".xlsx"
     path = args.out or cfg.path(cfg.doss.export_dir) / name
     async with open_store(cfg, args.clock) as app:
-        entries = await DossOutbox(app.db).between(start, end)
+        entries = await app.doss.outbox.between(start, end)
     try:
         rows = write_xlsx(path, entries, tz, cfg.ui.language)
     except OSError as exc:
@@ -139,7 +138,7 @@ async def run_push(cfg: Settings, args: argparse.Namespace) -> int:
     _mapping(cfg)
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app, aiohttp.ClientSession() as session:
-        outbox = DossOutbox(app.db)
+        outbox = app.doss.outbox
         try:
             worker = PushWorker(outbox, cfg.doss, app.clock, session)
             if args.once:
@@ -161,7 +160,7 @@ async def run_push(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_dead_letters(cfg: Settings, args: argparse.Namespace) -> int:
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        outbox = DossOutbox(app.db)
+        outbox = app.doss.outbox
         if args.retry is not None:
             done = await outbox.retry(args.retry, app.clock.now())
             if not done:

@@ -252,7 +252,7 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
         print(_t(lang, key, rows=p.rows), file=sys.stderr, flush=True)
 
     async with open_store(cfg, args.clock) as app:
-        service = LeadService(app.db, cfg, app.clock)
+        service = app.leads
         try:
             report = await service.importer.import_file(
                 args.file,
@@ -324,7 +324,7 @@ async def run_due(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads due``: the follow-up work list."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        service = LeadService(app.db, cfg, app.clock)
+        service = app.leads
         items = await service.due(args.scope, owner=args.owner)
     if args.json:
         print_json([_due_json(item) for item in items])
@@ -396,7 +396,7 @@ async def run_hygiene(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads hygiene``: the monthly clean-up report."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        service = LeadService(app.db, cfg, app.clock)
+        service = app.leads
         try:
             report = await service.hygiene(args.month)
         except LeadError as exc:

@@ -13,10 +13,7 @@ from dialer.domain.qa.form import QaForm, load_form
 from dialer.domain.qa.report import QaReport
 from dialer.domain.qa.scoring import parse_item_args
 from dialer.i18n import translate
-from dialer.qa.service import QaService
 from dialer.settings import ConfigError, Settings
-from dialer.store.qa import QaStore
-from dialer.store.recordings import RecordingStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -72,10 +69,8 @@ def run_form(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_score(cfg: Settings, args: argparse.Namespace) -> int:
     """Score one recording; form violations are one-line errors naming the item."""
-    form = _form(cfg)
     async with open_store(cfg, args.clock) as app:
-        service = QaService(form=form, scores=QaStore(app.db), recordings=RecordingStore(app.db), clock=app.clock,
-                            timezone=cfg.dealer.timezone)  # fmt: skip
+        service = app.qa
         try:
             stored = await service.score(
                 args.recording_id, scorer=args.scorer, values=parse_item_args(args.item), comment=args.comment
@@ -98,11 +93,9 @@ async def run_report(cfg: Settings, args: argparse.Namespace) -> int:
         month = Month.parse(args.month)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    form = _form(cfg)
     async with open_store(cfg, args.clock) as app:
-        service = QaService(form=form, scores=QaStore(app.db), recordings=RecordingStore(app.db), clock=app.clock,
-                            timezone=cfg.dealer.timezone)  # fmt: skip
-        report = await service.report(month, args.agent)
+        report = await app.qa.report(month, args.agent)
+        form = app.qa.form
     if args.json:
         print_json(report.to_json())
     else:

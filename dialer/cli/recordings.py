@@ -6,16 +6,15 @@ import argparse
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dialer.app import App, open_store
+from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.recording.model import DiskLevel, DiskStatus, Recording
 from dialer.i18n import translate
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.disk import DiskWatch
-from dialer.recording.registry import ReconcileReport, RecordingRegistry, compressor_for
+from dialer.recording.registry import ReconcileReport
 from dialer.settings import Settings
-from dialer.store.recordings import RecordingStore
 
 _KB = 1024
 
@@ -56,16 +55,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     st.set_defaults(handler=run_status)
 
 
-def _registry(cfg: Settings, app: App) -> RecordingRegistry:
-    return RecordingRegistry(
-        store=RecordingStore(app.db),
-        attempts=app.attempts,
-        settings=cfg,
-        clock=app.clock,
-        compressor=compressor_for(cfg.recording),
-    )
-
-
 def _day(text: str, lang: str) -> date:
     try:
         return date.fromisoformat(text)
@@ -95,7 +84,7 @@ async def run_search(cfg: Settings, args: argparse.Namespace) -> int:
         last = _day(args.to, lang) if args.to else first
         since, until = _local_start(first, tz), _local_start(last + timedelta(days=1), tz)
     async with open_store(cfg, args.clock) as app:
-        found = await RecordingStore(app.db).search(
+        found = await app.recordings.search(
             number=number,
             agent=args.agent,
             since=since,
@@ -135,11 +124,10 @@ async def run_show(cfg: Settings, args: argparse.Namespace) -> int:
     """One recording with its audit trail."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        store = RecordingStore(app.db)
-        recording = await store.get(args.recording_id)
+        recording = await app.recordings.get(args.recording_id)
         if recording is None:
             raise CliError(translate("rec.not_found", lang, id=args.recording_id))
-        trail = await store.audit_trail(recording.id)
+        trail = await app.recordings.audit_trail(recording.id)
     if args.json:
         print_json({**recording.to_json_dict(),
                     "audit": [{"action": e.action.value, "actor": e.actor, "at": e.at.isoformat(), "detail": e.detail} for e in trail]})  # fmt: skip
@@ -156,7 +144,7 @@ async def run_show(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_reconcile(cfg: Settings, args: argparse.Namespace) -> int:
     """Reconcile folder and registry; exit 1 when problems were found and not fixed (for cron)."""
     async with open_store(cfg, args.clock) as app:
-        report = await _registry(cfg, app).reconcile(fix=args.fix)
+        report = await app.recordings.reconcile(fix=args.fix)
     if args.json:
         print_json(_report_json(report))
     else:
@@ -194,7 +182,7 @@ def print_reconcile(report: ReconcileReport, lang: str) -> None:
 async def run_purge(cfg: Settings, args: argparse.Namespace) -> int:
     """Apply retention now."""
     async with open_store(cfg, args.clock) as app:
-        deleted = await _registry(cfg, app).purge_expired()
+        deleted = await app.recordings.purge_expired()
     if args.json:
         print_json([r.to_json_dict() for r in deleted])
     else:

@@ -14,13 +14,12 @@ import getpass
 from collections.abc import Awaitable, Callable
 from datetime import date
 
-from dialer.app import open_app, open_store
+from dialer.app import open_app, open_store, sms_sender
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.sms.errors import MessageRefused, SmsError
 from dialer.i18n import translate
 from dialer.settings import Settings
-from dialer.sms.factory import build_driver, build_service
 from dialer.sms.service import SmsService, WaveSelection
 from dialer.store.errors import StoreError
 from dialer.tasks import TaskHealth
@@ -57,7 +56,7 @@ async def _worker_until(service: SmsService, cfg: Settings, done: asyncio.Future
 
 async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
-        service = build_service(app.db, cfg, app.clock, build_driver(cfg) if args.wait > 0 else None)
+        service = sms_sender(app) if args.wait > 0 else app.sms
         try:
             queued = await service.queue(
                 args.to,
@@ -104,7 +103,7 @@ async def run_send(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_wave(cfg: Settings, args: argparse.Namespace) -> int:
     selection = WaveSelection(args.model, tuple(args.current or ()), args.min_age, args.max_age, args.limit)
     async with open_store(cfg, args.clock) as app:
-        service = build_service(app.db, cfg, app.clock)
+        service = app.sms
         try:
             report = await service.start_wave(
                 args.name or f"{args.template} {app.clock.now().date()}",
@@ -128,7 +127,7 @@ async def run_wave(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
-        service = build_service(app.db, cfg, app.clock)
+        service = app.sms
         rows = await service.store.inbound(unmatched=args.unmatched, limit=args.limit)
     if args.json:
         print_json([dataclasses.asdict(r) | {"at": r.at.isoformat()} for r in rows])
@@ -161,9 +160,7 @@ async def run_replies(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_reminders(cfg: Settings, args: argparse.Namespace) -> int:
     day = date.fromisoformat(args.date) if args.date else None
     async with open_store(cfg, args.clock) as app:
-        queued, refused = await build_service(app.db, cfg, app.clock).send_reminders(
-            day, args.actor or getpass.getuser()
-        )
+        queued, refused = await app.sms.send_reminders(day, args.actor or getpass.getuser())
     if args.json:
         print_json({"queued": [q.message_id for q in queued], "refused": {str(k): v for k, v in refused.items()}})
         return 0
@@ -175,7 +172,7 @@ async def run_reminders(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
-        service = build_service(app.db, cfg, app.clock)
+        service = app.sms
         counts = await service.store.status_counts(args.wave)
         waves = await service.store.waves()
         tasks = await service.store.call_tasks()
@@ -216,7 +213,7 @@ async def run_worker(cfg: Settings, args: argparse.Namespace) -> int:
             await _worker_until(app.sms, cfg, None, seconds)
         return 0
     async with open_store(cfg, args.clock) as app:
-        service = build_service(app.db, cfg, app.clock, build_driver(cfg))
+        service = sms_sender(app)
         await _worker_until(service, cfg, None, seconds)
     return 0
 

@@ -14,7 +14,6 @@ from dialer.app import open_store
 from dialer.cli.output import print_json, print_table
 from dialer.i18n import translate
 from dialer.settings import Settings
-from dialer.store.listen_ins import ListenInStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,7 +32,7 @@ async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the audit rows; a running listen-in shows no end and no duration yet."""
     async with open_store(cfg, args.clock) as app:
         since = app.clock.now() - timedelta(days=args.days)
-        rows = await ListenInStore(app.db).recent(since, agent=args.agent, limit=args.limit)
+        rows = await app.listen_ins.recent(since, agent=args.agent, limit=args.limit)
     if args.json:
         print_json([r.to_json_dict() for r in rows])
         return 0

@@ -8,14 +8,12 @@ import os
 import sys
 
 from dialer.app import open_store
-from dialer.auth.service import AuthService
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.access.policy import Role
 from dialer.domain.auth.errors import AuthError
 from dialer.i18n import translate
 from dialer.settings import Settings
-from dialer.store.users import UserStore
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -53,7 +51,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     """Hash and store the new login."""
     password = _password(args)
     async with open_store(cfg, args.clock) as app:
-        auth = AuthService(UserStore(app.db), cfg.web, app.clock)
+        auth = app.auth
         try:
             user = await auth.add_user(args.name, args.role, password, agent=args.agent)
         except AuthError as exc:
@@ -72,7 +70,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the logins."""
     async with open_store(cfg, args.clock) as app:
-        users = await AuthService(UserStore(app.db), cfg.web, app.clock).users()
+        users = await app.auth.users()
     if args.json:
         print_json(
             [

@@ -70,6 +70,11 @@ class DossService:
         self._clock = clock
 
     @property
+    def outbox(self) -> DossOutbox:
+        """The queue of DOSS changes: what the export sheet lists and the push worker delivers."""
+        return self._outbox
+
+    @property
     def mapping(self) -> DossMapping:
         """The validated outcome mapping (which fields a disposition needs after an outcome)."""
         return self._mapping

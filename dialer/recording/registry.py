@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
 
 from dialer.actors import SYSTEM_ACTOR
@@ -24,7 +24,7 @@ from dialer.clock import Clock
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
 from dialer.domain.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
 from dialer.domain.recording.media import inspect_wav, sha256_file
-from dialer.domain.recording.model import AudioFormat, AuditAction, Recording
+from dialer.domain.recording.model import AudioFormat, AuditAction, AuditEntry, Recording
 from dialer.logging import get_logger
 from dialer.recording.compress import Compressor, SoxFlacCompressor
 from dialer.recording.serving import check_relative, resolve_inside
@@ -96,6 +96,31 @@ class RecordingRegistry:
         self._clock = clock
         self._compressor = compressor
         self.root = settings.path(settings.recording.dir).resolve()
+
+    # -- reading ------------------------------------------------------------------------
+
+    async def get(self, recording_id: int) -> Recording | None:
+        """The recording with this id (deleted or not), or None."""
+        return await self._store.get(recording_id)
+
+    async def audit_trail(self, recording_id: int) -> list[AuditEntry]:
+        """Who played, downloaded or deleted the recording, and when, newest first."""
+        return await self._store.audit_trail(recording_id)
+
+    async def search(
+        self,
+        *,
+        number: str | None = None,
+        agent: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_deleted: bool = False,
+        limit: int = 100,
+    ) -> list[Recording]:
+        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time."""
+        return await self._store.search(
+            number=number, agent=agent, since=since, until=until, include_deleted=include_deleted, limit=limit
+        )
 
     # -- registration -------------------------------------------------------------------
 

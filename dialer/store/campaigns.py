@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -22,6 +21,7 @@ from zoneinfo import ZoneInfo
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
+from dialer.domain.campaigns.dnc import DncEntry
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, apply
 from dialer.domain.campaigns.policy import RetryReason
 from dialer.domain.campaigns.progress import (
@@ -117,16 +117,6 @@ UPDATE sms_call_tasks SET taken_at = ?, taken_by = ?
    AND EXISTS (SELECT 1 FROM campaign_leads cl
                 WHERE cl.campaign_id = ? AND cl.lead_id = sms_call_tasks.lead_id AND cl.status != 'claimed')
 """
-
-
-@dataclass(frozen=True, slots=True)
-class DncEntry:
-    """A number on the do-not-call list, and who put it there and why."""
-
-    e164: str
-    reason: str
-    added_at: datetime
-    added_by: str
 
 
 def _marks(n: int) -> str:

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from dialer.domain.calls.outcome import Direction
-from dialer.domain.recording.model import AudioFormat, AuditAction, Recording
+from dialer.domain.recording.model import AudioFormat, AuditAction, AuditEntry, Recording
 from dialer.store.database import Database, Row, Tx
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
@@ -61,17 +61,6 @@ class NewRecording:
     duration_s: float
     size_bytes: int
     sha256: str
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEntry:
-    """One line of a recording's history: what happened, who did it, when, and the details."""
-
-    recording_id: int | None
-    action: AuditAction
-    actor: str
-    at: datetime
-    detail: Mapping[str, Any]
 
 
 async def _audit(

@@ -106,6 +106,7 @@ async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> Asyn
     try:
         store = CampaignStore(db, settings)
         hopper = Hopper(store, settings)
+        dnc = DncStore(db)
         yield World(
             settings=settings,
             clock=clock,
@@ -113,8 +114,8 @@ async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> Asyn
             leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
             store=store,
             hopper=hopper,
-            service=CampaignService(store, hopper, settings, clock),
-            dnc=DncStore(db),
+            service=CampaignService(store, hopper, dnc, settings, clock),
+            dnc=dnc,
             attempts=SqliteAttemptRepository(db),
         )
     finally:

@@ -6,6 +6,7 @@ store that reads and writes them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -119,3 +120,14 @@ class DiskStatus:
             "recording_allowed": self.recording_allowed,
             "checked_at": to_db_or_none(self.checked_at),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One line of a recording's history: what happened, who did it, when, and the details."""
+
+    recording_id: int | None
+    action: AuditAction
+    actor: str
+    at: datetime
+    detail: Mapping[str, Any]
