@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -53,11 +54,12 @@ from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.presence import PresenceReader, default_presence, reconcile
 from dialer.clock import Clock
 from dialer.domain.calls.attempts import Attempt
-from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
+from dialer.domain.campaigns.engine import CampaignEngine
 from dialer.domain.campaigns.errors import CampaignError
-from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
-from dialer.domain.campaigns.pacing import Pacer, PacingMode, PacingSnapshot, make_pacer
+from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, IllegalCampaignTransition
+from dialer.domain.campaigns.pacing import PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules
 from dialer.domain.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
 from dialer.domain.campaigns.stats import PacingStats
@@ -71,8 +73,6 @@ from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
-
-_WAITING_STATES = (CallState.PENDING, CallState.ORIGINATING, CallState.RINGING)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,33 +189,21 @@ class WrapUpEnded(BusEvent):
     reason: WrapUpEnd
 
 
-class _RosterPicker:
-    """Reserves an agent for a call at answer time: the lead's owner if free, else the longest idle.
+class _EnginePicker:
+    """Asked by the call service when the customer answers: the engine chooses the agent (see
+    :meth:`CampaignEngine.answered`), and the runner tells that agent's desk."""
 
-    With ``only`` (a preview the agent accepted) it is that agent or nobody: the agent read this
-    lead and is ready for exactly this customer, and nobody else has seen the card.
-    """
-
-    def __init__(self, runner: CampaignRunner, pick: Pick, owner: str | None, *, only: bool = False) -> None:
+    def __init__(self, runner: CampaignRunner, pick: Pick, key: str) -> None:
         self._runner = runner
         self._pick = pick
-        self._owner = owner
-        self._only = only
+        self._key = key
         self.agent: str | None = None
 
     def pick(self, call_id: str) -> str | None:
-        if self._only:
-            assert self._owner is not None
-            fixed = self._runner.roster.get(self._owner)
-            session = fixed if fixed.state is AgentState.AVAILABLE else None
-        else:
-            session = self._runner.roster.select(owner=self._owner)
-        if session is None:
-            return None
         now = self._runner.clock.now()
-        self._runner.observe(session.connect(call_id, now))
-        self.agent = session.agent_id
-        self._runner.connected(self._pick, self.agent, call_id, now)
+        self.agent = self._runner.engine.answered(self._key, now, owner=self._pick.owner)
+        if self.agent is not None:
+            self._runner.connected(self._pick, self.agent, call_id, now)
         return self.agent
 
 
@@ -257,9 +245,10 @@ class CampaignRunner:
         self._failures = 0
         self._adopted_claims = 0  # claims whose call a previous run left live (see _prepare)
         self._outcomes: dict[Outcome, int] = {}
-        # Filled by _prepare() from the stored definition.
-        self.roster = AgentRoster(settings.campaigns.wrap_up_timeout_s)
-        self._stats = PacingStats(settings.campaigns.pacing, clock, settings.dealer.timezone)
+        # The configured defaults until _prepare() reads the campaign's own definition.
+        self.engine = self._engine_for(
+            PacingMode(settings.campaigns.pacing.mode), AgentRoster(settings.campaigns.wrap_up_timeout_s)
+        )
         self._pending_wrap_up: dict[str, WrapUp] = {}
         self._live_lead: dict[str, int] = {}  # agent -> lead of the call they are on now
         self._submitting: set[str] = set()  # agents whose disposition is being written
@@ -268,33 +257,44 @@ class CampaignRunner:
         self._bus = bus
         self._preview_timeout = timedelta(seconds=settings.campaigns.preview_timeout_s)
         self._offers: dict[str, PreviewOffer] = {}  # agent -> offer not dialled yet
-        self._reserved: set[str] = set()  # agents whose accepted preview call is in progress
         # Offers are claimed and released across awaits; one change at a time so no agent holds two.
         self._offer_lock = asyncio.Lock()
 
-    def observe(self, moved: Transition) -> None:
-        """Feed an agent's state change to pacing (its talk and wrap-up times)."""
-        self._stats.observe_transition(moved)
+    @property
+    def roster(self) -> AgentRoster:
+        """This campaign's agents and their states (the desks and the wallboard read it)."""
+        return self.engine.roster
+
+    def _engine_for(self, mode: PacingMode, roster: AgentRoster) -> CampaignEngine:
+        stats = PacingStats(self._settings.campaigns.pacing, self.clock, self._settings.dealer.timezone)
+        pacer = make_pacer(
+            mode, stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
+        )
+        return CampaignEngine(mode, roster, stats, pacer)
 
     async def run(self) -> RunSummary:
         """Dial until the campaign is completed or stopped; return what was done."""
         with structlog.contextvars.bound_contextvars(campaign_id=self.campaign_id):
-            pacer = await self._prepare()
+            await self._prepare()
             try:
                 while True:
                     record = await self._campaigns.get(self.campaign_id)
                     now = self.clock.now()
-                    for moved in self.roster.tick(now):
+                    for moved in self.engine.tick(now):
                         self._wrap_up_timed_out(moved)
                     await self._apply_presence(now)
                     if self._adopted_claims:
                         # Calls a previous run left live end on their own; settle their claims then.
                         self._adopted_claims = (await self._hopper.recover(self.campaign_id, now)).in_flight
                     if record.status is CampaignStatus.RUNNING:
-                        await self._dial_more(pacer, record.definition.lines, now)
+                        await self._dial_more(record.definition.lines, now)
                         if not self._tasks and await self._exhausted():
-                            await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, SYSTEM_ACTOR)
-                            log.info("campaign.completed", dialled=self._dialled)
+                            try:
+                                await self._campaigns.transition(self.campaign_id, Command.COMPLETE, now, SYSTEM_ACTOR)
+                                log.info("campaign.completed", dialled=self._dialled)
+                            except IllegalCampaignTransition:
+                                # A person paused or stopped it meanwhile: their word stands.
+                                log.info("campaign.completion_overtaken", dialled=self._dialled)
                             continue
                     else:
                         await self._withdraw_offers(OfferEnd.NOT_RUNNING)
@@ -332,10 +332,8 @@ class CampaignRunner:
             self._submitting.discard(agent)
         if self._pending_wrap_up.get(agent) is wrap:
             del self._pending_wrap_up[agent]
-        session = self.roster.get(agent)
         now = self.clock.now()
-        if session.state is AgentState.WRAP_UP:
-            self.observe(session.submit_disposition(now))
+        self.engine.disposition(agent, now)
         self._publish(WrapUpEnded(now, self.campaign_id, agent, wrap.lead_id, WrapUpEnd.SUBMITTED))
         self._wake.set()
 
@@ -370,6 +368,7 @@ class CampaignRunner:
             )
         accepted = dataclasses.replace(offer, accepted_at=now)
         self._offers[agent] = accepted
+        self.engine.accept(agent)
         log.info("campaign.preview_accepted", agent=agent, lead_id=offer.lead_id)
         self._wake.set()
         return accepted
@@ -393,20 +392,18 @@ class CampaignRunner:
             raise PreviewRefused(f"agent {agent}: lead {offer.lead_id} is already accepted and about to be dialled")
         return offer
 
-    async def _preview(self, dial_now: int, now: datetime) -> None:
-        """Dial the accepted offers pacing allows, end the timed-out ones, offer a lead to every free agent."""
-        accepted = sorted(
-            (o for o in self._offers.values() if o.accepted_at is not None), key=lambda o: o.accepted_at or now
-        )
-        for offer in accepted[:dial_now]:
-            del self._offers[offer.agent]
-            self._reserved.add(offer.agent)
-            self._spawn(self._call(offer.pick, agent=offer.agent))
+    async def _preview(self, dial_for: tuple[str, ...], now: datetime) -> None:
+        """Dial the accepted offers the engine gave lines to, end the timed-out ones, offer a lead to
+        every free agent."""
+        for agent in dial_for:
+            offer = self._offers.pop(agent)
+            self._dial(offer.pick, agent=offer.agent)
         async with self._offer_lock:
             for offer in [o for o in self._offers.values() if o.accepted_at is None and now >= o.expires_at]:
                 await self._replace_offer(offer, OfferEnd.TIMED_OUT, now)
+            held = self.engine.held_for_previews()
             for session in sorted(self.roster.in_state(AgentState.AVAILABLE), key=lambda s: s.since):
-                busy = session.agent_id in self._offers or session.agent_id in self._reserved
+                busy = session.agent_id in self._offers or session.agent_id in held
                 if not busy and not await self._offer(session.agent_id, now):
                     break  # nothing more to offer now (none due, window closed)
 
@@ -440,6 +437,7 @@ class CampaignRunner:
         async with self._offer_lock:
             for offer in list(self._offers.values()):
                 del self._offers[offer.agent]
+                self.engine.withdraw(offer.agent)
                 await self._end_offer(offer, why, self.clock.now())
 
     async def _end_offer(self, offer: PreviewOffer, why: OfferEnd, now: datetime, note: str = "") -> None:
@@ -450,11 +448,11 @@ class CampaignRunner:
 
     # -- the loop's steps -----------------------------------------------------------------
 
-    async def _prepare(self) -> Pacer:
+    async def _prepare(self) -> None:
         record = await self._campaigns.get(self.campaign_id)
         d = record.definition
         now = self.clock.now()
-        self.roster = AgentRoster(d.wrap_up_timeout_s)
+        self.engine = self._engine_for(d.mode, AgentRoster(d.wrap_up_timeout_s))
         self._rules = self._hopper.rules(record)
         for agent in d.agents:
             self.roster.add(agent, now)
@@ -463,21 +461,19 @@ class CampaignRunner:
         self._adopted_claims = recovery.in_flight
         await settle_unfiled_talks(self._campaigns, self._leads, self.campaign_id)
         log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
-        return make_pacer(
-            d.mode, self._stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
-        )
 
     async def _apply_presence(self, now: datetime) -> None:
         """Bring the roster in line with the agents' presence; an open preview offer of an agent
         who left goes back to the hopper."""
         wanted = {} if self._presence is None else await self._presence.current()
+        held = self.engine.held_for_previews()
         for session in self.roster:
             offer = self._offers.get(session.agent_id)
-            busy = session.agent_id in self._reserved or (offer is not None and offer.accepted_at is not None)
+            busy = session.agent_id in held or (offer is not None and offer.accepted_at is not None)
             for moved in reconcile(
                 session, wanted.get(session.agent_id) or default_presence(session.agent_id), now, busy=busy
             ):
-                self.observe(moved)
+                self.engine.observe(moved)
                 log.info(
                     "campaign.agent_presence", agent=moved.agent_id, state=moved.after.value, cause=moved.cause.value
                 )
@@ -487,50 +483,45 @@ class CampaignRunner:
                         del self._offers[session.agent_id]
                         await self._end_offer(offer, OfferEnd.AGENT_AWAY, now)
 
-    async def _dial_more(self, pacer: Pacer, campaign_lines: int, now: datetime) -> None:
-        live = [c for c in self._calls.live() if c.campaign_id == self.campaign_id]
-        snapshot = PacingSnapshot.of(
-            self.roster,
-            now,
-            ringing_since=tuple(c.placed_at for c in live if c.state in _WAITING_STATES),
-            waiting=sum(1 for c in live if c.state is CallState.ANSWERED),
-            lines_in_use=self._calls.lines.in_use,
-            line_cap=min(campaign_lines, self._calls.lines.capacity),
-            preview_ready=sum(1 for o in self._offers.values() if o.accepted_at is not None),
-        )
-        decision = pacer.decide(snapshot)
-        if pacer.mode is PacingMode.PREVIEW:
-            await self._preview(decision.count, now)
+    async def _dial_more(self, campaign_lines: int, now: datetime) -> None:
+        # Every outbound line on the PBX counts (other campaigns' and manual calls hold lines too).
+        plan = self.engine.plan(now, self._calls.lines.in_use, min(campaign_lines, self._calls.lines.capacity))
+        if self.engine.mode is PacingMode.PREVIEW:
+            await self._preview(plan.for_agents, now)
             return
-        if decision.count < 1:
+        if plan.count < 1:
             return
-        for pick in await self._hopper.next_batch(self.campaign_id, decision.count, now):
-            self._spawn(self._call(pick))
+        for pick in await self._hopper.next_batch(self.campaign_id, plan.count, now):
+            self._dial(pick)
 
-    async def _call(self, pick: Pick, agent: str | None = None) -> None:
-        """Dial ``pick``; ``agent`` set: an accepted preview, connected to that agent only."""
+    def _dial(self, pick: Pick, agent: str | None = None) -> None:
+        """Start the call of ``pick``; ``agent`` set: an accepted preview, for that agent only. The
+        engine counts the call (and holds the preview's agent) from now on, before its task runs."""
+        key = uuid.uuid4().hex  # the engine's name for this call (the call service names its own)
+        self.engine.placed(key, self.clock.now(), agent)
+        self._spawn(self._call(pick, key))
+
+    async def _call(self, pick: Pick, key: str) -> None:
         with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
-            picker = _RosterPicker(self, pick, agent or pick.owner, only=agent is not None)
+            picker = _EnginePicker(self, pick, key)
             try:
                 attempt = await self._calls.dial(
                     pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id
                 )
-            finally:
-                if agent is not None:
-                    self._reserved.discard(agent)
+            except BaseException:
+                # Nothing was recorded for this call: free its line and its agent in the engine.
+                self.engine.ended(key, Outcome.FAILED, self.clock.now(), talked=False)
+                raise
             self._dialled += 1
             outcome = attempt.outcome or Outcome.UNKNOWN
             self._outcomes[outcome] = self._outcomes.get(outcome, 0) + 1
             now = self.clock.now()
-            progress = await self._hopper.record_result(self.campaign_id, pick.lead_id, attempt.id, outcome, now)
-            self._stats.observe_attempt(outcome, _ring_seconds(attempt))
             talked = picker.agent is not None and attempt.connected_at is not None
+            self.engine.ended(key, outcome, now, talked=talked)
+            progress = await self._hopper.record_result(self.campaign_id, pick.lead_id, attempt.id, outcome, now)
             if picker.agent is not None:
                 self._live_lead.pop(picker.agent, None)
-                session = self.roster.get(picker.agent)
-                self.observe(session.hangup(now))
                 if not talked:  # reserved at answer, but the agent's phone never took the call
-                    self.observe(session.submit_disposition(now))
                     self._publish(
                         WrapUpEnded(now, self.campaign_id, picker.agent, pick.lead_id, WrapUpEnd.NOT_CONNECTED)
                     )
@@ -568,7 +559,6 @@ class CampaignRunner:
 
     def _wrap_up_timed_out(self, moved: Transition) -> None:
         """No disposition in time: the call still counts as a contact in the lead's history."""
-        self.observe(moved)
         if moved.cause is not TransitionCause.WRAP_UP_TIMEOUT:
             return
         wrap = self._pending_wrap_up.pop(moved.agent_id, None)
@@ -609,9 +599,3 @@ async def settle_unfiled_talks(campaigns: CampaignRepository, leads: LeadStore, 
         )
         await leads.record_contact(talk.lead_id, talk.ended_at, talk.agent or SYSTEM_ACTOR, talk.outcome, talk.id)
     return len(talks)
-
-
-def _ring_seconds(attempt: Attempt) -> float:
-    start = attempt.started_at or attempt.created_at
-    end = attempt.answered_at or attempt.ended_at or start
-    return max(0.0, (end - start).total_seconds())

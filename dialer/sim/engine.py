@@ -1,11 +1,10 @@
 """The event loop of the simulator: a heap of timed events in virtual time.
 
-Every event advances a :class:`~dialer.clock.VirtualClock`, updates the live agent roster
-through the same :class:`~dialer.domain.campaigns.agents.AgentSession` moves the runner uses, feeds
-the same :class:`~dialer.domain.campaigns.stats.PacingStats`, and asks the same pacer how many calls to
-start. Leads come from an endless list plus the retries the same
-:class:`~dialer.domain.campaigns.policy.RetryPolicy` schedules, ordered by the same prioritizer, and no
-call starts outside the same calling windows. One seeded RNG drives everything, in a fixed event
+Every event advances a :class:`~dialer.clock.VirtualClock` and is fed to the same
+:class:`~dialer.domain.campaigns.engine.CampaignEngine` the live runner drives: it keeps the agents and
+the calls, feeds pacing, decides how many calls to start and who takes an answered one. Leads come
+from an endless list plus the retries the same :class:`~dialer.domain.campaigns.policy.RetryPolicy`
+schedules, ordered by the same prioritizer, and no call starts outside the same calling windows. One seeded RNG drives everything, in a fixed event
 order, so a seed reproduces a run exactly.
 """
 
@@ -13,7 +12,6 @@ from __future__ import annotations
 
 import heapq
 import random
-from collections import deque
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
@@ -23,7 +21,8 @@ from typing import Any
 from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition
-from dialer.domain.campaigns.pacing import PacingMode, PacingSnapshot, make_pacer
+from dialer.domain.campaigns.engine import CampaignEngine
+from dialer.domain.campaigns.pacing import PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules, Candidate
 from dialer.domain.campaigns.stats import PacingStats
 from dialer.settings import PacingDefaults
@@ -92,8 +91,7 @@ class _Call:
     call_id: str
     lead_id: str
     dialed_at: datetime
-    reserved_for: str | None
-    answered_at: datetime | None = None
+    for_agent: str | None  # an accepted preview's agent
 
 
 @dataclass(slots=True)
@@ -105,7 +103,12 @@ class _Lead:
 
 
 class Simulation:
-    """One run of a scenario against the campaign core; call :meth:`run` once."""
+    """One run of a scenario against the campaign engine the runner uses; call :meth:`run` once.
+
+    The simulation owns only the world: customers who answer or not, agents who talk, think over a
+    preview and write up, leads and their retries, and the shift. Every decision (how many to dial,
+    who takes an answered call, when an agent is free) is :class:`CampaignEngine`'s.
+    """
 
     def __init__(
         self, scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float
@@ -115,18 +118,13 @@ class Simulation:
         self._abandon_after_s = abandon_after_s
         self._rng = random.Random(scenario.seed)
         self._clock = VirtualClock(scenario.start)
-        self._stats = PacingStats(pacing, self._clock, str(rules.windows.tz))
-        self._pacer = make_pacer(scenario.mode, self._stats, abandon_after_s, pacing.warmup_attempts)
-        self._roster = AgentRoster(rules.wrap_up_timeout_s)
+        stats = PacingStats(pacing, self._clock, str(rules.windows.tz))
+        pacer = make_pacer(scenario.mode, stats, abandon_after_s, pacing.warmup_attempts)
+        self._engine = CampaignEngine(scenario.mode, AgentRoster(rules.wrap_up_timeout_s), stats, pacer)
         self._heap: list[tuple[float, int, int, Callable[[Any], None], Any]] = []
         self._seq = 0
         self._over = False
-        self._ringing: dict[str, _Call] = {}
-        self._waiting: deque[_Call] = deque()
         self._talking: dict[str, _Call] = {}  # agent id -> call
-        self._previewing: set[str] = set()
-        self._ready: deque[str] = deque()  # preview accepted, call not started yet
-        self._reserved: set[str] = set()  # preview agents whose call is ringing
         self._leads: dict[str, _Lead] = {}
         self._scheduled: list[tuple[float, int, Candidate]] = []  # retries by due time
         self._due: list[tuple[tuple[int, datetime, datetime, str], Candidate]] = []  # retries by priority
@@ -142,21 +140,22 @@ class Simulation:
     def run(self) -> SimResult:
         """Simulate the whole shift and summarise it."""
         now = self._clock.now()
+        roster = self._engine.roster
         for i in range(self._sc.agents):
-            self._roster.add(f"a{i + 1:02d}", now)
+            roster.add(f"a{i + 1:02d}", now)
         end = self._sc.hours * 3600.0
         self._push(end, _Ev.SHIFT_ENDS, self._end_shift, None)
-        for session in self._roster:
-            self._moved(session.login(now))
+        for session in roster:
+            self._moved(self._engine.observe(session.login(now)))
         self._pace()
         while not self._over:
             at, _, _, handler, arg = heapq.heappop(self._heap)
-            self._line_area += self._lines() * (at - self._clock.monotonic())
+            self._line_area += self._engine.lines() * (at - self._clock.monotonic())
             self._clock.advance(at - self._clock.monotonic())
             handler(arg)
             if not self._over:
                 self._pace()
-        for session in self._roster.in_state(AgentState.ON_CALL):
+        for session in roster.in_state(AgentState.ON_CALL):
             self._talk_s += (self._clock.now() - session.since).total_seconds()
         return self._result(end)
 
@@ -174,44 +173,31 @@ class Simulation:
 
     def _ring_ends(self, item: tuple[_Call, bool, Outcome]) -> None:
         call, person, outcome = item
-        del self._ringing[call.call_id]
         now = self._clock.now()
-        ring_s = (now - call.dialed_at).total_seconds()
         if not person:
-            self._release_reservation(call)
-            self._ended(call, outcome, ring_s)
-            if call.reserved_for is not None:
-                self._start_preview(call.reserved_for)  # the preview agent moves on to the next lead
+            self._ended(call, outcome)
+            if call.for_agent is not None:
+                self._start_preview(call.for_agent)  # the preview agent moves on to the next lead
             return
-        call.answered_at = now
         self._counts["answered"] += 1
-        agent = call.reserved_for if call.reserved_for is not None else self._free_agent()
-        if agent is not None:
-            self._release_reservation(call)
-            self._connect(call, agent)
-        else:
-            self._waiting.append(call)
+        agent = self._engine.answered(call.call_id, now)
+        if agent is None:
+            # Nobody free at the answer: the customer hears the abandon message after the hold.
             self._after(self._abandon_after_s, _Ev.ABANDON, self._abandon, call)
+            return
+        self._counts["connected"] += 1
+        self._talking[agent] = call
+        self._after(self._sc.agent_model.talk(self._rng), _Ev.TALK_ENDS, self._talk_ends, agent)
 
     def _abandon(self, call: _Call) -> None:
-        if call not in self._waiting:
-            return
-        self._waiting.remove(call)
         self._counts["abandoned"] += 1
-        assert call.answered_at is not None
-        self._ended(call, Outcome.ABANDONED, (call.answered_at - call.dialed_at).total_seconds())
-
-    def _connect(self, call: _Call, agent_id: str) -> None:
-        assert call.answered_at is not None
-        self._counts["connected"] += 1
-        self._stats.observe_attempt(Outcome.ANSWERED, (call.answered_at - call.dialed_at).total_seconds())
-        self._moved(self._roster.get(agent_id).connect(call.call_id, self._clock.now()))
-        self._talking[agent_id] = call
-        self._after(self._sc.agent_model.talk(self._rng), _Ev.TALK_ENDS, self._talk_ends, agent_id)
+        self._ended(call, Outcome.ABANDONED)
 
     def _talk_ends(self, agent_id: str) -> None:
         call = self._talking.pop(agent_id)
-        self._moved(self._roster.get(agent_id).hangup(self._clock.now()))
+        moved = self._engine.ended(call.call_id, Outcome.ANSWERED, self._clock.now())
+        assert moved is not None, "a talk has an agent"
+        self._moved(moved)
         self._retry(call, Outcome.ANSWERED)
         wrap = self._sc.agent_model.wrap_up_s
         self._after(min(wrap, self._rules.wrap_up_timeout_s), _Ev.WRAP_ENDS, self._wrap_ends, agent_id)
@@ -219,68 +205,45 @@ class Simulation:
     def _wrap_ends(self, agent_id: str) -> None:
         now = self._clock.now()
         if self._sc.agent_model.wrap_up_s < self._rules.wrap_up_timeout_s:
-            self._moved(self._roster.get(agent_id).submit_disposition(now))
+            moved = self._engine.disposition(agent_id, now)
+            if moved is not None:
+                self._moved(moved)
         else:
-            for moved in self._roster.tick(now):
+            for moved in self._engine.tick(now):
                 self._moved(moved)
 
-    def _ended(self, call: _Call, outcome: Outcome, ring_s: float) -> None:
-        """An attempt ended without an agent: learn from it and schedule the lead's retry."""
-        self._stats.observe_attempt(outcome, ring_s)
+    def _ended(self, call: _Call, outcome: Outcome) -> None:
+        """An attempt ended without an agent: the engine learns from it; the lead's retry is scheduled."""
+        self._engine.ended(call.call_id, outcome, self._clock.now())
         self._retry(call, outcome)
-
-    def _release_reservation(self, call: _Call) -> None:
-        if call.reserved_for is not None:
-            self._reserved.discard(call.reserved_for)
 
     # --- agents ---------------------------------------------------------------------------------
 
     def _moved(self, moved: Transition) -> None:
-        self._stats.observe_transition(moved)
         if moved.before is AgentState.ON_CALL:
             self._talk_s += moved.held_s
-        if moved.after is AgentState.AVAILABLE:
-            if self._waiting:
-                self._connect(self._waiting.popleft(), moved.agent_id)
-            elif self._sc.mode is PacingMode.PREVIEW:
-                self._start_preview(moved.agent_id)
-
-    def _free_agent(self) -> str | None:
-        busy = self._previewing | self._reserved | set(self._ready)
-        session = self._roster.select(exclude=busy)
-        return session.agent_id if session is not None else None
+        if moved.after is AgentState.AVAILABLE and self._sc.mode is PacingMode.PREVIEW:
+            self._start_preview(moved.agent_id)
 
     def _start_preview(self, agent_id: str) -> None:
-        self._previewing.add(agent_id)
+        """The agent reads the next lead's card; they accept it after their think time."""
         self._after(self._sc.agent_model.preview(self._rng), _Ev.PREVIEW_DONE, self._preview_done, agent_id)
 
     def _preview_done(self, agent_id: str) -> None:
-        self._previewing.discard(agent_id)
-        self._ready.append(agent_id)
+        self._engine.accept(agent_id)
 
     # --- dialing --------------------------------------------------------------------------------
-
-    def _lines(self) -> int:
-        return len(self._ringing) + len(self._waiting) + len(self._talking)
 
     def _pace(self) -> None:
         now = self._clock.now()
         if not self._rules.windows.is_open(now):
             return
-        snap = PacingSnapshot.of(
-            self._roster,
-            now,
-            tuple(c.dialed_at for c in self._ringing.values()),
-            len(self._waiting),
-            self._lines(),
-            self._sc.lines,
-            len(self._ready),
-        )
-        for _ in range(self._pacer.decide(snap).count):
-            self._dial(now)
-        self._max_lines = max(self._max_lines, self._lines())
+        plan = self._engine.plan(now, self._engine.lines(), self._sc.lines)
+        for i in range(plan.count):
+            self._dial(now, plan.for_agents[i] if plan.for_agents else None)
+        self._max_lines = max(self._max_lines, self._engine.lines())
 
-    def _dial(self, now: datetime) -> None:
+    def _dial(self, now: datetime, for_agent: str | None) -> None:
         lead = self._take_lead(now)
         day = self._rules.windows.local_date(now)
         if lead.day != day:
@@ -289,11 +252,8 @@ class Simulation:
         lead.today += 1
         self._counts["attempts"] += 1
         self._next_call += 1
-        reserved = self._ready.popleft() if self._sc.mode is PacingMode.PREVIEW else None
-        if reserved is not None:
-            self._reserved.add(reserved)
-        call = _Call(f"c{self._next_call}", lead.lead_id, now, reserved)
-        self._ringing[call.call_id] = call
+        call = _Call(f"c{self._next_call}", lead.lead_id, now, for_agent)
+        self._engine.placed(call.call_id, now, for_agent)
         person, outcome, after = self._sc.customers.draw(self._rng)
         self._after(after, _Ev.RING_ENDS, self._ring_ends, (call, person, outcome))
 
