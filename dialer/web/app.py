@@ -34,9 +34,11 @@ from dialer.web import (
     views_recordings,
     views_reports,
     views_screenpop,
+    views_static,
     views_supervise,
     views_wallboard,
 )  # fmt: skip
+from dialer.web.html import setup_templates
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
 from dialer.web.routing import RouteTable
@@ -53,7 +55,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes,
+        views_manage.routes, views_static.routes,
     )  # fmt: skip
 
 
@@ -71,6 +73,7 @@ def create_app(
     ``runners`` are the campaign runners of this process, for the preview desk; without it the
     console runs no campaign and offers nothing."""
     app = web.Application(middlewares=[security_middleware], client_max_size=settings.web.upload_max_mb * _MB)
+    setup_templates(app)
     table = route_table()
     table.install(app)
     app[SETTINGS] = settings

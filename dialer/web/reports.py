@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from html import escape
 from io import BytesIO
 
 from openpyxl import Workbook
@@ -202,25 +201,44 @@ _LABEL_WIDTH = 140
 _CHART_WIDTH = 480
 
 
-def bar_chart(sheet: Sheet) -> str:
-    """A horizontal bar chart of the sheet's chart column, as inline SVG (no script, no library)."""
+@dataclass(frozen=True, slots=True)
+class Bar:
+    """One row of a chart: its top, the bar's length, the row's label and the value as shown."""
+
+    y: int
+    width: float
+    label: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """A horizontal bar chart, laid out here and drawn as inline SVG by templates/reports.html
+    (no script, no library)."""
+
+    bars: tuple[Bar, ...]
+    width: int = _CHART_WIDTH
+    bar_height: int = _BAR_HEIGHT
+    label_width: int = _LABEL_WIDTH
+
+    @property
+    def height(self) -> int:
+        """The SVG's height: one bar and one gap per row."""
+        return (_BAR_HEIGHT + _BAR_GAP) * len(self.bars)
+
+
+def bar_chart(sheet: Sheet) -> Chart | None:
+    """The chart of the sheet's chart column; None for a sheet without one or without rows."""
     if sheet.chart_column is None or not sheet.rows:
-        return ""
+        return None
     values = [(_number(row[sheet.chart_column]), str(row[0]), str(row[sheet.chart_column])) for row in sheet.rows]
     top = max(v for v, _l, _t in values) or 1.0
-    step = _BAR_HEIGHT + _BAR_GAP
-    height = step * len(values)
-    bars = []
-    for i, (value, label, text) in enumerate(values):
-        y = i * step
-        width = (_CHART_WIDTH - _LABEL_WIDTH - 60) * value / top
-        bars.append(
-            f'<text x="0" y="{y + _BAR_HEIGHT - 4}" font-size="12">{escape(label)}</text>'
-            f'<rect x="{_LABEL_WIDTH}" y="{y}" width="{width:.1f}" height="{_BAR_HEIGHT}" fill="#3b6ea8"></rect>'
-            f'<text x="{_LABEL_WIDTH + width + 4:.1f}" y="{y + _BAR_HEIGHT - 4}" font-size="12">{escape(text)}</text>'
+    return Chart(
+        tuple(
+            Bar(i * (_BAR_HEIGHT + _BAR_GAP), (_CHART_WIDTH - _LABEL_WIDTH - 60) * value / top, label, text)
+            for i, (value, label, text) in enumerate(values)
         )
-    return (f'<svg id="chart-{escape(sheet.id)}" role="img" aria-label="{escape(sheet.title)}" width="{_CHART_WIDTH}" '
-            f'height="{height}" viewBox="0 0 {_CHART_WIDTH} {height}" xmlns="http://www.w3.org/2000/svg">{"".join(bars)}</svg>')  # fmt: skip
+    )
 
 
 def to_xlsx(sheets: Sequence[Sheet]) -> bytes:

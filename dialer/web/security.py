@@ -8,6 +8,10 @@ depend on the resource (an agent's own lead or recording) stay in the handler, t
 CSRF: a logged-in session has a synchronizer token stored with it; before login (the login form,
 the language switch) a double-submit cookie is used. Either way the token travels in the form
 field ``csrf_token`` or the ``X-CSRF-Token`` header, never only in a cookie.
+
+Every answer carries a Content-Security-Policy that allows no inline script or style: the pages'
+scripts and stylesheet are static files (dialer/web/static), so markup that slipped past escaping
+still cannot run. ``'self'`` also covers the console's own websockets.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from aiohttp.typedefs import Handler
 from dialer.i18n import LANGUAGES
 from dialer.logging import get_logger
 from dialer.web.errors import WebError
-from dialer.web.html import esc, page, t
+from dialer.web.html import render, t
 from dialer.web.keys import AUTH, CSRF, LANG, ROUTES, SESSION, SETTINGS
 from dialer.web.routing import Open
 
@@ -34,6 +38,10 @@ CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _TOKEN_BYTES = 32
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def wants_json(request: web.Request) -> bool:
@@ -50,12 +58,7 @@ def error_response(
         if fields:
             body["fields"] = fields
         return web.json_response(body, status=status)
-    return page(
-        request,
-        t(request, f"web.error.{status}"),
-        f'<p class="error" id="error">{esc(message or code)}</p>',
-        status=status,
-    )
+    return render(request, "error.html", t(request, f"web.error.{status}"), status=status, message=message or code)
 
 
 async def _submitted_token(request: web.Request) -> str:
@@ -72,6 +75,14 @@ async def _submitted_token(request: web.Request) -> str:
 @web.middleware
 async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """See the module docstring; every route goes through here."""
+    response = await _gate(request, handler)
+    if not response.prepared:  # a websocket has sent its headers already
+        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    return response
+
+
+async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Session, language, CSRF and role checks, then the handler (the order the module docstring gives)."""
     match_info = request.match_info
     if match_info.http_exception is not None:
         return error_response(

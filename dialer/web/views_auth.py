@@ -9,7 +9,7 @@ from aiohttp import web
 
 from dialer.domain.auth.errors import LoginRefused
 from dialer.i18n import LANGUAGES
-from dialer.web.html import csrf_field, esc, home_path, page, t
+from dialer.web.html import home_path, render, t
 from dialer.web.keys import AUTH, SESSION, SETTINGS, session_of
 from dialer.web.routing import Open, RouteTable
 from dialer.web.security import LANG_COOKIE, SESSION_COOKIE
@@ -32,16 +32,9 @@ def _local_path(target: str | None, default: str) -> str:
 
 def _login_page(request: web.Request, *, error: str = "", name: str = "", status: int = 200) -> web.Response:
     next_path = _local_path(request.query.get("next"), "")
-    body = (
-        f'<form method="post" action="/login" id="login-form" class="card">{csrf_field(request)}'
-        f'<input type="hidden" name="next" value="{esc(next_path)}">'
-        f'<label>{esc(t(request, "web.login.name"))} <input id="login-name" name="name" value="{esc(name)}" autocomplete="username" required></label>'
-        f'<label>{esc(t(request, "web.login.password"))} <input id="login-password" name="password" type="password" autocomplete="current-password" required></label>'
-        f'<button id="login-submit" type="submit">{esc(t(request, "web.login.submit"))}</button>'
-        + (f'<p class="error" id="login-error">{esc(error)}</p>' if error else "")
-        + "</form>"
+    return render(
+        request, "login.html", t(request, "web.login.title"), status=status, next_path=next_path, name=name, error=error
     )
-    return page(request, t(request, "web.login.title"), body, status=status)
 
 
 @routes.route("GET", "/", Open.PUBLIC, "Home: the user's start page, or the login page")

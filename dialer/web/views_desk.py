@@ -9,8 +9,8 @@ ends the wrap-up and frees the agent for the next call; any other goes to DOSS d
 
 from __future__ import annotations
 
-import json
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,7 +21,7 @@ from dialer.campaigns.runner import CampaignRunner, WrapUp
 from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.doss.errors import FormError
-from dialer.domain.doss.mapping import Disposition, FormField
+from dialer.domain.doss.mapping import Disposition
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, Lead, LeadState
@@ -32,8 +32,8 @@ from dialer.timestamps import to_db_or_none
 from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
-from dialer.web.html import allowed, csrf_field, esc, field_errors, page, policy_user, t, table
-from dialer.web.keys import CSRF, DIALER, MAPPING, RUNNERS, SETTINGS, session_of
+from dialer.web.html import allowed, policy_user, render, t
+from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
@@ -128,43 +128,20 @@ def event_label(request: web.Request, kind: str) -> str:
     return kind if label == key else label
 
 
-def _due_rows(request: web.Request, items: list[DueItem]) -> str:
-    rows = "".join(
-        f'<tr id="due-{item.lead.id}"{" class=overdue" if item.overdue else ""}>'
-        f'<td><a href="/leads/{item.lead.id}">{esc(item.lead.name)}</a></td><td>{esc(t(request, "web.source." + item.lead.source.value))}</td>'
-        f"<td>{esc(item.lead.intent.value if item.lead.intent else '')}</td><td>{esc(t(request, 'web.due.' + (item.lead.due_kind or 'none')))}</td>"
-        f"<td>{esc(local_time(request, item.lead.due_at))}</td></tr>"
-        for item in items
-    )
-    heads = "".join(
-        f"<th>{esc(t(request, k))}</th>"
-        for k in ("web.col.name", "web.col.source", "web.col.intent", "web.col.due_kind", "web.col.due_at")
-    )
-    return f"<table><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>"
-
-
 @routes.route("GET", "/desk", Action.DESK_VIEW, "The agent desk: today's due leads and callbacks")
 async def desk(request: web.Request) -> web.StreamResponse:
     """My callbacks and my due leads, overdue first in red."""
     items = await _due_for(request)
     callbacks = [i for i in items if i.lead.due_kind == "callback"]
     others = [i for i in items if i.lead.due_kind != "callback"]
-    scopes = " | ".join(
-        f'<a id="scope-{s.value}" href="/desk?scope={s.value}">{esc(t(request, "web.desk.scope." + s.value))}</a>'
-        for s in DueScope
-    )
-    body = (
-        f"<p>{scopes}</p>"
-        f'<section id="callbacks"><h2>{esc(t(request, "web.desk.callbacks"))} ({len(callbacks)})</h2>{_due_rows(request, callbacks)}</section>'
-        f'<section id="due"><h2>{esc(t(request, "web.desk.due"))} ({len(others)})</h2>{_due_rows(request, others)}</section>'
-    )
     # Imported here: views_preview builds on this module's lead helpers, so at load time the import points one way.
-    from dialer.web.views_preview import preview_section
+    from dialer.web.views_preview import preview_offers
 
-    body = await preview_section(request) + body
-    pop_html, pop_script = views_screenpop.panel(request)
-    phone_html, phone_script = await _phone_panel(request)
-    return page(request, t(request, "web.desk.title"), phone_html + pop_html + body, script=pop_script + phone_script)
+    return render(
+        request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
+        offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
+        when=partial(local_time, request),
+    )  # fmt: skip
 
 
 @routes.route("GET", "/api/leads/due", Action.DESK_VIEW, "Due leads (own for agents; ?owner= for supervisors)",
@@ -175,52 +152,17 @@ async def api_due(request: web.Request) -> web.StreamResponse:
     return web.json_response({"leads": [{**lead_json(i.lead), "overdue": i.overdue} for i in items]})
 
 
-def _disposition_form(request: web.Request, lead: Lead, errors: dict[str, str], values: dict[str, str]) -> str:
-    mapping = request.app[MAPPING]
-
-    def options(choices: list[tuple[str, str]], selected: str) -> str:
-        return "".join(
-            f'<option value="{esc(v)}"{" selected" if v == selected else ""}>{esc(label)}</option>'
-            for v, label in choices
-        )
-
+def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
+    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents."""
     dispositions = [
         (d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT
     ]
-    reasons = [("", "")] + [(r, r) for r in mapping.defeat_reasons]
-    intents = [("", "")] + [(i.value, i.value) for i in IntentLevel]
-
-    def field(name: str, control: str) -> str:
-        return f'<label id="field-{name}">{esc(t(request, "web.form." + name))} {control}{field_errors(errors, name)}</label>'
-
-    v = values.get
-    general = f'<p class="error" id="form-error">{esc(errors["_"])}</p>' if "_" in errors else ""
-    return (
-        f'<form method="post" action="/leads/{lead.id}/disposition" id="disposition-form" class="card">{csrf_field(request)}{general}'
-        + field(
-            "disposition",
-            f'<select id="disposition" name="disposition" required>{options(dispositions, v("disposition", ""))}</select>',
-        )
-        + field(
-            FormField.VISIT_AT.value,
-            f'<input type="datetime-local" id="visit_at" name="visit_at" value="{esc(v("visit_at", ""))}">',
-        )
-        + field(
-            FormField.NEXT_FOLLOW_UP_AT.value,
-            f'<input type="datetime-local" id="next_follow_up_at" name="next_follow_up_at" value="{esc(v("next_follow_up_at", ""))}">',
-        )
-        + field(
-            FormField.DEFEAT_REASON.value,
-            f'<select id="defeat_reason" name="defeat_reason">{options(reasons, v("defeat_reason", ""))}</select>',
-        )
-        + field(
-            FormField.INTENT.value, f'<select id="intent" name="intent">{options(intents, v("intent", ""))}</select>'
-        )
-        + field(FormField.MODEL.value, f'<input id="model" name="model" value="{esc(v("model", lead.model or ""))}">')
-        + field(FormField.NOTE.value, f'<textarea id="note" name="note">{esc(v("note", ""))}</textarea>')
-        + field("attempt_id", f'<input id="attempt_id" name="attempt_id" value="{esc(v("attempt_id", ""))}">')
-        + f'<button id="disposition-submit" type="submit">{esc(t(request, "web.form.submit"))}</button></form>'
-    )
+    return {
+        "dispositions": dispositions,
+        "reasons": [("", "")] + [(r, r) for r in request.app[MAPPING].defeat_reasons],
+        "intents": [("", "")] + [(i.value, i.value) for i in IntentLevel],
+        "model": lead.model or "",
+    }
 
 
 async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
@@ -238,44 +180,26 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         ("web.col.due_at", local_time(request, lead.due_at)), ("web.col.callback_at", local_time(request, lead.callback_at)),
         ("web.col.visit_at", local_time(request, lead.visit_at)), ("web.col.defeat_reason", lead.defeat_reason or ""),
     ]  # fmt: skip
-    card = "".join(
-        f'<tr><th>{esc(t(request, k))}</th><td id="lead-{k.split(".")[-1]}">{esc(v)}</td></tr>' for k, v in facts
-    )
-    history = table(
-        [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor", "web.col.detail")],
-        [(local_time(request, e.at), event_label(request, e.kind), e.actor,
-          ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)],
-        "lead-history",
-    )  # fmt: skip
+    history = [
+        (local_time(request, e.at), event_label(request, e.kind), e.actor,
+         ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)
+    ]  # fmt: skip
     pending = _my_wrap_up(request, lead.id)
+    wrap_up_ends = ""
     if pending is not None:
-        ends = pending[1].ends_at.astimezone(_tz(request)).strftime("%H:%M:%S")
+        wrap_up_ends = pending[1].ends_at.astimezone(_tz(request)).strftime("%H:%M:%S")
         values = {"attempt_id": str(pending[1].attempt.id), **(values or {})}
-    body = (
-        (
-            f'<p id="wrap-up" class="card overdue">{esc(t(request, "web.lead.wrap_up_due", time=ends))}</p>'
-            if pending
-            else ""
-        )
-        + (f'<p id="notice" class="card"><span id="saved">{esc(notice)}</span></p>' if notice else "")
-        + f'<div class="script" id="opening-script">{esc(settings.web.opening_script.format(**script_params))}</div>'
-        + f'<table class="card" id="lead-card">{card}</table>'
-    )
     user_policy = policy_user(request)
     assert user_policy is not None
-    if (
-        can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead)))
-        and lead.state.is_open
-    ):
-        body += _disposition_form(request, lead, errors or {}, values or {})
-    if lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE):
-        body += (f'<form method="post" action="/leads/{lead.id}/reactivate" id="reactivate-form">{csrf_field(request)}'
-                 f'<label>{esc(t(request, "web.manage.reason"))} <input name="reason" id="reactivate-reason" required maxlength="200"></label>'
-                 f'{field_errors(errors or {}, "reason")}{field_errors(errors or {}, "state")}'
-                 f'<button id="reactivate-submit" type="submit">{esc(t(request, "web.lead.reactivate"))}</button></form>')  # fmt: skip
-    body += f'<div class="script" id="closing-script">{esc(settings.web.closing_script.format(**script_params))}</div>'
-    body += f"<h2>{esc(t(request, 'web.lead.history'))}</h2>{history}"
-    return page(request, t(request, "web.lead.title", name=lead.name), body, status=status)
+    may_file = can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead)))
+    return render(
+        request, "desk/lead.html", t(request, "web.lead.title", name=lead.name), status=status, lead_id=lead.id,
+        facts=facts, history=history, wrap_up_ends=wrap_up_ends, notice=notice, errors=errors or {},
+        values=values or {}, opening_script=settings.web.opening_script.format(**script_params),
+        closing_script=settings.web.closing_script.format(**script_params),
+        form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
+        reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
+    )  # fmt: skip
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")
@@ -465,89 +389,15 @@ async def api_phone_resume(request: web.Request) -> web.StreamResponse:
     return await _change(request, PresenceCommand.RESUME)
 
 
-_PHONE_SCRIPT = """
-(() => {
-  const panel = document.getElementById("phone"); if (!panel) return;
-  const el = id => document.getElementById(id);
-  const text = JSON.parse(panel.dataset.text);
-  function render(s) {
-    if (!s.agent) return;
-    const st = el("phone-state");
-    st.dataset.state = s.state;
-    st.textContent = text["state_" + s.state] + (s.reason ? " (" + s.reason + ")" : "");
-    el("phone-since").textContent = s.since ? text.since + " " + new Date(s.since).toLocaleTimeString() : "";
-    el("phone-login-submit").hidden = !(s.presence === "logged_out" || (s.presence === "available" && !s.explicit));
-    el("phone-logout-submit").hidden = s.presence === "logged_out";
-    el("pause-reason").hidden = el("pause-submit").hidden = s.presence === "logged_out";
-    el("resume-submit").hidden = s.presence !== "paused";
-    const pop = el("call-pop"), c = s.call;
-    pop.hidden = !c;
-    if (c) {
-      pop.dataset.leadId = c.lead_id;
-      el("call-name").textContent = c.name || "-"; el("call-number").textContent = c.number || "-";
-      el("call-source").textContent = c.source || "-"; el("call-intent").textContent = c.intent || "-";
-      el("call-pop-link").href = "/leads/" + c.lead_id;
-    }
-    el("call-wrap-up").hidden = !s.wrap_up;
-    if (s.wrap_up) el("call-wrap-up-ends").textContent = new Date(s.wrap_up.ends_at).toLocaleTimeString();
-  }
-  const refresh = () => fetch("/api/desk/state", {credentials: "same-origin"}).then(r => r.json()).then(render);
-  async function send(path, body) {
-    const resp = await fetch(path, {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": panel.dataset.csrf}, body: JSON.stringify(body || {})});
-    const data = await resp.json();
-    el("phone-error").textContent = resp.ok ? "" : (data.message || data.error);
-    if (resp.ok) render(data);
-  }
-  el("phone-login-submit").onclick = () => send("/api/desk/login");
-  el("phone-logout-submit").onclick = () => send("/api/desk/logout");
-  el("pause-submit").onclick = () => send("/api/desk/pause", {reason: el("pause-reason").value});
-  el("resume-submit").onclick = () => send("/api/desk/resume");
-  async function refreshPreview() {
-    const html = await (await fetch("/desk", {credentials: "same-origin"})).text();
-    const fresh = new DOMParser().parseFromString(html, "text/html").getElementById("preview");
-    if (fresh) el("preview").replaceWith(fresh);
-  }
-  document.addEventListener("desk", e => {
-    if (e.detail.type === "preview") refreshPreview(); else if (e.detail.type !== "pop" && e.detail.type !== "ended") refresh();
-  });
-  refresh();
-})();
-"""
-
-
-async def _phone_panel(request: web.Request) -> tuple[str, str]:
-    """The desk's phone controls and call card (nothing for a login without a phone) and their script."""
+async def _phone(request: web.Request) -> dict[str, object] | None:
+    """What templates/desk/_phone.html shows of the agent's phone; None for a login without one."""
     state = await desk_state(request)
     if state["agent"] is None:
-        return "", ""
+        return None
     text = {
         f"state_{s}": t(request, "web.phone.state." + s)
         for s in ("logged_out", "available", "paused", "on_call", "wrap_up")
     }
     text["since"] = t(request, "web.phone.since")
     label = text["state_" + state["state"]] + (f" ({state['reason']})" if state["reason"] else "")
-    reasons = "".join(f'<option value="{esc(r)}">{esc(r)}</option>' for r in state["pause_reasons"])
-
-    def button(element_id: str, key: str) -> str:
-        return f'<button type="button" id="{element_id}" hidden>{esc(t(request, key))}</button>'
-
-    rows = "".join(f'<tr><th>{esc(t(request, key))}</th><td id="{fid}">-</td></tr>'
-                   for fid, key in (("call-name", "web.col.name"), ("call-number", "web.col.phone"),
-                                    ("call-source", "web.col.source"), ("call-intent", "web.col.intent")))  # fmt: skip
-    html = (
-        f'<section id="phone" class="card" data-csrf="{esc(request.get(CSRF, ""))}" data-text="{esc(json.dumps(text, ensure_ascii=False))}">'
-        f'<b>{esc(t(request, "web.phone.title"))}</b> <span id="phone-state" data-state="{esc(state["state"])}">{esc(label)}</span>'
-        f' <span id="phone-since"></span> '
-        + button("phone-login-submit", "web.phone.login")
-        + button("phone-logout-submit", "web.phone.logout")
-        + f'<label class="inline">{esc(t(request, "web.phone.reason"))} <select id="pause-reason" hidden>{reasons}</select></label>'
-        + button("pause-submit", "web.phone.pause")
-        + button("resume-submit", "web.phone.resume")
-        + '<span id="phone-error" class="error"></span></section>'
-        f'<section id="call-pop" class="card" data-lead-id="" hidden><h2>{esc(t(request, "web.call.title"))}</h2>'
-        f'<table id="call-card">{rows}</table>'
-        f'<p id="call-wrap-up" class="overdue" hidden>{esc(t(request, "web.call.wrap_up_due"))} <span id="call-wrap-up-ends"></span></p>'
-        f'<a id="call-pop-link" class="button" href="#">{esc(t(request, "web.call.open_lead"))}</a></section>'
-    )
-    return html, _PHONE_SCRIPT
+    return {"state": state["state"], "label": label, "pause_reasons": state["pause_reasons"], "text": text}

@@ -14,7 +14,7 @@ from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import FieldError, LeadSource, parse_source
 from dialer.leads.importer import ImportReport
 from dialer.web.errors import BadRequest
-from dialer.web.html import csrf_field, esc, field_errors, page, t, table
+from dialer.web.html import render, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import RouteTable
 
@@ -58,23 +58,21 @@ async def _import(request: web.Request) -> ImportReport:
             raise BadRequest({"file": str(exc).replace(folder + "/", "")}) from None
 
 
-def _form(request: web.Request, errors: dict[str, str]) -> str:
-    sources = "".join(
-        f'<option value="{s.value}">{esc(t(request, "web.source." + s.value))}</option>' for s in LeadSource
-    )
-    return (
-        f'<form method="post" action="/import" enctype="multipart/form-data" id="import-form" class="card">{csrf_field(request)}'
-        f'<label>{esc(t(request, "web.import.file"))} <input type="file" id="import-file" name="file" accept=".csv,.xlsx" required>{field_errors(errors, "file")}</label>'
-        f'<label>{esc(t(request, "web.import.source"))} <select id="import-source" name="source"><option value=""></option>{sources}</select>{field_errors(errors, "source")}</label>'
-        f'<label>{esc(t(request, "web.import.owner"))} <input id="import-owner" name="owner"></label>'
-        f'<button id="import-submit" type="submit">{esc(t(request, "web.import.submit"))}</button></form>'
-    )
+def _page(
+    request: web.Request, *, errors: dict[str, str] | None = None, report: ImportReport | None = None, status: int = 200
+) -> web.Response:
+    """The import page: the form (with errors next to their fields), and the last import's report if any."""
+    return render(
+        request, "import.html", t(request, "web.import.title"), status=status, errors=errors or {}, report=report,
+        rejects=[] if report is None else [(r.row, r.field, r.value, r.reason) for r in report.rejections],
+        sources=[s.value for s in LeadSource],
+    )  # fmt: skip
 
 
 @routes.route("GET", "/import", Action.LEAD_IMPORT, "The lead import form")
 async def import_form(request: web.Request) -> web.StreamResponse:
     """Upload form: file, default source and owner for rows that leave them empty."""
-    return page(request, t(request, "web.import.title"), _form(request, {}))
+    return _page(request)
 
 
 @routes.route("POST", "/import", Action.LEAD_IMPORT, "Import an uploaded lead file (form)")
@@ -83,16 +81,8 @@ async def import_upload(request: web.Request) -> web.StreamResponse:
     try:
         report = await _import(request)
     except BadRequest as exc:
-        return page(request, t(request, "web.import.title"), _form(request, exc.fields), status=400)
-    summary = t(request, "web.import.summary", rows=report.rows, created=report.created, updated=report.updated,
-                unchanged=report.unchanged, rejected=report.rejected_rows)  # fmt: skip
-    rejects = table(
-        [t(request, k) for k in ("web.col.row", "web.col.field", "web.col.value", "web.col.reason")],
-        [(r.row, r.field, r.value, r.reason) for r in report.rejections],
-        "import-rejects",
-    )
-    body = f'<p id="import-summary" class="card">{esc(summary)}</p>{rejects}{_form(request, {})}'
-    return page(request, t(request, "web.import.title"), body)
+        return _page(request, errors=exc.fields, status=400)
+    return _page(request, report=report)
 
 
 @routes.route("POST", "/api/leads/import", Action.LEAD_IMPORT, "Import a lead file (multipart: file, source, owner)",

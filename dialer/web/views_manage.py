@@ -11,8 +11,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -21,11 +22,11 @@ from aiohttp import web
 from dialer.domain.access.policy import Action, Role
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import LeadSource, LeadState
-from dialer.leads.service import REASON_MAX_CHARS, ManageError, Ownership, OwnerSummary
-from dialer.store.leads import LeadPage, LeadQuery
+from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
+from dialer.store.leads import LeadQuery
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import json_object, parse_int
-from dialer.web.html import allowed, csrf_field, esc, field_errors, page, t
+from dialer.web.html import allowed, render, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import lead_json, lead_manager, local_time
@@ -245,80 +246,6 @@ def _filter_values(query: LeadQuery) -> dict[str, str]:
     return {k: v for k, v in values.items() if v}
 
 
-def _options(current: str, choices: Sequence[tuple[str, str]]) -> str:
-    return "".join(
-        f'<option value="{esc(v)}"{" selected" if v == current else ""}>{esc(label)}</option>' for v, label in choices
-    )
-
-
-def _select(request: web.Request, label_key: str, name: str, current: str, choices: Sequence[tuple[str, str]]) -> str:
-    return (
-        f'<label>{esc(t(request, label_key))} <select name="{esc(name)}">{_options(current, choices)}</select></label>'
-    )
-
-
-def _filter_form(request: web.Request, query: LeadQuery, agents: Sequence[str]) -> str:
-    values = _filter_values(query)
-    any_ = [("", t(request, "web.manage.any"))]
-    sources = any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource]
-    states = any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState]
-    owners = any_ + [(UNASSIGNED, t(request, "web.manage.unassigned"))] + [(a, a) for a in agents]
-    checked = " checked" if query.overdue else ""
-    return (
-        '<form method="get" action="/manage" id="manage-filter" class="card">'
-        + _select(request, "web.col.source", "source", values.get("source", ""), sources)
-        + _select(request, "web.col.state", "state", values.get("state", ""), states)
-        + _select(request, "web.col.owner", "owner", values.get("owner", ""), owners)
-        + f'<label><input type="checkbox" name="overdue" value="1"{checked}> {esc(t(request, "web.manage.overdue"))}</label>'
-        + f'<button type="submit" id="manage-filter-submit">{esc(t(request, "web.manage.filter"))}</button></form>'
-    )
-
-
-def _leads_table(request: web.Request, found: LeadPage, selected: set[int]) -> str:
-    if not found.leads:
-        return f'<p id="manage-leads">{esc(t(request, "web.manage.none"))}</p>'
-    heads = "".join(f"<th>{esc(t(request, k))}</th>" for k in ("web.manage.select", "web.col.id", "web.col.name", "web.col.source",
-                                                                  "web.col.state", "web.col.owner", "web.col.due_at"))  # fmt: skip
-    now = request.app[DIALER].clock.now()
-    rows = "".join(
-        f'<tr id="manage-lead-{lead.id}"{" class=overdue" if lead.due_at is not None and lead.due_at < now else ""}>'
-        f'<td><input type="checkbox" name="lead_ids" value="{lead.id}"{" checked" if lead.id in selected else ""}></td>'
-        f'<td>{lead.id}</td><td><a href="/leads/{lead.id}">{esc(lead.name)}</a></td>'
-        f"<td>{esc(t(request, 'web.source.' + lead.source.value))}</td><td>{esc(t(request, 'web.state.' + lead.state.value))}</td>"
-        f"<td>{esc(lead.owner or t(request, 'web.manage.unassigned'))}</td><td>{esc(local_time(request, lead.due_at))}</td></tr>"
-        for lead in found.leads
-    )
-    return f'<table id="manage-leads"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
-
-
-def _pager(request: web.Request, query: LeadQuery, total: int) -> str:
-    pages = max(1, math.ceil(total / query.per_page))
-    values = _filter_values(query)
-    links = [
-        f'<a id="manage-{step}" href="/manage?{esc(urlencode({**values, "page": target}))}">{esc(t(request, "web.manage." + step))}</a>'
-        for step, target in (("prev", query.page - 1), ("next", query.page + 1))
-        if 1 <= target <= pages
-    ]
-    position = t(request, "web.manage.page", page=query.page, pages=pages, total=total)
-    return f'<p id="manage-pager">{esc(position)} {" ".join(links)}</p>'
-
-
-def _ownership_table(request: web.Request, summary: Ownership) -> str:
-    states = [s for s in LeadState if any(s in o.by_state for o in (*summary.owners, summary.unassigned))]
-    heads = [t(request, "web.col.owner"), *(t(request, "web.state." + s.value) for s in states), t(request, "web.manage.total"),
-             t(request, "web.manage.overdue_col")]  # fmt: skip
-    lines = [*summary.owners, summary.unassigned]
-    rows = "".join(
-        f'<tr id="ownership-{esc(o.owner or UNASSIGNED)}"><td>{esc(o.owner or t(request, "web.manage.unassigned"))}</td>'
-        + "".join(f"<td>{o.by_state.get(s, 0)}</td>" for s in states)
-        + f"<td>{o.total}</td><td{' class=overdue' if o.overdue else ''}>{o.overdue}</td></tr>"
-        for o in lines
-    )
-    head = "".join(f"<th>{esc(h)}</th>" for h in heads)
-    title = f"<h2>{esc(t(request, 'web.manage.ownership'))}</h2>"
-    return f'{title}<table id="ownership"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
-
-
 async def _manage_page(
     request: web.Request, query: LeadQuery, *, notice: str = "", errors: Mapping[str, str] | None = None,
     form: Mapping[str, Any] | None = None, status: int = 200,
@@ -326,35 +253,29 @@ async def _manage_page(
     app = request.app[DIALER]
     agents = await app.leads.agents()
     found = await app.leads.search(query)
+    summary = await app.leads.ownership()
     errors = errors or {}
     form = form or {}
-    selected = {int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()}
-    owner_choices = [("", t(request, "web.manage.choose"))] + [(a, a) for a in agents]
-    result = notice or "; ".join(errors.values())
-    hidden = "".join(
-        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">' for k, v in _filter_values(query).items()
-    )
-    reactivate = ""
-    if allowed(request, Action.LEAD_REACTIVATE):
-        label = esc(t(request, "web.manage.reactivate"))
-        reactivate = (
-            f'<button type="submit" name="op" value="reactivate" id="manage-reactivate-submit">{label}</button>'
-        )
-    body = (
-        _filter_form(request, query, agents)
-        + f'<p id="manage-result" class="{"error" if errors else "card"}">{esc(result)}</p>'
-        + f'<form method="post" action="/manage" id="manage-transfer-form">{csrf_field(request)}{hidden}'
-        + _leads_table(request, found, selected) + field_errors(errors, "lead_ids")
-        + _pager(request, query, found.total)
-        + f'<label>{esc(t(request, "web.manage.to_owner"))} <select name="to_owner" id="manage-to-owner">'
-        + f'{_options(str(form.get("to_owner") or ""), owner_choices)}</select>{field_errors(errors, "to_owner")}</label>'
-        + f'<label>{esc(t(request, "web.manage.reason"))} <input name="reason" id="manage-reason" maxlength="{REASON_MAX_CHARS}" '
-        + f'value="{esc(form.get("reason") or "")}">{field_errors(errors, "reason")}</label>'
-        + f'<button type="submit" name="op" value="transfer" id="manage-transfer-submit">{esc(t(request, "web.manage.transfer"))}</button>'
-        + reactivate + "</form>"
-        + _ownership_table(request, await app.leads.ownership())
+    filters = _filter_values(query)
+    any_ = [("", t(request, "web.manage.any"))]
+    pages = max(1, math.ceil(found.total / query.per_page))
+    pager = {
+        "page": query.page, "pages": pages, "total": found.total,
+        "links": [(step, urlencode({**filters, "page": target}))
+                  for step, target in (("prev", query.page - 1), ("next", query.page + 1)) if 1 <= target <= pages],
+    }  # fmt: skip
+    return render(
+        request, "manage.html", t(request, "web.manage.title"), status=status, filters=filters, errors=errors,
+        form=form, result=notice or "; ".join(errors.values()), leads=found.leads, now=app.clock.now(),
+        when=partial(local_time, request), selected={int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()},
+        sources=any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource],
+        states=any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState],
+        owners=any_ + [(UNASSIGNED, t(request, "web.manage.unassigned"))] + [(a, a) for a in agents],
+        owner_choices=[("", t(request, "web.manage.choose"))] + [(a, a) for a in agents], pager=pager,
+        reason_max=REASON_MAX_CHARS, may_reactivate=allowed(request, Action.LEAD_REACTIVATE),
+        ownership=[*summary.owners, summary.unassigned], unassigned=UNASSIGNED,
+        ownership_states=[s for s in LeadState if any(s in o.by_state for o in (*summary.owners, summary.unassigned))],
     )  # fmt: skip
-    return page(request, t(request, "web.manage.title"), body, status=status)
 
 
 @routes.route("GET", "/manage", Action.LEAD_ASSIGN, "Sales manager: filter, assign, transfer, re-activate, ownership")

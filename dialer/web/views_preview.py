@@ -20,7 +20,7 @@ from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_int
-from dialer.web.html import csrf_field, esc, t, table
+from dialer.web.html import t
 from dialer.web.keys import DIALER, RUNNERS, session_of
 from dialer.web.routing import RouteTable
 from dialer.web.views_desk import event_label, lead_json, local_time
@@ -85,18 +85,12 @@ async def _offer_json(request: web.Request, offer: PreviewOffer) -> dict[str, An
     }  # fmt: skip
 
 
-async def preview_section(request: web.Request) -> str:
-    """The desk's preview block (``id="preview"``): one card per offer waiting on this agent."""
-    offers = _offers_of_user(request)
-    heading = f"<h2>{esc(t(request, 'web.preview.title'))}</h2>"
-    if not offers:
-        return (
-            f'<section id="preview">{heading}<p id="preview-none">{esc(t(request, "web.preview.none"))}</p></section>'
-        )
-    return f'<section id="preview">{heading}{"".join([await _card(request, o) for o in offers])}</section>'
+async def preview_offers(request: web.Request) -> list[dict[str, object]]:
+    """The desk's preview cards (templates/desk/_preview.html): one per offer waiting on this agent."""
+    return [await _card(request, offer) for offer in _offers_of_user(request)]
 
 
-async def _card(request: web.Request, offer: PreviewOffer) -> str:
+async def _card(request: web.Request, offer: PreviewOffer) -> dict[str, object]:
     store = request.app[DIALER].leads.store
     lead = await store.get(offer.lead_id)
     events = await store.events(lead.id)
@@ -107,28 +101,16 @@ async def _card(request: web.Request, offer: PreviewOffer) -> str:
         ("web.col.due_kind", t(request, "web.due." + (lead.due_kind or "none"))), ("web.col.due_at", local_time(request, lead.due_at)),
         ("web.col.defeat_reason", lead.defeat_reason or ""), ("web.preview.why", t(request, "web.pick." + offer.pick.reason.value)),
     ]  # fmt: skip
-    rows = "".join(f"<tr><th>{esc(t(request, k))}</th><td>{esc(v)}</td></tr>" for k, v in facts)
-    history = table(
-        [t(request, k) for k in ("web.col.at", "web.col.event", "web.col.actor")],
-        [
+    return {
+        "lead_id": lead.id,
+        "facts": facts,
+        "history": [
             (local_time(request, e.at), event_label(request, e.kind), e.actor)
             for e in list(reversed(events))[:_CARD_HISTORY]
         ],
-        f"preview-history-{lead.id}",
-    )
-    base = f"/desk/preview/{lead.id}"
-    if offer.accepted_at is not None:
-        controls = f'<p id="preview-accepted-{lead.id}">{esc(t(request, "web.preview.accepted"))}</p>'
-    else:
-        controls = (
-            f"<p>{esc(t(request, 'web.preview.expires', time=local_time(request, offer.expires_at)))}</p>"
-            f'<form method="post" action="{base}/accept" id="preview-accept-{lead.id}">{csrf_field(request)}'
-            f'<button id="preview-accept-submit-{lead.id}" type="submit">{esc(t(request, "web.preview.accept"))}</button></form>'
-            f'<form method="post" action="{base}/skip" id="preview-skip-{lead.id}">{csrf_field(request)}'
-            f'<label>{esc(t(request, "web.preview.reason"))} <input name="reason" id="preview-reason-{lead.id}" required></label>'
-            f'<button id="preview-skip-submit-{lead.id}" type="submit">{esc(t(request, "web.preview.skip"))}</button></form>'
-        )
-    return f'<div class="card" id="preview-card-{lead.id}"><table>{rows}</table>{history}{controls}</div>'
+        "accepted": offer.accepted_at is not None,
+        "expires": local_time(request, offer.expires_at),
+    }
 
 
 @routes.route("GET", "/api/preview", Action.DESK_VIEW, "The preview offers waiting on my desk, with each lead's card")

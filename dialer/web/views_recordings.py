@@ -20,7 +20,7 @@ from dialer.phone import InvalidPhone, normalize
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_int
-from dialer.web.html import allowed, esc, page, policy_user, t
+from dialer.web.html import allowed, policy_user, render, t
 from dialer.web.keys import DIALER, RECORDINGS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
 
@@ -74,31 +74,10 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
     """Search form and results, each with an audio player (Range requests let the player seek)."""
     found = await _search(request) if request.query else []
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
-    may_download = allowed(request, Action.RECORDING_DOWNLOAD)
-    q = request.query
-    form = (
-        '<form method="get" action="/recordings" id="recording-search" class="card">'
-        + "".join(
-            f'<label>{esc(t(request, "web.rec." + name))} <input id="search-{name}" name="{name}" value="{esc(q.get(name, ""))}"'
-            f"{' type=date' if name in ('since', 'until') else ''}></label>"
-            for name in ("number", "agent", "since", "until")
-        )
-        + f'<button id="search-submit" type="submit">{esc(t(request, "web.rec.search"))}</button></form>'
-    )
-    rows = "".join(
-        f'<tr id="recording-{r.id}"><td>{r.id}</td><td>{esc(r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"))}</td>'
-        f"<td>{esc(r.agent)}</td><td>{esc(t(request, 'rec.direction.' + r.direction.value))}</td><td>{r.duration_s:.0f}</td>"
-        f'<td><audio controls preload="none" src="/recordings/{r.id}/audio"></audio>'
-        + (f' <a href="/recordings/{r.id}/download">{esc(t(request, "web.rec.download"))}</a>' if may_download else "")
-        + "</td></tr>"
-        for r in found
-    )
-    heads = "".join(
-        f"<th>{esc(t(request, k))}</th>"
-        for k in ("web.col.id", "web.col.at", "web.col.agent", "web.col.direction", "web.col.duration", "web.col.play")
-    )
-    body = form + f'<table id="recording-results"><thead><tr>{heads}</tr></thead><tbody>{rows}</tbody></table>'
-    return page(request, t(request, "web.rec.title"), body)
+    return render(
+        request, "recordings.html", t(request, "web.rec.title"), query=request.query, found=found, tz=tz,
+        may_download=allowed(request, Action.RECORDING_DOWNLOAD),
+    )  # fmt: skip
 
 
 @routes.route("GET", "/api/recordings", Action.RECORDING_SEARCH, "Search recordings (agents: only their own)",

@@ -11,7 +11,7 @@ from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.store.users import UserRecord
 from dialer.web.errors import BadRequest
-from dialer.web.html import esc, page, t, table
+from dialer.web.html import render, t
 from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS
 from dialer.web.reports import bar_chart, gather, tables, to_xlsx
 from dialer.web.routing import Param, RouteTable
@@ -45,14 +45,10 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
     """KPI, agents, sources, defeat reasons and QA for ?month=, each table with its chart."""
     month = _month(request)
     sheets = tables(await gather(request.app[DIALER], month), request[LANG])
-    body = (
-        f'<form method="get" action="/reports" id="report-month"><input type="month" name="month" value="{month}">'
-        f'<button type="submit">{esc(t(request, "web.report.show"))}</button> '
-        f'<a id="report-export" href="/reports/export.xlsx?month={month}">{esc(t(request, "web.report.export"))}</a></form>'
-    )
-    for sheet in sheets:
-        body += f'<section id="report-{sheet.id}"><h2>{esc(sheet.title)}</h2>{table(sheet.headers, sheet.rows, "table-" + sheet.id)}{bar_chart(sheet)}</section>'
-    return page(request, t(request, "web.report.title", month=str(month)), body)
+    return render(
+        request, "reports.html", t(request, "web.report.title", month=str(month)), month=str(month),
+        sheets=[(sheet, bar_chart(sheet)) for sheet in sheets],
+    )  # fmt: skip
 
 
 @routes.route("GET", "/reports/export.xlsx", Action.KPI_REPORT_VIEW, "The month's reports as an XLSX workbook",
@@ -94,7 +90,9 @@ async def users_page(request: web.Request) -> web.StreamResponse:
     """The logins, their roles and agent identities."""
     users = await request.app[AUTH].users()
     headers = [t(request, k) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")]
-    return page(request, t(request, "web.users.title"), table(headers, _user_rows(request, users), "users"))
+    return render(
+        request, "users.html", t(request, "web.users.title"), headers=headers, rows=_user_rows(request, users)
+    )
 
 
 @routes.route("GET", "/api/users", Action.USER_LIST, "Console users")

@@ -9,8 +9,9 @@ The card shows the number masked, like every screen that does not need the full 
 The same socket carries the rest of what happens to this agent's phone, so the desk updates
 without a reload: campaign calls put through (:class:`~dialer.campaigns.runner.AgentCallConnected`,
 the call card ``#call-pop``), wrap-up started and ended, preview offers made and withdrawn, and
-the agent's presence (logged in, paused). Each message is a JSON object with a ``type``; the page
-script turns each into a ``desk`` DOM event that the desk's own script (views_desk) acts on.
+the agent's presence (logged in, paused). Each message is a JSON object with a ``type``;
+``static/screenpop.js`` fills the card (templates/desk/_screenpop.html) and turns each message into a
+``desk`` DOM event that ``static/desk-phone.js`` acts on.
 """
 
 from __future__ import annotations
@@ -29,59 +30,13 @@ from dialer.inbound.service import InboundCallEnded, ScreenPop
 from dialer.logging import get_logger
 from dialer.phone import mask
 from dialer.timestamps import to_db, to_db_or_none
-from dialer.web.html import esc, t
+from dialer.web.html import t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import RouteTable
 from dialer.web.sockets import open_socket, stream
 
 log = get_logger(__name__)
 routes = RouteTable()
-
-# The card's fields: (element id, i18n key of the label); the script fills them from each pop.
-_FIELDS = (
-    ("pop-name", "web.col.name"),
-    ("pop-number", "web.col.phone"),
-    ("pop-source", "web.col.source"),
-    ("pop-intent", "web.col.intent"),
-)
-
-_SCRIPT = """
-(() => {
-  const box = document.getElementById("screenpop");
-  const el = id => document.getElementById(id);
-  let current = null;
-  function show(m) {
-    if (m.type === "pop") {
-      current = m.call_id;
-      el("pop-name").textContent = m.name || "-"; el("pop-number").textContent = m.number || "-";
-      el("pop-source").textContent = m.source || "-"; el("pop-intent").textContent = m.intent || "-";
-      el("pop-new").hidden = !m.new_lead; el("pop-ended").hidden = true;
-      const link = el("pop-link"); link.hidden = !m.url; if (m.url) link.href = m.url;
-      box.hidden = false;
-    } else if (m.type === "ended" && m.call_id === current) {
-      el("pop-ended").hidden = false;
-    }
-  }
-  function connect() {
-    const ws = new WebSocket((location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/desk/ws");
-    ws.onmessage = e => { const m = JSON.parse(e.data); show(m); document.dispatchEvent(new CustomEvent("desk", {detail: m})); };
-    ws.onclose = () => setTimeout(connect, 2000);
-  }
-  connect();
-})();
-"""
-
-
-def panel(request: web.Request) -> tuple[str, str]:
-    """The desk's screen-pop card (hidden until a call comes in) and the script that fills it."""
-    rows = "".join(f'<tr><th>{esc(t(request, key))}</th><td id="{fid}">-</td></tr>' for fid, key in _FIELDS)
-    html = (
-        f'<section id="screenpop" class="card" hidden><h2>{esc(t(request, "web.pop.title"))}'
-        f' <span id="pop-new" class="overdue" hidden>{esc(t(request, "web.pop.new_lead"))}</span>'
-        f' <span id="pop-ended" hidden>{esc(t(request, "web.pop.ended"))}</span></h2>'
-        f'<table id="pop-card">{rows}</table><a id="pop-link" hidden>{esc(t(request, "web.pop.open_lead"))}</a></section>'
-    )
-    return html, _SCRIPT
 
 
 async def lead_card(request: web.Request, lead_id: int) -> dict[str, Any]:

@@ -12,7 +12,6 @@ stop button can always close a row whose call vanished unseen.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import timedelta
 from typing import Any
@@ -32,8 +31,8 @@ from dialer.supervisor.errors import (
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
 from dialer.web.errors import BadRequest, Forbidden, WebError
 from dialer.web.forms import json_object, parse_int
-from dialer.web.html import allowed, esc, page, policy_user, t, table
-from dialer.web.keys import CSRF, DIALER, SETTINGS, session_of
+from dialer.web.html import allowed, policy_user, render, t
+from dialer.web.keys import DIALER, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
@@ -214,65 +213,14 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
 
     keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
             "supervise.col.started", "supervise.col.seconds", "web.listen.col.end")  # fmt: skip
-    filters = (
-        f'<form method="get" action="/supervise/log" id="listen-in-filter">'
-        f'<label>{esc(t(request, "web.listen.days"))} <input id="days" name="days" value="{esc(request.query.get("days", _DEFAULT_DAYS))}"></label>'
-        f'<label>{esc(t(request, "supervise.col.agent"))} <input id="agent" name="agent" value="{esc(request.query.get("agent", ""))}"></label>'
-        f'<button type="submit">{esc(t(request, "web.listen.filter"))}</button></form>'
-    )
-    body = filters + table(
-        [t(request, k) for k in keys],
-        [
-            (r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r))
-            for r in rows
-        ],
-        "listen-ins",
-    )
-    return page(request, t(request, "web.listen.audit_title"), body)
+    return render(
+        request, "supervise_log.html", t(request, "web.listen.audit_title"),
+        days=request.query.get("days", _DEFAULT_DAYS), agent=request.query.get("agent", ""),
+        headers=[t(request, k) for k in keys],
+        rows=[(r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r))
+              for r in rows],
+    )  # fmt: skip
 
-
-_PANEL_SCRIPT = """
-(() => {
-  const panel = document.getElementById("listen-in");
-  const text = JSON.parse(panel.dataset.text);
-  const el = id => document.getElementById(id);
-  let running = null;
-  function showRunning(row) {
-    running = row;
-    el("listen-in-status").textContent = row ? text.running.replace("{agent}", row.agent) + " · " + text["mode_" + row.modes[row.modes.length - 1]] : text.idle;
-    el("listen-in-controls").hidden = !row;
-  }
-  async function call(path, body) {
-    const resp = await fetch(path, {method: "POST", credentials: "same-origin",
-      headers: {"Content-Type": "application/json", "X-CSRF-Token": panel.dataset.csrf}, body: JSON.stringify(body || {})});
-    const data = await resp.json();
-    el("listen-in-error").textContent = resp.ok ? "" : (text["error_" + data.error] || data.message);
-    if (resp.ok) showRunning(data.listen_in && !data.listen_in.ended_at ? data.listen_in : null);
-  }
-  panel.addEventListener("click", e => {
-    const b = e.target.closest("button"); if (!b) return;
-    if (b.dataset.switch) call("/api/supervise/switch", {mode: b.dataset.switch});
-    else if (b.id === "listen-in-stop") call("/api/supervise/stop");
-  });
-  // The wallboard table is rebuilt on every snapshot: buttons go into each agent's last cell after it.
-  const refresh = () => fetch("/api/supervise", {credentials: "same-origin"}).then(r => r.json()).then(d => showRunning(d.listen_in));
-  document.addEventListener("wallboard", e => {
-    if (running) refresh();  // a listen-in also ends when either call hangs up: the next frame notices
-    const body = el("agents-body");
-    e.detail.agents.forEach((a, i) => {
-      const cell = body.rows[i].cells[body.rows[i].cells.length - 1];
-      if (a.activity !== "in_call") return;
-      text.modes.forEach(m => {
-        const b = document.createElement("button");
-        b.type = "button"; b.id = "listen-" + a.agent + "-" + m; b.textContent = text["mode_" + m];
-        b.onclick = () => call("/api/supervise/start", {agent: a.agent, mode: m});
-        cell.appendChild(b);
-      });
-    });
-  });
-  refresh();
-})();
-"""
 
 _ERRORS = (
     "forbidden",
@@ -286,13 +234,12 @@ _ERRORS = (
 )
 
 
-def listen_in_panel(request: web.Request) -> tuple[str, str, bool]:
-    """The wallboard's listen-in controls: (markup, script, whether the agent table gets a button column).
-
-    Empty for a role the policy does not let listen in: the buttons show only where they would work.
+def listen_in_controls(request: web.Request) -> dict[str, object] | None:
+    """What templates/wallboard/_listen_in.html shows (static/listen-in.js runs it); the agent table gets a
+    button column with it. None for a role the policy does not let listen in: the buttons show only where they would work.
     """
     if not allowed(request, Action.LISTEN_IN_START):
-        return "", "", False
+        return None
     text = {
         "idle": t(request, "web.listen.idle"),
         "running": t(request, "web.listen.running_on", agent="{agent}"),
@@ -300,18 +247,8 @@ def listen_in_panel(request: web.Request) -> tuple[str, str, bool]:
         **{f"mode_{m.value}": t(request, "web.listen.mode." + m.value) for m in SpyMode},
         **{f"error_{code}": t(request, "web.listen.error." + code) for code in _ERRORS},
     }
-    switches = "".join(
-        f'<button type="button" id="listen-in-mode-{m.value}" data-switch="{m.value}">{esc(text[f"mode_{m.value}"])}</button>'
-        for m in SpyMode
-    )
-    log_link = ""
-    if allowed(request, Action.RECORDING_AUDIT_VIEW):
-        log_link = f' <a id="listen-in-log" href="/supervise/log">{esc(t(request, "web.listen.audit_title"))}</a>'
-    html = (
-        f'<section id="listen-in" class="card" data-csrf="{esc(request.get(CSRF, ""))}" data-text="{esc(json.dumps(text, ensure_ascii=False))}">'
-        f'<b>{esc(t(request, "web.listen.title"))}</b> <span id="listen-in-status">-</span>'
-        f'<span id="listen-in-controls" hidden> {switches}'
-        f'<button type="button" id="listen-in-stop">{esc(t(request, "web.listen.stop"))}</button></span>'
-        f' <span id="listen-in-error" class="error"></span>{log_link}</section>'
-    )
-    return html, _PANEL_SCRIPT, True
+    return {
+        "text": text,
+        "modes": [m.value for m in SpyMode],
+        "log_link": allowed(request, Action.RECORDING_AUDIT_VIEW),
+    }

@@ -19,7 +19,7 @@ from tests.web.conftest import Fixtures, Login
 
 def _url(spec: RouteSpec, data: Fixtures) -> str:
     # Resources of the agent under test, so a refusal can only come from the role check.
-    values = {"lead_id": data.own_lead, "recording_id": data.own_recording}
+    values = {"lead_id": data.own_lead, "recording_id": data.own_recording, "name": "console.css"}
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 

@@ -100,7 +100,9 @@ async def test_the_desk_page_carries_the_card_and_a_foreign_origin_is_refused(
 ) -> None:
     headers = logins[Role.AGENT].headers()
     page = await (await client.get("/desk", headers=headers)).text()
-    for element in ('id="screenpop"', 'id="pop-name"', 'id="pop-number"', 'id="pop-new"', 'id="pop-link"', "/desk/ws"):
+    for element in ('id="screenpop"', 'id="pop-name"', 'id="pop-number"', 'id="pop-new"', 'id="pop-link"'):
         assert element in page, element
+    assert '<script src="/static/screenpop.js">' in page
+    assert "/desk/ws" in await (await client.get("/static/screenpop.js")).text()
     resp = await client.get("/desk/ws", headers={**headers, "Origin": "https://evil.example"})
     assert resp.status == 403

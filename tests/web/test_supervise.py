@@ -160,11 +160,13 @@ async def test_the_wallboard_shows_listen_in_controls_only_to_who_may_listen(con
         'id="listen-in-stop"',
         'id="listen-in-mode-whisper"',
         'id="listen-in-log"',
-        "/api/supervise/start",
+        '<script src="/static/listen-in.js">',
     ):
         assert element in boss_page, element
+    assert "/api/supervise/start" in await (await client.get("/static/listen-in.js")).text()
     manager_page = await (await client.get("/wallboard", headers=console.logins[Role.SALES_MANAGER].headers())).text()
     assert 'id="listen-in"' not in manager_page and 'id="agents"' in manager_page
+    assert "listen-in.js" not in manager_page
 
 
 async def test_a_console_without_the_pbx_says_so(client: TestClient, logins: dict[Role, Login]) -> None:
