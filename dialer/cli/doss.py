@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Mapping
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -23,64 +22,15 @@ from dialer.domain.doss.mapping import DossMapping, load_mapping
 from dialer.domain.doss.outbox import OutboxEntry
 from dialer.doss.export import period_bounds, write_xlsx
 from dialer.doss.push import PushWorker, RoundReport
+from dialer.i18n import translate
 from dialer.settings import ConfigError, Settings
 from dialer.store.errors import StoreError
-
-_TEXT: Mapping[str, Mapping[str, str]] = {
-    "zh-CN": {
-        "export.done": "已导出 {rows} 条 DOSS 变更（{first} 至 {last}）：{path}",
-        "push.round": "本轮：送达 {delivered}，待重试 {retried}，转入死信 {dead}",
-        "push.counts": "发件箱：待发送 {pending}，已送达 {delivered}，死信 {dead}",
-        "dead.none": "没有死信。",
-        "dead.retried": "死信 #{id} 已重新排队。",
-        "dead.not_dead": "#{id} 不是死信（不存在或已在发送队列中）。",
-        "col.id": "编号",
-        "col.customer": "客户",
-        "col.result": "跟进结果",
-        "col.recorded": "记录时间",
-        "col.tries": "尝试次数",
-        "col.error": "最后错误",
-        "col.outcome": "通话结果",
-        "col.disposition": "坐席结论",
-        "col.state": "线索状态",
-        "col.intent": "意向级别",
-        "col.requires": "必填",
-        "col.allows": "可填",
-        "col.report_after": "第几次起上报",
-        "unchanged": "不变",
-        "mapping.reasons": "战败原因：{reasons}",
-    },
-    "en": {
-        "export.done": "exported {rows} DOSS changes ({first} to {last}): {path}",
-        "push.round": "this round: delivered {delivered}, to retry {retried}, dead-lettered {dead}",
-        "push.counts": "outbox: pending {pending}, delivered {delivered}, dead {dead}",
-        "dead.none": "No dead letters.",
-        "dead.retried": "dead letter #{id} queued again.",
-        "dead.not_dead": "#{id} is not a dead letter (missing, or already queued).",
-        "col.id": "id",
-        "col.customer": "customer",
-        "col.result": "result",
-        "col.recorded": "recorded",
-        "col.tries": "tries",
-        "col.error": "last error",
-        "col.outcome": "outcome",
-        "col.disposition": "disposition",
-        "col.state": "state",
-        "col.intent": "intent",
-        "col.requires": "requires",
-        "col.allows": "allows",
-        "col.report_after": "reported from try",
-        "unchanged": "unchanged",
-        "mapping.reasons": "defeat reasons: {reasons}",
-    },
-}
 
 _TIME = "%Y-%m-%d %H:%M"
 
 
 def _t(lang: str, key: str, **params: object) -> str:
-    text = _TEXT.get(lang, _TEXT["en"])[key]
-    return text.format(**params) if params else text
+    return translate(f"cli.doss.{key}", lang, **params)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

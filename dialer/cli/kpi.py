@@ -7,88 +7,18 @@ a rate whose denominator is zero shows as "—".
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
 
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio, handover_hours
+from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
 
-_TEXT: Mapping[str, Mapping[str, str]] = {
-    "zh-CN": {
-        "title": "{month} KPI（{who}）",
-        "everyone": "全部坐席",
-        "agent": "坐席：{agent}",
-        "col.kpi": "指标",
-        "col.value": "数值",
-        "col.how": "计算",
-        "follow_up_rate": "电话跟进率",
-        "follow_up_how": "首次电话跟进 {n} ÷（上月留存未跟进 {carried} + 本月新增 {new}）",
-        "invite_rate": "邀约到店率",
-        "invite_how": "首次邀约到店 {n} ÷ 首次跟进 {d}",
-        "deals": "成交量",
-        "hq_deadline": "总部线索 {hours} 小时内首次跟进",
-        "handover_deadline": "移交线索 {hours} 小时内首次跟进",
-        "deadline_how": "按时 {n} ÷ 已到期 {d}",
-        "captured": "留资量",
-        "calls.title": "坐席日呼出量（标准 {low}-{high} 通/天）",
-        "col.agent": "坐席",
-        "col.calls": "呼出总数",
-        "col.days": "工作天数",
-        "col.per_day": "日均",
-        "col.below": "低于标准天数",
-        "col.within": "达标天数",
-        "col.above": "超出标准天数",
-        "sources.title": "各来源新增线索",
-        "col.source": "来源",
-        "col.count": "本月",
-        "col.previous": "上月",
-        "col.mom": "环比",
-        "col.year_before": "去年同月",
-        "col.yoy": "同比",
-        "none": "本月无数据。",
-    },
-    "en": {
-        "title": "KPIs {month} ({who})",
-        "everyone": "whole DCC",
-        "agent": "agent: {agent}",
-        "col.kpi": "KPI",
-        "col.value": "value",
-        "col.how": "arithmetic",
-        "follow_up_rate": "follow-up rate",
-        "follow_up_how": "first phone follow-ups {n} / (carried over {carried} + new {new})",
-        "invite_rate": "invite-to-store rate",
-        "invite_how": "first-invitation visits {n} / first follow-ups {d}",
-        "deals": "deals",
-        "hq_deadline": "HQ leads followed up within {hours} h",
-        "handover_deadline": "handed-over leads followed up within {hours} h",
-        "deadline_how": "on time {n} / due {d}",
-        "captured": "contacts captured",
-        "calls.title": "calls per agent per day (norm {low}-{high})",
-        "col.agent": "agent",
-        "col.calls": "calls",
-        "col.days": "days worked",
-        "col.per_day": "per day",
-        "col.below": "days below norm",
-        "col.within": "days within norm",
-        "col.above": "days above norm",
-        "sources.title": "new leads per source",
-        "col.source": "source",
-        "col.count": "this month",
-        "col.previous": "last month",
-        "col.mom": "MoM",
-        "col.year_before": "a year ago",
-        "col.yoy": "YoY",
-        "none": "No data this month.",
-    },
-}
-
 
 def _t(lang: str, key: str, **params: object) -> str:
-    text = _TEXT.get(lang, _TEXT["en"])[key]
-    return text.format(**params) if params else text
+    return translate(f"cli.kpi.{key}", lang, **params)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,61 +5,10 @@ from __future__ import annotations
 import argparse
 
 from dialer.cli import CliError
+from dialer.i18n import translate
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab, LabStatus
 from dialer.settings import Settings
-
-# The words of this command (candidates for dialer/i18n.py's catalogs).
-_TEXT: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "up.started": "实验环境已启动。",
-        "up.already": "实验环境已在运行，未做改动。",
-        "up.failed": "实验环境启动失败：{error}",
-        "down.stopped": "实验环境已停止（{count} 个进程）。",
-        "down.not_running": "实验环境未在运行。",
-        "down.failed": "实验环境停止失败：{error}",
-        "down.left": "仍有进程未停止：{processes}",
-        "status.running": "实验环境运行中。",
-        "status.not_running": "实验环境未在运行。",
-        "alive": "运行中",
-        "dead": "已停止",
-        "port": "端口",
-        "ports.ami": "AMI",
-        "ports.sip": "SIP（Asterisk）",
-        "ports.carrier": "运营商/客户",
-        "ports.agents": "坐席",
-        "ports.supervisor": "主管",
-        "ports.inbound": "呼入主叫",
-        "proc.asterisk": "Asterisk",
-        "proc.customers": "客户（SIPp）",
-        "proc.agents": "坐席（SIPp）",
-        "proc.supervisor": "主管（SIPp）",
-    },
-    "en": {
-        "up.started": "The lab is up.",
-        "up.already": "The lab is already running; nothing changed.",
-        "up.failed": "the lab did not start: {error}",
-        "down.stopped": "The lab is stopped ({count} processes).",
-        "down.not_running": "The lab is not running.",
-        "down.failed": "the lab did not stop: {error}",
-        "down.left": "still running: {processes}",
-        "status.running": "The lab is running.",
-        "status.not_running": "The lab is not running.",
-        "alive": "running",
-        "dead": "stopped",
-        "port": "port",
-        "ports.ami": "AMI",
-        "ports.sip": "SIP (Asterisk)",
-        "ports.carrier": "carrier/customers",
-        "ports.agents": "agents",
-        "ports.supervisor": "supervisor",
-        "ports.inbound": "inbound callers",
-        "proc.asterisk": "Asterisk",
-        "proc.customers": "customers (SIPp)",
-        "proc.agents": "agents (SIPp)",
-        "proc.supervisor": "supervisor (SIPp)",
-    },
-}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,8 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _t(cfg: Settings, key: str, **params: object) -> str:
-    text = _TEXT.get(cfg.ui.language, _TEXT["en"])[key]
-    return text.format(**params) if params else text
+    return translate(f"cli.lab.{key}", cfg.ui.language, **params)
 
 
 def _up(cfg: Settings, args: argparse.Namespace) -> int:

@@ -20,145 +20,12 @@ from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import NO_REASON, HygieneReport
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.domain.leads.template import TEMPLATE
+from dialer.i18n import translate
 from dialer.leads.importer import ImportReport, Phase, Progress
 from dialer.leads.service import DueItem, DueScope, LeadManager, LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.store.errors import StoreError
-
-# The words of this command. (Candidates for dialer/i18n.py's catalogs.)
-_TEXT: Mapping[str, Mapping[str, str]] = {
-    "zh-CN": {
-        "progress.read": "已读取 {rows} 行…",
-        "progress.write": "共 {rows} 行，正在查重并写入…",
-        "import.summary": "导入 {file}：共 {rows} 行；新建 {created}，补充已有线索 {updated}，无变化 {unchanged}，"
-        "文件内合并 {merged} 行，拒绝 {rejected} 行，归属冲突 {conflicts}",
-        "import.nothing": "本次导入没有任何变更。",
-        "import.seen": "该文件已于 {at} 导入过（批次 #{id}）。",
-        "import.batch": "导入批次 #{id}",
-        "import.rejected": "被拒绝的行：",
-        "import.merged": "文件内重复（同一号码）已合并：",
-        "import.conflicts": "归属冲突（线索归首次录入者，未转移）：",
-        "import.names": "号码相同但姓名不同（已按号码合并，请核对）：",
-        "import.ignored": "未识别的列（已忽略）：{headers}",
-        "col.row": "行号",
-        "col.field": "字段",
-        "col.value": "值",
-        "col.reason": "原因",
-        "col.into_row": "并入行",
-        "col.lead": "线索编号",
-        "col.owner": "负责人",
-        "col.claimant": "申请人",
-        "col.name": "姓名",
-        "col.kept_name": "保留姓名",
-        "col.phone": "电话",
-        "col.source": "来源",
-        "col.state": "状态",
-        "col.intent": "级别",
-        "col.due_at": "截止时间",
-        "col.due_kind": "跟进类型",
-        "col.overdue": "逾期",
-        "col.file": "文件",
-        "col.rows": "行数",
-        "col.count": "数量",
-        "col.why": "问题",
-        "col.model": "意向车型",
-        "col.ids": "线索编号",
-        "col.month": "月份",
-        "col.merged": "文件内合并",
-        "col.matched": "匹配已有",
-        "col.conflicts": "归属冲突",
-        "yes": "是",
-        "due.none": "没有到期的跟进。",
-        "hyg.title": "{month} 数据清洗报告",
-        "hyg.rejected": "无效号码（导入时拒绝）：{count} 个",
-        "hyg.wrong": "已入库但号码有误的线索：{count} 条",
-        "hyg.imports": "本月导入去重：文件内合并 {merged} 行，匹配已有线索 {matched} 行，归属冲突 {conflicts} 次",
-        "hyg.ambiguous": "号码分属多条线索的行（需人工合并）：{count} 行",
-        "hyg.candidates": "疑似重复线索（同名同车型、号码不同）：{count} 组",
-        "hyg.defeated": "战败分析：本月战败 {total} 条（销售移交 {handed} 条，DCC 跟进后战败 {dcc} 条）",
-        "hyg.by_reason": "按战败原因：",
-        "hyg.by_source": "按线索来源：",
-        "hyg.by_model": "按意向车型：",
-        "hyg.by_month": "按月份：",
-        "why.vacant": "空号",
-        "why.marked_invalid": "已标记无效",
-        "none": "（未填写）",
-        "template.written": "已生成导入模板：{path}",
-        "transfer.summary": "转交给 {to}：已转交 {transferred} 条，{unchanged} 条原本就归该专员。",
-        "transfer.transferred": "已转交",
-        "transfer.unchanged": "未变",
-        "col.from": "原负责人",
-        "col.result": "结果",
-        "col.total": "合计",
-        "owners.unassigned": "（未分配）",
-    },
-    "en": {
-        "progress.read": "read {rows} rows…",
-        "progress.write": "{rows} rows read; matching and writing…",
-        "import.summary": "import {file}: {rows} rows; created {created}, filled in {updated}, unchanged {unchanged}, "
-        "merged in file {merged}, rejected {rejected}, ownership conflicts {conflicts}",
-        "import.nothing": "This import changed nothing.",
-        "import.seen": "This file was imported before at {at} (batch #{id}).",
-        "import.batch": "import batch #{id}",
-        "import.rejected": "Rejected rows:",
-        "import.merged": "Duplicates within the file (same number), merged:",
-        "import.conflicts": "Ownership conflicts (the lead stays with whoever entered it first):",
-        "import.names": "Same number, different name (merged by number; please check):",
-        "import.ignored": "Unknown columns (ignored): {headers}",
-        "col.row": "row",
-        "col.field": "field",
-        "col.value": "value",
-        "col.reason": "reason",
-        "col.into_row": "merged into row",
-        "col.lead": "lead",
-        "col.owner": "owner",
-        "col.claimant": "claimed by",
-        "col.name": "name",
-        "col.kept_name": "kept name",
-        "col.phone": "phone",
-        "col.source": "source",
-        "col.state": "state",
-        "col.intent": "intent",
-        "col.due_at": "due",
-        "col.due_kind": "kind",
-        "col.overdue": "overdue",
-        "col.file": "file",
-        "col.rows": "rows",
-        "col.count": "count",
-        "col.why": "problem",
-        "col.model": "model",
-        "col.ids": "leads",
-        "col.month": "month",
-        "col.merged": "merged in file",
-        "col.matched": "matched stored",
-        "col.conflicts": "conflicts",
-        "yes": "yes",
-        "due.none": "Nothing is due.",
-        "hyg.title": "Data hygiene report {month}",
-        "hyg.rejected": "Invalid numbers (rejected at import): {count}",
-        "hyg.wrong": "Stored leads with a wrong number: {count}",
-        "hyg.imports": "Duplicates folded by this month's imports: {merged} rows in file, {matched} matched stored leads, {conflicts} ownership conflicts",
-        "hyg.ambiguous": "Rows whose numbers belong to several leads (merge by hand): {count}",
-        "hyg.candidates": "Possible duplicates (same name and model, different numbers): {count} groups",
-        "hyg.defeated": "Defeated leads: {total} this month ({handed} handed over lost, {dcc} lost by the DCC)",
-        "hyg.by_reason": "By reason:",
-        "hyg.by_source": "By source:",
-        "hyg.by_model": "By model:",
-        "hyg.by_month": "By month:",
-        "why.vacant": "vacant number",
-        "why.marked_invalid": "marked invalid",
-        "none": "(not recorded)",
-        "template.written": "import template written: {path}",
-        "transfer.summary": "to {to}: {transferred} transferred, {unchanged} already had that owner.",
-        "transfer.transferred": "transferred",
-        "transfer.unchanged": "unchanged",
-        "col.from": "from",
-        "col.result": "result",
-        "col.total": "total",
-        "owners.unassigned": "(unassigned)",
-    },
-}
 
 # Rejection reasons (stable English from dialer.leads) in Chinese.
 _REASONS_ZH: Mapping[str, str] = {
@@ -184,9 +51,7 @@ _REASONS_ZH: Mapping[str, str] = {
 
 
 def _t(lang: str, key: str, **params: object) -> str:
-    catalog = _TEXT.get(lang, _TEXT["en"])
-    text = catalog.get(key) or _TEXT["en"][key]
-    return text.format(**params) if params else text
+    return translate(f"cli.leads.{key}", lang, **params)
 
 
 def _reason(lang: str, reason: str) -> str:

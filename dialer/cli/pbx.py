@@ -6,27 +6,10 @@ import argparse
 from pathlib import Path
 
 from dialer.cli import CliError
+from dialer.i18n import translate
 from dialer.lab.errors import LabError
 from dialer.lab.render import LOOPBACK_PERMIT, PBX_FILES, PbxTarget, render
 from dialer.settings import Settings
-
-# The words of this command (candidates for dialer/i18n.py's catalogs).
-_TEXT: dict[str, dict[str, str]] = {
-    "zh-CN": {
-        "relative": "--sounds-dir {path}：必须是绝对路径（交换机上的 Playback() 按它查找提示音）",
-        "failed": "生成配置失败：{error}",
-        "written": "已生成 {count} 个文件到 {outdir}：",
-        "next": "把 *.conf 放进 Asterisk 的配置目录，sounds/ 里的提示音放到 --sounds-dir 指定的位置；"
-        "pjsip.conf 里的地址按经销商的网络修改。",
-    },
-    "en": {
-        "relative": "--sounds-dir {path}: must be an absolute path (Playback() on the PBX looks there)",
-        "failed": "rendering failed: {error}",
-        "written": "{count} files written to {outdir}:",
-        "next": "Put the *.conf files into Asterisk's config folder and the prompts of sounds/ into "
-        "--sounds-dir; adapt the addresses in pjsip.conf to the dealer's network.",
-    },
-}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _t(cfg: Settings, key: str, **params: object) -> str:
-    return _TEXT.get(cfg.ui.language, _TEXT["en"])[key].format(**params)
+    return translate(f"cli.pbx.{key}", cfg.ui.language, **params)
 
 
 def _render(cfg: Settings, args: argparse.Namespace) -> int:

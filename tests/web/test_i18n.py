@@ -14,10 +14,11 @@ import pytest
 from dialer.i18n import DEFAULT_LANGUAGE, LANGUAGES, catalog, translate
 
 _PACKAGE = Path(__file__).resolve().parents[2] / "dialer"
-# translate(), the console's t() and inbound's alias tr(). The CLI's per-module _t() is left out: some
-# add a prefix to the key and some read the module's own table (dialer/cli/{doss,kpi,lab,leads}.py).
+# translate(), the console's t() and inbound's alias tr(); the CLI's per-module _t() is read apart,
+# with the prefix it puts before its keys.
 _TRANSLATE_NAMES = frozenset({"translate", "t", "tr"})
 _KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)+")
+_SHORT_KEY = re.compile(r"[a-z][a-z0-9_]*(\.[a-z0-9_]+)*")
 # A key prefix such as t("web.source." ~ value) ends in a dot and is not a key: _KEY leaves it out.
 _TEMPLATE_CALL = re.compile(r'\bt\("([^"]+)"')
 
@@ -47,6 +48,33 @@ def _keys_in_code() -> Iterator[tuple[str, int, str]]:
                         yield str(path.relative_to(_PACKAGE.parent)), node.lineno, key
 
 
+def _cli_prefix(module: ast.Module) -> str | None:
+    """The prefix a command module's ``_t(lang, key)`` puts before ``key`` (None: it has no ``_t``)."""
+    for node in module.body:
+        if isinstance(node, ast.FunctionDef) and node.name == "_t":
+            for call in ast.walk(node):
+                if isinstance(call, ast.Call) and getattr(call.func, "id", None) == "translate":
+                    first = call.args[0]
+                    if isinstance(first, ast.JoinedStr) and isinstance(first.values[0], ast.Constant):
+                        return str(first.values[0].value)
+                    return ""
+    return None
+
+
+def _keys_in_commands() -> Iterator[tuple[str, int, str]]:
+    """Literal keys of the command modules' ``_t()`` calls, with the module's prefix."""
+    for path in sorted((_PACKAGE / "cli").glob("*.py")):
+        module = ast.parse(path.read_text(encoding="utf-8"))
+        prefix = _cli_prefix(module)
+        if prefix is None:
+            continue
+        for node in ast.walk(module):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "_t":
+                for arg in node.args[1:2]:
+                    if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and _SHORT_KEY.fullmatch(arg.value):
+                        yield str(path.relative_to(_PACKAGE.parent)), node.lineno, prefix + arg.value
+
+
 def _keys_in_templates() -> Iterator[tuple[str, int, str]]:
     """Literal keys of ``t("...")`` calls in the console's templates."""
     for path in sorted((_PACKAGE / "web" / "templates").rglob("*.html")):
@@ -72,8 +100,11 @@ def test_every_literal_key_in_the_code_and_templates_exists() -> None:
     known = set(catalog("en"))
     found = list(_keys_in_code())
     in_templates = list(_keys_in_templates())
-    assert len(found) > 100 and len(in_templates) > 50, "the scan found almost no keys: has the call style changed?"
-    found += in_templates
+    in_commands = list(_keys_in_commands())
+    assert len(found) > 100 and len(in_templates) > 50 and len(in_commands) > 100, (
+        "the scan found almost no keys: has the call style changed?"
+    )
+    found += in_templates + in_commands
     assert [f"{path}:{line}: {key}" for path, line, key in found if key not in known] == []
 
 
