@@ -38,7 +38,7 @@ from dialer.ami.errors import AmiError
 from dialer.app import open_store
 from dialer.clock import Clock, SystemClock
 from dialer.lab.lab import ASTERISK, Lab
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.phone import normalize
 from dialer.settings import CallSettings, Settings
 from dialer.telephony.calls import CallService

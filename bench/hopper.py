@@ -32,7 +32,7 @@ from dialer.campaigns.hopper import Hopper
 from dialer.clock import VirtualClock
 from dialer.domain.campaigns.definition import parse_definition
 from dialer.domain.campaigns.lifecycle import Command
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.settings import Settings
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database

@@ -6,7 +6,7 @@ same file (every row matched, nothing written). Rows carry a mobile and a landli
 
     .venv/bin/python bench/lead_import.py [--rows 100000] [--dir /tmp/lead-bench]
 
-Progress goes to stderr; a Markdown table with the figures to stdout.
+ImportProgress goes to stderr; a Markdown table with the figures to stdout.
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from pathlib import Path
 
 from dialer.clock import SystemClock
 from dialer.domain.leads.model import LeadSource
-from dialer.leads.importer import Phase, Progress, ProgressCallback
+from dialer.leads.importer import ImportProgress, ImportProgressCallback, Phase
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.settings import Settings
 from dialer.store.database import Database
 
@@ -73,10 +73,10 @@ class Figure:
         return self.rows / self.seconds
 
 
-def progress_printer(label: str) -> ProgressCallback:
+def progress_printer(label: str) -> ImportProgressCallback:
     """Show the importer's progress on stderr, so a long run is visibly alive."""
 
-    def show(p: Progress) -> None:
+    def show(p: ImportProgress) -> None:
         what = "read" if p.phase is Phase.READ else "matching and writing after"
         print(f"  {label}: {what} {p.rows} rows", file=sys.stderr, flush=True)
 

@@ -35,7 +35,7 @@ from dialer import config
 from dialer.clock import SystemClock
 from dialer.domain.campaigns.pacing import PacingMode
 from dialer.leads.sheets import write_sheet
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.settings import Settings
 
 T = TypeVar("T")

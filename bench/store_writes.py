@@ -27,7 +27,7 @@ from pathlib import Path
 
 from dialer.clock import SystemClock
 from dialer.domain.calls.outcome import Direction, Outcome
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 

@@ -31,7 +31,7 @@ from dialer.events.bus import EventBus
 from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadService
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for

@@ -1,9 +1,9 @@
 """One process: the PBX link, the campaign runners and the web console, together.
 
 Why one process: preview campaigns need a person's click to reach the runner that holds the
-offer (:mod:`dialer.campaigns.runners`), and the console should show and steer the campaigns that
+offer (:mod:`dialer.campaigns.registry`), and the console should show and steer the campaigns that
 actually dial. :func:`serve` opens the dialer :class:`~dialer.app.App` with the AMI link, one
-:class:`Runners` registry, the console over both, and binds it to an address.
+:class:`RunnerRegistry` registry, the console over both, and binds it to an address.
 
 A watcher (``watch_campaigns``) looks at the campaigns every :data:`WATCH_INTERVAL_S` and starts a
 runner for each one that is running or paused (a runner also serves a paused campaign: it keeps
@@ -34,12 +34,12 @@ from typing import Any
 from aiohttp import web
 
 from dialer.app import App, campaign_runner, open_app, sms_sender
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
-from dialer.campaigns.runners import Runners
 from dialer.clock import Clock
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.campaigns.lifecycle import CampaignStatus
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.errors import StoreError
 from dialer.tasks import supervised
@@ -59,7 +59,7 @@ class Server:
     """A running :func:`serve`: the App, its runners, the console and where it answers."""
 
     def __init__(
-        self, app: App, runners: Runners, web_app: web.Application, url: str, on_wrap_up: OnWrapUp | None
+        self, app: App, runners: RunnerRegistry, web_app: web.Application, url: str, on_wrap_up: OnWrapUp | None
     ) -> None:
         self.app = app
         self.runners = runners
@@ -157,7 +157,7 @@ async def serve(
     async with open_app(settings, clock) as app:
         # Nothing runs yet: every campaign's talk still waiting for its form was left by a stopped process.
         await settle_unfiled_talks(app.campaign_store, app.leads.store, None)
-        runners = Runners()
+        runners = RunnerRegistry()
         console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
         async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
             server = Server(app, runners, console, url, on_wrap_up)

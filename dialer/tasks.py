@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any
 
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -1,21 +1,39 @@
-"""Suite-wide rules.
+"""Suite-wide rules and the fixtures many packages share.
 
 In CI every test that needs the real Asterisk must run: a skipped or deselected
 ``asterisk`` test fails the run, so a green CI always means the telephony was
 exercised for real.
+
+Time: ``clock`` is a :class:`VirtualClock` at :data:`START`. A test marked ``virtual_time`` runs
+in a :class:`~tests.virtual_time.VirtualTimeLoop` driven by that same clock, so asyncio's timers
+and the services' ``now()`` move together and an idle loop jumps to its next timer (the module
+says when it may not). The marker is for function-scoped loops (the default) of tests whose only
+outside parties answer at once: loopback sockets, SQLite; a test against Asterisk, SIPp or
+another process keeps real time.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-from collections.abc import Iterator
+import socket
+from collections.abc import AsyncIterator, Generator, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
 from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
+from dialer.store.database import Database
+from tests.virtual_time import VirtualTimePolicy
+
+# 2026-11-29 09:00 in Asia/Shanghai (a Sunday): inside the default calling and sending windows.
+START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
+_POLICY = VirtualTimePolicy()
+_CLOCK = pytest.StashKey[VirtualClock]()
 
 _skipped_asterisk: list[str] = []
 
@@ -31,6 +49,55 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         for nodeid in _skipped_asterisk:
             print(f"  {nodeid}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+# -- time, store and ports: one virtual clock per test, driving the loop too when the test asks ---
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "virtual_time: run in a loop on the test's virtual clock that jumps to its next timer when idle"
+    )
+    # pytest-asyncio makes every loop through the policy in force (its event_loop_policy fixture
+    # returns it): unmarked tests get exactly the default loop, marked ones the virtual one.
+    asyncio.set_event_loop_policy(_POLICY)
+
+
+def _test_clock(item: pytest.Item) -> VirtualClock:
+    """The test's clock, made on first use so that its loop and its ``clock`` fixture share it."""
+    if _CLOCK not in item.stash:
+        item.stash[_CLOCK] = VirtualClock(START)
+    return item.stash[_CLOCK]
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Generator[None, None, None]:
+    # pytest-asyncio makes the test's loop while the test is set up.
+    _POLICY.arm(_test_clock(item) if item.get_closest_marker("virtual_time") else None)
+    try:
+        return (yield)
+    finally:
+        _POLICY.arm(None)
+
+
+@pytest.fixture
+def clock(request: pytest.FixtureRequest) -> VirtualClock:
+    """A virtual clock at :data:`START`; in a ``virtual_time`` test, the clock of its event loop."""
+    return _test_clock(request.node)
+
+
+@pytest.fixture
+async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
+    """A fresh store on ``clock``, closed after the test."""
+    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
+        yield database
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on (the OS just handed it out and we closed it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 # -- the real Asterisk lab, shared by every test that needs it -----------------------------

@@ -63,7 +63,7 @@ from dialer.ami.events import (
     from_message,
 )
 from dialer.clock import Clock, SystemClock
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import PbxSettings
 
 log = get_logger(__name__)

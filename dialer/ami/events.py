@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialer.ami.codec import Message
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 
 log = get_logger(__name__)
 

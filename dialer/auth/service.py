@@ -25,7 +25,7 @@ from dialer.domain.auth.passwords import (
     verify_password,
 )
 from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError
 from dialer.store.users import SessionRecord, UserRecord, UserStore

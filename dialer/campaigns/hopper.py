@@ -30,12 +30,12 @@ from dialer.domain.campaigns.progress import (
     CampaignRecord,
     CampaignRepository,
     DueQuery,
+    LeadProgress,
     Pick,
-    Progress,
     after_attempt,
     choose,
 )
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 
 log = get_logger(__name__)
@@ -92,7 +92,7 @@ class Hopper:
 
     async def record_result(
         self, campaign_id: int, lead_id: int, attempt_id: int | None, outcome: Outcome, now: datetime
-    ) -> Progress:
+    ) -> LeadProgress:
         """Count the attempt and schedule the next by the retry policy, in one transaction; ends the claim."""
         rules = self.rules(await self._store.get(campaign_id))
         progress = await self._store.update_progress(

@@ -37,7 +37,7 @@ from dialer.domain.campaigns.agents import AgentSession, AgentState, Transition
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import BusEvent, EventBus
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.database import Database, Row
 from dialer.timestamps import from_db, to_db
 

@@ -61,12 +61,12 @@ from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, IllegalCampaignTransition
 from dialer.domain.campaigns.pacing import PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules
-from dialer.domain.campaigns.progress import CampaignRepository, Pick, Progress, ProgressStatus
+from dialer.domain.campaigns.progress import CampaignRepository, LeadProgress, Pick, ProgressStatus
 from dialer.domain.campaigns.stats import PacingStats
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FormField
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
 from dialer.tasks import BackgroundTasks
@@ -539,7 +539,7 @@ class CampaignRunner:
             self._wake.set()
 
     async def _record_no_contact(
-        self, pick: Pick, attempt: Attempt, outcome: Outcome, progress: Progress, now: datetime
+        self, pick: Pick, attempt: Attempt, outcome: Outcome, progress: LeadProgress, now: datetime
     ) -> None:
         """Every outcome maps to a DOSS change: for calls no agent talked in, the dialer files it."""
         rule = self._doss.mapping.rule(outcome, Disposition.NO_CONTACT)
@@ -548,7 +548,7 @@ class CampaignRunner:
         form = DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=next_at)
         await self._doss.record_disposition(pick.lead_id, attempt.id, outcome, form, SYSTEM_ACTOR)
 
-    async def _next_follow_up(self, pick: Pick, progress: Progress, now: datetime) -> datetime:
+    async def _next_follow_up(self, pick: Pick, progress: LeadProgress, now: datetime) -> datetime:
         """When the lead will be called again: this campaign's retry, else the lead's own due time,
         else the next calling day (DOSS is told the lead stays open until then)."""
         if progress.next_attempt_at is not None:

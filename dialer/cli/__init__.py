@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from dialer.clock import Clock, SystemClock
 from dialer.config import load
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.settings import ConfigError
 
 # Sub-command modules, in the order ``dialer --help`` lists them.

@@ -46,7 +46,7 @@ from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
-from dialer.logging import configure
+from dialer.logs import configure
 from dialer.server import Server, serve
 from dialer.settings import Settings
 from dialer.sms.service import SmsService, WaveSelection

@@ -1,7 +1,7 @@
 """``dialer leads``: import lead files, list due follow-ups, transfer leads, ownership, the clean-up report, the template.
 
 Tables are Chinese unless ``ui.language`` is ``en``; ``--json`` prints the full
-report for scripts. Progress of a big import goes to stderr.
+report for scripts. ImportProgress of a big import goes to stderr.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dialer.domain.leads.hygiene import NO_REASON, HygieneReport
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.domain.leads.template import TEMPLATE
 from dialer.i18n import translate
-from dialer.leads.importer import ImportReport, Phase, Progress
+from dialer.leads.importer import ImportProgress, ImportReport, Phase
 from dialer.leads.service import DueItem, DueScope, LeadManager, LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
@@ -112,7 +112,7 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads import``: one file, one transaction, one report."""
     lang = cfg.ui.language
 
-    def progress(p: Progress) -> None:
+    def progress(p: ImportProgress) -> None:
         key = "progress.read" if p.phase is Phase.READ else "progress.write"
         print(_t(lang, key, rows=p.rows), file=sys.stderr, flush=True)
 

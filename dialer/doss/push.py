@@ -31,7 +31,7 @@ import aiohttp
 from dialer.clock import Clock
 from dialer.domain.doss.errors import DossError
 from dialer.domain.doss.outbox import OutboxEntry, Verdict, backoff_s, verdict_for_status
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import DossSettings
 from dialer.store.doss import DossOutbox
 

@@ -25,7 +25,7 @@ from dialer.domain.doss.mapping import Disposition, DispositionForm, DossChange,
 from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
 from dialer.domain.leads.errors import LeadStateError
 from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.database import Database, Tx
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import LeadStore, Transfer

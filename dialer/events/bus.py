@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from dialer.domain.inbound.errors import QueueChangeRefused
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 
 log = get_logger(__name__)
 

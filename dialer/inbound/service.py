@@ -33,7 +33,7 @@ from dialer.ami.errors import AmiError
 from dialer.clock import Clock
 from dialer.domain.calls import events as ev
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
-from dialer.domain.calls.machine import CallResult, Finished, Progress
+from dialer.domain.calls.machine import CallProgress, CallResult, Finished
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.campaigns.policy import CallingWindows
 from dialer.domain.inbound.errors import LeadNotCreated
@@ -43,7 +43,7 @@ from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import BusEvent, EventBus
 from dialer.i18n import translate as tr
 from dialer.inbound.legs import translate
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import ImportSource, LeadStore
@@ -224,7 +224,7 @@ class InboundService:
             event = await call.inbox.get()
             for decision in machine.feed(event):
                 match decision:
-                    case Progress(state=state, at=at, agent=agent):
+                    case CallProgress(state=state, at=at, agent=agent):
                         await self._attempts.update_progress(call.call_id, state=state, connected_at=at, agent=agent)
                         self._pop(call, agent, at)
                     case Finished(result=result):

@@ -25,7 +25,7 @@ from dialer.lab import procs
 from dialer.lab.errors import LabError, LabStartError
 from dialer.lab.layout import LAB_HOST, LabLayout, Party
 from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, render
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 
 log = get_logger(__name__)

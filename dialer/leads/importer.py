@@ -20,7 +20,7 @@ from dialer.domain.leads.merge import NameMismatch, OwnershipConflict, RowMerge
 from dialer.domain.leads.model import LeadSource
 from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
 from dialer.leads.sheets import open_sheet
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.leads import ImportSource, LeadStore
 
 log = get_logger(__name__)
@@ -34,14 +34,14 @@ class Phase(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class ImportProgress:
     """How far an import got; handed to the progress callback."""
 
     phase: Phase
     rows: int
 
 
-ProgressCallback = Callable[[Progress], None]
+ImportProgressCallback = Callable[[ImportProgress], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +96,13 @@ class LeadImporter:
         actor: str,
         source: LeadSource | None = None,
         owner: str | None = None,
-        progress: ProgressCallback | None = None,
+        progress: ImportProgressCallback | None = None,
     ) -> ImportReport:
         """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty."""
         ctx = RowContext(region=self._region, tz=self._tz, now=self._clock.now(), source=source, owner=owner)
         parsed = await asyncio.to_thread(self._read, path, ctx, progress)
         if progress:
-            progress(Progress(Phase.WRITE, parsed.rows))
+            progress(ImportProgress(Phase.WRITE, parsed.rows))
         src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field)
         run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
         plan = run.plan
@@ -122,7 +122,7 @@ class LeadImporter:
             previous_import_at=None if run.previous is None else run.previous.at,
         )
 
-    def _read(self, path: Path, ctx: RowContext, progress: ProgressCallback | None) -> _Parsed:
+    def _read(self, path: Path, ctx: RowContext, progress: ImportProgressCallback | None) -> _Parsed:
         with open_sheet(path) as sheet:
             parsed = _Parsed(sha256=sheet.sha256)
             headers = map_headers(sheet.headers)
@@ -140,7 +140,7 @@ class LeadImporter:
                 else:
                     parsed.rejections.extend(result)
                 if progress and parsed.rows % self._progress_rows == 0:
-                    progress(Progress(Phase.READ, parsed.rows))
+                    progress(ImportProgress(Phase.READ, parsed.rows))
         log.info(
             "leads.file_read",
             file=path.name,

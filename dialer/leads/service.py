@@ -16,7 +16,7 @@ from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bound
 from dialer.domain.leads.model import Lead, LeadState
 from dialer.doss.service import DossService
 from dialer.leads.importer import LeadImporter
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.leads import LeadPage, LeadQuery, LeadStore, OwnershipCount, Transfer

@@ -1,4 +1,8 @@
-"""Reading and writing lead spreadsheets (CSV and XLSX): the only importer of openpyxl.
+"""Reading and writing lead spreadsheets (CSV and XLSX) with openpyxl.
+
+openpyxl is imported here and by the two other spreadsheet writers, the DOSS import sheet
+(``dialer.doss.export``) and the monthly report (``dialer.web.reports``); a contract in
+pyproject.toml keeps it to these three.
 
 Reading streams: CSV line by line, XLSX through openpyxl's read-only mode, so a
 100 000-row file never sits in memory as a workbook. Rows come out as

@@ -15,7 +15,7 @@ from dialer.domain.qa.errors import RecordingUnavailable
 from dialer.domain.qa.form import QaForm
 from dialer.domain.qa.report import QaReport, ScoredCall, build_report
 from dialer.domain.qa.scoring import score_call
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 

@@ -16,7 +16,7 @@ from typing import NamedTuple
 
 from dialer.clock import Clock
 from dialer.domain.recording.model import DiskLevel, DiskStatus
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import RecordingSettings
 
 log = get_logger(__name__)

@@ -25,7 +25,7 @@ from dialer.domain.calls.attempts import Attempt, AttemptRepository
 from dialer.domain.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
 from dialer.domain.recording.media import inspect_wav, sha256_file
 from dialer.domain.recording.model import AudioFormat, AuditAction, AuditEntry, Recording
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.recording.compress import Compressor, SoxFlacCompressor
 from dialer.recording.serving import check_relative, resolve_inside
 from dialer.settings import RecordingSettings, Settings

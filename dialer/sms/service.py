@@ -31,7 +31,7 @@ from dialer.domain.sms.encoding import segment
 from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SmsConfigError, SubmitAmbiguous, SubmitRejected
 from dialer.domain.sms.rules import CAP_WEEK, ReplyKind, SendRules
 from dialer.domain.sms.templates import TemplateBook
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
 from dialer.store.database import Database
@@ -413,7 +413,7 @@ class SmsService:
                     )
         return decided
 
-    async def _apply(self, decisions: Sequence[cadence.Decision], wave_id: int | None, now: datetime) -> int:
+    async def _apply(self, decisions: Sequence[cadence.CadenceDecision], wave_id: int | None, now: datetime) -> int:
         tasks = [(d.lead_id, d.priority, d.reason) for d in decisions if isinstance(d, cadence.CallTask)]
         # Calls start when calls may start: the hopper applies the calling windows itself.
         return await self.store.add_call_tasks(tasks, now, wave_id, now) if tasks else 0

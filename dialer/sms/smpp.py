@@ -19,7 +19,7 @@ import smpp34
 from dialer.domain.sms.driver import DriverEvent, Inbound, OutPart, Receipt
 from dialer.domain.sms.encoding import decode
 from dialer.domain.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import SmsSettings
 
 log = get_logger(__name__)

@@ -11,7 +11,7 @@ from datetime import datetime
 
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none

@@ -31,15 +31,15 @@ from dialer.domain.campaigns.progress import (
     DueLead,
     DueQuery,
     LeadFacts,
+    LeadProgress,
     NotEnrolled,
     Pick,
-    Progress,
     ProgressStatus,
     ProgressUpdate,
     Synced,
 )
 from dialer.domain.leads.model import LeadState
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import mask
 from dialer.settings import Settings
 from dialer.store.attempts import ATTEMPT_COLUMNS, SqliteAttemptRepository, attempt_from_row
@@ -133,8 +133,8 @@ async def _each_chunk(tx: Tx, sql: str, campaign_id: int, lead_ids: set[int]) ->
     return changed
 
 
-def _progress(row: Row) -> Progress:
-    return Progress(
+def _progress(row: Row) -> LeadProgress:
+    return LeadProgress(
         campaign_id=row["campaign_id"],
         lead_id=row["lead_id"],
         status=ProgressStatus(row["status"]),
@@ -325,8 +325,8 @@ class CampaignStore:
         return picks
 
     async def update_progress(
-        self, campaign_id: int, lead_id: int, decide: Callable[[Progress], ProgressUpdate | None]
-    ) -> Progress:
+        self, campaign_id: int, lead_id: int, decide: Callable[[LeadProgress], ProgressUpdate | None]
+    ) -> LeadProgress:
         """In one transaction: read the lead's progress, apply ``decide`` (None: leave it), return the row."""
         async with self._db.write() as tx:
             current = await self._progress(tx, campaign_id, lead_id)
@@ -370,7 +370,7 @@ class CampaignStore:
             )
         return changed == 1
 
-    async def claimed(self, campaign_id: int) -> list[Progress]:
+    async def claimed(self, campaign_id: int) -> list[LeadProgress]:
         """The campaign's claimed leads."""
         async with self._db.read() as r:
             rows = await r.fetchall(
@@ -405,7 +405,7 @@ class CampaignStore:
             )
         return [attempt_from_row(row) for row in rows]
 
-    async def _progress(self, r: Reader | Tx, campaign_id: int, lead_id: int) -> Progress | None:
+    async def _progress(self, r: Reader | Tx, campaign_id: int, lead_id: int) -> LeadProgress | None:
         row = await r.fetchone(
             "SELECT * FROM campaign_leads WHERE campaign_id = ? AND lead_id = ?", (campaign_id, lead_id)
         )
@@ -457,7 +457,7 @@ class CampaignStore:
         return [row[0] for row in rows]
 
     async def counts(self, campaign_id: int, since: datetime) -> CampaignCounts:
-        """Progress by status, attempts by outcome, connected calls, attempts since ``since``."""
+        """LeadProgress by status, attempts by outcome, connected calls, attempts since ``since``."""
         async with self._db.read() as r:
             statuses = await r.fetchall(
                 "SELECT status, COUNT(*) FROM campaign_leads WHERE campaign_id = ? GROUP BY status", (campaign_id,)

@@ -32,7 +32,7 @@ from typing import Any, Self
 import aiosqlite
 
 from dialer.clock import Clock, SystemClock
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.errors import IntegrityError, StoreBusy, StoreError
 from dialer.store.migrate import MIGRATIONS_DIR, apply_migrations
 from dialer.timestamps import from_db, to_db

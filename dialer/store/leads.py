@@ -42,7 +42,7 @@ from dialer.domain.leads.model import (
     check_transition,
 )
 from dialer.domain.leads.template import LeadDraft, Rejection
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.timestamps import from_db, from_db_or_none, to_db
 

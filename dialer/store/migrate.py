@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dialer.clock import Clock
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.store.errors import MigrationError, StoreError
 from dialer.timestamps import to_db
 

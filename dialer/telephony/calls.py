@@ -34,16 +34,16 @@ from dialer.domain.calls import events as ev
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
 from dialer.domain.calls.machine import (
     AwaitEvidence,
+    CallDecision,
     CallMachine,
+    CallProgress,
     CallResult,
     CallRules,
     ConnectAgent,
-    Decision,
     Finished,
-    Progress,
 )
 from dialer.domain.calls.outcome import CallState, Direction
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import DialFormat, Phone, dial_string
 from dialer.settings import Settings
 from dialer.tasks import BackgroundTasks
@@ -261,14 +261,14 @@ class CallService:
                 if result is not None:
                     return result
 
-    async def _carry_out(self, call: _Call, decision: Decision) -> Attempt | None:
+    async def _carry_out(self, call: _Call, decision: CallDecision) -> Attempt | None:
         match decision:
             case ConnectAgent(channel=channel):
                 await self._connect_agent(call, channel)
             case AwaitEvidence():
                 self._background.spawn(self._evidence_overdue(call))
-            case Progress(state=state, at=at, agent=agent):
-                # Progress is bookkeeping: written in order, but never in the way of the next
+            case CallProgress(state=state, at=at, agent=agent):
+                # CallProgress is bookkeeping: written in order, but never in the way of the next
                 # event (a DialEnd ANSWER's write must not delay the agent connect that follows).
                 self._write_later(
                     call,

@@ -15,11 +15,11 @@ from aiohttp import web
 
 from dialer.app import App, open_store
 from dialer.auth.service import AuthService
-from dialer.campaigns.runners import Runners
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.clock import Clock
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.doss.mapping import load_mapping
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
 from dialer.store.users import UserStore
@@ -65,7 +65,7 @@ def create_app(
     dialer: App | None = None,
     clock: Clock | None = None,
     password_cost: ScryptCost = DEFAULT_COST,
-    runners: Runners | None = None,
+    runners: RunnerRegistry | None = None,
 ) -> web.Application:
     """Build the console. Without ``dialer`` it opens its own over the store alone (``dialer web
     --no-pbx``); the whole service hands in the App it opened with the PBX link (dialer/server.py).
@@ -78,7 +78,7 @@ def create_app(
     table.install(app)
     app[SETTINGS] = settings
     app[ROUTES] = table.by_handler()
-    app[RUNNERS] = runners if runners is not None else Runners()
+    app[RUNNERS] = runners if runners is not None else RunnerRegistry()
 
     async def dialer_ctx(app: web.Application) -> AsyncIterator[None]:
         if dialer is not None:

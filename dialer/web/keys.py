@@ -9,7 +9,7 @@ from aiohttp import web
 
 from dialer.app import App
 from dialer.auth.service import AuthService
-from dialer.campaigns.runners import Runners
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.domain.doss.mapping import DossMapping
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
@@ -26,7 +26,7 @@ RECORDINGS = web.AppKey("recording_store", RecordingStore)
 BROADCASTER = web.AppKey("broadcaster", Broadcaster)
 METRICS = web.AppKey("metrics", Metrics)
 ROUTES = web.AppKey("routes", Mapping[Any, RouteSpec])
-RUNNERS = web.AppKey("campaign_runners", Runners)  # the campaigns running in this process (preview desk)
+RUNNERS = web.AppKey("campaign_runners", RunnerRegistry)  # the campaigns running in this process (preview desk)
 
 # Per request, set by the security middleware before the handler runs.
 SESSION = web.RequestKey[SessionRecord | None]("session")  # absent or None: not logged in

@@ -23,7 +23,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from dialer.i18n import LANGUAGES
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.web.errors import WebError
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, CSRF, LANG, ROUTES, SESSION, SETTINGS

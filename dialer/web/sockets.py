@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import WSMsgType, web
 
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.web.errors import Forbidden
 
 log = get_logger(__name__)

@@ -306,7 +306,7 @@ class PresenceConflict(WebError):
     status = 409
 
 
-class PbxRefused(WebError):
+class QueueRefused(WebError):
     """The PBX refused the inbound-queue change; the presence was left as it was."""
 
     status = 502
@@ -352,7 +352,7 @@ async def _change(request: web.Request, command: PresenceCommand, reason: str | 
             raise BadRequest({"reason": str(exc)}) from None
         raise PresenceConflict("presence_refused", str(exc)) from None
     except QueueChangeRefused as exc:
-        raise PbxRefused("pbx_refused", str(exc)) from None
+        raise QueueRefused("pbx_refused", str(exc)) from None
     return web.json_response(await desk_state(request))
 
 

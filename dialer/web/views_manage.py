@@ -87,7 +87,7 @@ def parse_query(data: Mapping[str, str]) -> LeadQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class LeadMoveRequest:
     """A transfer or re-activation request: which leads, to whom, why."""
 
     lead_ids: tuple[int, ...]
@@ -95,7 +95,7 @@ class Decision:
     reason: str
 
 
-def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> Decision:
+def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> LeadMoveRequest:
     """``{lead_ids, to_owner, reason}`` from JSON or a form; :class:`BadRequest` names each bad field."""
     errors: dict[str, str] = {}
     raw_ids = data.get("lead_ids")
@@ -121,7 +121,7 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> Decision
     if errors:
         raise BadRequest(errors)
     assert isinstance(reason, str)
-    return Decision(tuple(ids), owner, reason)
+    return LeadMoveRequest(tuple(ids), owner, reason)
 
 
 # -- the work: one place for the page and the API ---------------------------------------------
@@ -131,7 +131,7 @@ def _actor(request: web.Request) -> str:
     return _ACTOR_PREFIX + session_of(request).user.name
 
 
-async def _transfer(request: web.Request, decision: Decision) -> list[dict[str, Any]]:
+async def _transfer(request: web.Request, decision: LeadMoveRequest) -> list[dict[str, Any]]:
     """Transfer and report per lead; the leads package's refusals become 400s naming the field."""
     assert decision.to_owner is not None
     with _refusals():
@@ -142,7 +142,7 @@ async def _transfer(request: web.Request, decision: Decision) -> list[dict[str, 
              "to": d.lead.owner} for d in done]  # fmt: skip
 
 
-async def _reactivate(request: web.Request, decision: Decision) -> list[dict[str, Any]]:
+async def _reactivate(request: web.Request, decision: LeadMoveRequest) -> list[dict[str, Any]]:
     # The page's form is declared with lead.assign and the API with lead.reactivate: each needs the other too.
     if not allowed(request, Action.LEAD_REACTIVATE) or (
         decision.to_owner is not None and not allowed(request, Action.LEAD_ASSIGN)

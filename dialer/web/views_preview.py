@@ -1,6 +1,6 @@
 """Preview dialing on the agent desk: the offered lead's card with Accept / Skip, as page forms and JSON.
 
-The offers live in the campaign runners of this process (:class:`~dialer.campaigns.runners.Runners`
+The offers live in the campaign runners of this process (:class:`~dialer.campaigns.registry.RunnerRegistry`
 under the ``RUNNERS`` app key). Only the agent whose phone the call would ring may answer an
 offer: accepting connects that person's headset, so nobody else (a supervisor included) can
 decide it for them. A lead offered to someone else is refused with 403; no offer at all is 404.

@@ -15,7 +15,7 @@ from aiohttp import web
 from dialer.domain.access.policy import Action, Reason, Resource, Role, can
 from dialer.domain.recording.errors import UnsafePath
 from dialer.domain.recording.model import Recording
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
 from dialer.web.errors import BadRequest, Forbidden, NotFound

@@ -27,7 +27,7 @@ from dialer.domain.access.policy import Action
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.events.bus import BusEvent
 from dialer.inbound.service import InboundCallEnded, ScreenPop
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import mask
 from dialer.timestamps import to_db, to_db_or_none
 from dialer.web.html import t

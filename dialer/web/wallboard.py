@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.app import App
 from dialer.campaigns.presence import board_state, default_presence
-from dialer.campaigns.runners import Runners
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
@@ -41,7 +41,7 @@ from dialer.domain.campaigns.stats import AbandonTally
 from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
-from dialer.logging import get_logger
+from dialer.logs import get_logger
 from dialer.phone import mask
 from dialer.store.users import UserStore
 from dialer.timestamps import to_db, to_db_or_none
@@ -189,7 +189,7 @@ class _Slow:
 class StoreSnapshotSource:
     """A :class:`SnapshotSource` over the store, the AMI client and the disk watch of a dialer App."""
 
-    def __init__(self, app: App, users: UserStore, runners: Runners) -> None:
+    def __init__(self, app: App, users: UserStore, runners: RunnerRegistry) -> None:
         self._app = app
         self._users = users
         self._runners = runners

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dialer.domain.access.policy import MATRIX, Action, Decision, Reason, Resource, Role, User, can
+from dialer.domain.access.policy import MATRIX, AccessDecision, Action, Reason, Resource, Role, User, can
 
 AGENT = User("zhang", Role.AGENT, agent="agent1")
 SUPERVISOR = User("li", Role.SUPERVISOR)
@@ -137,7 +137,7 @@ def test_every_role_and_action_is_covered_by_the_table() -> None:
     ],
 )
 def test_reasons(user: User, action: Action, resource: Resource, reason: Reason) -> None:
-    assert can(user, action, resource) == Decision(reason in (Reason.GRANTED, Reason.OWN_RESOURCE), reason)
+    assert can(user, action, resource) == AccessDecision(reason in (Reason.GRANTED, Reason.OWN_RESOURCE), reason)
 
 
 def test_scoring_a_deleted_recording_is_still_allowed() -> None:

@@ -42,8 +42,8 @@ def pbx(fake: FakeAmi) -> PbxSettings:
 
 
 @pytest.fixture
-async def client(pbx: PbxSettings) -> AsyncIterator[AmiClient]:
-    ami = AmiClient(pbx, clock=VirtualClock())
+async def client(pbx: PbxSettings, clock: VirtualClock) -> AsyncIterator[AmiClient]:
+    ami = AmiClient(pbx, clock=clock)
     await ami.start()
     yield ami
     await ami.close()

@@ -18,6 +18,9 @@ from dialer.settings import PbxSettings
 from tests.ami.conftest import next_of
 from tests.ami.fake_ami import FakeAmi, channel_fields, core_show_channel, event
 
+# Backoffs, pings and action timeouts pass in virtual time: the fake AMI is a loopback socket of this loop.
+pytestmark = pytest.mark.virtual_time
+
 
 async def test_start_streams_link_up_then_reconciled_snapshot(fake: FakeAmi, pbx: PbxSettings) -> None:
     fake.channels = [core_show_channel("Local/100@dcc-outbound-00000001;1", "call-1", "call-1")]

@@ -23,6 +23,9 @@ from dialer.settings import PbxSettings
 from tests.ami.conftest import next_of
 from tests.ami.fake_ami import FakeAmi, channel_fields, event
 
+# Backoffs, pings and action timeouts pass in virtual time: the fake AMI is a loopback socket of this loop.
+pytestmark = pytest.mark.virtual_time
+
 DIALER = Path(__file__).resolve().parents[2] / "dialer"
 ORIGINATE = {
     "Channel": "Local/13800138000@dcc-outbound/n",

@@ -8,7 +8,7 @@ import pytest
 
 from dialer.domain.calls import events as ev
 from dialer.domain.calls.classify import classify_unanswered
-from dialer.domain.calls.machine import AwaitEvidence, CallMachine, CallRules, ConnectAgent, Finished, Progress
+from dialer.domain.calls.machine import AwaitEvidence, CallMachine, CallProgress, CallRules, ConnectAgent, Finished
 from dialer.domain.calls.outcome import CallState, Outcome
 
 T0 = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -234,7 +234,7 @@ def test_answered_call_records_times_agent_and_recording() -> None:
     assert result.ended_at == t(30.1)
     assert result.agent == "agent1"
     assert result.recording == "/rec/c1.wav"
-    states = [d.state for d in decisions if isinstance(d, Progress)]
+    states = [d.state for d in decisions if isinstance(d, CallProgress)]
     assert states == [CallState.ORIGINATING, CallState.RINGING, CallState.ANSWERED, CallState.CONNECTED]
 
 
@@ -251,7 +251,7 @@ def test_connect_comes_before_any_record_keeping() -> None:
     machine.feed(ev.OriginateSent(t(0)))
     decisions = machine.feed(ev.WaitingForAgent(t(3), "Local/x;1"))
     assert isinstance(decisions[0], ConnectAgent)
-    assert [type(d) for d in decisions] == [ConnectAgent, Progress]
+    assert [type(d) for d in decisions] == [ConnectAgent, CallProgress]
 
 
 def test_a_machine_is_not_offered_to_an_agent() -> None:

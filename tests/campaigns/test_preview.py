@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.campaigns.runner import (
     CampaignRunner,
     OfferEnd,
@@ -25,7 +26,6 @@ from dialer.campaigns.runner import (
     RunSummary,
     WrapUp,
 )
-from dialer.campaigns.runners import Runners
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import Command
@@ -309,7 +309,7 @@ async def test_pause_withdraws_offers_and_offers_nothing_new(desk: Desk) -> None
 
 
 async def test_registry_finds_offers_by_agent_and_refuses_a_second_runner(desk: Desk) -> None:
-    runners = Runners()
+    runners = RunnerRegistry()
     with runners.serving(desk.runner):
         await until(lambda: len(desk.runner.offers()) == 2, "offers")
         assert [o.agent for o in runners.offers_for("agent1")] == ["agent1"]

@@ -1,11 +1,8 @@
-"""Fixtures for the DOSS tests: a fresh store with a few imported leads, the default mapping, a virtual clock."""
+"""Fixtures for the DOSS tests: a few imported leads and the default mapping, on the suite's clock and store."""
 
 from __future__ import annotations
 
-import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,22 +17,9 @@ from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import ImportSource, LeadStore
+from tests.conftest import REPO, START
 
-ROOT = Path(__file__).resolve().parents[2]
 TZ = ZoneInfo("Asia/Shanghai")
-# 29 Nov 2026, 09:00 in Shanghai.
-START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
-        yield database
 
 
 @pytest.fixture
@@ -50,7 +34,7 @@ def outbox(db: Database) -> DossOutbox:
 
 @pytest.fixture(scope="session")
 def mapping() -> DossMapping:
-    return load_mapping(ROOT / "config" / "doss_mapping.toml")
+    return load_mapping(REPO / "config" / "doss_mapping.toml")
 
 
 @pytest.fixture
@@ -58,13 +42,6 @@ def service(
     db: Database, leads: LeadStore, outbox: DossOutbox, mapping: DossMapping, clock: VirtualClock
 ) -> DossService:
     return DossService(db, leads, outbox, mapping, clock)
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on (the OS just handed it out and we closed it)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 MakeLeads = Callable[[int], Awaitable[list[int]]]

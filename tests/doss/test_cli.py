@@ -21,14 +21,15 @@ from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import ImportSource, LeadStore
+from tests.conftest import REPO, free_port
 from tests.conftest import write_config as shared_write_config
 
-from .conftest import ROOT, TZ, free_port
+from .conftest import TZ
 
 DAY = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
 
 
-def write_config(tmp_path: Path, mapping_file: Path = ROOT / "config" / "doss_mapping.toml", **sections: dict) -> Path:
+def write_config(tmp_path: Path, mapping_file: Path = REPO / "config" / "doss_mapping.toml", **sections: dict) -> Path:
     doss = {"mapping_file": str(mapping_file), "export_dir": str(tmp_path / "exports"), **sections.pop("doss", {})}
     return shared_write_config(tmp_path, doss=doss, **sections)
 
@@ -47,7 +48,7 @@ async def _seed(tmp_path: Path) -> list[int]:
             ),
         ]
         await leads.import_drafts(drafts, [], ImportSource("web.csv", "sha", LeadSource.WEB, 2, "手机"), "王经理")
-        service = DossService(db, leads, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
+        service = DossService(db, leads, DossOutbox(db), load_mapping(REPO / "config" / "doss_mapping.toml"), clock)
         first = await leads.find_by_phone("+8613900000001")
         second = await leads.find_by_phone("+8613900000002")
         booked = DispositionForm(Disposition.BOOKED_VISIT, visit_at=DAY + timedelta(days=2))
@@ -125,7 +126,7 @@ def test_push_once_reports_connection_failures_as_retries(tmp_path, capsys):
 
 
 def test_broken_mapping_names_file_and_pair(tmp_path, capsys):
-    text = (ROOT / "config" / "doss_mapping.toml").read_text(encoding="utf-8")
+    text = (REPO / "config" / "doss_mapping.toml").read_text(encoding="utf-8")
     broken = tmp_path / "mapping.toml"
     broken.write_text(text.replace('outcomes = ["vacant"]', 'outcomes = ["machine"]'), encoding="utf-8")
     assert main(["--config", str(write_config(tmp_path, mapping_file=broken)), "doss", "mapping"]) == 2

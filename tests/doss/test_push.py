@@ -18,8 +18,7 @@ from dialer.domain.doss.outbox import OutboxStatus, Verdict, backoff_s, verdict_
 from dialer.domain.leads.model import LeadState
 from dialer.doss.push import PushWorker
 from dialer.settings import DossSettings
-
-from .conftest import START, free_port
+from tests.conftest import START, free_port
 
 TOKEN = "s3cret-token"
 

@@ -13,8 +13,7 @@ from dialer.domain.doss.outbox import OutboxKind, OutboxStatus
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadState
 from dialer.store.errors import StoreError
-
-from .conftest import START
+from tests.conftest import START
 
 TOMORROW_10 = START + timedelta(days=1, hours=1)  # 30 Nov 10:00 local
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialer.domain.calls import events as ev
-from dialer.domain.calls.machine import Finished, Progress
+from dialer.domain.calls.machine import CallProgress, Finished
 from dialer.domain.calls.outcome import CallState, Outcome
 from dialer.domain.campaigns.policy import CallingWindows
 from dialer.domain.inbound.routing import CallerMissed, InboundCallMachine, Route, RouteKind, callback_at, decide_route
@@ -53,7 +53,7 @@ def test_connected_call_is_answered_with_agent_and_recording() -> None:
     m = machine()
     m.feed(ev.RecordingStarted(OPEN, "/rec/c1.wav"))
     assert m.feed(ev.AgentConnected(OPEN + timedelta(seconds=3), "agent2")) == [
-        Progress(CallState.CONNECTED, OPEN + timedelta(seconds=3), "agent2")
+        CallProgress(CallState.CONNECTED, OPEN + timedelta(seconds=3), "agent2")
     ]
     result = finished(m.feed(ev.CallHungUp(OPEN + timedelta(seconds=60), 16))).result
     assert (result.outcome, result.agent, result.recording, result.hangup_cause) == (

@@ -19,7 +19,8 @@ from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import ImportSource, LeadStore
-from tests.doss.conftest import ROOT, TZ
+from tests.conftest import REPO
+from tests.doss.conftest import TZ
 from tests.doss.test_cli import write_config
 
 DAY = datetime(2025, 3, 3, 9, 0, tzinfo=TZ)
@@ -41,7 +42,7 @@ async def _seed(tmp_path: Path) -> None:
             for i in range(4)
         ]
         await leads.import_drafts(drafts, [], ImportSource("web.csv", "sha", LeadSource.WEB, 4, "手机"), "王经理")
-        service = DossService(db, leads, DossOutbox(db), load_mapping(ROOT / "config" / "doss_mapping.toml"), clock)
+        service = DossService(db, leads, DossOutbox(db), load_mapping(REPO / "config" / "doss_mapping.toml"), clock)
         first, second = [await leads.find_by_phone(f"+861390000000{i}") for i in range(2)]
         clock.advance(3600)
         booked = DispositionForm(Disposition.BOOKED_VISIT, visit_at=DAY + timedelta(days=2))

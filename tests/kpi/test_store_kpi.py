@@ -17,7 +17,7 @@ from dialer.settings import Settings
 from dialer.store.leads import ImportSource
 
 # The DOSS fixtures (store, lead store, outbox, service) serve here too; the clock starts in October.
-from tests.doss.conftest import TZ, db, leads, mapping, outbox, service  # noqa: F401
+from tests.doss.conftest import TZ, leads, mapping, outbox, service  # noqa: F401
 
 
 def local(*args: int) -> datetime:

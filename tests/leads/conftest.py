@@ -1,9 +1,8 @@
-"""Shared fixtures: a virtual clock at 09:00 Beijing time, a fresh store, the leads service."""
+"""The leads service and lead files, on the suite's clock and store (tests/conftest.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -13,23 +12,6 @@ from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.store.database import Database
-
-# 2026-11-29 09:00 in Asia/Shanghai.
-START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "leads.sqlite3", clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

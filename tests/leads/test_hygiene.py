@@ -10,8 +10,7 @@ from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import month_bounds, months_back
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.leads.service import LeadService
-
-from .conftest import START
+from tests.conftest import START
 
 SH = ZoneInfo("Asia/Shanghai")
 

@@ -10,8 +10,7 @@ from dialer.clock import VirtualClock
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import LeadService
-
-from .conftest import START
+from tests.conftest import START
 
 HEAD = ["姓名", "手机", "电话", "线索来源", "意向车型", "意向级别", "下发时间", "负责人", "备注"]
 

@@ -10,8 +10,7 @@ from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import DueScope, LeadService
 from dialer.store.errors import StoreError
-
-from .conftest import START
+from tests.conftest import START
 
 
 async def import_rows(

@@ -1,12 +1,11 @@
-"""Fixtures for the recording tests: a store, a recordings folder under tmp, WAVs written with ``wave``."""
+"""Fixtures for the recording tests, on the suite's clock and store: a recordings folder under tmp, WAVs written with ``wave``."""
 
 from __future__ import annotations
 
 import math
 import struct
 import wave
-from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -19,9 +18,6 @@ from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
-
-START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def write_wav(
@@ -43,11 +39,6 @@ def write_wav(
 
 
 @pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
-
-
-@pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(base_dir=str(tmp_path), recording=RecordingSettings(dir="recordings", compress="none"))
 
@@ -57,12 +48,6 @@ def rec_root(settings: Settings) -> Path:
     root = settings.path(settings.recording.dir).resolve()
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
-        yield database
 
 
 @pytest.fixture

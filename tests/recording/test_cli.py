@@ -15,8 +15,8 @@ from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
-from tests.conftest import write_config
-from tests.recording.conftest import START, write_wav
+from tests.conftest import START, write_config
+from tests.recording.conftest import write_wav
 
 # (call id, number, agent, days after START, direction)
 CALLS = [

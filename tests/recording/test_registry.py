@@ -21,7 +21,8 @@ from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import ConfigError, RecordingSettings, Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.recordings import RecordingStore
-from tests.recording.conftest import START, FinishedCall, write_wav
+from tests.conftest import START
+from tests.recording.conftest import FinishedCall, write_wav
 
 
 async def test_register_finished_writes_the_row_and_the_audit(registry: RecordingRegistry, store: RecordingStore,

@@ -1,12 +1,10 @@
-"""SMS fixtures: a virtual clock at 09:00 Beijing time, a fresh store, base customers, a real SMSC on loopback."""
+"""SMS fixtures on the suite's clock and store (tests/conftest.py): base customers, a real SMSC on loopback."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,16 +19,7 @@ from dialer.sms.service import SmsService
 from dialer.sms.simulator import SimScript, SmscSimulator
 from dialer.sms.smpp import SmppDriver
 from dialer.store.database import Database
-
-REPO = Path(__file__).resolve().parents[2]
-# 2026-11-29 09:00 in Asia/Shanghai: inside the default sending window.
-START = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import REPO, free_port
 
 
 def mobile(i: int) -> str:
@@ -40,11 +29,6 @@ def mobile(i: int) -> str:
 
 def e164(i: int) -> str:
     return f"+86{mobile(i)}"
-
-
-@pytest.fixture
-def clock() -> VirtualClock:
-    return VirtualClock(START)
 
 
 @pytest.fixture
@@ -66,15 +50,6 @@ def settings(port: int) -> Settings:
             batch_size=100,
         ),
     )
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "sms.sqlite3", clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
 
 
 @pytest.fixture

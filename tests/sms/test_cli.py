@@ -13,8 +13,7 @@ import pytest
 
 from dialer.cli import main
 from dialer.sms.simulator import read_ledger
-
-from .conftest import REPO, free_port
+from tests.conftest import REPO, free_port
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,9 @@ from dialer.tasks import TaskHealth
 REPLY = Inbound("8613912345678", "10690000", "请问你们周末营业吗")
 RECEIPT = Receipt("smsc-1", True, "DELIVRD", "8613912345678", 7)
 
+# Real time, not the virtual loop: the outbox and replies are written by aiosqlite's worker thread, which the loop can only guess is done
+# (tests/virtual_time.py), and a guess that fires a timeout early under CI load is a flaky test.
+
 
 class QueueDriver:
     """A gateway whose receipts and replies a test pushes; ``broken_streams`` first streams die at once."""

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from dialer.ami.errors import AmiActionError, AmiTimeout
-from dialer.clock import SystemClock
+from dialer.clock import VirtualClock
 from dialer.config import load
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.phone import normalize
@@ -23,6 +23,11 @@ from tests.telephony.fakes import FakeAmi
 
 NUMBER = normalize("13800000001")
 
+# Real time, not the virtual loop: the attempts are written by aiosqlite's worker thread, which the loop can only guess is done
+# (tests/virtual_time.py), and a guess that fires a timeout early under CI load is a flaky test.
+# Upper bound of every wait, in seconds: far past the service's own timers, so only a hang reaches it.
+LIMIT_S = 60
+
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
@@ -31,6 +36,7 @@ def settings(tmp_path: Path) -> Settings:
             "DIALER__STORE__PATH": str(tmp_path / "d.sqlite3"),
             "DIALER__RECORDING__DIR": str(tmp_path / "rec"),
             "DIALER__PBX__OUTBOUND_LINES": "3",
+            # Short: the ring and action timeouts pass in real time here.
             "DIALER__PBX__RING_TIMEOUT_S": "0.2",
             "DIALER__PBX__ACTION_TIMEOUT_S": "0.1",
         }
@@ -38,15 +44,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[Database]:
-    database = await Database.open(settings.store.path)
-    yield database
-    await database.close()
-
-
-@pytest.fixture
-async def env(settings: Settings, db: Database) -> AsyncIterator[tuple[CallService, FakeAmi, SqliteAttemptRepository]]:
-    clock = SystemClock()
+async def env(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> AsyncIterator[tuple[CallService, FakeAmi, SqliteAttemptRepository]]:
     fake = FakeAmi(clock)
     repo = SqliteAttemptRepository(db)
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
@@ -62,12 +62,14 @@ async def route_all(fake: FakeAmi, service: CallService) -> None:
         service.route(event)
 
 
-async def wait_for(predicate, what: str) -> None:
-    for _ in range(500):
-        if predicate():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
+async def wait_for(predicate: Callable[[], object], what: str) -> None:
+    """Poll ``predicate`` (state of the fake, which has no event to await) until it holds."""
+    try:
+        async with asyncio.timeout(LIMIT_S):
+            while not predicate():  # noqa: ASYNC110 - the fake's lists have no event to await
+                await asyncio.sleep(0.01)
+    except TimeoutError:
+        raise AssertionError(f"timed out waiting for {what}") from None
 
 
 async def test_attempt_is_committed_before_the_originate_is_sent(env) -> None:
@@ -100,7 +102,7 @@ async def test_originate_follows_the_telephony_contract(env, settings: Settings)
     await wait_for(lambda: fake.redirects, "agent redirect")
     assert fake.redirects == [("Local/13800000001@dcc-outbound-1;1", "dcc-agent", "agent2", 1)]
     fake.finish_answered_call(call_id, agent="agent2", recording=str(rec))
-    attempt = await asyncio.wait_for(task, 5)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
     assert attempt.outcome is Outcome.ANSWERED
     assert attempt.agent == "agent2" and attempt.recording == str(rec)
     assert attempt.answered_at and attempt.connected_at and attempt.ended_at
@@ -117,7 +119,7 @@ async def test_busy_is_recorded_with_its_cause(env) -> None:
     fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "BUSY")
     fake.originate_response(call_id, False, 0)
     fake.hangup(call_id, call_id, 17)
-    attempt = await asyncio.wait_for(task, 5)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
     assert (attempt.outcome, attempt.hangup_cause, attempt.dial_status) == (Outcome.BUSY, 17, "BUSY")
     assert (await repo.get(call_id)).outcome is Outcome.BUSY
 
@@ -137,14 +139,14 @@ async def test_never_more_calls_than_lines(env) -> None:
         call_id = fake.originates[done]["channel_id"]
         fake.hangup(call_id, call_id, 0)
         done += 1
-    results = await asyncio.wait_for(asyncio.gather(*tasks), 5)
+    results = await asyncio.wait_for(asyncio.gather(*tasks), LIMIT_S)
     assert len(results) == 5 and service.lines.peak == 3 and service.lines.in_use == 0
 
 
 async def test_unconfirmed_originate_is_never_resent_and_settles_unknown(env) -> None:
     service, fake, _repo = env
     fake.originate_error = AmiTimeout("no reply")
-    attempt = await asyncio.wait_for(service.dial(NUMBER, agent="agent1"), 5)
+    attempt = await asyncio.wait_for(service.dial(NUMBER, agent="agent1"), LIMIT_S)
     assert len(fake.originates) == 1
     assert attempt.outcome is Outcome.UNKNOWN
 
@@ -160,14 +162,15 @@ async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> N
     fake.dial_end(call_id, call_id, "PJSIP/agent1-00000009", agent_uid, "ANSWER")
     await wait_for(lambda: fake.redirects, "redirect")
     fake.reconciled(())  # Asterisk restarted: nothing is live any more
-    attempt = await asyncio.wait_for(task, 5)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
     assert attempt.outcome is Outcome.ANSWERED
     assert attempt.detail == "call vanished from the PBX"
     assert len(fake.originates) == 1
 
 
-async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings, db: Database) -> None:
-    clock = SystemClock()
+async def test_recover_closes_attempts_a_crash_left_in_flight(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> None:
     repo = SqliteAttemptRepository(db)
     await repo.create(call_id="dead", direction=Direction.OUTBOUND, number="+8613800000001", created_at=clock.now())
     await repo.mark_started("dead", clock.now())
@@ -189,10 +192,9 @@ async def test_recover_closes_attempts_a_crash_left_in_flight(settings: Settings
 
 
 async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(
-    settings: Settings, db: Database
+    settings: Settings, db: Database, clock: VirtualClock
 ) -> None:
     """Recording disk full: new calls go out unrecorded (DCC_REC empty), outcomes are still kept."""
-    clock = SystemClock()
     fake = FakeAmi(clock)
     repo = SqliteAttemptRepository(db)
     service = CallService(
@@ -212,7 +214,7 @@ async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_
         fake.dial_end(call_id, call_id, "PJSIP/agent1-00000007", agent_uid, "ANSWER")
         fake.hangup(call_id, f"{call_id}-cust", 16)
         fake.hangup(call_id, call_id, 16)
-        attempt = await asyncio.wait_for(task, 5)
+        attempt = await asyncio.wait_for(task, LIMIT_S)
     finally:
         router.cancel()
     assert attempt.outcome is Outcome.ANSWERED and attempt.recording is None

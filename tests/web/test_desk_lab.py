@@ -20,7 +20,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from dialer.app import campaign_runner, open_app
-from dialer.campaigns.runners import Runners
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.clock import ShiftedClock
 from dialer.domain.access.policy import Role
 from dialer.domain.campaigns.agents import AgentState
@@ -82,7 +82,7 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
         cfile = tmp_path / "campaign.toml"
         cfile.write_text(CAMPAIGN, encoding="utf-8")
         record = await app.campaigns.create(cfile, actor="主管")
-        runners = Runners()
+        runners = RunnerRegistry()
         client = await aiohttp_client(
             create_app(lab_settings, dialer=app, clock=clock, password_cost=CHEAP, runners=runners)
         )

@@ -90,7 +90,7 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class AccessDecision:
     """The answer to "may this user do this?", with the reason to log or show."""
 
     allowed: bool
@@ -129,17 +129,17 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
 _NEEDS_FILE = frozenset({Action.RECORDING_PLAY, Action.RECORDING_DOWNLOAD, Action.RECORDING_DELETE})
 
 
-def can(user: User, action: Action, resource: Resource | None = None) -> Decision:
+def can(user: User, action: Action, resource: Resource | None = None) -> AccessDecision:
     """May ``user`` do ``action`` on ``resource``? Refused unless the matrix grants it."""
     resource = resource or Resource()
     grant = MATRIX.get(action, {}).get(user.role)
     if grant is None:
-        return Decision(False, Reason.ROLE_NOT_ALLOWED)
+        return AccessDecision(False, Reason.ROLE_NOT_ALLOWED)
     if grant is Grant.OWN:
         if not user.agent:
-            return Decision(False, Reason.NO_AGENT_IDENTITY)
+            return AccessDecision(False, Reason.NO_AGENT_IDENTITY)
         if resource.agent != user.agent:
-            return Decision(False, Reason.NOT_OWN_RESOURCE)
+            return AccessDecision(False, Reason.NOT_OWN_RESOURCE)
     if action in _NEEDS_FILE and resource.deleted:
-        return Decision(False, Reason.RECORDING_DELETED)
-    return Decision(True, Reason.OWN_RESOURCE if grant is Grant.OWN else Reason.GRANTED)
+        return AccessDecision(False, Reason.RECORDING_DELETED)
+    return AccessDecision(True, Reason.OWN_RESOURCE if grant is Grant.OWN else Reason.GRANTED)

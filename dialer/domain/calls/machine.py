@@ -40,12 +40,12 @@ class CallResult:
 
 
 @dataclass(frozen=True, slots=True)
-class Decision:
+class CallDecision:
     """Base class of what the machine asks the service to do."""
 
 
 @dataclass(frozen=True, slots=True)
-class Progress(Decision):
+class CallProgress(CallDecision):
     """The call moved to ``state``; persist it (times ride along for the record)."""
 
     state: CallState
@@ -54,14 +54,14 @@ class Progress(Decision):
 
 
 @dataclass(frozen=True, slots=True)
-class ConnectAgent(Decision):
+class ConnectAgent(CallDecision):
     """Pick an agent and redirect ``channel`` to them, now: the abandon clock runs in the PBX."""
 
     channel: str
 
 
 @dataclass(frozen=True, slots=True)
-class AwaitEvidence(Decision):
+class AwaitEvidence(CallDecision):
     """Our channel hung up before anything said why: feed :class:`~dialer.domain.calls.events.EvidenceOverdue`
     if no OriginateResponse or customer-leg event arrives within the PBX's answer time.
 
@@ -72,7 +72,7 @@ class AwaitEvidence(Decision):
 
 
 @dataclass(frozen=True, slots=True)
-class Finished(Decision):
+class Finished(CallDecision):
     """The call is over; ``result`` is final."""
 
     result: CallResult
@@ -109,7 +109,7 @@ class CallMachine:
     def ended(self) -> bool:
         return self.state is CallState.ENDED
 
-    def feed(self, event: ev.CallEvent) -> list[Decision]:
+    def feed(self, event: ev.CallEvent) -> list[CallDecision]:
         """Apply one event; return what the service must do about it."""
         if self.ended:
             return []
@@ -186,7 +186,7 @@ class CallMachine:
             and self._originate_reason is None
         )
 
-    def _decide_held(self, *, overdue: bool = False) -> list[Decision]:
+    def _decide_held(self, *, overdue: bool = False) -> list[CallDecision]:
         """Our channel hung up earlier: decide once evidence came (or the wait is over)."""
         if self._hung_up is None or (not overdue and self._no_evidence(self._hung_up[1])):
             return []
@@ -195,17 +195,17 @@ class CallMachine:
             self._cause = cause
         return self._finish(at, self._decide(at), own_cause=cause)
 
-    def _answer(self, at: datetime) -> list[Decision]:
+    def _answer(self, at: datetime) -> list[CallDecision]:
         if self._answered_at is not None:
             return []
         self._answered_at = at
         return self._move(CallState.ANSWERED, at)
 
-    def _move(self, state: CallState, at: datetime, agent: str | None = None) -> list[Decision]:
+    def _move(self, state: CallState, at: datetime, agent: str | None = None) -> list[CallDecision]:
         if state == self.state:
             return []
         self.state = state
-        return [Progress(state, at, agent)]
+        return [CallProgress(state, at, agent)]
 
     def _decide(self, at: datetime, vanished: bool = False) -> Outcome:
         if self._line_limit:
@@ -229,7 +229,7 @@ class CallMachine:
 
     def _finish(
         self, at: datetime, outcome: Outcome, *, own_cause: int | None = None, detail: str | None = None
-    ) -> list[Decision]:
+    ) -> list[CallDecision]:
         if self._line_limit:
             detail = "all outbound lines busy (PBX line limit)"
         elif detail is None and self._amd:

@@ -125,7 +125,7 @@ class DueQuery:
 
 
 @dataclass(frozen=True, slots=True)
-class Progress:
+class LeadProgress:
     """A lead's row in campaign_leads."""
 
     campaign_id: int
@@ -202,7 +202,7 @@ def _reason(d: DueLead) -> PickReason:
 
 
 def after_attempt(
-    p: Progress,
+    p: LeadProgress,
     outcome: Outcome,
     attempt_id: int | None,
     ended_at: datetime,
@@ -245,7 +245,7 @@ class LeadFacts:
     dnc_phones: tuple[str, ...]
     in_flight_call: str | None  # call_id of an attempt to this lead without an outcome
     claimed_by: tuple[int, ...]  # campaigns that have claimed this lead right now
-    progress: Progress | None  # None: not enrolled in the campaign
+    progress: LeadProgress | None  # None: not enrolled in the campaign
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,8 +301,8 @@ class CampaignRepository(Protocol):
         ...
 
     async def update_progress(
-        self, campaign_id: int, lead_id: int, decide: Callable[[Progress], ProgressUpdate | None]
-    ) -> Progress:
+        self, campaign_id: int, lead_id: int, decide: Callable[[LeadProgress], ProgressUpdate | None]
+    ) -> LeadProgress:
         """In one transaction: read the lead's progress, apply ``decide`` (None: leave it), return the new row."""
         ...
 
@@ -310,7 +310,7 @@ class CampaignRepository(Protocol):
         """Put a claimed lead back without counting an attempt; False if it was not claimed."""
         ...
 
-    async def claimed(self, campaign_id: int) -> list[Progress]:
+    async def claimed(self, campaign_id: int) -> list[LeadProgress]:
         """The campaign's claimed leads (for recovery after a restart)."""
         ...
 
@@ -331,5 +331,5 @@ class CampaignRepository(Protocol):
         ...
 
     async def counts(self, campaign_id: int, since: datetime) -> CampaignCounts:
-        """Progress and attempt numbers for ``status``; ``since`` starts the rate window."""
+        """LeadProgress and attempt numbers for ``status``; ``since`` starts the rate window."""
         ...

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from dialer.domain.calls import events as ev
-from dialer.domain.calls.machine import CallResult, Decision, Finished, Progress
+from dialer.domain.calls.machine import CallDecision, CallProgress, CallResult, Finished
 from dialer.domain.calls.outcome import CallState, Outcome
 from dialer.domain.campaigns.errors import PolicyError
 from dialer.domain.campaigns.policy import CallingWindows
@@ -78,7 +78,7 @@ class InboundCallMachine:
         self._recording: str | None = None
         self._missed: CallerMissed | None = None
 
-    def feed(self, event: ev.CallEvent) -> list[Decision]:
+    def feed(self, event: ev.CallEvent) -> list[CallDecision]:
         """Apply one event; return what the service must record."""
         if self.state is CallState.ENDED:
             return []
@@ -87,7 +87,7 @@ class InboundCallMachine:
                 if self._connected_at is None:
                     self._connected_at, self._agent = at, agent
                     self.state = CallState.CONNECTED
-                    return [Progress(CallState.CONNECTED, at, agent)]
+                    return [CallProgress(CallState.CONNECTED, at, agent)]
             case ev.RecordingStarted(path=path):
                 self._recording = path
             case CallerMissed():
@@ -98,7 +98,7 @@ class InboundCallMachine:
                 return self._finish(at, None, vanished=True)
         return []
 
-    def _finish(self, at: datetime, cause: int | None, vanished: bool = False) -> list[Decision]:
+    def _finish(self, at: datetime, cause: int | None, vanished: bool = False) -> list[CallDecision]:
         self.state = CallState.ENDED
         if self._connected_at is not None:
             outcome, detail = Outcome.ANSWERED, None

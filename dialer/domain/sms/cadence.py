@@ -119,10 +119,10 @@ class Decided:
     handed_off: int
 
 
-Decision = CallTask | DecideAt | Decided
+CadenceDecision = CallTask | DecideAt | Decided
 
 
-def step(state: WaveState, event: CadenceEvent, rules: CadenceRules) -> tuple[WaveState, list[Decision]]:
+def step(state: WaveState, event: CadenceEvent, rules: CadenceRules) -> tuple[WaveState, list[CadenceDecision]]:
     """Apply one event; returns the new state and what the service must do."""
     if isinstance(event, WaveSent):
         if state.phase is not Phase.SENDING:
@@ -134,7 +134,7 @@ def step(state: WaveState, event: CadenceEvent, rules: CadenceRules) -> tuple[Wa
     return _tick(state, event.now, rules)
 
 
-def _reply(state: WaveState, event: ReplyReceived, rules: CadenceRules) -> tuple[WaveState, list[Decision]]:
+def _reply(state: WaveState, event: ReplyReceived, rules: CadenceRules) -> tuple[WaveState, list[CadenceDecision]]:
     if event.lead_id not in state.members:
         return state, []
     previous = state.replies.get(event.lead_id)
@@ -146,13 +146,13 @@ def _reply(state: WaveState, event: ReplyReceived, rules: CadenceRules) -> tuple
     ):
         return state, []
     replies = MappingProxyType({**state.replies, event.lead_id: event.kind})
-    decisions: list[Decision] = []
+    decisions: list[CadenceDecision] = []
     if event.kind is ReplyKind.INTERESTED and state.phase is not Phase.CLOSED:
         decisions.append(CallTask(event.lead_id, rules.interested_priority, "sms_interested"))
     return replace(state, replies=replies), decisions
 
 
-def _tick(state: WaveState, now: datetime, rules: CadenceRules) -> tuple[WaveState, list[Decision]]:
+def _tick(state: WaveState, now: datetime, rules: CadenceRules) -> tuple[WaveState, list[CadenceDecision]]:
     if state.phase is not Phase.WAITING or state.decide_at is None or now < state.decide_at:
         return state, []
     rate = reply_rate(state)
@@ -166,7 +166,7 @@ def _tick(state: WaveState, now: datetime, rules: CadenceRules) -> tuple[WaveSta
         others = sorted(state.members - opted_out - set(interested))
     else:
         others = []
-    tasks: list[Decision] = [CallTask(lead, rules.handoff_priority, "cadence_handoff") for lead in others]
+    tasks: list[CadenceDecision] = [CallTask(lead, rules.handoff_priority, "cadence_handoff") for lead in others]
     decided = Decided(Phase.HANDED_OFF, rate, len(tasks))
     return replace(state, phase=Phase.HANDED_OFF, reply_rate=rate), [*tasks, decided]
 

@@ -8,7 +8,7 @@ import logging
 
 import structlog
 
-from dialer.logging import configure, get_logger
+from dialer.logs import configure, get_logger
 
 
 def capture() -> io.StringIO:

@@ -1,8 +1,8 @@
 """The campaign runners of this process, by campaign id: how a face reaches a running campaign.
 
 Preview mode needs a person's click (Accept / Skip on the web desk) to reach the runner that
-holds the offer, and the desk's disposition form must reach the runner whose wrap-up it ends. The composition root builds one :class:`Runners`, hands it to the web console,
-and registers each runner for as long as it runs (:meth:`Runners.serving`); the console only
+holds the offer, and the desk's disposition form must reach the runner whose wrap-up it ends. The composition root builds one :class:`RunnerRegistry`, hands it to the web console,
+and registers each runner for as long as it runs (:meth:`RunnerRegistry.serving`); the console only
 looks runners up. A runner in another process is not reachable this way: preview campaigns run
 in the console's process.
 """
@@ -17,7 +17,7 @@ from dialer.domain.campaigns.agents import AgentSession
 from dialer.domain.campaigns.errors import CampaignError
 
 
-class Runners:
+class RunnerRegistry:
     """A plain registry: campaign id -> the runner dialling it in this process."""
 
     def __init__(self) -> None:
