@@ -23,6 +23,7 @@ from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
+from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.doss.mapping import load_mapping
 from dialer.domain.qa.form import load_form
 from dialer.domain.sms.errors import SmsError
@@ -44,6 +45,7 @@ from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
+from dialer.store.presence import PresenceStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
@@ -90,8 +92,11 @@ class App:
 
 
 @contextlib.asynccontextmanager
-async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIterator[App]:
-    """The store and the services over it: for commands that never touch the PBX."""
+async def open_store(
+    settings: Settings, clock: Clock | None = None, *, password_cost: ScryptCost = DEFAULT_COST
+) -> AsyncIterator[App]:
+    """The store and the services over it: for commands that never touch the PBX. ``password_cost``:
+    the KDF cost of new password hashes (tests use a cheap one)."""
     clock = clock or SystemClock()
     mapping = load_mapping(settings.path(settings.doss.mapping_file))
     form = load_form(settings.path(settings.recording.qa_form))
@@ -138,11 +143,11 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
-            auth=AuthService(UserStore(db), settings.web, clock),
+            auth=AuthService(UserStore(db), settings.web, clock, password_cost),
             listen_ins=ListenInStore(db),
             bus=bus,
             sms=sms,
-            presence=PresenceService(db, bus, clock, settings.campaigns.pause_reasons),
+            presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),
             health=TaskHealth(),
         )
     finally:
@@ -150,7 +155,13 @@ async def open_store(settings: Settings, clock: Clock | None = None) -> AsyncIte
 
 
 @contextlib.asynccontextmanager
-async def open_app(settings: Settings, clock: Clock | None = None, *, recover: bool = True) -> AsyncIterator[App]:
+async def open_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    recover: bool = True,
+    password_cost: ScryptCost = DEFAULT_COST,
+) -> AsyncIterator[App]:
     """Store, AMI link and the telephony services, running; what a crash left in flight is reconciled.
 
     One task reads the AMI event stream (it allows one consumer) and hands every event to
@@ -159,13 +170,13 @@ async def open_app(settings: Settings, clock: Clock | None = None, *, recover: b
     """
     clock = clock or SystemClock()
     with pbx_lock(settings):  # before the link: recover() must not touch another process's calls
-        async with _open_app(settings, clock, recover) as app:
+        async with _open_app(settings, clock, recover, password_cost) as app:
             yield app
 
 
 @contextlib.asynccontextmanager
-async def _open_app(settings: Settings, clock: Clock, recover: bool) -> AsyncIterator[App]:
-    async with open_store(settings, clock) as base:
+async def _open_app(settings: Settings, clock: Clock, recover: bool, password_cost: ScryptCost) -> AsyncIterator[App]:
+    async with open_store(settings, clock, password_cost=password_cost) as base:
         client = AmiClient(settings.pbx, clock=clock)
         await client.start()
         tasks: list[asyncio.Task[Any]] = []

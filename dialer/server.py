@@ -154,11 +154,11 @@ async def serve(
     outbox and take replies and the repurchase cadence (``dialer sms run``'s work) in this process.
     :class:`~dialer.store.process_lock.StoreInUse` when another live dialer process holds the store.
     """
-    async with open_app(settings, clock) as app:
+    async with open_app(settings, clock, password_cost=password_cost) as app:
         # Nothing runs yet: every campaign's talk still waiting for its form was left by a stopped process.
         await settle_unfiled_talks(app.campaign_store, app.leads.store, None)
         runners = RunnerRegistry()
-        console = create_app(settings, dialer=app, runners=runners, password_cost=password_cost)
+        console = create_app(settings, dialer=app, runners=runners)
         async with bind(console, host or settings.web.host, settings.web.port if port is None else port) as url:
             server = Server(app, runners, console, url, on_wrap_up)
             log.info("server.started", url=url, watch_campaigns=watch_campaigns, sms_worker=sms_worker)

@@ -24,11 +24,12 @@ from dialer.domain.auth.passwords import (
     needs_rehash,
     verify_password,
 )
+from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.logs import get_logger
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError
-from dialer.store.users import SessionRecord, UserRecord, UserStore
+from dialer.store.users import UserStore
 
 log = get_logger(__name__)
 

@@ -51,7 +51,6 @@ import structlog
 
 from dialer.actors import SYSTEM_ACTOR
 from dialer.campaigns.hopper import Hopper
-from dialer.campaigns.presence import PresenceReader, default_presence, reconcile
 from dialer.clock import Clock
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
@@ -61,6 +60,7 @@ from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, IllegalCampaignTransition
 from dialer.domain.campaigns.pacing import PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules
+from dialer.domain.campaigns.presence import PresenceReader, default_presence, reconcile
 from dialer.domain.campaigns.progress import CampaignRepository, LeadProgress, Pick, ProgressStatus
 from dialer.domain.campaigns.stats import PacingStats
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FormField

@@ -25,10 +25,11 @@ from dialer.domain.doss.mapping import Disposition, DispositionForm, DossChange,
 from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
 from dialer.domain.leads.errors import LeadStateError
 from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition
+from dialer.domain.leads.records import Transfer
 from dialer.logs import get_logger
 from dialer.store.database import Database, Tx
 from dialer.store.doss import DossOutbox
-from dialer.store.leads import LeadStore, Transfer
+from dialer.store.leads import LeadStore
 
 log = get_logger(__name__)
 

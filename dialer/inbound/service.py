@@ -39,6 +39,7 @@ from dialer.domain.campaigns.policy import CallingWindows
 from dialer.domain.inbound.errors import LeadNotCreated
 from dialer.domain.inbound.routing import InboundCallMachine, Route, RouteKind, callback_at, decide_route
 from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import BusEvent, EventBus
 from dialer.i18n import translate as tr
@@ -46,7 +47,7 @@ from dialer.inbound.legs import translate
 from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, Phone, normalize
 from dialer.settings import Settings
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 from dialer.tasks import BackgroundTasks
 
 log = get_logger(__name__)

@@ -18,10 +18,11 @@ from typing import Any
 from dialer.clock import Clock
 from dialer.domain.leads.merge import NameMismatch, OwnershipConflict, RowMerge
 from dialer.domain.leads.model import LeadSource
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
 from dialer.leads.sheets import open_sheet
 from dialer.logs import get_logger
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 
 log = get_logger(__name__)
 

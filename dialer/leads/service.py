@@ -14,12 +14,13 @@ from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.domain.leads.model import Lead, LeadState
+from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer
 from dialer.doss.service import DossService
 from dialer.leads.importer import LeadImporter
 from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.database import Database
-from dialer.store.leads import LeadPage, LeadQuery, LeadStore, OwnershipCount, Transfer
+from dialer.store.leads import LeadStore
 from dialer.store.users import UserStore
 
 log = get_logger(__name__)

@@ -7,6 +7,8 @@ state the call has moved past is never set back by a late ``mark_started``.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
 from dialer.domain.calls.attempts import Attempt
@@ -17,6 +19,10 @@ from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 log = get_logger(__name__)
+
+# An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it.
+# julianday() is a double of days, off by some microseconds in seconds: rounded to the stored milliseconds.
+_INBOUND_WAIT_SQL = "round((julianday(connected_at) - julianday(created_at)) * 86400.0, 3)"
 
 # The columns an Attempt is read from: other store modules that select attempts use these two.
 ATTEMPT_COLUMNS = (
@@ -215,6 +221,50 @@ class SqliteAttemptRepository:
                 (lead_id, agent),
             )
         return None if row is None else attempt_from_row(row)
+
+    async def ended_by(self, since: datetime) -> Counter[tuple[str | None, int | None, Outcome]]:
+        """Attempts ended since ``since``, counted by (agent, campaign, outcome)."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                "SELECT agent, campaign_id, outcome, count(*) AS n FROM attempts"
+                " WHERE outcome IS NOT NULL AND ended_at >= ? GROUP BY agent, campaign_id, outcome",
+                (to_db(since),),
+            )
+        return Counter({(row["agent"], row["campaign_id"], Outcome(row["outcome"])): row["n"] for row in rows})
+
+    async def outcomes(self, since: datetime | None = None) -> Counter[Outcome]:
+        """Ended attempts by outcome: since ``since``, or ever."""
+        where, params = ("AND ended_at >= ?", (to_db(since),)) if since is not None else ("", ())
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                f"SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL {where} GROUP BY outcome",
+                params,
+            )
+        return Counter({Outcome(row["outcome"]): row["n"] for row in rows})
+
+    async def inbound_waits_since(self, since: datetime) -> tuple[int, float | None]:
+        """Inbound calls an agent took since ``since``, and their average wait in seconds."""
+        async with self._db.read() as r:
+            row = await r.fetchone(
+                f"SELECT count(*) AS n, avg({_INBOUND_WAIT_SQL}) AS wait FROM attempts"
+                " WHERE direction = ? AND connected_at IS NOT NULL AND connected_at >= ?",
+                (Direction.INBOUND.value, to_db(since)),
+            )
+        assert row is not None, "an aggregate always returns one row"
+        return row["n"], row["wait"]
+
+    async def inbound_wait_buckets(self, bounds_s: Sequence[float]) -> tuple[tuple[int, ...], float]:
+        """Every inbound call an agent took, bucketed by wait: how many waited at most each bound, then
+        how many in all (cumulative, as a histogram wants them), and the sum of the waits."""
+        buckets = ", ".join(f"sum(wait <= ?) AS le{i}" for i in range(len(bounds_s)))
+        async with self._db.read() as r:
+            row = await r.fetchone(
+                f"SELECT count(*) AS n, coalesce(sum(wait), 0.0) AS total, {buckets} FROM"
+                f" (SELECT {_INBOUND_WAIT_SQL} AS wait FROM attempts WHERE direction = ? AND connected_at IS NOT NULL)",
+                (*bounds_s, Direction.INBOUND.value),
+            )
+        assert row is not None, "an aggregate always returns one row"
+        return (*(row[f"le{i}"] or 0 for i in range(len(bounds_s))), row["n"]), row["total"]
 
     async def in_flight(self) -> list[Attempt]:
         async with self._db.read() as r:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
 from typing import Any
@@ -40,6 +39,16 @@ from dialer.domain.leads.model import (
     LeadState,
     PhoneKind,
     check_transition,
+)
+from dialer.domain.leads.records import (
+    ImportRun,
+    ImportSource,
+    LeadEvent,
+    LeadPage,
+    LeadQuery,
+    OwnershipCount,
+    PreviousImport,
+    Transfer,
 )
 from dialer.domain.leads.template import LeadDraft, Rejection
 from dialer.logs import get_logger
@@ -74,91 +83,6 @@ _INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?
 _UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
 _INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind) VALUES (?, ?, ?)"
 _INSERT_EVENT = "INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (?, ?, ?, ?, ?)"
-
-
-@dataclass(frozen=True, slots=True)
-class LeadEvent:
-    """One entry of a lead's history."""
-
-    id: int
-    lead_id: int
-    kind: str
-    at: datetime
-    actor: str
-    data: Mapping[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class PreviousImport:
-    """An earlier import run of the same file (same SHA-256)."""
-
-    id: int
-    at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class ImportRun:
-    """What the store did with one file's drafts."""
-
-    plan: ImportPlan
-    import_id: int | None  # None: nothing was written (e.g. a re-import of the same file)
-    previous: PreviousImport | None
-
-
-@dataclass(frozen=True, slots=True)
-class ImportSource:
-    """Where an import's rows came from, for the import log."""
-
-    file_name: str
-    file_sha256: str
-    source: LeadSource | None
-    rows_total: int
-    phone_field: str  # how the file names its phone column(s), for rejections
-
-
-@dataclass(frozen=True, slots=True)
-class Transfer:
-    """What one transfer did to one lead: the manager's screen and DOSS both need to know."""
-
-    lead: Lead  # the lead after the transfer
-    previous_owner: str | None
-    event_id: int | None  # the transferred event; None: the lead already had that owner, nothing written
-
-    @property
-    def changed(self) -> bool:
-        """The owner changed (False: asked again for the owner it has, reported as unchanged)."""
-        return self.event_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class LeadQuery:
-    """The manager's filters over all leads; None means "any". ``page`` counts from 1."""
-
-    source: LeadSource | None = None
-    state: LeadState | None = None
-    owner: str | None = None
-    unassigned: bool = False  # only leads nobody owns (``owner`` is then ignored)
-    overdue: bool = False  # only leads whose deadline has passed
-    page: int = 1
-    per_page: int = 50
-
-
-@dataclass(frozen=True, slots=True)
-class LeadPage:
-    """One page of a query, and how many leads match in all (for the pager)."""
-
-    leads: tuple[Lead, ...]
-    total: int
-
-
-@dataclass(frozen=True, slots=True)
-class OwnershipCount:
-    """How many leads one owner (None: nobody) has in one state, and how many of them are overdue."""
-
-    owner: str | None
-    state: LeadState
-    leads: int
-    overdue: int
 
 
 def _cell(name: str, value: Any) -> Any:

@@ -2,48 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
+from dialer.domain.supervisor.listen_ins import ListenIn
 from dialer.store.database import Database, Row
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _MODE_SEPARATOR = ","
-
-
-@dataclass(frozen=True, slots=True)
-class ListenIn:
-    """One audited listen-in: who, whom, when, how long, and how (every mode used, in order)."""
-
-    id: int
-    supervisor: str
-    agent: str
-    phone: str
-    channel_id: str
-    modes: tuple[str, ...]
-    started_at: datetime
-    ended_at: datetime | None
-    end_reason: str | None
-
-    @property
-    def seconds(self) -> float | None:
-        """How long it lasted; None while it runs."""
-        return None if self.ended_at is None else (self.ended_at - self.started_at).total_seconds()
-
-    def to_json_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict for ``dialer supervise log --json`` and the console."""
-        return {
-            "id": self.id,
-            "supervisor": self.supervisor,
-            "agent": self.agent,
-            "phone": self.phone,
-            "modes": list(self.modes),
-            "started_at": to_db(self.started_at),
-            "ended_at": None if self.ended_at is None else to_db(self.ended_at),
-            "end_reason": self.end_reason,
-            "seconds": self.seconds,
-        }
 
 
 def _listen_in(row: Row) -> ListenIn:

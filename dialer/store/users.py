@@ -2,43 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from dialer.domain.access.policy import Role
+from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at"
-
-
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """A stored login; ``password_hash`` never leaves the auth code (it is kept out of repr)."""
-
-    id: int
-    name: str
-    role: Role
-    agent: str | None
-    password_hash: str
-    created_at: datetime
-    disabled_at: datetime | None = None
-
-    def __repr__(self) -> str:
-        return f"UserRecord(id={self.id}, name={self.name!r}, role={self.role.value}, agent={self.agent!r})"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    """A live browser session and the user behind it."""
-
-    token_hash: str
-    user: UserRecord
-    csrf: str
-    created_at: datetime
-    last_seen_at: datetime
-    expires_at: datetime
 
 
 def _user(row: Row) -> UserRecord:

@@ -23,9 +23,10 @@ from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
 from dialer.clock import Clock
 from dialer.domain.access.policy import Action, Resource, User, can
+from dialer.domain.supervisor.listen_ins import ListenIn
 from dialer.logs import get_logger
 from dialer.settings import Settings
-from dialer.store.listen_ins import ListenIn, ListenInStore
+from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.errors import AgentNotOnCall, ListenInOver, ListenInRefused, NoPhone, PbxRefused
 from dialer.tasks import BackgroundTasks
 from dialer.telephony.calls import AmiPort

@@ -14,15 +14,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from dialer.app import App, open_store
-from dialer.auth.service import AuthService
 from dialer.campaigns.registry import RunnerRegistry
 from dialer.clock import Clock
-from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
-from dialer.domain.doss.mapping import load_mapping
 from dialer.logs import get_logger
 from dialer.settings import Settings
-from dialer.store.recordings import RecordingStore
-from dialer.store.users import UserStore
 from dialer.tasks import supervised
 from dialer.web import (
     openapi,
@@ -64,7 +59,6 @@ def create_app(
     *,
     dialer: App | None = None,
     clock: Clock | None = None,
-    password_cost: ScryptCost = DEFAULT_COST,
     runners: RunnerRegistry | None = None,
 ) -> web.Application:
     """Build the console. Without ``dialer`` it opens its own over the store alone (``dialer web
@@ -91,13 +85,12 @@ def create_app(
 
     async def services_ctx(app: web.Application) -> AsyncIterator[None]:
         base = app[DIALER]
-        users = UserStore(base.db)
-        app[AUTH] = AuthService(users, settings.web, base.clock, password_cost)
-        app[MAPPING] = load_mapping(settings.path(settings.doss.mapping_file))
-        app[RECORDINGS] = RecordingStore(base.db)
+        app[AUTH] = base.auth
+        app[MAPPING] = base.doss.mapping
+        app[RECORDINGS] = base.recording_store
         app[METRICS] = Metrics()
         broadcaster = Broadcaster(
-            StoreSnapshotSource(base, users, app[RUNNERS]),
+            StoreSnapshotSource(base, app[RUNNERS]),
             settings.web.wallboard_interval_ms / 1000.0,
             settings.web.wallboard_viewer_queue,
         )

@@ -10,10 +10,10 @@ from aiohttp import web
 from dialer.app import App
 from dialer.auth.service import AuthService
 from dialer.campaigns.registry import RunnerRegistry
+from dialer.domain.auth.records import SessionRecord
 from dialer.domain.doss.mapping import DossMapping
 from dialer.settings import Settings
 from dialer.store.recordings import RecordingStore
-from dialer.store.users import SessionRecord
 from dialer.web.metrics import Metrics
 from dialer.web.routing import RouteSpec
 from dialer.web.wallboard import Broadcaster

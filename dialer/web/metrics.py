@@ -14,10 +14,10 @@ from prometheus_client import CollectorRegistry, Gauge, generate_latest
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentState
-from dialer.store.database import Database
-from dialer.web.wallboard import INBOUND_WAIT_SQL, Snapshot
+from dialer.store.attempts import SqliteAttemptRepository
+from dialer.web.wallboard import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -45,19 +45,6 @@ class _InboundWaits(Collector):
     def __init__(self) -> None:
         self.cumulative: tuple[int, ...] = (0,) * (len(INBOUND_WAIT_BUCKETS_S) + 1)  # per bucket, then +Inf
         self.sum_s = 0.0
-
-    async def refresh(self, db: Database) -> None:
-        """Bucket every connected inbound call in one query."""
-        buckets = ", ".join(f"sum(wait <= ?) AS le{i}" for i in range(len(INBOUND_WAIT_BUCKETS_S)))
-        async with db.read() as r:
-            row = await r.fetchone(
-                f"SELECT count(*) AS n, coalesce(sum(wait), 0.0) AS total, {buckets} FROM"
-                f" (SELECT {INBOUND_WAIT_SQL} AS wait FROM attempts WHERE direction = ? AND connected_at IS NOT NULL)",
-                (*INBOUND_WAIT_BUCKETS_S, Direction.INBOUND.value),
-            )
-        assert row is not None, "an aggregate always returns one row"
-        self.cumulative = (*(row[f"le{i}"] or 0 for i in range(len(INBOUND_WAIT_BUCKETS_S))), row["n"])
-        self.sum_s = row["total"]
 
     def collect(self) -> Iterator[Metric]:
         bounds = [*(str(b) for b in INBOUND_WAIT_BUCKETS_S), "+Inf"]
@@ -123,15 +110,14 @@ class Metrics:
             registry=self.registry,
         )
 
-    async def render(self, db: Database, snapshot: Snapshot, viewers: int, failures: Mapping[str, int]) -> bytes:
+    async def render(
+        self, attempts: SqliteAttemptRepository, snapshot: Snapshot, viewers: int, failures: Mapping[str, int]
+    ) -> bytes:
         """The exposition text after refreshing every metric."""
         self._failures.failures = failures
-        async with db.read() as r:
-            rows = await r.fetchall(
-                "SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL GROUP BY outcome"
-            )
-        self._calls.totals = {Outcome(row["outcome"]): row["n"] for row in rows}
-        await self._inbound_waits.refresh(db)
+        self._calls.totals = await attempts.outcomes()
+        histogram = self._inbound_waits
+        histogram.cumulative, histogram.sum_s = await attempts.inbound_wait_buckets(INBOUND_WAIT_BUCKETS_S)
         self.lines_in_use.labels("outbound").set(snapshot.outbound_in_use)
         self.lines_in_use.labels("inbound").set(snapshot.inbound_in_use)
         self.lines.labels("outbound").set(snapshot.outbound_lines)

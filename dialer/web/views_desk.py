@@ -16,18 +16,18 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from dialer.campaigns.presence import PresenceCommand, PresenceRefused, board_state
 from dialer.campaigns.runner import CampaignRunner, WrapUp
 from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
+from dialer.domain.campaigns.presence import PresenceCommand, PresenceRefused, board_state
 from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import Disposition
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, Lead, LeadState
+from dialer.domain.leads.records import LeadEvent
 from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
-from dialer.store.leads import LeadEvent
 from dialer.timestamps import to_db_or_none
 from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError

@@ -22,8 +22,8 @@ from aiohttp import web
 from dialer.domain.access.policy import Action, Role
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import LeadSource, LeadState
+from dialer.domain.leads.records import LeadQuery
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
-from dialer.store.leads import LeadQuery
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, render, t

@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.domain.access.policy import Action
+from dialer.domain.auth.records import UserRecord
 from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
-from dialer.store.users import UserRecord
 from dialer.web.errors import BadRequest
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS

@@ -20,7 +20,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.domain.access.policy import Action
-from dialer.store.listen_ins import ListenIn, ListenInStore
+from dialer.domain.supervisor.listen_ins import ListenIn
+from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.errors import (
     AgentNotOnCall,
     ListenInOver,
@@ -73,7 +74,7 @@ def _service(request: web.Request) -> SupervisorService:
 
 
 def _audit(request: web.Request) -> ListenInStore:
-    return ListenInStore(request.app[DIALER].db)
+    return request.app[DIALER].listen_ins
 
 
 async def _mine(request: web.Request) -> ListenIn | None:

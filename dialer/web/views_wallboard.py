@@ -104,5 +104,5 @@ async def metrics(request: web.Request) -> web.StreamResponse:
     broadcaster = request.app[BROADCASTER]
     snapshot = await broadcaster.wait_ready()
     dialer = request.app[DIALER]
-    body = await request.app[METRICS].render(dialer.db, snapshot, broadcaster.viewers, dialer.health.failures())
+    body = await request.app[METRICS].render(dialer.attempts, snapshot, broadcaster.viewers, dialer.health.failures())
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})

@@ -29,13 +29,13 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from dialer.app import App
-from dialer.campaigns.presence import board_state, default_presence
 from dialer.campaigns.registry import RunnerRegistry
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.campaigns.presence import board_state, default_presence
 from dialer.domain.campaigns.progress import ProgressStatus
 from dialer.domain.campaigns.stats import AbandonTally
 from dialer.domain.kpi.metrics import Month
@@ -43,7 +43,6 @@ from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
 from dialer.logs import get_logger
 from dialer.phone import mask
-from dialer.store.users import UserStore
 from dialer.timestamps import to_db, to_db_or_none
 
 log = get_logger(__name__)
@@ -189,9 +188,8 @@ class _Slow:
 class StoreSnapshotSource:
     """A :class:`SnapshotSource` over the store, the AMI client and the disk watch of a dialer App."""
 
-    def __init__(self, app: App, users: UserStore, runners: RunnerRegistry) -> None:
+    def __init__(self, app: App, runners: RunnerRegistry) -> None:
         self._app = app
-        self._users = users
         self._runners = runners
         self._tz = ZoneInfo(app.settings.dealer.timezone)
         self._slow: _Slow | None = None
@@ -202,7 +200,7 @@ class StoreSnapshotSource:
         now = app.clock.now()
         day_start = datetime.combine(now.astimezone(self._tz).date(), time(), self._tz)
         in_flight = await app.attempts.in_flight()
-        ended_today = await _ended_by(app, day_start)
+        ended_today = await app.attempts.ended_by(day_start)
         roll_start = now - timedelta(days=app.settings.campaigns.pacing.rolling_days)
         busy_since: dict[str, datetime] = {}
         for a in in_flight:
@@ -228,7 +226,7 @@ class StoreSnapshotSource:
         slow = await self._slow_part()
         disk = app.disk.last
         waiting = [a.created_at for a in in_flight if a.direction is Direction.INBOUND and a.connected_at is None]
-        connected_today, average_wait = await _inbound_waits_since(app, day_start)
+        connected_today, average_wait = await app.attempts.inbound_waits_since(day_start)
         return Snapshot(
             at=now,
             outbound_in_use=sum(1 for a in in_flight if a.direction is Direction.OUTBOUND),
@@ -241,7 +239,7 @@ class StoreSnapshotSource:
             calls_today=sum(by_outcome.values()),
             answered_today=by_outcome[Outcome.ANSWERED],
             abandon_today=_tally(by_outcome),
-            abandon_30d=_tally(await _outcomes_since(app, roll_start)),
+            abandon_30d=_tally(await app.attempts.outcomes(roll_start)),
             follow_up_rate_month=slow.follow_up_rate,
             invite_rate_month=slow.invite_rate,
             deals_month=slow.deals,
@@ -260,7 +258,7 @@ class StoreSnapshotSource:
     async def _agent_names(self) -> list[str]:
         """Agents with a login, and agents a campaign of this process lists without one."""
         logins = {
-            u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None
+            u.agent for u in await self._app.auth.users() if u.role is Role.AGENT and u.agent and u.disabled_at is None
         }
         return sorted(logins | {s.agent_id for runner in self._runners.runners() for s in runner.roster})
 
@@ -304,43 +302,6 @@ def _tally(by_outcome: Counter[Outcome]) -> AbandonTally:
         answered=sum(n for outcome, n in by_outcome.items() if outcome.reached_person),
         abandoned=by_outcome[Outcome.ABANDONED],
     )
-
-
-async def _ended_by(app: App, since: datetime) -> Counter[tuple[str | None, int | None, Outcome]]:
-    """Attempts ended since ``since``, counted by (agent, campaign, outcome)."""
-    async with app.db.read() as r:
-        rows = await r.fetchall(
-            "SELECT agent, campaign_id, outcome, count(*) AS n FROM attempts"
-            " WHERE outcome IS NOT NULL AND ended_at >= ? GROUP BY agent, campaign_id, outcome",
-            (to_db(since),),
-        )
-    return Counter({(row["agent"], row["campaign_id"], Outcome(row["outcome"])): row["n"] for row in rows})
-
-
-# An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it.
-# julianday() is a double of days, off by some microseconds in seconds: rounded to the stored milliseconds.
-INBOUND_WAIT_SQL = "round((julianday(connected_at) - julianday(created_at)) * 86400.0, 3)"
-
-
-async def _inbound_waits_since(app: App, since: datetime) -> tuple[int, float | None]:
-    """Inbound calls an agent took since ``since``, and their average wait in seconds."""
-    async with app.db.read() as r:
-        row = await r.fetchone(
-            f"SELECT count(*) AS n, avg({INBOUND_WAIT_SQL}) AS wait FROM attempts"
-            " WHERE direction = ? AND connected_at IS NOT NULL AND connected_at >= ?",
-            (Direction.INBOUND.value, to_db(since)),
-        )
-    assert row is not None, "an aggregate always returns one row"
-    return row["n"], row["wait"]
-
-
-async def _outcomes_since(app: App, since: datetime) -> Counter[Outcome]:
-    async with app.db.read() as r:
-        rows = await r.fetchall(
-            "SELECT outcome, count(*) AS n FROM attempts WHERE outcome IS NOT NULL AND ended_at >= ? GROUP BY outcome",
-            (to_db(since),),
-        )
-    return Counter({Outcome(row["outcome"]): row["n"] for row in rows})
 
 
 class Broadcaster:

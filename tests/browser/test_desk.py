@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.async_api import Page, expect
 
-from dialer.campaigns.presence import PhoneState
 from dialer.campaigns.runner import PreviewOffered
 from dialer.domain.campaigns.agents import AgentState
+from dialer.domain.campaigns.presence import PhoneState
 from dialer.domain.leads.model import IntentLevel, LeadState
 from dialer.i18n import translate
 from tests.browser.conftest import AGENT, WAIT_MS, Console, log_in, screenshot, until

@@ -20,12 +20,13 @@ from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.progress import CampaignRecord
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 
 # Monday 2026-11-30, 10:00 in Asia/Shanghai: inside the default 09:00-20:00 window.
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)

@@ -7,21 +7,21 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from dialer.campaigns.presence import (
+from dialer.campaigns.presence import PresenceChanged, PresenceService
+from dialer.domain.campaigns.agents import AgentSession, AgentState
+from dialer.domain.campaigns.presence import (
     PhoneState,
     Presence,
-    PresenceChanged,
     PresenceCommand,
     PresenceRefused,
-    PresenceService,
     board_state,
     default_presence,
     next_presence,
     reconcile,
 )
-from dialer.domain.campaigns.agents import AgentSession, AgentState
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import EventBus
+from dialer.store.presence import PresenceStore
 
 from .conftest import START, World
 
@@ -173,7 +173,7 @@ async def test_changes_are_stored_announced_and_reach_the_queue(world: World) ->
     bus = EventBus()
     events = bus.subscribe(PresenceChanged)
     queue = FakeQueue()
-    service = PresenceService(world.db, bus, world.clock, REASONS).with_queue(queue)
+    service = PresenceService(PresenceStore(world.db), bus, world.clock, REASONS).with_queue(queue)
     assert await service.get("agent1") == default_presence("agent1") and await service.current() == {}
     await service.change("agent1", PresenceCommand.LOGIN, "web:zhang")
     world.clock.advance(30)
@@ -187,13 +187,13 @@ async def test_changes_are_stored_announced_and_reach_the_queue(world: World) ->
     ]  # fmt: skip
     assert paused.since == START + timedelta(seconds=30)
     # Another service over the same store (a restart) reads the same presence.
-    again = PresenceService(world.db, EventBus(), world.clock, REASONS)
+    again = PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS)
     assert (await again.current())["agent1"].state is PhoneState.LOGGED_OUT
 
 
 async def test_a_first_pause_joins_the_queue_paused(world: World) -> None:
     queue = FakeQueue()
-    service = PresenceService(world.db, EventBus(), world.clock, REASONS, queue)
+    service = PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS, queue)
     await service.change("agent2", PresenceCommand.PAUSE, "web:liu", "会议")
     assert queue.calls == [("add", "agent2"), ("pause", "agent2", "会议")]
 
@@ -202,7 +202,7 @@ async def test_a_pbx_refusal_reaches_the_caller_and_changes_nothing(world: World
     bus = EventBus()
     events = bus.subscribe(PresenceChanged)
     queue = FakeQueue()
-    service = PresenceService(world.db, bus, world.clock, REASONS, queue)
+    service = PresenceService(PresenceStore(world.db), bus, world.clock, REASONS, queue)
     await service.change("agent1", PresenceCommand.LOGIN, "web:zhang")
     events.pending()
     queue.refuse = True

@@ -8,18 +8,11 @@ import asyncio
 import pytest
 
 from dialer.ami.errors import AmiLinkDown
-from dialer.campaigns.presence import (
-    PhoneState,
-    Presence,
-    PresenceCommand,
-    PresenceService,
-    QueueMove,
-    QueueStep,
-    queue_plan,
-    run_queue_steps,
-)
+from dialer.campaigns.presence import PresenceService, run_queue_steps
+from dialer.domain.campaigns.presence import PhoneState, Presence, PresenceCommand, QueueMove, QueueStep, queue_plan
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.events.bus import EventBus
+from dialer.store.presence import PresenceStore
 
 from .conftest import START, World
 
@@ -123,7 +116,7 @@ async def test_a_refusal_skips_that_agent_only_and_is_reported() -> None:
 
 async def test_restore_puts_back_stored_presence_and_leaves_agents_without_a_row(world: World) -> None:
     pbx = FakePbx()
-    service = PresenceService(world.db, EventBus(), world.clock, REASONS, pbx)
+    service = PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS, pbx)
     await service.change("agent1", PresenceCommand.LOGIN, "web:zhang")
     await service.change("agent2", PresenceCommand.PAUSE, "web:liu", "午餐")
     await service.change("agent3", PresenceCommand.LOGIN, "web:wang")
@@ -142,7 +135,7 @@ async def test_restore_puts_back_stored_presence_and_leaves_agents_without_a_row
 async def test_a_desk_click_during_a_restore_waits_for_it(world: World) -> None:
     """Without the shared lock the restore, having read "available", would re-add a member who just logged out."""
     pbx = FakePbx()
-    service = PresenceService(world.db, EventBus(), world.clock, REASONS, pbx)
+    service = PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS, pbx)
     await service.change("agent1", PresenceCommand.LOGIN, "web:zhang")
     pbx.restart()
     pbx.hold = held = asyncio.Event()
@@ -163,7 +156,7 @@ async def test_a_desk_click_during_a_restore_waits_for_it(world: World) -> None:
 
 async def test_a_new_pause_reason_reaches_the_queue(world: World) -> None:
     pbx = FakePbx()
-    service = PresenceService(world.db, EventBus(), world.clock, REASONS, pbx)
+    service = PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS, pbx)
     await service.change("agent1", PresenceCommand.PAUSE, "web:zhang", "午餐")
     await service.change("agent1", PresenceCommand.PAUSE, "web:zhang", "会议")
     assert pbx.members == {"agent1": (True, "会议")}
@@ -173,4 +166,4 @@ async def test_a_new_pause_reason_reaches_the_queue(world: World) -> None:
 
 async def test_restore_needs_the_pbx(world: World) -> None:
     with pytest.raises(RuntimeError, match="with_queue"):
-        await PresenceService(world.db, EventBus(), world.clock, REASONS).restore_queue()
+        await PresenceService(PresenceStore(world.db), EventBus(), world.clock, REASONS).restore_queue()

@@ -1,7 +1,12 @@
 """The import graph of ``dialer/`` has no cycle between its packages (the layers contract in
-pyproject.toml orders the layers; this also covers the packages within one layer)."""
+pyproject.toml orders the layers; this also covers the packages within one layer), and SQL is
+written only in the store."""
 
 from __future__ import annotations
+
+import ast
+import re
+from pathlib import Path
 
 import grimp
 
@@ -59,3 +64,19 @@ def test_no_import_cycle_between_packages() -> None:
 
 def test_the_cycle_finder_finds_a_cycle() -> None:
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+_SQL = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|CREATE|ALTER|DROP|BEGIN|PRAGMA)\s")
+
+
+def test_sql_lives_in_the_store_only() -> None:
+    package = Path(__file__).resolve().parents[2] / "dialer"
+    found = [
+        f"{path.relative_to(package.parent)}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        if "store" not in path.relative_to(package).parts[:1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and _SQL.match(node.value)
+    ]
+    assert found == []
+    assert _SQL.match("SELECT 1 FROM attempts") and not _SQL.match("Select an agent")

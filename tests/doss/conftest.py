@@ -11,12 +11,13 @@ from dialer.clock import VirtualClock
 from dialer.domain.doss.mapping import DossMapping, load_mapping
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.doss.service import DossService
 from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 from tests.conftest import REPO, START
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -15,12 +15,13 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, load_mapping
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.doss.service import DossService
 from dialer.settings import LeadSettings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 from tests.conftest import REPO, free_port
 from tests.conftest import write_config as shared_write_config
 

@@ -16,6 +16,7 @@ from dialer.ami.client import AmiClient
 from dialer.clock import SystemClock
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus, Subscription
 from dialer.inbound.queue import InboundQueue
@@ -25,7 +26,7 @@ from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import InboundSettings, Settings, WindowDefaults
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 from dialer.store.recordings import RecordingStore
 from dialer.telephony.calls import CallService
 from tests.inbound.labkit import private_lab

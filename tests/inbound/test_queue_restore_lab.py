@@ -16,7 +16,7 @@ import pytest
 from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.app import open_app
-from dialer.campaigns.presence import PresenceCommand
+from dialer.domain.campaigns.presence import PresenceCommand
 from dialer.lab.lab import Lab
 from dialer.settings import Settings
 from tests.inbound.labkit import private_lab

@@ -17,13 +17,14 @@ from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import Lead, LeadPhone, LeadSource, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus
 from dialer.inbound.service import InboundCallEnded, InboundService, ScreenPop
 from dialer.settings import InboundSettings, Settings, WindowDefaults
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.database import Database
-from dialer.store.leads import ImportSource, LeadStore
+from dialer.store.leads import LeadStore
 
 # Friday 10:00 in Shanghai; the DCC closes at 20:00 and is closed on Sundays.
 OPEN = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)

@@ -11,10 +11,10 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.kpi.metrics import Month, Ratio
 from dialer.domain.leads.model import LeadPhone, LeadSource, LeadState, PhoneKind
+from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
-from dialer.store.leads import ImportSource
 
 # The DOSS fixtures (store, lead store, outbox, service) serve here too; the clock starts in October.
 from tests.doss.conftest import TZ, leads, mapping, outbox, service  # noqa: F401

@@ -14,13 +14,13 @@ from dialer.domain.doss.mapping import load_mapping
 from dialer.domain.doss.outbox import OutboxKind
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import Lead, LeadSource, LeadState
+from dialer.domain.leads.records import LeadQuery, OwnershipCount
 from dialer.doss.service import DossService
 from dialer.leads.service import REASON_MAX_CHARS, LeadManager, LeadService, ManageError, summarize_ownership
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.errors import IntegrityError
-from dialer.store.leads import LeadQuery, OwnershipCount
 from dialer.store.migrate import MIGRATIONS_DIR
 from dialer.store.users import UserStore
 

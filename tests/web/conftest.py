@@ -75,7 +75,7 @@ class Fixtures:
 
 @pytest.fixture
 async def dialer_app(settings: Settings, clock: VirtualClock, tmp_path: Path) -> AsyncIterator[App]:
-    async with open_store(settings, clock) as app:
+    async with open_store(settings, clock, password_cost=CHEAP) as app:
         yield app
 
 
@@ -113,7 +113,7 @@ async def data(dialer_app: App, settings: Settings, clock: VirtualClock, tmp_pat
 async def client(dialer_app: App, data: Fixtures, aiohttp_client: Callable[..., Awaitable[TestClient]],
                  settings: Settings, clock: VirtualClock) -> TestClient:  # fmt: skip
     # dialer_app comes first so it is closed after the test server (fixtures tear down in reverse).
-    app = create_app(settings, dialer=dialer_app, clock=clock, password_cost=CHEAP)
+    app = create_app(settings, dialer=dialer_app, clock=clock)
     test_client = await aiohttp_client(app)
     auth = test_client.app[AUTH]
     for role, (name, agent) in USERS.items():

@@ -47,7 +47,7 @@ async def test_login_sets_a_protected_session_cookie_and_lands_on_the_role_page(
 
 async def test_secure_flag_is_on_by_default(dialer_app, data, aiohttp_client, settings, clock) -> None:  # type: ignore[no-untyped-def]
     secure = dataclasses.replace(settings, web=dataclasses.replace(settings.web, cookie_secure=True))
-    client = await aiohttp_client(create_app(secure, dialer=dialer_app, clock=clock, password_cost=CHEAP))
+    client = await aiohttp_client(create_app(secure, dialer=dialer_app, clock=clock))
     await client.app[AUTH].add_user("li", "supervisor", PASSWORD)
     form = await client.get("/login")
     csrf_cookie = next(v for v in form.headers.getall("Set-Cookie") if v.startswith("dcc_csrf="))

@@ -73,7 +73,7 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
 ) -> None:
     # A Monday morning: inside the calling window whenever the test runs.
     clock = ShiftedClock(datetime.combine(datetime(2026, 11, 30).date(), time(10, 0), ZoneInfo("Asia/Shanghai")))
-    async with open_app(lab_settings, clock) as app:
+    async with open_app(lab_settings, clock, password_cost=CHEAP) as app:
         sheet = tmp_path / "lead.csv"
         write_sheet(sheet, ["姓名", "手机", "负责人"], [["王五", "13800000001", "agent2"]])
         assert (await app.leads.importer.import_file(sheet, actor="经理", source=LeadSource.HQ)).created == 1
@@ -83,9 +83,7 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
         cfile.write_text(CAMPAIGN, encoding="utf-8")
         record = await app.campaigns.create(cfile, actor="主管")
         runners = RunnerRegistry()
-        client = await aiohttp_client(
-            create_app(lab_settings, dialer=app, clock=clock, password_cost=CHEAP, runners=runners)
-        )
+        client = await aiohttp_client(create_app(lab_settings, dialer=app, clock=clock, runners=runners))
         await client.app[AUTH].add_user("zhang", Role.AGENT.value, PASSWORD, agent="agent1")
         session = await client.app[AUTH].login("zhang", PASSWORD, "127.0.0.1")
         headers = {"Cookie": f"dcc_session={session.token}", "X-CSRF-Token": session.csrf}

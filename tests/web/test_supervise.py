@@ -17,7 +17,7 @@ from dialer.supervisor.service import SupervisorService
 from dialer.web.app import create_app
 from dialer.web.keys import AUTH
 from tests.supervisor.test_service import ScriptedPbx
-from tests.web.conftest import CHEAP, PASSWORD, USERS, Fixtures, Login
+from tests.web.conftest import PASSWORD, USERS, Fixtures, Login
 
 START = "/api/supervise/start"
 
@@ -37,9 +37,7 @@ async def console(dialer_app: App, data: Fixtures, aiohttp_client: Callable[...,
                   settings: Settings, clock: VirtualClock) -> Console:  # fmt: skip
     pbx = ScriptedPbx()  # agent2 is on an answered call
     service = SupervisorService(ami_client=pbx, store=ListenInStore(dialer_app.db), settings=settings, clock=clock)
-    app = create_app(
-        settings, dialer=dataclasses.replace(dialer_app, supervisor=service), clock=clock, password_cost=CHEAP
-    )
+    app = create_app(settings, dialer=dataclasses.replace(dialer_app, supervisor=service), clock=clock)
     client = await aiohttp_client(app)
     auth = client.app[AUTH]
     for role, (name, agent) in USERS.items():

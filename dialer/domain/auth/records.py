@@ -1,0 +1,36 @@
+"""Console users and their browser sessions, as the user store keeps them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from dialer.domain.access.policy import Role
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """A stored login; ``password_hash`` never leaves the auth code (it is kept out of repr)."""
+
+    id: int
+    name: str
+    role: Role
+    agent: str | None
+    password_hash: str
+    created_at: datetime
+    disabled_at: datetime | None = None
+
+    def __repr__(self) -> str:
+        return f"UserRecord(id={self.id}, name={self.name!r}, role={self.role.value}, agent={self.agent!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A live browser session and the user behind it."""
+
+    token_hash: str
+    user: UserRecord
+    csrf: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime

@@ -1,0 +1,1 @@
+"""Supervision's records: the listen-in audit."""
