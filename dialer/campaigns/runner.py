@@ -67,6 +67,7 @@ from dialer.domain.doss.mapping import Disposition, DispositionForm, FormField
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus
 from dialer.logs import get_logger
+from dialer.phone import Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
 from dialer.tasks import BackgroundTasks
@@ -254,6 +255,7 @@ class CampaignRunner:
         self._submitting: set[str] = set()  # agents whose disposition is being written
         self._presence = presence
         self._rules: CampaignRules | None = None  # the campaign's own rules, read in _prepare()
+        self._caller_id: Phone | None = None  # the campaign's number shown to customers, read in _prepare()
         self._bus = bus
         self._preview_timeout = timedelta(seconds=settings.campaigns.preview_timeout_s)
         self._offers: dict[str, PreviewOffer] = {}  # agent -> offer not dialled yet
@@ -454,6 +456,8 @@ class CampaignRunner:
         now = self.clock.now()
         self.engine = self._engine_for(d.mode, AgentRoster(d.wrap_up_timeout_s))
         self._rules = self._hopper.rules(record)
+        # The definition keeps its number in E.164 (validated at load); the call service formats it.
+        self._caller_id = normalize(d.caller_id, self._settings.dealer.region) if d.caller_id else None
         for agent in d.agents:
             self.roster.add(agent, now)
         await self._apply_presence(now)
@@ -506,7 +510,11 @@ class CampaignRunner:
             picker = _EnginePicker(self, pick, key)
             try:
                 attempt = await self._calls.dial(
-                    pick.phone, agent=picker, lead_id=pick.lead_id, campaign_id=self.campaign_id
+                    pick.phone,
+                    agent=picker,
+                    lead_id=pick.lead_id,
+                    campaign_id=self.campaign_id,
+                    caller_id=self._caller_id,
                 )
             except BaseException:
                 # Nothing was recorded for this call: free its line and its agent in the engine.

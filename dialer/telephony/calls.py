@@ -176,9 +176,13 @@ class CallService:
         agent: str | AgentPicker | None,
         lead_id: int | None = None,
         campaign_id: int | None = None,
+        caller_id: Phone | None = None,
         wait_for_line: bool = True,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
+
+        ``caller_id``: the number the customer sees (a campaign's own, in ``pbx.dial_format``);
+        without it, ``pbx.caller_id`` as configured.
 
         ``agent`` is a fixed endpoint, or an :class:`AgentPicker` asked when the customer
         answers. With no agent (None, or the picker finds nobody) the PBX plays the abandon
@@ -191,13 +195,20 @@ class CallService:
         call_id = uuid.uuid4().hex
         try:
             with structlog.contextvars.bound_contextvars(call_id=call_id, lead_id=lead_id):
-                return await self._dial(call_id, number, agent, lead_id, campaign_id)
+                shown = self._settings.pbx.caller_id if caller_id is None else self._dial_digits(caller_id)
+                return await self._dial(call_id, number, agent, lead_id, campaign_id, shown)
         finally:
             self._calls.pop(call_id, None)
             self.lines.release()
 
     async def _dial(
-        self, call_id: str, number: Phone, agent: str | AgentPicker | None, lead_id: int | None, campaign_id: int | None
+        self,
+        call_id: str,
+        number: Phone,
+        agent: str | AgentPicker | None,
+        lead_id: int | None,
+        campaign_id: int | None,
+        caller_id: str,
     ) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
         await self._attempts.create(
@@ -228,7 +239,7 @@ class CallService:
                 channel_id=call_id,
                 other_channel_id=other_channel_id(call_id),
                 timeout_ms=int(self._settings.pbx.ring_timeout_s * 1000),
-                caller_id=self._settings.pbx.caller_id,
+                caller_id=caller_id,
                 variables={
                     "DCC_CALL": call_id,
                     "DCC_REC": str(recording),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -280,3 +281,49 @@ async def test_a_person_stopping_the_campaign_as_it_runs_out_of_leads_does_not_c
     monkeypatch.setattr(runner, "_exhausted", stopped_meanwhile)
     summary = await asyncio.wait_for(runner.run(), 10)
     assert summary.status.value == "stopped"
+
+
+@pytest.mark.parametrize(
+    ("campaign", "configured", "shown"),
+    [
+        ({"caller_id": "010 8888 6666"}, "", "01088886666"),  # the campaign's number, in the dial format
+        ({}, "01055550000", "01055550000"),  # none of its own: the PBX's configured one
+    ],
+)
+async def test_the_campaign_s_caller_id_goes_out_with_its_calls(
+    world: World, campaign: dict[str, str], configured: str, shown: str
+) -> None:
+    # A short action timeout: the hung-up call is settled without waiting for evidence the fake never sends.
+    world.settings = replace(
+        world.settings, pbx=replace(world.settings.pbx, caller_id=configured, action_timeout_s=0.2)
+    )
+    await world.lead(PHONES[1])
+    record = await world.campaign(mode="progressive", agents=["agent1"], **campaign)
+    fake = FakeAmi(world.clock)
+    calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
+    doss = DossService(
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
+        world.clock,
+    )
+    runner = make_runner(world, record.id, calls, doss)
+
+    async def route() -> None:
+        async for event in fake.events():
+            calls.route(event)
+
+    router = asyncio.create_task(route())
+    running = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: len(fake.originates) == 1, "the call placed")
+        assert fake.originates[0]["caller_id"] == shown
+    finally:
+        await world.service.command(record.id, Command.STOP, "tester")
+        for sent in fake.originates:  # the customer hangs up: the stopped runner's last call ends
+            fake.hangup(sent["channel_id"], sent["channel_id"], 16)
+        await asyncio.wait_for(running, 10)
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
