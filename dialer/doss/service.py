@@ -229,8 +229,8 @@ class DossService:
         )
 
     async def _no_contact_streak(self, lead_id: int, outcome: Outcome) -> int:
-        """Consecutive calls that did not reach the customer, this one included; 1 after one that did."""
-        if outcome.reached_person:
+        """Consecutive calls without a conversation, this one included; 1 after one with."""
+        if outcome.talked_with_agent:
             return 1
         streak = 1
         for event in reversed(await self._leads.events(lead_id)):

@@ -417,16 +417,17 @@ class LeadStore:
     async def record_contact(
         self, lead_id: int, at: datetime, actor: str, outcome: Outcome, attempt_id: int | None = None
     ) -> Lead:
-        """Record a phone call to the lead: a follow-up if it reached the customer, else an attempt.
+        """Record a phone call to the lead: a follow-up if the customer spoke with an agent, else an attempt.
 
-        Only a call that reached a person (``Outcome.reached_person``) counts as a
-        follow-up: it sets first/last contact, moves a new or re-activated lead to
-        following, and fulfils an agreed callback whose time has come. Every call is
-        kept in the history either way.
+        Only a conversation (``Outcome.talked_with_agent``) counts as a follow-up: it sets
+        first/last contact, moves a new or re-activated lead to following, and fulfils an agreed
+        callback whose time has come. A customer who picked up but was never put through
+        (abandoned, hung up during the hold) was not followed up. Every call is kept in the
+        history either way.
         """
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
-            reached = outcome.reached_person
+            reached = outcome.talked_with_agent
             kind = LeadEventKind.CONTACT if reached else LeadEventKind.ATTEMPT
             data = {
                 "channel": "phone",

@@ -136,10 +136,10 @@ def test_outcome_missing_from_no_contact_rule_is_reported(tmp_path):
         parse_mapping(doc, "x.toml")
 
 
-def test_streak_rule_on_a_reached_outcome_is_a_config_error():
+def test_streak_rule_on_a_conversation_is_a_config_error():
     doc = _default_doc()
     doc["rule"][-2]["report_after_attempts"] = 2  # answered / early_hangup / abandoned + no_contact
-    with pytest.raises(ConfigError, match="outcome 'answered': a call that reached a person restarts the count"):
+    with pytest.raises(ConfigError, match="outcome 'answered': a conversation restarts the count"):
         parse_mapping(doc, "x.toml")
 
 

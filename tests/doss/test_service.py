@@ -117,13 +117,17 @@ async def test_contact_resets_the_no_contact_streak(service, leads, make_leads, 
     assert (lead.state, lead.callback_at) == (LeadState.FOLLOWING, later)
 
 
-async def test_picked_up_without_conversation_is_reported_at_once(service, leads, outbox, make_leads, clock):
+@pytest.mark.parametrize("outcome", [Outcome.EARLY_HANGUP, Outcome.ABANDONED])
+async def test_picked_up_without_conversation_is_reported_at_once_but_is_no_follow_up(
+    service, leads, outbox, make_leads, clock, outcome
+):
     (lead_id,) = await make_leads(1)
     form = DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=clock.now() + timedelta(hours=1))
-    done = await service.record_disposition(lead_id, 5, Outcome.EARLY_HANGUP, form, "dialer")
+    done = await service.record_disposition(lead_id, 5, outcome, form, "dialer")
     assert (await outbox.get(done.outbox_id)).record.result == "接通未沟通"
-    # it reached a person: a phone follow-up, so the lead is now in follow-up
-    assert (await leads.get(lead_id)).state is LeadState.FOLLOWING
+    # Nobody spoke with the customer: the handbook's follow-up (and its 48-hour deadline) is still owed.
+    lead = await leads.get(lead_id)
+    assert (lead.state, lead.first_contact_at) == (LeadState.NEW, None)
 
 
 async def test_vacant_number_makes_the_lead_invalid(service, leads, outbox, make_leads):

@@ -26,8 +26,14 @@ class Outcome(StrEnum):
 
     @property
     def reached_person(self) -> bool:
-        """A human picked up: counts as a contact for pacing and KPIs."""
+        """A human picked up: pacing's answer rate, and the regulator's abandonment ratio, count it."""
         return self in (Outcome.ANSWERED, Outcome.EARLY_HANGUP, Outcome.ABANDONED)
+
+    @property
+    def talked_with_agent(self) -> bool:
+        """The customer spoke with an agent: the handbook's follow-up (跟进). A customer who hung up
+        during the hold or was never put through (abandoned) was reached, but not followed up."""
+        return self is Outcome.ANSWERED
 
 
 class CallState(StrEnum):

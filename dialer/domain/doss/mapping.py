@@ -206,10 +206,10 @@ def parse_mapping(data: Mapping[str, Any], where: str) -> DossMapping:
                     f"{where}: rule #{index}: outcome {outcome.value!r} with disposition "
                     f"{disposition.value!r} cannot occur"
                 )
-            if rule.report_after_attempts > 1 and outcome.reached_person:
+            if rule.report_after_attempts > 1 and outcome.talked_with_agent:
                 raise ConfigError(
                     f"{where}: rule #{index}: report_after_attempts = {rule.report_after_attempts} with outcome "
-                    f"{outcome.value!r}: a call that reached a person restarts the count, so it would never be reported"
+                    f"{outcome.value!r}: a conversation restarts the count, so it would never be reported"
                 )
             if pair in rules:
                 raise ConfigError(
