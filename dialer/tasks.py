@@ -100,3 +100,19 @@ async def supervised(
             log.exception("task.crashed", task=name, restart_in_s=delay, failures=health.failures()[name])
         await asyncio.sleep(delay)
         delay = min(delay * 2, max_delay_s)
+
+
+async def wait_event(event: asyncio.Event, timeout_s: float) -> bool:
+    """Wait until ``event`` is set, at most ``timeout_s``; True when it was set.
+
+    Built on :func:`asyncio.timeout`, not :func:`asyncio.wait_for`: on Python 3.11 ``wait_for``
+    can swallow a cancellation that arrives just as the awaited future completes
+    (github.com/python/cpython/issues/86296), and a loop that waits this way between rounds (the
+    campaign runner, the SMS worker) would then go on running after it was told to stop.
+    """
+    try:
+        async with asyncio.timeout(timeout_s):
+            await event.wait()
+    except TimeoutError:
+        return False
+    return True

@@ -70,7 +70,7 @@ from dialer.logs import get_logger
 from dialer.phone import Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
-from dialer.tasks import BackgroundTasks
+from dialer.tasks import BackgroundTasks, wait_event
 from dialer.telephony.calls import CallService
 
 log = get_logger(__name__)
@@ -307,10 +307,7 @@ class CampaignRunner:
                                 self.campaign_id, record.status, self._dialled, dict(self._outcomes), self._failures
                             )
                     self._wake.clear()
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), self._tick_s)
-                    except TimeoutError:
-                        pass
+                    await wait_event(self._wake, self._tick_s)
             finally:
                 await self._tasks.cancel()
 

@@ -132,7 +132,8 @@ async def _check_events(client: AmiClient, t: Translate) -> Check:
     listener = asyncio.create_task(heard())
     try:
         await client.action("UserEvent", UserEvent="DCCDoctor", Token=token)
-        await asyncio.wait_for(listener, EVENT_PROBE_TIMEOUT_S)
+        async with asyncio.timeout(EVENT_PROBE_TIMEOUT_S):
+            await listener
     except (TimeoutError, AmiError):
         return Check(t("doctor.check.events"), False, t("doctor.fix.events", timeout=EVENT_PROBE_TIMEOUT_S))
     finally:

@@ -38,7 +38,7 @@ from dialer.store.database import Database
 from dialer.store.errors import StoreError
 from dialer.store.leads import LeadStore
 from dialer.store.sms import BaseCustomer, NewMessage, OutboxMessage, SmsStore, WaveRow
-from dialer.tasks import TaskHealth, supervised
+from dialer.tasks import TaskHealth, supervised, wait_event
 
 log = get_logger(__name__)
 
@@ -592,10 +592,7 @@ class SmsService:
                 except StoreError as exc:  # e.g. the database busy for a moment: the outbox keeps everything
                     log.error("sms.worker_round_failed", error=str(exc))
                 if not sent:
-                    try:
-                        await asyncio.wait_for(stop.wait(), self._cfg.idle_poll_s)
-                    except TimeoutError:
-                        pass
+                    await wait_event(stop, self._cfg.idle_poll_s)
         finally:
             listener.cancel()
             await asyncio.gather(listener, return_exceptions=True)

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -96,7 +96,7 @@ class SmscSimulator:
         await asyncio.gather(*(t for t in (self._task, self._pusher) if t is not None), return_exceptions=True)
         # A session whose ESME already left waits ~30 s for an unbind_resp that never comes: bound the wait.
         await asyncio.gather(
-            *(asyncio.wait_for(e.unbind(), _UNBIND_WAIT_S) for e in self._sessions.values()), return_exceptions=True
+            *(_within(e.unbind(), _UNBIND_WAIT_S) for e in self._sessions.values()), return_exceptions=True
         )
         self._sessions.clear()
         await self._server.stop()
@@ -267,3 +267,8 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+async def _within(work: Awaitable[object], seconds: float) -> object:
+    async with asyncio.timeout(seconds):
+        return await work

@@ -21,6 +21,7 @@ from dialer.domain.sms.encoding import decode
 from dialer.domain.sms.errors import GatewayUnavailable, SubmitAmbiguous, SubmitRejected
 from dialer.logs import get_logger
 from dialer.settings import SmsSettings
+from dialer.tasks import wait_event
 
 log = get_logger(__name__)
 
@@ -100,19 +101,15 @@ class SmppDriver:
         await self._drop("closed")
 
     async def wait_connected(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._up.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
+        return await wait_event(self._up, timeout)
 
     async def submit(self, part: OutPart) -> str:
         session = self._session
         if session is None or not self._up.is_set():
             raise GatewayUnavailable("SMPP link is down")
         try:
-            resp = await asyncio.wait_for(
-                session.submit_sm(
+            async with asyncio.timeout(self._cfg.submit_timeout_s):
+                resp = await session.submit_sm(
                     _digits(part.to),
                     part.payload,
                     source_addr=self._cfg.source_addr,
@@ -122,9 +119,7 @@ class SmppDriver:
                     registered_delivery=REGISTERED_DELIVERY_FINAL,
                     data_coding=part.coding,
                     tlvs=[smpp34.Tlv(TLV_USER_MESSAGE_REFERENCE, part.client_ref.to_bytes(2, "big"))],
-                ),
-                self._cfg.submit_timeout_s,
-            )
+                )
         except (TimeoutError, smpp34.SmppError, OSError, RuntimeError) as exc:
             # The PDU may have reached the SMSC before the link failed: only a receipt can tell.
             await self._drop(f"submit failed: {exc}")

@@ -330,8 +330,11 @@ async def test_a_talk_left_unfiled_by_a_stopped_runner_reaches_the_history_at_th
     desk.fake.finish_answered_call(call_id, agent="agent2")
     await until(lambda: desk.wrap_ups, "the wrap-up")
     desk.running.cancel()  # the process went away with the form unfiled
-    with contextlib.suppress(asyncio.CancelledError):
-        await desk.running
+    # Bounded: a runner that swallowed its cancellation would tick on forever (dialer.tasks.wait_event).
+    async with asyncio.timeout(10):
+        with contextlib.suppress(asyncio.CancelledError):
+            await desk.running
+    assert desk.running.cancelled()
     kinds = [e.kind for e in await desk.world.leads.events(offer.lead_id)]
     assert "contact" not in kinds
     [talk] = await desk.world.store.unfiled_talks(desk.campaign_id)

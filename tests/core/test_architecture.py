@@ -80,3 +80,16 @@ def test_sql_lives_in_the_store_only() -> None:
     ]
     assert found == []
     assert _SQL.match("SELECT 1 FROM attempts") and not _SQL.match("Select an agent")
+
+
+def test_no_wait_for_in_the_product() -> None:
+    """asyncio.wait_for can swallow a cancellation on Python 3.11 (dialer.tasks.wait_event says how);
+    the product waits with asyncio.timeout or wait_event instead."""
+    package = Path(__file__).resolve().parents[2] / "dialer"
+    found = [
+        f"{path.relative_to(package.parent)}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Attribute) and node.attr == "wait_for" and getattr(node.value, "id", None) == "asyncio"
+    ]
+    assert found == []

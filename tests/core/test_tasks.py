@@ -11,7 +11,7 @@ from structlog.testing import capture_logs
 
 from dialer.ami.events import AmiEvent, RawEvent
 from dialer.app import ROUTER, _route_events
-from dialer.tasks import TaskHealth, supervised
+from dialer.tasks import TaskHealth, supervised, wait_event
 
 
 async def test_a_crashing_loop_is_restarted_until_it_returns() -> None:
@@ -80,3 +80,24 @@ async def test_a_route_failing_on_one_event_does_not_stop_the_others() -> None:
     assert health.failures() == {ROUTER: 1}
     assert [e["kind"] for e in logs if e["event"] == "ami.route_failed"] == ["RawEvent"]
     assert not client.consuming  # the stream is closed, so a restart can consume it again
+
+
+async def test_wait_event_says_whether_the_event_came_and_never_keeps_a_cancelled_loop_going() -> None:
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    event.set()
+    assert await wait_event(event, 10) is True
+    woken = asyncio.Event()
+
+    async def loop() -> None:  # the runner's and the SMS worker's shape: wait, clear, go round
+        while True:
+            await wait_event(woken, 10)
+            woken.clear()
+
+    task = asyncio.create_task(loop())
+    await asyncio.sleep(0)
+    woken.set()  # the wake-up and the cancellation land in the same turn of the loop
+    task.cancel()
+    async with asyncio.timeout(5):
+        with pytest.raises(asyncio.CancelledError):
+            await task
