@@ -115,8 +115,8 @@ def nov():
 
 
 def test_follow_up_rate_with_carry_over_and_month_boundaries(nov):
-    # carried over: lead 1 only (2 was followed up in Oct, 3 defeated in Oct, 11 contacted in Oct,
-    #               13 invalid, 14 deal) = 1
+    # carried over: lead 1 only (2 was followed up in Oct, 3 defeated in Oct, 11 contacted in Oct and a
+    #               base customer besides, 13 invalid, 14 deal) = 1
     # new in Nov (local): 4, 5, 7, 8, 9, 10, 12 = 7 (6 is 1 Dec local)
     # first follow-ups in Nov: 1, 4, 7, 8, 12 = 5
     # rate = 5 / (1 + 7) = 62.5 %
@@ -126,10 +126,39 @@ def test_follow_up_rate_with_carry_over_and_month_boundaries(nov):
 
 
 def test_invite_to_store_rate(nov):
-    # first-invitation visits in Nov: 7 (invited 13 Nov, visited 20 Nov), 11 (invited Oct, visited 2 Nov) = 2;
-    # 8 visited without an invitation. 2 / 5 first follow-ups = 40 %
-    assert nov.invite_to_store_rate == Ratio(2, 5)
-    assert nov.invite_to_store_rate.percent == pytest.approx(40.0)
+    # Among the 5 first follow-ups of November (1, 4, 7, 8, 12), first-invitation visits in November:
+    # 7 (invited 13 Nov, visited 20 Nov) = 1; 8 visited without an invitation; 11 visited on 2 Nov but
+    # is a base customer first followed up in October, outside the rate's population. 1 / 5 = 20 %
+    assert nov.invite_to_store_rate == Ratio(1, 5)
+    assert nov.invite_to_store_rate.percent == pytest.approx(20.0)
+
+
+def test_invite_to_store_rate_is_a_share_of_the_month_s_first_follow_ups_so_never_above_100_percent():
+    # Five leads invited in October visit in November; one lead is first followed up in November.
+    october = [lead(20 + i, S.HQ, "2026-10-02T02:00") for i in range(5)]
+    data = KpiInput(
+        leads=[*october, lead(30, S.HQ, "2026-11-02T02:00")],
+        contacts=[
+            *(ContactFact(20 + i, z("2026-10-03T02:00")) for i in range(5)),
+            ContactFact(30, z("2026-11-03T02:00")),
+        ],
+        states=[
+            *(StateFact(20 + i, z("2026-10-03T02:00"), LeadState.INVITED) for i in range(5)),
+            *(StateFact(20 + i, z("2026-11-05T02:00"), LeadState.VISITED) for i in range(5)),
+        ],
+        calls=[],
+    )
+    assert compute(NOV, data, RULES, NOW).invite_to_store_rate == Ratio(0, 1)  # was 5 / 1 = 500 %
+
+
+def test_base_customers_called_for_repurchase_are_not_in_the_follow_up_rate():
+    # 10 HQ leads, all followed up; 1,000 base customers imported for an SMS wave, 10 of them called.
+    hq = [lead(100 + i, S.HQ, "2026-11-02T02:00") for i in range(10)]
+    base = [lead(1000 + i, S.BASE_CUSTOMER, "2026-11-02T02:00") for i in range(1000)]
+    contacts = [ContactFact(100 + i, z("2026-11-03T02:00")) for i in range(10)]
+    contacts += [ContactFact(1000 + i, z("2026-11-04T02:00")) for i in range(10)]
+    data = KpiInput(leads=[*hq, *base], contacts=contacts, states=[], calls=[])
+    assert compute(NOV, data, RULES, NOW).follow_up_rate == Ratio(10, 10)  # was 20 / 1010 = 2 %
 
 
 def test_deals(nov):

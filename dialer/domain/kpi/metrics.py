@@ -33,6 +33,9 @@ from dialer.settings import FirstFollowUpHours, KpiSettings, Settings
 _CLOSED = frozenset({LeadState.DEAL, LeadState.DEFEATED, LeadState.INVALID})
 # Leads the sales manager hands over; their 2-day deadline runs from the hand-over.
 _HANDED_OVER = frozenset({LeadSource.LOW_INTENT, LeadSource.DEFEATED})
+# The handbook's follow-up and invite-to-store rates concern prospects (潜客): every channel but the
+# base customers, who are existing owners called for repurchase and have a funnel of their own.
+PROSPECT_SOURCES = frozenset(LeadSource) - {LeadSource.BASE_CUSTOMER}
 _MONTH_TEXT = re.compile(r"^(\d{4})-(\d{2})$")
 
 
@@ -274,15 +277,17 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         and state_at_start.get(lead.id) not in _CLOSED
     }
     new = {lead.id for lead in leads if start <= lead.created_at < end}
-    followed = {i for i in carried | new if i in first_contact and start <= first_contact[i] < end}
+    prospects = {lead.id for lead in leads if lead.source in PROSPECT_SOURCES}
+    carried_prospects, new_prospects = carried & prospects, new & prospects
+    followed = {i for i in carried_prospects | new_prospects if i in first_contact and start <= first_contact[i] < end}
 
     return MonthlyKpis(
         month=month,
         agent=agent,
-        carried_over=len(carried),
-        new_leads=len(new),
-        follow_up_rate=Ratio(len(followed), len(carried) + len(new)),
-        invite_to_store_rate=Ratio(_first_invitation_visits(states, start, end), len(followed)),
+        carried_over=len(carried_prospects),
+        new_leads=len(new_prospects),
+        follow_up_rate=Ratio(len(followed), len(carried_prospects) + len(new_prospects)),
+        invite_to_store_rate=Ratio(_first_invitation_visits(states, start, end, among=followed), len(followed)),
         deals=len({s.lead_id for s in states if s.state is LeadState.DEAL and start <= s.at < end}),
         hq_deadline=_deadline(
             [lead for lead in leads if lead.source is LeadSource.HQ],
@@ -316,8 +321,10 @@ def _first_by_lead(contacts: Iterable[ContactFact]) -> dict[int, datetime]:
     return first
 
 
-def _first_invitation_visits(states: Sequence[StateFact], start: datetime, end: datetime) -> int:
-    """Leads whose first ``visited`` (after an ``invited``) falls in [start, end); ``states`` is time-ordered."""
+def _first_invitation_visits(states: Sequence[StateFact], start: datetime, end: datetime, among: set[int]) -> int:
+    """Leads of ``among`` whose first ``visited`` (after an ``invited``) falls in [start, end); ``states`` is
+    time-ordered. ``among`` is the rate's denominator (the month's first follow-ups), so the rate is a
+    share of one population and never passes 100 %."""
     invited: set[int] = set()
     visited: set[int] = set()
     count = 0
@@ -326,7 +333,7 @@ def _first_invitation_visits(states: Sequence[StateFact], start: datetime, end: 
             invited.add(change.lead_id)
         elif change.state is LeadState.VISITED and change.lead_id not in visited:
             visited.add(change.lead_id)
-            if change.lead_id in invited and start <= change.at < end:
+            if change.lead_id in invited and change.lead_id in among and start <= change.at < end:
                 count += 1
     return count
 
