@@ -31,7 +31,7 @@ from dialer.doss.service import DossService
 from dialer.events.bus import EventBus
 from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
-from dialer.leads.service import LeadService
+from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
@@ -84,6 +84,7 @@ class App:
     health: TaskHealth
     auth: AuthService
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
+    manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -116,20 +117,21 @@ async def open_store(
             clock=clock,
             compressor=compressor_for(settings.recording),
         )
+        doss = DossService(
+            db,
+            leads.store,
+            DossOutbox(db),
+            mapping,
+            clock,
+            on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),
+        )
         yield App(
             settings=settings,
             clock=clock,
             db=db,
             attempts=attempts,
             leads=leads,
-            doss=DossService(
-                db,
-                leads.store,
-                DossOutbox(db),
-                mapping,
-                clock,
-                on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),
-            ),
+            doss=doss,
             recordings=registry,
             recording_store=recording_store,
             qa=QaService(
@@ -145,6 +147,7 @@ async def open_store(
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost),
             listen_ins=ListenInStore(db),
+            manager=LeadManager(db, leads, doss, clock),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

@@ -10,11 +10,14 @@ import argparse
 import getpass
 import sys
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.doss.errors import DossError
 from dialer.domain.leads.deadlines import DueKind
 from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import NO_REASON, HygieneReport
@@ -22,7 +25,7 @@ from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.domain.leads.template import TEMPLATE
 from dialer.i18n import translate
 from dialer.leads.importer import ImportProgress, ImportReport, Phase
-from dialer.leads.service import DueItem, DueScope, LeadManager, LeadService
+from dialer.leads.service import DueItem, DueScope, LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.store.errors import StoreError
@@ -98,6 +101,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     tr.add_argument("--actor", default=None, help="who decides (default: the login name)")
     tr.add_argument("--json", action="store_true")
     tr.set_defaults(handler=run_transfer)
+
+    visit = leads.add_parser("visit", help="the customer came to the showroom (after an invitation, for the KPIs)")
+    visit.add_argument("lead_id", type=int, metavar="LEAD_ID")
+    visit.add_argument("--at", help="when, YYYY-MM-DD HH:MM dealer local time (default: now)")
+    visit.add_argument("--test-drive", action="store_true", help="the customer test-drove (试乘试驾)")
+    visit.add_argument("--note", help="for DOSS's note column")
+    visit.add_argument("--actor", default=None, help="who reports it (default: the login name)")
+    visit.set_defaults(handler=run_milestone, state=LeadState.VISITED, model=None)
+
+    deal = leads.add_parser("deal", help="the customer bought (成交), reported to DOSS")
+    deal.add_argument("lead_id", type=int, metavar="LEAD_ID")
+    deal.add_argument("--at", help="when, YYYY-MM-DD HH:MM dealer local time (default: now)")
+    deal.add_argument("--model", help="the model bought")
+    deal.add_argument("--note", help="for DOSS's note column")
+    deal.add_argument("--actor", default=None, help="who reports it (default: the login name)")
+    deal.set_defaults(handler=run_milestone, state=LeadState.DEAL, test_drive=False)
 
     own = leads.add_parser("owners", help="ownership: leads per owner by state, overdue per owner, unassigned")
     own.add_argument("--json", action="store_true")
@@ -343,11 +362,39 @@ def print_hygiene(report: HygieneReport, lang: str) -> None:
             print_table([_t(lang, col), _t(lang, "col.count")], [(show(k), v) for k, v in counts.items()])
 
 
+async def run_milestone(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer leads visit`` / ``dialer leads deal``: a showroom milestone, into the lead and DOSS's outbox."""
+    lang = cfg.ui.language
+    tz = ZoneInfo(cfg.dealer.timezone)
+    at = None
+    if args.at:
+        try:
+            at = datetime.strptime(args.at, "%Y-%m-%d %H:%M").replace(tzinfo=tz)
+        except ValueError:
+            raise CliError(_t(lang, "milestone.bad_at", value=args.at)) from None
+    async with open_store(cfg, args.clock) as app:
+        try:
+            done = await app.doss.record_milestone(
+                args.lead_id,
+                args.state,
+                args.actor or getpass.getuser(),
+                args.note,
+                at=at,
+                test_drive=args.test_drive,
+                model=args.model,
+            )
+        except (LeadError, DossError) as exc:
+            raise CliError(str(exc)) from None
+    key = "milestone.visit" if args.state is LeadState.VISITED else "milestone.deal"
+    print(_t(lang, key, lead=done.lead.id, name=done.lead.name, state=done.lead.state.value))
+    return 0
+
+
 async def run_transfer(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads transfer``: one manager decision, all leads or none."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        manager = LeadManager(app.db, app.leads, app.doss, app.clock)
+        manager = app.manager
         try:
             done = await manager.transfer(args.lead_ids, args.to_owner, args.actor or getpass.getuser(), args.reason)
         except (LeadError, StoreError) as exc:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
@@ -142,28 +143,55 @@ class DossService:
         )
         return Recorded(lead=lead, change=change, outbox_id=outbox_id)
 
-    async def record_milestone(self, lead_id: int, state: LeadState, actor: str, note: str | None = None) -> Recorded:
-        """The showroom reports a visit or a deal: change the lead and queue the DOSS change atomically."""
+    async def record_milestone(
+        self,
+        lead_id: int,
+        state: LeadState,
+        actor: str,
+        note: str | None = None,
+        *,
+        at: datetime | None = None,
+        test_drive: bool = False,
+        model: str | None = None,
+    ) -> Recorded:
+        """The showroom reports a visit (``test_drive``: with a test drive) or a deal (``model``: the car
+        bought): change the lead and queue the DOSS change atomically. ``at``: when it happened
+        (default now; reported later is fine, in the future is refused)."""
         if state not in MILESTONES:
             raise FormError("state", f"{state.value!r} is not a showroom milestone (visited or deal)")
+        if test_drive and state is not LeadState.VISITED:
+            raise FormError("test_drive", "a test drive is reported with a visit")
+        if model is not None and (state is not LeadState.DEAL or not model.strip()):
+            raise FormError("model", "the model bought is reported with a deal, and is not empty")
         now = self._clock.now()
+        when = now if at is None else at
+        if when > now:
+            raise FormError("at", f"{when.isoformat()} is in the future: report what happened")
+        detail: dict[str, Any] = {}
+        if test_drive:
+            detail["test_drive"] = True
+        if model is not None:
+            detail["model"] = model.strip()
+        result = state.zh + ("（试乘试驾）" if test_drive else "") + (f"（{model.strip()}）" if model else "")
         async with self._db.write() as tx:
             before = await self._leads.get(lead_id)
             # A repeated report would be a second DOSS line for one visit; change_state
             # treats "same state" as no change, so the check must happen here.
             check_transition(lead_id, before.state, state)
-            lead = await self._leads.change_state(lead_id, state, now, actor, reason="showroom")
+            lead = await self._leads.change_state(lead_id, state, when, actor, reason="showroom", data=detail)
             record = DossRecord(
                 lead=_snapshot(lead, None),
-                at=now,
+                at=when,
                 actor=actor,
                 state=state,
-                result=state.zh,
+                result=result,
                 intent=lead.intent,
                 note=note,
             )
             outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
-        log.info("doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id)
+        log.info(
+            "doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id, test_drive=test_drive
+        )
         return Recorded(lead=lead, change=None, outbox_id=outbox_id)
 
     async def record_reactivation(self, lead_ids: Sequence[int], actor: str, reason: str) -> list[Lead]:

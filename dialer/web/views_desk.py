@@ -261,8 +261,7 @@ async def api_disposition(request: web.Request) -> web.StreamResponse:
 
 def lead_manager(request: web.Request) -> LeadManager:
     """The manager's decisions (re-activate, transfer) over this console's dialer."""
-    app = request.app[DIALER]
-    return LeadManager(app.db, app.leads, app.doss, app.clock)
+    return request.app[DIALER].manager
 
 
 async def _reactivate(request: web.Request, reason: str) -> Lead:
