@@ -19,6 +19,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from dialer.domain.doss.outbox import DossRecord, OutboxEntry
+from dialer.domain.spreadsheet import as_cell
 from dialer.phone import DialFormat, dial_string
 
 SHEET_TITLE = {"zh-CN": "DOSS导入", "en": "DOSS import"}
@@ -85,7 +86,7 @@ def write_xlsx(path: Path, entries: Sequence[OutboxEntry], tz: tzinfo, language:
     sheet.append([column.zh if language == "zh-CN" else column.en for column in COLUMNS])
     lines = rows(entries, tz)
     for line in lines:
-        sheet.append(list(line))
+        sheet.append([as_cell(value) for value in line])
     for index, column in enumerate(COLUMNS, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = column.width

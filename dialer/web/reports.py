@@ -15,6 +15,7 @@ from dialer.app import App
 from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
+from dialer.domain.spreadsheet import as_cell
 from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
 
@@ -249,7 +250,7 @@ def to_xlsx(sheets: Sequence[Sheet]) -> bytes:
         ws = book.create_sheet(sheet.title[:excel_title_max])
         ws.append(list(sheet.headers))
         for row in sheet.rows:
-            ws.append(list(row))
+            ws.append([as_cell(value) for value in row])
     out = BytesIO()
     book.save(out)
     return out.getvalue()

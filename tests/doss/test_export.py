@@ -86,3 +86,16 @@ def test_reversed_period_is_refused():
     start, end = period_bounds(date(2026, 11, 29), date(2026, 11, 29), TZ)
     assert end - start == timedelta(days=1)
     assert start.isoformat() == "2026-11-29T00:00:00+08:00"
+
+
+async def test_a_formula_in_a_note_or_a_reason_is_text_in_the_sheet(service, make_leads, outbox, clock, tmp_path):
+    (lead,) = await make_leads(1)
+    hostile = '=HYPERLINK("http://evil.example","点我")'
+    await service.record_disposition(
+        lead, 1, Outcome.ANSWERED, DispositionForm(Disposition.DEFEATED, defeat_reason="价格原因", note=hostile), "王芳"
+    )
+    start, end = period_bounds(date(2026, 11, 29), date(2026, 11, 29), TZ)
+    path = tmp_path / "doss.xlsx"
+    write_xlsx(path, await outbox.between(start, end), TZ)
+    note = load_workbook(path).active["N2"]
+    assert note.data_type == "s" and note.value == "'" + hostile  # shown as text, never run
