@@ -99,7 +99,7 @@ class AuthService:
         """Check the password (throttled per name and per address) and open a session."""
         keys = (f"user:{name}", f"ip:{address}")
         now_mono = self._clock.monotonic()
-        wait = self._throttle.wait(keys, now_mono)
+        wait = self._throttle.attempt(keys, now_mono)
         if wait > 0:
             log.warning("auth.login_throttled", user=name, address=address, retry_after_s=round(wait, 1))
             raise LoginRefused(wait)
@@ -107,10 +107,9 @@ class AuthService:
         stored = user.password_hash if user is not None else await self._dummy()
         ok = await asyncio.to_thread(verify_password, password, stored)
         if user is None or not ok or user.disabled_at is not None:
-            self._throttle.failed(keys, now_mono)
-            log.warning("auth.login_failed", user=name, address=address)
+            log.warning("auth.login_failed", user=name, address=address)  # counted by attempt()
             raise LoginRefused(self._throttle.wait(keys, now_mono))
-        self._throttle.succeeded(keys[0])
+        self._throttle.succeeded(keys)
         if needs_rehash(user.password_hash, self._cost):
             await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
         token, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)

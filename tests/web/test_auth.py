@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import re
 
@@ -14,7 +15,7 @@ from dialer.domain.auth.errors import BadUserInput, LoginRefused
 from dialer.domain.auth.passwords import ScryptCost, hash_password, needs_rehash, verify_password
 from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.web.app import create_app
-from dialer.web.keys import AUTH
+from dialer.web.keys import AUTH, SETTINGS
 from tests.web.conftest import CHEAP, PASSWORD, Login
 
 
@@ -177,3 +178,40 @@ def test_throttle_delay_doubles_up_to_the_cap_and_is_forgiven_after_the_window()
     assert throttle.wait(["k"], 200.0) == 0.0
     throttle.failed(["k"], 200.0)
     assert throttle.wait(["k"], 200.0) == 0.0  # forgiven: counting starts again
+
+
+async def test_parallel_guesses_cannot_all_pass_the_throttle(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Twenty logins at once: each is counted before its password is checked, so only the free few are
+    checked and the right password sent last is refused like the guesses."""
+    import dialer.auth.service as service_module
+
+    checked = []
+    real = service_module.verify_password
+
+    def counting(password: str, stored: str) -> bool:
+        checked.append(password)
+        return real(password, stored)
+
+    monkeypatch.setattr(service_module, "verify_password", counting)
+    auth = client.app[AUTH]
+    guesses = [f"guess-{i}" for i in range(19)] + [PASSWORD]
+    results = await asyncio.gather(
+        *(auth.login("li", p, f"10.0.1.{i}") for i, p in enumerate(guesses)), return_exceptions=True
+    )
+    assert all(isinstance(r, LoginRefused) for r in results)
+    free = client.app[SETTINGS].web.login_free_failures
+    assert len(checked) <= free + 1  # before: all 20 were checked and the 20th logged in
+
+
+def test_a_right_password_takes_back_the_failure_its_attempt_counted() -> None:
+    throttle = LoginThrottle(ThrottleRules(free_failures=1, window_s=100.0, base_delay_s=2.0, max_delay_s=5.0))
+    keys = ["user:li", "ip:10.0.0.1"]
+    for _ in range(10):  # a whole office logging in through one address, every password right
+        assert throttle.attempt(keys, 0.0) == 0
+        throttle.succeeded(keys)
+    assert throttle.wait(keys, 0.0) == 0
+    assert throttle.attempt(["user:x", "ip:10.0.0.1"], 0.0) == 0  # a wrong one counts from here
+    assert throttle.attempt(["user:y", "ip:10.0.0.1"], 0.0) == 0
+    assert throttle.attempt(["user:z", "ip:10.0.0.1"], 0.0) > 0  # two failures at the address: wait

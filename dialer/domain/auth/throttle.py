@@ -8,7 +8,7 @@ helps someone who can restart the service anyway.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from dialer.settings import WebSettings
@@ -58,15 +58,34 @@ class LoginThrottle:
                 longest = max(longest, record.last_failure + self._rules.delay(record.failures) - now)
         return max(longest, 0.0)
 
+    def attempt(self, keys: Sequence[str], now: float) -> float:
+        """Start a login: 0 and the attempt is counted as a failure until :meth:`succeeded` says
+        otherwise, or the seconds still to wait (nothing counted).
+
+        Counting before the password is checked is what makes the throttle hold against parallel
+        guesses: twenty logins sent at once would otherwise all pass the wait, all have their
+        password checked (the check takes a while), and only then be counted.
+        """
+        wait = self.wait(keys, now)
+        if wait == 0:
+            self.failed(keys, now)
+        return wait
+
     def failed(self, keys: Iterable[str], now: float) -> None:
         """One more failure for each key."""
         for key in keys:
             record = self._current(key, now)
             self._records[key] = _Record((record.failures if record else 0) + 1, now)
 
-    def succeeded(self, key: str) -> None:
-        """A correct password clears that key (the user's; the address keeps its count of other failures)."""
-        self._records.pop(key, None)
+    def succeeded(self, keys: Sequence[str]) -> None:
+        """The attempt's password was right: the user's key (the first) is cleared; the others (the
+        address) take back the failure :meth:`attempt` counted and keep their count of other failures."""
+        user, *others = keys
+        self._records.pop(user, None)
+        for key in others:
+            record = self._records.get(key)
+            if record is not None:
+                record.failures = max(0, record.failures - 1)
 
     def _current(self, key: str, now: float) -> _Record | None:
         record = self._records.get(key)
