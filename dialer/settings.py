@@ -265,6 +265,12 @@ class LeadSettings:
     visit_reminder_time: str = "10:00"
     # Import progress is reported every this many rows.
     import_progress_rows: int = 5000
+    # A cell longer than this many characters refuses its row (naming the column): names, models and
+    # notes are short; a megabyte "name" is an accident or an attack, and would be stored and shown.
+    import_max_cell_chars: int = 500
+    # An XLSX whose parts unpack to more than this many MB is refused before it is read: a small file
+    # can unpack to gigabytes (a zip bomb) and take the whole service's memory and time.
+    import_max_unpacked_mb: int = 200
     # The monthly hygiene report shows defeated leads per month over this many months.
     hygiene_trend_months: int = 12
 
@@ -615,8 +621,9 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
     hh, _, mm = leads.visit_reminder_time.partition(":")
     if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
         problems.append(f"leads.visit_reminder_time = {leads.visit_reminder_time!r}: expected HH:MM")
-    if leads.import_progress_rows <= 0:
-        problems.append(f"leads.import_progress_rows = {leads.import_progress_rows}: must be positive")
+    for name in ("import_progress_rows", "import_max_cell_chars", "import_max_unpacked_mb"):
+        if getattr(leads, name) <= 0:
+            problems.append(f"leads.{name} = {getattr(leads, name)}: must be positive")
     if leads.hygiene_trend_months <= 0:
         problems.append(f"leads.hygiene_trend_months = {leads.hygiene_trend_months}: must be positive")
     return problems

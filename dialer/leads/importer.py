@@ -83,8 +83,20 @@ class ImportReport:
 class LeadImporter:
     """Imports CSV/XLSX lead files into the store."""
 
-    def __init__(self, store: LeadStore, clock: Clock, *, region: str, tz: tzinfo, progress_rows: int) -> None:
+    def __init__(
+        self,
+        store: LeadStore,
+        clock: Clock,
+        *,
+        region: str,
+        tz: tzinfo,
+        progress_rows: int,
+        max_cell_chars: int,
+        max_unpacked_mb: int,
+    ) -> None:
         self._store = store
+        self._max_cell_chars = max_cell_chars
+        self._max_unpacked_bytes = max_unpacked_mb * 1024 * 1024
         self._clock = clock
         self._region = region
         self._tz = tz
@@ -100,7 +112,14 @@ class LeadImporter:
         progress: ImportProgressCallback | None = None,
     ) -> ImportReport:
         """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty."""
-        ctx = RowContext(region=self._region, tz=self._tz, now=self._clock.now(), source=source, owner=owner)
+        ctx = RowContext(
+            region=self._region,
+            tz=self._tz,
+            now=self._clock.now(),
+            source=source,
+            owner=owner,
+            max_cell_chars=self._max_cell_chars,
+        )
         parsed = await asyncio.to_thread(self._read, path, ctx, progress)
         if progress:
             progress(ImportProgress(Phase.WRITE, parsed.rows))
@@ -124,7 +143,7 @@ class LeadImporter:
         )
 
     def _read(self, path: Path, ctx: RowContext, progress: ImportProgressCallback | None) -> _Parsed:
-        with open_sheet(path) as sheet:
+        with open_sheet(path, self._max_unpacked_bytes) as sheet:
             parsed = _Parsed(sha256=sheet.sha256)
             headers = map_headers(sheet.headers)
             parsed.ignored_headers = headers.ignored

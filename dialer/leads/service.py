@@ -113,6 +113,8 @@ class LeadService:
             region=settings.dealer.region,
             tz=self.tz,
             progress_rows=settings.leads.import_progress_rows,
+            max_cell_chars=settings.leads.import_max_cell_chars,
+            max_unpacked_mb=settings.leads.import_max_unpacked_mb,
         )
 
     async def due(self, scope: DueScope = DueScope.TODAY, owner: str | None = None) -> list[DueItem]:

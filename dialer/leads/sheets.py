@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from zipfile import BadZipFile
+from zipfile import BadZipFile, ZipFile
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
@@ -70,8 +70,9 @@ _XLSX_ERRORS = (InvalidFileException, BadZipFile, OSError, KeyError, ValueError,
 
 
 @contextmanager
-def open_sheet(path: Path) -> Iterator[SheetRows]:
-    """Open a .csv or .xlsx lead file for streaming; :class:`ImportFileError` if it cannot be read."""
+def open_sheet(path: Path, max_unpacked_bytes: int) -> Iterator[SheetRows]:
+    """Open a .csv or .xlsx lead file for streaming; :class:`ImportFileError` if it cannot be read, or
+    if an XLSX would unpack to more than ``max_unpacked_bytes`` (``[leads] import_max_unpacked_mb``)."""
     suffix = path.suffix.lower()
     if not path.is_file():
         raise ImportFileError(f"{path}: no such file")
@@ -83,6 +84,7 @@ def open_sheet(path: Path) -> Iterator[SheetRows]:
         with path.open(encoding=encoding, newline="") as f:
             yield _sheet_rows(path, enumerate(csv.reader(f), start=1), sha256)
     elif suffix in (".xlsx", ".xlsm"):
+        _check_unpacked_size(path, max_unpacked_bytes)
         try:
             wb = load_workbook(path, read_only=True, data_only=True)
         except _XLSX_ERRORS as exc:
@@ -96,6 +98,24 @@ def open_sheet(path: Path) -> Iterator[SheetRows]:
             wb.close()
     else:
         raise ImportFileError(f"{path}: unsupported file type {suffix!r}; use .csv or .xlsx")
+
+
+def _check_unpacked_size(path: Path, limit: int) -> None:
+    """Refuse an XLSX whose parts would unpack past ``limit`` bytes, before any of it is unpacked.
+
+    The sizes come from the zip's directory: a member that holds more than it declares is not
+    unpacked past its declared size (and fails its checksum), so a lie there cannot get round this.
+    """
+    try:
+        with ZipFile(path) as archive:
+            unpacked = sum(member.file_size for member in archive.infolist())
+    except (BadZipFile, OSError) as exc:
+        raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+    if unpacked > limit:
+        raise ImportFileError(
+            f"{path}: the workbook unpacks to {unpacked // (1024 * 1024)} MB, more than the"
+            f" {limit // (1024 * 1024)} MB allowed ([leads] import_max_unpacked_mb); save it as CSV or split it"
+        )
 
 
 def _xlsx_rows(path: Path, rows: Iterator[Sequence[object]]) -> Iterator[Sequence[object]]:

@@ -81,7 +81,11 @@ async def test_an_xlsx_cell_with_a_c1_control_is_refused(service: LeadService, s
 def test_a_lone_surrogate_is_refused_and_shown_escaped() -> None:
     # No CSV or XLSX decoder produces one; a caller handing cells over in memory can.
     ctx = RowContext(
-        region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, tzinfo=UTC), source=LeadSource.WEB
+        region="CN",
+        tz=ZoneInfo("Asia/Shanghai"),
+        now=datetime(2026, 11, 29, tzinfo=UTC),
+        source=LeadSource.WEB,
+        max_cell_chars=500,
     )
     result = parse_row(2, ["张\ud800", "13800138000"], map_headers(["姓名", "手机"]), ctx)
     assert not isinstance(result, LeadDraft)

@@ -9,7 +9,9 @@ from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import IntentLevel, LeadSource
 from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, map_headers, parse_row
 
-CTX = RowContext(region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, 1, tzinfo=UTC))
+CTX = RowContext(
+    region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, 1, tzinfo=UTC), max_cell_chars=500
+)
 
 ZH = [
     "姓名",
@@ -117,7 +119,7 @@ def test_missing_phone_and_source_are_reasons_too() -> None:
 
 def test_command_line_source_and_owner_fill_empty_cells_only() -> None:
     mapped = map_headers(["姓名", "手机", "线索来源", "负责人"])
-    ctx = RowContext(region="CN", tz=CTX.tz, now=CTX.now, source=LeadSource.WEB, owner="赵六")
+    ctx = RowContext(region="CN", tz=CTX.tz, now=CTX.now, source=LeadSource.WEB, owner="赵六", max_cell_chars=500)
     a = parse_row(2, ["甲", "13800138000", "", ""], mapped, ctx)
     b = parse_row(3, ["乙", "13900139000", "战败", "王丽"], mapped, ctx)
     assert isinstance(a, LeadDraft) and isinstance(b, LeadDraft)

@@ -272,7 +272,14 @@ def shown(raw: object) -> str:
     the web page or the store; the escapes are Python's (``\\t``, ``\\x85``, ``\\ud800``, ``\\ufffe``).
     """
     text = _EDGE_SPACE.sub("", str(raw))
+    if len(text) > _SHOWN_MAX:
+        # A report of a huge cell must not be huge itself (the console returns reports as JSON).
+        text = f"{text[:_SHOWN_MAX]}… ({len(text)} characters)"
     return _ESCAPED.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+# How much of a cell a rejection shows: enough to find the row, never the whole of a huge cell.
+_SHOWN_MAX = 200
 
 
 _DIGITS_ONLY = re.compile(r"[\s\-()（）]")

@@ -181,6 +181,7 @@ class RowContext:
     region: str  # default phone region
     tz: tzinfo  # dealer time zone: how local times in the file are read
     now: datetime  # times after this are typos, not leads from the future
+    max_cell_chars: int  # [leads] import_max_cell_chars: a longer cell refuses its row
     source: LeadSource | None = None  # --source: used where the row has none
     owner: str | None = None  # --owner: used where the row has none
 
@@ -192,6 +193,7 @@ class _RowParse:
     row: int
     cells: Sequence[object]
     headers: HeaderMap
+    max_cell_chars: int
     rejections: list[Rejection] = field(default_factory=list)
     rejected: set[Column] = field(default_factory=set)
 
@@ -202,9 +204,11 @@ class _RowParse:
     def get(self, column: Column, parse: Callable[[object], T]) -> T | None:
         raw = self.raw(column)
         try:
-            # Checked here, where every field of the row goes through, so a control character in any
-            # column can only ever become a rejection of this row, whatever the column's parser does.
+            # Checked here, where every field of the row goes through, so a control character or a
+            # huge cell in any column can only ever become a rejection of this row.
             check_printable(raw)
+            if isinstance(raw, str) and len(raw) > self.max_cell_chars:
+                raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
             return parse(raw)
         except FieldError as exc:
             self.reject(column, raw, exc.reason)
@@ -223,7 +227,7 @@ def is_blank(cells: Sequence[object]) -> bool:
 
 def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowContext) -> LeadDraft | list[Rejection]:
     """One data row (``row`` is the spreadsheet row number) to a draft, or every reason it is refused."""
-    p = _RowParse(row, cells, headers)
+    p = _RowParse(row, cells, headers, ctx.max_cell_chars)
     name = p.get(Column.NAME, _required(parse_text))
     phones: list[LeadPhone] = []
     for column in (Column.MOBILE, Column.LANDLINE):
