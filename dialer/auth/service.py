@@ -79,7 +79,7 @@ class AuthService:
             parsed = Role(role)
         except ValueError:
             raise BadUserInput("role", role, f"must be one of {', '.join(r.value for r in Role)}") from None
-        check_new_password(password)
+        check_new_password(password, name)
         identity = (agent or name) if parsed is Role.AGENT else agent
         hashed = await asyncio.to_thread(hash_password, password, self._cost)
         try:
@@ -89,6 +89,33 @@ class AuthService:
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
         log.info("auth.user_added", user=name, role=parsed.value)
+        return user
+
+    async def set_password(self, name: str, password: str) -> None:
+        """A new password for ``name``; every session of theirs ends (whoever else knew the old one is out)."""
+        user = await self._user(name)
+        check_new_password(password, name)
+        await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
+        ended = await self._users.end_sessions_of(user.id)
+        log.info("auth.password_changed", user=name, sessions_ended=ended)
+
+    async def disable(self, name: str) -> None:
+        """``name`` may no longer log in, and is logged out everywhere at once (a departing employee)."""
+        user = await self._user(name)
+        await self._users.set_disabled(user.id, self._clock.now())
+        ended = await self._users.end_sessions_of(user.id)
+        log.info("auth.user_disabled", user=name, sessions_ended=ended)
+
+    async def enable(self, name: str) -> None:
+        """``name`` may log in again (with the password they had)."""
+        user = await self._user(name)
+        await self._users.set_disabled(user.id, None)
+        log.info("auth.user_enabled", user=name)
+
+    async def _user(self, name: str) -> UserRecord:
+        user = await self._users.by_name(name)
+        if user is None:
+            raise BadUserInput("name", name, "no such user")
         return user
 
     async def users(self) -> list[UserRecord]:

@@ -18,7 +18,7 @@ from dialer.settings import Settings
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer users`` and its actions to the CLI."""
-    p = sub.add_parser("users", help="控制台用户：添加、列表 (console users)")
+    p = sub.add_parser("users", help="控制台用户：添加、列表、改密码、停用 (console users)")
     cmds = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     a = cmds.add_parser("add", help="add a login; the password is read from stdin or --password-env")
@@ -33,6 +33,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls = cmds.add_parser("list", help="every login with role and agent identity")
     ls.add_argument("--json", action="store_true")
     ls.set_defaults(handler=run_list)
+
+    pw = cmds.add_parser("passwd", help="set a new password (read like add's); every session of the user ends")
+    pw.add_argument("name", metavar="NAME")
+    pw.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    pw.set_defaults(handler=run_change, change="passwd")
+
+    off = cmds.add_parser("disable", help="the user can no longer log in, and is logged out everywhere at once")
+    off.add_argument("name", metavar="NAME")
+    off.set_defaults(handler=run_change, change="disable")
+
+    on = cmds.add_parser("enable", help="a disabled user may log in again")
+    on.add_argument("name", metavar="NAME")
+    on.set_defaults(handler=run_change, change="enable")
 
 
 def _password(args: argparse.Namespace) -> str:
@@ -64,6 +77,24 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
             role=translate("web.role." + user.role.value, cfg.ui.language),
         )
     )
+    return 0
+
+
+async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users passwd|disable|enable NAME``."""
+    password = _password(args) if args.change == "passwd" else ""
+    async with open_store(cfg, args.clock) as app:
+        try:
+            match args.change:
+                case "passwd":
+                    await app.auth.set_password(args.name, password)
+                case "disable":
+                    await app.auth.disable(args.name)
+                case _:
+                    await app.auth.enable(args.name)
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    print(translate(f"cli.users.{args.change}", cfg.ui.language, name=args.name))
     return 0
 
 

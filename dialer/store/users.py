@@ -93,6 +93,18 @@ class UserStore:
         async with self._db.write() as tx:
             await tx.execute("UPDATE web_sessions SET last_seen_at = ? WHERE token_hash = ?", (to_db(at), token_hash))
 
+    async def set_disabled(self, user_id: int, at: datetime | None) -> None:
+        """Disable the user from ``at``, or (None) enable them again."""
+        async with self._db.write() as tx:
+            await tx.execute(
+                "UPDATE users SET disabled_at = ? WHERE id = ?", (None if at is None else to_db(at), user_id)
+            )
+
+    async def end_sessions_of(self, user_id: int) -> int:
+        """Log the user out everywhere; returns how many sessions ended."""
+        async with self._db.write() as tx:
+            return await tx.execute("DELETE FROM web_sessions WHERE user_id = ?", (user_id,))
+
     async def end_session(self, token_hash: str) -> None:
         """Log out: the cookie's token stops working at once."""
         async with self._db.write() as tx:
