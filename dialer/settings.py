@@ -394,6 +394,9 @@ class WebSettings:
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
     wallboard_slow_refresh_s: float = 60.0
+    # An open websocket (wallboard, desk pops) checks its session this often and closes when it ended
+    # (logout, expiry, the user disabled): a screen must not keep streaming to someone shut out.
+    socket_session_check_s: float = 5.0
     # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
     wallboard_viewer_queue: int = 1
     # Largest lead file a sales manager may upload.
@@ -675,6 +678,8 @@ def _web_problems(w: WebSettings) -> list[str]:
         )
     if w.wallboard_interval_ms < 50:
         problems.append(f"web.wallboard_interval_ms = {w.wallboard_interval_ms}: must be at least 50")
+    if w.socket_session_check_s <= 0:
+        problems.append(f"web.socket_session_check_s = {w.socket_session_check_s}: must be positive")
     if w.wallboard_slow_refresh_s <= 0 or w.wallboard_viewer_queue < 1:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:

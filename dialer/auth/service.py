@@ -148,6 +148,16 @@ class AuthService:
         log.info("auth.login", user=name, role=user.role.value, address=address)
         return NewSession(token, csrf, user, expires)
 
+    async def still_valid(self, token: str) -> bool:
+        """Whether the session behind ``token`` may still be used, without counting this as activity
+        (an open websocket asks every few seconds; it must not keep an idle session alive)."""
+        found = await self._users.session(token_hash(token))
+        if found is None:
+            return False
+        now = self._clock.now()
+        idle_until = found.last_seen_at + timedelta(seconds=self._web.session_idle_s)
+        return now < found.expires_at and now < idle_until and found.user.disabled_at is None
+
     async def session(self, token: str) -> SessionRecord | None:
         """The live session behind a cookie token, or None (unknown, expired, idle too long, user disabled)."""
         hashed = token_hash(token)

@@ -135,7 +135,7 @@ async def desk_ws(request: web.Request) -> web.StreamResponse:
 
     try:
         ws = await open_socket(request)
-        await stream(ws, next_message, "desk")
+        await stream(request, ws, next_message, "desk")
     finally:
         subscription.close()
     return ws

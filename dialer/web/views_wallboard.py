@@ -88,7 +88,7 @@ async def wallboard_ws(request: web.Request) -> web.StreamResponse:
         async def next_snapshot() -> str:
             return json.dumps((await queue.get()).to_json(), ensure_ascii=False)
 
-        await stream(ws, next_snapshot, "wallboard")
+        await stream(request, ws, next_snapshot, "wallboard")
     return ws
 
 

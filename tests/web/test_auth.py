@@ -7,6 +7,7 @@ import dataclasses
 import re
 
 import pytest
+from aiohttp import WSCloseCode, WSMsgType
 from aiohttp.test_utils import TestClient
 
 from dialer.clock import VirtualClock
@@ -215,3 +216,22 @@ def test_a_right_password_takes_back_the_failure_its_attempt_counted() -> None:
     assert throttle.attempt(["user:x", "ip:10.0.0.1"], 0.0) == 0  # a wrong one counts from here
     assert throttle.attempt(["user:y", "ip:10.0.0.1"], 0.0) == 0
     assert throttle.attempt(["user:z", "ip:10.0.0.1"], 0.0) > 0  # two failures at the address: wait
+
+
+@pytest.mark.parametrize("end", ["logout", "disable"])
+async def test_an_open_websocket_closes_when_its_session_ends(  # type: ignore[no-untyped-def]
+    dialer_app, data, aiohttp_client, settings, clock, end: str
+) -> None:
+    quick = dataclasses.replace(settings, web=dataclasses.replace(settings.web, socket_session_check_s=0.05))
+    client = await aiohttp_client(create_app(quick, dialer=dialer_app, clock=clock))
+    auth = client.app[AUTH]
+    await auth.add_user("li", "supervisor", PASSWORD)
+    session = await auth.login("li", PASSWORD, "10.0.0.1")
+    async with client.ws_connect("/wallboard/ws", headers={"Cookie": f"dcc_session={session.token}"}) as ws:
+        first = await ws.receive(timeout=10)
+        assert first.type is WSMsgType.TEXT  # the wallboard streams
+        await (auth.logout(session.token) if end == "logout" else auth.disable("li"))
+        closed = await ws.receive(timeout=5)
+        while closed.type is WSMsgType.TEXT:  # a snapshot already on its way
+            closed = await ws.receive(timeout=5)
+        assert closed.type is WSMsgType.CLOSE and closed.data == WSCloseCode.POLICY_VIOLATION
