@@ -152,11 +152,7 @@ class AuthService:
         """Whether the session behind ``token`` may still be used, without counting this as activity
         (an open websocket asks every few seconds; it must not keep an idle session alive)."""
         found = await self._users.session(token_hash(token))
-        if found is None:
-            return False
-        now = self._clock.now()
-        idle_until = found.last_seen_at + timedelta(seconds=self._web.session_idle_s)
-        return now < found.expires_at and now < idle_until and found.user.disabled_at is None
+        return found is not None and self._usable(found, self._clock.now())
 
     async def session(self, token: str) -> SessionRecord | None:
         """The live session behind a cookie token, or None (unknown, expired, idle too long, user disabled)."""
@@ -165,12 +161,16 @@ class AuthService:
         if found is None:
             return None
         now = self._clock.now()
-        idle_until = found.last_seen_at + timedelta(seconds=self._web.session_idle_s)
-        if now >= found.expires_at or now >= idle_until or found.user.disabled_at is not None:
+        if not self._usable(found, now):
             await self._users.end_session(hashed)
             return None
         await self._users.touch_session(hashed, now)
         return found
+
+    def _usable(self, found: SessionRecord, now: datetime) -> bool:
+        """Not expired, not idle too long, and its user not disabled."""
+        idle_until = found.last_seen_at + timedelta(seconds=self._web.session_idle_s)
+        return now < found.expires_at and now < idle_until and found.user.disabled_at is None
 
     async def logout(self, token: str) -> None:
         """End the session; unknown tokens are ignored (logging out twice is not an error)."""

@@ -70,13 +70,9 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     args.clock = clock or SystemClock()
     try:
         cfg = load(args.config)
-    except ConfigError as exc:
-        print(f"dialer: config error: {exc}", file=sys.stderr)
-        return 2
-    if args.lang:
-        cfg = dataclasses.replace(cfg, ui=dataclasses.replace(cfg.ui, language=args.lang))
-    configure(level=args.log_level or cfg.log.level, json=cfg.log.json)
-    try:
+        if args.lang:
+            cfg = dataclasses.replace(cfg, ui=dataclasses.replace(cfg.ui, language=args.lang))
+        configure(level=args.log_level or cfg.log.level, json=cfg.log.json)
         result = args.handler(cfg, args)
         if asyncio.iscoroutine(result):
             result = asyncio.run(result)
@@ -84,7 +80,8 @@ def main(argv: Sequence[str] | None = None, *, clock: Clock | None = None) -> in
     except CliError as exc:
         print(f"dialer: {exc}", file=sys.stderr)
         return 2
-    except ConfigError as exc:  # a file the store's services load at start (DOSS mapping, QA form, templates)
+    # The config file itself, or a file the store's services load at start (DOSS mapping, QA form, templates).
+    except ConfigError as exc:
         print(f"dialer: config error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

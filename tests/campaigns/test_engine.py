@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import replace
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,7 @@ import pytest
 
 import dialer.campaigns.runner as runner_module
 import dialer.sim.engine as sim_module
+from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentRoster, AgentState
 from dialer.domain.campaigns.engine import CampaignEngine
@@ -42,20 +44,12 @@ NOW = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
 
 def engine(mode: PacingMode, *agents: str, settings: Settings | None = None) -> CampaignEngine:
     cfg = settings or Settings()
-    clock_stats = PacingStats(cfg.campaigns.pacing, _Fixed(), cfg.dealer.timezone)
+    clock_stats = PacingStats(cfg.campaigns.pacing, VirtualClock(NOW), cfg.dealer.timezone)
     roster = AgentRoster(cfg.campaigns.wrap_up_timeout_s)
     e = CampaignEngine(mode, roster, clock_stats, make_pacer(mode, clock_stats, 2.0, 0))
     for agent in agents:
         e.observe(roster.add(agent, NOW).login(NOW))
     return e
-
-
-class _Fixed:
-    def now(self) -> datetime:
-        return NOW
-
-    def monotonic(self) -> float:
-        return 0.0
 
 
 def test_progressive_dials_one_call_per_free_agent_and_counts_the_ringing_ones() -> None:
@@ -123,6 +117,41 @@ def test_an_agent_who_leaves_is_not_dialled_for_and_mistakes_are_refused() -> No
         e.placed("c1", NOW)
     with pytest.raises(CampaignError, match="never placed"):
         e.ended("c9", Outcome.BUSY, NOW)
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptedPbx:
+    """The call service over the scripted PBX, and the DOSS service, for a runner under test."""
+
+    fake: FakeAmi
+    calls: CallService
+    doss: DossService
+
+
+@contextlib.asynccontextmanager
+async def scripted_pbx(world: World) -> AsyncIterator[ScriptedPbx]:
+    """The services a runner needs, the scripted PBX's events routed to the call service while the block runs."""
+    fake = FakeAmi(world.clock)
+    calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
+    doss = DossService(
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
+        world.clock,
+    )
+
+    async def route() -> None:
+        async for event in fake.events():
+            calls.route(event)
+
+    router = asyncio.create_task(route())
+    try:
+        yield ScriptedPbx(fake, calls, doss)
+    finally:
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
 
 
 class _Recording(CampaignEngine):
@@ -208,26 +237,20 @@ async def test_the_runner_drives_the_engine_through_the_same_script(world: World
     for i in (1, 2):
         await world.lead(PHONES[i])
     record = await world.campaign(mode="progressive", agents=["agent1"])
-    fake = FakeAmi(world.clock)
-    calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
-    doss = DossService(
-        world.db,
-        world.leads,
-        DossOutbox(world.db),
-        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
-        world.clock,
-    )
+
+    async with scripted_pbx(world) as pbx:
+        await _drive_the_script(world, record.id, pbx, recording)
+    runner_engine = recording[-1]  # the one _prepare() built from the campaign's definition
+    assert runner_engine.trace[: len(SCRIPT)] == SCRIPT
+
+
+async def _drive_the_script(world: World, campaign_id: int, pbx: ScriptedPbx, recording: list[_Recording]) -> None:
+    fake = pbx.fake
 
     async def file_result(wrap: Any) -> None:
         await runner.submit_disposition(wrap.agent, DispositionForm(Disposition.DEFEATED, defeat_reason="已购竞品"))
 
-    runner = make_runner(world, record.id, calls, doss, on_wrap_up=file_result)
-
-    async def route() -> None:
-        async for event in fake.events():
-            calls.route(event)
-
-    router = asyncio.create_task(route())
+    runner = make_runner(world, campaign_id, pbx.calls, pbx.doss, on_wrap_up=file_result)
     running = asyncio.create_task(runner.run())
     try:
         for n in (1, 2):
@@ -245,13 +268,8 @@ async def test_the_runner_drives_the_engine_through_the_same_script(world: World
     finally:
         if not running.done():
             with contextlib.suppress(CampaignError):
-                await world.service.command(record.id, Command.STOP, "tester")
+                await world.service.command(campaign_id, Command.STOP, "tester")
             await asyncio.wait_for(running, 10)
-        router.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await router
-    runner_engine = recording[-1]  # the one _prepare() built from the campaign's definition
-    assert runner_engine.trace[: len(SCRIPT)] == SCRIPT
 
 
 def replace_agent(step: tuple[Any, ...], old: str, new: str) -> tuple[Any, ...]:
@@ -263,23 +281,15 @@ async def test_a_person_stopping_the_campaign_as_it_runs_out_of_leads_does_not_c
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     record = await world.campaign(mode="progressive", agents=["agent1"])  # no leads: exhausted at once
-    fake = FakeAmi(world.clock)
-    calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
-    doss = DossService(
-        world.db,
-        world.leads,
-        DossOutbox(world.db),
-        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
-        world.clock,
-    )
-    runner = make_runner(world, record.id, calls, doss)
 
     async def stopped_meanwhile() -> bool:
         await world.service.command(record.id, Command.STOP, "主管")  # between the check and the completion
         return True
 
-    monkeypatch.setattr(runner, "_exhausted", stopped_meanwhile)
-    summary = await asyncio.wait_for(runner.run(), 10)
+    async with scripted_pbx(world) as pbx:
+        runner = make_runner(world, record.id, pbx.calls, pbx.doss)
+        monkeypatch.setattr(runner, "_exhausted", stopped_meanwhile)
+        summary = await asyncio.wait_for(runner.run(), 10)
     assert summary.status.value == "stopped"
 
 
@@ -299,31 +309,14 @@ async def test_the_campaign_s_caller_id_goes_out_with_its_calls(
     )
     await world.lead(PHONES[1])
     record = await world.campaign(mode="progressive", agents=["agent1"], **campaign)
-    fake = FakeAmi(world.clock)
-    calls = CallService(ami_client=fake, attempts=world.attempts, settings=world.settings, clock=world.clock)
-    doss = DossService(
-        world.db,
-        world.leads,
-        DossOutbox(world.db),
-        load_mapping(world.settings.path(world.settings.doss.mapping_file)),
-        world.clock,
-    )
-    runner = make_runner(world, record.id, calls, doss)
-
-    async def route() -> None:
-        async for event in fake.events():
-            calls.route(event)
-
-    router = asyncio.create_task(route())
-    running = asyncio.create_task(runner.run())
-    try:
-        await until(lambda: len(fake.originates) == 1, "the call placed")
-        assert fake.originates[0]["caller_id"] == shown
-    finally:
-        await world.service.command(record.id, Command.STOP, "tester")
-        for sent in fake.originates:  # the customer hangs up: the stopped runner's last call ends
-            fake.hangup(sent["channel_id"], sent["channel_id"], 16)
-        await asyncio.wait_for(running, 10)
-        router.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await router
+    async with scripted_pbx(world) as pbx:
+        running = asyncio.create_task(make_runner(world, record.id, pbx.calls, pbx.doss).run())
+        fake = pbx.fake
+        try:
+            await until(lambda: len(fake.originates) == 1, "the call placed")
+            assert fake.originates[0]["caller_id"] == shown
+        finally:
+            await world.service.command(record.id, Command.STOP, "tester")
+            for sent in fake.originates:  # the customer hangs up: the stopped runner's last call ends
+                fake.hangup(sent["channel_id"], sent["channel_id"], 16)
+            await asyncio.wait_for(running, 10)
