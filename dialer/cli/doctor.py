@@ -20,11 +20,12 @@ from dialer.ami.errors import AmiAuthError, AmiError
 from dialer.app import open_store
 from dialer.cli.output import print_json
 from dialer.clock import Clock
+from dialer.domain.pbx.requirements import REQUIRED_MODULES
+from dialer.domain.pbx.versions import AsteriskVersion, Support, VersionError
 from dialer.i18n import translate
 from dialer.settings import Settings
 from dialer.telephony.calls import AGENT_CONTEXT, ANSWERED_CONTEXT, OUTBOUND_CONTEXT
 
-REQUIRED_MODULES = ("chan_pjsip", "app_mixmonitor", "app_chanspy", "app_queue", "app_amd", "func_groupcount")
 REQUIRED_ACTIONS = ("Originate", "Redirect", "Hangup", "Setvar", "Getvar", "CoreShowChannels", "Ping", "UserEvent")
 REQUIRED_CONTEXTS = (OUTBOUND_CONTEXT, ANSWERED_CONTEXT, AGENT_CONTEXT, "dcc-abandon")
 EVENT_PROBE_TIMEOUT_S = 3.0
@@ -34,11 +35,15 @@ Translate = Callable[..., str]
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One line of the report: what was checked, and the fix when it failed."""
+    """One line of the report: what was checked, and the fix when it failed.
+
+    A ``warning`` passed (the dialer works) but says what to plan, e.g. an Asterisk past its end of life.
+    """
 
     name: str
     ok: bool
     fix: str = ""
+    warning: bool = False
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,10 +56,10 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
     checks = await diagnose(cfg, args.clock)
     lang = cfg.ui.language
     if args.json:
-        print_json([{"check": c.name, "ok": c.ok, "fix": c.fix} for c in checks])
+        print_json([{"check": c.name, "ok": c.ok, "warning": c.warning, "fix": c.fix} for c in checks])
     else:
         for c in checks:
-            mark = translate("doctor.ok" if c.ok else "doctor.problem", lang)
+            mark = translate("doctor.problem" if not c.ok else "doctor.warning" if c.warning else "doctor.ok", lang)
             print(f"[{mark}] {c.name}" + (f"\n        {c.fix}" if c.fix else ""))
         bad = sum(not c.ok for c in checks)
         print(translate("doctor.summary_ok", lang) if not bad else translate("doctor.summary_bad", lang, count=bad))
@@ -80,6 +85,7 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
         return [*checks, Check(name, False, t("doctor.fix.ami_connect", error=exc))]
     try:
         checks.append(Check(name, True))
+        checks.append(await _check_version(client, clock, t))
         checks.append(await _check_actions(client, t))
         checks.append(await _check_events(client, t))
         checks.extend([await _check_module(client, m, t) for m in REQUIRED_MODULES])
@@ -110,6 +116,25 @@ def _check_recording(cfg: Settings, t: Translate) -> Check:
     except OSError as exc:
         return Check(t("doctor.check.recording", path=path), False, t("doctor.fix.recording", error=exc))
     return Check(t("doctor.check.recording", path=path), True)
+
+
+async def _check_version(client: AmiClient, clock: Clock, t: Translate) -> Check:
+    try:
+        reply = await client.action("CoreSettings")
+        text = (reply[0] if isinstance(reply, list) else reply).get("AsteriskVersion")
+        version = AsteriskVersion.parse(text)
+    except (AmiError, VersionError) as exc:
+        return Check(t("doctor.check.version_unknown"), False, t("doctor.fix.version_unknown", error=exc))
+    name = t("doctor.check.version", version=version.short)
+    lifetime = version.lifetime()
+    match version.support(clock.now().date()):
+        case Support.END_OF_LIFE:
+            since = lifetime.end_of_life.isoformat() if lifetime else "?"
+            return Check(name, True, t("doctor.fix.version_eol", major=version.major, since=since), warning=True)
+        case Support.SECURITY_ONLY:
+            until = lifetime.end_of_life.isoformat() if lifetime else "?"
+            return Check(name, True, t("doctor.fix.version_security", major=version.major, until=until), warning=True)
+    return Check(name, True)
 
 
 async def _check_actions(client: AmiClient, t: Translate) -> Check:

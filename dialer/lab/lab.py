@@ -19,8 +19,11 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from dialer.domain.pbx.requirements import REQUIRED_MODULES
+from dialer.domain.pbx.versions import AsteriskVersion, VersionError
 from dialer.lab import procs
 from dialer.lab.errors import LabError, LabStartError
 from dialer.lab.layout import LAB_HOST, LabLayout, Party
@@ -172,6 +175,14 @@ class Lab:
             raise LabError(f"asterisk CLI {command!r} failed ({done.returncode}): {output or done.stderr!r}")
         return output
 
+    def asterisk_version(self) -> AsteriskVersion:
+        """The version of the running lab's Asterisk (whichever ``asterisk`` was first in ``PATH``)."""
+        output = self.asterisk_cli("core show version")
+        try:
+            return AsteriskVersion.parse(output)
+        except VersionError as exc:
+            raise LabError(f"asterisk CLI 'core show version': {exc}") from None
+
     def hangup_all(self) -> None:
         """Hang up every channel (what a broken test left behind would hold lines and agents)."""
         self.asterisk_cli("channel request hangup all")
@@ -260,10 +271,25 @@ class Lab:
                     raise LabStartError(f"asterisk made no control socket within {BOOT_TIMEOUT_S} s; see {log_file}")
                 time.sleep(procs.POLL_S)
             self.asterisk_cli("core waitfullybooted")
+            self._check_modules(log_file)
         except LabError:
             procs.stop(child.pid, ASTERISK, STOP_TIMEOUT_S)
             raise
         return {"name": ASTERISK, "program": ASTERISK, "pid": child.pid, "port": layout.sip_port}
+
+    def _check_modules(self, log_file: Path) -> None:
+        # An Asterisk that looks in the wrong module folder still boots and answers AMI; every call
+        # would then fail. Refuse to call such a lab up.
+        loaded = self.asterisk_cli("module show")
+        missing = [m for m in REQUIRED_MODULES if f"{m}.so" not in loaded]
+        if missing:
+            settings = self.asterisk_cli("core show settings")
+            folder = next(
+                (line.split(":", 1)[1].strip() for line in settings.splitlines() if "Module directory" in line), "?"
+            )
+            raise LabStartError(
+                f"asterisk booted without {', '.join(missing)} (module folder {folder}); see {log_file}"
+            )
 
     def _start_party(self, party: Party) -> dict[str, Any]:
         layout = self._layout

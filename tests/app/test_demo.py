@@ -22,7 +22,7 @@ from dialer.app import open_store
 from dialer.config import load
 from dialer.settings import PbxSettings, SmsSettings, WebSettings
 from dialer.sms.simulator import read_ledger
-from tests.conftest import REPO, settings_beside, write_config
+from tests.conftest import REPO, checkout_env, settings_beside, write_config
 
 pytestmark = pytest.mark.asterisk
 
@@ -72,6 +72,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--config", str(config), "demo", "--exit-when-done", "--port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, cwd=tmp_path,
+        env=checkout_env(),
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     out: list[str] = []
@@ -109,7 +110,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
         assert len(attempts) >= 24 + 4, "the new leads and the repurchase hand-over were dialled"
         assert all(a.outcome is not None for a in attempts), "every call has its outcome"
         connected = [a for a in attempts if a.connected_at is not None]
-        assert connected, "agents talked to customers"
+        assert connected, f"agents talked to customers: {[(a.outcome, a.detail) for a in attempts]}"
         for a in connected:
             recording = await app.recording_store.get_by_call(a.call_id)
             assert recording is not None and recording.size_bytes > 0, f"call {a.call_id} has its recording"

@@ -105,3 +105,31 @@ def test_second_lab_without_customers_leaves_the_carrier_port_free_and_down_leav
     assert not any(procs.alive(p.pid, p.program) for p in status.processes)
     assert not second.status().up
     assert not procs.port_in_use(cfg.lab.sip_port, socket.SOCK_DGRAM, "127.0.0.1")
+
+
+@pytest.mark.asterisk
+def test_up_refuses_an_asterisk_that_booted_without_its_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = other_ports(tmp_path, 2100)
+    lab = Lab(cfg)
+    prepare = Lab._prepare_files
+
+    def wrong_module_folder(self: Lab) -> None:
+        # What a hand-written asterisk.conf does on a machine whose Asterisk keeps its modules elsewhere.
+        prepare(self)
+        conf = self.layout.asterisk_conf
+        conf.write_text(conf.read_text().replace("[directories]\n", f"[directories]\nastmoddir => {tmp_path}\n"))
+
+    monkeypatch.setattr(Lab, "_prepare_files", wrong_module_folder)
+    with pytest.raises(LabStartError, match=f"without chan_pjsip.*module folder {tmp_path}"):
+        lab.up()
+    assert not lab.layout.state_file.exists()
+    assert not procs.port_in_use(cfg.pbx.ami_port, socket.SOCK_STREAM, "127.0.0.1")
+
+
+@pytest.mark.asterisk
+def test_the_lab_reports_the_version_of_the_asterisk_first_in_path(lab: Lab) -> None:
+    version = lab.asterisk_version()
+    assert version.major in (16, 22), version.text
+    assert version.text.startswith("Asterisk ")

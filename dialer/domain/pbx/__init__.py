@@ -1,0 +1,1 @@
+"""What the dialer needs from an Asterisk and what it knows about Asterisk's versions."""
