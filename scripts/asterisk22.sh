@@ -53,13 +53,22 @@ if [ ! -x "$root/usr/sbin/asterisk" ]; then
   $SUDO mkdir -p "$cache"
   tmp_root="$root.partial"
   $SUDO rm -rf --one-file-system "$tmp_root"
-  $SUDO debootstrap --variant=minbase sid "$tmp_root" "$(mirror)" >/dev/null
   # sid's index on the mirror can be past its Valid-Until date: accept it, it is only for the lab.
   apt_opts=(-o Acquire::Check-Valid-Until=false -qq)
-  $SUDO chroot "$tmp_root" apt-get "${apt_opts[@]}" update
-  $SUDO chroot "$tmp_root" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
-    --no-install-recommends asterisk asterisk-modules >/dev/null
-  $SUDO chroot "$tmp_root" apt-get clean
+  # apt's and the package scripts' chatter about a chroot without init or /dev/pts is harmless:
+  # it goes to a log shown only when the build fails.
+  build_log="$cache/asterisk22-build.log"
+  if ! {
+    $SUDO debootstrap --variant=minbase sid "$tmp_root" "$(mirror)" &&
+      $SUDO chroot "$tmp_root" apt-get "${apt_opts[@]}" update &&
+      $SUDO chroot "$tmp_root" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y \
+        --no-install-recommends asterisk asterisk-modules &&
+      $SUDO chroot "$tmp_root" apt-get clean
+  } >"$build_log" 2>&1; then
+    tail -n 40 "$build_log" >&2
+    echo "scripts/asterisk22.sh: building the Asterisk 22 chroot failed; full log: $build_log" >&2
+    exit 1
+  fi
   # Renamed last, so an interrupted build is redone rather than half used.
   $SUDO mv "$tmp_root" "$root"
 fi
