@@ -12,7 +12,7 @@ import pytest
 
 from dialer.cli import main
 from dialer.domain.pbx.phones import ha1
-from dialer.domain.pbx.site import render_problems, settings_problems
+from dialer.domain.pbx.site import NatFinding, nat_findings, render_problems, settings_problems
 from dialer.lab.render import PBX_FILES
 from dialer.settings import SiteSettings, TrunkSettings
 from tests.conftest import REPO, write_config
@@ -168,3 +168,12 @@ def test_pbx_render_refuses_a_site_not_set_up(tmp_path: Path, capsys: pytest.Cap
 def test_pbx_render_refuses_a_relative_sounds_dir(tmp_path: Path) -> None:
     cfg = str(site_config(tmp_path))
     assert main(["--config", cfg, "pbx", "render", str(tmp_path / "pbx"), "--sounds-dir", "sounds"]) == 2
+
+
+def test_nat_findings_say_when_the_carrier_would_get_a_private_address() -> None:
+    assert nat_findings(site(), trunk()) == []
+    assert nat_findings(site(external_address=""), trunk()) == [NatFinding.PRIVATE_WITHOUT_NAT]
+    # A carrier on the same private network needs no NAT.
+    assert nat_findings(site(external_address=""), trunk(host="192.168.10.200", match=[])) == []
+    public = site(address="203.0.113.10", local_networks=["203.0.113.0/24"], external_address="203.0.113.99")
+    assert NatFinding.NAT_ON_PUBLIC_ADDRESS in nat_findings(public, trunk())

@@ -267,3 +267,44 @@ def match_network(entry: str) -> str:
     """The network of a ``match`` entry without its port: what a SIP ACL permits."""
     host = entry.rpartition(":")[0] if entry.count(":") == 1 else entry
     return str(ipaddress.ip_network(host, strict=False))
+
+
+class NatFinding(StrEnum):
+    """What looks wrong in the NAT settings of a site whose keys are each valid on their own."""
+
+    # The PBX has a private address, the carrier a public one, and no external address is set: the
+    # carrier would be told to send its audio to a private address (one-way or no audio).
+    PRIVATE_WITHOUT_NAT = "private_without_nat"
+    # An external address is set although the PBX's own address is public: nothing to translate.
+    NAT_ON_PUBLIC_ADDRESS = "nat_on_public_address"
+
+
+def nat_findings(site: SiteSettings, trunk: TrunkSettings) -> list[NatFinding]:
+    """Checks of the site's NAT settings against the carrier's address, for ``dialer doctor``."""
+    if not _is_ip(site.address):
+        return []
+    own_lan = _on_a_lan(site.address)
+    findings = []
+    carrier_beyond = _is_ip(trunk.host) and not _on_a_lan(trunk.host)
+    if own_lan and carrier_beyond and not site.external_address:
+        findings.append(NatFinding.PRIVATE_WITHOUT_NAT)
+    if not own_lan and site.external_address:
+        findings.append(NatFinding.NAT_ON_PUBLIC_ADDRESS)
+    return findings
+
+
+# Addresses only reachable inside a site (RFC 1918, carrier-grade NAT, loopback, link-local, IPv6 ULA):
+# a PBX here needs NAT towards a carrier outside. (Python's is_private also counts the documentation
+# ranges, which stand for public addresses in examples.)
+_LAN_NETWORKS = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16",
+        "fc00::/7", "fe80::/10", "::1/128",
+    )
+)  # fmt: skip
+
+
+def _on_a_lan(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return any(ip.version == n.version and ip in n for n in _LAN_NETWORKS)
