@@ -3,7 +3,7 @@ the PBX registers to the carrier (a SIPp registrar checking its digest answer) a
 the password ``dialer phones add`` printed, but not with a wrong one.
 
 The site's addresses are moved to loopback and free ports (tests talk to loopback only); everything else
-is the sample's: NAT settings, two transports, register auth, the DID, the carrier's match list.
+is the sample's: NAT settings, two transports, register auth, the DID (the carrier's match is its port on loopback).
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ def site_pbx(tmp_path: Path) -> Iterator[Site]:
             tmp_path,
             site={**values["site"], "address": "127.0.0.1", "local_networks": ["127.0.0.0/8"], "sip_port": sip_port,
                   "rtp_start": 61000, "rtp_end": 61199},
-            trunk={**values["trunk"], "host": "127.0.0.1", "port": carrier_port, "match": ["127.0.0.1"],
+            trunk={**values["trunk"], "host": "127.0.0.1", "port": carrier_port, "match": [f"127.0.0.1:{carrier_port}"],
                    "password": CARRIER_PASSWORD},
             pbx={"ami_port": ami_port},
         )
@@ -152,17 +152,22 @@ async def test_a_phone_registers_with_its_password_and_not_with_another_and_doct
     target = f"127.0.0.1:{sip_port}"
     phone_port = str(free_port())
 
-    def register(endpoint: str, password: str) -> int:
-        done = sipp(
+    def register(endpoint: str, password: str) -> subprocess.CompletedProcess[bytes]:
+        return sipp(
             work, "-sf", "register.xml", "-m", "1", "-s", endpoint, "-au", endpoint, "-ap", password,
             "-key", "phone_port", phone_port, "-i", "127.0.0.1", "-cp", str(free_port()),
-            "-timeout", "10s", "-timeout_error", target,
+            "-timeout", "10s", "-timeout_error", "-trace_err", target,
         )  # fmt: skip
-        return done.returncode
 
-    assert register("agent2", passwords["agent1"]) != 0
+    assert register("agent2", passwords["agent1"]).returncode != 0
     assert "agent2/sip:" not in pbx.cli("pjsip show contacts")
-    assert register("agent1", passwords["agent1"]) == 0
+    # The failure is in the security log, with the account and the address it came from.
+    security = (pbx.root / "log" / "security").read_text()
+    assert re.search(
+        r'SecurityEvent="ChallengeResponseFailed".*AccountID="agent2".*RemoteAddress="IPV4/UDP/127', security
+    )
+    done = register("agent1", passwords["agent1"])
+    assert done.returncode == 0, (done.stdout[-1500:], done.stderr[-1500:], list(work.glob("*err*")))
     contacts = pbx.cli("pjsip show contacts")
     assert f"agent1/sip:agent1@127.0.0.1:{phone_port}" in contacts
     assert "agent2/sip:" not in contacts

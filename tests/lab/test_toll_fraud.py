@@ -74,3 +74,13 @@ async def test_a_wrong_password_gets_no_further(lab: Lab, ami: RawAmi, lab_setti
     assert code != 0  # challenged again, never refused by the dialplan: the call never started
     await ami.action("Ping")
     assert [e for e in ami.events if e.get("Event") == "Newchannel"] == []
+
+
+async def test_a_registered_phone_reaches_another_phone(lab: Lab, ami: RawAmi, lab_settings: Settings) -> None:
+    password = lab.phones()["agent1"]
+    code = sipp(lab, lab_settings, "phone-calls.xml", "agent2", "agent1", "-au", "agent1", "-ap", password)
+    assert code == 0
+    await ami.action("Ping")
+    dialled = [e["DestChannel"] for e in ami.events if e.get("Event") == "DialBegin"]
+    assert len(dialled) == 1 and dialled[0].startswith("PJSIP/agent2-")
+    assert carrier_legs(ami, lab_settings.pbx.carrier_endpoint) == []
