@@ -12,7 +12,15 @@ import pytest
 
 from dialer.cli import main
 from dialer.domain.pbx.phones import ha1
-from dialer.domain.pbx.site import NatFinding, nat_findings, render_problems, settings_problems
+from dialer.domain.pbx.site import (
+    NatFinding,
+    nat_findings,
+    render_problems,
+    settings_problems,
+    site_from_settings,
+    trunk_from_settings,
+)
+from dialer.lab.pjsip import transports, trunk_sections
 from dialer.lab.render import PBX_FILES
 from dialer.settings import SiteSettings, TrunkSettings
 from tests.conftest import REPO, write_config
@@ -177,3 +185,28 @@ def test_nat_findings_say_when_the_carrier_would_get_a_private_address() -> None
     assert nat_findings(site(external_address=""), trunk(host="192.168.10.200", match=[])) == []
     public = site(address="203.0.113.10", local_networks=["203.0.113.0/24"], external_address="203.0.113.99")
     assert NatFinding.NAT_ON_PUBLIC_ADDRESS in nat_findings(public, trunk())
+
+
+def test_each_trunk_auth_mode_writes_only_what_it_needs() -> None:
+    def sections(**kw: Any) -> str:
+        return trunk_sections(trunk_from_settings(trunk(**kw), "carrier"))
+
+    ip = sections(auth="ip", username="", password="")
+    assert "outbound_auth" not in ip and "type = auth" not in ip and "type = registration" not in ip
+    assert "from_user = 075512345678\nsend_pai = yes\n" in ip
+    digest = sections(auth="digest")
+    assert "outbound_auth = carrier-auth\n" in digest and "type = auth\n" in digest
+    assert "type = registration" not in digest
+    assert "type = registration" in sections(auth="register")
+
+
+def test_tls_listens_on_its_own_port_with_the_site_certificate() -> None:
+    s = site_from_settings(
+        site(transports=["udp", "tls"], tls_port=5061, tls_cert_file="/etc/asterisk/keys/pbx.pem",
+             tls_key_file="/etc/asterisk/keys/pbx.key")
+    )  # fmt: skip
+    text = transports(s)
+    assert "[transport-tls]\ntype = transport\nprotocol = tls\nbind = 192.168.10.5:5061\n" in text
+    assert "cert_file = /etc/asterisk/keys/pbx.pem\npriv_key_file = /etc/asterisk/keys/pbx.key\n" in text
+    uri = trunk_from_settings(trunk(transport="tls", port=5061), "carrier").uri
+    assert uri == "sip:198.51.100.20:5061;transport=tls"
