@@ -33,6 +33,7 @@ from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
+from dialer.phones.service import PhoneService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
@@ -45,6 +46,7 @@ from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
+from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
@@ -83,6 +85,7 @@ class App:
     presence: PresenceService
     health: TaskHealth
     auth: AuthService
+    phones: PhoneService  # the phones' SIP accounts
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     ami: AmiClient | None = None
@@ -146,6 +149,7 @@ async def open_store(
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             bus=bus,

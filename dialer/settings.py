@@ -185,6 +185,60 @@ class LabSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """The dealer's network as the PBX sees it, for ``dialer pbx render`` (asterisk/README.md, "Deploying at a site").
+
+    The lab ignores this section: it builds the same description from ``[lab]`` on loopback.
+    """
+
+    # The PBX's own LAN address: SIP and RTP bind to it. Empty: not set up yet (pbx render refuses).
+    address: str = ""
+    # The public address the carrier sees when the PBX sits behind NAT (IP or DNS name); empty = no NAT.
+    external_address: str = ""
+    # The LAN (CIDR, e.g. 192.168.1.0/24): phones may register and call only from here, and with NAT
+    # nothing sent here is rewritten to the external address.
+    local_networks: tuple[str, ...] = ()
+    # udp, tcp and/or tls; each listens on its port below.
+    transports: tuple[str, ...] = ("udp",)
+    sip_port: int = 5060
+    tls_port: int = 5061
+    # PEM files Asterisk reads (absolute paths on the PBX); needed only with "tls".
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Asterisk's RTP ports (two per call leg); open them (UDP) towards the carrier when behind NAT.
+    rtp_start: int = 10000
+    rtp_end: int = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkSettings:
+    """The carrier's SIP trunk of a dealer's PBX (asterisk/README.md); the lab's carrier is SIPp on loopback.
+
+    ``auth``: "register" (the PBX registers to the carrier and answers its challenges), "digest"
+    (no registration; the carrier challenges each call) or "ip" (the carrier trusts the PBX's
+    address; no credentials).
+    """
+
+    host: str = ""  # the carrier's SIP server (IP or DNS name)
+    port: int = 5060
+    transport: str = "udp"  # udp | tcp | tls; must be one of site.transports
+    auth: str = "register"  # register | digest | ip
+    username: str = ""
+    # Secret: set it as DIALER__TRUNK__PASSWORD, not in the file; kept out of repr() so it is never logged.
+    password: str = field(default="", repr=False)
+    # Addresses (IP or CIDR, optionally ip:port) the carrier's calls come from; they are the only
+    # senders taken as the inbound trunk. Empty: the host itself (then it must be an IP address).
+    match: tuple[str, ...] = ()
+    # The dealer's number (DID): the From user of every call and registration to the carrier.
+    did: str = ""
+    # The From domain the carrier expects; empty = the host.
+    from_domain: str = ""
+    # Registration: requested lifetime and the wait before trying again after a failure.
+    expiration_s: int = 3600
+    retry_interval_s: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class StoreSettings:
     """Where the embedded store lives."""
 
@@ -453,6 +507,8 @@ class Settings:
     calls: CallSettings = field(default_factory=CallSettings)
     campaigns: CampaignDefaults = field(default_factory=CampaignDefaults)
     lab: LabSettings = field(default_factory=LabSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     leads: LeadSettings = field(default_factory=LeadSettings)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,9 @@ from dialer.ami.errors import AmiAuthError, AmiError
 from dialer.app import open_store
 from dialer.cli.output import print_json
 from dialer.clock import Clock
+from dialer.domain.pbx.phones import PhoneAccount
 from dialer.domain.pbx.requirements import REQUIRED_MODULES
+from dialer.domain.pbx.site import TrunkAuth, nat_findings
 from dialer.domain.pbx.versions import AsteriskVersion, Support, VersionError
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -74,6 +77,10 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
         return translate(key, lang, **kw)
 
     checks = [await _check_store(cfg, clock, t), _check_recording(cfg, t)]
+    # A dealer's site (a [site] section): its NAT settings, the trunk's registration, every phone's.
+    site = bool(cfg.site.address)
+    if site:
+        checks.append(_check_nat(cfg, t))
     pbx = cfg.pbx
     name = t("doctor.check.ami", user=pbx.ami_user, host=pbx.ami_host, port=pbx.ami_port)
     client = AmiClient(pbx)
@@ -92,6 +99,10 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
         checks.extend([await _check_context(client, c, t) for c in REQUIRED_CONTEXTS])
         checks.append(await _check_line_limit(client, "DCC_OUT_LINES", pbx.outbound_lines, t))
         checks.append(await _check_line_limit(client, "DCC_IN_LINES", pbx.inbound_lines, t))
+        if site:
+            if TrunkAuth(cfg.trunk.auth) is TrunkAuth.REGISTER:
+                checks.append(await _check_trunk_registration(client, cfg, t))
+            checks.extend(await _check_phones(client, cfg, clock, t))
     finally:
         await client.close()
     return checks
@@ -199,3 +210,59 @@ async def _check_line_limit(client: AmiClient, name: str, expected: int, t: Tran
         ok,
         "" if ok else t("doctor.fix.lines", actual=f"{name}={actual!r}"),
     )
+
+
+def _check_nat(cfg: Settings, t: Translate) -> Check:
+    findings = nat_findings(cfg.site, cfg.trunk)
+    fixes = [
+        t(
+            f"doctor.fix.nat.{f.value}",
+            address=cfg.site.address,
+            carrier=cfg.trunk.host,
+            external=cfg.site.external_address,
+        )
+        for f in findings
+    ]
+    return Check(t("doctor.check.nat", address=cfg.site.address), not fixes, " ".join(fixes))
+
+
+async def _check_trunk_registration(client: AmiClient, cfg: Settings, t: Translate) -> Check:
+    """The PBX's registration to the carrier, as ``pjsip show registrations`` reports it."""
+    name = t("doctor.check.trunk_registration", host=cfg.trunk.host, port=cfg.trunk.port)
+    try:
+        output = await client.command("pjsip show registrations")
+    except AmiError as exc:
+        return Check(name, False, t("doctor.fix.pjsip_command", error=exc))
+    found = re.search(rf"^\s*{re.escape(cfg.pbx.carrier_endpoint)}-reg/\S+\s+\S+\s+(\w+)", output, re.MULTILINE)
+    if found is None:
+        return Check(name, False, t("doctor.fix.trunk_missing"))
+    status = found.group(1)
+    if status == "Registered":
+        return Check(name, True)
+    key = "doctor.fix.trunk_rejected" if status == "Rejected" else "doctor.fix.trunk_unregistered"
+    return Check(name, False, t(key, status=status, host=cfg.trunk.host, port=cfg.trunk.port))
+
+
+async def _check_phones(client: AmiClient, cfg: Settings, clock: Clock, t: Translate) -> list[Check]:
+    """One line per phone account: registered (has a contact) or not, and what to do."""
+    try:
+        async with open_store(cfg, clock) as app:
+            accounts: list[PhoneAccount] = await app.phones.accounts()
+    except Exception as exc:  # the store check above already names it
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.store", error=exc))]
+    if not accounts:
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.no_phones"))]
+    try:
+        output = await client.command("pjsip show contacts")
+    except AmiError as exc:
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.pjsip_command", error=exc))]
+    registered = set(re.findall(r"^\s*Contact:\s+([a-z][a-z0-9]*)/sip:", output, re.MULTILINE))
+    server = f"{cfg.site.address}:{cfg.site.sip_port}"
+    return [
+        Check(
+            t("doctor.check.phone", endpoint=a.endpoint),
+            a.endpoint in registered,
+            "" if a.endpoint in registered else t("doctor.fix.phone", endpoint=a.endpoint, server=server),
+        )
+        for a in accounts
+    ]

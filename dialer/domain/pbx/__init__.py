@@ -1,1 +1,2 @@
-"""What the dialer needs from an Asterisk and what it knows about Asterisk's versions."""
+"""The PBX as the dialer needs it: which Asterisk (``versions``, ``requirements``), the dealer's network
+and trunk (``site``) and the phones' SIP accounts (``phones``)."""
