@@ -399,8 +399,11 @@ class WebSettings:
     socket_session_check_s: float = 5.0
     # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
     wallboard_viewer_queue: int = 1
-    # Largest lead file a sales manager may upload.
+    # Largest lead file a sales manager may upload; read only once the user's role may import.
     upload_max_mb: int = 20
+    # Largest body of every other request (the login form, the API's JSON, the desk's forms), and
+    # of any request before its session and role are checked.
+    form_max_kb: int = 64
     # The agent desk shows these scripts (handbook: opening with dealer name, own name and title; closing
     # confirms and lets the customer hang up first). {dealer} and {agent} are filled in.
     opening_script: str = "您好，这里是{dealer}，我是客户专员{agent}。请问您现在方便接听电话吗？"
@@ -684,4 +687,6 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    if w.form_max_kb < 1:
+        problems.append(f"web.form_max_kb = {w.form_max_kb}: must be at least 1")
     return problems
