@@ -399,6 +399,10 @@ class WebSettings:
     socket_session_check_s: float = 5.0
     # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
     wallboard_viewer_queue: int = 1
+    # An agent put through to someone else's customer keeps that lead in hand while they talk. A talk
+    # whose hang-up never reached the dialer (a lost event) counts as going on for at most this long
+    # after it was put through (2 h: far longer than any DCC call), so it cannot hand the lead over for good.
+    unended_talk_s: float = 2 * 3600.0
     # Largest lead file a sales manager may upload; read only once the user's role may import.
     upload_max_mb: int = 20
     # Largest body of every other request (the login form, the API's JSON, the desk's forms), and
@@ -687,6 +691,8 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    if w.unended_talk_s <= 0:
+        problems.append(f"web.unended_talk_s = {w.unended_talk_s}: must be positive")
     if w.form_max_kb < 1:
         problems.append(f"web.form_max_kb = {w.form_max_kb}: must be at least 1")
     return problems
