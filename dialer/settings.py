@@ -384,12 +384,18 @@ class WebSettings:
     # A session ends this long after login, or after this long without a request, whichever comes first.
     session_max_age_s: float = 12 * 3600.0
     session_idle_s: float = 2 * 3600.0
-    # Login throttling, per user name and per client address: this many failures inside the window are
-    # free, each further one doubles the wait (from base, capped at max, the lock-out).
+    # Login throttling, per user name at one client address and per client address: this many failures
+    # inside the window are free, each further one doubles the wait (from base, capped at max, the
+    # lock-out of that address only).
     login_free_failures: int = 3
     login_window_s: float = 900.0
     login_base_delay_s: float = 2.0
     login_max_delay_s: float = 900.0
+    # Per user name across all addresses (guessing one account from many places): this many failures
+    # are free, then the wait doubles up to login_name_max_delay_s. It only slows, never locks out, and
+    # an address the user signed in from before is exempt, so a stranger cannot lock anyone out.
+    login_name_free_failures: int = 10
+    login_name_max_delay_s: float = 30.0
     # The wallboard publishes a snapshot at most this often, to every viewer at once.
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
@@ -677,6 +683,10 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append(f"web.port = {w.port}: must be between 1 and 65535")
     if w.session_idle_s <= 0 or w.session_max_age_s < w.session_idle_s:
         problems.append("web: need 0 < session_idle_s <= session_max_age_s")
+    if w.login_name_free_failures < w.login_free_failures or w.login_name_max_delay_s < w.login_base_delay_s:
+        problems.append(
+            "web: need login_name_free_failures >= login_free_failures and login_name_max_delay_s >= login_base_delay_s"
+        )
     if w.login_free_failures < 0 or w.login_window_s <= 0:
         problems.append("web: login_free_failures must not be negative and login_window_s must be positive")
     if not 0 < w.login_base_delay_s <= w.login_max_delay_s:
