@@ -12,6 +12,7 @@ Errors name the file, the key and the value.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -379,6 +380,10 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Reverse proxies (addresses or networks, e.g. "10.0.0.2" or "10.0.0.0/24") whose X-Forwarded-For
+    # is believed for the client's address (login throttling, logs). Empty: the header is ignored,
+    # since any client can send it; behind a proxy not listed here every user shares its address.
+    trusted_proxies: tuple[str, ...] = ()
     # Session cookies carry the Secure flag unless this is false (plain http://127.0.0.1 demos only).
     cookie_secure: bool = True
     # A session ends this long after login, or after this long without a request, whichever comes first.
@@ -701,6 +706,11 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    for entry in w.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            problems.append(f"web.trusted_proxies: {entry!r} is not an IP address or network (like 10.0.0.0/24)")
     if w.unended_talk_s <= 0:
         problems.append(f"web.unended_talk_s = {w.unended_talk_s}: must be positive")
     if w.form_max_kb < 1:

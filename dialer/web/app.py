@@ -1,4 +1,4 @@
-"""The console's aiohttp application: routes from the table, one middleware, resources in cleanup_ctx.
+"""The console's aiohttp application: routes from the table, two middlewares, resources in cleanup_ctx.
 
 The dialer :class:`~dialer.app.App` (store and services) is the resource: hand in one that is
 already open (tests, or a process that also runs campaigns), or let the console open its own
@@ -33,6 +33,7 @@ from dialer.web import (
     views_supervise,
     views_wallboard,
 )  # fmt: skip
+from dialer.web.client_address import parse_networks, proxy_middleware
 from dialer.web.html import setup_templates
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
@@ -65,7 +66,10 @@ def create_app(
     ``runners`` are the campaign runners of this process, for the preview desk; without it the
     console runs no campaign and offers nothing."""
     # The default body limit is the small one; the gate raises it for an allowed upload only.
-    app = web.Application(middlewares=[security_middleware], client_max_size=body_limit(settings.web, Open.PUBLIC))
+    app = web.Application(
+        middlewares=[proxy_middleware(parse_networks(settings.web.trusted_proxies)), security_middleware],
+        client_max_size=body_limit(settings.web, Open.PUBLIC),
+    )
     app.on_response_prepare.append(security_headers)
     setup_templates(app)
     table = route_table()
