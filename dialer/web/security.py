@@ -157,8 +157,8 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if spec.access in UPLOAD_ACTIONS:  # the application's default is the small limit
             request = request.clone(client_max_size=limit)
         expected = session.csrf if session else anon_csrf
-        try:
-            submitted = await _submitted_token(request)
+        try:  # without a token to match (no session, no double-submit cookie) the body is not even read
+            submitted = await _submitted_token(request) if expected else ""
         except (ValueError, LookupError) as exc:  # no multipart boundary, an unknown charset, bad bytes
             reason = f"not a readable form ({str(exc)[:80]})"
             return error_response(request, 400, "invalid", f"body: {reason}", {"body": reason})
