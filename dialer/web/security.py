@@ -3,8 +3,9 @@
 Order matters and is fixed here: find the route's declaration, load the session from its cookie,
 refuse a route the user's role may not use (per dialer.domain.access.policy), then, for a
 state-changing request, refuse a body past the route's limit and a missing or wrong CSRF token
-(the role comes first because it needs no body, and the token may be in the body). Handlers only ever see requests that passed; checks that
-depend on the resource (an agent's own lead or recording) stay in the handler, through the policy.
+(the role comes first because it needs no body, and the token may be in the body). Handlers only
+ever see requests that passed; checks that depend on the resource (an agent's own lead or
+recording) stay in the handler, through the policy.
 
 CSRF: a logged-in session has a synchronizer token stored with it; before login (the login form,
 the language switch) a double-submit cookie is used. Either way the token travels in the form
