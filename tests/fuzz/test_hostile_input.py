@@ -1,8 +1,11 @@
 """The inputs that used to crash the console, fuzzed: integers in the query and the URL (any digits of
 any script, any length), the CSRF token (any text, as a header or a form field), the Range header and
-form bodies of any content type. Every answer is a clear 4xx or a success, never a server error."""
+form bodies of any content type. Every answer is a clear 4xx or a success, never a server error.
+And X-Forwarded-For: whatever it says, a client that is not a trusted proxy cannot choose its address."""
 
 from __future__ import annotations
+
+import ipaddress
 
 from aiohttp.test_utils import TestClient
 from hypothesis import HealthCheck, event, given, settings
@@ -10,6 +13,7 @@ from hypothesis import strategies as st
 
 from dialer.domain.access.policy import Role
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range
+from dialer.web.client_address import client_address, parse_networks
 from dialer.web.forms import whole_number
 from tests.web.conftest import Fixtures, Login
 
@@ -110,3 +114,17 @@ async def test_any_form_body_gets_a_clear_answer(
     resp = await client.post(path, data=body, headers=headers)
     event(str(resp.status))
     assert 400 <= resp.status < 500, f"{path} {content_type!r} {body[:60]!r} -> {resp.status}"
+
+
+PROXIES = parse_networks(["10.0.0.2", "192.168.50.0/24"])
+
+
+@given(headers=st.lists(st.one_of(header_text, st.lists(st.ip_addresses().map(str)).map(", ".join)), max_size=3))
+def test_x_forwarded_for_never_lets_a_client_choose_its_address(headers: list[str]) -> None:
+    """From a peer that is not a trusted proxy the header is ignored; from a proxy, the answer is the
+    proxy or an address the header names, never text that is not an address."""
+    assert client_address("203.0.113.9", headers, PROXIES) == "203.0.113.9"
+    found = client_address("10.0.0.2", headers, PROXIES)
+    assert found is not None
+    assert found == "10.0.0.2" or any(found == hop.strip() for header in headers for hop in header.split(","))
+    ipaddress.ip_address(found)
