@@ -31,6 +31,13 @@ async def _next(ws) -> dict:  # type: ignore[no-untyped-def]
 async def test_viewer_gets_a_snapshot_then_the_change(
     client: TestClient, dialer_app: App, logins: dict[Role, Login], clock
 ) -> None:  # type: ignore[no-untyped-def]
+    # The fixture adds the users after the console started: wait for a snapshot taken since (under load
+    # the first one, without agent1, could still be the latest when the viewer connects).
+    broadcaster = client.app[BROADCASTER]
+    for _ in range(200):
+        if broadcaster.latest is not None and broadcaster.latest.agents:
+            break
+        await asyncio.sleep(0.05)
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
         first = await _next(ws)
         assert (first["outbound_in_use"], first["outbound_lines"]) == (0, 8)
