@@ -310,6 +310,7 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         calls=app.calls,
         doss=app.doss,
         leads=app.leads.store,
+        history=app.attempts,
         settings=app.settings,
         clock=app.clock,
         on_wrap_up=on_wrap_up,

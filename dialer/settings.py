@@ -12,6 +12,7 @@ Errors name the file, the key and the value.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -433,17 +434,27 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Reverse proxies (addresses or networks, e.g. "10.0.0.2" or "10.0.0.0/24") whose X-Forwarded-For
+    # is believed for the client's address (login throttling, logs). Empty: the header is ignored,
+    # since any client can send it; behind a proxy not listed here every user shares its address.
+    trusted_proxies: tuple[str, ...] = ()
     # Session cookies carry the Secure flag unless this is false (plain http://127.0.0.1 demos only).
     cookie_secure: bool = True
     # A session ends this long after login, or after this long without a request, whichever comes first.
     session_max_age_s: float = 12 * 3600.0
     session_idle_s: float = 2 * 3600.0
-    # Login throttling, per user name and per client address: this many failures inside the window are
-    # free, each further one doubles the wait (from base, capped at max, the lock-out).
+    # Login throttling, per user name at one client address and per client address: this many failures
+    # inside the window are free, each further one doubles the wait (from base, capped at max, the
+    # lock-out of that address only).
     login_free_failures: int = 3
     login_window_s: float = 900.0
     login_base_delay_s: float = 2.0
     login_max_delay_s: float = 900.0
+    # Per user name across all addresses (guessing one account from many places): this many failures
+    # are free, then the wait doubles up to login_name_max_delay_s. It only slows, never locks out, and
+    # an address the user signed in from before is exempt, so a stranger cannot lock anyone out.
+    login_name_free_failures: int = 10
+    login_name_max_delay_s: float = 30.0
     # The wallboard publishes a snapshot at most this often, to every viewer at once.
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
@@ -453,8 +464,15 @@ class WebSettings:
     socket_session_check_s: float = 5.0
     # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
     wallboard_viewer_queue: int = 1
-    # Largest lead file a sales manager may upload.
+    # An agent put through to someone else's customer keeps that lead in hand while they talk. A talk
+    # whose hang-up never reached the dialer (a lost event) counts as going on for at most this long
+    # after it was put through (2 h: far longer than any DCC call), so it cannot hand the lead over for good.
+    unended_talk_s: float = 2 * 3600.0
+    # Largest lead file a sales manager may upload; read only once the user's role may import.
     upload_max_mb: int = 20
+    # Largest body of every other request (the login form, the API's JSON, the desk's forms), and
+    # of any request before its session and role are checked.
+    form_max_kb: int = 64
     # The agent desk shows these scripts (handbook: opening with dealer name, own name and title; closing
     # confirms and lets the customer hang up first). {dealer} and {agent} are filled in.
     opening_script: str = "您好，这里是{dealer}，我是客户专员{agent}。请问您现在方便接听电话吗？"
@@ -726,6 +744,10 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append(f"web.port = {w.port}: must be between 1 and 65535")
     if w.session_idle_s <= 0 or w.session_max_age_s < w.session_idle_s:
         problems.append("web: need 0 < session_idle_s <= session_max_age_s")
+    if w.login_name_free_failures < w.login_free_failures or w.login_name_max_delay_s < w.login_base_delay_s:
+        problems.append(
+            "web: need login_name_free_failures >= login_free_failures and login_name_max_delay_s >= login_base_delay_s"
+        )
     if w.login_free_failures < 0 or w.login_window_s <= 0:
         problems.append("web: login_free_failures must not be negative and login_window_s must be positive")
     if not 0 < w.login_base_delay_s <= w.login_max_delay_s:
@@ -740,4 +762,13 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    for entry in w.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            problems.append(f"web.trusted_proxies: {entry!r} is not an IP address or network (like 10.0.0.0/24)")
+    if w.unended_talk_s <= 0:
+        problems.append(f"web.unended_talk_s = {w.unended_talk_s}: must be positive")
+    if w.form_max_kb < 1:
+        problems.append(f"web.form_max_kb = {w.form_max_kb}: must be at least 1")
     return problems

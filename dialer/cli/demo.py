@@ -318,16 +318,21 @@ async def _dial(server: Server, definition: Path, lang: str) -> RunSummary:
 async def _show_calls(app: App, lang: str, filed: int) -> None:
     """Every call with its outcome, the recordings registered for the connected ones, the dispositions filed."""
     attempts = sorted(await app.attempts.recent(limit=500), key=lambda a: a.id)
-    call.print_attempts(attempts, lang)
     call_ids = [a.call_id for a in attempts if a.connected_at]
     recorded: list[Recording] = []
+    compress = app.settings.recording.compress
 
     async def registered() -> bool:
+        """Every connected call's recording has its row, in its final format (compressed when configured)."""
         nonlocal recorded
         recorded = [r for cid in call_ids if (r := await app.recording_store.get_by_call(cid)) is not None]
-        return len(recorded) == len(call_ids)
+        return len(recorded) == len(call_ids) and all(
+            compress == "none" or r.format.value == compress for r in recorded
+        )
 
     await _poll(registered, REGISTRY_LIMIT_S)
+    # After the registry has settled the files: the table names the files that are there (the FLACs).
+    call.print_attempts(attempts, await app.recordings.current_files(attempts), lang)
     print("    " + translate("demo.recordings", lang, count=len(recorded), folder=app.recordings.root))
     for rec in recorded[:3]:
         print(f"      {rec.path}  {rec.duration_s:.1f}s  {rec.format.value}  sha256 {rec.sha256[:12]}…")

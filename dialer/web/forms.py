@@ -6,6 +6,7 @@ it can be tested without a server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -61,9 +62,8 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
     attempt_id: int | None = None
     raw_attempt = _text(data, "attempt_id")
     if raw_attempt is not None:
-        if raw_attempt.isdigit():
-            attempt_id = int(raw_attempt)
-        else:
+        attempt_id = whole_number(raw_attempt)
+        if attempt_id is None:
             errors["attempt_id"] = f"{raw_attempt!r} is not an attempt number"
     times: dict[str, datetime | None] = {}
     for name in ("visit_at", "next_follow_up_at"):
@@ -97,17 +97,31 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
 
 # The store's integers are 64-bit: an id or count past this names nothing and cannot even be looked up.
 _STORE_INT_MAX = 2**63 - 1
+# ASCII digits only: str.isdigit() also takes '²' and '٣', which int() then refuses or reads as 3.
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def whole_number(text: str, *, maximum: int = _STORE_INT_MAX) -> int | None:
+    """``text`` as a whole number of ASCII digits at most ``maximum``, else None.
+
+    The length is checked before int() runs: Python refuses more than 4,300 digits with a
+    ValueError, and a long number is past any maximum anyway."""
+    if not _DIGITS.fullmatch(text) or len(text.lstrip("0")) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def parse_int(value: str | None, name: str, *, default: int | None = None, maximum: int = _STORE_INT_MAX) -> int | None:
     """An optional whole number from the query string or the URL, at most ``maximum``."""
     if value is None or value == "":
         return default
-    if not value.isdigit():
-        raise BadRequest({name: f"{value!r} is not a whole number"})
-    number = int(value)
-    if number > maximum:
-        raise BadRequest({name: f"{value!r} is more than {maximum}"})
+    number = whole_number(value, maximum=maximum)
+    if number is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        if _DIGITS.fullmatch(value):
+            raise BadRequest({name: f"{shown!r} is more than {maximum}"})
+        raise BadRequest({name: f"{shown!r} is not a whole number"})
     return number
 
 

@@ -53,7 +53,9 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
     """Whose the lead counts as for this user's lead routes: the agent's own while they talk with the
     customer and for the wrap-up after (until they file the call's result, at most
     ``campaigns.wrap_up_timeout_s``), campaign or inbound, since a campaign or the inbound queue may put
-    anyone's lead through to them; otherwise its owner. The one place this is decided; every lead route asks it."""
+    anyone's lead through to them; otherwise its owner. A talk whose end never reached the dialer (a lost
+    hang-up) counts for at most ``web.unended_talk_s`` after it was put through, not forever.
+    The one place this is decided; every lead route asks it."""
     agent = session_of(request).user.agent
     if not agent or lead.owner == agent:
         return lead.owner
@@ -61,10 +63,14 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
         return agent
     app = request.app[DIALER]
     talk = await app.attempts.last_talk(lead.id, agent)
-    window = timedelta(seconds=app.settings.campaigns.wrap_up_timeout_s)
     if talk is None:
         return lead.owner
-    if talk.ended_at is None or (app.clock.now() - talk.ended_at <= window and not await app.doss.filed(talk.id)):
+    now = app.clock.now()
+    if talk.ended_at is None:
+        connected = talk.connected_at or talk.created_at
+        return agent if now - connected <= timedelta(seconds=app.settings.web.unended_talk_s) else lead.owner
+    window = timedelta(seconds=app.settings.campaigns.wrap_up_timeout_s)
+    if now - talk.ended_at <= window and not await app.doss.filed(talk.id):
         return agent
     return lead.owner
 

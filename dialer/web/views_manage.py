@@ -25,7 +25,7 @@ from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.domain.leads.records import LeadQuery
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
 from dialer.web.errors import BadRequest, Forbidden
-from dialer.web.forms import json_object, parse_int
+from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import allowed, render, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import Param, RouteTable
@@ -104,11 +104,11 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> LeadMove
         errors["lead_ids"] = "expected a non-empty list of lead numbers"
     else:
         for value in raw_ids:
-            text = str(value)
-            if isinstance(value, bool) or not text.isdigit():
-                errors["lead_ids"] = f"{value!r} is not a lead number"
+            number = None if isinstance(value, bool) else whole_number(str(value))
+            if number is None:
+                errors["lead_ids"] = f"{str(value)[:40]!r} is not a lead number"
                 break
-            ids.append(int(text))
+            ids.append(number)
     to_owner = data.get("to_owner")
     if to_owner is not None and not isinstance(to_owner, str):
         errors["to_owner"] = f"{to_owner!r} is not an agent name"
@@ -267,7 +267,7 @@ async def _manage_page(
     return render(
         request, "manage.html", t(request, "web.manage.title"), status=status, filters=filters, errors=errors,
         form=form, result=notice or "; ".join(errors.values()), leads=found.leads, now=app.clock.now(),
-        when=partial(local_time, request), selected={int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()},
+        when=partial(local_time, request), selected={whole_number(str(i)) for i in form.get("lead_ids", ())} - {None},
         sources=any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource],
         states=any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState],
         owners=any_ + [(UNASSIGNED, t(request, "web.manage.unassigned"))] + [(a, a) for a in agents],
