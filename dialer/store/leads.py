@@ -41,6 +41,7 @@ from dialer.domain.leads.model import (
     check_transition,
 )
 from dialer.domain.leads.records import (
+    CancelledVisit,
     ImportRun,
     ImportSource,
     LeadEvent,
@@ -49,6 +50,7 @@ from dialer.domain.leads.records import (
     OwnershipCount,
     PreviousImport,
     Transfer,
+    VisitBoard,
 )
 from dialer.domain.leads.template import LeadDraft, Rejection
 from dialer.logs import get_logger
@@ -74,6 +76,7 @@ _TIME_FIELDS = frozenset(
         "callback_at",
         "visit_at",
         "visit_reminded_at",
+        "visit_confirmed_at",
         "due_at",
     }
 )
@@ -459,12 +462,14 @@ class LeadStore:
         visit_at: datetime | None = None,
         defeat_reason: str | None = None,
         data: Mapping[str, Any] | None = None,
+        cancel_visit: str | None = None,
     ) -> Lead:
         """Apply one follow-up result: the new state and what the agent recorded with it.
 
         Refuses a change DOSS would not accept (:class:`LeadStateError`). Re-activation
         counts as a fresh hand-over, so the 2-day first follow-up deadline starts again.
-        ``data`` is added to the state event (e.g. the DOSS result wording).
+        ``data`` is added to the state event (e.g. the DOSS result wording). ``cancel_visit``
+        (why): the booked visit is called off, a ``visit_cancelled`` event keeps what it was.
         """
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
@@ -485,8 +490,12 @@ class LeadStore:
                 events.append(
                     NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()})
                 )
+            if cancel_visit is not None:
+                changes.update(visit_at=None, visit_reminded_at=None, visit_confirmed_at=None)
+                events.append(NewEvent(lead_id, LeadEventKind.VISIT_CANCELLED, at, actor,
+                                       {"visit_at": _iso(lead.visit_at), "reason": cancel_visit}))  # fmt: skip
             if visit_at is not None:
-                changes.update(visit_at=visit_at, visit_reminded_at=None)
+                changes.update(visit_at=visit_at, visit_reminded_at=None, visit_confirmed_at=None)
                 events.append(
                     NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()})
                 )
@@ -498,6 +507,43 @@ class LeadStore:
             lead = await self._get_for_update(tx, lead_id)
             event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, {"visit_at": _iso(lead.visit_at)})
             return await self._save(tx, lead, {"visit_reminded_at": at}, [event], at)
+
+    async def record_visit_confirmed(self, lead_id: int, at: datetime, actor: str, text: str) -> Lead:
+        """The customer confirmed the booked visit (an SMS reply): no confirmation call is due any more."""
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            event = NewEvent(
+                lead_id, LeadEventKind.VISIT_CONFIRMED, at, actor, {"visit_at": _iso(lead.visit_at), "reply": text}
+            )
+            return await self._save(tx, lead, {"visit_confirmed_at": at}, [event], at)
+
+    async def visit_board(self, start: datetime, end: datetime, since: datetime, owner: str | None) -> VisitBoard:
+        """Invited leads with a visit in [start, end), earliest first, and the visits called off since ``since``
+        (newest first); only ``owner``'s leads when given."""
+        mine = "" if owner is None else " AND owner = ?"
+        by_owner = () if owner is None else (owner,)
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                f"SELECT id FROM leads WHERE state = ? AND visit_at >= ? AND visit_at < ?{mine} ORDER BY visit_at, id",
+                (LeadState.INVITED.value, to_db(start), to_db(end), *by_owner),
+            )
+            cancelled = await r.fetchall(
+                "SELECT e.lead_id, e.at, e.actor, json_extract(e.data, '$.visit_at') AS visit_at,"
+                " json_extract(e.data, '$.reason') AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner')} ORDER BY e.at DESC, e.id DESC",
+                (LeadEventKind.VISIT_CANCELLED.value, to_db(since), *by_owner),
+            )
+            leads = await self._load(
+                r, list(dict.fromkeys([row["id"] for row in rows] + [row["lead_id"] for row in cancelled]))
+            )
+        return VisitBoard(
+            upcoming=tuple(leads[row["id"]] for row in rows),
+            cancelled=tuple(
+                CancelledVisit(leads[row["lead_id"]], from_db(row["at"]), row["actor"],
+                               from_db_or_none(row["visit_at"]), row["reason"])
+                for row in cancelled
+            ),
+        )  # fmt: skip
 
     async def set_opt_out(self, lead_id: int, at: datetime, actor: str, reason: str) -> Lead:
         """The customer asked not to be contacted: no calls, no SMS, never due again."""
