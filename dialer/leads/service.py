@@ -14,7 +14,7 @@ from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.domain.leads.model import Lead, LeadState
-from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer
+from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer, VisitBoard
 from dialer.doss.service import DossService
 from dialer.leads.importer import LeadImporter
 from dialer.logs import get_logger
@@ -29,6 +29,8 @@ log = get_logger(__name__)
 REASON_MAX_CHARS = 200
 # Leads per manager decision: a day's hand-over fits easily; a runaway script does not hold the writer for long.
 BATCH_MAX_LEADS = 1000
+# The desk shows the visits customers called off (SMS "不需要") this many days back.
+CANCELLED_SHOWN_DAYS = 2
 
 
 class DueScope(StrEnum):
@@ -129,6 +131,14 @@ class LeadService:
             until = None
         leads = await self.store.due(until, owner=owner)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
+
+    async def visits(self, owner: str | None = None) -> VisitBoard:
+        """The desk's showroom list: invited customers expected today or tomorrow (dealer days), and the visits
+        customers called off in the last :data:`CANCELLED_SHOWN_DAYS` days; only ``owner``'s leads when given."""
+        now = self._clock.now()
+        today = datetime.combine(now.astimezone(self.tz).date(), time(), self.tz)
+        end = datetime.combine(today.date() + timedelta(days=2), time(), self.tz)
+        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner)
 
     async def hygiene(self, month: str) -> HygieneReport:
         """The clean-up report for ``YYYY-MM`` (dealer local months)."""

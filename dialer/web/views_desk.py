@@ -24,7 +24,7 @@ from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import Disposition
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
-from dialer.domain.leads.model import IntentLevel, Lead, LeadState
+from dialer.domain.leads.model import TRANSITIONS, IntentLevel, Lead, LeadState
 from dialer.domain.leads.records import LeadEvent
 from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
@@ -69,7 +69,7 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
     return lead.owner
 
 
-async def _lead_for(request: web.Request, action: Action) -> Lead:
+async def lead_for(request: web.Request, action: Action) -> Lead:
     """The lead in the URL, if the user may do ``action`` on it (an agent: leads they own or have in hand)."""
     lead_id = parse_int(request.match_info["lead_id"], "lead_id")
     assert lead_id is not None
@@ -137,10 +137,13 @@ async def desk(request: web.Request) -> web.StreamResponse:
     # Imported here: views_preview builds on this module's lead helpers, so at load time the import points one way.
     from dialer.web.views_preview import preview_offers
 
+    user = session_of(request).user
+    board = await request.app[DIALER].leads.visits(user.agent if user.role is Role.AGENT else None)
     return render(
         request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
-        when=partial(local_time, request),
+        when=partial(local_time, request), visits=board,
+        may_record=allowed(request, Action.MILESTONE_RECORD),
     )  # fmt: skip
 
 
@@ -165,7 +168,7 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
     }
 
 
-async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
+async def lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
                      values: dict[str, str] | None = None, notice: str = "", status: int = 200) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
     settings = request.app[SETTINGS]
@@ -199,20 +202,35 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         closing_script=settings.web.closing_script.format(**script_params),
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
+        showroom=await _showroom(request, lead),
     )  # fmt: skip
+
+
+async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | None:
+    """The card's visit and deal forms (views_showroom): which the lead's state allows, for a user who may
+    record them; the time field's default is now, dealer time."""
+    user = policy_user(request)
+    assert user is not None
+    if not can(user, Action.MILESTONE_RECORD, Resource(agent=await lead_owner_for(request, lead))):
+        return None
+    visit, deal = (state in TRANSITIONS[lead.state] for state in (LeadState.VISITED, LeadState.DEAL))
+    if not (visit or deal):
+        return None
+    now = request.app[DIALER].clock.now().astimezone(_tz(request)).strftime("%Y-%m-%dT%H:%M")
+    return {"visit": visit, "deal": deal, "now": now, "model": lead.model or ""}
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")
 async def lead_card(request: web.Request) -> web.StreamResponse:
     """The lead with history, source, intent, deadlines, the scripts and the disposition form."""
     notice = t(request, "web.lead.saved") if request.query.get("saved") else ""
-    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice)
+    return await lead_page(request, await lead_for(request, Action.LEAD_VIEW), notice=notice)
 
 
 @routes.route("GET", "/api/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "One lead with its history")
 async def api_lead(request: web.Request) -> web.StreamResponse:
     """The lead card as JSON."""
-    lead = await _lead_for(request, Action.LEAD_VIEW)
+    lead = await lead_for(request, Action.LEAD_VIEW)
     return web.json_response(lead_json(lead, await request.app[DIALER].leads.store.events(lead.id)))
 
 
@@ -239,13 +257,13 @@ async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lea
 @routes.route("POST", "/leads/{lead_id:\\d+}/disposition", Action.DISPOSITION_RECORD, "Record the call result (form)")
 async def disposition(request: web.Request) -> web.StreamResponse:
     """Record the form; on an error, the same page again with the message next to the field."""
-    lead = await _lead_for(request, Action.DISPOSITION_RECORD)
+    lead = await lead_for(request, Action.DISPOSITION_RECORD)
     data = {k: str(v) for k, v in (await request.post()).items() if k != "csrf_token"}
     try:
         updated = await _record(request, lead, data)
     except BadRequest as exc:
         fields = exc.fields or {"_": exc.message}
-        return await _lead_page(request, lead, errors=fields, values=data, status=400)
+        return await lead_page(request, lead, errors=fields, values=data, status=400)
     raise web.HTTPSeeOther(f"/leads/{updated.id}?saved=1")
 
 
@@ -253,7 +271,7 @@ async def disposition(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_disposition(request: web.Request) -> web.StreamResponse:
     """JSON body with the form's fields; 400 with ``fields`` naming what is wrong."""
-    lead = await _lead_for(request, Action.DISPOSITION_RECORD)
+    lead = await lead_for(request, Action.DISPOSITION_RECORD)
     body = await json_object(request)
     updated = await _record(request, lead, {k: "" if v is None else str(v) for k, v in body.items()})
     return web.json_response(lead_json(updated))
@@ -265,7 +283,7 @@ def lead_manager(request: web.Request) -> LeadManager:
 
 
 async def _reactivate(request: web.Request, reason: str) -> Lead:
-    lead = await _lead_for(request, Action.LEAD_REACTIVATE)
+    lead = await lead_for(request, Action.LEAD_REACTIVATE)
     try:
         done = await lead_manager(request).reactivate([lead.id], _ACTOR_PREFIX + session_of(request).user.name, reason)
     except ManageError as exc:
@@ -282,8 +300,8 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
     try:
         lead = await _reactivate(request, str(form.get("reason") or ""))
     except BadRequest as exc:
-        return await _lead_page(
-            request, await _lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400
+        return await lead_page(
+            request, await lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400
         )
     raise web.HTTPSeeOther(f"/leads/{lead.id}")
 
