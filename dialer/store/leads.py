@@ -509,9 +509,12 @@ class LeadStore:
             return await self._save(tx, lead, {"visit_reminded_at": at}, [event], at)
 
     async def record_visit_confirmed(self, lead_id: int, at: datetime, actor: str, text: str) -> Lead:
-        """The customer confirmed the booked visit (an SMS reply): no confirmation call is due any more."""
+        """The customer confirmed the booked visit (an SMS reply): no confirmation call is due any more.
+        A second confirmation of the same visit changes nothing."""
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
+            if lead.visit_confirmed_at is not None:
+                return lead
             event = NewEvent(
                 lead_id, LeadEventKind.VISIT_CONFIRMED, at, actor, {"visit_at": _iso(lead.visit_at), "reply": text}
             )

@@ -110,6 +110,7 @@ def lead_json(lead: Lead, events: list[LeadEvent] | None = None) -> dict[str, An
         "intent": None if lead.intent is None else lead.intent.value, "model": lead.model, "owner": lead.owner,
         "phones": [p.e164 for p in lead.phones], "due_at": to_db_or_none(lead.due_at), "due_kind": lead.due_kind,
         "callback_at": to_db_or_none(lead.callback_at), "visit_at": to_db_or_none(lead.visit_at),
+        "visit_confirmed_at": to_db_or_none(lead.visit_confirmed_at),
         "defeat_reason": lead.defeat_reason, "first_contact_at": to_db_or_none(lead.first_contact_at),
         "last_contact_at": to_db_or_none(lead.last_contact_at), "note": lead.note,
     }  # fmt: skip

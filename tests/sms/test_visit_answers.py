@@ -81,6 +81,10 @@ async def test_yes_confirms_the_visit_and_only_the_no_show_call_stays_due(app: A
     # The day after the visit at 09:30 Beijing, unless someone reports the visit.
     assert (lead.due_kind, lead.due_at) == (DueKind.NO_SHOW.value, datetime(2026, 12, 1, 1, 30, tzinfo=UTC))
     assert [e.kind for e in await app.leads.store.events(lead_id)][-1] == "visit_confirmed"
+    clock.advance(60)
+    await app.sms.on_inbound(_reply("好的"))  # said twice: still the first confirmation, one event
+    assert (await app.leads.store.get(lead_id)).visit_confirmed_at == REMIND_AT
+    assert [e.kind for e in await app.leads.store.events(lead_id)].count("visit_confirmed") == 1
 
 
 async def test_no_thanks_to_a_reminder_calls_the_visit_off_and_is_not_an_opt_out(app: App, clock: VirtualClock) -> None:
