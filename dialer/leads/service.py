@@ -129,6 +129,7 @@ class LeadService:
             until = datetime.combine(local_today + timedelta(days=1), time(), self.tz) - timedelta(microseconds=1)
         else:
             until = None
+        await self.store.refresh_due()
         leads = await self.store.due(until, owner=owner)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
 

@@ -300,6 +300,7 @@ class SmsService:
         logged and marked done, so the confirmation call (``visit_unconfirmed``) takes over. Returns how many
         were queued."""
         sent = 0
+        await self.leads.refresh_due()  # a visit that began unreminded gets no reminder: its no-show call is due
         for lead in await self.leads.due(self._clock.now()):
             if lead.due_kind != DueKind.VISIT_REMINDER.value:
                 continue

@@ -19,7 +19,7 @@ from typing import Any
 
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.leads.deadlines import DueRules, compute_due
+from dialer.domain.leads.deadlines import DueKind, DueRules, compute_due
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.hygiene import (
     DefeatedLead,
@@ -172,6 +172,27 @@ class LeadStore:
             rows = await r.fetchall(sql + " ORDER BY due_at, id", params)
             phones = await self._phones(r, [row["id"] for row in rows])
         return [_lead(row, phones.get(row["id"], ())) for row in rows]
+
+    async def refresh_due(self) -> int:
+        """Recompute the deadline of leads whose visit began before its reminder went out; how many.
+
+        The stored deadline is computed when a lead changes, and only the visit reminder depends on the
+        time it is computed at (none once the visit has begun). A reminder that never went (the SMS worker
+        was off, or the clock jumped) would leave its lead due for a reminder of a past visit, and never
+        due for the no-show call. Readers of the due list call this first; it writes only when needed.
+        """
+        now = self._clock.now()
+        stale_sql = "SELECT id FROM leads WHERE due_kind = ? AND visit_at <= ?"
+        params = (DueKind.VISIT_REMINDER.value, to_db(now))
+        async with self._db.read() as r:
+            if not await r.fetchall(stale_sql, params):
+                return 0
+        async with self._db.write() as tx:
+            stale = await self._load(tx, [row["id"] for row in await tx.fetchall(stale_sql, params)])
+            for lead in stale.values():
+                await self._save(tx, lead, {}, [], lead.updated_at)  # not a change of the lead: updated_at stays
+        log.info("leads.due_refreshed", leads=sorted(stale))
+        return len(stale)
 
     async def count(self) -> int:
         """How many leads are stored (reports, tests, the bench)."""

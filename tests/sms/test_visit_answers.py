@@ -19,6 +19,7 @@ from dialer.domain.leads.deadlines import DueKind
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.domain.sms.driver import Inbound, OutPart
 from dialer.domain.sms.rules import ReplyKind
+from dialer.leads.service import DueScope
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings, SmsSettings, StoreSettings
 from dialer.sms.factory import build_service
@@ -41,11 +42,11 @@ async def app(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[App]:
         yield opened
 
 
-async def _invited(app: App) -> int:
-    path = app.settings.path(app.settings.store.path).parent / "leads.csv"
-    write_sheet(path, ["姓名", "手机", "负责人", "意向车型"], [["客户0", PHONE[3:], "王丽", "轿车A"]])
+async def _invited(app: App, phone: str = PHONE) -> int:
+    path = app.settings.path(app.settings.store.path).parent / f"leads-{phone}.csv"
+    write_sheet(path, ["姓名", "手机", "负责人", "意向车型"], [["客户", phone[3:], "王丽", "轿车A"]])
     await app.leads.importer.import_file(path, actor="test", source=LeadSource.WEB)
-    lead = await app.leads.store.find_by_phone(PHONE)
+    lead = await app.leads.store.find_by_phone(phone)
     assert lead is not None
     form = DispositionForm(Disposition.BOOKED_VISIT, visit_at=VISIT)
     await app.doss.record_disposition(lead.id, None, Outcome.ANSWERED, form, "王丽")
@@ -145,3 +146,21 @@ async def test_the_worker_sends_due_reminders_itself(app: App, clock: VirtualClo
         stop.set()
         await asyncio.wait_for(worker, 10)
     assert (await app.leads.store.get(lead_id)).visit_reminded_at == REMIND_AT
+
+
+async def test_a_visit_that_began_unreminded_gets_no_reminder_and_its_no_show_call_is_due(
+    app: App, clock: VirtualClock
+) -> None:
+    # The worker was off at the reminders' time; the day after the visits nothing may remind a past visit.
+    first = await _invited(app)
+    second = await _invited(app, phone="+8613800130001")
+    clock.set(datetime(2026, 12, 1, 2, 0, tzinfo=UTC))  # 1 December, 10:00 Beijing
+    assert (await app.leads.store.get(first)).due_kind == DueKind.VISIT_REMINDER.value  # stored when booked
+    # The due list refreshes (a console without the SMS worker still sees the no-shows)...
+    due = await app.leads.due(DueScope.OVERDUE)
+    assert [(i.lead.id, i.lead.due_kind) for i in due] == [(first, "no_show"), (second, "no_show")]
+    # ...and so does the worker's round, which sends nothing.
+    assert await app.sms.remind_due() == 0
+    lead = await app.leads.store.get(first)
+    assert (lead.due_kind, lead.due_at) == (DueKind.NO_SHOW.value, datetime(2026, 12, 1, 1, 30, tzinfo=UTC))
+    assert lead.visit_reminded_at is None and lead.updated_at < clock.now()  # a refresh is not a change
