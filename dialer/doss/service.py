@@ -179,9 +179,14 @@ class DossService:
         at: datetime | None = None,
         test_drive: bool = False,
         model: str | None = None,
+        from_doss: bool = False,
     ) -> list[Recorded]:
         """:meth:`record_milestone` for several leads (the manager's page), all or none: one lead that cannot
-        take the change (:class:`LeadStateError` naming it and its state) refuses the batch."""
+        take the change (:class:`LeadStateError` naming it and its state) refuses the batch.
+
+        ``from_doss``: DOSS itself reported it (a re-imported export): the lead changes, its state event
+        says ``source: doss``, and no outbox row is queued, since telling DOSS what it told us would be a
+        second line for one visit."""
         if state not in MILESTONES:
             raise FormError("state", f"{state.value!r} is not a showroom milestone (visited or deal)")
         if test_drive and state is not LeadState.VISITED:
@@ -197,6 +202,8 @@ class DossService:
             detail["test_drive"] = True
         if model is not None:
             detail["model"] = model.strip()
+        if from_doss:
+            detail["source"] = "doss"
         result = state.zh + ("（试乘试驾）" if test_drive else "") + (f"（{model.strip()}）" if model else "")
         done: list[Recorded] = []
         async with self._db.write() as tx:
@@ -206,6 +213,9 @@ class DossService:
                 # treats "same state" as no change, so the check must happen here.
                 check_transition(lead_id, before.state, state)
                 lead = await self._leads.change_state(lead_id, state, when, actor, reason="showroom", data=detail)
+                if from_doss:
+                    done.append(Recorded(lead=lead, change=None, outbox_id=None))
+                    continue
                 record = DossRecord(
                     lead=_snapshot(lead, None),
                     at=when,

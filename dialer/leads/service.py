@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
@@ -16,6 +17,7 @@ from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bound
 from dialer.domain.leads.model import Lead, LeadState
 from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer, VisitBoard
 from dialer.doss.service import DossService
+from dialer.leads.doss_states import StatesReport, import_states
 from dialer.leads.importer import LeadImporter
 from dialer.logs import get_logger
 from dialer.settings import Settings
@@ -105,6 +107,8 @@ class LeadService:
 
     def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self.tz = ZoneInfo(settings.dealer.timezone)
+        self.region = settings.dealer.region
+        self.max_unpacked_bytes = settings.leads.import_max_unpacked_mb * 1024 * 1024
         self._settings = settings.leads
         self._clock = clock
         self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock)
@@ -205,6 +209,14 @@ class LeadManager:
                 done = [Reactivation(t.lead, t) for t in transfers]
         log.info("leads.reactivated", leads=ids, to_owner=to_owner, actor=actor)
         return done
+
+    async def import_doss_states(self, path: Path, actor: str) -> StatesReport:
+        """Take the visits and deals of a DOSS export back into the leads (``dialer doss import-states``);
+        idempotent. :class:`ImportFileError` when the file cannot be read or lacks the phone or state column."""
+        return await import_states(
+            path, actor, leads=self._leads.store, doss=self._doss, region=self._leads.region, tz=self._leads.tz,
+            max_unpacked_bytes=self._leads.max_unpacked_bytes,
+        )  # fmt: skip
 
     async def _check_agent(self, to_owner: str) -> None:
         if to_owner not in await self._leads.agents():
