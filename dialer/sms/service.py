@@ -550,11 +550,8 @@ class SmsService:
         lead = await self.leads.find_by_phone(sender)
         latest = await self.store.latest_outbound(sender, now - timedelta(days=self._cfg.reply_match_days))
         lead_id = lead.id if lead is not None else (latest.lead_id if latest is not None else None)
-        # An answer to the booked visit's own messages, while the visit stands: "1" confirms it, "不需要" calls it off.
-        about_visit = (
-            latest is not None and latest.template in _ABOUT_VISIT and lead is not None
-            and lead.state is LeadState.INVITED and lead.visit_at is not None
-        )  # fmt: skip
+        # An answer to a visit's own messages: "1" confirms it, "不需要" calls it off (never an opt-out).
+        about_visit = latest is not None and latest.template in _ABOUT_VISIT
         kind = self.rules.classify(inbound.text, about_visit=about_visit)
         reply_to = latest.id if latest is not None else None
         wave = await self.store.wave(latest.wave_id) if latest is not None and latest.wave_id is not None else None
@@ -599,8 +596,11 @@ class SmsService:
         return (await self.leads.get(lead_id)).opt_out_at is None
 
     async def _visit_answer(self, lead: Lead, kind: ReplyKind, text: str, now: datetime) -> None:
-        """The customer confirmed the booked visit, or called it off (back to follow-up, not an opt-out)."""
-        if kind is ReplyKind.INTERESTED:
+        """The customer confirmed the booked visit, or called it off (back to follow-up, not an opt-out).
+        A late answer, once the visit is no longer booked (visited, called off), is only kept."""
+        if lead.state is not LeadState.INVITED or lead.visit_at is None:
+            log.info("sms.visit_answer_late", lead_id=lead.id, kind=kind.value, state=lead.state.value)
+        elif kind is ReplyKind.INTERESTED:
             await self.leads.record_visit_confirmed(lead.id, now, ACTOR, text)
             log.info("sms.visit_confirmed", lead_id=lead.id)
         elif self._on_visit_declined is None:

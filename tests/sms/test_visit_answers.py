@@ -105,6 +105,11 @@ async def test_no_thanks_to_a_reminder_calls_the_visit_off_and_is_not_an_opt_out
     assert (row.record.result, row.record.state, row.record.actor) == ("取消到店", LeadState.FOLLOWING, "sms")
     cancelled = [e for e in await app.leads.store.events(lead_id) if e.kind == "visit_cancelled"]
     assert cancelled[0].data["visit_at"] == VISIT.isoformat()
+    # Said again to the same reminder, the visit already called off: kept, still no opt-out, no second row.
+    assert (await app.sms.on_inbound(_reply("不需要"))).kind is ReplyKind.DECLINED
+    assert (await app.leads.store.get(lead_id)).opt_out_at is None
+    later = await app.doss.outbox.between(clock.now(), clock.now() + timedelta(seconds=1))
+    assert [e.kind for e in later].count(OutboxKind.SMS_REPLY) == 1
     # Still a customer we may write to and call: the cadence (or a callback) takes over.
     await app.sms.queue(PHONE, text="好的，期待下次为您服务")
 
