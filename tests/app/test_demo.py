@@ -141,6 +141,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
     submits = [r for r in read_ledger(demo / "smsc.jsonl") if r["kind"] == "submit"]
     assert {r["to"] for r in submits} >= {n.lstrip("+") for n in BASE}, "the wave went through the SMSC"
     assert list((demo / "doss").glob("*.xlsx")), "today's DOSS import sheet was written"
+    (tmp_path / "kpi").mkdir()
     kpi_config = write_config(tmp_path / "kpi", store={"path": str(demo / "dialer.sqlite3")})
     kpi = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--config", str(kpi_config), "kpi", "--month", month, "--json",
