@@ -301,9 +301,7 @@ class SmsService:
         were queued."""
         sent = 0
         await self.leads.refresh_due()  # a visit that began unreminded gets no reminder: its no-show call is due
-        for lead in await self.leads.due(self._clock.now()):
-            if lead.due_kind != DueKind.VISIT_REMINDER.value:
-                continue
+        for lead in await self.leads.due(self._clock.now(), kind=DueKind.VISIT_REMINDER):
             try:
                 await self.remind_visit(lead.id, actor)
                 sent += 1

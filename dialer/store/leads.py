@@ -158,8 +158,9 @@ class LeadStore:
             for row in rows
         ]
 
-    async def due(self, until: datetime | None, *, owner: str | None = None) -> list[Lead]:
-        """Leads due at or before ``until`` (every scheduled lead if None), earliest first."""
+    async def due(self, until: datetime | None, *, owner: str | None = None, kind: DueKind | None = None) -> list[Lead]:
+        """Leads due at or before ``until`` (every scheduled lead if None), earliest first; only ``owner``'s,
+        only for ``kind`` when given."""
         sql = "SELECT * FROM leads WHERE due_at IS NOT NULL"
         params: list[Any] = []
         if until is not None:
@@ -168,6 +169,9 @@ class LeadStore:
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
+        if kind is not None:
+            sql += " AND due_kind = ?"
+            params.append(kind.value)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY due_at, id", params)
             phones = await self._phones(r, [row["id"] for row in rows])
@@ -182,8 +186,9 @@ class LeadStore:
         due for the no-show call. Readers of the due list call this first; it writes only when needed.
         """
         now = self._clock.now()
-        stale_sql = "SELECT id FROM leads WHERE due_kind = ? AND visit_at <= ?"
-        params = (DueKind.VISIT_REMINDER.value, to_db(now))
+        # due_at <= now first: a stale reminder was due before its visit, and leads_due indexes due_at.
+        stale_sql = "SELECT id FROM leads WHERE due_at <= ? AND due_kind = ? AND visit_at <= ?"
+        params = (to_db(now), DueKind.VISIT_REMINDER.value, to_db(now))
         async with self._db.read() as r:
             if not await r.fetchall(stale_sql, params):
                 return 0
