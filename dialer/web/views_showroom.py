@@ -22,7 +22,7 @@ from dialer.domain.leads.model import Lead, LeadState
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object, parse_milestone
 from dialer.web.keys import DIALER, SETTINGS, session_of
-from dialer.web.routing import RouteTable
+from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _lead_for, _lead_page, lead_json  # the lead card and its access rule
 
 routes = RouteTable()
@@ -80,15 +80,19 @@ async def deal(request: web.Request) -> web.StreamResponse:
     return await _form(request, LeadState.DEAL)
 
 
-@routes.route("POST", "/api/leads/{lead_id:\\d+}/visit", Action.MILESTONE_RECORD,
-              "Record a store visit: {at?, test_drive?, note?}", body="application/json")  # fmt: skip
+_AT = Param("at", "when, dealer local YYYY-MM-DDTHH:MM or ISO with an offset; default now; never in the future")
+_NOTE = Param("note", "for DOSS's note column")
+
+
+@routes.route("POST", "/api/leads/{lead_id:\\d+}/visit", Action.MILESTONE_RECORD, "Record a store visit",
+              body="application/json", fields=(_AT, Param("test_drive", "the customer test-drove (试乘试驾)", "boolean"), _NOTE))  # fmt: skip
 async def api_visit(request: web.Request) -> web.StreamResponse:
     """The lead after the visit; 400 naming ``at``/``test_drive`` or ``state`` (e.g. already visited)."""
     return await _api(request, LeadState.VISITED)
 
 
-@routes.route("POST", "/api/leads/{lead_id:\\d+}/deal", Action.MILESTONE_RECORD,
-              "Record a deal: {at?, model?, note?}", body="application/json")  # fmt: skip
+@routes.route("POST", "/api/leads/{lead_id:\\d+}/deal", Action.MILESTONE_RECORD, "Record a deal",
+              body="application/json", fields=(_AT, Param("model", "the model bought"), _NOTE))  # fmt: skip
 async def api_deal(request: web.Request) -> web.StreamResponse:
     """The lead after the deal; 400 naming ``at``/``model`` or ``state`` (e.g. already a deal)."""
     return await _api(request, LeadState.DEAL)
