@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
@@ -13,7 +13,8 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.doss.outbox import OutboxEntry, OutboxKind
 from dialer.domain.leads.model import LeadState
-from tests.web.conftest import Fixtures, Login
+from dialer.web.keys import AUTH
+from tests.web.conftest import PASSWORD, USERS, Fixtures, Login
 
 
 async def _invite(app: App, clock: VirtualClock, lead_id: int, hours: float = 1) -> None:
@@ -175,3 +176,26 @@ async def test_the_manager_records_visits_and_deals_for_the_selected_leads_all_o
     assert (await dialer_app.leads.store.get(data.own_lead)).state is LeadState.DEAL
     # QA may not (the page is not theirs at all).
     assert (await client.post("/manage", data=form, headers=logins[Role.QA].headers(csrf=False))).status == 403
+
+
+async def test_a_no_show_is_on_the_desk_next_morning_and_the_form_offers_rescheduling(
+    client: TestClient, dialer_app: App, clock: VirtualClock, data: Fixtures
+) -> None:
+    await _invite(dialer_app, clock, data.own_lead, hours=5)  # 29 November, 14:00 Beijing
+    clock.set(datetime(2026, 11, 30, 1, 45, tzinfo=UTC))  # the next morning, 09:45 Beijing
+    session = await client.app[AUTH].login(USERS[Role.AGENT][0], PASSWORD, "127.0.0.1")
+    agent = Login(Role.AGENT, session.token, session.csrf)
+    desk = await (await client.get("/desk", headers=agent.headers())).text()
+    row = desk.split(f'id="due-{data.own_lead}"')[1].split("</tr>")[0]
+    assert "未到店回访" in row and 'class="overdue"' in desk.split(f'id="due-{data.own_lead}"')[1][:20]
+    card = await (await client.get(f"/leads/{data.own_lead}", headers=agent.headers())).text()
+    assert '<option value="rescheduled">' in card
+    resp = await client.post(f"/api/leads/{data.own_lead}/disposition", headers=agent.headers(),
+                             json={"disposition": "rescheduled", "visit_at": "2026-12-01T15:00"})  # fmt: skip
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert (body["state"], body["visit_at"], body["due_kind"]) == (
+        "invited",
+        "2026-12-01T07:00:00.000000Z",
+        "visit_reminder",
+    )
