@@ -307,7 +307,7 @@ class SmsService:
                 sent += 1
             except (MessageRefused, SmsConfigError) as exc:
                 log.warning("sms.visit_reminder_not_sent", lead_id=lead.id, reason=str(exc))
-                await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor)
+                await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor, not_sent=str(exc))
         return sent
 
     async def _visit_values(self, lead_id: int) -> tuple[Lead, dict[str, str], str]:

@@ -527,11 +527,12 @@ class LeadStore:
                 )
             return await self._save(tx, lead, changes, events, at)
 
-    async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str) -> Lead:
-        """The day-before SMS went out: the visit reminder is no longer due."""
+    async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str, not_sent: str | None = None) -> Lead:
+        """The day-before SMS went out (or, ``not_sent``, could not, and why): the reminder is no longer due."""
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
-            event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, {"visit_at": _iso(lead.visit_at)})
+            data = {"visit_at": _iso(lead.visit_at), **({"not_sent": not_sent} if not_sent else {})}
+            event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, data)
             return await self._save(tx, lead, {"visit_reminded_at": at}, [event], at)
 
     async def record_visit_confirmed(self, lead_id: int, at: datetime, actor: str, text: str) -> Lead:

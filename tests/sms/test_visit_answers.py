@@ -169,3 +169,20 @@ async def test_a_visit_that_began_unreminded_gets_no_reminder_and_its_no_show_ca
     lead = await app.leads.store.get(first)
     assert (lead.due_kind, lead.due_at) == (DueKind.NO_SHOW.value, datetime(2026, 12, 1, 1, 30, tzinfo=UTC))
     assert lead.visit_reminded_at is None and lead.updated_at < clock.now()  # a refresh is not a change
+
+
+async def test_a_reminder_that_cannot_go_is_marked_with_why_and_the_confirmation_call_takes_over(
+    app: App, clock: VirtualClock
+) -> None:
+    path = app.settings.path(app.settings.store.path).parent / "landline.csv"
+    write_sheet(path, ["姓名", "电话", "负责人"], [["座机客户", "010-88886666", "王丽"]])
+    await app.leads.importer.import_file(path, actor="test", source=LeadSource.WEB)
+    lead = await app.leads.store.find_by_phone("+861088886666")
+    assert lead is not None
+    await app.leads.store.change_state(lead.id, LeadState.INVITED, clock.now(), "王丽", visit_at=VISIT)
+    clock.set(REMIND_AT)
+    assert await app.sms.remind_due() == 0
+    event = [e for e in await app.leads.store.events(lead.id) if e.kind == "visit_reminded"][-1]
+    assert event.data["not_sent"] == f"lead {lead.id} has no mobile number"
+    assert await app.sms.remind_due() == 0  # not tried again
+    assert (await app.leads.store.get(lead.id)).due_kind == DueKind.VISIT_UNCONFIRMED.value  # a call instead
