@@ -27,7 +27,7 @@ from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
 from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
 from dialer.domain.leads.errors import LeadStateError
-from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition
+from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition, shown
 from dialer.domain.leads.records import Transfer
 from dialer.logs import get_logger
 from dialer.store.database import Database, Tx
@@ -239,6 +239,7 @@ class DossService:
         :class:`LeadStateError` when the lead has no booked visit (it is not invited).
         """
         now = self._clock.now()
+        reply = shown(reply)  # the customer's own text: control characters escaped, a long one cut
         async with self._db.write() as tx:
             before = await self._leads.get(lead_id)
             if before.state is not LeadState.INVITED:
