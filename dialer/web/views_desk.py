@@ -209,7 +209,8 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
 
 async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | None:
     """The card's visit and deal forms (views_showroom): which the lead's state allows, for a user who may
-    record them; the time field's default is now, dealer time."""
+    record them. The time field left empty means now (the service's clock, to the microsecond): a default
+    cut to the minute could put a visit before the invitation made seconds earlier."""
     user = policy_user(request)
     assert user is not None
     if not can(user, Action.MILESTONE_RECORD, Resource(agent=await lead_owner_for(request, lead))):
@@ -217,8 +218,9 @@ async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | Non
     visit, deal = (state in TRANSITIONS[lead.state] for state in (LeadState.VISITED, LeadState.DEAL))
     if not (visit or deal):
         return None
-    now = request.app[DIALER].clock.now().astimezone(_tz(request)).strftime("%Y-%m-%dT%H:%M")
-    return {"visit": visit, "deal": deal, "now": now, "model": lead.model or ""}
+    now = request.app[DIALER].clock.now().astimezone(_tz(request))
+    return {"visit": visit, "deal": deal, "now": f"{now:%Y-%m-%dT%H:%M}", "now_shown": f"{now:%Y-%m-%d %H:%M}",
+            "model": lead.model or ""}  # fmt: skip
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")
