@@ -318,6 +318,12 @@ class LeadSettings:
     # at this local time (dealer timezone).
     visit_reminder_days_before: int = 1
     visit_reminder_time: str = "10:00"
+    # A reminded customer who has not confirmed (replied "1") this many hours after the reminder is
+    # due for a call (到店确认), if that is still before the visit.
+    visit_confirm_chase_hours: float = 4.0
+    # An invited customer who did not come by the end of the visit day is due for a call the next
+    # morning at this local time (未到店回访), tagged no-show.
+    no_show_call_time: str = "09:30"
     # Import progress is reported every this many rows.
     import_progress_rows: int = 5000
     # A cell longer than this many characters refuses its row (naming the column): names, models and
@@ -405,6 +411,9 @@ class SmsSettings:
     # Replies meaning "stop" / "interested" (case and surrounding punctuation ignored).
     opt_out_keywords: tuple[str, ...] = ("T", "TD", "退订", "退", "STOP", "N", "不需要", "别发了")
     interested_keywords: tuple[str, ...] = ("1", "Y", "YES", "是", "好", "好的", "有兴趣", "感兴趣", "可以", "需要")
+    # Replies to a visit confirmation or reminder that call the visit off (the lead goes back to
+    # follow-up; NOT an opt-out). They win over opt_out_keywords for such a reply only.
+    visit_decline_keywords: tuple[str, ...] = ("不需要", "不来", "不来了", "来不了", "去不了", "取消", "2")
     # An inbound SMS is a reply to the latest message sent to that number within this many days.
     reply_match_days: float = 30.0
     # Call-task priority of an interested replier, and of the cadence's hand-off (higher is called first).
@@ -695,9 +704,12 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
         problems.append(f"leads.intent: horizons {horizons} must grow from H to C")
     if leads.visit_reminder_days_before < 0:
         problems.append(f"leads.visit_reminder_days_before = {leads.visit_reminder_days_before}: must not be negative")
-    hh, _, mm = leads.visit_reminder_time.partition(":")
-    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
-        problems.append(f"leads.visit_reminder_time = {leads.visit_reminder_time!r}: expected HH:MM")
+    for name in ("visit_reminder_time", "no_show_call_time"):
+        hh, _, mm = getattr(leads, name).partition(":")
+        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+            problems.append(f"leads.{name} = {getattr(leads, name)!r}: expected HH:MM")
+    if leads.visit_confirm_chase_hours <= 0:
+        problems.append(f"leads.visit_confirm_chase_hours = {leads.visit_confirm_chase_hours}: must be positive")
     for name in ("import_progress_rows", "import_max_cell_chars", "import_max_unpacked_mb"):
         if getattr(leads, name) <= 0:
             problems.append(f"leads.{name} = {getattr(leads, name)}: must be positive")

@@ -29,6 +29,7 @@ from dialer.web import (
     views_recordings,
     views_reports,
     views_screenpop,
+    views_showroom,
     views_static,
     views_supervise,
     views_wallboard,
@@ -49,7 +50,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_static.routes,
+        views_manage.routes, views_showroom.routes, views_static.routes,
     )  # fmt: skip
 
 

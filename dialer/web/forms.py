@@ -37,6 +37,44 @@ def _text(data: Mapping[str, object], name: str) -> str | None:
     return text or None
 
 
+@dataclass(frozen=True, slots=True)
+class MilestoneRequest:
+    """A showroom milestone as the forms and the API send it: when (None: now), test drive, model, note."""
+
+    at: datetime | None
+    test_drive: bool
+    model: str | None
+    note: str | None
+
+
+_YES = frozenset({"1", "true", "on", "yes"})
+_NO = frozenset({"", "0", "false", "off", "no"})
+
+
+def parse_milestone(data: Mapping[str, object], tz: tzinfo) -> MilestoneRequest:
+    """``at`` (dealer time, or ISO with an offset; empty: now), ``test_drive`` (a checkbox or a JSON bool),
+    ``model``, ``note``; :class:`BadRequest` names each field that could not be read. Whether they fit the
+    milestone is the DOSS service's rule."""
+    errors: dict[str, str] = {}
+    at: datetime | None = None
+    if (text := _text(data, "at")) is not None:
+        try:
+            at = parse_local_datetime(text, tz)
+        except ValueError:
+            errors["at"] = f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)"
+    raw = data.get("test_drive")
+    test_drive = False
+    if isinstance(raw, bool):
+        test_drive = raw
+    elif raw is not None and str(raw).strip().lower() in _YES:
+        test_drive = True
+    elif raw is not None and str(raw).strip().lower() not in _NO:
+        errors["test_drive"] = f"{raw!r} is not yes or no"
+    if errors:
+        raise BadRequest(errors)
+    return MilestoneRequest(at, test_drive, _text(data, "model"), _text(data, "note"))
+
+
 def parse_local_datetime(text: str, tz: tzinfo) -> datetime:
     """``YYYY-MM-DDTHH:MM`` (a datetime-local input, dealer time) or ISO with an offset, as aware UTC."""
     parsed = datetime.fromisoformat(text)

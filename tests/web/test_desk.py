@@ -44,6 +44,7 @@ async def test_lead_card_shows_history_scripts_and_form(
     # Every disposition an agent can pick comes from the mapping's enum (no_contact is the dialer's own).
     assert re.findall(r'<option value="(\w+)"', text.split('id="disposition"')[1].split("</select>")[0]) == [
         "booked_visit",
+        "rescheduled",
         "interested_follow_up",
         "callback",
         "refused",
