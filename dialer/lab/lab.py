@@ -322,12 +322,24 @@ class Lab:
                 if time.monotonic() >= deadline:
                     raise LabStartError(f"asterisk made no control socket within {BOOT_TIMEOUT_S} s; see {log_file}")
                 time.sleep(procs.POLL_S)
-            self.asterisk_cli("core waitfullybooted")
+            self._wait_fully_booted(deadline, log_file)
             self._check_modules(log_file)
         except LabError:
             procs.stop(child.pid, ASTERISK, STOP_TIMEOUT_S)
             raise
         return {"name": ASTERISK, "program": ASTERISK, "pid": child.pid, "port": layout.sip_port}
+
+    def _wait_fully_booted(self, deadline: float, log_file: Path) -> None:
+        # The control socket's file appears when Asterisk binds it, a moment before it listens: a CLI
+        # connecting in between is refused (seen on Asterisk 22 under load). Retry until the boot deadline.
+        while True:
+            try:
+                self.asterisk_cli("core waitfullybooted")
+                return
+            except LabError as exc:
+                if "Unable to connect" not in str(exc) or time.monotonic() >= deadline:
+                    raise LabStartError(f"{exc}; see {log_file}") from None
+            time.sleep(procs.POLL_S)
 
     def _check_modules(self, log_file: Path) -> None:
         # An Asterisk that looks in the wrong module folder still boots and answers AMI; every call
