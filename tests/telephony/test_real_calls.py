@@ -76,7 +76,11 @@ def wav_rms(path: str) -> float:
 
 async def test_each_customer_behaviour_gives_its_outcome(app: App) -> None:
     assert app.calls is not None
-    attempts = await asyncio.gather(*(app.calls.dial(normalize(n), agent="agent1") for n in EXPECTED))
+    # Without AMD (the default) a free agent takes the call at once: the early hang-up is a customer
+    # who leaves before anyone was free.
+    attempts = await asyncio.gather(
+        *(app.calls.dial(normalize(n), agent=None if n == "13800000011" else "agent1") for n in EXPECTED)
+    )
     got = {a.number.removeprefix("+86"): a for a in attempts}
     assert {n: a.outcome for n, a in got.items()} == EXPECTED
     for number, cause in CAUSE.items():
