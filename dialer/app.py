@@ -25,6 +25,7 @@ from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.doss.mapping import load_mapping
+from dialer.domain.leads.errors import LeadError
 from dialer.domain.qa.form import load_form
 from dialer.domain.sms.errors import SmsError
 from dialer.doss.service import DossService
@@ -33,18 +34,21 @@ from dialer.inbound.queue import InboundQueue
 from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
+from dialer.phones.service import PhoneService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import Settings
 from dialer.sms.factory import build_driver, build_service
 from dialer.sms.pbx import PbxDriver
+from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
+from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
@@ -83,6 +87,7 @@ class App:
     presence: PresenceService
     health: TaskHealth
     auth: AuthService
+    phones: PhoneService  # the phones' SIP accounts
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     ami: AmiClient | None = None
@@ -108,7 +113,10 @@ async def open_store(
         recording_store = RecordingStore(db)
         bus = EventBus()
         campaign_store = CampaignStore(db, settings)
-        sms = build_service(db, settings, clock)
+        # Late-bound: the DOSS service is built below and needs this one for its confirmations.
+        sms = build_service(
+            db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
+        )
         hopper = Hopper(campaign_store, settings)
         registry = RecordingRegistry(
             store=recording_store,
@@ -146,6 +154,7 @@ async def open_store(
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             bus=bus,
@@ -219,7 +228,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if settings.sms.driver == "pbx":
                 # SMS through the PBX: sent by MessageSend, received as the dialplan's DCCSms UserEvents.
                 driver = PbxDriver(settings.sms, client)
-                sms = build_service(base.db, settings, clock, driver)
+                sms = build_service(base.db, settings, clock, driver, on_visit_declined=base.sms.on_visit_declined)
                 routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
             health = base.health
             tasks += [
@@ -282,6 +291,17 @@ async def _confirm_visit(sms: SmsService, lead_id: int) -> None:
         log.warning("sms.visit_confirmation_not_sent", lead_id=lead_id, reason=str(exc))
 
 
+async def _visit_declined(doss: DossService, lead_id: int, reply: str) -> None:
+    """A customer's "不需要" to a booked visit's SMS: the visit is called off through DOSS (state + outbox row).
+
+    A lead that is no longer invited (visited or rebooked meanwhile) keeps its state; the reply is kept.
+    """
+    try:
+        await doss.record_visit_declined(lead_id, SMS_ACTOR, reply)
+    except LeadError as exc:
+        log.warning("sms.visit_decline_ignored", lead_id=lead_id, reason=str(exc))
+
+
 def _task(work: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.create_task(work, name=name)
 
@@ -292,7 +312,9 @@ def sms_sender(app: App) -> SmsService:
     With the PBX driver the App's own service already sends (it hears replies on the App's AMI link)."""
     if app.settings.sms.driver == "pbx" and app.ami is not None:
         return app.sms
-    return build_service(app.db, app.settings, app.clock, build_driver(app.settings))
+    return build_service(
+        app.db, app.settings, app.clock, build_driver(app.settings), on_visit_declined=app.sms.on_visit_declined
+    )
 
 
 def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | None = None) -> CampaignRunner:
@@ -306,6 +328,7 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         calls=app.calls,
         doss=app.doss,
         leads=app.leads.store,
+        history=app.attempts,
         settings=app.settings,
         clock=app.clock,
         on_wrap_up=on_wrap_up,

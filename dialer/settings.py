@@ -12,6 +12,7 @@ Errors name the file, the key and the value.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 import types
@@ -212,6 +213,60 @@ class LabSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SiteSettings:
+    """The dealer's network as the PBX sees it, for ``dialer pbx render`` (asterisk/README.md, "Deploying at a site").
+
+    The lab ignores this section: it builds the same description from ``[lab]`` on loopback.
+    """
+
+    # The PBX's own LAN address: SIP and RTP bind to it. Empty: not set up yet (pbx render refuses).
+    address: str = ""
+    # The public address the carrier sees when the PBX sits behind NAT (IP or DNS name); empty = no NAT.
+    external_address: str = ""
+    # The LAN (CIDR, e.g. 192.168.1.0/24): phones may register and call only from here, and with NAT
+    # nothing sent here is rewritten to the external address.
+    local_networks: tuple[str, ...] = ()
+    # udp, tcp and/or tls; each listens on its port below.
+    transports: tuple[str, ...] = ("udp",)
+    sip_port: int = 5060
+    tls_port: int = 5061
+    # PEM files Asterisk reads (absolute paths on the PBX); needed only with "tls".
+    tls_cert_file: str = ""
+    tls_key_file: str = ""
+    # Asterisk's RTP ports (two per call leg); open them (UDP) towards the carrier when behind NAT.
+    rtp_start: int = 10000
+    rtp_end: int = 20000
+
+
+@dataclass(frozen=True, slots=True)
+class TrunkSettings:
+    """The carrier's SIP trunk of a dealer's PBX (asterisk/README.md); the lab's carrier is SIPp on loopback.
+
+    ``auth``: "register" (the PBX registers to the carrier and answers its challenges), "digest"
+    (no registration; the carrier challenges each call) or "ip" (the carrier trusts the PBX's
+    address; no credentials).
+    """
+
+    host: str = ""  # the carrier's SIP server (IP or DNS name)
+    port: int = 5060
+    transport: str = "udp"  # udp | tcp | tls; must be one of site.transports
+    auth: str = "register"  # register | digest | ip
+    username: str = ""
+    # Secret: set it as DIALER__TRUNK__PASSWORD, not in the file; kept out of repr() so it is never logged.
+    password: str = field(default="", repr=False)
+    # Addresses (IP or CIDR, optionally ip:port) the carrier's calls come from; they are the only
+    # senders taken as the inbound trunk. Empty: the host itself (then it must be an IP address).
+    match: tuple[str, ...] = ()
+    # The dealer's number (DID): the From user of every call and registration to the carrier.
+    did: str = ""
+    # The From domain the carrier expects; empty = the host.
+    from_domain: str = ""
+    # Registration: requested lifetime and the wait before trying again after a failure.
+    expiration_s: int = 3600
+    retry_interval_s: int = 60
+
+
+@dataclass(frozen=True, slots=True)
 class StoreSettings:
     """Where the embedded store lives."""
 
@@ -290,6 +345,12 @@ class LeadSettings:
     # at this local time (dealer timezone).
     visit_reminder_days_before: int = 1
     visit_reminder_time: str = "10:00"
+    # A reminded customer who has not confirmed (replied "1") this many hours after the reminder is
+    # due for a call (到店确认), if that is still before the visit.
+    visit_confirm_chase_hours: float = 4.0
+    # An invited customer who did not come by the end of the visit day is due for a call the next
+    # morning at this local time (未到店回访), tagged no-show.
+    no_show_call_time: str = "09:30"
     # Import progress is reported every this many rows.
     import_progress_rows: int = 5000
     # A cell longer than this many characters refuses its row (naming the column): names, models and
@@ -377,6 +438,9 @@ class SmsSettings:
     # Replies meaning "stop" / "interested" (case and surrounding punctuation ignored).
     opt_out_keywords: tuple[str, ...] = ("T", "TD", "退订", "退", "STOP", "N", "不需要", "别发了")
     interested_keywords: tuple[str, ...] = ("1", "Y", "YES", "是", "好", "好的", "有兴趣", "感兴趣", "可以", "需要")
+    # Replies to a visit confirmation or reminder that call the visit off (the lead goes back to
+    # follow-up; NOT an opt-out). They win over opt_out_keywords for such a reply only.
+    visit_decline_keywords: tuple[str, ...] = ("不需要", "不来", "不来了", "来不了", "去不了", "取消", "2")
     # An inbound SMS is a reply to the latest message sent to that number within this many days.
     reply_match_days: float = 30.0
     # Call-task priority of an interested replier, and of the cadence's hand-off (higher is called first).
@@ -406,17 +470,27 @@ class WebSettings:
 
     host: str = "127.0.0.1"
     port: int = 8080
+    # Reverse proxies (addresses or networks, e.g. "10.0.0.2" or "10.0.0.0/24") whose X-Forwarded-For
+    # is believed for the client's address (login throttling, logs). Empty: the header is ignored,
+    # since any client can send it; behind a proxy not listed here every user shares its address.
+    trusted_proxies: tuple[str, ...] = ()
     # Session cookies carry the Secure flag unless this is false (plain http://127.0.0.1 demos only).
     cookie_secure: bool = True
     # A session ends this long after login, or after this long without a request, whichever comes first.
     session_max_age_s: float = 12 * 3600.0
     session_idle_s: float = 2 * 3600.0
-    # Login throttling, per user name and per client address: this many failures inside the window are
-    # free, each further one doubles the wait (from base, capped at max, the lock-out).
+    # Login throttling, per user name at one client address and per client address: this many failures
+    # inside the window are free, each further one doubles the wait (from base, capped at max, the
+    # lock-out of that address only).
     login_free_failures: int = 3
     login_window_s: float = 900.0
     login_base_delay_s: float = 2.0
     login_max_delay_s: float = 900.0
+    # Per user name across all addresses (guessing one account from many places): this many failures
+    # are free, then the wait doubles up to login_name_max_delay_s. It only slows, never locks out, and
+    # an address the user signed in from before is exempt, so a stranger cannot lock anyone out.
+    login_name_free_failures: int = 10
+    login_name_max_delay_s: float = 30.0
     # The wallboard publishes a snapshot at most this often, to every viewer at once.
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
@@ -426,8 +500,15 @@ class WebSettings:
     socket_session_check_s: float = 5.0
     # A viewer that falls behind keeps only this many snapshots queued; older ones are dropped.
     wallboard_viewer_queue: int = 1
-    # Largest lead file a sales manager may upload.
+    # An agent put through to someone else's customer keeps that lead in hand while they talk. A talk
+    # whose hang-up never reached the dialer (a lost event) counts as going on for at most this long
+    # after it was put through (2 h: far longer than any DCC call), so it cannot hand the lead over for good.
+    unended_talk_s: float = 2 * 3600.0
+    # Largest lead file a sales manager may upload; read only once the user's role may import.
     upload_max_mb: int = 20
+    # Largest body of every other request (the login form, the API's JSON, the desk's forms), and
+    # of any request before its session and role are checked.
+    form_max_kb: int = 64
     # The agent desk shows these scripts (handbook: opening with dealer name, own name and title; closing
     # confirms and lets the customer hang up first). {dealer} and {agent} are filled in.
     opening_script: str = "您好，这里是{dealer}，我是客户专员{agent}。请问您现在方便接听电话吗？"
@@ -480,6 +561,8 @@ class Settings:
     calls: CallSettings = field(default_factory=CallSettings)
     campaigns: CampaignDefaults = field(default_factory=CampaignDefaults)
     lab: LabSettings = field(default_factory=LabSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
+    trunk: TrunkSettings = field(default_factory=TrunkSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
@@ -670,9 +753,12 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
         problems.append(f"leads.intent: horizons {horizons} must grow from H to C")
     if leads.visit_reminder_days_before < 0:
         problems.append(f"leads.visit_reminder_days_before = {leads.visit_reminder_days_before}: must not be negative")
-    hh, _, mm = leads.visit_reminder_time.partition(":")
-    if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
-        problems.append(f"leads.visit_reminder_time = {leads.visit_reminder_time!r}: expected HH:MM")
+    for name in ("visit_reminder_time", "no_show_call_time"):
+        hh, _, mm = getattr(leads, name).partition(":")
+        if not (hh.isdigit() and mm.isdigit() and int(hh) < 24 and int(mm) < 60 and len(mm) == 2):
+            problems.append(f"leads.{name} = {getattr(leads, name)!r}: expected HH:MM")
+    if leads.visit_confirm_chase_hours <= 0:
+        problems.append(f"leads.visit_confirm_chase_hours = {leads.visit_confirm_chase_hours}: must be positive")
     for name in ("import_progress_rows", "import_max_cell_chars", "import_max_unpacked_mb"):
         if getattr(leads, name) <= 0:
             problems.append(f"leads.{name} = {getattr(leads, name)}: must be positive")
@@ -719,6 +805,10 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append(f"web.port = {w.port}: must be between 1 and 65535")
     if w.session_idle_s <= 0 or w.session_max_age_s < w.session_idle_s:
         problems.append("web: need 0 < session_idle_s <= session_max_age_s")
+    if w.login_name_free_failures < w.login_free_failures or w.login_name_max_delay_s < w.login_base_delay_s:
+        problems.append(
+            "web: need login_name_free_failures >= login_free_failures and login_name_max_delay_s >= login_base_delay_s"
+        )
     if w.login_free_failures < 0 or w.login_window_s <= 0:
         problems.append("web: login_free_failures must not be negative and login_window_s must be positive")
     if not 0 < w.login_base_delay_s <= w.login_max_delay_s:
@@ -733,4 +823,13 @@ def _web_problems(w: WebSettings) -> list[str]:
         problems.append("web: wallboard_slow_refresh_s must be positive and wallboard_viewer_queue at least 1")
     if w.upload_max_mb < 1:
         problems.append(f"web.upload_max_mb = {w.upload_max_mb}: must be at least 1")
+    for entry in w.trusted_proxies:
+        try:
+            ipaddress.ip_network(entry.strip(), strict=False)
+        except ValueError:
+            problems.append(f"web.trusted_proxies: {entry!r} is not an IP address or network (like 10.0.0.0/24)")
+    if w.unended_talk_s <= 0:
+        problems.append(f"web.unended_talk_s = {w.unended_talk_s}: must be positive")
+    if w.form_max_kb < 1:
+        problems.append(f"web.form_max_kb = {w.form_max_kb}: must be at least 1")
     return problems

@@ -105,6 +105,14 @@ def free_port() -> int:
 REPO = Path(__file__).resolve().parents[1]
 
 
+def checkout_env() -> dict[str, str]:
+    """The environment for a ``python -m dialer`` child run outside the repository: it must import
+    this checkout's package, not whichever one the virtualenv installed (another worktree's)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 @pytest.fixture(scope="session")
 def lab_settings() -> Settings:
     """The documented defaults, with relative paths resolved against the repository."""

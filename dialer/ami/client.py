@@ -48,6 +48,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.manager import Manager
 from panoramisk.message import Message as PanoramiskMessage
 
+from dialer.ami.buffer import BufferFull, EventBuffer
 from dialer.ami.codec import ENCODING, Banner, Message, MessageKind, Parser
 from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiError, AmiLinkDown, AmiTimeout
 from dialer.ami.events import (
@@ -117,20 +118,6 @@ def _to_panoramisk(message: Message) -> PanoramiskMessage:
     return pm
 
 
-class _Dispatched:
-    """What panoramisk's ``Manager.dispatch`` needs of an event (a name, a manager slot), carrying ours.
-
-    Cheaper than building a full panoramisk Message for each of thousands of events.
-    """
-
-    __slots__ = ("event", "manager", "source")
-
-    def __init__(self, message: Message) -> None:
-        self.event = message.name
-        self.manager: Manager | None = None
-        self.source = message
-
-
 class _Protocol(AMIProtocol):
     """panoramisk's protocol with our codec, our routing and failure isolation."""
 
@@ -159,14 +146,16 @@ class _Protocol(AMIProtocol):
                 log.exception("ami_message_failed", kind=item.kind.value, name=item.name)
 
     def handle_message(self, message: Message) -> None:
-        pending = self.responses.get(message.action_id) if message.action_id else None
+        action_id = message.action_id
+        pending = self.responses.get(action_id) if action_id else None
         kind = message.kind
         if pending is not None and (kind is MessageKind.RESPONSE or _collecting(pending)):
             self._deliver(pending, message)
         elif kind is MessageKind.EVENT:
             # Events with the ActionID of a finished or single-reply action (OriginateResponse
-            # of an async Originate) belong to the stream, not to the action.
-            self.factory.dispatch(_Dispatched(message))
+            # of an async Originate) belong to the stream, not to the action. They go straight to
+            # the client: panoramisk's dispatch would match every event against its patterns.
+            self._manager.on_event(message)
         else:
             log.debug("ami_unmatched_message", kind=kind.value, name=message.name, action_id=message.action_id)
 
@@ -233,7 +222,12 @@ def _collecting(action: Action) -> bool:
 class _Manager(Manager):
     """A panoramisk Manager for exactly one connection: never reconnects, never replays."""
 
-    def __init__(self, pbx: PbxSettings, on_lost: Callable[[Exception | None], None]) -> None:
+    def __init__(
+        self,
+        pbx: PbxSettings,
+        on_lost: Callable[[Exception | None], None],
+        on_event: Callable[[Message], None],
+    ) -> None:
         super().__init__(
             host=pbx.ami_host,
             port=pbx.ami_port,
@@ -242,6 +236,7 @@ class _Manager(Manager):
             forgetable_actions=_ForgetEverything(),
         )
         self._on_lost = on_lost
+        self.on_event = on_event
 
     def send_awaiting_actions(self, *_: object) -> None:
         """Drop, never replay: the reconnect snapshot tells what really happened meanwhile."""
@@ -330,7 +325,7 @@ class AmiClient:
         self._clock = clock or SystemClock()
         self._backoff = Backoff(pbx.reconnect_min_s, pbx.reconnect_max_s)
         # None marks the end of the stream (put by close() into an empty queue).
-        self._queue: asyncio.Queue[AmiEvent | None] = asyncio.Queue(maxsize=pbx.event_queue_size)
+        self._queue: EventBuffer[AmiEvent | None] = EventBuffer(pbx.event_queue_size)
         self._low_water = pbx.event_queue_size // 2
         self._drained = asyncio.Event()
         self._link: _Link | None = None
@@ -369,7 +364,7 @@ class AmiClient:
         link, self._link = self._link, None
         if link is not None:
             await self._retire(link, "client closed")
-        if self._queue.empty():
+        if not self._queue:
             self._queue.put_nowait(None)
         log.info("ami_closed", host=self._pbx.ami_host, port=self._pbx.ami_port)
 
@@ -404,23 +399,24 @@ class AmiClient:
             raise RuntimeError("AmiClient.events() already has a consumer")
         self._consuming = True
         try:
-            while not (self._closed and self._queue.empty()):
-                item = await self._queue.get()
+            queue = self._queue
+            while not (self._closed and not queue):
+                item = queue.take() if queue else await queue.get()
                 if item is None:
                     return
-                if self._queue.qsize() <= self._low_water:
+                if len(queue) <= self._low_water:
                     self._drained.set()
                 yield item
         finally:
             self._consuming = False
 
-    def _dispatch(self, link: _Link, _manager: Manager, pm: _Dispatched) -> None:
-        """The one '*' handler: runs inside data_received, so it must never raise or block."""
+    def _dispatch(self, link: _Link, message: Message) -> None:
+        """Every event of the link: runs inside data_received, so it must never raise or block."""
         try:
             if link.overflowed:
                 link.dropped += 1
                 return
-            event = from_message(pm.source, self._clock.now())
+            event = from_message(message, self._clock.now())
             if isinstance(event, FullyBooted) and not link.up:
                 link.up = True
                 if not self._admit(link, LinkUp(at=event.at)):
@@ -430,13 +426,13 @@ class AmiClient:
             if isinstance(event, RawEvent) and event.name.lower() == "shutdown":
                 link.abort("Asterisk is shutting down")
         except Exception:
-            log.exception("ami_event_handler_failed", name=pm.source.name)
+            log.exception("ami_event_handler_failed", name=message.name)
 
     def _admit(self, link: _Link, event: AmiEvent) -> bool:
         try:
             self._queue.put_nowait(event)
             return True
-        except asyncio.QueueFull:
+        except BufferFull:
             link.overflowed = True
             link.dropped += 1
             log.error(
@@ -459,7 +455,7 @@ class AmiClient:
             return
         try:
             self._queue.put_nowait(event)
-        except asyncio.QueueFull:
+        except BufferFull:
             log.warning("ami_link_down_not_queued", reason=event.reason)
         if link.overflowed:
             log.warning("ami_events_dropped", count=link.dropped)
@@ -469,8 +465,7 @@ class AmiClient:
     async def _connect(self) -> _Link:
         loop = asyncio.get_running_loop()
         link = _Link(loop)
-        link.manager = _Manager(self._pbx, link.on_lost)
-        link.manager.register_event("*", partial(self._dispatch, link))
+        link.manager = _Manager(self._pbx, link.on_lost, partial(self._dispatch, link))
         timeout = self._pbx.action_timeout_s
         user = self._pbx.ami_user
         try:
@@ -549,7 +544,7 @@ class AmiClient:
             await self._emit_link_down(link)
             if link.overflowed:
                 log.warning("ami_events_dropped", count=link.dropped)
-                while self._queue.qsize() > self._low_water:
+                while len(self._queue) > self._low_water:
                     self._drained.clear()
                     await self._drained.wait()
             self._link = await self._reconnect()

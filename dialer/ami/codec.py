@@ -20,9 +20,8 @@ The parser knows three shapes of input:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 ENCODING = "utf-8"
@@ -32,10 +31,7 @@ BANNER_PREFIX = b"Asterisk Call Manager/"
 FOLLOWS_END = b"--END COMMAND--"
 _FOLLOWS_FRAME_END = FOLLOWS_END + FRAME_END
 _FOLLOWS_FIRST_LINE = "response: follows"
-# Fast path for the usual message where every line is "Key: Value": one C-level scan.
-# A key is one word (CallerIDName, Cause-txt, X-Custom); one space after the colon is syntax.
-# A value with a stray CR inside does not match and takes the general path.
-_HEADER_LINES = re.compile(r"^([^:\s]+): ?([^\r\n]*)\r?$", re.MULTILINE)
+_FOLLOWS_WORD = b"follows"
 
 
 class MessageKind(StrEnum):
@@ -53,7 +49,6 @@ class Banner:
     version: str
 
 
-@dataclass(frozen=True, slots=True)
 class Message:
     """One AMI message, headers in wire order, repeated keys preserved.
 
@@ -61,18 +56,56 @@ class Message:
     consistent across versions (``Uniqueid`` vs ``UniqueID``). ``output`` holds
     lines that are not headers: the body of ``Response: Follows`` or, for any
     other message, lines that did not parse as ``Key: Value`` (kept for logging).
+
+    Immutable by convention; a hand-written slotted class rather than a frozen dataclass because
+    one is built per event (tens of thousands a second) and most are only looked up, never
+    iterated: the ``headers`` pairs are made on first use.
     """
 
-    headers: tuple[tuple[str, str], ...]
-    output: tuple[str, ...] = ()
-    # Lower-cased key -> first value, built once: every event is looked up many times.
-    _first: dict[str, str] = field(default_factory=dict, init=False, repr=False, compare=False)
-    _kind: MessageKind = field(default=MessageKind.OTHER, init=False, repr=False, compare=False)
+    __slots__ = ("_first", "_headers", "_keys", "_kind", "_values", "output")
 
-    def __post_init__(self) -> None:
-        # Reversed, so the first occurrence of a repeated key is the one that stays.
-        self._first.update({k.lower(): v for k, v in reversed(self.headers)})
-        object.__setattr__(self, "_kind", self._classify())
+    def __init__(self, headers: tuple[tuple[str, str], ...], output: tuple[str, ...] = ()) -> None:
+        self._init(tuple(k for k, _ in headers), tuple(v for _, v in headers), output)
+        self._headers: tuple[tuple[str, str], ...] | None = headers
+
+    def _init(self, keys: tuple[str, ...], values: tuple[str, ...], output: tuple[str, ...]) -> None:
+        self._keys = keys
+        self._values = values
+        self.output = output
+        self._headers = None
+        # Lower-cased key -> first value, built once: every event is looked up many times.
+        first = dict(zip(map(str.lower, keys), values, strict=True))
+        if len(first) != len(keys):
+            # A repeated key (ChanVariable, Variable): built again so its first value is the one that stays.
+            first = dict(zip(map(str.lower, reversed(keys)), reversed(values), strict=True))
+        self._first = first
+        self._kind = self._classify()
+
+    @classmethod
+    def _parsed(cls, keys: tuple[str, ...], values: tuple[str, ...]) -> Message:
+        """The parser's constructor: the same message as ``Message(tuple(zip(keys, values)))``."""
+        message = cls.__new__(cls)
+        message._init(keys, values, ())
+        return message
+
+    @property
+    def headers(self) -> tuple[tuple[str, str], ...]:
+        """Every ``(key, value)`` in wire order."""
+        headers = self._headers
+        if headers is None:
+            headers = self._headers = tuple(zip(self._keys, self._values, strict=True))
+        return headers
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Message):
+            return NotImplemented
+        return (self._keys, self._values, self.output) == (other._keys, other._values, other.output)
+
+    def __hash__(self) -> int:
+        return hash((self._keys, self._values, self.output))
+
+    def __repr__(self) -> str:
+        return f"Message(headers={self.headers!r}, output={self.output!r})"
 
     def get(self, key: str, default: str = "") -> str:
         """The first value of ``key`` (case-insensitive), or ``default``."""
@@ -81,7 +114,7 @@ class Message:
     def get_all(self, key: str) -> tuple[str, ...]:
         """Every value of a repeated key, in wire order."""
         wanted = key.lower()
-        return tuple(v for k, v in self.headers if k.lower() == wanted)
+        return tuple(v for k, v in zip(self._keys, self._values, strict=True) if k.lower() == wanted)
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and key.lower() in self._first
@@ -96,9 +129,9 @@ class Message:
         return self._kind
 
     def _classify(self) -> MessageKind:
-        if not self.headers:
+        if not self._keys:
             return MessageKind.OTHER
-        first = self.headers[0][0].lower()
+        first = self._keys[0].lower()
         if first == "response":
             return MessageKind.RESPONSE
         if first == "event" or "event" in self:
@@ -110,12 +143,12 @@ class Message:
     @property
     def name(self) -> str:
         """The event name, or the response status (Success, Error, Follows, ...)."""
-        return self.get("Event") if self.kind is MessageKind.EVENT else self.get("Response")
+        return self._first.get("event" if self._kind is MessageKind.EVENT else "response", "")
 
     @property
     def action_id(self) -> str:
         """The ActionID tying a reply (or an action's list events) to the action; "" if none."""
-        return self.get("ActionID")
+        return self._first.get("actionid", "")
 
     def to_bytes(self) -> bytes:
         """Serialize back to the wire format; used by test peers and benchmarks."""
@@ -156,6 +189,18 @@ class Parser:
                 return items
             if isinstance(banner, Banner):
                 items.append(banner)
+        buf = self._buf
+        if _FOLLOWS_WORD not in buf.lower():
+            # No command output anywhere: every frame ends at the next empty line, so all complete
+            # frames come apart in one split (frame by frame, that was a search and a copy each).
+            parts = bytes(buf).split(FRAME_END)
+            rest = parts.pop()  # what follows the last complete frame
+            del buf[: len(buf) - len(rest)]
+            for part in parts:
+                message = parse_frame(part)
+                if message is not None:
+                    items.append(message)
+            return items
         while True:
             frame = self._take_frame()
             if frame is None:
@@ -217,10 +262,31 @@ def parse_frame(frame: bytes) -> Message | None:
         return None
     follows = text.partition("\n")[0].strip().lower() == _FOLLOWS_FIRST_LINE
     if not follows:
-        pairs = _HEADER_LINES.findall(text)
-        if len(pairs) == text.count("\n") + 1:
-            return Message(headers=tuple(pairs))
+        message = _parse_headers(text)
+        if message is not None:
+            return message
     return parse_lines(text, follows=follows)
+
+
+def _parse_headers(text: str) -> Message | None:
+    """The fast path for the usual message, every line ``Key: Value`` ending in CRLF; None otherwise.
+
+    Agrees with :func:`parse_lines` wherever it answers (a property test checks it): a key is one
+    word with no colon or whitespace, one space after the colon is syntax, and a line with a stray
+    CR or LF, without ": ", or with a key that is not one word, leaves it to the general parse.
+    """
+    lines = text.split("\r\n")
+    breaks = len(lines) - 1
+    if text.count("\n") != breaks or text.count("\r") != breaks:
+        return None
+    try:
+        keys, values = zip(*[line.split(": ", 1) for line in lines], strict=True)
+    except ValueError:  # a line without ": "
+        return None
+    joined = "".join(keys)
+    if ":" in joined or joined.split() != [joined] or not all(keys):
+        return None
+    return Message._parsed(keys, values)
 
 
 def parse_lines(text: str, *, follows: bool) -> Message:

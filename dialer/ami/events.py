@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from dialer.ami.codec import Message
+from dialer.ami.codec import Message, MessageKind
 from dialer.logs import get_logger
 
 log = get_logger(__name__)
@@ -421,7 +421,7 @@ def from_message(message: Message, at: datetime) -> AmiEvent:
     A known event whose values do not parse also becomes a RawEvent (logged),
     because dropping it would be worse than handing it on untyped.
     """
-    name = message.get("Event")
+    name = message.name if message.kind is MessageKind.EVENT else message.get("Event")
     builder = _BUILDERS.get(name.lower())
     if builder is not None:
         try:

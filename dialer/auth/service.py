@@ -68,7 +68,7 @@ class AuthService:
         self._web = web
         self._clock = clock
         self._cost = cost
-        self._throttle = LoginThrottle(ThrottleRules.from_settings(web))
+        self._throttle = LoginThrottle(ThrottleRules.from_settings(web), ThrottleRules.name_wide(web))
         self._dummy_hash: str | None = None
 
     async def add_user(self, name: str, role: str, password: str, agent: str | None = None) -> UserRecord:
@@ -123,10 +123,10 @@ class AuthService:
         return await self._users.all()
 
     async def login(self, name: str, password: str, address: str) -> NewSession:
-        """Check the password (throttled per name and per address) and open a session."""
-        keys = (f"user:{name}", f"ip:{address}")
+        """Check the password (throttled per name and address, per address and per name; see
+        dialer.domain.auth.throttle) and open a session."""
         now_mono = self._clock.monotonic()
-        wait = self._throttle.attempt(keys, now_mono)
+        wait = self._throttle.attempt(name, address, now_mono)
         if wait > 0:
             log.warning("auth.login_throttled", user=name, address=address, retry_after_s=round(wait, 1))
             raise LoginRefused(wait)
@@ -135,8 +135,8 @@ class AuthService:
         ok = await asyncio.to_thread(verify_password, password, stored)
         if user is None or not ok or user.disabled_at is not None:
             log.warning("auth.login_failed", user=name, address=address)  # counted by attempt()
-            raise LoginRefused(self._throttle.wait(keys, now_mono))
-        self._throttle.succeeded(keys)
+            raise LoginRefused(self._throttle.wait(name, address, now_mono))
+        self._throttle.succeeded(name, address)
         if needs_rehash(user.password_hash, self._cost):
             await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
         token, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)

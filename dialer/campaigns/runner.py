@@ -41,11 +41,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import structlog
 
@@ -62,7 +63,7 @@ from dialer.domain.campaigns.pacing import PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules
 from dialer.domain.campaigns.presence import PresenceReader, default_presence, reconcile
 from dialer.domain.campaigns.progress import CampaignRepository, LeadProgress, Pick, ProgressStatus
-from dialer.domain.campaigns.stats import PacingStats
+from dialer.domain.campaigns.stats import AbandonmentHistory, AbandonTally, PacingStats, window_since
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FormField
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus
@@ -220,6 +221,7 @@ class CampaignRunner:
         calls: CallService,
         doss: DossService,
         leads: LeadStore,
+        history: AbandonmentHistory,
         settings: Settings,
         clock: Clock,
         on_wrap_up: WrapUpHandler | None = None,
@@ -237,6 +239,7 @@ class CampaignRunner:
         self._calls = calls
         self._doss = doss
         self._leads = leads
+        self._history = history
         self._settings = settings
         self._on_wrap_up = on_wrap_up
         self._tick_s = tick_s
@@ -267,8 +270,10 @@ class CampaignRunner:
         """This campaign's agents and their states (the desks and the wallboard read it)."""
         return self.engine.roster
 
-    def _engine_for(self, mode: PacingMode, roster: AgentRoster) -> CampaignEngine:
-        stats = PacingStats(self._settings.campaigns.pacing, self.clock, self._settings.dealer.timezone)
+    def _engine_for(
+        self, mode: PacingMode, roster: AgentRoster, history: Mapping[date, AbandonTally] | None = None
+    ) -> CampaignEngine:
+        stats = PacingStats(self._settings.campaigns.pacing, self.clock, self._settings.dealer.timezone, history)
         pacer = make_pacer(
             mode, stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
         )
@@ -451,7 +456,7 @@ class CampaignRunner:
         record = await self._campaigns.get(self.campaign_id)
         d = record.definition
         now = self.clock.now()
-        self.engine = self._engine_for(d.mode, AgentRoster(d.wrap_up_timeout_s))
+        self.engine = self._engine_for(d.mode, AgentRoster(d.wrap_up_timeout_s), await self._abandonment_history(now))
         self._rules = self._hopper.rules(record)
         # The definition keeps its number in E.164 (validated at load); the call service formats it.
         self._caller_id = normalize(d.caller_id, self._settings.dealer.region) if d.caller_id else None
@@ -462,6 +467,13 @@ class CampaignRunner:
         self._adopted_claims = recovery.in_flight
         await settle_unfiled_talks(self._campaigns, self._leads, self.campaign_id)
         log.info("campaign.runner_started", agents=len(d.agents), mode=d.mode.value, recovered=recovery.settled)
+
+    async def _abandonment_history(self, now: datetime) -> dict[date, AbandonTally]:
+        """This campaign's answered and abandoned calls of the guard's window, from the store: the
+        abandonment guard's day and 30-day counts survive a restart (docs/pacing.md)."""
+        tz = ZoneInfo(self._settings.dealer.timezone)
+        since = window_since(now, tz, self._settings.campaigns.pacing.rolling_days)
+        return await self._history.abandonment_by_day(since, tz, self.campaign_id)
 
     async def _apply_presence(self, now: datetime) -> None:
         """Bring the roster in line with the agents' presence; an open preview offer of an agent

@@ -32,6 +32,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "kpi",
     "lab",
     "pbx",
+    "phones",
     "campaign",
     "recordings",
     "qa",

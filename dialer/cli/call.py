@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 from dialer.app import open_app
 from dialer.cli import CliError
@@ -50,22 +53,33 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
             *(app.calls.dial(p, agent=args.agent, wait_for_line=not args.no_wait) for p in phones),
             return_exceptions=True,
         )
-    attempts = [r for r in results if isinstance(r, Attempt)]
+        attempts = [r for r in results if isinstance(r, Attempt)]
+        files = await app.recordings.current_files(attempts)
     refused = [p for p, r in zip(phones, results, strict=True) if isinstance(r, LinesBusy)]
     for r in results:
         if isinstance(r, BaseException) and not isinstance(r, LinesBusy):
             raise r
     if args.json:
-        print_json([a.to_json_dict() for a in attempts])
+        print_json(attempts_json(attempts, files))
     else:
-        print_attempts(attempts, lang)
+        print_attempts(attempts, files, lang)
     for phone in refused:
         print(f"{phone.e164}: {translate('call.lines_busy', lang, capacity=cfg.pbx.outbound_lines)}")
     return 0 if not refused else 3
 
 
-def print_attempts(attempts: list[Attempt], lang: str) -> None:
-    """The table both ``dialer call`` and ``dialer attempts`` print."""
+def attempts_json(attempts: list[Attempt], files: Mapping[str, Path | None]) -> list[dict[str, Any]]:
+    """The attempts as JSON, each with the file its recording is in now (``files``, from the registry)."""
+    return [{**a.to_json_dict(), "recording": _shown(files.get(a.call_id))} for a in attempts]
+
+
+def _shown(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def print_attempts(attempts: list[Attempt], files: Mapping[str, Path | None], lang: str) -> None:
+    """The table ``dialer call``, ``dialer attempts`` and the demo print; ``files`` is
+    :meth:`~dialer.recording.registry.RecordingRegistry.current_files`: the file the recording is in now."""
     headers = [
         translate(k, lang)
         for k in ("col.id", "col.number", "col.outcome", "col.cause", "col.agent", "col.duration", "col.recording")
@@ -74,5 +88,5 @@ def print_attempts(attempts: list[Attempt], lang: str) -> None:
     for a in attempts:
         outcome = f"{a.outcome.value} {translate('outcome.' + a.outcome.value, lang)}" if a.outcome else None
         talk = round((a.ended_at - a.connected_at).total_seconds()) if a.connected_at and a.ended_at else None
-        rows.append([a.id, a.number, outcome, a.hangup_cause, a.agent, talk, a.recording])
+        rows.append([a.id, a.number, outcome, a.hangup_cause, a.agent, talk, _shown(files.get(a.call_id))])
     print_table(headers, rows)

@@ -8,8 +8,12 @@ customers are imported; a repurchase SMS wave goes to the base customers through
 simulator and a few simulated customers reply (one interested, one "T" to opt out); the agents
 work the new leads in a progressive campaign; the SMS cadence hands the silent customers (and the
 interested one, first) to a repurchase call campaign. Simulated agents file every talk's result.
-Afterwards it shows what a DCC sees: calls and recordings, the DOSS import sheet, the month's
-KPIs, the campaigns' status and the SMS counts, and keeps the console up until Ctrl-C.
+Then the loop closes in the showroom: two invited customers come (the first test-drives and buys),
+the sales manager records it. Afterwards it shows what a DCC sees: calls and recordings, the DOSS
+import sheet, the month's KPIs (invite-to-store rate and deals), the campaigns' status and the SMS
+counts. Last, the demo's clock moves on to the morning after the visit day: the invited customers who
+did not come are due, tagged no-show, and are called again (they book a new time); the console then
+stays up until Ctrl-C.
 
 The demo keeps its data in its own folder (``var/demo/`` under the project), started afresh
 each run, so it never mixes with real data. Its input files (``config/demo/``) ship beside the
@@ -33,12 +37,15 @@ from zoneinfo import ZoneInfo
 from dialer.ami.errors import AmiError
 from dialer.app import App, open_store, sms_sender
 from dialer.campaigns.runner import RunSummary
-from dialer.cli import CliError, call, campaign, doss, kpi, sms
+from dialer.cli import CliError, call, campaign, doss, kpi, leads, sms
 from dialer.cli.output import print_table
 from dialer.cli.web import until_interrupted
-from dialer.clock import Clock
+from dialer.clock import Clock, ShiftedClock
 from dialer.domain.access.policy import Role
 from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.leads.deadlines import DueKind
+from dialer.domain.leads.model import Lead, LeadSource, LeadState
+from dialer.domain.leads.records import LeadQuery
 from dialer.domain.recording.model import Recording
 from dialer.domain.sms.cadence import Handoff, Phase
 from dialer.domain.sms.rules import ReplyKind
@@ -46,6 +53,7 @@ from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.lab.errors import LabError
 from dialer.lab.lab import Lab
+from dialer.leads.service import DueScope
 from dialer.logs import configure
 from dialer.server import Server, serve
 from dialer.settings import Settings
@@ -60,6 +68,7 @@ DEMO_FILES = Path(__file__).resolve().parents[2] / "config" / "demo"
 LEADS_TEMPLATE = DEMO_FILES / "leads.csv"
 CAMPAIGN_FILE = DEMO_FILES / "campaign.toml"
 REPURCHASE_FILE = DEMO_FILES / "repurchase.toml"
+NO_SHOW_FILE = DEMO_FILES / "no_show.toml"  # the invited customers who did not come, called again
 SMS_REPLIES = DEMO_FILES / "sms_replies.json"  # the SMSC simulator's customers who answer (SimScript)
 PROGRESS_EVERY_S = 3.0
 POLL_S = 0.5
@@ -86,8 +95,11 @@ USERS: tuple[tuple[str, Role, str | None], ...] = (
 )
 SUPERVISOR_ACTOR = "DCC主管"
 MANAGER_ACTOR = "销售经理"
-_STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase", "results", "doss", "kpi", "statuses",
-          "sms_results")  # fmt: skip
+_STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase", "showroom", "results", "doss", "kpi",
+          "statuses", "sms_results", "no_show")  # fmt: skip
+# Of the customers the agents invited, this many come to the store (the first test-drives and buys);
+# at least one is left to not come.
+VISITORS = 2
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -161,6 +173,8 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
     """Everything after the lab is up; returns the problems found (empty: all worked)."""
     lang = cfg.ui.language
     problems: list[str] = []
+    # Real time, which the demo moves on at the end to the morning after the booked visits.
+    clock = ShiftedClock(base=clock)
     steps.next("users")
     await _create_users(cfg, clock)
     steps.next("console")
@@ -187,6 +201,8 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
                 for s in summaries
                 if s.failures
             ]
+            steps.next("showroom")
+            no_shows = await _showroom(app, lang, problems)
 
             steps.next("results")
             await _show_calls(app, lang, len(desk.filed))
@@ -202,6 +218,8 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
                 )
             steps.next("sms_results")
             await sms.run_status(cfg, argparse.Namespace(wave=None, ambiguous=False, json=False, clock=app.clock))
+            steps.next("no_show")
+            await _no_shows(server, desk, clock, no_shows, lang, problems)
             if linger:
                 print("\n" + translate("demo.linger", lang, url=server.url), flush=True)
                 await until_interrupted()
@@ -315,19 +333,79 @@ async def _dial(server: Server, definition: Path, lang: str) -> RunSummary:
     return task.result()
 
 
+async def _showroom(app: App, lang: str, problems: list[str]) -> list[Lead]:
+    """The showroom's day: of the invited customers, :data:`VISITORS` come (the first test-drives and buys),
+    reported by the sales manager as on the console; returns the invited customers who did not come."""
+    # Prospects first: the invite-to-store rate counts prospects (docs/kpi.md), not base customers.
+    invited = sorted((await app.leads.search(LeadQuery(state=LeadState.INVITED, per_page=200))).leads,
+                     key=lambda lead: (lead.source is LeadSource.BASE_CUSTOMER, lead.id))  # fmt: skip
+    if len(invited) < 2:
+        problems.append(translate("demo.problem.invited", lang, count=len(invited)))
+    visitors = invited[: min(VISITORS, len(invited) - 1)]
+    for n, lead in enumerate(visitors):
+        await app.doss.record_milestone(lead.id, LeadState.VISITED, MANAGER_ACTOR, test_drive=n == 0)
+        print("    " + translate("demo.visited" if n else "demo.test_drive", lang, id=lead.id, name=lead.name))
+    if visitors:
+        buyer = visitors[0]
+        await app.doss.record_milestone(
+            buyer.id, LeadState.DEAL, MANAGER_ACTOR, model=buyer.model or WAVE.promote_model
+        )
+        print(
+            "    " + translate("demo.deal", lang, id=buyer.id, name=buyer.name, model=buyer.model or WAVE.promote_model)
+        )
+    rest = invited[len(visitors) :]
+    print("    " + translate("demo.not_yet", lang, count=len(rest)), flush=True)
+    return rest
+
+
+async def _no_shows(
+    server: Server, desk: SimulatedDesk, clock: ShiftedClock, no_shows: list[Lead], lang: str, problems: list[str]
+) -> None:
+    """Move the demo's clock to the morning after the visits: who did not come is due, tagged no-show
+    (as ``dialer leads due`` lists it), and the agents call them again; each books a new time."""
+    app = server.app
+    if not no_shows:
+        return
+    tz = ZoneInfo(app.settings.dealer.timezone)
+    call_time = datetime.strptime(app.settings.leads.no_show_call_time, "%H:%M").time()
+    morning = max(
+        datetime.combine(lead.visit_at.astimezone(tz).date() + timedelta(days=1), call_time, tz)
+        for lead in no_shows
+        if lead.visit_at is not None
+    )
+    clock.jump(max(0.0, (morning - clock.now()).total_seconds() + 60))
+    print("    " + translate("demo.moved_on", lang, time=f"{clock.now().astimezone(tz):%Y-%m-%d %H:%M}"))
+    due = [i for i in await app.leads.due(DueScope.TODAY) if i.lead.due_kind == DueKind.NO_SHOW.value]
+    if len(due) != len(no_shows):
+        problems.append(translate("demo.problem.no_show", lang, due=len(due), expected=len(no_shows)))
+    leads.print_due(due, lang, app.leads)
+    desk.no_shows = {lead.id for lead in no_shows}
+    summary = await _dial(server, NO_SHOW_FILE, lang)
+    if summary.failures:
+        problems.append(translate("demo.problem.calls", lang, id=summary.campaign_id, count=summary.failures))
+    again = [await app.leads.store.get(lead.id) for lead in no_shows]
+    rebooked = [lead for lead in again if lead.visit_at is not None and lead.visit_at > clock.now()]
+    print("    " + translate("demo.rescheduled", lang, count=len(rebooked), total=len(no_shows)), flush=True)
+
+
 async def _show_calls(app: App, lang: str, filed: int) -> None:
     """Every call with its outcome, the recordings registered for the connected ones, the dispositions filed."""
     attempts = sorted(await app.attempts.recent(limit=500), key=lambda a: a.id)
-    call.print_attempts(attempts, lang)
     call_ids = [a.call_id for a in attempts if a.connected_at]
     recorded: list[Recording] = []
+    compress = app.settings.recording.compress
 
     async def registered() -> bool:
+        """Every connected call's recording has its row, in its final format (compressed when configured)."""
         nonlocal recorded
         recorded = [r for cid in call_ids if (r := await app.recording_store.get_by_call(cid)) is not None]
-        return len(recorded) == len(call_ids)
+        return len(recorded) == len(call_ids) and all(
+            compress == "none" or r.format.value == compress for r in recorded
+        )
 
     await _poll(registered, REGISTRY_LIMIT_S)
+    # After the registry has settled the files: the table names the files that are there (the FLACs).
+    call.print_attempts(attempts, await app.recordings.current_files(attempts), lang)
     print("    " + translate("demo.recordings", lang, count=len(recorded), folder=app.recordings.root))
     for rec in recorded[:3]:
         print(f"      {rec.path}  {rec.duration_s:.1f}s  {rec.format.value}  sha256 {rec.sha256[:12]}…")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import re
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -20,11 +21,14 @@ from dialer.ami.errors import AmiAuthError, AmiError
 from dialer.app import open_store
 from dialer.cli.output import print_json
 from dialer.clock import Clock
+from dialer.domain.pbx.phones import PhoneAccount
+from dialer.domain.pbx.requirements import REQUIRED_MODULES
+from dialer.domain.pbx.site import TrunkAuth, nat_findings
+from dialer.domain.pbx.versions import AsteriskVersion, Support, VersionError
 from dialer.i18n import translate
 from dialer.settings import Settings
 from dialer.telephony.calls import AGENT_CONTEXT, ANSWERED_CONTEXT, OUTBOUND_CONTEXT
 
-REQUIRED_MODULES = ("chan_pjsip", "app_mixmonitor", "app_chanspy", "app_queue", "app_amd", "func_groupcount")
 REQUIRED_ACTIONS = ("Originate", "Redirect", "Hangup", "Setvar", "Getvar", "CoreShowChannels", "Ping", "UserEvent")
 REQUIRED_CONTEXTS = (OUTBOUND_CONTEXT, ANSWERED_CONTEXT, AGENT_CONTEXT, "dcc-abandon")
 EVENT_PROBE_TIMEOUT_S = 3.0
@@ -34,11 +38,15 @@ Translate = Callable[..., str]
 
 @dataclass(frozen=True, slots=True)
 class Check:
-    """One line of the report: what was checked, and the fix when it failed."""
+    """One line of the report: what was checked, and the fix when it failed.
+
+    A ``warning`` passed (the dialer works) but says what to plan, e.g. an Asterisk past its end of life.
+    """
 
     name: str
     ok: bool
     fix: str = ""
+    warning: bool = False
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -51,10 +59,10 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
     checks = await diagnose(cfg, args.clock)
     lang = cfg.ui.language
     if args.json:
-        print_json([{"check": c.name, "ok": c.ok, "fix": c.fix} for c in checks])
+        print_json([{"check": c.name, "ok": c.ok, "warning": c.warning, "fix": c.fix} for c in checks])
     else:
         for c in checks:
-            mark = translate("doctor.ok" if c.ok else "doctor.problem", lang)
+            mark = translate("doctor.problem" if not c.ok else "doctor.warning" if c.warning else "doctor.ok", lang)
             print(f"[{mark}] {c.name}" + (f"\n        {c.fix}" if c.fix else ""))
         bad = sum(not c.ok for c in checks)
         print(translate("doctor.summary_ok", lang) if not bad else translate("doctor.summary_bad", lang, count=bad))
@@ -69,6 +77,10 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
         return translate(key, lang, **kw)
 
     checks = [await _check_store(cfg, clock, t), _check_recording(cfg, t)]
+    # A dealer's site (a [site] section): its NAT settings, the trunk's registration, every phone's.
+    site = bool(cfg.site.address)
+    if site:
+        checks.append(_check_nat(cfg, t))
     pbx = cfg.pbx
     name = t("doctor.check.ami", user=pbx.ami_user, host=pbx.ami_host, port=pbx.ami_port)
     client = AmiClient(pbx)
@@ -80,12 +92,17 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
         return [*checks, Check(name, False, t("doctor.fix.ami_connect", error=exc))]
     try:
         checks.append(Check(name, True))
+        checks.append(await _check_version(client, clock, t))
         checks.append(await _check_actions(client, t))
         checks.append(await _check_events(client, t))
         checks.extend([await _check_module(client, m, t) for m in REQUIRED_MODULES])
         checks.extend([await _check_context(client, c, t) for c in REQUIRED_CONTEXTS])
         checks.append(await _check_line_limit(client, "DCC_OUT_LINES", pbx.outbound_lines, t))
         checks.append(await _check_line_limit(client, "DCC_IN_LINES", pbx.inbound_lines, t))
+        if site:
+            if TrunkAuth(cfg.trunk.auth) is TrunkAuth.REGISTER:
+                checks.append(await _check_trunk_registration(client, cfg, t))
+            checks.extend(await _check_phones(client, cfg, clock, t))
     finally:
         await client.close()
     return checks
@@ -110,6 +127,25 @@ def _check_recording(cfg: Settings, t: Translate) -> Check:
     except OSError as exc:
         return Check(t("doctor.check.recording", path=path), False, t("doctor.fix.recording", error=exc))
     return Check(t("doctor.check.recording", path=path), True)
+
+
+async def _check_version(client: AmiClient, clock: Clock, t: Translate) -> Check:
+    try:
+        reply = await client.action("CoreSettings")
+        text = (reply[0] if isinstance(reply, list) else reply).get("AsteriskVersion")
+        version = AsteriskVersion.parse(text)
+    except (AmiError, VersionError) as exc:
+        return Check(t("doctor.check.version_unknown"), False, t("doctor.fix.version_unknown", error=exc))
+    name = t("doctor.check.version", version=version.short)
+    lifetime = version.lifetime()
+    match version.support(clock.now().date()):
+        case Support.END_OF_LIFE:
+            since = lifetime.end_of_life.isoformat() if lifetime else "?"
+            return Check(name, True, t("doctor.fix.version_eol", major=version.major, since=since), warning=True)
+        case Support.SECURITY_ONLY:
+            until = lifetime.end_of_life.isoformat() if lifetime else "?"
+            return Check(name, True, t("doctor.fix.version_security", major=version.major, until=until), warning=True)
+    return Check(name, True)
 
 
 async def _check_actions(client: AmiClient, t: Translate) -> Check:
@@ -174,3 +210,59 @@ async def _check_line_limit(client: AmiClient, name: str, expected: int, t: Tran
         ok,
         "" if ok else t("doctor.fix.lines", actual=f"{name}={actual!r}"),
     )
+
+
+def _check_nat(cfg: Settings, t: Translate) -> Check:
+    findings = nat_findings(cfg.site, cfg.trunk)
+    fixes = [
+        t(
+            f"doctor.fix.nat.{f.value}",
+            address=cfg.site.address,
+            carrier=cfg.trunk.host,
+            external=cfg.site.external_address,
+        )
+        for f in findings
+    ]
+    return Check(t("doctor.check.nat", address=cfg.site.address), not fixes, " ".join(fixes))
+
+
+async def _check_trunk_registration(client: AmiClient, cfg: Settings, t: Translate) -> Check:
+    """The PBX's registration to the carrier, as ``pjsip show registrations`` reports it."""
+    name = t("doctor.check.trunk_registration", host=cfg.trunk.host, port=cfg.trunk.port)
+    try:
+        output = await client.command("pjsip show registrations")
+    except AmiError as exc:
+        return Check(name, False, t("doctor.fix.pjsip_command", error=exc))
+    found = re.search(rf"^\s*{re.escape(cfg.pbx.carrier_endpoint)}-reg/\S+\s+\S+\s+(\w+)", output, re.MULTILINE)
+    if found is None:
+        return Check(name, False, t("doctor.fix.trunk_missing"))
+    status = found.group(1)
+    if status == "Registered":
+        return Check(name, True)
+    key = "doctor.fix.trunk_rejected" if status == "Rejected" else "doctor.fix.trunk_unregistered"
+    return Check(name, False, t(key, status=status, host=cfg.trunk.host, port=cfg.trunk.port))
+
+
+async def _check_phones(client: AmiClient, cfg: Settings, clock: Clock, t: Translate) -> list[Check]:
+    """One line per phone account: registered (has a contact) or not, and what to do."""
+    try:
+        async with open_store(cfg, clock) as app:
+            accounts: list[PhoneAccount] = await app.phones.accounts()
+    except Exception as exc:  # the store check above already names it
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.store", error=exc))]
+    if not accounts:
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.no_phones"))]
+    try:
+        output = await client.command("pjsip show contacts")
+    except AmiError as exc:
+        return [Check(t("doctor.check.phones"), False, t("doctor.fix.pjsip_command", error=exc))]
+    registered = set(re.findall(r"^\s*Contact:\s+([a-z][a-z0-9]*)/sip:", output, re.MULTILINE))
+    server = f"{cfg.site.address}:{cfg.site.sip_port}"
+    return [
+        Check(
+            t("doctor.check.phone", endpoint=a.endpoint),
+            a.endpoint in registered,
+            "" if a.endpoint in registered else t("doctor.fix.phone", endpoint=a.endpoint, server=server),
+        )
+        for a in accounts
+    ]

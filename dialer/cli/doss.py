@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
 from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -20,6 +21,7 @@ from dialer.cli.output import print_json, print_table
 from dialer.domain.doss.errors import DossError
 from dialer.domain.doss.mapping import DossMapping, load_mapping
 from dialer.domain.doss.outbox import OutboxEntry
+from dialer.domain.leads.errors import LeadError
 from dialer.doss.export import period_bounds, write_xlsx
 from dialer.doss.push import PushWorker, RoundReport
 from dialer.i18n import translate
@@ -51,6 +53,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     dead.add_argument("--retry", type=int, metavar="ID", help="queue this dead letter again")
     dead.add_argument("--json", action="store_true")
     dead.set_defaults(handler=run_dead_letters)
+
+    states = doss.add_parser(
+        "import-states", help="take the visits and deals of a DOSS export (.csv/.xlsx) into the leads"
+    )
+    states.add_argument("file", type=Path, metavar="FILE", help="DOSS's lead list: 手机 and 线索状态 columns at least")
+    states.add_argument("--actor", default=None, help="who imports it (default: the login name)")
+    states.add_argument("--json", action="store_true")
+    states.set_defaults(handler=run_import_states)
 
     mapping = doss.add_parser("mapping", help="check the outcome -> DOSS mapping and show it")
     mapping.add_argument("--json", action="store_true")
@@ -152,6 +162,28 @@ def _dead_json(entry: OutboxEntry) -> dict[str, object]:
         "last_error": entry.last_error,
         "change": entry.record.to_payload(),
     }
+
+
+async def run_import_states(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer doss import-states FILE``: DOSS's visits and deals into the leads; again changes nothing."""
+    lang = cfg.ui.language
+    async with open_store(cfg, args.clock) as app:
+        try:
+            report = await app.manager.import_doss_states(args.file, args.actor or getpass.getuser())
+        except LeadError as exc:
+            raise CliError(str(exc)) from None
+    if args.json:
+        print_json(report.to_json())
+        return 0
+    print(_t(lang, "states.summary", file=report.file, recorded=len(report.recorded), unchanged=report.unchanged,
+             other=report.other_states, problems=len(report.problems)))  # fmt: skip
+    if report.recorded:
+        print_table([_t(lang, k) for k in ("col.row", "col.lead", "col.state")],
+                    [(r.row, r.lead_id, r.state.zh if lang != "en" else r.state.value) for r in report.recorded])  # fmt: skip
+    if report.problems:
+        print_table([_t(lang, k) for k in ("col.row", "col.field", "col.value", "col.reason")],
+                    [(p.row, p.field, p.value, p.reason) for p in report.problems])  # fmt: skip
+    return 0
 
 
 def run_mapping(cfg: Settings, args: argparse.Namespace) -> int:

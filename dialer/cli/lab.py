@@ -21,6 +21,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="不启动客户模拟，运营商端口留给外部模拟器 (leave the carrier port free)",
     )
+    up.add_argument(
+        "--no-agents",
+        action="store_true",
+        help="不启动坐席话机模拟，坐席账号留给外部软电话注册 (leave the agents' accounts to softphones)",
+    )
     up.set_defaults(handler=_up)
     down = actions.add_parser("down", help="停止实验环境 (stop the lab)")
     down.set_defaults(handler=_down)
@@ -35,7 +40,7 @@ def _t(cfg: Settings, key: str, **params: object) -> str:
 
 def _up(cfg: Settings, args: argparse.Namespace) -> int:
     try:
-        result = Lab(cfg).up(customers=not args.no_customers)
+        result = Lab(cfg).up(customers=not args.no_customers, agents=not args.no_agents)
     except LabError as exc:
         raise CliError(_t(cfg, "up.failed", error=exc)) from None
     print(_t(cfg, "up.already" if result.already else "up.started"))
@@ -78,3 +83,6 @@ def _print(cfg: Settings, status: LabStatus) -> None:
     for p in status.processes:
         state = _t(cfg, "alive" if p.alive else "dead")
         print(f"  {_t(cfg, f'proc.{p.name}')}: PID {p.pid}, {_t(cfg, 'port')} {p.port}, {state}")
+    if status.phones:
+        # Passwords only in --json (for scripts and softphone set-up), not on every screen.
+        print(_t(cfg, "phones", sip=status.sip, names=", ".join(p.username for p in status.phones)))

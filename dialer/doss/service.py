@@ -9,7 +9,9 @@ outbox, as often as it takes (``dialer.doss.push``).
 Other parts call :meth:`DossService.record_disposition` after every call (the
 agent's form, or ``Disposition.NO_CONTACT`` from the dialer for calls nobody
 talked on) and :meth:`DossService.record_milestone` when the showroom reports a
-visit or a deal. Neither caller writes the lead's contact or attempt event itself.
+visit or a deal (:meth:`DossService.record_milestones` for several leads at once), and
+:meth:`DossService.record_visit_declined` when the customer calls a booked visit off by SMS.
+No caller writes the lead's contact or attempt event itself.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import Disposition, DispositionForm, DossChange, DossMapping
 from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_idempotency_key
 from dialer.domain.leads.errors import LeadStateError
-from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition
+from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition, shown
 from dialer.domain.leads.records import Transfer
 from dialer.logs import get_logger
 from dialer.store.database import Database, Tx
@@ -39,6 +41,8 @@ MILESTONES = frozenset({LeadState.VISITED, LeadState.DEAL})
 # A transfer's line in the DOSS sheet: the 跟进结果 wording, and the note's "previous owner" label.
 TRANSFER_RESULT_ZH = "线索转交"
 TRANSFER_FROM_ZH = "原负责人 "
+# A customer's SMS reply calling a booked visit off: the 跟进结果 wording.
+VISIT_DECLINED_ZH = "取消到店"
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +101,11 @@ class DossService:
         now = self._clock.now()
         async with self._db.write() as tx:
             lead = await self._leads.get(lead_id)
+            if form.disposition is Disposition.RESCHEDULED and lead.state is not LeadState.INVITED:
+                # A new time for a visit that was never booked is a booking: say so instead of guessing.
+                raise LeadStateError(
+                    f"lead {lead_id}: no booked visit to reschedule (state {lead.state.value}); book a visit instead"
+                )
             change = self._mapping.apply(outcome, form, now, attempts=await self._no_contact_streak(lead_id, outcome))
             after_call = await self._leads.record_contact(lead_id, now, actor, outcome, attempt_id)
             lead = await self._leads.change_state(
@@ -157,6 +166,27 @@ class DossService:
         """The showroom reports a visit (``test_drive``: with a test drive) or a deal (``model``: the car
         bought): change the lead and queue the DOSS change atomically. ``at``: when it happened
         (default now; reported later is fine, in the future is refused)."""
+        done = await self.record_milestones([lead_id], state, actor, note, at=at, test_drive=test_drive, model=model)
+        return done[0]
+
+    async def record_milestones(
+        self,
+        lead_ids: Sequence[int],
+        state: LeadState,
+        actor: str,
+        note: str | None = None,
+        *,
+        at: datetime | None = None,
+        test_drive: bool = False,
+        model: str | None = None,
+        from_doss: bool = False,
+    ) -> list[Recorded]:
+        """:meth:`record_milestone` for several leads (the manager's page), all or none: one lead that cannot
+        take the change (:class:`LeadStateError` naming it and its state) refuses the batch.
+
+        ``from_doss``: DOSS itself reported it (a re-imported export): the lead changes, its state event
+        says ``source: doss``, and no outbox row is queued, since telling DOSS what it told us would be a
+        second line for one visit."""
         if state not in MILESTONES:
             raise FormError("state", f"{state.value!r} is not a showroom milestone (visited or deal)")
         if test_drive and state is not LeadState.VISITED:
@@ -172,26 +202,54 @@ class DossService:
             detail["test_drive"] = True
         if model is not None:
             detail["model"] = model.strip()
+        if from_doss:
+            detail["source"] = "doss"
         result = state.zh + ("（试乘试驾）" if test_drive else "") + (f"（{model.strip()}）" if model else "")
+        done: list[Recorded] = []
+        async with self._db.write() as tx:
+            for lead_id in dict.fromkeys(lead_ids):
+                before = await self._leads.get(lead_id)
+                # A repeated report would be a second DOSS line for one visit; change_state
+                # treats "same state" as no change, so the check must happen here.
+                check_transition(lead_id, before.state, state)
+                lead = await self._leads.change_state(lead_id, state, when, actor, reason="showroom", data=detail)
+                if from_doss:
+                    done.append(Recorded(lead=lead, change=None, outbox_id=None))
+                    continue
+                record = DossRecord(
+                    lead=_snapshot(lead, None),
+                    at=when,
+                    actor=actor,
+                    state=state,
+                    result=result,
+                    intent=lead.intent,
+                    note=note,
+                )
+                outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
+                done.append(Recorded(lead=lead, change=None, outbox_id=outbox_id))
+        for recorded in done:
+            log.info("doss.milestone_recorded", lead_id=recorded.lead.id, state=state.value,
+                     outbox_id=recorded.outbox_id, test_drive=test_drive, actor=actor)  # fmt: skip
+        return done
+
+    async def record_visit_declined(self, lead_id: int, actor: str, reply: str) -> Recorded:
+        """The customer called the booked visit off (an SMS reply such as "不需要"): the lead goes back to
+        following, its visit cleared, and DOSS hears it, atomically. Not an opt-out: calls and SMS go on.
+
+        :class:`LeadStateError` when the lead has no booked visit (it is not invited).
+        """
+        now = self._clock.now()
+        reply = shown(reply)  # the customer's own text: control characters escaped, a long one cut
         async with self._db.write() as tx:
             before = await self._leads.get(lead_id)
-            # A repeated report would be a second DOSS line for one visit; change_state
-            # treats "same state" as no change, so the check must happen here.
-            check_transition(lead_id, before.state, state)
-            lead = await self._leads.change_state(lead_id, state, when, actor, reason="showroom", data=detail)
-            record = DossRecord(
-                lead=_snapshot(lead, None),
-                at=when,
-                actor=actor,
-                state=state,
-                result=result,
-                intent=lead.intent,
-                note=note,
-            )
-            outbox_id = await self._queue(tx, OutboxKind.MILESTONE, record, None, now)
-        log.info(
-            "doss.milestone_recorded", lead_id=lead_id, state=state.value, outbox_id=outbox_id, test_drive=test_drive
-        )
+            if before.state is not LeadState.INVITED:
+                raise LeadStateError(f"lead {lead_id}: no booked visit to call off (state {before.state.value})")
+            lead = await self._leads.change_state(lead_id, LeadState.FOLLOWING, now, actor, reason=VISIT_DECLINED_ZH,
+                                                  cancel_visit=f"SMS {reply!r}", data={"result": VISIT_DECLINED_ZH})  # fmt: skip
+            record = DossRecord(lead=_snapshot(lead, None), at=now, actor=actor, state=lead.state,
+                                result=VISIT_DECLINED_ZH, intent=lead.intent, note=f"短信回复 {reply}")  # fmt: skip
+            outbox_id = await self._queue(tx, OutboxKind.SMS_REPLY, record, None, now)
+        log.info("doss.visit_declined", lead_id=lead_id, outbox_id=outbox_id)
         return Recorded(lead=lead, change=None, outbox_id=outbox_id)
 
     async def record_reactivation(self, lead_ids: Sequence[int], actor: str, reason: str) -> list[Lead]:

@@ -34,12 +34,21 @@ class SimulatedDesk:
         self._rng = random.Random(seed)
         self._wrap_up_s = wrap_up_s
         self.filed: list[tuple[str, Disposition]] = []
+        # Leads whose customers did not come to a booked visit: called again, they book a new time (改约).
+        self.no_shows: set[int] = set()
 
     async def __call__(self, runner: CampaignRunner, wrap: WrapUp) -> None:
         await asyncio.sleep(self._wrap_up_s)
-        form = self.form(runner.clock.now())
+        now = runner.clock.now()
+        form = self.rescheduled(now) if wrap.lead_id in self.no_shows else self.form(now)
         await runner.submit_disposition(wrap.agent, form)
         self.filed.append((wrap.agent, form.disposition))
+
+    def rescheduled(self, now: datetime) -> DispositionForm:
+        """The customer who did not come books a new visit, the day after tomorrow at 15:00."""
+        local = now.astimezone(self._tz)
+        again = datetime.combine(local.date() + timedelta(days=2), time(15, 0), self._tz)
+        return DispositionForm(Disposition.RESCHEDULED, visit_at=again, note="客户临时有事，改约")
 
     def form(self, now: datetime) -> DispositionForm:
         """A complete form for a randomly chosen conversation result."""

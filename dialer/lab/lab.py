@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import os
 import re
 import shutil
 import socket
@@ -19,11 +20,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
+from dialer.domain.pbx.phones import account, new_password
+from dialer.domain.pbx.requirements import REQUIRED_MODULES
+from dialer.domain.pbx.versions import AsteriskVersion, VersionError
 from dialer.lab import procs
 from dialer.lab.errors import LabError, LabStartError
-from dialer.lab.layout import LAB_HOST, LabLayout, Party
+from dialer.lab.layout import LAB_HOST, LabLayout, Party, lab_sip_plan
 from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, render
 from dialer.logs import get_logger
 from dialer.settings import Settings
@@ -48,6 +53,21 @@ _SIPP_BG_EXIT = 99
 _SIPP_CONTROL_OFFSET = 1
 _SCENARIOS = {Party.CUSTOMERS: "customers.xml", Party.AGENTS: "phone.xml", Party.SUPERVISOR: "phone.xml"}
 _CUSTOMERS_CSV = "customers.csv"
+# The phones' registrations: one short SIPp run answering Asterisk's challenges (register.xml), its
+# control socket beside the PBX's SIP port (the parties use their own port plus one).
+_REGISTER_SCENARIO = "register.xml"
+_REGISTER_CONTROL_OFFSET = 2
+REGISTER_TIMEOUT_S = 30.0
+SUPERVISOR_ENDPOINT = "supervisor"
+
+
+@dataclass(frozen=True, slots=True)
+class PhoneLogin:
+    """A lab phone's SIP account, password included: the lab's accounts guard nothing but loopback."""
+
+    endpoint: str
+    username: str
+    password: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +90,10 @@ class LabStatus:
     processes: tuple[ProcessStatus, ...]
     # True when ``up`` found the lab already running and changed nothing.
     already: bool = False
+    # Where phones register ("127.0.0.1:PORT") and with which accounts; SIPp plays the phones of the
+    # parties that run, the other accounts are free for softphones.
+    sip: str = ""
+    phones: tuple[PhoneLogin, ...] = ()
 
     def to_json(self) -> str:
         """The machine-readable form ``dialer lab status --json`` prints."""
@@ -92,24 +116,27 @@ class Lab:
 
     # ---- up / down / status -------------------------------------------------------
 
-    def up(self, customers: bool = True) -> LabStatus:
-        """Start Asterisk and the SIPp parties; a no-op (``already=True``) when the lab runs.
+    def up(self, customers: bool = True, agents: bool = True) -> LabStatus:
+        """Start Asterisk and the SIPp parties, and register their phones; a no-op (``already=True``)
+        when the lab runs.
 
-        ``customers=False`` leaves the carrier port free for an external simulator.
+        ``customers=False`` leaves the carrier port free for an external simulator; ``agents=False``
+        starts no agent phones, leaving the agents' accounts free for softphones.
         Raises :class:`LabStartError` (after stopping whatever it started) when a port is
-        taken or a process does not become ready.
+        taken, a process does not become ready or a phone cannot register.
         """
         with self._locked():
-            return self._up(customers)
+            return self._up(customers, agents)
 
-    def _up(self, customers: bool) -> LabStatus:
+    def _up(self, customers: bool, agents: bool) -> LabStatus:
         state = self._read_state()
         if state and all(procs.alive(p["pid"], p["program"]) for p in state["processes"]):
             log.info("lab.already_up", dir=str(self._layout.root))
             return self._status_from(state, already=True)
         if state:
             self._stop_recorded(state)
-        parties = [p for p in Party if customers or p is not Party.CUSTOMERS]
+        skipped = {Party.CUSTOMERS: not customers, Party.AGENTS: not agents}
+        parties = [p for p in Party if not skipped.get(p, False)]
         self._check_ports_free(parties)
         self._prepare_files()
         started: list[dict[str, Any]] = []
@@ -117,6 +144,7 @@ class Lab:
             started.append(self._start_asterisk())
             for party in parties:
                 started.append(self._start_party(party))
+            self._register(parties)
         except LabError:
             self._stop_recorded({"processes": started})
             raise
@@ -172,6 +200,14 @@ class Lab:
             raise LabError(f"asterisk CLI {command!r} failed ({done.returncode}): {output or done.stderr!r}")
         return output
 
+    def asterisk_version(self) -> AsteriskVersion:
+        """The version of the running lab's Asterisk (whichever ``asterisk`` was first in ``PATH``)."""
+        output = self.asterisk_cli("core show version")
+        try:
+            return AsteriskVersion.parse(output)
+        except VersionError as exc:
+            raise LabError(f"asterisk CLI 'core show version': {exc}") from None
+
     def hangup_all(self) -> None:
         """Hang up every channel (what a broken test left behind would hold lines and agents)."""
         self.asterisk_cli("channel request hangup all")
@@ -191,6 +227,9 @@ class Lab:
         new = self._start_asterisk()
         state["processes"] = [new if p is old else p for p in processes]
         self._write_state(state)
+        # The registrations are in Asterisk's database, but a SIGKILL may have cut its last writes:
+        # the phones register again, as real ones do when their PBX comes back.
+        self._register([Party(p["name"]) for p in processes if p["program"] == SIPP])
         log.info("lab.asterisk_restarted", old_pid=old["pid"], new_pid=new["pid"])
 
     # ---- internals ----------------------------------------------------------------------
@@ -225,12 +264,36 @@ class Lab:
         if taken:
             raise LabStartError(f"ports already in use on {LAB_HOST}: {', '.join(taken)} (another lab or program?)")
 
+    def phones(self) -> dict[str, str]:
+        """The lab's phone accounts, endpoint -> password (``agent1..N`` and ``supervisor``).
+
+        Generated on the first ``up`` and kept (mode 0600) in the lab folder, so a softphone set up
+        once keeps working; an agent added to ``lab.agents`` gets a new account.
+        """
+        path = self._layout.phones_file
+        try:
+            known: dict[str, str] = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            known = {}
+        except (OSError, json.JSONDecodeError) as exc:
+            raise LabError(f"{path}: unreadable phone accounts ({exc}); remove it to generate new ones") from None
+        wanted = [*(f"agent{n}" for n in range(1, self._settings.lab.agents + 1)), SUPERVISOR_ENDPOINT]
+        phones = {endpoint: known.get(endpoint) or new_password() for endpoint in wanted}
+        if phones != known:
+            _write_private(path, json.dumps(phones, indent=2))
+        return phones
+
     def _prepare_files(self) -> None:
         layout = self._layout
         layout.make_dirs()
+        plan = lab_sip_plan(
+            self._settings, tuple(account(endpoint, password) for endpoint, password in self.phones().items())
+        )
         render(
             self._settings,
-            PbxTarget(etc_dir=layout.dir("etc"), sounds_dir=layout.dir("etc") / "sounds", lab_root=layout.root),
+            PbxTarget(
+                etc_dir=layout.dir("etc"), sounds_dir=layout.dir("etc") / "sounds", sip=plan, lab_root=layout.root
+            ),
             LAB_FILES,
         )
         sipp_dir = layout.dir("sipp")
@@ -260,10 +323,25 @@ class Lab:
                     raise LabStartError(f"asterisk made no control socket within {BOOT_TIMEOUT_S} s; see {log_file}")
                 time.sleep(procs.POLL_S)
             self.asterisk_cli("core waitfullybooted")
+            self._check_modules(log_file)
         except LabError:
             procs.stop(child.pid, ASTERISK, STOP_TIMEOUT_S)
             raise
         return {"name": ASTERISK, "program": ASTERISK, "pid": child.pid, "port": layout.sip_port}
+
+    def _check_modules(self, log_file: Path) -> None:
+        # An Asterisk that looks in the wrong module folder still boots and answers AMI; every call
+        # would then fail. Refuse to call such a lab up.
+        loaded = self.asterisk_cli("module show")
+        missing = [m for m in REQUIRED_MODULES if f"{m}.so" not in loaded]
+        if missing:
+            settings = self.asterisk_cli("core show settings")
+            folder = next(
+                (line.split(":", 1)[1].strip() for line in settings.splitlines() if "Module directory" in line), "?"
+            )
+            raise LabStartError(
+                f"asterisk booted without {', '.join(missing)} (module folder {folder}); see {log_file}"
+            )
 
     def _start_party(self, party: Party) -> dict[str, Any]:
         layout = self._layout
@@ -296,6 +374,40 @@ class Lab:
             time.sleep(procs.POLL_S)
         return {"name": party.value, "program": SIPP, "pid": pid, "port": port}
 
+    def _register(self, parties: list[Party]) -> None:
+        """Register the accounts of the phones ``parties`` play (the agents', the supervisor's)."""
+        layout = self._layout
+        phones = self.phones()
+        wanted = [
+            (endpoint, password, Party.SUPERVISOR if endpoint == SUPERVISOR_ENDPOINT else Party.AGENTS)
+            for endpoint, password in phones.items()
+        ]
+        registered = 0
+        for endpoint, password, party in wanted:
+            if party not in parties:
+                continue
+            # SIPp 3.6 reads credentials from -au/-ap only (an injection field cannot stand in the
+            # [authentication] keyword): one short run per account. Lab passwords guard loopback only.
+            argv = [
+                SIPP, "-sf", _REGISTER_SCENARIO, "-m", "1",
+                "-s", endpoint, "-au", endpoint, "-ap", password, "-key", "phone_port", str(layout.party_ports[party]),
+                "-i", LAB_HOST, "-cp", str(layout.sip_port + _REGISTER_CONTROL_OFFSET),
+                "-timeout", f"{REGISTER_TIMEOUT_S:.0f}s", "-timeout_error", "-trace_err",
+                f"{LAB_HOST}:{layout.sip_port}",
+            ]  # fmt: skip
+            log_file = layout.log_file(f"register-{endpoint}")
+            try:
+                done = subprocess.run(
+                    argv, cwd=layout.dir("sipp"), capture_output=True, timeout=REGISTER_TIMEOUT_S + 5, check=False
+                )
+            except subprocess.TimeoutExpired:
+                raise LabStartError(f"{endpoint} did not register within {REGISTER_TIMEOUT_S} s") from None
+            if done.returncode != 0:
+                log_file.write_bytes(done.stdout + done.stderr)
+                raise LabStartError(f"{endpoint} did not register (sipp status {done.returncode}); see {log_file}")
+            registered += 1
+        log.info("lab.phones_registered", count=registered)
+
     def _stop_recorded(self, state: dict[str, Any]) -> None:
         processes = state["processes"]
         for p in processes:
@@ -321,6 +433,8 @@ class Lab:
             ports=dict(state["ports"]),
             processes=processes,
             already=already,
+            sip=f"{LAB_HOST}:{self._layout.sip_port}",
+            phones=tuple(PhoneLogin(endpoint, endpoint, password) for endpoint, password in self.phones().items()),
         )
 
     def _read_state(self) -> dict[str, Any] | None:
@@ -338,3 +452,12 @@ class Lab:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
         tmp.replace(path)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` readable by the owner only (passwords), replacing the file whole."""
+    tmp = path.with_name(path.name + ".tmp")
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)

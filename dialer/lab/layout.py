@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from dialer.domain.pbx.phones import PhoneAccount
+from dialer.domain.pbx.site import Site, Transport, Trunk, TrunkAuth
+from dialer.lab.pjsip import SipPlan
 from dialer.settings import Settings
 
 # Everything in the lab listens on loopback only.
@@ -103,6 +106,11 @@ class LabLayout:
         return self.dir("run") / "asterisk.ctl"
 
     @property
+    def phones_file(self) -> Path:
+        """The lab phones' accounts with their passwords (owner-only)."""
+        return self.root / "phones.json"
+
+    @property
     def state_file(self) -> Path:
         """PIDs and ports of a running lab, so ``down`` and ``status`` work from any process."""
         return self.root / "lab.json"
@@ -110,3 +118,26 @@ class LabLayout:
     def log_file(self, process: str) -> Path:
         """Where a lab process's stdout and stderr go."""
         return self.dir("log") / f"{process}.out"
+
+
+def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPlan:
+    """The lab as a site: everything on loopback, UDP only, no NAT; the carrier is the customers' SIPp,
+    trusted by address (no credentials), and the inbound callers' SIPp port is the inbound trunk."""
+    layout = LabLayout.from_settings(settings)
+    site = Site(
+        address=LAB_HOST,
+        transports=(Transport("udp", layout.sip_port),),
+        rtp_start=layout.asterisk_rtp.start,
+        rtp_end=layout.asterisk_rtp.end,
+        local_networks=(f"{LAB_HOST}/32",),
+    )
+    trunk = Trunk(
+        endpoint=settings.pbx.carrier_endpoint,
+        host=LAB_HOST,
+        port=layout.party_ports[Party.CUSTOMERS],
+        transport="udp",
+        auth=TrunkAuth.IP,
+        match=(f"{LAB_HOST}:{layout.inbound_port}",),
+        from_domain=LAB_HOST,
+    )
+    return SipPlan(site, trunk, phones)

@@ -17,8 +17,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from dialer.lab import pjsip
 from dialer.lab.errors import RenderError
 from dialer.lab.layout import LAB_HOST, LabLayout
+from dialer.lab.pjsip import SipPlan
 from dialer.settings import Settings
 
 # The templates ship in the source tree next to the package, not inside it.
@@ -37,9 +39,14 @@ PBX_FILES = (
 )
 LAB_FILES = ("asterisk.conf", "indications.conf", *PBX_FILES)
 SOUND_FILES = ("dcc-abandon.ulaw", "dcc-welcome.ulaw")
-# manager.conf carries the AMI secret.
-_SECRET_FILES = frozenset({"manager.conf"})
+# manager.conf carries the AMI secret, pjsip.conf the carrier's password and the phones' digest secrets.
+_SECRET_FILES = frozenset({"manager.conf", "pjsip.conf"})
 LOOPBACK_PERMIT = f"{LAB_HOST}/255.255.255.255"
+
+# Placeholders that stand for whole sections: several lines by design, written from checked values.
+_SECTIONS = frozenset(
+    {"TRANSPORTS", "ACL_PERMITS", "CONTACT_PERMITS", "TRUNK_SECTIONS", "INBOUND_MATCHES", "PHONE_SECTIONS"}
+)
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
 
@@ -51,11 +58,13 @@ class PbxTarget:
     The configs and a ``sounds/`` folder of prompts are written to ``etc_dir``;
     ``sounds_dir`` is the absolute folder the PBX will find the prompts in (for the lab
     the very ``etc_dir/sounds``; a dealer copies them wherever suits the PBX).
+    ``sip`` is the network the SIP sections describe (the dealer's site, or the lab's loopback).
     ``lab_root`` is only set for the lab.
     """
 
     etc_dir: Path
     sounds_dir: Path
+    sip: SipPlan
     ami_permit: str = LOOPBACK_PERMIT
     lab_root: Path | None = None
 
@@ -81,16 +90,12 @@ def fill(template: str, values: Mapping[str, str], where: str) -> tuple[str, set
 def template_values(settings: Settings, target: PbxTarget) -> dict[str, str]:
     """Every placeholder's value for ``settings`` rendered towards ``target``."""
     layout = LabLayout.from_settings(settings)
+    sip = target.sip
     values = {
-        "HOST": LAB_HOST,
-        "SIP_PORT": str(layout.sip_port),
-        "CARRIER_ENDPOINT": settings.pbx.carrier_endpoint,
-        "CARRIER_PORT": str(settings.lab.carrier_port),
-        "INBOUND_PORT": str(layout.inbound_port),
-        "SUPERVISOR_PORT": str(settings.lab.supervisor_port),
-        "AGENT_SECTIONS": _agent_sections(settings.lab.agents, settings.lab.agents_port),
-        "RTP_START": str(layout.asterisk_rtp.start),
-        "RTP_END": str(layout.asterisk_rtp.end),
+        **_sip_values(sip),
+        "CARRIER_ENDPOINT": sip.trunk.endpoint,
+        "RTP_START": str(sip.site.rtp_start),
+        "RTP_END": str(sip.site.rtp_end),
         "AMI_HOST": settings.pbx.ami_host,
         "AMI_PORT": str(settings.pbx.ami_port),
         "AMI_USER": settings.pbx.ami_user,
@@ -108,7 +113,7 @@ def template_values(settings: Settings, target: PbxTarget) -> dict[str, str]:
     if target.lab_root is not None:
         values["LAB_DIR"] = str(target.lab_root)
     for name, value in values.items():
-        if name == "AGENT_SECTIONS":
+        if name in _SECTIONS:
             continue
         # Asterisk would end the value at a newline and read the rest of a line after ';'
         # as a comment: refuse rather than render a silently different config.
@@ -162,14 +167,18 @@ def _optional_for(files: tuple[str, ...]) -> set[str]:
     return set() if "asterisk.conf" in files else {"ETC_DIR", "LAB_DIR"}
 
 
-def _agent_sections(count: int, port: int) -> str:
-    sections = []
-    for n in range(1, count + 1):
-        name = f"agent{n}"
-        sections.append(
-            f"[{name}](dcc-endpoint)\naors = {name}\n\n[{name}](dcc-aor)\ncontact = sip:{name}@{LAB_HOST}:{port}\n"
-        )
-    return "\n".join(sections)
+def _sip_values(sip: SipPlan) -> dict[str, str]:
+    """The SIP placeholders of pjsip.conf: whole sections (``_SECTIONS``) and single values."""
+    return {
+        "TRANSPORTS": pjsip.transports(sip.site),
+        "ACL_PERMITS": pjsip.acl_permits(sip),
+        "CONTACT_PERMITS": pjsip.contact_permits(sip.site),
+        "TRUNK_SECTIONS": pjsip.trunk_sections(sip.trunk),
+        "INBOUND_MATCHES": pjsip.inbound_matches(sip.trunk),
+        "PHONE_SECTIONS": pjsip.phone_sections(sip.phones),
+        "MEDIA_ADDRESS": sip.site.address,
+        "PHONE_MAX_EXPIRATION": str(pjsip.PHONE_MAX_EXPIRATION_S),
+    }
 
 
 def _write(path: Path, text: str, *, secret: bool) -> None:

@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from enum import StrEnum
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
@@ -14,8 +15,9 @@ from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
 from dialer.domain.leads.model import Lead, LeadState
-from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer
+from dialer.domain.leads.records import LeadPage, LeadQuery, OwnershipCount, Transfer, VisitBoard
 from dialer.doss.service import DossService
+from dialer.leads.doss_states import StatesReport, import_states
 from dialer.leads.importer import LeadImporter
 from dialer.logs import get_logger
 from dialer.settings import Settings
@@ -29,6 +31,8 @@ log = get_logger(__name__)
 REASON_MAX_CHARS = 200
 # Leads per manager decision: a day's hand-over fits easily; a runaway script does not hold the writer for long.
 BATCH_MAX_LEADS = 1000
+# The desk shows the visits customers called off (SMS "不需要") this many days back.
+CANCELLED_SHOWN_DAYS = 2
 
 
 class DueScope(StrEnum):
@@ -103,6 +107,8 @@ class LeadService:
 
     def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
         self.tz = ZoneInfo(settings.dealer.timezone)
+        self.region = settings.dealer.region
+        self.max_unpacked_bytes = settings.leads.import_max_unpacked_mb * 1024 * 1024
         self._settings = settings.leads
         self._clock = clock
         self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock)
@@ -127,8 +133,17 @@ class LeadService:
             until = datetime.combine(local_today + timedelta(days=1), time(), self.tz) - timedelta(microseconds=1)
         else:
             until = None
+        await self.store.refresh_due()
         leads = await self.store.due(until, owner=owner)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
+
+    async def visits(self, owner: str | None = None) -> VisitBoard:
+        """The desk's showroom list: invited customers expected today or tomorrow (dealer days), and the visits
+        customers called off in the last :data:`CANCELLED_SHOWN_DAYS` days; only ``owner``'s leads when given."""
+        now = self._clock.now()
+        today = datetime.combine(now.astimezone(self.tz).date(), time(), self.tz)
+        end = datetime.combine(today.date() + timedelta(days=2), time(), self.tz)
+        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner)
 
     async def hygiene(self, month: str) -> HygieneReport:
         """The clean-up report for ``YYYY-MM`` (dealer local months)."""
@@ -194,6 +209,14 @@ class LeadManager:
                 done = [Reactivation(t.lead, t) for t in transfers]
         log.info("leads.reactivated", leads=ids, to_owner=to_owner, actor=actor)
         return done
+
+    async def import_doss_states(self, path: Path, actor: str) -> StatesReport:
+        """Take the visits and deals of a DOSS export back into the leads (``dialer doss import-states``);
+        idempotent. :class:`ImportFileError` when the file cannot be read or lacks the phone or state column."""
+        return await import_states(
+            path, actor, leads=self._leads.store, doss=self._doss, region=self._leads.region, tz=self._leads.tz,
+            max_unpacked_bytes=self._leads.max_unpacked_bytes,
+        )  # fmt: skip
 
     async def _check_agent(self, to_owner: str) -> None:
         if to_owner not in await self._leads.agents():

@@ -46,7 +46,6 @@ class SoxFlacCompressor:
         self._sox = sox
 
     async def compress(self, wav: Path) -> Path:
-        """Write the copy and return its path; :class:`CompressionFailed` leaves nothing behind."""
         """Write ``<name>.flac`` and check its samples equal the WAV's.
 
         On any failure no FLAC is left behind and :class:`CompressionFailed` says why.

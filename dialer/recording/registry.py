@@ -15,6 +15,7 @@ the problem is logged and left for reconcile to report.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -121,6 +122,26 @@ class RecordingRegistry:
         return await self._store.search(
             number=number, agent=agent, since=since, until=until, include_deleted=include_deleted, limit=limit
         )
+
+    async def current_files(self, attempts: Sequence[Attempt]) -> dict[str, Path | None]:
+        """Call id -> the file that holds the call's recording now, or None when there is none.
+
+        The registry owns a recording's file once it is registered: its row follows the WAV to its
+        FLAC copy and is stamped when the file is deleted, so a registered call shows the row's file
+        (None once deleted). The attempt keeps what the PBX reported (MixMonitor's WAV), which is
+        the file only until it is registered, and only if it is there (an empty or unusable
+        recording never gets a row). Every face that shows an attempt's recording asks here."""
+        rows = await self._store.by_calls([a.call_id for a in attempts if a.recording is not None])
+        files: dict[str, Path | None] = {}
+        for attempt in attempts:
+            row = rows.get(attempt.call_id)
+            if row is not None:
+                files[attempt.call_id] = None if row.deleted else self.root.joinpath(*check_relative(row.path))
+            elif attempt.recording is not None and await asyncio.to_thread(Path(attempt.recording).is_file):
+                files[attempt.call_id] = Path(attempt.recording)
+            else:
+                files[attempt.call_id] = None
+        return files
 
     # -- registration -------------------------------------------------------------------
 

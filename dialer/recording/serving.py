@@ -23,7 +23,8 @@ from dialer.domain.recording.model import Recording
 
 # Every name the dialer generates fits this; '%', '\\', spaces and control characters never do.
 _SAFE_CHARS = re.compile(r"^[A-Za-z0-9_.\-/]+$")
-_RANGE_SPEC = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+# ASCII digits only: \d also matches other scripts' digits ('٣'), which no client sends.
+_RANGE_SPEC = re.compile(r"^\s*([0-9]*)\s*-\s*([0-9]*)\s*$", re.ASCII)
 
 
 def check_relative(relative: str) -> tuple[str, ...]:
@@ -130,26 +131,34 @@ def parse_range(header: str | None, size: int) -> ByteRange | RangeNotSatisfiabl
         return None
     unit, sep, spec = header.strip().partition("=")
     if not sep:
-        return RangeNotSatisfiable(f"malformed Range {header!r}: expected 'bytes=...'", size)
+        return RangeNotSatisfiable(f"malformed Range {header[:60]!r}: expected 'bytes=...'", size)
     if unit.strip().lower() != "bytes":
         return None
     if "," in spec:
         return None
     match = _RANGE_SPEC.match(spec)
     if not match:
-        return RangeNotSatisfiable(f"malformed Range {header!r}", size)
+        return RangeNotSatisfiable(f"malformed Range {header[:60]!r}", size)
     first, last = match.group(1), match.group(2)
     if not first and not last:
-        return RangeNotSatisfiable(f"malformed Range {header!r}: no start and no end", size)
+        return RangeNotSatisfiable(f"malformed Range {header[:60]!r}: no start and no end", size)
     if not first:
-        suffix = int(last)
+        suffix = _at_most(last, size)
         if suffix == 0 or size == 0:
             return RangeNotSatisfiable(f"suffix range of {suffix} bytes of a {size}-byte file is empty", size)
-        return ByteRange(max(0, size - suffix), size - 1, size)
-    start = int(first)
-    end = int(last) if last else size - 1
+        return ByteRange(size - suffix, size - 1, size)
+    start = _at_most(first, size)
+    end = _at_most(last, size) if last else size - 1
     if last and end < start:
-        return RangeNotSatisfiable(f"malformed Range {header!r}: end before start", size)
+        return RangeNotSatisfiable(f"malformed Range {header[:60]!r}: end before start", size)
     if start >= size:
-        return RangeNotSatisfiable(f"range starts at byte {start} of a {size}-byte file", size)
+        return RangeNotSatisfiable(f"range starts past the end of a {size}-byte file", size)
     return ByteRange(start, min(end, size - 1), size)
+
+
+def _at_most(digits: str, size: int) -> int:
+    """The number ``digits`` spell, or ``size`` if it is larger: positions past the file all mean "past
+    the end", and int() refuses a number of more than 4,300 digits (a Range header may hold 8,000)."""
+    if len(digits.lstrip("0")) > len(str(size)):
+        return size
+    return min(int(digits), size)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dialer.clock import Clock
@@ -34,6 +35,14 @@ def build_driver(settings: Settings, ami: AmiClient | None = None) -> SmsDriver:
     return PbxDriver(settings.sms, ami)
 
 
-def build_service(db: Database, settings: Settings, clock: Clock, driver: SmsDriver | None = None) -> SmsService:
-    """An SmsService with the validated templates and (optionally) a driver."""
-    return SmsService(db, settings, clock, templates(settings), driver)
+def build_service(
+    db: Database,
+    settings: Settings,
+    clock: Clock,
+    driver: SmsDriver | None = None,
+    *,
+    on_visit_declined: Callable[[int, str], Awaitable[object]] | None = None,
+) -> SmsService:
+    """An SmsService with the validated templates and (optionally) a driver and the hook that calls a
+    visit off when its customer declines it by SMS."""
+    return SmsService(db, settings, clock, templates(settings), driver, on_visit_declined=on_visit_declined)

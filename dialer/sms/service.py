@@ -16,15 +16,15 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
 from dialer.clock import Clock
-from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.leads.deadlines import DueKind, DueRules
 from dialer.domain.leads.errors import LeadNotFound
-from dialer.domain.leads.model import Lead
+from dialer.domain.leads.model import Lead, LeadState
 from dialer.domain.sms import cadence
 from dialer.domain.sms.driver import Inbound, OutPart, Receipt, SmsDriver
 from dialer.domain.sms.encoding import segment
@@ -48,6 +48,8 @@ VISIT_CONFIRMATION = "visit_confirmation"
 VISIT_CONSULTANT = "visit_consultant"
 VISIT_REMINDER = "visit_reminder"
 LEAD_FLOW_TEMPLATES = (VISIT_CONFIRMATION, VISIT_CONSULTANT, VISIT_REMINDER)
+# The messages a customer answers about their booked visit: "1" confirms it, "不需要" calls it off.
+_ABOUT_VISIT = frozenset({VISIT_CONFIRMATION, VISIT_REMINDER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +130,11 @@ class SmsService:
         driver: SmsDriver | None = None,
         *,
         rng: random.Random | None = None,
+        on_visit_declined: Callable[[int, str], Awaitable[object]] | None = None,
     ) -> None:
+        """``on_visit_declined(lead_id, reply)`` calls a booked visit off when its customer declines it
+        by SMS (the composition root gives the DOSS service's, so DOSS hears it)."""
+        self._on_visit_declined = on_visit_declined
         self._cfg = settings.sms
         self._settings = settings
         self._clock = clock
@@ -142,6 +148,11 @@ class SmsService:
         missing = [name for name in LEAD_FLOW_TEMPLATES if name not in templates.templates]
         if missing:
             raise SmsConfigError(f"SMS templates missing for the lead flow: {', '.join(missing)}")
+
+    @property
+    def on_visit_declined(self) -> Callable[[int, str], Awaitable[object]] | None:
+        """The hook that calls a visit off (given to the other SMS services over the same store)."""
+        return self._on_visit_declined
 
     # -- queueing --------------------------------------------------------------------------------
 
@@ -282,6 +293,22 @@ class SmsService:
             except (MessageRefused, SmsConfigError) as exc:
                 refused[lead_id] = str(exc)
         return queued, refused
+
+    async def remind_due(self, actor: str = ACTOR) -> int:
+        """Send every visit reminder whose time has come (the lead's ``visit_reminder`` deadline): the worker's
+        round does this, so reminders need no cron. A reminder that cannot go (no mobile, opted out) is
+        logged and marked done, so the confirmation call (``visit_unconfirmed``) takes over. Returns how many
+        were queued."""
+        sent = 0
+        await self.leads.refresh_due()  # a visit that began unreminded gets no reminder: its no-show call is due
+        for lead in await self.leads.due(self._clock.now(), kind=DueKind.VISIT_REMINDER):
+            try:
+                await self.remind_visit(lead.id, actor)
+                sent += 1
+            except (MessageRefused, SmsConfigError) as exc:
+                log.warning("sms.visit_reminder_not_sent", lead_id=lead.id, reason=str(exc))
+                await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor, not_sent=str(exc))
+        return sent
 
     async def _visit_values(self, lead_id: int) -> tuple[Lead, dict[str, str], str]:
         try:
@@ -518,17 +545,21 @@ class SmsService:
         """A customer's SMS: match it (number, latest message to it), keep it, act on opt-out / interest."""
         now = self._clock.now()
         sender = self._e164(inbound.sender)
-        kind = self.rules.classify(inbound.text)
         lead = await self.leads.find_by_phone(sender)
         latest = await self.store.latest_outbound(sender, now - timedelta(days=self._cfg.reply_match_days))
         lead_id = lead.id if lead is not None else (latest.lead_id if latest is not None else None)
+        # An answer to a visit's own messages: "1" confirms it, "不需要" calls it off (never an opt-out).
+        about_visit = latest is not None and latest.template in _ABOUT_VISIT
+        kind = self.rules.classify(inbound.text, about_visit=about_visit)
         reply_to = latest.id if latest is not None else None
         wave = await self.store.wave(latest.wave_id) if latest is not None and latest.wave_id is not None else None
         # The wave as it was before this reply: the machine decides what a first "1" means.
         before = await self._wave_state(wave) if wave is not None else None
         inbound_id = await self.store.add_inbound(now, sender, inbound.text, kind.value, lead_id, reply_to)
         task = False
-        if kind is ReplyKind.OPT_OUT:
+        if about_visit and lead is not None and kind in (ReplyKind.INTERESTED, ReplyKind.DECLINED):
+            await self._visit_answer(lead, kind, inbound.text, now)
+        elif kind is ReplyKind.OPT_OUT:
             await self.store.add_opt_out(sender, now, inbound.text)
             if lead_id is not None:
                 await self.leads.set_opt_out(lead_id, now, ACTOR, f"SMS reply {inbound.text!r}")
@@ -557,10 +588,24 @@ class SmsService:
         return ReplyResult(inbound_id, kind, lead_id, reply_to, task)
 
     async def _wants_call(self, lead_id: int, latest: OutboxMessage | None) -> bool:
-        """An interested reply asks for a call, except "1" to a visit reminder: that confirms the visit."""
-        if latest is not None and latest.template == VISIT_REMINDER:
+        """An interested reply asks for a call, except "1" to a visit's messages: that confirms the visit."""
+        if latest is not None and latest.template in _ABOUT_VISIT:
             return False
         return (await self.leads.get(lead_id)).opt_out_at is None
+
+    async def _visit_answer(self, lead: Lead, kind: ReplyKind, text: str, now: datetime) -> None:
+        """The customer confirmed the booked visit, or called it off (back to follow-up, not an opt-out).
+        A late answer, once the visit is no longer booked (visited, called off), is only kept."""
+        if lead.state is not LeadState.INVITED or lead.visit_at is None:
+            log.info("sms.visit_answer_late", lead_id=lead.id, kind=kind.value, state=lead.state.value)
+        elif kind is ReplyKind.INTERESTED:
+            await self.leads.record_visit_confirmed(lead.id, now, ACTOR, text)
+            log.info("sms.visit_confirmed", lead_id=lead.id)
+        elif self._on_visit_declined is None:
+            log.error("sms.visit_decline_unhandled", lead_id=lead.id)
+        else:
+            await self._on_visit_declined(lead.id, text)
+            log.info("sms.visit_declined", lead_id=lead.id)
 
     def _e164(self, raw: str) -> str:
         try:
@@ -571,7 +616,8 @@ class SmsService:
     # -- the worker ---------------------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event, health: TaskHealth) -> None:
-        """Run until ``stop``: send the outbox, take receipts and replies, decide waves.
+        """Run until ``stop``: queue the visit reminders due, send the outbox, take receipts and replies,
+        decide waves.
 
         The receipts and replies are taken by a listener supervised beside the sending loop: if it
         dies it is counted in ``health`` and started again, never left dead while sending goes on.
@@ -587,6 +633,7 @@ class SmsService:
                 try:
                     if self._driver.connected:
                         sent = await self.send_ready()
+                    await self.remind_due()
                     await self.tick_waves()
                     await self.requeue_stale_ambiguous()
                 except StoreError as exc:  # e.g. the database busy for a moment: the outbox keeps everything

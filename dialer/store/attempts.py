@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, tzinfo
 
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.domain.campaigns.stats import AbandonTally
 from dialer.logs import get_logger
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
@@ -241,6 +242,27 @@ class SqliteAttemptRepository:
                 params,
             )
         return Counter({Outcome(row["outcome"]): row["n"] for row in rows})
+
+    async def abandonment_by_day(
+        self, since: datetime, tz: tzinfo, campaign_id: int | None = None
+    ) -> dict[date, AbandonTally]:
+        """See :class:`~dialer.domain.campaigns.stats.AbandonmentHistory`: the runner rebuilds its guard
+        from this at start, and the wallboard shows it, through the same ``abandon_tallies``."""
+        reached = [o.value for o in Outcome if o.reached_person]
+        where = " AND campaign_id = ?" if campaign_id is not None else ""
+        params: tuple[object, ...] = (Direction.OUTBOUND.value, to_db(since), *reached)
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                "SELECT ended_at, outcome FROM attempts WHERE direction = ? AND ended_at >= ?"
+                f" AND outcome IN ({', '.join('?' * len(reached))}){where}",
+                params + ((campaign_id,) if campaign_id is not None else ()),
+            )
+        counts: dict[date, list[int]] = {}
+        for row in rows:
+            day = counts.setdefault(from_db(row["ended_at"]).astimezone(tz).date(), [0, 0])
+            day[0] += 1
+            day[1] += row["outcome"] == Outcome.ABANDONED.value
+        return {day: AbandonTally(answered, abandoned) for day, (answered, abandoned) in counts.items()}
 
     async def inbound_waits_since(self, since: datetime) -> tuple[int, float | None]:
         """Inbound calls an agent took since ``since``, and their average wait in seconds."""

@@ -19,7 +19,7 @@ from typing import Any
 
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.leads.deadlines import DueRules, compute_due
+from dialer.domain.leads.deadlines import DueKind, DueRules, compute_due
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.hygiene import (
     DefeatedLead,
@@ -41,6 +41,7 @@ from dialer.domain.leads.model import (
     check_transition,
 )
 from dialer.domain.leads.records import (
+    CancelledVisit,
     ImportRun,
     ImportSource,
     LeadEvent,
@@ -49,6 +50,7 @@ from dialer.domain.leads.records import (
     OwnershipCount,
     PreviousImport,
     Transfer,
+    VisitBoard,
 )
 from dialer.domain.leads.template import LeadDraft, Rejection
 from dialer.logs import get_logger
@@ -74,6 +76,7 @@ _TIME_FIELDS = frozenset(
         "callback_at",
         "visit_at",
         "visit_reminded_at",
+        "visit_confirmed_at",
         "due_at",
     }
 )
@@ -155,8 +158,9 @@ class LeadStore:
             for row in rows
         ]
 
-    async def due(self, until: datetime | None, *, owner: str | None = None) -> list[Lead]:
-        """Leads due at or before ``until`` (every scheduled lead if None), earliest first."""
+    async def due(self, until: datetime | None, *, owner: str | None = None, kind: DueKind | None = None) -> list[Lead]:
+        """Leads due at or before ``until`` (every scheduled lead if None), earliest first; only ``owner``'s,
+        only for ``kind`` when given."""
         sql = "SELECT * FROM leads WHERE due_at IS NOT NULL"
         params: list[Any] = []
         if until is not None:
@@ -165,10 +169,35 @@ class LeadStore:
         if owner is not None:
             sql += " AND owner = ?"
             params.append(owner)
+        if kind is not None:
+            sql += " AND due_kind = ?"
+            params.append(kind.value)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY due_at, id", params)
             phones = await self._phones(r, [row["id"] for row in rows])
         return [_lead(row, phones.get(row["id"], ())) for row in rows]
+
+    async def refresh_due(self) -> int:
+        """Recompute the deadline of leads whose visit began before its reminder went out; how many.
+
+        The stored deadline is computed when a lead changes, and only the visit reminder depends on the
+        time it is computed at (none once the visit has begun). A reminder that never went (the SMS worker
+        was off, or the clock jumped) would leave its lead due for a reminder of a past visit, and never
+        due for the no-show call. Readers of the due list call this first; it writes only when needed.
+        """
+        now = self._clock.now()
+        # due_at <= now first: a stale reminder was due before its visit, and leads_due indexes due_at.
+        stale_sql = "SELECT id FROM leads WHERE due_at <= ? AND due_kind = ? AND visit_at <= ?"
+        params = (to_db(now), DueKind.VISIT_REMINDER.value, to_db(now))
+        async with self._db.read() as r:
+            if not await r.fetchall(stale_sql, params):
+                return 0
+        async with self._db.write() as tx:
+            stale = await self._load(tx, [row["id"] for row in await tx.fetchall(stale_sql, params)])
+            for lead in stale.values():
+                await self._save(tx, lead, {}, [], lead.updated_at)  # not a change of the lead: updated_at stays
+        log.info("leads.due_refreshed", leads=sorted(stale))
+        return len(stale)
 
     async def count(self) -> int:
         """How many leads are stored (reports, tests, the bench)."""
@@ -459,12 +488,14 @@ class LeadStore:
         visit_at: datetime | None = None,
         defeat_reason: str | None = None,
         data: Mapping[str, Any] | None = None,
+        cancel_visit: str | None = None,
     ) -> Lead:
         """Apply one follow-up result: the new state and what the agent recorded with it.
 
         Refuses a change DOSS would not accept (:class:`LeadStateError`). Re-activation
         counts as a fresh hand-over, so the 2-day first follow-up deadline starts again.
-        ``data`` is added to the state event (e.g. the DOSS result wording).
+        ``data`` is added to the state event (e.g. the DOSS result wording). ``cancel_visit``
+        (why): the booked visit is called off, a ``visit_cancelled`` event keeps what it was.
         """
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
@@ -485,19 +516,64 @@ class LeadStore:
                 events.append(
                     NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()})
                 )
+            if cancel_visit is not None:
+                changes.update(visit_at=None, visit_reminded_at=None, visit_confirmed_at=None)
+                events.append(NewEvent(lead_id, LeadEventKind.VISIT_CANCELLED, at, actor,
+                                       {"visit_at": _iso(lead.visit_at), "reason": cancel_visit}))  # fmt: skip
             if visit_at is not None:
-                changes.update(visit_at=visit_at, visit_reminded_at=None)
+                changes.update(visit_at=visit_at, visit_reminded_at=None, visit_confirmed_at=None)
                 events.append(
                     NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()})
                 )
             return await self._save(tx, lead, changes, events, at)
 
-    async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str) -> Lead:
-        """The day-before SMS went out: the visit reminder is no longer due."""
+    async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str, not_sent: str | None = None) -> Lead:
+        """The day-before SMS went out (or, ``not_sent``, could not, and why): the reminder is no longer due."""
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
-            event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, {"visit_at": _iso(lead.visit_at)})
+            data = {"visit_at": _iso(lead.visit_at), **({"not_sent": not_sent} if not_sent else {})}
+            event = NewEvent(lead_id, LeadEventKind.VISIT_REMINDED, at, actor, data)
             return await self._save(tx, lead, {"visit_reminded_at": at}, [event], at)
+
+    async def record_visit_confirmed(self, lead_id: int, at: datetime, actor: str, text: str) -> Lead:
+        """The customer confirmed the booked visit (an SMS reply): no confirmation call is due any more.
+        A second confirmation of the same visit changes nothing."""
+        async with self._db.write() as tx:
+            lead = await self._get_for_update(tx, lead_id)
+            if lead.visit_confirmed_at is not None:
+                return lead
+            event = NewEvent(
+                lead_id, LeadEventKind.VISIT_CONFIRMED, at, actor, {"visit_at": _iso(lead.visit_at), "reply": text}
+            )
+            return await self._save(tx, lead, {"visit_confirmed_at": at}, [event], at)
+
+    async def visit_board(self, start: datetime, end: datetime, since: datetime, owner: str | None) -> VisitBoard:
+        """Invited leads with a visit in [start, end), earliest first, and the visits called off since ``since``
+        (newest first); only ``owner``'s leads when given."""
+        mine = "" if owner is None else " AND owner = ?"
+        by_owner = () if owner is None else (owner,)
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                f"SELECT id FROM leads WHERE state = ? AND visit_at >= ? AND visit_at < ?{mine} ORDER BY visit_at, id",
+                (LeadState.INVITED.value, to_db(start), to_db(end), *by_owner),
+            )
+            cancelled = await r.fetchall(
+                "SELECT e.lead_id, e.at, e.actor, json_extract(e.data, '$.visit_at') AS visit_at,"
+                " json_extract(e.data, '$.reason') AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner')} ORDER BY e.at DESC, e.id DESC",
+                (LeadEventKind.VISIT_CANCELLED.value, to_db(since), *by_owner),
+            )
+            leads = await self._load(
+                r, list(dict.fromkeys([row["id"] for row in rows] + [row["lead_id"] for row in cancelled]))
+            )
+        return VisitBoard(
+            upcoming=tuple(leads[row["id"]] for row in rows),
+            cancelled=tuple(
+                CancelledVisit(leads[row["lead_id"]], from_db(row["at"]), row["actor"],
+                               from_db_or_none(row["visit_at"]), row["reason"])
+                for row in cancelled
+            ),
+        )  # fmt: skip
 
     async def set_opt_out(self, lead_id: int, at: datetime, actor: str, reason: str) -> Lead:
         """The customer asked not to be contacted: no calls, no SMS, never due again."""

@@ -7,7 +7,7 @@ audit trail can never miss a deletion that happened, nor show one that did not.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +23,8 @@ _SELECT = (
     " r.duration_s, r.size_bytes, r.sha256, r.wav_sha256, r.registered_at, r.deleted_at, r.delete_reason,"
     " a.number FROM recordings r LEFT JOIN attempts a ON a.call_id = r.call_id"
 )
+# Call ids per IN (...) query: well under SQLite's limit on bound parameters.
+_IN_BATCH = 500
 
 
 def _recording(row: Row) -> Recording:
@@ -159,6 +161,17 @@ class RecordingStore:
         async with self._db.read() as r:
             row = await r.fetchone(f"{_SELECT} WHERE r.call_id = ?", (call_id,))
         return None if row is None else _recording(row)
+
+    async def by_calls(self, call_ids: Sequence[str]) -> dict[str, Recording]:
+        """Call id -> its recording (deleted or not), for the calls that have one."""
+        found: dict[str, Recording] = {}
+        async with self._db.read() as r:
+            for start in range(0, len(call_ids), _IN_BATCH):
+                batch = list(call_ids[start : start + _IN_BATCH])
+                marks = ", ".join("?" * len(batch))
+                rows = await r.fetchall(f"{_SELECT} WHERE r.call_id IN ({marks})", batch)
+                found.update((row["call_id"], _recording(row)) for row in rows)
+        return found
 
     async def expired(self, before: datetime, limit: int) -> list[Recording]:
         """Recordings still on disk that started before ``before``, oldest first."""

@@ -1,4 +1,4 @@
-"""The console's aiohttp application: routes from the table, one middleware, resources in cleanup_ctx.
+"""The console's aiohttp application: routes from the table, two middlewares, resources in cleanup_ctx.
 
 The dialer :class:`~dialer.app.App` (store and services) is the resource: hand in one that is
 already open (tests, or a process that also runs campaigns), or let the console open its own
@@ -29,20 +29,20 @@ from dialer.web import (
     views_recordings,
     views_reports,
     views_screenpop,
+    views_showroom,
     views_static,
     views_supervise,
     views_wallboard,
 )  # fmt: skip
+from dialer.web.client_address import parse_networks, proxy_middleware
 from dialer.web.html import setup_templates
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
-from dialer.web.routing import RouteTable
-from dialer.web.security import security_middleware
+from dialer.web.routing import Open, RouteTable
+from dialer.web.security import body_limit, security_headers, security_middleware
 from dialer.web.wallboard import Broadcaster, StoreSnapshotSource
 
 log = get_logger(__name__)
-
-_MB = 1024 * 1024
 
 
 def route_table() -> RouteTable:
@@ -50,7 +50,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_static.routes,
+        views_manage.routes, views_showroom.routes, views_static.routes,
     )  # fmt: skip
 
 
@@ -66,7 +66,12 @@ def create_app(
 
     ``runners`` are the campaign runners of this process, for the preview desk; without it the
     console runs no campaign and offers nothing."""
-    app = web.Application(middlewares=[security_middleware], client_max_size=settings.web.upload_max_mb * _MB)
+    # The default body limit is the small one; the gate raises it for an allowed upload only.
+    app = web.Application(
+        middlewares=[proxy_middleware(parse_networks(settings.web.trusted_proxies)), security_middleware],
+        client_max_size=body_limit(settings.web, Open.PUBLIC),
+    )
+    app.on_response_prepare.append(security_headers)
     setup_templates(app)
     table = route_table()
     table.install(app)

@@ -6,6 +6,7 @@ it can be tested without a server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -36,6 +37,44 @@ def _text(data: Mapping[str, object], name: str) -> str | None:
     return text or None
 
 
+@dataclass(frozen=True, slots=True)
+class MilestoneRequest:
+    """A showroom milestone as the forms and the API send it: when (None: now), test drive, model, note."""
+
+    at: datetime | None
+    test_drive: bool
+    model: str | None
+    note: str | None
+
+
+_YES = frozenset({"1", "true", "on", "yes"})
+_NO = frozenset({"", "0", "false", "off", "no"})
+
+
+def parse_milestone(data: Mapping[str, object], tz: tzinfo) -> MilestoneRequest:
+    """``at`` (dealer time, or ISO with an offset; empty: now), ``test_drive`` (a checkbox or a JSON bool),
+    ``model``, ``note``; :class:`BadRequest` names each field that could not be read. Whether they fit the
+    milestone is the DOSS service's rule."""
+    errors: dict[str, str] = {}
+    at: datetime | None = None
+    if (text := _text(data, "at")) is not None:
+        try:
+            at = parse_local_datetime(text, tz)
+        except ValueError:
+            errors["at"] = f"{text!r} is not a date and time (YYYY-MM-DD HH:MM)"
+    raw = data.get("test_drive")
+    test_drive = False
+    if isinstance(raw, bool):
+        test_drive = raw
+    elif raw is not None and str(raw).strip().lower() in _YES:
+        test_drive = True
+    elif raw is not None and str(raw).strip().lower() not in _NO:
+        errors["test_drive"] = f"{raw!r} is not yes or no"
+    if errors:
+        raise BadRequest(errors)
+    return MilestoneRequest(at, test_drive, _text(data, "model"), _text(data, "note"))
+
+
 def parse_local_datetime(text: str, tz: tzinfo) -> datetime:
     """``YYYY-MM-DDTHH:MM`` (a datetime-local input, dealer time) or ISO with an offset, as aware UTC."""
     parsed = datetime.fromisoformat(text)
@@ -61,9 +100,8 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
     attempt_id: int | None = None
     raw_attempt = _text(data, "attempt_id")
     if raw_attempt is not None:
-        if raw_attempt.isdigit():
-            attempt_id = int(raw_attempt)
-        else:
+        attempt_id = whole_number(raw_attempt)
+        if attempt_id is None:
             errors["attempt_id"] = f"{raw_attempt!r} is not an attempt number"
     times: dict[str, datetime | None] = {}
     for name in ("visit_at", "next_follow_up_at"):
@@ -97,17 +135,31 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
 
 # The store's integers are 64-bit: an id or count past this names nothing and cannot even be looked up.
 _STORE_INT_MAX = 2**63 - 1
+# ASCII digits only: str.isdigit() also takes '²' and '٣', which int() then refuses or reads as 3.
+_DIGITS = re.compile(r"[0-9]+", re.ASCII)
+
+
+def whole_number(text: str, *, maximum: int = _STORE_INT_MAX) -> int | None:
+    """``text`` as a whole number of ASCII digits at most ``maximum``, else None.
+
+    The length is checked before int() runs: Python refuses more than 4,300 digits with a
+    ValueError, and a long number is past any maximum anyway."""
+    if not _DIGITS.fullmatch(text) or len(text.lstrip("0")) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
 
 
 def parse_int(value: str | None, name: str, *, default: int | None = None, maximum: int = _STORE_INT_MAX) -> int | None:
     """An optional whole number from the query string or the URL, at most ``maximum``."""
     if value is None or value == "":
         return default
-    if not value.isdigit():
-        raise BadRequest({name: f"{value!r} is not a whole number"})
-    number = int(value)
-    if number > maximum:
-        raise BadRequest({name: f"{value!r} is more than {maximum}"})
+    number = whole_number(value, maximum=maximum)
+    if number is None:
+        shown = value if len(value) <= 40 else value[:40] + "…"
+        if _DIGITS.fullmatch(value):
+            raise BadRequest({name: f"{shown!r} is more than {maximum}"})
+        raise BadRequest({name: f"{shown!r} is not a whole number"})
     return number
 
 

@@ -75,7 +75,17 @@ def _operation(spec: RouteSpec) -> dict[str, Any]:
     if spec.access is not Open.PUBLIC:
         op["security"] = [{"session": []}]
     if spec.body is not None:
-        op["requestBody"] = {"required": True, "content": {spec.body: {}}}
+        media: dict[str, Any] = {}
+        if spec.fields:
+            properties = {f.name: {"type": f.type, "description": f.description} for f in spec.fields}
+            required = [f.name for f in spec.fields if f.required]
+            media["schema"] = {
+                "type": "object",
+                "properties": properties,
+                **({"required": required} if required else {}),
+            }
+        op["requestBody"] = {"required": any(f.required for f in spec.fields) or not spec.fields,
+                             "content": {spec.body: media}}  # fmt: skip
     return op
 
 

@@ -33,7 +33,7 @@ Access = Action | Open
 
 @dataclass(frozen=True, slots=True)
 class Param:
-    """A query parameter of an API route, for the OpenAPI document."""
+    """A query parameter (or a JSON body field) of an API route, for the OpenAPI document."""
 
     name: str
     description: str
@@ -53,6 +53,7 @@ class RouteSpec:
     query: tuple[Param, ...] = ()
     body: str | None = None  # request media type (API routes that take a body)
     response: str = "application/json"
+    fields: tuple[Param, ...] = ()  # the JSON body's fields, when it is an object of known fields
 
     @property
     def name(self) -> str:
@@ -92,6 +93,7 @@ class RouteTable:
         query: tuple[Param, ...] = (),
         body: str | None = None,
         response: str = "application/json",
+        fields: tuple[Param, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare ``handler`` for ``method path`` with the access it needs."""
 
@@ -99,7 +101,7 @@ class RouteTable:
             key = (method, path)
             if key in self._specs:
                 raise ValueError(f"route {method} {path} declared twice")
-            self._specs[key] = RouteSpec(method, path, handler, access, summary, query, body, response)
+            self._specs[key] = RouteSpec(method, path, handler, access, summary, query, body, response, fields)
             return handler
 
         return register

@@ -1,17 +1,29 @@
-"""The one access gate: session, language, CSRF and role checks for every request, from the route table.
+"""The one access gate: session, language, role, body and CSRF checks for every request, from the route table.
 
 Order matters and is fixed here: find the route's declaration, load the session from its cookie,
-refuse a state-changing request without the right CSRF token, then refuse a route the user's role
-may not use (per dialer.domain.access.policy). Handlers only ever see requests that passed; checks that
-depend on the resource (an agent's own lead or recording) stay in the handler, through the policy.
+refuse a route the user's role may not use (per dialer.domain.access.policy), then, for a
+state-changing request, refuse a body past the route's limit and a missing or wrong CSRF token
+(the role comes first because it needs no body, and the token may be in the body). Handlers only
+ever see requests that passed; checks that depend on the resource (an agent's own lead or
+recording) stay in the handler, through the policy.
 
 CSRF: a logged-in session has a synchronizer token stored with it; before login (the login form,
 the language switch) a double-submit cookie is used. Either way the token travels in the form
 field ``csrf_token`` or the ``X-CSRF-Token`` header, never only in a cookie.
 
-Every answer carries a Content-Security-Policy that allows no inline script or style: the pages'
-scripts and stylesheet are static files (dialer/web/static), so markup that slipped past escaping
-still cannot run. ``'self'`` also covers the console's own websockets.
+Bodies: nothing is read before the route and the session allow it. A route that needs a login
+refuses an anonymous request (401) or the wrong role (403) from the headers alone; a body is then
+read up to ``[web] form_max_kb`` (the login form, every JSON call), and only a lead import by a
+user whose role may import may send up to ``upload_max_mb``. A declared Content-Length past the
+limit is refused (413) before a byte is read; a chunked body is cut off at the limit by aiohttp.
+A form the gate cannot parse (multipart without a boundary, a charset nobody knows) is a 400
+naming ``body``; the handlers then read the form the gate already parsed.
+
+Every answer (pages, API, redirects, errors, static files, websockets' handshakes) carries the
+headers of :func:`security_headers`: a Content-Security-Policy that allows no inline script or
+style (the pages' scripts and stylesheet are static files, dialer/web/static, so markup that
+slipped past escaping still cannot run; ``'self'`` also covers the console's own websockets) and
+no framing, ``nosniff``, a same-origin referrer, and a ``Server`` header without versions.
 """
 
 from __future__ import annotations
@@ -22,12 +34,14 @@ import secrets
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from dialer.domain.access.policy import Action
 from dialer.i18n import LANGUAGES
 from dialer.logs import get_logger
+from dialer.settings import WebSettings
 from dialer.web.errors import WebError
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, CSRF, LANG, ROUTES, SESSION, SETTINGS
-from dialer.web.routing import Open
+from dialer.web.routing import Access, Open
 
 log = get_logger(__name__)
 
@@ -42,6 +56,18 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; object-src 'none'; base-uri 'none'; "
     "form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",  # a recording or upload is never run as script or page
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "same-origin",  # a lead's URL (its id) does not leave the console
+    "Server": "dcc-dialer",  # no Python or aiohttp version for a scanner to match
+}
+# The routes that take a file: their larger body limit applies only once the role check has passed.
+UPLOAD_ACTIONS = frozenset({Action.LEAD_IMPORT})
+_FORM_TYPES = frozenset({"", "application/x-www-form-urlencoded", "multipart/form-data"})
+_KB = 1024
+_MB = 1024 * 1024
 
 
 def wants_json(request: web.Request) -> bool:
@@ -61,28 +87,39 @@ def error_response(
     return render(request, "error.html", t(request, f"web.error.{status}"), status=status, message=message or code)
 
 
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the module docstring's headers on every answer, whoever made it."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers[name] = value
+
+
+def body_limit(settings: WebSettings, access: Access) -> int:
+    """How many bytes of body a route takes: an upload's limit for the upload routes (reached only
+    after the role check), the small form limit for everything else (the application's default)."""
+    return settings.upload_max_mb * _MB if access in UPLOAD_ACTIONS else settings.form_max_kb * _KB
+
+
 async def _submitted_token(request: web.Request) -> str:
+    """The CSRF token the request carries; a form is parsed here (aiohttp caches it for the handler)."""
+    form = await request.post() if request.content_type in _FORM_TYPES else None
     header = request.headers.get(CSRF_HEADER)
     if header:
         return header
-    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.post()  # cached by aiohttp: the handler reads the same form again
-        value = form.get(CSRF_FIELD)
-        return value if isinstance(value, str) else ""
-    return ""
+    value = form.get(CSRF_FIELD) if form is not None else None
+    return value if isinstance(value, str) else ""
 
 
 @web.middleware
 async def security_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """See the module docstring; every route goes through here."""
-    response = await _gate(request, handler)
-    if not response.prepared:  # a websocket has sent its headers already
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-    return response
+    try:
+        return await _gate(request, handler)
+    except web.HTTPRequestEntityTooLarge as exc:  # a body (chunked, or read by a handler) past its limit
+        return error_response(request, 413, "too_large", exc.text or "")
 
 
 async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Session, language, CSRF and role checks, then the handler (the order the module docstring gives)."""
+    """Session, language, role and CSRF checks, then the handler (the order the module docstring gives)."""
     match_info = request.match_info
     if match_info.http_exception is not None:
         return error_response(
@@ -104,13 +141,6 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
     anon_csrf = request.cookies.get(CSRF_COOKIE) or ""
     request[CSRF] = session.csrf if session else anon_csrf or secrets.token_urlsafe(_TOKEN_BYTES)
 
-    if request.method not in _SAFE_METHODS:
-        expected = session.csrf if session else anon_csrf
-        submitted = await _submitted_token(request)
-        if not expected or not submitted or not hmac.compare_digest(expected, submitted):
-            log.warning("web.csrf_refused", path=request.path, method=request.method, logged_in=session is not None)
-            return error_response(request, 403, "csrf", "CSRF token missing or wrong")
-
     if spec.access is not Open.PUBLIC:
         if session is None:
             if wants_json(request) or request.method != "GET":
@@ -119,6 +149,24 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if session.user.role not in spec.allowed_roles():
             log.warning("web.forbidden", path=request.path, user=session.user.name, role=session.user.role.value)
             return error_response(request, 403, "forbidden")
+
+    if request.method not in _SAFE_METHODS:
+        limit = body_limit(settings.web, spec.access)
+        if request.content_length is not None and request.content_length > limit:
+            log.warning("web.body_too_large", path=request.path, length=request.content_length, limit=limit)
+            return error_response(request, 413, "too_large", f"the body may have at most {limit} bytes")
+        if spec.access in UPLOAD_ACTIONS:  # the application's default is the small limit
+            request = request.clone(client_max_size=limit)
+        expected = session.csrf if session else anon_csrf
+        try:  # without a token to match (no session, no double-submit cookie) the body is not even read
+            submitted = await _submitted_token(request) if expected else ""
+        except (ValueError, LookupError) as exc:  # no multipart boundary, an unknown charset, bad bytes
+            reason = f"not a readable form ({str(exc)[:80]})"
+            return error_response(request, 400, "invalid", f"body: {reason}", {"body": reason})
+        # compare_digest takes ASCII strings only; a token we issued is always ASCII.
+        if not expected or not submitted.isascii() or not hmac.compare_digest(expected, submitted):
+            log.warning("web.csrf_refused", path=request.path, method=request.method, logged_in=session is not None)
+            return error_response(request, 403, "csrf", "CSRF token missing or wrong")
 
     try:
         response = await handler(request)

@@ -24,7 +24,7 @@ from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import Disposition
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
-from dialer.domain.leads.model import IntentLevel, Lead, LeadState
+from dialer.domain.leads.model import TRANSITIONS, IntentLevel, Lead, LeadState
 from dialer.domain.leads.records import LeadEvent
 from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
@@ -53,7 +53,9 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
     """Whose the lead counts as for this user's lead routes: the agent's own while they talk with the
     customer and for the wrap-up after (until they file the call's result, at most
     ``campaigns.wrap_up_timeout_s``), campaign or inbound, since a campaign or the inbound queue may put
-    anyone's lead through to them; otherwise its owner. The one place this is decided; every lead route asks it."""
+    anyone's lead through to them; otherwise its owner. A talk whose end never reached the dialer (a lost
+    hang-up) counts for at most ``web.unended_talk_s`` after it was put through, not forever.
+    The one place this is decided; every lead route asks it."""
     agent = session_of(request).user.agent
     if not agent or lead.owner == agent:
         return lead.owner
@@ -61,10 +63,14 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
         return agent
     app = request.app[DIALER]
     talk = await app.attempts.last_talk(lead.id, agent)
-    window = timedelta(seconds=app.settings.campaigns.wrap_up_timeout_s)
     if talk is None:
         return lead.owner
-    if talk.ended_at is None or (app.clock.now() - talk.ended_at <= window and not await app.doss.filed(talk.id)):
+    now = app.clock.now()
+    if talk.ended_at is None:
+        connected = talk.connected_at or talk.created_at
+        return agent if now - connected <= timedelta(seconds=app.settings.web.unended_talk_s) else lead.owner
+    window = timedelta(seconds=app.settings.campaigns.wrap_up_timeout_s)
+    if now - talk.ended_at <= window and not await app.doss.filed(talk.id):
         return agent
     return lead.owner
 
@@ -110,6 +116,7 @@ def lead_json(lead: Lead, events: list[LeadEvent] | None = None) -> dict[str, An
         "intent": None if lead.intent is None else lead.intent.value, "model": lead.model, "owner": lead.owner,
         "phones": [p.e164 for p in lead.phones], "due_at": to_db_or_none(lead.due_at), "due_kind": lead.due_kind,
         "callback_at": to_db_or_none(lead.callback_at), "visit_at": to_db_or_none(lead.visit_at),
+        "visit_confirmed_at": to_db_or_none(lead.visit_confirmed_at),
         "defeat_reason": lead.defeat_reason, "first_contact_at": to_db_or_none(lead.first_contact_at),
         "last_contact_at": to_db_or_none(lead.last_contact_at), "note": lead.note,
     }  # fmt: skip
@@ -137,10 +144,13 @@ async def desk(request: web.Request) -> web.StreamResponse:
     # Imported here: views_preview builds on this module's lead helpers, so at load time the import points one way.
     from dialer.web.views_preview import preview_offers
 
+    user = session_of(request).user
+    board = await request.app[DIALER].leads.visits(user.agent if user.role is Role.AGENT else None)
     return render(
         request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
-        when=partial(local_time, request),
+        when=partial(local_time, request), visits=board,
+        may_record=allowed(request, Action.MILESTONE_RECORD),
     )  # fmt: skip
 
 
@@ -199,7 +209,24 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         closing_script=settings.web.closing_script.format(**script_params),
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
+        showroom=await _showroom(request, lead),
     )  # fmt: skip
+
+
+async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | None:
+    """The card's visit and deal forms (views_showroom): which the lead's state allows, for a user who may
+    record them. The time field left empty means now (the service's clock, to the microsecond): a default
+    cut to the minute could put a visit before the invitation made seconds earlier."""
+    user = policy_user(request)
+    assert user is not None
+    if not can(user, Action.MILESTONE_RECORD, Resource(agent=await lead_owner_for(request, lead))):
+        return None
+    visit, deal = (state in TRANSITIONS[lead.state] for state in (LeadState.VISITED, LeadState.DEAL))
+    if not (visit or deal):
+        return None
+    now = request.app[DIALER].clock.now().astimezone(_tz(request))
+    return {"visit": visit, "deal": deal, "now": f"{now:%Y-%m-%dT%H:%M}", "now_shown": f"{now:%Y-%m-%d %H:%M}",
+            "model": lead.model or ""}  # fmt: skip
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")

@@ -1,9 +1,12 @@
-"""Sales manager: upload a lead file (CSV/XLSX) into LeadImporter and see the rejects row by row."""
+"""Sales manager: upload a lead file (CSV/XLSX) into LeadImporter and see the rejects row by row; upload a
+DOSS export to take the showroom's visits and deals back into the leads (``dialer doss import-states``)."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import tempfile
+from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from aiohttp import web
@@ -12,6 +15,7 @@ from aiohttp.web_request import FileField
 from dialer.domain.access.policy import Action
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import FieldError, LeadSource, parse_source
+from dialer.leads.doss_states import StatesReport
 from dialer.leads.importer import ImportReport
 from dialer.web.errors import BadRequest
 from dialer.web.html import render, t
@@ -23,20 +27,15 @@ routes = RouteTable()
 _SUFFIXES = (".csv", ".xlsx")
 
 
-async def _import(request: web.Request) -> ImportReport:
-    """Read the multipart upload (file, optional source and owner) and import it."""
+@contextlib.asynccontextmanager
+async def _uploaded(request: web.Request, errors: dict[str, str]) -> AsyncIterator[Path]:
+    """The multipart upload's ``file`` saved in a fresh folder, for the block; ``errors`` the caller found in
+    the form's other fields are reported together with the file's, and a file the block cannot read
+    (:class:`ImportFileError`) is a 400 naming ``file``."""
     form = await request.post()
     upload = form.get("file")
-    errors: dict[str, str] = {}
     if not isinstance(upload, FileField):
         errors["file"] = "no file uploaded"
-    source: LeadSource | None = None
-    raw_source = str(form.get("source") or "").strip()
-    if raw_source:
-        try:
-            source = parse_source(raw_source)
-        except FieldError as exc:
-            errors["source"] = f"{raw_source!r}: {exc.reason}"
     if errors or not isinstance(upload, FileField):
         raise BadRequest(errors)
     # Only the last path component of the browser's file name, in a fresh folder: nothing can escape it.
@@ -46,26 +45,54 @@ async def _import(request: web.Request) -> ImportReport:
         raise BadRequest({"file": f"{name!r}: use a .csv or .xlsx file"})
     if name in ("", ".", "..") or name.startswith("."):
         name = "upload" + suffix
-    owner = str(form.get("owner") or "").strip() or None
-    actor = "web:" + session_of(request).user.name
     with tempfile.TemporaryDirectory(prefix="dialer-upload-") as folder:
         path = Path(folder) / name
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)
         try:
-            return await request.app[DIALER].leads.importer.import_file(path, actor=actor, source=source, owner=owner)
+            yield path
         except ImportFileError as exc:
             raise BadRequest({"file": str(exc).replace(folder + "/", "")}) from None
 
 
+async def _import(request: web.Request) -> ImportReport:
+    """Read the multipart upload (file, optional source and owner) and import it."""
+    form = await request.post()
+    errors: dict[str, str] = {}
+    source: LeadSource | None = None
+    raw_source = str(form.get("source") or "").strip()
+    if raw_source:
+        try:
+            source = parse_source(raw_source)
+        except FieldError as exc:
+            errors["source"] = f"{raw_source!r}: {exc.reason}"
+    owner = str(form.get("owner") or "").strip() or None
+    actor = "web:" + session_of(request).user.name
+    async with _uploaded(request, errors) as path:
+        return await request.app[DIALER].leads.importer.import_file(path, actor=actor, source=source, owner=owner)
+
+
+async def _import_states(request: web.Request) -> StatesReport:
+    """Read the uploaded DOSS export and take its visits and deals into the leads (idempotent)."""
+    async with _uploaded(request, {}) as path:
+        return await request.app[DIALER].manager.import_doss_states(path, "web:" + session_of(request).user.name)
+
+
 def _page(
-    request: web.Request, *, errors: dict[str, str] | None = None, report: ImportReport | None = None, status: int = 200
+    request: web.Request,
+    *,
+    errors: dict[str, str] | None = None,
+    report: ImportReport | None = None,
+    states: StatesReport | None = None,
+    states_errors: dict[str, str] | None = None,
+    status: int = 200,
 ) -> web.Response:
-    """The import page: the form (with errors next to their fields), and the last import's report if any."""
+    """The import page: the forms (with errors next to their fields), and the last import's report if any."""
     return render(
         request, "import.html", t(request, "web.import.title"), status=status, errors=errors or {}, report=report,
         rejects=[] if report is None else [(r.row, r.field, r.value, r.reason) for r in report.rejections],
-        sources=[s.value for s in LeadSource],
+        sources=[s.value for s in LeadSource], states=states, states_errors=states_errors or {},
+        states_problems=[] if states is None else [(p.row, p.field, p.value, p.reason) for p in states.problems],
     )  # fmt: skip
 
 
@@ -93,3 +120,20 @@ async def api_import(request: web.Request) -> web.StreamResponse:
     data = report.to_json()
     data["file"] = Path(report.file).name  # not the temporary folder it was read from
     return web.json_response(data)
+
+
+@routes.route("POST", "/import/doss-states", Action.LEAD_IMPORT, "Take the visits and deals of a DOSS export (form)")
+async def import_states_upload(request: web.Request) -> web.StreamResponse:
+    """The DOSS export's report: recorded, unchanged, other states, and every problem row."""
+    try:
+        report = await _import_states(request)
+    except BadRequest as exc:
+        return _page(request, states_errors=exc.fields, status=400)
+    return _page(request, states=report)
+
+
+@routes.route("POST", "/api/doss/import-states", Action.LEAD_IMPORT,
+              "Take the visits and deals of a DOSS export (multipart: file)", body="multipart/form-data")  # fmt: skip
+async def api_import_states(request: web.Request) -> web.StreamResponse:
+    """The report as JSON (the same as ``dialer doss import-states --json``)."""
+    return web.json_response((await _import_states(request)).to_json())

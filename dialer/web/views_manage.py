@@ -21,15 +21,17 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action, Role
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
-from dialer.domain.leads.model import LeadSource, LeadState
+from dialer.domain.leads.model import Lead, LeadSource, LeadState
 from dialer.domain.leads.records import LeadQuery
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
 from dialer.web.errors import BadRequest, Forbidden
-from dialer.web.forms import json_object, parse_int
+from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import allowed, render, t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import lead_json, lead_manager, local_time
+from dialer.web.views_showroom import MILESTONES
+from dialer.web.views_showroom import record as record_milestone
 
 routes = RouteTable()
 
@@ -104,11 +106,11 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> LeadMove
         errors["lead_ids"] = "expected a non-empty list of lead numbers"
     else:
         for value in raw_ids:
-            text = str(value)
-            if isinstance(value, bool) or not text.isdigit():
-                errors["lead_ids"] = f"{value!r} is not a lead number"
+            number = None if isinstance(value, bool) else whole_number(str(value))
+            if number is None:
+                errors["lead_ids"] = f"{str(value)[:40]!r} is not a lead number"
                 break
-            ids.append(int(text))
+            ids.append(number)
     to_owner = data.get("to_owner")
     if to_owner is not None and not isinstance(to_owner, str):
         errors["to_owner"] = f"{to_owner!r} is not an agent name"
@@ -154,6 +156,18 @@ async def _reactivate(request: web.Request, decision: LeadMoveRequest) -> list[d
         )
     return [{"lead_id": d.lead.id, "result": "reactivated", "owner": d.lead.owner,
              "transferred": d.transfer is not None and d.transfer.changed} for d in done]  # fmt: skip
+
+
+async def _milestone(
+    request: web.Request, raw_ids: list[str], state: LeadState, posted: Mapping[str, object]
+) -> list[Lead]:
+    """The selected leads' visit or deal (the showroom's form on this page), all or none."""
+    if not allowed(request, Action.MILESTONE_RECORD):
+        raise Forbidden("forbidden", "recording visits and deals is not allowed for this role")
+    if not raw_ids or not all(i.isdigit() for i in raw_ids):
+        raise BadRequest({"lead_ids": "select the leads that came to the store or bought"})
+    fields = {k: posted[k] for k in ("at", "test_drive", "model") if k in posted}
+    return await record_milestone(request, [int(i) for i in raw_ids], state, fields)
 
 
 @contextlib.contextmanager
@@ -267,12 +281,13 @@ async def _manage_page(
     return render(
         request, "manage.html", t(request, "web.manage.title"), status=status, filters=filters, errors=errors,
         form=form, result=notice or "; ".join(errors.values()), leads=found.leads, now=app.clock.now(),
-        when=partial(local_time, request), selected={int(i) for i in form.get("lead_ids", ()) if str(i).isdigit()},
+        when=partial(local_time, request), selected={whole_number(str(i)) for i in form.get("lead_ids", ())} - {None},
         sources=any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource],
         states=any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState],
         owners=any_ + [(UNASSIGNED, t(request, "web.manage.unassigned"))] + [(a, a) for a in agents],
         owner_choices=[("", t(request, "web.manage.choose"))] + [(a, a) for a in agents], pager=pager,
         reason_max=REASON_MAX_CHARS, may_reactivate=allowed(request, Action.LEAD_REACTIVATE),
+        may_record=allowed(request, Action.MILESTONE_RECORD),
         ownership=[*summary.owners, summary.unassigned], unassigned=UNASSIGNED,
         ownership_states=[s for s in LeadState if any(s in o.by_state for o in (*summary.owners, summary.unassigned))],
     )  # fmt: skip
@@ -284,9 +299,13 @@ async def manage(request: web.Request) -> web.StreamResponse:
     query = parse_query(request.query)
     notice = ""
     done = {
-        k: request.query[k] for k in ("transferred", "unchanged", "reactivated") if request.query.get(k, "").isdigit()
+        k: request.query[k]
+        for k in ("transferred", "unchanged", "reactivated", *MILESTONES)
+        if request.query.get(k, "").isdigit()
     }
-    if "reactivated" in done:
+    if "visit" in done or "deal" in done:
+        notice = t(request, "web.manage.milestones", visits=done.get("visit", "0"), deals=done.get("deal", "0"))
+    elif "reactivated" in done:
         notice = t(request, "web.manage.reactivated", count=done["reactivated"])
     elif "transferred" in done:
         notice = t(
@@ -305,6 +324,9 @@ async def manage_post(request: web.Request) -> web.StreamResponse:
                             "reason": str(posted.get("reason") or "")}  # fmt: skip
     op = str(posted.get("op") or "transfer")
     try:
+        if op in MILESTONES:
+            counts = {op: len(await _milestone(request, form["lead_ids"], MILESTONES[op], posted))}
+            raise web.HTTPSeeOther("/manage?" + urlencode({**_filter_values(query), **counts}))
         decision = parse_decision(form, owner_required=op != "reactivate")
         if op == "reactivate":
             results = await _reactivate(request, decision)

@@ -23,7 +23,7 @@ import dataclasses
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -37,7 +37,7 @@ from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.domain.campaigns.presence import board_state, default_presence
 from dialer.domain.campaigns.progress import ProgressStatus
-from dialer.domain.campaigns.stats import AbandonTally
+from dialer.domain.campaigns.stats import AbandonTally, abandon_tallies, window_since
 from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
@@ -201,7 +201,6 @@ class StoreSnapshotSource:
         day_start = datetime.combine(now.astimezone(self._tz).date(), time(), self._tz)
         in_flight = await app.attempts.in_flight()
         ended_today = await app.attempts.ended_by(day_start)
-        roll_start = now - timedelta(days=app.settings.campaigns.pacing.rolling_days)
         busy_since: dict[str, datetime] = {}
         for a in in_flight:
             if a.agent:
@@ -223,6 +222,10 @@ class StoreSnapshotSource:
         by_outcome: Counter[Outcome] = Counter()
         for (_a, _c, outcome), n in ended_today.items():
             by_outcome[outcome] += n
+        # The abandonment guard's definition over every outbound call (docs/pacing.md): the same function.
+        rolling_days = app.settings.campaigns.pacing.rolling_days
+        abandon_days = await app.attempts.abandonment_by_day(window_since(now, self._tz, rolling_days), self._tz)
+        abandon_today, abandon_30d = abandon_tallies(abandon_days, now.astimezone(self._tz).date(), rolling_days)
         slow = await self._slow_part()
         disk = app.disk.last
         waiting = [a.created_at for a in in_flight if a.direction is Direction.INBOUND and a.connected_at is None]
@@ -238,8 +241,8 @@ class StoreSnapshotSource:
             campaigns=campaigns,
             calls_today=sum(by_outcome.values()),
             answered_today=by_outcome[Outcome.ANSWERED],
-            abandon_today=_tally(by_outcome),
-            abandon_30d=_tally(await app.attempts.outcomes(roll_start)),
+            abandon_today=abandon_today,
+            abandon_30d=abandon_30d,
             follow_up_rate_month=slow.follow_up_rate,
             invite_rate_month=slow.invite_rate,
             deals_month=slow.deals,
@@ -294,14 +297,6 @@ class StoreSnapshotSource:
                 mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue)
             )
         return self._slow
-
-
-def _tally(by_outcome: Counter[Outcome]) -> AbandonTally:
-    """The regulator's ratio: abandoned calls over calls a person picked up."""
-    return AbandonTally(
-        answered=sum(n for outcome, n in by_outcome.items() if outcome.reached_person),
-        abandoned=by_outcome[Outcome.ABANDONED],
-    )
 
 
 class Broadcaster:

@@ -4,25 +4,32 @@ The config puts everything below tmp_path (the demo's folder, the lab, recording
 every port by OFFSET, so it runs beside the session's lab. While the demo dials, the test logs
 in to the printed console address with the printed supervisor password and reads the
 wallboard; afterwards it checks what the demo left in its store, the SMSC's ledger and the
-DOSS folder.
+DOSS folder, and runs ``dialer kpi --month <this month> --json`` over the demo's store: the loop
+closed in the showroom shows as a non-zero invite-to-store rate and deals.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import re
 import sys
+from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 
 from dialer.app import open_store
+from dialer.clock import SystemClock
 from dialer.config import load
+from dialer.domain.leads.model import LeadState
+from dialer.domain.leads.records import LeadQuery
 from dialer.settings import PbxSettings, SmsSettings, WebSettings
 from dialer.sms.simulator import read_ledger
-from tests.conftest import REPO, settings_beside, write_config
+from tests.conftest import REPO, checkout_env, settings_beside, write_config
 
 pytestmark = pytest.mark.asterisk
 
@@ -69,9 +76,12 @@ async def watch_console(url: str, password: str) -> int:
 @pytest.mark.timeout(DEMO_LIMIT_S + 60)
 async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(tmp_path: Path) -> None:
     config = demo_config(tmp_path)
+    # The month the demo works in (it reports the visits before its clock moves on to the next morning).
+    month = f"{SystemClock().now().astimezone(ZoneInfo(load(config, env={}).dealer.timezone)):%Y-%m}"
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--config", str(config), "demo", "--exit-when-done", "--port", "0",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL, cwd=tmp_path,
+        env=checkout_env(),
     )  # fmt: skip
     assert proc.stdout is not None and proc.stderr is not None
     out: list[str] = []
@@ -109,7 +119,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
         assert len(attempts) >= 24 + 4, "the new leads and the repurchase hand-over were dialled"
         assert all(a.outcome is not None for a in attempts), "every call has its outcome"
         connected = [a for a in attempts if a.connected_at is not None]
-        assert connected, "agents talked to customers"
+        assert connected, f"agents talked to customers: {[(a.outcome, a.detail) for a in attempts]}"
         for a in connected:
             recording = await app.recording_store.get_by_call(a.call_id)
             assert recording is not None and recording.size_bytes > 0, f"call {a.call_id} has its recording"
@@ -119,7 +129,27 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
         )
         assert set(BASE) - {OPTED_OUT} <= numbers
         campaigns = await app.campaigns.all()
-        assert [c.status.value for c in campaigns] == ["completed", "completed"]
+        assert [c.status.value for c in campaigns] == ["completed", "completed", "completed"]
+        # The showroom: a test drive and a deal; a customer who did not come was called again and rebooked.
+        assert (await app.leads.search(LeadQuery(state=LeadState.DEAL))).total >= 1, "a customer bought"
+        now = app.clock.now()
+        results = [
+            e.record.result for e in await app.doss.outbox.between(now - timedelta(days=1), now + timedelta(days=7))
+        ]
+        assert "已到店（试乘试驾）" in results and "改约到店" in results, (
+            "a test drive; a no-show called again, rebooked"
+        )
     submits = [r for r in read_ledger(demo / "smsc.jsonl") if r["kind"] == "submit"]
     assert {r["to"] for r in submits} >= {n.lstrip("+") for n in BASE}, "the wave went through the SMSC"
     assert list((demo / "doss").glob("*.xlsx")), "today's DOSS import sheet was written"
+    (tmp_path / "kpi").mkdir()
+    kpi_config = write_config(tmp_path / "kpi", store={"path": str(demo / "dialer.sqlite3")})
+    kpi = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "dialer", "--config", str(kpi_config), "kpi", "--month", month, "--json",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
+    )  # fmt: skip
+    kpi_out, kpi_err = await kpi.communicate()
+    assert kpi.returncode == 0, kpi_err.decode()
+    kpis = json.loads(kpi_out)
+    assert kpis["invite_to_store_rate"]["numerator"] > 0, kpis
+    assert kpis["deals"] > 0, kpis

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+from dialer.lab.layout import lab_sip_plan
 from dialer.lab.render import PbxTarget, render
 from dialer.settings import AmdTuning, CallSettings, Settings, problems
 
@@ -36,7 +37,8 @@ def test_tuning_values_must_be_positive_and_the_threshold_a_sample_level() -> No
 
 def test_amd_conf_carries_the_tuning(tmp_path: Path) -> None:
     settings = with_calls(amd_tuning=AmdTuning(total_analysis_ms=1500, greeting_ms=1050, maximum_number_of_words=4))
-    render(settings, PbxTarget(etc_dir=tmp_path, sounds_dir=tmp_path / "sounds"))
+    sip = lab_sip_plan(settings, ())
+    render(settings, PbxTarget(etc_dir=tmp_path, sounds_dir=tmp_path / "sounds", sip=sip))
     conf = (tmp_path / "amd.conf").read_text(encoding="utf-8")
     values = {
         k.strip(): v.strip()

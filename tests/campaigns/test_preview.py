@@ -100,7 +100,8 @@ async def until(predicate: Callable[[], bool], what: str) -> None:
 def make_runner(world: World, campaign_id: int, calls: CallService, doss: DossService, **extra: Any) -> CampaignRunner:
     """A runner of ``campaign_id`` over the world's store and these services (``extra``: on_wrap_up, bus)."""
     return CampaignRunner(campaign_id=campaign_id, campaigns=world.store, hopper=world.hopper, calls=calls, doss=doss,
-                          leads=world.leads, settings=world.settings, clock=world.clock, tick_s=0.01, **extra)  # fmt: skip
+                          leads=world.leads, history=world.attempts, settings=world.settings, clock=world.clock, tick_s=0.01,
+                          **extra)  # fmt: skip
 
 
 @pytest.fixture

@@ -37,8 +37,8 @@ def _default_doc() -> dict:
 def test_default_file_covers_every_possible_pair(mapping):
     expected = {(o, d) for d in Disposition for o in d.possible_outcomes()}
     assert set(mapping.rules) == expected
-    # 6 conversation results after "answered" + no_contact after each of the 11 outcomes.
-    assert len(mapping.rules) == 6 + len(Outcome)
+    # 7 conversation results after "answered" + no_contact after each of the 11 outcomes.
+    assert len(mapping.rules) == 7 + len(Outcome)
 
 
 def test_booked_visit_is_invitation_with_date_and_intent_h(mapping):

@@ -28,3 +28,9 @@ async def ami(lab: Lab, lab_settings: Settings) -> AsyncIterator[RawAmi]:
 @pytest.fixture(scope="session")
 def recordings(lab: Lab) -> Path:
     return lab.layout.recordings
+
+
+@pytest.fixture(scope="session")
+def asterisk_major(lab: Lab) -> int:
+    """The major version of the lab's Asterisk, for contract facts that differ between versions."""
+    return lab.asterisk_version().major

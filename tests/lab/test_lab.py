@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import json
 import socket
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from dialer.cli import main
+from dialer.config import load
 from dialer.lab import procs
 from dialer.lab.errors import LabStartError
 from dialer.lab.lab import Lab
 from dialer.settings import Settings
-from tests.conftest import settings_beside
+from tests.conftest import free_port, settings_beside, write_config
 from tests.lab.rawami import RawAmi
 
 
@@ -55,6 +58,22 @@ def test_status_json_lists_every_process_alive_with_its_port(lab: Lab, capsys: p
     assert set(by_name) == {"asterisk", "customers", "agents", "supervisor"}
     assert all(p["alive"] for p in by_name.values())
     assert by_name["customers"]["port"] == 15070
+    assert status["sip"] == "127.0.0.1:15060"
+    phones = {p["endpoint"]: p for p in status["phones"]}
+    assert set(phones) == {*(f"agent{n}" for n in range(1, 9)), "supervisor"}
+    assert all(p["username"] == p["endpoint"] and len(p["password"]) >= 20 for p in phones.values())
+    assert stat.S_IMODE(lab.layout.phones_file.stat().st_mode) == 0o600
+
+
+@pytest.mark.asterisk
+def test_every_lab_phone_is_registered_not_configured(lab: Lab) -> None:
+    contacts = lab.asterisk_cli("pjsip show contacts")
+    for n in range(1, 9):
+        assert f"agent{n}/sip:agent{n}@127.0.0.1:15080" in contacts
+    assert "supervisor/sip:supervisor@127.0.0.1:15090" in contacts
+    # The configuration holds credentials only: every contact above came from a REGISTER.
+    pjsip = (lab.layout.dir("etc") / "pjsip.conf").read_text()
+    assert "sip:agent1@" not in pjsip and "md5_cred = " in pjsip
 
 
 @pytest.mark.asterisk
@@ -75,6 +94,9 @@ async def test_restart_asterisk_comes_back_on_the_same_ports(lab: Lab, lab_setti
     assert pids["asterisk"] != before["asterisk"]
     assert not procs.alive(before["asterisk"], "asterisk")
     assert {k: v for k, v in pids.items() if k != "asterisk"} == {k: v for k, v in before.items() if k != "asterisk"}
+    contacts = lab.asterisk_cli("pjsip show contacts")
+    assert "agent1/sip:agent1@127.0.0.1:15080" in contacts
+    assert "supervisor/sip:supervisor@127.0.0.1:15090" in contacts
     pbx = lab_settings.pbx
     ami = await RawAmi.connect(pbx.ami_host, pbx.ami_port, pbx.ami_user, pbx.ami_secret)
     await ami.close()
@@ -105,3 +127,69 @@ def test_second_lab_without_customers_leaves_the_carrier_port_free_and_down_leav
     assert not any(procs.alive(p.pid, p.program) for p in status.processes)
     assert not second.status().up
     assert not procs.port_in_use(cfg.lab.sip_port, socket.SOCK_DGRAM, "127.0.0.1")
+
+
+@pytest.mark.asterisk
+def test_up_refuses_an_asterisk_that_booted_without_its_modules(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = other_ports(tmp_path, 2100)
+    lab = Lab(cfg)
+    prepare = Lab._prepare_files
+
+    def wrong_module_folder(self: Lab) -> None:
+        # What a hand-written asterisk.conf does on a machine whose Asterisk keeps its modules elsewhere.
+        prepare(self)
+        conf = self.layout.asterisk_conf
+        conf.write_text(conf.read_text().replace("[directories]\n", f"[directories]\nastmoddir => {tmp_path}\n"))
+
+    monkeypatch.setattr(Lab, "_prepare_files", wrong_module_folder)
+    with pytest.raises(LabStartError, match=f"without chan_pjsip.*module folder {tmp_path}"):
+        lab.up()
+    assert not lab.layout.state_file.exists()
+    assert not procs.port_in_use(cfg.pbx.ami_port, socket.SOCK_STREAM, "127.0.0.1")
+
+
+@pytest.mark.asterisk
+def test_the_lab_reports_the_version_of_the_asterisk_first_in_path(lab: Lab) -> None:
+    version = lab.asterisk_version()
+    assert version.major in (16, 22), version.text
+    assert version.text.startswith("Asterisk ")
+
+
+@pytest.mark.asterisk
+def test_up_without_agents_leaves_their_accounts_to_softphones(
+    lab: Lab, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cfg = other_ports(tmp_path, 1500)
+    config = write_config(
+        tmp_path,
+        lab={"dir": cfg.lab.dir, "sip_port": cfg.lab.sip_port, "carrier_port": cfg.lab.carrier_port,
+             "agents_port": cfg.lab.agents_port, "supervisor_port": cfg.lab.supervisor_port,
+             "inbound_port": cfg.lab.inbound_port, "rtp_start": cfg.lab.rtp_start, "rtp_end": cfg.lab.rtp_end,
+             "agents": 2, "customers_file": cfg.lab.customers_file},
+        pbx={"ami_port": cfg.pbx.ami_port},
+    )  # fmt: skip
+    second = Lab(load(config))
+    try:
+        assert main(["--config", str(config), "lab", "up", "--no-agents"]) == 0
+        capsys.readouterr()
+        assert main(["--config", str(config), "lab", "status", "--json"]) == 0
+        status = json.loads(capsys.readouterr().out)
+        assert {p["name"] for p in status["processes"]} == {"asterisk", "customers", "supervisor"}
+        assert not procs.port_in_use(cfg.lab.agents_port, socket.SOCK_DGRAM, "127.0.0.1")
+        contacts = second.asterisk_cli("pjsip show contacts")
+        assert "supervisor/sip:supervisor@" in contacts and "agent1/sip:" not in contacts
+        # A softphone takes agent2's account from the status and registers with it.
+        agent2 = next(p for p in status["phones"] if p["endpoint"] == "agent2")
+        assert status["sip"] == f"127.0.0.1:{cfg.lab.sip_port}"
+        softphone = subprocess.run(
+            ["sipp", status["sip"], "-sf", "register.xml", "-m", "1", "-s", agent2["username"],
+             "-au", agent2["username"], "-ap", agent2["password"], "-key", "phone_port", "5062",
+             "-i", "127.0.0.1", "-cp", str(free_port()), "-timeout", "10s", "-timeout_error"],
+            cwd=second.layout.dir("sipp"), capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        assert softphone.returncode == 0
+        assert "agent2/sip:agent2@127.0.0.1:5062" in second.asterisk_cli("pjsip show contacts")
+    finally:
+        second.down()

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from dialer.cli import main
+from dialer.domain.pbx.phones import account, ha1
 from dialer.lab.errors import RenderError
-from dialer.lab.layout import LabLayout, Party
-from dialer.lab.render import LAB_FILES, PBX_FILES, TEMPLATE_DIR, PbxTarget, fill, render
+from dialer.lab.layout import LabLayout, Party, lab_sip_plan
+from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, fill, render
 from dialer.settings import CallSettings, LabSettings, PbxSettings, Settings
 
 LEFTOVER = re.compile(r"@[A-Z][A-Z0-9_]*@")
@@ -27,8 +27,14 @@ def settings(tmp_path: Path, **pbx: object) -> Settings:
     )
 
 
-def target(tmp_path: Path) -> PbxTarget:
-    return PbxTarget(etc_dir=tmp_path / "etc", sounds_dir=tmp_path / "etc" / "sounds", lab_root=tmp_path / "lab")
+PHONES = (account("agent1", "pw-one"), account("agent2", "pw-two"), account("supervisor", "pw-sup"))
+
+
+def target(tmp_path: Path, cfg: Settings | None = None) -> PbxTarget:
+    plan = lab_sip_plan(cfg or settings(tmp_path), PHONES)
+    return PbxTarget(
+        etc_dir=tmp_path / "etc", sounds_dir=tmp_path / "etc" / "sounds", sip=plan, lab_root=tmp_path / "lab"
+    )
 
 
 def test_lab_rendering_fills_every_placeholder(tmp_path: Path) -> None:
@@ -40,9 +46,8 @@ def test_lab_rendering_fills_every_placeholder(tmp_path: Path) -> None:
 
 
 def test_settings_land_in_the_dialplan_and_pjsip(tmp_path: Path) -> None:
-    render(
-        settings(tmp_path, outbound_lines=6, inbound_lines=3, carrier_endpoint="trunk1"), target(tmp_path), LAB_FILES
-    )
+    cfg = settings(tmp_path, outbound_lines=6, inbound_lines=3, carrier_endpoint="trunk1")
+    render(cfg, target(tmp_path, cfg), LAB_FILES)
     ext = (tmp_path / "etc" / "extensions.conf").read_text()
     assert "DCC_OUT_LINES = 6\n" in ext
     assert "DCC_IN_LINES = 3\n" in ext
@@ -50,12 +55,28 @@ def test_settings_land_in_the_dialplan_and_pjsip(tmp_path: Path) -> None:
     # 7.5 s cannot be a Dial() timeout: rounded up, never down.
     assert "DCC_AGENT_RING = 8\n" in ext
     pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
-    assert re.findall(r"contact = sip:(agent\d+)@127\.0\.0\.1:15080", pjsip) == ["agent1", "agent2", "agent3"]
-    assert "[trunk1](dcc-aor)\ncontact = sip:127.0.0.1:15070" in pjsip
+    assert "[trunk1](dcc-aor)\ncontact = sip:127.0.0.1:15070\n" in pjsip
+    assert "bind = 127.0.0.1:15060\n" in pjsip
+    assert "[inbound-trunk]\ntype = identify\nendpoint = inbound-trunk\nmatch = 127.0.0.1:15100\n" in pjsip
+
+
+def test_phones_register_with_digest_credentials_and_no_static_contact(tmp_path: Path) -> None:
+    render(settings(tmp_path), target(tmp_path), LAB_FILES)
+    pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
+    for phone, password in (("agent1", "pw-one"), ("agent2", "pw-two"), ("supervisor", "pw-sup")):
+        assert f"[{phone}]\ntype = auth\nauth_type = md5\nusername = {phone}\nrealm = dcc\n" in pjsip
+        assert f"md5_cred = {ha1(phone, password)}\n" in pjsip
+        assert f"[{phone}](dcc-phone-aor)\n" in pjsip
+        assert f"[{phone}](dcc-phone)\nauth = {phone}\naors = {phone}\n" in pjsip
+        assert password not in pjsip
+    # Only the carrier has a fixed contact; a phone's comes from its registration.
+    assert re.findall(r"^contact = (.*)$", pjsip, re.MULTILINE) == ["sip:127.0.0.1:15070"]
+    assert "max_contacts = 1\nremove_existing = yes\n" in pjsip
 
 
 def test_manager_conf_holds_the_secret_and_only_the_owner_reads_it(tmp_path: Path) -> None:
-    render(settings(tmp_path, ami_secret="s3cret", ami_user="dcc"), target(tmp_path), LAB_FILES)
+    cfg = settings(tmp_path, ami_secret="s3cret", ami_user="dcc")
+    render(cfg, target(tmp_path, cfg), LAB_FILES)
     manager = tmp_path / "etc" / "manager.conf"
     text = manager.read_text()
     assert "[dcc]\nsecret = s3cret\n" in text
@@ -78,8 +99,9 @@ def test_a_placeholder_without_value_names_file_and_line() -> None:
 
 
 def test_a_secret_asterisk_would_cut_at_a_semicolon_is_refused(tmp_path: Path) -> None:
+    cfg = settings(tmp_path, ami_secret="abc;def")
     with pytest.raises(RenderError, match="@AMI_SECRET@"):
-        render(settings(tmp_path, ami_secret="abc;def"), target(tmp_path), LAB_FILES)
+        render(cfg, target(tmp_path, cfg), LAB_FILES)
 
 
 def test_dialplan_syntax_is_left_alone() -> None:
@@ -106,17 +128,3 @@ def test_customers_file_has_one_row_per_number_with_known_behaviours() -> None:
     assert len(numbers) == len(set(numbers))
     assert {r[1] for r in rows} == known
     assert all(r[2].isdigit() and r[3].isdigit() for r in rows)
-
-
-def test_pbx_render_command_writes_the_dealer_set(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    out = tmp_path / "pbx"
-    assert main(["pbx", "render", str(out), "--sounds-dir", "/var/lib/asterisk/sounds/dcc"]) == 0
-    assert sorted(p.name for p in out.glob("*.conf")) == sorted(PBX_FILES)
-    assert "DCC_SOUNDS = /var/lib/asterisk/sounds/dcc\n" in (out / "extensions.conf").read_text()
-    assert (out / "sounds" / "dcc-abandon.ulaw").stat().st_size > 0
-    assert "已生成" in capsys.readouterr().out
-
-
-def test_pbx_render_refuses_a_relative_sounds_dir(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["pbx", "render", str(tmp_path / "pbx"), "--sounds-dir", "sounds"]) == 2
-    assert "必须是绝对路径" in capsys.readouterr().err

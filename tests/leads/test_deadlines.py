@@ -80,9 +80,36 @@ def test_visit_reminder_goes_out_the_day_before_at_the_configured_local_time() -
         state=LeadState.INVITED, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.H, visit_at=visit
     )
     assert compute_due(invited, RULES, T0) == Due(DueKind.VISIT_REMINDER, datetime(2026, 12, 4, 10, 0, tzinfo=SH))
-    assert compute_due(dataclasses.replace(invited, visit_reminded_at=T0), RULES, T0) is None
+    # Reminded and confirmed: nothing until the visit day has ended without a visit.
+    confirmed = dataclasses.replace(invited, visit_reminded_at=T0, visit_confirmed_at=T0)
+    assert compute_due(confirmed, RULES, T0) == Due(DueKind.NO_SHOW, datetime(2026, 12, 6, 9, 30, tzinfo=SH))
     # A visit already past needs no reminder.
-    assert compute_due(invited, RULES, visit.astimezone(UTC) + timedelta(minutes=1)) is None
+    past = visit.astimezone(UTC) + timedelta(minutes=1)
+    assert compute_due(invited, RULES, past) == Due(DueKind.NO_SHOW, datetime(2026, 12, 6, 9, 30, tzinfo=SH))
+
+
+def test_a_reminded_customer_who_does_not_confirm_is_called_some_hours_later() -> None:
+    visit = datetime(2026, 12, 5, 14, 30, tzinfo=SH)
+    reminded_at = datetime(2026, 12, 4, 10, 0, tzinfo=SH)
+    invited = lead(state=LeadState.INVITED, first_contact_at=T0, last_contact_at=T0, intent=IntentLevel.H,
+                   visit_at=visit, visit_reminded_at=reminded_at)  # fmt: skip
+    assert compute_due(invited, RULES, T0) == Due(DueKind.VISIT_UNCONFIRMED, reminded_at + timedelta(hours=4))
+    # Reminded too late for a chase before the visit: the no-show call is what is left.
+    late = dataclasses.replace(invited, visit_reminded_at=visit - timedelta(hours=2))
+    assert compute_due(late, RULES, T0) == Due(DueKind.NO_SHOW, datetime(2026, 12, 6, 9, 30, tzinfo=SH))
+
+
+def test_an_invited_customer_who_did_not_come_is_due_the_next_morning_tagged_no_show() -> None:
+    rules = DueRules(LeadSettings(no_show_call_time="08:45"), SH)
+    visit = datetime(2026, 12, 5, 23, 30, tzinfo=SH)  # late in the local day: still that day
+    invited = lead(state=LeadState.INVITED, first_contact_at=T0, last_contact_at=T0, visit_at=visit,
+                   visit_reminded_at=T0, visit_confirmed_at=T0)  # fmt: skip
+    due = compute_due(invited, rules, visit.astimezone(UTC) + timedelta(minutes=5))
+    assert due == Due(DueKind.NO_SHOW, datetime(2026, 12, 6, 8, 45, tzinfo=SH))
+    # Visited (or any state but invited): no no-show call.
+    visited = dataclasses.replace(invited, state=LeadState.VISITED)
+    assert compute_due(visited, rules, T0) != due
+    assert compute_due(dataclasses.replace(invited, state=LeadState.DEAL), rules, T0) is None
 
 
 def test_visit_reminder_time_and_lead_days_are_configurable() -> None:

@@ -33,6 +33,8 @@ def test_env_overrides_and_none_reach_the_deadlines(tmp_path: Path) -> None:
     ("toml", "message"),
     [
         ('[leads]\nvisit_reminder_time = "25:00"\n', "visit_reminder_time = '25:00': expected HH:MM"),
+        ('[leads]\nno_show_call_time = "9.30"\n', "no_show_call_time = '9.30': expected HH:MM"),
+        ("[leads]\nvisit_confirm_chase_hours = 0\n", "visit_confirm_chase_hours = 0.0: must be positive"),
         ("[leads.first_follow_up_hours]\nhq = -1\n", "first_follow_up_hours.hq = -1.0: must be positive or none"),
         ("[leads.intent]\nh_horizon_days = 100\n", "horizons [100, 15, 30, 90] must grow from H to C"),
         ("[leads]\nimport_progress_rows = 0\n", "import_progress_rows = 0: must be positive"),

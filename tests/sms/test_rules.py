@@ -69,6 +69,15 @@ def test_a_keyword_that_both_opts_out_and_shows_interest_is_a_config_error() -> 
         SendRules.from_settings(SmsSettings(interested_keywords=("T",)), "Asia/Shanghai")
 
 
+def test_a_decline_counts_only_as_the_answer_to_a_visit_and_never_confirms() -> None:
+    assert RULES.classify("不需要！") is ReplyKind.OPT_OUT
+    assert RULES.classify("不需要！", about_visit=True) is ReplyKind.DECLINED
+    assert RULES.classify("退订", about_visit=True) is ReplyKind.OPT_OUT
+    assert RULES.classify("好的", about_visit=True) is ReplyKind.INTERESTED
+    with pytest.raises(SmsConfigError, match="both confirm and call off a visit"):
+        SendRules.from_settings(SmsSettings(visit_decline_keywords=("好的",)), "Asia/Shanghai")
+
+
 def test_bad_window_is_reported_by_the_settings_loader() -> None:
     with pytest.raises(ConfigError, match=re.escape("sms.window = '21:00-08:00'")):
         load(None, env={"DIALER__SMS__WINDOW": "21:00-08:00"})

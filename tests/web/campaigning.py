@@ -40,7 +40,7 @@ async def running_campaign(
         ami_client=fake, attempts=dialer_app.attempts, settings=dialer_app.settings, clock=dialer_app.clock
     )
     runner = CampaignRunner(campaign_id=record.id, campaigns=dialer_app.campaign_store, hopper=dialer_app.hopper, calls=calls,
-                            doss=dialer_app.doss, leads=dialer_app.leads.store, settings=dialer_app.settings,
+                            doss=dialer_app.doss, leads=dialer_app.leads.store, history=dialer_app.attempts, settings=dialer_app.settings,
                             clock=dialer_app.clock, bus=dialer_app.bus, presence=dialer_app.presence, tick_s=0.01)  # fmt: skip
 
     async def route() -> None:

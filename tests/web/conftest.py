@@ -56,6 +56,7 @@ def settings(tmp_path: Path) -> Settings:
             cookie_secure=False,
             wallboard_interval_ms=50,
             login_free_failures=2,
+            login_name_free_failures=4,
             login_base_delay_s=4.0,
             login_max_delay_s=60.0,
             login_window_s=600.0,

@@ -28,6 +28,11 @@ async def test_openapi_lists_every_api_route_and_nothing_else(client: TestClient
     assert len(routed) >= 12
     assert doc["paths"]["/api/leads/{lead_id}/disposition"]["post"]["parameters"][0]["name"] == "lead_id"
     assert len(client.app[ROUTES]) == len(list(client.app.router.routes()))
+    # A body of known fields is described field by field; all optional, so the body is too.
+    visit = doc["paths"]["/api/leads/{lead_id}/visit"]["post"]["requestBody"]
+    schema = visit["content"]["application/json"]["schema"]
+    assert set(schema["properties"]) == {"at", "test_drive", "note"} and not visit["required"]
+    assert schema["properties"]["test_drive"]["type"] == "boolean"
 
 
 async def test_metrics_export_calls_by_outcome_and_lines(client: TestClient) -> None:

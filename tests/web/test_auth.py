@@ -172,13 +172,16 @@ async def test_short_passwords_and_bad_names_are_refused(client: TestClient) -> 
 def test_throttle_delay_doubles_up_to_the_cap_and_is_forgiven_after_the_window() -> None:
     rules = ThrottleRules(free_failures=1, window_s=100.0, base_delay_s=2.0, max_delay_s=5.0)
     assert [rules.delay(n) for n in range(5)] == [0.0, 0.0, 2.0, 4.0, 5.0]
-    throttle = LoginThrottle(rules)
-    for _ in range(3):
-        throttle.failed(["k"], 0.0)
-    assert throttle.wait(["k"], 1.0) == pytest.approx(3.0)
-    assert throttle.wait(["k"], 200.0) == 0.0
-    throttle.failed(["k"], 200.0)
-    assert throttle.wait(["k"], 200.0) == 0.0  # forgiven: counting starts again
+    assert rules.delay(10_000) == 5.0  # no 2**9999 on the way to the cap
+    throttle = LoginThrottle(rules, rules)
+    assert throttle.attempt("li", "10.0.0.1", 0.0) == 0.0
+    assert throttle.attempt("li", "10.0.0.1", 0.0) == 0.0
+    assert throttle.attempt("li", "10.0.0.1", 0.0) == pytest.approx(2.0)  # refused, not counted
+    assert throttle.attempt("li", "10.0.0.1", 2.0) == 0.0
+    assert throttle.wait("li", "10.0.0.1", 3.0) == pytest.approx(3.0)
+    assert throttle.wait("li", "10.0.0.1", 200.0) == 0.0
+    assert throttle.attempt("li", "10.0.0.1", 200.0) == 0.0
+    assert throttle.wait("li", "10.0.0.1", 200.0) == 0.0  # forgiven: counting starts again
 
 
 async def test_parallel_guesses_cannot_all_pass_the_throttle(
@@ -202,20 +205,47 @@ async def test_parallel_guesses_cannot_all_pass_the_throttle(
         *(auth.login("li", p, f"10.0.1.{i}") for i, p in enumerate(guesses)), return_exceptions=True
     )
     assert all(isinstance(r, LoginRefused) for r in results)
-    free = client.app[SETTINGS].web.login_free_failures
+    # Twenty addresses, one name: the name's own count (free failures across addresses) stops them.
+    free = client.app[SETTINGS].web.login_name_free_failures
     assert len(checked) <= free + 1  # before: all 20 were checked and the 20th logged in
 
 
 def test_a_right_password_takes_back_the_failure_its_attempt_counted() -> None:
-    throttle = LoginThrottle(ThrottleRules(free_failures=1, window_s=100.0, base_delay_s=2.0, max_delay_s=5.0))
-    keys = ["user:li", "ip:10.0.0.1"]
+    rules = ThrottleRules(free_failures=1, window_s=100.0, base_delay_s=2.0, max_delay_s=5.0)
+    throttle = LoginThrottle(rules, rules)
     for _ in range(10):  # a whole office logging in through one address, every password right
-        assert throttle.attempt(keys, 0.0) == 0
-        throttle.succeeded(keys)
-    assert throttle.wait(keys, 0.0) == 0
-    assert throttle.attempt(["user:x", "ip:10.0.0.1"], 0.0) == 0  # a wrong one counts from here
-    assert throttle.attempt(["user:y", "ip:10.0.0.1"], 0.0) == 0
-    assert throttle.attempt(["user:z", "ip:10.0.0.1"], 0.0) > 0  # two failures at the address: wait
+        assert throttle.attempt("li", "10.0.0.1", 0.0) == 0
+        throttle.succeeded("li", "10.0.0.1")
+    assert throttle.wait("li", "10.0.0.1", 0.0) == 0
+    assert throttle.attempt("x", "10.0.0.1", 0.0) == 0  # a wrong one counts from here
+    assert throttle.attempt("y", "10.0.0.1", 0.0) == 0
+    assert throttle.attempt("z", "10.0.0.1", 0.0) > 0  # two failures at the address: wait
+
+
+def test_a_stranger_cannot_lock_a_name_out() -> None:
+    """Failures for a name from one address lock that address out of that name; from elsewhere the
+    name's own count only slows (at most the name-wide cap), and not at all from a known address."""
+    full = ThrottleRules(free_failures=2, window_s=900.0, base_delay_s=2.0, max_delay_s=900.0)
+    name_wide = ThrottleRules(free_failures=5, window_s=900.0, base_delay_s=2.0, max_delay_s=30.0)
+    throttle = LoginThrottle(full, name_wide)
+    assert throttle.attempt("li", "10.0.0.5", 0.0) == 0  # li at her desk, yesterday
+    throttle.succeeded("li", "10.0.0.5")
+    now = 1.0
+    for _ in range(200):  # someone hammers li from 10.6.6.6 for hours, waiting out every delay
+        now += throttle.wait("li", "10.6.6.6", now)
+        assert throttle.attempt("li", "10.6.6.6", now) == 0
+    assert throttle.wait("li", "10.6.6.6", now) == 900.0  # that address is locked out of li
+    assert throttle.wait("li", "10.0.0.5", now) == 0.0  # li's desk: at once
+    assert 0 < throttle.wait("li", "10.0.0.7", now) <= 30.0  # a new address: slowed, never locked
+    assert throttle.wait("wang", "10.0.0.7", now) == 0.0  # nobody else is touched
+
+
+def test_guessing_one_name_from_many_addresses_is_slowed() -> None:
+    full = ThrottleRules(free_failures=2, window_s=900.0, base_delay_s=2.0, max_delay_s=900.0)
+    name_wide = ThrottleRules(free_failures=5, window_s=900.0, base_delay_s=2.0, max_delay_s=30.0)
+    throttle = LoginThrottle(full, name_wide)
+    passed = [throttle.attempt("li", f"10.1.0.{i}", 0.0) == 0 for i in range(50)]
+    assert sum(passed) == 6  # the name's 5 free failures and the one that starts the wait; then every address waits
 
 
 @pytest.mark.parametrize("end", ["logout", "disable"])
@@ -235,3 +265,27 @@ async def test_an_open_websocket_closes_when_its_session_ends(  # type: ignore[n
         while closed.type is WSMsgType.TEXT:  # a snapshot already on its way
             closed = await ws.receive(timeout=5)
         assert closed.type is WSMsgType.CLOSE and closed.data == WSCloseCode.POLICY_VIOLATION
+
+
+async def test_wrong_passwords_from_elsewhere_do_not_lock_the_user_out(client: TestClient, clock: VirtualClock) -> None:
+    """Through the service: a stranger's failures for "li" lock the stranger's address out; li signs in
+    at once from her usual address and after at most login_name_max_delay_s from a new one (on main:
+    locked out everywhere for login_max_delay_s)."""
+    auth = client.app[AUTH]
+    web = client.app[SETTINGS].web
+    await auth.login("li", PASSWORD, "10.0.0.5")  # her desk
+    wait = 0.0
+    for _ in range(30):  # waiting out every delay, as a patient script would
+        clock.advance(wait)
+        with pytest.raises(LoginRefused) as refused:
+            await auth.login("li", "guess", "10.6.6.6")
+        wait = refused.value.retry_after_s
+    with pytest.raises(LoginRefused) as stranger:
+        await auth.login("li", PASSWORD, "10.6.6.6")
+    assert stranger.value.retry_after_s == web.login_max_delay_s
+    assert (await auth.login("li", PASSWORD, "10.0.0.5")).user.name == "li"
+    with pytest.raises(LoginRefused) as new_place:
+        await auth.login("li", PASSWORD, "10.0.0.7")
+    assert 0 < new_place.value.retry_after_s <= web.login_name_max_delay_s
+    clock.advance(new_place.value.retry_after_s)
+    assert (await auth.login("li", PASSWORD, "10.0.0.7")).user.name == "li"

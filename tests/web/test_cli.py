@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from dialer.cli import main
-from tests.conftest import write_config
+from tests.conftest import checkout_env, write_config
 
 
 def _config(tmp_path: Path) -> Path:
@@ -74,7 +74,7 @@ async def test_web_no_pbx_prints_its_address_serves_the_console_and_stops_on_ctr
     cfg = str(_config(tmp_path))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--config", cfg, "--lang", "en", "web", "--no-pbx", "--port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=checkout_env(),
     )  # fmt: skip
     try:
         assert proc.stdout is not None

@@ -44,6 +44,7 @@ async def test_lead_card_shows_history_scripts_and_form(
     # Every disposition an agent can pick comes from the mapping's enum (no_contact is the dialer's own).
     assert re.findall(r'<option value="(\w+)"', text.split('id="disposition"')[1].split("</select>")[0]) == [
         "booked_visit",
+        "rescheduled",
         "interested_follow_up",
         "callback",
         "refused",
@@ -182,3 +183,21 @@ async def test_an_inbound_talk_makes_the_lead_the_agents_for_the_call_and_its_wr
     assert (await client.get(url, headers=agent.headers())).status == 200
     clock.advance(2)
     assert (await client.get(url, headers=agent.headers())).status == 403
+
+
+async def test_a_talk_whose_hang_up_was_lost_does_not_hand_the_lead_over_for_good(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures, clock: VirtualClock
+) -> None:
+    """agent1 was put through to agent2's customer and the hang-up never arrived (the attempt has no
+    end): agent1 has the lead while the talk could still be going, and not after web.unended_talk_s."""
+    agent = logins[Role.AGENT]  # agent1
+    url = f"/api/leads/{data.other_lead}"
+    await dialer_app.attempts.create(call_id="lost-1", direction=Direction.INBOUND, number="+8613900139000",
+                                     created_at=clock.now(), lead_id=data.other_lead)  # fmt: skip
+    await dialer_app.attempts.update_progress(
+        "lost-1", state=CallState.CONNECTED, connected_at=clock.now(), agent="agent1"
+    )
+    clock.advance(dialer_app.settings.web.unended_talk_s - 1)
+    assert (await client.get(url, headers=agent.headers())).status == 200  # a (very) long talk
+    clock.advance(2)
+    assert (await client.get(url, headers=agent.headers())).status == 403  # on main: 200 forever

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
+from dialer.app import App
+from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import Outcome
+from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.leads.model import LeadState
 from dialer.leads.sheets import write_sheet
-from tests.web.conftest import Login
+from tests.web.conftest import Fixtures, Login
 
 
 def _upload(path: Path, csrf: str | None = None, **fields: str) -> FormData:
@@ -72,3 +78,36 @@ async def test_a_file_name_cannot_place_the_upload_elsewhere(
     report = await resp.json()
     assert report["created"] == 1
     assert "/" not in report["file"] and ".." not in report["file"]
+
+
+async def test_a_doss_export_takes_its_visits_and_deals_into_the_leads_once(
+    client: TestClient, dialer_app: App, clock: VirtualClock, logins: dict[Role, Login], data: Fixtures,
+    tmp_path: Path,
+) -> None:  # fmt: skip
+    form = DispositionForm(Disposition.BOOKED_VISIT, visit_at=clock.now() + timedelta(hours=1))
+    await dialer_app.doss.record_disposition(data.own_lead, None, Outcome.ANSWERED, form, "agent1")
+    clock.advance(1800)
+    manager = logins[Role.SALES_MANAGER]
+    path = tmp_path / "doss-export.csv"
+    write_sheet(path, ["手机", "线索状态", "到店时间", "试乘试驾"],
+                [["13800138000", "已到店", "2026-11-29 09:20", "是"], ["13700137000", "已到店", "", ""]])  # fmt: skip
+    page = await client.post(
+        "/import/doss-states", data=_upload(path, manager.csrf), headers=manager.headers(csrf=False)
+    )
+    assert page.status == 200
+    text = await page.text()
+    assert "记录 1 条，无变化 0 条，其他状态 0 条（不导入），问题 1 条" in text
+    assert "<td>3</td><td>phone</td><td>+8613700137000</td><td>no lead has this number</td>" in text
+    lead = await dialer_app.leads.store.get(data.own_lead)
+    assert lead.state is LeadState.VISITED
+    again = await client.post("/api/doss/import-states", data=_upload(path), headers=manager.headers())
+    assert again.status == 200
+    body = await again.json()
+    assert (body["recorded"], body["unchanged"], body["file"]) == ([], 1, "doss-export.csv")
+    # Not for QA; a file without the state column is refused naming it.
+    qa = await client.post("/api/doss/import-states", data=_upload(path), headers=logins[Role.QA].headers())
+    assert qa.status == 403
+    wrong = tmp_path / "wrong.csv"
+    write_sheet(wrong, ["手机"], [["13800138000"]])
+    refused = await client.post("/api/doss/import-states", data=_upload(wrong), headers=manager.headers())
+    assert refused.status == 400 and "no state column" in (await refused.json())["fields"]["file"]

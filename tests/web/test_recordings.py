@@ -6,6 +6,10 @@ from aiohttp.test_utils import TestClient
 
 from dialer.app import App
 from dialer.domain.access.policy import Role
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
+from dialer.recording.compress import SoxFlacCompressor
+from dialer.recording.registry import RecordingRegistry
+from tests.recording.conftest import write_wav
 from tests.web.conftest import AUDIO, Fixtures, Login
 
 
@@ -70,3 +74,28 @@ async def test_search_page_has_players(client: TestClient, logins: dict[Role, Lo
     assert "/download" not in text  # the sales manager may listen, not take copies
     bad = await client.get("/api/recordings?number=12&since=yesterday", headers=logins[Role.QA].headers())
     assert bad.status == 400 and set((await bad.json())["fields"]) == {"number", "since"}
+
+
+async def test_the_console_link_plays_the_compressed_file(
+    client: TestClient, logins: dict[Role, Login], dialer_app: App
+) -> None:
+    registry = dialer_app.recordings
+    root = registry.root
+    wav = write_wav(root / "2026/11/29/call-flac.wav", 1.0)
+    clock = dialer_app.clock
+    await dialer_app.attempts.create(call_id="call-flac", direction=Direction.OUTBOUND, number="+8613800138000",
+                                     created_at=clock.now(), agent="agent1")  # fmt: skip
+    await dialer_app.attempts.update_progress("call-flac", state=CallState.CONNECTED, connected_at=clock.now())
+    await dialer_app.attempts.finish("call-flac", outcome=Outcome.ANSWERED, ended_at=clock.now(), recording=str(wav))
+    attempt = await dialer_app.attempts.get("call-flac")
+    assert attempt is not None
+    flac_registry = RecordingRegistry(store=dialer_app.recording_store, attempts=dialer_app.attempts,
+                                      settings=dialer_app.settings, clock=clock, compressor=SoxFlacCompressor())  # fmt: skip
+    recording = await flac_registry.register_finished(attempt)
+    assert recording is not None and recording.path.endswith(".flac") and not wav.exists()
+    page = await client.get("/recordings", params={"number": "13800138000"}, headers=logins[Role.SUPERVISOR].headers())
+    assert f'src="/recordings/{recording.id}/audio"' in await page.text()
+    audio = await client.get(f"/recordings/{recording.id}/audio", headers=logins[Role.SUPERVISOR].headers())
+    assert audio.status == 200 and audio.content_type == "audio/flac"
+    assert await audio.read() == (root / recording.path).read_bytes()
+    assert (await registry.current_files([attempt]))["call-flac"] == root / recording.path

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
+import random
 from datetime import UTC, datetime
 
 from aiohttp.test_utils import TestClient
 
 from dialer.app import App
+from dialer.campaigns.registry import RunnerRegistry
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
-from dialer.domain.campaigns.stats import AbandonTally
+from dialer.domain.campaigns.stats import AbandonTally, PacingStats
 from dialer.web.keys import BROADCASTER
-from dialer.web.wallboard import Broadcaster, Snapshot
+from dialer.web.wallboard import Broadcaster, Snapshot, StoreSnapshotSource
+from tests.campaigns.test_abandon_guard import day_of_calls
 from tests.web.conftest import Login
 
 _WAIT_S = 10.0  # generous: only bounds a hang, never measured
@@ -27,6 +31,13 @@ async def _next(ws) -> dict:  # type: ignore[no-untyped-def]
 async def test_viewer_gets_a_snapshot_then_the_change(
     client: TestClient, dialer_app: App, logins: dict[Role, Login], clock
 ) -> None:  # type: ignore[no-untyped-def]
+    # The fixture adds the users after the console started: wait for a snapshot taken since (under load
+    # the first one, without agent1, could still be the latest when the viewer connects).
+    broadcaster = client.app[BROADCASTER]
+    for _ in range(200):
+        if broadcaster.latest is not None and broadcaster.latest.agents:
+            break
+        await asyncio.sleep(0.05)
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
         first = await _next(ws)
         assert (first["outbound_in_use"], first["outbound_lines"]) == (0, 8)
@@ -154,3 +165,26 @@ async def test_each_line_in_use_says_what_its_call_does_and_since_when(
     ]  # fmt: skip
     page = await (await client.get("/wallboard", headers=logins[Role.SUPERVISOR].headers())).text()
     assert 'id="lines"' in page and "空闲" in page  # the free-line label travels with the table
+
+
+async def test_the_wallboard_shows_the_abandonment_guards_own_figures(dialer_app: App, clock) -> None:  # type: ignore[no-untyped-def]
+    """31 days of outbound calls, seen by a guard as they end: the wallboard's day and 30-day figures
+    are the guard's (outbound only: an inbound caller who hung up in the queue is not the dialer's
+    abandoned call; the window is the guard's local days, not the last 30 × 24 hours)."""
+    guard = PacingStats(dialer_app.settings.campaigns.pacing, clock, dialer_app.settings.dealer.timezone)
+    rng = random.Random(5)
+    numbered = itertools.count()
+
+    async def call(outcome: Outcome, direction: Direction = Direction.OUTBOUND) -> None:
+        call_id = f"c-{next(numbered)}"
+        await dialer_app.attempts.create(call_id=call_id, direction=direction, number="+8613800138000",
+                                         created_at=clock.now())  # fmt: skip
+        await dialer_app.attempts.finish(call_id, outcome=outcome, ended_at=clock.now())
+
+    for _ in range(31):
+        await day_of_calls(clock, call, rng, guard)
+        await call(Outcome.ABANDONED, Direction.INBOUND)
+    await day_of_calls(clock, call, rng, guard, next_day=False)  # today, still under way
+    snapshot = await StoreSnapshotSource(dialer_app, RunnerRegistry()).snapshot()
+    assert snapshot.abandon_today == guard.tally_today() and snapshot.abandon_today.answered > 0
+    assert snapshot.abandon_30d == guard.tally_rolling() and snapshot.abandon_30d.abandoned > 0

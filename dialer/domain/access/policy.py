@@ -43,6 +43,7 @@ class Action(StrEnum):
     DESK_VIEW = "desk.view"  # the agent desk: lead card, scripts, due list
     LEAD_VIEW = "lead.view"  # one lead's card and history
     DISPOSITION_RECORD = "disposition.record"  # the after-call form (DossService.record_disposition)
+    MILESTONE_RECORD = "milestone.record"  # a visit (with test drive) or a deal (DossService.record_milestones)
     LEAD_IMPORT = "lead.import"  # upload a CSV/XLSX lead file
     LEAD_REACTIVATE = "lead.reactivate"  # bring a defeated lead back
     LEAD_ASSIGN = "lead.assign"  # assign or transfer leads to an agent (LeadStore.transfer)
@@ -115,6 +116,9 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     Action.DESK_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
     Action.LEAD_VIEW: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.DISPOSITION_RECORD: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    # The showroom's news: the agent who invited the customer hears it first (own leads), the supervisor
+    # covers, and the sales manager runs the showroom where visits and deals happen.
+    Action.MILESTONE_RECORD: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
     # The handbook: the sales manager hands leads over and re-activates defeated ones; the supervisor assigns.
     Action.LEAD_IMPORT: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
     Action.LEAD_REACTIVATE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},

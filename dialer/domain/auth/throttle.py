@@ -1,17 +1,33 @@
-"""Login throttling: exponential delay after repeated failures, per user name and per client address.
+"""Login throttling: exponential delay after repeated failures, counted three ways so that nobody can
+lock someone else out.
 
-Pure: the caller hands in ``now`` (the clock's monotonic seconds). Throttling the address as well
-as the name stops one client from guessing across many accounts, and throttling the name stops
-many clients from guessing one account. State lives in memory: a restart forgets it, which only
-helps someone who can restart the service anyway.
+* per name *and* address: the full throttle, up to ``login_max_delay_s`` (the lock-out). Guessing
+  one account from one place is stopped, and only that place is locked out of that account: a
+  stranger typing a colleague's name and wrong passwords no longer locks the colleague out.
+* per address, across names: the full throttle too, so one client cannot guess across many
+  accounts (behind a reverse proxy this needs ``[web] trusted_proxies``, or every user shares it).
+* per name, across addresses: against guessing one account from many places. It only slows: more
+  failures are free (``login_name_free_failures``) and its wait stops at ``login_name_max_delay_s``.
+  It does not apply at all from an address the name has signed in from before (its known
+  addresses, the last few, since the service started), so while someone hammers a name from
+  elsewhere its owner still signs in at their desk at once.
+
+Pure: the caller hands in ``now`` (the clock's monotonic seconds). State lives in memory: a restart
+forgets it (and the known addresses), which only helps someone who can restart the service anyway.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import deque
 from dataclasses import dataclass
 
 from dialer.settings import WebSettings
+
+# Known addresses remembered per name: an agent's desk, a supervisor's laptop and phone, a spare.
+KNOWN_ADDRESSES = 4
+# Past this many records, a login sweeps out the ones whose failures are forgiven (a spray of made-up
+# names and addresses must not grow memory without end).
+_SWEEP_ABOVE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,15 +41,20 @@ class ThrottleRules:
 
     @classmethod
     def from_settings(cls, web: WebSettings) -> ThrottleRules:
-        """The rules ``[web]`` configures."""
+        """The full throttle ``[web]`` configures (per name and address, per address)."""
         return cls(web.login_free_failures, web.login_window_s, web.login_base_delay_s, web.login_max_delay_s)
+
+    @classmethod
+    def name_wide(cls, web: WebSettings) -> ThrottleRules:
+        """The per-name throttle across addresses: more free failures, a wait that only slows."""
+        return cls(web.login_name_free_failures, web.login_window_s, web.login_base_delay_s, web.login_name_max_delay_s)
 
     def delay(self, failures: int) -> float:
         """The wait after ``failures`` failures in a row: 0, then base, 2*base, 4*base ... up to max."""
         extra = failures - self.free_failures
         if extra <= 0:
             return 0.0
-        return min(self.base_delay_s * (1 << (extra - 1)), self.max_delay_s)
+        return min(self.base_delay_s * (1 << min(extra - 1, 62)), self.max_delay_s)
 
 
 @dataclass(slots=True)
@@ -43,22 +64,29 @@ class _Record:
 
 
 class LoginThrottle:
-    """Counts failures per key (``user:NAME``, ``ip:ADDR``) and says how long a key must still wait."""
+    """Counts failures per name and address, per address and per name; says how long a login must wait."""
 
-    def __init__(self, rules: ThrottleRules) -> None:
-        self._rules = rules
-        self._records: dict[str, _Record] = {}
+    def __init__(self, rules: ThrottleRules, name_rules: ThrottleRules) -> None:
+        self._rules = {"pair": rules, "ip": rules, "name": name_rules}
+        self._records: dict[tuple[str, str], _Record] = {}
+        self._known: dict[str, deque[str]] = {}
 
-    def wait(self, keys: Iterable[str], now: float) -> float:
-        """Seconds until a login for these keys may be tried again; 0 means now."""
+    def _keys(self, name: str, address: str) -> list[tuple[str, str]]:
+        keys = [("pair", f"{name}\x00{address}"), ("ip", address)]
+        if address not in self._known.get(name, ()):
+            keys.append(("name", name))
+        return keys
+
+    def wait(self, name: str, address: str, now: float) -> float:
+        """Seconds until ``name`` may try to sign in from ``address`` again; 0 means now."""
         longest = 0.0
-        for key in keys:
+        for key in self._keys(name, address):
             record = self._current(key, now)
             if record is not None:
-                longest = max(longest, record.last_failure + self._rules.delay(record.failures) - now)
+                longest = max(longest, record.last_failure + self._rules[key[0]].delay(record.failures) - now)
         return max(longest, 0.0)
 
-    def attempt(self, keys: Sequence[str], now: float) -> float:
+    def attempt(self, name: str, address: str, now: float) -> float:
         """Start a login: 0 and the attempt is counted as a failure until :meth:`succeeded` says
         otherwise, or the seconds still to wait (nothing counted).
 
@@ -66,31 +94,35 @@ class LoginThrottle:
         guesses: twenty logins sent at once would otherwise all pass the wait, all have their
         password checked (the check takes a while), and only then be counted.
         """
-        wait = self.wait(keys, now)
+        if len(self._records) > _SWEEP_ABOVE:
+            for key in list(self._records):
+                self._current(key, now)
+        wait = self.wait(name, address, now)
         if wait == 0:
-            self.failed(keys, now)
+            for key in self._keys(name, address):
+                record = self._current(key, now)
+                self._records[key] = _Record((record.failures if record else 0) + 1, now)
         return wait
 
-    def failed(self, keys: Iterable[str], now: float) -> None:
-        """One more failure for each key."""
-        for key in keys:
-            record = self._current(key, now)
-            self._records[key] = _Record((record.failures if record else 0) + 1, now)
-
-    def succeeded(self, keys: Sequence[str]) -> None:
-        """The attempt's password was right: the user's key (the first) is cleared; the others (the
-        address) take back the failure :meth:`attempt` counted and keep their count of other failures."""
-        user, *others = keys
-        self._records.pop(user, None)
-        for key in others:
-            record = self._records.get(key)
-            if record is not None:
+    def succeeded(self, name: str, address: str) -> None:
+        """The attempt's password was right: the name's count at this address is cleared, the address's
+        and the name's take back the failure :meth:`attempt` counted (and keep the others), and the
+        address becomes one of the name's known addresses."""
+        for key in self._keys(name, address):
+            if key[0] == "pair":
+                self._records.pop(key, None)
+            elif (record := self._records.get(key)) is not None:
                 record.failures = max(0, record.failures - 1)
+        known = self._known.setdefault(name, deque(maxlen=KNOWN_ADDRESSES))
+        if address in known:
+            known.remove(address)
+        known.append(address)
 
-    def _current(self, key: str, now: float) -> _Record | None:
+    def _current(self, key: tuple[str, str], now: float) -> _Record | None:
         record = self._records.get(key)
+        rules = self._rules[key[0]]
         # Failures older than the window, counted from the last one, are forgiven (and forgotten).
-        if record is not None and now - record.last_failure > self._rules.window_s + self._rules.delay(record.failures):
+        if record is not None and now - record.last_failure > rules.window_s + rules.delay(record.failures):
             del self._records[key]
             return None
         return record

@@ -20,7 +20,10 @@ from dialer.timestamps import to_db_or_none
 class Attempt:
     """One call attempt as stored: what was dialled (or who called), how far it got, how it ended.
 
-    ``outcome`` is None while the call is in flight; it is set exactly once.
+    ``outcome`` is None while the call is in flight; it is set exactly once. ``recording`` is the
+    file the PBX reported when the call ended (MixMonitor's WAV): the recordings registry takes it
+    from there and owns the file from then on (compressed to FLAC, deleted by retention), so a face
+    asks ``RecordingRegistry.current_files`` for where a recording is now.
     """
 
     id: int

@@ -53,6 +53,11 @@ class CampaignEngine:
         self._calls: dict[str, _Call] = {}
         self._ready: list[str] = []  # preview agents who accepted, in order, waiting for a line
 
+    @property
+    def stats(self) -> PacingStats:
+        """What pacing has measured, the abandonment guard's counts among them (read-only use)."""
+        return self._stats
+
     # -- agents ------------------------------------------------------------------------------
 
     def observe(self, moved: Transition) -> Transition:

@@ -5,7 +5,9 @@ Predictive pacing needs three kinds of knowledge, all measured, none assumed:
 * how likely a dialed number is to reach a person, and how long it rings first (recent attempts);
 * how long talks and wrap-ups last, as distributions, so an agent 80 s into a call can be
   given a probability of being free within the next few seconds (recent durations);
-* how many answered calls were abandoned today and over the rolling 30 days (the law).
+* how many answered calls were abandoned today and over the rolling 30 days (the law): counted
+  as calls end, on top of the days before the start that the runner reads from the store
+  (``history``), by :func:`abandon_tallies`, which the wallboard uses too.
 
 From the last it derives the *throttle* (how much of the predictive overdial is allowed right now)
 and keeps the controller's *gain*; docs/pacing.md explains both. Time comes from the clock
@@ -17,8 +19,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_right, insort
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
@@ -41,6 +45,41 @@ class AbandonTally:
     def rate(self) -> float:
         """Abandoned share of answered calls; 0 when nothing was answered yet."""
         return self.abandoned / self.answered if self.answered else 0.0
+
+
+class AbandonmentHistory(Protocol):
+    """Where the answered and abandoned calls of past days are kept (the attempts' store)."""
+
+    async def abandonment_by_day(
+        self, since: datetime, tz: tzinfo, campaign_id: int | None = None
+    ) -> dict[date, AbandonTally]:
+        """Per local day of ``tz``, the outbound calls ended since ``since`` that a person answered
+        and those abandoned (one campaign's, or every outbound call's with None)."""
+        ...
+
+
+def window_start(today: date, rolling_days: int) -> date:
+    """The first local day of the rolling window that ends with ``today`` (today counts as one)."""
+    return today - timedelta(days=rolling_days - 1)
+
+
+def window_since(now: datetime, tz: tzinfo, rolling_days: int) -> datetime:
+    """The instant the rolling window that holds ``now`` starts: local midnight of its first day."""
+    return datetime.combine(window_start(now.astimezone(tz).date(), rolling_days), time(), tz)
+
+
+def abandon_tallies(
+    days: Mapping[date, AbandonTally], today: date, rolling_days: int
+) -> tuple[AbandonTally, AbandonTally]:
+    """Today's tally and the rolling window's: the one definition the guard and the wallboard share.
+
+    Abandonment = abandoned ÷ outbound calls a person answered (answered, early hang-up, abandoned),
+    counted per local day; the window is today and the ``rolling_days - 1`` days before it."""
+    oldest = window_start(today, rolling_days)
+    kept = [tally for day, tally in days.items() if oldest <= day <= today]
+    return days.get(today, AbandonTally(0, 0)), AbandonTally(
+        sum(t.answered for t in kept), sum(t.abandoned for t in kept)
+    )
 
 
 class RecentSamples:
@@ -92,7 +131,15 @@ class RecentSamples:
 class PacingStats:
     """Rolling measurements and the abandonment controller, updated from outcome and agent events."""
 
-    def __init__(self, settings: PacingDefaults, clock: Clock, timezone: str) -> None:
+    def __init__(
+        self,
+        settings: PacingDefaults,
+        clock: Clock,
+        timezone: str,
+        history: Mapping[date, AbandonTally] | None = None,
+    ) -> None:
+        """``history``: the answered and abandoned calls of the window's days before this start (read
+        from the store by the runner), so a restarted runner guards like one that never stopped."""
         self._settings = settings
         self._clock = clock
         self._tz = ZoneInfo(timezone)
@@ -102,7 +149,8 @@ class PacingStats:
         self._ring_outcomes: deque[bool] = deque(maxlen=size)  # True: reached a person, oldest first
         self._talks = RecentSamples(size)
         self._wrap_ups = RecentSamples(size)
-        self._days: dict[date, list[int]] = {}  # local day -> [answered, abandoned]
+        # local day -> [answered, abandoned]
+        self._days: dict[date, list[int]] = {d: [t.answered, t.abandoned] for d, t in (history or {}).items()}
         self._attempts = 0
         self._gain = settings.gain_start
         # Up-step chosen so that the gain stands still exactly when the abandon share equals the target.
@@ -143,7 +191,7 @@ class PacingStats:
             # Calls placed while throttled to progressive say nothing about the overdial; do not learn from them.
             self._gain *= math.exp(self._step_up * throttle)
         self._gain = min(max(self._gain, self._settings.gain_min), self._settings.gain_max)
-        oldest = today - timedelta(days=self._settings.rolling_days - 1)
+        oldest = window_start(today, self._settings.rolling_days)
         for day in [d for d in self._days if d < oldest]:
             del self._days[day]
 
@@ -195,14 +243,15 @@ class PacingStats:
 
     def tally_today(self) -> AbandonTally:
         """Answered and abandoned calls of the current local day."""
-        answered, abandoned = self._days.get(self._today(), (0, 0))
-        return AbandonTally(answered, abandoned)
+        return self._tallies()[0]
 
     def tally_rolling(self) -> AbandonTally:
         """Answered and abandoned calls over the rolling window (today included)."""
-        oldest = self._today() - timedelta(days=self._settings.rolling_days - 1)
-        kept = [v for d, v in self._days.items() if d >= oldest]
-        return AbandonTally(sum(v[0] for v in kept), sum(v[1] for v in kept))
+        return self._tallies()[1]
+
+    def _tallies(self) -> tuple[AbandonTally, AbandonTally]:
+        days = {d: AbandonTally(v[0], v[1]) for d, v in self._days.items()}
+        return abandon_tallies(days, self._today(), self._settings.rolling_days)
 
     def throttle(self) -> float:
         """Share of the predictive overdial allowed now, 1 (all) down to 0 (plain progressive).

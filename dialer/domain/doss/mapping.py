@@ -30,6 +30,7 @@ class Disposition(StrEnum):
     """What the agent (or, for calls nobody answered, the dialer) says the call achieved."""
 
     BOOKED_VISIT = "booked_visit"
+    RESCHEDULED = "rescheduled"  # 改约: an invited customer moves the booked visit to a new time
     INTERESTED_FOLLOW_UP = "interested_follow_up"
     CALLBACK = "callback"  # the customer asked to be called at another time
     REFUSED = "refused"  # declined this invitation; still a prospect

@@ -36,6 +36,7 @@ class OutboxKind(StrEnum):
     MILESTONE = "milestone"  # the showroom: the customer visited, or bought
     TRANSFER = "transfer"  # a manager gave the lead to another employee (the owner column changed)
     REACTIVATION = "reactivation"  # a manager brought a defeated lead back
+    SMS_REPLY = "sms_reply"  # the customer's SMS answer to a booked visit called it off
 
 
 class Verdict(StrEnum):

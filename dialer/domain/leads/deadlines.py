@@ -6,6 +6,8 @@ Candidates (the earliest wins):
   after hand-over (re-activation is a hand-over), other sources per config;
 - agreed callback: the time the customer chose;
 - visit reminder: the SMS the day before a booked visit (at a configured local time);
+- visit unconfirmed: reminded, not confirmed by SMS some hours later, still before the visit: a call;
+- no-show: still invited when the visit day ended: a call the next morning (a configured local time);
 - cadence: after the first follow-up, the intent level's follow-up interval after
   the last contact, unless a callback is agreed.
 
@@ -31,6 +33,8 @@ class DueKind(StrEnum):
     CALLBACK = "callback"
     VISIT_REMINDER = "visit_reminder"
     CADENCE = "cadence"
+    VISIT_UNCONFIRMED = "visit_unconfirmed"
+    NO_SHOW = "no_show"
 
     @property
     def zh(self) -> str:
@@ -43,6 +47,8 @@ _DUE_ZH = {
     DueKind.CALLBACK: "约定回访",
     DueKind.VISIT_REMINDER: "到店提醒",
     DueKind.CADENCE: "定期回访",
+    DueKind.VISIT_UNCONFIRMED: "到店确认",
+    DueKind.NO_SHOW: "未到店回访",
 }
 
 
@@ -78,6 +84,10 @@ class DueRules:
         """The local time of day the visit reminder SMS goes out (validated HH:MM in settings)."""
         return time.fromisoformat(self.leads.visit_reminder_time)
 
+    def no_show_time(self) -> time:
+        """The local time of day a no-show is called, the morning after the visit day (validated HH:MM)."""
+        return time.fromisoformat(self.leads.no_show_call_time)
+
 
 _HANDED_OVER = (LeadSource.LOW_INTENT, LeadSource.DEFEATED)
 
@@ -92,6 +102,8 @@ def compute_due(lead: Lead, rules: DueRules, now: datetime) -> Due | None:
             _first_follow_up(lead, rules),
             _callback(lead),
             _visit_reminder(lead, rules, now),
+            _visit_unconfirmed(lead, rules),
+            _no_show(lead, rules),
             _cadence(lead, rules),
         )
         if c is not None
@@ -131,6 +143,24 @@ def _visit_reminder(lead: Lead, rules: DueRules, now: datetime) -> Due | None:
     visit_day = lead.visit_at.astimezone(rules.tz).date()
     remind_day = visit_day - timedelta(days=rules.leads.visit_reminder_days_before)
     return Due(DueKind.VISIT_REMINDER, datetime.combine(remind_day, rules.reminder_time(), rules.tz).astimezone(UTC))
+
+
+def _visit_unconfirmed(lead: Lead, rules: DueRules) -> Due | None:
+    if lead.state is not LeadState.INVITED or lead.visit_at is None or lead.visit_reminded_at is None:
+        return None
+    if lead.visit_confirmed_at is not None:
+        return None
+    chase = lead.visit_reminded_at + timedelta(hours=rules.leads.visit_confirm_chase_hours)
+    # After the visit has begun a call cannot save it: the no-show call covers what happens then.
+    return Due(DueKind.VISIT_UNCONFIRMED, chase) if chase < lead.visit_at else None
+
+
+def _no_show(lead: Lead, rules: DueRules) -> Due | None:
+    # Still invited means nobody reported the visit: a visit moves the lead to visited (or deal).
+    if lead.state is not LeadState.INVITED or lead.visit_at is None:
+        return None
+    next_day = lead.visit_at.astimezone(rules.tz).date() + timedelta(days=1)
+    return Due(DueKind.NO_SHOW, datetime.combine(next_day, rules.no_show_time(), rules.tz).astimezone(UTC))
 
 
 def _cadence(lead: Lead, rules: DueRules) -> Due | None:

@@ -170,6 +170,8 @@ class LeadEventKind(StrEnum):
     CALLBACK = "callback"  # the customer chose a time for the next call
     VISIT_BOOKED = "visit_booked"
     VISIT_REMINDED = "visit_reminded"
+    VISIT_CONFIRMED = "visit_confirmed"  # the customer confirmed the booked visit (SMS reply)
+    VISIT_CANCELLED = "visit_cancelled"  # the customer called the visit off (SMS reply); not an opt-out
 
 
 class PhoneKind(StrEnum):
@@ -214,6 +216,7 @@ class Lead:
     callback_at: datetime | None = None  # the customer's chosen time for the next call
     visit_at: datetime | None = None  # booked store visit
     visit_reminded_at: datetime | None = None
+    visit_confirmed_at: datetime | None = None  # the customer confirmed the booked visit
     defeat_reason: str | None = None
     note: str | None = None
     due_at: datetime | None = None

@@ -95,3 +95,22 @@ class OwnershipCount:
     state: LeadState
     leads: int
     overdue: int
+
+
+@dataclass(frozen=True, slots=True)
+class CancelledVisit:
+    """A booked visit the customer called off: the lead now, when and by whom, the visit it was, why."""
+
+    lead: Lead
+    at: datetime
+    actor: str
+    visit_at: datetime | None
+    reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class VisitBoard:
+    """The desk's showroom list: invited customers due in the store soon, and the visits called off."""
+
+    upcoming: tuple[Lead, ...]  # invited, the visit in the window, earliest first
+    cancelled: tuple[CancelledVisit, ...]  # newest first

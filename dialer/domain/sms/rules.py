@@ -27,7 +27,8 @@ class ReplyKind(StrEnum):
     """What an inbound SMS means for its lead."""
 
     OPT_OUT = "opt_out"
-    INTERESTED = "interested"
+    INTERESTED = "interested"  # to a visit's confirmation or reminder: the customer confirms the visit
+    DECLINED = "declined"  # to a visit's confirmation or reminder: the customer calls the visit off
     OTHER = "other"
 
 
@@ -50,6 +51,7 @@ class SendRules:
     max_promo_per_week: int
     opt_out: frozenset[str]
     interested: frozenset[str]
+    decline: frozenset[str] = frozenset()
 
     @classmethod
     def from_settings(cls, sms: SmsSettings, timezone: str) -> SendRules:
@@ -66,14 +68,21 @@ class SendRules:
             )
         opt_out = frozenset(_canonical(k) for k in sms.opt_out_keywords)
         interested = frozenset(_canonical(k) for k in sms.interested_keywords)
-        if "" in opt_out or "" in interested:
+        decline = frozenset(_canonical(k) for k in sms.visit_decline_keywords)
+        if "" in opt_out or "" in interested or "" in decline:
             raise SmsConfigError(
-                "sms.opt_out_keywords / interested_keywords: a keyword is empty after trimming punctuation"
+                "sms.opt_out_keywords / interested_keywords / visit_decline_keywords: a keyword is empty after"
+                " trimming punctuation"
             )
         both = opt_out & interested
         if both:
             raise SmsConfigError(f"sms: keyword(s) {', '.join(sorted(both))} both opt out and show interest")
-        return cls(tz, start, end, sms.max_promo_per_day, sms.max_promo_per_week, opt_out, interested)
+        # A decline may also be an opt-out keyword elsewhere ("不需要"), but never a confirmation.
+        if decline & interested:
+            raise SmsConfigError(
+                f"sms: keyword(s) {', '.join(sorted(decline & interested))} both confirm and call off a visit"
+            )
+        return cls(tz, start, end, sms.max_promo_per_day, sms.max_promo_per_week, opt_out, interested, decline)
 
     def next_send_time(self, now: datetime) -> datetime:
         """``now`` if inside the window, else the next opening (UTC)."""
@@ -101,9 +110,15 @@ class SendRules:
             return f"weekly cap of {self.max_promo_per_week} promotional SMS reached"
         return None
 
-    def classify(self, text: str) -> ReplyKind:
-        """The meaning of a reply: the whole reply must be a keyword ("T", "退订", "1", "好的")."""
+    def classify(self, text: str, *, about_visit: bool = False) -> ReplyKind:
+        """The meaning of a reply: the whole reply must be a keyword ("T", "退订", "1", "好的").
+
+        ``about_visit``: it answers a visit's confirmation or reminder, where a decline ("不需要")
+        calls the visit off instead of opting the customer out of everything.
+        """
         key = _canonical(text)
+        if about_visit and key in self.decline:
+            return ReplyKind.DECLINED
         if key in self.opt_out:
             return ReplyKind.OPT_OUT
         if key in self.interested:

@@ -1,0 +1,1 @@
+"""The phones' SIP accounts: created, reset and removed by the admin, read by ``dialer pbx render``."""
