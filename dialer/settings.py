@@ -64,17 +64,44 @@ class PbxSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class AmdTuning:
+    """Answering-machine detection (Asterisk's app_amd), rendered into amd.conf; used only with
+    calls.amd = true. Tuned on the lab's Mandarin greetings: asterisk/amd.conf says why each value
+    is what it is, docs/asterisk-facts.md what was measured. Times in milliseconds."""
+
+    # AMD listens at most this long, then says NOTSURE; counted against calls.abandon_after_s.
+    total_analysis_ms: int = 1600
+    # Kept free of analysis within calls.abandon_after_s for the dialer to put the call through.
+    connect_reserve_ms: int = 400
+    # Silence before any speech longer than this is MACHINE: kept above total_analysis_ms, since
+    # a person who answers and waits for the caller is common here.
+    initial_silence_ms: int = 2500
+    greeting_ms: int = 1100  # this much speech is MACHINE (LONGGREETING)
+    after_greeting_silence_ms: int = 300  # this much silence after speech is HUMAN
+    min_word_ms: int = 150  # speech shorter than this is not a word
+    between_words_silence_ms: int = 60  # silence that ends a word
+    maximum_number_of_words: int = 3  # more words than this is MACHINE (MAXWORDS)
+    maximum_word_ms: int = 5000  # one word longer than this is MACHINE (MAXWORDLENGTH)
+    silence_threshold: int = 256  # mean sample level (0-32767) below which a 20 ms frame is silence
+
+
+@dataclass(frozen=True, slots=True)
 class CallSettings:
     """Rules that classify a call and protect the customer's experience."""
 
-    # Answered calls wait at most this long for an agent; then they hear the
-    # abandon message and count as abandoned (the 2-second rule).
+    # Answered calls wait at most this long for an agent, counted from the answer (answering-machine
+    # detection included); then they hear the abandon message and count as abandoned (the 2-second rule).
     abandon_after_s: float = 2.0
     # A customer who hangs up within this many seconds of answering, before an
     # agent was connected, is an early hang-up rather than an abandoned call.
     early_hangup_s: float = 2.0
-    amd: bool = True  # answering-machine detection on outbound calls
+    # Answering-machine detection on outbound calls. Off for region CN: voicemail is rare on Chinese
+    # mobiles, the analysis is dead air for a customer who just said hello, and short Mandarin
+    # greetings look like a machine to it. When on, a MACHINE verdict still goes to a free agent
+    # (docs/telephony.md, "Answering-machine detection").
+    amd: bool = False
     agent_answer_timeout_s: float = 10.0
+    amd_tuning: AmdTuning = field(default_factory=AmdTuning)
 
 
 @dataclass(frozen=True, slots=True)
@@ -672,6 +699,7 @@ def problems(s: Settings) -> list[str]:
         problems.append(f"calls.abandon_after_s = {s.calls.abandon_after_s}: must be positive")
     if s.calls.early_hangup_s < 0:
         problems.append(f"calls.early_hangup_s = {s.calls.early_hangup_s}: must not be negative")
+    problems.extend(_amd_problems(s.calls))
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
     problems.extend(_lead_problems(s.leads))
@@ -682,6 +710,27 @@ def problems(s: Settings) -> list[str]:
         problems.append(f"ui.language = {s.ui.language!r}: must be 'zh-CN' or 'en'")
     if s.log.level.lower() not in ("debug", "info", "warning", "error"):
         problems.append(f"log.level = {s.log.level!r}: must be debug, info, warning or error")
+    return problems
+
+
+def _amd_problems(calls: CallSettings) -> list[str]:
+    """AMD's values must be ones app_amd reads as meant, and its analysis must leave the dialer
+    time to connect within the abandon budget (the clock runs from the answer, AMD or not)."""
+    problems: list[str] = []
+    tuning = calls.amd_tuning
+    for f in dataclasses.fields(AmdTuning):
+        value = getattr(tuning, f.name)
+        if value < (0 if f.name == "connect_reserve_ms" else 1):
+            problems.append(f"calls.amd_tuning.{f.name} = {value}: must be positive")
+    if tuning.silence_threshold > 32767:
+        problems.append(f"calls.amd_tuning.silence_threshold = {tuning.silence_threshold}: must be at most 32767")
+    budget_ms = calls.abandon_after_s * 1000
+    if tuning.total_analysis_ms + tuning.connect_reserve_ms > budget_ms:
+        problems.append(
+            f"calls.amd_tuning.total_analysis_ms = {tuning.total_analysis_ms}: with connect_reserve_ms"
+            f" = {tuning.connect_reserve_ms} it must fit in calls.abandon_after_s = {calls.abandon_after_s:g} s"
+            " (AMD's analysis counts against the customer's wait for an agent)"
+        )
     return problems
 
 

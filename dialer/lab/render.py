@@ -8,6 +8,7 @@ literal ``@X@`` in a config that Asterisk would silently accept.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -107,6 +108,7 @@ def template_values(settings: Settings, target: PbxTarget) -> dict[str, str]:
         # Dial() and queues.conf take whole seconds; never round a ring time down to zero.
         "AGENT_RING_S": str(max(1, math.ceil(settings.calls.agent_answer_timeout_s))),
         "ETC_DIR": str(target.etc_dir),
+        **_amd_values(settings),
     }
     if target.lab_root is not None:
         values["LAB_DIR"] = str(target.lab_root)
@@ -148,6 +150,16 @@ def render(settings: Settings, target: PbxTarget, files: tuple[str, ...] = PBX_F
         shutil.copyfile(TEMPLATE_DIR / "sounds" / sound, out)
         written.append(out)
     return written
+
+
+def _amd_values(settings: Settings) -> dict[str, str]:
+    """amd.conf's values, ``@AMD_<KEY>@`` for each ``[calls.amd_tuning]`` key that app_amd reads."""
+    tuning = settings.calls.amd_tuning
+    return {
+        f"AMD_{f.name.upper()}": str(getattr(tuning, f.name))
+        for f in dataclasses.fields(tuning)
+        if f.name != "connect_reserve_ms"  # the dialer's share of the budget, not app_amd's
+    }
 
 
 def _optional_for(files: tuple[str, ...]) -> set[str]:

@@ -84,6 +84,9 @@ class SoxFlacCompressor:
             errors.cancel()
             if proc.returncode is None:
                 proc.kill()
+            # Reap it and drain its pipes now: a transport left open is closed by the garbage
+            # collector later, after the loop is gone ("Event loop is closed" at service shutdown).
+            await proc.communicate()
             raise
         if proc.returncode != 0:
             raise CompressionFailed(

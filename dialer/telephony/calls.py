@@ -56,6 +56,7 @@ log = get_logger(__name__)
 OUTBOUND_CONTEXT = "dcc-outbound"
 ANSWERED_CONTEXT = "dcc-answered"
 AGENT_CONTEXT = "dcc-agent"
+MACHINE_CONTEXT = "dcc-machine"  # ends a MACHINE-judged call nobody is free to take, without the apology
 
 
 class AmiPort(Protocol):
@@ -135,7 +136,9 @@ class CallService:
         self._attempts = attempts
         self._settings = settings
         self._clock = clock
-        self._rules = CallRules(early_hangup_s=settings.calls.early_hangup_s)
+        self._rules = CallRules(
+            early_hangup_s=settings.calls.early_hangup_s, abandon_after_s=settings.calls.abandon_after_s
+        )
         self.lines = LineLimiter(settings.pbx.outbound_lines)
         self._calls: dict[str, _Call] = {}
         self._background = BackgroundTasks()
@@ -185,8 +188,9 @@ class CallService:
         without it, ``pbx.caller_id`` as configured.
 
         ``agent`` is a fixed endpoint, or an :class:`AgentPicker` asked when the customer
-        answers. With no agent (None, or the picker finds nobody) the PBX plays the abandon
-        message after ``calls.abandon_after_s``.
+        answers, whatever AMD said. With no agent (None, or the picker finds nobody) the PBX plays
+        the abandon message once ``calls.abandon_after_s`` have passed since the answer; a call AMD
+        judged MACHINE is ended at once instead, without the message.
 
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
         with ``wait_for_line=False``).
@@ -274,8 +278,8 @@ class CallService:
 
     async def _carry_out(self, call: _Call, decision: CallDecision) -> Attempt | None:
         match decision:
-            case ConnectAgent(channel=channel):
-                await self._connect_agent(call, channel)
+            case ConnectAgent(channel=channel, machine=machine):
+                await self._connect_agent(call, channel, machine=machine)
             case AwaitEvidence():
                 self._background.spawn(self._evidence_overdue(call))
             case CallProgress(state=state, at=at, agent=agent):
@@ -308,17 +312,21 @@ class CallService:
 
         call.writes = asyncio.ensure_future(after(call.writes))
 
-    async def _connect_agent(self, call: _Call, channel: str) -> None:
+    async def _connect_agent(self, call: _Call, channel: str, *, machine: bool) -> None:
         agent = call.agent if call.agent is None or isinstance(call.agent, str) else call.agent.pick(call.call_id)
-        if agent is None:
+        if agent is None and not machine:
             log.warning("no agent free; the PBX will play the abandon message")
             return
+        context, exten = (AGENT_CONTEXT, agent) if agent is not None else (MACHINE_CONTEXT, "s")
         try:
-            await self._ami.redirect(channel, AGENT_CONTEXT, agent, 1)
-            log.info("agent connect requested", agent=agent)
+            await self._ami.redirect(channel, context, exten, 1)
+            if agent is None:
+                log.info("AMD said MACHINE and no agent is free: ending the call")
+            else:
+                log.info("agent connect requested", agent=agent, amd_machine=machine)
         except AmiError as exc:
-            # The PBX's own hold timer still sends the customer to the abandon message.
-            log.error("agent connect failed", agent=agent, error=str(exc))
+            # The PBX's own hold timer still ends the call: the apology, or for MACHINE a plain hang-up.
+            log.error("redirect failed", context=context, agent=agent, error=str(exc))
 
     async def _record(self, call: _Call, result: CallResult) -> Attempt:
         await self._attempts.finish(

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dialer.ami import events as ami
 from dialer.domain.calls import events as ev
+from dialer.logs import get_logger
+
+log = get_logger(__name__)
 
 _RINGING = 5
 _UP = 6
@@ -89,10 +92,20 @@ class CallLegs:
             case "DCCAmd":
                 return [ev.MachineDetection(at, event.get("Status"), event.get("Cause"))]
             case "DCCHold":
-                return [ev.WaitingForAgent(at, channel)]
+                return [ev.WaitingForAgent(at, channel, _hold_ms(event))]
             case "DCCAbandon":
                 return [ev.AbandonStarted(at)]
         return []
+
+
+def _hold_ms(event: ami.UserEvent) -> int | None:
+    """DCCHold's ``HoldMs``: the milliseconds the PBX still holds the customer for an agent."""
+    value = event.get("HoldMs")
+    try:
+        return int(value)
+    except ValueError:
+        log.warning("DCCHold without a readable HoldMs", value=value[:40])
+        return None
 
 
 def endpoint_of(channel: str) -> str:

@@ -91,9 +91,11 @@ VECTORS: dict[str, tuple[list[ev.CallEvent], Outcome, int | None]] = {
     "machine": (
         ringing_then(
             ev.CustomerDialEnded(t(2), "ANSWER"),
-            ev.MachineDetection(t(4), "MACHINE", "MAXWORDS"),
-            ev.CallHungUp(t(4), 16),
-            ev.CustomerHungUp(t(4), 16),
+            ev.MachineDetection(t(3.6), "MACHINE", "LONGGREETING-1100-1100"),
+            ev.WaitingForAgent(t(3.6), "Local/x;1", 400),
+            # nobody free: the dialer redirected it to dcc-machine, which hangs up
+            ev.CallHungUp(t(3.7), 16),
+            ev.CustomerHungUp(t(3.7), 16),
         ),
         Outcome.MACHINE,
         16,
@@ -254,16 +256,58 @@ def test_connect_comes_before_any_record_keeping() -> None:
     assert [type(d) for d in decisions] == [ConnectAgent, CallProgress]
 
 
-def test_a_machine_is_not_offered_to_an_agent() -> None:
-    events = ringing_then(
-        ev.CustomerDialEnded(t(2), "ANSWER"),
-        ev.MachineDetection(t(4), "MACHINE"),
-        ev.WaitingForAgent(t(4), "Local/x;1"),
-        ev.CallHungUp(t(5), 16),
-    )
+MACHINE_VERDICT = ringing_then(
+    ev.CustomerDialEnded(t(2), "ANSWER"),
+    ev.MachineDetection(t(3.6), "MACHINE", "LONGGREETING-1100-1100"),
+    ev.WaitingForAgent(t(3.6), "Local/x;1", 400),
+)
+
+
+def test_a_machine_verdict_is_still_offered_to_an_agent() -> None:
+    """AMD misjudges short Mandarin greetings: a free agent takes the call, told it may be voicemail."""
+    events = [
+        *MACHINE_VERDICT,
+        ev.AgentConnected(t(3.8), "agent1"),
+        ev.CustomerHungUp(t(20), 16),
+        ev.CallHungUp(t(20), 16),
+    ]
     machine, decisions = run(events)
-    assert not [d for d in decisions if isinstance(d, ConnectAgent)]
+    assert [d for d in decisions if isinstance(d, ConnectAgent)] == [ConnectAgent("Local/x;1", machine=True)]
+    assert machine.result is not None
+    assert (machine.result.outcome, machine.result.agent) == (Outcome.ANSWERED, "agent1")
+    assert machine.result.detail == "amd=MACHINE"
+
+
+def test_a_machine_verdict_nobody_takes_is_filed_machine_however_long_it_was_held() -> None:
+    # Ended by the PBX's own hold timer (dialer down), well past the early-hang-up window.
+    machine, _ = run([*MACHINE_VERDICT, ev.CallHungUp(t(4.1), 16), ev.CustomerHungUp(t(4.1), 16)])
     assert machine.result is not None and machine.result.outcome is Outcome.MACHINE
+    assert machine.result.detail == "amd=MACHINE"
+
+
+def test_a_person_amd_did_not_judge_machine_is_offered_plainly() -> None:
+    _, decisions = run(ANSWERED_AND_CONNECTED)
+    assert [d.machine for d in decisions if isinstance(d, ConnectAgent)] == [False]
+
+
+def test_the_hold_after_amd_dates_an_answer_the_dialer_missed() -> None:
+    """The PBX's abandon clock runs from the answer: what it has left of abandon_after_s says when
+    the customer answered, even when the answer's own event was lost (AMD took 1.6 s here)."""
+    rules = CallRules(early_hangup_s=2.0, abandon_after_s=2.0)
+    machine, decisions = run([ev.OriginateSent(t(0)), ev.WaitingForAgent(t(3.6), "L;1", 400)], rules)
+    assert [d for d in decisions if isinstance(d, CallProgress)][-1] == CallProgress(CallState.ANSWERED, t(2))
+    # Gone 2.5 s after that answer (0.9 s after the hold began): past the early window, so abandoned.
+    machine.feed(ev.CustomerHungUp(t(4.5), 16))
+    machine.feed(ev.CallHungUp(t(4.5), 16))
+    assert machine.result is not None
+    assert (machine.result.answered_at, machine.result.outcome) == (t(2), Outcome.ABANDONED)
+
+
+def test_a_hold_without_its_length_dates_the_answer_at_the_hold() -> None:
+    machine, _ = run([ev.OriginateSent(t(0)), ev.WaitingForAgent(t(3.6), "L;1")])
+    machine.feed(ev.CallHungUp(t(4.5), 16))
+    assert machine.result is not None
+    assert (machine.result.answered_at, machine.result.outcome) == (t(3.6), Outcome.EARLY_HANGUP)
 
 
 def test_early_hangup_window_is_configurable() -> None:

@@ -74,19 +74,27 @@ async def test_ringing_then_480_and_ringing_until_the_timeout(
 async def test_amd_tells_machine_from_person_and_an_unclaimed_person_is_abandoned(
     ami: RawAmi, recordings: Path
 ) -> None:
-    person, machine, early = await asyncio.gather(
+    person, short_hold, machine, early = await asyncio.gather(
+        place_call(ami, ANSWER_20S, recordings=recordings, hold_s=2),
         place_call(ami, ANSWER_20S, recordings=recordings, hold_s=1),
         place_call(ami, MACHINE, recordings=recordings),
         place_call(ami, EARLY, recordings=recordings),
     )
     assert (person.response, person.reason) == ("Success", "4")
     assert person.amd_status in ("HUMAN", "NOTSURE")
-    # Nobody redirected it: the PBX itself played the apology after DCC_HOLD seconds.
+    # Nobody redirected it: the PBX itself played the apology once DCC_HOLD seconds had passed
+    # since the answer. AMD's time counts: the hold is what it left (it listened over a second).
     assert person.user_event_names == ["DCCAmd", "DCCHold", "DCCAbandon"]
+    (hold,) = [e for e in person.events if e.get("UserEvent") == "DCCHold"]
+    assert 0 < int(hold["HoldMs"]) < 1000
     assert person.local1_cause == "16"
+    # AMD used up a 1-second budget: straight to the apology, no hold at all.
+    assert short_hold.user_event_names == ["DCCAmd", "DCCAbandon"]
 
+    # A MACHINE verdict is held for the dialer like any call (a free agent takes it); nobody
+    # redirected it, so after the hold the PBX hung up without the apology.
     assert (machine.response, machine.reason, machine.amd_status) == ("Success", "4", "MACHINE")
-    assert machine.user_event_names == ["DCCAmd"]
+    assert machine.user_event_names == ["DCCAmd", "DCCHold", "DCCMachine"]
     assert machine.local1_cause == "16"
 
     # Hung up while AMD listened: no DCCAmd is raised (the dialplan stops), only the hang-up.

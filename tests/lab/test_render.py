@@ -118,7 +118,8 @@ def test_rtp_ranges_of_asterisk_and_the_parties_never_overlap(tmp_path: Path) ->
 
 
 def test_customers_file_has_one_row_per_number_with_known_behaviours() -> None:
-    known = {"answer", "early", "busy", "congestion", "reject", "vacant", "ring480", "ringforever", "machine"}
+    known = {"answer", "hello1", "hello3", "hello4", "silent", "early", "busy", "congestion", "reject", "vacant", "ring480",
+             "ringforever", "machine"}  # fmt: skip
     lines = (TEMPLATE_DIR / "sipp" / "customers.csv").read_text().splitlines()
     assert lines[0] == "SEQUENTIAL"
     rows = [line.split(";") for line in lines[1:] if not line.startswith("#")]

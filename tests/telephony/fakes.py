@@ -108,7 +108,7 @@ class FakeAmi:
         self.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", cust, "ANSWER")
         self.originate_response(call_id, True, 4)
         self.user_event(call_id, call_id, "DCCAmd", Status="HUMAN", Cause="HUMAN-1-1")
-        self.user_event(call_id, call_id, "DCCHold", channel="Local/13800000001@dcc-outbound-1;1")
+        self.user_event(call_id, call_id, "DCCHold", channel="Local/13800000001@dcc-outbound-1;1", HoldMs="1990")
 
     def finish_answered_call(self, call_id: str, agent: str = "agent1", recording: str = "/r.wav") -> None:
         agent_uid = f"{call_id}-agent"

@@ -98,6 +98,7 @@ async def test_originate_follows_the_telephony_contract(env, settings: Settings)
     rec = Path(sent["variables"]["DCC_REC"])
     assert rec.is_absolute() and rec.name == f"{call_id}.wav" and rec.parent.is_dir()
     assert sent["variables"]["DCC_HOLD"] == "2"
+    assert sent["variables"]["DCC_AMD"] == "0"  # off by default (region CN: docs/telephony.md)
     fake.play_answered_call(call_id)
     await wait_for(lambda: fake.redirects, "agent redirect")
     assert fake.redirects == [("Local/13800000001@dcc-outbound-1;1", "dcc-agent", "agent2", 1)]
@@ -107,6 +108,33 @@ async def test_originate_follows_the_telephony_contract(env, settings: Settings)
     assert attempt.agent == "agent2" and attempt.recording == str(rec)
     assert attempt.answered_at and attempt.connected_at and attempt.ended_at
     assert attempt.direction is Direction.OUTBOUND and attempt.number == "+8613800000001"
+
+
+@pytest.mark.parametrize(
+    ("agent", "context", "exten", "outcome"),
+    [("agent3", "dcc-agent", "agent3", Outcome.ANSWERED), (None, "dcc-machine", "s", Outcome.MACHINE)],
+)
+async def test_a_machine_verdict_goes_to_a_free_agent_and_is_ended_only_when_nobody_is_free(
+    env, agent: str | None, context: str, exten: str, outcome: Outcome
+) -> None:
+    service, fake, _repo = env
+    task = asyncio.create_task(service.dial(NUMBER, agent=agent))
+    await wait_for(lambda: fake.originates, "originate")
+    call_id = fake.originates[0]["channel_id"]
+    fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
+    fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "ANSWER")
+    fake.user_event(call_id, call_id, "DCCAmd", Status="MACHINE", Cause="LONGGREETING-1100-1100")
+    fake.user_event(call_id, call_id, "DCCHold", channel="Local/13800000001@dcc-outbound-1;1", HoldMs="400")
+    await wait_for(lambda: fake.redirects, "redirect")
+    assert fake.redirects == [("Local/13800000001@dcc-outbound-1;1", context, exten, 1)]
+    if agent is not None:
+        fake.finish_answered_call(call_id, agent=agent)
+    else:  # [dcc-machine] hangs up: no apology, no DCCAbandon
+        fake.user_event(call_id, call_id, "DCCMachine")
+        fake.hangup(call_id, "cust", 16)
+        fake.hangup(call_id, call_id, 16)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
+    assert (attempt.outcome, attempt.agent, attempt.detail) == (outcome, agent, "amd=MACHINE")
 
 
 async def test_busy_is_recorded_with_its_cause(env) -> None:

@@ -16,6 +16,7 @@ import pytest
 from dialer.app import App, open_app
 from dialer.cli.doctor import diagnose
 from dialer.clock import VirtualClock
+from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
@@ -34,13 +35,30 @@ EXPECTED = {
     "13800000071": Outcome.NO_ANSWER,  # rings until the originate timeout
 }
 CAUSE = {"13800000021": 17, "13800000031": 34, "13800000041": 21, "13800000051": 1, "13800000061": 19}
+# People who answer with an everyday Mandarin greeting, then wait for the caller (customers.csv).
+GREETERS = {
+    "13800000091": "喂？",
+    "13800000092": "喂，你好。",
+    "13800000093": "喂，你好，哪位？",
+    "13800000094": "喂，你好，请问哪位？",
+    "13800000095": "(says nothing for 3 s)",
+}
+VOICEMAIL = "13800000081"  # a long recorded greeting
+# The apology [dcc-abandon] plays (headerless 8 kHz mu-law: 8000 bytes a second).
+APOLOGY_S = (Path(__file__).parents[2] / "asterisk" / "sounds" / "dcc-abandon.ulaw").stat().st_size / 8000
+# Event delivery and the Hangup after the prompt: far below AMD's 1.6 s, which a fresh hold would add again.
+MARGIN_S = 0.5
 
 
-def settings_for(lab_settings: Settings, tmp_path: Path, **pbx: object) -> Settings:
+def settings_for(lab_settings: Settings, tmp_path: Path, *, amd: bool | None = None, **pbx: object) -> Settings:
+    """The lab's settings with a store of the test's own; ``amd`` switches detection on or off for the
+    calls (the PBX renders its tuning from the shipped defaults either way)."""
+    calls = lab_settings.calls if amd is None else dataclasses.replace(lab_settings.calls, amd=amd)
     return dataclasses.replace(
         lab_settings,
         store=dataclasses.replace(lab_settings.store, path=str(tmp_path / "dialer.sqlite3")),
         pbx=dataclasses.replace(lab_settings.pbx, ring_timeout_s=6.0, **pbx),
+        calls=calls,
     )
 
 
@@ -58,7 +76,11 @@ def wav_rms(path: str) -> float:
 
 async def test_each_customer_behaviour_gives_its_outcome(app: App) -> None:
     assert app.calls is not None
-    attempts = await asyncio.gather(*(app.calls.dial(normalize(n), agent="agent1") for n in EXPECTED))
+    # Without AMD (the default) a free agent takes the call at once: the early hang-up is a customer
+    # who leaves before anyone was free.
+    attempts = await asyncio.gather(
+        *(app.calls.dial(normalize(n), agent=None if n == "13800000011" else "agent1") for n in EXPECTED)
+    )
     got = {a.number.removeprefix("+86"): a for a in attempts}
     assert {n: a.outcome for n, a in got.items()} == EXPECTED
     for number, cause in CAUSE.items():
@@ -72,11 +94,70 @@ async def test_each_customer_behaviour_gives_its_outcome(app: App) -> None:
     assert all(stored[a.call_id].outcome is a.outcome for a in attempts)
 
 
-async def test_answering_machine_is_detected(app: App) -> None:
-    assert app.calls is not None
-    attempt = await app.calls.dial(normalize("13800000081"), agent="agent1")
-    assert attempt.outcome is Outcome.MACHINE
-    assert attempt.connected_at is None and attempt.recording is None
+@pytest.fixture
+async def amd_app(lab: Lab, lab_settings: Settings, tmp_path: Path) -> AsyncIterator[App]:
+    async with open_app(settings_for(lab_settings, tmp_path, amd=True)) as running:
+        yield running
+    lab.hangup_all()
+
+
+def assert_put_through(attempt: Attempt, agent: str, what: str) -> None:
+    assert (attempt.outcome, attempt.agent) == (Outcome.ANSWERED, agent), what
+    assert attempt.answered_at and attempt.connected_at, what
+    assert attempt.recording and Path(attempt.recording).is_file(), what
+
+
+async def test_greeting_customers_reach_an_agent_with_the_shipped_defaults(app: App, lab_settings: Settings) -> None:
+    assert app.calls is not None and lab_settings.calls.amd is False
+    agents = [f"agent{i}" for i in range(1, len(GREETERS) + 1)]
+    attempts = await asyncio.gather(
+        *(app.calls.dial(normalize(n), agent=a) for n, a in zip(GREETERS, agents, strict=True))
+    )
+    for attempt, agent, greeting in zip(attempts, agents, GREETERS.values(), strict=True):
+        assert_put_through(attempt, agent, greeting)
+        assert attempt.detail is None, greeting  # no AMD ran
+
+
+async def test_with_amd_on_every_greeting_still_reaches_a_free_agent(amd_app: App) -> None:
+    assert amd_app.calls is not None
+    agents = [f"agent{i}" for i in range(1, len(GREETERS) + 1)]
+    attempts = await asyncio.gather(
+        *(amd_app.calls.dial(normalize(n), agent=a) for n, a in zip(GREETERS, agents, strict=True))
+    )
+    for attempt, agent, greeting in zip(attempts, agents, GREETERS.values(), strict=True):
+        assert_put_through(attempt, agent, greeting)
+        assert attempt.detail in ("amd=HUMAN", "amd=NOTSURE"), greeting
+
+
+async def test_with_amd_on_a_voicemail_goes_to_a_free_agent_flagged_as_machine(amd_app: App) -> None:
+    assert amd_app.calls is not None
+    attempt = await amd_app.calls.dial(normalize(VOICEMAIL), agent="agent6")
+    assert_put_through(attempt, "agent6", "voicemail")
+    assert attempt.detail == "amd=MACHINE"
+
+
+async def test_with_amd_on_and_nobody_free_a_voicemail_is_ended_as_machine_without_the_apology(
+    amd_app: App, lab_settings: Settings
+) -> None:
+    assert amd_app.calls is not None
+    attempt = await amd_app.calls.dial(normalize(VOICEMAIL), agent=None)
+    assert (attempt.outcome, attempt.detail, attempt.connected_at) == (Outcome.MACHINE, "amd=MACHINE", None)
+    assert attempt.answered_at and attempt.ended_at
+    # Ended inside the abandon budget: the apology alone would have taken APOLOGY_S more.
+    held = (attempt.ended_at - attempt.answered_at).total_seconds()
+    assert held <= lab_settings.calls.abandon_after_s + MARGIN_S
+
+
+async def test_with_amd_on_the_abandon_clock_runs_from_the_answer(amd_app: App, lab_settings: Settings) -> None:
+    """Nobody free: a person AMD listened to for 1.6 s hears the apology 2 s after answering, not
+    AMD's time plus a fresh 2 s hold."""
+    assert amd_app.calls is not None
+    attempt = await amd_app.calls.dial(normalize("13800000094"), agent=None)  # four words, then waits
+    assert (attempt.outcome, attempt.detail) == (Outcome.ABANDONED, "amd=NOTSURE")
+    assert attempt.answered_at and attempt.ended_at
+    held = (attempt.ended_at - attempt.answered_at).total_seconds()
+    budget = lab_settings.calls.abandon_after_s
+    assert budget + APOLOGY_S - MARGIN_S <= held <= budget + APOLOGY_S + MARGIN_S
 
 
 async def test_answered_with_no_agent_is_abandoned_by_the_pbx(app: App) -> None:

@@ -70,9 +70,11 @@ class MachineDetection(CallEvent):
 
 @dataclass(frozen=True, slots=True)
 class WaitingForAgent(CallEvent):
-    """The answered customer is on hold in the PBX: connect an agent now."""
+    """The answered customer is on hold in the PBX: connect an agent now, within ``hold_ms``
+    (what is left of the abandon budget since the answer, once AMD has had its time)."""
 
     channel: str  # the channel to redirect to the agent
+    hold_ms: int | None = None  # None: the PBX did not say (a dialplan rendered before HoldMs)
 
 
 @dataclass(frozen=True, slots=True)

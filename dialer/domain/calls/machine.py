@@ -10,7 +10,7 @@ to the same outcome in tests, in the simulator and against the real Asterisk.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dialer.domain.calls import events as ev
 from dialer.domain.calls.classify import ORIGINATE_REASON_ANSWERED, cause_names_outcome, classify_unanswered
@@ -22,6 +22,8 @@ class CallRules:
     """The configurable thresholds that classify an answered call (from ``[calls]``)."""
 
     early_hangup_s: float = 2.0
+    # The customer's wait for an agent, from the answer (the PBX's DCC_HOLD; AMD's time included).
+    abandon_after_s: float = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,9 +57,15 @@ class CallProgress(CallDecision):
 
 @dataclass(frozen=True, slots=True)
 class ConnectAgent(CallDecision):
-    """Pick an agent and redirect ``channel`` to them, now: the abandon clock runs in the PBX."""
+    """Pick an agent and redirect ``channel`` to them, now: the abandon clock runs in the PBX.
+
+    ``machine``: AMD said MACHINE. A free agent still takes the call (AMD misjudges short Mandarin
+    greetings, and a hung-up person is a lost lead); only when nobody is free is the call ended
+    at once, without the apology the PBX would otherwise play to a voicemail.
+    """
 
     channel: str
+    machine: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +145,15 @@ class CallMachine:
                 return self._decide_held()
             case ev.MachineDetection(status=status):
                 self._amd = status.upper()
-            case ev.WaitingForAgent(at=at, channel=channel):
+            case ev.WaitingForAgent(at=at, channel=channel, hold_ms=hold_ms):
                 if self._answered_at is None:
-                    self._answered_at = at
-                if self._agent is None and self._amd != "MACHINE":
+                    # The PBX's clock started at the answer: what it has left dates the answer.
+                    waited = 0.0 if hold_ms is None else max(0.0, self.rules.abandon_after_s - hold_ms / 1000)
+                    self._answered_at = at - timedelta(seconds=waited)
+                if self._agent is None:
                     # Connect first: the customer's 2-second clock is running, the record can wait.
-                    return [ConnectAgent(channel), *self._move(CallState.ANSWERED, at)]
+                    connect = ConnectAgent(channel, machine=self._amd == "MACHINE")
+                    return [connect, *self._move(CallState.ANSWERED, self._answered_at)]
             case ev.AgentConnected(at=at, agent=agent):
                 if self._connected_at is None and not self._abandoned:
                     self._connected_at = at
