@@ -100,7 +100,7 @@ class BackupService:
             work = parent / f".{name}.partial"
             if work.exists():
                 remove_tree(work)
-            work.mkdir()
+            work.mkdir(mode=0o700)  # call records and recordings: for the dialer's user only
             try:
                 manifest = await self._fill(work, parent / POOL, progress)
                 verified = await verify(work)
@@ -238,7 +238,7 @@ def _exclusive(parent: Path) -> Iterator[None]:
     """One backup at a time into ``parent`` (the nightly one and a manual one could meet): the pool
     is pruned after each, and must not lose a file another backup has just put there."""
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(parent / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise BackupError(f"cannot use the backup folder {parent}: {exc.strerror}") from exc

@@ -69,6 +69,7 @@ async def test_a_backup_taken_while_a_writer_commits_is_one_consistent_state(see
     assert made.folder.name == "20261129-090000" and (await verify(made.folder)).problems == ()
     # The store file is one self-contained file: no WAL beside it.
     assert sorted(p.name for p in made.folder.iterdir()) == [STORE_NAME, MANIFEST_NAME, RECORDINGS]
+    assert made.folder.stat().st_mode & 0o077 == 0  # personal data: only the dialer's user may read it
 
 
 async def test_restore_into_a_fresh_folder_gives_back_the_same_rows_and_audio(seeded: Settings, tmp_path: Path) -> None:
