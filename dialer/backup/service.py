@@ -223,12 +223,14 @@ async def restore(folder: Path, store: Path, recordings: Path, *, force: bool = 
             todo.append(entry)
         else:
             raise BackupError(f"{target} exists and differs from the backup's: a restore replaces it only with --force")
-    await store_backup.restore(folder / STORE_NAME, store)
+    # The recordings first, the store last: a restore cut short leaves no store, so running it
+    # again needs no --force (and skips the recordings already written).
     for entry in todo:
         source = folder / RECORDINGS / entry.path
         target = recordings.joinpath(*check_path(entry.path, str(folder / MANIFEST_NAME)))
         if await asyncio.to_thread(copy_digest, source, target) != (entry.size, entry.sha256):
             raise BackupError(f"recording {source} changed while it was restored: its checksum no longer matches")
+    await store_backup.restore(folder / STORE_NAME, store)
     log.info("backup.restored", folder=str(folder), store=str(store), recordings=len(todo), unchanged=unchanged)
     return Restored(store, recordings, len(todo), unchanged)
 

@@ -56,7 +56,7 @@ async def run_backup(cfg: Settings, args: argparse.Namespace) -> int:
     try:
         async with open_store(cfg, args.clock) as app:
             made = await app.backup.create(Path(args.to) if args.to else None, progress)
-    except (BackupError, StoreError) as exc:
+    except (BackupError, StoreError, OSError) as exc:
         raise CliError(_t(lang, "failed", reason=str(exc))) from None
     m = made.manifest
     print(_t(lang, "made", folder=made.folder))
@@ -95,7 +95,7 @@ async def run_restore(cfg: Settings, args: argparse.Namespace) -> int:
         else:
             with pbx_lock(cfg):  # refused while `dialer web` (or a campaign run) has the store
                 done = await restore(folder, cfg.path(cfg.store.path), cfg.path(cfg.recording.dir), force=args.force)
-    except (BackupError, StoreError) as exc:
+    except (BackupError, StoreError, OSError) as exc:
         raise CliError(_t(lang, "refused", reason=str(exc))) from None
     print(_t(lang, "restored", store=done.store, recordings=done.recordings, files=done.files,
              unchanged=done.unchanged))  # fmt: skip

@@ -201,3 +201,17 @@ async def test_list_mode_only_lists_and_a_missing_file_is_noted(seeded: Settings
     fresh = tmp_path / "fresh"
     done = await restore(made.folder, fresh / "s.sqlite3", fresh / "recordings")
     assert done.files == 0 and (fresh / "s.sqlite3").is_file()
+
+
+async def test_a_restore_cut_short_leaves_no_store_so_it_can_simply_run_again(seeded: Settings, tmp_path: Path) -> None:
+    clock = VirtualClock(START)
+    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+        made = await BackupService(db, seeded, clock).create()
+    fresh = tmp_path / "fresh"
+    (fresh / "recordings" / WAVS[2]).mkdir(parents=True)  # in the way: no file can be written there
+    with pytest.raises(IsADirectoryError):
+        await restore(made.folder, fresh / "s.sqlite3", fresh / "recordings", force=True)
+    assert not (fresh / "s.sqlite3").exists()
+    (fresh / "recordings" / WAVS[2]).rmdir()
+    done = await restore(made.folder, fresh / "s.sqlite3", fresh / "recordings")
+    assert (done.files, done.unchanged) == (1, 2) and (fresh / "s.sqlite3").is_file()
