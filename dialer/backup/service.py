@@ -73,6 +73,7 @@ class Restored:
     recordings: Path
     files: int  # recording files written
     unchanged: int  # recording files that were there already, identical
+    recordings_copied: bool  # False: the backup only listed the recordings ([backup] recordings = "list")
 
 
 class BackupService:
@@ -232,7 +233,7 @@ async def restore(folder: Path, store: Path, recordings: Path, *, force: bool = 
             raise BackupError(f"recording {source} changed while it was restored: its checksum no longer matches")
     await store_backup.restore(folder / STORE_NAME, store)
     log.info("backup.restored", folder=str(folder), store=str(store), recordings=len(todo), unchanged=unchanged)
-    return Restored(store, recordings, len(todo), unchanged)
+    return Restored(store, recordings, len(todo), unchanged, copied)
 
 
 @contextlib.contextmanager

@@ -99,6 +99,8 @@ async def run_restore(cfg: Settings, args: argparse.Namespace) -> int:
         raise CliError(_t(lang, "refused", reason=str(exc))) from None
     print(_t(lang, "restored", store=done.store, recordings=done.recordings, files=done.files,
              unchanged=done.unchanged))  # fmt: skip
+    if not done.recordings_copied:
+        print(_t(lang, "listed_only"))
     if args.into:
         print(_t(lang, "use_it", store=done.store, recordings=done.recordings))
     return 0

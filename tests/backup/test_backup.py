@@ -200,7 +200,7 @@ async def test_list_mode_only_lists_and_a_missing_file_is_noted(seeded: Settings
     assert not (made.folder / RECORDINGS).exists()
     fresh = tmp_path / "fresh"
     done = await restore(made.folder, fresh / "s.sqlite3", fresh / "recordings")
-    assert done.files == 0 and (fresh / "s.sqlite3").is_file()
+    assert done.files == 0 and not done.recordings_copied and (fresh / "s.sqlite3").is_file()
 
 
 async def test_a_restore_cut_short_leaves_no_store_so_it_can_simply_run_again(seeded: Settings, tmp_path: Path) -> None:

@@ -70,3 +70,13 @@ def test_restore_onto_the_configured_store_needs_force_and_a_stopped_service(cfg
     assert "in use by another live dialer process" in capsys.readouterr().err
     assert main(["--config", cfg, "--lang", "en", "restore", folder, "--force"]) == 0
     assert "0 files written, 3 already there" in capsys.readouterr().out
+
+
+def test_restoring_a_backup_that_only_listed_the_recordings_says_so(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    cfg = str(write_config(tmp_path, backup={"dir": str(tmp_path / "backups"), "recordings": "list"}))
+    assert main(["--config", cfg, "--lang", "en", "backup"], clock=VirtualClock(START)) == 0
+    assert "listed with checksums, not copied" in capsys.readouterr().out
+    folder = str(tmp_path / "backups" / "20261129-090000")
+    assert main(["--config", cfg, "--lang", "en", "restore", folder, "--into", str(tmp_path / "x")]) == 0
+    assert "only listed the recordings" in capsys.readouterr().out
