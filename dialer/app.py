@@ -18,6 +18,7 @@ from typing import Any
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
 from dialer.auth.service import AuthService
+from dialer.backup.service import BackupService
 from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
@@ -90,6 +91,7 @@ class App:
     phones: PhoneService  # the phones' SIP accounts
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
+    backup: BackupService  # backups of the store and the recordings
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -157,6 +159,7 @@ async def open_store(
             phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
+            backup=BackupService(db, settings, clock),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

@@ -34,6 +34,7 @@ from typing import Any
 from aiohttp import web
 
 from dialer.app import App, campaign_runner, open_app, sms_sender
+from dialer.backup import daily
 from dialer.campaigns.registry import RunnerRegistry
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
 from dialer.clock import Clock
@@ -152,6 +153,7 @@ async def serve(
     ``host``/``port`` default to ``[web]``; port 0 binds a free port (:attr:`Server.url` says
     which). ``on_wrap_up`` is given to the runners the watcher starts. ``sms_worker``: also send the SMS
     outbox and take replies and the repurchase cadence (``dialer sms run``'s work) in this process.
+    The daily backup (``[backup] time``, dialer/backup/daily.py) runs here too.
     :class:`~dialer.store.process_lock.StoreInUse` when another live dialer process holds the store.
     """
     async with open_app(settings, clock, password_cost=password_cost) as app:
@@ -177,9 +179,17 @@ async def serve(
                 sms_task = asyncio.create_task(
                     supervised("sms-worker", lambda: sms.run(sms_stop, app.health), app.health), name="sms-worker"
                 )
+            backups = asyncio.create_task(
+                supervised(daily.TASK, lambda: daily.run_daily(app.backup.create, settings.backup,
+                           settings.dealer.timezone, app.clock, app.health), app.health),
+                name="backup-daily",
+            )  # fmt: skip
             try:
                 yield server
             finally:
+                backups.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await backups
                 if watcher is not None:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -298,6 +298,23 @@ class RecordingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class BackupSettings:
+    """Backups of the store and the recordings (docs/backup.md); checked by ``domain/backup/schedule.py``."""
+
+    # Each backup is a folder named by its local time (YYYYMMDD-HHMMSS) below this one. Put it on
+    # another disk than the store, or copy it off the machine: a backup beside the store dies with its disk.
+    dir: str = "var/backups"
+    # How many backups stay: older ones are removed once a new one is made and verified.
+    keep: int = 7
+    # When `dialer web` makes its daily backup (HH:MM, dealer time); "" makes none.
+    time: str = "02:30"
+    # "copy": new or changed recording files are copied into <dir>/recordings (by SHA-256, so
+    # unchanged audio is stored once however many backups list it); "list": only listed with
+    # their checksums (when the recordings folder is backed up by other means).
+    recordings: str = "copy"
+
+
+@dataclass(frozen=True, slots=True)
 class FirstFollowUpHours:
     """How long after a lead reaches the DCC its first phone follow-up is due, per source.
 
@@ -565,6 +582,7 @@ class Settings:
     trunk: TrunkSettings = field(default_factory=TrunkSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
     doss: DossSettings = field(default_factory=DossSettings)
     kpi: KpiSettings = field(default_factory=KpiSettings)

@@ -26,7 +26,7 @@ import pytest
 
 from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
-from dialer.settings import LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
+from dialer.settings import BackupSettings, LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
 from dialer.store.database import Database
 from tests.virtual_time import VirtualTimePolicy
 
@@ -152,6 +152,7 @@ def settings_beside(tmp_path: Path, offset: int, customers_file: Path | None = N
             customers_file=str(customers_file or REPO / d.customers_file),
         ),
         recording=RecordingSettings(dir=str(tmp_path / "recordings")),
+        backup=BackupSettings(dir=str(tmp_path / "backups")),  # never into the repository's var/
     )
 
 

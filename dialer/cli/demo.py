@@ -429,7 +429,7 @@ def _demo_settings(cfg: Settings) -> Settings:
     """The user's settings with the demo's own store, exports and SMS gateway, started afresh.
 
     The SMS go to the simulator on loopback at any hour; the console runs on plain http on
-    loopback, so its cookie cannot be Secure.
+    loopback, so its cookie cannot be Secure; no nightly backup of a store made for the demo.
     """
     folder = cfg.path(DEMO_DIR)
     shutil.rmtree(folder, ignore_errors=True)
@@ -440,6 +440,7 @@ def _demo_settings(cfg: Settings) -> Settings:
         doss=dataclasses.replace(cfg.doss, export_dir=str(folder / "doss")),
         sms=dataclasses.replace(cfg.sms, driver="smpp", smpp_host="127.0.0.1", window="00:00-23:59"),
         web=dataclasses.replace(cfg.web, cookie_secure=False),
+        backup=dataclasses.replace(cfg.backup, time=""),  # its clock jumps across nights; its store is thrown away
     )
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import aiohttp
 import pytest
 
 from dialer.app import App, campaign_runner, open_store
+from dialer.backup.service import verify
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUpHandler
+from dialer.clock import ShiftedClock
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
@@ -228,3 +231,17 @@ async def test_a_talk_a_killed_service_held_for_its_form_gets_its_contact_at_the
         events = await store.leads.store.events(lead.id)
         assert [e.kind for e in events].count("contact") == 1
         assert (await store.leads.store.get(lead.id)).first_contact_at is not None
+
+
+async def test_the_service_makes_the_daily_backup_at_its_time(settings: Settings) -> None:
+    # The service's clock stands a second before [backup] time (02:30 in Shanghai): the backup is due at once.
+    clock = ShiftedClock(datetime(2026, 11, 29, 18, 29, 59, tzinfo=UTC))
+    backups = settings.path(settings.backup.dir)
+
+    async def made() -> bool:
+        return backups.is_dir() and any(p.name.startswith("20261130-0230") for p in backups.iterdir())
+
+    async with serve(settings, clock=clock, port=0, password_cost=CHEAP, watch_campaigns=False):
+        await until(made, "the daily backup made by the service")
+    [folder] = [p for p in backups.iterdir() if p.name.startswith("2026")]
+    assert (await verify(folder)).problems == ()

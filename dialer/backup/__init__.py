@@ -1,0 +1,1 @@
+"""Backup and restore of the store and the recordings (docs/backup.md)."""
