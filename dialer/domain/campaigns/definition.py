@@ -181,7 +181,7 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
             f"must be between 1 and the PBX's {settings.pbx.outbound_lines} outbound lines (pbx.outbound_lines)",
         )
     caller_id = _caller_id(data.get("caller_id", settings.pbx.caller_id), where, settings.dealer.region)
-    lead_filter = _filter(data.get("filter", {}), kind, where)
+    lead_filter = parse_filter(data.get("filter", {}), kind, where)
     windows = _override(settings.campaigns.windows, data.get("windows", {}), "windows", where)
     retry = _override(settings.campaigns.retry, data.get("retry", {}), "retry", where)
     for cap in ("max_attempts", "max_attempts_per_day"):
@@ -206,6 +206,38 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
         # The policy parser names the key as campaigns.<section>.<key>; here the section is the file's.
         raise DefinitionError(where, *_policy_field(definition, str(exc))) from None
     return definition
+
+
+def definition_problems(data: Mapping[str, Any], where: str, settings: Settings) -> dict[str, str]:
+    """Every field :func:`parse_definition` refuses in ``data``, field -> reason (empty: the table is valid).
+
+    The parser stops at the first problem; a form wants them all at once. So the refused key is
+    taken out (its default applies; a required one gets a valid stand-in) and the table is parsed
+    again, until it passes or a key is refused twice: the same code decides, only asked more than once.
+    """
+    table: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    problems: dict[str, str] = {}
+    while True:
+        try:
+            parse_definition(table, where, settings)
+        except DefinitionError as exc:
+            if exc.field in problems:
+                return problems
+            problems[exc.field] = exc.reason
+            section, _, key = exc.field.partition(".")
+            holder = table.get(section) if key else table
+            if exc.field in _STAND_INS:
+                table[exc.field] = _STAND_INS[exc.field]
+            elif isinstance(holder, dict) and (key or section) in holder:
+                del holder[key or section]
+            else:
+                return problems
+        else:
+            return problems
+
+
+# Valid values for the required keys, so that one refused does not hide the problems after it.
+_STAND_INS: Mapping[str, str] = {"name": "-", "kind": CampaignKind.HQ.value}
 
 
 def _policy_field(d: CampaignDefinition, message: str) -> tuple[str, object, str]:
@@ -260,7 +292,8 @@ def _caller_id(value: Any, where: str, region: str) -> str:
         raise DefinitionError(where, "caller_id", value, exc.reason) from None
 
 
-def _filter(value: Any, kind: CampaignKind, where: str) -> LeadFilter:
+def parse_filter(value: Any, kind: CampaignKind, where: str) -> LeadFilter:
+    """The ``[filter]`` table of a campaign of ``kind`` (also how the console counts the leads a filter matches)."""
     if not isinstance(value, Mapping):
         raise DefinitionError(where, "filter", value, "expected a table")
     unknown = sorted(set(value) - _FILTER_KEYS)
