@@ -7,12 +7,16 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from multidict import MultiDict
 
 from dialer.app import App
 from dialer.domain.access.policy import Role
-from dialer.domain.campaigns.definition import definition_problems, load_definition
+from dialer.domain.campaigns.definition import DefinitionError, definition_problems, load_definition, parse_definition
 from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.settings import Settings
 from dialer.web.views_campaigns import campaign_table
@@ -82,6 +86,31 @@ def test_every_refused_field_is_named_at_once(settings: Settings) -> None:
     problems = definition_problems(table, "console", settings)
     assert set(problems) == {"name", "lines", "retry.busy", "filter.car_age_min_years"}
     assert "expected a number" in problems["filter.car_age_min_years"]
+
+
+_FIELDS = ["name", "kind", "mode", "agents", "lines", "caller_id", "filter.sources", "filter.states",
+           "filter.car_age_min_years", "filter.car_age_max_years", "windows.mon", "windows.holidays",
+           "retry.busy", "retry.max_attempts", "filter.models"]  # fmt: skip
+_VALUES = st.one_of(
+    st.sampled_from(["", "hq", "web", "preview", "new", "deal", "3", "-1", "2.5", "1e9", "09:00-12:00", "9-5",
+                     "never", "10m", "2027-01-01", "x,y", "0", "99", "13800138000", "NaN"]),
+    st.text(max_size=12),
+)  # fmt: skip
+
+
+@hypothesis_settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pairs=st.lists(st.tuples(st.sampled_from(_FIELDS), _VALUES), max_size=12))
+def test_any_form_gets_named_problems_or_a_campaign(settings: Settings, pairs: list[tuple[str, str]]) -> None:
+    """Whatever is typed, the definition either accepts the table or names fields; it never fails otherwise."""
+    table = campaign_table(MultiDict(pairs), settings)
+    problems = definition_problems(table, "console", settings)
+    if problems:
+        assert all(reason for reason in problems.values())
+        with pytest.raises(DefinitionError) as refused:
+            parse_definition(table, "console", settings)
+        assert refused.value.field in problems
+    else:
+        parse_definition(table, "console", settings)
 
 
 async def test_supervisor_creates_in_the_form_and_it_equals_the_file(
