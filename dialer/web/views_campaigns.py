@@ -23,6 +23,7 @@ from multidict import MultiDict, MultiMapping
 
 from dialer.campaigns.service import CampaignService, StatusReport, record_json, status_json
 from dialer.domain.access.policy import Action
+from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import (
     OPEN_STATES,
     CampaignKind,
@@ -279,10 +280,15 @@ async def _form_page(
         for f in dataclasses.fields(values):
             default = getattr(values, f.name)
             defaults[f"{section}.{f.name}"] = ", ".join(default) if isinstance(default, tuple) else str(default)
+    outcomes = {o.value for o in Outcome}
     sections = {
-        "windows": [f.name for f in dataclasses.fields(settings.campaigns.windows)],
-        "retry": [f.name for f in dataclasses.fields(settings.campaigns.retry)],
-    }
+        section: [
+            (f"{section}.{f.name}", t(request, "web.campaigns.retry_after", outcome=t(request, f"outcome.{f.name}"))
+             if section == "retry" and f.name in outcomes else t(request, f"web.campaigns.key.{section}.{f.name}"))
+            for f in dataclasses.fields(values)
+        ]
+        for section, values in (("windows", settings.campaigns.windows), ("retry", settings.campaigns.retry))
+    }  # fmt: skip
 
     def value(name: str) -> str:
         return defaults.get(name, "") if form is None else form.get(name, "")
@@ -299,10 +305,19 @@ async def _form_page(
         "filter.owners": [(a, a) for a in agents],
         "agents": [(a, a) for a in agents],
     }
+    labels = {
+        "name": t(request, "web.campaigns.field.name"), "kind": t(request, "campaign.col.kind"),
+        "mode": t(request, "campaign.col.mode"), "agents": t(request, "web.campaigns.field.agents"),
+        "lines": t(request, "web.campaigns.field.lines", max=settings.pbx.outbound_lines),
+        "caller_id": t(request, "web.campaigns.field.caller_id"),
+        **{f"filter.{key}": t(request, f"web.campaigns.field.{key}")
+           for key in (*_FILTER_CHOICES, *_FILTER_TEXTS, *_FILTER_NUMBERS)},
+        **{name: label for fields in sections.values() for name, label in fields},
+    }  # fmt: skip
     return render(
         request, "campaign_form.html", t(request, "web.campaigns.new"), status=status, errors=errors,
-        value=value, checked=checked, choices=choices, sections=sections, max_lines=settings.pbx.outbound_lines,
-        default_caller_id=settings.pbx.caller_id,
+        value=value, checked=checked, choices=choices, sections=sections, labels=labels,
+        max_lines=settings.pbx.outbound_lines, default_caller_id=settings.pbx.caller_id,
     )  # fmt: skip
 
 

@@ -225,3 +225,16 @@ async def test_the_page_starts_and_pauses_with_its_buttons(
     assert refused.status == 400 and 'id="campaigns-error"' in await refused.text()
     # Without the token nothing changes.
     assert (await client.post(f"/campaigns/{cid}/resume", headers=headers)).status == 403
+
+
+async def test_the_form_speaks_chinese_and_english_with_no_key_left_untranslated(
+    client: TestClient, logins: dict[Role, Login]
+) -> None:
+    headers = logins[Role.SUPERVISOR].headers()
+    for lang, words in (("zh-CN", ("活动名称", "周日", "忙线后重拨", "每天最多呼叫次数")),
+                        ("en", ("Campaign name", "Sunday", "Retry after", "Attempts per lead per day"))):  # fmt: skip
+        html = await (
+            await client.get("/campaigns/new", headers={**headers, "Cookie": f"{headers['Cookie']}; dcc_lang={lang}"})
+        ).text()
+        assert all(word in html for word in words), lang
+        assert not re.search(r">[^<]*\b(web|campaign|outcome)\.[a-z_.]+", html), lang
