@@ -12,7 +12,6 @@ dials through this process's PBX link (dialer/server.py).
 from __future__ import annotations
 
 import dataclasses
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -245,14 +244,14 @@ async def _list_page(request: web.Request, *, error: str = "", status: int = 200
     notice = ""
     if query.get("created", "").isdigit():
         notice = t(request, "web.campaigns.created", id=query["created"])
-    elif query.get("done") in _COMMANDS.split("|") and query.get("id", "").isdigit():
+    elif query.get("done") in {c.value for c in PERSON_COMMANDS} and query.get("id", "").isdigit():
         notice = t(request, f"web.campaigns.done.{query['done']}", id=query["id"],
                    enrolled=query.get("enrolled", "0") if query.get("enrolled", "").isdigit() else "0")  # fmt: skip
     reports = await _reports(request)
     return render(
         request, "campaigns.html", t(request, "web.campaigns.title"), status=status, reports=reports,
         notice=notice, error=error, may_manage=allowed(request, Action.CAMPAIGN_MANAGE), commands_for=commands_for,
-        when=lambda at: local_time(request, at), rate=lambda r: f"{r:.1f}" if math.isfinite(r) else "",
+        when=lambda at: local_time(request, at), rate=lambda r: f"{r:.1f}",
     )  # fmt: skip
 
 
