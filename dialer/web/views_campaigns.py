@@ -28,7 +28,7 @@ from dialer.domain.campaigns.definition import (
     CampaignKind,
     DefinitionError,
     definition_problems,
-    parse_filter,
+    parse_definition,
 )
 from dialer.domain.campaigns.lifecycle import PERSON_COMMANDS, Command, IllegalCampaignTransition, commands_for
 from dialer.domain.campaigns.pacing import PacingMode
@@ -149,17 +149,16 @@ async def _command(request: web.Request) -> tuple[dict[str, Any], int]:
 
 
 async def _count(request: web.Request, form: MultiMapping[str]) -> int:
-    """Leads the form's kind and filter select now; :class:`BadRequest` names the refused field."""
+    """Leads the form's kind and filter select now; :class:`BadRequest` names the refused field.
+
+    The definition reads them, as part of a campaign that says nothing else (the rest is the settings')."""
     table = campaign_table(form, request.app[SETTINGS])
+    asked: dict[str, Any] = {"name": "count", **{k: table[k] for k in ("kind", "filter") if k in table}}
     try:
-        kind = CampaignKind(str(table.get("kind", "")))
-    except ValueError:
-        raise BadRequest({"kind": f"must be one of {', '.join(k.value for k in CampaignKind)}"}) from None
-    try:
-        lead_filter = parse_filter(table.get("filter", {}), kind, "console")
+        definition = parse_definition(asked, "console", request.app[SETTINGS])
     except DefinitionError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
-    return await _service(request).matching(lead_filter)
+    return await _service(request).matching(definition.lead_filter)
 
 
 async def _reports(request: web.Request) -> list[StatusReport]:

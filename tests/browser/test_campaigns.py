@@ -50,6 +50,7 @@ async def test_supervisor_creates_starts_and_pauses_a_campaign(page: Page, conso
         await expect(page.locator("#campaign-mode")).to_have_value("preview")
         await expect(page.locator('input[name="agents"][value="agent1"]')).to_be_checked()
         assert await app.campaigns.all() == []
+        await screenshot(page, "campaign-form", full_page=True)
         await page.fill("#campaign-name", "总部线索首呼")
         await page.fill("#campaign-retry-max_attempts", "2")
         await page.click("#campaign-create")

@@ -181,7 +181,7 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
             f"must be between 1 and the PBX's {settings.pbx.outbound_lines} outbound lines (pbx.outbound_lines)",
         )
     caller_id = _caller_id(data.get("caller_id", settings.pbx.caller_id), where, settings.dealer.region)
-    lead_filter = parse_filter(data.get("filter", {}), kind, where)
+    lead_filter = _filter(data.get("filter", {}), kind, where)
     windows = _override(settings.campaigns.windows, data.get("windows", {}), "windows", where)
     retry = _override(settings.campaigns.retry, data.get("retry", {}), "retry", where)
     for cap in ("max_attempts", "max_attempts_per_day"):
@@ -292,8 +292,7 @@ def _caller_id(value: Any, where: str, region: str) -> str:
         raise DefinitionError(where, "caller_id", value, exc.reason) from None
 
 
-def parse_filter(value: Any, kind: CampaignKind, where: str) -> LeadFilter:
-    """The ``[filter]`` table of a campaign of ``kind`` (also how the console counts the leads a filter matches)."""
+def _filter(value: Any, kind: CampaignKind, where: str) -> LeadFilter:
     if not isinstance(value, Mapping):
         raise DefinitionError(where, "filter", value, "expected a table")
     unknown = sorted(set(value) - _FILTER_KEYS)
