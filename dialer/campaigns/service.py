@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from dialer.campaigns.hopper import Hopper
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.campaigns.definition import load_definition
+from dialer.domain.campaigns.definition import LeadFilter, load_definition, parse_definition
 from dialer.domain.campaigns.dnc import DncEntry, DncList
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.progress import CampaignRecord, CampaignRepository, ProgressStatus
@@ -54,8 +55,12 @@ class WhyAnswer:
     blockers: list[Blocker]
 
 
+# The file name a campaign made in the console is stored under (it came from no file).
+CONSOLE_FILE_NAME = "console"
+
+
 class CampaignService:
-    """Creates campaigns from files, moves them through their life, reports on them."""
+    """Creates campaigns from files (or the console's form), moves them through their life, reports on them."""
 
     def __init__(
         self, store: CampaignRepository, hopper: Hopper, dnc: DncList, settings: Settings, clock: Clock
@@ -70,6 +75,15 @@ class CampaignService:
         """Validate ``path`` and store it as a draft campaign."""
         definition = load_definition(path, self._settings)
         return await self._store.create(definition, path.name, self._clock.now(), actor)
+
+    async def create_from_table(self, data: Mapping[str, Any], actor: str) -> CampaignRecord:
+        """Validate a campaign table (what a campaign file holds, from the console) and store it as a draft."""
+        definition = parse_definition(data, CONSOLE_FILE_NAME, self._settings)
+        return await self._store.create(definition, CONSOLE_FILE_NAME, self._clock.now(), actor)
+
+    async def matching(self, lead_filter: LeadFilter) -> int:
+        """How many leads ``lead_filter`` selects now: what starting a campaign with it would enrol."""
+        return await self._store.matching(lead_filter, self._clock.now())
 
     async def dnc_add(self, e164: str, reason: str, actor: str) -> bool:
         """Put a number on the do-not-call list now; False when it was already there."""
@@ -129,3 +143,37 @@ class CampaignService:
             facts = await self._store.facts(cid, lead_id)
             answers.append(WhyAnswer(record, blockers(facts, record, self._hopper.rules(record).windows, now)))
         return answers
+
+
+def record_json(r: CampaignRecord) -> dict[str, Any]:
+    """A campaign as the CLI's ``--json`` and the console's API show it."""
+    d = r.definition
+    return {
+        "id": r.id,
+        "name": d.name,
+        "kind": d.kind.value,
+        "mode": d.mode.value,
+        "status": r.status.value,
+        "lines": d.lines,
+        "agents": list(d.agents),
+        "file": r.file_name,
+        "created_at": r.created_at.isoformat(),
+        "created_by": r.created_by,
+        "updated_at": r.updated_at.isoformat(),
+    }
+
+
+def status_json(s: StatusReport) -> dict[str, Any]:
+    """``campaign status --json`` and the console's API: the campaign with its progress and outcomes."""
+    return {
+        **record_json(s.campaign),
+        "enrolled": s.enrolled,
+        "leads": {st.value: s.by_status.get(st, 0) for st in ProgressStatus},
+        "dialled": s.dialled,
+        "in_flight": s.in_flight,
+        "connected": s.connected,
+        "outcomes": {o.value: n for o, n in sorted(s.outcomes.items())},
+        "remaining": s.remaining,
+        "rate_per_hour": round(s.rate_per_hour, 1),
+        "eta": None if s.eta is None else s.eta.isoformat(),
+    }

@@ -18,19 +18,16 @@ from zoneinfo import ZoneInfo
 
 from dialer.app import campaign_runner, open_app, open_store
 from dialer.campaigns.runner import CampaignRunner
-from dialer.campaigns.service import CampaignService, StatusReport, WhyAnswer
+from dialer.campaigns.service import CampaignService, WhyAnswer, record_json, status_json
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
 from dialer.domain.campaigns.errors import CampaignError
-from dialer.domain.campaigns.lifecycle import Command
-from dialer.domain.campaigns.progress import CampaignRecord, ProgressStatus
+from dialer.domain.campaigns.lifecycle import PERSON_COMMANDS, Command
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
-
-_LIFECYCLE = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = actions.add_parser("list", help="all campaigns")
     listing.add_argument("--json", action="store_true")
     listing.set_defaults(handler=run_list)
-    for command in _LIFECYCLE:
+    for command in PERSON_COMMANDS:
         action = actions.add_parser(command.value, help=f"{command.value} a campaign (never cuts a live call)")
         action.add_argument("campaign_id", type=int, metavar="ID")
         action.add_argument("--actor", help="who does it (default: the login name)")
@@ -105,29 +102,12 @@ def _local(cfg: Settings, at: datetime | None) -> str:
     return "" if at is None else at.astimezone(ZoneInfo(cfg.dealer.timezone)).strftime("%Y-%m-%d %H:%M")
 
 
-def _record_json(r: CampaignRecord) -> dict[str, Any]:
-    d = r.definition
-    return {
-        "id": r.id,
-        "name": d.name,
-        "kind": d.kind.value,
-        "mode": d.mode.value,
-        "status": r.status.value,
-        "lines": d.lines,
-        "agents": list(d.agents),
-        "file": r.file_name,
-        "created_at": r.created_at.isoformat(),
-        "created_by": r.created_by,
-        "updated_at": r.updated_at.isoformat(),
-    }
-
-
 async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign create FILE``."""
     async with _campaigns(cfg, args.clock) as campaigns:
         record = await campaigns.create(args.file, args.actor or getpass.getuser())
     if args.json:
-        print_json(_record_json(record))
+        print_json(record_json(record))
     else:
         print(_t(cfg, "campaign.created", id=record.id, name=record.definition.name))
     return 0
@@ -138,7 +118,7 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     async with _campaigns(cfg, args.clock) as campaigns:
         records = await campaigns.all()
     if args.json:
-        print_json([_record_json(r) for r in records])
+        print_json([record_json(r) for r in records])
         return 0
     if not records:
         print(_t(cfg, "campaign.none"))
@@ -168,7 +148,7 @@ async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
     async with _campaigns(cfg, args.clock) as campaigns:
         record, enrolled = await campaigns.command(args.campaign_id, command, args.actor or getpass.getuser())
     if args.json:
-        print_json({**_record_json(record), "enrolled": enrolled})
+        print_json({**record_json(record), "enrolled": enrolled})
     else:
         print(_t(cfg, f"campaign.done.{command.value}", id=record.id, name=record.definition.name, enrolled=enrolled))
     return 0
@@ -203,27 +183,12 @@ async def run_runner(cfg: Settings, args: argparse.Namespace) -> int:
     return 0 if summary.failures == 0 else 1
 
 
-def _status_json(s: StatusReport) -> dict[str, Any]:
-    return {
-        **_record_json(s.campaign),
-        "enrolled": s.enrolled,
-        "leads": {st.value: s.by_status.get(st, 0) for st in ProgressStatus},
-        "dialled": s.dialled,
-        "in_flight": s.in_flight,
-        "connected": s.connected,
-        "outcomes": {o.value: n for o, n in sorted(s.outcomes.items())},
-        "remaining": s.remaining,
-        "rate_per_hour": round(s.rate_per_hour, 1),
-        "eta": None if s.eta is None else s.eta.isoformat(),
-    }
-
-
 async def run_status(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign status ID``."""
     async with _campaigns(cfg, args.clock) as campaigns:
         report = await campaigns.status(args.campaign_id)
     if args.json:
-        print_json(_status_json(report))
+        print_json(status_json(report))
         return 0
     r = report.campaign
     print(

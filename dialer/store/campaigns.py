@@ -266,6 +266,12 @@ class CampaignStore:
         log.info("campaign.enrolled", campaign_id=campaign.id, added=added)
         return added
 
+    async def matching(self, lead_filter: LeadFilter, at: datetime) -> int:
+        """How many leads ``lead_filter`` selects at ``at``: what a start would enrol into a new campaign."""
+        where, params = _filter_sql(lead_filter, at, self._settings)
+        async with self._db.read() as r:
+            return int(await r.fetchval(f"SELECT COUNT(*) FROM leads WHERE {where}", tuple(params)))
+
     async def sync(self, campaign_id: int, at: datetime) -> Synced:
         """Make enrolled leads due for agreed callbacks (each once) and open SMS hand-offs (taking them).
 

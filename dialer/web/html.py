@@ -38,6 +38,7 @@ def policy_user(request: web.Request) -> User | None:
 _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/desk", "web.nav.desk", Action.DESK_VIEW),
     ("/wallboard", "web.nav.wallboard", Action.WALLBOARD_VIEW),
+    ("/campaigns", "web.nav.campaigns", Action.CAMPAIGN_VIEW),
     ("/import", "web.nav.import", Action.LEAD_IMPORT),
     ("/manage", "web.nav.manage", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),

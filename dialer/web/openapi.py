@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -33,15 +34,19 @@ def _openapi_path(path: str) -> str:
     return "".join(out)
 
 
+def _path_schema(name: str, pattern: str) -> dict[str, Any]:
+    """``{id:\\d+}`` is an integer, ``{command:start|stop}`` one of those words, anything else a string."""
+    if name.endswith("_id"):
+        return {"type": "integer"}
+    if re.fullmatch(r"\w+(\|\w+)+", pattern):
+        return {"type": "string", "enum": pattern.split("|")}
+    return {"type": "string"}
+
+
 def _operation(spec: RouteSpec) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
-        {
-            "name": name,
-            "in": "path",
-            "required": True,
-            "schema": {"type": "integer" if name.endswith("_id") else "string"},
-        }
-        for name in spec.path_params
+        {"name": name, "in": "path", "required": True, "schema": _path_schema(name, pattern)}
+        for name, pattern in spec.path_patterns
     ]
     params += [
         {

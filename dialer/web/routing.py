@@ -66,9 +66,9 @@ class RouteSpec:
         return self.path.startswith("/api/")
 
     @property
-    def path_params(self) -> tuple[str, ...]:
-        """The ``{name}`` segments of the path."""
-        return tuple(re.findall(r"\{(\w+)(?::[^}]*)?\}", self.path))
+    def path_patterns(self) -> tuple[tuple[str, str], ...]:
+        """The ``{name}`` / ``{name:regex}`` segments of the path as (name, regex or '')."""
+        return tuple(re.findall(r"\{(\w+)(?::([^}]*))?\}", self.path))
 
     def allowed_roles(self) -> frozenset[Role]:
         """The roles that get past the access check; the policy matrix decides for actions."""

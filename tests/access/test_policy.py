@@ -112,6 +112,16 @@ EXPECTED = [
     (QA, Action.USER_LIST, Resource(), False),
     (SALES, Action.USER_LIST, Resource(), False),
     (ADMIN, Action.USER_LIST, Resource(), True),
+    (AGENT, Action.CAMPAIGN_VIEW, Resource(), False),
+    (SUPERVISOR, Action.CAMPAIGN_VIEW, Resource(), True),
+    (QA, Action.CAMPAIGN_VIEW, Resource(), False),
+    (SALES, Action.CAMPAIGN_VIEW, Resource(), True),
+    (ADMIN, Action.CAMPAIGN_VIEW, Resource(), False),
+    (AGENT, Action.CAMPAIGN_MANAGE, Resource(), False),
+    (SUPERVISOR, Action.CAMPAIGN_MANAGE, Resource(), True),
+    (QA, Action.CAMPAIGN_MANAGE, Resource(), False),
+    (SALES, Action.CAMPAIGN_MANAGE, Resource(), False),
+    (ADMIN, Action.CAMPAIGN_MANAGE, Resource(), False),
 ]
 
 

@@ -20,7 +20,9 @@ from tests.web.conftest import Fixtures, Login
 
 def _url(spec: RouteSpec, data: Fixtures) -> str:
     # Resources of the agent under test, so a refusal can only come from the role check.
-    values = {"lead_id": data.own_lead, "recording_id": data.own_recording, "name": "console.css"}
+    # (Campaign 1 does not exist: the roles let through get a 404 from the handler, never a 403.)
+    values = {"lead_id": data.own_lead, "recording_id": data.own_recording, "name": "console.css",
+              "campaign_id": 1, "command": "pause"}  # fmt: skip
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 

@@ -33,6 +33,15 @@ async def test_openapi_lists_every_api_route_and_nothing_else(client: TestClient
     schema = visit["content"]["application/json"]["schema"]
     assert set(schema["properties"]) == {"at", "test_drive", "note"} and not visit["required"]
     assert schema["properties"]["test_drive"]["type"] == "boolean"
+    # The campaigns' lifecycle is one route whose command is one of the person's commands.
+    command = doc["paths"]["/api/campaigns/{campaign_id}/{command}"]["post"]["parameters"]
+    assert [(p["name"], p["schema"]) for p in command] == [
+        ("campaign_id", {"type": "integer"}),
+        ("command", {"type": "string", "enum": ["start", "pause", "resume", "stop"]}),
+    ]
+    create = doc["paths"]["/api/campaigns"]["post"]["requestBody"]
+    assert create["required"] and create["content"]["application/json"]["schema"]["required"] == ["name", "kind"]
+    assert {"get"} == set(doc["paths"]["/api/campaigns/count"])
 
 
 async def test_metrics_export_calls_by_outcome_and_lines(client: TestClient) -> None:

@@ -50,6 +50,8 @@ class Action(StrEnum):
     WALLBOARD_VIEW = "wallboard.view"
     KPI_REPORT_VIEW = "kpi.report.view"
     USER_LIST = "user.list"
+    CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
+    CAMPAIGN_MANAGE = "campaign.manage"  # create, start, pause, resume, stop (CampaignService)
 
 
 class Grant(StrEnum):
@@ -126,6 +128,9 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     Action.WALLBOARD_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.KPI_REPORT_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.USER_LIST: {Role.ADMIN: _A},
+    # The supervisor runs the outbound work; the sales manager, who hands the leads over, watches it.
+    Action.CAMPAIGN_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    Action.CAMPAIGN_MANAGE: {Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

@@ -208,6 +208,38 @@ def parse_definition(data: Mapping[str, Any], where: str, settings: Settings) ->
     return definition
 
 
+def definition_problems(data: Mapping[str, Any], where: str, settings: Settings) -> dict[str, str]:
+    """Every field :func:`parse_definition` refuses in ``data``, field -> reason (empty: the table is valid).
+
+    The parser stops at the first problem; a form wants them all at once. So the refused key is
+    taken out (its default applies; a required one gets a valid stand-in) and the table is parsed
+    again, until it passes or a key is refused twice: the same code decides, only asked more than once.
+    """
+    table: dict[str, Any] = {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+    problems: dict[str, str] = {}
+    while True:
+        try:
+            parse_definition(table, where, settings)
+        except DefinitionError as exc:
+            if exc.field in problems:
+                return problems
+            problems[exc.field] = exc.reason
+            section, _, key = exc.field.partition(".")
+            holder = table.get(section) if key else table
+            if exc.field in _STAND_INS:
+                table[exc.field] = _STAND_INS[exc.field]
+            elif isinstance(holder, dict) and (key or section) in holder:
+                del holder[key or section]
+            else:
+                return problems
+        else:
+            return problems
+
+
+# Valid values for the required keys, so that one refused does not hide the problems after it.
+_STAND_INS: Mapping[str, str] = {"name": "-", "kind": CampaignKind.HQ.value}
+
+
 def _policy_field(d: CampaignDefinition, message: str) -> tuple[str, object, str]:
     """Turn a PolicyError ("campaigns.retry.busy = '1x': expected ...") into this file's field, value, reason."""
     head, _, reason = message.partition(": ")

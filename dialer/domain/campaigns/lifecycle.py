@@ -70,3 +70,12 @@ def apply(campaign_id: int, status: CampaignStatus, command: Command) -> Campaig
     if status not in sources:
         raise IllegalCampaignTransition(campaign_id, status, command)
     return target
+
+
+# The commands a person gives; 'complete' is the runner's.
+PERSON_COMMANDS = (Command.START, Command.PAUSE, Command.RESUME, Command.STOP)
+
+
+def commands_for(status: CampaignStatus) -> tuple[Command, ...]:
+    """The commands a person may give a campaign in ``status`` (the buttons a face shows)."""
+    return tuple(c for c in PERSON_COMMANDS if status in _MOVES[c][0])

@@ -22,7 +22,7 @@ from typing import Protocol
 
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.campaigns.definition import CampaignDefinition
+from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
 from dialer.domain.campaigns.policy import (
@@ -290,6 +290,10 @@ class CampaignRepository(Protocol):
 
     async def enrol(self, campaign: CampaignRecord, at: datetime) -> int:
         """Add the leads matching the campaign's filter that are not enrolled yet; returns how many."""
+        ...
+
+    async def matching(self, lead_filter: LeadFilter, at: datetime) -> int:
+        """How many leads ``lead_filter`` selects at ``at``."""
         ...
 
     async def sync(self, campaign_id: int, at: datetime) -> Synced:
