@@ -76,6 +76,11 @@ fi
 for m in "${mounts[@]}"; do
   target="$root$m"
   $SUDO mkdir -p "$target"
+  # A project below /tmp is already inside through the /tmp mount: mounting it again would pin the
+  # folder (it could no longer be removed while mounted).
+  if [ "$m" != "/proc" ] && [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$m")" ]; then
+    continue
+  fi
   if ! mountpoint -q "$target"; then
     if [ "$m" = "/proc" ]; then
       $SUDO mount -t proc proc "$target"
