@@ -51,6 +51,7 @@ class SheetRows:
     headers: Sequence[object]
     rows: Iterator[tuple[int, Sequence[object]]]
     sha256: str
+    rows_estimate: int | None  # about how many data rows follow, for progress (None: unknown)
 
 
 def file_sha256(path: Path) -> str:
@@ -80,9 +81,9 @@ def open_sheet(path: Path, max_unpacked_bytes: int) -> Iterator[SheetRows]:
         # The csv module refuses a cell over 128 KiB with an exception that would end the whole
         # import; a cell that long is bad data in one row, for the row checks to reject.
         csv.field_size_limit(max(csv.field_size_limit(), _MAX_CSV_CELL))
-        encoding, sha256 = _scan_csv(path)
-        with path.open(encoding=encoding, newline="") as f:
-            yield _sheet_rows(path, enumerate(csv.reader(f), start=1), sha256)
+        scan = _scan_csv(path)
+        with path.open(encoding=scan.encoding, newline="") as f:
+            yield _sheet_rows(path, enumerate(csv.reader(f), start=1), scan.sha256, scan.rows_estimate)
     elif suffix in (".xlsx", ".xlsm"):
         _check_unpacked_size(path, max_unpacked_bytes)
         try:
@@ -91,9 +92,12 @@ def open_sheet(path: Path, max_unpacked_bytes: int) -> Iterator[SheetRows]:
             raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
         try:
             ws = wb.worksheets[0]
-            yield _sheet_rows(
-                path, enumerate(_xlsx_rows(path, ws.iter_rows(values_only=True)), start=1), file_sha256(path)
-            )
+            # The sheet's declared size is only an estimate: openpyxl would stop at it, dropping every row
+            # and column past a stale or forged <dimension>, so it is forgotten before the rows are read.
+            estimate = None if ws.max_row is None else max(ws.max_row - 1, 0)
+            ws.reset_dimensions()
+            rows = _xlsx_rows(path, ws.iter_rows(values_only=True))
+            yield _sheet_rows(path, enumerate(rows, start=1), file_sha256(path), estimate)
         finally:
             wb.close()
     else:
@@ -126,11 +130,22 @@ def _xlsx_rows(path: Path, rows: Iterator[Sequence[object]]) -> Iterator[Sequenc
         raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
 
 
-def _sheet_rows(path: Path, numbered: Iterator[tuple[int, Sequence[object]]], sha256: str) -> SheetRows:
+def _sheet_rows(
+    path: Path, numbered: Iterator[tuple[int, Sequence[object]]], sha256: str, rows_estimate: int | None
+) -> SheetRows:
     first = next(numbered, None)
     if first is None:
         raise ImportFileError(f"{path}: the file is empty (no header row)")
-    return SheetRows(headers=first[1], rows=numbered, sha256=sha256)
+    return SheetRows(headers=first[1], rows=numbered, sha256=sha256, rows_estimate=rows_estimate)
+
+
+@dataclass(frozen=True, slots=True)
+class _CsvScan:
+    """What the pass before parsing learns about a CSV file."""
+
+    encoding: str
+    sha256: str
+    rows_estimate: int | None  # line breaks after the header (quoted line breaks count too); None for UTF-16
 
 
 @dataclass(slots=True)
@@ -158,7 +173,7 @@ class _Decoding:
         self.fed += len(block)
 
 
-def _scan_csv(path: Path) -> tuple[str, str]:
+def _scan_csv(path: Path) -> _CsvScan:
     """The encoding that reads all of ``path`` and its SHA-256, in one streaming pass.
 
     A UTF-16 byte order mark means UTF-16. Otherwise UTF-8 unless the first 64 KiB of non-ASCII
@@ -178,10 +193,12 @@ def _scan_csv(path: Path) -> tuple[str, str]:
                 raise _encoding_error(
                     path, "not UTF-16, though the file starts with a UTF-16 byte order mark", utf16.error_at
                 )
-            return _UTF16, digest.hexdigest()
+            return _CsvScan(_UTF16, digest.hexdigest(), None)
         utf8, gb18030 = _Decoding(_UTF8), _Decoding(_GB18030)
         evidence_end: int | None = None
+        newlines = 0  # neither UTF-8 nor GB18030 uses the byte 0x0A inside a character
         for block in _blocks(first, f):
+            newlines += block.count(b"\n")
             if evidence_end is None and (m := _NON_ASCII.search(block)):
                 evidence_end = utf8.fed + m.start() + _EVIDENCE_BYTES
             digest.update(block)
@@ -192,8 +209,9 @@ def _scan_csv(path: Path) -> tuple[str, str]:
                 continue  # the evidence is UTF-8: GB18030 is out of the question
             gb18030.feed(block)
         utf8.feed(b"", final=True)
+    estimate = max(newlines - 1, 0)
     if utf8.error_at is None:
-        return _UTF8, digest.hexdigest()
+        return _CsvScan(_UTF8, digest.hexdigest(), estimate)
     assert evidence_end is not None  # a UTF-8 error needs a non-ASCII byte
     if utf8.error_at >= evidence_end:
         raise _encoding_error(
@@ -206,7 +224,7 @@ def _scan_csv(path: Path) -> tuple[str, str]:
             f"{path}: text is neither UTF-8 (byte offset {utf8.error_at}, line {utf8_line} is not) "
             f"nor GBK/GB18030 (byte offset {gb18030.error_at}, line {gb_line} is not)"
         )
-    return _GB18030, digest.hexdigest()
+    return _CsvScan(_GB18030, digest.hexdigest(), estimate)
 
 
 def _blocks(first: bytes, rest: IO[bytes]) -> Iterator[bytes]:

@@ -18,6 +18,7 @@ from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import LeadSettings, Settings
 from dialer.store.database import Database
+from tests.leads.xlsx_parts import declare_dimension
 
 
 def small_limits(unpacked_mb: int = 1, cell_chars: int = 500) -> Settings:
@@ -74,3 +75,16 @@ def test_a_limit_of_zero_is_a_config_error(tmp_path: Path) -> None:
     path.write_text("[leads]\nimport_max_unpacked_mb = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape("leads.import_max_unpacked_mb = 0: must be positive")):
         load(path, env={})
+
+
+async def test_a_workbook_declaring_a_smaller_size_still_has_every_row_and_column_read(
+    service: LeadService, sheet
+) -> None:
+    """openpyxl stops at a sheet's declared <dimension>: a stale or forged one must not drop rows silently."""
+    rows = [[f"客户{i}", str(13800138000 + i), "科鲁泽", "王丽"] for i in range(5)]
+    path = sheet("short.xlsx", ["姓名", "手机", "意向车型", "负责人"], rows)
+    declare_dimension(path, "A1:B2")
+    report = await service.importer.import_file(path, actor="经理", source=LeadSource.HQ)
+    assert (report.rows, report.created) == (5, 5)
+    lead = await service.store.find_by_phone("+8613800138004")
+    assert lead is not None and (lead.model, lead.owner) == ("科鲁泽", "王丽")
