@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from dialer.clock import Clock
@@ -100,8 +101,38 @@ def _cell(name: str, value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+_COLUMN_VALUES = attrgetter(*_COLUMNS)
+_TIME_INDEXES = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIME_FIELDS)
+# Columns stored as the value itself (text, integers); every other one goes through _cell.
+_PLAIN_TYPES = frozenset({"int", "str", "int | None", "str | None"})
+_CONVERTED_INDEXES = tuple(
+    i
+    for i, f in enumerate(f for f in dataclasses.fields(Lead) if f.name != "phones")
+    if f.name not in _TIME_FIELDS and f.type not in _PLAIN_TYPES
+)
+
+
+def _lead_rows(leads: Iterable[Lead]) -> list[tuple[Any, ...]]:
+    """Leads as table rows. Each instant is rendered once per batch: an import's leads share
+    their "now" (created, updated, owned) and often their HQ issue time."""
+    times: dict[datetime, str] = {}
+    rows = []
+    for lead in leads:
+        row = list(_COLUMN_VALUES(lead))
+        for i in _TIME_INDEXES:
+            if (value := row[i]) is not None:
+                text = times.get(value)
+                if text is None:
+                    text = times[value] = to_db(value)
+                row[i] = text
+        for i in _CONVERTED_INDEXES:
+            row[i] = _cell(_COLUMNS[i], row[i])
+        rows.append(tuple(row))
+    return rows
+
+
 def _lead_row(lead: Lead) -> tuple[Any, ...]:
-    return tuple(_cell(name, getattr(lead, name)) for name in _COLUMNS)
+    return _lead_rows((lead,))[0]
 
 
 def _lead(row: Row, phones: Sequence[LeadPhone]) -> Lead:
@@ -366,13 +397,13 @@ class LeadStore:
                 return ImportRun(plan, None, previous)
             # Rejections of a file already seen were logged with its first import.
             await self._log_import(tx, import_id, now, actor, src, plan, rejections, log_rejections=previous is None)
-            await tx.executemany(_INSERT_LEAD, [_lead_row(lead) for lead in plan.created])
+            await tx.executemany(_INSERT_LEAD, _lead_rows(plan.created))
             await tx.executemany(
                 _INSERT_PHONE,
                 [(p.e164, lead.id, p.kind.value) for lead in plan.created for p in lead.phones]
                 + [(p.e164, c.lead.id, p.kind.value) for c in plan.changed for p in c.new_phones],
             )
-            await tx.executemany(_UPDATE_LEAD, [(*_lead_row(c.lead)[1:], c.lead.id) for c in plan.changed])
+            await tx.executemany(_UPDATE_LEAD, [(*row[1:], row[0]) for row in _lead_rows(c.lead for c in plan.changed)])
             await self._append(tx, plan.events)
         log.info(
             "leads.imported",

@@ -226,18 +226,25 @@ class _RowParse:
         i = self.headers.index.get(column)
         return self.cells[i] if i is not None and i < len(self.cells) else None
 
-    def get(self, column: Column, parse: Callable[[object], T]) -> T | None:
+    def get(self, column: Column, parse: Callable[[object], T | None], *, required: bool = False) -> T | None:
         raw = self.raw(column)
-        try:
-            # Checked here, where every field of the row goes through, so a control character or a
-            # huge cell in any column can only ever become a rejection of this row.
-            check_printable(raw)
-            if isinstance(raw, str) and len(raw) > self.max_cell_chars:
-                raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
-            return parse(raw)
-        except FieldError as exc:
-            self.reject(column, raw, exc.reason)
-            return None
+        # An empty cell (most cells of most files) means absent to every parser: not parsed at all.
+        if raw is None or raw == "":
+            value = None
+        else:
+            try:
+                # Checked here, where every field of the row goes through, so a control character or a
+                # huge cell in any column can only ever become a rejection of this row.
+                check_printable(raw)
+                if isinstance(raw, str) and len(raw) > self.max_cell_chars:
+                    raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
+                value = parse(raw)
+            except FieldError as exc:
+                self.reject(column, raw, exc.reason)
+                return None
+        if value is None and required:
+            self.reject(column, raw, "empty")
+        return value
 
     def reject(self, column: Column, raw: object, reason: str) -> None:
         name = self.headers.header.get(column, column.value)
@@ -253,7 +260,7 @@ def is_blank(cells: Sequence[object]) -> bool:
 def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowContext) -> LeadDraft | list[Rejection]:
     """One data row (``row`` is the spreadsheet row number) to a draft, or every reason it is refused."""
     p = _RowParse(row, cells, headers, ctx.max_cell_chars)
-    name = p.get(Column.NAME, _required(parse_text))
+    name = p.get(Column.NAME, parse_text, required=True)
     phones: list[LeadPhone] = []
     for column in (Column.MOBILE, Column.LANDLINE):
         phone = p.get(column, _optional(lambda raw: parse_phone(raw, ctx.region)))
@@ -284,16 +291,6 @@ def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowCon
         note=p.get(Column.NOTE, parse_text),
     )
     return p.rejections or draft
-
-
-def _required(parse: Callable[[object], T | None]) -> Callable[[object], T]:
-    def required(raw: object) -> T:
-        value = parse(raw)
-        if value is None:
-            raise FieldError("empty")
-        return value
-
-    return required
 
 
 def _optional(parse: Callable[[object], T]) -> Callable[[object], T | None]:
