@@ -88,6 +88,7 @@ def open_sheet(path: Path, max_unpacked_bytes: int) -> Iterator[SheetRows]:
             yield _sheet_rows(path, enumerate(csv.reader(f), start=1), scan.sha256, scan.rows_estimate)
     elif suffix in (".xlsx", ".xlsm"):
         _check_unpacked_size(path, max_unpacked_bytes)
+        _check_sheet_extent(path)
         ws = _first_worksheet(path)
         # The size comes from the cells themselves: a sheet's declared <dimension> may be stale or forged.
         estimate = None if ws.end is None else ws.end[0]
@@ -113,6 +114,50 @@ def _check_unpacked_size(path: Path, limit: int) -> None:
             f"{path}: the workbook unpacks to {unpacked // (1024 * 1024)} MB, more than the"
             f" {limit // (1024 * 1024)} MB allowed ([leads] import_max_unpacked_mb); save it as CSV or split it"
         )
+
+
+# calamine holds a sheet as one dense rectangle from its first to its last used cell, so two cells,
+# A1 and XFD1048576, in a 5 KB file would ask for 17 billion cells (and abort the process: a Rust
+# allocation failure is not an exception). 10 million cells is 100 000 rows of 100 columns.
+_MAX_XLSX_CELLS = 10_000_000
+# A cell's or a row's position (r="B12", r="12"): an attribute named r ("sqref=", "ref=" and "r:id=" are not).
+_POSITION = re.compile(rb'\sr="([A-Z]{0,3})(\d{1,7})"')
+
+
+def _check_sheet_extent(path: Path) -> None:
+    """Refuse a workbook with a sheet whose used area (as far as its last cell) exceeds _MAX_XLSX_CELLS.
+
+    Every worksheet part is scanned as it is unpacked, before calamine reads any; the scan is of
+    bytes (a position is ASCII), so a cut or broken part is left for calamine to refuse.
+    """
+    try:
+        with ZipFile(path) as archive:
+            for name in archive.namelist():
+                if not (name.startswith("xl/worksheets/") and name.endswith(".xml")):
+                    continue
+                rows, columns = 0, 0
+                tail = b""
+                with archive.open(name) as part:
+                    while block := part.read(_BLOCK):
+                        text = tail + block
+                        if positions := _POSITION.findall(text):
+                            rows = max(rows, max(int(digits) for _, digits in positions))
+                            columns = max(columns, *(_column_number(c) for c in {c for c, _ in positions}))
+                        tail = text[-32:]  # a position cut at the block's end is found in the next
+                if rows * max(columns, 1) > _MAX_XLSX_CELLS:
+                    raise ImportFileError(
+                        f"{path}: a sheet ({name}) reaches row {rows:,}, column {columns:,}: more than"
+                        f" {_MAX_XLSX_CELLS:,} cells to read; delete the stray cells far from the data or save it as CSV"
+                    )
+    except (BadZipFile, OSError) as exc:
+        raise ImportFileError(f"{path}: not a readable XLSX workbook ({exc})") from None
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64  # A = 1
+    return number
 
 
 def _first_worksheet(path: Path) -> CalamineSheet:
