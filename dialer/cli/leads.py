@@ -77,6 +77,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp.add_argument("--owner", help="owner (负责人) of rows that leave it empty")
     imp.add_argument("--actor", default=None, help="who is importing (default: the login name)")
     imp.add_argument("--json", action="store_true", help="print the full report as JSON")
+    imp.add_argument(
+        "--force", action="store_true", help="read the file even if these exact bytes were imported before"
+    )
     imp.set_defaults(handler=run_import)
 
     due = leads.add_parser("due", help="leads due for follow-up (default: due by the end of today)")
@@ -132,8 +135,18 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
     lang = cfg.ui.language
 
     def progress(p: ImportProgress) -> None:
-        key = "progress.read" if p.phase is Phase.READ else "progress.write"
-        print(_t(lang, key, rows=p.rows), file=sys.stderr, flush=True)
+        if p.phase is Phase.WRITE:
+            print(_t(lang, "progress.write", rows=p.rows), file=sys.stderr, flush=True)
+        elif p.total:
+            # The total is an estimate: never show more rows done than in all, or over 100 %.
+            total = max(p.total, p.rows)
+            print(
+                _t(lang, "progress.read_of", rows=p.rows, total=total, percent=p.rows * 100 // total),
+                file=sys.stderr,
+                flush=True,
+            )
+        else:
+            print(_t(lang, "progress.read", rows=p.rows), file=sys.stderr, flush=True)
 
     async with open_store(cfg, args.clock) as app:
         service = app.leads
@@ -144,6 +157,7 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
                 source=None if args.source is None else LeadSource(args.source),
                 owner=args.owner,
                 progress=progress,
+                force=args.force,
             )
         except (LeadError, StoreError) as exc:
             raise CliError(str(exc)) from None
@@ -156,6 +170,22 @@ async def run_import(cfg: Settings, args: argparse.Namespace) -> int:
 
 def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
     """The human report of one import."""
+    previous = report.previous
+    if report.skipped and previous is not None:
+        at = previous.at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M")
+        print(_t(lang, "import.skipped", file=report.file, at=at, id=previous.id))
+        print(
+            _t(
+                lang,
+                "import.skipped_counts",
+                rows=previous.rows,
+                created=previous.created,
+                updated=previous.updated,
+                unchanged=previous.unchanged,
+                rejected=previous.rejected,
+            )
+        )
+        return
     print(
         _t(
             lang,
@@ -174,9 +204,9 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
         print(_t(lang, "import.nothing"))
     else:
         print(_t(lang, "import.batch", id=report.import_id))
-    if report.previous_import_id is not None and report.previous_import_at is not None:
-        at = report.previous_import_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M")
-        print(_t(lang, "import.seen", at=at, id=report.previous_import_id))
+    if previous is not None:
+        at = previous.at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M")
+        print(_t(lang, "import.seen", at=at, id=previous.id))
     if report.ignored_headers:
         print(_t(lang, "import.ignored", headers="、".join(report.ignored_headers)))
     sections: list[tuple[str, tuple[str, ...], list[tuple[object, ...]]]] = [

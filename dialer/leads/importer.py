@@ -1,5 +1,10 @@
 """The lead import service: file -> rows -> drafts -> one store transaction -> report.
 
+A file whose bytes were imported before with the same recipe (rules version, --source,
+--owner, region, time zone, cell limit: ``import_recipe``) is recognised by its SHA-256
+and skipped before a row is read; ``force`` reads it anyway, through the same merge rules,
+so a forced re-import fills only what is empty and never undoes an agent's work.
+
 Reading and parsing (CPU-bound: phone validation dominates) runs in a worker
 thread so a service's event loop keeps serving while a big file is read; the
 store then matches and writes everything in one transaction.
@@ -10,7 +15,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -18,9 +23,18 @@ from typing import Any
 from dialer.clock import Clock
 from dialer.domain.leads.merge import NameMismatch, OwnershipConflict, RowMerge
 from dialer.domain.leads.model import LeadSource
-from dialer.domain.leads.records import ImportSource
-from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, is_blank, map_headers, parse_row
-from dialer.leads.sheets import open_sheet
+from dialer.domain.leads.records import ImportSource, PreviousImport
+from dialer.domain.leads.template import (
+    Column,
+    LeadDraft,
+    Rejection,
+    RowContext,
+    import_recipe,
+    is_blank,
+    map_headers,
+    parse_row,
+)
+from dialer.leads.sheets import file_sha256, open_sheet
 from dialer.logs import get_logger
 from dialer.store.leads import LeadStore
 
@@ -40,6 +54,7 @@ class ImportProgress:
 
     phase: Phase
     rows: int
+    total: int | None = None  # about how many data rows the file has (None: unknown)
 
 
 ImportProgressCallback = Callable[[ImportProgress], None]
@@ -60,8 +75,8 @@ class ImportReport:
     conflicts: tuple[OwnershipConflict, ...]
     name_mismatches: tuple[NameMismatch, ...]
     ignored_headers: tuple[str, ...]
-    previous_import_id: int | None = None  # this exact file was imported before
-    previous_import_at: datetime | None = None
+    previous: PreviousImport | None = None  # the latest earlier import of these bytes
+    skipped: bool = False  # imported before with the same recipe: not read again (``previous`` says when)
     rejected_rows: int = field(init=False)
 
     def __post_init__(self) -> None:
@@ -76,7 +91,8 @@ class ImportReport:
         """The full report as JSON-ready data (``--json``)."""
         data = asdict(self)
         data["nothing_changed"] = self.nothing_changed
-        data["previous_import_at"] = None if self.previous_import_at is None else self.previous_import_at.isoformat()
+        if self.previous is not None:
+            data["previous"]["at"] = self.previous.at.isoformat()
         return data
 
 
@@ -110,8 +126,12 @@ class LeadImporter:
         source: LeadSource | None = None,
         owner: str | None = None,
         progress: ImportProgressCallback | None = None,
+        force: bool = False,
     ) -> ImportReport:
-        """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty."""
+        """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty.
+
+        The same bytes imported before with the same recipe are skipped unless ``force``.
+        """
         ctx = RowContext(
             region=self._region,
             tz=self._tz,
@@ -120,10 +140,13 @@ class LeadImporter:
             owner=owner,
             max_cell_chars=self._max_cell_chars,
         )
+        recipe = import_recipe(ctx)
+        if not force and (skipped := await self._skipped(path, recipe)):
+            return skipped
         parsed = await asyncio.to_thread(self._read, path, ctx, progress)
         if progress:
-            progress(ImportProgress(Phase.WRITE, parsed.rows))
-        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field)
+            progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
+        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
         run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
         plan = run.plan
         return ImportReport(
@@ -138,13 +161,39 @@ class LeadImporter:
             conflicts=plan.conflicts,
             name_mismatches=plan.name_mismatches,
             ignored_headers=parsed.ignored_headers,
-            previous_import_id=None if run.previous is None else run.previous.id,
-            previous_import_at=None if run.previous is None else run.previous.at,
+            previous=run.previous,
+        )
+
+    async def _skipped(self, path: Path, recipe: str) -> ImportReport | None:
+        """The report of skipping ``path`` if its bytes were imported before with ``recipe``; else None."""
+        try:
+            sha256 = await asyncio.to_thread(file_sha256, path)
+        except OSError:
+            return None  # reading it says what is wrong, in the words every other file error uses
+        previous = await self._store.find_import(sha256, recipe)
+        if previous is None:
+            return None
+        log.info("leads.import_skipped", file=path.name, previous_import_id=previous.id)
+        return ImportReport(
+            file=str(path),
+            import_id=None,
+            rows=0,
+            created=0,
+            updated=0,
+            unchanged=0,
+            merged=(),
+            rejections=(),
+            conflicts=(),
+            name_mismatches=(),
+            ignored_headers=(),
+            previous=previous,
+            skipped=True,
         )
 
     def _read(self, path: Path, ctx: RowContext, progress: ImportProgressCallback | None) -> _Parsed:
         with open_sheet(path, self._max_unpacked_bytes) as sheet:
             parsed = _Parsed(sha256=sheet.sha256)
+            total = sheet.rows_estimate
             headers = map_headers(sheet.headers)
             parsed.ignored_headers = headers.ignored
             parsed.phone_field = "/".join(
@@ -160,7 +209,7 @@ class LeadImporter:
                 else:
                     parsed.rejections.extend(result)
                 if progress and parsed.rows % self._progress_rows == 0:
-                    progress(ImportProgress(Phase.READ, parsed.rows))
+                    progress(ImportProgress(Phase.READ, parsed.rows, total))
         log.info(
             "leads.file_read",
             file=path.name,

@@ -15,6 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from operator import attrgetter
 from typing import Any
 
 from dialer.clock import Clock
@@ -100,8 +101,38 @@ def _cell(name: str, value: Any) -> Any:
     return value.value if isinstance(value, Enum) else value
 
 
+_COLUMN_VALUES = attrgetter(*_COLUMNS)
+_TIME_INDEXES = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIME_FIELDS)
+# Columns stored as the value itself (text, integers); every other one goes through _cell.
+_PLAIN_TYPES = frozenset({"int", "str", "int | None", "str | None"})
+_CONVERTED_INDEXES = tuple(
+    i
+    for i, f in enumerate(f for f in dataclasses.fields(Lead) if f.name != "phones")
+    if f.name not in _TIME_FIELDS and f.type not in _PLAIN_TYPES
+)
+
+
+def _lead_rows(leads: Iterable[Lead]) -> list[tuple[Any, ...]]:
+    """Leads as table rows. Each instant is rendered once per batch: an import's leads share
+    their "now" (created, updated, owned) and often their HQ issue time."""
+    times: dict[datetime, str] = {}
+    rows = []
+    for lead in leads:
+        row = list(_COLUMN_VALUES(lead))
+        for i in _TIME_INDEXES:
+            if (value := row[i]) is not None:
+                text = times.get(value)
+                if text is None:
+                    text = times[value] = to_db(value)
+                row[i] = text
+        for i in _CONVERTED_INDEXES:
+            row[i] = _cell(_COLUMNS[i], row[i])
+        rows.append(tuple(row))
+    return rows
+
+
 def _lead_row(lead: Lead) -> tuple[Any, ...]:
-    return tuple(_cell(name, getattr(lead, name)) for name in _COLUMNS)
+    return _lead_rows((lead,))[0]
 
 
 def _lead(row: Row, phones: Sequence[LeadPhone]) -> Lead:
@@ -329,16 +360,17 @@ class LeadStore:
     ) -> ImportRun:
         """Match, plan and write one file's valid rows in ONE transaction.
 
-        The import run is logged (with its rejections) when it changed something or
-        when this file was never seen before, so importing the same file again
-        leaves the store exactly as it was.
+        The import run is logged when it changed something, when this file was never seen
+        before (with its rejections: those of a file already seen were logged then), or when
+        these bytes were never imported with this recipe (so the next import can skip them);
+        importing the same file again otherwise leaves the store exactly as it was.
         """
         now = self._clock.now()
         async with self._db.write() as tx:
-            previous_row = await tx.fetchone(
-                "SELECT id, at FROM lead_imports WHERE file_sha256 = ? ORDER BY id DESC LIMIT 1", (src.file_sha256,)
-            )
-            previous = None if previous_row is None else PreviousImport(previous_row["id"], from_db(previous_row["at"]))
+            previous = await self._previous_import(tx, src.file_sha256)
+            # Recording the first run of these bytes with this recipe, even one that changes nothing, is
+            # what lets the next import of the same file be skipped (find_import).
+            unrecorded = src.recipe is not None and await self._previous_import(tx, src.file_sha256, src.recipe) is None
             numbers = sorted({p.e164 for d in drafts for p in d.phones})
             lead_ids: set[int] = set()
             for chunk in _chunks(numbers):
@@ -361,17 +393,17 @@ class LeadStore:
                 phone_field=src.phone_field,
             )
             rejections = sorted([*parse_rejections, *plan.rejections], key=lambda r: r.row)
-            if not plan.writes and (previous is not None or not rejections):
+            if not plan.writes and not unrecorded and (previous is not None or not rejections):
                 return ImportRun(plan, None, previous)
             # Rejections of a file already seen were logged with its first import.
             await self._log_import(tx, import_id, now, actor, src, plan, rejections, log_rejections=previous is None)
-            await tx.executemany(_INSERT_LEAD, [_lead_row(lead) for lead in plan.created])
+            await tx.executemany(_INSERT_LEAD, _lead_rows(plan.created))
             await tx.executemany(
                 _INSERT_PHONE,
                 [(p.e164, lead.id, p.kind.value) for lead in plan.created for p in lead.phones]
                 + [(p.e164, c.lead.id, p.kind.value) for c in plan.changed for p in c.new_phones],
             )
-            await tx.executemany(_UPDATE_LEAD, [(*_lead_row(c.lead)[1:], c.lead.id) for c in plan.changed])
+            await tx.executemany(_UPDATE_LEAD, [(*row[1:], row[0]) for row in _lead_rows(c.lead for c in plan.changed)])
             await self._append(tx, plan.events)
         log.info(
             "leads.imported",
@@ -385,6 +417,37 @@ class LeadStore:
             conflicts=len(plan.conflicts),
         )
         return ImportRun(plan, import_id, previous)
+
+    async def find_import(self, file_sha256: str, recipe: str) -> PreviousImport | None:
+        """The latest import of these bytes with this recipe: importing them again would change nothing."""
+        async with self._db.read() as r:
+            return await self._previous_import(r, file_sha256, recipe)
+
+    async def _previous_import(
+        self, r: Reader | Tx, file_sha256: str, recipe: str | None = None
+    ) -> PreviousImport | None:
+        """The latest import of these bytes (with this recipe when given)."""
+        sql = (
+            "SELECT id, at, file_name, rows_total, created, updated, unchanged, rejected FROM lead_imports"
+            " WHERE file_sha256 = ?"
+        )
+        params: list[Any] = [file_sha256]
+        if recipe is not None:
+            sql += " AND recipe = ?"
+            params.append(recipe)
+        row = await r.fetchone(sql + " ORDER BY id DESC LIMIT 1", params)
+        if row is None:
+            return None
+        return PreviousImport(
+            row["id"],
+            from_db(row["at"]),
+            row["file_name"],
+            row["rows_total"],
+            row["created"],
+            row["updated"],
+            row["unchanged"],
+            row["rejected"],
+        )
 
     async def _claimants(self, tx: Tx, ids: Sequence[int]) -> dict[int, frozenset[str]]:
         found: dict[int, set[str]] = {}
@@ -410,14 +473,15 @@ class LeadStore:
         log_rejections: bool,
     ) -> None:
         await tx.execute(
-            "INSERT INTO lead_imports (id, at, actor, file_name, file_sha256, source, rows_total, created, updated,"
-            " unchanged, merged, rejected, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO lead_imports (id, at, actor, file_name, file_sha256, recipe, source, rows_total, created,"
+            " updated, unchanged, merged, rejected, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 import_id,
                 to_db(now),
                 actor,
                 src.file_name,
                 src.file_sha256,
+                src.recipe,
                 None if src.source is None else src.source.value,
                 src.rows_total,
                 len(plan.created),

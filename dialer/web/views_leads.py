@@ -67,9 +67,12 @@ async def _import(request: web.Request) -> ImportReport:
         except FieldError as exc:
             errors["source"] = f"{raw_source!r}: {exc.reason}"
     owner = str(form.get("owner") or "").strip() or None
+    force = bool(form.get("force"))
     actor = "web:" + session_of(request).user.name
     async with _uploaded(request, errors) as path:
-        return await request.app[DIALER].leads.importer.import_file(path, actor=actor, source=source, owner=owner)
+        return await request.app[DIALER].leads.importer.import_file(
+            path, actor=actor, source=source, owner=owner, force=force
+        )
 
 
 async def _import_states(request: web.Request) -> StatesReport:
@@ -88,8 +91,11 @@ def _page(
     status: int = 200,
 ) -> web.Response:
     """The import page: the forms (with errors next to their fields), and the last import's report if any."""
+    previous = None if report is None else report.previous
+    previous_at = None if previous is None else previous.at.astimezone(request.app[DIALER].leads.tz)
     return render(
         request, "import.html", t(request, "web.import.title"), status=status, errors=errors or {}, report=report,
+        previous_at=None if previous_at is None else previous_at.strftime("%Y-%m-%d %H:%M"),
         rejects=[] if report is None else [(r.row, r.field, r.value, r.reason) for r in report.rejections],
         sources=[s.value for s in LeadSource], states=states, states_errors=states_errors or {},
         states_problems=[] if states is None else [(p.row, p.field, p.value, p.reason) for p in states.problems],

@@ -59,7 +59,7 @@ async def test_ten_thousand_rows_with_five_percent_malformed(service: LeadServic
     assert await service.store.find_by_phone("+8613600000001") is not None
     assert await service.store.find_by_phone("+8613600000000") is None  # row 2 had the short mobile
 
-    again = await service.importer.import_file(path, actor="t", source=LeadSource.HQ)
-    assert again.nothing_changed
+    again = await service.importer.import_file(path, actor="t", source=LeadSource.HQ, force=True)
+    assert again.nothing_changed and not again.skipped
     assert (again.created, again.updated, again.unchanged, again.rejected_rows) == (0, 0, ROWS - len(bad), len(bad))
     assert await service.store.count() == ROWS - len(bad)

@@ -41,7 +41,14 @@ def test_import_due_and_hygiene_print_chinese_tables(
     assert "正在查重并写入" in err
 
     assert run(config, "import", str(path), "--source", "hq") == 0
-    assert "本次导入没有任何变更" in capsys.readouterr().out
+    out, err = capsys.readouterr()
+    assert "未变化，已跳过" in out and "批次 #1" in out and "新建 1" in out and "拒绝 1 行" in out
+    assert "正在查重并写入" not in err  # not read at all
+
+    assert run(config, "import", str(path), "--source", "hq", "--force") == 0
+    out, err = capsys.readouterr()
+    assert "本次导入没有任何变更" in out and "该文件已于" in out
+    assert "正在查重并写入" in err
 
     assert run(config, "due", "--overdue") == 0
     out = capsys.readouterr().out
@@ -57,6 +64,12 @@ def test_json_output_and_bad_input(config: Path, tmp_path: Path, capsys: pytest.
     assert run(config, "import", str(path), "--source", "web", "--json") == 0
     report = json.loads(capsys.readouterr().out)
     assert (report["created"], report["nothing_changed"], report["rejections"]) == (1, False, [])
+    assert (report["skipped"], report["previous"]) == (False, None)
+    assert run(config, "import", str(path), "--source", "web", "--json") == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["skipped"], again["nothing_changed"], again["created"]) == (True, True, 0)
+    assert (again["previous"]["id"], again["previous"]["created"]) == (report["import_id"], 1)
+    assert again["previous"]["at"].startswith("20")
 
     assert run(config, "due", "--all", "--json") == 0
     [item] = json.loads(capsys.readouterr().out)

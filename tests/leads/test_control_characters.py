@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from zipfile import ZipFile
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,6 +18,7 @@ from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import UNPRINTABLE_REASON, FieldError, LeadSource, check_printable, shown
 from dialer.domain.leads.template import LeadDraft, RowContext, map_headers, parse_row
 from dialer.leads.service import LeadService
+from dialer.leads.sheets import write_sheet
 
 HEAD = ["姓名", "手机", "意向车型", "备注"]
 
@@ -98,11 +100,10 @@ def test_headers_are_reported_escaped_and_a_line_break_inside_a_header_is_decora
     assert headers.ignored == ("备\\x00注",)
 
 
-async def test_an_xlsx_whose_xml_a_forbidden_character_broke_is_refused_not_a_crash(
+async def test_an_xlsx_cell_holding_a_character_xml_forbids_refuses_its_row_only(
     service: LeadService, tmp_path: Path
 ) -> None:
-    # A normal (not write-only) workbook declares its size first, so read-only mode only meets the
-    # broken XML while handing out rows; openpyxl writes U+FFFE as it is, which XML forbids.
+    # openpyxl writes U+FFFE as it is, which XML forbids; calamine reads it, and the row check refuses it.
     wb = Workbook()
     ws = wb.active
     ws.append(["姓名", "手机"])
@@ -110,6 +111,21 @@ async def test_an_xlsx_whose_xml_a_forbidden_character_broke_is_refused_not_a_cr
     ws.append(["李\ufffe四", "13900139000"])
     path = tmp_path / "broken.xlsx"
     wb.save(path)
+    report = await service.importer.import_file(path, actor="t", source=LeadSource.WEB)
+    assert [(r.row, r.value, r.reason) for r in report.rejections] == [(3, "李\\ufffe四", UNPRINTABLE_REASON)]
+    assert report.created == 1 and await service.store.count() == 1
+
+
+async def test_an_xlsx_whose_sheet_xml_is_broken_is_refused_not_a_crash(service: LeadService, tmp_path: Path) -> None:
+    path = tmp_path / "cut.xlsx"
+    write_sheet(path, ["姓名", "手机"], [["张三", "13800138000"], ["李四", "13900139000"]])
+    with ZipFile(path) as archive:
+        parts = {name: archive.read(name) for name in archive.namelist()}
+    sheet_xml = parts["xl/worksheets/sheet1.xml"]
+    parts["xl/worksheets/sheet1.xml"] = sheet_xml[: len(sheet_xml) // 2]  # cut off, as by a failed download
+    with ZipFile(path, "w") as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
     with pytest.raises(ImportFileError, match="not a readable XLSX workbook"):
         await service.importer.import_file(path, actor="t", source=LeadSource.WEB)
     assert await service.store.count() == 0

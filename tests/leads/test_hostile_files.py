@@ -10,6 +10,7 @@ from pathlib import Path
 from zipfile import ZIP_DEFLATED, ZipFile
 
 import pytest
+from openpyxl import Workbook
 
 from dialer.clock import VirtualClock
 from dialer.domain.leads.errors import ImportFileError
@@ -18,6 +19,7 @@ from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import LeadSettings, Settings
 from dialer.store.database import Database
+from tests.leads.xlsx_parts import declare_dimension
 
 
 def small_limits(unpacked_mb: int = 1, cell_chars: int = 500) -> Settings:
@@ -74,3 +76,38 @@ def test_a_limit_of_zero_is_a_config_error(tmp_path: Path) -> None:
     path.write_text("[leads]\nimport_max_unpacked_mb = 0\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape("leads.import_max_unpacked_mb = 0: must be positive")):
         load(path, env={})
+
+
+async def test_a_workbook_declaring_a_smaller_size_still_has_every_row_and_column_read(
+    service: LeadService, sheet
+) -> None:
+    """openpyxl stops at a sheet's declared <dimension>: a stale or forged one must not drop rows silently."""
+    rows = [[f"客户{i}", str(13800138000 + i), "科鲁泽", "王丽"] for i in range(5)]
+    path = sheet("short.xlsx", ["姓名", "手机", "意向车型", "负责人"], rows)
+    declare_dimension(path, "A1:B2")
+    report = await service.importer.import_file(path, actor="经理", source=LeadSource.HQ)
+    assert (report.rows, report.created) == (5, 5)
+    lead = await service.store.find_by_phone("+8613800138004")
+    assert lead is not None and (lead.model, lead.owner) == ("科鲁泽", "王丽")
+
+
+async def test_a_workbook_with_a_stray_cell_far_away_is_refused_before_it_is_read(
+    service: LeadService, tmp_path: Path
+) -> None:
+    """Two cells, A1 and XFD1048576, in a 5 KB file: read as one dense sheet that is 17 billion cells,
+    an allocation failure that aborts the whole process (not an exception) if it ever reaches calamine."""
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "手机"])
+    ws.append(["张先生", "13800138000"])
+    ws["XFD1048576"] = "x"
+    path = tmp_path / "far.xlsx"
+    wb.save(path)
+    assert path.stat().st_size < 10 * 1024
+    with pytest.raises(ImportFileError, match=re.escape("reaches row 1,048,576, column 16,384: more than 10,000,000")):
+        await service.importer.import_file(path, actor="经理", source=LeadSource.WEB)
+    ws["XFD1048576"] = None
+    ws["H50000"] = "x"  # far, but 400 000 cells: read
+    wb.save(path)
+    report = await service.importer.import_file(path, actor="经理", source=LeadSource.WEB)
+    assert report.created == 1

@@ -11,6 +11,7 @@ from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import LeadService
 from tests.conftest import START
+from tests.leads.xlsx_parts import declare_dimension
 
 HEAD = ["姓名", "手机", "电话", "线索来源", "意向车型", "意向级别", "下发时间", "负责人", "备注"]
 
@@ -193,10 +194,10 @@ async def test_reimporting_the_same_file_changes_nothing(service: LeadService, s
     assert (first.created, len(first.merged), first.rejected_rows, len(first.conflicts)) == (1, 1, 1, 1)
     before = await snapshot(service)
     clock.advance(3600)
-    again = await service.importer.import_file(path, actor="someone else", source=LeadSource.HQ)
-    assert again.nothing_changed and again.import_id is None
+    again = await service.importer.import_file(path, actor="someone else", source=LeadSource.HQ, force=True)
+    assert again.nothing_changed and again.import_id is None and not again.skipped
     assert (again.created, again.updated, again.unchanged) == (0, 0, 1)
-    assert (again.previous_import_id, again.previous_import_at) == (first.import_id, START)
+    assert again.previous is not None and (again.previous.id, again.previous.at) == (first.import_id, START)
     assert [(c.row, c.owner, c.claimant, c.logged) for c in again.conflicts] == [(3, "王丽", "李强", False)]
     assert again.rejected_rows == 1
     assert await snapshot(service) == before
@@ -281,3 +282,84 @@ async def test_real_excel_date_cells_are_local_times(service: LeadService, sheet
     assert report.created == 1 and lead is not None
     assert lead.issued_at == datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
     assert lead.purchase_date is not None and lead.purchase_date.isoformat() == "2019-05-01"
+
+
+SKIP_ROWS = [
+    ["张三", "13800138000", "", "", "科鲁泽", "H", "2026-11-28 10:00", "王丽", ""],
+    ["坏号", "123", "", "", "", "", "", "", ""],
+]
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+async def test_the_same_bytes_are_recognised_and_skipped(
+    service: LeadService, sheet, clock: VirtualClock, suffix: str
+) -> None:
+    path = sheet(f"hq.{suffix}", HEAD, SKIP_ROWS)
+    first = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
+    before = await snapshot(service)
+    clock.advance(3600)
+    progress: list[object] = []
+    again = await service.importer.import_file(
+        path.rename(path.with_name(f"renamed.{suffix}")), actor="other", source=LeadSource.HQ, progress=progress.append
+    )
+    assert again.skipped and again.nothing_changed and progress == []  # not read at all
+    assert (again.rows, again.created, again.rejections) == (0, 0, ())
+    assert again.previous is not None
+    assert (again.previous.id, again.previous.at, again.previous.file_name) == (first.import_id, START, f"hq.{suffix}")
+    assert (again.previous.rows, again.previous.created, again.previous.rejected) == (2, 1, 1)
+    assert await snapshot(service) == before
+
+
+async def test_one_changed_byte_or_another_recipe_is_read_again(service: LeadService, sheet) -> None:
+    path = sheet("hq.csv", HEAD, SKIP_ROWS)
+    await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"H,2026", b"A,2026"))
+    assert len(path.read_bytes()) == len(data) and path.read_bytes() != data
+    changed = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
+    assert not changed.skipped and (changed.rows, changed.unchanged) == (2, 1)  # the lead keeps its H
+    other_owner = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ, owner="李强")
+    assert not other_owner.skipped and other_owner.rows == 2
+    assert (await service.importer.import_file(path, actor="tester", source=LeadSource.HQ, owner="李强")).skipped
+
+
+async def test_a_run_that_changed_nothing_is_recorded_so_the_next_one_skips(service: LeadService, sheet) -> None:
+    """Other bytes, the same leads: nothing to write, but the file is recorded, so importing it again is skipped."""
+    await service.importer.import_file(sheet("a.csv", HEAD, SKIP_ROWS[:1]), actor="t", source=LeadSource.HQ)
+    copy = sheet("b.xlsx", HEAD, SKIP_ROWS[:1])
+    seen = await service.importer.import_file(copy, actor="t", source=LeadSource.HQ)
+    assert not seen.skipped and (seen.created, seen.unchanged) == (0, 1) and seen.import_id is not None
+    assert (await service.importer.import_file(copy, actor="t", source=LeadSource.HQ)).skipped
+
+
+async def test_a_forced_reimport_never_undoes_the_agents_work(service: LeadService, sheet, clock: VirtualClock) -> None:
+    path = sheet("hq.csv", HEAD, SKIP_ROWS)
+    await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)
+    lead = await service.store.find_by_phone("+8613800138000")
+    assert lead is not None
+    clock.advance(3600)
+    await service.store.change_state(lead.id, LeadState.FOLLOWING, clock.now(), "agent1", intent=IntentLevel.B)
+    [moved] = await service.store.transfer([lead.id], "赵敏", clock.now(), "经理", "cover")
+    assert moved.changed
+    worked = await service.store.get(lead.id)
+    assert (worked.state, worked.intent, worked.owner) == (LeadState.FOLLOWING, IntentLevel.B, "赵敏")
+    clock.advance(3600)
+    assert (await service.importer.import_file(path, actor="tester", source=LeadSource.HQ)).skipped
+    forced = await service.importer.import_file(path, actor="tester", source=LeadSource.HQ, force=True)
+    assert not forced.skipped and forced.created == 0
+    assert [(c.owner, c.claimant) for c in forced.conflicts] == [("赵敏", "王丽")]  # reported, not taken back
+    assert await service.store.get(lead.id) == worked
+
+
+@pytest.mark.parametrize("suffix", ["csv", "xlsx"])
+async def test_progress_counts_rows_of_about_the_total(service: LeadService, sheet, suffix: str) -> None:
+    rows = [[f"客户{i}", str(13600000000 + i), "", "", "", "", "", "", ""] for i in range(12_000)]
+    path = sheet(f"big.{suffix}", HEAD, rows)
+    if suffix == "xlsx":
+        declare_dimension(path, "A1:I12001")  # the workbook's size, as Excel declares it
+    seen: list[tuple[str, int, int | None]] = []
+    report = await service.importer.import_file(
+        path, actor="t", source=LeadSource.HQ, progress=lambda p: seen.append((p.phase.value, p.rows, p.total))
+    )
+    assert report.created == 12_000
+    assert seen == [("read", 5000, 12_000), ("read", 10_000, 12_000), ("write", 12_000, 12_000)]

@@ -42,6 +42,24 @@ async def test_upload_shows_the_rejected_rows(client: TestClient, logins: dict[R
     assert "<td>3</td><td>手机</td><td>12345</td>" in rejects  # row 3 (after the header), the phone column, its value
 
 
+async def test_the_same_file_again_is_skipped_unless_forced(
+    client: TestClient, logins: dict[Role, Login], tmp_path: Path
+) -> None:
+    manager = logins[Role.SALES_MANAGER]
+    path = tmp_path / "hq.csv"
+    write_sheet(path, ["姓名", "手机"], [["周八", "13500135000"]])
+    first = await client.post("/import", data=_upload(path, manager.csrf), headers=manager.headers(csrf=False))
+    assert 'id="import-summary"' in await first.text()
+    again = await client.post("/import", data=_upload(path, manager.csrf), headers=manager.headers(csrf=False))
+    text = await again.text()
+    assert 'id="import-skipped"' in text and 'id="import-summary"' not in text and "批次 #" in text
+    forced = await client.post(
+        "/import", data=_upload(path, manager.csrf, force="1"), headers=manager.headers(csrf=False)
+    )
+    text = await forced.text()
+    assert 'id="import-summary"' in text and 'id="import-skipped"' not in text
+
+
 async def test_api_import_returns_the_report(client: TestClient, logins: dict[Role, Login], tmp_path: Path) -> None:
     path = tmp_path / "web.csv"
     write_sheet(path, ["姓名", "手机"], [["孙七", "13600136000"]])

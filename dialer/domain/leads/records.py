@@ -26,10 +26,16 @@ class LeadEvent:
 
 @dataclass(frozen=True, slots=True)
 class PreviousImport:
-    """An earlier import run of the same file (same SHA-256)."""
+    """An earlier import run of the same file (same SHA-256), and what it did."""
 
     id: int
     at: datetime
+    file_name: str
+    rows: int
+    created: int
+    updated: int
+    unchanged: int
+    rejected: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,9 @@ class ImportSource:
     source: LeadSource | None
     rows_total: int
     phone_field: str  # how the file names its phone column(s), for rejections
+    # What besides the bytes decided the result (dialer.domain.leads.template.import_recipe);
+    # None: not a file (an inbound caller), never recognised and skipped.
+    recipe: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,6 +9,8 @@ user-facing description of this module.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -186,6 +188,29 @@ class RowContext:
     owner: str | None = None  # --owner: used where the row has none
 
 
+# The version of the rules that turn a file into leads (this module and dialer.domain.leads.merge).
+# Part of every import's recipe: raise it when a change would read the same file differently, so files
+# imported under the old rules are read again instead of being skipped as unchanged.
+IMPORT_RULES_VERSION = 1
+
+
+def import_recipe(ctx: RowContext) -> str:
+    """What besides the file's bytes decides an import's result, as a digest stored with the import.
+
+    The same bytes with the same recipe give the same drafts (``ctx.now`` aside: it only refuses dates
+    in the future, which ``--force`` re-reads), so such a file can be recognised and skipped.
+    """
+    facts = {
+        "rules": IMPORT_RULES_VERSION,
+        "region": ctx.region,
+        "tz": str(ctx.tz),
+        "max_cell_chars": ctx.max_cell_chars,
+        "source": None if ctx.source is None else ctx.source.value,
+        "owner": ctx.owner,
+    }
+    return hashlib.sha256(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
 @dataclass(slots=True)
 class _RowParse:
     """Collects every problem of one row instead of stopping at the first."""
@@ -201,18 +226,25 @@ class _RowParse:
         i = self.headers.index.get(column)
         return self.cells[i] if i is not None and i < len(self.cells) else None
 
-    def get(self, column: Column, parse: Callable[[object], T]) -> T | None:
+    def get(self, column: Column, parse: Callable[[object], T | None], *, required: bool = False) -> T | None:
         raw = self.raw(column)
-        try:
-            # Checked here, where every field of the row goes through, so a control character or a
-            # huge cell in any column can only ever become a rejection of this row.
-            check_printable(raw)
-            if isinstance(raw, str) and len(raw) > self.max_cell_chars:
-                raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
-            return parse(raw)
-        except FieldError as exc:
-            self.reject(column, raw, exc.reason)
-            return None
+        # An empty cell (most cells of most files) means absent to every parser: not parsed at all.
+        if raw is None or raw == "":
+            value = None
+        else:
+            try:
+                # Checked here, where every field of the row goes through, so a control character or a
+                # huge cell in any column can only ever become a rejection of this row.
+                check_printable(raw)
+                if isinstance(raw, str) and len(raw) > self.max_cell_chars:
+                    raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
+                value = parse(raw)
+            except FieldError as exc:
+                self.reject(column, raw, exc.reason)
+                return None
+        if value is None and required:
+            self.reject(column, raw, "empty")
+        return value
 
     def reject(self, column: Column, raw: object, reason: str) -> None:
         name = self.headers.header.get(column, column.value)
@@ -228,7 +260,7 @@ def is_blank(cells: Sequence[object]) -> bool:
 def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowContext) -> LeadDraft | list[Rejection]:
     """One data row (``row`` is the spreadsheet row number) to a draft, or every reason it is refused."""
     p = _RowParse(row, cells, headers, ctx.max_cell_chars)
-    name = p.get(Column.NAME, _required(parse_text))
+    name = p.get(Column.NAME, parse_text, required=True)
     phones: list[LeadPhone] = []
     for column in (Column.MOBILE, Column.LANDLINE):
         phone = p.get(column, _optional(lambda raw: parse_phone(raw, ctx.region)))
@@ -259,16 +291,6 @@ def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowCon
         note=p.get(Column.NOTE, parse_text),
     )
     return p.rejections or draft
-
-
-def _required(parse: Callable[[object], T | None]) -> Callable[[object], T]:
-    def required(raw: object) -> T:
-        value = parse(raw)
-        if value is None:
-            raise FieldError("empty")
-        return value
-
-    return required
 
 
 def _optional(parse: Callable[[object], T]) -> Callable[[object], T | None]:
