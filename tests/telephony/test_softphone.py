@@ -30,8 +30,8 @@ from dialer.lab.lab import Lab
 from dialer.lab.layout import Party
 from dialer.phone import normalize
 from dialer.settings import CallSettings, Settings
-from tests.conftest import REPO, free_port
-from tests.inbound.labkit import SAMPLE_RATE, private_settings, rms, tone_share, ulaw_to_pcm
+from tests.conftest import free_port
+from tests.inbound.labkit import SAMPLE_RATE, private_settings, rms, tone_share
 
 pytestmark = pytest.mark.asterisk
 
@@ -42,7 +42,8 @@ AGENT = "agent1"
 CUSTOMER = "13800000001"
 # The agent's voice: a tone no lab customer sends (their audio is asterisk/sipp/audio/customer.ulaw).
 TONE_HZ = 1100.0
-CUSTOMER_AUDIO = REPO / "asterisk" / "sipp" / "audio" / "customer.ulaw"
+# RMS (16-bit scale) above which a recording holds someone talking rather than silence.
+SPEECH_RMS = 200
 # Share of the recording's 20 ms frames the tone must dominate: the agent talks throughout, the
 # customer's speech and the first moments before media flows take the rest.
 TONE_SHARE_MIN = 0.3
@@ -120,9 +121,18 @@ def wait_registered(lab: Lab, phone: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def softphone(softphone_lab: tuple[Lab, Settings], tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+def voice(request: pytest.FixtureRequest) -> float | None:
+    """What the softphone's microphone hears: the tone, unless a test parametrizes ``None`` (silence)."""
+    freq: float | None = getattr(request, "param", TONE_HZ)
+    return freq
+
+
+@pytest.fixture
+def softphone(
+    softphone_lab: tuple[Lab, Settings], voice: float | None, tmp_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
     lab, settings = softphone_lab
-    wav = write_wav(tmp_path / "agent.wav", TONE_HZ)
+    wav = write_wav(tmp_path / "agent.wav", voice)
     folder = baresip_config(
         tmp_path / "baresip",
         sip=f"127.0.0.1:{settings.lab.sip_port}",
@@ -152,22 +162,36 @@ def recorded_pcm(path: str) -> bytes:
         return w.readframes(w.getnframes())
 
 
-async def test_a_softphone_agent_answers_and_its_audio_is_recorded(
-    softphone_lab: tuple[Lab, Settings], softphone: subprocess.Popen[bytes], tmp_path: Path
-) -> None:
-    _, settings = softphone_lab
+async def answered_recording(settings: Settings, log: Path) -> bytes:
+    """Call the talking customer with the softphone as agent; the call's recording as 16-bit PCM."""
     async with open_app(settings) as app:
         assert app.calls is not None
         attempt = await app.calls.dial(normalize(CUSTOMER), agent=AGENT)
-    assert attempt.outcome is Outcome.ANSWERED, (tmp_path / "baresip.log").read_text(errors="replace")
+    assert attempt.outcome is Outcome.ANSWERED, log.read_text(errors="replace")  # noqa: ASYNC240 - read on failure only
     assert attempt.agent == AGENT and attempt.connected_at is not None
     assert attempt.recording and Path(attempt.recording).is_file()  # noqa: ASYNC240 - one stat of a local file
     pcm = recorded_pcm(attempt.recording)
     assert len(pcm) / 2 / SAMPLE_RATE > 2.0, "the recording is shorter than the talk"
-    # The measure tells the agent from the customer: the customer's own audio holds no such tone.
-    assert tone_share(ulaw_to_pcm(CUSTOMER_AUDIO.read_bytes()), TONE_HZ) < 0.05
+    return pcm
+
+
+async def test_a_softphone_agent_answers_and_its_audio_is_recorded(
+    softphone_lab: tuple[Lab, Settings], softphone: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    pcm = await answered_recording(softphone_lab[1], tmp_path / "baresip.log")
     share = tone_share(pcm, TONE_HZ)
-    print(
-        f"recording {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames"
-    )
+    print(f"tone: {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames")
     assert share > TONE_SHARE_MIN, f"the agent's tone is in only {share:.0%} of the recording's frames"
+
+
+@pytest.mark.parametrize("voice", [None], indirect=True)
+async def test_a_silent_softphone_leaves_no_tone_in_the_recording(
+    softphone_lab: tuple[Lab, Settings], softphone: subprocess.Popen[bytes], tmp_path: Path
+) -> None:
+    # The measure can fail: the same call with the softphone playing silence records only the
+    # customer talking (asterisk/sipp/audio/customer.ulaw), in which the tone is nowhere.
+    pcm = await answered_recording(softphone_lab[1], tmp_path / "baresip.log")
+    share = tone_share(pcm, TONE_HZ)
+    print(f"silent: {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames")
+    assert rms(pcm) > SPEECH_RMS, "the customer's speech is missing from the recording"
+    assert share < 0.05
