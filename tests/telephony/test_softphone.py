@@ -3,7 +3,8 @@
 The SIPp phones prove scale; this proves the product against a SIP stack it did not script: baresip
 (Debian's ``baresip-core``) takes ``agent1``'s account from the lab, registers, auto-answers the
 call the dialer connects to it and plays a tone from a WAV file. The tone must be in the call's
-recording, so the audio path phone -> Asterisk -> MixMonitor is checked end to end.
+recording, so the audio path phone -> Asterisk -> MixMonitor is checked end to end; the same call
+with the softphone playing silence shows that the measure can tell.
 
 The lab is a private one (ports shifted by :data:`OFFSET`) started without the SIPp agents, so
 their accounts are free for the softphone. A missing ``baresip`` skips here and fails in CI
@@ -79,7 +80,7 @@ def baresip_config(folder: Path, *, sip: str, username: str, password: str, wav:
                 f"rtp_ports {rtp.start}-{rtp.end}",
                 "net_interface 127.0.0.1",  # an address: baresip 1.0 finds no address on "lo" by name here
                 f"audio_source aufile,{wav}",
-                "audio_player aubridge,nobody",  # a player is required; nobody listens to this bridge
+                "audio_player aubridge,nobody",  # no sound card: a bridge device nobody reads is a null player
                 "audio_alert aubridge,nobody",
                 "ausrc_srate 8000",
                 "ausrc_channels 1",
