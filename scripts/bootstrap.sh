@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything DCC Dialer needs on a fresh Debian 12 machine, idempotently:
 # Asterisk 16 (Debian bullseye-security, pinned low so nothing else comes from there),
-# SIPp (sip-tester), sox, faketime (the test command's future-dated pass), Chromium and a CJK font for the browser tests (tests/browser/, driven
+# SIPp (sip-tester), sox, baresip (the real softphone of tests/telephony/test_softphone.py), faketime (the test command's future-dated pass), Chromium and a CJK font for the browser tests (tests/browser/, driven
 # by Playwright from PyPI, never its own browser download), and a virtualenv with the package and
 # its test extras. Re-running it when everything is present takes a second and changes nothing.
 set -euo pipefail
@@ -15,6 +15,8 @@ need_apt=()
 command -v asterisk >/dev/null 2>&1 || [ -x /usr/sbin/asterisk ] || need_apt+=(asterisk)
 command -v sipp >/dev/null 2>&1 || need_apt+=(sip-tester)
 command -v sox >/dev/null 2>&1 || need_apt+=(sox)
+# baresip-core: the softphone without GUI or video plug-ins (it has aufile, g711 and the menu's auto-answer).
+command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
 # scripts/test.sh runs the clock-independent tests once more with the calendar moved ahead.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
