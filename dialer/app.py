@@ -251,6 +251,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 presence=presence,
                 tasks=tuple(tasks),
             )
+            await calls.drain()
             await inbound.drain()
             await supervisor.drain()
         finally:

@@ -142,6 +142,9 @@ class CallService:
         self.lines = LineLimiter(settings.pbx.outbound_lines)
         self._calls: dict[str, _Call] = {}
         self._background = BackgroundTasks()
+        # After-call hooks apart, so closing the app can wait for them (a recording registered)
+        # without waiting for the evidence timers of calls still in the air.
+        self._hooks = BackgroundTasks()
 
     def live(self) -> list[LiveCall]:
         """Every call this service is following right now."""
@@ -342,7 +345,7 @@ class CallService:
         assert attempt is not None, "an attempt row exists from before the Originate"
         log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
         for hook in self._after_call:
-            self._background.spawn(_logged(hook(attempt), call.call_id))
+            self._hooks.spawn(_logged(hook(attempt), call.call_id))
         return attempt
 
     async def _evidence_overdue(self, call: _Call) -> None:
@@ -370,6 +373,10 @@ class CallService:
                 return
 
     # -- restart ---------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Wait until every finished call's after-call hooks have run (shutdown, tests)."""
+        await self._hooks.drain()
 
     async def recover(self) -> list[Attempt]:
         """After a dialer restart: end attempts left in flight whose call is gone.

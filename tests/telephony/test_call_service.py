@@ -12,6 +12,7 @@ import pytest
 from dialer.ami.errors import AmiActionError, AmiTimeout
 from dialer.clock import VirtualClock
 from dialer.config import load
+from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.phone import normalize
 from dialer.settings import Settings
@@ -247,3 +248,36 @@ async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_
         router.cancel()
     assert attempt.outcome is Outcome.ANSWERED and attempt.recording is None
     assert (await repo.get(call_id)).outcome is Outcome.ANSWERED
+
+
+async def test_drain_waits_for_the_after_call_hooks(settings: Settings, db: Database, clock: VirtualClock) -> None:
+    # Closing the app right after a call must not cut its hooks short (a recording left unregistered).
+    release = asyncio.Event()
+    seen: list[str] = []
+
+    async def hook(attempt: Attempt) -> None:
+        await release.wait()
+        seen.append(attempt.call_id)
+
+    fake = FakeAmi(clock)
+    service = CallService(
+        ami_client=fake, attempts=SqliteAttemptRepository(db), settings=settings, clock=clock, after_call=[hook]
+    )
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+        await wait_for(lambda: fake.originates, "originate")
+        call_id = fake.originates[0]["channel_id"]
+        fake.originate_response(call_id, False, 0)
+        fake.hangup(call_id, call_id, 17)
+        await asyncio.wait_for(task, LIMIT_S)
+        drained = asyncio.create_task(service.drain())
+        await asyncio.sleep(0.05)
+        assert not drained.done() and seen == []
+        release.set()
+        await asyncio.wait_for(drained, LIMIT_S)
+        assert seen == [call_id]
+    finally:
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
