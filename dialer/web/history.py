@@ -36,7 +36,13 @@ _IN_OPENING: Mapping[str, frozenset[str]] = {
     "visit_cancelled": frozenset({"visit_at"}),
 }
 # Facts that are codes of a translated vocabulary: the catalog key prefix of their values.
-_CODED = {"source": "web.source.", "from": "web.state.", "to": "web.state.", "outcome": "outcome."}
+_CODED = {
+    "source": "web.source.",
+    "from": "web.state.",
+    "to": "web.state.",
+    "outcome": "outcome.",
+    "purpose": "web.purpose.",
+}
 # Facts holding an ISO time.
 _TIMES = frozenset({"callback_at", "visit_at", "at"})
 # Facts nobody reads on the card: numbers are on the card already (and masked elsewhere).

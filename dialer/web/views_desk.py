@@ -21,7 +21,7 @@ from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.presence import PresenceCommand, PresenceRefused, board_state
 from dialer.domain.doss.errors import FormError
-from dialer.domain.doss.mapping import Disposition
+from dialer.domain.doss.mapping import Disposition, FollowUpPurpose
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import TRANSITIONS, IntentLevel, Lead, LeadState
@@ -164,7 +164,7 @@ async def api_due(request: web.Request) -> web.StreamResponse:
 
 
 def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
-    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents."""
+    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents, purposes."""
     dispositions = [
         (d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT
     ]
@@ -172,6 +172,7 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
         "dispositions": dispositions,
         "reasons": [("", "")] + [(r, r) for r in request.app[MAPPING].defeat_reasons],
         "intents": [("", "")] + [(i.value, i.value) for i in IntentLevel],
+        "purposes": [("", "")] + [(p.value, t(request, f"web.purpose.{p.value}")) for p in FollowUpPurpose],
         "model": lead.model or "",
     }
 

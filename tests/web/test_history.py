@@ -78,7 +78,8 @@ async def test_a_form_without_a_call_number_is_linked_to_the_agents_last_unfiled
     clock.advance(3600)  # long after the wrap-up window: the form still knows which call it is about
     filed = await client.post(
         f"/leads/{data.own_lead}/disposition",
-        data={"csrf_token": agent.csrf, "disposition": "callback", "next_follow_up_at": "2026-12-05 10:00"},
+        data={"csrf_token": agent.csrf, "disposition": "callback", "next_follow_up_at": "2026-12-05 10:00",
+              "purpose": "other"},
         headers=agent.headers(csrf=False), allow_redirects=False,
     )  # fmt: skip
     assert filed.status == 303, await filed.text()
@@ -88,7 +89,8 @@ async def test_a_form_without_a_call_number_is_linked_to_the_agents_last_unfiled
     # Filed once: the next form without a number is not linked to the same call again.
     again = await client.post(
         f"/leads/{data.own_lead}/disposition",
-        data={"csrf_token": agent.csrf, "disposition": "callback", "next_follow_up_at": "2026-12-06 10:00"},
+        data={"csrf_token": agent.csrf, "disposition": "callback", "next_follow_up_at": "2026-12-06 10:00",
+              "purpose": "other"},
         headers=agent.headers(csrf=False), allow_redirects=False,
     )  # fmt: skip
     assert again.status == 303
