@@ -21,7 +21,7 @@ from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
-from dialer.domain.privacy.suppression import Suppression, SuppressionError, SuppressionSource
+from dialer.domain.privacy.suppression import SuppressionError, SuppressionSource
 from dialer.i18n import translate
 from dialer.privacy.service import PrivacyService
 from dialer.settings import Settings
@@ -98,22 +98,6 @@ async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
     return 0 if lifted else 1
 
 
-def entry_json(e: Suppression) -> dict[str, object]:
-    """One entry as the command line and the console's API show it."""
-    return {
-        "id": e.id,
-        "number": e.e164,
-        "reason": e.reason,
-        "source": e.source.value,
-        "at": e.at.isoformat(),
-        "by": e.actor,
-        "lead_id": e.lead_id,
-        "lifted_at": None if e.lifted_at is None else e.lifted_at.isoformat(),
-        "lifted_by": e.lifted_by,
-        "lift_reason": e.lift_reason,
-    }
-
-
 async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc list [SEARCH]``."""
     if args.limit < 1:
@@ -121,7 +105,7 @@ async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     async with _privacy(cfg, args.clock) as privacy:
         entries = await privacy.search(args.search, include_lifted=args.all, limit=args.limit)
     if args.json:
-        print_json([entry_json(e) for e in entries])
+        print_json([e.to_json_dict() for e in entries])
         return 0
     if not entries:
         print(_t(cfg, "empty"))

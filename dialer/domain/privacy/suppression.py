@@ -55,6 +55,21 @@ class Suppression:
         """True while the number is suppressed."""
         return self.lifted_at is None
 
+    def to_json_dict(self) -> dict[str, object]:
+        """The entry as the command line and the console's API show it (times ISO 8601)."""
+        return {
+            "id": self.id,
+            "number": self.e164,
+            "reason": self.reason,
+            "source": self.source.value,
+            "at": self.at.isoformat(),
+            "by": self.actor,
+            "lead_id": self.lead_id,
+            "lifted_at": None if self.lifted_at is None else self.lifted_at.isoformat(),
+            "lifted_by": self.lifted_by,
+            "lift_reason": self.lift_reason,
+        }
+
 
 def check_reason(text: str, what: str = "reason") -> str:
     """A reason as it is kept: trimmed; :class:`SuppressionError` for an empty, overlong or control-laden one."""
