@@ -21,7 +21,8 @@ from dialer.domain.privacy.erasure import ERASED, ErasureCounts
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.timestamps import from_db, to_db
 
-# Keys of lead_events.data that can carry what a person said or who they are.
+# Keys of lead_events.data that can carry what a person said or who they are: the only change the
+# append-only trigger of migration 0111 lets through.
 _EVENT_TEXT_KEYS = ("$.reason", "$.text", "$.note", "$.name", "$.phones_added", "$.defeat_reason", "$.reply")
 # Tables and the rows about a person, for the export: (table, condition on :numbers / :lead).
 _ABOUT = (
@@ -96,7 +97,7 @@ class PrivacyStore:
         out: dict[str, list[dict[str, Any]]] = {}
         async with self._db.read() as r:
             for table, where in _ABOUT:
-                sql = f"SELECT * FROM {table} WHERE {where.format(numbers=marks)} ORDER BY rowid"
+                sql = f"SELECT * FROM {table} WHERE {where.format(numbers=marks)} ORDER BY 1"
                 out[table] = [_plain(row) for row in await r.fetchall(sql, params)]
         return out
 

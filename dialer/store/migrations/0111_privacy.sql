@@ -4,6 +4,9 @@
 --                       number only as a slow salted digest (dialer/domain/privacy/erasure.py).
 -- recording_erasures    recordings of an erased person still inside their evidence period:
 --                       the retention run deletes each once due_at has passed.
+-- lead_events           stays append-only, with one exception: an erasure or the retention run may
+--                       strip what a person said or is (the keys below) from an event's data,
+--                       and nothing else (dialer/store/privacy.py lists the same keys).
 -- attempts              rebuilt the documented way (create new, copy, drop, rename; foreign keys
 --                       are off while migrating) with the same columns and indexes as 0001/0002/0030,
 --                       and one constraint widened: a finished outbound attempt may lose its number
@@ -23,6 +26,16 @@ CREATE TABLE recording_erasures (
     due_at       TEXT NOT NULL
 );
 CREATE INDEX recording_erasures_due ON recording_erasures (due_at);
+
+DROP TRIGGER lead_events_no_update;
+CREATE TRIGGER lead_events_no_update BEFORE UPDATE ON lead_events
+WHEN NOT (NEW.id = OLD.id AND NEW.lead_id = OLD.lead_id AND NEW.kind = OLD.kind AND NEW.at = OLD.at
+          AND NEW.actor = OLD.actor
+          AND NEW.data = json_remove(OLD.data, '$.reason', '$.text', '$.note', '$.name', '$.phones_added',
+                                     '$.defeat_reason', '$.reply'))
+BEGIN
+    SELECT RAISE(ABORT, 'lead_events is append-only');
+END;
 
 CREATE TABLE attempts_new (
     id           INTEGER PRIMARY KEY,
