@@ -20,12 +20,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.clock import Clock
-from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.privacy.erasure import ErasureCounts, digest, matches
 from dialer.domain.privacy.policy import cutoffs
 from dialer.domain.privacy.suppression import (
     Suppression,
     SuppressionError,
+    SuppressionList,
     SuppressionSource,
     check_reason,
 )
@@ -34,7 +34,6 @@ from dialer.phone import InvalidPhone, mask, normalize
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
 from dialer.store.privacy import PrivacyStore
-from dialer.store.suppressions import SuppressionStore
 
 log = get_logger(__name__)
 
@@ -70,7 +69,7 @@ class PrivacyService:
 
     def __init__(
         self,
-        suppressions: SuppressionStore,
+        suppressions: SuppressionList,
         store: PrivacyStore,
         leads: LeadStore,
         settings: Settings,
@@ -114,14 +113,12 @@ class PrivacyService:
         return e164, lifted
 
     async def search(self, text: str, *, include_lifted: bool = False, limit: int = 200) -> list[Suppression]:
-        """Entries whose number or reason contains ``text``; a typed number is matched as E.164 digits."""
+        """Entries whose number or reason contains ``text``; a whole number, however typed, as its E.164."""
         text = text.strip()
-        digits = "".join(c for c in text if c.isdigit())
-        if digits and len(digits) >= len(text.replace(" ", "").replace("-", "").lstrip("+")):
-            try:
-                text = self.number(text)
-            except SuppressionError:
-                text = digits  # part of a number: match it as typed
+        try:
+            text = self.number(text)
+        except SuppressionError:
+            pass  # part of a number, or words of a reason: matched as typed
         return await self._suppressions.search(text, include_lifted=include_lifted, limit=limit)
 
     async def active(self, raw: str) -> Suppression | None:
@@ -131,12 +128,8 @@ class PrivacyService:
     async def _lead_event(self, e164: str, at: datetime, actor: str, data: dict[str, Any]) -> None:
         """The lead's history says its number went on or off the list; its due time follows."""
         lead = await self._leads.find_by_phone(e164)
-        if lead is None:
-            return
-        try:
+        if lead is not None:
             await self._leads.record_suppression(lead.id, at, actor, data)
-        except LeadNotFound:  # erased meanwhile: nothing to note
-            pass
 
     # -- PIPL: export and erasure -----------------------------------------------------------------
 
@@ -171,7 +164,7 @@ class PrivacyService:
     async def erased_before(self, raw: str) -> list[int]:
         """The erasures of this number (their ids), found by its digests: "was my data erased?"."""
         e164 = self.number(raw)
-        return [e[0] for e in await self._store.erasures() if matches(e164, e[3], e[4])]
+        return [e.id for e in await self._store.erasures() if matches(e164, e.salt, e.number_digest)]
 
     # -- retention ------------------------------------------------------------------------------
 

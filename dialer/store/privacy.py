@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from dialer.domain.privacy.erasure import ERASED, ErasureCounts
+from dialer.domain.privacy.erasure import ERASED, Erasure, ErasureCounts
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.timestamps import from_db, to_db
 
@@ -172,13 +172,13 @@ class PrivacyStore:
         )
         return leads, events
 
-    async def erasures(self) -> list[tuple[int, datetime, str, bytes, str, dict[str, int]]]:
-        """Every erasure: id, when, who, salt, digest, counts (to answer "was I erased?")."""
+    async def erasures(self) -> list[Erasure]:
+        """Every erasure, oldest first (to answer "was I erased?")."""
         async with self._db.read() as r:
             rows = await r.fetchall("SELECT * FROM erasures ORDER BY id")
         return [
-            (row["id"], from_db(row["at"]), row["actor"], bytes.fromhex(row["salt"]), row["number_digest"],
-             json.loads(row["counts"]))
+            Erasure(row["id"], from_db(row["at"]), row["actor"], bytes.fromhex(row["salt"]), row["number_digest"],
+                    ErasureCounts(**json.loads(row["counts"])))
             for row in rows
         ]  # fmt: skip
 
