@@ -36,6 +36,7 @@ from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
 from dialer.phones.service import PhoneService
+from dialer.privacy.service import PrivacyService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
@@ -45,15 +46,17 @@ from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore, DncStore
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
+from dialer.store.privacy import PrivacyStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.store.suppressions import SuppressionStore
 from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
@@ -92,6 +95,7 @@ class App:
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
+    privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -154,12 +158,20 @@ async def open_store(
             disk=DiskWatch(settings.recording, registry.root, clock),
             campaign_store=campaign_store,
             hopper=hopper,
-            campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
+            campaigns=CampaignService(campaign_store, hopper, settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
+            privacy=PrivacyService(
+                SuppressionStore(db),
+                PrivacyStore(db),
+                leads.store,
+                settings,
+                clock,
+                lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
+            ),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

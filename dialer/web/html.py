@@ -43,6 +43,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/manage", "web.nav.manage", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
+    ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
     ("/users", "web.nav.users", Action.USER_LIST),
 )
 
