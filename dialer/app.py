@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
@@ -37,6 +38,7 @@ from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
 from dialer.phones.service import PhoneService
 from dialer.privacy.service import PrivacyService
+from dialer.promotions.service import PromotionService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
@@ -54,6 +56,7 @@ from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
 from dialer.store.privacy import PrivacyStore
 from dialer.store.process_lock import pbx_lock
+from dialer.store.promotions import PromotionStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 from dialer.store.suppressions import SuppressionStore
@@ -92,6 +95,7 @@ class App:
     health: TaskHealth
     auth: AuthService
     phones: PhoneService  # the phones' SIP accounts
+    promotions: PromotionService  # the dealer's promotions and events, today's on the desk
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
@@ -161,6 +165,7 @@ async def open_store(
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
+            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),

@@ -132,6 +132,11 @@ EXPECTED = [
     (QA, Action.DNC_MANAGE, Resource(), False),
     (SALES, Action.DNC_MANAGE, Resource(), True),
     (ADMIN, Action.DNC_MANAGE, Resource(), False),
+    (AGENT, Action.PROMOTION_MANAGE, Resource(), False),
+    (SUPERVISOR, Action.PROMOTION_MANAGE, Resource(), True),
+    (QA, Action.PROMOTION_MANAGE, Resource(), False),
+    (SALES, Action.PROMOTION_MANAGE, Resource(), True),
+    (ADMIN, Action.PROMOTION_MANAGE, Resource(), False),
 ]
 
 
