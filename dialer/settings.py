@@ -295,6 +295,8 @@ class RecordingSettings:
     disk_check_interval_s: float = 60.0
     # The QA scoring form (items, weights, Chinese labels); see docs/qa.md.
     qa_form: str = "config/qa_form.toml"
+    # The console's weekly QA sample: this many calls per agent to score each week (docs/qa.md).
+    qa_sample_per_week: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -812,6 +814,8 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
 
 def _recording_problems(r: RecordingSettings) -> list[str]:
     problems: list[str] = []
+    if r.qa_sample_per_week < 1:
+        problems.append(f"recording.qa_sample_per_week = {r.qa_sample_per_week}: must be at least 1")
     if r.retention_days < RETENTION_FLOOR_DAYS:
         problems.append(
             f"recording.retention_days = {r.retention_days}: must be at least {RETENTION_FLOOR_DAYS} (recordings are complaint evidence)"

@@ -29,6 +29,7 @@ from dialer.web import (
     views_manage,
     views_preview,
     views_promotions,
+    views_qa,
     views_recordings,
     views_reports,
     views_screenpop,
@@ -53,7 +54,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes, views_dnc.routes, views_promotions.routes,
+        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
     )  # fmt: skip
 
 

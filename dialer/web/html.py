@@ -44,6 +44,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
     ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
+    ("/qa", "web.nav.qa", Action.QA_SCORE),
     ("/promotions", "web.nav.promotions", Action.PROMOTION_MANAGE),
     ("/users", "web.nav.users", Action.USER_LIST),
 )

@@ -76,7 +76,7 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
     return render(
         request, "recordings.html", t(request, "web.rec.title"), query=request.query, found=found, tz=tz,
-        may_download=allowed(request, Action.RECORDING_DOWNLOAD),
+        may_download=allowed(request, Action.RECORDING_DOWNLOAD), may_score=allowed(request, Action.QA_SCORE),
     )  # fmt: skip
 
 
