@@ -17,6 +17,7 @@ from typing import Any
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
+from dialer.audit.service import AuditService
 from dialer.auth.service import AuthService
 from dialer.backup.service import BackupService
 from dialer.campaigns.hopper import Hopper
@@ -45,6 +46,7 @@ from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore, DncStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
@@ -87,6 +89,7 @@ class App:
     sms: SmsService
     presence: PresenceService
     health: TaskHealth
+    audit: AuditService  # the hash-chained audit log every accountable action is written to
     auth: AuthService
     phones: PhoneService  # the phones' SIP accounts
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
@@ -120,6 +123,7 @@ async def open_store(
             db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
         )
         hopper = Hopper(campaign_store, settings)
+        audit = AuditService(AuditStore(db), clock)
         registry = RecordingRegistry(
             store=recording_store,
             attempts=attempts,
@@ -155,7 +159,8 @@ async def open_store(
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
-            auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            audit=audit,
+            auth=AuthService(UserStore(db), settings.web, clock, audit, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
@@ -218,7 +223,9 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            supervisor = SupervisorService(ami_client=client, store=base.listen_ins, settings=settings, clock=clock)
+            supervisor = SupervisorService(
+                ami_client=client, store=base.listen_ins, audit=base.audit, settings=settings, clock=clock
+            )
             # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
             # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
             # in the background: the event reader must not wait for PBX commands.

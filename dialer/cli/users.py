@@ -11,6 +11,7 @@ from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.access.policy import Role
+from dialer.domain.audit.model import cli_actor
 from dialer.domain.auth.errors import AuthError
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -66,7 +67,9 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
         auth = app.auth
         try:
-            user = await auth.add_user(args.name, args.role, password, agent=args.agent)
+            user = await auth.add_user(
+                args.name, args.role, password, agent=args.agent, actor=cli_actor(getpass.getuser())
+            )
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(
@@ -83,15 +86,16 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer users passwd|disable|enable NAME``."""
     password = _password(args) if args.change == "passwd" else ""
+    actor = cli_actor(getpass.getuser())
     async with open_store(cfg, args.clock) as app:
         try:
             match args.change:
                 case "passwd":
-                    await app.auth.set_password(args.name, password)
+                    await app.auth.set_password(args.name, password, actor=actor)
                 case "disable":
-                    await app.auth.disable(args.name)
+                    await app.auth.disable(args.name, actor=actor)
                 case _:
-                    await app.auth.enable(args.name)
+                    await app.auth.enable(args.name, actor=actor)
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(translate(f"cli.users.{args.change}", cfg.ui.language, name=args.name))

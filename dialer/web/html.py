@@ -44,6 +44,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
     ("/users", "web.nav.users", Action.USER_LIST),
+    ("/audit", "web.nav.audit", Action.AUDIT_VIEW),
 )
 
 

@@ -122,6 +122,11 @@ EXPECTED = [
     (QA, Action.CAMPAIGN_MANAGE, Resource(), False),
     (SALES, Action.CAMPAIGN_MANAGE, Resource(), False),
     (ADMIN, Action.CAMPAIGN_MANAGE, Resource(), False),
+    (AGENT, Action.AUDIT_VIEW, Resource(), False),
+    (SUPERVISOR, Action.AUDIT_VIEW, Resource(), True),
+    (QA, Action.AUDIT_VIEW, Resource(), False),
+    (SALES, Action.AUDIT_VIEW, Resource(), False),
+    (ADMIN, Action.AUDIT_VIEW, Resource(), True),
 ]
 
 

@@ -52,6 +52,7 @@ class Action(StrEnum):
     USER_LIST = "user.list"
     CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
     CAMPAIGN_MANAGE = "campaign.manage"  # create, start, pause, resume, stop (CampaignService)
+    AUDIT_VIEW = "audit.view"  # the dealer-wide audit log and whether its chain holds (docs/audit.md)
 
 
 class Grant(StrEnum):
@@ -131,6 +132,10 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # The supervisor runs the outbound work; the sales manager, who hands the leads over, watches it.
     Action.CAMPAIGN_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
     Action.CAMPAIGN_MANAGE: {Role.SUPERVISOR: _A},
+    # Who did what: read by the people who answer for the call center (the supervisor) and for the
+    # system (the administrator), as the listen-in audit is. QA and the sales manager are among
+    # those audited (plays, exports) and run no people or logins, so they do not read it.
+    Action.AUDIT_VIEW: {Role.SUPERVISOR: _A, Role.ADMIN: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 
