@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
-from dialer.domain.audit.model import GENESIS, AuditEntry, AuditQuery, row_hash
+from dialer.domain.audit.model import GENESIS, AuditEntry, AuditQuery, ChainRow, row_hash
 from dialer.store.database import Database, Row
 from dialer.timestamps import from_db, to_db
 
@@ -62,13 +62,14 @@ class AuditStore:
         async with self._db.write() as tx:
             last = await tx.fetchone("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
             row_id, prev = (1, GENESIS) if last is None else (last["id"] + 1, last["hash"])
+            stamp = to_db(at)
             digest = row_hash(
-                id=row_id, at=at, actor=actor, action=action, target=target, detail=detail, prev_hash=prev
+                id=row_id, at=stamp, actor=actor, action=action, target=target, detail=detail, prev_hash=prev
             )
             await tx.execute(
                 "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (row_id, to_db(at), actor, action, target, detail, prev, digest),
+                (row_id, stamp, actor, action, target, detail, prev, digest),
             )
         return AuditEntry(row_id, at, actor, action, target, detail, prev, digest)
 
@@ -83,15 +84,17 @@ class AuditStore:
             )
         return [_entry(row) for row in rows], int(total)
 
-    async def chain(self) -> AsyncIterator[list[AuditEntry]]:
-        """Every row in id order, a page at a time."""
+    async def chain(self) -> AsyncIterator[list[ChainRow]]:
+        """Every row in id order, as stored, a page at a time."""
         after = -1
         while True:
             async with self._db.read() as r:
                 rows = await r.fetchall(
-                    "SELECT * FROM audit_log WHERE id > ? ORDER BY id LIMIT ?", (after, _CHAIN_PAGE)
+                    "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log"
+                    " WHERE id > ? ORDER BY id LIMIT ?",
+                    (after, _CHAIN_PAGE),
                 )
             if not rows:
                 return
-            yield [_entry(row) for row in rows]
-            after = rows[-1]["id"]
+            yield [(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7]) for row in rows]
+            after = rows[-1][0]

@@ -69,15 +69,20 @@ def encode_detail(detail: Detail) -> str:
     return json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def row_hash(*, id: int, at: datetime, actor: str, action: str, target: str, detail: str, prev_hash: str) -> str:
+def row_hash(*, id: int, at: str, actor: str, action: str, target: str, detail: str, prev_hash: str) -> str:
     """SHA-256 (hex) over the canonical encoding of a row and the hash of the row before it.
 
-    The encoding is a JSON array of the stored texts in a fixed order: unambiguous (no separator can
-    be forged inside a field) and reproducible by anyone with the table and ``sha256sum``.
+    ``at`` is the stored UTC text (dialer.timestamps.to_db). The encoding is a JSON array of the stored
+    values in table order: unambiguous (no separator can be forged inside a field) and reproducible by
+    anyone with the table (docs/audit.md shows how).
     """
-    fields = [id, to_db(at), actor, action, target, detail, prev_hash]
+    fields = [id, at, actor, action, target, detail, prev_hash]
     encoded = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+ChainRow = tuple[int, str, str, str, str, str, str, str]
+"""A row as stored, in table order: id, at (UTC text), actor, action, target, detail, prev_hash, hash."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,18 +97,6 @@ class AuditEntry:
     detail: str
     prev_hash: str
     hash: str
-
-    def computed_hash(self) -> str:
-        """What :attr:`hash` must be for the row's content and link."""
-        return row_hash(
-            id=self.id,
-            at=self.at,
-            actor=self.actor,
-            action=self.action,
-            target=self.target,
-            detail=self.detail,
-            prev_hash=self.prev_hash,
-        )
 
     def detail_dict(self) -> dict[str, Any]:
         """The detail as a mapping (an unreadable one, after tampering, as its raw text)."""
@@ -143,29 +136,24 @@ class ChainBreak:
 
 @dataclass(slots=True)
 class ChainCheck:
-    """Walks the rows in id order (fed in pages) and remembers the first break."""
+    """Walks the rows in id order, fed in pages as stored (the walk parses no times), and remembers
+    the first break."""
 
     last_hash: str = GENESIS
     last_id: int = 0
     rows: int = 0
     broken: ChainBreak | None = field(default=None)
 
-    def feed(self, entries: Iterable[AuditEntry]) -> None:
-        for entry in entries:
+    def feed(self, rows: Iterable[ChainRow]) -> None:
+        for row_id, at, actor, action, target, detail, prev_hash, stored_hash in rows:
             self.rows += 1
             if self.broken is None:
-                if entry.prev_hash != self.last_hash:
-                    self.broken = ChainBreak(entry.id, BreakKind.LINK)
-                elif entry.computed_hash() != entry.hash:
-                    self.broken = ChainBreak(entry.id, BreakKind.EDITED)
-            self.last_hash, self.last_id = entry.hash, entry.id
-
-
-def check_chain(entries: Iterable[AuditEntry]) -> ChainBreak | None:
-    """The first break in ``entries`` (all rows, in id order), or None when the chain holds."""
-    check = ChainCheck()
-    check.feed(entries)
-    return check.broken
+                if prev_hash != self.last_hash:
+                    self.broken = ChainBreak(row_id, BreakKind.LINK)
+                elif stored_hash != row_hash(id=row_id, at=at, actor=actor, action=action, target=target,
+                                             detail=detail, prev_hash=prev_hash):  # fmt: skip
+                    self.broken = ChainBreak(row_id, BreakKind.EDITED)
+            self.last_hash, self.last_id = stored_hash, row_id
 
 
 @dataclass(frozen=True, slots=True)
