@@ -56,6 +56,7 @@ from dialer.store.presence import PresenceStore
 from dialer.store.process_lock import pbx_lock
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
@@ -160,7 +161,7 @@ async def open_store(
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
             audit=audit,
-            auth=AuthService(UserStore(db), settings.web, clock, audit, password_cost),
+            auth=AuthService(UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),

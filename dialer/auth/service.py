@@ -27,9 +27,12 @@ from dialer.domain.auth.passwords import (
 )
 from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
+from dialer.domain.auth.totp import ROLES as TOTP_ROLES
+from dialer.domain.auth.totp import accepted_step, new_secret, provisioning_uri
 from dialer.logs import get_logger
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError
+from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 
 log = get_logger(__name__)
@@ -69,9 +72,16 @@ class AuthService:
     them must not grow the table)."""
 
     def __init__(
-        self, users: UserStore, web: WebSettings, clock: Clock, audit: AuditTrail, cost: ScryptCost = DEFAULT_COST
+        self,
+        users: UserStore,
+        totp: TotpStore,
+        web: WebSettings,
+        clock: Clock,
+        audit: AuditTrail,
+        cost: ScryptCost = DEFAULT_COST,
     ) -> None:
         self._users = users
+        self._totp = totp
         self._audit = audit
         self._web = web
         self._clock = clock
@@ -138,9 +148,41 @@ class AuthService:
         """Every login, by name."""
         return await self._users.all()
 
-    async def login(self, name: str, password: str, address: str) -> NewSession:
+    async def enrol_totp(self, name: str, *, actor: str) -> tuple[str, str]:
+        """A new authenticator secret for a supervisor or admin: ``(secret, otpauth URI)``, shown once.
+
+        From now on their login needs a code; an earlier secret stops working."""
+        user = await self._user(name)
+        if user.role not in TOTP_ROLES:
+            raise BadUserInput("name", name, f"two-factor login is for {', '.join(sorted(TOTP_ROLES))} only")
+        secret = new_secret()
+        await self._totp.enrol(user.id, secret, self._clock.now())
+        log.info("auth.totp_enrolled", user=name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_ENROL, name)
+        return secret, provisioning_uri(secret, name)
+
+    async def remove_totp(self, name: str, *, actor: str) -> None:
+        """``name`` logs in with the password alone again (a lost phone; enrol anew afterwards)."""
+        user = await self._user(name)
+        if not await self._totp.remove(user.id):
+            raise BadUserInput("name", name, "has no authenticator enrolled")
+        log.info("auth.totp_removed", user=name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_REMOVE, name)
+
+    async def _second_factor(self, user: UserRecord, code: str) -> str | None:
+        """None when the user passes the second factor, else why not (for the audit row)."""
+        enrolment = await self._totp.of(user.id)
+        if enrolment is None:
+            required = self._web.totp_required and user.role in TOTP_ROLES
+            return "totp_not_enrolled" if required else None
+        step = accepted_step(enrolment.secret, code, self._clock.now(), enrolment.last_step)
+        if step is None or not await self._totp.claim(user.id, step):
+            return "wrong_code"
+        return None
+
+    async def login(self, name: str, password: str, address: str, code: str = "") -> NewSession:
         """Check the password (throttled per name and address, per address and per name; see
-        dialer.domain.auth.throttle) and open a session."""
+        dialer.domain.auth.throttle), for an enrolled user also the authenticator ``code``, and open a session."""
         now_mono = self._clock.monotonic()
         wait = self._throttle.attempt(name, address, now_mono)
         if wait > 0:
@@ -149,9 +191,13 @@ class AuthService:
         user = await self._users.by_name(name)
         stored = user.password_hash if user is not None else await self._dummy()
         ok = await asyncio.to_thread(verify_password, password, stored)
-        if user is None or not ok or user.disabled_at is not None:
-            log.warning("auth.login_failed", user=name, address=address)  # counted by attempt()
-            why = "unknown_user" if user is None else "wrong_password" if not ok else "disabled"
+        why = (
+            "unknown_user" if user is None else "wrong_password" if not ok else "disabled" if user.disabled_at else None
+        )
+        if user is not None and why is None:
+            why = await self._second_factor(user, code)
+        if user is None or why is not None:
+            log.warning("auth.login_failed", user=name, address=address, reason=why)  # counted by attempt()
             await self._audit.record(name, AuditAction.LOGIN_FAILED, name, {"address": address, "reason": why})
             raise LoginRefused(self._throttle.wait(name, address, now_mono))
         self._throttle.succeeded(name, address)

@@ -48,6 +48,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     on.add_argument("name", metavar="NAME")
     on.set_defaults(handler=run_change, change="enable")
 
+    otp = cmds.add_parser(
+        "totp", help="supervisors and admins: enrol an authenticator app (its secret is shown once), or --remove it"
+    )
+    otp.add_argument("name", metavar="NAME")
+    otp.add_argument("--remove", action="store_true", help="the user logs in with the password alone again")
+    otp.set_defaults(handler=run_totp)
+
 
 def _password(args: argparse.Namespace) -> str:
     """From the named variable, a terminal prompt, or the first line of piped stdin; never an argument."""
@@ -99,6 +106,24 @@ async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(translate(f"cli.users.{args.change}", cfg.ui.language, name=args.name))
+    return 0
+
+
+async def run_totp(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users totp NAME [--remove]``: the secret and the otpauth URI go to this terminal only."""
+    actor, lang = cli_actor(getpass.getuser()), cfg.ui.language
+    async with open_store(cfg, args.clock) as app:
+        try:
+            if args.remove:
+                await app.auth.remove_totp(args.name, actor=actor)
+            else:
+                secret, uri = await app.auth.enrol_totp(args.name, actor=actor)
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    if args.remove:
+        print(translate("cli.users.totp_removed", lang, name=args.name))
+    else:
+        print(translate("cli.users.totp_enrolled", lang, name=args.name, secret=secret, uri=uri))
     return 0
 
 
