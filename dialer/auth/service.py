@@ -131,6 +131,15 @@ class AuthService:
         log.info("auth.user_disabled", user=name, sessions_ended=ended)
         await self._audit.record(actor, AuditAction.USER_DISABLE, name, {"sessions_ended": ended})
 
+    async def end_sessions(self, name: str, *, actor: str) -> int:
+        """Log ``name`` out everywhere (a lost laptop, a shared screen) without changing anything else;
+        how many sessions ended."""
+        user = await self._user(name)
+        ended = await self._users.end_sessions_of(user.id)
+        log.info("auth.sessions_ended", user=name, sessions_ended=ended)
+        await self._audit.record(actor, AuditAction.USER_SESSIONS_END, name, {"sessions_ended": ended})
+        return ended
+
     async def enable(self, name: str, *, actor: str) -> None:
         """``name`` may log in again (with the password they had)."""
         user = await self._user(name)

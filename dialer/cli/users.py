@@ -48,6 +48,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     on.add_argument("name", metavar="NAME")
     on.set_defaults(handler=run_change, change="enable")
 
+    out = cmds.add_parser("logout", help="end every session of the user (they may log in again)")
+    out.add_argument("name", metavar="NAME")
+    out.set_defaults(handler=run_logout)
+
     otp = cmds.add_parser(
         "totp", help="supervisors and admins: enrol an authenticator app (its secret is shown once), or --remove it"
     )
@@ -106,6 +110,17 @@ async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(translate(f"cli.users.{args.change}", cfg.ui.language, name=args.name))
+    return 0
+
+
+async def run_logout(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users logout NAME``: every session of theirs ends."""
+    async with open_store(cfg, args.clock) as app:
+        try:
+            ended = await app.auth.end_sessions(args.name, actor=cli_actor(getpass.getuser()))
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    print(translate("cli.users.logout", cfg.ui.language, name=args.name, sessions=ended))
     return 0
 
 

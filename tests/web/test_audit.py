@@ -50,6 +50,15 @@ async def test_logins_failures_and_logouts_are_audited_with_the_address(client: 
     ]
 
 
+async def test_ending_a_users_sessions_logs_them_out_and_is_audited(dialer_app: App, client: TestClient) -> None:
+    first = await dialer_app.auth.login("zhang", PASSWORD, "10.0.0.1")
+    second = await dialer_app.auth.login("zhang", PASSWORD, "10.0.0.2")
+    assert await dialer_app.auth.end_sessions("zhang", actor="root") == 2
+    assert await dialer_app.auth.session(first.token) is None and await dialer_app.auth.session(second.token) is None
+    (row,) = await _rows(dialer_app, AuditAction.USER_SESSIONS_END)
+    assert (row.actor, row.target, row.detail_dict()) == ("root", "zhang", {"sessions_ended": 2})
+
+
 async def test_a_password_is_never_in_the_log(client: TestClient, dialer_app: App) -> None:
     await _form_login(client, "li", "s3cret-typed-in-the-name-field")
     assert all("s3cret" not in e.detail for e in await _rows(dialer_app))
@@ -152,7 +161,8 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     clock = VirtualClock(START)
     run = [["users", "add", "chen", "--role", "supervisor", "--password-env", "NEW_PW"],
            ["users", "passwd", "chen", "--password-env", "NEXT_PW"], ["users", "disable", "chen"],
-           ["users", "enable", "chen"], ["doss", "export", "--date", "2026-11-28"]]  # fmt: skip
+           ["users", "enable", "chen"], ["users", "logout", "chen"],
+           ["doss", "export", "--date", "2026-11-28"]]  # fmt: skip
     for argv in run:
         assert main(["--config", cfg, *argv], clock=clock) == 0, argv
     capsys.readouterr()
@@ -164,6 +174,7 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
         (me, "user.password", "chen"),
         (me, "user.disable", "chen"),
         (me, "user.enable", "chen"),
+        (me, "user.sessions.end", "chen"),
         (me, "export", "doss.xlsx"),
     ]
     assert rows[0]["detail"]["first"] == rows[0]["detail"]["last"] == "2026-11-28"
@@ -171,7 +182,7 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     listed = capsys.readouterr().out
     assert "user.disable" in listed and "user.enable" not in listed
     assert main(["--config", cfg, "audit", "verify"], clock=clock) == 0
-    assert "5" in capsys.readouterr().out
+    assert "哈希链完整：6 条记录" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("language", LANGUAGES)

@@ -55,6 +55,7 @@ class AuditAction(StrEnum):
     USER_DISABLE = "user.disable"
     USER_ENABLE = "user.enable"
     USER_PASSWORD = "user.password"  # a new password set; every session of the user ended with it
+    USER_SESSIONS_END = "user.sessions.end"  # logged out everywhere, nothing else changed
     USER_TOTP_ENROL = "user.totp.enrol"  # an authenticator enrolled (the secret is never in the row)
     USER_TOTP_REMOVE = "user.totp.remove"
     SUPPRESSION_ADD = "suppression.add"  # a number put on the do-not-contact list
