@@ -162,7 +162,7 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     run = [["users", "add", "chen", "--role", "supervisor", "--password-env", "NEW_PW"],
            ["users", "passwd", "chen", "--password-env", "NEXT_PW"], ["users", "disable", "chen"],
            ["users", "enable", "chen"], ["users", "logout", "chen"],
-           ["doss", "export", "--date", "2026-11-28"]]  # fmt: skip
+           ["doss", "export", "--date", "2026-11-28"], ["backup", "--to", str(tmp_path / "usb")]]  # fmt: skip
     for argv in run:
         assert main(["--config", cfg, *argv], clock=clock) == 0, argv
     capsys.readouterr()
@@ -176,13 +176,15 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
         (me, "user.enable", "chen"),
         (me, "user.sessions.end", "chen"),
         (me, "export", "doss.xlsx"),
+        (me, "export", "backup"),
     ]
-    assert rows[0]["detail"]["first"] == rows[0]["detail"]["last"] == "2026-11-28"
+    assert rows[1]["detail"]["first"] == rows[1]["detail"]["last"] == "2026-11-28"
+    assert rows[0]["detail"]["folder"].startswith(str(tmp_path / "usb"))
     assert main(["--config", cfg, "audit", "list", "--action", "user.disable", "--actor", me], clock=clock) == 0
     listed = capsys.readouterr().out
     assert "user.disable" in listed and "user.enable" not in listed
     assert main(["--config", cfg, "audit", "verify"], clock=clock) == 0
-    assert "哈希链完整：6 条记录" in capsys.readouterr().out
+    assert "哈希链完整：7 条记录" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
