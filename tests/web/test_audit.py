@@ -150,6 +150,9 @@ async def test_only_the_supervisor_and_the_admin_read_the_log(client: TestClient
         for path in ("/audit", "/api/audit"):
             status = (await client.get(path, headers=login.headers(), allow_redirects=False)).status
             assert status == (200 if role in (Role.SUPERVISOR, Role.ADMIN) else 403), (role, path)
+    doc = await (await client.get("/api/openapi.json", headers=logins[Role.ADMIN].headers())).json()
+    params = {p["name"] for p in doc["paths"]["/api/audit"]["get"]["parameters"]}
+    assert params == {"action", "actor", "since", "until", "page"}
 
 
 def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
