@@ -6,6 +6,7 @@ shows the moment someone looks; docs/audit.md gives what that costs on a large l
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -63,7 +64,7 @@ def _day(text: str, name: str, tz: ZoneInfo, *, next_day: bool, errors: dict[str
         return None
 
 
-def parse_query(query: Any, tz: ZoneInfo) -> tuple[AuditQuery, int]:
+def parse_query(query: Mapping[str, str], tz: ZoneInfo) -> tuple[AuditQuery, int]:
     """The filter of a request's query string and its page number; a 400 names every bad field."""
     errors: dict[str, str] = {}
     action = None
