@@ -7,7 +7,7 @@ it prints the last row's id and hash to compare with the newest ``audit.appended
 from __future__ import annotations
 
 import argparse
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
@@ -43,9 +43,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
     try:
-        return datetime.combine(day, time(), tz)
+        # In UTC, as the store compares: 0001-01-01 in a zone east of UTC is before the first instant.
+        return datetime.combine(day, time(), tz).astimezone(UTC)
     except OverflowError:
-        raise CliError(f"{day.isoformat()} is past the last date this search can reach") from None
+        raise CliError(f"{day.isoformat()} is outside the dates this search can reach") from None
 
 
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
@@ -54,7 +55,10 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
         raise CliError(f"--limit {args.limit}: must be between 1 and {_MAX_LIMIT}")
     tz = ZoneInfo(cfg.dealer.timezone)
     since = None if args.since is None else _midnight(args.since, tz)
-    until = None if args.until is None else _midnight(args.until + timedelta(days=1), tz)
+    try:
+        until = None if args.until is None else _midnight(args.until + timedelta(days=1), tz)
+    except OverflowError:  # 9999-12-31: there is no next day
+        raise CliError(f"--until {args.until.isoformat()} is outside the dates this search can reach") from None
     query = AuditQuery(
         None if args.action is None else AuditAction(args.action), args.actor, since, until, args.limit, 0
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,9 +58,10 @@ def _day(text: str, name: str, tz: ZoneInfo, *, next_day: bool, errors: dict[str
         errors[name] = f"{text[:40]!r} is not a date (YYYY-MM-DD)"
         return None
     try:
-        return datetime.combine(day + timedelta(days=1 if next_day else 0), time(), tz)
+        # In UTC, as the store compares: 0001-01-01 in a zone east of UTC is before the first instant.
+        return datetime.combine(day + timedelta(days=1 if next_day else 0), time(), tz).astimezone(UTC)
     except OverflowError:  # 9999-12-31: there is no next midnight
-        errors[name] = f"{text!r} is past the last date this search can reach"
+        errors[name] = f"{text!r} is outside the dates this search can reach"
         return None
 
 

@@ -120,11 +120,11 @@ async def test_the_page_and_the_api_filter_and_page(client: TestClient, dialer_a
 
 
 @pytest.mark.parametrize("query", ["action=nope", "since=2026-13-01", "until=yesterday", "page=0", "page=x",
-                                   "actor=" + "a" * 201, "since=9999-12-31&until=9999-12-31"])  # fmt: skip
+                                   "actor=" + "a" * 201, "since=9999-12-31&until=9999-12-31", "since=0001-01-01"])  # fmt: skip
 async def test_bad_filters_are_named(client: TestClient, logins: dict[Role, Login], query: str) -> None:
     resp = await client.get(f"/api/audit?{query}", headers=logins[Role.ADMIN].headers())
     assert resp.status == 400
-    name = query.split("=", 1)[0] if "9999" not in query else "until"
+    name = "until" if "9999" in query else query.split("=", 1)[0]
     assert name in (await resp.json())["fields"]
 
 
@@ -186,6 +186,9 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     assert main(["--config", cfg, "audit", "list", "--action", "user.disable", "--actor", me], clock=clock) == 0
     listed = capsys.readouterr().out
     assert "user.disable" in listed and "user.enable" not in listed
+    for edge in (["--since", "0001-01-01"], ["--until", "9999-12-31"]):
+        assert main(["--config", cfg, "audit", "list", *edge], clock=clock) == 2, edge
+        assert "outside the dates" in capsys.readouterr().err
     assert main(["--config", cfg, "audit", "verify"], clock=clock) == 0
     assert "哈希链完整：7 条记录" in capsys.readouterr().out
 
