@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
+from dialer.audit.service import AuditService
 from dialer.auth.service import AuthService
 from dialer.backup.service import BackupService
 from dialer.campaigns.hopper import Hopper
@@ -48,6 +49,7 @@ from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
@@ -60,6 +62,7 @@ from dialer.store.promotions import PromotionStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 from dialer.store.suppressions import SuppressionStore
+from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
@@ -93,6 +96,7 @@ class App:
     sms: SmsService
     presence: PresenceService
     health: TaskHealth
+    audit: AuditService  # the hash-chained audit log every accountable action is written to
     auth: AuthService
     phones: PhoneService  # the phones' SIP accounts
     promotions: PromotionService  # the dealer's promotions and events, today's on the desk
@@ -128,6 +132,7 @@ async def open_store(
             db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
         )
         hopper = Hopper(campaign_store, settings)
+        audit = AuditService(AuditStore(db), clock)
         registry = RecordingRegistry(
             store=recording_store,
             attempts=attempts,
@@ -163,7 +168,8 @@ async def open_store(
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
-            auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            audit=audit,
+            auth=AuthService(UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
             promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
             listen_ins=ListenInStore(db),
@@ -176,6 +182,7 @@ async def open_store(
                 settings,
                 clock,
                 lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
+                audit,
             ),
             bus=bus,
             sms=sms,
@@ -235,7 +242,9 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            supervisor = SupervisorService(ami_client=client, store=base.listen_ins, settings=settings, clock=clock)
+            supervisor = SupervisorService(
+                ami_client=client, store=base.listen_ins, audit=base.audit, settings=settings, clock=clock
+            )
             # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
             # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
             # in the background: the event reader must not wait for PBX commands.

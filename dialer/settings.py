@@ -534,6 +534,10 @@ class WebSettings:
     # an address the user signed in from before is exempt, so a stranger cannot lock anyone out.
     login_name_free_failures: int = 10
     login_name_max_delay_s: float = 30.0
+    # Supervisors and admins may enrol an authenticator app (`dialer users totp NAME`); once enrolled,
+    # their login needs its 6-digit code. True: a supervisor or admin WITHOUT one is refused too (enrol
+    # them all first). Off by default so that turning it on is a decision, taken after enrolment.
+    totp_required: bool = False
     # The wallboard publishes a snapshot at most this often, to every viewer at once.
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.

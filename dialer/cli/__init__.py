@@ -38,6 +38,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "qa",
     "sms",
     "users",
+    "audit",
     "backup",
     "privacy",
     "inbound",

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.clock import Clock
+from dialer.domain.audit.model import AuditTrail
 from dialer.domain.privacy.erasure import ErasureCounts, digest, matches
 from dialer.domain.privacy.policy import cutoffs
 from dialer.domain.privacy.suppression import (
@@ -75,7 +76,9 @@ class PrivacyService:
         settings: Settings,
         clock: Clock,
         delete_recording: DeleteRecording,
+        audit: AuditTrail,
     ) -> None:
+        self._audit = audit
         self._suppressions = suppressions
         self._store = store
         self._leads = leads
@@ -100,6 +103,7 @@ class PrivacyService:
         added = await self._suppressions.add(e164, reason, source, now, actor)
         if added:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "source": source.value, "reason": reason})
+            await self._audit.suppression_changed(actor, e164, added=True, reason=reason, source=source.value)
         return e164, added
 
     async def lift(self, raw: str, reason: str, actor: str) -> tuple[str, bool]:
@@ -110,6 +114,7 @@ class PrivacyService:
         lifted = await self._suppressions.lift(e164, reason, now, actor)
         if lifted:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "lifted": True, "reason": reason})
+            await self._audit.suppression_changed(actor, e164, added=False, reason=reason, source="lift")
         return e164, lifted
 
     async def search(self, text: str, *, include_lifted: bool = False, limit: int = 200) -> list[Suppression]:

@@ -21,6 +21,7 @@ from dialer.settings import Settings
 from dialer.tasks import supervised
 from dialer.web import (
     openapi,
+    views_audit,
     views_auth,
     views_campaigns,
     views_desk,
@@ -54,7 +55,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
+        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
     )  # fmt: skip
 
 

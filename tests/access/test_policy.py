@@ -137,6 +137,11 @@ EXPECTED = [
     (QA, Action.PROMOTION_MANAGE, Resource(), False),
     (SALES, Action.PROMOTION_MANAGE, Resource(), True),
     (ADMIN, Action.PROMOTION_MANAGE, Resource(), False),
+    (AGENT, Action.AUDIT_VIEW, Resource(), False),
+    (SUPERVISOR, Action.AUDIT_VIEW, Resource(), True),
+    (QA, Action.AUDIT_VIEW, Resource(), False),
+    (SALES, Action.AUDIT_VIEW, Resource(), False),
+    (ADMIN, Action.AUDIT_VIEW, Resource(), True),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from dialer.domain.access.policy import Role
+from dialer.domain.audit.model import AuditAction, AuditQuery
 from dialer.web.keys import DIALER, ROUTES
 from tests.web.conftest import Login
 
@@ -42,6 +43,13 @@ async def test_add_search_and_remove_through_the_api_with_the_reason_kept(
     gone = await client.post("/api/dnc/remove", json={"number": OWN, "reason": "客户同意回访"}, headers=boss)
     assert gone.status == 404
     assert (await (await client.get("/api/dnc", headers=boss)).json())["entries"] == []
+    # Both changes are in the audit log, the number masked, once each (the repeated add changed nothing).
+    audit, _ = await client.app[DIALER].audit.entries(AuditQuery(limit=100))
+    changes = [(e.action, e.actor, e.target) for e in audit if str(e.action).startswith("suppression.")]
+    assert sorted(changes) == [
+        (AuditAction.SUPPRESSION_ADD, "web:li", "+86138****8000"),
+        (AuditAction.SUPPRESSION_REMOVE, "web:li", "+86138****8000"),
+    ]
     (kept,) = (await (await client.get("/api/dnc?all=1", headers=boss)).json())["entries"]
     assert (kept["lifted_by"], kept["lift_reason"]) == ("web:li", "客户同意回访")
 

@@ -55,6 +55,7 @@ class Action(StrEnum):
     DNC_VIEW = "dnc.view"  # the suppression list (勿扰名单): search it
     DNC_MANAGE = "dnc.manage"  # put a number on it, take one off (with a reason)
     PROMOTION_MANAGE = "promotion.manage"  # the dealer's promotions and events the desk shows
+    AUDIT_VIEW = "audit.view"  # the dealer-wide audit log and whether its chain holds (docs/audit.md)
 
 
 class Grant(StrEnum):
@@ -141,6 +142,10 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # The sales side sets offers and events; the DCC's supervisor briefs the agents on them. Agents
     # see today's on the desk (DESK_VIEW).
     Action.PROMOTION_MANAGE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
+    # Who did what: read by the people who answer for the call center (the supervisor) and for the
+    # system (the administrator), as the listen-in audit is. QA and the sales manager are among
+    # those audited (plays, exports) and run no people or logins, so they do not read it.
+    Action.AUDIT_VIEW: {Role.SUPERVISOR: _A, Role.ADMIN: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 
