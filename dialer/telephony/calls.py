@@ -18,6 +18,7 @@ Crash safety, in order of the steps of a call:
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ OUTBOUND_CONTEXT = "dcc-outbound"
 ANSWERED_CONTEXT = "dcc-answered"
 AGENT_CONTEXT = "dcc-agent"
 MACHINE_CONTEXT = "dcc-machine"  # ends a MACHINE-judged call nobody is free to take, without the apology
+MANUAL_CONTEXT = "dcc-manual"  # a manual call: the agent's phone, once answered, dials the customer here
 
 
 class AmiPort(Protocol):
@@ -184,8 +186,14 @@ class CallService:
         campaign_id: int | None = None,
         caller_id: Phone | None = None,
         wait_for_line: bool = True,
+        agent_first: bool = False,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
+
+        ``agent_first`` (a manual call; ``agent`` must be an endpoint): the agent's own phone rings
+        first, and only once they pick up does the PBX dial the customer from it ([dcc-manual]), so
+        an answering customer never waits for anyone. An agent who does not pick up within
+        ``calls.agent_answer_timeout_s`` ends the attempt as ``failed``; the customer was not called.
 
         ``caller_id``: the number the customer sees (a campaign's own, in ``pbx.dial_format``);
         without it, ``pbx.caller_id`` as configured.
@@ -198,12 +206,14 @@ class CallService:
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
         with ``wait_for_line=False``).
         """
+        if agent_first and not isinstance(agent, str):
+            raise ValueError("agent_first needs the agent's endpoint")
         await self.lines.acquire(wait=wait_for_line)
         call_id = uuid.uuid4().hex
         try:
             with structlog.contextvars.bound_contextvars(call_id=call_id, lead_id=lead_id):
                 shown = self._settings.pbx.caller_id if caller_id is None else self._dial_digits(caller_id)
-                return await self._dial(call_id, number, agent, lead_id, campaign_id, shown)
+                return await self._dial(call_id, number, agent, lead_id, campaign_id, shown, agent_first=agent_first)
         finally:
             self._calls.pop(call_id, None)
             self.lines.release()
@@ -216,6 +226,8 @@ class CallService:
         lead_id: int | None,
         campaign_id: int | None,
         caller_id: str,
+        *,
+        agent_first: bool,
     ) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
         await self._attempts.create(
@@ -225,34 +237,44 @@ class CallService:
             lead_id=lead_id,
             campaign_id=campaign_id,
             created_at=self._clock.now(),
+            # A manual call is the agent's from the start: their phone rings before the customer's.
+            agent=agent if agent_first and isinstance(agent, str) else None,
         )
         call = _Call(
             call_id,
             CallMachine(call_id, self._rules),
-            CallLegs(call_id),
+            CallLegs(call_id, agent_first=agent if agent_first and isinstance(agent, str) else None),
             agent,
             self._clock.now(),
             lead_id,
             campaign_id,
         )
         self._calls[call_id] = call  # before the Originate: its first events can beat the reply
-        log.info("dialing", number=number.e164)
+        log.info("dialing", number=number.e164, agent_first=agent_first)
+        pbx = self._settings.pbx
+        digits = self._dial_digits(number)
+        if agent_first:
+            channel, context, exten = f"PJSIP/{agent}", MANUAL_CONTEXT, digits
+            timeout_s = self._settings.calls.agent_answer_timeout_s
+            variables = {"DCC_AGENT": str(agent), "DCC_RING": str(max(1, math.ceil(pbx.ring_timeout_s)))}
+        else:
+            channel, context, exten = f"Local/{digits}@{OUTBOUND_CONTEXT}/n", ANSWERED_CONTEXT, "s"
+            timeout_s = pbx.ring_timeout_s
+            variables = {
+                "DCC_AMD": "1" if self._settings.calls.amd else "0",
+                "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
+            }
         try:
             await self._ami.originate(
-                channel=f"Local/{self._dial_digits(number)}@{OUTBOUND_CONTEXT}/n",
-                context=ANSWERED_CONTEXT,
-                exten="s",
+                channel=channel,
+                context=context,
+                exten=exten,
                 priority=1,
                 channel_id=call_id,
                 other_channel_id=other_channel_id(call_id),
-                timeout_ms=int(self._settings.pbx.ring_timeout_s * 1000),
+                timeout_ms=int(timeout_s * 1000),
                 caller_id=caller_id,
-                variables={
-                    "DCC_CALL": call_id,
-                    "DCC_REC": str(recording),
-                    "DCC_AMD": "1" if self._settings.calls.amd else "0",
-                    "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
-                },
+                variables={"DCC_CALL": call_id, "DCC_REC": str(recording), **variables},
             )
         except (AmiTimeout, AmiLinkDown) as exc:
             if isinstance(exc, AmiLinkDown) and not exc.sent:
