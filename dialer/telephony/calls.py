@@ -187,6 +187,7 @@ class CallService:
         caller_id: Phone | None = None,
         wait_for_line: bool = True,
         agent_first: bool = False,
+        on_attempt: Callable[[Attempt], object] | None = None,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
 
@@ -204,7 +205,8 @@ class CallService:
         judged MACHINE is ended at once instead, without the message.
 
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
-        with ``wait_for_line=False``).
+        with ``wait_for_line=False``). ``on_attempt`` is told the attempt as soon as its row is
+        committed, before the Originate (a face answers the person who clicked with it).
         """
         if agent_first and not isinstance(agent, str):
             raise ValueError("agent_first needs the agent's endpoint")
@@ -213,7 +215,9 @@ class CallService:
         try:
             with structlog.contextvars.bound_contextvars(call_id=call_id, lead_id=lead_id):
                 shown = self._settings.pbx.caller_id if caller_id is None else self._dial_digits(caller_id)
-                return await self._dial(call_id, number, agent, lead_id, campaign_id, shown, agent_first=agent_first)
+                return await self._dial(
+                    call_id, number, agent, lead_id, campaign_id, shown, agent_first=agent_first, on_attempt=on_attempt
+                )
         finally:
             self._calls.pop(call_id, None)
             self.lines.release()
@@ -228,9 +232,10 @@ class CallService:
         caller_id: str,
         *,
         agent_first: bool,
+        on_attempt: Callable[[Attempt], object] | None,
     ) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
-        await self._attempts.create(
+        created = await self._attempts.create(
             call_id=call_id,
             direction=Direction.OUTBOUND,
             number=number.e164,
@@ -240,6 +245,8 @@ class CallService:
             # A manual call is the agent's from the start: their phone rings before the customer's.
             agent=agent if agent_first and isinstance(agent, str) else None,
         )
+        if on_attempt is not None:
+            on_attempt(created)
         call = _Call(
             call_id,
             CallMachine(call_id, self._rules),

@@ -22,6 +22,7 @@ from dialer.tasks import supervised
 from dialer.web import (
     openapi,
     views_auth,
+    views_calls,
     views_campaigns,
     views_desk,
     views_leads,
@@ -51,7 +52,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes,
+        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes, views_calls.routes,
     )  # fmt: skip
 
 

@@ -52,6 +52,8 @@ class Action(StrEnum):
     USER_LIST = "user.list"
     CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
     CAMPAIGN_MANAGE = "campaign.manage"  # create, start, pause, resume, stop (CampaignService)
+    CALL_PLACE = "call.place"  # a manual call to a lead from the user's own phone (ManualCalls)
+    CALL_WINDOW_OVERRIDE = "call.window_override"  # ... outside the calling windows, audited
 
 
 class Grant(StrEnum):
@@ -131,6 +133,10 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # The supervisor runs the outbound work; the sales manager, who hands the leads over, watches it.
     Action.CAMPAIGN_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
     Action.CAMPAIGN_MANAGE: {Role.SUPERVISOR: _A},
+    # An agent calls the leads they work; the supervisor any lead, and only the supervisor may call
+    # outside the calling windows (a customer who asked to be called at 21:00), on the record.
+    Action.CALL_PLACE: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    Action.CALL_WINDOW_OVERRIDE: {Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

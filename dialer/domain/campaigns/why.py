@@ -30,6 +30,7 @@ class BlockReason(StrEnum):
     OPTED_OUT = "opted_out"
     NO_PHONE = "no_phone"
     DNC = "dnc"
+    NUMBER_DNC = "number_dnc"  # a manual call's number (the lead may have others)
     WINDOW_CLOSED = "window_closed"
     IN_CALL = "in_call"
     CLAIMED = "claimed"
@@ -69,16 +70,13 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
         found.append(Blocker(BlockReason.NOT_ENROLLED, {"campaign": str(campaign.id)}))
     if facts.state is not None and not facts.state.is_open:
         found.append(Blocker(BlockReason.LEAD_CLOSED, {"state": facts.state.zh}))
-    if facts.opt_out_at is not None:
-        found.append(Blocker(BlockReason.OPTED_OUT, {"at": local(facts.opt_out_at)}))
+    found += _opted_out(facts, local)
     if not facts.phones:
         found.append(Blocker(BlockReason.NO_PHONE))
     elif set(facts.phones) <= set(facts.dnc_phones):
         found.append(Blocker(BlockReason.DNC, {"numbers": ", ".join(mask(n) for n in facts.dnc_phones)}))
-    if not windows.is_open(now):
-        found.append(Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))}))
-    if facts.in_flight_call is not None:
-        found.append(Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call}))
+    found += _window_closed(windows, now, local)
+    found += _in_call(facts)
     if facts.claimed_by:
         found.append(Blocker(BlockReason.CLAIMED, {"campaigns": ", ".join(str(c) for c in facts.claimed_by)}))
     if p is None:
@@ -95,6 +93,42 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
     if p.status is ProgressStatus.ACTIVE and p.next_attempt_at is not None and p.next_attempt_at > now:
         found.append(Blocker(BlockReason.TOO_RECENT, {"next": local(p.next_attempt_at)}))
     return found
+
+
+def manual_blockers(
+    facts: LeadFacts, number: str, windows: CallingWindows, now: datetime, *, window_override: bool = False
+) -> list[Blocker]:
+    """Every reason a person may not call ``number`` of ``facts.lead_id`` by hand at ``now``; empty: they may.
+
+    The campaigns' own rules for the lead and the number, without a campaign's: an opted-out lead and
+    a number on the do-not-call list are never called; outside the calling windows only with
+    ``window_override`` (a supervisor's, recorded by the caller); never twice at once.
+    """
+    if not facts.exists:
+        return [Blocker(BlockReason.NO_LEAD, {"lead": str(facts.lead_id)})]
+    local = _local(windows)
+    found = _opted_out(facts, local)
+    if number in facts.dnc_phones:
+        found.append(Blocker(BlockReason.NUMBER_DNC, {"number": mask(number)}))
+    if not window_override:
+        found += _window_closed(windows, now, local)
+    return found + _in_call(facts)
+
+
+def _opted_out(facts: LeadFacts, local: Callable[[datetime], str]) -> list[Blocker]:
+    return [] if facts.opt_out_at is None else [Blocker(BlockReason.OPTED_OUT, {"at": local(facts.opt_out_at)})]
+
+
+def _window_closed(windows: CallingWindows, now: datetime, local: Callable[[datetime], str]) -> list[Blocker]:
+    return (
+        []
+        if windows.is_open(now)
+        else [Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))})]
+    )
+
+
+def _in_call(facts: LeadFacts) -> list[Blocker]:
+    return [] if facts.in_flight_call is None else [Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call})]
 
 
 def _local(windows: CallingWindows) -> Callable[[datetime], str]:
