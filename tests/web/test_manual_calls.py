@@ -131,6 +131,11 @@ async def test_an_agent_calls_a_lead_and_the_call_is_an_attempt_like_any_other(
     assert len(placed) == 1 and placed[0].actor == "web:zhang" and placed[0].data["attempt_id"] == attempt["id"]
     assert "window_override" not in placed[0].data
 
+    # While it lasts, campaign runners read the agent as paused: no campaign call is put through to them.
+    assert dialer_app.manual_calls is not None
+    during = (await dialer_app.manual_calls.current())["agent1"]
+    assert (during.state.value, during.reason) == ("paused", "manual_call")
+
     # The agent answers (OriginateResponse), the PBX dials the customer from the agent's channel, who answers.
     call_id = attempt["call_id"]
     customer = f"{call_id}-cust"
@@ -145,6 +150,7 @@ async def test_an_agent_calls_a_lead_and_the_call_is_an_attempt_like_any_other(
     assert done is not None
     assert (done.outcome, done.agent, done.recording) == (Outcome.ANSWERED, "agent1", "/rec/x.wav")
     assert done.connected_at is not None
+    assert "agent1" not in await dialer_app.manual_calls.current()
 
     # Back on the lead card, the disposition form already names the call; filing it goes to DOSS.
     page = await client.get(f"/leads/{data.own_lead}?calling={attempt['id']}", headers=agent.headers())
