@@ -426,7 +426,7 @@ class CallService:
             call = _Call(
                 attempt.call_id,
                 machine,
-                CallLegs(attempt.call_id),
+                CallLegs(attempt.call_id, agent_first=_manual_agent(attempt)),
                 attempt.agent,
                 attempt.started_at or attempt.created_at,
                 attempt.lead_id,
@@ -475,6 +475,16 @@ def _routing_key(event: ami.AmiEvent) -> str | None:
         return event.linkedid or event.uniqueid
     if isinstance(event, ami.OriginateResponse):
         return event.uniqueid
+    return None
+
+
+def _manual_agent(attempt: Attempt) -> str | None:
+    """The agent of a manual call not yet connected (its legs are read the other way round), else None.
+
+    Only a manual call names its agent before the connect (``dial(agent_first=True)`` records it with the
+    row); once connected, the rest of any call is its hang-ups, which both readings take alike."""
+    if attempt.direction is Direction.OUTBOUND and attempt.agent and attempt.connected_at is None:
+        return attempt.agent
     return None
 
 

@@ -40,6 +40,7 @@ class CallLegs:
         # A manual call's customer is dialled from the call's own channel, not from a Local;2.
         self._dialer_side = call_id if agent_first is not None else other_channel_id(call_id)
         self.customer_uniqueid: str | None = None
+        self._customer_dialled = False  # a manual call's customer leg was seen (DialBegin or DialEnd)
         self.agent_uniqueid: str | None = call_id if agent_first is not None else None
         self.agent: str | None = agent_first
 
@@ -64,11 +65,14 @@ class CallLegs:
             case ami.DialBegin(uniqueid=uid, dest_uniqueid=dest, dest_channel=dest_channel):
                 if uid == self._dialer_side:
                     self.customer_uniqueid = dest
+                    self._customer_dialled = True
                 elif uid == self.call_id:
                     self.agent_uniqueid = dest
                     self.agent = endpoint_of(dest_channel)
                 return []
             case ami.DialEnd(uniqueid=uid, dial_status=status):
+                if uid == self._dialer_side:
+                    self._customer_dialled = True
                 if uid == self._dialer_side and self._agent_first and status.upper() == "ANSWER":
                     return [ev.CustomerDialEnded(at, status), ev.AgentConnected(at, str(self.agent))]
                 if uid == self._dialer_side:
@@ -87,7 +91,7 @@ class CallLegs:
             case ami.Hangup(uniqueid=uid, cause=cause):
                 if uid == self.customer_uniqueid:
                     return [ev.CustomerHungUp(at, cause)]
-                if uid == self.call_id and self._agent_first and self.customer_uniqueid is None:
+                if uid == self.call_id and self._agent_first and not self._customer_dialled:
                     # The agent's phone went away before the customer was dialled (or the line limit said no).
                     return [ev.AgentPhoneUnanswered(at, str(self.agent), f"cause {cause}")]
                 if uid == self.call_id:

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,8 @@ from dialer.campaigns.manual import ManualCalls
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.leads.model import LeadSource
+from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.telephony.calls import CallService
 from dialer.web.keys import AUTH
@@ -249,8 +252,8 @@ async def test_outside_the_windows_only_a_supervisor_calls_and_the_history_says_
     assert (placed[0].actor, placed[0].data["window_override"]) == ("web:chen", "customer asked for 21:00")
 
 
-async def test_the_line_limit_and_a_lead_already_in_a_call(
-    client: TestClient, logins: dict[Role, Login], data: Fixtures, dialer_app: App, fake: FakeAmi
+async def test_the_line_limit_a_lead_already_in_a_call_and_a_busy_phone(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures, dialer_app: App, fake: FakeAmi, tmp_path: Path
 ) -> None:
     agent = logins[Role.AGENT]
     assert (await call(client, agent, lead_id=data.own_lead))[0] == 201  # rings on: the one line is taken
@@ -260,6 +263,14 @@ async def test_the_line_limit_and_a_lead_already_in_a_call(
     assert (status, body["error"]) == (409, "line_limit")
     status, body = await call(client, supervisor, lead_id=data.own_lead)
     assert (status, [r["reason"] for r in body["reasons"]]) == (422, ["in_call"])
+    # The agent's phone is talking: another of their leads waits until it is free.
+    sheet = tmp_path / "more.csv"
+    write_sheet(sheet, ["姓名", "手机", "负责人"], [["王五", "13700137000", "agent1"]])
+    await dialer_app.leads.importer.import_file(sheet, actor="test", source=LeadSource.HQ)
+    second = await dialer_app.leads.store.find_by_phone("+8613700137000")
+    assert second is not None
+    status, body = await call(client, agent, lead_id=second.id)
+    assert (status, body["error"]) == (409, "agent_busy")
     await originated(fake)
     assert len(fake.originates) == 1
 
