@@ -26,11 +26,12 @@ from dialer.campaigns.manual import ManualCalls
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.campaigns.agents import AgentSession, AgentState
 from dialer.domain.leads.model import LeadSource
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.telephony.calls import CallService
-from dialer.web.keys import AUTH
+from dialer.web.keys import AUTH, RUNNERS
 from tests.telephony.fakes import FakeAmi
 from tests.web.conftest import CHEAP, PASSWORD, Fixtures, Login
 
@@ -298,3 +299,15 @@ async def test_the_lead_card_and_the_desk_offer_the_call(
     again = await client.post(f"/leads/{data.own_lead}/call", data={"csrf_token": agent.csrf, "phone": "0"},
                               headers=agent.headers(csrf=False))  # fmt: skip
     assert again.status == 422 and 'id="error-call"' in await again.text()
+
+
+async def test_an_agent_on_a_campaign_call_or_its_wrap_up_is_busy(
+    client: TestClient, logins: dict[Role, Login], data: Fixtures, fake: FakeAmi, clock: VirtualClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    session = AgentSession("agent1", 30.0, clock.now())
+    session.state = AgentState.WRAP_UP  # what a campaign runner's roster says after the agent's last call
+    monkeypatch.setattr(client.app[RUNNERS], "sessions_of", lambda agent: [session] if agent == "agent1" else [])
+    status, body = await call(client, logins[Role.AGENT], lead_id=data.own_lead)
+    assert (status, body["error"]) == (409, "agent_busy")
+    assert fake.originates == []
