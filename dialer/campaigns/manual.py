@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from dialer.clock import Clock
 from dialer.domain.calls.attempts import Attempt
@@ -57,10 +58,12 @@ class ManualCallRefused(Exception):
         self.blockers = blockers
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Live:
-    attempt: Attempt
-    task: asyncio.Task[Attempt]
+    """An agent's manual call: reserved at the click, its attempt known once the row is committed."""
+
+    since: datetime
+    attempt: Attempt | None = None
 
 
 class ManualCalls:
@@ -112,7 +115,16 @@ class ManualCalls:
             raise ManualCallRefused("agent_busy", f"{agent} is already on a manual call")
         if self._calls.lines.in_use >= self._calls.lines.capacity:
             raise ManualCallRefused("line_limit", f"all {self._calls.lines.capacity} outbound lines are in use")
+        # Reserved before anything is awaited: a second click finds the phone busy. From here the call
+        # and its bookkeeping run in tasks of their own, whatever becomes of the request that asked.
+        live = self._live[agent] = _Live(now)
         created: asyncio.Future[Attempt] = asyncio.get_running_loop().create_future()
+
+        def placed(attempt: Attempt) -> None:
+            live.attempt = attempt
+            if not created.done():
+                created.set_result(attempt)
+
         task = self._tasks.spawn(
             self._calls.dial(
                 normalize(e164, self._settings.dealer.region),
@@ -120,30 +132,22 @@ class ManualCalls:
                 lead_id=lead_id,
                 agent_first=True,
                 wait_for_line=False,
-                on_attempt=lambda attempt: _resolve(created, attempt),
+                on_attempt=placed,
             )
         )
         task.add_done_callback(lambda done: _settle(created, done))
+        self._tasks.spawn(self._after(agent, lead_id, task, live))
         try:
-            attempt = await created
+            attempt = await asyncio.shield(created)
         except LinesBusy as exc:
             # Taken between the look above and the dial: the same answer.
             raise ManualCallRefused("line_limit", str(exc)) from None
-        self._live[agent] = _Live(attempt, task)
         overridden = bool(window_override) and not self._windows.is_open(now)
-        await self._leads.record_manual_call(
-            lead_id,
-            now,
-            actor,
-            {
-                "attempt_id": attempt.id,
-                "phone": mask(e164),
-                "agent": agent,
-                **({"window_override": window_override} if overridden else {}),
-            },
-        )
+        data = {"attempt_id": attempt.id, "phone": mask(e164), "agent": agent}
+        if overridden:
+            data["window_override"] = window_override
+        await asyncio.shield(self._tasks.spawn(self._leads.record_manual_call(lead_id, now, actor, data)))
         log.info("manual_call.placed", lead_id=lead_id, agent=agent, attempt_id=attempt.id, window_override=overridden)
-        self._tasks.spawn(self._after(agent, lead_id, task))
         return attempt
 
     def _number(self, phones: tuple[str, ...], dnc: tuple[str, ...], number: str | None, lead_id: int) -> str:
@@ -160,7 +164,7 @@ class ManualCalls:
             raise ManualCallRefused("number", f"{mask(e164)} is not a number of lead {lead_id}")
         return e164
 
-    async def _after(self, agent: str, lead_id: int, task: asyncio.Task[Attempt]) -> None:
+    async def _after(self, agent: str, lead_id: int, task: asyncio.Task[Attempt], live: _Live) -> None:
         """Once the call is over: free the agent; a call that reached nobody goes into the lead's history
         now (a conversation gets there with the agent's disposition, like a campaign call's)."""
         try:
@@ -169,27 +173,24 @@ class ManualCalls:
             if attempt.outcome is not None and not attempt.outcome.talked_with_agent:
                 ended = attempt.ended_at or self._clock.now()
                 await self._leads.record_contact(lead_id, ended, agent, attempt.outcome, attempt.id)
+        except LinesBusy:
+            pass  # never placed: the request was told (line_limit)
         except Exception:
             log.exception("manual_call.failed", lead_id=lead_id, agent=agent)
         finally:
-            if (live := self._live.get(agent)) is not None and live.task is task:
+            if self._live.get(agent) is live:
                 del self._live[agent]
 
     async def current(self) -> Mapping[str, Presence]:
         """The agents' presence as campaign runners must read it: an agent on a manual call is paused."""
         wanted = dict(await self._presence.current())
         for agent, live in self._live.items():
-            wanted[agent] = Presence(agent, PhoneState.PAUSED, live.attempt.created_at, ON_MANUAL_CALL)
+            wanted[agent] = Presence(agent, PhoneState.PAUSED, live.since, ON_MANUAL_CALL)
         return wanted
 
     async def close(self) -> None:
         """Stop following the calls in flight (a restart settles them: CallService.recover)."""
         await self._tasks.cancel()
-
-
-def _resolve(created: asyncio.Future[Attempt], attempt: Attempt) -> None:
-    if not created.done():
-        created.set_result(attempt)
 
 
 def _settle(created: asyncio.Future[Attempt], done: asyncio.Task[Attempt]) -> None:

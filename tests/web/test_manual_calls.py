@@ -22,7 +22,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from dialer.app import App, open_store
-from dialer.campaigns.manual import ManualCalls
+from dialer.campaigns.manual import ManualCallRefused, ManualCalls
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Outcome
@@ -311,3 +311,33 @@ async def test_an_agent_on_a_campaign_call_or_its_wrap_up_is_busy(
     status, body = await call(client, logins[Role.AGENT], lead_id=data.own_lead)
     assert (status, body["error"]) == (409, "agent_busy")
     assert fake.originates == []
+
+
+async def test_a_second_click_while_the_first_call_is_being_placed_finds_the_phone_busy(
+    data: Fixtures, dialer_app: App, fake: FakeAmi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sheet = tmp_path / "more.csv"
+    write_sheet(sheet, ["姓名", "手机", "负责人"], [["王五", "13700137000", "agent1"]])
+    await dialer_app.leads.importer.import_file(sheet, actor="test", source=LeadSource.HQ)
+    second = await dialer_app.leads.store.find_by_phone("+8613700137000")
+    manual, calls = dialer_app.manual_calls, dialer_app.calls
+    assert second is not None and manual is not None and calls is not None
+    # Hold the first call between taking its line and committing its attempt.
+    gate = asyncio.Event()
+    create = dialer_app.attempts.create
+
+    async def held_create(**fields: Any) -> Any:
+        await gate.wait()
+        return await create(**fields)
+
+    monkeypatch.setattr(dialer_app.attempts, "create", held_create)
+    first = asyncio.create_task(manual.place(lead_id=data.own_lead, agent="agent1", actor="web:zhang"))
+    await until(lambda: calls.lines.in_use == 1, "the first call's line")
+
+    with pytest.raises(ManualCallRefused) as refused:
+        await manual.place(lead_id=second.id, agent="agent1", actor="web:zhang")
+    assert refused.value.code == "agent_busy"
+    gate.set()
+    assert (await first).agent == "agent1"
+    await originated(fake)
+    assert len(fake.originates) == 1
