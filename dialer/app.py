@@ -22,6 +22,7 @@ from dialer.audit.service import AuditService
 from dialer.auth.service import AuthService
 from dialer.backup.service import BackupService
 from dialer.campaigns.hopper import Hopper
+from dialer.campaigns.manual import ManualCalls
 from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
@@ -106,6 +107,7 @@ class App:
     privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     ami: AmiClient | None = None
     calls: CallService | None = None
+    manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
     inbound: InboundService | None = None
     supervisor: SupervisorService | None = None
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
@@ -267,16 +269,22 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if recover:
                 await calls.recover()
                 await supervisor.recover()
+            manual_calls = ManualCalls(
+                calls=calls, campaigns=base.campaign_store, leads=base.leads.store, presence=presence,
+                settings=settings, clock=clock,
+            )  # fmt: skip
             yield dataclasses.replace(
                 base,
                 ami=client,
                 calls=calls,
+                manual_calls=manual_calls,
                 inbound=inbound,
                 supervisor=supervisor,
                 sms=sms,
                 presence=presence,
                 tasks=tuple(tasks),
             )
+            await manual_calls.close()
             await calls.drain()
             await inbound.drain()
             await supervisor.drain()
@@ -363,5 +371,6 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         clock=app.clock,
         on_wrap_up=on_wrap_up,
         bus=app.bus,
-        presence=app.presence,
+        # An agent on a manual call reads as paused, so no campaign puts a customer through to them.
+        presence=app.manual_calls or app.presence,
     )

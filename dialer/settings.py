@@ -210,6 +210,9 @@ class LabSettings:
     rtp_end: int = 29999
     agents: int = 8
     customers_file: str = "asterisk/sipp/customers.csv"
+    # The DID the lab's carrier trunk presents, as a dealer's ``[trunk] did``: the From user of every
+    # call, with the caller ID in a P-Asserted-Identity. Empty: no DID, the From user is the caller ID.
+    did: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -751,6 +754,8 @@ def problems(s: Settings) -> list[str]:
     problems.extend(_amd_problems(s.calls))
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
+    if s.lab.did and not (s.lab.did.removeprefix("+").isdigit() and len(s.lab.did) <= 20):
+        problems.append(f"lab.did = {s.lab.did!r}: digits only (and a leading '+')")
     problems.extend(_lead_problems(s.leads))
     problems.extend(_recording_problems(s.recording))
     problems.extend(_doss_problems(s.doss))

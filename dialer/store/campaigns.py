@@ -423,8 +423,9 @@ class CampaignStore:
 
     # -- questions about a lead and a campaign --------------------------------------------------
 
-    async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
-        """What ``why`` needs to know about one lead in one campaign, from one snapshot."""
+    async def facts(self, campaign_id: int | None, lead_id: int) -> LeadFacts:
+        """What ``why`` needs to know about one lead in one campaign, from one snapshot; ``campaign_id``
+        None: outside any campaign (a manual call), without progress."""
         async with self._db.read() as r:
             lead = await r.fetchone("SELECT state, consent FROM leads WHERE id = ?", (lead_id,))
             phones = [
@@ -439,7 +440,7 @@ class CampaignStore:
                 "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? AND status = 'claimed' ORDER BY campaign_id",
                 (lead_id,),
             )
-            progress = await self._progress(r, campaign_id, lead_id)
+            progress = None if campaign_id is None else await self._progress(r, campaign_id, lead_id)
         return LeadFacts(
             lead_id=lead_id,
             exists=lead is not None,

@@ -634,6 +634,11 @@ class LeadStore:
                 )
             return await self._save(tx, lead, changes, events, at)
 
+    async def record_manual_call(self, lead_id: int, at: datetime, actor: str, data: Mapping[str, Any]) -> None:
+        """Write into the lead's history that ``actor`` placed a call by hand (see LeadEventKind.MANUAL_CALL)."""
+        async with self._db.write() as tx:
+            await self._append(tx, [NewEvent(lead_id, LeadEventKind.MANUAL_CALL, at, actor, dict(data))])
+
     async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str, not_sent: str | None = None) -> Lead:
         """The day-before SMS went out (or, ``not_sent``, could not, and why): the reminder is no longer due."""
         async with self._db.write() as tx:

@@ -153,6 +153,8 @@ async def desk(request: web.Request) -> web.StreamResponse:
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
         when=partial(local_time, request), visits=board,
         may_record=allowed(request, Action.MILESTONE_RECORD), promotions=await running_cards(request),
+        # The one-click call (views_calls): rings this user's phone, so only for a login with one.
+        may_call=bool(user.agent) and allowed(request, Action.CALL_PLACE), now=request.app[DIALER].clock.now(),
     )  # fmt: skip
 
 
@@ -205,7 +207,13 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         values = {"attempt_id": str(pending[1].attempt.id), **(values or {})}
     user_policy = policy_user(request)
     assert user_policy is not None
-    may_file = can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead)))
+    owner = await lead_owner_for(request, lead)
+    may_file = can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=owner))
+    # The call button (views_calls): for a user with a phone who may call this lead.
+    call = None
+    if user.agent and can(user_policy, Action.CALL_PLACE, Resource(agent=owner)):
+        call = {"phones": [(str(i), mask(p.e164)) for i, p in enumerate(lead.phones)],
+                "override": allowed(request, Action.CALL_WINDOW_OVERRIDE)}  # fmt: skip
     return render(
         request, "desk/lead.html", t(request, "web.lead.title", name=lead.name), status=status, lead_id=lead.id,
         facts=facts, history=history, wrap_up_ends=wrap_up_ends, notice=notice, errors=errors or {},
@@ -213,7 +221,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         closing_script=settings.web.closing_script.format(**script_params),
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
-        showroom=await _showroom(request, lead), promotions=await running_cards(request),
+        showroom=await _showroom(request, lead), promotions=await running_cards(request), call=call,
     )  # fmt: skip
 
 
@@ -236,7 +244,12 @@ async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | Non
 async def lead_card(request: web.Request) -> web.StreamResponse:
     """The lead with history, source, intent, deadlines, the scripts and the disposition form."""
     notice = t(request, "web.lead.saved") if request.query.get("saved") else ""
-    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice)
+    # Back from the call button: the user's phone rings; the disposition form already names the call.
+    calling = parse_int(request.query.get("calling"), "calling")
+    if calling is not None:
+        notice = t(request, "web.call.ringing")
+    values = {"attempt_id": str(calling)} if calling is not None else None
+    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice, values=values)
 
 
 @routes.route("GET", "/api/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "One lead with its history")

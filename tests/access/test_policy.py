@@ -17,6 +17,17 @@ OTHERS = Resource(agent="agent2")
 # (user, action, resource) -> allowed. Written out rather than derived from MATRIX, so a change
 # to the matrix must be made here too, on purpose.
 EXPECTED = [
+    (AGENT, Action.CALL_PLACE, OWN, True),
+    (AGENT, Action.CALL_PLACE, OTHERS, False),
+    (AGENT, Action.CALL_WINDOW_OVERRIDE, OWN, False),
+    (SUPERVISOR, Action.CALL_PLACE, OTHERS, True),
+    (SUPERVISOR, Action.CALL_WINDOW_OVERRIDE, OTHERS, True),
+    (QA, Action.CALL_PLACE, OTHERS, False),
+    (SALES, Action.CALL_PLACE, OTHERS, False),
+    (SALES, Action.CALL_WINDOW_OVERRIDE, OTHERS, False),
+    (ADMIN, Action.CALL_PLACE, OTHERS, False),
+    (QA, Action.CALL_WINDOW_OVERRIDE, OTHERS, False),
+    (ADMIN, Action.CALL_WINDOW_OVERRIDE, OTHERS, False),
     (AGENT, Action.RECORDING_PLAY, OWN, True),
     (AGENT, Action.RECORDING_PLAY, OTHERS, False),
     (AGENT, Action.RECORDING_SEARCH, OWN, True),

@@ -56,6 +56,8 @@ class Action(StrEnum):
     DNC_MANAGE = "dnc.manage"  # put a number on it, take one off (with a reason)
     PROMOTION_MANAGE = "promotion.manage"  # the dealer's promotions and events the desk shows
     AUDIT_VIEW = "audit.view"  # the dealer-wide audit log and whether its chain holds (docs/audit.md)
+    CALL_PLACE = "call.place"  # a manual call to a lead from the user's own phone (ManualCalls)
+    CALL_WINDOW_OVERRIDE = "call.window_override"  # ... outside the calling windows, audited
 
 
 class Grant(StrEnum):
@@ -146,6 +148,10 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # system (the administrator), as the listen-in audit is. QA and the sales manager are among
     # those audited (plays, exports) and run no people or logins, so they do not read it.
     Action.AUDIT_VIEW: {Role.SUPERVISOR: _A, Role.ADMIN: _A},
+    # An agent calls the leads they work; the supervisor any lead, and only the supervisor may call
+    # outside the calling windows (a customer who asked to be called at 21:00), on the record.
+    Action.CALL_PLACE: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    Action.CALL_WINDOW_OVERRIDE: {Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

@@ -328,8 +328,8 @@ class CampaignRepository(Protocol):
         """Finished calls of this campaign (None: every campaign) an agent talked on with no contact in the lead's history."""
         ...
 
-    async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
-        """What ``why`` needs to know about one lead in one campaign."""
+    async def facts(self, campaign_id: int | None, lead_id: int) -> LeadFacts:
+        """What ``why`` needs to know about one lead in one campaign (None: outside campaigns, no progress)."""
         ...
 
     async def campaigns_of(self, lead_id: int) -> list[int]:

@@ -29,6 +29,7 @@ class BlockReason(StrEnum):
     LEAD_CLOSED = "lead_closed"
     NO_PHONE = "no_phone"
     SUPPRESSED = "suppressed"
+    NUMBER_SUPPRESSED = "number_suppressed"  # a manual call's number (the lead may have others)
     NO_CONSENT = "no_consent"
     WINDOW_CLOSED = "window_closed"
     IN_CALL = "in_call"
@@ -90,14 +91,11 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
     if not facts.phones:
         found.append(Blocker(BlockReason.NO_PHONE))
     elif set(facts.phones) <= {s.e164 for s in facts.suppressed}:
-        listed = tuple(Listed(mask(s.e164), local(s.at), s.source.value, s.actor, s.reason) for s in facts.suppressed)
+        listed = _listed(facts, local)
         found.append(Blocker(BlockReason.SUPPRESSED, {"numbers": ", ".join(x.number for x in listed)}, listed))
-    if facts.consent_required and facts.consent is not True:
-        found.append(Blocker(BlockReason.NO_CONSENT, {"consent": "no" if facts.consent is False else "unknown"}))
-    if not windows.is_open(now):
-        found.append(Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))}))
-    if facts.in_flight_call is not None:
-        found.append(Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call}))
+    found += _no_consent(facts)
+    found += _window_closed(windows, now, local)
+    found += _in_call(facts)
     if facts.claimed_by:
         found.append(Blocker(BlockReason.CLAIMED, {"campaigns": ", ".join(str(c) for c in facts.claimed_by)}))
     if p is None:
@@ -114,6 +112,53 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
     if p.status is ProgressStatus.ACTIVE and p.next_attempt_at is not None and p.next_attempt_at > now:
         found.append(Blocker(BlockReason.TOO_RECENT, {"next": local(p.next_attempt_at)}))
     return found
+
+
+def manual_blockers(
+    facts: LeadFacts, number: str, windows: CallingWindows, now: datetime, *, window_override: bool = False
+) -> list[Blocker]:
+    """Every reason a person may not call ``number`` of ``facts.lead_id`` by hand at ``now``; empty: they may.
+
+    The campaigns' own rules for the lead and the number, without a campaign's: a number on the
+    suppression list is never called, nor a lead without the consent the config requires; outside the
+    calling windows only with ``window_override`` (a supervisor's, recorded by the caller); never
+    twice at once.
+    """
+    if not facts.exists:
+        return [Blocker(BlockReason.NO_LEAD, {"lead": str(facts.lead_id)})]
+    local = _local(windows)
+    found: list[Blocker] = []
+    listed = _listed(facts, local, number)
+    if listed:
+        found.append(Blocker(BlockReason.NUMBER_SUPPRESSED, {"number": mask(number)}, listed))
+    found += _no_consent(facts)
+    if not window_override:
+        found += _window_closed(windows, now, local)
+    return found + _in_call(facts)
+
+
+def _listed(facts: LeadFacts, local: Callable[[datetime], str], number: str | None = None) -> tuple[Listed, ...]:
+    return tuple(
+        Listed(mask(s.e164), local(s.at), s.source.value, s.actor, s.reason)
+        for s in facts.suppressed
+        if number is None or s.e164 == number
+    )
+
+
+def _no_consent(facts: LeadFacts) -> list[Blocker]:
+    if facts.consent_required and facts.consent is not True:
+        return [Blocker(BlockReason.NO_CONSENT, {"consent": "no" if facts.consent is False else "unknown"})]
+    return []
+
+
+def _window_closed(windows: CallingWindows, now: datetime, local: Callable[[datetime], str]) -> list[Blocker]:
+    if windows.is_open(now):
+        return []
+    return [Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))})]
+
+
+def _in_call(facts: LeadFacts) -> list[Blocker]:
+    return [] if facts.in_flight_call is None else [Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call})]
 
 
 def _local(windows: CallingWindows) -> Callable[[datetime], str]:
