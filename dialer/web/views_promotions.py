@@ -14,7 +14,7 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action
 from dialer.domain.promotions.model import NewPromotion, Promotion, PromotionError, PromotionKind
-from dialer.web.errors import BadRequest
+from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, session_of
@@ -93,7 +93,7 @@ async def _end(request: web.Request) -> Promotion:
     try:
         return await request.app[DIALER].promotions.end(promotion_id, _ACTOR_PREFIX + session_of(request).user.name)
     except PromotionError as exc:
-        raise web.HTTPNotFound(text=str(exc)) from None
+        raise NotFound("promotion_not_found", str(exc).removeprefix("id: ")) from None
 
 
 @routes.route(
