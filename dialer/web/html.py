@@ -47,6 +47,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/qa", "web.nav.qa", Action.QA_SCORE),
     ("/promotions", "web.nav.promotions", Action.PROMOTION_MANAGE),
     ("/users", "web.nav.users", Action.USER_LIST),
+    ("/phones", "web.nav.phones", Action.PHONE_MANAGE),
     ("/audit", "web.nav.audit", Action.AUDIT_VIEW),
 )
 

@@ -61,6 +61,9 @@ class AuditAction(StrEnum):
     SUPPRESSION_ADD = "suppression.add"  # a number put on the do-not-contact list
     SUPPRESSION_REMOVE = "suppression.remove"
     LISTEN_IN_START = "listen_in.start"
+    PHONE_ADD = "phone.add"  # a phone's SIP account created (the password is never in the row)
+    PHONE_RESET = "phone.reset"  # a new password generated for a phone
+    PHONE_REMOVE = "phone.remove"
 
 
 Detail = Mapping[str, str | int | float | bool | None]
