@@ -46,7 +46,7 @@ from dialer.web.html import setup_templates
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
 from dialer.web.routing import Open, RouteTable
-from dialer.web.security import body_limit, security_headers, security_middleware
+from dialer.web.security import body_limit, hide_server_version, security_headers, security_middleware
 from dialer.web.wallboard import Broadcaster, StoreSnapshotSource
 
 log = get_logger(__name__)
@@ -79,6 +79,7 @@ def create_app(
         client_max_size=body_limit(settings.web, Open.PUBLIC),
     )
     app.on_response_prepare.append(security_headers)
+    hide_server_version()
     setup_templates(app)
     table = route_table()
     table.install(app)
