@@ -71,6 +71,6 @@ class LookAheadPacer:
         soon = sum(
             1
             for a in snap.agents
-            if stats.free_probability(a.state, (snap.now - a.since).total_seconds(), horizon) >= SOON_FREE
+            if stats.free_probability(a.state, (snap.now - a.since).total_seconds(), (horizon,)) >= SOON_FREE
         )
         return _decision(math.floor((self._commit * soon - snap.waiting) / rate) - len(snap.ringing_since), snap)

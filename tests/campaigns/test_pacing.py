@@ -237,13 +237,13 @@ def test_answer_probability_is_conditional_on_how_long_a_call_has_rung() -> None
 
 def test_free_probability_uses_the_measured_wrap_up_and_talk_times() -> None:
     stats = trained(VirtualClock(T0))
-    assert stats.free_probability(AgentState.AVAILABLE, 0, 10) == 1.0
-    assert stats.free_probability(AgentState.PAUSED, 0, 10) == 0.0
-    assert stats.free_probability(AgentState.WRAP_UP, 25, 10) == 1.0
-    assert stats.free_probability(AgentState.WRAP_UP, 5, 10) == 0.0
+    assert stats.free_probability(AgentState.AVAILABLE, 0, (10,)) == 1.0
+    assert stats.free_probability(AgentState.PAUSED, 0, (10,)) == 0.0
+    assert stats.free_probability(AgentState.WRAP_UP, 25, (10,)) == 1.0
+    assert stats.free_probability(AgentState.WRAP_UP, 5, (10,)) == 0.0
     # A talk of 90 s needs the whole 30 s wrap-up after it: nothing within a 12 s horizon.
-    assert stats.free_probability(AgentState.ON_CALL, 85, 12) == 0.0
-    assert stats.free_probability(AgentState.ON_CALL, 85, 40) == 1.0
+    assert stats.free_probability(AgentState.ON_CALL, 85, (12,)) == 0.0
+    assert stats.free_probability(AgentState.ON_CALL, 85, (40,)) == 1.0
 
 
 def test_make_pacer_returns_the_mode_asked_for() -> None:

@@ -171,11 +171,7 @@ class PredictivePacer:
         if stats.attempts < self._warmup or answer_rate <= 0 or not rings:
             return _within_lines(progressive, snap, DialLimit.WARMUP)
         now = snap.now
-        free = sum(
-            stats.free_probability(a.state, (now - a.since).total_seconds(), ring)
-            for a in snap.agents
-            for ring in rings
-        ) / len(rings)
+        free = sum(stats.free_probability(a.state, (now - a.since).total_seconds(), rings) for a in snap.agents)
         coming = sum(stats.answer_probability((now - t).total_seconds()) for t in snap.ringing_since)
         predicted = math.floor((stats.gain * free - snap.waiting - coming) / answer_rate)
         extra = max(0, predicted - progressive)

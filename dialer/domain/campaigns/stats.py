@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right, insort
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
@@ -123,14 +123,14 @@ class RecentSamples:
         """How many samples exceed ``threshold``."""
         return len(self._sorted) - bisect_right(self._sorted, threshold)
 
-    def ends_within(self, elapsed: float, more: float) -> float:
-        """P(value <= elapsed + more | value > elapsed); 0 when no sample lasted that long (unknown ground)."""
-        if more <= 0:
-            return 0.0
+    def ends_within(self, elapsed: float, mores: Sequence[float]) -> float:
+        """The mean over ``mores`` of P(value <= elapsed + more | value > elapsed); 0 when no sample
+        lasted that long (unknown ground)."""
         survivors = self.count_above(elapsed)
-        if survivors == 0:
+        if survivors == 0 or not mores:
             return 0.0
-        return (survivors - self.count_above(elapsed + more)) / survivors
+        ended = sum(survivors - self.count_above(elapsed + more) for more in mores if more > 0)
+        return ended / (survivors * len(mores))
 
 
 class PacingStats:
@@ -236,18 +236,19 @@ class PacingStats:
         """Average wrap-up length."""
         return self._wrap_ups.mean
 
-    def free_probability(self, state: AgentState, elapsed_s: float, horizon_s: float) -> float:
-        """P(an agent ``elapsed_s`` into ``state`` is available within ``horizon_s``).
+    def free_probability(self, state: AgentState, elapsed_s: float, horizons_s: Sequence[float]) -> float:
+        """The mean over ``horizons_s`` of P(an agent ``elapsed_s`` into ``state`` is available within it).
 
         A talking agent still has the rest of the talk and a whole wrap-up ahead, so the wrap-up's
-        average is taken off the horizon before asking the talk distribution.
+        average is taken off each horizon before asking the talk distribution.
         """
         if state is AgentState.AVAILABLE:
             return 1.0
         if state is AgentState.WRAP_UP:
-            return self._wrap_ups.ends_within(elapsed_s, horizon_s)
+            return self._wrap_ups.ends_within(elapsed_s, horizons_s)
         if state is AgentState.ON_CALL:
-            return self._talks.ends_within(elapsed_s, horizon_s - self._wrap_ups.mean)
+            wrap_up = self._wrap_ups.mean
+            return self._talks.ends_within(elapsed_s, [h - wrap_up for h in horizons_s])
         return 0.0
 
     def tally_today(self) -> AbandonTally:
