@@ -284,6 +284,10 @@ def main(argv: list[str] | None = None) -> int:
         help="processes for the pacing grid",
     )
     parser.add_argument(
+        "--only",
+        help="comma-separated rows to run: ami, agent, hopper, import, store, pacing (default: all)",
+    )
+    parser.add_argument(
         "--write",
         type=Path,
         help="also write the machine line and the table to this Markdown file",
@@ -293,36 +297,38 @@ def main(argv: list[str] | None = None) -> int:
     configure(level="critical")
     sizes = tuple(int(s) for s in args.hopper_sizes.split(",")) if args.hopper_sizes else HOPPER_SIZES
     hours, seeds = FULL_PACING if args.full else QUICK_PACING
-    step = Steps(6)
-    started = time.perf_counter()
-    tmp = Path(tempfile.mkdtemp(prefix="dcc-bench-"))
-    try:
-        rows = timed(step, "AMI events/s and channel memory", lambda: asyncio.run(ami_rows()))
-        rows += timed(
-            step,
+    parts: list[tuple[str, str, Callable[[], list[Row]]]] = [
+        ("ami", "AMI events/s and channel memory", lambda: asyncio.run(ami_rows())),
+        (
+            "agent",
             f"agent connect on a lab of its own ({CONCURRENT_CALLS} customers/agents)",
             lambda: asyncio.run(agent_rows(tmp / "lab")),
-        )
-        rows += timed(
-            step,
+        ),
+        (
+            "hopper",
             f"hopper at {', '.join(f'{s:,}' for s in sizes)} leads",
             lambda: asyncio.run(hopper_rows(sizes, tmp)),
-        )
-        rows += timed(
-            step,
-            f"lead import of {IMPORT_ROWS:,} rows",
-            lambda: asyncio.run(import_rows(tmp)),
-        )
-        rows += timed(step, "store attempts/s", lambda: asyncio.run(store_rows()))
-        rows += timed(
-            step,
-            f"pacing grid ({hours:g} h x {seeds} seed(s))",
-            lambda: pacing_rows(hours, seeds, args.jobs),
-        )
+        ),
+        ("import", f"lead import of {IMPORT_ROWS:,} rows", lambda: asyncio.run(import_rows(tmp))),
+        ("store", "store attempts/s", lambda: asyncio.run(store_rows())),
+        ("pacing", f"pacing ({hours:g} h x {seeds} seed(s) grid)", lambda: pacing_rows(hours, seeds, args.jobs)),
+    ]
+    only = set(args.only.split(",")) if args.only else {name for name, _, _ in parts}
+    unknown = only - {name for name, _, _ in parts}
+    if unknown:
+        parser.error(f"--only {args.only}: no row named {', '.join(sorted(unknown))}")
+    step = Steps(len(only))
+    started = time.perf_counter()
+    tmp = Path(tempfile.mkdtemp(prefix="dcc-bench-"))
+    rows: list[Row] = []
+    try:
+        for name, what, work in parts:
+            if name in only:
+                rows += timed(step, what, work)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     when = SystemClock().now().astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = f"Machine: {machine()}\n\nRun: {when}, `python -m bench{' --full' if args.full else ''}`, {time.perf_counter() - started:.0f} s\n\n{table(rows)}\n"
+    text = f"Machine: {machine()}\n\nRun: {when}, `python -m bench{' --full' if args.full else ''}{f' --only {args.only}' if args.only else ''}`, {time.perf_counter() - started:.0f} s\n\n{table(rows)}\n"
     print(text)
     if args.write:
         args.write.write_text(text, encoding="utf-8")
