@@ -133,3 +133,18 @@ def test_predictive_never_crosses_the_abandon_limit_in_any_seed_of_the_grid(agen
                 over.append((lines, answer_p, talk, seed, r.abandoned, r.answered))
     assert over == []
     assert abandoned > 0  # it did dial ahead (with 20 agents, on the 200 lines)
+
+
+def test_the_simulator_runs_another_pacer_on_the_same_engine() -> None:
+    # The bench's reference pacers plug in here; a fixed dial ratio of 1 is exactly progressive.
+    from bench.reference_pacers import FixedRatioPacer
+
+    def shift(ratio: float) -> SimResult:
+        scenario = reference(RULES, PacingMode.PREDICTIVE, 5, 8, 0.3, 90, 1, 3)
+        return simulate(
+            scenario, RULES, CFG.campaigns.pacing, CFG.calls.abandon_after_s, lambda stats: FixedRatioPacer(ratio)
+        )
+
+    progressive = run(PacingMode.PROGRESSIVE, agents=5, hours=1, seed=3)
+    assert replace(shift(1.0), mode=progressive.mode) == progressive
+    assert shift(1.5).abandoned > 0  # above 1 it dials ahead, with no guard
