@@ -116,9 +116,10 @@ class PacingDefaults:
     mode: str = "progressive"  # preview | progressive | predictive
     max_abandon_rate: float = 0.03
     # The controller aims at max_abandon_rate - abandon_margin ...
-    abandon_margin: float = 0.01
-    # ... and starts cutting the overdial once a day's or 30 days' measured rate is this close to the limit.
-    throttle_band: float = 0.01
+    abandon_margin: float = 0.005
+    # ... and starts cutting the overdial once a day's or 30 days' rate, counting the calls waiting
+    # for an agent and the next one as abandoned, is this close to the limit.
+    throttle_band: float = 0.005
     # Predictive behaves exactly like progressive until this many attempts have ended.
     warmup_attempts: int = 30
     # How many recent attempts / talks / wrap-ups the rate and duration estimates remember.
