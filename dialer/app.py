@@ -155,7 +155,7 @@ async def open_store(
             campaign_store=campaign_store,
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
-            auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            auth=AuthService(UserStore(db), settings.web, clock, password_cost, region=settings.dealer.region),
             phones=PhoneService(PhoneStore(db), clock),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),

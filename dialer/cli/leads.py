@@ -226,6 +226,7 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
             ("col.row", "col.name", "col.kept_name"),
             [(n.row, n.name, n.kept_name) for n in report.name_mismatches],
         ),
+        ("import.unknown_owners", ("col.row", "col.owner"), [(u.row, u.name) for u in report.unknown_owners]),
     ]
     for title, headers, rows in sections:
         if rows:

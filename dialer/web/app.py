@@ -26,6 +26,7 @@ from dialer.web import (
     views_desk,
     views_leads,
     views_manage,
+    views_owners,
     views_preview,
     views_recordings,
     views_reports,
@@ -51,7 +52,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes,
+        views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_static.routes,
     )  # fmt: skip
 
 

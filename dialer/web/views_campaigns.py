@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from multidict import MultiDict, MultiMapping
 
+from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.campaigns.service import CampaignService, StatusReport, record_json, status_json
 from dialer.domain.access.policy import Action
 from dialer.domain.calls.outcome import Outcome
@@ -44,7 +45,6 @@ from dialer.web.views_desk import local_time
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # the campaign's events show which commands came through the console
 _COMMANDS = "|".join(c.value for c in PERSON_COMMANDS)
 # Filter keys that are lists the form offers as checkboxes, and as comma-separated text.
 _FILTER_CHOICES = ("sources", "states", "intents", "owners")
@@ -123,7 +123,7 @@ def _service(request: web.Request) -> CampaignService:
 
 
 def _actor(request: web.Request) -> str:
-    return _ACTOR_PREFIX + session_of(request).user.name
+    return CONSOLE_ACTOR_PREFIX + session_of(request).user.name
 
 
 async def _create(request: web.Request, table: Mapping[str, Any]) -> int:

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.campaigns.runner import CampaignRunner, WrapUp
 from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
@@ -37,8 +38,6 @@ from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
-
-_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 
 
 def _tz(request: web.Request) -> ZoneInfo:
@@ -246,7 +245,7 @@ async def api_lead(request: web.Request) -> web.StreamResponse:
 async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lead:
     """Parse and record a disposition; every refusal is a BadRequest naming its field."""
     parsed = parse_disposition(data, _tz(request))
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = CONSOLE_ACTOR_PREFIX + session_of(request).user.name
     app = request.app[DIALER]
     pending = _my_wrap_up(request, lead.id)
     try:
@@ -294,7 +293,9 @@ def lead_manager(request: web.Request) -> LeadManager:
 async def _reactivate(request: web.Request, reason: str) -> Lead:
     lead = await _lead_for(request, Action.LEAD_REACTIVATE)
     try:
-        done = await lead_manager(request).reactivate([lead.id], _ACTOR_PREFIX + session_of(request).user.name, reason)
+        done = await lead_manager(request).reactivate(
+            [lead.id], CONSOLE_ACTOR_PREFIX + session_of(request).user.name, reason
+        )
     except ManageError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
     except LeadStateError as exc:
@@ -372,7 +373,9 @@ async def desk_state(request: web.Request) -> dict[str, Any]:
 async def _change(request: web.Request, command: PresenceCommand, reason: str | None = None) -> web.StreamResponse:
     agent = _agent_of(request)
     try:
-        await request.app[DIALER].presence.change(agent, command, _ACTOR_PREFIX + session_of(request).user.name, reason)
+        await request.app[DIALER].presence.change(
+            agent, command, CONSOLE_ACTOR_PREFIX + session_of(request).user.name, reason
+        )
     except PresenceRefused as exc:
         if exc.field == "reason":
             raise BadRequest({"reason": str(exc)}) from None

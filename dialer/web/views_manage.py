@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
+from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.domain.access.policy import Action, Role
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import Lead, LeadSource, LeadState
@@ -35,7 +36,6 @@ from dialer.web.views_showroom import record as record_milestone
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
 # A page number past this is no page of any dealer's leads (and would overflow the query's offset).
@@ -130,7 +130,7 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> LeadMove
 
 
 def _actor(request: web.Request) -> str:
-    return _ACTOR_PREFIX + session_of(request).user.name
+    return CONSOLE_ACTOR_PREFIX + session_of(request).user.name
 
 
 async def _transfer(request: web.Request, decision: LeadMoveRequest) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.domain.access.policy import Action
 from dialer.domain.doss.errors import FormError
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
@@ -27,7 +28,6 @@ from dialer.web.views_desk import _lead_for, _lead_page, lead_json  # the lead c
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # history and the DOSS outbox show which changes came through the console
 # Where a form may send the user back after recording (never an address from elsewhere).
 _BACK = re.compile(r"^/(desk|leads/\d+)$")
 MILESTONES = {"visit": LeadState.VISITED, "deal": LeadState.DEAL}
@@ -38,7 +38,7 @@ async def record(
 ) -> list[Lead]:
     """Parse the fields and record the milestone for every lead (all or none); a 400 names what is wrong."""
     parsed = parse_milestone(data, ZoneInfo(request.app[SETTINGS].dealer.timezone))
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = CONSOLE_ACTOR_PREFIX + session_of(request).user.name
     try:
         done = await request.app[DIALER].doss.record_milestones(
             lead_ids, state, actor, parsed.note, at=parsed.at, test_drive=parsed.test_drive, model=parsed.model
