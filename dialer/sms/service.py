@@ -32,7 +32,7 @@ from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SmsConf
 from dialer.domain.sms.rules import CAP_WEEK, ReplyKind, SendRules
 from dialer.domain.sms.templates import TemplateBook
 from dialer.logs import get_logger
-from dialer.phone import InvalidPhone, normalize
+from dialer.phone import DialFormat, InvalidPhone, dial_string, normalize
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.errors import StoreError
@@ -331,11 +331,12 @@ class SmsService:
             "date": f"{local.month}月{local.day}日",
             "time": local.strftime("%H:%M"),
         }
-        # The owner is an agent identity; the customer reads the person's login name, and reaches their mobile.
+        # The owner is an agent identity; the customer reads the person's login name and gets their mobile, or
+        # (no owner, no mobile) the dealer's name and the showroom's number (TemplateBook.phone).
         consultant = None if lead.owner is None else await self._users.by_agent(lead.owner)
-        values["consultant"] = consultant.name if consultant else (lead.owner or "")
+        values["consultant"] = consultant.name if consultant else self._settings.dealer.name
         if consultant is not None and consultant.mobile:
-            values["consultant_phone"] = consultant.mobile
+            values["consultant_phone"] = dial_string(consultant.mobile, DialFormat.NATIONAL)  # as customers dial it
         return lead, values, mobile, None if consultant is None else consultant.mobile
 
     # -- repurchase waves -----------------------------------------------------------------------
