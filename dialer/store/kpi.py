@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
-from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, StateFact
+from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
@@ -41,6 +41,18 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             "SELECT lead_id, at, json_extract(data, '$.to') AS state FROM lead_events WHERE kind = ? AND at < ?",
             (LeadEventKind.STATE.value, end),
         )
+        # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
+        # owner's identity, later ones too (the same person all along: an October lead filed under 王丽 and
+        # named agent1 in November was agent1's in October).
+        owner_rows = await r.fetchall(
+            "SELECT lead_id, at, kind, CASE WHEN kind IN (?, ?) THEN json_extract(data, '$.owner')"
+            " ELSE json_extract(data, '$.to') END AS owner,"
+            " CASE WHEN kind = ? THEN json_extract(data, '$.from') END AS previous"
+            " FROM lead_events WHERE (kind IN (?, ?, ?) AND at < ?) OR kind = ? ORDER BY id",
+            (LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.OWNER_RENAMED.value,
+             LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
+             LeadEventKind.OWNER_RENAMED.value),
+        )  # fmt: skip
         # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
         call_rows = await r.fetchall(
             "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
@@ -65,4 +77,5 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         contacts=[ContactFact(row["lead_id"], from_db(row["at"])) for row in contact_rows],
         states=[StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"])) for row in state_rows],
         calls=[CallFact(row["agent"], from_db(row["at"])) for row in call_rows],
+        owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )
