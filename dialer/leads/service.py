@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
 from dialer.domain.access.policy import Role
-from dialer.domain.auth.errors import BadUserInput
 from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory, check_alias
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.errors import LeadError
@@ -254,8 +253,8 @@ class LeadManager:
         under that name under the user's identity; returns how many leads moved."""
         try:
             name = check_alias(alias)
-        except BadUserInput as exc:
-            raise ManageError("alias", alias, str(exc).split(": ", 1)[1]) from None
+        except ValueError as exc:
+            raise ManageError("alias", alias, str(exc)) from None
         target = await self._users.by_name(user) or await self._users.by_agent(user)
         if target is None or target.role is not Role.AGENT or not target.agent or target.disabled_at is not None:
             raise ManageError("user", user, "not an enabled user with the agent role")

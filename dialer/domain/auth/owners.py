@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from dialer.domain.access.policy import Role
-from dialer.domain.auth.errors import BadUserInput
 from dialer.domain.auth.records import UserRecord
 
 # An alias is a person's name as a file writes it: any script, no control characters, no outer blanks.
@@ -62,8 +61,8 @@ class OwnerDirectory:
 
 
 def check_alias(alias: str) -> str:
-    """The alias as stored (outer blanks removed); :class:`BadUserInput` names a bad one."""
+    """The alias as stored (outer blanks removed); a ValueError says why a bad one is refused."""
     text = alias.strip()
     if not _ALIAS.match(text):
-        raise BadUserInput("alias", alias, "use 1-64 printable characters")
+        raise ValueError("use 1-64 printable characters")
     return text
