@@ -121,6 +121,7 @@ class DossService:
                 visit_at=change.visit_at,
                 defeat_reason=change.defeat_reason,
                 data={"result": change.result, "attempt_id": attempt_id},
+                purpose=None if change.purpose is None else change.purpose.value,
             )
             outbox_id = None
             if change.sync:
@@ -134,6 +135,7 @@ class DossService:
                     visit_at=change.visit_at,
                     next_follow_up_at=change.next_follow_up_at,
                     defeat_reason=change.defeat_reason,
+                    purpose=change.purpose,
                     note=change.note,
                     outcome=outcome,
                     disposition=change.disposition,

@@ -553,6 +553,7 @@ class LeadStore:
         defeat_reason: str | None = None,
         data: Mapping[str, Any] | None = None,
         cancel_visit: str | None = None,
+        purpose: str | None = None,
     ) -> Lead:
         """Apply one follow-up result: the new state and what the agent recorded with it.
 
@@ -560,6 +561,8 @@ class LeadStore:
         counts as a fresh hand-over, so the 2-day first follow-up deadline starts again.
         ``data`` is added to the state event (e.g. the DOSS result wording). ``cancel_visit``
         (why): the booked visit is called off, a ``visit_cancelled`` event keeps what it was.
+        ``purpose`` (跟进目的) says what the planned contact is for: it is kept on its callback or
+        visit event, which is where the plan is.
         """
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
@@ -578,7 +581,13 @@ class LeadStore:
             if callback_at is not None:
                 changes["callback_at"] = callback_at
                 events.append(
-                    NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()})
+                    NewEvent(
+                        lead_id,
+                        LeadEventKind.CALLBACK,
+                        at,
+                        actor,
+                        {"callback_at": callback_at.isoformat(), **_purpose(purpose)},
+                    )
                 )
             if cancel_visit is not None:
                 changes.update(visit_at=None, visit_reminded_at=None, visit_confirmed_at=None)
@@ -587,7 +596,13 @@ class LeadStore:
             if visit_at is not None:
                 changes.update(visit_at=visit_at, visit_reminded_at=None, visit_confirmed_at=None)
                 events.append(
-                    NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()})
+                    NewEvent(
+                        lead_id,
+                        LeadEventKind.VISIT_BOOKED,
+                        at,
+                        actor,
+                        {"visit_at": visit_at.isoformat(), **_purpose(purpose)},
+                    )
                 )
             return await self._save(tx, lead, changes, events, at)
 
@@ -725,6 +740,10 @@ class LeadStore:
         await tx.execute(_UPDATE_LEAD, (*_lead_row(changed)[1:], lead.id))
         await self._append(tx, events)
         return changed
+
+
+def _purpose(purpose: str | None) -> dict[str, str]:
+    return {} if purpose is None else {"purpose": purpose}
 
 
 def _state_event(lead: Lead, to: LeadState, at: datetime, actor: str, reason: str | None, **extra: Any) -> NewEvent:

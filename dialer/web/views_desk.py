@@ -22,7 +22,7 @@ from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.presence import PresenceCommand, PresenceRefused, board_state
 from dialer.domain.doss.errors import FormError
-from dialer.domain.doss.mapping import Disposition
+from dialer.domain.doss.mapping import Disposition, FollowUpPurpose
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import TRANSITIONS, IntentLevel, Lead, LeadState
@@ -33,6 +33,7 @@ from dialer.timestamps import to_db_or_none
 from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
+from dialer.web.history import sentence
 from dialer.web.html import allowed, policy_user, render, t
 from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
@@ -162,7 +163,7 @@ async def api_due(request: web.Request) -> web.StreamResponse:
 
 
 def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
-    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents."""
+    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents, purposes."""
     dispositions = [
         (d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT
     ]
@@ -170,6 +171,7 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
         "dispositions": dispositions,
         "reasons": [("", "")] + [(r, r) for r in request.app[MAPPING].defeat_reasons],
         "intents": [("", "")] + [(i.value, i.value) for i in IntentLevel],
+        "purposes": [("", "")] + [(p.value, t(request, f"web.purpose.{p.value}")) for p in FollowUpPurpose],
         "model": lead.model or "",
     }
 
@@ -191,7 +193,8 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
     ]  # fmt: skip
     history = [
         (local_time(request, e.at), event_label(request, e.kind), e.actor,
-         ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)
+         sentence(e, lambda key, **params: t(request, key, **params), lambda at: local_time(request, at)))
+        for e in reversed(events)
     ]  # fmt: skip
     pending = _my_wrap_up(request, lead.id)
     wrap_up_ends = ""
@@ -224,8 +227,7 @@ async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | Non
     if not (visit or deal):
         return None
     now = request.app[DIALER].clock.now().astimezone(_tz(request))
-    return {"visit": visit, "deal": deal, "now": f"{now:%Y-%m-%dT%H:%M}", "now_shown": f"{now:%Y-%m-%d %H:%M}",
-            "model": lead.model or ""}  # fmt: skip
+    return {"visit": visit, "deal": deal, "now_shown": f"{now:%Y-%m-%d %H:%M}", "model": lead.model or ""}
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")
@@ -242,6 +244,19 @@ async def api_lead(request: web.Request) -> web.StreamResponse:
     return web.json_response(lead_json(lead, await request.app[DIALER].leads.store.events(lead.id)))
 
 
+async def _unfiled_talk(request: web.Request, lead: Lead) -> int | None:
+    """The call a form without a call number is about: this agent's last finished talk with the
+    lead whose result nobody filed yet (the form links it; the agent types no call number)."""
+    agent = session_of(request).user.agent
+    if not agent:
+        return None
+    app = request.app[DIALER]
+    talk = await app.attempts.last_talk(lead.id, agent)
+    if talk is None or talk.ended_at is None or await app.doss.filed(talk.id):
+        return None
+    return talk.id
+
+
 async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lead:
     """Parse and record a disposition; every refusal is a BadRequest naming its field."""
     parsed = parse_disposition(data, _tz(request))
@@ -254,7 +269,8 @@ async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lea
             runner, wrap = pending
             await runner.submit_disposition(wrap.agent, parsed.form, actor)
             return await app.leads.store.get(lead.id)
-        recorded = await app.doss.record_disposition(lead.id, parsed.attempt_id, parsed.outcome, parsed.form, actor)
+        attempt_id = parsed.attempt_id if parsed.attempt_id is not None else await _unfiled_talk(request, lead)
+        recorded = await app.doss.record_disposition(lead.id, attempt_id, parsed.outcome, parsed.form, actor)
     except FormError as exc:
         raise BadRequest({exc.field: str(exc).removeprefix(f"{exc.field}: ")}) from None
     except (LeadStateError, CampaignError) as exc:
