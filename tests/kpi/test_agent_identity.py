@@ -15,7 +15,7 @@ from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import Direction, Outcome
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.kpi.metrics import Month
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
 from dialer.domain.leads.records import ImportSource
@@ -49,7 +49,9 @@ async def test_one_agent_is_one_row_of_calls_whoever_filed_the_call(leads, servi
                                         created_at=clock.now(), lead_id=lead.id, agent="agent1")  # fmt: skip
         calls.append(attempt.id)
     desk = CONSOLE_ACTOR_PREFIX + "zhang"
-    callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=datetime(2026, 11, 3, 9, tzinfo=TZ))
+    callback = DispositionForm(
+        Disposition.CALLBACK, next_follow_up_at=datetime(2026, 11, 3, 9, tzinfo=TZ), purpose=FollowUpPurpose.TEST_DRIVE
+    )
     # The campaign call filed from the desk; the next one unanswered, filed by the runner under the endpoint;
     # then a call the agent logs on the desk with no attempt of the dialer's.
     await service.record_disposition(lead.id, calls[0], Outcome.ANSWERED, callback, desk)
@@ -81,7 +83,9 @@ async def test_a_closed_month_stays_with_the_agent_who_owned_the_lead_then(
     await leads.import_drafts(drafts, [], ImportSource("hq.csv", "sha", LeadSource.HQ, 2, "手机"), "王经理")
     a, b = [await leads.find_by_phone(f"+861390000000{i}") for i in (1, 2)]
     assert a is not None and b is not None
-    callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=datetime(2026, 12, 1, 9, tzinfo=TZ))
+    callback = DispositionForm(
+        Disposition.CALLBACK, next_follow_up_at=datetime(2026, 12, 1, 9, tzinfo=TZ), purpose=FollowUpPurpose.TEST_DRIVE
+    )
     await service.record_disposition(a.id, None, Outcome.ANSWERED, callback, "agent1")
     clock.set(datetime(2026, 11, 5, 9, tzinfo=TZ))
     await service.record_transfer([a.id], "agent2", "王经理", "cover")
