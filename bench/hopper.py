@@ -3,7 +3,7 @@
 Each size gets a fresh store filled with executemany (not the import path: this measures the
 hopper, not the importer) with a realistic mix: HQ leads with a 48 h first follow-up deadline
 (some close to it), base customers without one, callbacks agreed for today, opted-out leads,
-numbers on the DNC list, calls in flight and one history event per lead. Then the campaign is
+numbers on the DNC list (both on the one suppression list), calls in flight and one history event per lead. Then the campaign is
 started (enrolment is measured too) and ``Hopper.next_batch`` picks-and-claims batches of 8 (one
 per outbound line) the way the runner would, every pick a real claim; between two batches an
 agent agrees a new callback, so each batch also syncs one callback.
@@ -79,18 +79,17 @@ def lead_rows(start: int, stop: int) -> Iterator[tuple[object, ...]]:
             source, due_at, due_kind = "base_customer", callback, "callback"
         else:
             source, due_at, due_kind, callback = "base_customer", None, None, None
-        opt_out = created if i % EVERY_OPT_OUT == 3 else None
-        yield (i, f"客户{i}", source, "new", created, "bench", created, opt_out, callback, due_at, due_kind)
+        yield (i, f"客户{i}", source, "new", created, "bench", created, callback, due_at, due_kind)
 
 
 async def fill(db: Database, count: int) -> None:
-    """Insert ``count`` leads with one mobile each, the DNC list and some calls in flight."""
+    """Insert ``count`` leads with one mobile each, the suppression list and some calls in flight."""
     async with db.write() as tx:
         for start in range(1, count + 1, CHUNK):
             stop = min(start + CHUNK, count + 1)
             await tx.executemany(
-                "INSERT INTO leads (id, name, source, state, created_at, created_by, updated_at, opt_out_at, callback_at, due_at, due_kind)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO leads (id, name, source, state, created_at, created_by, updated_at, callback_at, due_at, due_kind)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 lead_rows(start, stop),
             )
             await tx.executemany(
@@ -104,9 +103,14 @@ async def fill(db: Database, count: int) -> None:
                     for i in range(start, stop)
                 ),
             )
+            # Opted-out leads (an import's column) and DNC numbers (a supervisor's): both on the one list.
             await tx.executemany(
-                "INSERT INTO dnc (e164, reason, added_at, added_by) VALUES (?, 'bench', ?, 'bench')",
-                ((f"+86139{i:08d}", to_db(NOW)) for i in range(start, stop) if i % EVERY_DNC == 5),
+                "INSERT INTO suppressions (e164, reason, source, at, actor, lead_id) VALUES (?, 'bench', ?, ?, 'bench', ?)",
+                (
+                    (f"+86139{i:08d}", "import" if i % EVERY_OPT_OUT == 3 else "cli", to_db(NOW), i)
+                    for i in range(start, stop)
+                    if i % EVERY_OPT_OUT == 3 or i % EVERY_DNC == 5
+                ),
             )
             await tx.executemany(
                 "INSERT INTO attempts (call_id, direction, number, lead_id, state, created_at) VALUES (?, 'outbound', ?, ?, 'ringing', ?)",

@@ -14,6 +14,7 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
@@ -36,6 +37,8 @@ from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
 from dialer.phones.service import PhoneService
+from dialer.privacy.service import PrivacyService
+from dialer.promotions.service import PromotionService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
@@ -45,15 +48,18 @@ from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore, DncStore
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
+from dialer.store.privacy import PrivacyStore
 from dialer.store.process_lock import pbx_lock
+from dialer.store.promotions import PromotionStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.store.suppressions import SuppressionStore
 from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
@@ -89,9 +95,11 @@ class App:
     health: TaskHealth
     auth: AuthService
     phones: PhoneService  # the phones' SIP accounts
+    promotions: PromotionService  # the dealer's promotions and events, today's on the desk
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
+    privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     ami: AmiClient | None = None
     calls: CallService | None = None
     inbound: InboundService | None = None
@@ -154,12 +162,21 @@ async def open_store(
             disk=DiskWatch(settings.recording, registry.root, clock),
             campaign_store=campaign_store,
             hopper=hopper,
-            campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
+            campaigns=CampaignService(campaign_store, hopper, settings, clock),
             auth=AuthService(UserStore(db), settings.web, clock, password_cost, region=settings.dealer.region),
             phones=PhoneService(PhoneStore(db), clock),
+            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
+            privacy=PrivacyService(
+                SuppressionStore(db),
+                PrivacyStore(db),
+                leads.store,
+                settings,
+                clock,
+                lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
+            ),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

@@ -315,6 +315,30 @@ class BackupSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    """The suppression list, consent and the PIPL rights (docs/privacy.md); checked by
+    ``domain/privacy/policy.py``."""
+
+    # Contact that needs the customer's recorded consent (the lead's consent column, "同意联系" in an
+    # import): any of "calls" (campaign dialling), "sms" (every SMS), "promotional_sms" (repurchase
+    # waves and other promotional text). Empty: consent is shown, never enforced; the suppression
+    # list is obeyed either way.
+    consent_required_for: tuple[str, ...] = ()
+    # Retention, applied every day by `dialer web` (0 keeps forever). Leads: a lead no one touched
+    # (updated_at) for this many days is anonymized like an erasure, with its SMS and calls.
+    leads_days: int = 1095
+    # SMS (sent and received): number and text of older messages are anonymized.
+    sms_days: int = 730
+    # Call attempts: the number of older attempts is removed (the counts the KPIs use stay).
+    attempts_days: int = 730
+    # When `dialer web` applies retention each day (HH:MM, dealer time); "" never does.
+    retention_time: str = "03:30"
+    # An erased person's recordings younger than this are kept as complaint evidence and deleted
+    # by the retention run once they reach it; never less than RETENTION_FLOOR_DAYS.
+    erase_recordings_after_days: int = RETENTION_FLOOR_DAYS
+
+
+@dataclass(frozen=True, slots=True)
 class FirstFollowUpHours:
     """How long after a lead reaches the DCC its first phone follow-up is due, per source.
 
@@ -583,6 +607,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
     doss: DossSettings = field(default_factory=DossSettings)
     kpi: KpiSettings = field(default_factory=KpiSettings)

@@ -39,6 +39,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "sms",
     "users",
     "backup",
+    "privacy",
     "inbound",
     "supervise",
     "web",

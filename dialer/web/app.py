@@ -24,10 +24,12 @@ from dialer.web import (
     views_auth,
     views_campaigns,
     views_desk,
+    views_dnc,
     views_leads,
     views_manage,
     views_owners,
     views_preview,
+    views_promotions,
     views_recordings,
     views_reports,
     views_screenpop,
@@ -52,7 +54,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_static.routes,
+        views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_static.routes, views_dnc.routes, views_promotions.routes,
     )  # fmt: skip
 
 

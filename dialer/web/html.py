@@ -44,6 +44,8 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/manage/owners", "web.nav.owners", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
+    ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
+    ("/promotions", "web.nav.promotions", Action.PROMOTION_MANAGE),
     ("/users", "web.nav.users", Action.USER_LIST),
 )
 

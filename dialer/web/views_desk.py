@@ -37,6 +37,7 @@ from dialer.web.history import sentence
 from dialer.web.html import allowed, policy_user, render, t
 from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
+from dialer.web.views_promotions import running_cards
 
 routes = RouteTable()
 
@@ -150,7 +151,7 @@ async def desk(request: web.Request) -> web.StreamResponse:
         request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
         when=partial(local_time, request), visits=board,
-        may_record=allowed(request, Action.MILESTONE_RECORD),
+        may_record=allowed(request, Action.MILESTONE_RECORD), promotions=await running_cards(request),
     )  # fmt: skip
 
 
@@ -211,7 +212,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         closing_script=settings.web.closing_script.format(**script_params),
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
-        showroom=await _showroom(request, lead),
+        showroom=await _showroom(request, lead), promotions=await running_cards(request),
     )  # fmt: skip
 
 

@@ -122,6 +122,21 @@ EXPECTED = [
     (QA, Action.CAMPAIGN_MANAGE, Resource(), False),
     (SALES, Action.CAMPAIGN_MANAGE, Resource(), False),
     (ADMIN, Action.CAMPAIGN_MANAGE, Resource(), False),
+    (AGENT, Action.DNC_VIEW, Resource(), False),
+    (SUPERVISOR, Action.DNC_VIEW, Resource(), True),
+    (QA, Action.DNC_VIEW, Resource(), False),
+    (SALES, Action.DNC_VIEW, Resource(), True),
+    (ADMIN, Action.DNC_VIEW, Resource(), False),
+    (AGENT, Action.DNC_MANAGE, Resource(), False),
+    (SUPERVISOR, Action.DNC_MANAGE, Resource(), True),
+    (QA, Action.DNC_MANAGE, Resource(), False),
+    (SALES, Action.DNC_MANAGE, Resource(), True),
+    (ADMIN, Action.DNC_MANAGE, Resource(), False),
+    (AGENT, Action.PROMOTION_MANAGE, Resource(), False),
+    (SUPERVISOR, Action.PROMOTION_MANAGE, Resource(), True),
+    (QA, Action.PROMOTION_MANAGE, Resource(), False),
+    (SALES, Action.PROMOTION_MANAGE, Resource(), True),
+    (ADMIN, Action.PROMOTION_MANAGE, Resource(), False),
 ]
 
 

@@ -24,9 +24,10 @@ from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore, DncStore
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
+from dialer.store.suppressions import SuppressionStore
 
 # Monday 2026-11-30, 10:00 in Asia/Shanghai: inside the default 09:00-20:00 window.
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -50,7 +51,7 @@ class World:
     store: CampaignStore
     hopper: Hopper
     service: CampaignService
-    dnc: DncStore
+    suppressions: SuppressionStore
     attempts: SqliteAttemptRepository
 
     async def lead(
@@ -107,7 +108,6 @@ async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> Asyn
     try:
         store = CampaignStore(db, settings)
         hopper = Hopper(store, settings)
-        dnc = DncStore(db)
         yield World(
             settings=settings,
             clock=clock,
@@ -115,8 +115,8 @@ async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> Asyn
             leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
             store=store,
             hopper=hopper,
-            service=CampaignService(store, hopper, dnc, settings, clock),
-            dnc=dnc,
+            service=CampaignService(store, hopper, settings, clock),
+            suppressions=SuppressionStore(db),
             attempts=SqliteAttemptRepository(db),
         )
     finally:

@@ -40,7 +40,7 @@ def test_default_file_covers_every_possible_pair(mapping):
     expected = {(o, d) for d in Disposition for o in d.possible_outcomes()}
     assert set(mapping.rules) == expected
     # 7 conversation results after "answered" + no_contact after each of the 11 outcomes.
-    assert len(mapping.rules) == 7 + len(Outcome)
+    assert len(mapping.rules) == 8 + len(Outcome)
 
 
 def test_booked_visit_is_invitation_with_date_and_intent_h(mapping):

@@ -48,6 +48,7 @@ async def test_lead_card_shows_history_scripts_and_form(
         "interested_follow_up",
         "callback",
         "refused",
+        "do_not_call",
         "defeated",
         "wrong_number",
     ]

@@ -52,6 +52,9 @@ class Action(StrEnum):
     USER_LIST = "user.list"
     CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
     CAMPAIGN_MANAGE = "campaign.manage"  # create, start, pause, resume, stop (CampaignService)
+    DNC_VIEW = "dnc.view"  # the suppression list (勿扰名单): search it
+    DNC_MANAGE = "dnc.manage"  # put a number on it, take one off (with a reason)
+    PROMOTION_MANAGE = "promotion.manage"  # the dealer's promotions and events the desk shows
 
 
 class Grant(StrEnum):
@@ -131,6 +134,13 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # The supervisor runs the outbound work; the sales manager, who hands the leads over, watches it.
     Action.CAMPAIGN_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
     Action.CAMPAIGN_MANAGE: {Role.SUPERVISOR: _A},
+    # The supervisor keeps the suppression list (complaints reach them); the sales manager, who hands
+    # leads over, hears "stop calling me" in the showroom. Agents file 勿扰 on the call itself.
+    Action.DNC_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    Action.DNC_MANAGE: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    # The sales side sets offers and events; the DCC's supervisor briefs the agents on them. Agents
+    # see today's on the desk (DESK_VIEW).
+    Action.PROMOTION_MANAGE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

@@ -1,7 +1,7 @@
 """ "Why is this lead not being dialled?": every reason that applies, in words a supervisor reads.
 
 The hopper's SQL skips a lead for exactly these reasons; this module states them one by one from
-the same facts, so the answer lists ALL reasons (a lead can be opted out AND over its attempts),
+the same facts, so the answer lists ALL reasons (a lead can be suppressed AND over its attempts),
 not just the first the query happened to test. tests/campaigns/test_hopper.py checks both sides
 of each rule against the same lead.
 """
@@ -27,9 +27,9 @@ class BlockReason(StrEnum):
     NOT_ENROLLED = "not_enrolled"
     CAMPAIGN_NOT_RUNNING = "campaign_not_running"
     LEAD_CLOSED = "lead_closed"
-    OPTED_OUT = "opted_out"
     NO_PHONE = "no_phone"
-    DNC = "dnc"
+    SUPPRESSED = "suppressed"
+    NO_CONSENT = "no_consent"
     WINDOW_CLOSED = "window_closed"
     IN_CALL = "in_call"
     CLAIMED = "claimed"
@@ -40,17 +40,35 @@ class BlockReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """One suppression entry as ``why`` names it (the number masked, the time local)."""
+
+    number: str
+    at: str
+    source: str
+    by: str
+    reason: str
+
+    def text(self, language: str) -> str:
+        source = translate(f"privacy.source.{self.source}", language)
+        return f"{self.number} {self.at} {source} {self.by}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Blocker:
     """A reason with the values that explain it (times already in the dealer's local time)."""
 
     reason: BlockReason
     params: Mapping[str, str] = field(default_factory=dict)
+    listed: tuple[Listed, ...] = ()  # SUPPRESSED: the entries that keep every number from being dialled
 
     def text(self, language: str) -> str:
         """The sentence a supervisor reads, in ``language``."""
         params = dict(self.params)
         if params.get("outcome"):
             params["outcome"] = translate(f"outcome.{params['outcome']}", language)
+        if self.listed:
+            params["entries"] = "; ".join(entry.text(language) for entry in self.listed)
         return translate(f"campaign.why.{self.reason.value}", language, **params)
 
 
@@ -69,12 +87,13 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
         found.append(Blocker(BlockReason.NOT_ENROLLED, {"campaign": str(campaign.id)}))
     if facts.state is not None and not facts.state.is_open:
         found.append(Blocker(BlockReason.LEAD_CLOSED, {"state": facts.state.zh}))
-    if facts.opt_out_at is not None:
-        found.append(Blocker(BlockReason.OPTED_OUT, {"at": local(facts.opt_out_at)}))
     if not facts.phones:
         found.append(Blocker(BlockReason.NO_PHONE))
-    elif set(facts.phones) <= set(facts.dnc_phones):
-        found.append(Blocker(BlockReason.DNC, {"numbers": ", ".join(mask(n) for n in facts.dnc_phones)}))
+    elif set(facts.phones) <= {s.e164 for s in facts.suppressed}:
+        listed = tuple(Listed(mask(s.e164), local(s.at), s.source.value, s.actor, s.reason) for s in facts.suppressed)
+        found.append(Blocker(BlockReason.SUPPRESSED, {"numbers": ", ".join(x.number for x in listed)}, listed))
+    if facts.consent_required and facts.consent is not True:
+        found.append(Blocker(BlockReason.NO_CONSENT, {"consent": "no" if facts.consent is False else "unknown"}))
     if not windows.is_open(now):
         found.append(Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))}))
     if facts.in_flight_call is not None:

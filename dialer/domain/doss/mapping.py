@@ -34,6 +34,7 @@ class Disposition(StrEnum):
     INTERESTED_FOLLOW_UP = "interested_follow_up"
     CALLBACK = "callback"  # the customer asked to be called at another time
     REFUSED = "refused"  # declined this invitation; still a prospect
+    DO_NOT_CALL = "do_not_call"  # 勿扰: no more calls or SMS; every number goes on the suppression list
     DEFEATED = "defeated"  # lost: bought elsewhere, gave up, ...
     WRONG_NUMBER = "wrong_number"
     NO_CONTACT = "no_contact"  # no conversation took place
