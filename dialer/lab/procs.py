@@ -61,15 +61,26 @@ def kill_now(pid: int, program: str) -> None:
 
 
 def wait_gone(pid: int, program: str, timeout_s: float) -> bool:
-    """Wait up to ``timeout_s`` for ``pid`` to stop running ``program``; True when it did."""
+    """Wait up to ``timeout_s`` for ``pid`` to stop running ``program`` and to have closed its files
+    (its ports are free when this returns True)."""
     # The machine's monotonic time, not an injected clock: this bounds a wait for a real process,
     # which a virtual clock could neither hurry nor stand in for.
     deadline = time.monotonic() + timeout_s
-    while alive(pid, program):
+    while alive(pid, program) or _threads_left(pid):
         if time.monotonic() >= deadline:
             return False
         time.sleep(POLL_S)
     return True
+
+
+def _threads_left(pid: int) -> bool:
+    """Whether ``pid`` is a zombie leader whose other threads still run: a multi-threaded process's
+    first thread can end (and show as a zombie) while the others still hold its files and sockets
+    open, which close only with the last thread (Asterisk killed under load kept its AMI port so)."""
+    try:
+        return len(os.listdir(f"/proc/{pid}/task")) > 1
+    except OSError:
+        return False
 
 
 def spawn(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:

@@ -7,6 +7,7 @@ import os
 import socket
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,6 +44,26 @@ def test_stop_signals_only_a_pid_that_still_runs_the_expected_program(tmp_path: 
         assert procs.alive(child.pid, "sleep")
         procs.stop(child.pid, "sleep", grace_s=1.0)
         assert not procs.alive(child.pid, "sleep")
+    finally:
+        child.kill()
+        child.wait()
+
+
+def test_a_process_whose_first_thread_ended_is_gone_only_once_its_sockets_are_closed(tmp_path: Path) -> None:
+    """The first thread of a multi-threaded process can end (a zombie) while another still holds its
+    listening socket: waiting for it to be gone must wait for the socket (seen with Asterisk on 22)."""
+    port = free_port()
+    code = (
+        "import ctypes, socket, threading, time\n"
+        f"s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('127.0.0.1', {port}));"
+        " s.listen()\n"
+        "threading.Thread(target=time.sleep, args=(1.5,)).start()\n"
+        "ctypes.CDLL(None).pthread_exit(None)\n"
+    )
+    child = procs.spawn([sys.executable, "-c", code], tmp_path, tmp_path / "threads.out")
+    try:
+        assert procs.wait_gone(child.pid, "python", 10.0)
+        assert not procs.port_in_use(port, socket.SOCK_STREAM, "127.0.0.1")
     finally:
         child.kill()
         child.wait()

@@ -117,12 +117,13 @@ async def test_a_call_from_the_api_while_the_service_runs(manual_lab: Settings, 
     clock = ShiftedClock(START + timedelta(hours=1))  # 10:00 in Shanghai: the calling windows are open
     async with serve(settings, clock=clock, port=0, password_cost=CHEAP, watch_campaigns=False) as server:
         app = server.app
+        # The agent first: a lead file's owner must be someone who goes by that name (one identity per person).
+        await app.auth.add_user("zhang", "agent", PASSWORD, agent="agent1")
+        await app.auth.add_user("li", "supervisor", PASSWORD, agent="supervisor")
         answers, suppressed, other = await import_leads(app, tmp_path, [
             ["王芳", ANSWERS, "agent1"], ["李娜", "13800000002", "agent1"], ["赵磊", "13800000003", "agent1"],
         ])  # fmt: skip
         await app.privacy.suppress("13800000002", "回T退订", SuppressionSource.SMS_REPLY, "test")
-        await app.auth.add_user("zhang", "agent", PASSWORD, agent="agent1")
-        await app.auth.add_user("li", "supervisor", PASSWORD, agent="supervisor")
         async with aiohttp.ClientSession() as http:
             agent = await Console.login(http, server, "zhang")
             supervisor = await Console.login(http, server, "li")
