@@ -28,6 +28,7 @@ from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
 from dialer.settings import BackupSettings, LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
 from dialer.store.database import Database
+from tests.pgserver import PostgresServer
 from tests.virtual_time import VirtualTimePolicy
 
 # 2026-11-29 09:00 in Asia/Shanghai (a Sunday): inside the default calling and sending windows.
@@ -61,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-asyncio makes every loop through the policy in force (its event_loop_policy fixture
     # returns it): unmarked tests get exactly the default loop, marked ones the virtual one.
     asyncio.set_event_loop_policy(_POLICY)
+    config.addinivalue_line(
+        "markers",
+        "postgresql: runs on the session's private PostgreSQL server (the store_target fixture's second backend)",
+    )
 
 
 def _test_clock(item: pytest.Item) -> VirtualClock:
@@ -98,6 +103,34 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- the store on both backends: SQLite (the default everywhere) and PostgreSQL where a test asks ----
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's private PostgreSQL (tests/pgserver.py), started on first use, stopped at the end."""
+    server = PostgresServer(free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
+async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
+    """Where a test's store lives, once per backend: a SQLite file below ``tmp_path``, or a fresh
+    migrated database on the session's PostgreSQL (dropped after the test). Tests of store code
+    take it (through their package's ``db`` fixture) so every repository is proven on both."""
+    if request.param == "sqlite":
+        yield tmp_path / "var" / "store.sqlite3"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.create_database()
+    yield url
+    await server.drop_database(url)
 
 
 # -- the real Asterisk lab, shared by every test that needs it -----------------------------

@@ -36,6 +36,10 @@ class StoreCopy:
 
 async def snapshot(db: Database, target: Path) -> None:
     """Copy the live store ``db`` into the new file ``target``: one consistent committed state."""
+    if db.path is None:
+        raise StoreError(
+            f"the store {db.target} is a PostgreSQL database: back it up with the server's tools (pg_dump, docs/store.md)"
+        )
     await asyncio.to_thread(_snapshot, db.path, target)
 
 

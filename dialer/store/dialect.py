@@ -1,0 +1,71 @@
+"""The few SQL expressions SQLite and PostgreSQL spell differently, named once for every repository.
+
+Repositories write one SQL text for both databases: ``?`` placeholders (translated by the
+PostgreSQL driver), ``INSERT ... ON CONFLICT DO NOTHING``, ``IS DISTINCT FROM``, ``CASE`` instead
+of summing booleans. What has no common spelling comes from ``db.dialect``, chosen by the backend:
+
+- a text field of a JSON column (``json_extract`` in SQLite, ``->>`` on PostgreSQL's ``jsonb``),
+  and the same field compared as an integer;
+- the seconds between two stored instants (text in the store's UTC form,
+  :mod:`dialer.timestamps`), to the millisecond;
+- a comma-separated list of ids collected by ``GROUP BY``.
+
+``lead_phones.rowid`` needs no helper: SQLite's implicit rowid (insertion order) is an explicit
+identity column of that name in the PostgreSQL schema.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Only plain names reach these helpers (they are written in repositories, never taken from input);
+# checking keeps a typo from turning into a malformed statement far from its cause.
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$")
+
+
+def _checked(*names: str) -> None:
+    for name in names:
+        if not _NAME.match(name):
+            raise ValueError(f"not a column or JSON key name: {name!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """One database's spelling of the expressions above; ``name`` is ``sqlite`` or ``postgresql``."""
+
+    name: str
+
+    @property
+    def is_postgresql(self) -> bool:
+        return self.name == "postgresql"
+
+    def json_text(self, column: str, key: str) -> str:
+        """The top-level ``key`` of the JSON in ``column``, as text (NULL when absent)."""
+        _checked(column, key)
+        return f"({column} ->> '{key}')" if self.is_postgresql else f"json_extract({column}, '$.{key}')"
+
+    def json_int(self, column: str, key: str) -> str:
+        """The top-level ``key`` of the JSON in ``column``, as an integer (NULL when absent)."""
+        _checked(column, key)
+        return f"({column} ->> '{key}')::bigint" if self.is_postgresql else f"json_extract({column}, '$.{key}')"
+
+    def seconds_between(self, later: str, earlier: str) -> str:
+        """Seconds from ``earlier`` to ``later`` (stored instants), a double rounded to the millisecond."""
+        _checked(later, earlier)
+        if self.is_postgresql:
+            return f"round(extract(epoch from ({later}::timestamptz - {earlier}::timestamptz)), 3)::double precision"
+        # julianday() is a double of days, off by some microseconds in seconds: rounded to the stored milliseconds.
+        return f"round((julianday({later}) - julianday({earlier})) * 86400.0, 3)"
+
+    def id_list(self, column: str) -> str:
+        """An aggregate: the group's ``column`` values as ``"3,7,12"``, ascending."""
+        _checked(column)
+        if self.is_postgresql:
+            return f"string_agg({column}::text, ',' ORDER BY {column})"
+        # SQLite's group_concat has no ORDER BY before 3.44: callers feed it rows already in order.
+        return f"group_concat({column})"
+
+
+SQLITE = Dialect("sqlite")
+POSTGRESQL = Dialect("postgresql")
