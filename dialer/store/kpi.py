@@ -16,8 +16,6 @@ from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
-_PHONE = "json_extract(data, '$.channel') = 'phone'"
-
 
 async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiInput:
     """Every lead and lead event before ``until``; calls only from ``calls_from`` (the month's start).
@@ -26,21 +24,22 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     and "first follow-up" depend on a lead's whole history, not just the month.
     """
     end = to_db(until)
+    phone = f"{db.dialect.json_text('data', 'channel')} = 'phone'"
     async with db.read() as r:
         lead_rows = await r.fetchall(
             "SELECT id, source, created_at, owner, issued_at, handed_over_at FROM leads WHERE created_at < ?", (end,)
         )
         contact_rows = await r.fetchall(
-            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {_PHONE} AND at < ?",
+            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
-            "SELECT lead_id, at, json_extract(data, '$.to') AS state FROM lead_events WHERE kind = ? AND at < ?",
+            f"SELECT lead_id, at, {db.dialect.json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
             (LeadEventKind.STATE.value, end),
         )
         # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
         call_rows = await r.fetchall(
-            f"SELECT actor, at FROM lead_events WHERE kind IN (?, ?) AND {_PHONE} AND at >= ? AND at < ? AND actor != ?",
+            f"SELECT actor, at FROM lead_events WHERE kind IN (?, ?) AND {phone} AND at >= ? AND at < ? AND actor != ?",
             (LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end, SYSTEM_ACTOR),
         )
     return KpiInput(

@@ -486,7 +486,8 @@ class SmsStore:
         """A number (lead or not) asked for no more SMS."""
         async with self._db.write() as tx:
             await tx.execute(
-                "INSERT OR IGNORE INTO sms_opt_outs (e164, at, text) VALUES (?, ?, ?)", (e164, to_db(at), text)
+                "INSERT INTO sms_opt_outs (e164, at, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (e164, to_db(at), text),
             )
 
     async def opted_out(self, e164: str) -> bool:
@@ -502,8 +503,8 @@ class SmsStore:
             added = 0
             for lead_id, priority, reason in tasks:
                 added += await tx.execute(
-                    "INSERT OR IGNORE INTO sms_call_tasks (lead_id, priority, due_at, reason, wave_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sms_call_tasks (lead_id, priority, due_at, reason, wave_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (lead_id, priority, to_db(due_at), reason, wave_id, to_db(at)),
                 )
             return added

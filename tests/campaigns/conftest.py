@@ -102,25 +102,29 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> AsyncIterator[World]:
-    db = await Database.open(tmp_path / "campaigns.sqlite3", clock=clock)
-    try:
-        store = CampaignStore(db, settings)
-        hopper = Hopper(store, settings)
-        dnc = DncStore(db)
-        yield World(
-            settings=settings,
-            clock=clock,
-            db=db,
-            leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
-            store=store,
-            hopper=hopper,
-            service=CampaignService(store, hopper, dnc, settings, clock),
-            dnc=dnc,
-            attempts=SqliteAttemptRepository(db),
-        )
-    finally:
-        await db.close()
+async def db(store_target: str | Path, clock: VirtualClock) -> AsyncIterator[Database]:
+    """A fresh store on ``clock``, once per backend (SQLite, PostgreSQL), closed after the test."""
+    async with await Database.open(store_target, clock=clock) as database:
+        yield database
+
+
+@pytest.fixture
+def world(db: Database, clock: VirtualClock, settings: Settings) -> World:
+    """The hopper's world on ``db`` (so, on both backends)."""
+    store = CampaignStore(db, settings)
+    hopper = Hopper(store, settings)
+    dnc = DncStore(db)
+    return World(
+        settings=settings,
+        clock=clock,
+        db=db,
+        leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
+        store=store,
+        hopper=hopper,
+        service=CampaignService(store, hopper, dnc, settings, clock),
+        dnc=dnc,
+        attempts=SqliteAttemptRepository(db),
+    )
 
 
 def reasons(answers: Any) -> set[str]:
