@@ -92,9 +92,9 @@ def clock(request: pytest.FixtureRequest) -> VirtualClock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    """A fresh store on ``clock``, closed after the test."""
-    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
+async def db(store_target: str | Path, clock: VirtualClock) -> AsyncIterator[Database]:
+    """A fresh store on ``clock``, closed after the test (on both backends in :data:`BOTH_BACKENDS`)."""
+    async with await Database.open(store_target, clock=clock) as database:
         yield database
 
 
@@ -119,12 +119,32 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.stop()
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)])
-async def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
-    """Where a test's store lives, once per backend: a SQLite file below ``tmp_path``, or a fresh
-    migrated database on the session's PostgreSQL (dropped after the test). Tests of store code
-    take it (through their package's ``db`` fixture) so every repository is proven on both."""
-    if request.param == "sqlite":
+# The test packages whose stores run on both backends: the store's own tests, the campaigns (the
+# hopper, its crash drill) and the packages that test a repository (leads, SMS, DOSS outbox,
+# recordings, KPI queries). Every other test keeps SQLite, the embedded default, and its plain id.
+BOTH_BACKENDS = frozenset({"store", "campaigns", "leads", "sms", "doss", "recording", "kpi"})
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    package = metafunc.definition.path.relative_to(REPO / "tests").parts[0]
+    if package in BOTH_BACKENDS:
+        backends = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+        metafunc.parametrize("store_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: both for the packages of :data:`BOTH_BACKENDS`, else SQLite only."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def store_target(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
+    """Where a test's store lives: a SQLite file below ``tmp_path``, or a fresh migrated database on
+    the session's PostgreSQL (dropped after the test). What ``Database.open`` takes."""
+    if store_backend == "sqlite":
         yield tmp_path / "var" / "store.sqlite3"
         return
     server: PostgresServer = request.getfixturevalue("postgres_server")

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -99,13 +98,6 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def settings() -> Settings:
     return Settings()
-
-
-@pytest.fixture
-async def db(store_target: str | Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    """A fresh store on ``clock``, once per backend (SQLite, PostgreSQL), closed after the test."""
-    async with await Database.open(store_target, clock=clock) as database:
-        yield database
 
 
 @pytest.fixture
