@@ -179,7 +179,8 @@ async def serve(
                 sms_task = asyncio.create_task(
                     supervised("sms-worker", lambda: sms.run(sms_stop, app.health), app.health), name="sms-worker"
                 )
-            backups = asyncio.create_task(
+            # A PostgreSQL store is backed up with the server's own tools (docs/store.md), not by the dialer.
+            backups = None if settings.store.url else asyncio.create_task(
                 supervised(daily.TASK, lambda: daily.run_daily(app.backup.create, settings.backup,
                            settings.dealer.timezone, app.clock, app.health), app.health),
                 name="backup-daily",
@@ -187,9 +188,10 @@ async def serve(
             try:
                 yield server
             finally:
-                backups.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await backups
+                if backups is not None:
+                    backups.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await backups
                 if watcher is not None:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

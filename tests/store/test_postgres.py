@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
 
 from dialer.app import open_app, open_store
+from dialer.cli import main
 from dialer.clock import VirtualClock
 from dialer.settings import BackupSettings, RecordingSettings, Settings, StoreSettings, problems
 from dialer.store.errors import StoreError
 from dialer.store.postgres import safe_url, translate_sql
 from dialer.store.process_lock import StoreInUse, node_lock
-from tests.conftest import REPO, START
+from tests.conftest import REPO, START, write_config
 from tests.pgserver import PostgresServer
 from tests.web.conftest import CHEAP
 
@@ -108,3 +110,15 @@ async def test_open_app_takes_the_node_lock(group_db: str) -> None:
         with pytest.raises(StoreInUse):
             async with open_app(settings, VirtualClock(START)):
                 pass
+
+
+@pytest.mark.postgresql
+def test_backup_and_restore_leave_a_postgresql_store_to_the_servers_tools(
+    tmp_path: Path, postgres_server: PostgresServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = asyncio.run(postgres_server.create_database())
+    cfg = str(write_config(tmp_path, store={"url": url}))
+    assert main(["--config", cfg, "--lang", "en", "backup"], clock=VirtualClock(START)) != 0
+    assert "back it up with the server's tools (pg_dump" in capsys.readouterr().err
+    assert main(["--config", cfg, "--lang", "en", "restore", str(tmp_path), "--force"]) == 2
+    assert "restore it with pg_restore" in capsys.readouterr().err
