@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 ENV_PREFIX = "DIALER__"
 DEFAULT_CONFIG = Path("config/dialer.toml")
@@ -607,6 +607,19 @@ class Settings:
     def store_target(self) -> str | Path:
         """What the store opens: the PostgreSQL URL when ``[store] url`` is set, else the SQLite file."""
         return self.store.url or self.path(self.store.path)
+
+    def store_shown(self) -> str:
+        """The store as messages name it: the URL without its password, or the SQLite file."""
+        return without_password(self.store.url) if self.store.url else str(self.path(self.store.path))
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
 def read(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> tuple[Settings, str]:

@@ -31,6 +31,7 @@ from typing import Any, Self
 
 from dialer.clock import Clock, SystemClock
 from dialer.logs import get_logger
+from dialer.settings import without_password
 from dialer.store import postgres, sqlite
 from dialer.store.connection import Connection, Params, Row
 from dialer.store.dialect import POSTGRESQL, SQLITE, Dialect
@@ -178,7 +179,7 @@ class Database:
         if postgres.is_url(target):
             url = str(target)
             db = await cls._assemble(
-                postgres.safe_url(url), lambda _writer: postgres.connect(url, busy_timeout_s), readers, POSTGRESQL
+                without_password(url), lambda _writer: postgres.connect(url, busy_timeout_s), readers, POSTGRESQL
             )
             run: RunFile | None = run_script
             directory = migrations_dir or PG_MIGRATIONS_DIR

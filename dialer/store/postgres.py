@@ -24,11 +24,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from typing import Any, cast
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import asyncpg
 
 from dialer.logs import get_logger
+from dialer.settings import without_password
 from dialer.store.connection import Params, Row, excerpt
 from dialer.store.errors import IntegrityError, StoreBusy, StoreError
 
@@ -54,16 +55,6 @@ _Driver = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError)
 def is_url(target: object) -> bool:
     """True when ``target`` names a PostgreSQL database (``postgresql://...``) rather than a SQLite file."""
     return isinstance(target, str) and urlsplit(target).scheme in URL_SCHEMES
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for logs and messages."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
 @lru_cache(maxsize=512)
@@ -203,7 +194,7 @@ async def _raw(url: str, busy_timeout_s: float) -> asyncpg.Connection:
             server_settings={"lock_timeout": f"{lock_ms}ms", "application_name": "dcc-dialer", "TimeZone": "UTC"},
         )
     except (*_Driver, TimeoutError) as exc:
-        raise StoreError(f"cannot open the store at {safe_url(url)}: {exc}") from exc
+        raise StoreError(f"cannot open the store at {without_password(url)}: {exc}") from exc
     return conn
 
 

@@ -21,7 +21,7 @@ import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from dialer.settings import Settings
+from dialer.settings import Settings, without_password
 from dialer.store import postgres
 from dialer.store.errors import StoreError
 
@@ -67,7 +67,7 @@ async def node_lock(settings: Settings) -> AsyncIterator[None]:
     lock = await postgres.hold_node_lock(settings.store.url)
     if lock is None:
         raise StoreInUse(
-            f"store {postgres.safe_url(settings.store.url)} is in use by another live dialer process (another node):"
+            f"store {without_password(settings.store.url)} is in use by another live dialer process (another node):"
             " only one dialer node per PostgreSQL database may talk to a PBX for now"
         )
     try:

@@ -10,9 +10,9 @@ import pytest
 from dialer.app import open_app, open_store
 from dialer.cli import main
 from dialer.clock import VirtualClock
-from dialer.settings import BackupSettings, RecordingSettings, Settings, StoreSettings, problems
+from dialer.settings import BackupSettings, RecordingSettings, Settings, StoreSettings, problems, without_password
 from dialer.store.errors import StoreError
-from dialer.store.postgres import safe_url, translate_sql
+from dialer.store.postgres import translate_sql
 from dialer.store.process_lock import StoreInUse, node_lock
 from tests.conftest import REPO, START, write_config
 from tests.pgserver import PostgresServer
@@ -38,8 +38,8 @@ def test_placeholder_mistakes_name_the_statement() -> None:
 
 
 def test_the_password_never_leaves_in_messages() -> None:
-    assert safe_url("postgresql://dialer:s3cret@db1:5432/dialer") == "postgresql://dialer:***@db1:5432/dialer"
-    assert safe_url("postgresql://dialer@db1/dialer") == "postgresql://dialer@db1/dialer"
+    assert without_password("postgresql://dialer:s3cret@db1:5432/dialer") == "postgresql://dialer:***@db1:5432/dialer"
+    assert without_password("postgresql://dialer@db1/dialer") == "postgresql://dialer@db1/dialer"
     assert "s3cret" not in repr(StoreSettings(url="postgresql://dialer:s3cret@db1/dialer"))
 
 
