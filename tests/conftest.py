@@ -120,9 +120,10 @@ def postgres_server() -> Iterator[PostgresServer]:
 
 
 # The test packages whose stores run on both backends: the store's own tests, the campaigns (the
-# hopper, its crash drill) and the packages that test a repository (leads, SMS, DOSS outbox,
-# recordings, KPI queries). Every other test keeps SQLite, the embedded default, and its plain id.
-BOTH_BACKENDS = frozenset({"store", "campaigns", "leads", "sms", "doss", "recording", "kpi"})
+# hopper, its crash drills) and the packages that test a repository (leads, SMS, DOSS outbox,
+# recordings, KPI queries, QA scores, the listen-in audit). Every other test keeps SQLite, the
+# embedded default, and its plain id.
+BOTH_BACKENDS = frozenset({"store", "campaigns", "leads", "sms", "doss", "recording", "kpi", "qa", "supervisor"})
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -59,9 +59,11 @@ class ScriptedPbx:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[tuple[SupervisorService, ScriptedPbx, ListenInStore, VirtualClock]]:
+async def env(
+    store_target: str | Path,
+) -> AsyncIterator[tuple[SupervisorService, ScriptedPbx, ListenInStore, VirtualClock]]:
     clock = VirtualClock(T0)
-    db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
+    db = await Database.open(store_target, clock=clock)
     try:
         store, pbx = ListenInStore(db), ScriptedPbx()
         yield SupervisorService(ami_client=pbx, store=store, settings=Settings(), clock=clock), pbx, store, clock
