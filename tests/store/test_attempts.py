@@ -257,3 +257,16 @@ async def test_lookups_use_their_index(db: Database, query: str, index: str) -> 
         else:
             plan = " | ".join(row["detail"] for row in await r.fetchall(f"EXPLAIN QUERY PLAN {query}"))
     assert index in plan
+
+
+async def test_inbound_waits_are_counted_from_arrival_to_an_agent_in_milliseconds(
+    attempts: SqliteAttemptRepository,
+) -> None:
+    # The seconds between two stored instants are each backend's own arithmetic (db.dialect).
+    for call_id, wait in (("in1", 4.5), ("in2", 20.25), ("in3", None)):
+        await attempts.create(call_id=call_id, direction=Direction.INBOUND, number=NUMBER, created_at=at(0))
+        if wait is not None:
+            await attempts.update_progress(call_id, state=CallState.CONNECTED, connected_at=at(wait), agent="agent1")
+    assert await attempts.inbound_waits_since(at(0)) == (2, 12.375)
+    assert await attempts.inbound_waits_since(at(5)) == (1, 20.25)
+    assert await attempts.inbound_wait_buckets([5.0, 20.25, 60.0]) == ((1, 2, 2, 2), 24.75)
