@@ -104,13 +104,14 @@ class PostgresServer:
         finally:
             await conn.close()
 
-    async def create_database(self) -> str:
-        """A new database with the store's schema; its URL."""
-        if not self._template:
+    async def create_database(self, *, empty: bool = False) -> str:
+        """A new database with the store's schema (``empty``: without); its URL."""
+        if not self._template and not empty:
             await self._make_template()
         name = f"test_{next(self._names)}"
         # FILE_COPY: copying the template's few files beats writing them through the WAL (WAL_LOG, the default).
-        await self._admin(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE} STRATEGY FILE_COPY")
+        template = "template0" if empty else TEMPLATE
+        await self._admin(f"CREATE DATABASE {name} TEMPLATE {template} STRATEGY FILE_COPY")
         return self.url(name)
 
     async def drop_database(self, url: str) -> None:

@@ -36,7 +36,7 @@ from dialer.store import postgres, sqlite
 from dialer.store.connection import Connection, Params, Row
 from dialer.store.dialect import POSTGRESQL, SQLITE, Dialect
 from dialer.store.errors import StoreError
-from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR, RunFile, apply_migrations, run_script
+from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR, apply_migrations, run_script
 from dialer.timestamps import from_db, to_db
 
 __all__ = ["Database", "Reader", "Row", "Tx", "from_db", "to_db"]
@@ -181,7 +181,6 @@ class Database:
             db = await cls._assemble(
                 without_password(url), lambda _writer: postgres.connect(url, busy_timeout_s), readers, POSTGRESQL
             )
-            run: RunFile | None = run_script
             directory = migrations_dir or PG_MIGRATIONS_DIR
         else:
             path = Path(target)
@@ -189,10 +188,9 @@ class Database:
             db = await cls._assemble(
                 str(path), lambda writer: sqlite.connect(path, busy_timeout_s, writer=writer), readers, SQLITE, path
             )
-            run = None  # statement by statement, with SQLite's foreign key check
             directory = migrations_dir or MIGRATIONS_DIR
         try:
-            applied = await db._migrate(directory, clock, run)
+            applied = await db._migrate(directory, clock)
         except BaseException:
             await db._close_connections()
             raise
@@ -219,9 +217,10 @@ class Database:
             raise
         return cls(target, writer, opened[1:], dialect, path)
 
-    async def _migrate(self, directory: Path, clock: Clock, run: RunFile | None) -> list[str]:
+    async def _migrate(self, directory: Path, clock: Clock) -> list[str]:
         if not isinstance(self._writer, sqlite.SqliteConnection):
-            return await apply_migrations(self, directory, clock, run)
+            # PostgreSQL runs each file as one script: its function bodies hold semicolons.
+            return await apply_migrations(self, directory, clock, run_script)
         # Foreign keys off while migrating: SQLite's documented way to rebuild a table
         # (create new, copy, drop old, rename) would otherwise cascade or fail on DROP.
         # Each migration runs PRAGMA foreign_key_check before its commit instead.

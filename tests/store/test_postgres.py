@@ -11,7 +11,8 @@ from dialer.app import open_app, open_store
 from dialer.cli import main
 from dialer.clock import VirtualClock
 from dialer.settings import BackupSettings, RecordingSettings, Settings, StoreSettings, problems, without_password
-from dialer.store.errors import StoreError
+from dialer.store.database import Database
+from dialer.store.errors import MigrationError, StoreError
 from dialer.store.postgres import translate_sql
 from dialer.store.process_lock import StoreInUse, node_lock
 from tests.conftest import REPO, START, write_config
@@ -122,3 +123,23 @@ def test_backup_and_restore_leave_a_postgresql_store_to_the_servers_tools(
     assert "back it up with the server's tools (pg_dump" in capsys.readouterr().err
     assert main(["--config", cfg, "--lang", "en", "restore", str(tmp_path), "--force"]) == 2
     assert "restore it with pg_restore" in capsys.readouterr().err
+
+
+@pytest.mark.postgresql
+async def test_a_failing_postgresql_migration_names_its_file_and_line_and_leaves_no_trace(
+    tmp_path: Path, postgres_server: PostgresServer
+) -> None:
+    url = await postgres_server.create_database(empty=True)
+    folder = tmp_path / "migrations_pg"
+    folder.mkdir()
+    (folder / "0001_first.sql").write_text("CREATE TABLE a (id BIGINT PRIMARY KEY);\n", encoding="utf-8")
+    (folder / "0002_broken.sql").write_text(
+        "-- one good statement, then a typo\nCREATE TABLE b (id BIGINT PRIMARY KEY);\nCREATE TABLEX c (id BIGINT);\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(MigrationError, match=r"^0002_broken\.sql line 3: syntax error"):
+        await Database.open(url, migrations_dir=folder)
+    (folder / "0002_broken.sql").unlink()
+    async with await Database.open(url, migrations_dir=folder) as db, db.read() as r:
+        assert await r.fetchval("SELECT string_agg(version::text, ',') FROM schema_migrations") == "1"
+        assert await r.fetchval("SELECT to_regclass('b') IS NULL")  # the failed file's first table was rolled back
