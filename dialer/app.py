@@ -14,12 +14,15 @@ import dataclasses
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from dialer.ami.client import AmiClient
 from dialer.ami.events import AmiEvent, Reconciled, UserEvent
+from dialer.audit.service import AuditService
 from dialer.auth.service import AuthService
 from dialer.backup.service import BackupService
 from dialer.campaigns.hopper import Hopper
+from dialer.campaigns.manual import ManualCalls
 from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
@@ -36,6 +39,8 @@ from dialer.inbound.service import InboundService
 from dialer.leads.service import LeadManager, LeadService
 from dialer.logs import get_logger
 from dialer.phones.service import PhoneService
+from dialer.privacy.service import PrivacyService
+from dialer.promotions.service import PromotionService
 from dialer.qa.service import QaService
 from dialer.recording.disk import DiskWatch
 from dialer.recording.registry import RecordingRegistry, compressor_for
@@ -45,15 +50,20 @@ from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore, DncStore
+from dialer.store.audit import AuditStore
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
+from dialer.store.privacy import PrivacyStore
 from dialer.store.process_lock import node_lock
+from dialer.store.promotions import PromotionStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
+from dialer.store.suppressions import SuppressionStore
+from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
@@ -87,13 +97,17 @@ class App:
     sms: SmsService
     presence: PresenceService
     health: TaskHealth
+    audit: AuditService  # the hash-chained audit log every accountable action is written to
     auth: AuthService
     phones: PhoneService  # the phones' SIP accounts
+    promotions: PromotionService  # the dealer's promotions and events, today's on the desk
     listen_ins: ListenInStore  # the listen-in audit, read by the faces
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
+    privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     ami: AmiClient | None = None
     calls: CallService | None = None
+    manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
     inbound: InboundService | None = None
     supervisor: SupervisorService | None = None
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
@@ -120,6 +134,7 @@ async def open_store(
             db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
         )
         hopper = Hopper(campaign_store, settings)
+        audit = AuditService(AuditStore(db), clock)
         registry = RecordingRegistry(
             store=recording_store,
             attempts=attempts,
@@ -154,12 +169,23 @@ async def open_store(
             disk=DiskWatch(settings.recording, registry.root, clock),
             campaign_store=campaign_store,
             hopper=hopper,
-            campaigns=CampaignService(campaign_store, hopper, DncStore(db), settings, clock),
-            auth=AuthService(UserStore(db), settings.web, clock, password_cost),
+            campaigns=CampaignService(campaign_store, hopper, settings, clock),
+            audit=audit,
+            auth=AuthService(UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost),
             phones=PhoneService(PhoneStore(db), clock),
+            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
+            privacy=PrivacyService(
+                SuppressionStore(db),
+                PrivacyStore(db),
+                leads.store,
+                settings,
+                clock,
+                lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
+                audit,
+            ),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),
@@ -218,7 +244,9 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 after_call=after_call,
                 recording_allowed=base.disk.recording_allowed,
             )
-            supervisor = SupervisorService(ami_client=client, store=base.listen_ins, settings=settings, clock=clock)
+            supervisor = SupervisorService(
+                ami_client=client, store=base.listen_ins, audit=base.audit, settings=settings, clock=clock
+            )
             # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
             # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
             # in the background: the event reader must not wait for PBX commands.
@@ -241,16 +269,22 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if recover:
                 await calls.recover()
                 await supervisor.recover()
+            manual_calls = ManualCalls(
+                calls=calls, campaigns=base.campaign_store, leads=base.leads.store, presence=presence,
+                settings=settings, clock=clock,
+            )  # fmt: skip
             yield dataclasses.replace(
                 base,
                 ami=client,
                 calls=calls,
+                manual_calls=manual_calls,
                 inbound=inbound,
                 supervisor=supervisor,
                 sms=sms,
                 presence=presence,
                 tasks=tuple(tasks),
             )
+            await manual_calls.close()
             await calls.drain()
             await inbound.drain()
             await supervisor.drain()
@@ -337,5 +371,6 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         clock=app.clock,
         on_wrap_up=on_wrap_up,
         bus=app.bus,
-        presence=app.presence,
+        # An agent on a manual call reads as paused, so no campaign puts a customer through to them.
+        presence=app.manual_calls or app.presence,
     )

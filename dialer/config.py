@@ -2,7 +2,7 @@
 
 :mod:`dialer.settings` holds the schema and the checks that need no feature code; the rules that
 only a feature knows (calling windows and retries, SMS sending hours, inbound hours, the lead
-sources a KPI may name, the PBX's site and trunk, the backup schedule) are checked by that feature's own ``settings_problems``, with the very
+sources a KPI may name, the PBX's site and trunk, the backup schedule, consent and retention) are checked by that feature's own ``settings_problems``, with the very
 code that will use the values, so a config that loads is one the features accept. Every entry
 point loads through here; a problem anywhere stops the start with one message naming each.
 """
@@ -17,6 +17,7 @@ from dialer.domain.campaigns import policy
 from dialer.domain.inbound import routing
 from dialer.domain.kpi import metrics
 from dialer.domain.pbx import site
+from dialer.domain.privacy import policy as privacy_policy
 from dialer.domain.sms import rules
 from dialer.settings import ConfigError, Settings, problems, read
 
@@ -34,6 +35,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
         *routing.settings_problems(settings.inbound, tz),
         *site.settings_problems(settings.site, settings.trunk),
         *schedule.settings_problems(settings.backup),
+        *privacy_policy.settings_problems(settings.privacy),
     ]
     if found:
         raise ConfigError(f"{where}: " + "; ".join(found))

@@ -52,6 +52,8 @@ OnWrapUp = Callable[[CampaignRunner, WrapUp], Coroutine[Any, Any, None]]
 
 # How often the watcher looks for campaigns started elsewhere: a start takes effect within this.
 WATCH_INTERVAL_S = 2.0
+# The daily privacy retention's task name in logs and /metrics.
+RETENTION = "privacy-retention"
 # Campaigns that need a runner: a paused one keeps its runner, so resume dials at once.
 _SERVED = (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
 
@@ -153,7 +155,8 @@ async def serve(
     ``host``/``port`` default to ``[web]``; port 0 binds a free port (:attr:`Server.url` says
     which). ``on_wrap_up`` is given to the runners the watcher starts. ``sms_worker``: also send the SMS
     outbox and take replies and the repurchase cadence (``dialer sms run``'s work) in this process.
-    The daily backup (``[backup] time``, dialer/backup/daily.py) runs here too.
+    The daily backup (``[backup] time``, dialer/backup/daily.py) and the privacy retention
+    (``[privacy] retention_time``) run here too.
     :class:`~dialer.store.process_lock.StoreInUse` when another live dialer process holds the store.
     """
     async with open_app(settings, clock, password_cost=password_cost) as app:
@@ -181,17 +184,24 @@ async def serve(
                 )
             # A PostgreSQL store is backed up with the server's own tools (docs/store.md), not by the dialer.
             backups = None if settings.store.url else asyncio.create_task(
-                supervised(daily.TASK, lambda: daily.run_daily(app.backup.create, settings.backup,
+                supervised(daily.TASK, lambda: daily.run_daily(app.backup.create, settings.backup.time,
                            settings.dealer.timezone, app.clock, app.health), app.health),
                 name="backup-daily",
+            )  # fmt: skip
+            retention = asyncio.create_task(
+                supervised(RETENTION, lambda: daily.run_daily(app.privacy.apply_retention,
+                           settings.privacy.retention_time, settings.dealer.timezone, app.clock, app.health,
+                           RETENTION), app.health),
+                name=RETENTION,
             )  # fmt: skip
             try:
                 yield server
             finally:
-                if backups is not None:
-                    backups.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await backups
+                for daily_task in (backups, retention):
+                    if daily_task is not None:
+                        daily_task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await daily_task
                 if watcher is not None:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

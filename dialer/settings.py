@@ -117,9 +117,10 @@ class PacingDefaults:
     mode: str = "progressive"  # preview | progressive | predictive
     max_abandon_rate: float = 0.03
     # The controller aims at max_abandon_rate - abandon_margin ...
-    abandon_margin: float = 0.01
-    # ... and starts cutting the overdial once a day's or 30 days' measured rate is this close to the limit.
-    throttle_band: float = 0.01
+    abandon_margin: float = 0.005
+    # ... and starts cutting the overdial once a day's or 30 days' rate, counting the calls waiting
+    # for an agent and the next one as abandoned, is this close to the limit.
+    throttle_band: float = 0.005
     # Predictive behaves exactly like progressive until this many attempts have ended.
     warmup_attempts: int = 30
     # How many recent attempts / talks / wrap-ups the rate and duration estimates remember.
@@ -211,6 +212,9 @@ class LabSettings:
     rtp_end: int = 29999
     agents: int = 8
     customers_file: str = "asterisk/sipp/customers.csv"
+    # The DID the lab's carrier trunk presents, as a dealer's ``[trunk] did``: the From user of every
+    # call, with the caller ID in a P-Asserted-Identity. Empty: no DID, the From user is the caller ID.
+    did: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -300,6 +304,8 @@ class RecordingSettings:
     disk_check_interval_s: float = 60.0
     # The QA scoring form (items, weights, Chinese labels); see docs/qa.md.
     qa_form: str = "config/qa_form.toml"
+    # The console's weekly QA sample: this many calls per agent to score each week (docs/qa.md).
+    qa_sample_per_week: int = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,6 +323,30 @@ class BackupSettings:
     # unchanged audio is stored once however many backups list it); "list": only listed with
     # their checksums (when the recordings folder is backed up by other means).
     recordings: str = "copy"
+
+
+@dataclass(frozen=True, slots=True)
+class PrivacySettings:
+    """The suppression list, consent and the PIPL rights (docs/privacy.md); checked by
+    ``domain/privacy/policy.py``."""
+
+    # Contact that needs the customer's recorded consent (the lead's consent column, "同意联系" in an
+    # import): any of "calls" (campaign dialling), "sms" (every SMS), "promotional_sms" (repurchase
+    # waves and other promotional text). Empty: consent is shown, never enforced; the suppression
+    # list is obeyed either way.
+    consent_required_for: tuple[str, ...] = ()
+    # Retention, applied every day by `dialer web` (0 keeps forever). Leads: a lead no one touched
+    # (updated_at) for this many days is anonymized like an erasure, with its SMS and calls.
+    leads_days: int = 1095
+    # SMS (sent and received): number and text of older messages are anonymized.
+    sms_days: int = 730
+    # Call attempts: the number of older attempts is removed (the counts the KPIs use stay).
+    attempts_days: int = 730
+    # When `dialer web` applies retention each day (HH:MM, dealer time); "" never does.
+    retention_time: str = "03:30"
+    # An erased person's recordings younger than this are kept as complaint evidence and deleted
+    # by the retention run once they reach it; never less than RETENTION_FLOOR_DAYS.
+    erase_recordings_after_days: int = RETENTION_FLOOR_DAYS
 
 
 @dataclass(frozen=True, slots=True)
@@ -513,6 +543,10 @@ class WebSettings:
     # an address the user signed in from before is exempt, so a stranger cannot lock anyone out.
     login_name_free_failures: int = 10
     login_name_max_delay_s: float = 30.0
+    # Supervisors and admins may enrol an authenticator app (`dialer users totp NAME`); once enrolled,
+    # their login needs its 6-digit code. True: a supervisor or admin WITHOUT one is refused too (enrol
+    # them all first). Off by default so that turning it on is a decision, taken after enrolment.
+    totp_required: bool = False
     # The wallboard publishes a snapshot at most this often, to every viewer at once.
     wallboard_interval_ms: int = 1000
     # The slow parts of a snapshot (month KPIs, overdue deadlines) are recomputed at most this often.
@@ -588,6 +622,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     recording: RecordingSettings = field(default_factory=RecordingSettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
     leads: LeadSettings = field(default_factory=LeadSettings)
     doss: DossSettings = field(default_factory=DossSettings)
     kpi: KpiSettings = field(default_factory=KpiSettings)
@@ -743,6 +778,8 @@ def problems(s: Settings) -> list[str]:
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
     problems.extend(_store_problems(s.store))
+    if s.lab.did and not (s.lab.did.removeprefix("+").isdigit() and len(s.lab.did) <= 20):
+        problems.append(f"lab.did = {s.lab.did!r}: digits only (and a leading '+')")
     problems.extend(_lead_problems(s.leads))
     problems.extend(_recording_problems(s.recording))
     problems.extend(_doss_problems(s.doss))
@@ -829,6 +866,8 @@ def _lead_problems(leads: LeadSettings) -> list[str]:
 
 def _recording_problems(r: RecordingSettings) -> list[str]:
     problems: list[str] = []
+    if r.qa_sample_per_week < 1:
+        problems.append(f"recording.qa_sample_per_week = {r.qa_sample_per_week}: must be at least 1")
     if r.retention_days < RETENTION_FLOOR_DAYS:
         problems.append(
             f"recording.retention_days = {r.retention_days}: must be at least {RETENTION_FLOOR_DAYS} (recordings are complaint evidence)"

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from dialer.clock import Clock
 from dialer.domain.access.policy import Role, User
+from dialer.domain.audit.model import SYSTEM, AuditAction, AuditTrail
 from dialer.domain.auth.errors import BadUserInput, LoginRefused, UserExists
 from dialer.domain.auth.passwords import (
     DEFAULT_COST,
@@ -26,9 +27,12 @@ from dialer.domain.auth.passwords import (
 )
 from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
+from dialer.domain.auth.totp import ROLES as TOTP_ROLES
+from dialer.domain.auth.totp import accepted_step, new_secret, provisioning_uri
 from dialer.logs import get_logger
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError
+from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 
 log = get_logger(__name__)
@@ -61,18 +65,36 @@ class NewSession:
 
 
 class AuthService:
-    """Adds users, checks passwords with throttling, opens, finds and ends sessions."""
+    """Adds users, checks passwords with throttling, opens, finds and ends sessions.
 
-    def __init__(self, users: UserStore, web: WebSettings, clock: Clock, cost: ScryptCost = DEFAULT_COST) -> None:
+    Logins, failed password checks, logouts and every change to a user are written to the audit
+    trail (throttled attempts, refused before any check, only to the structured log: a flood of
+    them must not grow the table)."""
+
+    def __init__(
+        self,
+        users: UserStore,
+        totp: TotpStore,
+        web: WebSettings,
+        clock: Clock,
+        audit: AuditTrail,
+        cost: ScryptCost = DEFAULT_COST,
+    ) -> None:
         self._users = users
+        self._totp = totp
+        self._audit = audit
         self._web = web
         self._clock = clock
         self._cost = cost
         self._throttle = LoginThrottle(ThrottleRules.from_settings(web), ThrottleRules.name_wide(web))
         self._dummy_hash: str | None = None
 
-    async def add_user(self, name: str, role: str, password: str, agent: str | None = None) -> UserRecord:
-        """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed under."""
+    async def add_user(
+        self, name: str, role: str, password: str, agent: str | None = None, *, actor: str = SYSTEM
+    ) -> UserRecord:
+        """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed under.
+
+        ``actor``: who adds it, for the audit log (the dialer itself unless a person does)."""
         if not _NAME.match(name):
             raise BadUserInput("name", name, "use 1-64 letters, digits, '.', '_' or '-'")
         try:
@@ -89,28 +111,41 @@ class AuthService:
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
         log.info("auth.user_added", user=name, role=parsed.value)
+        await self._audit.record(actor, AuditAction.USER_ADD, name, {"role": parsed.value, "agent": identity})
         return user
 
-    async def set_password(self, name: str, password: str) -> None:
+    async def set_password(self, name: str, password: str, *, actor: str) -> None:
         """A new password for ``name``; every session of theirs ends (whoever else knew the old one is out)."""
         user = await self._user(name)
         check_new_password(password, name)
         await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
         ended = await self._users.end_sessions_of(user.id)
         log.info("auth.password_changed", user=name, sessions_ended=ended)
+        await self._audit.record(actor, AuditAction.USER_PASSWORD, name, {"sessions_ended": ended})
 
-    async def disable(self, name: str) -> None:
+    async def disable(self, name: str, *, actor: str) -> None:
         """``name`` may no longer log in, and is logged out everywhere at once (a departing employee)."""
         user = await self._user(name)
         await self._users.set_disabled(user.id, self._clock.now())
         ended = await self._users.end_sessions_of(user.id)
         log.info("auth.user_disabled", user=name, sessions_ended=ended)
+        await self._audit.record(actor, AuditAction.USER_DISABLE, name, {"sessions_ended": ended})
 
-    async def enable(self, name: str) -> None:
+    async def end_sessions(self, name: str, *, actor: str) -> int:
+        """Log ``name`` out everywhere (a lost laptop, a shared screen) without changing anything else;
+        how many sessions ended."""
+        user = await self._user(name)
+        ended = await self._users.end_sessions_of(user.id)
+        log.info("auth.sessions_ended", user=name, sessions_ended=ended)
+        await self._audit.record(actor, AuditAction.USER_SESSIONS_END, name, {"sessions_ended": ended})
+        return ended
+
+    async def enable(self, name: str, *, actor: str) -> None:
         """``name`` may log in again (with the password they had)."""
         user = await self._user(name)
         await self._users.set_disabled(user.id, None)
         log.info("auth.user_enabled", user=name)
+        await self._audit.record(actor, AuditAction.USER_ENABLE, name)
 
     async def _user(self, name: str) -> UserRecord:
         user = await self._users.by_name(name)
@@ -122,9 +157,41 @@ class AuthService:
         """Every login, by name."""
         return await self._users.all()
 
-    async def login(self, name: str, password: str, address: str) -> NewSession:
+    async def enrol_totp(self, name: str, *, actor: str) -> tuple[str, str]:
+        """A new authenticator secret for a supervisor or admin: ``(secret, otpauth URI)``, shown once.
+
+        From now on their login needs a code; an earlier secret stops working."""
+        user = await self._user(name)
+        if user.role not in TOTP_ROLES:
+            raise BadUserInput("name", name, f"two-factor login is for {', '.join(sorted(TOTP_ROLES))} only")
+        secret = new_secret()
+        await self._totp.enrol(user.id, secret, self._clock.now())
+        log.info("auth.totp_enrolled", user=name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_ENROL, name)
+        return secret, provisioning_uri(secret, name)
+
+    async def remove_totp(self, name: str, *, actor: str) -> None:
+        """``name`` logs in with the password alone again (a lost phone; enrol anew afterwards)."""
+        user = await self._user(name)
+        if not await self._totp.remove(user.id):
+            raise BadUserInput("name", name, "has no authenticator enrolled")
+        log.info("auth.totp_removed", user=name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_REMOVE, name)
+
+    async def _second_factor(self, user: UserRecord, code: str) -> str | None:
+        """None when the user passes the second factor, else why not (for the audit row)."""
+        enrolment = await self._totp.of(user.id)
+        if enrolment is None:
+            required = self._web.totp_required and user.role in TOTP_ROLES
+            return "totp_not_enrolled" if required else None
+        step = accepted_step(enrolment.secret, code, self._clock.now(), enrolment.last_step)
+        if step is None or not await self._totp.claim(user.id, step):
+            return "wrong_code"
+        return None
+
+    async def login(self, name: str, password: str, address: str, code: str = "") -> NewSession:
         """Check the password (throttled per name and address, per address and per name; see
-        dialer.domain.auth.throttle) and open a session."""
+        dialer.domain.auth.throttle), for an enrolled user also the authenticator ``code``, and open a session."""
         now_mono = self._clock.monotonic()
         wait = self._throttle.attempt(name, address, now_mono)
         if wait > 0:
@@ -133,8 +200,14 @@ class AuthService:
         user = await self._users.by_name(name)
         stored = user.password_hash if user is not None else await self._dummy()
         ok = await asyncio.to_thread(verify_password, password, stored)
-        if user is None or not ok or user.disabled_at is not None:
-            log.warning("auth.login_failed", user=name, address=address)  # counted by attempt()
+        why = (
+            "unknown_user" if user is None else "wrong_password" if not ok else "disabled" if user.disabled_at else None
+        )
+        if user is not None and why is None:
+            why = await self._second_factor(user, code)
+        if user is None or why is not None:
+            log.warning("auth.login_failed", user=name, address=address, reason=why)  # counted by attempt()
+            await self._audit.record(name, AuditAction.LOGIN_FAILED, name, {"address": address, "reason": why})
             raise LoginRefused(self._throttle.wait(name, address, now_mono))
         self._throttle.succeeded(name, address)
         if needs_rehash(user.password_hash, self._cost):
@@ -146,6 +219,7 @@ class AuthService:
             token_hash=token_hash(token), user_id=user.id, csrf=csrf, at=now, expires_at=expires
         )
         log.info("auth.login", user=name, role=user.role.value, address=address)
+        await self._audit.record(name, AuditAction.LOGIN, name, {"address": address})
         return NewSession(token, csrf, user, expires)
 
     async def still_valid(self, token: str) -> bool:
@@ -174,7 +248,11 @@ class AuthService:
 
     async def logout(self, token: str) -> None:
         """End the session; unknown tokens are ignored (logging out twice is not an error)."""
-        await self._users.end_session(token_hash(token))
+        hashed = token_hash(token)
+        found = await self._users.session(hashed)
+        await self._users.end_session(hashed)
+        if found is not None:
+            await self._audit.record(found.user.name, AuditAction.LOGOUT, found.user.name)
 
     async def purge(self) -> int:
         """Forget expired sessions (run now and then; expired ones are refused anyway)."""

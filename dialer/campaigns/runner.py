@@ -274,9 +274,7 @@ class CampaignRunner:
         self, mode: PacingMode, roster: AgentRoster, history: Mapping[date, AbandonTally] | None = None
     ) -> CampaignEngine:
         stats = PacingStats(self._settings.campaigns.pacing, self.clock, self._settings.dealer.timezone, history)
-        pacer = make_pacer(
-            mode, stats, self._settings.calls.abandon_after_s, self._settings.campaigns.pacing.warmup_attempts
-        )
+        pacer = make_pacer(mode, stats, self._settings.campaigns.pacing.warmup_attempts)
         return CampaignEngine(mode, roster, stats, pacer)
 
     async def run(self) -> RunSummary:

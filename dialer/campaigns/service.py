@@ -16,7 +16,6 @@ from dialer.campaigns.hopper import Hopper
 from dialer.clock import Clock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import LeadFilter, load_definition, parse_definition
-from dialer.domain.campaigns.dnc import DncEntry, DncList
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.progress import CampaignRecord, CampaignRepository, ProgressStatus
 from dialer.domain.campaigns.why import Blocker, blockers
@@ -62,11 +61,8 @@ CONSOLE_FILE_NAME = "console"
 class CampaignService:
     """Creates campaigns from files (or the console's form), moves them through their life, reports on them."""
 
-    def __init__(
-        self, store: CampaignRepository, hopper: Hopper, dnc: DncList, settings: Settings, clock: Clock
-    ) -> None:
+    def __init__(self, store: CampaignRepository, hopper: Hopper, settings: Settings, clock: Clock) -> None:
         self._store = store
-        self._dnc = dnc
         self._hopper = hopper
         self._settings = settings
         self._clock = clock
@@ -84,18 +80,6 @@ class CampaignService:
     async def matching(self, lead_filter: LeadFilter) -> int:
         """How many leads ``lead_filter`` selects now: what starting a campaign with it would enrol."""
         return await self._store.matching(lead_filter, self._clock.now())
-
-    async def dnc_add(self, e164: str, reason: str, actor: str) -> bool:
-        """Put a number on the do-not-call list now; False when it was already there."""
-        return await self._dnc.add(e164, reason, self._clock.now(), actor)
-
-    async def dnc_remove(self, e164: str) -> bool:
-        """Take a number off the do-not-call list; False when it was not on it."""
-        return await self._dnc.remove(e164)
-
-    async def dnc_entries(self) -> list[DncEntry]:
-        """Every number on the do-not-call list, newest first."""
-        return await self._dnc.entries()
 
     async def all(self) -> list[CampaignRecord]:
         """All campaigns, newest first."""

@@ -8,12 +8,14 @@ holds the store's PBX lock, so it is refused while ``dialer web`` runs.
 from __future__ import annotations
 
 import argparse
+import getpass
 import sys
 from pathlib import Path
 
 from dialer.app import open_store
 from dialer.backup.service import restore, verify
 from dialer.cli import CliError
+from dialer.domain.audit.model import AuditAction, cli_actor
 from dialer.domain.backup.manifest import BackupError, RecordingsMode
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -56,6 +58,10 @@ async def run_backup(cfg: Settings, args: argparse.Namespace) -> int:
     try:
         async with open_store(cfg, args.clock) as app:
             made = await app.backup.create(Path(args.to) if args.to else None, progress)
+            # A copy of everything, taken by a person: an export (the nightly one is the service's own).
+            await app.audit.record(
+                cli_actor(getpass.getuser()), AuditAction.EXPORT, "backup", {"folder": str(made.folder)}
+            )
     except (BackupError, StoreError, OSError) as exc:
         raise CliError(_t(lang, "failed", reason=str(exc))) from None
     m = made.manifest

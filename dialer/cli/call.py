@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from dialer.app import open_app
+from dialer.app import open_app, open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.calls.attempts import Attempt
@@ -45,6 +45,17 @@ def parse_numbers(raw: list[str], region: str) -> list[Phone]:
 async def run(cfg: Settings, args: argparse.Namespace) -> int:
     phones = parse_numbers(args.numbers, cfg.dealer.region)
     lang = cfg.ui.language
+    # The one suppression list binds a person dialling by hand too: nothing is dialled then.
+    async with open_store(cfg, args.clock) as store:
+        listed = [(p, e) for p in phones if (e := await store.privacy.active(p.e164)) is not None]
+    if listed:
+        raise CliError(
+            "; ".join(
+                translate("call.suppressed", lang, number=p.e164, reason=e.reason,
+                          source=translate(f"privacy.source.{e.source.value}", lang))
+                for p, e in listed
+            )
+        )  # fmt: skip
     async with open_app(cfg, args.clock) as app:
         assert app.calls is not None
         if len(phones) > app.calls.lines.capacity and not args.no_wait:

@@ -1,4 +1,4 @@
-"""``dialer campaign`` (create, list, start, pause, resume, stop, status, why) and ``dialer dnc``.
+"""``dialer campaign`` (create, list, start, pause, resume, stop, status, why).
 
 What a supervisor reads is Chinese unless ``ui.language`` (or ``--lang``) says ``en``; ``--json``
 prints the same facts for scripts. Pause and stop never cut a live call: they stop new dials,
@@ -26,12 +26,11 @@ from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import PERSON_COMMANDS, Command
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
-from dialer.phone import InvalidPhone, normalize
 from dialer.settings import Settings
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``dialer campaign`` and ``dialer dnc`` to the command line."""
+    """Add ``dialer campaign`` to the command line."""
     p = sub.add_parser("campaign", help="outbound campaigns: create from a TOML file, start/pause/stop, status, why")
     actions = p.add_subparsers(dest="campaign_command", metavar="ACTION", required=True)
     create = actions.add_parser("create", help="validate a campaign file and store it as a draft")
@@ -68,20 +67,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     run.add_argument("--seed", type=int, default=1, help="seed of the simulated desk's choices")
     run.set_defaults(handler=run_runner)
-
-    dnc = sub.add_parser("dnc", help="the do-not-call list")
-    dnc_actions = dnc.add_subparsers(dest="dnc_command", metavar="ACTION", required=True)
-    add = dnc_actions.add_parser("add", help="never call this number")
-    add.add_argument("number")
-    add.add_argument("--reason", default="customer request")
-    add.add_argument("--actor", help="who adds it (default: the login name)")
-    add.set_defaults(handler=run_dnc_add)
-    remove = dnc_actions.add_parser("remove", help="allow calls to this number again")
-    remove.add_argument("number")
-    remove.set_defaults(handler=run_dnc_remove)
-    dnc_list = dnc_actions.add_parser("list", help="every number on the list")
-    dnc_list.add_argument("--json", action="store_true")
-    dnc_list.set_defaults(handler=run_dnc_list)
 
 
 @asynccontextmanager
@@ -245,54 +230,4 @@ async def run_why(cfg: Settings, args: argparse.Namespace) -> int:
             print(f"  - {_t(cfg, 'campaign.why.dialable')}")
         for b in a.blockers:
             print(f"  - {b.text(lang)}")
-    return 0
-
-
-def _phone(cfg: Settings, raw: str) -> str:
-    try:
-        return normalize(raw, cfg.dealer.region).e164
-    except InvalidPhone as exc:
-        raise CliError(_t(cfg, "dnc.invalid", number=raw, reason=exc.reason)) from None
-
-
-async def run_dnc_add(cfg: Settings, args: argparse.Namespace) -> int:
-    """``dialer dnc add NUMBER``."""
-    e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg, args.clock) as campaigns:
-        added = await campaigns.dnc_add(e164, args.reason, args.actor or getpass.getuser())
-    print(_t(cfg, "dnc.added" if added else "dnc.already", number=e164))
-    return 0
-
-
-async def run_dnc_remove(cfg: Settings, args: argparse.Namespace) -> int:
-    """``dialer dnc remove NUMBER``: exit code 1 when the number was not on the list."""
-    e164 = _phone(cfg, args.number)
-    async with _campaigns(cfg, args.clock) as campaigns:
-        removed = await campaigns.dnc_remove(e164)
-    print(_t(cfg, "dnc.removed" if removed else "dnc.absent", number=e164))
-    return 0 if removed else 1
-
-
-async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
-    """``dialer dnc list``."""
-    async with _campaigns(cfg, args.clock) as campaigns:
-        entries = await campaigns.dnc_entries()
-    if args.json:
-        print_json(
-            [
-                {"number": e.e164, "reason": e.reason, "added_at": e.added_at.isoformat(), "added_by": e.added_by}
-                for e in entries
-            ]
-        )
-        return 0
-    if not entries:
-        print(_t(cfg, "dnc.empty"))
-        return 0
-    headers = [
-        _t(cfg, "col.number"),
-        _t(cfg, "campaign.col.reason"),
-        _t(cfg, "campaign.col.added"),
-        _t(cfg, "campaign.col.by"),
-    ]
-    print_table(headers, [(e.e164, e.reason, _local(cfg, e.added_at), e.added_by) for e in entries])
     return 0

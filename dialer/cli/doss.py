@@ -18,6 +18,7 @@ import aiohttp
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.audit.model import AuditAction, cli_actor
 from dialer.domain.doss.errors import DossError
 from dialer.domain.doss.mapping import DossMapping, load_mapping
 from dialer.domain.doss.outbox import OutboxEntry
@@ -86,10 +87,16 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
     path = args.out or cfg.path(cfg.doss.export_dir) / name
     async with open_store(cfg, args.clock) as app:
         entries = await app.doss.outbox.between(start, end)
-    try:
-        rows = write_xlsx(path, entries, tz, cfg.ui.language)
-    except OSError as exc:
-        raise CliError(f"cannot write {path}: {exc.strerror}") from None
+        try:
+            rows = write_xlsx(path, entries, tz, cfg.ui.language)
+        except OSError as exc:
+            raise CliError(f"cannot write {path}: {exc.strerror}") from None
+        await app.audit.record(
+            cli_actor(getpass.getuser()),
+            AuditAction.EXPORT,
+            "doss.xlsx",
+            {"first": args.date.isoformat(), "last": last.isoformat(), "rows": rows, "file": str(path)},
+        )
     print(_t(cfg.ui.language, "export.done", rows=rows, first=args.date, last=last, path=path))
     return 0
 

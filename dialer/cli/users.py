@@ -11,6 +11,7 @@ from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.access.policy import Role
+from dialer.domain.audit.model import cli_actor
 from dialer.domain.auth.errors import AuthError
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -47,6 +48,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     on.add_argument("name", metavar="NAME")
     on.set_defaults(handler=run_change, change="enable")
 
+    out = cmds.add_parser("logout", help="end every session of the user (they may log in again)")
+    out.add_argument("name", metavar="NAME")
+    out.set_defaults(handler=run_logout)
+
+    otp = cmds.add_parser(
+        "totp", help="supervisors and admins: enrol an authenticator app (its secret is shown once), or --remove it"
+    )
+    otp.add_argument("name", metavar="NAME")
+    otp.add_argument("--remove", action="store_true", help="the user logs in with the password alone again")
+    otp.set_defaults(handler=run_totp)
+
 
 def _password(args: argparse.Namespace) -> str:
     """From the named variable, a terminal prompt, or the first line of piped stdin; never an argument."""
@@ -66,7 +78,9 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     async with open_store(cfg, args.clock) as app:
         auth = app.auth
         try:
-            user = await auth.add_user(args.name, args.role, password, agent=args.agent)
+            user = await auth.add_user(
+                args.name, args.role, password, agent=args.agent, actor=cli_actor(getpass.getuser())
+            )
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(
@@ -83,18 +97,48 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer users passwd|disable|enable NAME``."""
     password = _password(args) if args.change == "passwd" else ""
+    actor = cli_actor(getpass.getuser())
     async with open_store(cfg, args.clock) as app:
         try:
             match args.change:
                 case "passwd":
-                    await app.auth.set_password(args.name, password)
+                    await app.auth.set_password(args.name, password, actor=actor)
                 case "disable":
-                    await app.auth.disable(args.name)
+                    await app.auth.disable(args.name, actor=actor)
                 case _:
-                    await app.auth.enable(args.name)
+                    await app.auth.enable(args.name, actor=actor)
         except AuthError as exc:
             raise CliError(str(exc)) from None
     print(translate(f"cli.users.{args.change}", cfg.ui.language, name=args.name))
+    return 0
+
+
+async def run_logout(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users logout NAME``: every session of theirs ends."""
+    async with open_store(cfg, args.clock) as app:
+        try:
+            ended = await app.auth.end_sessions(args.name, actor=cli_actor(getpass.getuser()))
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    print(translate("cli.users.logout", cfg.ui.language, name=args.name, sessions=ended))
+    return 0
+
+
+async def run_totp(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users totp NAME [--remove]``: the secret and the otpauth URI go to this terminal only."""
+    actor, lang = cli_actor(getpass.getuser()), cfg.ui.language
+    async with open_store(cfg, args.clock) as app:
+        try:
+            if args.remove:
+                await app.auth.remove_totp(args.name, actor=actor)
+            else:
+                secret, uri = await app.auth.enrol_totp(args.name, actor=actor)
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    if args.remove:
+        print(translate("cli.users.totp_removed", lang, name=args.name))
+    else:
+        print(translate("cli.users.totp_enrolled", lang, name=args.name, secret=secret, uri=uri))
     return 0
 
 

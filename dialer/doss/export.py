@@ -60,6 +60,8 @@ COLUMNS: tuple[Column, ...] = (
     Column("跟进人", "Recorded by", 10, lambda r, tz: r.actor),
     Column("跟进时间", "Follow-up time", 17, lambda r, tz: _local(r.at, tz)),
     Column("备注", "Note", 30, lambda r, tz: r.note),
+    # Last, so a DOSS import that reads the template's columns by position still finds the others.
+    Column("跟进目的", "Follow-up purpose", 10, lambda r, tz: None if r.purpose is None else r.purpose.zh),
 )
 
 

@@ -29,10 +29,12 @@ from dialer.domain.doss.outbox import DossRecord, LeadSnapshot, OutboxKind, new_
 from dialer.domain.leads.errors import LeadStateError
 from dialer.domain.leads.model import Lead, LeadEventKind, LeadState, check_transition, shown
 from dialer.domain.leads.records import Transfer
+from dialer.domain.privacy.suppression import REASON_MAX
 from dialer.logs import get_logger
 from dialer.store.database import Database, Tx
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import LeadStore
+from dialer.store.suppressions import SuppressionStore
 
 log = get_logger(__name__)
 
@@ -121,7 +123,10 @@ class DossService:
                 visit_at=change.visit_at,
                 defeat_reason=change.defeat_reason,
                 data={"result": change.result, "attempt_id": attempt_id},
+                purpose=None if change.purpose is None else change.purpose.value,
             )
+            if change.disposition is Disposition.DO_NOT_CALL:
+                lead = await self._suppress(lead_id, attempt_id, change, now, actor)
             outbox_id = None
             if change.sync:
                 record = DossRecord(
@@ -134,6 +139,7 @@ class DossService:
                     visit_at=change.visit_at,
                     next_follow_up_at=change.next_follow_up_at,
                     defeat_reason=change.defeat_reason,
+                    purpose=change.purpose,
                     note=change.note,
                     outcome=outcome,
                     disposition=change.disposition,
@@ -151,6 +157,16 @@ class DossService:
             outbox_id=outbox_id,
         )
         return Recorded(lead=lead, change=change, outbox_id=outbox_id)
+
+    async def _suppress(
+        self, lead_id: int, attempt_id: int | None, change: DossChange, now: datetime, actor: str
+    ) -> Lead:
+        """勿扰: every number of the lead on the one suppression list, in the disposition's transaction."""
+        suppressions = SuppressionStore(self._db)
+        source = await suppressions.source_of_call(attempt_id)
+        reason = change.result if not change.note else f"{change.result}: {change.note.strip()}"[:REASON_MAX]
+        await suppressions.add_lead(lead_id, reason, source, now, actor)
+        return await self._leads.record_suppression(lead_id, now, actor, {"source": source.value, "reason": reason})
 
     async def record_milestone(
         self,

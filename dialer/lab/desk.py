@@ -14,7 +14,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.campaigns.runner import CampaignRunner, WrapUp
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.leads.model import IntentLevel
 
 # How the simulated conversations end, with their weights.
@@ -58,10 +58,22 @@ class SimulatedDesk:
         tomorrow = datetime.combine(local.date() + timedelta(days=1), time(10, 30), self._tz)
         match disposition:
             case Disposition.BOOKED_VISIT:
-                return DispositionForm(disposition, visit_at=in_two_days, note="客户周末到店试驾")
+                return DispositionForm(
+                    disposition, visit_at=in_two_days, purpose=FollowUpPurpose.TEST_DRIVE, note="客户周末到店试驾"
+                )
             case Disposition.INTERESTED_FOLLOW_UP:
-                return DispositionForm(disposition, next_follow_up_at=in_two_days, intent=IntentLevel.A)
+                return DispositionForm(
+                    disposition, next_follow_up_at=in_two_days, intent=IntentLevel.A, purpose=FollowUpPurpose.EVENT
+                )
             case Disposition.CALLBACK:
-                return DispositionForm(disposition, next_follow_up_at=tomorrow, note="客户开会，明天上午回电")
+                return DispositionForm(
+                    disposition,
+                    next_follow_up_at=tomorrow,
+                    purpose=FollowUpPurpose.OTHER,
+                    note="客户开会，明天上午回电",
+                )
             case _:
-                return DispositionForm(disposition, next_follow_up_at=in_two_days + timedelta(days=5))
+                # Refused this time: send the brochure, call again in a week.
+                return DispositionForm(
+                    disposition, next_follow_up_at=in_two_days + timedelta(days=5), purpose=FollowUpPurpose.MAILING
+                )

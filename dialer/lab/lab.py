@@ -45,6 +45,9 @@ STOP_TIMEOUT_S = 10.0
 CLI_TIMEOUT_S = 15.0
 # SIPp forks into the background and binds its port within milliseconds.
 PARTY_START_TIMEOUT_S = 10.0
+# A party whose port was taken under it is started again this many times, this far apart.
+PARTY_START_TRIES = 3
+PARTY_RETRY_S = 1.0
 # SIPp prints this when it forks with -bg (and then exits with status 99 even on success).
 _SIPP_BG_PID = re.compile(rb"Background mode - PID=\[(\d+)\]")
 _SIPP_BG_EXIT = 99
@@ -356,6 +359,26 @@ class Lab:
             )
 
     def _start_party(self, party: Party) -> dict[str, Any]:
+        """Start ``party``'s SIPp and wait until that very process holds its port.
+
+        ``up`` found the port free, but something can take it before SIPp binds it (SIPp then
+        exits with "Unable to bind main socket"): the error names the holder, and SIPp is tried
+        again, because such a holder is usually another lab's process on its way out.
+        """
+        port = self._layout.party_ports[party]
+        problem = ""
+        for attempt in range(1, PARTY_START_TRIES + 1):
+            pid = self._fork_party(party)
+            problem = self._wait_listening(party, pid, port)
+            if not problem:
+                return {"name": party.value, "program": SIPP, "pid": pid, "port": port}
+            procs.stop(pid, SIPP, STOP_TIMEOUT_S)
+            if attempt < PARTY_START_TRIES:
+                log.warning("lab.party_retry", party=party.value, attempt=attempt, problem=problem)
+                time.sleep(PARTY_RETRY_S)
+        raise LabStartError(problem)
+
+    def _fork_party(self, party: Party) -> int:
         layout = self._layout
         port = layout.party_ports[party]
         argv = [
@@ -378,13 +401,25 @@ class Lab:
         found = _SIPP_BG_PID.search(done.stdout)
         if done.returncode != _SIPP_BG_EXIT or not found:
             raise LabStartError(f"sipp ({party.value}) did not start (status {done.returncode}); see {log_file}")
-        pid = int(found.group(1))
+        return int(found.group(1))
+
+    def _wait_listening(self, party: Party, pid: int, port: int) -> str:
+        """ "" when SIPp ``pid`` holds ``port``; else what went wrong, in words."""
         deadline = time.monotonic() + PARTY_START_TIMEOUT_S
-        while not procs.port_in_use(port, socket.SOCK_DGRAM, LAB_HOST):
+        while not procs.holds_udp_port(pid, LAB_HOST, port):
             if not procs.alive(pid, SIPP) or time.monotonic() >= deadline:
-                raise LabStartError(f"sipp ({party.value}) is not listening on {LAB_HOST}:{port}; see {log_file}")
+                # In the background SIPp writes its complaint to <scenario>_<pid>_errors.log (-trace_err).
+                errors = self._layout.dir("sipp") / f"{Path(_SCENARIOS[party]).stem}_{pid}_errors.log"
+                said = errors.read_text(errors="replace").strip().splitlines()[-1:] if errors.exists() else []
+                holders = procs.udp_port_holders(LAB_HOST, port)
+                return (
+                    f"sipp ({party.value}) is not listening on {LAB_HOST}:{port}"
+                    + (f": {said[0].split(': ', 1)[-1]}" if said else "")
+                    + (f"; the port is held by {', '.join(holders)}" if holders else "")
+                    + f"; see {errors if said else self._layout.log_file(party.value)}"
+                )
             time.sleep(procs.POLL_S)
-        return {"name": party.value, "program": SIPP, "pid": pid, "port": port}
+        return ""
 
     def _register(self, parties: list[Party]) -> None:
         """Register the accounts of the phones ``parties`` play (the agents', the supervisor's)."""

@@ -122,7 +122,8 @@ class LabLayout:
 
 def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPlan:
     """The lab as a site: everything on loopback, UDP only, no NAT; the carrier is the customers' SIPp,
-    trusted by address (no credentials), and the inbound callers' SIPp port is the inbound trunk."""
+    trusted by address (no credentials), with ``lab.did`` as its DID when set, and the inbound callers'
+    SIPp port is the inbound trunk."""
     layout = LabLayout.from_settings(settings)
     site = Site(
         address=LAB_HOST,
@@ -139,5 +140,6 @@ def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPla
         auth=TrunkAuth.IP,
         match=(f"{LAB_HOST}:{layout.inbound_port}",),
         from_domain=LAB_HOST,
+        did=settings.lab.did,
     )
     return SipPlan(site, trunk, phones)

@@ -97,6 +97,52 @@ def port_in_use(port: int, kind: int, host: str) -> bool:
     return False
 
 
+def udp_socket_inodes(host: str, port: int) -> set[int]:
+    """The inodes of the UDP sockets bound to ``host:port`` or to ``0.0.0.0:port`` (from /proc/net/udp)."""
+    # /proc/net/udp: "sl local_address rem_address st ... uid timeout inode", addresses as
+    # little-endian hex "0100007F:3D52".
+    wanted = {_proc_net_address(host, port), _proc_net_address("0.0.0.0", port)}
+    inodes: set[int] = set()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/net/udp").read_text().splitlines()[1:]:
+            fields = line.split()
+            if len(fields) > 9 and fields[1] in wanted:
+                inodes.add(int(fields[9]))
+    return inodes
+
+
+def holds_udp_port(pid: int, host: str, port: int) -> bool:
+    """Whether process ``pid`` itself has ``host:port`` bound, not merely anybody (a squatter)."""
+    return bool(_socket_inodes_of(pid) & udp_socket_inodes(host, port))
+
+
+def udp_port_holders(host: str, port: int) -> list[str]:
+    """Who holds UDP ``host:port``, as "program (pid N)", for an error message; [] if nobody we can see."""
+    inodes = udp_socket_inodes(host, port)
+    if not inodes:
+        return []
+    holders = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and _socket_inodes_of(int(entry.name)) & inodes:
+            holders.append(f"{program_of(int(entry.name)) or '?'} (pid {entry.name})")
+    return holders
+
+
+def _socket_inodes_of(pid: int) -> set[int]:
+    inodes: set[int] = set()
+    with contextlib.suppress(OSError):
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[len("socket:[") : -1]))
+    return inodes
+
+
+def _proc_net_address(host: str, port: int) -> str:
+    return f"{int.from_bytes(socket.inet_aton(host), 'little'):08X}:{port:04X}"
+
+
 def _reap(pid: int) -> None:
     # A child of this very process that exited stays a zombie until waited for.
     with contextlib.suppress(ChildProcessError, OSError):

@@ -7,6 +7,7 @@ Who may score is the access policy's question (:func:`dialer.domain.access.polic
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
@@ -14,12 +15,17 @@ from dialer.domain.kpi.metrics import Month
 from dialer.domain.qa.errors import RecordingUnavailable
 from dialer.domain.qa.form import QaForm
 from dialer.domain.qa.report import QaReport, ScoredCall, build_report
+from dialer.domain.qa.sampling import AgentSample, draw, week_of
 from dialer.domain.qa.scoring import score_call
 from dialer.logs import get_logger
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
 
 log = get_logger(__name__)
+
+
+# A week's recordings the sample draws from: far above a dealer's calls (8 lines, ~1,000 talks a week).
+_WEEK_MAX = 20_000
 
 
 class QaService:
@@ -53,6 +59,18 @@ class QaService:
         log.info("qa.scored", recording_id=recording_id, score_id=stored.score_id, agent=recording.agent,
                  scorer=scorer, score=card.score)  # fmt: skip
         return stored
+
+    async def week_sample(self, per_agent: int) -> tuple[date, list[AgentSample]]:
+        """This dealer-local week's sample (Monday, per agent): N calls each, the scored ones counted."""
+        monday, next_monday = week_of(self._clock.now().astimezone(self._tz).date())
+        since, until = (datetime.combine(d, time(), self._tz) for d in (monday, next_monday))
+        recordings = await self._recordings.search(since=since, until=until, limit=_WEEK_MAX)
+        scored = {s.recording_id for s in await self._scores.between(since, until)}
+        return monday, draw(((r.id, r.agent) for r in recordings), scored, per_agent, monday)
+
+    async def scorings(self, recording_id: int) -> list[ScoredCall]:
+        """Every scoring of one recording, oldest first."""
+        return await self._scores.for_recording(recording_id)
 
     async def report(self, month: Month, agent: str | None = None) -> QaReport:
         """The month's results (scorings made in that local month; the latest per recording counts)."""

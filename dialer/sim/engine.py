@@ -22,7 +22,7 @@ from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition
 from dialer.domain.campaigns.engine import CampaignEngine
-from dialer.domain.campaigns.pacing import PacingMode, make_pacer
+from dialer.domain.campaigns.pacing import Pacer, PacingMode, make_pacer
 from dialer.domain.campaigns.policy import CampaignRules, Candidate
 from dialer.domain.campaigns.stats import PacingStats
 from dialer.settings import PacingDefaults
@@ -75,6 +75,10 @@ class SimResult:
         return asdict(self)
 
 
+# Builds the pacer a simulation runs from the stats it measures.
+PacerFactory = Callable[[PacingStats], Pacer]
+
+
 class _Ev(IntEnum):
     # Order among events at the same instant: endings before beginnings, so freed agents and
     # lines are visible to the decisions that follow.
@@ -111,16 +115,23 @@ class Simulation:
     """
 
     def __init__(
-        self, scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float
+        self,
+        scenario: Scenario,
+        rules: CampaignRules,
+        pacing: PacingDefaults,
+        abandon_after_s: float,
+        pacer: PacerFactory | None = None,
     ) -> None:
+        """``pacer``: another pacer for the scenario's mode than the product's (the bench's reference
+        pacers); it gets the same measurements the product's pacer would."""
         self._sc = scenario
         self._rules = rules
         self._abandon_after_s = abandon_after_s
         self._rng = random.Random(scenario.seed)
         self._clock = VirtualClock(scenario.start)
         stats = PacingStats(pacing, self._clock, str(rules.windows.tz))
-        pacer = make_pacer(scenario.mode, stats, abandon_after_s, pacing.warmup_attempts)
-        self._engine = CampaignEngine(scenario.mode, AgentRoster(rules.wrap_up_timeout_s), stats, pacer)
+        chosen = make_pacer(scenario.mode, stats, pacing.warmup_attempts) if pacer is None else pacer(stats)
+        self._engine = CampaignEngine(scenario.mode, AgentRoster(rules.wrap_up_timeout_s), stats, chosen)
         self._heap: list[tuple[float, int, int, Callable[[Any], None], Any]] = []
         self._seq = 0
         self._over = False
@@ -308,6 +319,12 @@ class Simulation:
         )
 
 
-def simulate(scenario: Scenario, rules: CampaignRules, pacing: PacingDefaults, abandon_after_s: float) -> SimResult:
-    """Run one scenario and return its summary."""
-    return Simulation(scenario, rules, pacing, abandon_after_s).run()
+def simulate(
+    scenario: Scenario,
+    rules: CampaignRules,
+    pacing: PacingDefaults,
+    abandon_after_s: float,
+    pacer: PacerFactory | None = None,
+) -> SimResult:
+    """Run one scenario and return its summary (``pacer``: see :class:`Simulation`)."""
+    return Simulation(scenario, rules, pacing, abandon_after_s, pacer).run()

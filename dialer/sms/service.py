@@ -2,7 +2,7 @@
 
 Why one service: every path that sends (a booked visit, the day-before reminder, a
 repurchase wave, a person typing a message) must pass the same checks in the same
-order: consent (opt-out), frequency caps for promotional text, the sending window,
+order: the suppression list, consent where ``[privacy]`` requires it, frequency caps for promotional text, the sending window,
 then the outbox row. Nothing is submitted that is not first in the outbox.
 
 Exactly once: each part is marked ``sending`` (committed) before submit_sm and ``sent``
@@ -25,6 +25,8 @@ from dialer.clock import Clock
 from dialer.domain.leads.deadlines import DueKind, DueRules
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.model import Lead, LeadState
+from dialer.domain.privacy.policy import ConsentPolicy
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.sms import cadence
 from dialer.domain.sms.driver import Inbound, OutPart, Receipt, SmsDriver
 from dialer.domain.sms.encoding import segment
@@ -38,6 +40,7 @@ from dialer.store.database import Database
 from dialer.store.errors import StoreError
 from dialer.store.leads import LeadStore
 from dialer.store.sms import BaseCustomer, NewMessage, OutboxMessage, SmsStore, WaveRow
+from dialer.store.suppressions import SuppressionStore
 from dialer.tasks import TaskHealth, supervised, wait_event
 
 log = get_logger(__name__)
@@ -50,6 +53,8 @@ VISIT_REMINDER = "visit_reminder"
 LEAD_FLOW_TEMPLATES = (VISIT_CONFIRMATION, VISIT_CONSULTANT, VISIT_REMINDER)
 # The messages a customer answers about their booked visit: "1" confirms it, "不需要" calls it off.
 _ABOUT_VISIT = frozenset({VISIT_CONFIRMATION, VISIT_REMINDER})
+# How much of an opt-out reply the suppression entry quotes ("退订" fits; a whole letter does not).
+_REPLY_IN_REASON = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +148,8 @@ class SmsService:
         self._rng = rng or random.Random()
         self.rules = SendRules.from_settings(settings.sms, settings.dealer.timezone)
         self.store = SmsStore(db)
+        self.suppressions = SuppressionStore(db)
+        self._consent = ConsentPolicy.from_settings(settings.privacy)
         self.leads = LeadStore(db, DueRules(settings.leads, self.rules.tz), clock)
         self._segmenting = settings.sms.driver == "smpp"
         missing = [name for name in LEAD_FLOW_TEMPLATES if name not in templates.templates]
@@ -181,8 +188,9 @@ class SmsService:
         if (template is None) == (text is None):
             raise ValueError("give either a template or a text")
         lead = await self._lead_for(lead_id, e164)
-        if (lead is not None and lead.opt_out_at is not None) or await self.store.opted_out(e164):
-            raise MessageRefused("the customer opted out of SMS")
+        entry = await self.suppressions.active(e164)
+        if entry is not None:
+            raise MessageRefused(f"the number is on the suppression list ({entry.source.value}: {entry.reason})")
         promotional = False
         if template is not None:
             promotional = self._book.get(template).promotional
@@ -190,6 +198,9 @@ class SmsService:
         else:
             assert text is not None, "checked above: a template or a text"
             body = text if text.startswith(self._book.signature) else f"{self._book.signature}{text}"
+        # Consent is the customer's: a number no lead owns (a consultant's) is not held to it.
+        if lead is not None and lead.consent is not True and self._consent.sms_needs_consent(promotional):
+            raise MessageRefused(f"lead {lead.id} has not consented to this SMS ([privacy] consent_required_for)")
         if promotional:
             reason = self.rules.cap_reason(now, await self.store.promo_times(e164, now - CAP_WEEK))
             if reason is not None:
@@ -473,8 +484,8 @@ class SmsService:
         if self.rules.next_send_time(now) != now:
             await self.store.defer(msg.id, self.rules.next_send_time(now), now)
             return 0
-        if msg.promotional and msg.lead_id is not None and (await self.leads.get(msg.lead_id)).opt_out_at is not None:
-            await self.store.mark_dead(msg.id, "customer opted out before it was sent", now)
+        if await self.suppressions.active(msg.to_e164) is not None:
+            await self.store.mark_dead(msg.id, "the number went on the suppression list before it was sent", now)
             return 0
         seg = segment(msg.body, msg.id & 0xFF)
         payloads = seg.parts if self._segmenting else (msg.body.encode("utf-8"),)
@@ -560,9 +571,15 @@ class SmsService:
         if about_visit and lead is not None and kind in (ReplyKind.INTERESTED, ReplyKind.DECLINED):
             await self._visit_answer(lead, kind, inbound.text, now)
         elif kind is ReplyKind.OPT_OUT:
-            await self.store.add_opt_out(sender, now, inbound.text)
-            if lead_id is not None:
-                await self.leads.set_opt_out(lead_id, now, ACTOR, f"SMS reply {inbound.text!r}")
+            # The person asked: the number they wrote from and every number of their lead.
+            reason = f"SMS reply {inbound.text[:_REPLY_IN_REASON]!r}"
+            if lead_id is None:
+                await self.suppressions.add(sender, reason, SuppressionSource.SMS_REPLY, now, ACTOR)
+            else:
+                await self.suppressions.add_lead(lead_id, reason, SuppressionSource.SMS_REPLY, now, ACTOR, sender)
+                await self.leads.record_suppression(
+                    lead_id, now, ACTOR, {"source": SuppressionSource.SMS_REPLY.value, "reason": reason}
+                )
         elif kind is ReplyKind.INTERESTED and lead_id is not None and await self._wants_call(lead_id, latest):
             if wave is not None and before is not None:
                 _, decisions = cadence.step(
@@ -591,7 +608,7 @@ class SmsService:
         """An interested reply asks for a call, except "1" to a visit's messages: that confirms the visit."""
         if latest is not None and latest.template in _ABOUT_VISIT:
             return False
-        return (await self.leads.get(lead_id)).opt_out_at is None
+        return (await self.leads.get(lead_id)).opt_out_at is None  # every number suppressed: no call either
 
     async def _visit_answer(self, lead: Lead, kind: ReplyKind, text: str, now: datetime) -> None:
         """The customer confirmed the booked visit, or called it off (back to follow-up, not an opt-out).

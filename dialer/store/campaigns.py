@@ -1,4 +1,4 @@
-"""Campaigns, per-lead campaign progress and the do-not-call list in the store (migration 0030).
+"""Campaigns and per-lead campaign progress in the store (migration 0030).
 
 :class:`CampaignStore` implements :class:`dialer.domain.campaigns.progress.CampaignRepository`; the
 hopper's rules live in the pure modules, this file turns them into index-backed SQL:
@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
-from dialer.domain.campaigns.dnc import DncEntry
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command, apply
 from dialer.domain.campaigns.policy import RetryReason
 from dialer.domain.campaigns.progress import (
@@ -39,11 +38,12 @@ from dialer.domain.campaigns.progress import (
     Synced,
 )
 from dialer.domain.leads.model import LeadState
+from dialer.domain.privacy.policy import ConsentPolicy
 from dialer.logs import get_logger
-from dialer.phone import mask
 from dialer.settings import Settings
 from dialer.store.attempts import ATTEMPT_COLUMNS, SqliteAttemptRepository, attempt_from_row
 from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.suppressions import SUPPRESSED, SuppressionStore
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 log = get_logger(__name__)
@@ -58,17 +58,16 @@ SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.handof
        cl.callback_at IS NOT NULL AND cl.callback_at = l.callback_at AS callback,
        CASE WHEN l.due_kind = 'first_follow_up' THEN l.due_at END AS deadline,
        (SELECT p.e164 FROM lead_phones p
-         WHERE p.lead_id = cl.lead_id AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.e164 = p.e164)
+         WHERE p.lead_id = cl.lead_id AND NOT {suppressed}
          ORDER BY p.kind != 'mobile', p.rowid LIMIT 1) AS phone
   FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id
  WHERE cl.campaign_id = :campaign AND cl.status = 'active' AND cl.next_attempt_at <= :now
    AND cl.attempts < :max_attempts
    AND (cl.attempts_day IS DISTINCT FROM :today OR cl.attempts_today < :max_per_day)
-   AND l.opt_out_at IS NULL AND l.state IN ({states})
+   AND (:consent_required = 0 OR l.consent = 1) AND l.state IN ({states})
    AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = cl.lead_id AND a.outcome IS NULL)
    AND NOT EXISTS (SELECT 1 FROM campaign_leads o WHERE o.lead_id = cl.lead_id AND o.status = 'claimed')
-   AND EXISTS (SELECT 1 FROM lead_phones p
-                WHERE p.lead_id = cl.lead_id AND NOT EXISTS (SELECT 1 FROM dnc WHERE dnc.e164 = p.e164))
+   AND EXISTS (SELECT 1 FROM lead_phones p WHERE p.lead_id = cl.lead_id AND NOT {suppressed})
 """
 # The lead's first follow-up deadline, for refreshing campaign_leads.deadline_at in an UPDATE.
 _DEADLINE = "(SELECT CASE WHEN x.due_kind = 'first_follow_up' THEN x.due_at END FROM leads x WHERE x.id = campaign_leads.lead_id)"
@@ -181,6 +180,7 @@ class CampaignStore:
     def __init__(self, db: Database, settings: Settings) -> None:
         self._db = db
         self._settings = settings
+        self._consent = ConsentPolicy.from_settings(settings.privacy)
 
     # -- campaigns and their lifecycle -----------------------------------------------------------
 
@@ -316,9 +316,12 @@ class CampaignStore:
             "max_attempts": query.max_attempts,
             "max_per_day": query.max_attempts_per_day,
             "limit": query.limit,
+            "consent_required": int(self._consent.calls),
             **{f"s{i}": s for i, s in enumerate(states)},
         }
-        base = _DUE_SELECT.format(states=", ".join(f":s{i}" for i in range(len(states))))
+        base = _DUE_SELECT.format(
+            states=", ".join(f":s{i}" for i in range(len(states))), suppressed=SUPPRESSED.format(number="p.e164")
+        )
         async with self._db.write() as tx:
             due: list[DueLead] = []
             for tier in _TIERS:
@@ -423,21 +426,16 @@ class CampaignStore:
 
     # -- questions about a lead and a campaign --------------------------------------------------
 
-    async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
-        """What ``why`` needs to know about one lead in one campaign, from one snapshot."""
+    async def facts(self, campaign_id: int | None, lead_id: int) -> LeadFacts:
+        """What ``why`` needs to know about one lead in one campaign, from one snapshot; ``campaign_id``
+        None: outside any campaign (a manual call), without progress."""
         async with self._db.read() as r:
-            lead = await r.fetchone("SELECT state, opt_out_at FROM leads WHERE id = ?", (lead_id,))
+            lead = await r.fetchone("SELECT state, consent FROM leads WHERE id = ?", (lead_id,))
             phones = [
                 row[0]
                 for row in await r.fetchall("SELECT e164 FROM lead_phones WHERE lead_id = ? ORDER BY rowid", (lead_id,))
             ]
-            dnc = [
-                row[0]
-                for row in await r.fetchall(
-                    "SELECT p.e164 FROM lead_phones p JOIN dnc ON dnc.e164 = p.e164 WHERE p.lead_id = ? ORDER BY p.rowid",
-                    (lead_id,),
-                )
-            ]
+            suppressed = await SuppressionStore(self._db).of_lead(r, lead_id)
             call = await r.fetchval(
                 "SELECT call_id FROM attempts WHERE lead_id = ? AND outcome IS NULL LIMIT 1", (lead_id,)
             )
@@ -445,14 +443,15 @@ class CampaignStore:
                 "SELECT campaign_id FROM campaign_leads WHERE lead_id = ? AND status = 'claimed' ORDER BY campaign_id",
                 (lead_id,),
             )
-            progress = await self._progress(r, campaign_id, lead_id)
+            progress = None if campaign_id is None else await self._progress(r, campaign_id, lead_id)
         return LeadFacts(
             lead_id=lead_id,
             exists=lead is not None,
             state=None if lead is None else LeadState(lead["state"]),
-            opt_out_at=None if lead is None else from_db_or_none(lead["opt_out_at"]),
             phones=tuple(phones),
-            dnc_phones=tuple(dnc),
+            suppressed=tuple(suppressed),
+            consent=None if lead is None or lead["consent"] is None else bool(lead["consent"]),
+            consent_required=self._consent.calls,
             in_flight_call=call,
             claimed_by=tuple(row[0] for row in claimed),
             progress=progress,
@@ -482,12 +481,15 @@ class CampaignStore:
                 "SELECT COUNT(*) FROM attempts WHERE campaign_id = ? AND created_at >= ?", (campaign_id, to_db(since))
             )
             campaign = await self._get(r, campaign_id)
-            # A lead that opted out after enrolment (an SMS "T") is never picked again: not dialable,
-            # or its campaign would never complete.
+            # A lead all of whose numbers went on the suppression list after enrolment (an SMS "T"),
+            # or without the consent the config requires, is never picked again: not dialable, or
+            # its campaign would never complete.
             dialable = await r.fetchval(
                 "SELECT COUNT(*) FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id"
-                " WHERE cl.campaign_id = ? AND cl.status = 'active' AND cl.attempts < ? AND l.opt_out_at IS NULL",
-                (campaign_id, campaign.definition.max_attempts),
+                " WHERE cl.campaign_id = ? AND cl.status = 'active' AND cl.attempts < ?"
+                " AND (? = 0 OR l.consent = 1) AND EXISTS (SELECT 1 FROM lead_phones p"
+                f" WHERE p.lead_id = l.id AND NOT {SUPPRESSED.format(number='p.e164')})",
+                (campaign_id, campaign.definition.max_attempts, int(self._consent.calls)),
             )
         return CampaignCounts(
             by_status={ProgressStatus(row[0]): row[1] for row in statuses},
@@ -524,32 +526,3 @@ def _filter_sql(f: LeadFilter, at: datetime, settings: Settings) -> tuple[str, l
         clauses.append("(last_contact_at IS NULL OR last_contact_at <= ?)")
         params.append(to_db(at - timedelta(days=f.not_contacted_days)))
     return " AND ".join(clauses) or "1 = 1", params
-
-
-class DncStore:
-    """The do-not-call list: numbers no campaign dials, whatever lead they belong to."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    async def add(self, e164: str, reason: str, at: datetime, actor: str) -> bool:
-        """Put a number on the list; False if it was already there (the first entry is kept)."""
-        async with self._db.write() as tx:
-            added = await tx.execute(
-                "INSERT INTO dnc (e164, reason, added_at, added_by) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (e164, reason, to_db(at), actor),
-            )
-        log.info("dnc.add", number=mask(e164), added=bool(added), actor=actor)
-        return added == 1
-
-    async def remove(self, e164: str) -> bool:
-        """Take a number off the list; False if it was not on it."""
-        async with self._db.write() as tx:
-            removed = await tx.execute("DELETE FROM dnc WHERE e164 = ?", (e164,))
-        return removed == 1
-
-    async def entries(self) -> list[DncEntry]:
-        """Every number on the list, newest first."""
-        async with self._db.read() as r:
-            rows = await r.fetchall("SELECT * FROM dnc ORDER BY added_at DESC, e164")
-        return [DncEntry(row["e164"], row["reason"], from_db(row["added_at"]), row["added_by"]) for row in rows]

@@ -54,8 +54,10 @@ from dialer.domain.leads.records import (
     VisitBoard,
 )
 from dialer.domain.leads.template import LeadDraft, Rejection
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.logs import get_logger
 from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.suppressions import SuppressionStore
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 log = get_logger(__name__)
@@ -69,7 +71,6 @@ _TIME_FIELDS = frozenset(
         "created_at",
         "updated_at",
         "owned_at",
-        "opt_out_at",
         "issued_at",
         "handed_over_at",
         "first_contact_at",
@@ -81,8 +82,11 @@ _TIME_FIELDS = frozenset(
         "due_at",
     }
 )
-# Lead fields in table column order (phones live in lead_phones).
-_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Lead) if f.name != "phones")
+# Lead fields that are no column: the numbers live in lead_phones, opt_out_at is read from the
+# suppression list (all of the lead's numbers on it).
+_DERIVED = frozenset({"phones", "opt_out_at"})
+# Lead fields in table column order.
+_COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Lead) if f.name not in _DERIVED)
 _INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
 _INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind) VALUES (?, ?, ?)"
@@ -107,7 +111,7 @@ _TIME_INDEXES = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIME_FIEL
 _PLAIN_TYPES = frozenset({"int", "str", "int | None", "str | None"})
 _CONVERTED_INDEXES = tuple(
     i
-    for i, f in enumerate(f for f in dataclasses.fields(Lead) if f.name != "phones")
+    for i, f in enumerate(f for f in dataclasses.fields(Lead) if f.name not in _DERIVED)
     if f.name not in _TIME_FIELDS and f.type not in _PLAIN_TYPES
 )
 
@@ -135,7 +139,7 @@ def _lead_row(lead: Lead) -> tuple[Any, ...]:
     return _lead_rows((lead,))[0]
 
 
-def _lead(row: Row, phones: Sequence[LeadPhone]) -> Lead:
+def _lead(row: Row, phones: Sequence[LeadPhone], opt_out_at: datetime | None) -> Lead:
     values: dict[str, Any] = {name: row[name] for name in _COLUMNS}
     for name in _TIME_FIELDS:
         values[name] = from_db_or_none(values[name])
@@ -144,7 +148,7 @@ def _lead(row: Row, phones: Sequence[LeadPhone]) -> Lead:
     values["intent"] = None if values["intent"] is None else IntentLevel(values["intent"])
     values["purchase_date"] = None if values["purchase_date"] is None else date.fromisoformat(values["purchase_date"])
     values["consent"] = None if values["consent"] is None else bool(values["consent"])
-    return Lead(phones=tuple(phones), **values)
+    return Lead(phones=tuple(phones), opt_out_at=opt_out_at, **values)
 
 
 def _chunks(items: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -205,8 +209,7 @@ class LeadStore:
             params.append(kind.value)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY due_at, id", params)
-            phones = await self._phones(r, [row["id"] for row in rows])
-        return [_lead(row, phones.get(row["id"], ())) for row in rows]
+            return await self._leads_of(r, rows)
 
     async def refresh_due(self) -> int:
         """Recompute the deadline of leads whose visit began before its reminder went out; how many.
@@ -244,8 +247,8 @@ class LeadStore:
                 f"SELECT * FROM leads{where} ORDER BY due_at IS NULL, due_at, id LIMIT ? OFFSET ?",
                 [*params, query.per_page, (query.page - 1) * query.per_page],
             )
-            phones = await self._phones(r, [row["id"] for row in rows])
-        return LeadPage(tuple(_lead(row, phones.get(row["id"], ())) for row in rows), total)
+            leads = await self._leads_of(r, rows)
+        return LeadPage(tuple(leads), total)
 
     async def ownership(self, now: datetime, *, owner: str | None = None) -> list[OwnershipCount]:
         """Leads per owner and state with their overdue count; only ``owner``'s when given."""
@@ -264,12 +267,29 @@ class LeadStore:
         ]
 
     async def _load(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, Lead]:
-        leads: dict[int, Lead] = {}
-        phones = await self._phones(r, ids)
+        rows = []
         for chunk in _chunks(ids):
-            for row in await r.fetchall(f"SELECT * FROM leads WHERE id IN ({_marks(chunk)})", chunk):
-                leads[row["id"]] = _lead(row, phones.get(row["id"], ()))
-        return leads
+            rows += await r.fetchall(f"SELECT * FROM leads WHERE id IN ({_marks(chunk)})", chunk)
+        return {lead.id: lead for lead in await self._leads_of(r, rows)}
+
+    async def _leads_of(self, r: Reader | Tx, rows: Sequence[Row]) -> list[Lead]:
+        """Lead rows with their numbers and their opt-out (read from the suppression list), in row order."""
+        ids = [row["id"] for row in rows]
+        phones = await self._phones(r, ids)
+        opted_out = await self._opted_out(r, ids)
+        return [_lead(row, phones.get(row["id"], ()), opted_out.get(row["id"])) for row in rows]
+
+    async def _opted_out(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, datetime]:
+        """Leads all of whose numbers are on the suppression list, and since when (the latest entry)."""
+        found: dict[int, datetime] = {}
+        for chunk in _chunks(ids):
+            sql = (
+                "SELECT p.lead_id, MAX(s.at) AS at FROM lead_phones p"
+                " LEFT JOIN suppressions s ON s.e164 = p.e164 AND s.lifted_at IS NULL"
+                f" WHERE p.lead_id IN ({_marks(chunk)}) GROUP BY p.lead_id HAVING COUNT(s.id) = COUNT(*)"
+            )
+            found.update((row["lead_id"], from_db(row["at"])) for row in await r.fetchall(sql, chunk))
+        return found
 
     async def _phones(self, r: Reader | Tx, ids: Sequence[int]) -> dict[int, tuple[LeadPhone, ...]]:
         found: dict[int, list[LeadPhone]] = {}
@@ -408,6 +428,14 @@ class LeadStore:
             )
             await tx.executemany(_UPDATE_LEAD, [(*row[1:], row[0]) for row in _lead_rows(c.lead for c in plan.changed)])
             await self._append(tx, plan.events)
+            # The file's opt-out column puts every number of the lead on the one list; a number the file
+            # adds to a lead that had opted out joins it (the person asked, not one of their numbers).
+            suppressions = SuppressionStore(self._db)
+            for lead in [*plan.created, *(c.lead for c in plan.changed)]:
+                if lead.opt_out_at is not None:
+                    numbers = [p.e164 for p in lead.phones]
+                    reason = f"import {import_id}: {src.file_name}"
+                    await suppressions.add_many(numbers, reason, SuppressionSource.IMPORT, now, actor, lead.id)
         log.info(
             "leads.imported",
             import_id=import_id,
@@ -556,6 +584,7 @@ class LeadStore:
         defeat_reason: str | None = None,
         data: Mapping[str, Any] | None = None,
         cancel_visit: str | None = None,
+        purpose: str | None = None,
     ) -> Lead:
         """Apply one follow-up result: the new state and what the agent recorded with it.
 
@@ -563,6 +592,8 @@ class LeadStore:
         counts as a fresh hand-over, so the 2-day first follow-up deadline starts again.
         ``data`` is added to the state event (e.g. the DOSS result wording). ``cancel_visit``
         (why): the booked visit is called off, a ``visit_cancelled`` event keeps what it was.
+        ``purpose`` (跟进目的) says what the planned contact is for: it is kept on its callback or
+        visit event, which is where the plan is.
         """
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
@@ -581,7 +612,13 @@ class LeadStore:
             if callback_at is not None:
                 changes["callback_at"] = callback_at
                 events.append(
-                    NewEvent(lead_id, LeadEventKind.CALLBACK, at, actor, {"callback_at": callback_at.isoformat()})
+                    NewEvent(
+                        lead_id,
+                        LeadEventKind.CALLBACK,
+                        at,
+                        actor,
+                        {"callback_at": callback_at.isoformat(), **_purpose(purpose)},
+                    )
                 )
             if cancel_visit is not None:
                 changes.update(visit_at=None, visit_reminded_at=None, visit_confirmed_at=None)
@@ -590,9 +627,20 @@ class LeadStore:
             if visit_at is not None:
                 changes.update(visit_at=visit_at, visit_reminded_at=None, visit_confirmed_at=None)
                 events.append(
-                    NewEvent(lead_id, LeadEventKind.VISIT_BOOKED, at, actor, {"visit_at": visit_at.isoformat()})
+                    NewEvent(
+                        lead_id,
+                        LeadEventKind.VISIT_BOOKED,
+                        at,
+                        actor,
+                        {"visit_at": visit_at.isoformat(), **_purpose(purpose)},
+                    )
                 )
             return await self._save(tx, lead, changes, events, at)
+
+    async def record_manual_call(self, lead_id: int, at: datetime, actor: str, data: Mapping[str, Any]) -> None:
+        """Write into the lead's history that ``actor`` placed a call by hand (see LeadEventKind.MANUAL_CALL)."""
+        async with self._db.write() as tx:
+            await self._append(tx, [NewEvent(lead_id, LeadEventKind.MANUAL_CALL, at, actor, dict(data))])
 
     async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str, not_sent: str | None = None) -> Lead:
         """The day-before SMS went out (or, ``not_sent``, could not, and why): the reminder is no longer due."""
@@ -643,14 +691,13 @@ class LeadStore:
             ),
         )  # fmt: skip
 
-    async def set_opt_out(self, lead_id: int, at: datetime, actor: str, reason: str) -> Lead:
-        """The customer asked not to be contacted: no calls, no SMS, never due again."""
+    async def record_suppression(self, lead_id: int, at: datetime, actor: str, data: Mapping[str, Any]) -> Lead:
+        """Numbers of the lead went on or off the suppression list: an ``opt_out`` event (``data`` says
+        which, why, from where) and the due time again (a lead all of whose numbers are suppressed is
+        never due)."""
         async with self._db.write() as tx:
             lead = await self._get_for_update(tx, lead_id)
-            if lead.opt_out_at is not None:
-                return lead
-            event = NewEvent(lead_id, LeadEventKind.OPT_OUT, at, actor, {"reason": reason})
-            return await self._save(tx, lead, {"opt_out_at": at}, [event], at)
+            return await self._save(tx, lead, {}, [NewEvent(lead_id, LeadEventKind.OPT_OUT, at, actor, dict(data))], at)
 
     # -- a manager's decisions ----------------------------------------------------------------
 
@@ -705,6 +752,10 @@ class LeadStore:
         await tx.execute(_UPDATE_LEAD, (*_lead_row(changed)[1:], lead.id))
         await self._append(tx, events)
         return changed
+
+
+def _purpose(purpose: str | None) -> dict[str, str]:
+    return {} if purpose is None else {"purpose": purpose}
 
 
 def _state_event(lead: Lead, to: LeadState, at: datetime, actor: str, reason: str | None, **extra: Any) -> NewEvent:

@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from dialer.store.database import Database, Row, Tx
+from dialer.store.suppressions import SUPPRESSED
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 MESSAGE_STATUSES = ("queued", "sending", "sent", "delivered", "failed", "dead")
@@ -443,7 +444,7 @@ class SmsStore:
             )
         return [from_db(row["created_at"]) for row in rows]
 
-    # -- inbound, consent, hand-off ------------------------------------------------------------
+    # -- inbound, hand-off ------------------------------------------------------------------
 
     async def latest_outbound(self, e164: str, since: datetime) -> OutboxMessage | None:
         """Our latest message to a number since ``since``: what an inbound SMS from it replies to."""
@@ -481,19 +482,6 @@ class SmsStore:
             InboundRow(x["id"], from_db(x["at"]), x["sender"], x["text"], x["kind"], x["lead_id"], x["reply_to"])
             for x in rows
         ]
-
-    async def add_opt_out(self, e164: str, at: datetime, text: str) -> None:
-        """A number (lead or not) asked for no more SMS."""
-        async with self._db.write() as tx:
-            await tx.execute(
-                "INSERT INTO sms_opt_outs (e164, at, text) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                (e164, to_db(at), text),
-            )
-
-    async def opted_out(self, e164: str) -> bool:
-        """True if this number opted out by SMS."""
-        async with self._db.read() as r:
-            return await r.fetchval("SELECT 1 FROM sms_opt_outs WHERE e164 = ?", (e164,)) is not None
 
     async def add_call_tasks(
         self, tasks: Sequence[tuple[int, int, str]], due_at: datetime, wave_id: int | None, at: datetime
@@ -627,15 +615,16 @@ class SmsStore:
     # -- lead selection (read-only) -----------------------------------------------------------
 
     async def base_customers(self) -> list[BaseCustomer]:
-        """Open, not opted-out base customers with a mobile number: the repurchase wave's candidates.
+        """Open base customers with a mobile number not on the suppression list: the repurchase wave's candidates.
 
         Read-only over the lead tables; the lead package offers no such selection yet.
         """
         async with self._db.read() as r:
             rows = await r.fetchall(
                 "SELECT l.id, l.name, l.model, l.current_car, l.purchase_date, l.owner,"
-                " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id AND p.kind = 'mobile' ORDER BY p.rowid LIMIT 1) AS mobile"
-                " FROM leads l WHERE l.source = 'base_customer' AND l.opt_out_at IS NULL"
+                " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id AND p.kind = 'mobile'"
+                f" AND NOT {SUPPRESSED.format(number='p.e164')} ORDER BY p.rowid LIMIT 1) AS mobile"
+                " FROM leads l WHERE l.source = 'base_customer'"
                 " AND l.state NOT IN ('deal', 'defeated', 'invalid') ORDER BY l.id"
             )
         return [
@@ -653,10 +642,13 @@ class SmsStore:
         ]
 
     async def visits_between(self, start: datetime, end: datetime) -> list[int]:
-        """Open, not opted-out leads with a visit booked in [start, end) and no reminder sent yet."""
+        """Open leads with a visit booked in [start, end), no reminder sent yet and a number not on the
+        suppression list."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT id FROM leads WHERE visit_at >= ? AND visit_at < ? AND visit_reminded_at IS NULL AND opt_out_at IS NULL"
+                "SELECT id FROM leads WHERE visit_at >= ? AND visit_at < ? AND visit_reminded_at IS NULL"
+                " AND EXISTS (SELECT 1 FROM lead_phones p WHERE p.lead_id = leads.id"
+                f" AND NOT {SUPPRESSED.format(number='p.e164')})"
                 " AND state NOT IN ('deal', 'defeated', 'invalid') ORDER BY visit_at, id",
                 (to_db(start), to_db(end)),
             )

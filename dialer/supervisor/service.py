@@ -23,6 +23,7 @@ from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
 from dialer.clock import Clock
 from dialer.domain.access.policy import Action, Resource, User, can
+from dialer.domain.audit.model import AuditAction, AuditTrail
 from dialer.domain.supervisor.listen_ins import ListenIn
 from dialer.logs import get_logger
 from dialer.settings import Settings
@@ -86,9 +87,12 @@ class ListenInSession:
 class SupervisorService:
     """Starts, switches and stops listen-ins; keeps the audit log in step with the PBX."""
 
-    def __init__(self, *, ami_client: SpyAmiPort, store: ListenInStore, settings: Settings, clock: Clock) -> None:
+    def __init__(
+        self, *, ami_client: SpyAmiPort, store: ListenInStore, audit: AuditTrail, settings: Settings, clock: Clock
+    ) -> None:
         self._ami = ami_client
         self._store = store
+        self._audit = audit
         self._settings = settings
         self._clock = clock
         # Supervisor legs this process started and has not seen end: the only Hangups it acts on.
@@ -121,6 +125,10 @@ class SupervisorService:
             channel_id=channel_id,
             mode=mode.value,
             at=self._clock.now(),
+        )
+        # The dealer-wide audit log too, still before the PBX is asked (the listen-in row has the details).
+        await self._audit.record(
+            user.name, AuditAction.LISTEN_IN_START, agent, {"listen_in_id": record.id, "mode": mode.value}
         )
         self._open.add(channel_id)
         try:

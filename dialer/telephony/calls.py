@@ -18,6 +18,7 @@ Crash safety, in order of the steps of a call:
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,7 @@ OUTBOUND_CONTEXT = "dcc-outbound"
 ANSWERED_CONTEXT = "dcc-answered"
 AGENT_CONTEXT = "dcc-agent"
 MACHINE_CONTEXT = "dcc-machine"  # ends a MACHINE-judged call nobody is free to take, without the apology
+MANUAL_CONTEXT = "dcc-manual"  # a manual call: the agent's phone, once answered, dials the customer here
 
 
 class AmiPort(Protocol):
@@ -184,8 +186,15 @@ class CallService:
         campaign_id: int | None = None,
         caller_id: Phone | None = None,
         wait_for_line: bool = True,
+        agent_first: bool = False,
+        on_attempt: Callable[[Attempt], object] | None = None,
     ) -> Attempt:
         """Place one call to ``number``, connect it to ``agent`` when answered, return the finished attempt.
+
+        ``agent_first`` (a manual call; ``agent`` must be an endpoint): the agent's own phone rings
+        first, and only once they pick up does the PBX dial the customer from it ([dcc-manual]), so
+        an answering customer never waits for anyone. An agent who does not pick up within
+        ``calls.agent_answer_timeout_s`` ends the attempt as ``failed``; the customer was not called.
 
         ``caller_id``: the number the customer sees (a campaign's own, in ``pbx.dial_format``);
         without it, ``pbx.caller_id`` as configured.
@@ -196,14 +205,19 @@ class CallService:
         judged MACHINE is ended at once instead, without the message.
 
         Waits for a free line (or raises :class:`~dialer.telephony.lines.LinesBusy`
-        with ``wait_for_line=False``).
+        with ``wait_for_line=False``). ``on_attempt`` is told the attempt as soon as its row is
+        committed, before the Originate (a face answers the person who clicked with it).
         """
+        if agent_first and not isinstance(agent, str):
+            raise ValueError("agent_first needs the agent's endpoint")
         await self.lines.acquire(wait=wait_for_line)
         call_id = uuid.uuid4().hex
         try:
             with structlog.contextvars.bound_contextvars(call_id=call_id, lead_id=lead_id):
                 shown = self._settings.pbx.caller_id if caller_id is None else self._dial_digits(caller_id)
-                return await self._dial(call_id, number, agent, lead_id, campaign_id, shown)
+                return await self._dial(
+                    call_id, number, agent, lead_id, campaign_id, shown, agent_first=agent_first, on_attempt=on_attempt
+                )
         finally:
             self._calls.pop(call_id, None)
             self.lines.release()
@@ -216,43 +230,58 @@ class CallService:
         lead_id: int | None,
         campaign_id: int | None,
         caller_id: str,
+        *,
+        agent_first: bool,
+        on_attempt: Callable[[Attempt], object] | None,
     ) -> Attempt:
         recording = self.recording_path(call_id) if self._recording_allowed() else ""
-        await self._attempts.create(
+        created = await self._attempts.create(
             call_id=call_id,
             direction=Direction.OUTBOUND,
             number=number.e164,
             lead_id=lead_id,
             campaign_id=campaign_id,
             created_at=self._clock.now(),
+            # A manual call is the agent's from the start: their phone rings before the customer's.
+            agent=agent if agent_first and isinstance(agent, str) else None,
         )
+        if on_attempt is not None:
+            on_attempt(created)
         call = _Call(
             call_id,
             CallMachine(call_id, self._rules),
-            CallLegs(call_id),
+            CallLegs(call_id, agent_first=agent if agent_first and isinstance(agent, str) else None),
             agent,
             self._clock.now(),
             lead_id,
             campaign_id,
         )
         self._calls[call_id] = call  # before the Originate: its first events can beat the reply
-        log.info("dialing", number=number.e164)
+        log.info("dialing", number=number.e164, agent_first=agent_first)
+        pbx = self._settings.pbx
+        digits = self._dial_digits(number)
+        if agent_first:
+            channel, context, exten = f"PJSIP/{agent}", MANUAL_CONTEXT, digits
+            timeout_s = self._settings.calls.agent_answer_timeout_s
+            variables = {"DCC_AGENT": str(agent), "DCC_RING": str(max(1, math.ceil(pbx.ring_timeout_s)))}
+        else:
+            channel, context, exten = f"Local/{digits}@{OUTBOUND_CONTEXT}/n", ANSWERED_CONTEXT, "s"
+            timeout_s = pbx.ring_timeout_s
+            variables = {
+                "DCC_AMD": "1" if self._settings.calls.amd else "0",
+                "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
+            }
         try:
             await self._ami.originate(
-                channel=f"Local/{self._dial_digits(number)}@{OUTBOUND_CONTEXT}/n",
-                context=ANSWERED_CONTEXT,
-                exten="s",
+                channel=channel,
+                context=context,
+                exten=exten,
                 priority=1,
                 channel_id=call_id,
                 other_channel_id=other_channel_id(call_id),
-                timeout_ms=int(self._settings.pbx.ring_timeout_s * 1000),
+                timeout_ms=int(timeout_s * 1000),
                 caller_id=caller_id,
-                variables={
-                    "DCC_CALL": call_id,
-                    "DCC_REC": str(recording),
-                    "DCC_AMD": "1" if self._settings.calls.amd else "0",
-                    "DCC_HOLD": f"{self._settings.calls.abandon_after_s:g}",
-                },
+                variables={"DCC_CALL": call_id, "DCC_REC": str(recording), **variables},
             )
         except (AmiTimeout, AmiLinkDown) as exc:
             if isinstance(exc, AmiLinkDown) and not exc.sent:
@@ -397,7 +426,7 @@ class CallService:
             call = _Call(
                 attempt.call_id,
                 machine,
-                CallLegs(attempt.call_id),
+                CallLegs(attempt.call_id, agent_first=_manual_agent(attempt)),
                 attempt.agent,
                 attempt.started_at or attempt.created_at,
                 attempt.lead_id,
@@ -446,6 +475,16 @@ def _routing_key(event: ami.AmiEvent) -> str | None:
         return event.linkedid or event.uniqueid
     if isinstance(event, ami.OriginateResponse):
         return event.uniqueid
+    return None
+
+
+def _manual_agent(attempt: Attempt) -> str | None:
+    """The agent of a manual call not yet connected (its legs are read the other way round), else None.
+
+    Only a manual call names its agent before the connect (``dial(agent_first=True)`` records it with the
+    row); once connected, the rest of any call is its hang-ups, which both readings take alike."""
+    if attempt.direction is Direction.OUTBOUND and attempt.agent and attempt.connected_at is None:
+        return attempt.agent
     return None
 
 

@@ -6,6 +6,11 @@ id), Local;2 (``<call id>-2``, which dials the customer), the carrier channel
 ``Linkedid == call id``. :class:`CallLegs` learns which channel is which from
 ``DialBegin`` and turns each AMI event into the leg-level facts the call model
 understands (docs/telephony.md is the contract).
+
+A manual call (``agent_first``) is built the other way round: the dialer's own channel is the
+agent's phone (uniqueid = call id), rung first; once the agent answers, that channel dials the
+customer itself. Its ``DialBegin``/``DialEnd`` are then the customer leg's, and the customer's
+answer is also the moment the two are connected.
 """
 
 from __future__ import annotations
@@ -28,12 +33,16 @@ def other_channel_id(call_id: str) -> str:
 class CallLegs:
     """Leg bookkeeping for one call; pure apart from reading the events' own timestamps."""
 
-    def __init__(self, call_id: str) -> None:
+    def __init__(self, call_id: str, agent_first: str | None = None) -> None:
+        """``agent_first``: the endpoint of the agent whose phone is the call's own channel (a manual call)."""
         self.call_id = call_id
-        self._dialer_side = other_channel_id(call_id)
+        self._agent_first = agent_first is not None
+        # A manual call's customer is dialled from the call's own channel, not from a Local;2.
+        self._dialer_side = call_id if agent_first is not None else other_channel_id(call_id)
         self.customer_uniqueid: str | None = None
-        self.agent_uniqueid: str | None = None
-        self.agent: str | None = None
+        self._customer_dialled = False  # a manual call's customer leg was seen (DialBegin or DialEnd)
+        self.agent_uniqueid: str | None = call_id if agent_first is not None else None
+        self.agent: str | None = agent_first
 
     def owns(self, event: ami.AmiEvent) -> bool:
         """Whether ``event`` belongs to this call."""
@@ -48,15 +57,24 @@ class CallLegs:
         at = event.at
         match event:
             case ami.OriginateResponse(response=response, reason=reason):
+                if self._agent_first:
+                    # Success only says the agent picked up; the customer's leg tells the rest.
+                    ok = response.lower() == "success"
+                    return [] if ok else [ev.AgentPhoneUnanswered(at, str(self.agent), f"originate reason {reason}")]
                 return [ev.OriginateFinished(at, response.lower() == "success", reason)]
             case ami.DialBegin(uniqueid=uid, dest_uniqueid=dest, dest_channel=dest_channel):
                 if uid == self._dialer_side:
                     self.customer_uniqueid = dest
+                    self._customer_dialled = True
                 elif uid == self.call_id:
                     self.agent_uniqueid = dest
                     self.agent = endpoint_of(dest_channel)
                 return []
             case ami.DialEnd(uniqueid=uid, dial_status=status):
+                if uid == self._dialer_side:
+                    self._customer_dialled = True
+                if uid == self._dialer_side and self._agent_first and status.upper() == "ANSWER":
+                    return [ev.CustomerDialEnded(at, status), ev.AgentConnected(at, str(self.agent))]
                 if uid == self._dialer_side:
                     return [ev.CustomerDialEnded(at, status)]
                 if uid == self.call_id and self.agent:
@@ -73,6 +91,9 @@ class CallLegs:
             case ami.Hangup(uniqueid=uid, cause=cause):
                 if uid == self.customer_uniqueid:
                     return [ev.CustomerHungUp(at, cause)]
+                if uid == self.call_id and self._agent_first and not self._customer_dialled:
+                    # The agent's phone went away before the customer was dialled (or the line limit said no).
+                    return [ev.AgentPhoneUnanswered(at, str(self.agent), f"cause {cause}")]
                 if uid == self.call_id:
                     return [ev.CallHungUp(at, cause)]
                 return []

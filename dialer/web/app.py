@@ -21,12 +21,18 @@ from dialer.settings import Settings
 from dialer.tasks import supervised
 from dialer.web import (
     openapi,
+    views_audit,
     views_auth,
+    views_calls,
     views_campaigns,
     views_desk,
+    views_dnc,
     views_leads,
     views_manage,
+    views_phones,
     views_preview,
+    views_promotions,
+    views_qa,
     views_recordings,
     views_reports,
     views_screenpop,
@@ -40,7 +46,7 @@ from dialer.web.html import setup_templates
 from dialer.web.keys import AUTH, BROADCASTER, DIALER, MAPPING, METRICS, RECORDINGS, ROUTES, RUNNERS, SETTINGS
 from dialer.web.metrics import Metrics
 from dialer.web.routing import Open, RouteTable
-from dialer.web.security import body_limit, security_headers, security_middleware
+from dialer.web.security import body_limit, hide_server_version, security_headers, security_middleware
 from dialer.web.wallboard import Broadcaster, StoreSnapshotSource
 
 log = get_logger(__name__)
@@ -51,7 +57,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_static.routes,
+        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_phones.routes, views_calls.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
     )  # fmt: skip
 
 
@@ -73,6 +79,7 @@ def create_app(
         client_max_size=body_limit(settings.web, Open.PUBLIC),
     )
     app.on_response_prepare.append(security_headers)
+    hide_server_version()
     setup_templates(app)
     table = route_table()
     table.install(app)

@@ -15,7 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.leads.model import IntentLevel
 from dialer.web.errors import BadRequest
 
@@ -119,6 +119,13 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
             intent = IntentLevel(raw_intent.upper())
         except ValueError:
             errors["intent"] = f"{raw_intent!r} is not H, A, B or C"
+    purpose: FollowUpPurpose | None = None
+    raw_purpose = _text(data, "purpose")
+    if raw_purpose is not None:
+        try:
+            purpose = FollowUpPurpose(raw_purpose)
+        except ValueError:
+            errors["purpose"] = f"{raw_purpose!r} is not one of {', '.join(p.value for p in FollowUpPurpose)}"
     if errors or disposition is None:
         raise BadRequest(errors)
     form = DispositionForm(
@@ -127,6 +134,7 @@ def parse_disposition(data: Mapping[str, object], tz: tzinfo) -> DispositionRequ
         next_follow_up_at=times["next_follow_up_at"],
         defeat_reason=_text(data, "defeat_reason"),
         intent=intent,
+        purpose=purpose,
         model=_text(data, "model"),
         note=_text(data, "note"),
     )

@@ -43,7 +43,12 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/manage", "web.nav.manage", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
+    ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
+    ("/qa", "web.nav.qa", Action.QA_SCORE),
+    ("/promotions", "web.nav.promotions", Action.PROMOTION_MANAGE),
     ("/users", "web.nav.users", Action.USER_LIST),
+    ("/phones", "web.nav.phones", Action.PHONE_MANAGE),
+    ("/audit", "web.nav.audit", Action.AUDIT_VIEW),
 )
 
 

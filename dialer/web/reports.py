@@ -167,7 +167,8 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             "defeat",
             tr("web.report.defeat", total=data.defeat.total),
             (tr("web.col.defeat_reason"), tr("web.col.count")),
-            tuple(data.defeat.by_reason.items()),  # ranked already, largest first
+            # Ranked already, largest first; leads lost without a reason are a row of their own, named.
+            tuple((reason or tr("web.report.no_reason"), n) for reason, n in data.defeat.by_reason.items()),
             chart_column=1,
         ),
         Sheet(
@@ -178,7 +179,13 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
                 for k in ("web.col.agent", "web.col.reviewed", "web.col.average", "web.col.lowest", "web.col.highest")
             ),
             tuple(
-                (a.agent or "-", a.calls, f"{a.average:.1f}", f"{a.lowest:.1f}", f"{a.highest:.1f}")
+                (
+                    a.agent or tr("web.report.no_agent"),
+                    a.calls,
+                    f"{a.average:.1f}",
+                    f"{a.lowest:.1f}",
+                    f"{a.highest:.1f}",
+                )
                 for a in data.qa.agents
             ),
             chart_column=2,

@@ -31,7 +31,7 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.typedefs import Handler
 
 from dialer.domain.access.policy import Action
@@ -85,6 +85,18 @@ def error_response(
             body["fields"] = fields
         return web.json_response(body, status=status)
     return render(request, "error.html", t(request, f"web.error.{status}"), status=status, message=message or code)
+
+
+def hide_server_version() -> None:
+    """Name the server ``dcc-dialer`` also on the answers aiohttp's protocol writes by itself.
+
+    A request line or header aiohttp cannot parse (``GARBAGE``, a 9 KB URL) is answered 400 before any
+    application code runs: no middleware, no ``on_response_prepare``, so :func:`security_headers` never
+    sees it, and aiohttp fills in ``Server: Python/3.x aiohttp/3.y`` from a module constant it has no
+    setting for. Replacing that constant is the one way to keep the versions from a scanner; it is
+    read each time a response is prepared, so setting it once at start-up covers every later answer.
+    """
+    web_response.SERVER_SOFTWARE = SECURITY_HEADERS["Server"]  # type: ignore[attr-defined]  # not exported, but read here
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -56,7 +56,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
     try:
-        new = await request.app[AUTH].login(name, password, request.remote or "unknown")
+        new = await request.app[AUTH].login(name, password, request.remote or "unknown", str(form.get("code", "")))
     except LoginRefused as exc:
         if exc.retry_after_s > 0:
             wait = math.ceil(exc.retry_after_s)

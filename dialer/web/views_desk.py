@@ -21,7 +21,7 @@ from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.presence import PresenceCommand, PresenceRefused, board_state
 from dialer.domain.doss.errors import FormError
-from dialer.domain.doss.mapping import Disposition
+from dialer.domain.doss.mapping import Disposition, FollowUpPurpose
 from dialer.domain.inbound.errors import QueueChangeRefused
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import TRANSITIONS, IntentLevel, Lead, LeadState
@@ -32,9 +32,11 @@ from dialer.timestamps import to_db_or_none
 from dialer.web import views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
+from dialer.web.history import sentence
 from dialer.web.html import allowed, policy_user, render, t
 from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
 from dialer.web.routing import Param, RouteTable
+from dialer.web.views_promotions import running_cards
 
 routes = RouteTable()
 
@@ -150,7 +152,9 @@ async def desk(request: web.Request) -> web.StreamResponse:
         request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,
         when=partial(local_time, request), visits=board,
-        may_record=allowed(request, Action.MILESTONE_RECORD),
+        may_record=allowed(request, Action.MILESTONE_RECORD), promotions=await running_cards(request),
+        # The one-click call (views_calls): rings this user's phone, so only for a login with one.
+        may_call=bool(user.agent) and allowed(request, Action.CALL_PLACE), now=request.app[DIALER].clock.now(),
     )  # fmt: skip
 
 
@@ -163,7 +167,7 @@ async def api_due(request: web.Request) -> web.StreamResponse:
 
 
 def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
-    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents."""
+    """The disposition form's choices (templates/desk/lead.html): dispositions, defeat reasons, intents, purposes."""
     dispositions = [
         (d.value, t(request, f"web.disposition.{d.value}")) for d in Disposition if d is not Disposition.NO_CONTACT
     ]
@@ -171,6 +175,7 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
         "dispositions": dispositions,
         "reasons": [("", "")] + [(r, r) for r in request.app[MAPPING].defeat_reasons],
         "intents": [("", "")] + [(i.value, i.value) for i in IntentLevel],
+        "purposes": [("", "")] + [(p.value, t(request, f"web.purpose.{p.value}")) for p in FollowUpPurpose],
         "model": lead.model or "",
     }
 
@@ -192,7 +197,8 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
     ]  # fmt: skip
     history = [
         (local_time(request, e.at), event_label(request, e.kind), e.actor,
-         ", ".join(f"{k}={v}" for k, v in e.data.items() if v is not None and k != "phones")) for e in reversed(events)
+         sentence(e, lambda key, **params: t(request, key, **params), lambda at: local_time(request, at)))
+        for e in reversed(events)
     ]  # fmt: skip
     pending = _my_wrap_up(request, lead.id)
     wrap_up_ends = ""
@@ -201,7 +207,13 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         values = {"attempt_id": str(pending[1].attempt.id), **(values or {})}
     user_policy = policy_user(request)
     assert user_policy is not None
-    may_file = can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=await lead_owner_for(request, lead)))
+    owner = await lead_owner_for(request, lead)
+    may_file = can(user_policy, Action.DISPOSITION_RECORD, Resource(agent=owner))
+    # The call button (views_calls): for a user with a phone who may call this lead.
+    call = None
+    if user.agent and can(user_policy, Action.CALL_PLACE, Resource(agent=owner)):
+        call = {"phones": [(str(i), mask(p.e164)) for i, p in enumerate(lead.phones)],
+                "override": allowed(request, Action.CALL_WINDOW_OVERRIDE)}  # fmt: skip
     return render(
         request, "desk/lead.html", t(request, "web.lead.title", name=lead.name), status=status, lead_id=lead.id,
         facts=facts, history=history, wrap_up_ends=wrap_up_ends, notice=notice, errors=errors or {},
@@ -209,7 +221,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         closing_script=settings.web.closing_script.format(**script_params),
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
-        showroom=await _showroom(request, lead),
+        showroom=await _showroom(request, lead), promotions=await running_cards(request), call=call,
     )  # fmt: skip
 
 
@@ -225,15 +237,19 @@ async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | Non
     if not (visit or deal):
         return None
     now = request.app[DIALER].clock.now().astimezone(_tz(request))
-    return {"visit": visit, "deal": deal, "now": f"{now:%Y-%m-%dT%H:%M}", "now_shown": f"{now:%Y-%m-%d %H:%M}",
-            "model": lead.model or ""}  # fmt: skip
+    return {"visit": visit, "deal": deal, "now_shown": f"{now:%Y-%m-%d %H:%M}", "model": lead.model or ""}
 
 
 @routes.route("GET", "/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "The lead card")
 async def lead_card(request: web.Request) -> web.StreamResponse:
     """The lead with history, source, intent, deadlines, the scripts and the disposition form."""
     notice = t(request, "web.lead.saved") if request.query.get("saved") else ""
-    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice)
+    # Back from the call button: the user's phone rings; the disposition form already names the call.
+    calling = parse_int(request.query.get("calling"), "calling")
+    if calling is not None:
+        notice = t(request, "web.call.ringing")
+    values = {"attempt_id": str(calling)} if calling is not None else None
+    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice, values=values)
 
 
 @routes.route("GET", "/api/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "One lead with its history")
@@ -241,6 +257,19 @@ async def api_lead(request: web.Request) -> web.StreamResponse:
     """The lead card as JSON."""
     lead = await _lead_for(request, Action.LEAD_VIEW)
     return web.json_response(lead_json(lead, await request.app[DIALER].leads.store.events(lead.id)))
+
+
+async def _unfiled_talk(request: web.Request, lead: Lead) -> int | None:
+    """The call a form without a call number is about: this agent's last finished talk with the
+    lead whose result nobody filed yet (the form links it; the agent types no call number)."""
+    agent = session_of(request).user.agent
+    if not agent:
+        return None
+    app = request.app[DIALER]
+    talk = await app.attempts.last_talk(lead.id, agent)
+    if talk is None or talk.ended_at is None or await app.doss.filed(talk.id):
+        return None
+    return talk.id
 
 
 async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lead:
@@ -255,7 +284,8 @@ async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lea
             runner, wrap = pending
             await runner.submit_disposition(wrap.agent, parsed.form, actor)
             return await app.leads.store.get(lead.id)
-        recorded = await app.doss.record_disposition(lead.id, parsed.attempt_id, parsed.outcome, parsed.form, actor)
+        attempt_id = parsed.attempt_id if parsed.attempt_id is not None else await _unfiled_talk(request, lead)
+        recorded = await app.doss.record_disposition(lead.id, attempt_id, parsed.outcome, parsed.form, actor)
     except FormError as exc:
         raise BadRequest({exc.field: str(exc).removeprefix(f"{exc.field}: ")}) from None
     except (LeadStateError, CampaignError) as exc:

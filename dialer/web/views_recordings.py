@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.domain.access.policy import Action, Reason, Resource, Role, can
+from dialer.domain.audit.model import AuditAction
 from dialer.domain.recording.errors import UnsafePath
 from dialer.domain.recording.model import Recording
 from dialer.logs import get_logger
@@ -76,7 +77,7 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
     return render(
         request, "recordings.html", t(request, "web.rec.title"), query=request.query, found=found, tz=tz,
-        may_download=allowed(request, Action.RECORDING_DOWNLOAD),
+        may_download=allowed(request, Action.RECORDING_DOWNLOAD), may_score=allowed(request, Action.QA_SCORE),
     )  # fmt: skip
 
 
@@ -121,6 +122,14 @@ async def _serve(request: web.Request, action: Action, disposition: str) -> web.
     if isinstance(wanted, ByteRange) and if_range is not None and if_range != served.etag:
         wanted = None  # the client's copy is of another version: send it all
     start, length = (wanted.start, wanted.length) if isinstance(wanted, ByteRange) else (0, served.size)
+    # Every answer that hands out audio is audited, seeks within a play included: a copy can be
+    # pieced together from ranges just as well as downloaded at once.
+    await request.app[DIALER].audit.record(
+        user.name,
+        AuditAction.RECORDING_PLAY if action is Action.RECORDING_PLAY else AuditAction.RECORDING_DOWNLOAD,
+        str(recording.id),
+        {"agent": recording.agent, "start": start, "length": length},
+    )
     response = web.StreamResponse(status=206 if isinstance(wanted, ByteRange) else 200, headers=headers)
     if isinstance(wanted, ByteRange):
         response.headers["Content-Range"] = wanted.content_range

@@ -7,12 +7,13 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.domain.access.policy import Action
+from dialer.domain.audit.model import AuditAction
 from dialer.domain.auth.records import UserRecord
 from dialer.domain.kpi.metrics import Month
 from dialer.kpi.service import monthly_kpis
 from dialer.web.errors import BadRequest
 from dialer.web.html import render, t
-from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS
+from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS, session_of
 from dialer.web.reports import bar_chart, gather, tables, to_xlsx
 from dialer.web.routing import Param, RouteTable
 
@@ -57,6 +58,9 @@ async def reports_xlsx(request: web.Request) -> web.StreamResponse:
     """One worksheet per table of the page."""
     month = _month(request)
     body = to_xlsx(tables(await gather(request.app[DIALER], month), request[LANG]))
+    await request.app[DIALER].audit.record(
+        session_of(request).user.name, AuditAction.EXPORT, "reports.xlsx", {"month": str(month)}
+    )
     return web.Response(body=body, content_type=_XLSX,
                         headers={"Content-Disposition": f'attachment; filename="dcc-report-{month}.xlsx"'})  # fmt: skip
 

@@ -12,6 +12,7 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.leads.model import LeadSource
+from dialer.domain.privacy.suppression import SuppressionSource
 from tests.conftest import REPO, write_config
 
 # A Tuesday morning in Shanghai: inside the SMS window and the calling windows.
@@ -73,6 +74,8 @@ async def test_a_customer_who_opts_out_by_sms_no_longer_keeps_a_campaign_open(tm
         lead = await app.leads.store.find_by_phone("+8613900002001")
         assert lead is not None
         # What SmsService.on_inbound does with a "T": the lead is never dialled again ...
-        await app.sms.leads.set_opt_out(lead.id, app.clock.now(), "sms", "SMS reply 'T'")
+        await app.sms.suppressions.add_lead(
+            lead.id, "SMS reply 'T'", SuppressionSource.SMS_REPLY, app.clock.now(), "sms"
+        )
         # ... so it is not left to dial either: otherwise the runner would never complete the campaign.
         assert (await app.campaigns.status(record.id)).remaining == 1

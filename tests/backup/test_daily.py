@@ -28,7 +28,7 @@ async def test_fires_at_the_local_time_once_a_day_and_survives_a_failure(clock: 
         if len(made) == 4:
             enough.set()
 
-    task = asyncio.create_task(run_daily(make, BackupSettings(time="02:30"), "Asia/Shanghai", clock, health))
+    task = asyncio.create_task(run_daily(make, BackupSettings(time="02:30").time, "Asia/Shanghai", clock, health))
     await enough.wait()
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
@@ -45,5 +45,5 @@ async def test_no_time_means_no_backup(clock: VirtualClock) -> None:
     async def make() -> None:
         calls.append(None)
 
-    await run_daily(make, BackupSettings(time=""), "Asia/Shanghai", clock, TaskHealth())
+    await run_daily(make, BackupSettings(time="").time, "Asia/Shanghai", clock, TaskHealth())
     assert calls == []

@@ -62,6 +62,7 @@ async def test_agent_takes_a_preview_call_and_files_the_disposition(page: Page, 
     in_two_days = (now + timedelta(days=2)).astimezone(ZoneInfo(app.settings.dealer.timezone))
     follow_up = in_two_days.replace(hour=10, minute=0, second=0, microsecond=0)
     await page.select_option("#disposition", "interested_follow_up")
+    await page.select_option("#purpose", "test_drive")
     await page.select_option("#intent", IntentLevel.A.value)
     await page.fill("#next_follow_up_at", follow_up.strftime("%Y-%m-%dT%H:%M"))
     await page.fill("#note", "客户想周末来店试驾，关注油耗")

@@ -23,9 +23,10 @@ from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.settings import Settings
 from dialer.store.attempts import SqliteAttemptRepository
-from dialer.store.campaigns import CampaignStore, DncStore
+from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
+from dialer.store.suppressions import SuppressionStore
 
 # Monday 2026-11-30, 10:00 in Asia/Shanghai: inside the default 09:00-20:00 window.
 START = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
@@ -49,7 +50,7 @@ class World:
     store: CampaignStore
     hopper: Hopper
     service: CampaignService
-    dnc: DncStore
+    suppressions: SuppressionStore
     attempts: SqliteAttemptRepository
 
     async def lead(
@@ -105,7 +106,6 @@ def world(db: Database, clock: VirtualClock, settings: Settings) -> World:
     """The hopper's world on ``db`` (so, on both backends)."""
     store = CampaignStore(db, settings)
     hopper = Hopper(store, settings)
-    dnc = DncStore(db)
     return World(
         settings=settings,
         clock=clock,
@@ -113,8 +113,8 @@ def world(db: Database, clock: VirtualClock, settings: Settings) -> World:
         leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
         store=store,
         hopper=hopper,
-        service=CampaignService(store, hopper, dnc, settings, clock),
-        dnc=dnc,
+        service=CampaignService(store, hopper, settings, clock),
+        suppressions=SuppressionStore(db),
         attempts=SqliteAttemptRepository(db),
     )
 

@@ -46,7 +46,7 @@ def engine(mode: PacingMode, *agents: str, settings: Settings | None = None) -> 
     cfg = settings or Settings()
     clock_stats = PacingStats(cfg.campaigns.pacing, VirtualClock(NOW), cfg.dealer.timezone)
     roster = AgentRoster(cfg.campaigns.wrap_up_timeout_s)
-    e = CampaignEngine(mode, roster, clock_stats, make_pacer(mode, clock_stats, 2.0, 0))
+    e = CampaignEngine(mode, roster, clock_stats, make_pacer(mode, clock_stats, 0))
     for agent in agents:
         e.observe(roster.add(agent, NOW).login(NOW))
     return e

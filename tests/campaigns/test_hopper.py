@@ -14,6 +14,8 @@ from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.policy import PriorityTier, RetryReason
 from dialer.domain.campaigns.progress import NotEnrolled, PickReason, ProgressStatus
 from dialer.domain.leads.model import LeadSource, LeadState
+from dialer.domain.privacy.suppression import SuppressionSource
+from dialer.settings import PrivacySettings, Settings
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.sms import SmsStore
@@ -37,9 +39,27 @@ async def test_a_due_lead_is_picked_with_its_number_and_claimed(world: World) ->
 async def test_opted_out_lead_is_skipped(world: World) -> None:
     kept, opted = await world.lead(PHONES[1]), await world.lead(PHONES[2])
     c = await world.campaign()
-    await world.leads.set_opt_out(opted, world.clock.now(), "agent1", "不要再打")
+    await world.suppressions.add_lead(opted, "不要再打", SuppressionSource.CALL, world.clock.now(), "agent1")
+    assert (await world.store.counts(c.id, world.clock.now())).dialable == 1
     assert await picked(world, c.id) == [kept]
-    assert "opted_out" in reasons(await world.service.why(opted, c.id))
+    assert "suppressed" in reasons(await world.service.why(opted, c.id))
+
+
+@pytest.mark.parametrize("settings", [Settings(privacy=PrivacySettings(consent_required_for=("calls",)))])
+async def test_consent_is_enforced_for_calls_when_the_config_requires_it(world: World) -> None:
+    yes = await world.lead(PHONES[1], consent=True)
+    unknown, no = await world.lead(PHONES[2]), await world.lead(PHONES[3], consent=False)
+    c = await world.campaign()
+    assert await picked(world, c.id) == [yes]
+    assert "no_consent" in reasons(await world.service.why(unknown, c.id))
+    assert "no_consent" in reasons(await world.service.why(no, c.id))
+    assert "no_consent" not in reasons(await world.service.why(yes, c.id))
+
+
+async def test_consent_is_not_enforced_by_default(world: World) -> None:
+    lead = await world.lead(PHONES[1], consent=False)
+    c = await world.campaign()
+    assert await picked(world, c.id) == [lead]
 
 
 async def test_dnc_number_is_skipped_and_another_number_of_the_lead_is_used(world: World) -> None:
@@ -47,11 +67,11 @@ async def test_dnc_number_is_skipped_and_another_number_of_the_lead_is_used(worl
     two = await world.lead(PHONES[2], extra_phones=(PHONES[3],))
     c = await world.campaign()
     for number in (PHONES[1], PHONES[2]):
-        await world.dnc.add(number, "投诉", world.clock.now(), "supervisor")
+        await world.suppressions.add(number, "投诉", SuppressionSource.CONSOLE, world.clock.now(), "supervisor")
     (pick,) = await world.hopper.next_batch(c.id, 10, world.clock.now())
     assert (pick.lead_id, pick.phone.e164) == (two, PHONES[3])
-    assert "dnc" in reasons(await world.service.why(only, c.id))
-    assert await world.dnc.remove(PHONES[1])
+    assert "suppressed" in reasons(await world.service.why(only, c.id))
+    assert await world.suppressions.lift(PHONES[1], "客户同意回访", world.clock.now(), "supervisor")
     assert await picked(world, c.id) == [only]
 
 
@@ -283,15 +303,13 @@ async def test_filter_by_car_age_and_last_contact(world: World) -> None:
 async def test_why_lists_every_reason_that_applies_in_chinese(world: World) -> None:
     lead = await world.lead(PHONES[1])
     c = await world.campaign(windows={"mon": "09:00-09:30"})
-    await world.leads.set_opt_out(lead, world.clock.now(), "agent1", "投诉")
-    await world.dnc.add(PHONES[1], "投诉", world.clock.now(), "supervisor")
+    await world.suppressions.add(PHONES[1], "投诉", SuppressionSource.CONSOLE, world.clock.now(), "supervisor")
     await world.service.command(c.id, Command.PAUSE, "supervisor")
     (answer,) = await world.service.why(lead, c.id)
-    assert [b.reason.value for b in answer.blockers] == ["campaign_not_running", "opted_out", "dnc", "window_closed"]
+    assert [b.reason.value for b in answer.blockers] == ["campaign_not_running", "suppressed", "window_closed"]
     texts = [b.text("zh-CN") for b in answer.blockers]
-    assert texts[1] == "客户已于 2026-11-30 10:00 拒绝联系"
-    assert "+86138****0001" in texts[2] and "禁呼名单" in texts[2]
-    assert texts[3] == "当前不在允许外呼的时段，2026-12-01 09:00 开放"
+    assert texts[1] == "线索的所有号码都在勿扰名单中：+86138****0001 2026-11-30 10:00 控制台 supervisor: 投诉"
+    assert texts[2] == "当前不在允许外呼的时段，2026-12-01 09:00 开放"
 
 
 async def test_sms_hand_offs_join_the_ranking_interested_repliers_first(world: World) -> None:

@@ -186,15 +186,22 @@ def test_cli_rejects_a_bad_file_naming_field_and_value(cli: Cli, tmp_path: Path)
 
 
 def test_cli_dnc_and_why(cli: Cli, tmp_path: Path) -> None:
-    assert cli("dnc", "add", "138 0013 8000", "--reason", "投诉")[1].strip() == "+8613800138000 已加入禁呼名单"
-    assert "已在禁呼名单中" in cli("dnc", "add", "+8613800138000")[1]
+    added = cli("dnc", "add", "138 0013 8000", "--reason", "投诉", "--actor", "主管")[1].strip()
+    assert added == "+8613800138000 已加入勿扰名单：不再外呼、不再发短信"
+    assert "已在勿扰名单中" in cli("dnc", "add", "+8613800138000", "--reason", "再次投诉")[1]
     entries = json.loads(cli("dnc", "list", "--json")[1])
-    assert [(e["number"], e["reason"]) for e in entries] == [("+8613800138000", "投诉")]
-    code, _, err = cli("dnc", "add", "12345")
-    assert code == 2 and "不是可拨打的号码" in err
-    assert cli("dnc", "remove", "13800138000")[0] == 0
-    assert cli("dnc", "remove", "13800138000")[0] == 1
-    assert cli("dnc", "list")[1].strip() == "禁呼名单为空。"
+    assert [(e["number"], e["reason"], e["source"], e["by"]) for e in entries] == [
+        ("+8613800138000", "投诉", "cli", "主管")
+    ]
+    code, _, err = cli("dnc", "add", "12345", "--reason", "x")
+    assert code == 2 and "not a phone number" in err
+    code, _, err = cli("dnc", "add", "13800138001", "--reason", "  ")
+    assert code == 2 and "reason" in err
+    assert cli("dnc", "remove", "13800138000", "--reason", "客户同意回访")[0] == 0
+    assert cli("dnc", "remove", "13800138000", "--reason", "客户同意回访")[0] == 1
+    assert cli("dnc", "list")[1].strip() == "勿扰名单中没有匹配的记录。"
+    (lifted,) = json.loads(cli("dnc", "list", "--all", "--json", "0013")[1])
+    assert (lifted["lift_reason"], lifted["lifted_at"] is not None) == ("客户同意回访", True)
     assert cli("campaign", "why", "42")[1].strip() == "线索 42 不在任何活动中"
     sample = REPO / "config" / "campaigns" / "web.toml"
     cli("campaign", "create", str(sample))

@@ -105,7 +105,7 @@ def test_predictive_paces_like_progressive_until_warmed_up() -> None:
     stats = PacingStats(PacingDefaults(warmup_attempts=30), VirtualClock(T0), TZ)
     for _ in range(29):
         stats.observe_attempt(Outcome.NO_ANSWER, 15)
-    pacer = PredictivePacer(stats, abandon_after_s=2, warmup_attempts=30)
+    pacer = PredictivePacer(stats, warmup_attempts=30)
     d = pacer.decide(snap(available=3))
     assert (d.count, d.limited_by) == (3, DialLimit.WARMUP)
 
@@ -115,7 +115,7 @@ def test_predictive_dials_ahead_when_the_day_is_clean() -> None:
     stats = trained(clock)
     clean_day(stats, 200)
     assert stats.throttle() == 1.0
-    pacer = PredictivePacer(stats, abandon_after_s=2, warmup_attempts=30)
+    pacer = PredictivePacer(stats, warmup_attempts=30)
     # Two free agents and one 25 s into a 30 s wrap-up: with answer rate ~0.3 that is several calls each.
     d = pacer.decide(snap(available=2, wrap_up=(25.0,), on_call=3, cap=20))
     assert d.count > 2 * 2
@@ -126,31 +126,74 @@ def test_predictive_dials_ahead_when_the_day_is_clean() -> None:
     )
 
 
+def test_an_agent_counts_as_likely_to_be_free_as_answers_are_to_come_after_their_wrap_up_ends() -> None:
+    # Answers come 4-20 s after the dial (30 of 100 calls), wrap-ups last 30 s; gain fixed at 1 and
+    # no guard, to read the rule alone. The agent is chosen at the answer: an answer that comes while
+    # the agent still writes up is abandoned, so an agent 13 s from free is worth the share of answers
+    # that take 13 s or more, not a whole agent (as the mean ring of 12 s would say).
+    cfg = PacingDefaults(gain_start=1.0, gain_min=1.0, gain_max=1.0, max_abandon_rate=1.0, warmup_attempts=30)
+    stats = PacingStats(cfg, VirtualClock(T0), TZ)
+    for i in range(30):
+        stats.observe_attempt(Outcome.ANSWERED, 4 + 16 * i / 29)
+    for _ in range(70):
+        stats.observe_attempt(Outcome.NO_ANSWER, 20.0)
+    for _ in range(100):
+        stats.observe_transition(
+            Transition("a", AgentState.WRAP_UP, AgentState.AVAILABLE, TransitionCause.DISPOSITION, T0, 30.0)
+        )
+    pacer = PredictivePacer(stats, 30)
+
+    def dialed(seconds_left: float) -> int:
+        return pacer.decide(snap(wrap_up=(30.0 - seconds_left,) * 10, cap=100)).count
+
+    assert dialed(1) == 33  # ten agents surely free before any answer: 10 / 0.3
+    # 3 of the 8 ring-time quantiles are 13 s or more: 10 x 3/8 agents, over 0.3.
+    assert dialed(13) == 12
+    assert dialed(19) == 4
+
+
 def test_predictive_throttles_to_progressive_as_the_day_rate_nears_the_limit() -> None:
     fixed_gain = PacingDefaults(gain_start=1.0, gain_min=1.0, gain_max=1.0)  # isolate the guard from the controller
     results = []
     for abandoned in range(8):
         stats = trained(VirtualClock(T0), cfg=fixed_gain)
         clean_day(stats, 200, abandoned)  # 230 answered in all today
-        d = PredictivePacer(stats, 2, 30).decide(snap(available=3, cap=30))
+        d = PredictivePacer(stats, 30).decide(snap(available=3, cap=30))
         results.append((stats.throttle(), d.count, d.limited_by))
     throttles, counts = [r[0] for r in results], [r[1] for r in results]
     assert throttles == sorted(throttles, reverse=True) and counts == sorted(counts, reverse=True)
     assert results[0][0] == 1.0 and results[0][1] > 3
-    # 4 of 230 is 1.7 %: already cut back, more than a point before the 3 % limit.
-    assert 0 < results[4][0] < 1.0 and results[4][2] is DialLimit.THROTTLED
+    # 4 of 230: one more would make 2.2 %, still a whole band (0.5 point) under the limit: full overdial.
+    assert results[4][0] == 1.0
+    # 5 of 230 is 2.2 %: one more would make 2.6 %, inside the band: already cut back.
+    assert 0 < results[5][0] < 1.0 and results[5][2] is DialLimit.THROTTLED
     # 6 of 230: one more abandon would make 3 %, so no overdial at all: exactly progressive.
     assert results[6][0] == 0.0 and counts[6:] == [3, 3]
+
+
+def test_the_guard_counts_customers_waiting_for_an_agent_as_abandoned_already() -> None:
+    fixed_gain = PacingDefaults(gain_start=1.0, gain_min=1.0, gain_max=1.0)
+    stats = trained(VirtualClock(T0), cfg=fixed_gain)
+    clean_day(stats, 200, 4)  # 4 of 230: a clean enough day for full overdial
+    pacer = PredictivePacer(stats, 30)
+    assert stats.throttle() == 1.0 and pacer.decide(snap(available=6, cap=30)).count > 6
+    # One customer waits (an answered call no agent took): it will be abandoned, so the day stands at
+    # 5 of 231 before the next call, inside the band.
+    assert 0 < stats.throttle(waiting=1) < 1.0
+    # Two wait: 6 of 232 abandoned for sure, and one more would make 3 %: exactly progressive.
+    assert stats.throttle(waiting=2) == 0.0
+    d = pacer.decide(snap(available=6, waiting=2, cap=30))
+    assert (d.count, d.limited_by) == (6 - 2, DialLimit.THROTTLED)
 
 
 def test_a_bad_rolling_month_throttles_even_a_clean_day() -> None:
     clock = VirtualClock(T0)
     stats = trained(clock)
-    clean_day(stats, 100, abandoned=4)  # yesterday: 4 %
+    clean_day(stats, 100, abandoned=5)  # yesterday: 5 of 130, nearly 4 %
     clock.advance(24 * 3600)
     clean_day(stats, 100)
     assert stats.tally_today().rate == 0
-    assert stats.tally_rolling().rate == pytest.approx(4 / (30 + 100 + 100))  # trained() answered 30
+    assert stats.tally_rolling().rate == pytest.approx(5 / (30 + 100 + 100))  # trained() answered 30
     assert stats.throttle() < 1.0
 
 
@@ -194,19 +237,19 @@ def test_answer_probability_is_conditional_on_how_long_a_call_has_rung() -> None
 
 def test_free_probability_uses_the_measured_wrap_up_and_talk_times() -> None:
     stats = trained(VirtualClock(T0))
-    assert stats.free_probability(AgentState.AVAILABLE, 0, 10) == 1.0
-    assert stats.free_probability(AgentState.PAUSED, 0, 10) == 0.0
-    assert stats.free_probability(AgentState.WRAP_UP, 25, 10) == 1.0
-    assert stats.free_probability(AgentState.WRAP_UP, 5, 10) == 0.0
+    assert stats.free_probability(AgentState.AVAILABLE, 0, (10,)) == 1.0
+    assert stats.free_probability(AgentState.PAUSED, 0, (10,)) == 0.0
+    assert stats.free_probability(AgentState.WRAP_UP, 25, (10,)) == 1.0
+    assert stats.free_probability(AgentState.WRAP_UP, 5, (10,)) == 0.0
     # A talk of 90 s needs the whole 30 s wrap-up after it: nothing within a 12 s horizon.
-    assert stats.free_probability(AgentState.ON_CALL, 85, 12) == 0.0
-    assert stats.free_probability(AgentState.ON_CALL, 85, 40) == 1.0
+    assert stats.free_probability(AgentState.ON_CALL, 85, (12,)) == 0.0
+    assert stats.free_probability(AgentState.ON_CALL, 85, (40,)) == 1.0
 
 
 def test_make_pacer_returns_the_mode_asked_for() -> None:
     stats = PacingStats(PacingDefaults(), VirtualClock(T0), TZ)
     for mode in PacingMode:
-        assert make_pacer(mode, stats, 2, 30).mode is mode
+        assert make_pacer(mode, stats, 30).mode is mode
 
 
 @hsettings(max_examples=300, deadline=None)
@@ -227,6 +270,6 @@ def test_predictive_never_exceeds_the_line_cap(
     stats = trained(clock, answer_p, PacingDefaults(gain_start=gain, gain_min=0.2, gain_max=3.0))
     clean_day(stats, 500)
     s = snap(available=available, on_call=on_call, wrap_up=tuple(wrap_up), ringing=ringing, waiting=waiting, cap=cap)
-    d = PredictivePacer(stats, 2, 30).decide(s)
+    d = PredictivePacer(stats, 30).decide(s)
     assert 0 <= d.count <= max(0, cap - s.lines_in_use)
     assert d.count >= min(max(0, available - ringing - waiting), max(0, cap - s.lines_in_use))

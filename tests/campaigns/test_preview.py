@@ -29,7 +29,7 @@ from dialer.campaigns.runner import (
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import Command
-from dialer.domain.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose, load_mapping
 from dialer.doss.service import DossService
 from dialer.events.bus import BusEvent, EventBus, Subscription
 from dialer.settings import CampaignDefaults, RecordingSettings, Settings
@@ -187,7 +187,10 @@ async def test_accept_dials_that_lead_and_connects_that_agent_only(desk: Desk) -
     # In wrap-up agent2 gets no new offer; after the disposition the next lead is offered.
     assert "agent2" not in {o.agent for o in desk.runner.offers()}
     await desk.runner.submit_disposition(
-        "agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT)
+        "agent2",
+        DispositionForm(
+            Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT, purpose=FollowUpPurpose.OTHER
+        ),
     )
     await until(lambda: "agent2" in {o.agent for o in desk.runner.offers()}, "the next offer for agent2")
     assert next(o for o in desk.runner.offers() if o.agent == "agent2").lead_id != offer.lead_id
@@ -209,7 +212,10 @@ async def test_a_stopped_campaign_waits_for_the_disposition_its_last_call_owes(d
         await asyncio.sleep(0.005)
     assert not desk.running.done() and desk.runner.wrap_up_of("agent2") is not None
     await desk.runner.submit_disposition(
-        "agent2", DispositionForm(Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT)
+        "agent2",
+        DispositionForm(
+            Disposition.REFUSED, next_follow_up_at=desk.world.clock.now() + TIMEOUT, purpose=FollowUpPurpose.OTHER
+        ),
     )
     summary = await asyncio.wait_for(desk.running, 10)
     assert summary.outcomes == {Outcome.ANSWERED: 1}

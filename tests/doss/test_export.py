@@ -8,7 +8,7 @@ import pytest
 from openpyxl import load_workbook
 
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.leads.model import LeadState
 from dialer.doss.export import COLUMNS, period_bounds, write_xlsx
 
@@ -16,7 +16,7 @@ from .conftest import TZ
 
 HEADERS = [
     "客户姓名", "手机", "线索来源", "意向车型", "意向级别", "跟进结果", "线索状态",
-    "下次跟进时间", "预约到店时间", "战败原因", "负责人", "跟进人", "跟进时间", "备注",
+    "下次跟进时间", "预约到店时间", "战败原因", "负责人", "跟进人", "跟进时间", "备注", "跟进目的",
 ]  # fmt: skip
 
 
@@ -25,7 +25,11 @@ async def _day_of_changes(service, make_leads, clock):
     a, b, c, d = await make_leads(4)
     visit = datetime(2026, 12, 1, 10, 0, tzinfo=TZ)
     await service.record_disposition(
-        a, 1, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit, note="带家人"), "王芳"
+        a,
+        1,
+        Outcome.ANSWERED,
+        DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit, purpose=FollowUpPurpose.TEST_DRIVE, note="带家人"),
+        "王芳",
     )
     clock.advance(3600)
     await service.record_disposition(
@@ -52,11 +56,11 @@ async def test_day_export_opens_and_rows_match(service, make_leads, outbox, cloc
     assert values[0] == HEADERS
     assert values[1:] == [
         ["客户1", "13800000001", "总部下发", "科鲁泽", "H", "预约到店", "已邀约",
-         None, "2026-12-01 10:00", None, "王芳", "王芳", "2026-11-29 09:00", "带家人"],
+         None, "2026-12-01 10:00", None, "王芳", "王芳", "2026-11-29 09:00", "带家人", "邀约试驾"],
         ["客户2", "13800000002", "总部下发", "科鲁泽", None, "战败", "战败",
-         None, None, "价格原因", "王芳", "王芳", "2026-11-29 10:00", None],
+         None, None, "价格原因", "王芳", "王芳", "2026-11-29 10:00", None, None],
         ["客户3", "13800000003", "总部下发", "科鲁泽", None, "空号", "无效",
-         None, None, None, "王芳", "dialer", "2026-11-29 10:00", None],
+         None, None, None, "王芳", "dialer", "2026-11-29 10:00", None, None],
     ]  # fmt: skip
     assert sheet["B2"].number_format == "@"  # the phone stays text
 
@@ -70,7 +74,7 @@ async def test_range_export_includes_the_next_local_day(service, make_leads, out
     header, *lines = list(sheet.iter_rows(values_only=True))
     assert list(header) == [c.en for c in COLUMNS]
     assert lines[-1][5:7] == ("已到店", "已到店")
-    assert lines[-1][-2] == "2026-11-30 00:00"
+    assert lines[-1][-3] == "2026-11-30 00:00"
 
 
 async def test_empty_period_is_a_sheet_with_headers_only(outbox, tmp_path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,6 +14,7 @@ from dialer.domain.doss.errors import FormError
 from dialer.domain.doss.mapping import (
     Disposition,
     DispositionForm,
+    FollowUpPurpose,
     load_mapping,
     parse_mapping,
 )
@@ -38,7 +40,7 @@ def test_default_file_covers_every_possible_pair(mapping):
     expected = {(o, d) for d in Disposition for o in d.possible_outcomes()}
     assert set(mapping.rules) == expected
     # 7 conversation results after "answered" + no_contact after each of the 11 outcomes.
-    assert len(mapping.rules) == 7 + len(Outcome)
+    assert len(mapping.rules) == 8 + len(Outcome)
 
 
 def test_booked_visit_is_invitation_with_date_and_intent_h(mapping):
@@ -60,14 +62,22 @@ def test_refused_requires_next_follow_up(mapping):
         mapping.apply(Outcome.ANSWERED, DispositionForm(Disposition.REFUSED, note="太忙"), NOW)
     assert err.value.field == "next_follow_up_at"
     change = mapping.apply(
-        Outcome.ANSWERED, DispositionForm(Disposition.REFUSED, next_follow_up_at=TOMORROW, intent=IntentLevel.C), NOW
+        Outcome.ANSWERED,
+        DispositionForm(
+            Disposition.REFUSED, next_follow_up_at=TOMORROW, intent=IntentLevel.C, purpose=FollowUpPurpose.MAILING
+        ),
+        NOW,
     )
     assert (change.state, change.intent, change.next_follow_up_at) == (LeadState.FOLLOWING, IntentLevel.C, TOMORROW)
 
 
 def test_follow_up_in_the_past_is_refused(mapping):
     with pytest.raises(FormError) as err:
-        mapping.apply(Outcome.ANSWERED, DispositionForm(Disposition.REFUSED, next_follow_up_at=NOW), NOW)
+        mapping.apply(
+            Outcome.ANSWERED,
+            DispositionForm(Disposition.REFUSED, next_follow_up_at=NOW, purpose=FollowUpPurpose.OTHER),
+            NOW,
+        )
     assert err.value.field == "next_follow_up_at"
     assert "not in the future" in str(err.value)
 
@@ -186,3 +196,20 @@ def test_empty_defeat_reasons_is_a_config_error():
     doc["defeat_reasons"] = []
     with pytest.raises(ConfigError, match="defeat_reasons"):
         parse_mapping(doc, "x.toml")
+
+
+def test_a_follow_up_plan_states_its_purpose_and_doss_hears_it(mapping):
+    """The handbook: a follow-up plan states its purpose (邀约试驾, 参加活动, 邮寄资料 or 其它)."""
+    plan = DispositionForm(Disposition.CALLBACK, next_follow_up_at=TOMORROW)
+    with pytest.raises(FormError) as err:
+        mapping.apply(Outcome.ANSWERED, plan, NOW)
+    assert err.value.field == "purpose"
+    change = mapping.apply(Outcome.ANSWERED, dataclasses.replace(plan, purpose=FollowUpPurpose.EVENT), NOW)
+    assert change.purpose is FollowUpPurpose.EVENT and change.purpose.zh == "参加活动"
+    # A booked visit may say what it is for; a lost lead has no next contact to plan.
+    visit = DispositionForm(Disposition.BOOKED_VISIT, visit_at=TOMORROW, purpose=FollowUpPurpose.TEST_DRIVE)
+    assert mapping.apply(Outcome.ANSWERED, visit, NOW).purpose is FollowUpPurpose.TEST_DRIVE
+    lost = DispositionForm(Disposition.DEFEATED, defeat_reason="价格原因", purpose=FollowUpPurpose.OTHER)
+    with pytest.raises(FormError) as err:
+        mapping.apply(Outcome.ANSWERED, lost, NOW)
+    assert err.value.field == "purpose"

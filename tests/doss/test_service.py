@@ -8,7 +8,7 @@ import pytest
 
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.errors import FormError
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.doss.outbox import OutboxKind, OutboxStatus
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadState
@@ -106,7 +106,7 @@ async def test_contact_resets_the_no_contact_streak(service, leads, make_leads, 
     no_contact = DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=later)
     for _ in range(2):
         await service.record_disposition(lead_id, None, Outcome.NO_ANSWER, no_contact, "dialer")
-    callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=later)
+    callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=later, purpose=FollowUpPurpose.OTHER)
     await service.record_disposition(lead_id, None, Outcome.ANSWERED, callback, "王芳")
     # two more unanswered calls after the conversation: streak 1, 2 -> not reported yet
     results = [

@@ -10,7 +10,7 @@ from pathlib import Path
 from dialer.cli import main
 from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.doss.mapping import Disposition, DispositionForm, load_mapping
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose, load_mapping
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
 from dialer.domain.leads.records import ImportSource
@@ -48,7 +48,9 @@ async def _seed(tmp_path: Path) -> None:
         clock.advance(3600)
         booked = DispositionForm(Disposition.BOOKED_VISIT, visit_at=DAY + timedelta(days=2))
         await service.record_disposition(first.id, 1, Outcome.ANSWERED, booked, "王芳")
-        callback = DispositionForm(Disposition.CALLBACK, next_follow_up_at=DAY + timedelta(days=1))
+        callback = DispositionForm(
+            Disposition.CALLBACK, next_follow_up_at=DAY + timedelta(days=1), purpose=FollowUpPurpose.OTHER
+        )
         await service.record_disposition(second.id, 2, Outcome.ANSWERED, callback, "王芳")
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.doss.mapping import Disposition, DispositionForm
+from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.kpi.metrics import Month, Ratio
 from dialer.domain.leads.model import LeadPhone, LeadSource, LeadState, PhoneKind
 from dialer.domain.leads.records import ImportSource
@@ -52,7 +52,11 @@ async def test_november_from_the_store(leads, service, db, clock):  # noqa: F811
     a, b = await import_hq(leads, ["甲", "乙"], 1)
     clock.set(local(2026, 10, 25, 9))
     await service.record_disposition(
-        a, 1, Outcome.ANSWERED, DispositionForm(Disposition.CALLBACK, next_follow_up_at=local(2026, 12, 1, 9)), "王芳"
+        a,
+        1,
+        Outcome.ANSWERED,
+        DispositionForm(Disposition.CALLBACK, next_follow_up_at=local(2026, 12, 1, 9), purpose=FollowUpPurpose.OTHER),
+        "王芳",
     )
     clock.set(local(2026, 11, 1, 0, 30))  # 31 Oct 16:30 UTC: already November in Shanghai
     c, _d = await import_hq(leads, ["丙", "丁"], 3)
@@ -64,7 +68,11 @@ async def test_november_from_the_store(leads, service, db, clock):  # noqa: F811
         c, 3, Outcome.BUSY, DispositionForm(Disposition.NO_CONTACT, next_follow_up_at=local(2026, 11, 2, 12)), "dialer"
     )
     await service.record_disposition(
-        c, 4, Outcome.ANSWERED, DispositionForm(Disposition.REFUSED, next_follow_up_at=local(2026, 11, 9, 10)), "王芳"
+        c,
+        4,
+        Outcome.ANSWERED,
+        DispositionForm(Disposition.REFUSED, next_follow_up_at=local(2026, 11, 9, 10), purpose=FollowUpPurpose.MAILING),
+        "王芳",
     )
     clock.set(local(2026, 11, 3, 10))
     await service.record_milestone(b, LeadState.VISITED, "李顾问")

@@ -29,6 +29,8 @@ RING480 = "13800000061"
 RINGFOREVER = "13800000071"
 MACHINE = "13800000081"
 UNKNOWN = "13899999999"
+# Recognising the voicemail is tried this often (see the AMD test).
+MACHINE_TRIES = 3
 # Audio this loud or louder is speech, not silence (full scale = 1.0).
 SPEECH_RMS = 0.01
 
@@ -92,7 +94,15 @@ async def test_amd_tells_machine_from_person_and_an_unclaimed_person_is_abandone
     assert short_hold.user_event_names == ["DCCAmd", "DCCAbandon"]
 
     # A MACHINE verdict is held for the dialer like any call (a free agent takes it); nobody
-    # redirected it, so after the hold the PBX hung up without the apology.
+    # redirected it, so after the hold the PBX hung up without the apology. The lab's voicemail is
+    # MACHINE by about 50 ms of voiced audio (docs/telephony.md): on a loaded machine it can run out
+    # of analysis time and come out NOTSURE, which must then take the unclaimed person's path.
+    for _ in range(MACHINE_TRIES - 1):
+        if machine.amd_status == "MACHINE":
+            break
+        assert (machine.response, machine.reason, machine.amd_status) == ("Success", "4", "NOTSURE")
+        assert machine.user_event_names == ["DCCAmd", "DCCHold", "DCCAbandon"]
+        machine = await place_call(ami, MACHINE, recordings=recordings)
     assert (machine.response, machine.reason, machine.amd_status) == ("Success", "4", "MACHINE")
     assert machine.user_event_names == ["DCCAmd", "DCCHold", "DCCMachine"]
     assert machine.local1_cause == "16"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import socket
 import stat
 import subprocess
@@ -14,7 +15,8 @@ from dialer.cli import main
 from dialer.config import load
 from dialer.lab import procs
 from dialer.lab.errors import LabStartError
-from dialer.lab.lab import Lab
+from dialer.lab.lab import PARTY_START_TRIES, Lab
+from dialer.lab.layout import Party
 from dialer.settings import Settings
 from tests.conftest import free_port, settings_beside, write_config
 from tests.lab.rawami import RawAmi
@@ -127,6 +129,58 @@ def test_second_lab_without_customers_leaves_the_carrier_port_free_and_down_leav
     assert not any(procs.alive(p.pid, p.program) for p in status.processes)
     assert not second.status().up
     assert not procs.port_in_use(cfg.lab.sip_port, socket.SOCK_DGRAM, "127.0.0.1")
+
+
+@pytest.mark.asterisk
+def test_a_party_port_taken_after_the_check_is_retried_and_a_lasting_holder_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = other_ports(tmp_path, 2300)
+    port = cfg.lab.agents_port
+    fork = Lab._fork_party
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    forks: list[int] = []
+
+    def taken_meanwhile(self: Lab, party: Party) -> int:
+        # Something binds the agents' port between up()'s check and SIPp's bind, and lets go
+        # once SIPp has failed on it: the first SIPp exits "Unable to bind", the second gets it.
+        if party is Party.AGENTS and not forks:
+            squatter.bind(("127.0.0.1", port))
+        pid = fork(self, party)
+        if party is Party.AGENTS:
+            forks.append(pid)
+            if len(forks) == 1:
+                assert procs.wait_gone(pid, "sipp", 10.0)
+                squatter.close()
+        return pid
+
+    monkeypatch.setattr(Lab, "_fork_party", taken_meanwhile)
+    lab = Lab(cfg)
+    try:
+        status = lab.up(customers=False)
+        agents = next(p for p in status.processes if p.name == "agents")
+        assert len(forks) == 2 and agents.pid == forks[1]
+        assert procs.holds_udp_port(agents.pid, "127.0.0.1", port)
+    finally:
+        lab.down()
+        squatter.close()
+
+    # A holder that stays is named, with SIPp's own words, after the retries.
+    forks.clear()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
+        monkeypatch.setattr(Lab, "_fork_party", lambda self, party: (
+            holder.bind(("127.0.0.1", port)) if party is Party.AGENTS and not forks else None,
+            forks.append(1) if party is Party.AGENTS else None,
+            fork(self, party),
+        )[-1])  # fmt: skip
+        with pytest.raises(LabStartError) as refused:
+            lab.up(customers=False)
+    message = str(refused.value)
+    assert f"sipp (agents) is not listening on 127.0.0.1:{port}: Unable to bind main socket" in message
+    assert f"held by python (pid {os.getpid()})" in message
+    assert len(forks) == PARTY_START_TRIES
+    assert not lab.layout.state_file.exists()
+    assert not procs.port_in_use(cfg.pbx.ami_port, socket.SOCK_STREAM, "127.0.0.1")
 
 
 @pytest.mark.asterisk

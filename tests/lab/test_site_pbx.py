@@ -137,7 +137,7 @@ def site_pbx(tmp_path: Path) -> Iterator[Site]:
 
 def test_asterisk_loads_the_site_and_registers_to_the_carrier(site_pbx: Site) -> None:
     pbx, sip_port = site_pbx.pbx, site_pbx.sip_port
-    registrations = pbx.wait_for("pjsip show registrations", r"Registered")
+    registrations = pbx.wait_for("pjsip show registrations", r"carrier-auth\s+Registered")
     assert re.search(r"carrier-reg/sip:127\.0\.0\.1:\d+\s+carrier-auth\s+Registered", registrations), registrations
     endpoints = pbx.cli("pjsip show endpoints")
     for name in ("carrier", "inbound-trunk", "agent1", "agent2", "supervisor"):
@@ -171,7 +171,7 @@ async def test_a_phone_registers_with_its_password_and_not_with_another_and_doct
     contacts = pbx.cli("pjsip show contacts")
     assert f"agent1/sip:agent1@127.0.0.1:{phone_port}" in contacts
     assert "agent2/sip:" not in contacts
-    pbx.wait_for("pjsip show registrations", r"Registered")
+    pbx.wait_for("pjsip show registrations", r"carrier-auth\s+Registered")
     checks = {c.name: c for c in await diagnose(load(site_pbx.config), VirtualClock())}
     assert [name for name, c in checks.items() if not c.ok] == ["话机 agent2 已注册", "话机 supervisor 已注册"]
     assert checks["话机 agent1 已注册"].ok

@@ -8,8 +8,11 @@ from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import IntentLevel, LeadEventKind, LeadSource, LeadState
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.leads.service import DueScope, LeadService
+from dialer.store.database import Database
 from dialer.store.errors import StoreError
+from dialer.store.suppressions import SuppressionStore
 from tests.conftest import START
 
 
@@ -89,11 +92,12 @@ async def test_defeat_and_reactivation_restart_the_hand_over_deadline(
     )
 
 
-async def test_opt_out_stops_every_deadline(service: LeadService, sheet, clock: VirtualClock) -> None:
+async def test_opt_out_stops_every_deadline(service: LeadService, sheet, clock: VirtualClock, db: Database) -> None:
     await import_rows(service, sheet, [["张三", "13800138000", "", "", "", ""]])
     lead = await service.store.find_by_phone("+8613800138000")
     assert lead is not None
-    out = await service.store.set_opt_out(lead.id, clock.now(), "sms", "回复TD")
+    await SuppressionStore(db).add_lead(lead.id, "回复TD", SuppressionSource.SMS_REPLY, clock.now(), "sms")
+    out = await service.store.record_suppression(lead.id, clock.now(), "sms", {"reason": "回复TD"})
     assert out.opt_out_at == clock.now() and out.due_at is None
     assert [e.data for e in await service.store.events(lead.id) if e.kind == LeadEventKind.OPT_OUT] == [
         {"reason": "回复TD"}

@@ -112,3 +112,39 @@ def test_cli_prints_chinese_by_default_and_json_on_request(tmp_path, capsys) -> 
     assert "agent talk occupancy" in capsys.readouterr().out
     assert main(["--config", str(cfg), "simulate", "--answer-p", "2"]) == 2
     assert "answer_p = 2.0" in capsys.readouterr().err
+
+
+# The bench's grid (bench/pacing.py): rooms of 3 to 20 agents, on 8 lines and on 200; two seeds of
+# 2-hour shifts, which are the hard case for the guard (few answered calls, so each abandon weighs
+# more). The bench runs the same grid over full 8-hour days (320 shifts of 10 seeds: worst 2.46 %).
+ROOM_CELLS = [(lines, answer_p, talk) for lines in (8, 200) for answer_p in (0.3, 0.5) for talk in (90.0, 180.0)]
+SAFETY_SEEDS, SAFETY_HOURS = (1, 2), 2.0
+
+
+@pytest.mark.parametrize("agents", [3, 5, 8, 20])
+def test_predictive_never_crosses_the_abandon_limit_in_any_seed_of_the_grid(agents: int) -> None:
+    limit = CFG.campaigns.pacing.max_abandon_rate
+    over, abandoned = [], 0
+    for lines, answer_p, talk in ROOM_CELLS:
+        for seed in SAFETY_SEEDS:
+            r = run(PacingMode.PREDICTIVE, agents, lines, answer_p, talk, hours=SAFETY_HOURS, seed=seed)
+            abandoned += r.abandoned
+            if r.abandon_rate > limit:
+                over.append((lines, answer_p, talk, seed, r.abandoned, r.answered))
+    assert over == []
+    assert abandoned > 0  # it did dial ahead (with 20 agents, on the 200 lines)
+
+
+def test_the_simulator_runs_another_pacer_on_the_same_engine() -> None:
+    # The bench's reference pacers plug in here; a fixed dial ratio of 1 is exactly progressive.
+    from bench.reference_pacers import FixedRatioPacer
+
+    def shift(ratio: float) -> SimResult:
+        scenario = reference(RULES, PacingMode.PREDICTIVE, 5, 8, 0.3, 90, 1, 3)
+        return simulate(
+            scenario, RULES, CFG.campaigns.pacing, CFG.calls.abandon_after_s, lambda stats: FixedRatioPacer(ratio)
+        )
+
+    progressive = run(PacingMode.PROGRESSIVE, agents=5, hours=1, seed=3)
+    assert replace(shift(1.0), mode=progressive.mode) == progressive
+    assert shift(1.5).abandoned > 0  # above 1 it dials ahead, with no guard

@@ -168,4 +168,4 @@ async def test_customers_td_reply_through_the_pbx_opts_out(
     result = await service.on_inbound(inbound)
     assert result.kind is ReplyKind.OPT_OUT and result.lead_id is not None
     assert (await service.leads.get(result.lead_id)).opt_out_at == clock.now()
-    assert await service.store.opted_out(e164(0))
+    assert await service.suppressions.active(e164(0)) is not None

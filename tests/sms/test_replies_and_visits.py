@@ -8,6 +8,7 @@ import pytest
 
 from dialer.clock import VirtualClock
 from dialer.domain.leads.model import LeadState
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.sms.driver import Inbound
 from dialer.domain.sms.errors import MessageRefused
 from dialer.domain.sms.rules import ReplyKind
@@ -94,6 +95,11 @@ async def test_unmatched_replies_are_kept_and_listed(service: SmsService, clock)
 
 async def test_opt_out_from_a_number_without_lead_blocks_later_sms(service: SmsService, clock) -> None:
     await service.on_inbound(Inbound("8613912345678", "10690000", "TD"))
-    assert await service.store.opted_out("+8613912345678")
-    with pytest.raises(MessageRefused, match="opted out"):
+    entry = await service.suppressions.active("+8613912345678")
+    assert entry is not None and (entry.source, entry.reason, entry.lead_id) == (
+        SuppressionSource.SMS_REPLY,
+        "SMS reply 'TD'",
+        None,
+    )
+    with pytest.raises(MessageRefused, match="suppression list"):
         await service.queue("13912345678", text="您好")

@@ -96,7 +96,7 @@ async def test_no_thanks_to_a_reminder_calls_the_visit_off_and_is_not_an_opt_out
     assert result.kind is ReplyKind.DECLINED
     lead = await app.leads.store.get(lead_id)
     assert lead.state is LeadState.FOLLOWING and lead.visit_at is None and lead.opt_out_at is None
-    assert not await app.sms.store.opted_out(PHONE)
+    assert await app.sms.suppressions.active(PHONE) is None
     [row] = [
         e
         for e in await app.doss.outbox.between(clock.now(), clock.now() + timedelta(seconds=1))

@@ -105,7 +105,7 @@ async def test_repurchase_wave_of_500(
         lead = await sending.leads.find_by_phone(e164(i))
         assert lead is not None and lead.opt_out_at is not None
         assert compute_due(lead, rules, clock.now()) is None
-        with pytest.raises(MessageRefused, match="opted out"):
+        with pytest.raises(MessageRefused, match="suppression list"):
             await sending.queue(mobile(i), text="您好")
     still = await sending.leads.find_by_phone(e164(30))
     assert still is not None and still.opt_out_at is None

@@ -19,7 +19,7 @@ async def test_an_older_store_keeps_its_rows_and_takes_the_new_kinds(tmp_path: P
     old = tmp_path / "old"
     old.mkdir()
     for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name not in NEW:
+        if path.name not in NEW and path.name < "0110":  # 0110 came later still (it drops leads.opt_out_at)
             shutil.copy(path, old / path.name)
     store = tmp_path / "db.sqlite3"
     at = "2026-11-29T01:00:00.000000Z"

@@ -15,11 +15,13 @@ from collections.abc import AsyncIterator
 import pytest
 
 from dialer.ami.client import AmiClient
+from dialer.audit.service import AuditService
 from dialer.clock import SystemClock
 from dialer.domain.access.policy import Role, User
 from dialer.lab.lab import Lab
 from dialer.lab.layout import Party
 from dialer.settings import Settings
+from dialer.store.audit import AuditStore
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.service import SpyMode, SupervisorService
@@ -54,7 +56,9 @@ async def parts(
     client = AmiClient(settings.pbx, clock=clock)
     await client.start()
     store = ListenInStore(db)
-    service = SupervisorService(ami_client=client, store=store, settings=settings, clock=clock)
+    service = SupervisorService(
+        ami_client=client, store=store, audit=AuditService(AuditStore(db), clock), settings=settings, clock=clock
+    )
 
     async def route_events() -> None:
         async for event in client.events():

@@ -13,6 +13,7 @@ from dialer.ami import events as ami
 from dialer.ami.errors import AmiActionError
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role, User
+from dialer.domain.audit.model import AuditAction
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.listen_ins import ListenInStore
@@ -58,6 +59,16 @@ class ScriptedPbx:
         return tuple(self.channels)
 
 
+class Trail:
+    """The audit trail, kept in a list."""
+
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, AuditAction, str, dict[str, Any]]] = []
+
+    async def record(self, actor: str, action: AuditAction, target: str, detail: Any = None) -> None:
+        self.rows.append((actor, action, target, dict(detail or {})))
+
+
 @pytest.fixture
 async def env(
     store_target: str | Path,
@@ -66,7 +77,12 @@ async def env(
     db = await Database.open(store_target, clock=clock)
     try:
         store, pbx = ListenInStore(db), ScriptedPbx()
-        yield SupervisorService(ami_client=pbx, store=store, settings=Settings(), clock=clock), pbx, store, clock
+        yield (
+            SupervisorService(ami_client=pbx, store=store, audit=Trail(), settings=Settings(), clock=clock),
+            pbx,
+            store,
+            clock,
+        )
     finally:
         await db.close()
 
@@ -94,6 +110,24 @@ async def test_start_audits_first_then_originates_the_supervisor_into_chanspy(en
         T0,
         None,
     )
+
+
+async def test_start_is_in_the_dealer_audit_log_even_when_the_pbx_refuses(env) -> None:  # type: ignore[no-untyped-def]
+    _, _, store, clock = env
+    trail, pbx = Trail(), ScriptedPbx()
+    service = SupervisorService(ami_client=pbx, store=store, audit=trail, settings=Settings(), clock=clock)
+    session = await service.start(BOSS, "agent2", SpyMode.WHISPER)
+    pbx.originate_error = AmiActionError("Originate", "Extension does not exist.")
+    with pytest.raises(PbxRefused):
+        await service.start(BOSS, "agent2", SpyMode.LISTEN)
+
+    assert trail.rows[0] == (
+        "zhang.wei",
+        AuditAction.LISTEN_IN_START,
+        "agent2",
+        {"listen_in_id": session.id, "mode": "whisper"},
+    )
+    assert [row[1] for row in trail.rows] == [AuditAction.LISTEN_IN_START] * 2
 
 
 @pytest.mark.parametrize(
@@ -177,7 +211,7 @@ async def test_recover_closes_rows_whose_leg_is_gone_and_keeps_live_ones(env) ->
     gone = await store.open(
         supervisor="zhang.wei", agent="agent3", phone="supervisor", channel_id="old", mode="listen", at=T0
     )
-    restarted = SupervisorService(ami_client=pbx, store=store, settings=Settings(), clock=clock)
+    restarted = SupervisorService(ami_client=pbx, store=store, audit=Trail(), settings=Settings(), clock=clock)
 
     assert await restarted.recover() == 1
     assert (await store.get(gone.id)).end_reason == "hangup"  # type: ignore[union-attr]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from dialer.ami import events as ami
 from dialer.ami.errors import AmiActionError, AmiTimeout
 from dialer.clock import VirtualClock
 from dialer.config import load
@@ -281,3 +282,34 @@ async def test_drain_waits_for_the_after_call_hooks(settings: Settings, db: Data
         router.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await router
+
+
+async def test_a_manual_call_adopted_after_a_restart_is_still_read_agent_first(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> None:
+    """A manual call names its agent from the start; after a restart its live legs are read as when placed:
+    the call's own DialEnd is the customer's answer (which read as an agent leg's would leave it unanswered)."""
+    repo = SqliteAttemptRepository(db)
+    await repo.create(call_id="manual", direction=Direction.OUTBOUND, number="+8613800000001",
+                      created_at=clock.now(), agent="agent1")  # fmt: skip
+    await repo.mark_started("manual", clock.now())
+    fake = FakeAmi(clock)
+    fake.channels = (ami.ChannelInfo(
+        channel="PJSIP/agent1-00000001", uniqueid="manual", linkedid="manual", channel_state=6,
+        channel_state_desc="Up", caller_id_num="", caller_id_name="", context="dcc-manual", exten="13800000001",
+        priority=7, application="Dial", application_data="", duration_s=3, bridge_id="",
+    ),)  # fmt: skip
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        assert await service.recover() == []  # adopted: still live in the PBX
+        fake.dial_begin("manual", "manual", "PJSIP/carrier-00000002", "cust")
+        fake.dial_end("manual", "manual", "PJSIP/carrier-00000002", "cust", "ANSWER")
+        fake.hangup("manual", "cust", 16)
+        fake.hangup("manual", "manual", 16)
+        await wait_for(lambda: not service.live(), "the adopted call to end")
+    finally:
+        router.cancel()
+    done = await repo.get("manual")
+    assert done is not None and (done.outcome, done.agent) == (Outcome.ANSWERED, "agent1")
+    assert done.answered_at is not None and done.connected_at is not None

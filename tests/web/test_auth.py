@@ -260,7 +260,7 @@ async def test_an_open_websocket_closes_when_its_session_ends(  # type: ignore[n
     async with client.ws_connect("/wallboard/ws", headers={"Cookie": f"dcc_session={session.token}"}) as ws:
         first = await ws.receive(timeout=10)
         assert first.type is WSMsgType.TEXT  # the wallboard streams
-        await (auth.logout(session.token) if end == "logout" else auth.disable("li"))
+        await (auth.logout(session.token) if end == "logout" else auth.disable("li", actor="root"))
         closed = await ws.receive(timeout=5)
         while closed.type is WSMsgType.TEXT:  # a snapshot already on its way
             closed = await ws.receive(timeout=5)

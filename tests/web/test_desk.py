@@ -48,6 +48,7 @@ async def test_lead_card_shows_history_scripts_and_form(
         "interested_follow_up",
         "callback",
         "refused",
+        "do_not_call",
         "defeated",
         "wrong_number",
     ]
@@ -167,7 +168,7 @@ async def test_an_inbound_talk_makes_the_lead_the_agents_for_the_call_and_its_wr
     clock.advance(60)
     await dialer_app.attempts.finish("in-2", outcome=Outcome.ANSWERED, ended_at=clock.now())
     clock.advance(dialer_app.settings.campaigns.wrap_up_timeout_s - 1)
-    filed = await client.post(f"{url}/disposition", json={"disposition": "callback", "next_follow_up_at": "2026-12-01 10:00",
+    filed = await client.post(f"{url}/disposition", json={"disposition": "callback", "next_follow_up_at": "2026-12-01 10:00", "purpose": "other",
                                     "attempt_id": str(talk.id), "outcome": "answered"},
                               headers=agent.headers())  # fmt: skip
     assert filed.status == 200, await filed.text()
@@ -201,3 +202,26 @@ async def test_a_talk_whose_hang_up_was_lost_does_not_hand_the_lead_over_for_goo
     assert (await client.get(url, headers=agent.headers())).status == 200  # a (very) long talk
     clock.advance(2)
     assert (await client.get(url, headers=agent.headers())).status == 403  # on main: 200 forever
+
+
+async def test_a_follow_up_plan_without_its_purpose_comes_back_naming_it(
+    client: TestClient, dialer_app: App, logins: dict[Role, Login], data: Fixtures
+) -> None:
+    agent = logins[Role.AGENT]
+    url = f"/leads/{data.own_lead}/disposition"
+    page = await (await client.get(f"/leads/{data.own_lead}", headers=agent.headers())).text()
+    purposes = page.split('id="purpose"')[1].split("</select>")[0]
+    assert re.findall(r'<option value="(\w*)"', purposes) == ["", "test_drive", "event", "mailing", "other"]
+    assert "邀约试驾" in purposes
+    plan = {"disposition": "interested_follow_up", "intent": "A", "next_follow_up_at": "2026-12-05 10:00"}
+    bad = await client.post(url, data=_form(agent.csrf, **plan), headers=agent.headers(csrf=False))
+    assert bad.status == 400 and 'id="error-purpose"' in await bad.text()
+    ok = await client.post(url, data=_form(agent.csrf, **plan, purpose="event"), headers=agent.headers(csrf=False),
+                           allow_redirects=False)  # fmt: skip
+    assert ok.status == 303
+    events = await dialer_app.leads.store.events(data.own_lead)
+    assert [e.data.get("purpose") for e in events if e.kind == "callback"] == ["event"]
+    history = (await (await client.get(f"/leads/{data.own_lead}", headers=agent.headers())).text()).split(
+        'id="lead-history"'
+    )[1]
+    assert "跟进目的：参加活动" in history

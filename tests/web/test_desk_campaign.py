@@ -146,7 +146,7 @@ async def test_the_api_disposition_ends_wrap_up_too(
     agent = logins[Role.AGENT]
     await _talk(client, agent, running)
     resp = await client.post(f"/api/leads/{running.lead_id}/disposition",
-                             json={"disposition": "callback", "next_follow_up_at": "2026-11-30T15:00"}, headers=agent.headers())  # fmt: skip
+                             json={"disposition": "callback", "next_follow_up_at": "2026-11-30T15:00", "purpose": "other"}, headers=agent.headers())  # fmt: skip
     assert resp.status == 200 and (await resp.json())["id"] == running.lead_id
     assert running.runner.roster.get("agent1").state is AgentState.AVAILABLE
     await until(lambda: bool(running.runner.offers()), "the next offer for agent1")
@@ -179,7 +179,7 @@ async def test_logout_during_wrap_up_waits_for_the_disposition(
         await asyncio.sleep(0.005)
     assert running.runner.roster.get("agent1").state is AgentState.WRAP_UP
     filed = await client.post(f"/api/leads/{running.lead_id}/disposition",
-                              json={"disposition": "callback", "next_follow_up_at": "2026-11-30T15:00"}, headers=agent.headers())  # fmt: skip
+                              json={"disposition": "callback", "next_follow_up_at": "2026-11-30T15:00", "purpose": "other"}, headers=agent.headers())  # fmt: skip
     assert filed.status == 200
     await until(
         lambda: running.runner.roster.get("agent1").state is AgentState.LOGGED_OUT, "logged out after the wrap-up"

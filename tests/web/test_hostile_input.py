@@ -3,6 +3,7 @@ the route and the session allow it; every answer carries the security headers an
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -130,3 +131,21 @@ async def test_every_answer_carries_the_security_headers(client: TestClient, pat
     assert resp.headers["Referrer-Policy"] == "same-origin"
     assert resp.headers["X-Frame-Options"] == "DENY"
     assert resp.headers["Server"] == "dcc-dialer"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+     b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\n\r\n"],
+)  # fmt: skip
+async def test_what_aiohttp_refuses_before_the_console_runs_shows_no_versions(client: TestClient, raw: bytes) -> None:
+    """Found by hand (#19 finding 6): a request aiohttp cannot parse got ``Server: Python/3.11 aiohttp/3.14.5``."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(raw)
+        await writer.drain()
+        head = (await asyncio.wait_for(reader.read(4096), 10)).split(b"\r\n\r\n")[0].decode("latin-1")
+    finally:
+        writer.close()
+    assert head.startswith(("HTTP/1.0 400", "HTTP/1.1 400")), head
+    assert "\r\nServer: dcc-dialer" in head and "aiohttp" not in head and "Python" not in head, head

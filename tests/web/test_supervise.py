@@ -36,7 +36,9 @@ class Console:
 async def console(dialer_app: App, data: Fixtures, aiohttp_client: Callable[..., Awaitable[TestClient]],
                   settings: Settings, clock: VirtualClock) -> Console:  # fmt: skip
     pbx = ScriptedPbx()  # agent2 is on an answered call
-    service = SupervisorService(ami_client=pbx, store=ListenInStore(dialer_app.db), settings=settings, clock=clock)
+    service = SupervisorService(
+        ami_client=pbx, store=ListenInStore(dialer_app.db), audit=dialer_app.audit, settings=settings, clock=clock
+    )
     app = create_app(settings, dialer=dataclasses.replace(dialer_app, supervisor=service), clock=clock)
     client = await aiohttp_client(app)
     auth = client.app[AUTH]

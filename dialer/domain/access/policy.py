@@ -50,8 +50,15 @@ class Action(StrEnum):
     WALLBOARD_VIEW = "wallboard.view"
     KPI_REPORT_VIEW = "kpi.report.view"
     USER_LIST = "user.list"
+    PHONE_MANAGE = "phone.manage"  # the phones' SIP accounts: add, new password, remove (PhoneService)
     CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
     CAMPAIGN_MANAGE = "campaign.manage"  # create, start, pause, resume, stop (CampaignService)
+    DNC_VIEW = "dnc.view"  # the suppression list (勿扰名单): search it
+    DNC_MANAGE = "dnc.manage"  # put a number on it, take one off (with a reason)
+    PROMOTION_MANAGE = "promotion.manage"  # the dealer's promotions and events the desk shows
+    AUDIT_VIEW = "audit.view"  # the dealer-wide audit log and whether its chain holds (docs/audit.md)
+    CALL_PLACE = "call.place"  # a manual call to a lead from the user's own phone (ManualCalls)
+    CALL_WINDOW_OVERRIDE = "call.window_override"  # ... outside the calling windows, audited
 
 
 class Grant(StrEnum):
@@ -128,9 +135,26 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     Action.WALLBOARD_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.KPI_REPORT_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.USER_LIST: {Role.ADMIN: _A},
+    # The IT person who sets the phones up; a password opens a line to the carrier, so nobody else.
+    Action.PHONE_MANAGE: {Role.ADMIN: _A},
     # The supervisor runs the outbound work; the sales manager, who hands the leads over, watches it.
     Action.CAMPAIGN_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
     Action.CAMPAIGN_MANAGE: {Role.SUPERVISOR: _A},
+    # The supervisor keeps the suppression list (complaints reach them); the sales manager, who hands
+    # leads over, hears "stop calling me" in the showroom. Agents file 勿扰 on the call itself.
+    Action.DNC_VIEW: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    Action.DNC_MANAGE: {Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    # The sales side sets offers and events; the DCC's supervisor briefs the agents on them. Agents
+    # see today's on the desk (DESK_VIEW).
+    Action.PROMOTION_MANAGE: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
+    # Who did what: read by the people who answer for the call center (the supervisor) and for the
+    # system (the administrator), as the listen-in audit is. QA and the sales manager are among
+    # those audited (plays, exports) and run no people or logins, so they do not read it.
+    Action.AUDIT_VIEW: {Role.SUPERVISOR: _A, Role.ADMIN: _A},
+    # An agent calls the leads they work; the supervisor any lead, and only the supervisor may call
+    # outside the calling windows (a customer who asked to be called at 21:00), on the record.
+    Action.CALL_PLACE: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
+    Action.CALL_WINDOW_OVERRIDE: {Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

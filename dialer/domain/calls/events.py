@@ -93,6 +93,15 @@ class AgentFailed(CallEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class AgentPhoneUnanswered(CallEvent):
+    """A manual call rings the agent's own phone first: it was not answered (or the PBX could not
+    reach it), so the customer was never dialled."""
+
+    agent: str
+    why: str  # the OriginateResponse reason or the phone channel's hang-up cause, for the record
+
+
+@dataclass(frozen=True, slots=True)
 class AbandonStarted(CallEvent):
     """No agent in time: the PBX plays the abandon message to the customer."""
 

@@ -161,6 +161,9 @@ class CallMachine:
                     return self._move(CallState.CONNECTED, at, agent=agent)
             case ev.AgentFailed():
                 pass  # the PBX's abandon timer still protects the customer
+            case ev.AgentPhoneUnanswered(at=at, agent=agent, why=why):
+                if self._answered_at is None:
+                    return self._finish(at, Outcome.FAILED, detail=f"agent phone {agent} not answered ({why})")
             case ev.AbandonStarted():
                 if self._connected_at is None:
                     self._abandoned = True

@@ -111,6 +111,10 @@ class Pacer(Protocol):
         ...
 
 
+# When a call dialed now may be answered: this many evenly spaced quantiles of the measured ring-to-answer times.
+ANSWER_TIMES = 8
+
+
 def _within_lines(want: int, snap: PacingSnapshot, reason: DialLimit) -> DialDecision:
     free_lines = max(0, snap.line_cap - snap.lines_in_use)
     if want > free_lines:
@@ -143,41 +147,42 @@ class ProgressivePacer:
 class PredictivePacer:
     """Dials for the agents expected to be free when the customer answers, scaled by the controller.
 
-    Expected free agents E = sum over agents of P(free within H), H = mean ring-to-answer time plus
-    the abandon window (an agent freed during those 2 s still saves the call). Expected answers
-    already coming = sum over ringing calls of P(answer | rang so long). New calls each bring the
-    measured answer rate a. Dial N so that answers in flight match gain x E:
-    N = floor((gain x E - waiting - coming) / a). The guard's throttle scales the part above what
+    A call dialed now is answered, if at all, after a ring time drawn from the measured ones; the
+    agent must be free at that instant (the agent is chosen at the answer, once). So an agent counts
+    P(free by the answer) = the mean over the ring-to-answer quantiles t of P(free within t), and
+    E is the sum over agents. Expected answers already coming = sum over ringing calls of
+    P(answer | rang so long). New calls each bring the measured answer rate a. Dial N so that
+    answers in flight match gain x E: N = floor((gain x E - waiting - coming) / a). The guard's
+    throttle (which counts the waiting calls as abandoned already) scales the part above what
     progressive would dial.
     """
 
     mode = PacingMode.PREDICTIVE
 
-    def __init__(self, stats: PacingStats, abandon_after_s: float, warmup_attempts: int) -> None:
+    def __init__(self, stats: PacingStats, warmup_attempts: int) -> None:
         self._stats = stats
-        self._abandon_after_s = abandon_after_s
         self._warmup = warmup_attempts
 
     def decide(self, snap: PacingSnapshot) -> DialDecision:
         stats = self._stats
         progressive = _progressive_want(snap)
         answer_rate = stats.answer_rate
-        if stats.attempts < self._warmup or answer_rate <= 0:
+        rings = stats.answer_ring_quantiles(ANSWER_TIMES)
+        if stats.attempts < self._warmup or answer_rate <= 0 or not rings:
             return _within_lines(progressive, snap, DialLimit.WARMUP)
         now = snap.now
-        horizon = stats.mean_answer_ring_s + self._abandon_after_s
-        free = sum(stats.free_probability(a.state, (now - a.since).total_seconds(), horizon) for a in snap.agents)
+        free = sum(stats.free_probability(a.state, (now - a.since).total_seconds(), rings) for a in snap.agents)
         coming = sum(stats.answer_probability((now - t).total_seconds()) for t in snap.ringing_since)
         predicted = math.floor((stats.gain * free - snap.waiting - coming) / answer_rate)
         extra = max(0, predicted - progressive)
-        allowed = math.floor(stats.throttle() * extra)
+        allowed = math.floor(stats.throttle(snap.waiting) * extra)
         return _within_lines(progressive + allowed, snap, DialLimit.THROTTLED if allowed < extra else DialLimit.AGENTS)
 
 
-def make_pacer(mode: PacingMode, stats: PacingStats, abandon_after_s: float, warmup_attempts: int) -> Pacer:
+def make_pacer(mode: PacingMode, stats: PacingStats, warmup_attempts: int) -> Pacer:
     """The pacer for ``mode``; all modes get what predictive needs so a campaign can switch mode live."""
     if mode is PacingMode.PREVIEW:
         return PreviewPacer()
     if mode is PacingMode.PROGRESSIVE:
         return ProgressivePacer()
-    return PredictivePacer(stats, abandon_after_s, warmup_attempts)
+    return PredictivePacer(stats, warmup_attempts)

@@ -34,6 +34,7 @@ from dialer.domain.campaigns.policy import (
     RetryReason,
 )
 from dialer.domain.leads.model import LeadState
+from dialer.domain.privacy.suppression import Suppression
 from dialer.phone import Phone
 
 
@@ -240,9 +241,10 @@ class LeadFacts:
     lead_id: int
     exists: bool
     state: LeadState | None
-    opt_out_at: datetime | None
     phones: tuple[str, ...]
-    dnc_phones: tuple[str, ...]
+    suppressed: tuple[Suppression, ...]  # the active suppression entries of the lead's numbers
+    consent: bool | None  # what the lead's source said
+    consent_required: bool  # ``[privacy] consent_required_for`` names calls
     in_flight_call: str | None  # call_id of an attempt to this lead without an outcome
     claimed_by: tuple[int, ...]  # campaigns that have claimed this lead right now
     progress: LeadProgress | None  # None: not enrolled in the campaign
@@ -326,8 +328,8 @@ class CampaignRepository(Protocol):
         """Finished calls of this campaign (None: every campaign) an agent talked on with no contact in the lead's history."""
         ...
 
-    async def facts(self, campaign_id: int, lead_id: int) -> LeadFacts:
-        """What ``why`` needs to know about one lead in one campaign."""
+    async def facts(self, campaign_id: int | None, lead_id: int) -> LeadFacts:
+        """What ``why`` needs to know about one lead in one campaign (None: outside campaigns, no progress)."""
         ...
 
     async def campaigns_of(self, lead_id: int) -> list[int]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from bisect import bisect_right, insort
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Protocol
@@ -114,18 +114,23 @@ class RecentSamples:
         """Average of the samples; 0 without any."""
         return self._sum / len(self._order) if self._order else 0.0
 
+    def quantiles(self, k: int) -> tuple[float, ...]:
+        """``k`` evenly spaced quantiles (the middle of each k-th of the samples); empty without samples."""
+        n = len(self._sorted)
+        return tuple(self._sorted[int((i + 0.5) * n / k)] for i in range(k)) if n else ()
+
     def count_above(self, threshold: float) -> int:
         """How many samples exceed ``threshold``."""
         return len(self._sorted) - bisect_right(self._sorted, threshold)
 
-    def ends_within(self, elapsed: float, more: float) -> float:
-        """P(value <= elapsed + more | value > elapsed); 0 when no sample lasted that long (unknown ground)."""
-        if more <= 0:
-            return 0.0
+    def ends_within(self, elapsed: float, mores: Sequence[float]) -> float:
+        """The mean over ``mores`` of P(value <= elapsed + more | value > elapsed); 0 when no sample
+        lasted that long (unknown ground)."""
         survivors = self.count_above(elapsed)
-        if survivors == 0:
+        if survivors == 0 or not mores:
             return 0.0
-        return (survivors - self.count_above(elapsed + more)) / survivors
+        ended = sum(survivors - self.count_above(elapsed + more) for more in mores if more > 0)
+        return ended / (survivors * len(mores))
 
 
 class PacingStats:
@@ -216,6 +221,10 @@ class PacingStats:
         """How long a call rings, on average, before a person answers."""
         return self._person_rings.mean
 
+    def answer_ring_quantiles(self, k: int) -> tuple[float, ...]:
+        """How long a call rings before a person answers, as ``k`` evenly spaced quantiles of the recent ones."""
+        return self._person_rings.quantiles(k)
+
     def answer_probability(self, rang_s: float) -> float:
         """P(a person answers | the call has rung ``rang_s`` seconds without ending)."""
         answered_later = self._person_rings.count_above(rang_s)
@@ -227,18 +236,19 @@ class PacingStats:
         """Average wrap-up length."""
         return self._wrap_ups.mean
 
-    def free_probability(self, state: AgentState, elapsed_s: float, horizon_s: float) -> float:
-        """P(an agent ``elapsed_s`` into ``state`` is available within ``horizon_s``).
+    def free_probability(self, state: AgentState, elapsed_s: float, horizons_s: Sequence[float]) -> float:
+        """The mean over ``horizons_s`` of P(an agent ``elapsed_s`` into ``state`` is available within it).
 
         A talking agent still has the rest of the talk and a whole wrap-up ahead, so the wrap-up's
-        average is taken off the horizon before asking the talk distribution.
+        average is taken off each horizon before asking the talk distribution.
         """
         if state is AgentState.AVAILABLE:
             return 1.0
         if state is AgentState.WRAP_UP:
-            return self._wrap_ups.ends_within(elapsed_s, horizon_s)
+            return self._wrap_ups.ends_within(elapsed_s, horizons_s)
         if state is AgentState.ON_CALL:
-            return self._talks.ends_within(elapsed_s, horizon_s - self._wrap_ups.mean)
+            wrap_up = self._wrap_ups.mean
+            return self._talks.ends_within(elapsed_s, [h - wrap_up for h in horizons_s])
         return 0.0
 
     def tally_today(self) -> AbandonTally:
@@ -253,17 +263,19 @@ class PacingStats:
         days = {d: AbandonTally(v[0], v[1]) for d, v in self._days.items()}
         return abandon_tallies(days, self._today(), self._settings.rolling_days)
 
-    def throttle(self) -> float:
+    def throttle(self, waiting: int = 0) -> float:
         """Share of the predictive overdial allowed now, 1 (all) down to 0 (plain progressive).
 
-        Judged pessimistically: the rate each period would show if the very next answered call
-        were abandoned. Full overdial while that stays a whole ``throttle_band`` under the limit,
-        none once it would reach the limit, linear in between; the stricter period wins.
+        Judged pessimistically: the rate each period would show if the ``waiting`` calls (a person
+        answered, no agent took them: they will be abandoned, only not yet counted) and the very
+        next answered call were abandoned. Full overdial while that stays a whole ``throttle_band``
+        under the limit, none once it would reach the limit, linear in between; the stricter
+        period wins.
         """
         limit, band = self._settings.max_abandon_rate, self._settings.throttle_band
         allowed = 1.0
         for tally in (self.tally_today(), self.tally_rolling()):
-            pessimistic = (tally.abandoned + 1) / (tally.answered + 1)
+            pessimistic = (tally.abandoned + waiting + 1) / (tally.answered + waiting + 1)
             allowed = min(allowed, (limit - pessimistic) / band)
         return min(max(allowed, 0.0), 1.0)
 

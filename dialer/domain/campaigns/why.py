@@ -1,7 +1,7 @@
 """ "Why is this lead not being dialled?": every reason that applies, in words a supervisor reads.
 
 The hopper's SQL skips a lead for exactly these reasons; this module states them one by one from
-the same facts, so the answer lists ALL reasons (a lead can be opted out AND over its attempts),
+the same facts, so the answer lists ALL reasons (a lead can be suppressed AND over its attempts),
 not just the first the query happened to test. tests/campaigns/test_hopper.py checks both sides
 of each rule against the same lead.
 """
@@ -27,9 +27,10 @@ class BlockReason(StrEnum):
     NOT_ENROLLED = "not_enrolled"
     CAMPAIGN_NOT_RUNNING = "campaign_not_running"
     LEAD_CLOSED = "lead_closed"
-    OPTED_OUT = "opted_out"
     NO_PHONE = "no_phone"
-    DNC = "dnc"
+    SUPPRESSED = "suppressed"
+    NUMBER_SUPPRESSED = "number_suppressed"  # a manual call's number (the lead may have others)
+    NO_CONSENT = "no_consent"
     WINDOW_CLOSED = "window_closed"
     IN_CALL = "in_call"
     CLAIMED = "claimed"
@@ -40,17 +41,35 @@ class BlockReason(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """One suppression entry as ``why`` names it (the number masked, the time local)."""
+
+    number: str
+    at: str
+    source: str
+    by: str
+    reason: str
+
+    def text(self, language: str) -> str:
+        source = translate(f"privacy.source.{self.source}", language)
+        return f"{self.number} {self.at} {source} {self.by}: {self.reason}"
+
+
+@dataclass(frozen=True, slots=True)
 class Blocker:
     """A reason with the values that explain it (times already in the dealer's local time)."""
 
     reason: BlockReason
     params: Mapping[str, str] = field(default_factory=dict)
+    listed: tuple[Listed, ...] = ()  # SUPPRESSED: the entries that keep every number from being dialled
 
     def text(self, language: str) -> str:
         """The sentence a supervisor reads, in ``language``."""
         params = dict(self.params)
         if params.get("outcome"):
             params["outcome"] = translate(f"outcome.{params['outcome']}", language)
+        if self.listed:
+            params["entries"] = "; ".join(entry.text(language) for entry in self.listed)
         return translate(f"campaign.why.{self.reason.value}", language, **params)
 
 
@@ -69,16 +88,14 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
         found.append(Blocker(BlockReason.NOT_ENROLLED, {"campaign": str(campaign.id)}))
     if facts.state is not None and not facts.state.is_open:
         found.append(Blocker(BlockReason.LEAD_CLOSED, {"state": facts.state.zh}))
-    if facts.opt_out_at is not None:
-        found.append(Blocker(BlockReason.OPTED_OUT, {"at": local(facts.opt_out_at)}))
     if not facts.phones:
         found.append(Blocker(BlockReason.NO_PHONE))
-    elif set(facts.phones) <= set(facts.dnc_phones):
-        found.append(Blocker(BlockReason.DNC, {"numbers": ", ".join(mask(n) for n in facts.dnc_phones)}))
-    if not windows.is_open(now):
-        found.append(Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))}))
-    if facts.in_flight_call is not None:
-        found.append(Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call}))
+    elif set(facts.phones) <= {s.e164 for s in facts.suppressed}:
+        listed = _listed(facts, local)
+        found.append(Blocker(BlockReason.SUPPRESSED, {"numbers": ", ".join(x.number for x in listed)}, listed))
+    found += _no_consent(facts)
+    found += _window_closed(windows, now, local)
+    found += _in_call(facts)
     if facts.claimed_by:
         found.append(Blocker(BlockReason.CLAIMED, {"campaigns": ", ".join(str(c) for c in facts.claimed_by)}))
     if p is None:
@@ -95,6 +112,53 @@ def blockers(facts: LeadFacts, campaign: CampaignRecord, windows: CallingWindows
     if p.status is ProgressStatus.ACTIVE and p.next_attempt_at is not None and p.next_attempt_at > now:
         found.append(Blocker(BlockReason.TOO_RECENT, {"next": local(p.next_attempt_at)}))
     return found
+
+
+def manual_blockers(
+    facts: LeadFacts, number: str, windows: CallingWindows, now: datetime, *, window_override: bool = False
+) -> list[Blocker]:
+    """Every reason a person may not call ``number`` of ``facts.lead_id`` by hand at ``now``; empty: they may.
+
+    The campaigns' own rules for the lead and the number, without a campaign's: a number on the
+    suppression list is never called, nor a lead without the consent the config requires; outside the
+    calling windows only with ``window_override`` (a supervisor's, recorded by the caller); never
+    twice at once.
+    """
+    if not facts.exists:
+        return [Blocker(BlockReason.NO_LEAD, {"lead": str(facts.lead_id)})]
+    local = _local(windows)
+    found: list[Blocker] = []
+    listed = _listed(facts, local, number)
+    if listed:
+        found.append(Blocker(BlockReason.NUMBER_SUPPRESSED, {"number": mask(number)}, listed))
+    found += _no_consent(facts)
+    if not window_override:
+        found += _window_closed(windows, now, local)
+    return found + _in_call(facts)
+
+
+def _listed(facts: LeadFacts, local: Callable[[datetime], str], number: str | None = None) -> tuple[Listed, ...]:
+    return tuple(
+        Listed(mask(s.e164), local(s.at), s.source.value, s.actor, s.reason)
+        for s in facts.suppressed
+        if number is None or s.e164 == number
+    )
+
+
+def _no_consent(facts: LeadFacts) -> list[Blocker]:
+    if facts.consent_required and facts.consent is not True:
+        return [Blocker(BlockReason.NO_CONSENT, {"consent": "no" if facts.consent is False else "unknown"})]
+    return []
+
+
+def _window_closed(windows: CallingWindows, now: datetime, local: Callable[[datetime], str]) -> list[Blocker]:
+    if windows.is_open(now):
+        return []
+    return [Blocker(BlockReason.WINDOW_CLOSED, {"opens": local(windows.next_opening(now))})]
+
+
+def _in_call(facts: LeadFacts) -> list[Blocker]:
+    return [] if facts.in_flight_call is None else [Blocker(BlockReason.IN_CALL, {"call": facts.in_flight_call})]
 
 
 def _local(windows: CallingWindows) -> Callable[[datetime], str]:

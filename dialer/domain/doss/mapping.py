@@ -34,6 +34,7 @@ class Disposition(StrEnum):
     INTERESTED_FOLLOW_UP = "interested_follow_up"
     CALLBACK = "callback"  # the customer asked to be called at another time
     REFUSED = "refused"  # declined this invitation; still a prospect
+    DO_NOT_CALL = "do_not_call"  # 勿扰: no more calls or SMS; every number goes on the suppression list
     DEFEATED = "defeated"  # lost: bought elsewhere, gave up, ...
     WRONG_NUMBER = "wrong_number"
     NO_CONTACT = "no_contact"  # no conversation took place
@@ -49,6 +50,29 @@ class Disposition(StrEnum):
         return frozenset({Outcome.ANSWERED})
 
 
+class FollowUpPurpose(StrEnum):
+    """What the next contact is for (跟进目的). The handbook: a follow-up plan states its purpose,
+    one of inviting to a test drive, an event, sending material, or other."""
+
+    TEST_DRIVE = "test_drive"  # 邀约试驾
+    EVENT = "event"  # 参加活动
+    MAILING = "mailing"  # 邮寄资料
+    OTHER = "other"  # 其它
+
+    @property
+    def zh(self) -> str:
+        """The handbook's wording, as DOSS is told."""
+        return _PURPOSE_ZH[self]
+
+
+_PURPOSE_ZH: Mapping[FollowUpPurpose, str] = {
+    FollowUpPurpose.TEST_DRIVE: "邀约试驾",
+    FollowUpPurpose.EVENT: "参加活动",
+    FollowUpPurpose.MAILING: "邮寄资料",
+    FollowUpPurpose.OTHER: "其它",
+}
+
+
 class FormField(StrEnum):
     """Fields of the agent's disposition form that a mapping rule can require or allow."""
 
@@ -56,6 +80,7 @@ class FormField(StrEnum):
     NEXT_FOLLOW_UP_AT = "next_follow_up_at"
     DEFEAT_REASON = "defeat_reason"
     INTENT = "intent"
+    PURPOSE = "purpose"
     MODEL = "model"
     NOTE = "note"
 
@@ -76,6 +101,7 @@ class DispositionForm:
     next_follow_up_at: datetime | None = None
     defeat_reason: str | None = None
     intent: IntentLevel | None = None
+    purpose: FollowUpPurpose | None = None  # 跟进目的 of the next contact
     model: str | None = None  # 意向车型
     note: str | None = None
 
@@ -114,6 +140,7 @@ class DossChange:
     visit_at: datetime | None
     next_follow_up_at: datetime | None
     defeat_reason: str | None
+    purpose: FollowUpPurpose | None
     model: str | None
     note: str | None
     # True: goes to DOSS (outbox row, export line). False: history only.
@@ -173,6 +200,7 @@ class DossMapping:
             visit_at=form.visit_at,
             next_follow_up_at=form.next_follow_up_at,
             defeat_reason=form.defeat_reason,
+            purpose=form.purpose,
             model=form.model,
             note=form.note,
             sync=attempts >= rule.report_after_attempts,

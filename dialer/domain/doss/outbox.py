@@ -17,7 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.doss.mapping import Disposition
+from dialer.domain.doss.mapping import Disposition, FollowUpPurpose
 from dialer.domain.leads.model import IntentLevel, LeadSource, LeadState
 
 
@@ -104,6 +104,7 @@ class DossRecord:
     visit_at: datetime | None = None
     next_follow_up_at: datetime | None = None
     defeat_reason: str | None = None
+    purpose: FollowUpPurpose | None = None
     note: str | None = None
     outcome: Outcome | None = None  # None for showroom milestones
     disposition: Disposition | None = None
@@ -127,6 +128,7 @@ class DossRecord:
             "visit_at": _iso(self.visit_at),
             "next_follow_up_at": _iso(self.next_follow_up_at),
             "defeat_reason": self.defeat_reason,
+            "purpose": _value(self.purpose),
             "note": self.note,
             "outcome": _value(self.outcome),
             "disposition": _value(self.disposition),
@@ -153,6 +155,7 @@ class DossRecord:
             visit_at=_when(data.get("visit_at")),
             next_follow_up_at=_when(data.get("next_follow_up_at")),
             defeat_reason=data.get("defeat_reason"),
+            purpose=FollowUpPurpose(data["purpose"]) if data.get("purpose") else None,
             note=data.get("note"),
             outcome=Outcome(data["outcome"]) if data.get("outcome") else None,
             disposition=Disposition(data["disposition"]) if data.get("disposition") else None,

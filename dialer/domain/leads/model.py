@@ -173,6 +173,9 @@ class LeadEventKind(StrEnum):
     VISIT_REMINDED = "visit_reminded"
     VISIT_CONFIRMED = "visit_confirmed"  # the customer confirmed the booked visit (SMS reply)
     VISIT_CANCELLED = "visit_cancelled"  # the customer called the visit off (SMS reply); not an opt-out
+    # A person placed a call by hand (data: attempt_id, phone, window_override: the supervisor's reason
+    # when the calling windows were closed); its result follows as contact/attempt like any call's.
+    MANUAL_CALL = "manual_call"
 
 
 class PhoneKind(StrEnum):

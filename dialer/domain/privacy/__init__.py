@@ -1,0 +1,1 @@
+"""Privacy: the one suppression list, consent, retention and the PIPL rights (export, erasure)."""
