@@ -128,6 +128,7 @@ BOTH_BACKENDS = frozenset(
     {
         "store", "campaigns", "sms", "doss", "recording", "kpi", "qa", "supervisor",
         "leads/test_store.py", "leads/test_import.py", "leads/test_transfer.py", "leads/test_hygiene.py",
+        "privacy", "audit",
     }
 )  # fmt: skip
 

@@ -8,7 +8,8 @@ of summing booleans. What has no common spelling comes from ``db.dialect``, chos
   and the same field compared as an integer;
 - the seconds between two stored instants (text in the store's UTC form,
   :mod:`dialer.timestamps`), to the millisecond;
-- a comma-separated list of ids collected by ``GROUP BY``.
+- a comma-separated list of ids collected by ``GROUP BY``;
+- a JSON value with some keys removed, or some paths' values replaced where they exist (an erasure).
 
 ``lead_phones.rowid`` needs no helper: SQLite's implicit rowid (insertion order) is an explicit
 identity column of that name in the PostgreSQL schema.
@@ -17,6 +18,7 @@ identity column of that name in the PostgreSQL schema.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 # Only plain names reach these helpers (they are written in repositories, never taken from input);
@@ -49,6 +51,29 @@ class Dialect:
         """The top-level ``key`` of the JSON in ``column``, as an integer (NULL when absent)."""
         _checked(column, key)
         return f"({column} ->> '{key}')::bigint" if self.is_postgresql else f"json_extract({column}, '$.{key}')"
+
+    def json_without(self, column: str, keys: Sequence[str]) -> str:
+        """The JSON in ``column`` without the top-level ``keys`` (absent keys are no error)."""
+        _checked(column, *keys)
+        if self.is_postgresql:
+            quoted = ", ".join(f"'{key}'" for key in keys)
+            return f"({column} - ARRAY[{quoted}]::text[])"
+        return "json_remove({}, {})".format(column, ", ".join(f"'$.{key}'" for key in keys))
+
+    def json_replaced(self, column: str, values: Mapping[str, str | None]) -> str:
+        """The JSON in ``column`` with each dotted path that exists set to a text value (an SQL
+        expression, e.g. a placeholder) or to JSON null (``None``); a missing path stays missing."""
+        _checked(column, *values)
+        if self.is_postgresql:
+            # jsonb_set with create_if_missing false is json_replace; nested in path order, so
+            # placeholders keep the order they have in SQLite's spelling.
+            out = column
+            for path, value in values.items():
+                new = "'null'::jsonb" if value is None else f"to_jsonb(CAST({value} AS text))"
+                out = f"jsonb_set({out}, '{{{path.replace('.', ',')}}}', {new}, false)"
+            return out
+        pairs = ", ".join(f"'$.{path}', {'NULL' if value is None else value}" for path, value in values.items())
+        return f"json_replace({column}, {pairs})"
 
     def seconds_between(self, later: str, earlier: str) -> str:
         """Seconds from ``earlier`` to ``later`` (stored instants), a double rounded to the millisecond."""

@@ -113,7 +113,7 @@ class SuppressionStore:
         async with self._db.read() as r:
             rows = await r.fetchall(
                 "SELECT * FROM suppressions WHERE (e164 LIKE :p ESCAPE '\\' OR reason LIKE :p ESCAPE '\\')"
-                " AND (:all OR lifted_at IS NULL) ORDER BY at DESC, id DESC LIMIT :limit",
+                " AND (:all = 1 OR lifted_at IS NULL) ORDER BY at DESC, id DESC LIMIT :limit",
                 {"p": pattern, "all": int(include_lifted), "limit": limit},
             )
         return [_entry(row) for row in rows]
