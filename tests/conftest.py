@@ -161,6 +161,21 @@ async def store_target(store_backend: str, request: pytest.FixtureRequest, tmp_p
     await server.drop_database(url)
 
 
+@pytest.fixture
+async def empty_store_target(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str | Path]:
+    """A store no migration has touched yet, for a test that migrates it step by step: a new SQLite
+    file, or an empty database on the session's PostgreSQL (dropped after the test)."""
+    if store_backend == "sqlite":
+        yield tmp_path / "empty.sqlite3"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.create_database(empty=True)
+    yield url
+    await server.drop_database(url)
+
+
 # -- the real Asterisk lab, shared by every test that needs it -----------------------------
 
 REPO = Path(__file__).resolve().parents[1]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,33 +20,20 @@ from dialer.store.errors import IntegrityError
 from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
 from dialer.tasks import TaskHealth
 from tests.conftest import write_config
-from tests.pgserver import PostgresServer
 
 AT = "2026-11-20T01:00:00.000000Z"
 
 
-@pytest.fixture
-async def empty_store(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
-    """A store no migration has touched yet: a new SQLite file, or an empty PostgreSQL database."""
-    if store_backend == "sqlite":
-        yield tmp_path / "db.sqlite3"
-        return
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    url = await server.create_database(empty=True)
-    yield url
-    await server.drop_database(url)
-
-
 async def test_0110_moves_dnc_sms_opt_outs_and_lead_opt_outs_into_one_list(
-    tmp_path: Path, clock: VirtualClock, empty_store: str | Path
+    tmp_path: Path, clock: VirtualClock, empty_store_target: str | Path
 ) -> None:
-    postgresql = isinstance(empty_store, str)
+    postgresql = isinstance(empty_store_target, str)
     before = tmp_path / "before"
     before.mkdir()
     for path in (PG_MIGRATIONS_DIR if postgresql else MIGRATIONS_DIR).glob("*.sql"):
         if path.name < "0110":
             shutil.copy(path, before / path.name)
-    store = empty_store
+    store = empty_store_target
     async with await Database.open(store, clock=clock, migrations_dir=before) as db, db.write() as tx:
         await tx.execute("INSERT INTO leads (id, name, source, state, created_at, created_by, updated_at, opt_out_at)"
                          " VALUES (1, '张三', 'hq', 'following', ?, 't', ?, ?)", (AT, AT, AT))  # fmt: skip
