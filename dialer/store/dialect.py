@@ -9,7 +9,8 @@ of summing booleans. What has no common spelling comes from ``db.dialect``, chos
 - the seconds between two stored instants (text in the store's UTC form,
   :mod:`dialer.timestamps`), to the millisecond;
 - a comma-separated list of ids collected by ``GROUP BY``;
-- a JSON value with some keys removed, or some paths' values replaced where they exist (an erasure).
+- a JSON value with some keys removed, or some paths' values replaced where they exist (an erasure);
+- a ``LIKE`` that ignores case, as SQLite's does (for ASCII letters) and PostgreSQL's does not.
 
 ``lead_phones.rowid`` needs no helper: SQLite's implicit rowid (insertion order) is an explicit
 identity column of that name in the PostgreSQL schema.
@@ -41,6 +42,12 @@ class Dialect:
     @property
     def is_postgresql(self) -> bool:
         return self.name == "postgresql"
+
+    @property
+    def like(self) -> str:
+        """The case-insensitive ``LIKE`` operator: SQLite's ``LIKE`` folds ASCII letters, PostgreSQL's
+        ``ILIKE`` every letter (a search typed in lower case finds "SMS TD" on both)."""
+        return "ILIKE" if self.is_postgresql else "LIKE"
 
     def json_text(self, column: str, key: str) -> str:
         """The top-level ``key`` of the JSON in ``column``, as text (NULL when absent)."""

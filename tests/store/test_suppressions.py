@@ -1,6 +1,6 @@
 """The suppression list's repository on both backends: one active entry per number (the first kept),
 a lifted entry kept with who and why, and a search whose text is taken literally (``%`` and ``_``
-match only themselves)."""
+match only themselves) and whose letters' case is ignored, as SQLite's LIKE does."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ async def test_add_lift_search_and_history(db: Database, clock: VirtualClock) ->
     assert [e.e164 for e in await store.search("100%", include_lifted=False, limit=10)] == [A]
     assert await store.search("0_", include_lifted=False, limit=10) == []
     assert [e.e164 for e in await store.search("0000002", include_lifted=False, limit=10)] == [B]
+    assert [e.e164 for e in await store.search("sms td", include_lifted=False, limit=10)] == [B]  # case ignored
 
     clock.advance(60)
     assert await store.lift(A, "客户同意回访", clock.now(), "supervisor")
