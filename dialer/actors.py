@@ -6,3 +6,7 @@ one name, so reports can tell it from the people (KPIs count agents' calls, not 
 """
 
 SYSTEM_ACTOR = "dialer"
+
+# What a person did through the console is recorded as this prefix and their login (``web:zhang``):
+# history shows the change came through the console, and reports find the person's identity by the login.
+CONSOLE_ACTOR_PREFIX = "web:"

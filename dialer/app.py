@@ -171,7 +171,9 @@ async def open_store(
             hopper=hopper,
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
             audit=audit,
-            auth=AuthService(UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost),
+            auth=AuthService(
+                UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost, region=settings.dealer.region
+            ),
             phones=PhoneService(PhoneStore(db), clock),
             promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
             listen_ins=ListenInStore(db),

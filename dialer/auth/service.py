@@ -30,6 +30,7 @@ from dialer.domain.auth.throttle import LoginThrottle, ThrottleRules
 from dialer.domain.auth.totp import ROLES as TOTP_ROLES
 from dialer.domain.auth.totp import accepted_step, new_secret, provisioning_uri
 from dialer.logs import get_logger
+from dialer.phone import DEFAULT_REGION, InvalidPhone, normalize
 from dialer.settings import WebSettings
 from dialer.store.errors import IntegrityError
 from dialer.store.totp import TotpStore
@@ -79,10 +80,13 @@ class AuthService:
         clock: Clock,
         audit: AuditTrail,
         cost: ScryptCost = DEFAULT_COST,
+        *,
+        region: str = DEFAULT_REGION,
     ) -> None:
         self._users = users
         self._totp = totp
         self._audit = audit
+        self._region = region
         self._web = web
         self._clock = clock
         self._cost = cost
@@ -90,9 +94,17 @@ class AuthService:
         self._dummy_hash: str | None = None
 
     async def add_user(
-        self, name: str, role: str, password: str, agent: str | None = None, *, actor: str = SYSTEM
+        self,
+        name: str,
+        role: str,
+        password: str,
+        agent: str | None = None,
+        mobile: str | None = None,
+        *,
+        actor: str = SYSTEM,
     ) -> UserRecord:
-        """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed under.
+        """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed
+        under, one per person (docs/leads.md, "Owners"); ``mobile`` is where their customers' visit notices go.
 
         ``actor``: who adds it, for the audit log (the dialer itself unless a person does)."""
         if not _NAME.match(name):
@@ -103,10 +115,17 @@ class AuthService:
             raise BadUserInput("role", role, f"must be one of {', '.join(r.value for r in Role)}") from None
         check_new_password(password, name)
         identity = (agent or name) if parsed is Role.AGENT else agent
+        if identity is not None:
+            if not _NAME.match(identity):
+                raise BadUserInput("agent", identity, "use 1-64 letters, digits, '.', '_' or '-'")
+            holder = await self._users.by_agent(identity)
+            if holder is not None:
+                raise BadUserInput("agent", identity, f"is already the identity of {holder.name}: one per person")
+        number = None if mobile is None else self._mobile(mobile)
         hashed = await asyncio.to_thread(hash_password, password, self._cost)
         try:
             user = await self._users.add(
-                name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now()
+                name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now(), mobile=number
             )
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
@@ -146,6 +165,23 @@ class AuthService:
         await self._users.set_disabled(user.id, None)
         log.info("auth.user_enabled", user=name)
         await self._audit.record(actor, AuditAction.USER_ENABLE, name)
+
+    async def set_mobile(self, name: str, mobile: str | None) -> UserRecord:
+        """``name``'s own mobile (None: forget it), where the visit notices for their customers go."""
+        user = await self._user(name)
+        number = None if mobile is None else self._mobile(mobile)
+        await self._users.set_mobile(user.id, number)
+        log.info("auth.mobile_set", user=name, mobile=bool(number))
+        return await self._user(name)
+
+    def _mobile(self, raw: str) -> str:
+        try:
+            phone = normalize(raw, self._region)
+        except InvalidPhone as exc:
+            raise BadUserInput("mobile", raw, exc.reason) from None
+        if not phone.mobile:
+            raise BadUserInput("mobile", raw, "not a mobile number: SMS notices go to mobiles only")
+        return phone.e164
 
     async def _user(self, name: str) -> UserRecord:
         user = await self._users.by_name(name)

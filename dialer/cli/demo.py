@@ -85,14 +85,17 @@ WAVE_TEMPLATE = "repurchase"
 WAVE_WAIT_S = 20.0
 WAVE_MIN_REPLY_RATE = 0.5
 # The console's people for this run: one supervisor, one sales manager, three agents whose
-# phones are the lab's agent1..agent3 endpoints.
-USERS: tuple[tuple[str, Role, str | None], ...] = (
-    ("supervisor", Role.SUPERVISOR, None),
-    ("manager", Role.SALES_MANAGER, None),
-    ("agent1", Role.AGENT, "agent1"),
-    ("agent2", Role.AGENT, "agent2"),
-    ("agent3", Role.AGENT, "agent3"),
+# phones are the lab's agent1..agent3 endpoints; the first two with their own mobiles (their
+# customers' visit notices go there).
+USERS: tuple[tuple[str, Role, str | None, str | None], ...] = (
+    ("supervisor", Role.SUPERVISOR, None, None),
+    ("manager", Role.SALES_MANAGER, None, None),
+    ("agent1", Role.AGENT, "agent1", "13900139000"),
+    ("agent2", Role.AGENT, "agent2", "13700137000"),
+    ("agent3", Role.AGENT, "agent3", None),
 )
+# The names config/demo/leads.csv writes in 负责人, as the sales manager maps them to the agents.
+OWNER_ALIASES = (("王丽", "agent1"), ("李强", "agent2"))
 SUPERVISOR_ACTOR = "DCC主管"
 MANAGER_ACTOR = "销售经理"
 _STEPS = ("lab", "users", "console", "leads_all", "sms", "campaign", "repurchase", "showroom", "results", "doss", "kpi",
@@ -236,10 +239,12 @@ async def _create_users(cfg: Settings, clock: Clock) -> None:
     rows = []
     async with open_store(cfg, clock) as app:
         auth = app.auth
-        for name, role, agent in USERS:
+        for name, role, agent, mobile in USERS:
             password = secrets.token_urlsafe(9)
-            await auth.add_user(name, role.value, password, agent=agent)
+            await auth.add_user(name, role.value, password, agent=agent, mobile=mobile)
             rows.append((name, translate(f"web.role.{role.value}", lang), agent, password))
+        for alias, user in OWNER_ALIASES:
+            await app.manager.add_alias(alias, user, MANAGER_ACTOR)
     print_table([translate(f"demo.col.{c}", lang) for c in ("user", "role", "agent", "password")], rows)
 
 

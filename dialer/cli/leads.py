@@ -74,7 +74,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     imp = leads.add_parser("import", help="import a CSV or XLSX lead file (see docs/leads-import.md)")
     imp.add_argument("file", type=Path)
     imp.add_argument("--source", choices=[s.value for s in LeadSource], help="source of rows that leave 线索来源 empty")
-    imp.add_argument("--owner", help="owner (负责人) of rows that leave it empty")
+    imp.add_argument("--owner", help="owner (负责人) of rows that leave it empty: an agent's identity, login or alias")
     imp.add_argument("--actor", default=None, help="who is importing (default: the login name)")
     imp.add_argument("--json", action="store_true", help="print the full report as JSON")
     imp.add_argument(
@@ -99,7 +99,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     tr = leads.add_parser("transfer", help="assign or transfer leads to an agent (recorded in history and for DOSS)")
     tr.add_argument("lead_ids", nargs="+", type=int, metavar="LEAD_ID")
-    tr.add_argument("--to", required=True, dest="to_owner", help="the agent endpoint of a user with the agent role")
+    tr.add_argument("--to", required=True, dest="to_owner", help="the agent: their identity, login or alias")
     tr.add_argument("--reason", required=True, help="why (shown in the lead's history and DOSS's note)")
     tr.add_argument("--actor", default=None, help="who decides (default: the login name)")
     tr.add_argument("--json", action="store_true")
@@ -226,6 +226,7 @@ def print_import(report: ImportReport, lang: str, service: LeadService) -> None:
             ("col.row", "col.name", "col.kept_name"),
             [(n.row, n.name, n.kept_name) for n in report.name_mismatches],
         ),
+        ("import.unknown_owners", ("col.row", "col.owner"), [(u.row, u.name) for u in report.unknown_owners]),
     ]
     for title, headers, rows in sections:
         if rows:

@@ -1,4 +1,4 @@
-"""``dialer users``: add console logins and list them (docs/web.md)."""
+"""``dialer users``: add console logins and list them, their mobiles, the names lead files use for them (docs/web.md)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from dialer.cli.output import print_json, print_table
 from dialer.domain.access.policy import Role
 from dialer.domain.audit.model import cli_actor
 from dialer.domain.auth.errors import AuthError
+from dialer.domain.leads.errors import LeadError
 from dialer.i18n import translate
 from dialer.settings import Settings
 
@@ -28,8 +29,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     a.add_argument(
         "--agent", help="agents: the identity their calls, recordings and leads are filed under (default: NAME)"
     )
+    a.add_argument("--mobile", help="their own mobile: where the visit notices for their customers go")
     a.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     a.set_defaults(handler=run_add)
+
+    mob = cmds.add_parser(
+        "mobile", help="set (or --clear) a user's own mobile, where their customers' visit notices go"
+    )
+    mob.add_argument("name", metavar="NAME")
+    number = mob.add_mutually_exclusive_group(required=True)
+    number.add_argument("number", metavar="NUMBER", nargs="?")
+    number.add_argument("--clear", action="store_true")
+    mob.set_defaults(handler=run_mobile)
+
+    al = cmds.add_parser("alias", help="names lead files use for an agent (负责人): add, remove, list")
+    al_cmds = al.add_subparsers(dest="alias_command", metavar="ACTION", required=True)
+    al_add = al_cmds.add_parser("add", help="map NAME to the agent USER; leads already filed under NAME become theirs")
+    al_add.add_argument("alias", metavar="NAME")
+    al_add.add_argument("user", metavar="USER", help="the agent's login or identity")
+    al_add.add_argument("--actor", help="who decided (default: your system login)")
+    al_add.set_defaults(handler=run_alias, alias_change="add")
+    al_rm = al_cmds.add_parser("remove", help="forget NAME (leads already filed under the agent stay theirs)")
+    al_rm.add_argument("alias", metavar="NAME")
+    al_rm.add_argument("--actor", help="who decided (default: your system login)")
+    al_rm.set_defaults(handler=run_alias, alias_change="remove")
+    al_ls = al_cmds.add_parser("list", help="the aliases, and owner names on leads that nobody goes by")
+    al_ls.add_argument("--json", action="store_true")
+    al_ls.set_defaults(handler=run_aliases)
 
     ls = cmds.add_parser("list", help="every login with role and agent identity")
     ls.add_argument("--json", action="store_true")
@@ -79,7 +105,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
         auth = app.auth
         try:
             user = await auth.add_user(
-                args.name, args.role, password, agent=args.agent, actor=cli_actor(getpass.getuser())
+                args.name, args.role, password, agent=args.agent, mobile=args.mobile, actor=cli_actor(getpass.getuser())
             )
         except AuthError as exc:
             raise CliError(str(exc)) from None
@@ -142,6 +168,60 @@ async def run_totp(cfg: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+async def run_mobile(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users mobile NAME NUMBER|--clear``."""
+    async with open_store(cfg, args.clock) as app:
+        try:
+            user = await app.auth.set_mobile(args.name, None if args.clear else args.number)
+        except AuthError as exc:
+            raise CliError(str(exc)) from None
+    print(translate("cli.users.mobile", cfg.ui.language, name=user.name, mobile=user.mobile or "—"))
+    return 0
+
+
+async def run_alias(cfg: Settings, args: argparse.Namespace) -> int:
+    """``dialer users alias add NAME USER`` and ``alias remove NAME``."""
+    actor = args.actor or getpass.getuser()
+    async with open_store(cfg, args.clock) as app:
+        try:
+            if args.alias_change == "add":
+                moved = await app.manager.add_alias(args.alias, args.user, actor)
+            else:
+                await app.manager.remove_alias(args.alias, actor)
+        except LeadError as exc:
+            raise CliError(str(exc)) from None
+    lang = cfg.ui.language
+    if args.alias_change == "add":
+        print(translate("cli.users.alias_added", lang, alias=args.alias.strip(), user=args.user, leads=moved))
+    else:
+        print(translate("cli.users.alias_removed", lang, alias=args.alias.strip()))
+    return 0
+
+
+async def run_aliases(cfg: Settings, args: argparse.Namespace) -> int:
+    """The aliases, then the owner names on leads that nobody goes by."""
+    async with open_store(cfg, args.clock) as app:
+        names = await app.manager.owner_names()
+    if args.json:
+        print_json(
+            {
+                "aliases": [{"alias": a.alias, "user": a.user, "agent": a.agent} for a in names.aliases],
+                "unknown": [{"owner": name, "leads": n} for name, n in names.unknown],
+            }
+        )
+        return 0
+    lang = cfg.ui.language
+    print_table(
+        [translate(k, lang) for k in ("web.owners.alias", "web.col.name", "web.col.agent")],
+        [(a.alias, a.user, a.agent) for a in names.aliases],
+    )
+    if names.unknown:
+        print()
+        print(translate("web.owners.unknown", lang))
+        print_table([translate(k, lang) for k in ("web.col.owner", "web.owners.leads")], list(names.unknown))
+    return 0
+
+
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the logins."""
     async with open_store(cfg, args.clock) as app:
@@ -149,16 +229,31 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print_json(
             [
-                {"name": u.name, "role": u.role.value, "agent": u.agent, "disabled": u.disabled_at is not None}
+                {
+                    "name": u.name,
+                    "role": u.role.value,
+                    "agent": u.agent,
+                    "mobile": u.mobile,
+                    "disabled": u.disabled_at is not None,
+                }
                 for u in users
             ]
         )
         return 0
     lang = cfg.ui.language
     print_table(
-        [translate(k, lang) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")],
         [
-            (u.name, translate("web.role." + u.role.value, lang), u.agent or "", "" if u.disabled_at is None else "✗")
+            translate(k, lang)
+            for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.mobile", "web.col.disabled")
+        ],
+        [
+            (
+                u.name,
+                translate("web.role." + u.role.value, lang),
+                u.agent or "",
+                u.mobile or "",
+                "" if u.disabled_at is None else "✗",
+            )
             for u in users
         ],
     )

@@ -1,19 +1,24 @@
 """The lead import service: file -> rows -> drafts -> one store transaction -> report.
 
 A file whose bytes were imported before with the same recipe (rules version, --source,
---owner, region, time zone, cell limit: ``import_recipe``) is recognised by its SHA-256
+--owner, region, time zone, cell limit, the owner directory: ``import_recipe``) is recognised by its SHA-256
 and skipped before a row is read; ``force`` reads it anyway, through the same merge rules,
 so a forced re-import fills only what is empty and never undoes an agent's work.
 
 Reading and parsing (CPU-bound: phone validation dominates) runs in a worker
 thread so a service's event loop keeps serving while a big file is read; the
 store then matches and writes everything in one transaction.
+
+Owners (负责人) are people's names as the file writes them; each is filed under the identity of the
+agent who goes by it (login, identity or the manager's alias: dialer.domain.auth.owners). A name
+nobody goes by is not kept: the lead is imported without an owner and the report names the row.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from enum import StrEnum
@@ -21,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from dialer.clock import Clock
+from dialer.domain.auth.owners import OwnerDirectory
+from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.merge import NameMismatch, OwnershipConflict, RowMerge
 from dialer.domain.leads.model import LeadSource
 from dialer.domain.leads.records import ImportSource, PreviousImport
@@ -29,6 +36,7 @@ from dialer.domain.leads.template import (
     LeadDraft,
     Rejection,
     RowContext,
+    UnknownOwner,
     import_recipe,
     is_blank,
     map_headers,
@@ -75,6 +83,7 @@ class ImportReport:
     conflicts: tuple[OwnershipConflict, ...]
     name_mismatches: tuple[NameMismatch, ...]
     ignored_headers: tuple[str, ...]
+    unknown_owners: tuple[UnknownOwner, ...] = ()  # rows whose owner nobody goes by: imported without one
     previous: PreviousImport | None = None  # the latest earlier import of these bytes
     skipped: bool = False  # imported before with the same recipe: not read again (``previous`` says when)
     rejected_rows: int = field(init=False)
@@ -109,8 +118,10 @@ class LeadImporter:
         progress_rows: int,
         max_cell_chars: int,
         max_unpacked_mb: int,
+        owners: Callable[[], Awaitable[OwnerDirectory]],
     ) -> None:
         self._store = store
+        self._owners = owners
         self._max_cell_chars = max_cell_chars
         self._max_unpacked_bytes = max_unpacked_mb * 1024 * 1024
         self._clock = clock
@@ -131,7 +142,11 @@ class LeadImporter:
         """Import ``path``; ``source``/``owner`` apply to rows that leave those columns empty.
 
         The same bytes imported before with the same recipe are skipped unless ``force``.
+        :class:`ImportFileError` if ``owner`` is nobody's name.
         """
+        directory = await self._owners()
+        if owner is not None and directory.resolve(owner) is None:
+            raise ImportFileError(f"owner {owner!r}: not an agent's login, identity or alias (dialer users alias add)")
         ctx = RowContext(
             region=self._region,
             tz=self._tz,
@@ -140,14 +155,17 @@ class LeadImporter:
             owner=owner,
             max_cell_chars=self._max_cell_chars,
         )
-        recipe = import_recipe(ctx)
+        recipe = import_recipe(ctx, directory.names)
         if not force and (skipped := await self._skipped(path, recipe)):
             return skipped
         parsed = await asyncio.to_thread(self._read, path, ctx, progress)
+        drafts, unknown = _file_owners(parsed.drafts, directory)
+        if unknown:
+            log.warning("leads.unknown_owners", file=path.name, rows=[u.row for u in unknown])
         if progress:
             progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
         src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
-        run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
+        run = await self._store.import_drafts(drafts, parsed.rejections, src, actor)
         plan = run.plan
         return ImportReport(
             file=str(path),
@@ -161,6 +179,7 @@ class LeadImporter:
             conflicts=plan.conflicts,
             name_mismatches=plan.name_mismatches,
             ignored_headers=parsed.ignored_headers,
+            unknown_owners=unknown,
             previous=run.previous,
         )
 
@@ -218,6 +237,20 @@ class LeadImporter:
             ignored_headers=list(headers.ignored),
         )
         return parsed
+
+
+def _file_owners(
+    drafts: list[LeadDraft], directory: OwnerDirectory
+) -> tuple[list[LeadDraft], tuple[UnknownOwner, ...]]:
+    """Each draft's owner as the identity it is filed under; a name nobody goes by is dropped and reported."""
+    out: list[LeadDraft] = []
+    unknown: list[UnknownOwner] = []
+    for draft in drafts:
+        agent = directory.resolve(draft.owner)
+        if draft.owner is not None and agent is None:
+            unknown.append(UnknownOwner(draft.row, draft.owner))
+        out.append(draft if agent == draft.owner else dataclasses.replace(draft, owner=agent))
+    return out, tuple(unknown)
 
 
 @dataclass(slots=True)

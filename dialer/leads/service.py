@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
 from dialer.domain.access.policy import Role
+from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory, check_alias
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.errors import LeadError
 from dialer.domain.leads.hygiene import HygieneReport, build_report, month_bounds, months_back
@@ -95,6 +96,14 @@ def summarize_ownership(counts: Sequence[OwnershipCount]) -> Ownership:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnerNames:
+    """The manager's owner list: the aliases, and the owner names on leads that no agent goes by."""
+
+    aliases: tuple[OwnerAlias, ...]
+    unknown: tuple[tuple[str, int], ...]  # (name, leads filed under it), by name
+
+
+@dataclass(frozen=True, slots=True)
 class Reactivation:
     """One defeated lead brought back, and its transfer when the manager also re-assigned it."""
 
@@ -121,6 +130,7 @@ class LeadService:
             progress_rows=settings.leads.import_progress_rows,
             max_cell_chars=settings.leads.import_max_cell_chars,
             max_unpacked_mb=settings.leads.import_max_unpacked_mb,
+            owners=self.owner_directory,
         )
 
     async def due(self, scope: DueScope = DueScope.TODAY, owner: str | None = None) -> list[DueItem]:
@@ -153,10 +163,12 @@ class LeadService:
         return build_report(month, self.tz, facts, self._settings.hygiene_trend_months)
 
     async def agents(self) -> list[str]:
-        """The agent endpoints leads can be given to: enabled users with the agent role."""
-        return sorted(
-            {u.agent for u in await self._users.all() if u.role is Role.AGENT and u.agent and u.disabled_at is None}
-        )
+        """The agent identities leads can be given to: enabled users with the agent role."""
+        return sorted((await self.owner_directory()).agents)
+
+    async def owner_directory(self) -> OwnerDirectory:
+        """Every name an owner goes by (an agent's login, identity, the manager's aliases) to their identity."""
+        return await self._users.owner_directory()
 
     async def search(self, query: LeadQuery) -> LeadPage:
         """The manager's lead list: filtered, one page, earliest deadline first."""
@@ -177,6 +189,7 @@ class LeadManager:
 
     def __init__(self, db: Database, leads: LeadService, doss: DossService, clock: Clock) -> None:
         self._db = db
+        self._users = UserStore(db)
         self._clock = clock
         self._leads = leads
         self._doss = doss
@@ -185,8 +198,8 @@ class LeadManager:
         """Give the leads to agent ``to_owner``; :class:`ManageError` names a bad field, nothing written."""
         ids = _check_ids(lead_ids)
         text = _check_reason(reason)
-        await self._check_agent(to_owner)
-        return await self._doss.record_transfer(ids, to_owner, actor, text)
+        agent = await self._check_agent(to_owner)
+        return await self._doss.record_transfer(ids, agent, actor, text)
 
     async def reactivate(
         self, lead_ids: Sequence[int], actor: str, reason: str, to_owner: str | None = None
@@ -198,14 +211,13 @@ class LeadManager:
         """
         ids = _check_ids(lead_ids)
         text = _check_reason(reason)
-        if to_owner is not None:
-            await self._check_agent(to_owner)
+        agent = None if to_owner is None else await self._check_agent(to_owner)
         async with self._db.write():
             back = await self._doss.record_reactivation(ids, actor, text)
-            if to_owner is None:
+            if agent is None:
                 done = [Reactivation(lead, None) for lead in back]
             else:
-                transfers = await self._doss.record_transfer(ids, to_owner, actor, text)
+                transfers = await self._doss.record_transfer(ids, agent, actor, text)
                 done = [Reactivation(t.lead, t) for t in transfers]
         log.info("leads.reactivated", leads=ids, to_owner=to_owner, actor=actor)
         return done
@@ -218,9 +230,50 @@ class LeadManager:
             max_unpacked_bytes=self._leads.max_unpacked_bytes,
         )  # fmt: skip
 
-    async def _check_agent(self, to_owner: str) -> None:
-        if to_owner not in await self._leads.agents():
-            raise ManageError("to_owner", to_owner, "not the agent endpoint of an enabled user with the agent role")
+    async def _check_agent(self, to_owner: str) -> str:
+        """The identity ``to_owner`` (an agent's identity, login or alias) is filed under."""
+        agent = (await self._leads.owner_directory()).resolve(to_owner)
+        if agent is None:
+            raise ManageError(
+                "to_owner", to_owner, "not an enabled user with the agent role (login, identity or alias)"
+            )
+        return agent
+
+    # -- owner aliases: the names lead files use for a user -------------------------------------------
+
+    async def owner_names(self) -> OwnerNames:
+        """The aliases and the owner names on leads that resolve to nobody (the import reported them)."""
+        directory = await self._leads.owner_directory()
+        on_leads = await self._leads.store.owners()
+        unknown = tuple((name, n) for name, n in on_leads.items() if name not in directory.agents)
+        return OwnerNames(tuple(await self._users.aliases()), unknown)
+
+    async def add_alias(self, alias: str, user: str, actor: str) -> int:
+        """Map the name ``alias`` to the agent ``user`` (login or identity) and file the leads already owned
+        under that name under the user's identity; returns how many leads moved."""
+        try:
+            name = check_alias(alias)
+        except ValueError as exc:
+            raise ManageError("alias", alias, str(exc)) from None
+        target = await self._users.by_name(user) or await self._users.by_agent(user)
+        if target is None or target.role is not Role.AGENT or not target.agent or target.disabled_at is not None:
+            raise ManageError("user", user, "not an enabled user with the agent role")
+        taken = await self._users.by_name(name) or await self._users.by_agent(name)
+        if taken is not None and taken.id != target.id:
+            raise ManageError("alias", name, f"is the login or identity of {taken.name}, not an alias")
+        at = self._clock.now()
+        await self._users.add_alias(name, target.id, at, actor)
+        moved = (
+            0 if name == target.agent else await self._leads.store.rename_owner(name, target.agent, at, actor, "alias")
+        )
+        log.info("leads.alias_added", alias=name, user=target.name, leads_moved=moved, actor=actor)
+        return moved
+
+    async def remove_alias(self, alias: str, actor: str) -> None:
+        """Forget the alias (leads already filed under the user stay theirs)."""
+        if not await self._users.remove_alias(alias.strip()):
+            raise ManageError("alias", alias, "no such alias")
+        log.info("leads.alias_removed", alias=alias.strip(), actor=actor)
 
 
 def _check_ids(lead_ids: Sequence[int]) -> list[int]:

@@ -34,13 +34,14 @@ from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SmsConf
 from dialer.domain.sms.rules import CAP_WEEK, ReplyKind, SendRules
 from dialer.domain.sms.templates import TemplateBook
 from dialer.logs import get_logger
-from dialer.phone import InvalidPhone, normalize
+from dialer.phone import DialFormat, InvalidPhone, dial_string, normalize
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.errors import StoreError
 from dialer.store.leads import LeadStore
 from dialer.store.sms import BaseCustomer, NewMessage, OutboxMessage, SmsStore, WaveRow
 from dialer.store.suppressions import SuppressionStore
+from dialer.store.users import UserStore
 from dialer.tasks import TaskHealth, supervised, wait_event
 
 log = get_logger(__name__)
@@ -151,6 +152,7 @@ class SmsService:
         self.suppressions = SuppressionStore(db)
         self._consent = ConsentPolicy.from_settings(settings.privacy)
         self.leads = LeadStore(db, DueRules(settings.leads, self.rules.tz), clock)
+        self._users = UserStore(db)
         self._segmenting = settings.sms.driver == "smpp"
         missing = [name for name in LEAD_FLOW_TEMPLATES if name not in templates.templates]
         if missing:
@@ -243,11 +245,13 @@ class SmsService:
     # -- the lead flow: booked visits and reminders ---------------------------------------------
 
     async def confirm_visit(self, lead_id: int, actor: str = ACTOR) -> list[Queued]:
-        """A visit was booked: the confirmation to the customer and the notice to the consultant.
+        """A visit was booked: the confirmation to the customer and the notice to the consultant, the
+        lead's owner (their own mobile, ``users.mobile``). The customer's confirmation never waits on the
+        consultant: without their mobile it gives the showroom's number and only the notice is skipped.
 
         Idempotent per lead and visit time, so the DOSS disposition flow may call it again safely.
         """
-        lead, values, mobile = await self._visit_values(lead_id)
+        lead, values, mobile, consultant_phone = await self._visit_values(lead_id)
         stamp = lead.visit_at.isoformat() if lead.visit_at else ""
         sent = [
             await self.queue(
@@ -259,7 +263,6 @@ class SmsService:
                 actor=actor,
             )
         ]
-        consultant_phone = values.get("consultant_phone")
         if consultant_phone:
             sent.append(
                 await self.queue(
@@ -276,7 +279,7 @@ class SmsService:
 
     async def remind_visit(self, lead_id: int, actor: str = ACTOR) -> Queued:
         """The day-before reminder asking the customer to confirm; marks the lead's reminder done."""
-        lead, values, mobile = await self._visit_values(lead_id)
+        lead, values, mobile, _ = await self._visit_values(lead_id)
         stamp = lead.visit_at.isoformat() if lead.visit_at else ""
         queued = await self.queue(
             mobile,
@@ -321,7 +324,8 @@ class SmsService:
                 await self.leads.record_visit_reminder(lead.id, self._clock.now(), actor, not_sent=str(exc))
         return sent
 
-    async def _visit_values(self, lead_id: int) -> tuple[Lead, dict[str, str], str]:
+    async def _visit_values(self, lead_id: int) -> tuple[Lead, dict[str, str], str, str | None]:
+        """The lead, its template values, the customer's mobile and the consultant's (None: unknown)."""
         try:
             lead = await self.leads.get(lead_id)
         except LeadNotFound:
@@ -337,12 +341,14 @@ class SmsService:
             "model": lead.model or lead.current_car or "",
             "date": f"{local.month}月{local.day}日",
             "time": local.strftime("%H:%M"),
-            "consultant": lead.owner or "",
         }
-        phone = self._book.consultants.get(lead.owner or "")
-        if phone:
-            values["consultant_phone"] = phone
-        return lead, values, mobile
+        # The owner is an agent identity; the customer reads the person's login name and gets their mobile, or
+        # (no owner, no mobile) the dealer's name and the showroom's number (TemplateBook.phone).
+        consultant = None if lead.owner is None else await self._users.by_agent(lead.owner)
+        values["consultant"] = consultant.name if consultant else self._settings.dealer.name
+        if consultant is not None and consultant.mobile:
+            values["consultant_phone"] = dial_string(consultant.mobile, DialFormat.NATIONAL)  # as customers dial it
+        return lead, values, mobile, None if consultant is None else consultant.mobile
 
     # -- repurchase waves -----------------------------------------------------------------------
 

@@ -2,16 +2,19 @@
 
 The events that count are the leads package's own history kinds (docs/kpi.md):
 ``contact`` with channel ``phone`` is a phone follow-up, ``state`` carries the new
-state in ``data.to``, and every ``contact`` or ``attempt`` by phone is one call
-made by its ``actor``. Nothing here writes.
+state in ``data.to``, and every ``contact`` or ``attempt`` by phone is one call.
+
+A call counts for the person who had it, under their one identity (docs/kpi.md, "Agents"): the
+agent of its attempt (the endpoint the call was put through to), else the identity of the login
+that filed it from the console (actor ``web:<login>``), else its actor. Nothing here writes.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from dialer.actors import SYSTEM_ACTOR
-from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, StateFact
+from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
+from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
@@ -24,7 +27,8 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     and "first follow-up" depend on a lead's whole history, not just the month.
     """
     end = to_db(until)
-    phone = f"{db.dialect.json_text('data', 'channel')} = 'phone'"
+    json_text, json_int = db.dialect.json_text, db.dialect.json_int
+    phone = f"{json_text('data', 'channel')} = 'phone'"
     async with db.read() as r:
         lead_rows = await r.fetchall(
             "SELECT id, source, created_at, owner, issued_at, handed_over_at FROM leads WHERE created_at < ?", (end,)
@@ -34,14 +38,31 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
-            f"SELECT lead_id, at, {db.dialect.json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
+            f"SELECT lead_id, at, {json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
             (LeadEventKind.STATE.value, end),
         )
+        # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
+        # owner's identity, later ones too (the same person all along: an October lead filed under 王丽 and
+        # named agent1 in November was agent1's in October).
+        owner_rows = await r.fetchall(
+            f"SELECT lead_id, at, kind, CASE WHEN kind IN (?, ?) THEN {json_text('data', 'owner')}"
+            f" ELSE {json_text('data', 'to')} END AS owner,"
+            f" CASE WHEN kind = ? THEN {json_text('data', 'from')} END AS previous"
+            " FROM lead_events WHERE (kind IN (?, ?, ?) AND at < ?) OR kind = ? ORDER BY id",
+            (LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.OWNER_RENAMED.value,
+             LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
+             LeadEventKind.OWNER_RENAMED.value),
+        )  # fmt: skip
         # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
         call_rows = await r.fetchall(
-            f"SELECT actor, at FROM lead_events WHERE kind IN (?, ?) AND {phone} AND at >= ? AND at < ? AND actor != ?",
-            (LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end, SYSTEM_ACTOR),
-        )
+            "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
+            f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
+            " LEFT JOIN users u ON e.actor = ? || u.name"
+            f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
+            " AND e.actor != ?",
+            (CONSOLE_ACTOR_PREFIX, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end,
+             SYSTEM_ACTOR),
+        )  # fmt: skip
     return KpiInput(
         leads=[
             LeadFact(
@@ -56,5 +77,6 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         ],
         contacts=[ContactFact(row["lead_id"], from_db(row["at"])) for row in contact_rows],
         states=[StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"])) for row in state_rows],
-        calls=[CallFact(row["actor"], from_db(row["at"])) for row in call_rows],
+        calls=[CallFact(row["agent"], from_db(row["at"])) for row in call_rows],
+        owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )

@@ -737,6 +737,30 @@ class LeadStore:
                  unchanged=[t.lead.id for t in done if not t.changed])  # fmt: skip
         return done
 
+    async def rename_owner(self, old: str, new: str, at: datetime, actor: str, reason: str) -> int:
+        """File every lead owned under the name ``old`` under ``new``, the same person's identity (an alias
+        the manager just named); an ``owner_renamed`` event each. Not a transfer: ``owned_at`` and the
+        deadlines stay. Returns how many leads moved."""
+        data = json.dumps({"from": old, "to": new, "reason": reason}, ensure_ascii=False)
+        async with self._db.write() as tx:
+            await tx.execute(
+                "INSERT INTO lead_events (lead_id, kind, at, actor, data) SELECT id, ?, ?, ?, ? FROM leads WHERE owner = ?",
+                (LeadEventKind.OWNER_RENAMED.value, to_db(at), actor, data, old),
+            )
+            moved = await tx.execute(
+                "UPDATE leads SET owner = ?, updated_at = ? WHERE owner = ?", (new, to_db(at), old)
+            )
+        log.info("leads.owner_renamed", old=old, new=new, leads=moved, actor=actor)
+        return moved
+
+    async def owners(self) -> dict[str, int]:
+        """Every owner name the leads carry, with how many leads each."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                "SELECT owner, COUNT(*) AS n FROM leads WHERE owner IS NOT NULL GROUP BY owner ORDER BY owner"
+            )
+        return {row["owner"]: int(row["n"]) for row in rows}
+
     async def _get_for_update(self, tx: Tx, lead_id: int) -> Lead:
         leads = await self._load(tx, [lead_id])
         if not leads:

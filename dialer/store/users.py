@@ -1,16 +1,17 @@
-"""The sqlite store of console users and web sessions (migration 0070, docs/web.md)."""
+"""The store of console users, their web sessions and owner aliases (migrations 0070, 0100; docs/web.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from dialer.domain.access.policy import Role
+from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory
 from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.store.database import Database, Row
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
-_USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at"
+_USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at, u.mobile"
 
 
 def _user(row: Row) -> UserRecord:
@@ -22,6 +23,7 @@ def _user(row: Row) -> UserRecord:
         password_hash=row["password_hash"],
         created_at=from_db(row["created_at"]),
         disabled_at=from_db_or_none(row["disabled_at"]),
+        mobile=row["mobile"],
     )
 
 
@@ -31,14 +33,61 @@ class UserStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    async def add(self, *, name: str, role: Role, agent: str | None, password_hash: str, at: datetime) -> UserRecord:
-        """Store a new user; :class:`IntegrityError` if the name is taken."""
+    async def add(
+        self, *, name: str, role: Role, agent: str | None, password_hash: str, at: datetime, mobile: str | None = None
+    ) -> UserRecord:
+        """Store a new user; :class:`IntegrityError` if the name or the agent identity is taken."""
         async with self._db.write() as tx:
             user_id = await tx.insert(
-                "INSERT INTO users (name, role, agent, password_hash, created_at) VALUES (?, ?, ?, ?, ?)",
-                (name, role.value, agent, password_hash, to_db(at)),
+                "INSERT INTO users (name, role, agent, password_hash, created_at, mobile) VALUES (?, ?, ?, ?, ?, ?)",
+                (name, role.value, agent, password_hash, to_db(at), mobile),
             )
-        return UserRecord(user_id, name, role, agent, password_hash, from_db(to_db(at)))
+        return UserRecord(user_id, name, role, agent, password_hash, from_db(to_db(at)), mobile=mobile)
+
+    async def by_agent(self, agent: str) -> UserRecord | None:
+        """The user whose agent identity is ``agent`` (unique), disabled or not."""
+        async with self._db.read() as r:
+            row = await r.fetchone(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.agent = ?", (agent,))
+        return None if row is None else _user(row)
+
+    async def set_mobile(self, user_id: int, mobile: str | None) -> None:
+        """The user's own mobile (E.164), or None to forget it."""
+        async with self._db.write() as tx:
+            if not await tx.execute("UPDATE users SET mobile = ? WHERE id = ?", (mobile, user_id)):
+                raise IntegrityError(f"user id {user_id} does not exist")
+
+    # -- owner aliases: the names lead files use for a user (migration 0100) ---------------------
+
+    async def aliases(self) -> list[OwnerAlias]:
+        """Every alias with its user's login and identity, by alias."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(
+                "SELECT a.alias, u.name, u.agent FROM owner_aliases a JOIN users u ON u.id = a.user_id ORDER BY a.alias"
+            )
+        return [OwnerAlias(row["alias"], row["name"], row["agent"] or "") for row in rows]
+
+    async def add_alias(self, alias: str, user_id: int, at: datetime, actor: str) -> bool:
+        """Map ``alias`` to the user, replacing an earlier mapping; False if it already named this user."""
+        async with self._db.write() as tx:
+            row = await tx.fetchone("SELECT user_id FROM owner_aliases WHERE alias = ?", (alias,))
+            if row is not None and row["user_id"] == user_id:
+                return False
+            await tx.execute(
+                "INSERT INTO owner_aliases (alias, user_id, created_at, created_by) VALUES (?, ?, ?, ?)"
+                " ON CONFLICT (alias) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,"
+                " created_by = excluded.created_by",
+                (alias, user_id, to_db(at), actor),
+            )
+        return True
+
+    async def remove_alias(self, alias: str) -> bool:
+        """Forget ``alias``; False if there was none."""
+        async with self._db.write() as tx:
+            return await tx.execute("DELETE FROM owner_aliases WHERE alias = ?", (alias,)) == 1
+
+    async def owner_directory(self) -> OwnerDirectory:
+        """Every name an owner goes by (login, identity, alias) to the identity their work is filed under."""
+        return OwnerDirectory.build(await self.all(), await self.aliases())
 
     async def by_name(self, name: str) -> UserRecord | None:
         """The user with this login name, disabled or not."""

@@ -29,6 +29,7 @@ from dialer.web import (
     views_dnc,
     views_leads,
     views_manage,
+    views_owners,
     views_phones,
     views_preview,
     views_promotions,
@@ -57,7 +58,7 @@ def route_table() -> RouteTable:
     return RouteTable.combine(
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
-        views_manage.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_phones.routes, views_calls.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
+        views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_phones.routes, views_calls.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
     )  # fmt: skip
 
 

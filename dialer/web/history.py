@@ -26,6 +26,7 @@ _IN_OPENING: Mapping[str, frozenset[str]] = {
     "assigned": frozenset({"import_id", "row", "owner"}),
     "ownership_conflict": frozenset({"import_id", "row", "owner", "claimant"}),
     "transferred": frozenset({"from", "to"}),
+    "owner_renamed": frozenset({"from", "to"}),
     "contact": frozenset({"channel", "outcome"}),
     "attempt": frozenset({"channel", "outcome"}),
     "state": frozenset({"from", "to"}),

@@ -41,6 +41,7 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/campaigns", "web.nav.campaigns", Action.CAMPAIGN_VIEW),
     ("/import", "web.nav.import", Action.LEAD_IMPORT),
     ("/manage", "web.nav.manage", Action.LEAD_ASSIGN),
+    ("/manage/owners", "web.nav.owners", Action.LEAD_ASSIGN),
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
     ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
@@ -94,7 +95,7 @@ def render(request: web.Request, template: str, title: str, *, status: int = 200
         "csrf_token": request.get(CSRF, ""),
         "user": user,
         "nav": [] if user is None else [
-            {"id": path.strip("/"), "path": path, "key": key}
+            {"id": path.strip("/").replace("/", "-"), "path": path, "key": key}
             for path, key, action in _NAV if action in _grantable(user.role)
         ],
         "switch": [(code, translate("web.lang.name", code)) for code in LANGUAGES if code != lang],

@@ -7,6 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
+from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.app import App
 from dialer.auth.service import AuthService
 from dialer.campaigns.registry import RunnerRegistry
@@ -40,3 +41,8 @@ def session_of(request: web.Request) -> SessionRecord:
     if session is None:
         raise web.HTTPUnauthorized()
     return session
+
+
+def console_actor(request: web.Request) -> str:
+    """Who a change made through the console is recorded as: ``web:<login>`` (dialer.actors)."""
+    return CONSOLE_ACTOR_PREFIX + session_of(request).user.name

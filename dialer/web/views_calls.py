@@ -24,13 +24,12 @@ from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user
-from dialer.web.keys import DIALER, LANG, RUNNERS, session_of
+from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _lead_for, _lead_page, lead_owner_for  # the lead card and its access rule
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 # The supervisor's reason for calling outside the windows: the audit's words, kept short.
 OVERRIDE_MAX = 200
 
@@ -106,7 +105,7 @@ async def place(request: web.Request, lead: Lead, number: str | None, override: 
     _not_on_a_campaign_call(request, agent)
     try:
         return await manual.place(
-            lead_id=lead.id, agent=agent, actor=_ACTOR_PREFIX + session_of(request).user.name,
+            lead_id=lead.id, agent=agent, actor=console_actor(request),
             number=number, window_override=reason,
         )  # fmt: skip
     except ManualCallRefused as exc:

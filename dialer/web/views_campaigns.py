@@ -38,13 +38,12 @@ from dialer.settings import RetryDefaults, Settings, WindowDefaults
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import allowed, render, t
-from dialer.web.keys import DIALER, SETTINGS, session_of
+from dialer.web.keys import DIALER, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import local_time
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # the campaign's events show which commands came through the console
 _COMMANDS = "|".join(c.value for c in PERSON_COMMANDS)
 # Filter keys that are lists the form offers as checkboxes, and as comma-separated text.
 _FILTER_CHOICES = ("sources", "states", "intents", "owners")
@@ -123,7 +122,7 @@ def _service(request: web.Request) -> CampaignService:
 
 
 def _actor(request: web.Request) -> str:
-    return _ACTOR_PREFIX + session_of(request).user.name
+    return console_actor(request)
 
 
 async def _create(request: web.Request, table: Mapping[str, Any]) -> int:

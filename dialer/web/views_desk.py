@@ -34,13 +34,11 @@ from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.history import sentence
 from dialer.web.html import allowed, policy_user, render, t
-from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, session_of
+from dialer.web.keys import DIALER, MAPPING, RUNNERS, SETTINGS, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_promotions import running_cards
 
 routes = RouteTable()
-
-_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 
 
 def _tz(request: web.Request) -> ZoneInfo:
@@ -275,7 +273,7 @@ async def _unfiled_talk(request: web.Request, lead: Lead) -> int | None:
 async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lead:
     """Parse and record a disposition; every refusal is a BadRequest naming its field."""
     parsed = parse_disposition(data, _tz(request))
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = console_actor(request)
     app = request.app[DIALER]
     pending = _my_wrap_up(request, lead.id)
     try:
@@ -324,7 +322,7 @@ def lead_manager(request: web.Request) -> LeadManager:
 async def _reactivate(request: web.Request, reason: str) -> Lead:
     lead = await _lead_for(request, Action.LEAD_REACTIVATE)
     try:
-        done = await lead_manager(request).reactivate([lead.id], _ACTOR_PREFIX + session_of(request).user.name, reason)
+        done = await lead_manager(request).reactivate([lead.id], console_actor(request), reason)
     except ManageError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
     except LeadStateError as exc:
@@ -402,7 +400,7 @@ async def desk_state(request: web.Request) -> dict[str, Any]:
 async def _change(request: web.Request, command: PresenceCommand, reason: str | None = None) -> web.StreamResponse:
     agent = _agent_of(request)
     try:
-        await request.app[DIALER].presence.change(agent, command, _ACTOR_PREFIX + session_of(request).user.name, reason)
+        await request.app[DIALER].presence.change(agent, command, console_actor(request), reason)
     except PresenceRefused as exc:
         if exc.field == "reason":
             raise BadRequest({"reason": str(exc)}) from None

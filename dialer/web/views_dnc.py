@@ -18,12 +18,11 @@ from dialer.domain.privacy.suppression import REASON_MAX, SuppressionError, Supp
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import render, t
-from dialer.web.keys import DIALER, SETTINGS, session_of
+from dialer.web.keys import DIALER, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # the list shows which changes came through the console
 LIMIT_DEFAULT = 200
 LIMIT_MAX = 1000
 # A search is part of a number or of a reason: longer is no search.
@@ -79,7 +78,7 @@ def parse_change(data: Mapping[str, Any]) -> tuple[str, str]:
 async def _change(request: web.Request, data: Mapping[str, Any], add: bool) -> tuple[str, bool]:
     number, reason = parse_change(data)
     privacy = request.app[DIALER].privacy
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = console_actor(request)
     try:
         if add:
             return await privacy.suppress(number, reason, SuppressionSource.CONSOLE, actor)

@@ -19,7 +19,7 @@ from dialer.leads.doss_states import StatesReport
 from dialer.leads.importer import ImportReport
 from dialer.web.errors import BadRequest
 from dialer.web.html import render, t
-from dialer.web.keys import DIALER, session_of
+from dialer.web.keys import DIALER, console_actor
 from dialer.web.routing import RouteTable
 
 routes = RouteTable()
@@ -67,8 +67,10 @@ async def _import(request: web.Request) -> ImportReport:
         except FieldError as exc:
             errors["source"] = f"{raw_source!r}: {exc.reason}"
     owner = str(form.get("owner") or "").strip() or None
+    if owner is not None and (await request.app[DIALER].leads.owner_directory()).resolve(owner) is None:
+        errors["owner"] = f"{owner!r}: not an agent's login, identity or alias"
     force = bool(form.get("force"))
-    actor = "web:" + session_of(request).user.name
+    actor = console_actor(request)
     async with _uploaded(request, errors) as path:
         return await request.app[DIALER].leads.importer.import_file(
             path, actor=actor, source=source, owner=owner, force=force
@@ -78,7 +80,7 @@ async def _import(request: web.Request) -> ImportReport:
 async def _import_states(request: web.Request) -> StatesReport:
     """Read the uploaded DOSS export and take its visits and deals into the leads (idempotent)."""
     async with _uploaded(request, {}) as path:
-        return await request.app[DIALER].manager.import_doss_states(path, "web:" + session_of(request).user.name)
+        return await request.app[DIALER].manager.import_doss_states(path, console_actor(request))
 
 
 def _page(
@@ -97,6 +99,7 @@ def _page(
         request, "import.html", t(request, "web.import.title"), status=status, errors=errors or {}, report=report,
         previous_at=None if previous_at is None else previous_at.strftime("%Y-%m-%d %H:%M"),
         rejects=[] if report is None else [(r.row, r.field, r.value, r.reason) for r in report.rejections],
+        unknown_owners=[] if report is None else [(u.row, u.name) for u in report.unknown_owners],
         sources=[s.value for s in LeadSource], states=states, states_errors=states_errors or {},
         states_problems=[] if states is None else [(p.row, p.field, p.value, p.reason) for p in states.problems],
     )  # fmt: skip

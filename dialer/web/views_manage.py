@@ -27,7 +27,7 @@ from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import allowed, render, t
-from dialer.web.keys import DIALER, session_of
+from dialer.web.keys import DIALER, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import lead_json, lead_manager, local_time
 from dialer.web.views_showroom import MILESTONES
@@ -35,7 +35,6 @@ from dialer.web.views_showroom import record as record_milestone
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # history shows which changes came through the console
 PER_PAGE_DEFAULT = 50
 PER_PAGE_MAX = 200
 # A page number past this is no page of any dealer's leads (and would overflow the query's offset).
@@ -130,7 +129,7 @@ def parse_decision(data: Mapping[str, Any], *, owner_required: bool) -> LeadMove
 
 
 def _actor(request: web.Request) -> str:
-    return _ACTOR_PREFIX + session_of(request).user.name
+    return console_actor(request)
 
 
 async def _transfer(request: web.Request, decision: LeadMoveRequest) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from dialer.domain.pbx.phones import NewPassword, PhoneAccount, PhoneError
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
-from dialer.web.keys import DIALER, SETTINGS, session_of
+from dialer.web.keys import DIALER, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
@@ -28,7 +28,6 @@ routes = RouteTable()
 _ENDPOINT = (
     Param("endpoint", "the phone's endpoint: lower-case letters and digits, starting with a letter", required=True),
 )
-_ACTOR_PREFIX = "web:"
 _AUDITED = {"add": AuditAction.PHONE_ADD, "reset": AuditAction.PHONE_RESET, "remove": AuditAction.PHONE_REMOVE}
 # A password must not linger in a browser's or a proxy's cache.
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -55,7 +54,7 @@ async def _change(request: web.Request, change: str, endpoint: str) -> NewPasswo
         if "no such phone account" in str(exc):
             raise NotFound("phone_not_found", str(exc)) from None
         raise BadRequest({"endpoint": str(exc)}) from None
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = console_actor(request)
     await request.app[DIALER].audit.record(actor, _AUDITED[change], endpoint)
     return made
 

@@ -17,12 +17,11 @@ from dialer.domain.promotions.model import NewPromotion, Promotion, PromotionErr
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import render, t
-from dialer.web.keys import DIALER, session_of
+from dialer.web.keys import DIALER, console_actor
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"
 _FIELDS = (
     Param("kind", "offer (促销政策) or event (市场活动)", required=True),
     Param("title", "what agents read first (1-80 characters)", required=True),
@@ -79,9 +78,7 @@ async def running_cards(request: web.Request) -> list[dict[str, str]]:
 
 async def _add(request: web.Request, data: Mapping[str, Any]) -> Promotion:
     try:
-        return await request.app[DIALER].promotions.add(
-            parse_promotion(data), _ACTOR_PREFIX + session_of(request).user.name
-        )
+        return await request.app[DIALER].promotions.add(parse_promotion(data), console_actor(request))
     except PromotionError as exc:
         raise BadRequest({exc.field: str(exc).removeprefix(f"{exc.field}: ")}) from None
 
@@ -91,7 +88,7 @@ async def _end(request: web.Request) -> Promotion:
     if promotion_id is None:
         raise BadRequest({"promotion_id": "not a number"})
     try:
-        return await request.app[DIALER].promotions.end(promotion_id, _ACTOR_PREFIX + session_of(request).user.name)
+        return await request.app[DIALER].promotions.end(promotion_id, console_actor(request))
     except PromotionError as exc:
         raise NotFound("promotion_not_found", str(exc).removeprefix("id: ")) from None
 

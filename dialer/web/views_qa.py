@@ -22,12 +22,11 @@ from dialer.phone import mask
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import render, t
-from dialer.web.keys import DIALER, LANG, RECORDINGS, SETTINGS, session_of
+from dialer.web.keys import DIALER, LANG, RECORDINGS, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"
 COMMENT_MAX = 1000
 _ITEM_PREFIX = "item-"
 
@@ -73,7 +72,7 @@ async def _score(request: web.Request, recording: Recording, data: Mapping[str, 
     values, comment = parse_scoring(data)
     try:
         stored = await request.app[DIALER].qa.score(
-            recording.id, scorer=_ACTOR_PREFIX + session_of(request).user.name, values=values, comment=comment
+            recording.id, scorer=console_actor(request), values=values, comment=comment
         )
     except ScoreError as exc:
         raise BadRequest({_ITEM_PREFIX + exc.item: str(exc)}) from None

@@ -84,7 +84,13 @@ async def api_reports(request: web.Request) -> web.StreamResponse:
 
 def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:
     return [
-        (u.name, t(request, "web.role." + u.role.value), u.agent or "", "" if u.disabled_at is None else "✗")
+        (
+            u.name,
+            t(request, "web.role." + u.role.value),
+            u.agent or "",
+            u.mobile or "",
+            "" if u.disabled_at is None else "✗",
+        )
         for u in users
     ]
 
@@ -93,7 +99,9 @@ def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[obje
 async def users_page(request: web.Request) -> web.StreamResponse:
     """The logins, their roles and agent identities."""
     users = await request.app[AUTH].users()
-    headers = [t(request, k) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.disabled")]
+    headers = [
+        t(request, k) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.mobile", "web.col.disabled")
+    ]
     return render(
         request, "users.html", t(request, "web.users.title"), headers=headers, rows=_user_rows(request, users)
     )
@@ -103,5 +111,5 @@ async def users_page(request: web.Request) -> web.StreamResponse:
 async def api_users(request: web.Request) -> web.StreamResponse:
     """Name, role and agent identity of every login (never a password hash)."""
     users = await request.app[AUTH].users()
-    return web.json_response({"users": [{"name": u.name, "role": u.role.value, "agent": u.agent,
+    return web.json_response({"users": [{"name": u.name, "role": u.role.value, "agent": u.agent, "mobile": u.mobile,
                                          "disabled": u.disabled_at is not None} for u in users]})  # fmt: skip

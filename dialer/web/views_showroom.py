@@ -21,13 +21,12 @@ from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import Lead, LeadState
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object, parse_milestone
-from dialer.web.keys import DIALER, SETTINGS, session_of
+from dialer.web.keys import DIALER, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _lead_for, _lead_page, lead_json  # the lead card and its access rule
 
 routes = RouteTable()
 
-_ACTOR_PREFIX = "web:"  # history and the DOSS outbox show which changes came through the console
 # Where a form may send the user back after recording (never an address from elsewhere).
 _BACK = re.compile(r"^/(desk|leads/\d+)$")
 MILESTONES = {"visit": LeadState.VISITED, "deal": LeadState.DEAL}
@@ -38,7 +37,7 @@ async def record(
 ) -> list[Lead]:
     """Parse the fields and record the milestone for every lead (all or none); a 400 names what is wrong."""
     parsed = parse_milestone(data, ZoneInfo(request.app[SETTINGS].dealer.timezone))
-    actor = _ACTOR_PREFIX + session_of(request).user.name
+    actor = console_actor(request)
     try:
         done = await request.app[DIALER].doss.record_milestones(
             lead_ids, state, actor, parsed.note, at=parsed.at, test_drive=parsed.test_drive, model=parsed.model

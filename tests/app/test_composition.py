@@ -24,6 +24,9 @@ async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(
     leads = tmp_path / "leads.csv"
     leads.write_text("姓名,手机,线索来源,负责人,意向车型\n张先生,13800138000,网络,王丽,迈锐宝\n", encoding="utf-8")
     async with open_store(settings, VirtualClock(NOW)) as app:
+        # The file's 王丽 is the agent wangli, whose own mobile gets the notice.
+        await app.auth.add_user("wangli", "agent", "correct horse battery", agent="agent1", mobile="13900139000")
+        await app.manager.add_alias("王丽", "wangli", "经理")
         report = await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.WEB)
         assert report.created == 1
         lead = await app.leads.store.find_by_phone("+8613800138000")
@@ -33,7 +36,7 @@ async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(
             lead.id, None, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=visit), "王丽"
         )
         queued = await app.sms.store.messages()
-        # the customer's confirmation and the consultant's notice (王丽's mobile in config/sms_templates.toml)
+        # the customer's confirmation and the consultant's notice (the owner's own mobile)
         assert {m.to_e164 for m in queued} == {"+8613800138000", "+8613900139000"}
         customer = next(m for m in queued if m.to_e164 == "+8613800138000")
         assert "张先生" in customer.body and customer.lead_id == lead.id

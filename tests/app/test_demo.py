@@ -146,7 +146,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
     kpi_config = write_config(tmp_path / "kpi", store={"path": str(demo / "dialer.sqlite3")})
     kpi = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "dialer", "--config", str(kpi_config), "kpi", "--month", month, "--json",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path, env=checkout_env(),
     )  # fmt: skip
     kpi_out, kpi_err = await kpi.communicate()
     assert kpi.returncode == 0, kpi_err.decode()

@@ -21,6 +21,7 @@ from dialer.domain.leads.errors import LeadStateError
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.leads.service import DueScope
 from tests.conftest import write_config
+from tests.web.conftest import CHEAP
 
 # Tuesday 3 November 2026, 10:00 in Shanghai: the lead is called and invited for Friday 15:00.
 CALLED = datetime(2026, 11, 3, 2, 0, tzinfo=UTC)
@@ -35,7 +36,8 @@ def invited(tmp_path: Path) -> Path:
     async def seed() -> None:
         leads = tmp_path / "leads.csv"
         leads.write_text("姓名,手机,线索来源,负责人\n张先生,13800138000,总部下发,agent1\n", encoding="utf-8")
-        async with open_store(load(cfg, env={}), VirtualClock(CALLED)) as app:
+        async with open_store(load(cfg, env={}), VirtualClock(CALLED), password_cost=CHEAP) as app:
+            await app.auth.add_user("zhang", "agent", "correct horse battery", agent="agent1")  # the owner
             await app.leads.importer.import_file(leads, actor="经理", source=LeadSource.HQ)
             form = DispositionForm(Disposition.BOOKED_VISIT, visit_at=VISIT)
             await app.doss.record_disposition(1, None, Outcome.ANSWERED, form, "agent1")

@@ -8,10 +8,23 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 from dialer.settings import Settings
 from dialer.store.database import Database
+from dialer.store.users import UserStore
+
+# The DCC's agents as these tests' lead files name them (负责人): each a login whose identity is the name.
+AGENTS = ("王丽", "李强", "赵敏", "展厅小刘", "Li")
+
+
+@pytest.fixture(autouse=True)
+async def agents(db: Database, clock: VirtualClock) -> None:
+    """The agents the files name own their leads (an owner nobody goes by is reported, not kept)."""
+    users = UserStore(db)
+    for name in AGENTS:
+        await users.add(name=name, role=Role.AGENT, agent=name, password_hash="unused", at=clock.now())
 
 
 @pytest.fixture

@@ -19,25 +19,10 @@ def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = write_config(tmp_path, store={"path": str(tmp_path / "cli.sqlite3")})
     leads = tmp_path / "hq.csv"
     write_sheet(leads, ["姓名", "手机", "负责人"], [["张三", "13800138000", "agent1"], ["李四", "13900139000", ""]])
+    for name, agent in (("zhang", "agent1"), ("wu", "agent2")):
+        add = ["users", "add", name, "--role", "agent", "--agent", agent, "--password-env", "DCC_TEST_PW"]
+        assert main(["--config", str(path), *add]) == 0
     assert main(["--config", str(path), "leads", "import", str(leads), "--source", "hq"]) == 0
-    assert (
-        main(
-            [
-                "--config",
-                str(path),
-                "users",
-                "add",
-                "wu",
-                "--role",
-                "agent",
-                "--agent",
-                "agent2",
-                "--password-env",
-                "DCC_TEST_PW",
-            ]
-        )
-        == 0
-    )
     return path
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.access.policy import Role
 from dialer.domain.leads.model import LeadSource
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
@@ -19,6 +20,7 @@ from dialer.sms.service import SmsService
 from dialer.sms.simulator import SimScript, SmscSimulator
 from dialer.sms.smpp import SmppDriver
 from dialer.store.database import Database
+from dialer.store.users import UserStore
 from tests.conftest import REPO, free_port
 
 
@@ -59,15 +61,22 @@ def service(db: Database, settings: Settings, clock: VirtualClock) -> SmsService
 
 
 ImportCustomers = Callable[..., Awaitable[None]]
+# The consultant who owns the test customers: an agent whose login and identity are 王丽, with her own mobile.
+CONSULTANT, CONSULTANT_MOBILE = "王丽", "+8613900139000"
 
 
 @pytest.fixture
 def import_customers(db: Database, settings: Settings, clock: VirtualClock, tmp_path: Path) -> ImportCustomers:
-    """Import ``n`` base customers (numbers :func:`mobile` first..first+n-1), by default driving a 科鲁兹 bought in 2019."""
+    """Import ``n`` base customers (numbers :func:`mobile` first..first+n-1), by default driving a 科鲁兹 bought in 2019,
+    owned by the agent :data:`CONSULTANT`."""
 
     async def run(
         n: int, *, first: int = 0, car: str = "科鲁兹", bought: str = "2019-05-01", owner: str = "王丽"
     ) -> None:
+        users = UserStore(db)
+        if await users.by_name(CONSULTANT) is None:
+            await users.add(name=CONSULTANT, role=Role.AGENT, agent=CONSULTANT, password_hash="unused", at=clock.now(),
+                            mobile=CONSULTANT_MOBILE)  # fmt: skip
         path = tmp_path / f"base_{first}_{n}.csv"
         rows = [[f"客户{i}", mobile(i), "基盘客户", car, bought, owner] for i in range(first, first + n)]
         write_sheet(path, ["姓名", "手机", "线索来源", "现有车型", "购车日期", "负责人"], rows)

@@ -12,7 +12,9 @@ from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.sms.driver import Inbound
 from dialer.domain.sms.errors import MessageRefused
 from dialer.domain.sms.rules import ReplyKind
+from dialer.settings import Settings
 from dialer.sms.service import SmsService
+from dialer.store.users import UserStore
 
 from .conftest import e164, mobile
 
@@ -42,6 +44,24 @@ async def test_booked_visit_confirms_to_customer_and_consultant_once(
         "11月30日 15:00" in customer.body and "王丽（13900139000）" in customer.body and "张杨路1888号" in customer.body
     )
     assert consultant.to_e164 == "+8613900139000" and "客户0" in consultant.body and not consultant.promotional
+
+
+@pytest.mark.parametrize("owner", ["", "王丽"], ids=["no owner", "an owner without a mobile"])
+async def test_the_customers_confirmation_never_waits_on_the_consultant(
+    service: SmsService, import_customers, clock, db, owner: str
+) -> None:
+    """Before, a customer whose lead's owner was not in [consultants] got no confirmation at all (a template error)."""
+    await import_customers(1, owner=owner)
+    if owner:
+        user = await UserStore(db).by_name(owner)
+        assert user is not None
+        await UserStore(db).set_mobile(user.id, None)
+    sent = await service.confirm_visit(await book_visit(service, clock, 0))
+    assert len(sent) == 1  # the customer's; no consultant's notice without a number to send it to
+    customer = await service.store.get(sent[0].message_id)
+    assert customer is not None and customer.to_e164 == e164(0)
+    # The showroom's number ([dealer] phone), and the consultant's name or, for nobody's lead, the dealer's.
+    assert f"顾问{owner or Settings().dealer.name}（021-58881888）" in customer.body
 
 
 async def test_reminders_go_to_tomorrows_visits_only_and_once(service: SmsService, import_customers, clock) -> None:

@@ -64,3 +64,22 @@ def test_the_shipped_template_file_is_valid_and_promotes_with_opt_out() -> None:
     text = shipped.render("repurchase", {"customer": "张先生", "model": "迈锐宝XL", "dealer": "DCC汽车"})
     assert text.startswith("【DCC汽车】") and text.endswith("回T退订")
     assert {"visit_confirmation", "visit_consultant", "visit_reminder"} <= set(shipped.templates)
+
+
+def test_the_consultant_list_is_gone_and_its_replacement_named() -> None:
+    """The visit notice goes to the owner's own mobile (users.mobile): a [consultants] table is refused, not ignored."""
+    with pytest.raises(SmsConfigError, match=r"\[consultants\] is no longer read.*dialer users mobile"):
+        parse_templates(
+            {"dealer": DEALER, "consultants": {"王丽": "13900139000"}, "templates": {"a": {"text": "x"}}}, "t"
+        )
+
+
+def test_a_customer_text_with_the_consultants_number_needs_the_showrooms_number() -> None:
+    """{consultant_phone} falls back to [dealer] phone, so a customer's message never waits on a consultant's mobile."""
+    with pytest.raises(SmsConfigError, match=r"dealer.phone: missing; visit use \{consultant_phone\}"):
+        book(visit={"text": "顾问{consultant}（{consultant_phone}）"})
+    b = parse_templates(
+        {"dealer": {**DEALER, "phone": "021-58881888"}, "templates": {"visit": {"text": "（{consultant_phone}）"}}}, "t"
+    )
+    assert b.render("visit", {}) == "【DCC汽车】（021-58881888）"
+    assert b.render("visit", {"consultant_phone": "13900139000"}) == "【DCC汽车】（13900139000）"

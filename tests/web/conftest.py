@@ -38,6 +38,8 @@ USERS = {
     Role.SALES_MANAGER: ("zhao", None),
     Role.ADMIN: ("root", None),
 }
+# A second agent (login, identity): owns the seed's other lead; no role's login of the walk.
+COLLEAGUE = ("wu", "agent2")
 AUDIO = bytes(range(256)) * 40  # 10240 bytes of "audio": every byte value, so ranges are checkable
 
 
@@ -82,6 +84,10 @@ async def dialer_app(settings: Settings, clock: VirtualClock, tmp_path: Path) ->
 
 @pytest.fixture
 async def data(dialer_app: App, settings: Settings, clock: VirtualClock, tmp_path: Path) -> Fixtures:
+    # The owners first: a lead file's 负责人 is filed under an agent who goes by the name, or under nobody.
+    auth = dialer_app.auth
+    for name, agent in (USERS[Role.AGENT], COLLEAGUE):
+        await auth.add_user(name, Role.AGENT.value, PASSWORD, agent=agent)
     path = tmp_path / "seed.csv"
     write_sheet(path, ["姓名", "手机", "负责人", "意向车型"],
                 [["张三", "13800138000", "agent1", "轿车A"], ["李四", "13900139000", "agent2", "SUV B"]])  # fmt: skip
@@ -118,7 +124,8 @@ async def client(dialer_app: App, data: Fixtures, aiohttp_client: Callable[..., 
     test_client = await aiohttp_client(app)
     auth = test_client.app[AUTH]
     for role, (name, agent) in USERS.items():
-        await auth.add_user(name, role.value, PASSWORD, agent=agent)
+        if role is not Role.AGENT:  # the agent was added with the seed's leads (data)
+            await auth.add_user(name, role.value, PASSWORD, agent=agent)
     return test_client
 
 

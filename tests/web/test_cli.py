@@ -52,8 +52,8 @@ def test_users_add_and_list(
     assert main(["--config", cfg, "users", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed == [
-        {"name": "li", "role": "supervisor", "agent": None, "disabled": False},
-        {"name": "zhang", "role": "agent", "agent": "agent1", "disabled": False},
+        {"name": "li", "role": "supervisor", "agent": None, "mobile": None, "disabled": False},
+        {"name": "zhang", "role": "agent", "agent": "agent1", "mobile": None, "disabled": False},
     ]
     # The same name twice, or a short password, is one clear line and exit code 2.
     assert main(["--config", cfg, "users", "add", "zhang", "--role", "qa", "--password-env", "NEW_PW"]) == 2
@@ -61,6 +61,46 @@ def test_users_add_and_list(
     monkeypatch.setenv("SHORT", "abc")
     assert main(["--config", cfg, "users", "add", "wang", "--role", "qa", "--password-env", "SHORT"]) == 2
     assert "password" in capsys.readouterr().err
+
+
+def test_users_mobile_and_owner_aliases_through_an_import(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The manager names 王丽 as the agent zhang; the file's 小明 is nobody's and is reported with its row."""
+    cfg = str(_config(tmp_path))
+    monkeypatch.setenv("NEW_PW", "a long enough secret")
+    add = ["users", "add", "zhang", "--role", "agent", "--agent", "agent1", "--password-env", "NEW_PW"]
+    assert main(["--config", cfg, *add]) == 0
+    assert main(["--config", cfg, "users", "mobile", "zhang", "139-0013-9000"]) == 0
+    assert "+8613900139000" in capsys.readouterr().out
+    assert main(["--config", cfg, "users", "mobile", "zhang", "021-58881888"]) == 2
+    assert "mobile = '021-58881888': not a mobile number" in capsys.readouterr().err
+    assert main(["--config", cfg, "users", "alias", "add", "王丽", "zhang", "--actor", "经理"]) == 0
+    assert "王丽" in capsys.readouterr().out
+    assert main(["--config", cfg, "users", "alias", "add", "zhang2", "nobody"]) == 2
+    assert "user 'nobody'" in capsys.readouterr().err
+    leads = tmp_path / "leads.csv"
+    leads.write_text(
+        "姓名,手机,线索来源,负责人\n甲,13800138001,网络,王丽\n乙,13800138002,网络,小明\n", encoding="utf-8"
+    )
+    assert main(["--config", cfg, "leads", "import", str(leads)]) == 0
+    out = capsys.readouterr().out
+    assert "无法识别的负责人" in out and re.search(r"^3\s+小明\s*$", out, re.MULTILINE)
+    assert main(["--config", cfg, "users", "alias", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {
+        "aliases": [{"alias": "王丽", "user": "zhang", "agent": "agent1"}],
+        "unknown": [],
+    }
+    assert main(["--config", cfg, "leads", "owners", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0] == {
+        "owner": "agent1",
+        "by_state": {"new": 1},
+        "total": 1,
+        "overdue": 0,
+    }
+    assert main(["--config", cfg, "users", "alias", "remove", "王丽"]) == 0
+    assert main(["--config", cfg, "users", "alias", "remove", "王丽"]) == 2
+    assert "no such alias" in capsys.readouterr().err
 
 
 # -- dialer web ------------------------------------------------------------------------------------

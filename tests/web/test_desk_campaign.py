@@ -199,8 +199,8 @@ async def test_the_wallboard_shows_the_wrap_up_and_the_campaign_progress(client:
                 and frame["campaigns"][0]["dialled"] == 1
             ):
                 break
-    (agent,) = frame["agents"]
-    assert agent["agent"] == "agent1" and agent["since"] is not None
+    agent, colleague = frame["agents"]  # the colleague (agent2) is not in this campaign
+    assert agent["agent"] == "agent1" and agent["since"] is not None and colleague["agent"] == "agent2"
     (progress,) = frame["campaigns"]
     assert (progress["name"], progress["status"], progress["enrolled"], progress["in_flight"]) == (
         "预览外呼",

@@ -74,6 +74,7 @@ async def test_a_campaign_call_pops_on_the_desk_and_the_web_disposition_ends_wra
     # A Monday morning: inside the calling window whenever the test runs.
     clock = ShiftedClock(datetime.combine(datetime(2026, 11, 30).date(), time(10, 0), ZoneInfo("Asia/Shanghai")))
     async with open_app(lab_settings, clock, password_cost=CHEAP) as app:
+        await app.auth.add_user("wu", Role.AGENT.value, PASSWORD, agent="agent2")  # the lead's owner
         sheet = tmp_path / "lead.csv"
         write_sheet(sheet, ["姓名", "手机", "负责人"], [["王五", "13800000001", "agent2"]])
         assert (await app.leads.importer.import_file(sheet, actor="经理", source=LeadSource.HQ)).created == 1

@@ -90,9 +90,11 @@ async def test_the_wallboard_and_metrics_show_the_agents_state(client: TestClien
             frame = json.loads(await asyncio.wait_for(ws.receive_str(), _WAIT_S))
             if frame["agents"][0]["state"] == "paused":
                 break
-    (agent,) = frame["agents"]
+    agent, colleague = frame["agents"]
+    assert colleague["agent"] == "agent2" and colleague["state"] != "paused"
     assert (agent["agent"], agent["reason"], agent["since"]) == ("agent1", "午餐", "2026-11-29T01:00:00.000000Z")
     page = await (await client.get("/wallboard", headers=logins[Role.SUPERVISOR].headers())).text()
     assert '"paused": "暂停"' in page.replace("&quot;", '"') and 'id="campaigns"' in page
     metrics = await (await client.get("/metrics")).text()
-    assert 'dialer_agents{state="paused"} 1.0' in metrics and 'dialer_agents{state="available"} 0.0' in metrics
+    # agent2, the colleague who did not pause, is the one available.
+    assert 'dialer_agents{state="paused"} 1.0' in metrics and 'dialer_agents{state="available"} 1.0' in metrics

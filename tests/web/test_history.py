@@ -39,6 +39,9 @@ def test_each_kind_reads_as_a_sentence_with_codes_and_times_translated() -> None
     )
     english = said("transferred", {"from": "agent1", "to": "agent2", "reason": "休假"}, "en")
     assert english == "Handed from agent1 to agent2; reason: 休假"
+    assert said("owner_renamed", {"from": "王丽", "to": "agent1", "reason": "alias"}) == (
+        "负责人姓名 王丽 归入其坐席身份 agent1；原因：经理已将该姓名对应到此坐席"
+    )
 
 
 def test_no_key_equals_value_text_even_for_kinds_and_facts_it_does_not_know() -> None:

@@ -8,15 +8,13 @@ from aiohttp.test_utils import TestClient
 from dialer.app import App
 from dialer.domain.access.policy import Role
 from dialer.domain.leads.model import LeadState
-from dialer.web.keys import AUTH
-from tests.web.conftest import PASSWORD, Fixtures, Login
+from tests.web.conftest import COLLEAGUE, Fixtures, Login
 
 
 @pytest.fixture
 async def agent2(client: TestClient) -> str:
-    """A second agent to give leads to (the seed's agent2 leads belong to nobody with a login)."""
-    await client.app[AUTH].add_user("wu", "agent", PASSWORD, agent="agent2")
-    return "agent2"
+    """A second agent to give leads to (the seed's colleague, who owns its other lead)."""
+    return COLLEAGUE[1]
 
 
 async def _ids(client: TestClient, login: Login, query: str = "") -> list[int]:

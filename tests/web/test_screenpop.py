@@ -16,7 +16,7 @@ from dialer.events.bus import BusEvent
 from dialer.inbound.service import InboundCallEnded, ScreenPop
 from dialer.web.keys import AUTH
 from dialer.web.views_screenpop import addressed_to
-from tests.web.conftest import PASSWORD, Fixtures, Login
+from tests.web.conftest import COLLEAGUE, PASSWORD, Fixtures, Login
 
 _WAIT_S = 10.0  # only bounds a hang, never measured
 
@@ -26,10 +26,8 @@ async def _next(ws: Any) -> dict[str, Any]:
 
 
 async def _second_agent(client: TestClient) -> Login:
-    """agent2's login (the shared fixtures have one agent, on agent1)."""
-    auth = client.app[AUTH]
-    await auth.add_user("liu", Role.AGENT.value, PASSWORD, agent="agent2")
-    new = await auth.login("liu", PASSWORD, "127.0.0.1")
+    """agent2's login (the shared fixtures' colleague of the agent on agent1)."""
+    new = await client.app[AUTH].login(COLLEAGUE[0], PASSWORD, "127.0.0.1")
     return Login(Role.AGENT, new.token, new.csrf)
 
 

@@ -19,6 +19,7 @@ class UserRecord:
     password_hash: str
     created_at: datetime
     disabled_at: datetime | None = None
+    mobile: str | None = None  # E.164: where the visit notices for this person's customers go
 
     def __repr__(self) -> str:
         return f"UserRecord(id={self.id}, name={self.name!r}, role={self.role.value}, agent={self.agent!r})"

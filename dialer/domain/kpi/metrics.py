@@ -13,6 +13,9 @@ Definitions (docs/kpi.md is the reference; the code must say the same):
 
 Month boundaries are midnights in the dealer's time zone. A ratio whose
 denominator is zero has no value (``None``), shown as "—".
+
+One agent's KPIs count the leads that agent owned when the month ended (from the ownership
+history, so a later transfer does not change a closed month) and the calls they had.
 """
 
 from __future__ import annotations
@@ -84,7 +87,7 @@ class LeadFact:
     id: int
     source: LeadSource
     created_at: datetime  # entered the system: "new" in this month
-    owner: str | None = None
+    owner: str | None = None  # today's owner: the month-end owner when the history says nothing
     issued_at: datetime | None = None  # HQ issue time
     handed_over_at: datetime | None = None  # sales manager's hand-over
 
@@ -107,6 +110,18 @@ class StateFact:
 
 
 @dataclass(frozen=True, slots=True)
+class OwnerChange:
+    """From ``at`` the lead was ``owner``'s (None: nobody's). ``previous`` set: a rename, the same person
+    filed under their identity (an alias, docs/leads.md "Owners"): earlier entries naming ``previous``
+    meant ``owner`` all along."""
+
+    lead_id: int
+    at: datetime
+    owner: str | None
+    previous: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CallFact:
     """One call attempt made by (attributed to) ``agent``."""
 
@@ -122,6 +137,7 @@ class KpiInput:
     contacts: Sequence[ContactFact]
     states: Sequence[StateFact]
     calls: Sequence[CallFact]
+    owners: Sequence[OwnerChange] = ()  # the ownership history (created, assigned, transferred, renamed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,9 +274,14 @@ class MonthlyKpis:
 
 
 def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent: str | None = None) -> MonthlyKpis:
-    """The KPIs of ``month``, for the whole DCC or for the leads owned and calls made by ``agent``."""
+    """The KPIs of ``month``, for the whole DCC or for the leads ``agent`` owned at the month's end and the
+    calls they made."""
     start, end = month.bounds(rules.tz)
-    leads = [lead for lead in data.leads if agent is None or lead.owner == agent]
+    if agent is None:
+        leads = list(data.leads)
+    else:
+        owners = owners_at(end, data.owners)
+        leads = [lead for lead in data.leads if owners.get(lead.id, lead.owner) == agent]
     ids = {lead.id for lead in leads}
     first_contact = _first_by_lead(c for c in data.contacts if c.lead_id in ids)
     states = sorted((s for s in data.states if s.lead_id in ids), key=lambda s: s.at)
@@ -311,6 +332,25 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         calls=_calls([c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules),
         sources=_sources(leads, month, rules.tz),
     )
+
+
+def owners_at(when: datetime, changes: Iterable[OwnerChange]) -> dict[int, str | None]:
+    """Each lead's owner just before ``when``, for the leads the history names; renames apply backwards."""
+    history: dict[int, list[OwnerChange]] = defaultdict(list)
+    for change in sorted(changes, key=lambda c: c.at):
+        history[change.lead_id].append(change)
+    found: dict[int, str | None] = {}
+    for lead_id, entries in history.items():
+        owner: str | None = None
+        renames = {c.previous: c.owner for c in entries if c.previous is not None}
+        for change in entries:
+            if change.at >= when:
+                break
+            owner = change.owner
+        while owner in renames:  # an owner's later identity, through every rename
+            owner = renames.pop(owner)
+        found[lead_id] = owner
+    return found
 
 
 def _first_by_lead(contacts: Iterable[ContactFact]) -> dict[int, datetime]:

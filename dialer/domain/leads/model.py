@@ -164,6 +164,8 @@ class LeadEventKind(StrEnum):
     ASSIGNED = "assigned"  # got its first owner
     OWNERSHIP_CONFLICT = "ownership_conflict"  # someone else claimed it; the first owner kept it
     TRANSFERRED = "transferred"  # a manager gave it to another owner (data: from, to, reason)
+    # The same person, filed under their one identity: a name a file used became an alias (data: from, to, reason)
+    OWNER_RENAMED = "owner_renamed"
     OPT_OUT = "opt_out"  # no more calls or SMS
     CONTACT = "contact"  # a follow-up that reached the customer (data: channel, outcome, attempt_id)
     ATTEMPT = "attempt"  # a call that did not reach the customer: history, not a follow-up

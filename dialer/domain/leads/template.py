@@ -155,6 +155,14 @@ class Rejection:
 
 
 @dataclass(frozen=True, slots=True)
+class UnknownOwner:
+    """A row named an owner (负责人) no agent goes by: the lead was imported without an owner."""
+
+    row: int
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
 class LeadDraft:
     """A valid row, normalized, not yet matched against other rows or the store."""
 
@@ -194,11 +202,13 @@ class RowContext:
 IMPORT_RULES_VERSION = 1
 
 
-def import_recipe(ctx: RowContext) -> str:
+def import_recipe(ctx: RowContext, owners: Mapping[str, str]) -> str:
     """What besides the file's bytes decides an import's result, as a digest stored with the import.
 
     The same bytes with the same recipe give the same drafts (``ctx.now`` aside: it only refuses dates
-    in the future, which ``--force`` re-reads), so such a file can be recognised and skipped.
+    in the future, which ``--force`` re-reads), so such a file can be recognised and skipped. ``owners``
+    is the owner directory (name -> identity): after the manager names an alias, the same file is read
+    again and its leads get their owners.
     """
     facts = {
         "rules": IMPORT_RULES_VERSION,
@@ -207,6 +217,7 @@ def import_recipe(ctx: RowContext) -> str:
         "max_cell_chars": ctx.max_cell_chars,
         "source": None if ctx.source is None else ctx.source.value,
         "owner": ctx.owner,
+        "owners": sorted(owners.items()),
     }
     return hashlib.sha256(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 

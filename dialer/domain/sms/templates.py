@@ -37,12 +37,14 @@ class Template:
 
 @dataclass(frozen=True, slots=True)
 class TemplateBook:
-    """All templates plus the dealer facts they share (signature, opt-out text, address, consultants)."""
+    """All templates plus the dealer facts they share (signature, opt-out text, address, phone)."""
 
     signature: str
     opt_out_text: str
     address: str
-    consultants: Mapping[str, str]  # consultant name -> mobile number, for the visit notice
+    # The showroom's number: {consultant_phone} of a customer's message when their consultant has no
+    # mobile in the dialer (users.mobile), so a customer's confirmation never depends on that list.
+    phone: str | None
     templates: Mapping[str, Template]
 
     def get(self, name: str) -> Template:
@@ -61,6 +63,8 @@ class TemplateBook:
         """
         template = self.get(name)
         fill = {"address": self.address, **values}
+        if not fill.get("consultant_phone") and self.phone:
+            fill["consultant_phone"] = self.phone
         missing = sorted(v for v in template.variables if not fill.get(v))
         if missing:
             raise SmsConfigError(f"SMS template {name!r}: no value for {', '.join(missing)}")
@@ -92,19 +96,26 @@ def parse_templates(data: Mapping[str, object], where: str) -> TemplateBook:
         raise SmsConfigError(f"{where}: dealer.signature = {signature!r}: must look like 【经销商名称】")
     opt_out_text = _text(dealer, "opt_out_text", f"{where}: dealer")
     address = _text(dealer, "address", f"{where}: dealer")
-    consultants = data.get("consultants", {})
-    if not isinstance(consultants, Mapping) or not all(isinstance(v, str) for v in consultants.values()):
-        raise SmsConfigError(f"{where}: [consultants] must map each consultant's name to a phone number")
+    phone = _text(dealer, "phone", f"{where}: dealer") if "phone" in dealer else None
+    if "consultants" in data:
+        raise SmsConfigError(
+            f"{where}: [consultants] is no longer read: the visit notice goes to the lead owner's own mobile,"
+            " set with 'dialer users mobile NAME NUMBER'; remove the table"
+        )
     raw = data.get("templates")
     if not isinstance(raw, Mapping) or not raw:
         raise SmsConfigError(f"{where}: no [templates.<name>] tables")
     templates = {name: _template(name, body, f"{where}: templates.{name}") for name, body in raw.items()}
-    unknown_top = sorted(set(data) - {"dealer", "consultants", "templates"})
+    unknown_top = sorted(set(data) - {"dealer", "templates"})
     if unknown_top:
         raise SmsConfigError(f"{where}: unknown table(s) {', '.join(unknown_top)}")
-    return TemplateBook(
-        signature, opt_out_text, address, MappingProxyType(dict(consultants)), MappingProxyType(templates)
-    )
+    users = sorted(t.name for t in templates.values() if "consultant_phone" in t.variables)
+    if users and phone is None:
+        raise SmsConfigError(
+            f"{where}: dealer.phone: missing; {', '.join(users)} use {{consultant_phone}}, and a customer whose"
+            " consultant has no mobile in the dialer gets the showroom's number instead"
+        )
+    return TemplateBook(signature, opt_out_text, address, phone, MappingProxyType(templates))
 
 
 def _template(name: str, body: object, where: str) -> Template:
