@@ -58,7 +58,7 @@ from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
 from dialer.store.privacy import PrivacyStore
-from dialer.store.process_lock import pbx_lock
+from dialer.store.process_lock import node_lock
 from dialer.store.promotions import PromotionStore
 from dialer.store.qa import QaStore
 from dialer.store.recordings import RecordingStore
@@ -122,7 +122,7 @@ async def open_store(
     clock = clock or SystemClock()
     mapping = load_mapping(settings.path(settings.doss.mapping_file))
     form = load_form(settings.path(settings.recording.qa_form))
-    db = await Database.open(settings.path(settings.store.path), clock=clock)
+    db = await Database.open(settings.store_target(), clock=clock)
     try:
         attempts = SqliteAttemptRepository(db)
         leads = LeadService(db, settings, clock)
@@ -212,7 +212,7 @@ async def open_app(
     :class:`~dialer.store.process_lock.StoreInUse` when another live process has the link open.
     """
     clock = clock or SystemClock()
-    with pbx_lock(settings):  # before the link: recover() must not touch another process's calls
+    async with node_lock(settings):  # before the link: recover() must not touch another process's calls
         async with _open_app(settings, clock, recover, password_cost) as app:
             yield app
 

@@ -182,7 +182,8 @@ async def serve(
                 sms_task = asyncio.create_task(
                     supervised("sms-worker", lambda: sms.run(sms_stop, app.health), app.health), name="sms-worker"
                 )
-            backups = asyncio.create_task(
+            # A PostgreSQL store is backed up with the server's own tools (docs/store.md), not by the dialer.
+            backups = None if settings.store.url else asyncio.create_task(
                 supervised(daily.TASK, lambda: daily.run_daily(app.backup.create, settings.backup.time,
                            settings.dealer.timezone, app.clock, app.health), app.health),
                 name="backup-daily",
@@ -197,9 +198,10 @@ async def serve(
                 yield server
             finally:
                 for daily_task in (backups, retention):
-                    daily_task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await daily_task
+                    if daily_task is not None:
+                        daily_task.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await daily_task
                 if watcher is not None:
                     watcher.cancel()
                     with contextlib.suppress(asyncio.CancelledError):

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 ENV_PREFIX = "DIALER__"
 DEFAULT_CONFIG = Path("config/dialer.toml")
@@ -272,9 +273,13 @@ class TrunkSettings:
 
 @dataclass(frozen=True, slots=True)
 class StoreSettings:
-    """Where the embedded store lives."""
+    """Where the store lives: the embedded SQLite file (the default), or a dealer group's PostgreSQL (docs/store.md)."""
 
     path: str = "var/dialer.sqlite3"
+    # Empty: the SQLite file at `path`. "postgresql://user@host:5432/dialer" selects that PostgreSQL
+    # database instead (one dialer node with a PBX per database for now). A password belongs in
+    # DIALER__STORE__URL, not in this file; kept out of repr() so it is never logged.
+    url: str = field(default="", repr=False)
 
 
 # Recordings are complaint evidence: no configuration may keep them for less than this.
@@ -634,6 +639,23 @@ class Settings:
         p = Path(relative)
         return p if p.is_absolute() else Path(self.base_dir) / p
 
+    def store_target(self) -> str | Path:
+        """What the store opens: the PostgreSQL URL when ``[store] url`` is set, else the SQLite file."""
+        return self.store.url or self.path(self.store.path)
+
+    def store_shown(self) -> str:
+        """The store as messages name it: the URL without its password, or the SQLite file."""
+        return without_password(self.store.url) if self.store.url else str(self.path(self.store.path))
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password (if any) replaced by ``***``, for logs and messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
+
 
 def read(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> tuple[Settings, str]:
     """Read ``path`` (default ``$DIALER_CONFIG`` or ``config/dialer.toml``) and the env overrides into
@@ -755,6 +777,7 @@ def problems(s: Settings) -> list[str]:
     problems.extend(_amd_problems(s.calls))
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
+    problems.extend(_store_problems(s.store))
     if s.lab.did and not (s.lab.did.removeprefix("+").isdigit() and len(s.lab.did) <= 20):
         problems.append(f"lab.did = {s.lab.did!r}: digits only (and a leading '+')")
     problems.extend(_lead_problems(s.leads))
@@ -766,6 +789,25 @@ def problems(s: Settings) -> list[str]:
     if s.log.level.lower() not in ("debug", "info", "warning", "error"):
         problems.append(f"log.level = {s.log.level!r}: must be debug, info, warning or error")
     return problems
+
+
+def _store_problems(store: StoreSettings) -> list[str]:
+    """``url`` must name a PostgreSQL database: scheme, host and database name (its password is never repeated)."""
+    if not store.url:
+        return []
+    try:
+        parts = urlsplit(store.url)
+        port = parts.port
+    except ValueError as exc:
+        return [f"store.url: not a URL ({exc})"]
+    shown = f"{parts.scheme}://{parts.hostname or ''}{'' if port is None else f':{port}'}{parts.path}"
+    if parts.scheme not in ("postgresql", "postgres"):
+        return [f"store.url = {shown!r}: must start with postgresql:// (empty: the SQLite file store.path)"]
+    if not parts.hostname or parts.path.strip("/") in ("", "postgres") or "/" in parts.path.strip("/"):
+        return [
+            f"store.url = {shown!r}: needs a host and the dialer's own database, e.g. postgresql://dialer@db1:5432/dialer"
+        ]
+    return []
 
 
 def _amd_problems(calls: CallSettings) -> list[str]:

@@ -28,6 +28,7 @@ from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
 from dialer.settings import BackupSettings, LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
 from dialer.store.database import Database
+from tests.pgserver import PostgresServer
 from tests.virtual_time import VirtualTimePolicy
 
 # 2026-11-29 09:00 in Asia/Shanghai (a Sunday): inside the default calling and sending windows.
@@ -61,6 +62,10 @@ def pytest_configure(config: pytest.Config) -> None:
     # pytest-asyncio makes every loop through the policy in force (its event_loop_policy fixture
     # returns it): unmarked tests get exactly the default loop, marked ones the virtual one.
     asyncio.set_event_loop_policy(_POLICY)
+    config.addinivalue_line(
+        "markers",
+        "postgresql: runs on the session's private PostgreSQL server (the store_target fixture's second backend)",
+    )
 
 
 def _test_clock(item: pytest.Item) -> VirtualClock:
@@ -87,9 +92,9 @@ def clock(request: pytest.FixtureRequest) -> VirtualClock:
 
 
 @pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    """A fresh store on ``clock``, closed after the test."""
-    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
+async def db(store_target: str | Path, clock: VirtualClock) -> AsyncIterator[Database]:
+    """A fresh store on ``clock``, closed after the test (on both backends in :data:`BOTH_BACKENDS`)."""
+    async with await Database.open(store_target, clock=clock) as database:
         yield database
 
 
@@ -98,6 +103,77 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# -- the store on both backends: SQLite (the default everywhere) and PostgreSQL where a test asks ----
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """The session's private PostgreSQL (tests/pgserver.py), started on first use, stopped at the end."""
+    server = PostgresServer(free_port())
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+# The tests whose stores run on both backends (folders and modules below tests/): the store's own
+# tests, the campaigns (the hopper, its crash drills) and the tests of a repository (leads' storing,
+# import, transfer and hygiene queries, SMS, DOSS outbox, recordings, KPI, QA scores, the listen-in
+# audit). Every other test keeps SQLite, the embedded default, and its plain id: the lead file
+# parsers' tests (encodings, hostile files, a 100 000-row file) say nothing about SQL.
+BOTH_BACKENDS = frozenset(
+    {
+        "store", "campaigns", "sms", "doss", "recording", "kpi", "qa", "supervisor",
+        "leads/test_store.py", "leads/test_import.py", "leads/test_transfer.py", "leads/test_hygiene.py",
+        "privacy", "audit",
+    }
+)  # fmt: skip
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "store_backend" not in metafunc.fixturenames:
+        return
+    parts = metafunc.definition.path.relative_to(REPO / "tests").parts
+    if parts[0] in BOTH_BACKENDS or "/".join(parts[:2]) in BOTH_BACKENDS:
+        backends = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+        metafunc.parametrize("store_backend", backends, indirect=True)
+
+
+@pytest.fixture
+def store_backend(request: pytest.FixtureRequest) -> str:
+    """``sqlite`` or ``postgresql``: both for the packages of :data:`BOTH_BACKENDS`, else SQLite only."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+async def store_target(store_backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str | Path]:
+    """Where a test's store lives: a SQLite file below ``tmp_path``, or a fresh migrated database on
+    the session's PostgreSQL (dropped after the test). What ``Database.open`` takes."""
+    if store_backend == "sqlite":
+        yield tmp_path / "var" / "store.sqlite3"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.create_database()
+    yield url
+    await server.drop_database(url)
+
+
+@pytest.fixture
+async def empty_store_target(
+    store_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[str | Path]:
+    """A store no migration has touched yet, for a test that migrates it step by step: a new SQLite
+    file, or an empty database on the session's PostgreSQL (dropped after the test)."""
+    if store_backend == "sqlite":
+        yield tmp_path / "empty.sqlite3"
+        return
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    url = await server.create_database(empty=True)
+    yield url
+    await server.drop_database(url)
 
 
 # -- the real Asterisk lab, shared by every test that needs it -----------------------------

@@ -98,6 +98,10 @@ async def run_restore(cfg: Settings, args: argparse.Namespace) -> int:
             into = Path(args.into)
             store_name = Path(cfg.store.path).name
             done = await restore(folder, into / store_name, into / "recordings", force=args.force)
+        elif cfg.store.url:
+            raise CliError(
+                _t(lang, "refused", reason="[store] url is a PostgreSQL database: restore it with pg_restore")
+            )
         else:
             with pbx_lock(cfg):  # refused while `dialer web` (or a campaign run) has the store
                 done = await restore(folder, cfg.path(cfg.store.path), cfg.path(cfg.recording.dir), force=args.force)

@@ -109,7 +109,7 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
 
 
 async def _check_store(cfg: Settings, clock: Clock, t: Translate) -> Check:
-    path = cfg.path(cfg.store.path)
+    path = cfg.store_shown()
     try:
         async with open_store(cfg, clock):
             pass

@@ -21,9 +21,6 @@ from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
 log = get_logger(__name__)
 
-# An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it.
-# julianday() is a double of days, off by some microseconds in seconds: rounded to the stored milliseconds.
-_INBOUND_WAIT_SQL = "round((julianday(connected_at) - julianday(created_at)) * 86400.0, 3)"
 
 # The columns an Attempt is read from: other store modules that select attempts use these two.
 ATTEMPT_COLUMNS = (
@@ -61,6 +58,10 @@ class SqliteAttemptRepository:
 
     def __init__(self, db: Database) -> None:
         self._db = db
+
+    def _inbound_wait(self) -> str:
+        """An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it."""
+        return self._db.dialect.seconds_between("connected_at", "created_at")
 
     async def create(
         self,
@@ -268,7 +269,7 @@ class SqliteAttemptRepository:
         """Inbound calls an agent took since ``since``, and their average wait in seconds."""
         async with self._db.read() as r:
             row = await r.fetchone(
-                f"SELECT count(*) AS n, avg({_INBOUND_WAIT_SQL}) AS wait FROM attempts"
+                f"SELECT count(*) AS n, avg({self._inbound_wait()}) AS wait FROM attempts"
                 " WHERE direction = ? AND connected_at IS NOT NULL AND connected_at >= ?",
                 (Direction.INBOUND.value, to_db(since)),
             )
@@ -278,11 +279,11 @@ class SqliteAttemptRepository:
     async def inbound_wait_buckets(self, bounds_s: Sequence[float]) -> tuple[tuple[int, ...], float]:
         """Every inbound call an agent took, bucketed by wait: how many waited at most each bound, then
         how many in all (cumulative, as a histogram wants them), and the sum of the waits."""
-        buckets = ", ".join(f"sum(wait <= ?) AS le{i}" for i in range(len(bounds_s)))
+        buckets = ", ".join(f"sum(CASE WHEN wait <= ? THEN 1 ELSE 0 END) AS le{i}" for i in range(len(bounds_s)))
         async with self._db.read() as r:
             row = await r.fetchone(
                 f"SELECT count(*) AS n, coalesce(sum(wait), 0.0) AS total, {buckets} FROM"
-                f" (SELECT {_INBOUND_WAIT_SQL} AS wait FROM attempts WHERE direction = ? AND connected_at IS NOT NULL)",
+                f" (SELECT {self._inbound_wait()} AS wait FROM attempts WHERE direction = ? AND connected_at IS NOT NULL) AS w",
                 (*bounds_s, Direction.INBOUND.value),
             )
         assert row is not None, "an aggregate always returns one row"

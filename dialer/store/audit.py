@@ -1,9 +1,9 @@
-"""The sqlite store of the audit log (migration 0140, docs/audit.md).
+"""The store of the audit log (migration 0140, docs/audit.md).
 
 An append reads the last row's hash and inserts the next row in ONE write transaction
-(:meth:`Database.write`: an asyncio lock in this process, ``BEGIN IMMEDIATE`` against others), so two
-writers can never chain onto the same row. The id is chosen here, not by SQLite, because it is part
-of what the hash covers.
+(:meth:`Database.write`: an asyncio lock in this process, ``BEGIN IMMEDIATE`` or the writers'
+advisory lock against others), so two writers can never chain onto the same row. The id is chosen
+here, not by the database, because it is part of what the hash covers.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ another connection writes, and on a busy store might never finish.
 
 The copy is switched to ``journal_mode=DELETE``: one self-contained file, checksummed in the
 manifest, that opens read-only without a ``-wal`` or ``-shm`` beside it. The store turns WAL back
-on when it opens a restored file (:meth:`Database.open`). A future PostgreSQL store would put its
-``pg_dump`` here, behind the same three functions.
+on when it opens a restored file (:meth:`Database.open`). A PostgreSQL store is refused here: it is
+backed up with the server's own tools (docs/store.md); its ``pg_dump`` could come here later, behind
+the same three functions.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class StoreCopy:
 
 async def snapshot(db: Database, target: Path) -> None:
     """Copy the live store ``db`` into the new file ``target``: one consistent committed state."""
+    if db.path is None:
+        raise StoreError(
+            f"the store {db.target} is a PostgreSQL database: back it up with the server's tools (pg_dump, docs/store.md)"
+        )
     await asyncio.to_thread(_snapshot, db.path, target)
 
 

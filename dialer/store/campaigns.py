@@ -63,11 +63,11 @@ SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.handof
   FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id
  WHERE cl.campaign_id = :campaign AND cl.status = 'active' AND cl.next_attempt_at <= :now
    AND cl.attempts < :max_attempts
-   AND (cl.attempts_day IS NOT :today OR cl.attempts_today < :max_per_day)
+   AND (cl.attempts_day IS DISTINCT FROM :today OR cl.attempts_today < :max_per_day)
    AND (:consent_required = 0 OR l.consent = 1) AND l.state IN ({states})
    AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = cl.lead_id AND a.outcome IS NULL)
    AND NOT EXISTS (SELECT 1 FROM campaign_leads o WHERE o.lead_id = cl.lead_id AND o.status = 'claimed')
-   AND phone IS NOT NULL
+   AND EXISTS (SELECT 1 FROM lead_phones p WHERE p.lead_id = cl.lead_id AND NOT {suppressed})
 """
 # The lead's first follow-up deadline, for refreshing campaign_leads.deadline_at in an UPDATE.
 _DEADLINE = "(SELECT CASE WHEN x.due_kind = 'first_follow_up' THEN x.due_at END FROM leads x WHERE x.id = campaign_leads.lead_id)"
@@ -83,8 +83,8 @@ _TIERS = (
 # CROSS JOIN makes lead_events the outer loop, so only the id range since the last sync is read.
 _NEW_EVENTS = """
 SELECT e.id, e.lead_id, cl.status FROM lead_events e
- CROSS JOIN campaign_leads cl ON cl.campaign_id = ? AND cl.lead_id = e.lead_id
- WHERE e.id > ? ORDER BY e.id
+ CROSS JOIN campaign_leads cl
+ WHERE cl.campaign_id = ? AND cl.lead_id = e.lead_id AND e.id > ? ORDER BY e.id
 """
 _APPLY_CALLBACKS = """
 UPDATE campaign_leads
@@ -107,7 +107,8 @@ UPDATE campaign_leads
    SET status = 'active', next_attempt_at = t.due_at, handoff = t.reason, deadline_at = {_DEADLINE},
        promised = CASE WHEN t.reason = 'sms_interested' THEN 1 ELSE campaign_leads.promised END
   FROM (SELECT lead_id, MIN(due_at) AS due_at,
-               CASE WHEN MAX(reason = 'sms_interested') THEN 'sms_interested' ELSE 'cadence_handoff' END AS reason
+               CASE WHEN MAX(CASE WHEN reason = 'sms_interested' THEN 1 ELSE 0 END) = 1
+                    THEN 'sms_interested' ELSE 'cadence_handoff' END AS reason
           FROM sms_call_tasks WHERE taken_at IS NULL GROUP BY lead_id) AS t
  WHERE campaign_leads.campaign_id = ? AND campaign_leads.lead_id = t.lead_id AND campaign_leads.status != 'claimed'
 """
@@ -257,10 +258,11 @@ class CampaignStore:
         the callback time already agreed (a promised call; later callbacks arrive through :meth:`sync`)."""
         where, params = _filter_sql(campaign.definition.lead_filter, at, self._settings)
         sql = (
-            "INSERT OR IGNORE INTO campaign_leads"
+            "INSERT INTO campaign_leads"
             " (campaign_id, lead_id, status, enrolled_at, next_attempt_at, promised, callback_at, deadline_at)"
-            " SELECT ?, id, 'active', ?, COALESCE(callback_at, ?), callback_at IS NOT NULL, callback_at,"
-            f" CASE WHEN due_kind = 'first_follow_up' THEN due_at END FROM leads WHERE {where}"
+            " SELECT ?, id, 'active', ?, COALESCE(callback_at, ?), CASE WHEN callback_at IS NULL THEN 0 ELSE 1 END,"
+            f" callback_at, CASE WHEN due_kind = 'first_follow_up' THEN due_at END FROM leads WHERE {where}"
+            " ON CONFLICT DO NOTHING"
         )
         async with self._db.write() as tx:
             added = await tx.execute(sql, (campaign.id, to_db(at), to_db(at), *params))
@@ -409,7 +411,8 @@ class CampaignStore:
             rows = await r.fetchall(
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts a WHERE a.campaign_id = coalesce(?, a.campaign_id) AND a.connected_at IS NOT NULL"
                 " AND a.outcome IS NOT NULL AND a.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_events e"
-                " WHERE e.lead_id = a.lead_id AND e.kind IN ('contact', 'attempt') AND json_extract(e.data, '$.attempt_id') = a.id)"
+                " WHERE e.lead_id = a.lead_id AND e.kind IN ('contact', 'attempt')"
+                f" AND {self._db.dialect.json_int('e.data', 'attempt_id')} = a.id)"
                 " ORDER BY a.id",
                 (campaign_id,),
             )
@@ -522,4 +525,4 @@ def _filter_sql(f: LeadFilter, at: datetime, settings: Settings) -> tuple[str, l
     if f.not_contacted_days is not None:
         clauses.append("(last_contact_at IS NULL OR last_contact_at <= ?)")
         params.append(to_db(at - timedelta(days=f.not_contacted_days)))
-    return " AND ".join(clauses) or "1", params
+    return " AND ".join(clauses) or "1 = 1", params

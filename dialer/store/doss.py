@@ -125,10 +125,9 @@ class DossOutbox:
         retry_text = None if retry_at is None else to_db(retry_at)
         async with self._db.write() as tx:
             changed = await tx.execute(
-                "UPDATE doss_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?,"
-                " status = CASE WHEN ? IS NULL THEN 'dead' ELSE 'pending' END"
+                "UPDATE doss_outbox SET attempts = attempts + 1, last_error = ?, next_attempt_at = ?, status = ?"
                 " WHERE id = ? AND status = 'pending'",
-                (error[:_ERROR_CHARS], retry_text, retry_text, entry_id),
+                (error[:_ERROR_CHARS], retry_text, "dead" if retry_at is None else "pending", entry_id),
             )
         return changed == 1
 

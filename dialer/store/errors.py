@@ -1,9 +1,9 @@
 """The store's errors: the only exceptions a store call lets out.
 
 Callers (services, the CLI, the web face) must not depend on which database sits
-underneath: the sqlite backend translates ``sqlite3`` exceptions into these at its
-boundary, and the PostgreSQL backend will translate its driver's errors into the
-same classes. The hierarchy is flat on purpose: callers either handle one specific
+underneath: the SQLite driver translates ``sqlite3`` exceptions into these at its
+boundary, and the PostgreSQL driver its asyncpg errors (SQLSTATE class 23 is an
+IntegrityError; lock timeouts, deadlocks and serialisation failures are StoreBusy). The hierarchy is flat on purpose: callers either handle one specific
 case (a duplicate, a busy database) or the store failing as a whole.
 """
 

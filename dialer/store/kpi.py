@@ -19,8 +19,6 @@ from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
-_PHONE = "json_extract(data, '$.channel') = 'phone'"
-
 
 async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiInput:
     """Every lead and lead event before ``until``; calls only from ``calls_from`` (the month's start).
@@ -29,25 +27,27 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     and "first follow-up" depend on a lead's whole history, not just the month.
     """
     end = to_db(until)
+    json_text, json_int = db.dialect.json_text, db.dialect.json_int
+    phone = f"{json_text('data', 'channel')} = 'phone'"
     async with db.read() as r:
         lead_rows = await r.fetchall(
             "SELECT id, source, created_at, owner, issued_at, handed_over_at FROM leads WHERE created_at < ?", (end,)
         )
         contact_rows = await r.fetchall(
-            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {_PHONE} AND at < ?",
+            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
-            "SELECT lead_id, at, json_extract(data, '$.to') AS state FROM lead_events WHERE kind = ? AND at < ?",
+            f"SELECT lead_id, at, {json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
             (LeadEventKind.STATE.value, end),
         )
         # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
         # owner's identity, later ones too (the same person all along: an October lead filed under 王丽 and
         # named agent1 in November was agent1's in October).
         owner_rows = await r.fetchall(
-            "SELECT lead_id, at, kind, CASE WHEN kind IN (?, ?) THEN json_extract(data, '$.owner')"
-            " ELSE json_extract(data, '$.to') END AS owner,"
-            " CASE WHEN kind = ? THEN json_extract(data, '$.from') END AS previous"
+            f"SELECT lead_id, at, kind, CASE WHEN kind IN (?, ?) THEN {json_text('data', 'owner')}"
+            f" ELSE {json_text('data', 'to')} END AS owner,"
+            f" CASE WHEN kind = ? THEN {json_text('data', 'from')} END AS previous"
             " FROM lead_events WHERE (kind IN (?, ?, ?) AND at < ?) OR kind = ? ORDER BY id",
             (LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.OWNER_RENAMED.value,
              LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
@@ -56,9 +56,10 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
         call_rows = await r.fetchall(
             "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
-            " LEFT JOIN attempts a ON a.id = json_extract(e.data, '$.attempt_id')"
+            f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
             " LEFT JOIN users u ON e.actor = ? || u.name"
-            f" WHERE e.kind IN (?, ?) AND {_PHONE} AND e.at >= ? AND e.at < ? AND e.actor != ?",
+            f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
+            " AND e.actor != ?",
             (CONSOLE_ACTOR_PREFIX, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end,
              SYSTEM_ACTOR),
         )  # fmt: skip

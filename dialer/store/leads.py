@@ -252,7 +252,9 @@ class LeadStore:
 
     async def ownership(self, now: datetime, *, owner: str | None = None) -> list[OwnershipCount]:
         """Leads per owner and state with their overdue count; only ``owner``'s when given."""
-        sql = "SELECT owner, state, COUNT(*) AS leads, COALESCE(SUM(due_at < ?), 0) AS overdue FROM leads"
+        sql = (
+            "SELECT owner, state, COUNT(*) AS leads, SUM(CASE WHEN due_at < ? THEN 1 ELSE 0 END) AS overdue FROM leads"
+        )
         params: list[Any] = [to_db(now)]
         if owner is not None:
             sql += " WHERE owner = ?"
@@ -300,6 +302,7 @@ class LeadStore:
     async def hygiene_facts(self, start: datetime, end: datetime, trend_start: datetime) -> HygieneFacts:
         """The raw facts of the monthly clean-up for [start, end); defeated leads from ``trend_start``."""
         month = (to_db(start), to_db(end))
+        json_text = self._db.dialect.json_text
         async with self._db.read() as r:
             rejects = await r.fetchall(
                 "SELECT r.import_id, i.file_name, r.row, r.value, r.reason FROM lead_import_rejects r"
@@ -312,8 +315,8 @@ class LeadStore:
                 " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id ORDER BY p.rowid LIMIT 1) AS phone"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
                 " WHERE e.at >= ? AND e.at < ? AND ("
-                "   (e.kind IN (?, ?) AND json_extract(e.data, '$.outcome') = ?)"
-                "   OR (e.kind = ? AND json_extract(e.data, '$.to') = ?))"
+                f"   (e.kind IN (?, ?) AND {json_text('e.data', 'outcome')} = ?)"
+                f"   OR (e.kind = ? AND {json_text('e.data', 'to')} = ?))"
                 " ORDER BY e.lead_id",
                 (
                     *month,
@@ -330,18 +333,18 @@ class LeadStore:
                 month,
             )
             candidates = await r.fetchall(
-                "SELECT name, model, group_concat(id) AS ids FROM ("
-                "  SELECT id, name, model FROM leads WHERE model IS NOT NULL AND state NOT IN (?, ?) ORDER BY id)"
+                f"SELECT name, model, {self._db.dialect.id_list('id')} AS ids FROM ("
+                "  SELECT id, name, model FROM leads WHERE model IS NOT NULL AND state NOT IN (?, ?) ORDER BY id) AS c"
                 " GROUP BY name, model HAVING COUNT(*) > 1 ORDER BY name, model",
                 (LeadState.DEAL.value, LeadState.INVALID.value),
             )
             defeated = await r.fetchall(
-                "SELECT l.id, e.at, COALESCE(json_extract(e.data, '$.defeat_reason'), l.defeat_reason) AS reason,"
+                f"SELECT l.id, e.at, COALESCE({json_text('e.data', 'defeat_reason')}, l.defeat_reason) AS reason,"
                 " l.source, l.model, 0 AS handed_over"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                " WHERE e.kind = ? AND json_extract(e.data, '$.to') = ? AND e.at >= ? AND e.at < ?"
+                f" WHERE e.kind = ? AND {json_text('e.data', 'to')} = ? AND e.at >= ? AND e.at < ?"
                 " UNION ALL"
-                " SELECT l.id, e.at, json_extract(e.data, '$.defeat_reason'), l.source, l.model, 1"
+                f" SELECT l.id, e.at, {json_text('e.data', 'defeat_reason')}, l.source, l.model, 1"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
                 " WHERE e.kind = ? AND e.at >= ? AND e.at < ? AND l.source = ?",
                 (
@@ -481,7 +484,7 @@ class LeadStore:
         found: dict[int, set[str]] = {}
         for chunk in _chunks(ids):
             sql = (
-                "SELECT lead_id, json_extract(data, '$.claimant') AS claimant FROM lead_events "
+                f"SELECT lead_id, {self._db.dialect.json_text('data', 'claimant')} AS claimant FROM lead_events "
                 f"WHERE kind = ? AND lead_id IN ({_marks(chunk)})"
             )
             for row in await tx.fetchall(sql, [LeadEventKind.OWNERSHIP_CONFLICT.value, *chunk]):
@@ -669,9 +672,10 @@ class LeadStore:
                 f"SELECT id FROM leads WHERE state = ? AND visit_at >= ? AND visit_at < ?{mine} ORDER BY visit_at, id",
                 (LeadState.INVITED.value, to_db(start), to_db(end), *by_owner),
             )
+            json_text = self._db.dialect.json_text
             cancelled = await r.fetchall(
-                "SELECT e.lead_id, e.at, e.actor, json_extract(e.data, '$.visit_at') AS visit_at,"
-                " json_extract(e.data, '$.reason') AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
+                f"SELECT e.lead_id, e.at, e.actor, {json_text('e.data', 'visit_at')} AS visit_at,"
+                f" {json_text('e.data', 'reason')} AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
                 f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner')} ORDER BY e.at DESC, e.id DESC",
                 (LeadEventKind.VISIT_CANCELLED.value, to_db(since), *by_owner),
             )

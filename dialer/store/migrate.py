@@ -1,6 +1,8 @@
 """Versioned schema migrations: numbered SQL files applied once, in order, each atomically.
 
-Files live in ``dialer/store/migrations/`` and are named ``NNNN_name.sql``. Number
+Files live in ``dialer/store/migrations/`` (SQLite) and ``dialer/store/migrations_pg/`` (their
+PostgreSQL twins: the same numbers and names, the same tables, columns, keys and indexes, which
+``tests/store/test_schema_twins.py`` checks) and are named ``NNNN_name.sql``. Number
 ranges are reserved per team (0001-0009 calls/attempts, 0010-0019 leads, 0020-0029
 DOSS/outbox/KPI, 0030-0039 campaigns), so files arrive independently; the runner
 simply applies every file not yet recorded, lowest number first, even when a
@@ -19,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
 log = get_logger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+PG_MIGRATIONS_DIR = Path(__file__).with_name("migrations_pg")
 
 _FILE_NAME = re.compile(r"^(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql$")
 # The runner owns the transaction; a file that commits halfway would break atomicity.
@@ -68,7 +72,12 @@ class Migration:
     name: str
     filename: str
     checksum: str
-    statements: tuple[Statement, ...]
+    text: str
+    statements: tuple[Statement, ...]  # SQLite's statements; empty when the file runs as one script
+
+
+RunFile = Callable[["Tx", Migration], Awaitable[None]]
+"""How a backend runs one migration file inside its transaction (None: SQLite's statement by statement)."""
 
 
 def checksum(text: str) -> str:
@@ -133,8 +142,12 @@ def _strip_comments(sql: str) -> str:
     return "\n".join(line.split("--", 1)[0] for line in without_block.splitlines())
 
 
-def discover(directory: Path) -> list[Migration]:
-    """Every migration file in ``directory``, ordered by version; misnamed or duplicate files are errors."""
+def discover(directory: Path, *, split: bool = True) -> list[Migration]:
+    """Every migration file in ``directory``, ordered by version; misnamed or duplicate files are errors.
+
+    ``split``: cut each file into SQLite statements (PostgreSQL runs a file as one script, since its
+    function bodies hold semicolons that only its own parser understands).
+    """
     by_version: dict[int, Migration] = {}
     for path in sorted(directory.glob("*.sql")):
         match = _FILE_NAME.match(path.name)
@@ -154,7 +167,8 @@ def discover(directory: Path) -> list[Migration]:
             name=match["name"],
             filename=path.name,
             checksum=checksum(text),
-            statements=split_statements(text, path.name),
+            text=text,
+            statements=split_statements(text, path.name) if split else (),
         )
     return [by_version[v] for v in sorted(by_version)]
 
@@ -172,9 +186,9 @@ def _verify(migration: Migration, name: str, recorded_checksum: str) -> None:
         )
 
 
-async def apply_migrations(db: Database, directory: Path, clock: Clock) -> list[str]:
+async def apply_migrations(db: Database, directory: Path, clock: Clock, run: RunFile | None = None) -> list[str]:
     """Bring the schema up to date; returns the file names applied now (empty when current)."""
-    migrations = discover(directory)
+    migrations = discover(directory, split=run is None)
     async with db.write() as tx:
         await tx.execute(_CREATE_TABLE)
         rows = await tx.fetchall("SELECT version, name, checksum FROM schema_migrations")
@@ -199,13 +213,17 @@ async def apply_migrations(db: Database, directory: Path, clock: Clock) -> list[
             if row is not None:
                 _verify(migration, row["name"], row["checksum"])
                 continue
-            await _apply(tx, migration, clock)
+            await (run or _apply_statements)(tx, migration)
+            await tx.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)",
+                (migration.version, migration.name, to_db(clock.now()), migration.checksum),
+            )
         applied.append(migration.filename)
         log.info("store.migration_applied", migration=migration.filename)
     return applied
 
 
-async def _apply(tx: Tx, migration: Migration, clock: Clock) -> None:
+async def _apply_statements(tx: Tx, migration: Migration) -> None:
     for statement in migration.statements:
         try:
             await tx.execute(statement.sql)
@@ -218,7 +236,13 @@ async def _apply(tx: Tx, migration: Migration, clock: Clock) -> None:
             f"{migration.filename}: leaves {len(violations)} foreign key violation(s), "
             f"first in table {first['table']} rowid {first['rowid']} -> {first['parent']}"
         )
-    await tx.execute(
-        "INSERT INTO schema_migrations (version, name, applied_at, checksum) VALUES (?, ?, ?, ?)",
-        (migration.version, migration.name, to_db(clock.now()), migration.checksum),
-    )
+
+
+async def run_script(tx: Tx, migration: Migration) -> None:
+    """PostgreSQL's way: the whole file in one call; an error names the line the server points at."""
+    try:
+        await tx.execute(migration.text)
+    except StoreError as exc:
+        position = getattr(exc.__cause__, "position", None)
+        where = f" line {migration.text.count(chr(10), 0, int(position) - 1) + 1}" if position else ""
+        raise MigrationError(f"{migration.filename}{where}: {exc}") from exc

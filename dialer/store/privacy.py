@@ -23,7 +23,7 @@ from dialer.timestamps import from_db, to_db
 
 # Keys of lead_events.data that can carry what a person said or who they are: the only change the
 # append-only trigger of migration 0111 lets through.
-_EVENT_TEXT_KEYS = ("$.reason", "$.text", "$.note", "$.name", "$.phones_added", "$.defeat_reason", "$.reply")
+_EVENT_TEXT_KEYS = ("reason", "text", "note", "name", "phones_added", "defeat_reason", "reply")
 # Tables and the rows about a person, for the export: (table, condition on :numbers / :lead).
 _ABOUT = (
     ("leads", "id = :lead"),
@@ -147,7 +147,7 @@ class PrivacyStore:
                 (to_db(at), actor, salt.hex(), number_digest, json.dumps(dataclasses.asdict(counts))),
             )
             await tx.executemany(
-                "INSERT OR IGNORE INTO recording_erasures (recording_id, erasure_id, due_at) VALUES (?, ?, ?)",
+                "INSERT INTO recording_erasures (recording_id, erasure_id, due_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [(d.recording_id, erasure_id, to_db(d.started_at + evidence)) for d in later],
             )
         return erasure_id, counts, delete_now
@@ -160,14 +160,14 @@ class PrivacyStore:
             (ERASED, lead_id),
         )
         await tx.execute("DELETE FROM lead_phones WHERE lead_id = ?", (lead_id,))
+        dialect = self._db.dialect
         events = await tx.execute(
-            f"UPDATE lead_events SET data = json_remove(data, {', '.join('?' * len(_EVENT_TEXT_KEYS))})"
-            " WHERE lead_id = ?",
-            (*_EVENT_TEXT_KEYS, lead_id),
+            f"UPDATE lead_events SET data = {dialect.json_without('data', _EVENT_TEXT_KEYS)} WHERE lead_id = ?",
+            (lead_id,),
         )
+        payload = dialect.json_replaced("payload", {"lead.name": "?", "lead.phone": None, "note": None, "text": "?"})
         await tx.execute(
-            "UPDATE doss_outbox SET payload = json_replace(payload, '$.lead.name', ?, '$.lead.phone', NULL,"
-            " '$.note', NULL, '$.text', ?) WHERE lead_id = ?",
+            f"UPDATE doss_outbox SET payload = {payload} WHERE lead_id = ?",
             (ERASED, ERASED, lead_id),
         )
         return leads, events

@@ -7,6 +7,10 @@ runner, claiming and dialling leads twice. :func:`open_app <dialer.app.open_app>
 holds ``<store>.pbx.lock`` (``flock``: released by the kernel when the process dies, so a crash
 never leaves it stale) for as long as its link is open. Commands that only read or write the
 store (imports, reports, ``dialer web --no-pbx``) do not take it.
+
+On PostgreSQL (``[store] url``) the same rule holds per database: :func:`node_lock` takes a session
+advisory lock instead of the file (held by a connection of its own, so released by the server the
+moment the process dies). One node per database is the limit until per-PBX leases (issue #16 item 2).
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-from dialer.settings import Settings
+from dialer.settings import Settings, without_password
+from dialer.store import postgres
 from dialer.store.errors import StoreError
 
 
@@ -50,3 +55,22 @@ def pbx_lock(settings: Settings) -> Iterator[None]:
         yield
     finally:
         os.close(fd)  # closing the descriptor releases the lock
+
+
+@contextlib.asynccontextmanager
+async def node_lock(settings: Settings) -> AsyncIterator[None]:
+    """Hold the store's PBX lock for the block: :func:`pbx_lock` on SQLite, an advisory lock on PostgreSQL."""
+    if not settings.store.url:
+        with pbx_lock(settings):
+            yield
+        return
+    lock = await postgres.hold_node_lock(settings.store.url)
+    if lock is None:
+        raise StoreInUse(
+            f"store {without_password(settings.store.url)} is in use by another live dialer process (another node):"
+            " only one dialer node per PostgreSQL database may talk to a PBX for now"
+        )
+    try:
+        yield
+    finally:
+        await lock.release()

@@ -1,4 +1,4 @@
-"""The sqlite store of the dealer's promotions and events (migration 0150)."""
+"""The store of the dealer's promotions and events (migration 0150)."""
 
 from __future__ import annotations
 

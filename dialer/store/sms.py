@@ -491,8 +491,8 @@ class SmsStore:
             added = 0
             for lead_id, priority, reason in tasks:
                 added += await tx.execute(
-                    "INSERT OR IGNORE INTO sms_call_tasks (lead_id, priority, due_at, reason, wave_id, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO sms_call_tasks (lead_id, priority, due_at, reason, wave_id, created_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
                     (lead_id, priority, to_db(due_at), reason, wave_id, to_db(at)),
                 )
             return added

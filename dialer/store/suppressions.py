@@ -110,10 +110,11 @@ class SuppressionStore:
     async def search(self, text: str, *, include_lifted: bool, limit: int) -> list[Suppression]:
         """Entries whose number or reason contains ``text`` (every entry for ""), newest first."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        like = self._db.dialect.like
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT * FROM suppressions WHERE (e164 LIKE :p ESCAPE '\\' OR reason LIKE :p ESCAPE '\\')"
-                " AND (:all OR lifted_at IS NULL) ORDER BY at DESC, id DESC LIMIT :limit",
+                f"SELECT * FROM suppressions WHERE (e164 {like} :p ESCAPE '\\' OR reason {like} :p ESCAPE '\\')"
+                " AND (:all = 1 OR lifted_at IS NULL) ORDER BY at DESC, id DESC LIMIT :limit",
                 {"p": pattern, "all": int(include_lifted), "limit": limit},
             )
         return [_entry(row) for row in rows]

@@ -1,4 +1,4 @@
-"""The sqlite store of enrolled authenticators (migration 0141, docs/web.md "Two-factor login")."""
+"""The store of enrolled authenticators (migration 0141, docs/web.md "Two-factor login")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sqlite store of console users, their web sessions and owner aliases (migrations 0070, 0100; docs/web.md)."""
+"""The store of console users, their web sessions and owner aliases (migrations 0070, 0100; docs/web.md)."""
 
 from __future__ import annotations
 

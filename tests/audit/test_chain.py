@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -32,15 +31,6 @@ from tests.conftest import START
 
 
 @pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    database = await Database.open(tmp_path / "audit.sqlite3", clock=clock)
-    try:
-        yield database
-    finally:
-        await database.close()
-
-
-@pytest.fixture
 def audit(db: Database, clock: VirtualClock) -> AuditService:
     return AuditService(AuditStore(db), clock)
 
@@ -54,10 +44,12 @@ async def _five(audit: AuditService, clock: VirtualClock) -> list[AuditEntry]:
 
 
 async def _tamper(db: Database, sql: str, params: tuple[object, ...] = ()) -> None:
-    """What someone with the database file can do: drop the guards, then change the table."""
+    """What someone with the database file (or the database's owner) can do: drop the guards, then
+    change the table."""
+    on_table = " ON audit_log" if db.dialect.is_postgresql else ""
     async with db.write() as tx:
-        await tx.execute("DROP TRIGGER IF EXISTS audit_log_no_update")
-        await tx.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
+        await tx.execute("DROP TRIGGER IF EXISTS audit_log_no_update" + on_table)
+        await tx.execute("DROP TRIGGER IF EXISTS audit_log_no_delete" + on_table)
         await tx.execute(sql, params)
 
 
@@ -131,11 +123,11 @@ async def test_an_edited_row_with_its_hash_recomputed_breaks_the_link_after_it(
 
 
 async def test_parallel_appends_from_two_connections_keep_one_chain(
-    audit: AuditService, tmp_path: Path, clock: VirtualClock
+    audit: AuditService, store_target: str | Path, clock: VirtualClock
 ) -> None:
     """The service and a CLI command append at once: each append reads the last hash and inserts in one
     write transaction, so no two rows ever chain onto the same predecessor."""
-    other_db = await Database.open(tmp_path / "audit.sqlite3", clock=clock)
+    other_db = await Database.open(store_target, clock=clock)
     try:
         other = AuditService(AuditStore(other_db), clock)
         await asyncio.gather(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -103,24 +102,21 @@ def settings() -> Settings:
 
 
 @pytest.fixture
-async def world(tmp_path: Path, clock: VirtualClock, settings: Settings) -> AsyncIterator[World]:
-    db = await Database.open(tmp_path / "campaigns.sqlite3", clock=clock)
-    try:
-        store = CampaignStore(db, settings)
-        hopper = Hopper(store, settings)
-        yield World(
-            settings=settings,
-            clock=clock,
-            db=db,
-            leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
-            store=store,
-            hopper=hopper,
-            service=CampaignService(store, hopper, settings, clock),
-            suppressions=SuppressionStore(db),
-            attempts=SqliteAttemptRepository(db),
-        )
-    finally:
-        await db.close()
+def world(db: Database, clock: VirtualClock, settings: Settings) -> World:
+    """The hopper's world on ``db`` (so, on both backends)."""
+    store = CampaignStore(db, settings)
+    hopper = Hopper(store, settings)
+    return World(
+        settings=settings,
+        clock=clock,
+        db=db,
+        leads=LeadStore(db, DueRules(settings.leads, TZ), clock),
+        store=store,
+        hopper=hopper,
+        service=CampaignService(store, hopper, settings, clock),
+        suppressions=SuppressionStore(db),
+        attempts=SqliteAttemptRepository(db),
+    )
 
 
 def reasons(answers: Any) -> set[str]:

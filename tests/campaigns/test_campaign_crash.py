@@ -2,7 +2,8 @@
 and Asterisk killed and restarted, each halfway through.
 
 The campaign must complete, no lead may be dialled twice because of the fault, and every
-attempt is recorded exactly once (with an outcome).
+attempt is recorded exactly once (with an outcome). Both drills run on each store backend
+(``store_target``: the SQLite file, and a database of the session's private PostgreSQL).
 """
 
 from __future__ import annotations
@@ -63,9 +64,10 @@ def midday_timezone() -> str:
     return f"Etc/GMT{'-' if offset >= 0 else '+'}{abs(offset)}"
 
 
-def dialer_process_config(tmp_path: Path, settings: Settings) -> Path:
+def dialer_process_config(tmp_path: Path, settings: Settings, store: str | Path) -> Path:
     return write_config(
         tmp_path,
+        store={"path": str(store)} if isinstance(store, Path) else {"url": store},
         dealer={"timezone": midday_timezone()},
         pbx={"ami_port": settings.pbx.ami_port, "ring_timeout_s": settings.pbx.ring_timeout_s},
         calls={"amd": False},
@@ -95,10 +97,10 @@ async def start_runner(config: Path, campaign_id: int, log: Path) -> asyncio.sub
 
 @pytest.mark.timeout(300)
 async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
-    drill_lab: tuple[Lab, Settings], tmp_path: Path
+    drill_lab: tuple[Lab, Settings], tmp_path: Path, store_target: str | Path
 ) -> None:
     _, lab_settings = drill_lab
-    config = dialer_process_config(tmp_path, lab_settings)
+    config = dialer_process_config(tmp_path, lab_settings, store_target)
     settings = load(config, env={})
     async with open_store(settings) as app:
         issued = (datetime.now(ZoneInfo(settings.dealer.timezone)) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
@@ -143,10 +145,12 @@ async def test_sigkill_mid_campaign_then_restart_completes_without_double_dials(
 
 
 @pytest.mark.timeout(300)
-async def test_asterisk_killed_and_restarted_mid_campaign(drill_lab: tuple[Lab, Settings], tmp_path: Path) -> None:
+async def test_asterisk_killed_and_restarted_mid_campaign(
+    drill_lab: tuple[Lab, Settings], tmp_path: Path, store_target: str | Path
+) -> None:
     """kill -9 of Asterisk with calls up: the dialer reconnects, the campaign completes, nobody is dialled twice."""
     lab, lab_settings = drill_lab
-    settings = load(dialer_process_config(tmp_path, lab_settings), env={})
+    settings = load(dialer_process_config(tmp_path, lab_settings, store_target), env={})
     async with open_app(settings) as app:
         issued = (datetime.now(ZoneInfo(settings.dealer.timezone)) - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
         await app.leads.importer.import_file(

@@ -220,11 +220,11 @@ async def test_unanswered_callback_stays_a_promise_for_the_same_agent(world: Wor
     assert (again.lead_id, again.owner) == (lead, "agent7")
 
 
-async def test_concurrent_batches_never_share_a_lead(world: World, tmp_path: Path) -> None:
+async def test_concurrent_batches_never_share_a_lead(world: World, store_target: str | Path) -> None:
     leads = [await world.lead(PHONES[i]) for i in range(1, 41)]
     c = await world.campaign()
-    # A second Database on the same file behaves like a second process: its own connections and lock.
-    other = await Database.open(tmp_path / "campaigns.sqlite3", clock=world.clock)
+    # A second Database on the same store behaves like a second process: its own connections and lock.
+    other = await Database.open(store_target, clock=world.clock)
     try:
         hopper2 = Hopper(CampaignStore(other, world.settings), world.settings)
         now = world.clock.now()

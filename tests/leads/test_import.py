@@ -175,8 +175,14 @@ async def test_duplicates_against_the_store_fill_blanks_and_never_double(service
 async def snapshot(service: LeadService) -> dict[str, list[tuple]]:
     async with service.store._db.read() as r:  # the raw tables: nothing may differ
         return {
-            t: [tuple(row) for row in await r.fetchall(f"SELECT * FROM {t} ORDER BY rowid")]
-            for t in ("leads", "lead_phones", "lead_events", "lead_imports", "lead_import_rejects")
+            t: [tuple(row) for row in await r.fetchall(f"SELECT * FROM {t} ORDER BY {key}")]
+            for t, key in (
+                ("leads", "id"),
+                ("lead_phones", "e164"),
+                ("lead_events", "id"),
+                ("lead_imports", "id"),
+                ("lead_import_rejects", "import_id, row, field, col"),
+            )
         }
 
 

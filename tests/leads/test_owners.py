@@ -28,7 +28,7 @@ from dialer.settings import Settings, WebSettings
 from dialer.store.audit import AuditStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
-from dialer.store.migrate import MIGRATIONS_DIR
+from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
 from dialer.store.totp import TotpStore
 from dialer.store.users import UserStore
 
@@ -154,14 +154,15 @@ async def test_one_identity_is_one_person(db: Database, clock: VirtualClock) -> 
 
 
 async def test_migration_0100_files_leads_owned_under_a_login_under_the_identity(
-    tmp_path: Path, clock: VirtualClock
+    tmp_path: Path, clock: VirtualClock, empty_store_target: str | Path
 ) -> None:
     before = tmp_path / "before_0100"
     before.mkdir()
-    for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):
+    migrations = PG_MIGRATIONS_DIR if isinstance(empty_store_target, str) else MIGRATIONS_DIR
+    for migration in sorted(migrations.glob("*.sql")):
         if migration.name < "0100":
             shutil.copy(migration, before / migration.name)
-    path = tmp_path / "upgrade.sqlite3"
+    path = empty_store_target
     db = await Database.open(path, clock=clock, migrations_dir=before)
     try:
         async with db.write() as tx:

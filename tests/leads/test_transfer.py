@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from datetime import timedelta
 from pathlib import Path
@@ -68,10 +69,8 @@ async def seed(service: LeadService, sheet) -> dict[str, Lead]:
 
 async def outbox_rows(db: Database) -> list[tuple[int, str, str]]:
     async with db.read() as r:
-        rows = await r.fetchall(
-            "SELECT lead_id, kind, json_extract(payload, '$.lead.owner') AS owner FROM doss_outbox ORDER BY id"
-        )
-    return [(row["lead_id"], row["kind"], row["owner"]) for row in rows]
+        rows = await r.fetchall("SELECT lead_id, kind, payload FROM doss_outbox ORDER BY id")
+    return [(row["lead_id"], row["kind"], json.loads(row["payload"])["lead"]["owner"]) for row in rows]
 
 
 async def test_transfer_moves_owner_writes_history_and_doss_row_and_restarts_the_hand_over_clock(

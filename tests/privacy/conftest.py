@@ -25,18 +25,19 @@ OTHER = "+8613900139000"
 AUDIO = b"RIFF" + bytes(2000)
 
 
-def make_settings(tmp_path: Path, privacy: PrivacySettings | None = None) -> Settings:
+def make_settings(tmp_path: Path, store: str | Path, privacy: PrivacySettings | None = None) -> Settings:
+    """Settings on ``store`` (the ``store_target`` fixture: a SQLite file or a PostgreSQL URL)."""
     return Settings(
         base_dir=str(ROOT),
-        store=StoreSettings(path=str(tmp_path / "store.sqlite3")),
+        store=StoreSettings(url=store) if isinstance(store, str) else StoreSettings(path=str(store)),
         recording=RecordingSettings(dir=str(tmp_path / "recordings"), compress="none"),
         privacy=privacy or PrivacySettings(),
     )
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+def settings(tmp_path: Path, store_target: str | Path) -> Settings:
+    return make_settings(tmp_path, store_target)
 
 
 @pytest.fixture

@@ -17,20 +17,23 @@ from dialer.clock import VirtualClock
 from dialer.server import RETENTION
 from dialer.store.database import Database
 from dialer.store.errors import IntegrityError
-from dialer.store.migrate import MIGRATIONS_DIR
+from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
 from dialer.tasks import TaskHealth
 from tests.conftest import write_config
 
 AT = "2026-11-20T01:00:00.000000Z"
 
 
-async def test_0110_moves_dnc_sms_opt_outs_and_lead_opt_outs_into_one_list(tmp_path: Path, clock: VirtualClock) -> None:
+async def test_0110_moves_dnc_sms_opt_outs_and_lead_opt_outs_into_one_list(
+    tmp_path: Path, clock: VirtualClock, empty_store_target: str | Path
+) -> None:
+    postgresql = isinstance(empty_store_target, str)
     before = tmp_path / "before"
     before.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
+    for path in (PG_MIGRATIONS_DIR if postgresql else MIGRATIONS_DIR).glob("*.sql"):
         if path.name < "0110":
             shutil.copy(path, before / path.name)
-    store = tmp_path / "db.sqlite3"
+    store = empty_store_target
     async with await Database.open(store, clock=clock, migrations_dir=before) as db, db.write() as tx:
         await tx.execute("INSERT INTO leads (id, name, source, state, created_at, created_by, updated_at, opt_out_at)"
                          " VALUES (1, '张三', 'hq', 'following', ?, 't', ?, ?)", (AT, AT, AT))  # fmt: skip
@@ -44,8 +47,14 @@ async def test_0110_moves_dnc_sms_opt_outs_and_lead_opt_outs_into_one_list(tmp_p
                              [("+8613800000004", "2026-11-10T01:00:00.000000Z", "TD"), ("10690000", AT, "T")])  # fmt: skip
     async with await Database.open(store, clock=clock) as db, db.read() as r:
         rows = await r.fetchall("SELECT e164, reason, source, at, actor, lead_id FROM suppressions ORDER BY e164")
-        tables = {row[0] for row in await r.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        columns = {row[1] for row in await r.fetchall("PRAGMA table_info(leads)")}
+        if postgresql:
+            tables = {row[0] for row in await r.fetchall("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+            columns = {row[0] for row in await r.fetchall(
+                "SELECT column_name FROM information_schema.columns WHERE table_schema = 'public' AND table_name = 'leads'"
+            )}  # fmt: skip
+        else:
+            tables = {row[0] for row in await r.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            columns = {row[1] for row in await r.fetchall("PRAGMA table_info(leads)")}
     assert [tuple(row) for row in rows] == [
         ("+8613800000001", "SMS reply 'T'", "sms_reply", AT, "sms", 1),
         ("+8613800000002", "SMS reply 'T'", "sms_reply", AT, "sms", 1),
@@ -62,13 +71,14 @@ async def test_lead_history_refuses_every_change_but_the_privacy_strip(db: Datab
                          " VALUES (1, '张三', 'hq', 'new', ?, 't', ?)", (AT, AT))  # fmt: skip
         await tx.execute("INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (1, 'state', ?, 't',"
                          " '{\"reason\": \"张三说\", \"to\": \"following\"}')", (AT,))  # fmt: skip
+    set_to = "jsonb_set(data, '{to}', '\"deal\"')" if db.dialect.is_postgresql else "json_set(data, '$.to', 'deal')"
     for sql in ("UPDATE lead_events SET actor = 'x'", "UPDATE lead_events SET data = '{}'",
-                "UPDATE lead_events SET data = json_set(data, '$.to', 'deal')", "DELETE FROM lead_events"):  # fmt: skip
+                f"UPDATE lead_events SET data = {set_to}", "DELETE FROM lead_events"):  # fmt: skip
         with pytest.raises(IntegrityError, match="append-only"):
             async with db.write() as tx:
                 await tx.execute(sql)
     async with db.write() as tx:
-        await tx.execute("UPDATE lead_events SET data = json_remove(data, '$.reason')")
+        await tx.execute(f"UPDATE lead_events SET data = {db.dialect.json_without('data', ['reason'])}")
     async with db.read() as r:
         assert json.loads(await r.fetchval("SELECT data FROM lead_events")) == {"to": "following"}
 

@@ -103,12 +103,12 @@ async def test_bad_numbers_are_refused_by_name(app: App) -> None:
 
 
 async def test_retention_anonymizes_sms_attempts_and_leads_each_after_its_own_period(
-    tmp_path: Path, clock: VirtualClock
+    tmp_path: Path, clock: VirtualClock, store_target: str | Path
 ) -> None:
     from dialer.app import open_store
 
     privacy = PrivacySettings(leads_days=30, sms_days=10, attempts_days=20)
-    async with open_store(make_settings(tmp_path, privacy), clock) as app:
+    async with open_store(make_settings(tmp_path, store_target, privacy), clock) as app:
         mine, _ = await seed_leads(app, tmp_path)
         await call(app, "c-1", NUMBER, clock.now(), lead_id=mine)
         await app.sms.on_inbound(Inbound(NUMBER[1:], "10690000", "请问周末营业吗"))
@@ -162,11 +162,18 @@ async def test_do_not_call_disposition_suppresses_every_number_and_names_the_cal
     [((), False, False), (("promotional_sms",), True, False), (("sms",), True, True)],
 )
 async def test_sms_consent_is_enforced_where_the_config_requires_it(
-    tmp_path: Path, clock: VirtualClock, required: tuple[str, ...], promo_refused: bool, text_refused: bool
+    tmp_path: Path,
+    clock: VirtualClock,
+    store_target: str | Path,
+    required: tuple[str, ...],
+    promo_refused: bool,
+    text_refused: bool,
 ) -> None:
     from dialer.app import open_store
 
-    async with open_store(make_settings(tmp_path, PrivacySettings(consent_required_for=required)), clock) as app:
+    async with open_store(
+        make_settings(tmp_path, store_target, PrivacySettings(consent_required_for=required)), clock
+    ) as app:
         await seed_leads(app, tmp_path)  # consent not stated
         values = {"customer": "张三", "model": "轿车A"}
         for refused, kwargs in ((promo_refused, {"template": "repurchase", "values": values}),
@@ -179,10 +186,12 @@ async def test_sms_consent_is_enforced_where_the_config_requires_it(
         await app.sms.queue("13700137000", text="顾问通知")  # no lead's number: not a customer's consent
 
 
-async def test_consented_leads_get_promotional_sms_when_it_is_required(tmp_path: Path, clock: VirtualClock) -> None:
+async def test_consented_leads_get_promotional_sms_when_it_is_required(
+    tmp_path: Path, clock: VirtualClock, store_target: str | Path
+) -> None:
     from dialer.app import open_store
 
-    settings = make_settings(tmp_path, PrivacySettings(consent_required_for=("promotional_sms",)))
+    settings = make_settings(tmp_path, store_target, PrivacySettings(consent_required_for=("promotional_sms",)))
     async with open_store(settings, clock) as app:
         await seed_leads(app, tmp_path, consent="是")
         await app.sms.queue(NUMBER, template="repurchase", values={"customer": "张三", "model": "轿车A"})

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
@@ -45,12 +43,6 @@ def form() -> QaForm:
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock(NOV_30_LATE)
-
-
-@pytest.fixture
-async def db(tmp_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
-    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as database:
-        yield database
 
 
 async def _recording(db: Database, call_id: str, agent: str, direction: Direction = Direction.OUTBOUND) -> int:

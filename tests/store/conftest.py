@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: a fresh database file per test, always closed."""
+"""Fixtures for the store tests: a fresh store per test and backend (SQLite, PostgreSQL), always closed."""
 
 from __future__ import annotations
 
@@ -18,12 +18,13 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "var" / "store.sqlite3"
+def db_path(store_target: str | Path) -> str | Path:
+    """The store's file, or its PostgreSQL URL: what ``Database.open`` takes."""
+    return store_target
 
 
 @pytest.fixture
-async def db(db_path: Path, clock: VirtualClock) -> AsyncIterator[Database]:
+async def db(db_path: str | Path, clock: VirtualClock) -> AsyncIterator[Database]:
     async with await Database.open(db_path, clock=clock) as database:
         yield database
 

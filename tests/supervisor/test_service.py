@@ -70,9 +70,11 @@ class Trail:
 
 
 @pytest.fixture
-async def env(tmp_path: Path) -> AsyncIterator[tuple[SupervisorService, ScriptedPbx, ListenInStore, VirtualClock]]:
+async def env(
+    store_target: str | Path,
+) -> AsyncIterator[tuple[SupervisorService, ScriptedPbx, ListenInStore, VirtualClock]]:
     clock = VirtualClock(T0)
-    db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
+    db = await Database.open(store_target, clock=clock)
     try:
         store, pbx = ListenInStore(db), ScriptedPbx()
         yield (

@@ -1,0 +1,183 @@
+"""The embedded SQLite driver of the store (aiosqlite): a file, WAL journaling, one writer at a time.
+
+aiosqlite runs each connection on its own thread, so a connection is ONE transaction shared by
+every coroutine using it; :class:`~dialer.store.database.Database` makes sure only one coroutine
+writes at a time. ``BEGIN IMMEDIATE`` takes SQLite's write lock at the start of every write, so
+writers of other processes (a command while the service runs) are serialised too; readers use
+separate connections that, thanks to WAL, see the last committed state without waiting.
+
+This module, :mod:`dialer.store.backup` and :mod:`dialer.store.migrate` are the only importers of
+aiosqlite and sqlite3; every error crossing the boundary is translated into :mod:`dialer.store.errors`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+from typing import cast
+
+import aiosqlite
+
+from dialer.logs import get_logger
+from dialer.store.connection import Params, Row, excerpt
+from dialer.store.errors import IntegrityError, StoreBusy, StoreError
+
+log = get_logger(__name__)
+
+# SQLite primary result codes (the low byte of an extended code) that mean "locked by someone else".
+_BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+# How often a refused switch to WAL is tried again while another process holds the file.
+_WAL_RETRY_S = 0.02
+
+
+def translate(exc: sqlite3.Error, sql: str) -> StoreError:
+    """Turn a sqlite3 exception into the store's own error, naming the statement that failed."""
+    message = f"{exc} (in: {excerpt(sql)})"
+    if isinstance(exc, sqlite3.IntegrityError):
+        return IntegrityError(message)
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None and code & 0xFF in _BUSY_CODES:
+        return StoreBusy(message)
+    return StoreError(message)
+
+
+class SqliteConnection:
+    """One aiosqlite connection behind :class:`~dialer.store.connection.Connection`."""
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
+
+    async def begin_write(self) -> None:
+        await self.execute("BEGIN IMMEDIATE")
+
+    async def begin_read(self) -> None:
+        await self.execute("BEGIN")
+
+    async def execute(self, sql: str, params: Params = ()) -> int:
+        """The cursor is not closed on purpose: sqlite3 resets a statement that returned no
+        rows as soon as it ran, and a close would cost a second trip to the connection's
+        thread for every statement (about a fifth fewer writes per second in bench/store_writes.py).
+        """
+        try:
+            cursor = await self._conn.execute(sql, params)
+        except sqlite3.Error as exc:
+            raise translate(exc, sql) from exc
+        return cursor.rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Params]) -> None:
+        try:
+            async with self._conn.executemany(sql, rows):
+                pass
+        except sqlite3.Error as exc:
+            raise translate(exc, sql) from exc
+
+    async def insert(self, sql: str, params: Params = ()) -> int:
+        try:
+            row = await self._conn.execute_insert(sql, params)
+        except sqlite3.Error as exc:
+            raise translate(exc, sql) from exc
+        if row is None:
+            raise StoreError(f"no row id after insert (in: {excerpt(sql)})")
+        return int(row[0])
+
+    async def fetchall(self, sql: str, params: Params = ()) -> list[Row]:
+        try:
+            return cast(list[Row], list(await self._conn.execute_fetchall(sql, params)))
+        except sqlite3.Error as exc:
+            raise translate(exc, sql) from exc
+
+    async def fetchone(self, sql: str, params: Params = ()) -> Row | None:
+        try:
+            async with self._conn.execute(sql, params) as cursor:
+                row: Row | None = await cursor.fetchone()
+                return row
+        except sqlite3.Error as exc:
+            raise translate(exc, sql) from exc
+
+    async def end_quietly(self, sql: str, *, leaves_transaction: bool = True) -> None:
+        """The statement is queued on the connection's thread before the first await, so it runs
+        after anything queued earlier (a BEGIN still in flight) and before anything a later writer
+        queues, even if this coroutine is cancelled meanwhile. SQLite may have rolled back already,
+        or BEGIN failed: "no transaction is active" is then expected."""
+        try:
+            async with self._conn.execute(sql):
+                pass
+        except sqlite3.Error as exc:
+            if not leaves_transaction or self._conn.in_transaction:
+                log.error("store.rollback_failed", statement=sql, error=str(exc))
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def foreign_keys(self, on: bool) -> None:
+        """Foreign key enforcement on or off (off only while migrating: see :func:`migrating`)."""
+        await self.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+
+
+async def _switch_to_wal(conn: SqliteConnection, busy_timeout_s: float) -> object:
+    """``PRAGMA journal_mode = WAL``, tried again while another connection holds the file.
+
+    SQLite answers SQLITE_BUSY to this pragma at once, without its busy handler, when another
+    connection is in the middle of its own switch or first read: two processes opening a new
+    store together (``dialer web`` and a command) failed about one time in eight. So the wait
+    that the busy timeout gives every other statement is given here by hand.
+    """
+    waited = 0.0
+    while True:
+        try:
+            row = await conn.fetchone("PRAGMA journal_mode = WAL")
+            return None if row is None else row[0]
+        except StoreBusy:
+            if waited >= busy_timeout_s:
+                raise
+            await asyncio.sleep(_WAL_RETRY_S)
+            waited += _WAL_RETRY_S
+
+
+def check_path(path: Path) -> None:
+    """Refuse what cannot work and create the store's directory."""
+    if str(path) == ":memory:" or str(path).startswith("file:"):
+        raise StoreError(f"store path {str(path)!r}: needs a file, since readers and writer are separate connections")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(f"cannot create the store's directory {str(path.parent)!r}: {exc}") from exc
+
+
+async def connect(path: Path, busy_timeout_s: float, *, writer: bool) -> SqliteConnection:
+    """Open and configure one connection to the store file ``path``."""
+    try:
+        # isolation_level=None: the sqlite3 module must not open transactions on its
+        # own; every BEGIN is ours, so a transaction never spans two callers by accident.
+        # timeout= is SQLite's busy timeout: how long to wait for another process's lock.
+        raw = await aiosqlite.connect(path, timeout=busy_timeout_s, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise StoreError(f"cannot open the store at {str(path)!r}: {exc}") from exc
+    raw.row_factory = sqlite3.Row
+    conn = SqliteConnection(raw)
+    try:
+        await conn.foreign_keys(True)
+        if writer:
+            # WAL: readers never wait for the writer and the writer never waits for
+            # readers. The mode is stored in the file, so readers opened later use it too.
+            mode = await _switch_to_wal(conn, busy_timeout_s)
+            if str(mode).lower() != "wal":
+                raise StoreError(f"the store at {str(path)!r} cannot use WAL journaling (got {mode!r})")
+            # NORMAL instead of FULL: in WAL mode a commit is then not fsync'ed; the WAL is
+            # synced at checkpoints. A crash of the dialer loses nothing; only a power cut
+            # or OS crash can lose the last commits, and never corrupts the file. It keeps
+            # a slow disk's fsync out of every call-state write (on the development VM
+            # bench/store_writes.py showed no difference, as thread hops dominate there);
+            # attempts lost that way are what reconciliation (outcome UNKNOWN) is for.
+            await conn.execute("PRAGMA synchronous = NORMAL")
+        else:
+            # A reader that tried to write would bypass the writer lock; make it impossible.
+            await conn.execute("PRAGMA query_only = ON")
+    except BaseException:
+        await raw.close()
+        raise
+    return conn
