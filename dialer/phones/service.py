@@ -12,6 +12,7 @@ from dialer.domain.pbx.phones import (
     NewPassword,
     PhoneAccount,
     PhoneError,
+    PhoneNotFound,
     PhoneRepository,
     check_endpoint,
     ha1,
@@ -48,7 +49,7 @@ class PhoneService:
         password = new_password()
         at = self._clock.now()
         if not await self._store.set_ha1(endpoint, ha1(endpoint, password), at):
-            raise PhoneError(f"endpoint = {endpoint!r}: no such phone account")
+            raise PhoneNotFound(f"endpoint = {endpoint!r}: no such phone account")
         log.info("phones.password_reset", endpoint=endpoint)
         account = await self._store.get(endpoint)
         assert account is not None, "just updated"
@@ -57,5 +58,5 @@ class PhoneService:
     async def remove(self, endpoint: str) -> None:
         """Delete ``endpoint``'s account (a phone taken out of service)."""
         if not await self._store.remove(endpoint):
-            raise PhoneError(f"endpoint = {endpoint!r}: no such phone account")
+            raise PhoneNotFound(f"endpoint = {endpoint!r}: no such phone account")
         log.info("phones.removed", endpoint=endpoint)

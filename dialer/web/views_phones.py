@@ -16,7 +16,7 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import AuditAction
-from dialer.domain.pbx.phones import NewPassword, PhoneAccount, PhoneError
+from dialer.domain.pbx.phones import NewPassword, PhoneAccount, PhoneError, PhoneNotFound
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
@@ -50,9 +50,9 @@ async def _change(request: web.Request, change: str, endpoint: str) -> NewPasswo
         else:
             await phones.remove(endpoint)
             made = None
+    except PhoneNotFound as exc:
+        raise NotFound("phone_not_found", str(exc)) from None
     except PhoneError as exc:
-        if "no such phone account" in str(exc):
-            raise NotFound("phone_not_found", str(exc)) from None
         raise BadRequest({"endpoint": str(exc)}) from None
     actor = console_actor(request)
     await request.app[DIALER].audit.record(actor, _AUDITED[change], endpoint)

@@ -29,6 +29,10 @@ class PhoneError(Exception):
     """An account that cannot be created or changed; the message names the field and the value."""
 
 
+class PhoneNotFound(PhoneError):
+    """No account has this endpoint (a console answers 404, not 400)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PhoneAccount:
     """One phone's SIP account as stored and rendered: ``ha1`` stands in for the password."""

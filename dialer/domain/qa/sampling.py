@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -57,8 +57,3 @@ def draw(
 
 def _rank(week: date, recording_id: int) -> bytes:
     return hashlib.sha256(f"{week.isoformat()}:{recording_id}".encode()).digest()
-
-
-def picked(samples: Sequence[AgentSample]) -> set[int]:
-    """Every recording the sample asks to score."""
-    return {i for s in samples for i in s.to_score}
