@@ -76,18 +76,22 @@ fi
 for m in "${mounts[@]}"; do
   target="$root$m"
   $SUDO mkdir -p "$target"
-  # A project below /tmp is already inside through the /tmp mount: mounting it again would pin the
-  # folder (it could no longer be removed while mounted).
-  if [ "$m" != "/proc" ] && [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$m")" ]; then
+  if [ "$m" = "/proc" ]; then
+    mountpoint -q "$target" || $SUDO mount -t proc proc "$target"
     continue
   fi
-  if ! mountpoint -q "$target"; then
-    if [ "$m" = "/proc" ]; then
-      $SUDO mount -t proc proc "$target"
-    else
-      $SUDO mount --bind "$m" "$target"
-    fi
+  # Already the same folder inside (a project below /tmp is inside through the /tmp mount: mounting
+  # it again would pin the folder, which could then no longer be removed while mounted).
+  if [ "$(stat -c %d:%i "$target")" = "$(stat -c %d:%i "$m")" ]; then
+    continue
   fi
+  # A mount that shows another folder is stale: the project was removed and made again at the same
+  # path (a fresh checkout in CI) while the chroot still holds the old, deleted one. Asterisk would
+  # read no configuration there and never make the lab's control socket.
+  if mountpoint -q "$target"; then
+    $SUDO umount -l "$target"
+  fi
+  $SUDO mount --bind "$m" "$target"
 done
 
 $SUDO mkdir -p "$bin"

@@ -62,6 +62,10 @@ _REGISTER_SCENARIO = "register.xml"
 _REGISTER_CONTROL_OFFSET = 2
 REGISTER_TIMEOUT_S = 30.0
 SUPERVISOR_ENDPOINT = "supervisor"
+# Asterisk's first words when its -C file cannot be read (it then boots on built-in defaults).
+_NO_CONFIG = "Unable to open specified master config file"
+# How much of a process's log an error quotes: enough for its complaint, short enough for CI's output.
+_SAID_LINES = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -321,9 +325,17 @@ class Lab:
             deadline = time.monotonic() + BOOT_TIMEOUT_S
             while not layout.control_socket.exists():
                 if child.poll() is not None:
-                    raise LabStartError(f"asterisk exited with status {child.returncode} while booting; see {log_file}")
+                    raise LabStartError(
+                        f"asterisk exited with status {child.returncode} while booting: {_said(log_file)}; see {log_file}"
+                    )
+                if _NO_CONFIG in _said(log_file):
+                    # It would boot on built-in defaults, with its control socket somewhere else. Seen
+                    # when Asterisk 22's chroot showed a stale copy of the project (scripts/asterisk22.sh).
+                    raise LabStartError(f"asterisk cannot read {layout.asterisk_conf}: {_said(log_file)}")
                 if time.monotonic() >= deadline:
-                    raise LabStartError(f"asterisk made no control socket within {BOOT_TIMEOUT_S} s; see {log_file}")
+                    raise LabStartError(
+                        f"asterisk made no control socket within {BOOT_TIMEOUT_S} s: {_said(log_file)}; see {log_file}"
+                    )
                 time.sleep(procs.POLL_S)
             self._wait_fully_booted(deadline, log_file)
             self._check_modules(log_file)
@@ -508,3 +520,15 @@ def _write_private(path: Path, text: str) -> None:
         f.write(text)
     os.chmod(tmp, 0o600)
     tmp.replace(path)
+
+
+def _said(log_file: Path) -> str:
+    """The first and last lines of a lab process's log (its complaint, where it made one), in one line."""
+    try:
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return "(no log)"
+    if not lines:
+        return "(nothing logged)"
+    picked = lines if len(lines) <= 2 * _SAID_LINES else [*lines[:_SAID_LINES], "…", *lines[-_SAID_LINES:]]
+    return " | ".join(picked)

@@ -225,6 +225,28 @@ def test_up_refuses_an_asterisk_that_booted_without_its_modules(
     assert not procs.port_in_use(cfg.pbx.ami_port, socket.SOCK_STREAM, "127.0.0.1")
 
 
+def test_an_asterisk_that_cannot_read_the_lab_s_config_is_named_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What Asterisk 22 in a chroot showing a stale copy of the project said: it boots on built-in
+    # defaults, and its control socket never appears where the lab looks.
+    fake = tmp_path / "bin" / "asterisk"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/bin/sh\n"
+        "echo \"Unable to open specified master config file '$2', using built-in defaults\"\n"
+        "while :; do sleep 0.2; done\n"
+    )
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake.parent}{os.pathsep}{os.environ['PATH']}")
+    cfg = other_ports(tmp_path, 2400)
+    lab = Lab(cfg)
+    with pytest.raises(LabStartError, match=f"cannot read {lab.layout.asterisk_conf}: Unable to open specified"):
+        lab.up()
+    assert not lab.layout.state_file.exists()
+    assert not subprocess.run(["pgrep", "-f", str(cfg.lab.dir)], capture_output=True, check=False).stdout
+
+
 @pytest.mark.asterisk
 def test_the_lab_reports_the_version_of_the_asterisk_first_in_path(lab: Lab) -> None:
     version = lab.asterisk_version()
