@@ -91,7 +91,7 @@ class PrivacyService:
         try:
             return normalize(raw, self._settings.dealer.region).e164
         except InvalidPhone as exc:
-            raise SuppressionError(f"{raw!r}: not a phone number ({exc.reason})") from None
+            raise SuppressionError(f"{raw!r}: not a phone number ({exc.reason})", "number") from None
 
     # -- the list -------------------------------------------------------------------------------
 

@@ -84,8 +84,7 @@ async def _change(request: web.Request, data: Mapping[str, Any], add: bool) -> t
             return await privacy.suppress(number, reason, SuppressionSource.CONSOLE, actor)
         return await privacy.lift(number, reason, actor)
     except SuppressionError as exc:
-        field = "reason" if str(exc).startswith("reason") else "number"
-        raise BadRequest({field: str(exc)}) from None
+        raise BadRequest({exc.field: str(exc)}) from None
 
 
 @routes.route("GET", "/api/dnc", Action.DNC_VIEW, "Search the suppression list", query=_QUERY)

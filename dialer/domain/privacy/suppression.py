@@ -32,7 +32,12 @@ class SuppressionSource(StrEnum):
 
 
 class SuppressionError(ValueError):
-    """An entry or a change to the list that cannot be accepted; the message names what."""
+    """An entry or a change to the list that cannot be accepted; the message names what, and
+    ``field`` which of the entry's fields (``number`` or ``reason``), for a form to show it there."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +76,15 @@ class Suppression:
         }
 
 
-def check_reason(text: str, what: str = "reason") -> str:
+def check_reason(text: str) -> str:
     """A reason as it is kept: trimmed; :class:`SuppressionError` for an empty, overlong or control-laden one."""
     reason = text.strip()
     if not reason:
-        raise SuppressionError(f"{what}: say why (it is kept with the entry)")
+        raise SuppressionError("reason: say why (it is kept with the entry)", "reason")
     if len(reason) > REASON_MAX:
-        raise SuppressionError(f"{what}: {len(reason)} characters, at most {REASON_MAX}")
+        raise SuppressionError(f"reason: {len(reason)} characters, at most {REASON_MAX}", "reason")
     if any(unicodedata.category(c) in ("Cc", "Cf", "Cs", "Co", "Cn") for c in reason):
-        raise SuppressionError(f"{what}: contains control or unassigned characters")
+        raise SuppressionError("reason: contains control or unassigned characters", "reason")
     return reason
 
 
