@@ -28,7 +28,7 @@ from pathlib import Path
 from dialer.clock import SystemClock
 from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.logs import configure
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 
 NUMBER = "+8613800138000"
@@ -74,11 +74,11 @@ async def run_variant(
     writers: int,
     budget_s: float,
     chunk: int,
-    record: Callable[[SqliteAttemptRepository, list[str]], Awaitable[None]],
+    record: Callable[[AttemptStore, list[str]], Awaitable[None]],
     commits_per_attempt: float,
 ) -> Result:
     """Let ``writers`` tasks pull chunks of call ids and ``record`` them until done or out of time."""
-    repo = SqliteAttemptRepository(db)
+    repo = AttemptStore(db)
     ids = (f"{name}-{n}" for n in range(attempts))
     done = 0
     progress = Progress(name, attempts)
@@ -101,17 +101,17 @@ async def run_variant(
     return Result(name, done, elapsed, commits_per_attempt)
 
 
-async def one_attempt(repo: SqliteAttemptRepository, call_id: str) -> None:
+async def one_attempt(repo: AttemptStore, call_id: str) -> None:
     clock = SystemClock()
     await repo.create(call_id=call_id, direction=Direction.OUTBOUND, number=NUMBER, created_at=clock.now())
     await repo.mark_started(call_id, clock.now())
     await repo.finish(call_id, outcome=Outcome.NO_ANSWER, ended_at=clock.now(), hangup_cause=19)
 
 
-def grouped(db: Database) -> Callable[[SqliteAttemptRepository, list[str]], Awaitable[None]]:
+def grouped(db: Database) -> Callable[[AttemptStore, list[str]], Awaitable[None]]:
     """Record a list of attempts inside one transaction (the repository calls join it)."""
 
-    async def record(repo: SqliteAttemptRepository, call_ids: list[str]) -> None:
+    async def record(repo: AttemptStore, call_ids: list[str]) -> None:
         async with db.write():
             for call_id in call_ids:
                 await one_attempt(repo, call_id)
@@ -119,7 +119,7 @@ def grouped(db: Database) -> Callable[[SqliteAttemptRepository, list[str]], Awai
     return record
 
 
-async def separate(repo: SqliteAttemptRepository, call_ids: list[str]) -> None:
+async def separate(repo: AttemptStore, call_ids: list[str]) -> None:
     for call_id in call_ids:
         await one_attempt(repo, call_id)
 

@@ -49,7 +49,7 @@ from dialer.sms.factory import build_driver, build_service
 from dialer.sms.pbx import PbxDriver
 from dialer.sms.service import ACTOR as SMS_ACTOR
 from dialer.sms.service import SmsService
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
@@ -83,7 +83,7 @@ class App:
     settings: Settings
     clock: Clock
     db: Database
-    attempts: SqliteAttemptRepository
+    attempts: AttemptStore
     leads: LeadService
     doss: DossService
     recordings: RecordingRegistry
@@ -124,7 +124,7 @@ async def open_store(
     form = load_form(settings.path(settings.recording.qa_form))
     db = await Database.open(settings.store_target(), clock=clock)
     try:
-        attempts = SqliteAttemptRepository(db)
+        attempts = AttemptStore(db)
         leads = LeadService(db, settings, clock)
         recording_store = RecordingStore(db)
         bus = EventBus()

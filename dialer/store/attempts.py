@@ -1,4 +1,4 @@
-"""The sqlite implementation of :class:`~dialer.domain.calls.attempts.AttemptRepository`.
+"""The store's implementation of :class:`~dialer.domain.calls.attempts.AttemptRepository` (SQLite or PostgreSQL).
 
 The SQL keeps the rules that must hold whoever calls: an outcome is written once
 (``WHERE outcome IS NULL``), first answer and connect times are never moved, and a
@@ -53,7 +53,7 @@ def attempt_from_row(row: Row) -> Attempt:
     )
 
 
-class SqliteAttemptRepository:
+class AttemptStore:
     """Call attempts in the embedded store; see the Protocol for each method's contract."""
 
     def __init__(self, db: Database) -> None:

@@ -41,7 +41,7 @@ from dialer.domain.leads.model import LeadState
 from dialer.domain.privacy.policy import ConsentPolicy
 from dialer.logs import get_logger
 from dialer.settings import Settings
-from dialer.store.attempts import ATTEMPT_COLUMNS, SqliteAttemptRepository, attempt_from_row
+from dialer.store.attempts import ATTEMPT_COLUMNS, AttemptStore, attempt_from_row
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.store.suppressions import SUPPRESSED, SuppressionStore
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
@@ -172,7 +172,7 @@ def _due_lead(row: Row) -> DueLead:
 
 
 class CampaignStore:
-    """The sqlite implementation of :class:`~dialer.domain.campaigns.progress.CampaignRepository`.
+    """The store's implementation of :class:`~dialer.domain.campaigns.progress.CampaignRepository`.
 
     ``settings`` re-validates stored definitions (line cap, default rules) on every load.
     """
@@ -398,7 +398,7 @@ class CampaignStore:
                 " ORDER BY created_at DESC, id DESC LIMIT 1",
                 (lead_id, campaign_id, to_db(since)),
             )
-        return None if call_id is None else await SqliteAttemptRepository(self._db).get(call_id)
+        return None if call_id is None else await AttemptStore(self._db).get(call_id)
 
     async def unfiled_talks(self, campaign_id: int | None) -> list[Attempt]:
         """Calls of this campaign (None: of every campaign) an agent talked on whose result never reached the lead's history.

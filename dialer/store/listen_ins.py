@@ -1,4 +1,4 @@
-"""The sqlite store of the listen-in audit log (migration 0060, docs/supervisor.md)."""
+"""The store of the listen-in audit log (migration 0060, docs/supervisor.md)."""
 
 from __future__ import annotations
 

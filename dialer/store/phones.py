@@ -1,4 +1,4 @@
-"""The sqlite store of the phones' SIP accounts (migration 0090)."""
+"""The store of the phones' SIP accounts (migration 0090)."""
 
 from __future__ import annotations
 

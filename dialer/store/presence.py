@@ -1,4 +1,4 @@
-"""The sqlite store of the agents' phone presence (migration 0080)."""
+"""The store of the agents' phone presence (migration 0080)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sqlite store of QA scorings (migration 0051, docs/qa.md)."""
+"""The store of QA scorings (migration 0051, docs/qa.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The sqlite recordings registry and its audit trail (migration 0050, docs/recording.md).
+"""The recordings registry and its audit trail (migration 0050, docs/recording.md).
 
 Every change to a row and its audit entry are written in one transaction, so the
 audit trail can never miss a deletion that happened, nor show one that did not.

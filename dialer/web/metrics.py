@@ -16,7 +16,7 @@ from prometheus_client.registry import Collector
 
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentState
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.web.wallboard import Snapshot
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -111,7 +111,7 @@ class Metrics:
         )
 
     async def render(
-        self, attempts: SqliteAttemptRepository, snapshot: Snapshot, viewers: int, failures: Mapping[str, int]
+        self, attempts: AttemptStore, snapshot: Snapshot, viewers: int, failures: Mapping[str, int]
     ) -> bytes:
         """The exposition text after refreshing every metric."""
         self._failures.failures = failures

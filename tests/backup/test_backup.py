@@ -16,7 +16,7 @@ from dialer.clock import VirtualClock
 from dialer.domain.backup.manifest import MANIFEST_NAME, STORE_NAME, BackupError, Manifest, RecordingsMode
 from dialer.domain.calls.outcome import Direction
 from dialer.settings import Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from tests.backup.conftest import settings_for
 from tests.conftest import START
@@ -39,7 +39,7 @@ def seeded(tmp_path: Path) -> Settings:
 async def test_a_backup_taken_while_a_writer_commits_is_one_consistent_state(seeded: Settings, tmp_path: Path) -> None:
     clock = VirtualClock(START)
     async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
-        attempts = SqliteAttemptRepository(db)
+        attempts = AttemptStore(db)
         stop, going = asyncio.Event(), asyncio.Event()
         pairs = 0
 
@@ -152,7 +152,7 @@ async def test_restore_never_replaces_a_store_or_a_different_recording_without_f
 
     # With --force: the live store gets the backup's content back (a call added since is gone).
     async with await Database.open(store, clock=clock) as db:
-        await SqliteAttemptRepository(db).create(
+        await AttemptStore(db).create(
             call_id="later", direction=Direction.OUTBOUND, number="+8613800138000", created_at=START
         )
     (recordings / WAVS[2]).unlink()

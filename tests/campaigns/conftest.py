@@ -22,7 +22,7 @@ from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
 from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.settings import Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
@@ -51,7 +51,7 @@ class World:
     hopper: Hopper
     service: CampaignService
     suppressions: SuppressionStore
-    attempts: SqliteAttemptRepository
+    attempts: AttemptStore
 
     async def lead(
         self, phone: str, source: LeadSource = LeadSource.HQ, *, extra_phones: tuple[str, ...] = (), **fields: Any
@@ -115,7 +115,7 @@ def world(db: Database, clock: VirtualClock, settings: Settings) -> World:
         hopper=hopper,
         service=CampaignService(store, hopper, settings, clock),
         suppressions=SuppressionStore(db),
-        attempts=SqliteAttemptRepository(db),
+        attempts=AttemptStore(db),
     )
 
 

@@ -24,7 +24,7 @@ from dialer.inbound.service import InboundService, ScreenPop
 from dialer.lab.lab import Lab
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import InboundSettings, Settings, WindowDefaults
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
 from dialer.store.recordings import RecordingStore
@@ -58,7 +58,7 @@ class World:
     ami: AmiClient
     db: Database
     leads: LeadStore
-    attempts: SqliteAttemptRepository
+    attempts: AttemptStore
     recordings: RecordingStore
     inbound: InboundService
     pops: Subscription
@@ -87,7 +87,7 @@ async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncItera
     await client.start()
     pump: asyncio.Task[None] | None = None
     try:
-        attempts = SqliteAttemptRepository(db)
+        attempts = AttemptStore(db)
         leads = LeadStore(db, DueRules(settings.leads, ZoneInfo(settings.dealer.timezone)), clock)
         recordings = RecordingStore(db)
         registry = RecordingRegistry(

@@ -22,7 +22,7 @@ from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus
 from dialer.inbound.service import InboundCallEnded, InboundService, ScreenPop
 from dialer.settings import InboundSettings, Settings, WindowDefaults
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
 
@@ -48,7 +48,7 @@ class ScriptedPbx:
 
 class Env:
     def __init__(self, service: InboundService, pbx: ScriptedPbx, clock: VirtualClock, leads: LeadStore,
-                 attempts: SqliteAttemptRepository, bus: EventBus, recorded: list[Any]) -> None:  # fmt: skip
+                 attempts: AttemptStore, bus: EventBus, recorded: list[Any]) -> None:  # fmt: skip
         self.service, self.pbx, self.clock, self.leads, self.attempts = service, pbx, clock, leads, attempts
         self.pops = bus.subscribe(ScreenPop)
         self.ended = bus.subscribe(InboundCallEnded)
@@ -104,7 +104,7 @@ async def env(tmp_path: Path) -> AsyncIterator[Env]:
     clock = VirtualClock(OPEN)
     db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
     try:
-        attempts = SqliteAttemptRepository(db)
+        attempts = AttemptStore(db)
         leads = LeadStore(db, DueRules(settings.leads, ZoneInfo(settings.dealer.timezone)), clock)
         pbx, bus, recorded = ScriptedPbx(), EventBus(), []
 

@@ -22,7 +22,7 @@ from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.users import UserStore
 
@@ -42,7 +42,7 @@ async def test_one_agent_is_one_row_of_calls_whoever_filed_the_call(leads, servi
     await leads.import_drafts([draft], [], ImportSource("hq.csv", "sha", LeadSource.HQ, 1, "手机"), "王经理")
     lead = await leads.find_by_phone("+8613900000001")
     assert lead is not None
-    attempts = SqliteAttemptRepository(db)
+    attempts = AttemptStore(db)
     calls = []
     for i in range(2):
         attempt = await attempts.create(call_id=f"c{i}", direction=Direction.OUTBOUND, number="+8613900000001",

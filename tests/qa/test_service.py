@@ -14,7 +14,7 @@ from dialer.domain.qa.form import QaForm, parse_form
 from dialer.domain.qa.report import ScoredCall, build_report, latest_per_recording
 from dialer.domain.qa.scoring import ItemScore
 from dialer.qa.service import QaService
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.qa import QaStore
 from dialer.store.recordings import NewRecording, RecordingStore
@@ -47,7 +47,7 @@ def clock() -> VirtualClock:
 
 async def _recording(db: Database, call_id: str, agent: str, direction: Direction = Direction.OUTBOUND) -> int:
     at = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
-    await SqliteAttemptRepository(db).create(
+    await AttemptStore(db).create(
         call_id=call_id, direction=direction, number="+8613800138000", created_at=at, agent=agent
     )
     new = NewRecording(call_id=call_id, lead_id=None, campaign_id=None, agent=agent, direction=direction,

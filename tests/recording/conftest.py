@@ -15,7 +15,7 @@ from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
 
@@ -51,8 +51,8 @@ def rec_root(settings: Settings) -> Path:
 
 
 @pytest.fixture
-def attempts(db: Database) -> SqliteAttemptRepository:
-    return SqliteAttemptRepository(db)
+def attempts(db: Database) -> AttemptStore:
+    return AttemptStore(db)
 
 
 @pytest.fixture
@@ -62,7 +62,7 @@ def store(db: Database) -> RecordingStore:
 
 @pytest.fixture
 def registry(
-    store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings, clock: VirtualClock
+    store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock
 ) -> RecordingRegistry:
     return RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock)
 
@@ -71,7 +71,7 @@ FinishedCall = Callable[..., Awaitable[Attempt]]
 
 
 @pytest.fixture
-def finished_call(attempts: SqliteAttemptRepository, rec_root: Path, clock: VirtualClock) -> FinishedCall:
+def finished_call(attempts: AttemptStore, rec_root: Path, clock: VirtualClock) -> FinishedCall:
     """Record an attempt that ended with a recording path (as the call service does); optionally write its WAV."""
 
     async def make(

@@ -12,7 +12,7 @@ from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
 from tests.conftest import START, write_config
@@ -35,7 +35,7 @@ def seed(tmp_path: Path) -> None:
         clock = VirtualClock(START)
         settings = Settings(recording=RecordingSettings(dir=str(tmp_path / "recordings"), compress="none"))
         async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
-            attempts = SqliteAttemptRepository(db)
+            attempts = AttemptStore(db)
             registry = RecordingRegistry(store=RecordingStore(db), attempts=attempts, settings=settings, clock=clock)
             for call_id, number, agent, day, direction in CALLS:
                 at = START + timedelta(days=day)

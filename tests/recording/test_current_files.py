@@ -13,7 +13,7 @@ from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.recording.compress import SoxFlacCompressor
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
 from tests.conftest import START, write_config
@@ -21,7 +21,7 @@ from tests.recording.conftest import FinishedCall, write_wav
 
 
 async def test_current_files_follow_the_registry(
-    store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings, clock: VirtualClock,
+    store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
     finished_call: FinishedCall, rec_root: Path,
 ) -> None:  # fmt: skip
     registry = RecordingRegistry(
@@ -54,7 +54,7 @@ def _seed_compressed(tmp_path: Path) -> None:
         clock = VirtualClock(START)
         settings = Settings(recording=RecordingSettings(dir=str(tmp_path / "recordings"), compress="flac"))
         async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
-            attempts = SqliteAttemptRepository(db)
+            attempts = AttemptStore(db)
             registry = RecordingRegistry(store=RecordingStore(db), attempts=attempts, settings=settings, clock=clock,
                                          compressor=SoxFlacCompressor())  # fmt: skip
             wav = write_wav(registry.root / "2026/11/29/c1.wav", 1.0)

@@ -15,7 +15,7 @@ from dialer.domain.recording.model import AudioFormat
 from dialer.recording.compress import SoxFlacCompressor
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.recordings import RecordingStore
 from tests.lab.conftest import ami, recordings  # noqa: F401  (the lab fixtures this test shares)
@@ -38,7 +38,7 @@ async def test_a_lab_recording_is_registered_and_compressed(ami: RawAmi, recordi
     flac: Path | None = None
     try:
         async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
-            attempts = SqliteAttemptRepository(db)
+            attempts = AttemptStore(db)
             now = clock.now()
             await attempts.create(
                 call_id=obs.call_id,

@@ -19,7 +19,7 @@ from dialer.domain.recording.model import AudioFormat, AuditAction
 from dialer.recording.compress import SoxFlacCompressor
 from dialer.recording.registry import RecordingRegistry, compressor_for
 from dialer.settings import ConfigError, RecordingSettings, Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.recordings import RecordingStore
 from tests.conftest import START
 from tests.recording.conftest import FinishedCall, write_wav
@@ -86,7 +86,7 @@ def _decoded_pcm(flac: Path) -> bytes:
     return subprocess.run(["sox", str(flac), "-t", "s16", "-L", "-"], check=True, capture_output=True).stdout
 
 
-async def test_flac_compression_is_lossless_and_audited(store: RecordingStore, attempts: SqliteAttemptRepository,
+async def test_flac_compression_is_lossless_and_audited(store: RecordingStore, attempts: AttemptStore,
                                                        settings: Settings, clock: VirtualClock, finished_call: FinishedCall,
                                                        rec_root: Path) -> None:  # fmt: skip
     registry = RecordingRegistry(
@@ -118,7 +118,7 @@ class BrokenCompressor:
         raise CompressionFailed("sox is not installed")
 
 
-async def test_a_failed_compression_keeps_the_wav(store: RecordingStore, attempts: SqliteAttemptRepository, settings: Settings,
+async def test_a_failed_compression_keeps_the_wav(store: RecordingStore, attempts: AttemptStore, settings: Settings,
                                                  clock: VirtualClock, finished_call: FinishedCall, rec_root: Path) -> None:  # fmt: skip
     registry = RecordingRegistry(
         store=store, attempts=attempts, settings=settings, clock=clock, compressor=BrokenCompressor()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 
 
@@ -30,5 +30,5 @@ async def db(db_path: str | Path, clock: VirtualClock) -> AsyncIterator[Database
 
 
 @pytest.fixture
-def attempts(db: Database) -> SqliteAttemptRepository:
-    return SqliteAttemptRepository(db)
+def attempts(db: Database) -> AttemptStore:
+    return AttemptStore(db)

@@ -9,7 +9,7 @@ import pytest
 from dialer.clock import VirtualClock
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.errors import IntegrityError
 
@@ -41,7 +41,7 @@ async def outbound(
     )
 
 
-async def test_full_life_round_trips(attempts: SqliteAttemptRepository) -> None:
+async def test_full_life_round_trips(attempts: AttemptStore) -> None:
     created = await outbound(attempts, "call-1", lead_id=7, campaign_id=3)
     assert created.state is CallState.PENDING and created.in_flight and created.id > 0
     assert await attempts.get("call-1") == created
@@ -84,21 +84,21 @@ async def test_full_life_round_trips(attempts: SqliteAttemptRepository) -> None:
     assert not got.in_flight
 
 
-async def test_times_in_other_zones_are_stored_as_the_same_instant(attempts: SqliteAttemptRepository) -> None:
+async def test_times_in_other_zones_are_stored_as_the_same_instant(attempts: AttemptStore) -> None:
     shanghai = T0.astimezone(timezone(timedelta(hours=8)))
     await attempts.create(call_id="c", direction=Direction.OUTBOUND, number=NUMBER, created_at=shanghai)
     got = await attempts.get("c")
     assert got is not None and got.created_at == T0 and got.created_at.tzinfo == UTC
 
 
-async def test_unknown_call_id(attempts: SqliteAttemptRepository) -> None:
+async def test_unknown_call_id(attempts: AttemptStore) -> None:
     assert await attempts.get("nope") is None
     assert not await attempts.mark_started("nope", at(1))
     assert not await attempts.update_progress("nope", state=CallState.RINGING)
     assert not await attempts.finish("nope", outcome=Outcome.FAILED, ended_at=at(1))
 
 
-async def test_reused_call_id_is_refused_with_its_name(attempts: SqliteAttemptRepository) -> None:
+async def test_reused_call_id_is_refused_with_its_name(attempts: AttemptStore) -> None:
     await outbound(attempts, "dup")
     # SQLite names the column, PostgreSQL the constraint.
     with pytest.raises(
@@ -108,19 +108,19 @@ async def test_reused_call_id_is_refused_with_its_name(attempts: SqliteAttemptRe
 
 
 @pytest.mark.parametrize("number", ["13800138000", "+0123456789", "+86 138 0013 8000", "+12", "+1234567890123456"])
-async def test_non_e164_number_is_refused(attempts: SqliteAttemptRepository, number: str) -> None:
+async def test_non_e164_number_is_refused(attempts: AttemptStore, number: str) -> None:
     with pytest.raises(IntegrityError, match="attempts_number_e164"):
         await attempts.create(call_id="c", direction=Direction.OUTBOUND, number=number, created_at=T0)
 
 
-async def test_only_inbound_may_lack_a_number(attempts: SqliteAttemptRepository) -> None:
+async def test_only_inbound_may_lack_a_number(attempts: AttemptStore) -> None:
     with pytest.raises(IntegrityError, match="attempts_outbound_number"):
         await attempts.create(call_id="out", direction=Direction.OUTBOUND, number=None, created_at=T0)
     withheld = await attempts.create(call_id="in", direction=Direction.INBOUND, number=None, created_at=T0)
     assert await attempts.get("in") == withheld
 
 
-async def test_bad_values_are_refused_before_the_database(attempts: SqliteAttemptRepository) -> None:
+async def test_bad_values_are_refused_before_the_database(attempts: AttemptStore) -> None:
     with pytest.raises(ValueError, match="naive"):
         await attempts.create(call_id="c", direction=Direction.OUTBOUND, number=NUMBER, created_at=datetime(2026, 1, 5))
     with pytest.raises(ValueError, match="sideways"):
@@ -133,7 +133,7 @@ async def test_bad_values_are_refused_before_the_database(attempts: SqliteAttemp
     assert (await attempts.get("c")) == (await attempts.in_flight())[0]
 
 
-async def test_mark_started_keeps_first_time_and_later_state(attempts: SqliteAttemptRepository) -> None:
+async def test_mark_started_keeps_first_time_and_later_state(attempts: AttemptStore) -> None:
     await outbound(attempts, "c")
     # Events can overtake the write that follows the Originate.
     assert await attempts.update_progress("c", state=CallState.RINGING)
@@ -148,7 +148,7 @@ async def test_mark_started_keeps_first_time_and_later_state(attempts: SqliteAtt
     assert got is not None and got.state is CallState.ORIGINATING
 
 
-async def test_progress_keeps_first_answer_and_known_fields(attempts: SqliteAttemptRepository) -> None:
+async def test_progress_keeps_first_answer_and_known_fields(attempts: AttemptStore) -> None:
     await outbound(attempts, "c")
     await attempts.update_progress("c", state=CallState.ANSWERED, answered_at=at(5), hangup_cause=0, agent="a1")
     await attempts.update_progress("c", state=CallState.ANSWERED, answered_at=at(7))
@@ -157,7 +157,7 @@ async def test_progress_keeps_first_answer_and_known_fields(attempts: SqliteAtte
     assert (got.answered_at, got.hangup_cause, got.agent) == (at(5), 0, "a1")
 
 
-async def test_finish_is_idempotent_and_never_overwrites(attempts: SqliteAttemptRepository) -> None:
+async def test_finish_is_idempotent_and_never_overwrites(attempts: AttemptStore) -> None:
     await outbound(attempts, "c")
     await attempts.update_progress("c", state=CallState.RINGING, dial_status="RINGING", hangup_cause=19)
     assert await attempts.finish("c", outcome=Outcome.NO_ANSWER, ended_at=at(30))
@@ -171,7 +171,7 @@ async def test_finish_is_idempotent_and_never_overwrites(attempts: SqliteAttempt
     assert await attempts.get("c") == first
 
 
-async def test_in_flight_and_counts(attempts: SqliteAttemptRepository) -> None:
+async def test_in_flight_and_counts(attempts: AttemptStore) -> None:
     await outbound(attempts, "o1", created=1)
     await outbound(attempts, "o2", created=2)
     await attempts.create(call_id="i1", direction=Direction.INBOUND, number=NUMBER, created_at=at(3))
@@ -184,7 +184,7 @@ async def test_in_flight_and_counts(attempts: SqliteAttemptRepository) -> None:
     assert await attempts.count_in_flight() == 3
 
 
-async def test_list_is_newest_first_with_paging_and_since(attempts: SqliteAttemptRepository) -> None:
+async def test_list_is_newest_first_with_paging_and_since(attempts: AttemptStore) -> None:
     for n in range(5):
         await outbound(attempts, f"c{n}", created=n * 60)
     assert [a.call_id for a in await attempts.recent()] == ["c4", "c3", "c2", "c1", "c0"]
@@ -196,19 +196,19 @@ async def test_list_is_newest_first_with_paging_and_since(attempts: SqliteAttemp
 
 async def test_in_flight_attempts_survive_a_restart(db_path: Path) -> None:
     async with await Database.open(db_path, clock=VirtualClock()) as db:
-        repo = SqliteAttemptRepository(db)
+        repo = AttemptStore(db)
         await outbound(repo, "live")
         assert await repo.mark_started("live", at(1))
         await outbound(repo, "done")
         await repo.finish("done", outcome=Outcome.BUSY, ended_at=at(2))
     async with await Database.open(db_path, clock=VirtualClock()) as db:
-        repo = SqliteAttemptRepository(db)
+        repo = AttemptStore(db)
         assert [a.call_id for a in await repo.in_flight()] == ["live"]
         assert await repo.finish("live", outcome=Outcome.UNKNOWN, ended_at=at(60), detail="dialer restarted")
         assert await repo.in_flight() == []
 
 
-async def test_methods_join_an_outer_transaction(db: Database, attempts: SqliteAttemptRepository) -> None:
+async def test_methods_join_an_outer_transaction(db: Database, attempts: AttemptStore) -> None:
     async def failing_transaction() -> None:
         async with db.write():
             await outbound(attempts, "c")
@@ -221,7 +221,7 @@ async def test_methods_join_an_outer_transaction(db: Database, attempts: SqliteA
     assert await attempts.get("c") is None
 
 
-async def test_json_export(attempts: SqliteAttemptRepository) -> None:
+async def test_json_export(attempts: AttemptStore) -> None:
     await outbound(attempts, "c", agent="agent02")
     await attempts.update_progress("c", state=CallState.ANSWERED, answered_at=at(4.5))
     await attempts.finish("c", outcome=Outcome.EARLY_HANGUP, ended_at=at(5), hangup_cause=16)
@@ -260,7 +260,7 @@ async def test_lookups_use_their_index(db: Database, query: str, index: str) -> 
 
 
 async def test_inbound_waits_are_counted_from_arrival_to_an_agent_in_milliseconds(
-    attempts: SqliteAttemptRepository,
+    attempts: AttemptStore,
 ) -> None:
     # The seconds between two stored instants are each backend's own arithmetic (db.dialect).
     for call_id, wait in (("in1", 4.5), ("in2", 20.25), ("in3", None)):

@@ -17,7 +17,7 @@ from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.phone import normalize
 from dialer.settings import Settings
-from dialer.store.attempts import SqliteAttemptRepository
+from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.telephony.calls import CallService
 from dialer.telephony.lines import LinesBusy
@@ -48,9 +48,9 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def env(
     settings: Settings, db: Database, clock: VirtualClock
-) -> AsyncIterator[tuple[CallService, FakeAmi, SqliteAttemptRepository]]:
+) -> AsyncIterator[tuple[CallService, FakeAmi, AttemptStore]]:
     fake = FakeAmi(clock)
-    repo = SqliteAttemptRepository(db)
+    repo = AttemptStore(db)
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
     router = asyncio.create_task(route_all(fake, service))
     yield service, fake, repo
@@ -201,7 +201,7 @@ async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> N
 async def test_recover_closes_attempts_a_crash_left_in_flight(
     settings: Settings, db: Database, clock: VirtualClock
 ) -> None:
-    repo = SqliteAttemptRepository(db)
+    repo = AttemptStore(db)
     await repo.create(call_id="dead", direction=Direction.OUTBOUND, number="+8613800000001", created_at=clock.now())
     await repo.mark_started("dead", clock.now())
     await repo.create(
@@ -226,7 +226,7 @@ async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_
 ) -> None:
     """Recording disk full: new calls go out unrecorded (DCC_REC empty), outcomes are still kept."""
     fake = FakeAmi(clock)
-    repo = SqliteAttemptRepository(db)
+    repo = AttemptStore(db)
     service = CallService(
         ami_client=fake, attempts=repo, settings=settings, clock=clock, recording_allowed=lambda: False
     )
@@ -261,9 +261,7 @@ async def test_drain_waits_for_the_after_call_hooks(settings: Settings, db: Data
         seen.append(attempt.call_id)
 
     fake = FakeAmi(clock)
-    service = CallService(
-        ami_client=fake, attempts=SqliteAttemptRepository(db), settings=settings, clock=clock, after_call=[hook]
-    )
+    service = CallService(ami_client=fake, attempts=AttemptStore(db), settings=settings, clock=clock, after_call=[hook])
     router = asyncio.create_task(route_all(fake, service))
     try:
         task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
@@ -289,7 +287,7 @@ async def test_a_manual_call_adopted_after_a_restart_is_still_read_agent_first(
 ) -> None:
     """A manual call names its agent from the start; after a restart its live legs are read as when placed:
     the call's own DialEnd is the customer's answer (which read as an agent leg's would leave it unanswered)."""
-    repo = SqliteAttemptRepository(db)
+    repo = AttemptStore(db)
     await repo.create(call_id="manual", direction=Direction.OUTBOUND, number="+8613800000001",
                       created_at=clock.now(), agent="agent1")  # fmt: skip
     await repo.mark_started("manual", clock.now())

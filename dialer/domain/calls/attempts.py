@@ -1,8 +1,8 @@
 """What services may ask of the store, independent of the database behind it.
 
 Services and the CLI depend on these Protocols and records, never on a backend:
-the sqlite implementation lives in :mod:`dialer.store.attempts`, a PostgreSQL twin
-will implement the same Protocols. This module imports no I/O library, so the core
+the store implements them in :mod:`dialer.store.attempts`, on SQLite or PostgreSQL
+alike. This module imports no I/O library, so the core
 and its tests can use the records freely.
 """
 
