@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything DCC Dialer needs on a fresh Debian 12 machine, idempotently:
 # Asterisk 16 (Debian bullseye-security, pinned low so nothing else comes from there),
-# SIPp (sip-tester), sox, baresip (the real softphone of tests/telephony/test_softphone.py), faketime (the test command's future-dated pass),
+# SIPp (sip-tester), sox, baresip (the real softphone of tests/telephony/test_softphone.py), faketime (the test command's future-dated pass), iproute2 (its network namespace),
 # PostgreSQL (the store's second backend, tested on a private cluster), Chromium and a CJK font for the browser tests (tests/browser/, driven
 # by Playwright from PyPI, never its own browser download), and a virtualenv with the package and
 # its test extras. Re-running it when everything is present takes a second and changes nothing.
@@ -20,6 +20,9 @@ command -v sox >/dev/null 2>&1 || need_apt+=(sox)
 command -v baresip >/dev/null 2>&1 || need_apt+=(baresip-core)
 # scripts/test.sh runs the clock-independent tests once more with the calendar moved ahead.
 command -v faketime >/dev/null 2>&1 || need_apt+=(faketime)
+# scripts/test.sh runs the Asterisk 22 pass in a network namespace of its own (unshare, util-linux)
+# and brings its loopback up with ip (iproute2, absent from minimal images).
+command -v ip >/dev/null 2>&1 || [ -x /usr/sbin/ip ] || need_apt+=(iproute2)
 # PostgreSQL: the store tests run on a private cluster too (tests/pgserver.py: initdb in a temp folder,
 # a loopback port, stopped afterwards). The package's own cluster and service are never used.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresql)
