@@ -162,7 +162,8 @@ class RetryDefaults:
 class WindowDefaults:
     """When customers may be called, in the dealer's local time (dealer.timezone).
 
-    Each weekday is a comma-separated list of "HH:MM-HH:MM" spans; "" means no calls that day.
+    Each weekday is a comma-separated list of "HH:MM-HH:MM" spans ("24:00" ends one at midnight:
+    "00:00-24:00" is the whole day); "" means no calls that day.
     Holidays are ISO dates with no calls at all; workdays are ISO dates (the official make-up
     working days) that use the Monday window whatever their weekday.
     """
@@ -482,7 +483,7 @@ class SmsSettings:
     # 127.0.0.1:15070; a bare host means port 5060).
     pbx_endpoint: str = "carrier"
     pbx_host: str = "127.0.0.1:15070"
-    # Customers only get SMS inside this local span, every day.
+    # Customers only get SMS inside this local span ("HH:MM-HH:MM", "24:00" = midnight), every day.
     window: str = "08:00-21:00"
     # Promotional messages per number: at most this many per local day and per 7 days.
     max_promo_per_day: int = 1

@@ -443,7 +443,7 @@ def _demo_settings(cfg: Settings) -> Settings:
         cfg,
         store=dataclasses.replace(cfg.store, path=str(folder / "dialer.sqlite3")),
         doss=dataclasses.replace(cfg.doss, export_dir=str(folder / "doss")),
-        sms=dataclasses.replace(cfg.sms, driver="smpp", smpp_host="127.0.0.1", window="00:00-23:59"),
+        sms=dataclasses.replace(cfg.sms, driver="smpp", smpp_host="127.0.0.1", window="00:00-24:00"),
         web=dataclasses.replace(cfg.web, cookie_secure=False),
         backup=dataclasses.replace(cfg.backup, time=""),  # its clock jumps across nights; its store is thrown away
     )

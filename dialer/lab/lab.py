@@ -455,17 +455,34 @@ class Lab:
                 f"{LAB_HOST}:{layout.sip_port}",
             ]  # fmt: skip
             log_file = layout.log_file(f"register-{endpoint}")
+            self._register_one(endpoint, argv, log_file)
+            registered += 1
+        log.info("lab.phones_registered", count=registered)
+
+    def _register_one(self, endpoint: str, argv: list[str], log_file: Path) -> None:
+        """Run one registration, again after a failure (as a phone retries), up to PARTY_START_TRIES."""
+        sipp_dir = self._layout.dir("sipp")
+        for attempt in range(1, PARTY_START_TRIES + 1):
+            before = set(sipp_dir.glob("register_*_errors.log"))
             try:
                 done = subprocess.run(
-                    argv, cwd=layout.dir("sipp"), capture_output=True, timeout=REGISTER_TIMEOUT_S + 5, check=False
+                    argv, cwd=sipp_dir, capture_output=True, timeout=REGISTER_TIMEOUT_S + 5, check=False
                 )
             except subprocess.TimeoutExpired:
                 raise LabStartError(f"{endpoint} did not register within {REGISTER_TIMEOUT_S} s") from None
-            if done.returncode != 0:
-                log_file.write_bytes(done.stdout + done.stderr)
-                raise LabStartError(f"{endpoint} did not register (sipp status {done.returncode}); see {log_file}")
-            registered += 1
-        log.info("lab.phones_registered", count=registered)
+            if done.returncode == 0:
+                return
+            log_file.write_bytes(done.stdout + done.stderr)
+            # SIPp's own words are in the error log this run left (-trace_err).
+            errors = sorted(set(sipp_dir.glob("register_*_errors.log")) - before)
+            said = _said(errors[-1]) if errors else _said(log_file)
+            log.warning("lab.register_failed", endpoint=endpoint, attempt=attempt, sipp=said)
+            if attempt == PARTY_START_TRIES:
+                raise LabStartError(
+                    f"{endpoint} did not register (sipp status {done.returncode}, {attempt} tries): {said}; "
+                    f"see {errors[-1] if errors else log_file}"
+                )
+            time.sleep(PARTY_RETRY_S)
 
     def _stop_recorded(self, state: dict[str, Any]) -> None:
         processes = state["processes"]

@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 
 
 async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(tmp_path: Path) -> None:
-    settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
+    settings = load(write_config(tmp_path, sms={"window": "00:00-24:00"}), env={})
     leads = tmp_path / "leads.csv"
     leads.write_text("姓名,手机,线索来源,负责人,意向车型\n张先生,13800138000,网络,王丽,迈锐宝\n", encoding="utf-8")
     async with open_store(settings, VirtualClock(NOW)) as app:
@@ -48,7 +48,7 @@ async def test_booking_a_visit_queues_the_confirmations_in_the_same_transaction(
 
 
 async def test_a_refused_sms_never_undoes_the_booking(tmp_path: Path) -> None:
-    settings = load(write_config(tmp_path, sms={"window": "00:00-23:59"}), env={})
+    settings = load(write_config(tmp_path, sms={"window": "00:00-24:00"}), env={})
     leads = tmp_path / "leads.csv"
     leads.write_text("姓名,电话,线索来源\n李女士,02168881234,网络\n", encoding="utf-8")  # a landline: no SMS possible
     async with open_store(settings, VirtualClock(NOW)) as app:

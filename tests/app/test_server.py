@@ -186,7 +186,7 @@ async def _no_runner(server: Server, campaign_id: int) -> bool:
 async def test_the_service_sends_the_sms_outbox_itself(settings: Settings, tmp_path: Path) -> None:
     """``dialer web`` holds the store's PBX lock, so ``dialer sms run`` (pbx driver) cannot run beside
     it: the service sends the outbox itself (sms_worker), here through the SMSC simulator."""
-    sms = dataclasses.replace(settings.sms, smpp_port=2775 + OFFSET, window="00:00-23:59",
+    sms = dataclasses.replace(settings.sms, smpp_port=2775 + OFFSET, window="00:00-24:00",
                               templates_file=str(REPO / "config" / "sms_templates.toml"))  # fmt: skip
     settings = dataclasses.replace(settings, sms=sms)
     ledger = tmp_path / "smsc.jsonl"

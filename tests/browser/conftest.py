@@ -122,7 +122,7 @@ class Console:
         Not running yet: the test starts its runner (:meth:`run`) when its page is ready to watch.
         """
         path = self.tmp / f"campaign-{mode}.toml"
-        days = "\n".join(f'{day} = "00:00-23:59"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
+        days = "\n".join(f'{day} = "00:00-24:00"' for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun"))
         path.write_text(
             f'name = "{name}"\nkind = "hq"\nmode = "{mode}"\nagents = {json.dumps(agents)}\nlines = 1\n'
             f"[windows]\n{days}\nlast_call_margin_s = 0\n[retry]\nmax_attempts = 1\n",

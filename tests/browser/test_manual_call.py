@@ -23,7 +23,7 @@ from tests.web.conftest import CHEAP, PASSWORD
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
 
-ALL_DAY = "00:00-23:59"
+ALL_DAY = "00:00-24:00"
 
 
 @pytest_asyncio.fixture(loop_scope="session")

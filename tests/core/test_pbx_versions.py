@@ -22,6 +22,15 @@ def test_versions_parse_from_the_cli_ami_and_the_binary(text: str, short: str) -
     assert AsteriskVersion.parse(text).short == short
 
 
+def test_a_notice_before_the_version_is_not_part_of_its_text() -> None:
+    # What `asterisk -rx "core show version"` prints on a host without ethernet (a network namespace).
+    version = AsteriskVersion.parse(
+        "No ethernet interface found for seeding global EID. You will have to set it manually.\n"
+        "Asterisk 22.10.1+dfsg+~cs6.17.60671434-1 built by nobody @ buildd.debian.org on a unknown running Linux\n"
+    )
+    assert (version.short, version.text[:14]) == ("22.10.1", "Asterisk 22.10")
+
+
 def test_text_without_a_version_is_refused_naming_it() -> None:
     with pytest.raises(VersionError, match="no Asterisk version in 'No such command'"):
         AsteriskVersion.parse("No such command")

@@ -35,7 +35,7 @@ from tests.inbound.labkit import private_lab
 LAB_OFFSET = 400
 # Open around the clock, so the lab test does not depend on the hour it runs at.
 ALWAYS = WindowDefaults(
-    **dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-23:59"), last_call_margin_s=0.0
+    **dict.fromkeys(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), "00:00-24:00"), last_call_margin_s=0.0
 )
 # Queue members of the lab tests; agent2 owns a lead and is rung directly.
 QUEUE_AGENTS = ("agent1", "agent3", "agent4", "agent5")

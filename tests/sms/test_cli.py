@@ -38,7 +38,7 @@ def cli_config(tmp_path: Path) -> tuple[Path, int]:
         f"[sms]\nsmpp_port = {port}\n"
         "reconnect_min_s = 0.05\nreconnect_max_s = 0.3\nidle_poll_s = 0.05\n"
         # Whatever the wall clock says, the CLI test must be allowed to send.
-        'window = "00:00-23:59"\n',
+        'window = "00:00-24:00"\n',
         encoding="utf-8",
     )
     return config, port

@@ -191,12 +191,15 @@ async def test_the_wallboard_shows_the_wrap_up_and_the_campaign_progress(client:
                                                                          running: Running) -> None:  # fmt: skip
     await _talk(client, logins[Role.AGENT], running)
     async with client.ws_connect("/wallboard/ws", headers=logins[Role.SUPERVISOR].headers()) as ws:
-        while True:  # frames come as things change; the one after the hang-up shows it
+        # Frames come as things change; the agent's wrap-up and the attempt's end are separate
+        # changes (a loaded machine showed a frame with the one and not yet the other): wait for both.
+        while True:
             frame = json.loads(await asyncio.wait_for(ws.receive_str(), _WAIT_S))
             if (
                 frame["agents"][0]["state"] == "wrap_up"
                 and frame["campaigns"]
                 and frame["campaigns"][0]["dialled"] == 1
+                and frame["campaigns"][0]["in_flight"] == 0
             ):
                 break
     agent, colleague = frame["agents"]  # the colleague (agent2) is not in this campaign

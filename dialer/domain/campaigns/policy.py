@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.errors import PolicyError
+from dialer.domain.dayspans import SpanError, parse_span
 from dialer.settings import CampaignDefaults, RetryDefaults, Settings, WindowDefaults
 
 _DURATION = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
-_SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
 _WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 # How far ahead a window is searched before the configuration is declared to have none.
 _SEARCH_DAYS = 400
@@ -152,15 +152,10 @@ def _parse_spans(text: str, where: str) -> tuple[tuple[time, time], ...]:
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
-        m = _SPAN.match(part)
-        if m is None:
-            raise PolicyError(f"{where} = {text!r}: span {part!r} is not HH:MM-HH:MM")
-        h1, m1, h2, m2 = (int(g) for g in m.groups())
-        if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-            raise PolicyError(f"{where} = {text!r}: span {part!r} has an impossible time")
-        begin, end = time(h1, m1), time(h2, m2)
-        if end <= begin:
-            raise PolicyError(f"{where} = {text!r}: span {part!r} ends before it begins")
+        try:
+            begin, end = parse_span(part)
+        except SpanError as exc:
+            raise PolicyError(f"{where} = {text!r}: {exc}") from None
         spans.append((begin, end))
     spans.sort()
     for (_, end), (begin, _) in itertools.pairwise(spans):

@@ -64,12 +64,15 @@ class AsteriskVersion:
 
     @classmethod
     def parse(cls, text: str) -> AsteriskVersion:
-        """The version in a string as the CLI, AMI or ``asterisk -V`` print it."""
-        found = _VERSION.search(text.strip())
-        if found is None:
-            raise VersionError(f"no Asterisk version in {text.strip()[:80]!r}")
-        major, minor, patch = found.groups()
-        return cls(int(major), int(minor), int(patch or 0), text.strip())
+        """The version in a string as the CLI, AMI or ``asterisk -V`` print it; ``text`` is its line
+        (Asterisk may print a notice first: on a host without ethernet, "No ethernet interface found
+        for seeding global EID")."""
+        for line in text.strip().splitlines():
+            found = _VERSION.search(line.strip())
+            if found is not None:
+                major, minor, patch = found.groups()
+                return cls(int(major), int(minor), int(patch or 0), line.strip())
+        raise VersionError(f"no Asterisk version in {text.strip()[:80]!r}")
 
     @property
     def short(self) -> str:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from dialer.domain.dayspans import SpanError, parse_span
 from dialer.domain.sms.errors import SmsConfigError
 from dialer.settings import SmsSettings
 
@@ -127,15 +128,10 @@ class SendRules:
 
 
 def _parse_span(text: str) -> tuple[time, time]:
-    start_text, sep, end_text = text.partition("-")
-    error = SmsConfigError(f"sms.window = {text!r}: expected HH:MM-HH:MM with the start before the end")
     try:
-        start, end = time.fromisoformat(start_text.strip()), time.fromisoformat(end_text.strip())
-    except ValueError:
-        raise error from None
-    if not sep or not start < end:
-        raise error
-    return start, end
+        return parse_span(text)
+    except SpanError as exc:
+        raise SmsConfigError(f"sms.window = {text!r}: {exc}") from None
 
 
 def settings_problems(sms: SmsSettings, timezone: str) -> list[str]:
