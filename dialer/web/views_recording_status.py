@@ -9,6 +9,7 @@ this page (``recording.maintain``): paths and counts, never a recording's sound.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -70,7 +71,7 @@ async def _status(request: web.Request) -> dict[str, Any]:
             "more": len(upcoming) > OUTLOOK_SHOWN,
             "last_purge": None if purged is None else {"at": purged.at.isoformat(), "recording_id": purged.recording_id},
         },
-        "reconcile_runs": [{"at": e.at.isoformat(), "actor": e.actor, "detail": e.detail} for e in runs],
+        "reconcile_runs": [{"at": e.at.isoformat(), "actor": e.actor, "detail": json.loads(e.detail)} for e in runs],
     }  # fmt: skip
 
 
@@ -131,8 +132,13 @@ def _page(request: web.Request, status: dict[str, Any], *, ran: bool) -> web.Res
     upcoming = [
         (r["recording_id"], r["path"], shown(r["started_at"]), shown(r["purge_from"])) for r in retention["upcoming"]
     ]
-    runs = [(shown(r["at"]), r["actor"], t(request, "web.recstatus.run_detail", **{k: r["detail"].get(k, "") for k in (
-        "fix", "orphan_files", "missing", "superseded", "adopted")})) for r in status["reconcile_runs"]]  # fmt: skip
+
+    def result(detail: dict[str, Any]) -> str:
+        counts = {k: detail.get(k, 0) for k in ("orphan_files", "missing", "superseded", "adopted")}
+        return t(request, "web.recstatus.run_detail", fix=t(request, f"web.history.{'yes' if detail.get('fix') else 'no'}"),
+                 **counts)  # fmt: skip
+
+    runs = [(shown(r["at"]), r["actor"], result(r["detail"])) for r in status["reconcile_runs"]]
     last = retention["last_purge"]
     return render(
         request, "recording_status.html", t(request, "web.recstatus.title"), clean=found["clean"], findings=findings,
