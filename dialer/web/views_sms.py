@@ -14,9 +14,9 @@ the supervisor and the sales manager send to one lead; waves are the sales manag
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
@@ -32,6 +32,7 @@ from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _lead_for, local_time  # the lead card's access rule and its times
 
 routes = RouteTable()
+_T = TypeVar("_T")
 
 # A template's name is a TOML key of config/sms_templates.toml: anything longer is not one.
 TEMPLATE_MAX = 64
@@ -62,7 +63,7 @@ def _template(value: object) -> str:
     return value.strip()
 
 
-async def _ask(call: Any) -> Any:
+async def _ask(call: Awaitable[_T]) -> _T:
     """Run a service call; its refusals become the web's (400 naming ``template``, 422 with the reason)."""
     try:
         return await call
