@@ -199,3 +199,18 @@ async def test_wave_input_is_checked_field_by_field(client: TestClient, logins: 
     assert resp.status == 400 and "name" in (await resp.json())["fields"]
     assert (await client.post("/api/sms/waves", json={"model": "X", "template": "nope"}, headers=manager)).status == 400
     assert (await (await client.get("/api/sms/waves", headers=manager)).json())["waves"] == []
+
+
+async def test_a_template_the_customers_lack_values_for_refuses_each_instead_of_failing_the_wave(
+    client: TestClient, logins: dict[Role, Login], tmp_path: Path
+) -> None:
+    """A visit reminder needs a visit's date and time, which no base customer has: the preview names them
+    all, and a wave started anyway queues nothing and counts each refusal (before: an error mid-wave)."""
+    await _base_customers(client.app[DIALER], tmp_path, 2)
+    manager = logins[Role.SALES_MANAGER].headers()
+    preview = await (await client.get("/api/sms/waves/preview?model=X&template=visit_reminder", headers=manager)).json()
+    assert (preview["selected"], preview["recipients"]) == (2, 0) and "date" in preview["refused"][0]["reason"]
+    started = await client.post("/api/sms/waves", json={"model": "X", "template": "visit_reminder"}, headers=manager)
+    report = await started.json()
+    assert started.status == 201 and (report["selected"], report["queued"]) == (2, 0)
+    assert sum(report["refused"].values()) == 2
