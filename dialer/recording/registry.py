@@ -323,6 +323,18 @@ class RecordingRegistry:
         log.info("recording.retention_done", deleted=len(deleted), retention_days=days, cutoff=cutoff.isoformat())
         return deleted
 
+    async def retention_outlook(self, within: timedelta, limit: int) -> tuple[datetime, list[Recording]]:
+        """What retention deletes now and next: the cutoff of a purge run now, and the recordings still on
+        disk that a purge run before ``now + within`` would delete, oldest first (each goes when it is
+        ``retention_days`` old)."""
+        cutoff = self._clock.now() - timedelta(days=self._settings.retention_days)
+        return cutoff, await self._store.expired(cutoff + within, limit)
+
+    async def last_purged(self) -> AuditEntry | None:
+        """The newest deletion retention made (its time, the recording, why), or None: none yet."""
+        trail = await self._store.audit_trail(limit=1, actor=RETENTION_ACTOR)
+        return trail[0] if trail else None
+
     async def delete(self, recording_id: int, *, actor: str, reason: str) -> Recording:
         """Delete one recording now (the access policy decides who may); returns the stamped row."""
         recording = await self._store.get(recording_id)

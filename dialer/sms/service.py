@@ -15,6 +15,7 @@ A submit that got no answer, or a crash between the two commits, leaves the part
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from dialer.domain.sms.driver import Inbound, OutPart, Receipt, SmsDriver
 from dialer.domain.sms.encoding import segment
 from dialer.domain.sms.errors import GatewayUnavailable, MessageRefused, SmsConfigError, SubmitAmbiguous, SubmitRejected
 from dialer.domain.sms.rules import CAP_WEEK, ReplyKind, SendRules
-from dialer.domain.sms.templates import TemplateBook
+from dialer.domain.sms.templates import Template, TemplateBook
 from dialer.logs import get_logger
 from dialer.phone import DialFormat, InvalidPhone, dial_string, normalize
 from dialer.settings import Settings
@@ -65,6 +66,20 @@ class Queued:
     message_id: int
     created: bool
     parts: int
+    not_before: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A message that passed every rule, rendered, not yet in the outbox (the console's preview)."""
+
+    to_e164: str
+    body: str
+    coding: int
+    parts: int
+    promotional: bool
+    template: str | None
+    lead_id: int | None
     not_before: datetime
 
 
@@ -114,6 +129,21 @@ class WaveReport:
 
 
 @dataclass(frozen=True, slots=True)
+class WavePreview:
+    """Who a wave would go to now: ``selected`` customers, ``recipients`` of them the rules let through,
+    and each one ``refused`` with the reason."""
+
+    selected: int
+    recipients: int
+    refused: tuple[tuple[BaseCustomer, str], ...]
+
+
+def _wave_values(customer: BaseCustomer, selection: WaveSelection) -> dict[str, str]:
+    """A wave's template values for one customer."""
+    return {"customer": customer.name, "model": selection.promote_model, "consultant": customer.owner or ""}
+
+
+@dataclass(frozen=True, slots=True)
 class ReplyResult:
     """What an inbound SMS was taken to mean."""
 
@@ -122,6 +152,14 @@ class ReplyResult:
     lead_id: int | None
     reply_to: int | None
     call_task: bool
+
+
+def _mobile(lead: Lead) -> str:
+    """The lead's first mobile number: the one an SMS goes to."""
+    mobile = next((p.e164 for p in lead.phones if p.kind.value == "mobile"), None)
+    if mobile is None:
+        raise MessageRefused(f"lead {lead.id} has no mobile number")
+    return mobile
 
 
 class SmsService:
@@ -165,7 +203,7 @@ class SmsService:
 
     # -- queueing --------------------------------------------------------------------------------
 
-    async def queue(
+    async def check(
         self,
         to: str,
         *,
@@ -173,14 +211,13 @@ class SmsService:
         values: Mapping[str, str] | None = None,
         text: str | None = None,
         lead_id: int | None = None,
-        wave_id: int | None = None,
-        dedupe_key: str | None = None,
-        actor: str = ACTOR,
-    ) -> Queued:
-        """Check consent, caps and window, render, and write the message to the outbox.
+    ) -> Draft:
+        """Every rule a message must pass, in order, and the text it would have; nothing is written.
 
-        Either ``template`` (+ ``values``) or free ``text`` (a person's message; never promotional).
-        Raises :class:`MessageRefused` (with the reason) when the message may not go out.
+        The suppression list, consent where ``[privacy]`` requires it, the frequency caps for promotional
+        text; the sending window only sets ``not_before``. Raises :class:`MessageRefused` (with the
+        reason) when the message may not go out, :class:`SmsConfigError` for an unknown template or a
+        value it needs and does not have.
         """
         now = self._clock.now()
         try:
@@ -208,31 +245,54 @@ class SmsService:
             if reason is not None:
                 raise MessageRefused(reason)
         seg = segment(body, 0)
-        not_before = self.rules.next_send_time(now)
+        parts = len(seg.parts) if self._segmenting else 1
+        return Draft(
+            e164, body, int(seg.coding), parts, promotional, template, lead.id if lead else None,
+            self.rules.next_send_time(now),
+        )  # fmt: skip
+
+    async def queue(
+        self,
+        to: str,
+        *,
+        template: str | None = None,
+        values: Mapping[str, str] | None = None,
+        text: str | None = None,
+        lead_id: int | None = None,
+        wave_id: int | None = None,
+        dedupe_key: str | None = None,
+        actor: str = ACTOR,
+    ) -> Queued:
+        """Check consent, caps and window (:meth:`check`), render, and write the message to the outbox.
+
+        Either ``template`` (+ ``values``) or free ``text`` (a person's message; never promotional).
+        Raises :class:`MessageRefused` (with the reason) when the message may not go out.
+        """
+        draft = await self.check(to, template=template, values=values, text=text, lead_id=lead_id)
         msg = NewMessage(
-            e164,
-            body,
-            int(seg.coding),
-            len(seg.parts) if self._segmenting else 1,
-            promotional,
+            draft.to_e164,
+            draft.body,
+            draft.coding,
+            draft.parts,
+            draft.promotional,
             template,
-            lead.id if lead else None,
+            draft.lead_id,
             wave_id,
             dedupe_key,
             actor,
-            not_before,
+            draft.not_before,
         )
-        message_id, created = await self.store.add_message(msg, now)
+        message_id, created = await self.store.add_message(msg, self._clock.now())
         if created:
             log.info(
                 "sms.queued",
                 message_id=message_id,
-                to=e164,
+                to=draft.to_e164,
                 template=template,
                 parts=msg.parts,
-                not_before=not_before.isoformat(),
+                not_before=draft.not_before.isoformat(),
             )
-        return Queued(message_id, created, msg.parts, not_before)
+        return Queued(message_id, created, msg.parts, draft.not_before)
 
     async def _lead_for(self, lead_id: int | None, e164: str) -> Lead | None:
         if lead_id is None:
@@ -332,23 +392,56 @@ class SmsService:
             raise MessageRefused(f"lead {lead_id} does not exist") from None
         if lead.visit_at is None:
             raise MessageRefused(f"lead {lead_id} has no booked visit")
-        mobile = next((p.e164 for p in lead.phones if p.kind.value == "mobile"), None)
-        if mobile is None:
-            raise MessageRefused(f"lead {lead_id} has no mobile number")
-        local = lead.visit_at.astimezone(self.rules.tz)
-        values = {
-            "customer": lead.name,
-            "model": lead.model or lead.current_car or "",
-            "date": f"{local.month}月{local.day}日",
-            "time": local.strftime("%H:%M"),
-        }
+        mobile = _mobile(lead)
+        values, consultant_mobile = await self._lead_values(lead)
+        return lead, values, mobile, consultant_mobile
+
+    async def _lead_values(self, lead: Lead) -> tuple[dict[str, str], str | None]:
+        """The template values a lead gives (the visit's date and time when one is booked), and its
+        consultant's mobile (None: unknown)."""
+        values = {"customer": lead.name, "model": lead.model or lead.current_car or ""}
+        if lead.visit_at is not None:
+            local = lead.visit_at.astimezone(self.rules.tz)
+            values |= {"date": f"{local.month}月{local.day}日", "time": local.strftime("%H:%M")}
         # The owner is an agent identity; the customer reads the person's login name and gets their mobile, or
         # (no owner, no mobile) the dealer's name and the showroom's number (TemplateBook.phone).
         consultant = None if lead.owner is None else await self._users.by_agent(lead.owner)
         values["consultant"] = consultant.name if consultant else self._settings.dealer.name
         if consultant is not None and consultant.mobile:
             values["consultant_phone"] = dial_string(consultant.mobile, DialFormat.NATIONAL)  # as customers dial it
-        return lead, values, mobile, None if consultant is None else consultant.mobile
+        return values, None if consultant is None else consultant.mobile
+
+    # -- one lead, from the console -------------------------------------------------------------
+
+    def customer_templates(self) -> list[Template]:
+        """The templates a person may send a lead's customer: all but the notice meant for the consultant."""
+        return [t for name, t in sorted(self._book.templates.items()) if name != VISIT_CONSULTANT]
+
+    async def draft_for_lead(self, lead_id: int, template: str) -> Draft:
+        """The message ``template`` would be for the lead's mobile, filled from the lead, after every rule
+        :meth:`check` applies. Raises :class:`MessageRefused` or :class:`SmsConfigError` naming why not."""
+        return (await self._lead_draft(lead_id, template))[0]
+
+    async def send_to_lead(self, lead_id: int, template: str, actor: str) -> Queued:
+        """Queue ``template`` to the lead's mobile (the rules of :meth:`check`) and write the send into the
+        lead's history (kind ``sms``: message id, template, parts, when it may go out)."""
+        draft, values = await self._lead_draft(lead_id, template)
+        queued = await self.queue(draft.to_e164, template=template, values=values, lead_id=lead_id, actor=actor)
+        if queued.created:
+            data = {"message_id": queued.message_id, "template": template, "parts": queued.parts,
+                    "not_before": queued.not_before.isoformat()}  # fmt: skip
+            await self.leads.record_sms(lead_id, self._clock.now(), actor, data)
+        return queued
+
+    async def _lead_draft(self, lead_id: int, template: str) -> tuple[Draft, dict[str, str]]:
+        if template not in {t.name for t in self.customer_templates()}:
+            raise SmsConfigError(f"SMS template {template!r} is not one to send a customer")
+        try:
+            lead = await self.leads.get(lead_id)
+        except LeadNotFound:
+            raise MessageRefused(f"lead {lead_id} does not exist") from None
+        values, _ = await self._lead_values(lead)
+        return await self.check(_mobile(lead), template=template, values=values, lead_id=lead.id), values
 
     # -- repurchase waves -----------------------------------------------------------------------
 
@@ -376,10 +469,7 @@ class SmsService:
         now = self._clock.now()
         self._book.get(template)
         handoff = cadence.Handoff(handoff or self._cfg.cadence_handoff).value
-        today = now.astimezone(self.rules.tz).date()
-        chosen = [c for c in await self.store.base_customers() if selection.matches(c, today)]
-        if selection.limit is not None:
-            chosen = chosen[: selection.limit]
+        chosen = await self._wave_customers(selection)
         wave_id = await self.store.add_wave(
             name,
             template,
@@ -393,18 +483,17 @@ class SmsService:
         refused: dict[str, int] = {}
         queued = parts = 0
         for customer in chosen:
-            values = {"customer": customer.name, "model": selection.promote_model, "consultant": customer.owner or ""}
             try:
                 q = await self.queue(
                     customer.mobile,
                     template=template,
-                    values=values,
+                    values=_wave_values(customer, selection),
                     lead_id=customer.lead_id,
                     wave_id=wave_id,
                     dedupe_key=f"wave:{wave_id}:lead:{customer.lead_id}",
                     actor=actor,
                 )
-            except MessageRefused as exc:
+            except (MessageRefused, SmsConfigError) as exc:  # e.g. a {consultant} for a customer without one
                 refused[str(exc)] = refused.get(str(exc), 0) + 1
                 continue
             queued += 1
@@ -423,6 +512,39 @@ class SmsService:
             refused=sum(refused.values()),
         )
         return WaveReport(wave_id, len(chosen), queued, parts, MappingProxyType(refused))
+
+    async def preview_wave(self, template: str, selection: WaveSelection) -> WavePreview:
+        """Who :meth:`start_wave` would send to now: the customers it selects, less those the rules of
+        :meth:`check` refuse (no consent, over the caps), and the customers of the selection whose mobiles
+        are all on the suppression list (never selected); each refused one with why. Nothing is written."""
+        self._book.get(template)
+        chosen = await self._wave_customers(selection)
+        unlimited = dataclasses.replace(selection, limit=None)
+        free = {c.lead_id for c in await self._wave_customers(unlimited)}
+        suppressed = [
+            c for c in await self._wave_customers(unlimited, include_suppressed=True) if c.lead_id not in free
+        ]
+        refused: list[tuple[BaseCustomer, str]] = []
+        for customer in suppressed + chosen:
+            try:
+                await self.check(
+                    customer.mobile,
+                    template=template,
+                    values=_wave_values(customer, selection),
+                    lead_id=customer.lead_id,
+                )
+            except (MessageRefused, SmsConfigError) as exc:
+                refused.append((customer, str(exc)))
+        selected = len(suppressed) + len(chosen)
+        return WavePreview(selected, selected - len(refused), tuple(refused))
+
+    async def _wave_customers(
+        self, selection: WaveSelection, *, include_suppressed: bool = False
+    ) -> list[BaseCustomer]:
+        today = self._clock.now().astimezone(self.rules.tz).date()
+        found = await self.store.base_customers(include_suppressed=include_suppressed)
+        chosen = [c for c in found if selection.matches(c, today)]
+        return chosen if selection.limit is None else chosen[: selection.limit]
 
     async def _wave_state(self, wave: WaveRow) -> cadence.WaveState:
         """Rebuild the cadence state from the store by replaying the wave's replies through the machine."""

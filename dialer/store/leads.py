@@ -642,6 +642,11 @@ class LeadStore:
         async with self._db.write() as tx:
             await self._append(tx, [NewEvent(lead_id, LeadEventKind.MANUAL_CALL, at, actor, dict(data))])
 
+    async def record_sms(self, lead_id: int, at: datetime, actor: str, data: Mapping[str, Any]) -> None:
+        """Write into the lead's history that ``actor`` sent the customer an SMS (see LeadEventKind.SMS)."""
+        async with self._db.write() as tx:
+            await self._append(tx, [NewEvent(lead_id, LeadEventKind.SMS, at, actor, dict(data))])
+
     async def record_visit_reminder(self, lead_id: int, at: datetime, actor: str, not_sent: str | None = None) -> Lead:
         """The day-before SMS went out (or, ``not_sent``, could not, and why): the reminder is no longer due."""
         async with self._db.write() as tx:

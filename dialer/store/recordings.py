@@ -222,13 +222,15 @@ class RecordingStore:
             rows = await r.fetchall(sql, (*params, limit))
         return [_recording(row) for row in rows]
 
-    async def audit_trail(self, recording_id: int | None = None, limit: int = 100) -> list[AuditEntry]:
-        """Newest first: one recording's history, or every entry."""
+    async def audit_trail(
+        self, recording_id: int | None = None, limit: int = 100, *, actor: str | None = None
+    ) -> list[AuditEntry]:
+        """Newest first: one recording's history, or every entry; only ``actor``'s when given."""
+        where = [(c, v) for c, v in (("recording_id", recording_id), ("actor", actor)) if v is not None]
         sql = "SELECT recording_id, action, actor, at, detail FROM recording_audit"
-        params: tuple[Any, ...] = (limit,)
-        if recording_id is not None:
-            sql += " WHERE recording_id = ?"
-            params = (recording_id, limit)
+        if where:
+            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
+        params: tuple[Any, ...] = (*(v for _, v in where), limit)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY id DESC LIMIT ?", params)
         return [

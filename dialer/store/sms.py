@@ -614,16 +614,20 @@ class SmsStore:
 
     # -- lead selection (read-only) -----------------------------------------------------------
 
-    async def base_customers(self) -> list[BaseCustomer]:
+    async def base_customers(self, *, include_suppressed: bool = False) -> list[BaseCustomer]:
         """Open base customers with a mobile number not on the suppression list: the repurchase wave's candidates.
+        With ``include_suppressed`` also those whose every mobile is on it (with the first of them), so a
+        preview can name them; a customer with a free mobile gets that one either way.
 
         Read-only over the lead tables; the lead package offers no such selection yet.
         """
+        suppressed = SUPPRESSED.format(number="p.e164")
+        pick = f"ORDER BY {suppressed}, p.rowid" if include_suppressed else f"AND NOT {suppressed} ORDER BY p.rowid"
         async with self._db.read() as r:
             rows = await r.fetchall(
                 "SELECT l.id, l.name, l.model, l.current_car, l.purchase_date, l.owner,"
-                " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id AND p.kind = 'mobile'"
-                f" AND NOT {SUPPRESSED.format(number='p.e164')} ORDER BY p.rowid LIMIT 1) AS mobile"
+                f" (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id AND p.kind = 'mobile' {pick} LIMIT 1)"
+                " AS mobile"
                 " FROM leads l WHERE l.source = 'base_customer'"
                 " AND l.state NOT IN ('deal', 'defeated', 'invalid') ORDER BY l.id"
             )

@@ -34,10 +34,12 @@ from dialer.web import (
     views_preview,
     views_promotions,
     views_qa,
+    views_recording_status,
     views_recordings,
     views_reports,
     views_screenpop,
     views_showroom,
+    views_sms,
     views_static,
     views_supervise,
     views_wallboard,
@@ -59,6 +61,7 @@ def route_table() -> RouteTable:
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
         views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_phones.routes, views_calls.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
+        views_sms.routes, views_recording_status.routes,
     )  # fmt: skip
 
 

@@ -35,6 +35,7 @@ _IN_OPENING: Mapping[str, frozenset[str]] = {
     "visit_reminded": frozenset({"visit_at"}),
     "visit_confirmed": frozenset({"visit_at"}),
     "visit_cancelled": frozenset({"visit_at"}),
+    "sms": frozenset({"template"}),
 }
 # Facts that are codes of a translated vocabulary: the catalog key prefix of their values.
 _CODED = {
@@ -45,7 +46,7 @@ _CODED = {
     "purpose": "web.purpose.",
 }
 # Facts holding an ISO time.
-_TIMES = frozenset({"callback_at", "visit_at", "at"})
+_TIMES = frozenset({"callback_at", "visit_at", "at", "not_before"})
 # Facts nobody reads on the card: numbers are on the card already (and masked elsewhere).
 _HIDDEN = frozenset({"phones", "phones_added"})
 

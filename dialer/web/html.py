@@ -45,11 +45,13 @@ _NAV: tuple[tuple[str, str, Action], ...] = (
     ("/reports", "web.nav.reports", Action.KPI_REPORT_VIEW),
     ("/recordings", "web.nav.recordings", Action.RECORDING_SEARCH),
     ("/dnc", "web.nav.dnc", Action.DNC_VIEW),
+    ("/sms/waves", "web.nav.sms_waves", Action.SMS_WAVE),
     ("/qa", "web.nav.qa", Action.QA_SCORE),
     ("/promotions", "web.nav.promotions", Action.PROMOTION_MANAGE),
     ("/users", "web.nav.users", Action.USER_LIST),
     ("/phones", "web.nav.phones", Action.PHONE_MANAGE),
     ("/audit", "web.nav.audit", Action.AUDIT_VIEW),
+    ("/recordings/status", "web.nav.recording_status", Action.RECORDING_MAINTAIN),
 )
 
 
@@ -100,6 +102,8 @@ def render(request: web.Request, template: str, title: str, *, status: int = 200
         ],
         "switch": [(code, translate("web.lang.name", code)) for code in LANGUAGES if code != lang],
         "back_to": request.path_qs if request.method == "GET" else "/",
+        # Whether to show a control for an action (the role's grant; the handler still checks the resource).
+        "may": lambda action: allowed(request, Action(action)),
     }  # fmt: skip
     response = aiohttp_jinja2.render_template(template, request, {**layout, **context}, status=status)
     response.charset = "utf-8"

@@ -49,6 +49,8 @@ _COMMANDS = "|".join(c.value for c in PERSON_COMMANDS)
 _FILTER_CHOICES = ("sources", "states", "intents", "owners")
 _FILTER_TEXTS = ("models",)
 _FILTER_NUMBERS = ("car_age_min_years", "car_age_max_years", "not_contacted_days")
+# The campaign's own numbers; empty: the settings' default (the form shows it as the placeholder).
+_NUMBERS = ("lines", "deadline_urgent_s", "wrap_up_timeout_s")
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?", re.ASCII)
 
 
@@ -92,8 +94,9 @@ def campaign_table(form: MultiMapping[str], settings: Settings) -> dict[str, Any
     for key in ("name", "kind", "mode", "caller_id"):
         if text := form.get(key, "").strip():
             table[key] = text
-    if text := form.get("lines", "").strip():
-        table["lines"] = _number(text)
+    for key in _NUMBERS:
+        if text := form.get(key, "").strip():
+            table[key] = _number(text)
     if agents := form.getall("agents", []):
         table["agents"] = list(agents)
     lead_filter: dict[str, Any] = {}
@@ -307,6 +310,8 @@ async def _form_page(
         "mode": t(request, "campaign.col.mode"), "agents": t(request, "web.campaigns.field.agents"),
         "lines": t(request, "web.campaigns.field.lines", max=settings.pbx.outbound_lines),
         "caller_id": t(request, "web.campaigns.field.caller_id"),
+        "deadline_urgent_s": t(request, "web.campaigns.field.deadline_urgent_s"),
+        "wrap_up_timeout_s": t(request, "web.campaigns.field.wrap_up_timeout_s"),
         **{f"filter.{key}": t(request, f"web.campaigns.field.{key}")
            for key in (*_FILTER_CHOICES, *_FILTER_TEXTS, *_FILTER_NUMBERS)},
         **{name: label for fields in sections.values() for name, label in fields},
@@ -315,6 +320,7 @@ async def _form_page(
         request, "campaign_form.html", t(request, "web.campaigns.new"), status=status, errors=errors,
         value=value, checked=checked, choices=choices, sections=sections, labels=labels,
         max_lines=settings.pbx.outbound_lines, default_caller_id=settings.pbx.caller_id,
+        default_urgent=f"{settings.campaigns.deadline_urgent_s:g}", default_wrap_up=f"{settings.campaigns.wrap_up_timeout_s:g}",
     )  # fmt: skip
 
 

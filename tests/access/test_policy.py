@@ -158,6 +158,22 @@ EXPECTED = [
     (QA, Action.AUDIT_VIEW, Resource(), False),
     (SALES, Action.AUDIT_VIEW, Resource(), False),
     (ADMIN, Action.AUDIT_VIEW, Resource(), True),
+    (AGENT, Action.SMS_SEND, OWN, True),
+    (AGENT, Action.SMS_SEND, OTHERS, False),
+    (SUPERVISOR, Action.SMS_SEND, OTHERS, True),
+    (QA, Action.SMS_SEND, OTHERS, False),
+    (SALES, Action.SMS_SEND, OTHERS, True),
+    (ADMIN, Action.SMS_SEND, OTHERS, False),
+    (AGENT, Action.SMS_WAVE, Resource(), False),
+    (SUPERVISOR, Action.SMS_WAVE, Resource(), False),
+    (QA, Action.SMS_WAVE, Resource(), False),
+    (SALES, Action.SMS_WAVE, Resource(), True),
+    (ADMIN, Action.SMS_WAVE, Resource(), False),
+    (AGENT, Action.RECORDING_MAINTAIN, Resource(), False),
+    (SUPERVISOR, Action.RECORDING_MAINTAIN, Resource(), True),
+    (QA, Action.RECORDING_MAINTAIN, Resource(), False),
+    (SALES, Action.RECORDING_MAINTAIN, Resource(), False),
+    (ADMIN, Action.RECORDING_MAINTAIN, Resource(), True),
 ]
 
 

@@ -88,7 +88,20 @@ def test_every_refused_field_is_named_at_once(settings: Settings) -> None:
     assert "expected a number" in problems["filter.car_age_min_years"]
 
 
-_FIELDS = ["name", "kind", "mode", "agents", "lines", "caller_id", "filter.sources", "filter.states",
+def test_the_campaigns_own_numbers_are_form_fields_checked_as_in_the_file(settings: Settings, tmp_path: Path) -> None:
+    """Every top-level key a campaign file may hold has its field: the deadline's urgency and the wrap-up time."""
+    path = tmp_path / "timed.toml"
+    path.write_text(TOML.replace("lines = 2\n", "lines = 2\ndeadline_urgent_s = 3600\nwrap_up_timeout_s = 90.5\n"),
+                    encoding="utf-8")  # fmt: skip
+    table = campaign_table(_form(settings, deadline_urgent_s="3600", wrap_up_timeout_s="90.5"), settings)
+    assert table == dict(load_definition(path, settings).source)
+    bad = campaign_table(_form(settings, deadline_urgent_s="-1", wrap_up_timeout_s="0"), settings)
+    problems = definition_problems(bad, "console", settings)
+    assert set(problems) == {"deadline_urgent_s", "wrap_up_timeout_s"}
+
+
+_FIELDS = ["name", "kind", "mode", "agents", "lines", "caller_id", "deadline_urgent_s", "wrap_up_timeout_s",
+           "filter.sources", "filter.states",
            "filter.car_age_min_years", "filter.car_age_max_years", "windows.mon", "windows.holidays",
            "retry.busy", "retry.max_attempts", "filter.models"]  # fmt: skip
 _VALUES = st.one_of(

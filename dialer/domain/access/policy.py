@@ -58,6 +58,9 @@ class Action(StrEnum):
     PROMOTION_MANAGE = "promotion.manage"  # the dealer's promotions and events the desk shows
     AUDIT_VIEW = "audit.view"  # the dealer-wide audit log and whether its chain holds (docs/audit.md)
     CALL_PLACE = "call.place"  # a manual call to a lead from the user's own phone (ManualCalls)
+    SMS_SEND = "sms.send"  # one SMS from a template to a lead's customer (SmsService.send_to_lead)
+    SMS_WAVE = "sms.wave"  # a repurchase SMS wave to base customers, and the waves' progress
+    RECORDING_MAINTAIN = "recording.maintain"  # reconcile and retention status; run reconcile (audited)
     CALL_WINDOW_OVERRIDE = "call.window_override"  # ... outside the calling windows, audited
 
 
@@ -155,6 +158,14 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     # outside the calling windows (a customer who asked to be called at 21:00), on the record.
     Action.CALL_PLACE: {Role.AGENT: _OWN, Role.SUPERVISOR: _A},
     Action.CALL_WINDOW_OVERRIDE: {Role.SUPERVISOR: _A},
+    # The agent texts the customers they work (a visit's details, a reminder); the supervisor covers,
+    # and the sales manager hands leads over and hears from customers in the showroom.
+    Action.SMS_SEND: {Role.AGENT: _OWN, Role.SUPERVISOR: _A, Role.SALES_MANAGER: _A},
+    # Repurchase waves go to the dealer's base customers: the sales side's marketing, not the DCC's.
+    Action.SMS_WAVE: {Role.SALES_MANAGER: _A},
+    # Rows and files of the recordings: the administrator runs the system, the supervisor answers for
+    # the evidence. Neither hears a recording through this (file names and counts only).
+    Action.RECORDING_MAINTAIN: {Role.ADMIN: _A, Role.SUPERVISOR: _A},
 }
 """Action -> role -> grant; a role missing from an action's row is refused. docs/recording.md prints this table."""
 

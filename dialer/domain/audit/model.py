@@ -51,6 +51,7 @@ class AuditAction(StrEnum):
     EXPORT = "export"  # target: which export (reports.xlsx, doss.xlsx); detail: its period
     RECORDING_PLAY = "recording.play"
     RECORDING_DOWNLOAD = "recording.download"
+    RECORDING_RECONCILE = "recording.reconcile"  # reconcile run from the console; detail: what it found, fixed
     USER_ADD = "user.add"
     USER_DISABLE = "user.disable"
     USER_ENABLE = "user.enable"

@@ -178,6 +178,9 @@ class LeadEventKind(StrEnum):
     # A person placed a call by hand (data: attempt_id, phone, window_override: the supervisor's reason
     # when the calling windows were closed); its result follows as contact/attempt like any call's.
     MANUAL_CALL = "manual_call"
+    # A person sent the customer an SMS from the console (data: message_id, template, parts, not_before:
+    # when the sending window lets it go); the outbox keeps its delivery.
+    SMS = "sms"
 
 
 class PhoneKind(StrEnum):
