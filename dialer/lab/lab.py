@@ -405,7 +405,11 @@ class Lab:
         log_file = layout.log_file(party.value)
         try:
             done = subprocess.run(
-                argv, cwd=layout.dir("sipp"), capture_output=True, timeout=PARTY_START_TIMEOUT_S, check=False
+                procs.as_world(argv),  # SIPp forks into the background from it, keeping its priority
+                cwd=layout.dir("sipp"),
+                capture_output=True,
+                timeout=PARTY_START_TIMEOUT_S,
+                check=False,
             )
         except subprocess.TimeoutExpired:
             raise LabStartError(f"sipp ({party.value}) did not fork within {PARTY_START_TIMEOUT_S} s") from None
