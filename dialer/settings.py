@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -44,6 +45,9 @@ class DealerSettings:
 class PbxSettings:
     """How to reach Asterisk and the limits the PBX enforces."""
 
+    # This PBX's name, unique among the PBXs of one database: a dealer group's nodes share a
+    # PostgreSQL, each drives its own site's PBX and holds that name's lease (docs/store.md).
+    name: str = "main"
     ami_host: str = "127.0.0.1"
     ami_port: int = 15038
     ami_user: str = "dialer"
@@ -277,9 +281,12 @@ class StoreSettings:
 
     path: str = "var/dialer.sqlite3"
     # Empty: the SQLite file at `path`. "postgresql://user@host:5432/dialer" selects that PostgreSQL
-    # database instead (one dialer node with a PBX per database for now). A password belongs in
+    # database instead (a dealer group: one node per PBX on it). A password belongs in
     # DIALER__STORE__URL, not in this file; kept out of repr() so it is never logged.
     url: str = field(default="", repr=False)
+    # On PostgreSQL a node holds its PBX's lease (pbx.name) this long past each renewal (renewed every
+    # third of it): a node that died is replaced this long after its last renewal at the latest.
+    lease_s: float = 30.0
 
 
 # Recordings are complaint evidence: no configuration may keep them for less than this.
@@ -778,6 +785,8 @@ def problems(s: Settings) -> list[str]:
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
     problems.extend(_store_problems(s.store))
+    if not PBX_NAME.fullmatch(s.pbx.name):
+        problems.append(f"pbx.name = {s.pbx.name!r}: 1 to 40 letters, digits, '.', '_' or '-', e.g. 'site-01'")
     if s.lab.did and not (s.lab.did.removeprefix("+").isdigit() and len(s.lab.did) <= 20):
         problems.append(f"lab.did = {s.lab.did!r}: digits only (and a leading '+')")
     problems.extend(_lead_problems(s.leads))
@@ -791,8 +800,17 @@ def problems(s: Settings) -> list[str]:
     return problems
 
 
+# A lease shorter than this could expire between two renewals of a briefly busy node; longer than
+# LEASE_MAX_S leaves a dead node's PBX idle for too long.
+LEASE_MIN_S = 3.0
+LEASE_MAX_S = 600.0
+PBX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
 def _store_problems(store: StoreSettings) -> list[str]:
     """``url`` must name a PostgreSQL database: scheme, host and database name (its password is never repeated)."""
+    if not LEASE_MIN_S <= store.lease_s <= LEASE_MAX_S:
+        return [f"store.lease_s = {store.lease_s:g}: must be between {LEASE_MIN_S:g} and {LEASE_MAX_S:g} seconds"]
     if not store.url:
         return []
     try:
