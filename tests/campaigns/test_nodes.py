@@ -4,15 +4,29 @@ reconciles what a dead node left."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from pathlib import Path
+
+import pytest
 
 from dialer.campaigns.hopper import Hopper
 from dialer.domain.calls.outcome import Outcome
-from dialer.settings import PbxSettings
+from dialer.domain.doss.mapping import load_mapping
+from dialer.doss.service import DossService
+from dialer.settings import PbxSettings, RecordingSettings
 from dialer.store.attempts import SqliteAttemptRepository
 from dialer.store.campaigns import CampaignStore
+from dialer.store.doss import DossOutbox
+from dialer.store.leases import NodeLease
+from dialer.store.process_lock import LeaseLost
+from dialer.telephony.calls import CallService
+from tests.telephony.fakes import FakeAmi
 
 from .conftest import PHONES, World
+from .test_preview import make_runner, until
+
+LEASE_S = 30.0
 
 
 def node(world: World, pbx: str) -> World:
@@ -68,3 +82,26 @@ async def test_attempts_and_claims_from_before_several_nodes_belong_to_whichever
     b = node(world, "site-b")
     assert [x.lead_id for x in await b.attempts.in_flight()] == [lead]
     assert [p.lead_id for p in await b.store.claimed(c.id)] == [lead]
+
+
+async def test_a_runner_whose_node_lost_its_lease_stops_dialling(world: World, tmp_path: Path) -> None:
+    settings = dataclasses.replace(world.settings, recording=RecordingSettings(dir=str(tmp_path / "rec")))
+    world = dataclasses.replace(world, settings=settings)
+    for i in range(1, 30):
+        await world.lead(PHONES[i])
+    record = await world.campaign(lines=2)
+    fake = FakeAmi(world.clock)
+    calls = CallService(ami_client=fake, attempts=world.attempts, settings=settings, clock=world.clock)
+    doss = DossService(
+        world.db, world.leads, DossOutbox(world.db), load_mapping(settings.path(settings.doss.mapping_file)), world.clock
+    )
+    lease = await NodeLease.take(world.db, settings.pbx.name, LEASE_S, world.clock, node="host-a/101")
+    runner = make_runner(world, record.id, calls, doss, lease=lease)
+    running = asyncio.create_task(runner.run())
+    await until(lambda: len(fake.originates) > 0, "the runner dialled while its lease was held")
+    world.clock.advance(LEASE_S)  # no renewal: the lease ran out on this node's clock
+    with pytest.raises(LeaseLost, match="it stops dialling"):
+        await asyncio.wait_for(running, 10)
+    dialled = len(fake.originates)
+    assert dialled <= 2  # the campaign's lines
+    assert await world.attempts.count_in_flight() == dialled  # left for the successor to reconcile
