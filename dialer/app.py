@@ -54,6 +54,7 @@ from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
+from dialer.store.health import StoreHealth
 from dialer.store.leases import NodeLease
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
@@ -107,6 +108,7 @@ class App:
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
     privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
+    store_health: StoreHealth  # the database's server, schema, lease holders, standby (dialer doctor)
     ami: AmiClient | None = None
     calls: CallService | None = None
     manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
@@ -191,6 +193,7 @@ async def open_store(
                 lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
                 audit,
             ),
+            store_health=StoreHealth(db, settings),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

@@ -287,6 +287,9 @@ class StoreSettings:
     # On PostgreSQL a node holds its PBX's lease (pbx.name) this long past each renewal (renewed every
     # third of it): a node that died is replaced this long after its last renewal at the latest.
     lease_s: float = 30.0
+    # A dealer group's streaming-replication standby of that database, for `dialer doctor` to check
+    # (is it replaying, how far behind); empty: none. Its password belongs in DIALER__STORE__STANDBY_URL.
+    standby_url: str = field(default="", repr=False)
 
 
 # Recordings are complaint evidence: no configuration may keep them for less than this.
@@ -808,22 +811,34 @@ PBX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 def _store_problems(store: StoreSettings) -> list[str]:
-    """``url`` must name a PostgreSQL database: scheme, host and database name (its password is never repeated)."""
+    """``url`` (and ``standby_url``) must name a PostgreSQL database: scheme, host and database name
+    (a password is never repeated); a standby needs a primary; the lease time has bounds."""
+    problems: list[str] = []
     if not LEASE_MIN_S <= store.lease_s <= LEASE_MAX_S:
-        return [f"store.lease_s = {store.lease_s:g}: must be between {LEASE_MIN_S:g} and {LEASE_MAX_S:g} seconds"]
-    if not store.url:
+        problems.append(
+            f"store.lease_s = {store.lease_s:g}: must be between {LEASE_MIN_S:g} and {LEASE_MAX_S:g} seconds"
+        )
+    problems.extend(_url_problems("store.url", store.url))
+    problems.extend(_url_problems("store.standby_url", store.standby_url))
+    if store.standby_url and not store.url:
+        problems.append("store.standby_url: a standby of what? set store.url (the primary) too")
+    return problems
+
+
+def _url_problems(key: str, url: str) -> list[str]:
+    if not url:
         return []
     try:
-        parts = urlsplit(store.url)
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return [f"store.url: not a URL ({exc})"]
+        return [f"{key}: not a URL ({exc})"]
     shown = f"{parts.scheme}://{parts.hostname or ''}{'' if port is None else f':{port}'}{parts.path}"
     if parts.scheme not in ("postgresql", "postgres"):
-        return [f"store.url = {shown!r}: must start with postgresql:// (empty: the SQLite file store.path)"]
+        return [f"{key} = {shown!r}: must start with postgresql:// (empty: the SQLite file store.path)"]
     if not parts.hostname or parts.path.strip("/") in ("", "postgres") or "/" in parts.path.strip("/"):
         return [
-            f"store.url = {shown!r}: needs a host and the dialer's own database, e.g. postgresql://dialer@db1:5432/dialer"
+            f"{key} = {shown!r}: needs a host and the dialer's own database, e.g. postgresql://dialer@db1:5432/dialer"
         ]
     return []
 

@@ -24,12 +24,15 @@ def number(i: int) -> str:
 
 
 @contextmanager
-def campaign_lab(tmp: Path, behaviours: Sequence[tuple[str, int, int]]) -> Iterator[tuple[Lab, Settings]]:
-    """A running lab whose customer ``i`` behaves as ``behaviours[i]`` (behaviour, ring_s, talk_s)."""
+def campaign_lab(
+    tmp: Path, behaviours: Sequence[tuple[str, int, int]], offset: int = PORT_OFFSET
+) -> Iterator[tuple[Lab, Settings]]:
+    """A running lab whose customer ``i`` behaves as ``behaviours[i]`` (behaviour, ring_s, talk_s),
+    its ports the session lab's plus ``offset`` (another offset: another lab beside it)."""
     customers = tmp / "customers.csv"
     rows = ["SEQUENTIAL", *(f"{number(i)};{b};{ring};{talk}" for i, (b, ring, talk) in enumerate(behaviours))]
     customers.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    base = settings_beside(tmp, PORT_OFFSET, customers)
+    base = settings_beside(tmp, offset, customers)
     settings = dataclasses.replace(
         base,
         pbx=dataclasses.replace(base.pbx, ring_timeout_s=5.0),

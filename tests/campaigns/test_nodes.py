@@ -93,7 +93,11 @@ async def test_a_runner_whose_node_lost_its_lease_stops_dialling(world: World, t
     fake = FakeAmi(world.clock)
     calls = CallService(ami_client=fake, attempts=world.attempts, settings=settings, clock=world.clock)
     doss = DossService(
-        world.db, world.leads, DossOutbox(world.db), load_mapping(settings.path(settings.doss.mapping_file)), world.clock
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(settings.path(settings.doss.mapping_file)),
+        world.clock,
     )
     lease = await NodeLease.take(world.db, settings.pbx.name, LEASE_S, world.clock, node="host-a/101")
     runner = make_runner(world, record.id, calls, doss, lease=lease)
