@@ -285,6 +285,8 @@ class CampaignRunner:
     async def run(self) -> RunSummary:
         """Dial until the campaign is completed or stopped; return what was done."""
         with structlog.contextvars.bound_contextvars(campaign_id=self.campaign_id):
+            if self._lease is not None:
+                self._lease.check()  # before _prepare's recovery: a successor may own this PBX's claims now
             await self._prepare()
             try:
                 while True:

@@ -109,3 +109,29 @@ async def test_a_runner_whose_node_lost_its_lease_stops_dialling(world: World, t
     dialled = len(fake.originates)
     assert dialled <= 2  # the campaign's lines
     assert await world.attempts.count_in_flight() == dialled  # left for the successor to reconcile
+
+
+async def test_a_runner_started_after_the_lease_was_lost_settles_no_claims(world: World, tmp_path: Path) -> None:
+    settings = dataclasses.replace(world.settings, recording=RecordingSettings(dir=str(tmp_path / "rec")))
+    world = dataclasses.replace(world, settings=settings)
+    await world.lead(PHONES[1])
+    record = await world.campaign()
+    lease = await NodeLease.take(world.db, settings.pbx.name, LEASE_S, world.clock, node="host-a/101")
+    world.clock.advance(LEASE_S)
+    # The successor on the same PBX has claimed the lead and is about to dial it.
+    successor = await NodeLease.take(world.db, settings.pbx.name, LEASE_S, world.clock, node="host-a/102")
+    assert successor.held
+    (pick,) = await world.hopper.next_batch(record.id, 1, world.clock.now())
+    fake = FakeAmi(world.clock)
+    calls = CallService(ami_client=fake, attempts=world.attempts, settings=settings, clock=world.clock)
+    doss = DossService(
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(settings.path(settings.doss.mapping_file)),
+        world.clock,
+    )
+    with pytest.raises(LeaseLost):
+        await make_runner(world, record.id, calls, doss, lease=lease).run()
+    assert [p.lead_id for p in await world.store.claimed(record.id)] == [pick.lead_id]  # not released
+    assert fake.originates == []
