@@ -34,6 +34,7 @@ from dialer.clock import Clock
 from dialer.logs import get_logger
 from dialer.store.connection import Row
 from dialer.store.database import Database
+from dialer.store.errors import StoreError
 from dialer.store.process_lock import LeaseHeld, LeaseLost
 from dialer.timestamps import from_db, to_db
 
@@ -172,12 +173,20 @@ class NodeLease:
     async def keep(self) -> None:
         """Renew every third of the lease time until the lease is lost (then return: nothing to keep).
 
-        The wait is real time on the event loop: it paces real database round trips.
+        A renewal the database refuses (unreachable, restarting) is logged and tried again at the
+        next interval, not after the supervisor's growing restart delay: the lease lasts until its
+        expiry, and the next renewal that gets through in time keeps it. The wait is real time on
+        the event loop: it paces real database round trips.
         """
         interval = self._lease.total_seconds() / RENEWALS_PER_LEASE
         while True:
-            if not await self.renew():
-                return
+            try:
+                if not await self.renew():
+                    return
+            except StoreError as exc:
+                log.warning(
+                    "lease.renewal_failed", pbx=self.pbx, expires_at=self._expires_at.isoformat(), error=str(exc)
+                )
             await asyncio.sleep(interval)
 
     async def release(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -78,6 +79,20 @@ async def test_the_supervised_loop_renews_until_the_lease_is_lost(db: Database, 
     assert not keeper.done()
     clock.advance(10)  # past the renewed expiry: the next renewal finds the lease lost and the loop ends
     await asyncio.wait_for(keeper, 5)
+    assert not lease.held
+
+
+async def test_renewals_the_database_refuses_are_retried_until_the_lease_runs_out(
+    db_path: str | Path, clock: VirtualClock
+) -> None:
+    db = await Database.open(db_path, clock=clock)
+    lease = await NodeLease.take(db, "site-01", 3.0, clock, node="host-a/101")
+    await db.close()  # every renewal now fails with a StoreError
+    keeper = asyncio.create_task(lease.keep())
+    await asyncio.sleep(0)
+    assert not keeper.done() and lease.held  # a failed renewal is not a lost lease
+    clock.advance(3)
+    await asyncio.wait_for(keeper, 5)  # the next try finds the lease expired: the loop ends, no crash
     assert not lease.held
 
 
