@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -30,7 +30,7 @@ from dialer.domain.leads.model import LeadSource
 from dialer.lab.lab import Lab
 from dialer.settings import Settings
 from dialer.timestamps import from_db
-from tests.campaigns.reallab import campaign_lab, leads_csv
+from tests.campaigns.reallab import campaign_lab, leads_csv, until_lease_expired
 from tests.campaigns.test_campaign_crash import midday_timezone
 from tests.conftest import REPO, write_config
 from tests.pgserver import PostgresServer
@@ -138,15 +138,7 @@ async def test_two_sites_share_one_campaign_each_lead_once_within_line_limits_th
         os.kill(nodes[0].pid, signal.SIGKILL)
         assert await nodes[0].wait() == -signal.SIGKILL
         killed_at = time.monotonic()
-        # Its lease runs out LEASE_S after its last renewal; until then a new site-a node is refused.
-        for _ in range(200):
-            async with app.db.read() as r:
-                expires = await r.fetchval("SELECT expires_at FROM pbx_leases WHERE pbx = 'site-a'")
-            if expires is None or from_db(expires) <= datetime.now(UTC):
-                break
-            await asyncio.sleep(0.05)
-        else:
-            raise AssertionError("site-a's lease never expired")
+        await until_lease_expired(app, "site-a")  # until then a new site-a node is refused
     nodes[0] = await start_node(configs[0], record.id, logs[0])
     for node, log in zip(nodes, logs, strict=True):
         assert await asyncio.wait_for(node.wait(), 600) == 0, log.read_text(encoding="utf-8")[-3000:]
