@@ -54,6 +54,8 @@ from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
+from dialer.store.health import StoreHealth
+from dialer.store.leases import NodeLease
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
 from dialer.store.presence import PresenceStore
@@ -74,6 +76,7 @@ log = get_logger(__name__)
 # Names of the supervised background tasks (logs, /metrics).
 ROUTER = "ami-event-router"
 DISK_WATCH = "recordings-disk-watch"
+PBX_LEASE = "pbx-lease"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,11 +108,13 @@ class App:
     manager: LeadManager  # the sales manager's decisions: transfers, re-activations
     backup: BackupService  # backups of the store and the recordings
     privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
+    store_health: StoreHealth  # the database's server, schema, lease holders, standby (dialer doctor)
     ami: AmiClient | None = None
     calls: CallService | None = None
     manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
     inbound: InboundService | None = None
     supervisor: SupervisorService | None = None
+    lease: NodeLease | None = None  # on PostgreSQL, this node's lease on its PBX (docs/store.md)
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
 
 
@@ -124,7 +129,7 @@ async def open_store(
     form = load_form(settings.path(settings.recording.qa_form))
     db = await Database.open(settings.store_target(), clock=clock)
     try:
-        attempts = AttemptStore(db)
+        attempts = AttemptStore(db, settings.pbx.name)
         leads = LeadService(db, settings, clock)
         recording_store = RecordingStore(db)
         bus = EventBus()
@@ -188,6 +193,7 @@ async def open_store(
                 lambda recording_id, actor, reason: registry.delete(recording_id, actor=actor, reason=reason),
                 audit,
             ),
+            store_health=StoreHealth(db, settings),
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),
@@ -208,8 +214,9 @@ async def open_app(
     """Store, AMI link and the telephony services, running; what a crash left in flight is reconciled.
 
     One task reads the AMI event stream (it allows one consumer) and hands every event to
-    each telephony service; each keeps only the events of its own calls. One process per store:
-    :class:`~dialer.store.process_lock.StoreInUse` when another live process has the link open.
+    each telephony service; each keeps only the events of its own calls. One process per PBX:
+    :class:`~dialer.store.process_lock.StoreInUse` when another live process has the link open
+    (on SQLite the store's file lock; on PostgreSQL the PBX's lease, :class:`~dialer.store.leases.LeaseHeld`).
     """
     clock = clock or SystemClock()
     async with node_lock(settings):  # before the link: recover() must not touch another process's calls
@@ -220,11 +227,19 @@ async def open_app(
 @contextlib.asynccontextmanager
 async def _open_app(settings: Settings, clock: Clock, recover: bool, password_cost: ScryptCost) -> AsyncIterator[App]:
     async with open_store(settings, clock, password_cost=password_cost) as base:
+        # Before the link: recover() below must not touch the calls of a node still driving this PBX.
+        lease = (
+            await NodeLease.take(base.db, settings.pbx.name, settings.store.lease_s, clock)
+            if settings.store.url
+            else None
+        )
         client = AmiClient(settings.pbx, clock=clock)
-        await client.start()
         tasks: list[asyncio.Task[Any]] = []
         restores = BackgroundTasks()
         try:
+            await client.start()
+            if lease is not None:
+                tasks.append(_task(supervised(PBX_LEASE, lease.keep, base.health), PBX_LEASE))
             base.disk.check()
             after_call = (base.recordings.register_finished,)
             calls = CallService(
@@ -284,6 +299,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 supervisor=supervisor,
                 sms=sms,
                 presence=presence,
+                lease=lease,
                 tasks=tuple(tasks),
             )
             await manual_calls.close()
@@ -296,6 +312,8 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             await asyncio.gather(*tasks, return_exceptions=True)
             await restores.cancel()
             await client.close()
+            if lease is not None:
+                await lease.release()
 
 
 async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], object]], health: TaskHealth) -> None:
@@ -375,4 +393,5 @@ def campaign_runner(app: App, campaign_id: int, *, on_wrap_up: WrapUpHandler | N
         bus=app.bus,
         # An agent on a manual call reads as paused, so no campaign puts a customer through to them.
         presence=app.manual_calls or app.presence,
+        lease=app.lease,
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import os
+import re
 import tomllib
 import types
 import typing
@@ -44,6 +45,9 @@ class DealerSettings:
 class PbxSettings:
     """How to reach Asterisk and the limits the PBX enforces."""
 
+    # This PBX's name, unique among the PBXs of one database: a dealer group's nodes share a
+    # PostgreSQL, each drives its own site's PBX and holds that name's lease (docs/store.md).
+    name: str = "main"
     ami_host: str = "127.0.0.1"
     ami_port: int = 15038
     ami_user: str = "dialer"
@@ -278,9 +282,15 @@ class StoreSettings:
 
     path: str = "var/dialer.sqlite3"
     # Empty: the SQLite file at `path`. "postgresql://user@host:5432/dialer" selects that PostgreSQL
-    # database instead (one dialer node with a PBX per database for now). A password belongs in
+    # database instead (a dealer group: one node per PBX on it). A password belongs in
     # DIALER__STORE__URL, not in this file; kept out of repr() so it is never logged.
     url: str = field(default="", repr=False)
+    # On PostgreSQL a node holds its PBX's lease (pbx.name) this long past each renewal (renewed every
+    # third of it): a node that died is replaced this long after its last renewal at the latest.
+    lease_s: float = 30.0
+    # A dealer group's streaming-replication standby of that database, for `dialer doctor` to check
+    # (is it replaying, how far behind); empty: none. Its password belongs in DIALER__STORE__STANDBY_URL.
+    standby_url: str = field(default="", repr=False)
 
 
 # Recordings are complaint evidence: no configuration may keep them for less than this.
@@ -779,6 +789,8 @@ def problems(s: Settings) -> list[str]:
     if s.lab.rtp_end - s.lab.rtp_start < 100:
         problems.append("lab.rtp_start..rtp_end: give RTP at least 100 ports (2 per call)")
     problems.extend(_store_problems(s.store))
+    if not PBX_NAME.fullmatch(s.pbx.name):
+        problems.append(f"pbx.name = {s.pbx.name!r}: 1 to 40 letters, digits, '.', '_' or '-', e.g. 'site-01'")
     if s.lab.did and not (s.lab.did.removeprefix("+").isdigit() and len(s.lab.did) <= 20):
         problems.append(f"lab.did = {s.lab.did!r}: digits only (and a leading '+')")
     problems.extend(_lead_problems(s.leads))
@@ -792,21 +804,42 @@ def problems(s: Settings) -> list[str]:
     return problems
 
 
+# A lease shorter than this could expire between two renewals of a briefly busy node; longer than
+# LEASE_MAX_S leaves a dead node's PBX idle for too long.
+LEASE_MIN_S = 3.0
+LEASE_MAX_S = 600.0
+PBX_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
+
+
 def _store_problems(store: StoreSettings) -> list[str]:
-    """``url`` must name a PostgreSQL database: scheme, host and database name (its password is never repeated)."""
-    if not store.url:
+    """``url`` (and ``standby_url``) must name a PostgreSQL database: scheme, host and database name
+    (a password is never repeated); a standby needs a primary; the lease time has bounds."""
+    problems: list[str] = []
+    if not LEASE_MIN_S <= store.lease_s <= LEASE_MAX_S:
+        problems.append(
+            f"store.lease_s = {store.lease_s:g}: must be between {LEASE_MIN_S:g} and {LEASE_MAX_S:g} seconds"
+        )
+    problems.extend(_url_problems("store.url", store.url))
+    problems.extend(_url_problems("store.standby_url", store.standby_url))
+    if store.standby_url and not store.url:
+        problems.append("store.standby_url: a standby of what? set store.url (the primary) too")
+    return problems
+
+
+def _url_problems(key: str, url: str) -> list[str]:
+    if not url:
         return []
     try:
-        parts = urlsplit(store.url)
+        parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        return [f"store.url: not a URL ({exc})"]
+        return [f"{key}: not a URL ({exc})"]
     shown = f"{parts.scheme}://{parts.hostname or ''}{'' if port is None else f':{port}'}{parts.path}"
     if parts.scheme not in ("postgresql", "postgres"):
-        return [f"store.url = {shown!r}: must start with postgresql:// (empty: the SQLite file store.path)"]
+        return [f"{key} = {shown!r}: must start with postgresql:// (empty: the SQLite file store.path)"]
     if not parts.hostname or parts.path.strip("/") in ("", "postgres") or "/" in parts.path.strip("/"):
         return [
-            f"store.url = {shown!r}: needs a host and the dialer's own database, e.g. postgresql://dialer@db1:5432/dialer"
+            f"{key} = {shown!r}: needs a host and the dialer's own database, e.g. postgresql://dialer@db1:5432/dialer"
         ]
     return []
 

@@ -71,6 +71,7 @@ from dialer.logs import get_logger
 from dialer.phone import Phone, normalize
 from dialer.settings import Settings
 from dialer.store.leads import LeadStore
+from dialer.store.leases import NodeLease
 from dialer.tasks import BackgroundTasks, wait_event
 from dialer.telephony.calls import CallService
 
@@ -227,11 +228,14 @@ class CampaignRunner:
         on_wrap_up: WrapUpHandler | None = None,
         bus: EventBus | None = None,
         presence: PresenceReader | None = None,
+        lease: NodeLease | None = None,
         tick_s: float = 0.5,
     ) -> None:
         """``bus`` receives the preview offers and the agents' call and wrap-up events for their desks
         (a runner without one still keeps its offers, readable through :meth:`offers`). ``presence``
-        decides who is logged in and paused; without it every listed agent is available."""
+        decides who is logged in and paused; without it every listed agent is available. ``lease``:
+        on a shared PostgreSQL, this node's lease on its PBX; once it is lost the runner stops
+        (:class:`~dialer.store.leases.LeaseLost` out of :meth:`run`), dialling nothing more."""
         self.campaign_id = campaign_id
         self.clock = clock
         self._campaigns = campaigns
@@ -257,6 +261,7 @@ class CampaignRunner:
         self._live_lead: dict[str, int] = {}  # agent -> lead of the call they are on now
         self._submitting: set[str] = set()  # agents whose disposition is being written
         self._presence = presence
+        self._lease = lease
         self._rules: CampaignRules | None = None  # the campaign's own rules, read in _prepare()
         self._caller_id: Phone | None = None  # the campaign's number shown to customers, read in _prepare()
         self._bus = bus
@@ -280,9 +285,13 @@ class CampaignRunner:
     async def run(self) -> RunSummary:
         """Dial until the campaign is completed or stopped; return what was done."""
         with structlog.contextvars.bound_contextvars(campaign_id=self.campaign_id):
+            if self._lease is not None:
+                self._lease.check()  # before _prepare's recovery: a successor may own this PBX's claims now
             await self._prepare()
             try:
                 while True:
+                    if self._lease is not None:
+                        self._lease.check()  # another node may be reconciling this PBX already
                     record = await self._campaigns.get(self.campaign_id)
                     now = self.clock.now()
                     for moved in self.engine.tick(now):

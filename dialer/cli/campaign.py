@@ -27,6 +27,7 @@ from dialer.domain.campaigns.lifecycle import PERSON_COMMANDS, Command
 from dialer.i18n import translate
 from dialer.lab.desk import SimulatedDesk
 from dialer.settings import Settings
+from dialer.store.process_lock import LeaseHeld, LeaseLost
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -142,15 +143,24 @@ async def run_lifecycle(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_runner(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign run ID``: the campaign's dialer, in this process, until done."""
     desk = SimulatedDesk(cfg.dealer.timezone, seed=args.seed) if args.simulated_agents else None
-    async with open_app(cfg, args.clock) as app:
-        runner: CampaignRunner
-        runner = campaign_runner(
-            app, args.campaign_id, on_wrap_up=None if desk is None else (lambda wrap: desk(runner, wrap))
-        )
-        try:
-            summary = await runner.run()
-        except CampaignError as exc:
-            raise CliError(str(exc)) from None
+    try:
+        async with open_app(cfg, args.clock) as app:
+            runner: CampaignRunner
+            runner = campaign_runner(
+                app, args.campaign_id, on_wrap_up=None if desk is None else (lambda wrap: desk(runner, wrap))
+            )
+            try:
+                summary = await runner.run()
+            except CampaignError as exc:
+                raise CliError(str(exc)) from None
+    except LeaseHeld as exc:  # another node drives this PBX (a dealer group on PostgreSQL)
+        raise CliError(
+            _t(cfg, "campaign.pbx_leased", pbx=exc.pbx, node=exc.node, until=_local(cfg, exc.expires_at))
+        ) from None
+    except LeaseLost as exc:
+        raise CliError(
+            _t(cfg, "campaign.lease_lost", pbx=exc.pbx, node=exc.node, at=_local(cfg, exc.expired_at))
+        ) from None
     outcomes = ", ".join(
         f"{translate('outcome.' + o.value, cfg.ui.language)} {n}" for o, n in sorted(summary.outcomes.items())
     )

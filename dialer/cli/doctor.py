@@ -14,6 +14,7 @@ import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from dialer.ami import events as ami_events
 from dialer.ami.client import AmiClient
@@ -32,6 +33,8 @@ from dialer.telephony.calls import AGENT_CONTEXT, ANSWERED_CONTEXT, OUTBOUND_CON
 REQUIRED_ACTIONS = ("Originate", "Redirect", "Hangup", "Setvar", "Getvar", "CoreShowChannels", "Ping", "UserEvent")
 REQUIRED_CONTEXTS = (OUTBOUND_CONTEXT, ANSWERED_CONTEXT, AGENT_CONTEXT, "dcc-abandon")
 EVENT_PROBE_TIMEOUT_S = 3.0
+# A standby further behind than this would lose that much of the group's work on a failover.
+REPLICATION_LAG_WARN_S = 30.0
 
 Translate = Callable[..., str]
 
@@ -76,7 +79,7 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
     def t(key: str, **kw: object) -> str:
         return translate(key, lang, **kw)
 
-    checks = [await _check_store(cfg, clock, t), _check_recording(cfg, t)]
+    checks = [*await _check_store(cfg, clock, t), _check_recording(cfg, t)]
     # A dealer's site (a [site] section): its NAT settings, the trunk's registration, every phone's.
     site = bool(cfg.site.address)
     if site:
@@ -108,14 +111,54 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
     return checks
 
 
-async def _check_store(cfg: Settings, clock: Clock, t: Translate) -> Check:
+async def _check_store(cfg: Settings, clock: Clock, t: Translate) -> list[Check]:
+    """The store opens; its server; its migrations against this node's; on PostgreSQL the nodes'
+    leases and, when one is configured, the streaming standby (docs/store.md)."""
     path = cfg.store_shown()
     try:
-        async with open_store(cfg, clock):
-            pass
+        async with open_store(cfg, clock) as app:
+            schema = await app.store_health.schema()
+            leases = await app.store_health.leases()
+            standby = await app.store_health.standby()
     except Exception as exc:  # any failure here is the finding itself
-        return Check(t("doctor.check.store", path=path), False, t("doctor.fix.store", error=exc))
-    return Check(t("doctor.check.store", path=path), True)
+        return [Check(t("doctor.check.store", path=path), False, t("doctor.fix.store", error=exc))]
+    checks = [
+        Check(t("doctor.check.store", path=path), True),
+        Check(t("doctor.check.server", server=schema.server), True),
+    ]
+    name = t("doctor.check.migrations", applied=len(schema.applied), shipped=len(schema.shipped))
+    if schema.unknown:
+        checks.append(Check(name, False, t("doctor.fix.migrations_newer", names=", ".join(schema.unknown))))
+    elif schema.missing:
+        checks.append(Check(name, False, t("doctor.fix.migrations_missing", names=", ".join(schema.missing))))
+    else:
+        checks.append(Check(name, True))
+    if cfg.store.url:
+        zone = ZoneInfo(cfg.dealer.timezone)
+        if not leases:
+            checks.append(Check(t("doctor.check.no_leases"), True))
+        for lease in leases:
+            until = lease.expires_at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+            expired = lease.expires_at <= clock.now()
+            fix = t("doctor.fix.lease_expired", pbx=lease.pbx) if expired else ""
+            checks.append(
+                Check(t("doctor.check.lease", pbx=lease.pbx, node=lease.node, until=until), True, fix, warning=expired)
+            )
+    if standby is None:
+        return checks
+    name = t("doctor.check.standby", target=standby.target)
+    if standby.error:
+        return [*checks, Check(name, False, t("doctor.fix.standby_unreachable", error=standby.error))]
+    if not standby.in_recovery:
+        return [*checks, Check(name, False, t("doctor.fix.standby_not_replaying"))]
+    if not standby.streaming:
+        return [*checks, Check(name, False, t("doctor.fix.standby_not_streaming"))]
+    name = t(
+        "doctor.check.standby_lag", target=standby.target, lag="?" if standby.lag_s is None else f"{standby.lag_s:.1f}"
+    )
+    if standby.lag_s is not None and standby.lag_s > REPLICATION_LAG_WARN_S:
+        return [*checks, Check(name, True, t("doctor.fix.standby_lag", limit=REPLICATION_LAG_WARN_S), warning=True)]
+    return [*checks, Check(name, True)]
 
 
 def _check_recording(cfg: Settings, t: Translate) -> Check:

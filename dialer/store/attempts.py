@@ -53,11 +53,20 @@ def attempt_from_row(row: Row) -> Attempt:
     )
 
 
+# An attempt of this node's PBX (two parameters: the PBX name twice). Without a name (a store-only
+# command) every attempt is its own; an attempt without one predates migration 0170 and its
+# several nodes: any node may settle it.
+_OWN_PBX = "(CAST(? AS TEXT) IS NULL OR pbx IS NULL OR pbx = ?)"
+
+
 class AttemptStore:
     """Call attempts in the embedded store; see the Protocol for each method's contract."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, pbx: str | None = None) -> None:
+        """``pbx``: the PBX this node drives ([pbx] name): its attempts are stamped with it, and the
+        in-flight ones it lists and counts are its own (another node's live calls are that node's)."""
         self._db = db
+        self._pbx = pbx
 
     def _inbound_wait(self) -> str:
         """An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it."""
@@ -79,9 +88,19 @@ class AttemptStore:
         try:
             async with self._db.write() as tx:
                 attempt_id = await tx.insert(
-                    "INSERT INTO attempts (call_id, direction, number, lead_id, campaign_id, agent, state, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (call_id, direction.value, number, lead_id, campaign_id, agent, state.value, to_db(created_at)),
+                    "INSERT INTO attempts (call_id, direction, number, lead_id, campaign_id, agent, state, created_at, pbx)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        call_id,
+                        direction.value,
+                        number,
+                        lead_id,
+                        campaign_id,
+                        agent,
+                        state.value,
+                        to_db(created_at),
+                        self._pbx,
+                    ),
                 )
         except IntegrityError as exc:
             raise IntegrityError(f"attempt call_id={call_id!r} number={number!r}: {exc}") from exc
@@ -292,17 +311,20 @@ class AttemptStore:
     async def in_flight(self) -> list[Attempt]:
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL ORDER BY created_at, id"
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE outcome IS NULL AND {_OWN_PBX} ORDER BY created_at, id",
+                (self._pbx, self._pbx),
             )
         return [attempt_from_row(row) for row in rows]
 
     async def count_in_flight(self, direction: Direction | None = None) -> int:
         async with self._db.read() as r:
             if direction is None:
-                count = await r.fetchval("SELECT count(*) FROM attempts WHERE outcome IS NULL")
+                count = await r.fetchval(
+                    f"SELECT count(*) FROM attempts WHERE outcome IS NULL AND {_OWN_PBX}", (self._pbx, self._pbx)
+                )
             else:
                 count = await r.fetchval(
-                    "SELECT count(*) FROM attempts WHERE outcome IS NULL AND direction = ?",
-                    (Direction(direction).value,),
+                    f"SELECT count(*) FROM attempts WHERE outcome IS NULL AND direction = ? AND {_OWN_PBX}",
+                    (Direction(direction).value, self._pbx, self._pbx),
                 )
         return int(count)

@@ -7,7 +7,12 @@ hopper's rules live in the pure modules, this file turns them into index-backed 
   promised order, due order), each driven by a partial index and stopped by LIMIT, so the cost of
   picking a batch hardly grows with the number of enrolled leads (bench/hopper.py measures it);
 * claiming is the same ``db.write()`` transaction as the selection, so two callers (two tasks,
-  two processes) can never claim one lead: the write lock and ``BEGIN IMMEDIATE`` serialise them.
+  two processes, two nodes on one PostgreSQL) can never claim one lead: the write lock and
+  ``BEGIN IMMEDIATE`` serialise them on SQLite, the writers' advisory lock on PostgreSQL
+  (:mod:`dialer.store.postgres`), and the UPDATE only takes leads still ``active``
+  (``tests/store/test_claims.py`` races claimers on separate connections to prove it);
+* a claim names the PBX whose node made it (``claimed_pbx``, ``[pbx] name``): a node starting up
+  settles its own PBX's claims, never those of another node still dialling them.
 """
 
 from __future__ import annotations
@@ -330,9 +335,9 @@ class CampaignStore:
             if picks:
                 ids = [p.lead_id for p in picks]
                 await tx.execute(
-                    f"UPDATE campaign_leads SET status = 'claimed', claimed_at = ?"
+                    f"UPDATE campaign_leads SET status = 'claimed', claimed_at = ?, claimed_pbx = ?"
                     f" WHERE campaign_id = ? AND status = 'active' AND lead_id IN ({_marks(len(ids))})",
-                    (to_db(query.now), query.campaign_id, *ids),
+                    (to_db(query.now), self._settings.pbx.name, query.campaign_id, *ids),
                 )
         return picks
 
@@ -349,7 +354,8 @@ class CampaignStore:
                 return current
             await tx.execute(
                 "UPDATE campaign_leads SET status = ?, attempts = ?, attempts_today = ?, attempts_day = ?,"
-                " next_attempt_at = ?, promised = ?, callback_owner = ?, handoff = NULL, claimed_at = NULL, last_attempt_id = ?,"
+                " next_attempt_at = ?, promised = ?, callback_owner = ?, handoff = NULL, claimed_at = NULL, claimed_pbx = NULL,"
+                " last_attempt_id = ?,"
                 f" deadline_at = {_DEADLINE},"
                 " last_attempt_at = ?, last_outcome = ?, last_reason = ? WHERE campaign_id = ? AND lead_id = ?",
                 (
@@ -376,17 +382,19 @@ class CampaignStore:
         """Put a claimed lead back where it was in the queue; False if it was not claimed."""
         async with self._db.write() as tx:
             changed = await tx.execute(
-                "UPDATE campaign_leads SET status = 'active', claimed_at = NULL"
+                "UPDATE campaign_leads SET status = 'active', claimed_at = NULL, claimed_pbx = NULL"
                 " WHERE campaign_id = ? AND lead_id = ? AND status = 'claimed'",
                 (campaign_id, lead_id),
             )
         return changed == 1
 
     async def claimed(self, campaign_id: int) -> list[LeadProgress]:
-        """The campaign's claimed leads."""
+        """The campaign's leads claimed by this node's PBX (or before claims named one, migration 0170)."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT * FROM campaign_leads WHERE campaign_id = ? AND status = 'claimed'", (campaign_id,)
+                "SELECT * FROM campaign_leads WHERE campaign_id = ? AND status = 'claimed'"
+                " AND (claimed_pbx IS NULL OR claimed_pbx = ?)",
+                (campaign_id, self._settings.pbx.name),
             )
         return [_progress(row) for row in rows]
 
@@ -405,16 +413,18 @@ class CampaignStore:
 
         A runner keeps a finished talk in memory until the agent files it (or the wrap-up times
         out); a runner that was stopped or killed meanwhile leaves such a call without its
-        ``contact`` event. The next runner of the campaign writes those (see CampaignRunner._prepare).
+        ``contact`` event. The next runner of the campaign on the same PBX writes those (see
+        CampaignRunner._prepare); another node's talks are its own agents' to file.
         """
         async with self._db.read() as r:
             rows = await r.fetchall(
                 f"SELECT {ATTEMPT_COLUMNS} FROM attempts a WHERE a.campaign_id = coalesce(?, a.campaign_id) AND a.connected_at IS NOT NULL"
+                " AND (a.pbx IS NULL OR a.pbx = ?)"
                 " AND a.outcome IS NOT NULL AND a.lead_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM lead_events e"
                 " WHERE e.lead_id = a.lead_id AND e.kind IN ('contact', 'attempt')"
                 f" AND {self._db.dialect.json_int('e.data', 'attempt_id')} = a.id)"
                 " ORDER BY a.id",
-                (campaign_id,),
+                (campaign_id, self._settings.pbx.name),
             )
         return [attempt_from_row(row) for row in rows]
 

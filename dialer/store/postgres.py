@@ -14,8 +14,8 @@ database are serialised exactly as ``BEGIN IMMEDIATE`` serialises them on a SQLi
 at most the busy timeout (``lock_timeout``). Readers run ``REPEATABLE READ READ ONLY``: one
 consistent snapshot, and a reader that tried to write fails.
 
-Only one dialer node per database may drive a PBX for now (issue #16 item 2 adds per-PBX leases):
-:func:`hold_node_lock` takes a session advisory lock on a connection of its own.
+Several dialer nodes share one database, one per PBX: each holds its PBX's lease
+(:mod:`dialer.store.leases`), and the writers' lock keeps their claims apart.
 """
 
 from __future__ import annotations
@@ -38,7 +38,6 @@ log = get_logger(__name__)
 URL_SCHEMES = ("postgresql", "postgres")
 # Advisory lock keys (any 64-bit numbers, the same in every process): "DCC" + what is locked.
 WRITER_LOCK = 0x4443_4300_0000_0001
-NODE_LOCK = 0x4443_4300_0000_0002
 # How long opening a connection may take before the store reports the server unreachable.
 CONNECT_TIMEOUT_S = 10.0
 # Waits on another process's lock, deadlocks and serialisation failures: retrying later may work.
@@ -201,31 +200,3 @@ async def _raw(url: str, busy_timeout_s: float) -> asyncpg.Connection:
 async def connect(url: str, busy_timeout_s: float) -> PostgresConnection:
     """Open one connection to the database at ``url``."""
     return PostgresConnection(await _raw(url, busy_timeout_s))
-
-
-class NodeLock:
-    """A session advisory lock held on a connection of its own; released by :meth:`release` or its death."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-
-    async def release(self) -> None:
-        await PostgresConnection(self._conn).close()
-
-
-async def hold_node_lock(url: str) -> NodeLock | None:
-    """Take this database's node lock, or None when another live dialer node holds it.
-
-    The lock lives as long as its connection: a node that dies (even SIGKILLed) loses its
-    connection, and the server releases the lock at once.
-    """
-    conn = await _raw(url, 0)
-    try:
-        taken = await conn.fetchval("SELECT pg_try_advisory_lock($1)", NODE_LOCK)
-    except _Driver as exc:
-        await PostgresConnection(conn).close()
-        raise translate(exc, "SELECT pg_try_advisory_lock") from exc
-    if not taken:
-        await PostgresConnection(conn).close()
-        return None
-    return NodeLock(conn)

@@ -8,9 +8,9 @@ holds ``<store>.pbx.lock`` (``flock``: released by the kernel when the process d
 never leaves it stale) for as long as its link is open. Commands that only read or write the
 store (imports, reports, ``dialer web --no-pbx``) do not take it.
 
-On PostgreSQL (``[store] url``) the same rule holds per database: :func:`node_lock` takes a session
-advisory lock instead of the file (held by a connection of its own, so released by the server the
-moment the process dies). One node per database is the limit until per-PBX leases (issue #16 item 2).
+On PostgreSQL (``[store] url``) a dealer group runs several nodes on one database, one per PBX:
+there :func:`node_lock` takes nothing, and each node holds its PBX's lease instead
+(:mod:`dialer.store.leases`, taken by :func:`open_app <dialer.app.open_app>`).
 """
 
 from __future__ import annotations
@@ -19,15 +19,43 @@ import contextlib
 import fcntl
 import os
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime
 from pathlib import Path
 
-from dialer.settings import Settings, without_password
-from dialer.store import postgres
+from dialer.settings import Settings
 from dialer.store.errors import StoreError
 
 
 class StoreInUse(StoreError):
     """Another live dialer process holds this store's PBX lock (the message names its pid)."""
+
+
+class LeaseHeld(StoreInUse):
+    """On PostgreSQL: another node's lease on this PBX has not expired (:mod:`dialer.store.leases`)."""
+
+    def __init__(self, pbx: str, node: str, expires_at: datetime) -> None:
+        self.pbx = pbx
+        self.node = node
+        self.expires_at = expires_at
+        super().__init__(
+            f"PBX {pbx!r} is driven by another live dialer node ({node}, lease until"
+            f" {expires_at.isoformat(timespec='seconds')}): one node per PBX; stop that node, give this"
+            " node its own PBX ([pbx] name), or start it again once the lease has expired"
+        )
+
+
+class LeaseLost(StoreError):
+    """This node's lease on its PBX ran out without a renewal: it must stop driving that PBX."""
+
+    def __init__(self, pbx: str, node: str, expired_at: datetime) -> None:
+        self.pbx = pbx
+        self.node = node
+        self.expired_at = expired_at
+        super().__init__(
+            f"this node ({node}) no longer holds PBX {pbx!r}'s lease (expired"
+            f" {expired_at.isoformat(timespec='seconds')} without a renewal): it stops dialling;"
+            " another node may have taken the PBX over"
+        )
 
 
 @contextlib.contextmanager
@@ -59,18 +87,9 @@ def pbx_lock(settings: Settings) -> Iterator[None]:
 
 @contextlib.asynccontextmanager
 async def node_lock(settings: Settings) -> AsyncIterator[None]:
-    """Hold the store's PBX lock for the block: :func:`pbx_lock` on SQLite, an advisory lock on PostgreSQL."""
-    if not settings.store.url:
-        with pbx_lock(settings):
-            yield
-        return
-    lock = await postgres.hold_node_lock(settings.store.url)
-    if lock is None:
-        raise StoreInUse(
-            f"store {without_password(settings.store.url)} is in use by another live dialer process (another node):"
-            " only one dialer node per PostgreSQL database may talk to a PBX for now"
-        )
-    try:
+    """Hold the store's PBX lock for the block on SQLite; on PostgreSQL the PBX's lease stands for it."""
+    if settings.store.url:
         yield
-    finally:
-        await lock.release()
+        return
+    with pbx_lock(settings):
+        yield

@@ -1,4 +1,4 @@
-"""What only the PostgreSQL store has: the placeholder translation, ``[store] url``, one node per database."""
+"""What only the PostgreSQL store has: the placeholder translation, ``[store] url``, one node per PBX."""
 
 from __future__ import annotations
 
@@ -10,11 +10,20 @@ import pytest
 from dialer.app import open_app, open_store
 from dialer.cli import main
 from dialer.clock import VirtualClock
-from dialer.settings import BackupSettings, RecordingSettings, Settings, StoreSettings, problems, without_password
+from dialer.settings import (
+    BackupSettings,
+    PbxSettings,
+    RecordingSettings,
+    Settings,
+    StoreSettings,
+    problems,
+    without_password,
+)
 from dialer.store.database import Database
 from dialer.store.errors import MigrationError, StoreError
+from dialer.store.leases import NodeLease
 from dialer.store.postgres import translate_sql
-from dialer.store.process_lock import StoreInUse, node_lock
+from dialer.store.process_lock import LeaseHeld
 from tests.conftest import REPO, START, write_config
 from tests.pgserver import PostgresServer
 from tests.web.conftest import CHEAP
@@ -94,23 +103,14 @@ async def test_the_composition_root_builds_every_service_on_postgresql(tmp_path:
 
 
 @pytest.mark.postgresql
-async def test_a_second_node_on_the_same_database_is_refused(group_db: str) -> None:
-    settings = Settings(store=StoreSettings(url=group_db))
-    async with node_lock(settings):
-        with pytest.raises(StoreInUse, match="only one dialer node per PostgreSQL database"):
-            async with node_lock(settings):
-                pass
-    async with node_lock(settings):  # released with its holder
-        pass
-
-
-@pytest.mark.postgresql
-async def test_open_app_takes_the_node_lock(group_db: str) -> None:
-    settings = Settings(store=StoreSettings(url=group_db))
-    async with node_lock(settings):
-        with pytest.raises(StoreInUse):
-            async with open_app(settings, VirtualClock(START)):
-                pass
+async def test_open_app_refuses_a_second_node_for_the_same_pbx_before_touching_it(group_db: str) -> None:
+    settings = Settings(store=StoreSettings(url=group_db), pbx=PbxSettings(name="site-01"))
+    clock = VirtualClock(START)
+    async with await Database.open(group_db, clock=clock) as db:
+        await NodeLease.take(db, "site-01", settings.store.lease_s, clock, node="elsewhere/1")
+    with pytest.raises(LeaseHeld, match=r"PBX 'site-01' is driven by another live dialer node \(elsewhere/1"):
+        async with open_app(settings, clock):
+            pass
 
 
 @pytest.mark.postgresql
