@@ -133,9 +133,17 @@ BOTH_BACKENDS = frozenset(
 )  # fmt: skip
 
 
+# A test of what only a PostgreSQL group has (leases, a standby) asks for that backend alone.
+POSTGRESQL_ONLY = pytest.mark.parametrize(
+    "store_backend", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
+)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "store_backend" not in metafunc.fixturenames:
         return
+    if any(m.args and m.args[0] == "store_backend" for m in metafunc.definition.iter_markers("parametrize")):
+        return  # the test chose its backend (POSTGRESQL_ONLY)
     parts = metafunc.definition.path.relative_to(REPO / "tests").parts
     if parts[0] in BOTH_BACKENDS or "/".join(parts[:2]) in BOTH_BACKENDS:
         backends = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]

@@ -6,15 +6,13 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-
 from dialer.cli.doctor import Check, diagnose
 from dialer.clock import VirtualClock
 from dialer.settings import PbxSettings, Settings, StoreSettings, UiSettings, problems
 from dialer.store.database import Database
 from dialer.store.health import StoreHealth
 from dialer.store.leases import NodeLease
-from tests.conftest import REPO, free_port
+from tests.conftest import POSTGRESQL_ONLY, REPO, free_port
 
 
 def settings_for(target: str | Path, **store: str) -> Settings:
@@ -47,12 +45,11 @@ async def checks(settings: Settings, clock: VirtualClock) -> dict[str, Check]:
     return {c.name: c for c in await diagnose(settings, clock)}
 
 
-@pytest.mark.postgresql
+@POSTGRESQL_ONLY
 async def test_doctor_lists_lease_holders_and_warns_of_an_expired_lease(
     store_target: str | Path, clock: VirtualClock
 ) -> None:
-    if not isinstance(store_target, str):
-        pytest.skip("leases are a PostgreSQL group's")
+    assert isinstance(store_target, str)  # leases are a PostgreSQL group's
     settings = settings_for(store_target)
     found = await checks(settings, clock)
     assert found["no dialer node holds a PBX lease right now"].ok
@@ -73,10 +70,9 @@ async def test_doctor_lists_lease_holders_and_warns_of_an_expired_lease(
     assert any(name.startswith("database server PostgreSQL 1") for name in found)
 
 
-@pytest.mark.postgresql
+@POSTGRESQL_ONLY
 async def test_doctor_checks_a_configured_standby(store_target: str | Path, clock: VirtualClock) -> None:
-    if not isinstance(store_target, str):
-        pytest.skip("a standby is a PostgreSQL group's")
+    assert isinstance(store_target, str)  # a standby is a PostgreSQL group's
     # The primary given as its own standby: reachable, but not replaying anything.
     found = await checks(settings_for(store_target, standby_url=store_target), clock)
     (standby,) = [c for name, c in found.items() if name.startswith("standby ")]
