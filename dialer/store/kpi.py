@@ -2,7 +2,8 @@
 
 The events that count are the leads package's own history kinds (docs/kpi.md):
 ``contact`` with channel ``phone`` is a phone follow-up, ``state`` carries the new
-state in ``data.to``, and every ``contact`` or ``attempt`` by phone is one call.
+state in ``data.to``, and every ``contact`` or ``attempt`` by phone of an outbound (or
+console-filed) call is one dial; the inbound calls an agent took come from the attempts.
 
 A call counts for the person who had it, under their one identity (docs/kpi.md, "Agents"): the
 agent of its attempt (the endpoint the call was put through to), else the identity of the login
@@ -14,6 +15,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
+from dialer.domain.calls.outcome import Direction
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.store.database import Database
@@ -53,16 +55,24 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
              LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
              LeadEventKind.OWNER_RENAMED.value),
         )  # fmt: skip
-        # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
+        # Outbound dials per agent: the lead's phone calls but those taken in (counted below, with the calls
+        # from numbers that are no lead) and the dialer's own filings (unanswered calls no agent took).
         call_rows = await r.fetchall(
             "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
             f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
             " LEFT JOIN users u ON e.actor = ? || u.name"
             f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
-            " AND e.actor != ?",
+            " AND e.actor != ? AND (a.direction IS NULL OR a.direction = ?)",
             (CONSOLE_ACTOR_PREFIX, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end,
-             SYSTEM_ACTOR),
+             SYSTEM_ACTOR, Direction.OUTBOUND.value),
         )  # fmt: skip
+        # Inbound calls per agent: every call an agent's phone took, a lead's or not (a new caller is a prospect
+        # too), on the day it came in (attempts_by_created).
+        inbound_rows = await r.fetchall(
+            "SELECT agent, created_at AS at FROM attempts WHERE direction = ? AND agent IS NOT NULL"
+            " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?",
+            (Direction.INBOUND.value, to_db(calls_from), end),
+        )
     return KpiInput(
         leads=[
             LeadFact(
@@ -77,6 +87,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         ],
         contacts=[ContactFact(row["lead_id"], from_db(row["at"])) for row in contact_rows],
         states=[StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"])) for row in state_rows],
-        calls=[CallFact(row["agent"], from_db(row["at"])) for row in call_rows],
+        calls=[CallFact(row["agent"], from_db(row["at"]), Direction.OUTBOUND) for row in call_rows]
+        + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND) for row in inbound_rows],
         owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )

@@ -12,7 +12,7 @@ from io import BytesIO
 from openpyxl import Workbook
 
 from dialer.app import App
-from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio
+from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
 from dialer.domain.spreadsheet import as_cell
@@ -39,7 +39,8 @@ class ReportData:
     current: MonthlyKpis
     previous: MonthlyKpis
     year_before: MonthlyKpis
-    by_agent: tuple[MonthlyKpis, ...]
+    by_agent: tuple[MonthlyKpis, ...]  # one per agent with calls in the month, by name
+    norms: tuple[CallNorm, CallNorm]  # outbound, inbound
     defeat: DefeatAnalysis
     qa: QaReport
 
@@ -50,14 +51,16 @@ async def gather(app: App, month: Month) -> ReportData:
     async def kpis(m: Month, agent: str | None = None) -> MonthlyKpis:
         return await monthly_kpis(app.db, app.settings, app.clock, m, agent)
 
+    rules = KpiRules.from_settings(app.settings)
     current = await kpis(month)
-    agents = sorted({a.agent for a in current.calls})
+    agents = sorted({a.agent for a in (*current.outbound_calls, *current.inbound_calls)})
     return ReportData(
         month=month,
         current=current,
         previous=await kpis(month.previous()),
         year_before=await kpis(month.year_before()),
         by_agent=tuple([await kpis(month, agent) for agent in agents]),
+        norms=(rules.outbound_norm, rules.inbound_norm),
         defeat=(await app.leads.hygiene(str(month))).defeated,
         qa=await app.qa.report(month),
     )
@@ -65,6 +68,14 @@ async def gather(app: App, month: Month) -> ReportData:
 
 def _pct(r: Ratio) -> str:
     return "-" if r.percent is None else f"{r.percent:.1f}%"
+
+
+def _calls(calls: tuple[AgentCalls, ...]) -> tuple[int, str]:
+    """One agent's calls of one direction and their average per day worked (an agent's KPIs list only theirs)."""
+    if not calls:
+        return 0, "-"
+    (mine,) = calls
+    return mine.calls, "-" if mine.per_day is None else f"{mine.per_day:.1f}"
 
 
 def _change(now: float | None, before: float | None) -> str:
@@ -112,27 +123,26 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
         Sheet(
             "agents",
             tr("web.report.agents"),
-            tuple(
-                tr(k)
-                for k in (
-                    "web.col.agent",
-                    "web.col.calls",
-                    "web.col.per_day",
-                    "web.kpi.follow_up_rate",
-                    "web.kpi.invite_rate",
-                    "web.kpi.deals",
-                )
+            (
+                tr("web.col.agent"),
+                tr("web.col.outbound_calls"),
+                tr("web.col.outbound_per_day", low=data.norms[0].low, high=data.norms[0].high),
+                tr("web.col.inbound_calls"),
+                tr("web.col.inbound_per_day", low=data.norms[1].low, high=data.norms[1].high),
+                tr("web.kpi.follow_up_rate"),
+                tr("web.kpi.invite_rate"),
+                tr("web.kpi.deals"),
             ),
             tuple(
                 (
-                    a.agent,
-                    a.calls,
-                    "-" if a.per_day is None else f"{a.per_day:.1f}",
+                    k.agent,
+                    *_calls(k.outbound_calls),
+                    *_calls(k.inbound_calls),
                     _pct(k.follow_up_rate),
                     _pct(k.invite_to_store_rate),
                     k.deals,
                 )
-                for a, k in zip(sorted(cur.calls, key=lambda c: c.agent), data.by_agent, strict=True)
+                for k in data.by_agent
             ),
             chart_column=1,
         ),

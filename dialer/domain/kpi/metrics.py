@@ -28,6 +28,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.domain.calls.outcome import Direction
 from dialer.domain.leads.hygiene import month_bounds
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.settings import FirstFollowUpHours, KpiSettings, Settings
@@ -123,10 +124,11 @@ class OwnerChange:
 
 @dataclass(frozen=True, slots=True)
 class CallFact:
-    """One call attempt made by (attributed to) ``agent``."""
+    """One call of ``agent``'s: an outbound dial they made, or an inbound call they took."""
 
     agent: str
     at: datetime
+    direction: Direction = Direction.OUTBOUND
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,24 +143,37 @@ class KpiInput:
 
 
 @dataclass(frozen=True, slots=True)
+class CallNorm:
+    """A person's daily call workload: ``low``-``high`` calls a day (both included)."""
+
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
 class KpiRules:
-    """The dealer's knobs: time zone, first-follow-up deadlines, the daily call norm."""
+    """The dealer's knobs: time zone, first-follow-up deadlines, the daily call norms, captured sources."""
 
     tz: tzinfo
     first_follow_up: FirstFollowUpHours
-    calls_norm_min: int
-    calls_norm_max: int
+    outbound_norm: CallNorm
+    inbound_norm: CallNorm
     captured_sources: frozenset[LeadSource]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KpiRules:
+        k = settings.kpi
         return cls(
             tz=ZoneInfo(settings.dealer.timezone),
             first_follow_up=settings.leads.first_follow_up_hours,
-            calls_norm_min=settings.kpi.calls_norm_min,
-            calls_norm_max=settings.kpi.calls_norm_max,
-            captured_sources=frozenset(LeadSource(s) for s in settings.kpi.captured_sources),
+            outbound_norm=CallNorm(k.calls_norm_min, k.calls_norm_max),
+            inbound_norm=CallNorm(k.inbound_norm_min, k.inbound_norm_max),
+            captured_sources=frozenset(LeadSource(s) for s in k.captured_sources),
         )
+
+    def norm(self, direction: Direction) -> CallNorm:
+        """The handbook's norm for calls of ``direction``: 70-80 dials out, 50-60 calls taken in."""
+        return self.outbound_norm if direction is Direction.OUTBOUND else self.inbound_norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +195,11 @@ class Ratio:
 
 @dataclass(frozen=True, slots=True)
 class AgentCalls:
-    """One agent's calls in the month against the daily norm (days = local days with at least one call)."""
+    """One agent's calls of one direction in the month against that direction's daily norm (days = local
+    days with at least one call of that direction)."""
 
     agent: str
+    direction: Direction
     calls: int
     days_worked: int
     days_below_norm: int
@@ -192,6 +209,17 @@ class AgentCalls:
     @property
     def per_day(self) -> float | None:
         return None if self.days_worked == 0 else self.calls / self.days_worked
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "calls": self.calls,
+            "days_worked": self.days_worked,
+            "per_day": self.per_day,
+            "days_below_norm": self.days_below_norm,
+            "days_within_norm": self.days_within_norm,
+            "days_above_norm": self.days_above_norm,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,7 +255,8 @@ class MonthlyKpis:
     hq_deadline: Ratio  # HQ leads first followed up within their deadline ÷ those whose deadline fell due
     handover_deadline: Ratio  # the same for low-intent and defeated hand-overs
     contacts_captured: int
-    calls: tuple[AgentCalls, ...]
+    outbound_calls: tuple[AgentCalls, ...]  # dials per agent against the outbound norm
+    inbound_calls: tuple[AgentCalls, ...]  # calls taken per agent against the inbound norm
     sources: tuple[SourceCount, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -247,18 +276,8 @@ class MonthlyKpis:
             "hq_deadline": ratio(self.hq_deadline),
             "handover_deadline": ratio(self.handover_deadline),
             "contacts_captured": self.contacts_captured,
-            "calls": [
-                {
-                    "agent": a.agent,
-                    "calls": a.calls,
-                    "days_worked": a.days_worked,
-                    "per_day": a.per_day,
-                    "days_below_norm": a.days_below_norm,
-                    "days_within_norm": a.days_within_norm,
-                    "days_above_norm": a.days_above_norm,
-                }
-                for a in self.calls
-            ],
+            "outbound_calls": [a.to_json() for a in self.outbound_calls],
+            "inbound_calls": [a.to_json() for a in self.inbound_calls],
             "sources": [
                 {
                     "source": s.source.value,
@@ -301,6 +320,7 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
     prospects = {lead.id for lead in leads if lead.source in PROSPECT_SOURCES}
     carried_prospects, new_prospects = carried & prospects, new & prospects
     followed = {i for i in carried_prospects | new_prospects if i in first_contact and start <= first_contact[i] < end}
+    mine_in_month = [c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end]
 
     return MonthlyKpis(
         month=month,
@@ -329,7 +349,8 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
             now,
         ),
         contacts_captured=sum(1 for lead in leads if lead.id in new and lead.source in rules.captured_sources),
-        calls=_calls([c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules),
+        outbound_calls=_calls(mine_in_month, Direction.OUTBOUND, rules),
+        inbound_calls=_calls(mine_in_month, Direction.INBOUND, rules),
         sources=_sources(leads, month, rules.tz),
     )
 
@@ -411,21 +432,25 @@ def _deadline(
     return Ratio(met, met + missed)
 
 
-def _calls(calls: Sequence[CallFact], rules: KpiRules) -> tuple[AgentCalls, ...]:
+def _calls(calls: Sequence[CallFact], direction: Direction, rules: KpiRules) -> tuple[AgentCalls, ...]:
+    """Per agent, the calls of ``direction`` against that direction's norm, day by local day."""
+    norm = rules.norm(direction)
     per_day: dict[str, Counter[date]] = defaultdict(Counter)
     for call in calls:
-        per_day[call.agent][call.at.astimezone(rules.tz).date()] += 1
+        if call.direction is direction:
+            per_day[call.agent][call.at.astimezone(rules.tz).date()] += 1
     out = []
     for agent, days in sorted(per_day.items()):
         counts = list(days.values())
         out.append(
             AgentCalls(
                 agent=agent,
+                direction=direction,
                 calls=sum(counts),
                 days_worked=len(counts),
-                days_below_norm=sum(1 for n in counts if n < rules.calls_norm_min),
-                days_within_norm=sum(1 for n in counts if rules.calls_norm_min <= n <= rules.calls_norm_max),
-                days_above_norm=sum(1 for n in counts if n > rules.calls_norm_max),
+                days_below_norm=sum(1 for n in counts if n < norm.low),
+                days_within_norm=sum(1 for n in counts if norm.low <= n <= norm.high),
+                days_above_norm=sum(1 for n in counts if n > norm.high),
             )
         )
     return tuple(out)
@@ -448,10 +473,12 @@ def _change(current: int, earlier: int) -> float | None:
 
 
 def settings_problems(k: KpiSettings) -> list[str]:
-    """What is wrong in ``[kpi]``: the norm's bounds, and sources the lead model knows."""
+    """What is wrong in ``[kpi]``: the norms' bounds, and sources the lead model knows."""
     problems: list[str] = []
-    if not 0 < k.calls_norm_min <= k.calls_norm_max:
-        problems.append(f"kpi: need 0 < calls_norm_min ({k.calls_norm_min}) <= calls_norm_max ({k.calls_norm_max})")
+    for low, high in (("calls_norm_min", "calls_norm_max"), ("inbound_norm_min", "inbound_norm_max")):
+        low_value, high_value = getattr(k, low), getattr(k, high)
+        if not 0 < low_value <= high_value:
+            problems.append(f"kpi: need 0 < {low} ({low_value}) <= {high} ({high_value})")
     sources = [s.value for s in LeadSource]
     for source in k.captured_sources:
         if source not in sources:
