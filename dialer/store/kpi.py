@@ -18,6 +18,7 @@ from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
+from dialer.domain.reports.sheets import AgendaFact
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -40,8 +41,11 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
-            f"SELECT lead_id, at, {json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
-            (LeadEventKind.STATE.value, end),
+            f"SELECT e.lead_id, e.at, {json_text('e.data', 'to')} AS state,"
+            f" CASE WHEN {json_text('e.data', 'to')} = ?"
+            f" THEN COALESCE({json_text('e.data', 'defeat_reason')}, l.defeat_reason) END AS defeat_reason"
+            " FROM lead_events e JOIN leads l ON l.id = e.lead_id WHERE e.kind = ? AND e.at < ?",
+            (LeadState.DEFEATED.value, LeadEventKind.STATE.value, end),
         )
         # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
         # owner's identity, later ones too (the same person all along: an October lead filed under 王丽 and
@@ -58,7 +62,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         # Outbound dials per agent: the lead's phone calls but those taken in (counted below, with the calls
         # from numbers that are no lead) and the dialer's own filings (unanswered calls no agent took).
         call_rows = await r.fetchall(
-            "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
+            "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at, e.kind, e.lead_id FROM lead_events e"
             f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
             " LEFT JOIN users u ON e.actor = ? || u.name"
             f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
@@ -69,7 +73,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         # Inbound calls per agent: every call an agent's phone took, a lead's or not (a new caller is a prospect
         # too), on the day it came in (attempts_by_created).
         inbound_rows = await r.fetchall(
-            "SELECT agent, created_at AS at FROM attempts WHERE direction = ? AND agent IS NOT NULL"
+            "SELECT agent, created_at AS at, lead_id FROM attempts WHERE direction = ? AND agent IS NOT NULL"
             " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?",
             (Direction.INBOUND.value, to_db(calls_from), end),
         )
@@ -86,8 +90,36 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             for row in lead_rows
         ],
         contacts=[ContactFact(row["lead_id"], from_db(row["at"])) for row in contact_rows],
-        states=[StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"])) for row in state_rows],
-        calls=[CallFact(row["agent"], from_db(row["at"]), Direction.OUTBOUND) for row in call_rows]
-        + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND) for row in inbound_rows],
+        states=[
+            StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"]), row["defeat_reason"])
+            for row in state_rows
+        ],
+        calls=[
+            CallFact(
+                row["agent"],
+                from_db(row["at"]),
+                Direction.OUTBOUND,
+                row["kind"] == LeadEventKind.CONTACT.value,
+                row["lead_id"],
+            )
+            for row in call_rows
+        ]
+        + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND, True, row["lead_id"]) for row in inbound_rows],
         owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )
+
+
+async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> list[AgendaFact]:
+    """Leads due before ``day_end`` (overdue ones included) and leads invited for a visit in [day_start, day_end)."""
+    async with db.read() as r:
+        rows = await r.fetchall(
+            "SELECT owner, due_at, visit_at, state FROM leads"
+            " WHERE due_at < ? OR (state = ? AND visit_at >= ? AND visit_at < ?)",
+            (to_db(day_end), LeadState.INVITED.value, to_db(day_start), to_db(day_end)),
+        )
+    return [
+        AgendaFact(
+            row["owner"], from_db_or_none(row["due_at"]), from_db_or_none(row["visit_at"]), LeadState(row["state"])
+        )
+        for row in rows
+    ]

@@ -15,20 +15,10 @@ from dialer.app import App
 from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
+from dialer.domain.reports.tables import Sheet
 from dialer.domain.spreadsheet import as_cell
 from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """One table of the report: an id (HTML id and sheet order), a title, headers, rows, and its chart."""
-
-    id: str
-    title: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[object, ...], ...]
-    chart_column: int | None = None  # which column the bar chart draws (labels from column 0)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,9 @@
-"""Reports (KPIs, sources, defeat reasons, QA) as a page with bar charts, XLSX and JSON; the user list."""
+"""Reports (KPIs, sources, defeat reasons, QA; the daily and weekly sheets) as pages with bar charts, XLSX
+and JSON; the user list."""
 
 from __future__ import annotations
 
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
@@ -10,7 +12,9 @@ from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import AuditAction
 from dialer.domain.auth.records import UserRecord
 from dialer.domain.kpi.metrics import Month
-from dialer.kpi.service import monthly_kpis
+from dialer.domain.reports.sheets import Week
+from dialer.domain.reports.tables import Sheet, daily_tables, weekly_tables
+from dialer.kpi.service import daily, monthly_kpis, weekly
 from dialer.web.errors import BadRequest
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, DIALER, LANG, SETTINGS, session_of
@@ -80,6 +84,118 @@ async def api_reports(request: web.Request) -> web.StreamResponse:
     sheets = tables(await gather(request.app[DIALER], _month(request)), request[LANG])
     return web.json_response({"tables": [{"id": s.id, "title": s.title, "headers": list(s.headers),
                                           "rows": [list(r) for r in s.rows]} for s in sheets]})  # fmt: skip
+
+
+_DAY = Param("date", "the meeting's day, YYYY-MM-DD, dealer local time (default: today)")
+_WEEK = Param("week", "ISO week YYYY-Www, e.g. 2026-W48 (default: last week)")
+
+
+def _day(request: web.Request) -> date | None:
+    text = request.query.get("date")
+    if not text:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadRequest({"date": f"{text!r} is not a day (YYYY-MM-DD)"}) from None
+    if not _FIRST_YEAR <= day.year <= _LAST_YEAR:
+        raise BadRequest({"date": f"{text!r}: the year must be between {_FIRST_YEAR} and {_LAST_YEAR}"})
+    return day
+
+
+def _week(request: web.Request) -> Week | None:
+    text = request.query.get("week")
+    if not text:
+        return None
+    try:
+        week = Week.parse(text)
+    except ValueError as exc:
+        raise BadRequest({"week": str(exc)}) from None
+    if not _FIRST_YEAR <= week.year <= _LAST_YEAR:
+        raise BadRequest({"week": f"{text!r}: the year must be between {_FIRST_YEAR} and {_LAST_YEAR}"})
+    return week
+
+
+async def _daily(request: web.Request) -> tuple[str, str, list[Sheet], str | None]:
+    """The daily sheet's day (as text), title and tables; a note when the day ahead is not known."""
+    app, lang = request.app[DIALER], request[LANG]
+    sheet = await daily(app.db, app.settings, app.clock, _day(request))
+    day = sheet.day.isoformat()
+    note = None if sheet.today is not None else t(request, "report.daily.no_agenda", day=day)
+    return day, t(request, "report.daily.title", day=day), daily_tables(sheet, lang), note
+
+
+async def _weekly(request: web.Request) -> tuple[str, str, list[Sheet]]:
+    app = request.app[DIALER]
+    sheet = await weekly(app.db, app.settings, app.clock, _week(request))
+    week = str(sheet.week)
+    return week, t(request, "report.weekly.title", week=week), weekly_tables(sheet, request[LANG])
+
+
+def _xlsx(body: bytes, name: str) -> web.Response:
+    return web.Response(
+        body=body, content_type=_XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+def _tables_json(sheets: list[Sheet]) -> list[dict[str, object]]:
+    return [
+        {"id": s.id, "title": s.title, "headers": list(s.headers), "rows": [list(r) for r in s.rows]} for s in sheets
+    ]
+
+
+@routes.route("GET", "/reports/daily", Action.KPI_REPORT_VIEW, "The daily sheet for the morning meeting")
+async def daily_page(request: web.Request) -> web.StreamResponse:
+    """Yesterday per agent, and what is due today, for ?date= (default today)."""
+    day, title, sheets, note = await _daily(request)
+    return render(request, "report_sheet.html", title, kind="daily", value=day, note=note,
+                  sheets=[(sheet, bar_chart(sheet)) for sheet in sheets])  # fmt: skip
+
+
+@routes.route("GET", "/reports/daily.xlsx", Action.KPI_REPORT_VIEW, "The daily sheet as an XLSX workbook",
+              query=(_DAY,), response=_XLSX)  # fmt: skip
+async def daily_xlsx(request: web.Request) -> web.StreamResponse:
+    day, _title, sheets, _note = await _daily(request)
+    await request.app[DIALER].audit.record(
+        session_of(request).user.name, AuditAction.EXPORT, "reports.daily.xlsx", {"date": day}
+    )
+    return _xlsx(to_xlsx(sheets), f"dcc-daily-{day}.xlsx")
+
+
+@routes.route("GET", "/api/reports/daily", Action.KPI_REPORT_VIEW, "The daily sheet: counts and tables",
+              query=(_DAY,))  # fmt: skip
+async def api_daily(request: web.Request) -> web.StreamResponse:
+    """The same JSON as ``dialer report daily --json`` under ``sheet``, and the page's tables."""
+    app = request.app[DIALER]
+    sheet = await daily(app.db, app.settings, app.clock, _day(request))
+    return web.json_response({"sheet": sheet.to_json(), "tables": _tables_json(daily_tables(sheet, request[LANG]))})
+
+
+@routes.route("GET", "/reports/weekly", Action.KPI_REPORT_VIEW, "The weekly sheet with the defeat-reason analysis")
+async def weekly_page(request: web.Request) -> web.StreamResponse:
+    """The week per agent and its defeats by reason, for ?week= (default last week)."""
+    week, title, sheets = await _weekly(request)
+    return render(request, "report_sheet.html", title, kind="weekly", value=week, note=None,
+                  sheets=[(sheet, bar_chart(sheet)) for sheet in sheets])  # fmt: skip
+
+
+@routes.route("GET", "/reports/weekly.xlsx", Action.KPI_REPORT_VIEW, "The weekly sheet as an XLSX workbook",
+              query=(_WEEK,), response=_XLSX)  # fmt: skip
+async def weekly_xlsx(request: web.Request) -> web.StreamResponse:
+    week, _title, sheets = await _weekly(request)
+    await request.app[DIALER].audit.record(
+        session_of(request).user.name, AuditAction.EXPORT, "reports.weekly.xlsx", {"week": week}
+    )
+    return _xlsx(to_xlsx(sheets), f"dcc-weekly-{week}.xlsx")
+
+
+@routes.route("GET", "/api/reports/weekly", Action.KPI_REPORT_VIEW, "The weekly sheet: counts and tables",
+              query=(_WEEK,))  # fmt: skip
+async def api_weekly(request: web.Request) -> web.StreamResponse:
+    """The same JSON as ``dialer report weekly --json`` under ``sheet``, and the page's tables."""
+    app = request.app[DIALER]
+    sheet = await weekly(app.db, app.settings, app.clock, _week(request))
+    return web.json_response({"sheet": sheet.to_json(), "tables": _tables_json(weekly_tables(sheet, request[LANG]))})
 
 
 def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:

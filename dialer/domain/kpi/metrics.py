@@ -108,6 +108,7 @@ class StateFact:
     lead_id: int
     at: datetime
     state: LeadState
+    defeat_reason: str | None = None  # for a change to ``defeated``: why the customer was lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +130,8 @@ class CallFact:
     agent: str
     at: datetime
     direction: Direction = Direction.OUTBOUND
+    talked: bool = False  # the customer spoke with the agent (a follow-up when it is a lead's)
+    lead_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
