@@ -12,7 +12,7 @@ from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.calls.outcome import Direction
-from dialer.domain.kpi.metrics import AgentCalls, Month, MonthlyKpis, Ratio, handover_hours
+from dialer.domain.kpi.metrics import AgentCalls, Month, MonthlyKpis, Ratio, SourceCount, handover_hours
 from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
@@ -55,6 +55,12 @@ def _change(value: float | None) -> str | None:
 
 def _hours(hours: float | None) -> str:
     return "—" if hours is None else f"{hours:g}"
+
+
+def _source(row: SourceCount, zh: bool) -> str:
+    """The source's name; a car portal's web leads as ``网络·汽车之家``."""
+    name = row.source.zh if zh else row.source.value
+    return name if row.portal is None else f"{name}·{row.portal}"
 
 
 def _print_calls(lang: str, calls: tuple[AgentCalls, ...]) -> None:
@@ -111,7 +117,7 @@ def print_report(kpis: MonthlyKpis, cfg: Settings) -> None:
         print_table(
             [_t(lang, k) for k in keys],
             [
-                (s.source.zh if zh else s.source.value, s.count, s.previous_month, _change(s.month_on_month),
+                (_source(s, zh), s.count, s.previous_month, _change(s.month_on_month),
                  s.year_before, _change(s.year_on_year))
                 for s in kpis.sources
             ],

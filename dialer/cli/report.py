@@ -1,6 +1,7 @@
-"""``dialer report daily|weekly``: the morning meeting's daily sheet and the weekly review (docs/kpi.md).
+"""``dialer report daily|weekly|funnel``: the morning meeting's daily sheet, the weekly review and the campaigns'
+funnels of a month (docs/kpi.md).
 
-The same tables as the console's /reports/daily and /reports/weekly (dialer.domain.reports.tables).
+The same tables as the console's /reports/daily, /reports/weekly and /reports (dialer.domain.reports.tables).
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from datetime import date
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.kpi.metrics import Month
 from dialer.domain.reports.sheets import Week
-from dialer.domain.reports.tables import Sheet, daily_tables, weekly_tables
+from dialer.domain.reports.tables import Sheet, daily_tables, funnel_table, weekly_tables
 from dialer.i18n import translate
-from dialer.kpi.service import daily, weekly
+from dialer.kpi.service import daily, funnels, weekly
 from dialer.settings import Settings
 
 
@@ -29,6 +31,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     w.add_argument("--week", help="ISO week, YYYY-Www, e.g. 2026-W48 (default: last week)")
     w.add_argument("--json", action="store_true", help="print every count as JSON")
     w.set_defaults(handler=run_weekly)
+    f = cmds.add_parser("funnel", help="each campaign's funnel for a month: dialled to deal")
+    f.add_argument("--month", required=True, help="YYYY-MM, dealer local time")
+    f.add_argument("--json", action="store_true", help="print every count as JSON")
+    f.set_defaults(handler=run_funnel)
 
 
 def _print(tables: list[Sheet], lang: str) -> None:
@@ -73,4 +79,20 @@ async def run_weekly(cfg: Settings, args: argparse.Namespace) -> int:
         return 0
     print(translate("report.weekly.title", lang, week=str(sheet.week)))
     _print(weekly_tables(sheet, lang), lang)
+    return 0
+
+
+async def run_funnel(cfg: Settings, args: argparse.Namespace) -> int:
+    try:
+        month = Month.parse(args.month)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    async with open_store(cfg, args.clock) as app:
+        found = await funnels(app.db, cfg, month)
+    if args.json:
+        print_json({"month": str(month), "campaigns": [f.to_json() for f in found]})
+        return 0
+    lang = cfg.ui.language
+    print(str(month))
+    _print([funnel_table(found, lang)], lang)
     return 0

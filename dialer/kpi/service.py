@@ -1,4 +1,4 @@
-"""The KPI report for one month, and the daily and weekly sheets: the store's facts through the pure maths,
+"""The KPI report for one month, the daily and weekly sheets, the campaigns' funnels: the store's facts through the pure maths,
 with the dealer's rules."""
 
 from __future__ import annotations
@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from dialer.clock import Clock
 from dialer.domain.kpi.metrics import KpiRules, Month, MonthlyKpis, compute
 from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.reports.funnel import CampaignFunnel, campaign_funnels
 from dialer.domain.reports.sheets import DailySheet, Week, WeeklySheet, daily_sheet, local_midnight, weekly_sheet
 from dialer.settings import Settings
 from dialer.store.database import Database
-from dialer.store.kpi import agenda_facts, kpi_input
+from dialer.store.kpi import agenda_facts, campaign_calls, kpi_input
 from dialer.store.leads import LeadStore
 
 
@@ -52,3 +53,11 @@ async def weekly(db: Database, settings: Settings, clock: Clock, week: Week | No
     week = week or Week.containing(today(settings, clock)).previous()
     start, end = week.bounds(tz)
     return weekly_sheet(week, await kpi_input(db, calls_from=start, until=end), tz)
+
+
+async def funnels(db: Database, settings: Settings, month: Month) -> tuple[CampaignFunnel, ...]:
+    """Each campaign's funnel for ``month`` (dealer local time), bounded by the month's end."""
+    start, end = month.bounds(ZoneInfo(settings.dealer.timezone))
+    calls, names = await campaign_calls(db, start, end)
+    data = await kpi_input(db, calls_from=end, until=end)  # the lead's states; no calls needed
+    return campaign_funnels(calls, data.states, names, start, end)

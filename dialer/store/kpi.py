@@ -15,9 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
-from dialer.domain.calls.outcome import Direction
+from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
+from dialer.domain.reports.funnel import CampaignCall
 from dialer.domain.reports.sheets import AgendaFact
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
@@ -33,8 +34,12 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     json_text, json_int = db.dialect.json_text, db.dialect.json_int
     phone = f"{json_text('data', 'channel')} = 'phone'"
     async with db.read() as r:
+        # A web lead's portal is on its creation (the import's source cell, docs/kpi.md "leads per source").
         lead_rows = await r.fetchall(
-            "SELECT id, source, created_at, owner, issued_at, handed_over_at FROM leads WHERE created_at < ?", (end,)
+            "SELECT l.id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
+            f" {json_text('c.data', 'portal')} AS portal FROM leads l"
+            " LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ?",
+            (LeadEventKind.CREATED.value, end),
         )
         contact_rows = await r.fetchall(
             f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
@@ -86,6 +91,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
                 owner=row["owner"],
                 issued_at=from_db_or_none(row["issued_at"]),
                 handed_over_at=from_db_or_none(row["handed_over_at"]),
+                portal=row["portal"],
             )
             for row in lead_rows
         ],
@@ -123,3 +129,20 @@ async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> 
         )
         for row in rows
     ]
+
+
+async def campaign_calls(db: Database, start: datetime, end: datetime) -> tuple[list[CampaignCall], dict[int, str]]:
+    """The campaigns' calls to leads placed in [start, end), and every campaign's name."""
+    async with db.read() as r:
+        rows = await r.fetchall(
+            "SELECT campaign_id, lead_id, created_at, outcome FROM attempts"
+            " WHERE campaign_id IS NOT NULL AND lead_id IS NOT NULL AND direction = ? AND created_at >= ? AND created_at < ?",
+            (Direction.OUTBOUND.value, to_db(start), to_db(end)),
+        )
+        names = {row["id"]: row["name"] for row in await r.fetchall("SELECT id, name FROM campaigns")}
+    calls = [
+        CampaignCall(row["campaign_id"], row["lead_id"], from_db(row["created_at"]),
+                     None if row["outcome"] is None else Outcome(row["outcome"]))
+        for row in rows
+    ]  # fmt: skip
+    return calls, names

@@ -1,5 +1,5 @@
-"""The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source,
-defeat reasons and QA scores. One list of tables feeds the page, the bar charts and the XLSX export,
+"""The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source (web
+leads per portal), defeat reasons, QA scores and the campaigns' funnels. One list of tables feeds the page, the bar charts and the XLSX export,
 so the three can never disagree.
 """
 
@@ -15,10 +15,11 @@ from dialer.app import App
 from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
-from dialer.domain.reports.tables import Sheet
+from dialer.domain.reports.funnel import CampaignFunnel
+from dialer.domain.reports.tables import Sheet, funnel_table
 from dialer.domain.spreadsheet import as_cell
 from dialer.i18n import translate
-from dialer.kpi.service import monthly_kpis
+from dialer.kpi.service import funnels, monthly_kpis
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +34,7 @@ class ReportData:
     norms: tuple[CallNorm, CallNorm]  # outbound, inbound
     defeat: DefeatAnalysis
     qa: QaReport
+    funnels: tuple[CampaignFunnel, ...]
 
 
 async def gather(app: App, month: Month) -> ReportData:
@@ -53,6 +55,7 @@ async def gather(app: App, month: Month) -> ReportData:
         norms=(rules.outbound_norm, rules.inbound_norm),
         defeat=(await app.leads.hygiene(str(month))).defeated,
         qa=await app.qa.report(month),
+        funnels=await funnels(app.db, app.settings, month),
     )
 
 
@@ -152,7 +155,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             ),
             tuple(
                 (
-                    tr("web.source." + s.source.value),
+                    tr("web.source." + s.source.value) + ("" if s.portal is None else f"·{s.portal}"),
                     s.count,
                     s.previous_month,
                     s.year_before,
@@ -190,6 +193,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             ),
             chart_column=2,
         ),
+        funnel_table(data.funnels, lang),
     ]
     return sheets
 

@@ -83,6 +83,7 @@ def test_kpi_json_for_one_agent(tmp_path, capsys):
     assert data["sources"] == [
         {
             "source": "web",
+            "portal": None,
             "count": 4,
             "previous_month": 0,
             "year_before": 0,

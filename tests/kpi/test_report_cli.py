@@ -42,3 +42,16 @@ def test_weekly_sheet_in_chinese(tmp_path, capsys):
 def test_bad_day_or_week(tmp_path, capsys, args, message):
     assert main(["--config", str(write_config(tmp_path)), "report", *args]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_funnel_of_a_month_without_campaigns(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))  # the seeded calls are no campaign's
+    capsys.readouterr()
+    cfg = str(write_config(tmp_path))
+    assert main([*("--config", cfg), "report", "funnel", "--month", "2025-03", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"month": "2025-03", "campaigns": []}
+    assert main([*("--config", cfg, "--lang", "en"), "report", "funnel", "--month", "2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "campaign funnels (dialled → answered → talked → invited → visited → deal, in leads)" in out
+    assert "No data." in out
+    assert main([*("--config", cfg), "report", "funnel", "--month", "2025-3"]) == 2

@@ -91,6 +91,7 @@ class LeadFact:
     owner: str | None = None  # today's owner: the month-end owner when the history says nothing
     issued_at: datetime | None = None  # HQ issue time
     handed_over_at: datetime | None = None  # sales manager's hand-over
+    portal: str | None = None  # a web lead's car portal (汽车之家, 易车, ...), when its import named one
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,12 +228,14 @@ class AgentCalls:
 
 @dataclass(frozen=True, slots=True)
 class SourceCount:
-    """New leads of one source this month, the month before and the same month a year before."""
+    """New leads of one source (web leads: of one portal, or of none) this month, the month before and the
+    same month a year before."""
 
     source: LeadSource
     count: int
     previous_month: int
     year_before: int
+    portal: str | None = None  # web leads from this car portal; None: the source's leads without one
 
     @property
     def month_on_month(self) -> float | None:
@@ -284,6 +287,7 @@ class MonthlyKpis:
             "sources": [
                 {
                     "source": s.source.value,
+                    "portal": s.portal,
                     "count": s.count,
                     "previous_month": s.previous_month,
                     "year_before": s.year_before,
@@ -460,14 +464,20 @@ def _calls(calls: Sequence[CallFact], direction: Direction, rules: KpiRules) -> 
 
 
 def _sources(leads: Sequence[LeadFact], month: Month, tz: tzinfo) -> tuple[SourceCount, ...]:
-    by_month: Counter[tuple[LeadSource, Month]] = Counter(
-        (lead.source, Month.containing(lead.created_at, tz)) for lead in leads
+    """Per source, and web leads per portal (those without one under plain "web", first); rows with no lead in
+    any of the three months are left out."""
+    by_month: Counter[tuple[LeadSource, str | None, Month]] = Counter(
+        (lead.source, lead.portal if lead.source is LeadSource.WEB else None, Month.containing(lead.created_at, tz))
+        for lead in leads
     )
     prev, last_year = month.previous(), month.year_before()
+    portals = sorted({portal for (_s, portal, _m) in by_month if portal is not None})
     rows = [
-        SourceCount(source, by_month[(source, month)], by_month[(source, prev)], by_month[(source, last_year)])
+        SourceCount(source, by_month[(source, portal, month)], by_month[(source, portal, prev)],
+                    by_month[(source, portal, last_year)], portal)
         for source in LeadSource
-    ]
+        for portal in ([None, *portals] if source is LeadSource.WEB else [None])
+    ]  # fmt: skip
     return tuple(r for r in rows if r.count or r.previous_month or r.year_before)
 
 

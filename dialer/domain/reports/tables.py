@@ -3,9 +3,11 @@ so none of them can disagree with another. Pure: the words come from the catalog
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dialer.domain.reports.funnel import CampaignFunnel
 from dialer.domain.reports.sheets import Activity, Agenda, DailySheet, WeeklySheet
 from dialer.i18n import translate
 
@@ -108,3 +110,25 @@ def weekly_tables(sheet: WeeklySheet, lang: str) -> list[Sheet]:
             chart_column=1,
         ),
     ]
+
+
+def funnel_table(funnels: Sequence[CampaignFunnel], lang: str) -> Sheet:
+    """Each campaign's funnel for the month; the chart draws how many leads it dialled."""
+    return Sheet(
+        "funnel",
+        translate("report.funnel.title", lang),
+        tuple(
+            translate(k, lang)
+            for k in (
+                "report.col.campaign",
+                "report.col.dialled",
+                "report.col.answered",
+                "report.col.talked",
+                "report.col.invitations",
+                "report.col.visits",
+                "report.col.deals",
+            )
+        ),
+        tuple((f.name, f.dialled, f.answered, f.talked, f.invited, f.visited, f.deals) for f in funnels),
+        chart_column=1,
+    )
