@@ -13,6 +13,7 @@ from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.kpi.metrics import AgentCalls, Month, MonthlyKpis, Ratio, SourceCount, handover_hours
+from dialer.domain.reports.tables import targets_table
 from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
@@ -109,6 +110,12 @@ def print_report(kpis: MonthlyKpis, cfg: Settings) -> None:
         print()
         print(_t(lang, title, low=norm_low, high=norm_high))
         _print_calls(lang, calls)
+
+    if kpis.targets:
+        print()
+        targets = targets_table(kpis.targets, lang)
+        print(targets.title)
+        print_table(targets.headers, targets.rows)
 
     print()
     print(_t(lang, "sources.title"))

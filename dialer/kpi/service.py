@@ -3,17 +3,21 @@ with the dealer's rules."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
 from dialer.domain.kpi.metrics import KpiRules, Month, MonthlyKpis, compute
+from dialer.domain.kpi.targets import TargetKpi, progress
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.reports.funnel import CampaignFunnel, campaign_funnels
 from dialer.domain.reports.sheets import DailySheet, Week, WeeklySheet, daily_sheet, local_midnight, weekly_sheet
 from dialer.settings import Settings
 from dialer.store.database import Database
 from dialer.store.kpi import agenda_facts, campaign_calls, kpi_input
+from dialer.store.kpi_targets import set_target as store_set_target
+from dialer.store.kpi_targets import targets_of
 from dialer.store.leads import LeadStore
 
 
@@ -24,7 +28,17 @@ async def monthly_kpis(
     rules = KpiRules.from_settings(settings)
     start, end = month.bounds(rules.tz)
     data = await kpi_input(db, calls_from=start, until=end)
-    return compute(month, data, rules, clock.now(), agent=agent)
+    kpis = compute(month, data, rules, clock.now(), agent=agent)
+    if agent is not None:
+        return kpis  # the targets are the whole DCC's
+    return dataclasses.replace(kpis, targets=progress(kpis, await targets_of(db, month)))
+
+
+async def set_target(
+    db: Database, clock: Clock, month: Month, kpi: TargetKpi, target: float | None, actor: str
+) -> None:
+    """The sales manager sets (None: clears) one KPI's target for ``month``; the face audits it."""
+    await store_set_target(db, month, kpi, target, clock.now(), actor)
 
 
 def today(settings: Settings, clock: Clock) -> date:

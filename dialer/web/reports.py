@@ -1,5 +1,5 @@
 """The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source (web
-leads per portal), defeat reasons, QA scores and the campaigns' funnels. One list of tables feeds the page, the bar charts and the XLSX export,
+leads per portal), defeat reasons, QA scores, the campaigns' funnels and the progress towards the month's targets. One list of tables feeds the page, the bar charts and the XLSX export,
 so the three can never disagree.
 """
 
@@ -16,7 +16,7 @@ from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, Mon
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
 from dialer.domain.reports.funnel import CampaignFunnel
-from dialer.domain.reports.tables import Sheet, funnel_table
+from dialer.domain.reports.tables import Sheet, funnel_table, targets_table
 from dialer.domain.spreadsheet import as_cell
 from dialer.i18n import translate
 from dialer.kpi.service import funnels, monthly_kpis
@@ -194,6 +194,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             chart_column=2,
         ),
         funnel_table(data.funnels, lang),
+        targets_table(cur.targets, lang),
     ]
     return sheets
 

@@ -158,6 +158,11 @@ EXPECTED = [
     (QA, Action.AUDIT_VIEW, Resource(), False),
     (SALES, Action.AUDIT_VIEW, Resource(), False),
     (ADMIN, Action.AUDIT_VIEW, Resource(), True),
+    (SALES, Action.KPI_TARGET_SET, Resource(), True),
+    (SUPERVISOR, Action.KPI_TARGET_SET, Resource(), False),
+    (AGENT, Action.KPI_TARGET_SET, Resource(), False),
+    (QA, Action.KPI_TARGET_SET, Resource(), False),
+    (ADMIN, Action.KPI_TARGET_SET, Resource(), False),
 ]
 
 

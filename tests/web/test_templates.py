@@ -22,6 +22,7 @@ _PAGES = {
     "/reports": Role.SALES_MANAGER,
     "/reports/daily": Role.SALES_MANAGER,
     "/reports/weekly": Role.SUPERVISOR,
+    "/reports/targets": Role.SALES_MANAGER,
     "/recordings": Role.SUPERVISOR,
     "/supervise/log": Role.ADMIN,
 }

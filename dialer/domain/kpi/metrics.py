@@ -29,6 +29,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.domain.calls.outcome import Direction
+from dialer.domain.kpi.targets import TargetProgress
 from dialer.domain.leads.hygiene import month_bounds
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.settings import FirstFollowUpHours, KpiSettings, Settings
@@ -264,6 +265,9 @@ class MonthlyKpis:
     outbound_calls: tuple[AgentCalls, ...]  # dials per agent against the outbound norm
     inbound_calls: tuple[AgentCalls, ...]  # calls taken per agent against the inbound norm
     sources: tuple[SourceCount, ...]
+    # The sales manager's targets for the month and the progress towards them (whole DCC only; filled by
+    # the KPI service from the store: dialer.domain.kpi.targets).
+    targets: tuple[TargetProgress, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """For ``--json`` and the web face: every count, every ratio with its numerator and denominator."""
@@ -284,6 +288,7 @@ class MonthlyKpis:
             "contacts_captured": self.contacts_captured,
             "outbound_calls": [a.to_json() for a in self.outbound_calls],
             "inbound_calls": [a.to_json() for a in self.inbound_calls],
+            "targets": [t.to_json() for t in self.targets],
             "sources": [
                 {
                     "source": s.source.value,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from dialer.domain.kpi.targets import TargetKpi, TargetProgress
 from dialer.domain.reports.funnel import CampaignFunnel
 from dialer.domain.reports.sheets import Activity, Agenda, DailySheet, WeeklySheet
 from dialer.i18n import translate
@@ -131,4 +132,38 @@ def funnel_table(funnels: Sequence[CampaignFunnel], lang: str) -> Sheet:
         ),
         tuple((f.name, f.dialled, f.answered, f.talked, f.invited, f.visited, f.deals) for f in funnels),
         chart_column=1,
+    )
+
+
+def target_value(kpi: TargetKpi, value: float | None) -> str:
+    """A target or the month's value in its unit: ``90.0%`` for a rate, ``30`` for a count, ``-`` for none."""
+    if value is None:
+        return "-"
+    return f"{value:.1f}%" if kpi.is_rate else f"{value:g}"
+
+
+def targets_table(targets: Sequence[TargetProgress], lang: str) -> Sheet:
+    """The sales manager's targets for the month and the progress towards each; the chart draws the progress."""
+    return Sheet(
+        "targets",
+        translate("report.target.sheet", lang),
+        tuple(
+            translate(k, lang)
+            for k in (
+                "report.target.col.kpi",
+                "report.target.col.target",
+                "report.target.col.actual",
+                "report.target.col.progress",
+            )
+        ),
+        tuple(
+            (
+                translate("report.target." + p.kpi.value, lang),
+                target_value(p.kpi, p.target),
+                target_value(p.kpi, p.actual),
+                "-" if p.progress is None else percent(p.progress),
+            )
+            for p in targets
+        ),
+        chart_column=3,
     )
