@@ -12,6 +12,7 @@ that filed it from the console (actor ``web:<login>``), else its actor. Nothing 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
@@ -20,6 +21,7 @@ from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact,
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.domain.reports.funnel import CampaignCall
 from dialer.domain.reports.sheets import AgendaFact
+from dialer.store.connection import Row
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -37,9 +39,16 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         # A web lead's portal is on its creation (the import's source cell, docs/kpi.md "leads per source").
         lead_rows = await r.fetchall(
             "SELECT l.id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
-            f" {json_text('c.data', 'portal')} AS portal FROM leads l"
+            f" {json_text('c.data', 'portal')} AS portal, {json_text('c.data', 'handed_over_at')} AS first_handover"
+            " FROM leads l"
             " LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ?",
             (LeadEventKind.CREATED.value, end),
+        )
+        # Every later hand-over: a manager's transfer, a re-activation (the leads table keeps only the latest).
+        handover_rows = await r.fetchall(
+            f"SELECT lead_id, at FROM lead_events WHERE at < ? AND (kind = ? OR (kind = ? AND {json_text('data', 'to')} = ?))"
+            " ORDER BY at, id",
+            (end, LeadEventKind.TRANSFERRED.value, LeadEventKind.STATE.value, LeadState.REACTIVATED.value),
         )
         contact_rows = await r.fetchall(
             f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
@@ -82,6 +91,9 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?",
             (Direction.INBOUND.value, to_db(calls_from), end),
         )
+    later: dict[int, list[datetime]] = defaultdict(list)
+    for row in handover_rows:
+        later[row["lead_id"]].append(from_db(row["at"]))
     return KpiInput(
         leads=[
             LeadFact(
@@ -92,6 +104,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
                 issued_at=from_db_or_none(row["issued_at"]),
                 handed_over_at=from_db_or_none(row["handed_over_at"]),
                 portal=row["portal"],
+                handovers=_handovers(row, later.get(row["id"], [])),
             )
             for row in lead_rows
         ],
@@ -113,6 +126,13 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND, True, row["lead_id"]) for row in inbound_rows],
         owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )
+
+
+def _handovers(lead: Row, later: list[datetime]) -> tuple[datetime, ...]:
+    """The lead's hand-overs, oldest first. The first is the one its import recorded; a lead imported before
+    imports recorded it has today's ``handed_over_at`` if nothing handed it over since (else its creation)."""
+    first = lead["first_handover"] or (lead["handed_over_at"] if not later else None) or lead["created_at"]
+    return (from_db(first), *later)
 
 
 async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> list[AgendaFact]:

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -91,7 +91,10 @@ class LeadFact:
     created_at: datetime  # entered the system: "new" in this month
     owner: str | None = None  # today's owner: the month-end owner when the history says nothing
     issued_at: datetime | None = None  # HQ issue time
-    handed_over_at: datetime | None = None  # sales manager's hand-over
+    handed_over_at: datetime | None = None  # sales manager's hand-over (today's: the latest)
+    # Every hand-over of the lead, oldest first: the first (the file's, else its creation), then each transfer
+    # or re-activation. Empty: only ``handed_over_at`` is known (each hand-over restarts the 2-day clock).
+    handovers: tuple[datetime, ...] = ()
     portal: str | None = None  # a web lead's car portal (汽车之家, 易车, ...), when its import named one
 
 
@@ -315,6 +318,10 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         leads = [lead for lead in data.leads if owners.get(lead.id, lead.owner) == agent]
     ids = {lead.id for lead in leads}
     first_contact = _first_by_lead(c for c in data.contacts if c.lead_id in ids)
+    contacts: dict[int, list[datetime]] = defaultdict(list)
+    for contact in sorted(data.contacts, key=lambda c: c.at):
+        if contact.lead_id in ids:
+            contacts[contact.lead_id].append(contact.at)
     states = sorted((s for s in data.states if s.lead_id in ids), key=lambda s: s.at)
 
     state_at_start: dict[int, LeadState] = {}
@@ -344,21 +351,17 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         deals=len({s.lead_id for s in states if s.state is LeadState.DEAL and start <= s.at < end}),
         hq_deadline=_deadline(
             [lead for lead in leads if lead.source is LeadSource.HQ],
-            lambda lead: lead.issued_at,
+            lambda lead: (lead.issued_at or lead.created_at,),
             rules.first_follow_up.hq,
-            first_contact,
-            start,
-            end,
-            now,
+            contacts,
+            (start, end, now),
         ),
         handover_deadline=_deadline(
             [lead for lead in leads if lead.source in _HANDED_OVER],
-            lambda lead: lead.handed_over_at,
+            lambda lead: lead.handovers or (lead.handed_over_at or lead.created_at,),
             handover_hours(rules.first_follow_up),
-            first_contact,
-            start,
-            end,
-            now,
+            contacts,
+            (start, end, now),
         ),
         contacts_captured=sum(1 for lead in leads if lead.id in new and lead.source in rules.captured_sources),
         outbound_calls=_calls(mine_in_month, Direction.OUTBOUND, rules),
@@ -419,28 +422,32 @@ def handover_hours(hours: FirstFollowUpHours) -> float | None:
 
 def _deadline(
     leads: Sequence[LeadFact],
-    start_of: Callable[[LeadFact], datetime | None],
+    clocks: Callable[[LeadFact], Sequence[datetime]],
     hours: float | None,
-    first_contact: dict[int, datetime],
-    start: datetime,
-    end: datetime,
-    now: datetime,
+    contacts: Mapping[int, Sequence[datetime]],
+    period: tuple[datetime, datetime, datetime],
 ) -> Ratio:
-    """Leads whose deadline clock started in the month: met ÷ (met + missed); still running ones wait."""
+    """Clocks that started in the month (``period``: start, end, now): met ÷ (met + missed); running ones wait.
+
+    A clock is met by the lead's first phone follow-up at or after its start, within ``hours``: a lead handed
+    over again must be called again, an earlier owner's call does not count for the new owner's clock.
+    ``contacts`` are each lead's follow-ups, oldest first.
+    """
     if hours is None:
         return Ratio(0, 0)
+    start, end, now = period
     window = timedelta(hours=hours)
     met = missed = 0
     for lead in leads:
-        clock_start = start_of(lead) or lead.created_at
-        if not start <= clock_start < end:
-            continue
-        due = clock_start + window
-        contact = first_contact.get(lead.id)
-        if contact is not None and contact <= due:
-            met += 1
-        elif due <= now:
-            missed += 1
+        for clock_start in clocks(lead):
+            if not start <= clock_start < end:
+                continue
+            due = clock_start + window
+            reached = next((at for at in contacts.get(lead.id, ()) if at >= clock_start), None)
+            if reached is not None and reached <= due:
+                met += 1
+            elif due <= now:
+                missed += 1
     return Ratio(met, met + missed)
 
 

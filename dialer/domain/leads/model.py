@@ -171,7 +171,7 @@ class LeadEventKind(StrEnum):
     state changes, ownership, what each import did.
     """
 
-    CREATED = "created"  # entered the system (data: import_id, row, source, owner; portal for a portal's web lead)
+    CREATED = "created"  # entered the system (data: import_id, row, source, owner; handed_over_at, portal if known)
     UPDATED = "updated"  # an import filled empty fields or added numbers
     ASSIGNED = "assigned"  # got its first owner
     OWNERSHIP_CONFLICT = "ownership_conflict"  # someone else claimed it; the first owner kept it
