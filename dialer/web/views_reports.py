@@ -68,8 +68,7 @@ async def reports_xlsx(request: web.Request) -> web.StreamResponse:
     await request.app[DIALER].audit.record(
         session_of(request).user.name, AuditAction.EXPORT, "reports.xlsx", {"month": str(month)}
     )
-    return web.Response(body=body, content_type=_XLSX,
-                        headers={"Content-Disposition": f'attachment; filename="dcc-report-{month}.xlsx"'})  # fmt: skip
+    return _xlsx(body, f"dcc-report-{month}.xlsx")
 
 
 @routes.route("GET", "/api/kpi", Action.KPI_REPORT_VIEW, "The month's KPIs (whole DCC, or ?agent=)",
@@ -85,8 +84,7 @@ async def api_kpi(request: web.Request) -> web.StreamResponse:
 async def api_reports(request: web.Request) -> web.StreamResponse:
     """Every table of the report page: id, title, headers, rows."""
     sheets = tables(await gather(request.app[DIALER], _month(request)), request[LANG])
-    return web.json_response({"tables": [{"id": s.id, "title": s.title, "headers": list(s.headers),
-                                          "rows": [list(r) for r in s.rows]} for s in sheets]})  # fmt: skip
+    return web.json_response({"tables": _tables_json(sheets)})
 
 
 _DAY = Param("date", "the meeting's day, YYYY-MM-DD, dealer local time (default: today)")
