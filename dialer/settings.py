@@ -452,11 +452,14 @@ class DossSettings:
 
 @dataclass(frozen=True, slots=True)
 class KpiSettings:
-    """KPI knobs (docs/kpi.md): the handbook's daily call norm and what counts as a captured contact."""
+    """KPI knobs (docs/kpi.md): the handbook's daily call norms and what counts as a captured contact."""
 
     # The handbook: one person handles 70-80 outbound calls a day.
     calls_norm_min: int = 70
     calls_norm_max: int = 80
+    # The handbook: one person takes 50-60 inbound calls a day (counted apart from the outbound dials).
+    inbound_norm_min: int = 50
+    inbound_norm_max: int = 60
     # New leads from these sources are contacts the DCC captured itself (留资).
     captured_sources: tuple[str, ...] = ("web", "inbound", "referral")
 

@@ -30,6 +30,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "leads",
     "doss",
     "kpi",
+    "report",
     "lab",
     "pbx",
     "phones",

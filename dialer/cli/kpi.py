@@ -11,7 +11,9 @@ import argparse
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
-from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio, handover_hours
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.kpi.metrics import AgentCalls, Month, MonthlyKpis, Ratio, SourceCount, handover_hours
+from dialer.domain.reports.tables import targets_table
 from dialer.i18n import translate
 from dialer.kpi.service import monthly_kpis
 from dialer.settings import Settings
@@ -56,6 +58,29 @@ def _hours(hours: float | None) -> str:
     return "—" if hours is None else f"{hours:g}"
 
 
+def _source(row: SourceCount, zh: bool) -> str:
+    """The source's name; a car portal's web leads as ``网络·汽车之家``."""
+    name = row.source.zh if zh else row.source.value
+    return name if row.portal is None else f"{name}·{row.portal}"
+
+
+def _print_calls(lang: str, calls: tuple[AgentCalls, ...]) -> None:
+    """One direction's calls per agent against its norm (the title says which)."""
+    if not calls:
+        print(_t(lang, "none"))
+        return
+    count = "col.calls" if calls[0].direction is Direction.OUTBOUND else "col.inbound_calls"
+    keys = ("col.agent", count, "col.days", "col.per_day", "col.below", "col.within", "col.above")
+    print_table(
+        [_t(lang, k) for k in keys],
+        [
+            (a.agent, a.calls, a.days_worked, None if a.per_day is None else f"{a.per_day:.1f}",
+             a.days_below_norm, a.days_within_norm, a.days_above_norm)
+            for a in calls
+        ],
+    )  # fmt: skip
+
+
 def print_report(kpis: MonthlyKpis, cfg: Settings) -> None:
     """The report as tables; the zh-CN wording unless ui.language is en."""
     lang = cfg.ui.language
@@ -77,37 +102,29 @@ def print_report(kpis: MonthlyKpis, cfg: Settings) -> None:
     ]  # fmt: skip
     print_table([_t(lang, "col.kpi"), _t(lang, "col.value"), _t(lang, "col.how")], rows)
 
-    print()
-    print(_t(lang, "calls.title", low=cfg.kpi.calls_norm_min, high=cfg.kpi.calls_norm_max))
-    if kpis.calls:
-        keys: tuple[str, ...] = (
-            "col.agent",
-            "col.calls",
-            "col.days",
-            "col.per_day",
-            "col.below",
-            "col.within",
-            "col.above",
-        )
-        print_table(
-            [_t(lang, k) for k in keys],
-            [
-                (a.agent, a.calls, a.days_worked, None if a.per_day is None else f"{a.per_day:.1f}",
-                 a.days_below_norm, a.days_within_norm, a.days_above_norm)
-                for a in kpis.calls
-            ],
-        )  # fmt: skip
-    else:
-        print(_t(lang, "none"))
+    norms = cfg.kpi
+    for title, norm_low, norm_high, calls in (
+        ("calls.title", norms.calls_norm_min, norms.calls_norm_max, kpis.outbound_calls),
+        ("inbound.title", norms.inbound_norm_min, norms.inbound_norm_max, kpis.inbound_calls),
+    ):
+        print()
+        print(_t(lang, title, low=norm_low, high=norm_high))
+        _print_calls(lang, calls)
+
+    if kpis.targets:
+        print()
+        targets = targets_table(kpis.targets, lang)
+        print(targets.title)
+        print_table(targets.headers, targets.rows)
 
     print()
     print(_t(lang, "sources.title"))
     if kpis.sources:
-        keys = ("col.source", "col.count", "col.previous", "col.mom", "col.year_before", "col.yoy")
+        keys: tuple[str, ...] = ("col.source", "col.count", "col.previous", "col.mom", "col.year_before", "col.yoy")
         print_table(
             [_t(lang, k) for k in keys],
             [
-                (s.source.zh if zh else s.source.value, s.count, s.previous_month, _change(s.month_on_month),
+                (_source(s, zh), s.count, s.previous_month, _change(s.month_on_month),
                  s.year_before, _change(s.year_on_year))
                 for s in kpis.sources
             ],

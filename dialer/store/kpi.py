@@ -2,7 +2,8 @@
 
 The events that count are the leads package's own history kinds (docs/kpi.md):
 ``contact`` with channel ``phone`` is a phone follow-up, ``state`` carries the new
-state in ``data.to``, and every ``contact`` or ``attempt`` by phone is one call.
+state in ``data.to``, and every ``contact`` or ``attempt`` by phone of an outbound (or
+console-filed) call is one dial; the inbound calls an agent took come from the attempts.
 
 A call counts for the person who had it, under their one identity (docs/kpi.md, "Agents"): the
 agent of its attempt (the endpoint the call was put through to), else the identity of the login
@@ -11,11 +12,16 @@ that filed it from the console (actor ``web:<login>``), else its actor. Nothing 
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
+from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
+from dialer.domain.reports.funnel import CampaignCall
+from dialer.domain.reports.sheets import AgendaFact
+from dialer.store.connection import Row
 from dialer.store.database import Database
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -30,16 +36,30 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     json_text, json_int = db.dialect.json_text, db.dialect.json_int
     phone = f"{json_text('data', 'channel')} = 'phone'"
     async with db.read() as r:
+        # A web lead's portal is on its creation (the import's source cell, docs/kpi.md "leads per source").
         lead_rows = await r.fetchall(
-            "SELECT id, source, created_at, owner, issued_at, handed_over_at FROM leads WHERE created_at < ?", (end,)
+            "SELECT l.id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
+            f" {json_text('c.data', 'portal')} AS portal, {json_text('c.data', 'handed_over_at')} AS first_handover"
+            " FROM leads l"
+            " LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ?",
+            (LeadEventKind.CREATED.value, end),
+        )
+        # Every later hand-over: a manager's transfer, a re-activation (the leads table keeps only the latest).
+        handover_rows = await r.fetchall(
+            f"SELECT lead_id, at FROM lead_events WHERE at < ? AND (kind = ? OR (kind = ? AND {json_text('data', 'to')} = ?))"
+            " ORDER BY at, id",
+            (end, LeadEventKind.TRANSFERRED.value, LeadEventKind.STATE.value, LeadState.REACTIVATED.value),
         )
         contact_rows = await r.fetchall(
             f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
-            f"SELECT lead_id, at, {json_text('data', 'to')} AS state FROM lead_events WHERE kind = ? AND at < ?",
-            (LeadEventKind.STATE.value, end),
+            f"SELECT e.lead_id, e.at, {json_text('e.data', 'to')} AS state,"
+            f" CASE WHEN {json_text('e.data', 'to')} = ?"
+            f" THEN COALESCE({json_text('e.data', 'defeat_reason')}, l.defeat_reason) END AS defeat_reason"
+            " FROM lead_events e JOIN leads l ON l.id = e.lead_id WHERE e.kind = ? AND e.at < ?",
+            (LeadState.DEFEATED.value, LeadEventKind.STATE.value, end),
         )
         # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
         # owner's identity, later ones too (the same person all along: an October lead filed under 王丽 and
@@ -53,16 +73,27 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
              LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
              LeadEventKind.OWNER_RENAMED.value),
         )  # fmt: skip
-        # Calls per agent: the dialer's own filings (unanswered calls no agent took) are not an agent's calls.
+        # Outbound dials per agent: the lead's phone calls but those taken in (counted below, with the calls
+        # from numbers that are no lead) and the dialer's own filings (unanswered calls no agent took).
         call_rows = await r.fetchall(
-            "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at FROM lead_events e"
+            "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at, e.kind, e.lead_id FROM lead_events e"
             f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
             " LEFT JOIN users u ON e.actor = ? || u.name"
             f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
-            " AND e.actor != ?",
+            " AND e.actor != ? AND (a.direction IS NULL OR a.direction = ?)",
             (CONSOLE_ACTOR_PREFIX, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end,
-             SYSTEM_ACTOR),
+             SYSTEM_ACTOR, Direction.OUTBOUND.value),
         )  # fmt: skip
+        # Inbound calls per agent: every call an agent's phone took, a lead's or not (a new caller is a prospect
+        # too), on the day it came in (attempts_by_created).
+        inbound_rows = await r.fetchall(
+            "SELECT agent, created_at AS at, lead_id FROM attempts WHERE direction = ? AND agent IS NOT NULL"
+            " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?",
+            (Direction.INBOUND.value, to_db(calls_from), end),
+        )
+    later: dict[int, list[datetime]] = defaultdict(list)
+    for row in handover_rows:
+        later[row["lead_id"]].append(from_db(row["at"]))
     return KpiInput(
         leads=[
             LeadFact(
@@ -72,11 +103,66 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
                 owner=row["owner"],
                 issued_at=from_db_or_none(row["issued_at"]),
                 handed_over_at=from_db_or_none(row["handed_over_at"]),
+                portal=row["portal"],
+                handovers=_handovers(row, later.get(row["id"], [])),
             )
             for row in lead_rows
         ],
         contacts=[ContactFact(row["lead_id"], from_db(row["at"])) for row in contact_rows],
-        states=[StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"])) for row in state_rows],
-        calls=[CallFact(row["agent"], from_db(row["at"])) for row in call_rows],
+        states=[
+            StateFact(row["lead_id"], from_db(row["at"]), LeadState(row["state"]), row["defeat_reason"])
+            for row in state_rows
+        ],
+        calls=[
+            CallFact(
+                row["agent"],
+                from_db(row["at"]),
+                Direction.OUTBOUND,
+                row["kind"] == LeadEventKind.CONTACT.value,
+                row["lead_id"],
+            )
+            for row in call_rows
+        ]
+        + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND, True, row["lead_id"]) for row in inbound_rows],
         owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
     )
+
+
+def _handovers(lead: Row, later: list[datetime]) -> tuple[datetime, ...]:
+    """The lead's hand-overs, oldest first. The first is the one its import recorded; a lead imported before
+    imports recorded it has today's ``handed_over_at`` if nothing handed it over since (else its creation)."""
+    first = lead["first_handover"] or (lead["handed_over_at"] if not later else None) or lead["created_at"]
+    return (from_db(first), *later)
+
+
+async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> list[AgendaFact]:
+    """Leads due before ``day_end`` (overdue ones included) and leads invited for a visit in [day_start, day_end)."""
+    async with db.read() as r:
+        rows = await r.fetchall(
+            "SELECT owner, due_at, visit_at, state FROM leads"
+            " WHERE due_at < ? OR (state = ? AND visit_at >= ? AND visit_at < ?)",
+            (to_db(day_end), LeadState.INVITED.value, to_db(day_start), to_db(day_end)),
+        )
+    return [
+        AgendaFact(
+            row["owner"], from_db_or_none(row["due_at"]), from_db_or_none(row["visit_at"]), LeadState(row["state"])
+        )
+        for row in rows
+    ]
+
+
+async def campaign_calls(db: Database, start: datetime, end: datetime) -> tuple[list[CampaignCall], dict[int, str]]:
+    """The campaigns' calls to leads placed in [start, end), and every campaign's name."""
+    async with db.read() as r:
+        rows = await r.fetchall(
+            "SELECT campaign_id, lead_id, created_at, outcome FROM attempts"
+            " WHERE campaign_id IS NOT NULL AND lead_id IS NOT NULL AND direction = ? AND created_at >= ? AND created_at < ?",
+            (Direction.OUTBOUND.value, to_db(start), to_db(end)),
+        )
+        names = {row["id"]: row["name"] for row in await r.fetchall("SELECT id, name FROM campaigns")}
+    calls = [
+        CampaignCall(row["campaign_id"], row["lead_id"], from_db(row["created_at"]),
+                     None if row["outcome"] is None else Outcome(row["outcome"]))
+        for row in rows
+    ]  # fmt: skip
+    return calls, names

@@ -1,5 +1,5 @@
-"""The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source,
-defeat reasons and QA scores. One list of tables feeds the page, the bar charts and the XLSX export,
+"""The month's reports as tables: KPIs with month-on-month and year-on-year, per agent, per source (web
+leads per portal), defeat reasons, QA scores, the campaigns' funnels and the progress towards the month's targets. One list of tables feeds the page, the bar charts and the XLSX export,
 so the three can never disagree.
 """
 
@@ -12,23 +12,14 @@ from io import BytesIO
 from openpyxl import Workbook
 
 from dialer.app import App
-from dialer.domain.kpi.metrics import Month, MonthlyKpis, Ratio
+from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
+from dialer.domain.reports.funnel import CampaignFunnel
+from dialer.domain.reports.tables import Sheet, funnel_table, targets_table
 from dialer.domain.spreadsheet import as_cell
 from dialer.i18n import translate
-from dialer.kpi.service import monthly_kpis
-
-
-@dataclass(frozen=True, slots=True)
-class Sheet:
-    """One table of the report: an id (HTML id and sheet order), a title, headers, rows, and its chart."""
-
-    id: str
-    title: str
-    headers: tuple[str, ...]
-    rows: tuple[tuple[object, ...], ...]
-    chart_column: int | None = None  # which column the bar chart draws (labels from column 0)
+from dialer.kpi.service import funnels, monthly_kpis
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +30,11 @@ class ReportData:
     current: MonthlyKpis
     previous: MonthlyKpis
     year_before: MonthlyKpis
-    by_agent: tuple[MonthlyKpis, ...]
+    by_agent: tuple[MonthlyKpis, ...]  # one per agent with calls in the month, by name
+    norms: tuple[CallNorm, CallNorm]  # outbound, inbound
     defeat: DefeatAnalysis
     qa: QaReport
+    funnels: tuple[CampaignFunnel, ...]
 
 
 async def gather(app: App, month: Month) -> ReportData:
@@ -50,21 +43,32 @@ async def gather(app: App, month: Month) -> ReportData:
     async def kpis(m: Month, agent: str | None = None) -> MonthlyKpis:
         return await monthly_kpis(app.db, app.settings, app.clock, m, agent)
 
+    rules = KpiRules.from_settings(app.settings)
     current = await kpis(month)
-    agents = sorted({a.agent for a in current.calls})
+    agents = sorted({a.agent for a in (*current.outbound_calls, *current.inbound_calls)})
     return ReportData(
         month=month,
         current=current,
         previous=await kpis(month.previous()),
         year_before=await kpis(month.year_before()),
         by_agent=tuple([await kpis(month, agent) for agent in agents]),
+        norms=(rules.outbound_norm, rules.inbound_norm),
         defeat=(await app.leads.hygiene(str(month))).defeated,
         qa=await app.qa.report(month),
+        funnels=await funnels(app.db, app.settings, month),
     )
 
 
 def _pct(r: Ratio) -> str:
     return "-" if r.percent is None else f"{r.percent:.1f}%"
+
+
+def _calls(calls: tuple[AgentCalls, ...]) -> tuple[int, str]:
+    """One agent's calls of one direction and their average per day worked (an agent's KPIs list only theirs)."""
+    if not calls:
+        return 0, "-"
+    (mine,) = calls
+    return mine.calls, "-" if mine.per_day is None else f"{mine.per_day:.1f}"
 
 
 def _change(now: float | None, before: float | None) -> str:
@@ -112,27 +116,26 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
         Sheet(
             "agents",
             tr("web.report.agents"),
-            tuple(
-                tr(k)
-                for k in (
-                    "web.col.agent",
-                    "web.col.calls",
-                    "web.col.per_day",
-                    "web.kpi.follow_up_rate",
-                    "web.kpi.invite_rate",
-                    "web.kpi.deals",
-                )
+            (
+                tr("web.col.agent"),
+                tr("web.col.outbound_calls"),
+                tr("web.col.outbound_per_day", low=data.norms[0].low, high=data.norms[0].high),
+                tr("web.col.inbound_calls"),
+                tr("web.col.inbound_per_day", low=data.norms[1].low, high=data.norms[1].high),
+                tr("web.kpi.follow_up_rate"),
+                tr("web.kpi.invite_rate"),
+                tr("web.kpi.deals"),
             ),
             tuple(
                 (
-                    a.agent,
-                    a.calls,
-                    "-" if a.per_day is None else f"{a.per_day:.1f}",
+                    k.agent,
+                    *_calls(k.outbound_calls),
+                    *_calls(k.inbound_calls),
                     _pct(k.follow_up_rate),
                     _pct(k.invite_to_store_rate),
                     k.deals,
                 )
-                for a, k in zip(sorted(cur.calls, key=lambda c: c.agent), data.by_agent, strict=True)
+                for k in data.by_agent
             ),
             chart_column=1,
         ),
@@ -152,7 +155,7 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             ),
             tuple(
                 (
-                    tr("web.source." + s.source.value),
+                    tr("web.source." + s.source.value) + ("" if s.portal is None else f"·{s.portal}"),
                     s.count,
                     s.previous_month,
                     s.year_before,
@@ -190,6 +193,8 @@ def tables(data: ReportData, lang: str) -> list[Sheet]:
             ),
             chart_column=2,
         ),
+        funnel_table(data.funnels, lang),
+        targets_table(cur.targets, lang),
     ]
     return sheets
 

@@ -10,6 +10,7 @@ from dialer.domain.access.policy import Action
 from dialer.domain.calls.outcome import CallState
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.kpi.targets import TargetKpi
 from dialer.web.html import render, t
 from dialer.web.keys import BROADCASTER, DIALER, METRICS
 from dialer.web.metrics import CONTENT_TYPE
@@ -58,6 +59,15 @@ _CAMPAIGN_COLUMNS = (
 )
 
 
+# The month's targets table (the sales manager's, /reports/targets), in the order static/wallboard.js fills it.
+_TARGET_COLUMNS = (
+    "report.target.col.kpi",
+    "report.target.col.target",
+    "report.target.col.actual",
+    "report.target.col.progress",
+)
+
+
 @routes.route("GET", "/wallboard", Action.WALLBOARD_VIEW, "The wallboard page (live over a websocket)")
 async def wallboard(request: web.Request) -> web.StreamResponse:
     """Tiles and tables, filled by static/wallboard.js from the websocket."""
@@ -74,6 +84,8 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
         line_columns=_LINE_COLUMNS, agent_columns=agent_columns, campaign_columns=_CAMPAIGN_COLUMNS,
         line_labels=line_labels, states={s.value: t(request, "web.phone.state." + s.value) for s in AgentState},
         statuses={s.value: t(request, "campaign.status." + s.value) for s in CampaignStatus},
+        target_columns=_TARGET_COLUMNS,
+        target_labels={k.value: t(request, "report.target." + k.value) for k in TargetKpi},
     )  # fmt: skip
 
 

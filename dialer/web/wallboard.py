@@ -7,7 +7,7 @@ a viewer too slow to keep up loses stale snapshots (the newest always wins) inst
 making the server buffer without limit. That is the backpressure.
 
 :class:`StoreSnapshotSource` builds snapshots from the attempts in flight, the AMI link, KPIs,
-due leads, the disk watch, the agents' presence and the rosters of the campaign runners of this
+the month's targets, due leads, the disk watch, the agents' presence and the rosters of the campaign runners of this
 process (each agent's state and since when), and each active campaign's progress.
 
 An agent's time in their state is NOT in the frame: the frame carries ``since`` (which changes
@@ -39,6 +39,7 @@ from dialer.domain.campaigns.presence import board_state, default_presence
 from dialer.domain.campaigns.progress import ProgressStatus
 from dialer.domain.campaigns.stats import AbandonTally, abandon_tallies, window_since
 from dialer.domain.kpi.metrics import Month
+from dialer.domain.kpi.targets import TargetProgress
 from dialer.kpi.service import monthly_kpis
 from dialer.leads.service import DueScope
 from dialer.logs import get_logger
@@ -143,6 +144,7 @@ class Snapshot:
     disk: dict[str, Any] | None
     inbound_waits: InboundWaits = InboundWaits()  # a source without inbound routing has nobody waiting
     lines: tuple[LineStatus, ...] = ()  # the calls in flight, oldest first
+    targets: tuple[TargetProgress, ...] = ()  # the sales manager's targets for the month, and the progress
 
     def to_json(self) -> dict[str, Any]:
         """The websocket message body."""
@@ -155,6 +157,7 @@ class Snapshot:
         for key in ("abandon_today", "abandon_30d"):
             tally: AbandonTally = getattr(self, key)
             data[key]["rate"] = tally.rate
+        data["targets"] = [p.to_json() for p in self.targets]
         return data
 
     def same_as(self, other: Snapshot | None) -> bool:
@@ -183,6 +186,7 @@ class _Slow:
     invite_rate: float | None
     deals: int
     overdue: int
+    targets: tuple[TargetProgress, ...]
 
 
 class StoreSnapshotSource:
@@ -247,6 +251,7 @@ class StoreSnapshotSource:
             invite_rate_month=slow.invite_rate,
             deals_month=slow.deals,
             overdue_leads=slow.overdue,
+            targets=slow.targets,
             disk=None if disk is None else disk.to_json_dict(),
             lines=tuple(LineStatus.of(a) for a in sorted(in_flight, key=lambda a: (a.created_at, a.id))),
             inbound_waits=InboundWaits(
@@ -294,8 +299,9 @@ class StoreSnapshotSource:
             kpis = await monthly_kpis(app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz))
             overdue = await app.leads.due(DueScope.OVERDUE)
             self._slow = _Slow(
-                mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue)
-            )
+                mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue),
+                kpis.targets,
+            )  # fmt: skip
         return self._slow
 
 

@@ -174,6 +174,11 @@ EXPECTED = [
     (QA, Action.RECORDING_MAINTAIN, Resource(), False),
     (SALES, Action.RECORDING_MAINTAIN, Resource(), False),
     (ADMIN, Action.RECORDING_MAINTAIN, Resource(), True),
+    (SALES, Action.KPI_TARGET_SET, Resource(), True),
+    (SUPERVISOR, Action.KPI_TARGET_SET, Resource(), False),
+    (AGENT, Action.KPI_TARGET_SET, Resource(), False),
+    (QA, Action.KPI_TARGET_SET, Resource(), False),
+    (ADMIN, Action.KPI_TARGET_SET, Resource(), False),
 ]
 
 

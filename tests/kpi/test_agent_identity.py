@@ -14,7 +14,7 @@ import pytest
 from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
-from dialer.domain.calls.outcome import Direction, Outcome
+from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.kpi.metrics import Month
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
@@ -61,9 +61,9 @@ async def test_one_agent_is_one_row_of_calls_whoever_filed_the_call(leads, servi
 
     kpis = await monthly_kpis(db, Settings(), clock, Month(2026, 11))
 
-    assert [(a.agent, a.calls) for a in kpis.calls] == [("agent1", 3)]
+    assert [(a.agent, a.calls) for a in kpis.outbound_calls] == [("agent1", 3)]
     mine = await monthly_kpis(db, Settings(), clock, Month(2026, 11), agent="agent1")
-    assert [(a.agent, a.calls) for a in mine.calls] == [("agent1", 3)] and mine.new_leads == 1
+    assert [(a.agent, a.calls) for a in mine.outbound_calls] == [("agent1", 3)] and mine.new_leads == 1
 
 
 async def test_a_closed_month_stays_with_the_agent_who_owned_the_lead_then(
@@ -99,3 +99,36 @@ async def test_a_closed_month_stays_with_the_agent_who_owned_the_lead_then(
     assert october["agent2"].new_leads == 0
     # Today's owner counts for the month still running.
     assert (await monthly_kpis(db, Settings(), clock, Month(2026, 11), agent="agent2")).sources[0].previous_month == 1
+
+
+async def test_inbound_calls_are_counted_against_their_own_norm_not_as_dials(leads, db: Database, clock) -> None:  # noqa: F811
+    """Before, an inbound talk on a lead was one more outbound call (70-80) and a caller who is no lead
+    was not counted at all; now dials and calls taken are two tables with two norms (#13, item 6)."""
+    clock.set(datetime(2026, 11, 2, 9, tzinfo=TZ))
+    draft = LeadDraft(2, "甲", (LeadPhone("+8613900000001", PhoneKind.MOBILE),), LeadSource.HQ, owner="agent1")
+    await leads.import_drafts([draft], [], ImportSource("hq.csv", "sha", LeadSource.HQ, 1, "手机"), "王经理")
+    lead = await leads.find_by_phone("+8613900000001")
+    assert lead is not None
+    attempts = AttemptStore(db)
+    for i, (direction, lead_id, connected) in enumerate(
+        [
+            (Direction.OUTBOUND, lead.id, True),  # a dial that reached 甲
+            (Direction.INBOUND, lead.id, True),  # 甲 calls back and talks with agent1
+            (Direction.INBOUND, None, True),  # a caller who is no lead yet
+            (Direction.INBOUND, None, False),  # a caller who hung up in the queue: nobody took it
+        ]
+    ):
+        attempt = await attempts.create(call_id=f"c{i}", direction=direction, number="+8613900000001",
+                                        created_at=clock.now(), lead_id=lead_id,
+                                        agent="agent1" if connected else None)  # fmt: skip
+        if connected:
+            await attempts.update_progress(attempt.call_id, state=CallState.CONNECTED, connected_at=clock.now())
+            await leads.record_contact(
+                lead.id, clock.now(), "agent1", Outcome.ANSWERED, attempt.id
+            ) if lead_id else None
+        await attempts.finish(attempt.call_id, outcome=Outcome.ANSWERED, ended_at=clock.now())
+
+    kpis = await monthly_kpis(db, Settings(), clock, Month(2026, 11))
+
+    assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.outbound_calls] == [("agent1", 1, 1)]
+    assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.inbound_calls] == [("agent1", 2, 1)]

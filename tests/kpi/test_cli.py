@@ -75,13 +75,15 @@ def test_kpi_json_for_one_agent(tmp_path, capsys):
     assert data["follow_up_rate"] == {"numerator": 2, "denominator": 4, "percent": 50.0}
     assert data["invite_to_store_rate"] == {"numerator": 0, "denominator": 2, "percent": 0.0}
     assert data["contacts_captured"] == 4  # web leads are captured contacts
-    assert data["calls"] == [
+    assert data["inbound_calls"] == []
+    assert data["outbound_calls"] == [
         {"agent": "王芳", "calls": 2, "days_worked": 1, "per_day": 2.0,
          "days_below_norm": 1, "days_within_norm": 0, "days_above_norm": 0},
     ]  # fmt: skip
     assert data["sources"] == [
         {
             "source": "web",
+            "portal": None,
             "count": 4,
             "previous_month": 0,
             "year_before": 0,

@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from dialer.domain.calls.outcome import Direction
 from dialer.domain.kpi.metrics import (
     CallFact,
+    CallNorm,
     ContactFact,
     KpiInput,
     KpiRules,
@@ -20,10 +22,11 @@ from dialer.domain.kpi.metrics import (
     Ratio,
     StateFact,
     compute,
+    settings_problems,
 )
 from dialer.domain.leads.model import LeadSource as S
 from dialer.domain.leads.model import LeadState
-from dialer.settings import FirstFollowUpHours
+from dialer.settings import FirstFollowUpHours, KpiSettings
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOV = Month(2026, 11)
@@ -31,8 +34,8 @@ NOW = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 RULES = KpiRules(
     tz=TZ,
     first_follow_up=FirstFollowUpHours(),  # hq 48 h, low_intent 48 h, defeated 48 h
-    calls_norm_min=70,
-    calls_norm_max=80,
+    outbound_norm=CallNorm(70, 80),
+    inbound_norm=CallNorm(50, 60),
     captured_sources=frozenset({S.WEB, S.INBOUND, S.REFERRAL}),
 )
 
@@ -94,8 +97,8 @@ STATES = [
 ]
 
 
-def calls(agent: str, first: str, n: int) -> list[CallFact]:
-    return [CallFact(agent, z(first) + timedelta(minutes=i)) for i in range(n)]
+def calls(agent: str, first: str, n: int, direction: Direction = Direction.OUTBOUND) -> list[CallFact]:
+    return [CallFact(agent, z(first) + timedelta(minutes=i), direction) for i in range(n)]
 
 
 CALLS = [
@@ -179,13 +182,49 @@ def test_contacts_captured(nov):
 
 
 def test_calls_per_agent_per_day(nov):
-    li, wang = nov.calls
+    li, wang = nov.outbound_calls
     # li: 81 + 1 = 82 calls on 2 days -> 41/day; 81 above the 80 norm, 1 below 70
     assert (li.agent, li.calls, li.days_worked, li.per_day) == ("li", 82, 2, 41.0)
     assert (li.days_below_norm, li.days_within_norm, li.days_above_norm) == (1, 0, 1)
     # wang: 75 + 60 = 135 on 2 days -> 67.5/day; the 31 Oct call is October's
     assert (wang.agent, wang.calls, wang.days_worked, wang.per_day) == ("wang", 135, 2, 67.5)
     assert (wang.days_below_norm, wang.days_within_norm, wang.days_above_norm) == (1, 1, 0)
+
+
+def test_inbound_calls_have_their_own_norm_and_do_not_count_as_dials():
+    # 2 Nov: wang dials 70 and takes 10 inbound calls; 3 Nov: takes 55 inbound calls and dials none.
+    data = KpiInput(
+        leads=(),
+        contacts=(),
+        states=(),
+        calls=[
+            *calls("wang", "2026-11-02T01:00", 70),
+            *calls("wang", "2026-11-02T05:00", 10, Direction.INBOUND),
+            *calls("wang", "2026-11-03T01:00", 55, Direction.INBOUND),
+        ],
+    )
+    kpis = compute(NOV, data, RULES, NOW)
+    (dials,) = kpis.outbound_calls
+    # 70 dials on 1 day: within 70-80 (before: 80 calls counted against the outbound norm, and 55 on 3 Nov
+    # as a day below it)
+    assert (dials.calls, dials.days_worked, dials.days_within_norm, dials.days_below_norm) == (70, 1, 1, 0)
+    (taken,) = kpis.inbound_calls
+    # 10 + 55 on 2 days: 2 Nov below 50, 3 Nov within 50-60
+    assert (taken.calls, taken.days_worked, taken.per_day) == (65, 2, 32.5)
+    assert (taken.days_below_norm, taken.days_within_norm, taken.days_above_norm) == (1, 1, 0)
+    assert kpis.to_json()["inbound_calls"][0]["days_within_norm"] == 1
+
+
+@pytest.mark.parametrize(
+    ("knobs", "problem"),
+    [
+        ({"inbound_norm_min": 61}, "kpi: need 0 < inbound_norm_min (61) <= inbound_norm_max (60)"),
+        ({"inbound_norm_min": 0}, "kpi: need 0 < inbound_norm_min (0) <= inbound_norm_max (60)"),
+        ({"calls_norm_max": 69}, "kpi: need 0 < calls_norm_min (70) <= calls_norm_max (69)"),
+    ],
+)
+def test_norms_are_validated(knobs, problem):
+    assert settings_problems(KpiSettings(**knobs)) == [problem]
 
 
 def test_leads_per_source_with_changes(nov):
@@ -213,14 +252,14 @@ def test_one_agent():
     assert wang.hq_deadline == Ratio(1, 1)  # lead 4
     assert wang.handover_deadline.value is None  # no hand-overs: "—"
     assert wang.contacts_captured == 1  # lead 12
-    assert [a.agent for a in wang.calls] == ["wang"]
+    assert [a.agent for a in wang.outbound_calls] == ["wang"]
 
 
 def test_empty_month_divides_by_zero_into_none():
     empty = compute(NOV, KpiInput((), (), (), ()), RULES, NOW)
     assert empty.follow_up_rate.value is None and empty.follow_up_rate.percent is None
     assert empty.invite_to_store_rate.value is None
-    assert (empty.deals, empty.calls, empty.sources) == (0, (), ())
+    assert (empty.deals, empty.outbound_calls, empty.inbound_calls, empty.sources) == (0, (), (), ())
 
 
 def test_month_bounds_are_local_midnights():

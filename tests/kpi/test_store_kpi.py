@@ -93,7 +93,7 @@ async def test_november_from_the_store(leads, service, db, clock):  # noqa: F811
     assert kpis.hq_deadline == Ratio(1, 2)
     # calls on 2 Nov: 王芳 2 (乙, 丙) -> one day below 70; the dialer's own filing (丙 busy, nobody
     # talked) is not an agent's call
-    assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.calls] == [("王芳", 2, 1)]
+    assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.outbound_calls] == [("王芳", 2, 1)]
     (hq,) = kpis.sources
     # HQ leads: 2 in November, 2 in October, none a year before
     assert (hq.count, hq.previous_month, hq.month_on_month, hq.year_on_year) == (2, 2, 0.0, None)

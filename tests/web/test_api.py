@@ -69,12 +69,20 @@ async def test_reports_page_charts_and_xlsx(client: TestClient, logins: dict[Rol
     headers = logins[Role.SUPERVISOR].headers()
     page = await client.get("/reports?month=2026-11", headers=headers)
     text = await page.text()
-    for section in ("report-kpi", "report-agents", "report-sources", "report-defeat", "report-qa"):
+    for section in (
+        "report-kpi",
+        "report-agents",
+        "report-sources",
+        "report-defeat",
+        "report-qa",
+        "report-funnel",
+        "report-targets",
+    ):
         assert f'id="{section}"' in text, section
     assert 'id="chart-sources"' in text and "<rect" in text
     xlsx = await client.get("/reports/export.xlsx?month=2026-11", headers=headers)
     book = load_workbook(BytesIO(await xlsx.read()))
-    assert len(book.sheetnames) == 5
+    assert len(book.sheetnames) == 7
     sources = book.worksheets[2]
     rows = list(sources.iter_rows(values_only=True))
     assert rows[0][0] == "来源" and ("总部下发", 2) == rows[1][:2]

@@ -20,6 +20,9 @@ _PAGES = {
     "/manage": Role.SALES_MANAGER,
     "/import": Role.SALES_MANAGER,
     "/reports": Role.SALES_MANAGER,
+    "/reports/daily": Role.SALES_MANAGER,
+    "/reports/weekly": Role.SUPERVISOR,
+    "/reports/targets": Role.SALES_MANAGER,
     "/recordings": Role.SUPERVISOR,
     "/supervise/log": Role.ADMIN,
 }

@@ -49,6 +49,7 @@ class Action(StrEnum):
     LEAD_ASSIGN = "lead.assign"  # assign or transfer leads to an agent (LeadStore.transfer)
     WALLBOARD_VIEW = "wallboard.view"
     KPI_REPORT_VIEW = "kpi.report.view"
+    KPI_TARGET_SET = "kpi.target.set"  # the month's KPI targets the wallboard and the KPI report measure against
     USER_LIST = "user.list"
     PHONE_MANAGE = "phone.manage"  # the phones' SIP accounts: add, new password, remove (PhoneService)
     CAMPAIGN_VIEW = "campaign.view"  # the campaigns, their status and funnel
@@ -137,6 +138,8 @@ MATRIX: Mapping[Action, Mapping[Role, Grant]] = {
     Action.LEAD_ASSIGN: {Role.SALES_MANAGER: _A, Role.SUPERVISOR: _A},
     Action.WALLBOARD_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
     Action.KPI_REPORT_VIEW: {Role.SUPERVISOR: _A, Role.QA: _A, Role.SALES_MANAGER: _A},
+    # The sales manager answers for the showroom's month and sets what the DCC aims at.
+    Action.KPI_TARGET_SET: {Role.SALES_MANAGER: _A},
     Action.USER_LIST: {Role.ADMIN: _A},
     # The IT person who sets the phones up; a password opens a line to the carrier, so nobody else.
     Action.PHONE_MANAGE: {Role.ADMIN: _A},

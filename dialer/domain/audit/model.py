@@ -65,6 +65,7 @@ class AuditAction(StrEnum):
     PHONE_ADD = "phone.add"  # a phone's SIP account created (the password is never in the row)
     PHONE_RESET = "phone.reset"  # a new password generated for a phone
     PHONE_REMOVE = "phone.remove"
+    KPI_TARGET_SET = "kpi.target.set"  # target: the month; detail: the KPI, the new target (None: cleared), the old
 
 
 Detail = Mapping[str, str | int | float | bool | None]

@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.domain.calls.outcome import Direction
+from dialer.domain.kpi.targets import TargetProgress
 from dialer.domain.leads.hygiene import month_bounds
 from dialer.domain.leads.model import LeadSource, LeadState
 from dialer.settings import FirstFollowUpHours, KpiSettings, Settings
@@ -89,7 +91,11 @@ class LeadFact:
     created_at: datetime  # entered the system: "new" in this month
     owner: str | None = None  # today's owner: the month-end owner when the history says nothing
     issued_at: datetime | None = None  # HQ issue time
-    handed_over_at: datetime | None = None  # sales manager's hand-over
+    handed_over_at: datetime | None = None  # sales manager's hand-over (today's: the latest)
+    # Every hand-over of the lead, oldest first: the first (the file's, else its creation), then each transfer
+    # or re-activation. Empty: only ``handed_over_at`` is known (each hand-over restarts the 2-day clock).
+    handovers: tuple[datetime, ...] = ()
+    portal: str | None = None  # a web lead's car portal (汽车之家, 易车, ...), when its import named one
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +113,7 @@ class StateFact:
     lead_id: int
     at: datetime
     state: LeadState
+    defeat_reason: str | None = None  # for a change to ``defeated``: why the customer was lost
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,10 +130,13 @@ class OwnerChange:
 
 @dataclass(frozen=True, slots=True)
 class CallFact:
-    """One call attempt made by (attributed to) ``agent``."""
+    """One call of ``agent``'s: an outbound dial they made, or an inbound call they took."""
 
     agent: str
     at: datetime
+    direction: Direction = Direction.OUTBOUND
+    talked: bool = False  # the customer spoke with the agent (a follow-up when it is a lead's)
+    lead_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,24 +151,37 @@ class KpiInput:
 
 
 @dataclass(frozen=True, slots=True)
+class CallNorm:
+    """A person's daily call workload: ``low``-``high`` calls a day (both included)."""
+
+    low: int
+    high: int
+
+
+@dataclass(frozen=True, slots=True)
 class KpiRules:
-    """The dealer's knobs: time zone, first-follow-up deadlines, the daily call norm."""
+    """The dealer's knobs: time zone, first-follow-up deadlines, the daily call norms, captured sources."""
 
     tz: tzinfo
     first_follow_up: FirstFollowUpHours
-    calls_norm_min: int
-    calls_norm_max: int
+    outbound_norm: CallNorm
+    inbound_norm: CallNorm
     captured_sources: frozenset[LeadSource]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> KpiRules:
+        k = settings.kpi
         return cls(
             tz=ZoneInfo(settings.dealer.timezone),
             first_follow_up=settings.leads.first_follow_up_hours,
-            calls_norm_min=settings.kpi.calls_norm_min,
-            calls_norm_max=settings.kpi.calls_norm_max,
-            captured_sources=frozenset(LeadSource(s) for s in settings.kpi.captured_sources),
+            outbound_norm=CallNorm(k.calls_norm_min, k.calls_norm_max),
+            inbound_norm=CallNorm(k.inbound_norm_min, k.inbound_norm_max),
+            captured_sources=frozenset(LeadSource(s) for s in k.captured_sources),
         )
+
+    def norm(self, direction: Direction) -> CallNorm:
+        """The handbook's norm for calls of ``direction``: 70-80 dials out, 50-60 calls taken in."""
+        return self.outbound_norm if direction is Direction.OUTBOUND else self.inbound_norm
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,9 +203,11 @@ class Ratio:
 
 @dataclass(frozen=True, slots=True)
 class AgentCalls:
-    """One agent's calls in the month against the daily norm (days = local days with at least one call)."""
+    """One agent's calls of one direction in the month against that direction's daily norm (days = local
+    days with at least one call of that direction)."""
 
     agent: str
+    direction: Direction
     calls: int
     days_worked: int
     days_below_norm: int
@@ -193,15 +218,28 @@ class AgentCalls:
     def per_day(self) -> float | None:
         return None if self.days_worked == 0 else self.calls / self.days_worked
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent,
+            "calls": self.calls,
+            "days_worked": self.days_worked,
+            "per_day": self.per_day,
+            "days_below_norm": self.days_below_norm,
+            "days_within_norm": self.days_within_norm,
+            "days_above_norm": self.days_above_norm,
+        }
+
 
 @dataclass(frozen=True, slots=True)
 class SourceCount:
-    """New leads of one source this month, the month before and the same month a year before."""
+    """New leads of one source (web leads: of one portal, or of none) this month, the month before and the
+    same month a year before."""
 
     source: LeadSource
     count: int
     previous_month: int
     year_before: int
+    portal: str | None = None  # web leads from this car portal; None: the source's leads without one
 
     @property
     def month_on_month(self) -> float | None:
@@ -227,8 +265,12 @@ class MonthlyKpis:
     hq_deadline: Ratio  # HQ leads first followed up within their deadline ÷ those whose deadline fell due
     handover_deadline: Ratio  # the same for low-intent and defeated hand-overs
     contacts_captured: int
-    calls: tuple[AgentCalls, ...]
+    outbound_calls: tuple[AgentCalls, ...]  # dials per agent against the outbound norm
+    inbound_calls: tuple[AgentCalls, ...]  # calls taken per agent against the inbound norm
     sources: tuple[SourceCount, ...]
+    # The sales manager's targets for the month and the progress towards them (whole DCC only; filled by
+    # the KPI service from the store: dialer.domain.kpi.targets).
+    targets: tuple[TargetProgress, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """For ``--json`` and the web face: every count, every ratio with its numerator and denominator."""
@@ -247,21 +289,13 @@ class MonthlyKpis:
             "hq_deadline": ratio(self.hq_deadline),
             "handover_deadline": ratio(self.handover_deadline),
             "contacts_captured": self.contacts_captured,
-            "calls": [
-                {
-                    "agent": a.agent,
-                    "calls": a.calls,
-                    "days_worked": a.days_worked,
-                    "per_day": a.per_day,
-                    "days_below_norm": a.days_below_norm,
-                    "days_within_norm": a.days_within_norm,
-                    "days_above_norm": a.days_above_norm,
-                }
-                for a in self.calls
-            ],
+            "outbound_calls": [a.to_json() for a in self.outbound_calls],
+            "inbound_calls": [a.to_json() for a in self.inbound_calls],
+            "targets": [t.to_json() for t in self.targets],
             "sources": [
                 {
                     "source": s.source.value,
+                    "portal": s.portal,
                     "count": s.count,
                     "previous_month": s.previous_month,
                     "year_before": s.year_before,
@@ -284,6 +318,10 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         leads = [lead for lead in data.leads if owners.get(lead.id, lead.owner) == agent]
     ids = {lead.id for lead in leads}
     first_contact = _first_by_lead(c for c in data.contacts if c.lead_id in ids)
+    contacts: dict[int, list[datetime]] = defaultdict(list)
+    for contact in sorted(data.contacts, key=lambda c: c.at):
+        if contact.lead_id in ids:
+            contacts[contact.lead_id].append(contact.at)
     states = sorted((s for s in data.states if s.lead_id in ids), key=lambda s: s.at)
 
     state_at_start: dict[int, LeadState] = {}
@@ -301,6 +339,7 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
     prospects = {lead.id for lead in leads if lead.source in PROSPECT_SOURCES}
     carried_prospects, new_prospects = carried & prospects, new & prospects
     followed = {i for i in carried_prospects | new_prospects if i in first_contact and start <= first_contact[i] < end}
+    mine_in_month = [c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end]
 
     return MonthlyKpis(
         month=month,
@@ -312,24 +351,21 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         deals=len({s.lead_id for s in states if s.state is LeadState.DEAL and start <= s.at < end}),
         hq_deadline=_deadline(
             [lead for lead in leads if lead.source is LeadSource.HQ],
-            lambda lead: lead.issued_at,
+            lambda lead: (lead.issued_at or lead.created_at,),
             rules.first_follow_up.hq,
-            first_contact,
-            start,
-            end,
-            now,
+            contacts,
+            (start, end, now),
         ),
         handover_deadline=_deadline(
             [lead for lead in leads if lead.source in _HANDED_OVER],
-            lambda lead: lead.handed_over_at,
+            lambda lead: lead.handovers or (lead.handed_over_at or lead.created_at,),
             handover_hours(rules.first_follow_up),
-            first_contact,
-            start,
-            end,
-            now,
+            contacts,
+            (start, end, now),
         ),
         contacts_captured=sum(1 for lead in leads if lead.id in new and lead.source in rules.captured_sources),
-        calls=_calls([c for c in data.calls if (agent is None or c.agent == agent) and start <= c.at < end], rules),
+        outbound_calls=_calls(mine_in_month, Direction.OUTBOUND, rules),
+        inbound_calls=_calls(mine_in_month, Direction.INBOUND, rules),
         sources=_sources(leads, month, rules.tz),
     )
 
@@ -386,60 +422,74 @@ def handover_hours(hours: FirstFollowUpHours) -> float | None:
 
 def _deadline(
     leads: Sequence[LeadFact],
-    start_of: Callable[[LeadFact], datetime | None],
+    clocks: Callable[[LeadFact], Sequence[datetime]],
     hours: float | None,
-    first_contact: dict[int, datetime],
-    start: datetime,
-    end: datetime,
-    now: datetime,
+    contacts: Mapping[int, Sequence[datetime]],
+    period: tuple[datetime, datetime, datetime],
 ) -> Ratio:
-    """Leads whose deadline clock started in the month: met ÷ (met + missed); still running ones wait."""
+    """Clocks that started in the month (``period``: start, end, now): met ÷ (met + missed); running ones wait.
+
+    A clock is met by the lead's first phone follow-up at or after its start, within ``hours``: a lead handed
+    over again must be called again, an earlier owner's call does not count for the new owner's clock.
+    ``contacts`` are each lead's follow-ups, oldest first.
+    """
     if hours is None:
         return Ratio(0, 0)
+    start, end, now = period
     window = timedelta(hours=hours)
     met = missed = 0
     for lead in leads:
-        clock_start = start_of(lead) or lead.created_at
-        if not start <= clock_start < end:
-            continue
-        due = clock_start + window
-        contact = first_contact.get(lead.id)
-        if contact is not None and contact <= due:
-            met += 1
-        elif due <= now:
-            missed += 1
+        for clock_start in clocks(lead):
+            if not start <= clock_start < end:
+                continue
+            due = clock_start + window
+            reached = next((at for at in contacts.get(lead.id, ()) if at >= clock_start), None)
+            if reached is not None and reached <= due:
+                met += 1
+            elif due <= now:
+                missed += 1
     return Ratio(met, met + missed)
 
 
-def _calls(calls: Sequence[CallFact], rules: KpiRules) -> tuple[AgentCalls, ...]:
+def _calls(calls: Sequence[CallFact], direction: Direction, rules: KpiRules) -> tuple[AgentCalls, ...]:
+    """Per agent, the calls of ``direction`` against that direction's norm, day by local day."""
+    norm = rules.norm(direction)
     per_day: dict[str, Counter[date]] = defaultdict(Counter)
     for call in calls:
-        per_day[call.agent][call.at.astimezone(rules.tz).date()] += 1
+        if call.direction is direction:
+            per_day[call.agent][call.at.astimezone(rules.tz).date()] += 1
     out = []
     for agent, days in sorted(per_day.items()):
         counts = list(days.values())
         out.append(
             AgentCalls(
                 agent=agent,
+                direction=direction,
                 calls=sum(counts),
                 days_worked=len(counts),
-                days_below_norm=sum(1 for n in counts if n < rules.calls_norm_min),
-                days_within_norm=sum(1 for n in counts if rules.calls_norm_min <= n <= rules.calls_norm_max),
-                days_above_norm=sum(1 for n in counts if n > rules.calls_norm_max),
+                days_below_norm=sum(1 for n in counts if n < norm.low),
+                days_within_norm=sum(1 for n in counts if norm.low <= n <= norm.high),
+                days_above_norm=sum(1 for n in counts if n > norm.high),
             )
         )
     return tuple(out)
 
 
 def _sources(leads: Sequence[LeadFact], month: Month, tz: tzinfo) -> tuple[SourceCount, ...]:
-    by_month: Counter[tuple[LeadSource, Month]] = Counter(
-        (lead.source, Month.containing(lead.created_at, tz)) for lead in leads
+    """Per source, and web leads per portal (those without one under plain "web", first); rows with no lead in
+    any of the three months are left out."""
+    by_month: Counter[tuple[LeadSource, str | None, Month]] = Counter(
+        (lead.source, lead.portal if lead.source is LeadSource.WEB else None, Month.containing(lead.created_at, tz))
+        for lead in leads
     )
     prev, last_year = month.previous(), month.year_before()
+    portals = sorted({portal for (_s, portal, _m) in by_month if portal is not None})
     rows = [
-        SourceCount(source, by_month[(source, month)], by_month[(source, prev)], by_month[(source, last_year)])
+        SourceCount(source, by_month[(source, portal, month)], by_month[(source, portal, prev)],
+                    by_month[(source, portal, last_year)], portal)
         for source in LeadSource
-    ]
+        for portal in ([None, *portals] if source is LeadSource.WEB else [None])
+    ]  # fmt: skip
     return tuple(r for r in rows if r.count or r.previous_month or r.year_before)
 
 
@@ -448,10 +498,12 @@ def _change(current: int, earlier: int) -> float | None:
 
 
 def settings_problems(k: KpiSettings) -> list[str]:
-    """What is wrong in ``[kpi]``: the norm's bounds, and sources the lead model knows."""
+    """What is wrong in ``[kpi]``: the norms' bounds, and sources the lead model knows."""
     problems: list[str] = []
-    if not 0 < k.calls_norm_min <= k.calls_norm_max:
-        problems.append(f"kpi: need 0 < calls_norm_min ({k.calls_norm_min}) <= calls_norm_max ({k.calls_norm_max})")
+    for low, high in (("calls_norm_min", "calls_norm_max"), ("inbound_norm_min", "inbound_norm_max")):
+        low_value, high_value = getattr(k, low), getattr(k, high)
+        if not 0 < low_value <= high_value:
+            problems.append(f"kpi: need 0 < {low} ({low_value}) <= {high} ({high_value})")
     sources = [s.value for s in LeadSource]
     for source in k.captured_sources:
         if source not in sources:

@@ -116,7 +116,7 @@ def _first_follow_up(lead: Lead, rules: DueRules) -> Due | None:
         # A re-activated lead is handed over again, whatever its original source and
         # earlier contacts; its first follow-up moves it back to following.
         window, start = rules.first_follow_up(LeadSource.DEFEATED), lead.handed_over_at
-    elif lead.followed_up:
+    elif lead.followed_up and not _handed_over_since_contact(lead):
         return None
     else:
         window = rules.first_follow_up(lead.source)
@@ -131,6 +131,17 @@ def _first_follow_up(lead: Lead, rules: DueRules) -> Due | None:
         return None
     # Without the issue or hand-over time in the file, the clock starts when the lead entered the system.
     return Due(DueKind.FIRST_FOLLOW_UP, (start or lead.created_at) + window)
+
+
+def _handed_over_since_contact(lead: Lead) -> bool:
+    """A low-intent or defeated lead handed over again (a transfer) after its last call: the new owner's 2-day
+    clock runs, whoever called the customer before."""
+    return (
+        lead.source in _HANDED_OVER
+        and lead.handed_over_at is not None
+        and lead.last_contact_at is not None
+        and lead.handed_over_at > lead.last_contact_at
+    )
 
 
 def _callback(lead: Lead) -> Due | None:

@@ -261,6 +261,12 @@ class _Planner:
         }
         if lead.defeat_reason is not None:
             data["defeat_reason"] = lead.defeat_reason  # why the showroom lost it, kept for the monthly analysis
+        if lead.handed_over_at is not None:
+            data["handed_over_at"] = (
+                lead.handed_over_at.isoformat()
+            )  # the first hand-over: later ones overwrite the lead's
+        if g.first.portal is not None:
+            data["portal"] = g.first.portal  # which car portal a web lead came from: leads per portal (docs/kpi.md)
         if len(g.rows) > 1:
             data["merged_rows"] = [d.row for d in g.rows[1:]]
         self.event(lead.id, LeadEventKind.CREATED, data)

@@ -46,8 +46,23 @@ _SOURCE_ZH: Mapping[LeadSource, str] = {
     LeadSource.INBOUND: "来电",
 }
 
+# The car portals whose leads the DCC receives, by what dealers type for them (Chinese name, site name). A
+# portal's lead is a web lead; the lead's creation keeps which portal (docs/kpi.md, "leads per source").
+_PORTALS: Mapping[str, str] = {
+    "汽车之家": "汽车之家",
+    "autohome": "汽车之家",
+    "易车": "易车",
+    "易车网": "易车",
+    "bitauto": "易车",
+    "懂车帝": "懂车帝",
+    "dongchedi": "懂车帝",
+    "太平洋汽车网": "太平洋汽车网",
+    "太平洋汽车": "太平洋汽车网",
+    "pcauto": "太平洋汽车网",
+}
+
 # What dealers actually type in the source column, besides the canonical value and
-# the Chinese label. Portal names count as "web" because reports are cut by channel.
+# the Chinese label. Portal names count as "web" because KPIs are cut by channel.
 _SOURCE_ALIASES: Mapping[str, LeadSource] = {
     **{s.value: s for s in LeadSource},
     **{s.zh: s for s in LeadSource},
@@ -58,10 +73,7 @@ _SOURCE_ALIASES: Mapping[str, LeadSource] = {
     "cem": LeadSource.HQ,
     "网络集客": LeadSource.WEB,
     "网站": LeadSource.WEB,
-    "汽车之家": LeadSource.WEB,
-    "太平洋汽车网": LeadSource.WEB,
-    "易车": LeadSource.WEB,
-    "懂车帝": LeadSource.WEB,
+    **dict.fromkeys(_PORTALS, LeadSource.WEB),
     "低意向客户": LeadSource.LOW_INTENT,
     "low-intent": LeadSource.LOW_INTENT,
     "战败客户": LeadSource.DEFEATED,
@@ -159,7 +171,7 @@ class LeadEventKind(StrEnum):
     state changes, ownership, what each import did.
     """
 
-    CREATED = "created"  # entered the system (data: import_id, row, source, owner)
+    CREATED = "created"  # entered the system (data: import_id, row, source, owner; handed_over_at, portal if known)
     UPDATED = "updated"  # an import filled empty fields or added numbers
     ASSIGNED = "assigned"  # got its first owner
     OWNERSHIP_CONFLICT = "ownership_conflict"  # someone else claimed it; the first owner kept it
@@ -332,6 +344,12 @@ def parse_source(raw: object) -> LeadSource:
     if source is None:
         raise FieldError("unknown source")
     return source
+
+
+def parse_portal(raw: object) -> str | None:
+    """The car portal a source cell names (its usual Chinese name), None for any other source."""
+    text = _cell_text(raw)
+    return None if text is None else _PORTALS.get(text.lower())
 
 
 def parse_intent(raw: object) -> IntentLevel | None:

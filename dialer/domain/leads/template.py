@@ -30,6 +30,7 @@ from dialer.domain.leads.model import (
     parse_flag,
     parse_intent,
     parse_phone,
+    parse_portal,
     parse_source,
     parse_text,
     shown,
@@ -182,6 +183,7 @@ class LeadDraft:
     consent: bool | None = None
     opt_out: bool | None = None
     note: str | None = None
+    portal: str | None = None  # the car portal a web lead came from (汽车之家, 易车, ...), from the source cell
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,7 +201,7 @@ class RowContext:
 # The version of the rules that turn a file into leads (this module and dialer.domain.leads.merge).
 # Part of every import's recipe: raise it when a change would read the same file differently, so files
 # imported under the old rules are read again instead of being skipped as unchanged.
-IMPORT_RULES_VERSION = 1
+IMPORT_RULES_VERSION = 2  # 2: a web lead's portal is kept from its source cell
 
 
 def import_recipe(ctx: RowContext, owners: Mapping[str, str]) -> str:
@@ -300,6 +302,7 @@ def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowCon
         consent=p.get(Column.CONSENT, parse_flag),
         opt_out=p.get(Column.OPT_OUT, parse_flag),
         note=p.get(Column.NOTE, parse_text),
+        portal=parse_portal(p.raw(Column.SOURCE)) if source is LeadSource.WEB else None,
     )
     return p.rejections or draft
 

@@ -64,6 +64,15 @@ function show(s) {
     const row = camps.insertRow(); row.id = "campaign-" + p.campaign_id;
     [p.name + " #" + p.campaign_id, statuses[p.status], p.enrolled, p.dialled, p.in_flight, p.done].forEach(v => { row.insertCell().textContent = v; });
   });
+  // The month's targets: what the sales manager set, the value so far, the share reached.
+  const targets = document.getElementById("targets-body"), kpis = JSON.parse(document.getElementById("targets").dataset.labels);
+  targets.innerHTML = "";
+  const unit = (k, v) => v === null ? "-" : (k.endsWith("_rate") ? v.toFixed(1) + "%" : String(v));
+  s.targets.forEach(p => {
+    const row = targets.insertRow(); row.id = "target-" + p.kpi;
+    [kpis[p.kpi], unit(p.kpi, p.target), unit(p.kpi, p.actual), pct(p.progress === null ? null : p.progress * 100)]
+      .forEach(v => { row.insertCell().textContent = v; });
+  });
   document.getElementById("updated").textContent = new Date(Date.parse(s.at)).toLocaleString(document.documentElement.lang || "zh-CN");
   document.dispatchEvent(new CustomEvent("wallboard", {detail: s}));  // the listen-in panel adds its buttons
 }

@@ -1,0 +1,1 @@
+"""The DCC's routine reports beyond the monthly KPIs: the morning meeting's daily sheet, the weekly review."""
