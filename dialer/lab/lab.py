@@ -318,6 +318,8 @@ class Lab:
         layout = self._layout
         layout.control_socket.unlink(missing_ok=True)
         log_file = layout.log_file(ASTERISK)
+        # The log is appended to across starts: only this start's words are this Asterisk's.
+        since = log_file.stat().st_size if log_file.exists() else 0
         child = procs.spawn([ASTERISK, "-C", str(layout.asterisk_conf), "-f", "-n", "-q"], layout.root, log_file)
         self._children.append(child)
         try:
@@ -326,15 +328,15 @@ class Lab:
             while not layout.control_socket.exists():
                 if child.poll() is not None:
                     raise LabStartError(
-                        f"asterisk exited with status {child.returncode} while booting: {_said(log_file)}; see {log_file}"
+                        f"asterisk exited with status {child.returncode} while booting: {_said(log_file, since)}; see {log_file}"
                     )
-                if _NO_CONFIG in _said(log_file):
+                if _NO_CONFIG in _said(log_file, since):
                     # It would boot on built-in defaults, with its control socket somewhere else. Seen
                     # when Asterisk 22's chroot showed a stale copy of the project (scripts/asterisk22.sh).
-                    raise LabStartError(f"asterisk cannot read {layout.asterisk_conf}: {_said(log_file)}")
+                    raise LabStartError(f"asterisk cannot read {layout.asterisk_conf}: {_said(log_file, since)}")
                 if time.monotonic() >= deadline:
                     raise LabStartError(
-                        f"asterisk made no control socket within {BOOT_TIMEOUT_S} s: {_said(log_file)}; see {log_file}"
+                        f"asterisk made no control socket within {BOOT_TIMEOUT_S} s: {_said(log_file, since)}; see {log_file}"
                     )
                 time.sleep(procs.POLL_S)
             self._wait_fully_booted(deadline, log_file)
@@ -543,10 +545,14 @@ def _write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def _said(log_file: Path) -> str:
-    """The first and last lines of a lab process's log (its complaint, where it made one), in one line."""
+def _said(log_file: Path, since: int = 0) -> str:
+    """The first and last lines of a lab process's log from byte ``since`` on (its complaint, where it
+    made one), in one line."""
     try:
-        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+        with log_file.open("rb") as f:
+            f.seek(since)
+            text = f.read().decode(errors="replace")
+        lines = [line.strip() for line in text.splitlines() if line.strip()]
     except OSError:
         return "(no log)"
     if not lines:

@@ -108,11 +108,21 @@ def spawn(argv: list[str], cwd: Path, log: Path) -> subprocess.Popen[bytes]:
         except OSError as exc:
             raise LabStartError(f"cannot start {argv[0]}: {exc}") from None
     if command is not argv:
-        # Real time bounds the exec of a real process (callers check the PID's program by name).
+        # Callers check the PID's program by name: wait until it shows (the fork shows as us, then
+        # nice). Real time bounds the exec of a real process. The kernel keeps 15 bytes of a name.
+        program = Path(argv[0]).name[:15]
         deadline = time.monotonic() + KILL_WAIT_S
-        while program_of(child.pid) == "nice" and child.poll() is None and time.monotonic() < deadline:
+        while _comm(child.pid) != program and child.poll() is None and time.monotonic() < deadline:
             time.sleep(POLL_S / 10)
     return child
+
+
+def _comm(pid: int) -> str:
+    """The name ``pid`` runs, read without reaping it (Popen must keep its exit status)."""
+    try:
+        return Path(f"/proc/{pid}/comm").read_text().strip()
+    except OSError:
+        return ""
 
 
 def port_in_use(port: int, kind: int, host: str) -> bool:

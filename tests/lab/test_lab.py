@@ -248,6 +248,10 @@ def test_an_asterisk_that_cannot_read_the_lab_s_config_is_named_at_once(
     lab = Lab(cfg)
     with pytest.raises(LabStartError, match=f"cannot read {lab.layout.asterisk_conf}: Unable to open specified"):
         lab.up()
+    # The log is appended to across starts: the complaint of an earlier start is not this one's.
+    fake.write_text("#!/bin/sh\nexit 3\n")
+    with pytest.raises(LabStartError, match=r"asterisk exited with status 3 while booting: \(nothing logged\)"):
+        lab.up()
     assert not lab.layout.state_file.exists()
     assert not subprocess.run(["pgrep", "-f", str(cfg.lab.dir)], capture_output=True, check=False).stdout
 
