@@ -220,6 +220,10 @@ class LabSettings:
     # Agents' endpoints whose phone is the desk in a browser (WebRTC) rather than a SIPp phone; the same
     # account (user name and password), rendered as a browser phone. See [site] browser_phones.
     browser_phones: tuple[str, ...] = ()
+    # The address the browser phones' media (DTLS-SRTP with ICE) uses: an address of a network interface
+    # other than loopback, since Asterisk's ICE (pjproject) never offers a loopback candidate and a browser
+    # gets no audio without one. Empty: 127.0.0.1, which registers and rings but carries no audio.
+    browser_media_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -290,9 +291,23 @@ class Lab:
             _write_private(path, json.dumps(phones, indent=2))
         return phones
 
+    def _check_browser_phones(self) -> None:
+        lab = self._settings.lab
+        unknown = [e for e in lab.browser_phones if e not in self.phones() or e == SUPERVISOR_ENDPOINT]
+        if unknown:
+            raise LabStartError(f"lab.browser_phones: {', '.join(unknown)} is not one of the lab's agents (agent1..N)")
+        if lab.browser_media_address:
+            try:
+                ipaddress.ip_address(lab.browser_media_address)
+            except ValueError:
+                raise LabStartError(
+                    f"lab.browser_media_address = {lab.browser_media_address!r}: must be an IP address of this machine"
+                ) from None
+
     def _prepare_files(self) -> None:
         layout = self._layout
         layout.make_dirs()
+        self._check_browser_phones()
         plan = lab_sip_plan(
             self._settings, tuple(account(endpoint, password) for endpoint, password in self.phones().items())
         )

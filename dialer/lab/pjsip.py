@@ -57,7 +57,12 @@ def transports(site: Site) -> str:
         # The browsers' SIP arrives through Asterisk's HTTP server (http.conf), which binds the port;
         # this section names the transport and carries the NAT settings for what goes back.
         protocol = "wss" if server.secure else "ws"
-        lines = [f"[{transport_name(protocol)}]", "type = transport", f"protocol = {protocol}", f"bind = {host}:{server.port}"]
+        lines = [
+            f"[{transport_name(protocol)}]",
+            "type = transport",
+            f"protocol = {protocol}",
+            f"bind = {host}:{server.port}",
+        ]
         if site.nat:
             lines += [f"external_media_address = {site.external_address}"]
             lines += [f"local_net = {net}" for net in site.local_networks]

@@ -187,6 +187,7 @@ def _sip_values(sip: SipPlan) -> dict[str, str]:
         "PHONE_SECTIONS": pjsip.phone_sections(sip.phones, sip.site.browser.endpoints),
         "HTTP_SERVER": pjsip.http_server(sip.site.browser),
         "MEDIA_ADDRESS": sip.site.address,
+        "BROWSER_MEDIA_ADDRESS": sip.site.browser.media_address or sip.site.address,
         "PHONE_MAX_EXPIRATION": str(pjsip.PHONE_MAX_EXPIRATION_S),
     }
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import struct
+import subprocess
 import wave
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -94,6 +95,22 @@ def tone_wav(path: Path, freq: float, seconds: float = 60.0, rate: int = 48000) 
     return path
 
 
+def media_address() -> str:
+    """An IPv4 address of this machine other than loopback, for the browser phone's media: Asterisk's ICE
+    (pjproject) never offers a loopback candidate. In a private network namespace, a dummy interface
+    gives one (docs/web.md, "The browser phone")."""
+    shown = subprocess.run(
+        ["ip", "-4", "-o", "addr", "show", "scope", "global"], capture_output=True, text=True, check=False
+    )
+    addresses = [line.split()[3].split("/")[0] for line in shown.stdout.splitlines() if len(line.split()) > 3]
+    if not addresses:
+        pytest.fail(
+            "no IPv4 address besides loopback: WebRTC media needs one (in a network namespace: "
+            "ip link add dcc0 type dummy && ip addr add 10.213.0.1/24 dev dcc0 && ip link set dcc0 up)"
+        )
+    return addresses[0]
+
+
 @pytest.fixture(scope="module")
 def webrtc_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
     """Asterisk with the SIPp customers; agent1 is a browser phone, no SIPp agent runs."""
@@ -101,7 +118,9 @@ def webrtc_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, 
         pytest.fail(f"SIP.js is not installed in {SIPJS_DIR}: run scripts/bootstrap.sh")
     base = private_settings(tmp_path_factory.mktemp("webrtc-lab"), OFFSET)
     settings = dataclasses.replace(
-        base, calls=CallSettings(amd=False), lab=dataclasses.replace(base.lab, browser_phones=(AGENT.phone,))
+        base,
+        calls=CallSettings(amd=False),
+        lab=dataclasses.replace(base.lab, browser_phones=(AGENT.phone,), browser_media_address=media_address()),
     )
     lab = Lab(settings)
     lab.up(agents=False)

@@ -79,6 +79,8 @@ class BrowserPhones:
 
     endpoints: tuple[str, ...] = ()
     server: WebSocketServer | None = None
+    # Where their media (ICE candidates, RTP) is; "" = the site's address.
+    media_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,8 @@ def lab_browser_phones(settings: Settings, host: str) -> BrowserPhones:
     lab = settings.lab
     if not lab.browser_phones:
         return BrowserPhones()
-    return BrowserPhones(tuple(lab.browser_phones), WebSocketServer(host, lab.http_port, host))
+    server = WebSocketServer(host, lab.http_port, host)
+    return BrowserPhones(tuple(lab.browser_phones), server, lab.browser_media_address)
 
 
 def browser_phones(settings: Settings, lab_host: str) -> BrowserPhones:
