@@ -72,29 +72,23 @@ def transports(site: Site) -> str:
 
 def http_server(browser: BrowserPhones) -> str:
     """``http.conf``'s ``[general]``: off without browser phones; else the WebSocket's server, plain on the
-    lab's loopback, TLS only at a site (its plain listener then stays on loopback, where nothing uses it)."""
+    lab's loopback, TLS only at a site (``enabled = no`` turns off only the plain listener; Asterisk 16.28
+    and 22 both still serve TLS then)."""
     server = browser.server
     if server is None:
         return "[general]\nenabled = no\n"
-    lines = [
-        "[general]",
-        "enabled = yes",
-        "enablestatic = no",
-        "; Asterisk's name stays out of the answers.",
-        "servername =",
-    ]
+    lines = ["[general]", "enablestatic = no", "; Asterisk's name and version stay out of the answers.", "servername ="]
     host = f"[{server.address}]" if ":" in server.address else server.address
     if server.secure:
         lines += [
-            "bindaddr = 127.0.0.1",
-            "bindport = 8088",
+            "enabled = no",
             "tlsenable = yes",
             f"tlsbindaddr = {host}:{server.port}",
             f"tlscertfile = {server.cert_file}",
             f"tlsprivatekey = {server.key_file}",
         ]
     else:
-        lines += [f"bindaddr = {server.address}", f"bindport = {server.port}"]
+        lines += ["enabled = yes", f"bindaddr = {server.address}", f"bindport = {server.port}"]
     return "\n".join(lines) + "\n"
 
 
