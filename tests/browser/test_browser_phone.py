@@ -27,6 +27,7 @@ from playwright.async_api import Browser, Page, async_playwright, expect
 
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.pbx.phones import account
+from dialer.i18n import translate
 from dialer.lab.lab import Lab
 from dialer.server import serve
 from dialer.settings import CallSettings, Settings, StoreSettings, WebSettings
@@ -185,6 +186,7 @@ async def inbound_audio(page: Page) -> dict[str, Any]:
 async def test_a_campaign_call_reaches_the_browser_agent(page: Page, console: Console) -> None:
     app = console.server.app
     lab = console.lab
+    print(f"Asterisk {lab.asterisk_version()}")
     lead_id = await console.lead(CUSTOMER, "赵先生", owner=AGENT.phone)
 
     await log_in(page, AGENT)
@@ -230,3 +232,22 @@ async def test_a_campaign_call_reaches_the_browser_agent(page: Page, console: Co
         f"recording: {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames"
     )
     assert share > TONE_SHARE_MIN, f"the agent's tone is in only {share:.0%} of the recording's frames"
+
+
+async def test_a_missing_microphone_is_explained_and_nothing_registers(browser: Browser, console: Console) -> None:
+    # The suite's Chromium has no fake devices: this machine has no microphone, as a desk PC without its
+    # headset. The phone must say what to do in the agent's language, and not register a phone that
+    # could ring but never be heard.
+    context = await browser.new_context(viewport=VIEWPORT, locale="zh-CN", base_url=console.server.url)
+    try:
+        page = await context.new_page()
+        await log_in(page, AGENT)
+        await page.goto("/desk")
+        await page.click("#browser-phone-start")
+        await expect(page.locator("#browser-phone-state")).to_have_attribute("data-state", "failed")
+        await expect(page.locator("#browser-phone-error")).to_have_text(
+            translate("web.browser_phone.mic_missing", "zh-CN")
+        )
+        assert f"{AGENT.phone}/sip:" not in console.lab.asterisk_cli("pjsip show contacts")
+    finally:
+        await context.close()
