@@ -87,10 +87,8 @@ async def sipjs_module(request: web.Request) -> web.StreamResponse:
     """One module of SIP.js; 503 with what to do when it is not installed, 404 for a file it does not have."""
     files = _library_files()
     if not files:
-        raise LibraryMissing(
-            "browser_phone_library_missing",
-            f"SIP.js is not installed in {VENDOR_DIR}: run scripts/bootstrap.sh (npm ci installs the pinned version)",
-        )
+        # In the reader's language, and without the server's folders (the route is public).
+        raise LibraryMissing("browser_phone_library_missing", t(request, "web.browser_phone.library_missing"))
     path = files.get(request.match_info["path"])
     if path is None:
         raise web.HTTPNotFound()

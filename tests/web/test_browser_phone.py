@@ -87,4 +87,5 @@ async def test_a_missing_library_is_named_with_what_to_do(
     monkeypatch.setattr(views_browser_phone, "_files", {})
     resp = await client.get("/vendor/sip.js/index.js")
     assert resp.status == 503 and resp.content_type == "text/html"
-    assert "scripts/bootstrap.sh" in await resp.text()
+    page = await resp.text()
+    assert "scripts/bootstrap.sh" in page and "服务暂不可用" in page and str(tmp_path) not in page
