@@ -268,6 +268,8 @@ class Lab:
     def _check_ports_free(self, parties: list[Party]) -> None:
         wanted = [("sip", self._layout.sip_port, socket.SOCK_DGRAM), ("ami", self._layout.ami_port, socket.SOCK_STREAM)]
         wanted += [(party.value, self._layout.party_ports[party], socket.SOCK_DGRAM) for party in parties]
+        if self._settings.lab.browser_phones:  # Asterisk's HTTP server carries their WebSocket
+            wanted.append(("http", self._settings.lab.http_port, socket.SOCK_STREAM))
         taken = [f"{name} {port}" for name, port, kind in wanted if procs.port_in_use(port, kind, LAB_HOST)]
         if taken:
             raise LabStartError(f"ports already in use on {LAB_HOST}: {', '.join(taken)} (another lab or program?)")
