@@ -196,7 +196,6 @@ async def test_a_campaign_call_reaches_the_browser_agent(page: Page, console: Co
     await page.click("#browser-phone-start")
     await expect(state).to_have_attribute("data-state", "registered")
     assert f"{AGENT.phone}/sip:" in lab.asterisk_cli("pjsip show contacts")
-    await screenshot(page, "browser-phone")
 
     campaign_id = await console.campaign("progressive", [AGENT.phone])
     console.run(campaign_id)
@@ -204,6 +203,7 @@ async def test_a_campaign_call_reaches_the_browser_agent(page: Page, console: Co
     await page.click("#browser-phone-answer")
     await expect(state).to_have_attribute("data-state", "in_call")
     await expect(page.locator("#call-pop")).to_have_attribute("data-lead-id", str(lead_id))
+    await screenshot(page, "browser-phone")
 
     async def customer_heard() -> bool:
         return (await inbound_audio(page))["packets"] >= PACKETS_MIN
