@@ -251,3 +251,27 @@ async def test_a_missing_microphone_is_explained_and_nothing_registers(browser: 
         assert f"{AGENT.phone}/sip:" not in console.lab.asterisk_cli("pjsip show contacts")
     finally:
         await context.close()
+
+
+@pytest.mark.parametrize(("refusal", "key"), [("NotAllowedError", "mic_denied"), ("NotReadableError", "mic_busy")])
+async def test_a_refused_or_busy_microphone_is_explained(
+    fake_mic_browser: Browser, console: Console, refusal: str, key: str
+) -> None:
+    # What the browser answers when the agent blocks the site, or another program holds the microphone
+    # (both need a person or a second program here, so the page's getUserMedia gives that answer).
+    context = await fake_mic_browser.new_context(viewport=VIEWPORT, locale="en-US", base_url=console.server.url)
+    await context.add_init_script(
+        f"navigator.mediaDevices.getUserMedia = () => Promise.reject(new DOMException('refused', '{refusal}'));"
+    )
+    try:
+        page = await context.new_page()
+        await log_in(page, AGENT)
+        await page.click("#lang-en")
+        await page.goto("/desk")
+        await page.click("#browser-phone-start")
+        await expect(page.locator("#browser-phone-error")).to_have_text(translate(f"web.browser_phone.{key}", "en"))
+        await expect(page.locator("#browser-phone-state")).to_have_text(
+            translate("web.browser_phone.state_failed", "en")
+        )
+    finally:
+        await context.close()
