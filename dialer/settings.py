@@ -220,6 +220,15 @@ class LabSettings:
     # The DID the lab's carrier trunk presents, as a dealer's ``[trunk] did``: the From user of every
     # call, with the caller ID in a P-Asserted-Identity. Empty: no DID, the From user is the caller ID.
     did: str = ""
+    # Asterisk's HTTP server on loopback: the browser phones' SIP WebSocket (plain ws://127.0.0.1:PORT/ws).
+    http_port: int = 15088
+    # Agents' endpoints whose phone is the desk in a browser (WebRTC) rather than a SIPp phone; the same
+    # account (user name and password), rendered as a browser phone. See [site] browser_phones.
+    browser_phones: tuple[str, ...] = ()
+    # The address the browser phones' media (DTLS-SRTP with ICE) uses: an address of a network interface
+    # other than loopback, since Asterisk's ICE (pjproject) never offers a loopback candidate and a browser
+    # gets no audio without one. Empty: 127.0.0.1, which registers and rings but carries no audio.
+    browser_media_address: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +255,18 @@ class SiteSettings:
     # Asterisk's RTP ports (two per call leg); open them (UDP) towards the carrier when behind NAT.
     rtp_start: int = 10000
     rtp_end: int = 20000
+    # Agents' endpoints whose phone is the desk in a browser (WebRTC: SIP over a secure WebSocket, media
+    # DTLS-SRTP) instead of a desk phone: the same account, rendered as a browser phone. Empty: no browser
+    # phones, and Asterisk's HTTP server stays off.
+    browser_phones: tuple[str, ...] = ()
+    # Asterisk's HTTPS server on site.address carrying the browsers' WebSocket (wss://HOST:PORT/ws).
+    wss_port: int = 8089
+    # The name browsers reach the PBX by, as its certificate names it; empty: site.address.
+    wss_host: str = ""
+    # PEM certificate (with its chain) and key of that server, absolute paths on the PBX; browsers must
+    # trust the certificate (the dealer's own CA or a public one), or they refuse the WebSocket.
+    wss_cert_file: str = ""
+    wss_key_file: str = ""
 
 
 @dataclass(frozen=True, slots=True)

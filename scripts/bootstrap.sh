@@ -29,6 +29,8 @@ compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need_apt+=(postgresq
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)
 # Without a CJK font the Chinese console renders as boxes in the browser tests' screenshots.
 dpkg-query -W -f='${Status}' fonts-noto-cjk 2>/dev/null | grep -q "ok installed" || need_apt+=(fonts-noto-cjk)
+# npm installs the browser phone's SIP library (below, into dialer/web/vendor).
+command -v npm >/dev/null 2>&1 || need_apt+=(npm)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "==> installing system packages: ${need_apt[*]}"
@@ -78,4 +80,16 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null
   "$VENV/bin/python" -m pip install -q -e ".[test]"
   echo "$want" >"$stamp"
+fi
+
+# The desk's browser phone (WebRTC) uses SIP.js, which the console serves itself (never a CDN): npm ci
+# installs exactly the version and integrity hash of dialer/web/vendor/package-lock.json into the
+# git-ignored dialer/web/vendor/node_modules; the stamp holds the lock's hash, as above.
+vendor="$here/dialer/web/vendor"
+vstamp="$vendor/node_modules/.dcc-installed"
+vwant="$(sha256sum "$vendor/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$vstamp" 2>/dev/null)" != "$vwant" ]; then
+  echo "==> installing the console's JavaScript libraries (npm ci)"
+  (cd "$vendor" && npm ci --ignore-scripts --no-audit --no-fund --silent)
+  echo "$vwant" >"$vstamp"
 fi

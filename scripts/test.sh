@@ -64,7 +64,9 @@ trap 'rm -rf "$copy"' EXIT
 tar -C "$here" --exclude=./.git --exclude=./.venv --exclude=./var --exclude=./.mypy_cache \
   --exclude=./.ruff_cache --exclude=__pycache__ -cf - . | tar -C "$copy" -xf -
 ln -s "$here/.venv" "$copy/.venv"
-# Its own loopback (brought up: a new namespace's is down); nothing in it reaches the host's ports.
+# Its own loopback (brought up: a new namespace's is down); nothing in it reaches the host's ports. A
+# veth pair gives it one address besides loopback, for the browser phone's WebRTC media (Asterisk's ICE
+# never offers a loopback candidate; tests/browser/test_browser_phone.py).
 # Making the namespace needs root: without it, sudo makes it and the pass runs as this user again.
 in_copy() {
   local sudo=() drop=()
@@ -72,7 +74,8 @@ in_copy() {
     sudo=(sudo --preserve-env --)
     drop=(setpriv --reuid="$(id -u)" --regid="$(id -g)" --init-groups)
   fi
-  (cd "$copy" && "${sudo[@]}" unshare --net -- sh -c 'ip link set lo up && exec "$@"' sh "${drop[@]}" "$@")
+  (cd "$copy" && "${sudo[@]}" unshare --net -- sh -c 'ip link set lo up && ip link add dcc0 type veth peer name dcc1 &&
+    ip addr add 10.213.0.1/24 dev dcc0 && ip link set dcc1 up && ip link set dcc0 up && exec "$@"' sh "${drop[@]}" "$@")
 }
 
 echo "==> four passes at once (output below as each ends): the PBX and browser tests on $(asterisk -V);"

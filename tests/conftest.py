@@ -231,6 +231,7 @@ def settings_beside(tmp_path: Path, offset: int, customers_file: Path | None = N
             agents_port=d.agents_port + offset,
             supervisor_port=d.supervisor_port + offset,
             inbound_port=d.inbound_port + offset,
+            http_port=d.http_port + offset,
             rtp_start=d.rtp_end + 1 + offset * 10,
             rtp_end=d.rtp_end + 1000 + offset * 10,
             customers_file=str(customers_file or REPO / d.customers_file),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import ipaddress
 import json
 import os
 import re
@@ -267,6 +268,8 @@ class Lab:
     def _check_ports_free(self, parties: list[Party]) -> None:
         wanted = [("sip", self._layout.sip_port, socket.SOCK_DGRAM), ("ami", self._layout.ami_port, socket.SOCK_STREAM)]
         wanted += [(party.value, self._layout.party_ports[party], socket.SOCK_DGRAM) for party in parties]
+        if self._settings.lab.browser_phones:  # Asterisk's HTTP server carries their WebSocket
+            wanted.append(("http", self._settings.lab.http_port, socket.SOCK_STREAM))
         taken = [f"{name} {port}" for name, port, kind in wanted if procs.port_in_use(port, kind, LAB_HOST)]
         if taken:
             raise LabStartError(f"ports already in use on {LAB_HOST}: {', '.join(taken)} (another lab or program?)")
@@ -290,9 +293,23 @@ class Lab:
             _write_private(path, json.dumps(phones, indent=2))
         return phones
 
+    def _check_browser_phones(self) -> None:
+        lab = self._settings.lab
+        unknown = [e for e in lab.browser_phones if e not in self.phones() or e == SUPERVISOR_ENDPOINT]
+        if unknown:
+            raise LabStartError(f"lab.browser_phones: {', '.join(unknown)} is not one of the lab's agents (agent1..N)")
+        if lab.browser_media_address:
+            try:
+                ipaddress.ip_address(lab.browser_media_address)
+            except ValueError:
+                raise LabStartError(
+                    f"lab.browser_media_address = {lab.browser_media_address!r}: must be an IP address of this machine"
+                ) from None
+
     def _prepare_files(self) -> None:
         layout = self._layout
         layout.make_dirs()
+        self._check_browser_phones()
         plan = lab_sip_plan(
             self._settings, tuple(account(endpoint, password) for endpoint, password in self.phones().items())
         )

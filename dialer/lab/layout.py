@@ -14,7 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from dialer.domain.pbx.phones import PhoneAccount
-from dialer.domain.pbx.site import Site, Transport, Trunk, TrunkAuth
+from dialer.domain.pbx.site import Site, Transport, Trunk, TrunkAuth, lab_browser_phones
 from dialer.lab.pjsip import SipPlan
 from dialer.settings import Settings
 
@@ -123,7 +123,7 @@ class LabLayout:
 def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPlan:
     """The lab as a site: everything on loopback, UDP only, no NAT; the carrier is the customers' SIPp,
     trusted by address (no credentials), with ``lab.did`` as its DID when set, and the inbound callers'
-    SIPp port is the inbound trunk."""
+    SIPp port is the inbound trunk. ``lab.browser_phones`` register over plain ws on loopback."""
     layout = LabLayout.from_settings(settings)
     site = Site(
         address=LAB_HOST,
@@ -131,6 +131,7 @@ def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPla
         rtp_start=layout.asterisk_rtp.start,
         rtp_end=layout.asterisk_rtp.end,
         local_networks=(f"{LAB_HOST}/32",),
+        browser=lab_browser_phones(settings, LAB_HOST),
     )
     trunk = Trunk(
         endpoint=settings.pbx.carrier_endpoint,

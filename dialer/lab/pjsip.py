@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from dialer.domain.pbx.phones import REALM, PhoneAccount
-from dialer.domain.pbx.site import Site, Trunk, TrunkAuth, match_network
+from dialer.domain.pbx.site import BrowserPhones, Site, Trunk, TrunkAuth, match_network
 
 # How long a phone's registration may last. Desk phones and softphones ask for an hour or less and
 # renew; the lab's SIPp phones register once for a day.
@@ -52,7 +52,44 @@ def transports(site: Site) -> str:
             ]
             lines += [f"local_net = {net}" for net in site.local_networks]
         sections.append("\n".join(lines) + "\n")
+    server = site.browser.server
+    if server is not None:
+        # The browsers' SIP arrives through Asterisk's HTTP server (http.conf), which binds the port;
+        # this section names the transport and carries the NAT settings for what goes back.
+        protocol = "wss" if server.secure else "ws"
+        lines = [
+            f"[{transport_name(protocol)}]",
+            "type = transport",
+            f"protocol = {protocol}",
+            f"bind = {host}:{server.port}",
+        ]
+        if site.nat:
+            lines += [f"external_media_address = {site.external_address}"]
+            lines += [f"local_net = {net}" for net in site.local_networks]
+        sections.append("\n".join(lines) + "\n")
     return "\n".join(sections)
+
+
+def http_server(browser: BrowserPhones) -> str:
+    """``http.conf``'s ``[general]``: off without browser phones; else the WebSocket's server, plain on the
+    lab's loopback, TLS only at a site (``enabled = no`` turns off only the plain listener; Asterisk 16.28
+    and 22 both still serve TLS then)."""
+    server = browser.server
+    if server is None:
+        return "[general]\nenabled = no\n"
+    lines = ["[general]", "enablestatic = no", "; Asterisk's name and version stay out of the answers.", "servername ="]
+    host = f"[{server.address}]" if ":" in server.address else server.address
+    if server.secure:
+        lines += [
+            "enabled = no",
+            "tlsenable = yes",
+            f"tlsbindaddr = {host}:{server.port}",
+            f"tlscertfile = {server.cert_file}",
+            f"tlsprivatekey = {server.key_file}",
+        ]
+    else:
+        lines += ["enabled = yes", f"bindaddr = {server.address}", f"bindport = {server.port}"]
+    return "\n".join(lines) + "\n"
 
 
 def acl_permits(plan: SipPlan) -> str:
@@ -116,11 +153,13 @@ def inbound_matches(trunk: Trunk) -> str:
     return "\n".join(f"match = {m}" for m in trunk.match)
 
 
-def phone_sections(phones: tuple[PhoneAccount, ...]) -> str:
-    """Per phone: digest credentials (HA1 only), an AOR taking one registration, and the endpoint."""
+def phone_sections(phones: tuple[PhoneAccount, ...], browser: tuple[str, ...] = ()) -> str:
+    """Per phone: digest credentials (HA1 only), an AOR taking one registration, and the endpoint: a
+    browser phone (WebRTC, ``dcc-browser-phone``) for the endpoints in ``browser``, else a desk phone."""
     sections = []
     for phone in phones:
         name = phone.endpoint
+        kind = "dcc-browser-phone" if name in browser else "dcc-phone"
         sections.append(
             "\n".join(
                 [
@@ -133,7 +172,7 @@ def phone_sections(phones: tuple[PhoneAccount, ...]) -> str:
                     "",
                     f"[{name}](dcc-phone-aor)",
                     "",
-                    f"[{name}](dcc-phone)",
+                    f"[{name}]({kind})",
                     f"auth = {name}",
                     f"aors = {name}",
                 ]

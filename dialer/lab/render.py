@@ -36,6 +36,7 @@ PBX_FILES = (
     "amd.conf",
     "logger.conf",
     "cdr.conf",
+    "http.conf",
 )
 LAB_FILES = ("asterisk.conf", "indications.conf", *PBX_FILES)
 SOUND_FILES = ("dcc-abandon.ulaw", "dcc-welcome.ulaw")
@@ -45,7 +46,15 @@ LOOPBACK_PERMIT = f"{LAB_HOST}/255.255.255.255"
 
 # Placeholders that stand for whole sections: several lines by design, written from checked values.
 _SECTIONS = frozenset(
-    {"TRANSPORTS", "ACL_PERMITS", "CONTACT_PERMITS", "TRUNK_SECTIONS", "INBOUND_MATCHES", "PHONE_SECTIONS"}
+    {
+        "TRANSPORTS",
+        "ACL_PERMITS",
+        "CONTACT_PERMITS",
+        "TRUNK_SECTIONS",
+        "INBOUND_MATCHES",
+        "PHONE_SECTIONS",
+        "HTTP_SERVER",
+    }
 )
 
 _PLACEHOLDER = re.compile(r"@([A-Z][A-Z0-9_]*)@")
@@ -175,8 +184,10 @@ def _sip_values(sip: SipPlan) -> dict[str, str]:
         "CONTACT_PERMITS": pjsip.contact_permits(sip.site),
         "TRUNK_SECTIONS": pjsip.trunk_sections(sip.trunk),
         "INBOUND_MATCHES": pjsip.inbound_matches(sip.trunk),
-        "PHONE_SECTIONS": pjsip.phone_sections(sip.phones),
+        "PHONE_SECTIONS": pjsip.phone_sections(sip.phones, sip.site.browser.endpoints),
+        "HTTP_SERVER": pjsip.http_server(sip.site.browser),
         "MEDIA_ADDRESS": sip.site.address,
+        "BROWSER_MEDIA_ADDRESS": sip.site.browser.media_address or sip.site.address,
         "PHONE_MAX_EXPIRATION": str(pjsip.PHONE_MAX_EXPIRATION_S),
     }
 

@@ -34,6 +34,10 @@ class PhoneService:
         """Every account, by endpoint."""
         return await self._store.all()
 
+    async def account(self, endpoint: str) -> PhoneAccount | None:
+        """The account of ``endpoint`` (its digest secret: what a browser phone authenticates with), or None."""
+        return await self._store.get(endpoint)
+
     async def add(self, endpoint: str) -> NewPassword:
         """A new account for ``endpoint`` with a generated password (returned, not stored)."""
         check_endpoint(endpoint)

@@ -23,6 +23,7 @@ from dialer.web import (
     openapi,
     views_audit,
     views_auth,
+    views_browser_phone,
     views_calls,
     views_campaigns,
     views_desk,
@@ -61,7 +62,7 @@ def route_table() -> RouteTable:
         views_auth.routes, views_desk.routes, views_leads.routes, views_preview.routes, views_recordings.routes,
         views_reports.routes, views_wallboard.routes, views_screenpop.routes, views_supervise.routes, openapi.routes,
         views_manage.routes, views_owners.routes, views_showroom.routes, views_campaigns.routes, views_audit.routes, views_static.routes, views_phones.routes, views_calls.routes, views_dnc.routes, views_qa.routes, views_promotions.routes,
-        views_sms.routes, views_recording_status.routes,
+        views_sms.routes, views_recording_status.routes, views_browser_phone.routes,
     )  # fmt: skip
 
 

@@ -35,9 +35,11 @@ from aiohttp import web, web_response
 from aiohttp.typedefs import Handler
 
 from dialer.domain.access.policy import Action
+from dialer.domain.pbx.site import browser_phones
 from dialer.i18n import LANGUAGES
+from dialer.lab.layout import LAB_HOST
 from dialer.logs import get_logger
-from dialer.settings import WebSettings
+from dialer.settings import Settings, WebSettings
 from dialer.web.errors import WebError
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, CSRF, LANG, ROUTES, SESSION, SETTINGS
@@ -103,6 +105,18 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
     """``on_response_prepare``: the module docstring's headers on every answer, whoever made it."""
     for name, value in SECURITY_HEADERS.items():
         response.headers[name] = value
+    settings = request.app.get(SETTINGS)
+    if settings is not None:
+        response.headers["Content-Security-Policy"] = content_security_policy(settings)
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The policy; with browser phones (views_browser_phone) the pages may also connect to Asterisk's
+    WebSocket, another origin (its own port), and to nothing else."""
+    server = browser_phones(settings, LAB_HOST).server
+    if server is None:
+        return CONTENT_SECURITY_POLICY
+    return f"{CONTENT_SECURITY_POLICY}; connect-src 'self' {server.origin}"
 
 
 def body_limit(settings: WebSettings, access: Access) -> int:

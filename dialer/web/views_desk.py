@@ -29,7 +29,7 @@ from dialer.domain.leads.records import LeadEvent
 from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
-from dialer.web import views_screenpop
+from dialer.web import views_browser_phone, views_screenpop
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.history import sentence
@@ -153,6 +153,7 @@ async def desk(request: web.Request) -> web.StreamResponse:
         may_record=allowed(request, Action.MILESTONE_RECORD), promotions=await running_cards(request),
         # The one-click call (views_calls): rings this user's phone, so only for a login with one.
         may_call=bool(user.agent) and allowed(request, Action.CALL_PLACE), now=request.app[DIALER].clock.now(),
+        browser_phone=views_browser_phone.panel(request),
     )  # fmt: skip
 
 

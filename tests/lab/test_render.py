@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import stat
 from itertools import pairwise
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 
 from dialer.domain.pbx.phones import account, ha1
-from dialer.lab.errors import RenderError
+from dialer.lab.errors import LabStartError, RenderError
+from dialer.lab.lab import Lab
 from dialer.lab.layout import LabLayout, Party, lab_sip_plan
 from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, fill, render
 from dialer.settings import CallSettings, LabSettings, PbxSettings, Settings
+from tests.conftest import settings_beside
 
 LEFTOVER = re.compile(r"@[A-Z][A-Z0-9_]*@")
 
@@ -128,3 +131,39 @@ def test_customers_file_has_one_row_per_number_with_known_behaviours() -> None:
     assert len(numbers) == len(set(numbers))
     assert {r[1] for r in rows} == known
     assert all(r[2].isdigit() and r[3].isdigit() for r in rows)
+
+
+def test_a_lab_browser_phone_registers_over_plain_ws_with_media_on_a_real_address(tmp_path: Path) -> None:
+    cfg = Settings(
+        base_dir=str(tmp_path),
+        lab=LabSettings(agents=3, browser_phones=("agent2",), http_port=15088, browser_media_address="10.213.0.1"),
+    )
+    render(cfg, target(tmp_path, cfg), LAB_FILES)
+    pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
+    assert "[agent1](dcc-phone)\n" in pjsip and "[agent2](dcc-browser-phone)\n" in pjsip
+    assert "webrtc = yes\ndtls_auto_generate_cert = yes\nmedia_address = 10.213.0.1\n" in pjsip
+    assert "[transport-ws]\ntype = transport\nprotocol = ws\nbind = 127.0.0.1:15088\n" in pjsip
+    http = (tmp_path / "etc" / "http.conf").read_text()
+    assert "enabled = yes\nbindaddr = 127.0.0.1\nbindport = 15088\n" in http and "tls" not in http
+
+
+def test_without_browser_phones_the_lab_has_no_websocket(tmp_path: Path) -> None:
+    render(settings(tmp_path), target(tmp_path), LAB_FILES)
+    assert "[general]\nenabled = no\n" in (tmp_path / "etc" / "http.conf").read_text()
+    assert "transport-ws" not in (tmp_path / "etc" / "pjsip.conf").read_text()
+
+
+@pytest.mark.parametrize(
+    ("lab", "says"),
+    [
+        ({"browser_phones": ("agent9",)}, "lab.browser_phones: agent9 is not one of the lab's agents"),
+        ({"browser_phones": ("supervisor",)}, "lab.browser_phones: supervisor"),
+        ({"browser_phones": ("agent1",), "browser_media_address": "eth0"}, "lab.browser_media_address = 'eth0'"),
+    ],
+)
+def test_the_lab_refuses_browser_phones_it_cannot_render(tmp_path: Path, lab: dict[str, object], says: str) -> None:
+    base = settings_beside(tmp_path, 3100)
+    cfg = dataclasses.replace(base, lab=dataclasses.replace(base.lab, agents=2, **lab))  # type: ignore[arg-type]
+    with pytest.raises(LabStartError, match=re.escape(says)):
+        Lab(cfg).up()
+    assert not (tmp_path / "lab" / "lab.json").exists()

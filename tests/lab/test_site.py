@@ -14,6 +14,7 @@ from dialer.cli import main
 from dialer.domain.pbx.phones import ha1
 from dialer.domain.pbx.site import (
     NatFinding,
+    browser_phones,
     nat_findings,
     render_problems,
     settings_problems,
@@ -22,7 +23,7 @@ from dialer.domain.pbx.site import (
 )
 from dialer.lab.pjsip import transports, trunk_sections
 from dialer.lab.render import PBX_FILES
-from dialer.settings import SiteSettings, TrunkSettings
+from dialer.settings import LabSettings, Settings, SiteSettings, TrunkSettings
 from tests.conftest import REPO, write_config
 
 SAMPLE = REPO / "config" / "site-example.toml"
@@ -77,6 +78,12 @@ def test_empty_sections_are_fine_for_the_lab_but_not_for_a_dealer_rendering() ->
         ({}, {"password": "abc;def"}, "trunk.password"),
         ({}, {"did": "0755 1234"}, "trunk.did"),
         ({}, {"expiration_s": 10}, "trunk.expiration_s"),
+        ({"browser_phones": ["Agent 1"]}, {}, "site.browser_phones: endpoint = 'Agent 1'"),
+        ({"browser_phones": ["agent1", "agent1"]}, {}, "each endpoint once"),
+        ({"browser_phones": ["agent1"]}, {}, "site.wss_cert_file = ''"),
+        ({"browser_phones": ["agent1"], "wss_port": 5060}, {}, "must differ from site.sip_port"),
+        ({"browser_phones": ["agent1"], "wss_host": "bad host!"}, {}, "site.wss_host"),
+        ({"wss_key_file": "/k;ey"}, {}, "site.wss_key_file: newline and ';'"),
     ],
 )
 def test_each_problem_names_its_key(site_kw: dict[str, Any], trunk_kw: dict[str, Any], key: str) -> None:
@@ -210,3 +217,56 @@ def test_tls_listens_on_its_own_port_with_the_site_certificate() -> None:
     assert "cert_file = /etc/asterisk/keys/pbx.pem\npriv_key_file = /etc/asterisk/keys/pbx.key\n" in text
     uri = trunk_from_settings(trunk(transport="tls", port=5061), "carrier").uri
     assert uri == "sip:198.51.100.20:5061;transport=tls"
+
+
+BROWSER_SITE = {"browser_phones": ["agent2"], "wss_host": "pbx.dealer.example", "wss_port": 8089,
+                "wss_cert_file": "/etc/asterisk/keys/wss.pem", "wss_key_file": "/etc/asterisk/keys/wss.key"}  # fmt: skip
+
+
+def test_a_browser_phone_is_the_same_account_rendered_for_webrtc_over_wss(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    values = sample()
+    cfg = str(
+        write_config(
+            tmp_path,
+            site={**values["site"], **BROWSER_SITE},
+            trunk={**values["trunk"], "password": "Carrier-Pw-9"},
+        )
+    )
+    for phone in ("agent1", "agent2"):
+        assert main(["--config", cfg, "phones", "add", phone]) == 0
+    capsys.readouterr()
+    out = tmp_path / "pbx"
+    assert main(["--config", cfg, "pbx", "render", str(out), "--sounds-dir", "/var/lib/asterisk/sounds/dcc"]) == 0
+    pjsip = (out / "pjsip.conf").read_text()
+    assert "[agent1](dcc-phone)\nauth = agent1\n" in pjsip
+    assert "[agent2](dcc-browser-phone)\nauth = agent2\n" in pjsip
+    assert (
+        "[dcc-browser-phone](!,dcc-phone)\nwebrtc = yes\ndtls_auto_generate_cert = yes\nmedia_address = 192.168.10.5\n"
+        in pjsip
+    )
+    wss = "[transport-wss]\ntype = transport\nprotocol = wss\nbind = 192.168.10.5:8089\n"
+    assert wss + "external_media_address = 203.0.113.10\nlocal_net = 192.168.10.0/24\n" in pjsip
+    http = (out / "http.conf").read_text()
+    assert "enabled = no\ntlsenable = yes\ntlsbindaddr = 192.168.10.5:8089\n" in http
+    assert "tlscertfile = /etc/asterisk/keys/wss.pem\ntlsprivatekey = /etc/asterisk/keys/wss.key\n" in http
+    assert "127.0.0.1" not in http + pjsip
+
+
+def test_without_browser_phones_the_http_server_stays_off(tmp_path: Path) -> None:
+    cfg = str(site_config(tmp_path))
+    out = tmp_path / "pbx"
+    assert main(["--config", cfg, "pbx", "render", str(out), "--sounds-dir", "/var/lib/asterisk/sounds/dcc"]) == 0
+    assert "[general]\nenabled = no\n" in (out / "http.conf").read_text()
+    pjsip = (out / "pjsip.conf").read_text()
+    assert "transport-ws" not in pjsip and "](dcc-browser-phone)" not in pjsip
+
+
+def test_the_console_serves_the_site_browser_phones_over_wss_and_the_lab_over_ws() -> None:
+    site_phones = browser_phones(Settings(site=site(**BROWSER_SITE)), "127.0.0.1")
+    assert site_phones.endpoints == ("agent2",)
+    assert site_phones.server is not None and site_phones.server.url == "wss://pbx.dealer.example:8089/ws"
+    lab = browser_phones(Settings(lab=LabSettings(browser_phones=("agent1",), http_port=15088)), "127.0.0.1")
+    assert lab.server is not None and lab.server.url == "ws://127.0.0.1:15088/ws"
+    assert browser_phones(Settings(), "127.0.0.1").server is None

@@ -9,6 +9,8 @@ is the sample's: NAT settings, two transports, register auth, the DID (the carri
 from __future__ import annotations
 
 import re
+import socket
+import ssl
 import subprocess
 import time
 from collections.abc import Iterator
@@ -93,14 +95,14 @@ class Site:
 
 
 @pytest.fixture
-def site_pbx(tmp_path: Path) -> Iterator[Site]:
+def site_pbx(tmp_path: Path, extra_site: dict[str, object]) -> Iterator[Site]:
     sip_port, ami_port, carrier_port = free_port(), free_port(), free_port()
     values = sample()
     cfg = str(
         write_config(
             tmp_path,
             site={**values["site"], "address": "127.0.0.1", "local_networks": ["127.0.0.0/8"], "sip_port": sip_port,
-                  "rtp_start": 61000, "rtp_end": 61199},
+                  "rtp_start": 61000, "rtp_end": 61199, **extra_site},
             trunk={**values["trunk"], "host": "127.0.0.1", "port": carrier_port, "match": [f"127.0.0.1:{carrier_port}"],
                    "password": CARRIER_PASSWORD},
             pbx={"ami_port": ami_port},
@@ -178,3 +180,54 @@ async def test_a_phone_registers_with_its_password_and_not_with_another_and_doct
     assert f"服务器 127.0.0.1:{sip_port}、用户名 agent2" in checks["话机 agent2 已注册"].fix
     assert any(name.startswith("交换机在运营商 127.0.0.1:") for name in checks)
     assert "交换机地址 127.0.0.1 的 NAT 设置" in checks
+
+
+WSS_PORT = free_port()
+
+
+@pytest.fixture
+def extra_site(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """More [site] keys for a test that parametrizes this with "browser": agent2 a browser phone, its
+    WebSocket on TLS with a certificate made here for pbx.test. None otherwise."""
+    if getattr(request, "param", None) != "browser":
+        return {}
+    keys = tmp_path_factory.mktemp("wss")
+    cert, key = keys / "wss.pem", keys / "wss.key"
+    made = subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=pbx.test",
+         "-keyout", str(key), "-out", str(cert)], capture_output=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    return {"browser_phones": ["agent2"], "wss_port": WSS_PORT, "wss_host": "pbx.test",
+            "wss_cert_file": str(cert), "wss_key_file": str(key)}  # fmt: skip
+
+
+def websocket_upgrade(sock: socket.socket) -> bytes:
+    sock.sendall(
+        b"GET /ws HTTP/1.1\r\nHost: pbx.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: sip\r\n\r\n"
+    )
+    return sock.recv(1000)
+
+
+@pytest.mark.parametrize("extra_site", ["browser"], indirect=True)
+def test_a_browser_phone_is_reached_over_tls_only(site_pbx: Site) -> None:
+    pbx = site_pbx.pbx
+    endpoint = pbx.cli("pjsip show endpoint agent2")
+    for option in (r"media_encryption\s+: dtls", r"ice_support\s+: true", r"use_avpf\s+: true", r"rtcp_mux\s+: true"):
+        assert re.search(option, endpoint), option
+    assert re.search(r"media_encryption\s+: no", pbx.cli("pjsip show endpoint agent1"))
+    status = pbx.cli("http show status")
+    # No plain listener (16.28 then prints nothing about its TLS one, which the upgrade below reaches).
+    assert "Server Disabled" in status and "/ws => Asterisk HTTP WebSocket" in status, status
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE  # the test's own certificate
+    with context.wrap_socket(socket.create_connection(("127.0.0.1", WSS_PORT), timeout=WAIT_S)) as tls:
+        assert websocket_upgrade(tls).startswith(b"HTTP/1.1 101 Switching Protocols")
+    # Plain text to the same port gets no WebSocket.
+    with socket.create_connection(("127.0.0.1", WSS_PORT), timeout=WAIT_S) as plain:
+        try:
+            answer = websocket_upgrade(plain)
+        except (ConnectionResetError, TimeoutError):
+            answer = b""
+    assert b"101" not in answer

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from dialer.settings import SiteSettings, TrunkSettings
+from dialer.domain.pbx.phones import PhoneError, check_endpoint
+from dialer.settings import Settings, SiteSettings, TrunkSettings
 
 TRANSPORTS = ("udp", "tcp", "tls")
 # A DNS name: labels of letters, digits and '-', separated by dots.
@@ -39,6 +40,49 @@ class Transport:
     port: int
 
 
+# The path Asterisk's res_http_websocket serves SIP on (http.conf has no prefix).
+WEBSOCKET_PATH = "/ws"
+
+
+@dataclass(frozen=True, slots=True)
+class WebSocketServer:
+    """Asterisk's HTTP server carrying the browser phones' SIP: plain ws on the lab's loopback, TLS (wss)
+    with the site's certificate at a dealer (browsers give a page's microphone only to secure origins and
+    refuse a plain WebSocket from an https page)."""
+
+    address: str  # what it binds
+    port: int
+    host: str  # what browsers connect to (the certificate's name for wss)
+    cert_file: str = ""  # "" = plain ws (the lab)
+    key_file: str = ""
+
+    @property
+    def secure(self) -> bool:
+        """TLS (wss) rather than plain ws."""
+        return bool(self.cert_file)
+
+    @property
+    def origin(self) -> str:
+        """Scheme, host and port: what a page's Content-Security-Policy must allow it to connect to."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'wss' if self.secure else 'ws'}://{host}:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """The WebSocket URL a browser phone connects to."""
+        return self.origin + WEBSOCKET_PATH
+
+
+@dataclass(frozen=True, slots=True)
+class BrowserPhones:
+    """Which agents' phones are their browser, and the WebSocket those browsers register over."""
+
+    endpoints: tuple[str, ...] = ()
+    server: WebSocketServer | None = None
+    # Where their media (ICE candidates, RTP) is; "" = the site's address.
+    media_address: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """The PBX's network: what it binds, what it tells the world behind NAT, where phones may be."""
@@ -52,6 +96,7 @@ class Site:
     external_address: str = ""  # "" = no NAT
     tls_cert_file: str = ""
     tls_key_file: str = ""
+    browser: BrowserPhones = BrowserPhones()
 
     @property
     def nat(self) -> bool:
@@ -97,7 +142,37 @@ def site_from_settings(site: SiteSettings) -> Site:
         external_address=site.external_address,
         tls_cert_file=site.tls_cert_file,
         tls_key_file=site.tls_key_file,
+        browser=_site_browser_phones(site),
     )
+
+
+def _site_browser_phones(site: SiteSettings) -> BrowserPhones:
+    if not site.browser_phones:
+        return BrowserPhones()
+    server = WebSocketServer(
+        address=site.address,
+        port=site.wss_port,
+        host=site.wss_host or site.address,
+        cert_file=site.wss_cert_file,
+        key_file=site.wss_key_file,
+    )
+    return BrowserPhones(tuple(site.browser_phones), server)
+
+
+def lab_browser_phones(settings: Settings, host: str) -> BrowserPhones:
+    """The lab's browser phones: ``[lab] browser_phones`` over plain ws on loopback ``host``."""
+    lab = settings.lab
+    if not lab.browser_phones:
+        return BrowserPhones()
+    server = WebSocketServer(host, lab.http_port, host)
+    return BrowserPhones(tuple(lab.browser_phones), server, lab.browser_media_address)
+
+
+def browser_phones(settings: Settings, lab_host: str) -> BrowserPhones:
+    """The browser phones the console serves: the site's once ``[site]`` is set up, else the lab's."""
+    if settings.site.address:
+        return _site_browser_phones(settings.site)
+    return lab_browser_phones(settings, lab_host)
 
 
 def trunk_from_settings(trunk: TrunkSettings, endpoint: str) -> Trunk:
@@ -191,9 +266,39 @@ def _site_problems(site: SiteSettings) -> list[str]:
             value = getattr(site, key)
             if not value.startswith("/"):
                 problems.append(f"site.{key} = {value!r}: TLS needs the absolute path of a PEM file on the PBX")
-    for key in ("address", "external_address", "tls_cert_file", "tls_key_file"):
+    problems += _browser_problems(site)
+    for key in ("address", "external_address", "tls_cert_file", "tls_key_file", "wss_cert_file", "wss_key_file"):
         if any(c in getattr(site, key) for c in ";\n\r"):
             problems.append(f"site.{key}: newline and ';' cannot be written into an Asterisk config")
+    return problems
+
+
+def _browser_problems(site: SiteSettings) -> list[str]:
+    """The browser phones' keys; the server's keys are checked only when there are browser phones."""
+    problems: list[str] = []
+    for endpoint in site.browser_phones:
+        try:
+            check_endpoint(endpoint)
+        except PhoneError as exc:
+            problems.append(f"site.browser_phones: {exc}")
+    if len(set(site.browser_phones)) != len(site.browser_phones):
+        problems.append(f"site.browser_phones = {list(site.browser_phones)!r}: each endpoint once")
+    if not site.browser_phones:
+        return problems
+    if not 1024 <= site.wss_port <= 65535:
+        problems.append(f"site.wss_port = {site.wss_port}: must be between 1024 and 65535")
+    taken = {site.sip_port: "site.sip_port"} | ({site.tls_port: "site.tls_port"} if "tls" in site.transports else {})
+    if site.wss_port in taken:
+        problems.append(f"site.wss_port = {site.wss_port}: must differ from {taken[site.wss_port]}")
+    if site.wss_host and not _is_host(site.wss_host):
+        problems.append(f"site.wss_host = {site.wss_host!r}: must be the DNS name (or IP address) in the certificate")
+    for key in ("wss_cert_file", "wss_key_file"):
+        value = getattr(site, key)
+        if not value.startswith("/"):
+            problems.append(
+                f"site.{key} = {value!r}: browser phones need the absolute path of a PEM file on the PBX "
+                "(browsers refuse a plain WebSocket and a microphone outside https)"
+            )
     return problems
 
 
