@@ -16,7 +16,6 @@ the name is an endpoint of ``dcc-phones``, so no transfer ever reaches the trunk
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -24,7 +23,7 @@ from typing import Any, Protocol
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
 from dialer.clock import Clock
-from dialer.domain.calls.handovers import Handover, HandoverKind, HandoverRepository
+from dialer.domain.calls.handovers import ENDPOINT, Handover, HandoverKind, HandoverRepository
 from dialer.logs import get_logger
 from dialer.telephony.calls import CallService
 
@@ -35,9 +34,6 @@ ROOM_STAFF_CONTEXT = "dcc-room-staff"  # an agent's or a colleague's
 CONSULT_CONTEXT = "dcc-consult"
 TRANSFER_CONTEXT = "dcc-transfer"
 LEAVE_CONTEXT = "dcc-leave"
-
-# An endpoint name as phones have them (dialer phones): the dialplan refuses anything else too.
-ENDPOINT = re.compile(r"^[a-z][a-z0-9]{0,39}$")
 
 
 class TransferAction(StrEnum):

@@ -64,6 +64,7 @@ class AuditAction(StrEnum):
     PHONE_ADD = "phone.add"  # a phone's SIP account created (the password is never in the row)
     PHONE_RESET = "phone.reset"  # a new password generated for a phone
     PHONE_REMOVE = "phone.remove"
+    CALL_TRANSFER = "call.transfer"  # hold, transfer or 3-way of a call; target: the call id; detail: action, to
 
 
 Detail = Mapping[str, str | int | float | bool | None]

@@ -7,10 +7,16 @@ hand the customer over; a 3-way call adds a party (``conference``) while the age
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
+
+from dialer.settings import CallSettings
+
+# A phone account's endpoint name (dialer phones): the only kind of transfer target, never a number.
+ENDPOINT = re.compile(r"^[a-z][a-z0-9]{0,31}$")
 
 
 class HandoverKind(StrEnum):
@@ -36,3 +42,15 @@ class HandoverRepository(Protocol):
     ) -> Handover: ...
 
     async def of_call(self, call_id: str) -> list[Handover]: ...
+
+
+def settings_problems(calls: CallSettings) -> list[str]:
+    """What is wrong with ``[calls]``' transfer targets: each must be a phone's endpoint name, or empty."""
+    return [
+        f"calls.{key}: {value!r} is not a phone's endpoint name (a lower-case letter, then letters or digits)"
+        for key, value in (
+            ("telesales_endpoint", calls.telesales_endpoint),
+            ("showroom_endpoint", calls.showroom_endpoint),
+        )
+        if value and not ENDPOINT.match(value)
+    ]
