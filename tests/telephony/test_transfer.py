@@ -162,3 +162,39 @@ async def test_a_blind_transfer_rings_the_colleague_from_the_customer_s_channel(
     assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.5
     assert (attempt.ended_at - handed).total_seconds() >= 2.5
     assert tail_rms(recording, 2.0) > 0.01, "agent2's part is silent"
+
+
+async def test_a_3_way_call_goes_on_when_the_agent_leaves_and_ends_with_the_last_colleague(
+    transfer_lab: Settings, tmp_path: Path
+) -> None:
+    """The room's rules on the real PBX: agent2 joins agent1 and the customer (and the customer is held and
+    resumed first); agent1 hangs up and the customer stays with agent2; agent2 hangs up and, left alone, the
+    customer is let go ([dcc-room-left]): the call ends."""
+    settings = dataclasses.replace(
+        transfer_lab, store=dataclasses.replace(transfer_lab.store, path=str(tmp_path / "d.db"))
+    )
+    async with open_app(settings) as app:
+        assert app.transfers is not None and app.ami is not None
+        call_id, call = await connected_call(app, "agent1")
+        held = await app.transfers.act(call_id, TransferAction.HOLD, target=None, actor="test")
+        assert held.held
+        with pytest.raises(TransferRefused) as early:
+            await app.transfers.act(call_id, TransferAction.COMPLETE, target=None, actor="test")
+        assert early.value.code == "state"  # nothing to complete: no consultation
+        await app.transfers.act(call_id, TransferAction.CONFERENCE, target="agent2", actor="test")
+        agent1 = await channel_of(app, "agent1")
+        await channel_of(app, "agent2")
+        await asyncio.sleep(2)  # the three talk
+        await app.ami.hangup(agent1)
+        await asyncio.sleep(2)
+        assert not call.done(), "the customer was let go with agent2 still in the room"
+        await app.ami.hangup(await channel_of(app, "agent2"))
+        async with asyncio.timeout(LIMIT_S):
+            attempt = await call
+        handovers = await app.transfers.handovers(call_id)
+        recording = await recording_of(app, attempt)
+    assert (attempt.outcome, attempt.agent) == (Outcome.ANSWERED, "agent1")
+    assert [(h.kind, h.from_party, h.to_party) for h in handovers] == [(HandoverKind.CONFERENCE, "agent1", "agent2")]
+    assert attempt.connected_at and attempt.ended_at
+    assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.5
+    assert tail_rms(recording, 1.5) > 0.01, "agent2's part is silent"
