@@ -26,10 +26,11 @@ from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
+from dialer.leads.service import ManageError
 from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
-from dialer.web.html import policy_user
+from dialer.web.html import policy_user, t
 from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import _lead_for, _lead_page, lead_owner_for, transfer_targets  # the lead card
@@ -190,6 +191,7 @@ def _transfers(request: web.Request) -> Transfers:
               body="application/json", fields=(
                   Param("action", "hold | resume | blind | consult | complete | cancel | conference", required=True),
                   Param("target", "blind, consult, conference: a colleague's, the telesales' or the showroom's phone"),
+                  Param("hand_over_lead", "blind, complete: also give the call's lead to the receiving agent", "boolean"),
               ))  # fmt: skip
 async def api_call_transfer(request: web.Request) -> web.StreamResponse:
     """200 with the call's parties (``party``, ``held``, ``consulting``, ``handed_over``, the ``handover``
@@ -222,4 +224,19 @@ async def api_call_transfer(request: web.Request) -> web.StreamResponse:
     await request.app[DIALER].audit.record(
         actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id}
     )
-    return web.json_response(state.to_json_dict())
+    answer = state.to_json_dict()
+    if body.get("hand_over_lead") is True and state.handover is not None and attempt.lead_id is not None:
+        answer["lead"] = await _hand_over_lead(request, attempt.lead_id, state.handover.to_party, attempt_id)
+    return web.json_response(answer)
+
+
+async def _hand_over_lead(request: web.Request, lead_id: int, to_party: str, attempt_id: int) -> dict[str, Any]:
+    """The customer went to a salesperson: the lead goes too (owner, history, DOSS), as a manager's transfer
+    would give it. The call has been handed over whatever this says: a target that is not an agent (the
+    showroom's phone) keeps the lead where it was, and the answer says why."""
+    reason = t(request, "web.transfer.lead_reason", call=attempt_id)
+    try:
+        await request.app[DIALER].manager.transfer([lead_id], to_party, console_actor(request), reason)
+    except ManageError as exc:
+        return {"lead_id": lead_id, "handed_over": False, "message": str(exc)}
+    return {"lead_id": lead_id, "handed_over": True, "owner": to_party}

@@ -268,7 +268,10 @@ async def lead_card(request: web.Request) -> web.StreamResponse:
     # The call card's hold, transfer and 3-way controls (views_calls: POST /api/calls/{attempt_id}/transfer).
     transfer = None
     if calling is not None and session_of(request).user.agent:
-        text = {key: t(request, f"web.transfer.{key}") for key in ("party", "held", "consulting", "handed_over")}
+        text = {
+            key: t(request, f"web.transfer.{key}")
+            for key in ("party", "held", "consulting", "handed_over", "lead_handed_over")
+        }
         transfer = {"attempt_id": calling, "targets": await transfer_targets(request), "text": text}
     lead = await _lead_for(request, Action.LEAD_VIEW)
     return await _lead_page(request, lead, notice=notice, values=values, transfer=transfer)

@@ -112,6 +112,7 @@ async def test_the_agent_hands_the_customer_to_a_colleague_attended(page: Page, 
     await until(connected, "the agent and the customer connected")
     await asyncio.sleep(2)  # agent1 and the customer talk
     await page.select_option("#transfer-target", "agent2")
+    await page.check("#transfer-lead")  # the colleague takes the lead too
     await page.click("#transfer-consult")
     await expect(page.locator("#transfer-status")).to_have_attribute("data-consulting", "agent2")
     await screenshot(page, "transfer-consult")
@@ -147,5 +148,9 @@ async def test_the_agent_hands_the_customer_to_a_colleague_attended(page: Page, 
     assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.0
     assert (attempt.ended_at - handovers[0].at).total_seconds() >= 2.5
     assert tail_rms(recording, 2.0) > 0.01, "agent2's part is silent"
+    await expect(status).to_have_attribute("data-lead-owner", "agent2")
+    lead = await app.leads.store.get(lead_id)
+    assert lead.owner == "agent2"
+    assert any(e.kind == "transferred" for e in await app.leads.store.events(lead_id)), "no transfer in the history"
     audited, _ = await app.audit.entries(AuditQuery(action=AuditAction.CALL_TRANSFER))
     assert [e.actor for e in audited] == [f"web:{AGENT.name}"] * 2  # consult, complete
