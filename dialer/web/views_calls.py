@@ -22,6 +22,7 @@ from dialer.campaigns.manual import ManualCallRefused, ManualCalls
 from dialer.domain.access.policy import Action, Resource, can
 from dialer.domain.audit.model import AuditAction
 from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.handovers import HandoverKind
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.model import Lead
@@ -225,6 +226,9 @@ async def api_call_transfer(request: web.Request) -> web.StreamResponse:
         actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id}
     )
     answer = state.to_json_dict()
+    manual = request.app[DIALER].manual_calls
+    if manual is not None and state.handover is not None and state.handover.kind is not HandoverKind.CONFERENCE:
+        manual.handed_over(state.handover.from_party)  # free for their next call while this one goes on
     if body.get("hand_over_lead") is True and state.handover is not None and attempt.lead_id is not None:
         answer["lead"] = await _hand_over_lead(request, attempt.lead_id, state.handover.to_party, attempt_id)
     return web.json_response(answer)

@@ -129,6 +129,7 @@ async def test_the_agent_hands_the_customer_to_a_colleague_attended(page: Page, 
 
     await page.click("#transfer-complete")
     await until(handed, "the transfer completed")
+    assert app.manual_calls is not None and app.manual_calls.on_call(AGENT.phone) is None  # free for the next call
     await asyncio.sleep(3)  # agent2 and the customer talk
     await app.ami.hangup(await channel_of(app, "agent2"))  # agent2 hangs up: the call ends
 

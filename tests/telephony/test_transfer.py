@@ -198,3 +198,34 @@ async def test_a_3_way_call_goes_on_when_the_agent_leaves_and_ends_with_the_last
     assert attempt.connected_at and attempt.ended_at
     assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.5
     assert tail_rms(recording, 1.5) > 0.01, "agent2's part is silent"
+
+
+async def test_a_campaign_call_s_customer_is_handed_over_blind(transfer_lab: Settings, tmp_path: Path) -> None:
+    """A campaign call's customer side is Local;1 (it carries the recording): redirected to the colleague's
+    phone, the recording goes on; agent2 hangs up and the call ends."""
+    settings = dataclasses.replace(
+        transfer_lab, store=dataclasses.replace(transfer_lab.store, path=str(tmp_path / "d.db"))
+    )
+    async with open_app(settings) as app:
+        assert app.transfers is not None and app.ami is not None and app.calls is not None
+        placed: asyncio.Future[Attempt] = asyncio.get_running_loop().create_future()
+        call = asyncio.ensure_future(app.calls.dial(normalize(TALKS), agent="agent1", on_attempt=placed.set_result))
+        call_id = (await placed).call_id
+        async with asyncio.timeout(LIMIT_S):
+            while app.calls.parties(call_id) is None:  # noqa: ASYNC110 - nothing to await: the call service has no event for it
+                await asyncio.sleep(0.1)
+        await asyncio.sleep(2)
+        await app.transfers.act(call_id, TransferAction.BLIND, target="agent2", actor="test")
+        handed = app.clock.now()
+        await asyncio.sleep(3)
+        await app.ami.hangup(await channel_of(app, "agent2"))
+        async with asyncio.timeout(LIMIT_S):
+            attempt = await call
+        handovers = await app.transfers.handovers(call_id)
+        recording = await recording_of(app, attempt)
+    assert (attempt.outcome, attempt.agent) == (Outcome.ANSWERED, "agent1")
+    assert [(h.kind, h.from_party, h.to_party) for h in handovers] == [(HandoverKind.BLIND, "agent1", "agent2")]
+    assert attempt.connected_at and attempt.ended_at
+    assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.5
+    assert (attempt.ended_at - handed).total_seconds() >= 2.5
+    assert tail_rms(recording, 2.0) > 0.01, "agent2's part is silent"
