@@ -226,10 +226,11 @@ async def api_call_transfer(request: web.Request) -> web.StreamResponse:
         actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id}
     )
     answer = state.to_json_dict()
+    handed = state.handover is not None and state.handover.kind is not HandoverKind.CONFERENCE
     manual = request.app[DIALER].manual_calls
-    if manual is not None and state.handover is not None and state.handover.kind is not HandoverKind.CONFERENCE:
+    if manual is not None and handed and state.handover is not None:
         manual.handed_over(state.handover.from_party)  # free for their next call while this one goes on
-    if body.get("hand_over_lead") is True and state.handover is not None and attempt.lead_id is not None:
+    if body.get("hand_over_lead") is True and handed and state.handover and attempt.lead_id is not None:
         answer["lead"] = await _hand_over_lead(request, attempt.lead_id, state.handover.to_party, attempt_id)
     return web.json_response(answer)
 
