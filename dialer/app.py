@@ -54,6 +54,7 @@ from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.doss import DossOutbox
+from dialer.store.handovers import HandoverStore
 from dialer.store.health import StoreHealth
 from dialer.store.leases import NodeLease
 from dialer.store.listen_ins import ListenInStore
@@ -70,6 +71,7 @@ from dialer.store.users import UserStore
 from dialer.supervisor.service import SupervisorService
 from dialer.tasks import BackgroundTasks, TaskHealth, supervised
 from dialer.telephony.calls import CallService
+from dialer.telephony.transfer import Transfers
 
 log = get_logger(__name__)
 
@@ -112,6 +114,7 @@ class App:
     ami: AmiClient | None = None
     calls: CallService | None = None
     manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
+    transfers: Transfers | None = None  # hold, transfer and 3-way of the calls ``calls`` follows
     inbound: InboundService | None = None
     supervisor: SupervisorService | None = None
     lease: NodeLease | None = None  # on PostgreSQL, this node's lease on its PBX (docs/store.md)
@@ -290,11 +293,16 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 calls=calls, campaigns=base.campaign_store, leads=base.leads.store, presence=presence,
                 settings=settings, clock=clock,
             )  # fmt: skip
+            transfers = Transfers(
+                ami_client=client, calls=calls, handovers=HandoverStore(base.db), clock=clock,
+                ring_timeout_s=settings.calls.agent_answer_timeout_s,
+            )  # fmt: skip
             yield dataclasses.replace(
                 base,
                 ami=client,
                 calls=calls,
                 manual_calls=manual_calls,
+                transfers=transfers,
                 inbound=inbound,
                 supervisor=supervisor,
                 sms=sms,

@@ -107,6 +107,11 @@ class CallSettings:
     amd: bool = False
     agent_answer_timeout_s: float = 10.0
     amd_tuning: AmdTuning = field(default_factory=AmdTuning)
+    # Transfer targets the call card offers besides the colleagues (docs/telephony.md, "Transfer, hold and
+    # conference"): the phone accounts (dialer phones) of the 电话直销员 and of the showroom reception.
+    # A lower-case letter, then letters or digits; "" = not offered.
+    telesales_endpoint: str = ""
+    showroom_endpoint: str = "showroom"
 
 
 @dataclass(frozen=True, slots=True)

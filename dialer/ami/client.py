@@ -668,6 +668,19 @@ class AmiClient:
         """Send a channel to another place in the dialplan (e.g. to the agent)."""
         await self.action("Redirect", Channel=channel, Context=context, Exten=exten, Priority=str(priority))
 
+    async def redirect_both(
+        self, channel: str, context: str, exten: str, extra_channel: str, extra_context: str, extra_exten: str
+    ) -> None:
+        """Send two channels elsewhere at once (the two sides of a bridge: neither is hung up for the other leaving)."""
+        await self.action(
+            "Redirect", Channel=channel, Context=context, Exten=exten, Priority="1",
+            ExtraChannel=extra_channel, ExtraContext=extra_context, ExtraExten=extra_exten, ExtraPriority="1",
+        )  # fmt: skip
+
+    async def confbridge_mute(self, conference: str, channel: str, *, mute: bool) -> None:
+        """Mute (or unmute) one channel in a ConfBridge: the others stop (or start again) hearing it."""
+        await self.action("ConfbridgeMute" if mute else "ConfbridgeUnmute", Conference=conference, Channel=channel)
+
     async def hangup(self, channel: str, cause: int = 16) -> None:
         """Hang a channel up with a Q.850 cause (16: normal clearing)."""
         await self.action("Hangup", Channel=channel, Cause=str(cause))

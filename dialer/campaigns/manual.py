@@ -181,6 +181,12 @@ class ManualCalls:
             if self._live.get(agent) is live:
                 del self._live[agent]
 
+    def handed_over(self, agent: str) -> None:
+        """``agent`` handed their manual call's customer to someone else (a transfer): they are free again,
+        for campaigns and for their next call, while the call goes on (its bookkeeping still runs)."""
+        if self._live.pop(agent, None) is not None:
+            log.info("manual_call.handed_over", agent=agent)
+
     async def current(self) -> Mapping[str, Presence]:
         """The agents' presence as campaign runners must read it: an agent on a manual call is paused."""
         wanted = dict(await self._presence.current())

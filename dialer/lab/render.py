@@ -33,6 +33,7 @@ PBX_FILES = (
     "manager.conf",
     "extensions.conf",
     "queues.conf",
+    "confbridge.conf",
     "amd.conf",
     "logger.conf",
     "cdr.conf",

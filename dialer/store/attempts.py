@@ -217,6 +217,12 @@ class AttemptStore:
             row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
         return None if row is None else attempt_from_row(row)
 
+    async def by_id(self, attempt_id: int) -> Attempt | None:
+        """One attempt by its number (the console names calls by it)."""
+        async with self._db.read() as r:
+            row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
+        return None if row is None else attempt_from_row(row)
+
     async def recent(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> list[Attempt]:
         if limit < 0 or offset < 0:
             raise ValueError(f"limit = {limit}, offset = {offset}: both must be >= 0")

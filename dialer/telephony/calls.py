@@ -154,6 +154,18 @@ class CallService:
             LiveCall(c.call_id, c.machine.state, c.placed_at, c.lead_id, c.campaign_id) for c in self._calls.values()
         ]
 
+    def parties(self, call_id: str) -> tuple[str, str, str] | None:
+        """A connected call's customer channel (its recording rides on it), the agent's channel (both
+        uniqueids) and the agent's endpoint; None for a call not followed here or not connected."""
+        call = self._calls.get(call_id)
+        if call is None or call.machine.state is not CallState.CONNECTED:
+            return None
+        legs = call.legs
+        customer = legs.recording_channel
+        if customer is None or legs.agent_uniqueid is None or legs.agent is None:
+            return None
+        return customer, legs.agent_uniqueid, legs.agent
+
     # -- event routing -----------------------------------------------------------------
 
     def route(self, event: ami.AmiEvent) -> None:

@@ -10,7 +10,9 @@ understands (docs/telephony.md is the contract).
 A manual call (``agent_first``) is built the other way round: the dialer's own channel is the
 agent's phone (uniqueid = call id), rung first; once the agent answers, that channel dials the
 customer itself. Its ``DialBegin``/``DialEnd`` are then the customer leg's, and the customer's
-answer is also the moment the two are connected.
+answer is also the moment the two are connected. Its recording runs on the customer's channel, and once
+they are connected the customer's hang-up ends the call: the agent may hand the customer over
+(docs/telephony.md, "Transfer, hold and conference") and leave while the call goes on.
 """
 
 from __future__ import annotations
@@ -43,6 +45,13 @@ class CallLegs:
         self._customer_dialled = False  # a manual call's customer leg was seen (DialBegin or DialEnd)
         self.agent_uniqueid: str | None = call_id if agent_first is not None else None
         self.agent: str | None = agent_first
+        self._connected = False  # a manual call's customer answered: from now on their hang-up ends it
+
+    @property
+    def recording_channel(self) -> str | None:
+        """The customer's side of the call, which carries its recording: Local;1 (the call id) of a
+        campaign call, the customer's own channel of a manual call (None until it is dialled)."""
+        return self.customer_uniqueid if self._agent_first else self.call_id
 
     def owns(self, event: ami.AmiEvent) -> bool:
         """Whether ``event`` belongs to this call."""
@@ -63,17 +72,20 @@ class CallLegs:
                     return [] if ok else [ev.AgentPhoneUnanswered(at, str(self.agent), f"originate reason {reason}")]
                 return [ev.OriginateFinished(at, response.lower() == "success", reason)]
             case ami.DialBegin(uniqueid=uid, dest_uniqueid=dest, dest_channel=dest_channel):
-                if uid == self._dialer_side:
+                if uid == self._dialer_side and self.customer_uniqueid is None:
                     self.customer_uniqueid = dest
                     self._customer_dialled = True
-                elif uid == self.call_id:
+                elif uid == self.call_id and not self._agent_first:
                     self.agent_uniqueid = dest
                     self.agent = endpoint_of(dest_channel)
                 return []
-            case ami.DialEnd(uniqueid=uid, dial_status=status):
+            case ami.DialEnd(uniqueid=uid, dest_uniqueid=dest, dial_status=status):
+                if self._connected and dest != self.customer_uniqueid:
+                    return []  # the agent's own consultation call (dcc-consult), not the customer's leg
                 if uid == self._dialer_side:
                     self._customer_dialled = True
                 if uid == self._dialer_side and self._agent_first and status.upper() == "ANSWER":
+                    self._connected = True
                     return [ev.CustomerDialEnded(at, status), ev.AgentConnected(at, str(self.agent))]
                 if uid == self._dialer_side:
                     return [ev.CustomerDialEnded(at, status)]
@@ -89,8 +101,12 @@ class CallLegs:
                     return [ev.CustomerAnswered(at)]
                 return []
             case ami.Hangup(uniqueid=uid, cause=cause):
+                if uid == self.customer_uniqueid and self._agent_first and self._connected:
+                    return [ev.CustomerHungUp(at, cause), ev.CallHungUp(at, cause)]
                 if uid == self.customer_uniqueid:
                     return [ev.CustomerHungUp(at, cause)]
+                if uid == self.call_id and self._agent_first and self._connected:
+                    return []  # the agent left (a transfer); the call ends with the customer
                 if uid == self.call_id and self._agent_first and not self._customer_dialled:
                     # The agent's phone went away before the customer was dialled (or the line limit said no).
                     return [ev.AgentPhoneUnanswered(at, str(self.agent), f"cause {cause}")]
@@ -100,7 +116,7 @@ class CallLegs:
             case ami.UserEvent(user_event=name, channel=channel):
                 return self._user_event(event, name, channel)
             case ami.VarSet(uniqueid=uid, variable=var, value=value):
-                if uid == self.call_id and var.upper() == "MIXMONITOR_FILENAME" and value:
+                if uid == self.recording_channel and var.upper() == "MIXMONITOR_FILENAME" and value:
                     return [ev.RecordingStarted(at, value)]
                 return []
         return []

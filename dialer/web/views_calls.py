@@ -6,6 +6,10 @@ rule as the lead card: :func:`~dialer.web.views_desk.lead_owner_for`); a supervi
 only a supervisor may call outside the calling windows, with a reason that goes into the lead's
 history. A refusal names why: 422 for the campaigns' rules (each reason in the user's language),
 409 for a busy phone or no free line, 503 for a console without the PBX link.
+
+The call card's hold, transfer and 3-way (``POST /api/calls/{attempt_id}/transfer``,
+:mod:`dialer.telephony.transfer`): the agent on the call or a supervisor, to a colleague's phone, the
+电话直销员's or the showroom's (:func:`~dialer.web.views_desk.transfer_targets`); each is in the audit log.
 """
 
 from __future__ import annotations
@@ -16,17 +20,21 @@ from aiohttp import web
 
 from dialer.campaigns.manual import ManualCallRefused, ManualCalls
 from dialer.domain.access.policy import Action, Resource, can
+from dialer.domain.audit.model import AuditAction
 from dialer.domain.calls.attempts import Attempt
+from dialer.domain.calls.handovers import HandoverKind
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
+from dialer.leads.service import ManageError
+from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
-from dialer.web.html import policy_user
+from dialer.web.html import policy_user, t
 from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
-from dialer.web.views_desk import _lead_for, _lead_page, lead_owner_for  # the lead card and its access rule
+from dialer.web.views_desk import _lead_for, _lead_page, lead_owner_for, transfer_targets  # the lead card
 
 routes = RouteTable()
 
@@ -170,3 +178,70 @@ async def call_form(request: web.Request) -> web.StreamResponse:
         message = exc.message if not isinstance(exc, BadRequest) else "; ".join(exc.fields.values())
         return await _lead_page(request, lead, errors={"call": message}, status=exc.status)
     raise web.HTTPSeeOther(f"/leads/{lead.id}?calling={attempt.id}")
+
+
+def _transfers(request: web.Request) -> Transfers:
+    transfers = request.app[DIALER].transfers
+    if transfers is None:
+        raise PbxUnavailable("no_pbx", "this console runs without the PBX link: start it with `dialer web`")
+    return transfers
+
+
+@routes.route("POST", "/api/calls/{attempt_id:\\d+}/transfer", Action.CALL_PLACE,
+              "Hold, resume, transfer (blind or attended) or 3-way of a call in progress",
+              body="application/json", fields=(
+                  Param("action", "hold | resume | blind | consult | complete | cancel | conference", required=True),
+                  Param("target", "blind, consult, conference: a colleague's, the telesales' or the showroom's phone"),
+                  Param("hand_over_lead", "blind, complete: also give the call's lead to the receiving agent", "boolean"),
+              ))  # fmt: skip
+async def api_call_transfer(request: web.Request) -> web.StreamResponse:
+    """200 with the call's parties (``party``, ``held``, ``consulting``, ``handed_over``, the ``handover``
+    recorded); 400 for an unknown action or target; 403 for another agent's call; 404 for no such call;
+    409 ``not_live`` / ``state`` (not now) / ``pbx`` (the PBX refused); 503 ``no_pbx``."""
+    transfers = _transfers(request)
+    body = await json_object(request)
+    try:
+        action = TransferAction(str(body.get("action", "")))
+    except ValueError:
+        raise BadRequest({"action": f"expected one of {', '.join(a.value for a in TransferAction)}"}) from None
+    target = None
+    if action in TARGETED:
+        target = str(body.get("target") or "")
+        if target not in {endpoint for endpoint, _ in await transfer_targets(request)}:
+            raise BadRequest({"target": f"{target!r} is not a colleague's, the telesales' or the showroom's phone"})
+    attempt_id = int(request.match_info["attempt_id"])
+    attempt = await request.app[DIALER].attempts.by_id(attempt_id)
+    if attempt is None:
+        raise NotFound("call_not_found", f"call {attempt_id} does not exist")
+    user = policy_user(request)
+    assert user is not None
+    if not can(user, Action.CALL_PLACE, Resource(agent=attempt.agent)):
+        raise Forbidden("not_own_call", f"call {attempt_id} is another agent's")
+    actor = console_actor(request)
+    try:
+        state = await transfers.act(attempt.call_id, action, target=target, actor=actor)
+    except TransferRefused as exc:
+        raise CallConflict(exc.code, str(exc)) from None
+    await request.app[DIALER].audit.record(
+        actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id}
+    )
+    answer = state.to_json_dict()
+    handed = state.handover is not None and state.handover.kind is not HandoverKind.CONFERENCE
+    manual = request.app[DIALER].manual_calls
+    if manual is not None and handed and state.handover is not None:
+        manual.handed_over(state.handover.from_party)  # free for their next call while this one goes on
+    if body.get("hand_over_lead") is True and handed and state.handover and attempt.lead_id is not None:
+        answer["lead"] = await _hand_over_lead(request, attempt.lead_id, state.handover.to_party, attempt_id)
+    return web.json_response(answer)
+
+
+async def _hand_over_lead(request: web.Request, lead_id: int, to_party: str, attempt_id: int) -> dict[str, Any]:
+    """The customer went to a salesperson: the lead goes too (owner, history, DOSS), as a manager's transfer
+    would give it. The call has been handed over whatever this says: a target that is not an agent (the
+    showroom's phone) keeps the lead where it was, and the answer says why."""
+    reason = t(request, "web.transfer.lead_reason", call=attempt_id)
+    try:
+        await request.app[DIALER].manager.transfer([lead_id], to_party, console_actor(request), reason)
+    except ManageError as exc:
+        return {"lead_id": lead_id, "handed_over": False, "message": str(exc)}
+    return {"lead_id": lead_id, "handed_over": True, "owner": to_party}

@@ -179,8 +179,25 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
     }
 
 
+async def transfer_targets(request: web.Request) -> list[tuple[str, str]]:
+    """Where the call card may hand a customer (endpoint, label): the colleagues' phones, the 电话直销员's
+    and the showroom's (``[calls] telesales_endpoint`` / ``showroom_endpoint``); never a number."""
+    me = session_of(request).user.agent
+    calls = request.app[SETTINGS].calls
+    targets = [(u.agent, f"{u.name} ({u.agent})") for u in await request.app[DIALER].auth.users()
+               if u.agent and u.agent != me and u.disabled_at is None]  # fmt: skip
+    for endpoint, key in (
+        (calls.telesales_endpoint, "web.transfer.telesales"),
+        (calls.showroom_endpoint, "web.transfer.showroom"),
+    ):
+        if endpoint and endpoint != me:
+            targets.append((endpoint, f"{t(request, key)} ({endpoint})"))
+    return targets
+
+
 async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
-                     values: dict[str, str] | None = None, notice: str = "", status: int = 200) -> web.Response:  # fmt: skip
+                     values: dict[str, str] | None = None, notice: str = "", status: int = 200,
+                     transfer: dict[str, object] | None = None) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
     settings = request.app[SETTINGS]
     events = await app.leads.store.events(lead.id)
@@ -221,6 +238,7 @@ async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str]
         form=_disposition_choices(request, lead) if may_file and lead.state.is_open else None,
         reactivate=lead.state is LeadState.DEFEATED and allowed(request, Action.LEAD_REACTIVATE),
         showroom=await _showroom(request, lead), promotions=await running_cards(request), call=call,
+        transfer=transfer,
     )  # fmt: skip
 
 
@@ -248,7 +266,16 @@ async def lead_card(request: web.Request) -> web.StreamResponse:
     if calling is not None:
         notice = t(request, "web.call.ringing")
     values = {"attempt_id": str(calling)} if calling is not None else None
-    return await _lead_page(request, await _lead_for(request, Action.LEAD_VIEW), notice=notice, values=values)
+    # The call card's hold, transfer and 3-way controls (views_calls: POST /api/calls/{attempt_id}/transfer).
+    transfer = None
+    if calling is not None and session_of(request).user.agent:
+        text = {
+            key: t(request, f"web.transfer.{key}")
+            for key in ("party", "held", "consulting", "handed_over", "lead_handed_over")
+        }
+        transfer = {"attempt_id": calling, "targets": await transfer_targets(request), "text": text}
+    lead = await _lead_for(request, Action.LEAD_VIEW)
+    return await _lead_page(request, lead, notice=notice, values=values, transfer=transfer)
 
 
 @routes.route("GET", "/api/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "One lead with its history")

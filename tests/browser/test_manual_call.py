@@ -1,8 +1,11 @@
 """Click-to-call from the desk (#15): the agent clicks a lead's call button, their (SIPp) phone answers, the
-(SIPp) customer answers, and the lead card that opens already names the call in the disposition form."""
+(SIPp) customer answers, and the lead card that opens already names the call in the disposition form. From
+that call card the agent hands the customer to a colleague's phone (attended transfer), and the call's one
+recording covers both parts."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -13,12 +16,15 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
+from dialer.domain.audit.model import AuditAction, AuditQuery
+from dialer.domain.calls.handovers import HandoverKind
 from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.server import serve
 from dialer.settings import CampaignDefaults, Settings, StoreSettings, WebSettings, WindowDefaults
 from dialer.web.keys import AUTH
 from tests.browser.conftest import AGENT, SUPERVISOR, Console, log_in, screenshot, until
+from tests.telephony.test_transfer import channel_of, recording_of, seconds_of, tail_rms
 from tests.web.conftest import CHEAP, PASSWORD
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.browser, pytest.mark.asyncio(loop_scope="session")]
@@ -83,3 +89,69 @@ async def test_the_agent_calls_a_lead_from_the_desk(page: Page, console: Console
     await page.click("#disposition-submit")
     await expect(page.locator("#saved")).to_be_visible()
     assert await app.doss.filed(attempt.id)
+
+
+async def test_the_agent_hands_the_customer_to_a_colleague_attended(page: Page, console: Console) -> None:
+    app = console.server.app
+    assert app.calls is not None and app.ami is not None and app.transfers is not None
+    await app.auth.add_user("wang", "agent", PASSWORD, agent="agent2")  # the colleague (the lab's SIPp agent2)
+    lead_id = await console.lead("13800000003", "刘先生", owner=AGENT.phone)  # answers after 2 s, talks 60 s
+
+    await log_in(page, AGENT)
+    await page.goto("/desk?scope=all")
+    await page.click(f"#call-button-{lead_id}")
+    await expect(page.locator("#transfer")).to_be_visible()
+    attempt_id = int(await page.locator("#attempt_id").input_value())
+    placed = await app.attempts.by_id(attempt_id)
+    assert placed is not None
+    call_id = placed.call_id
+
+    async def connected() -> bool:
+        return app.calls is not None and app.calls.parties(call_id) is not None
+
+    await until(connected, "the agent and the customer connected")
+    await asyncio.sleep(2)  # agent1 and the customer talk
+    await page.select_option("#transfer-target", "agent2")
+    await page.check("#transfer-lead")  # the colleague takes the lead too
+    await page.click("#transfer-consult")
+    await expect(page.locator("#transfer-status")).to_have_attribute("data-consulting", "agent2")
+    await screenshot(page, "transfer-consult")
+
+    status = page.locator("#transfer-status")
+
+    async def handed() -> bool:
+        if await status.get_attribute("data-party") == "agent2":
+            return True
+        # Refused (409 state) until agent2's phone has answered the consultation: try again.
+        if await page.locator("#transfer-error").text_content():
+            await page.click("#transfer-complete")
+        return False
+
+    await page.click("#transfer-complete")
+    await until(handed, "the transfer completed")
+    assert app.manual_calls is not None and app.manual_calls.on_call(AGENT.phone) is None  # free for the next call
+    await asyncio.sleep(3)  # agent2 and the customer talk
+    await app.ami.hangup(await channel_of(app, "agent2"))  # agent2 hangs up: the call ends
+
+    async def ended() -> bool:
+        attempt = await app.attempts.by_id(attempt_id)
+        return attempt is not None and attempt.outcome is not None
+
+    await until(ended, "the call ended")
+    attempt = await app.attempts.by_id(attempt_id)
+    assert attempt is not None and attempt.connected_at and attempt.ended_at
+    assert (attempt.outcome, attempt.agent, attempt.lead_id) == (Outcome.ANSWERED, AGENT.phone, lead_id)
+    handovers = await app.transfers.handovers(call_id)
+    assert [(h.kind, h.from_party, h.to_party, h.actor) for h in handovers] == [
+        (HandoverKind.ATTENDED, AGENT.phone, "agent2", f"web:{AGENT.name}")
+    ]
+    recording = await recording_of(app, attempt)
+    assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.0
+    assert (attempt.ended_at - handovers[0].at).total_seconds() >= 2.5
+    assert tail_rms(recording, 2.0) > 0.01, "agent2's part is silent"
+    await expect(status).to_have_attribute("data-lead-owner", "agent2")
+    lead = await app.leads.store.get(lead_id)
+    assert lead.owner == "agent2"
+    assert any(e.kind == "transferred" for e in await app.leads.store.events(lead_id)), "no transfer in the history"
+    audited, _ = await app.audit.entries(AuditQuery(action=AuditAction.CALL_TRANSFER))
+    assert [e.actor for e in audited] == [f"web:{AGENT.name}"] * 2  # consult, complete

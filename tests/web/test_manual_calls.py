@@ -145,8 +145,9 @@ async def test_an_agent_calls_a_lead_and_the_call_is_an_attempt_like_any_other(
     call_id = attempt["call_id"]
     customer = f"{call_id}-cust"
     fake.originate_response(call_id, True, 4)
-    fake.varset(call_id, call_id, "MIXMONITOR_FILENAME", "/rec/x.wav")
     fake.dial_begin(call_id, call_id, "PJSIP/carrier-00000001", customer)
+    # The recording starts on the customer's channel as they answer ([dcc-rec-customer]): it follows them.
+    fake.varset(call_id, customer, "MIXMONITOR_FILENAME", "/rec/x.wav")
     fake.dial_end(call_id, call_id, "PJSIP/carrier-00000001", customer, "ANSWER")
     fake.hangup(call_id, customer, 16)
     fake.hangup(call_id, call_id, 16)

@@ -66,6 +66,7 @@ class AuditAction(StrEnum):
     PHONE_RESET = "phone.reset"  # a new password generated for a phone
     PHONE_REMOVE = "phone.remove"
     KPI_TARGET_SET = "kpi.target.set"  # target: the month; detail: the KPI, the new target (None: cleared), the old
+    CALL_TRANSFER = "call.transfer"  # hold, transfer or 3-way of a call; target: the call id; detail: action, to
 
 
 Detail = Mapping[str, str | int | float | bool | None]

@@ -6,4 +6,7 @@ and every call would then fail in a way that looks like the carrier's fault.
 
 from __future__ import annotations
 
-REQUIRED_MODULES = ("chan_pjsip", "app_mixmonitor", "app_chanspy", "app_queue", "app_amd", "func_groupcount")
+REQUIRED_MODULES = (
+    "chan_pjsip", "app_mixmonitor", "app_chanspy", "app_queue", "app_amd", "func_groupcount",
+    "app_confbridge", "app_stack",  # hold, transfer and 3-way (the call's room; Gosub for the recording and hang-up handlers)
+)  # fmt: skip
