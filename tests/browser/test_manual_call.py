@@ -1,12 +1,13 @@
 """Click-to-call from the desk (#15): the agent clicks a lead's call button, their (SIPp) phone answers, the
 (SIPp) customer answers, and the lead card that opens already names the call in the disposition form. From
 that call card the agent hands the customer to a colleague's phone (attended transfer), and the call's one
-recording covers both parts."""
+recording covers both parts. A QA reviewer scores such a call from its recording page."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Page, expect
 
+from dialer.domain.access.policy import Role
 from dialer.domain.audit.model import AuditAction, AuditQuery
 from dialer.domain.calls.handovers import HandoverKind
 from dialer.domain.calls.outcome import Outcome
@@ -23,7 +25,7 @@ from dialer.lab.lab import Lab
 from dialer.server import serve
 from dialer.settings import CampaignDefaults, Settings, StoreSettings, WebSettings, WindowDefaults
 from dialer.web.keys import AUTH
-from tests.browser.conftest import AGENT, SUPERVISOR, Console, log_in, screenshot, until
+from tests.browser.conftest import AGENT, SUPERVISOR, Console, Person, log_in, screenshot, until
 from tests.telephony.test_transfer import channel_of, recording_of, seconds_of, tail_rms
 from tests.web.conftest import CHEAP, PASSWORD
 
@@ -155,3 +157,42 @@ async def test_the_agent_hands_the_customer_to_a_colleague_attended(page: Page, 
     assert any(e.kind == "transferred" for e in await app.leads.store.events(lead_id)), "no transfer in the history"
     audited, _ = await app.audit.entries(AuditQuery(action=AuditAction.CALL_TRANSFER))
     assert [e.actor for e in audited] == [f"web:{AGENT.name}"] * 2  # consult, complete
+
+
+async def test_a_reviewer_scores_the_call_from_its_recording_page(page: Page, console: Console) -> None:
+    """QA from the console (#15 item 4): the week's sample offers the agent's call, the reviewer listens on
+    its page, scores every item of config/qa_form.toml and sees the scoring kept."""
+    app = console.server.app
+    await app.auth.add_user("zhao", "qa", PASSWORD)
+    lead_id = await console.lead("13800000001", "孙女士", owner=AGENT.phone)  # answers after 1 s, talks 6 s
+    await log_in(page, AGENT)
+    await page.goto("/desk?scope=all")
+    await page.click(f"#call-button-{lead_id}")
+    attempt_id = int(await page.locator("#attempt_id").input_value())
+
+    async def recorded() -> bool:
+        attempt = await app.attempts.by_id(attempt_id)
+        if attempt is None or attempt.outcome is None:
+            return False
+        assert app.calls is not None
+        await app.calls.drain()
+        return (await app.recordings.current_files([attempt]))[attempt.call_id] is not None
+
+    await until(recorded, "the call ended and its recording registered")
+    await page.context.clear_cookies()
+    await log_in(page, Person("zhao", Role.QA, ""))
+    await page.goto("/qa")
+    pick = page.locator("#qa-sample a[id^=qa-pick-]").first
+    await pick.click()
+    await expect(page.locator("#qa-audio")).to_be_visible()
+    selects = page.locator("#qa-form select")
+    for i in range(await selects.count()):
+        await selects.nth(i).select_option(index=1)  # the first score after the empty choice
+    await page.fill("#qa-comment", "开场白清楚")
+    await page.click("#qa-submit")
+    await expect(page.locator("#qa-saved")).to_be_visible()
+    await expect(page.locator("#qa-earlier")).to_contain_text("web:zhao")
+    found = re.search(r"/recordings/(\d+)/qa", page.url)
+    assert found, page.url
+    (scoring,) = await app.qa.scorings(int(found.group(1)))
+    assert (scoring.scorer, scoring.agent) == ("web:zhao", AGENT.phone)
