@@ -17,7 +17,9 @@ nobody goes by is not kept: the lead is imported without an owner and the report
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import gc
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from enum import StrEnum
@@ -157,14 +159,15 @@ class LeadImporter:
         recipe = import_recipe(ctx, directory.names)
         if not force and (skipped := await self._skipped(path, recipe)):
             return skipped
-        parsed = await asyncio.to_thread(self._read, path, ctx, directory, progress)
-        unknown = parsed.unknown_owners
-        if unknown:
-            log.warning("leads.unknown_owners", file=path.name, rows=len(unknown), first_row=unknown[0].row)
-        if progress:
-            progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
-        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
-        run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
+        with _collector_paused():
+            parsed = await asyncio.to_thread(self._read, path, ctx, directory, progress)
+            unknown = parsed.unknown_owners
+            if unknown:
+                log.warning("leads.unknown_owners", file=path.name, rows=len(unknown), first_row=unknown[0].row)
+            if progress:
+                progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
+            src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
+            run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
         plan = run.plan
         return ImportReport(
             file=str(path),
@@ -240,6 +243,25 @@ class LeadImporter:
             ignored_headers=list(headers.ignored),
         )
         return parsed
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file's rows become leads.
+
+    An import allocates a few objects per cell and keeps them all until it is written (drafts,
+    leads, rows, events: millions for 100 000 rows), none of them in a reference cycle; the
+    collector's full passes over that growing heap cost about a tenth of the import. Reference
+    counting still frees everything as usual; the collector resumes when the import ends (or
+    stays off if something else had turned it off).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
