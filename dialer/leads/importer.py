@@ -17,8 +17,9 @@ nobody goes by is not kept: the lead is imported without an owner and the report
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-from collections.abc import Awaitable, Callable
+import gc
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import tzinfo
 from enum import StrEnum
@@ -36,11 +37,11 @@ from dialer.domain.leads.template import (
     LeadDraft,
     Rejection,
     RowContext,
+    RowReader,
     UnknownOwner,
     import_recipe,
     is_blank,
     map_headers,
-    parse_row,
 )
 from dialer.leads.sheets import file_sha256, open_sheet
 from dialer.logs import get_logger
@@ -158,14 +159,15 @@ class LeadImporter:
         recipe = import_recipe(ctx, directory.names)
         if not force and (skipped := await self._skipped(path, recipe)):
             return skipped
-        parsed = await asyncio.to_thread(self._read, path, ctx, progress)
-        drafts, unknown = _file_owners(parsed.drafts, directory)
-        if unknown:
-            log.warning("leads.unknown_owners", file=path.name, rows=[u.row for u in unknown])
-        if progress:
-            progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
-        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
-        run = await self._store.import_drafts(drafts, parsed.rejections, src, actor)
+        with _collector_paused():
+            parsed = await asyncio.to_thread(self._read, path, ctx, directory, progress)
+            unknown = parsed.unknown_owners
+            if unknown:
+                log.warning("leads.unknown_owners", file=path.name, rows=len(unknown), first_row=unknown[0].row)
+            if progress:
+                progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
+            src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
+            run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
         plan = run.plan
         return ImportReport(
             file=str(path),
@@ -209,11 +211,14 @@ class LeadImporter:
             skipped=True,
         )
 
-    def _read(self, path: Path, ctx: RowContext, progress: ImportProgressCallback | None) -> _Parsed:
+    def _read(
+        self, path: Path, ctx: RowContext, directory: OwnerDirectory, progress: ImportProgressCallback | None
+    ) -> _Parsed:
         with open_sheet(path, self._max_unpacked_bytes) as sheet:
             parsed = _Parsed(sha256=sheet.sha256)
             total = sheet.rows_estimate
             headers = map_headers(sheet.headers)
+            reader = RowReader(headers, ctx, directory.resolve)
             parsed.ignored_headers = headers.ignored
             parsed.phone_field = "/".join(
                 headers.header[c] for c in (Column.MOBILE, Column.LANDLINE) if c in headers.header
@@ -222,13 +227,14 @@ class LeadImporter:
                 if is_blank(cells):
                     continue
                 parsed.rows += 1
-                result = parse_row(row, cells, headers, ctx)
+                result = reader.read(row, cells)
                 if isinstance(result, LeadDraft):
                     parsed.drafts.append(result)
                 else:
                     parsed.rejections.extend(result)
                 if progress and parsed.rows % self._progress_rows == 0:
                     progress(ImportProgress(Phase.READ, parsed.rows, total))
+            parsed.unknown_owners = tuple(reader.unknown_owners)
         log.info(
             "leads.file_read",
             file=path.name,
@@ -239,18 +245,23 @@ class LeadImporter:
         return parsed
 
 
-def _file_owners(
-    drafts: list[LeadDraft], directory: OwnerDirectory
-) -> tuple[list[LeadDraft], tuple[UnknownOwner, ...]]:
-    """Each draft's owner as the identity it is filed under; a name nobody goes by is dropped and reported."""
-    out: list[LeadDraft] = []
-    unknown: list[UnknownOwner] = []
-    for draft in drafts:
-        agent = directory.resolve(draft.owner)
-        if draft.owner is not None and agent is None:
-            unknown.append(UnknownOwner(draft.row, draft.owner))
-        out.append(draft if agent == draft.owner else dataclasses.replace(draft, owner=agent))
-    return out, tuple(unknown)
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while a file's rows become leads.
+
+    An import allocates a few objects per cell and keeps them all until it is written (drafts,
+    leads, rows, events: millions for 100 000 rows), none of them in a reference cycle; the
+    collector's full passes over that growing heap cost about a tenth of the import. Reference
+    counting still frees everything as usual; the collector resumes when the import ends (or
+    stays off if something else had turned it off).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(slots=True)
@@ -261,3 +272,4 @@ class _Parsed:
     rejections: list[Rejection] = field(default_factory=list)
     ignored_headers: tuple[str, ...] = ()
     phone_field: str = ""
+    unknown_owners: tuple[UnknownOwner, ...] = ()

@@ -91,6 +91,8 @@ _INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?
 _UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
 _INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind) VALUES (?, ?, ?)"
 _INSERT_EVENT = "INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (?, ?, ?, ?, ?)"
+# Event data as stored; one encoder (json.dumps builds one per call when given options).
+_JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
 def _cell(name: str, value: Any) -> Any:
@@ -531,9 +533,19 @@ class LeadStore:
         )
 
     async def _append(self, tx: Tx, events: Iterable[NewEvent]) -> None:
+        times: dict[datetime, str] = {}  # an import's events share one instant: rendered once
         await tx.executemany(
             _INSERT_EVENT,
-            [(e.lead_id, e.kind.value, to_db(e.at), e.actor, json.dumps(e.data, ensure_ascii=False)) for e in events],
+            [
+                (
+                    e.lead_id,
+                    e.kind.value,
+                    times.get(e.at) or times.setdefault(e.at, to_db(e.at)),
+                    e.actor,
+                    _JSON(e.data),
+                )
+                for e in events
+            ],
         )
 
     # -- changes from calls, agents and SMS --------------------------------------------------

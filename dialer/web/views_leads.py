@@ -1,12 +1,19 @@
 """Sales manager: upload a lead file (CSV/XLSX) into LeadImporter and see the rejects row by row; upload a
-DOSS export to take the showroom's visits and deals back into the leads (``dialer doss import-states``)."""
+DOSS export to take the showroom's visits and deals back into the leads (``dialer doss import-states``).
+
+Progress of a long import: the form carries a random token (``progress``, set by static/import.js); while
+the upload's import runs, GET /api/leads/import/progress/{token} answers how far it got (the importer's
+own progress reports: rows read of about how many, then matching and writing), so the page can show it
+while the browser waits for the report. Nothing is kept once the import ends.
+"""
 
 from __future__ import annotations
 
 import contextlib
+import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path, PurePosixPath, PureWindowsPath
 
 from aiohttp import web
@@ -16,8 +23,8 @@ from dialer.domain.access.policy import Action
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import FieldError, LeadSource, parse_source
 from dialer.leads.doss_states import StatesReport
-from dialer.leads.importer import ImportReport
-from dialer.web.errors import BadRequest
+from dialer.leads.importer import ImportProgress, ImportReport, Phase
+from dialer.web.errors import BadRequest, NotFound
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, console_actor
 from dialer.web.routing import RouteTable
@@ -25,6 +32,9 @@ from dialer.web.routing import RouteTable
 routes = RouteTable()
 
 _SUFFIXES = (".csv", ".xlsx")
+# The imports running now, by the token their form carried: the latest progress each reported.
+_RUNNING: dict[str, ImportProgress | None] = {}
+_TOKEN = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 @contextlib.asynccontextmanager
@@ -71,10 +81,49 @@ async def _import(request: web.Request) -> ImportReport:
         errors["owner"] = f"{owner!r}: not an agent's login, identity or alias"
     force = bool(form.get("force"))
     actor = console_actor(request)
+    token = str(form.get("progress") or "")
+    if not _TOKEN.match(token) or token in _RUNNING:
+        token = ""  # progress is shown for a fresh token only; the import runs the same without
     async with _uploaded(request, errors) as path:
-        return await request.app[DIALER].leads.importer.import_file(
-            path, actor=actor, source=source, owner=owner, force=force
-        )
+        if token:
+            _RUNNING[token] = None
+        try:
+            return await request.app[DIALER].leads.importer.import_file(
+                path, actor=actor, source=source, owner=owner, force=force, progress=_reporter(token)
+            )
+        finally:
+            _RUNNING.pop(token, None)
+
+
+def _reporter(token: str) -> Callable[[ImportProgress], None] | None:
+    """Keeps the import's latest progress under ``token`` (called from the importer's reading thread)."""
+    if not token:
+        return None
+
+    def report(progress: ImportProgress) -> None:
+        _RUNNING[token] = progress
+
+    return report
+
+
+@routes.route("GET", "/api/leads/import/progress/{token}", Action.LEAD_IMPORT, "How far a running import got")
+async def import_progress(request: web.Request) -> web.StreamResponse:
+    """Rows read (of about how many), or matching and writing; 404 once the import has ended (or never ran)."""
+    token = request.match_info["token"]
+    if token not in _RUNNING:
+        raise NotFound("not_running", "no import is running under this token")
+    progress = _RUNNING.get(token)
+    if progress is None:
+        return web.json_response({"phase": None, "rows": 0, "total": None, "text": t(request, "web.import.started")})
+    if progress.phase is Phase.WRITE:
+        text = t(request, "web.import.writing", rows=progress.rows)
+    elif progress.total:
+        total = max(progress.total, progress.rows)  # an estimate: never more done than in all
+        text = t(request, "web.import.read_of", rows=progress.rows, total=total, percent=progress.rows * 100 // total)
+    else:
+        text = t(request, "web.import.read", rows=progress.rows)
+    data = {"phase": progress.phase.value, "rows": progress.rows, "total": progress.total, "text": text}
+    return web.json_response(data)
 
 
 async def _import_states(request: web.Request) -> StatesReport:

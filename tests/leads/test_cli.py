@@ -107,3 +107,24 @@ def test_a_control_character_is_shown_escaped_and_a_bad_encoding_names_the_byte(
     broken.write_bytes("姓名,手机\r\n".encode("gbk") + b"\xff\r\n")
     assert run(config, "import", str(broken)) == 2
     assert "byte offset 11, line 2 is not" in capsys.readouterr().err
+
+
+def test_a_long_import_shows_its_progress_on_stderr_and_json_stays_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("DIALER_CONFIG", raising=False)
+    config = write_config(tmp_path, store={"path": str(tmp_path / "cli.sqlite3")}, leads={"import_progress_rows": 5})
+    path = tmp_path / "long.csv"
+    write_sheet(path, ["姓名", "手机"], [[f"客户{i}", f"1380013{i:04d}"] for i in range(12)])
+    assert run(config, "import", str(path), "--source", "hq", "--json") == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["created"] == 12  # stdout holds the report and nothing else
+    assert err.splitlines() == [
+        "已读取 5 / 约 12 行（41%）…",
+        "已读取 10 / 约 12 行（83%）…",
+        "共 12 行，正在查重并写入…",
+    ]
+    # The same file again is skipped before it is read: no progress at all.
+    assert run(config, "import", str(path), "--source", "hq", "--json") == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["skipped"] is True and err == ""

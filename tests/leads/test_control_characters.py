@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import UNPRINTABLE_REASON, FieldError, LeadSource, check_printable, shown
-from dialer.domain.leads.template import LeadDraft, RowContext, map_headers, parse_row
+from dialer.domain.leads.template import LeadDraft, RowContext, RowReader, map_headers
 from dialer.leads.service import LeadService
 from dialer.leads.sheets import write_sheet
 
@@ -89,7 +89,7 @@ def test_a_lone_surrogate_is_refused_and_shown_escaped() -> None:
         source=LeadSource.WEB,
         max_cell_chars=500,
     )
-    result = parse_row(2, ["张\ud800", "13800138000"], map_headers(["姓名", "手机"]), ctx)
+    result = RowReader(map_headers(["姓名", "手机"]), ctx, lambda name: name).read(2, ["张\ud800", "13800138000"])
     assert not isinstance(result, LeadDraft)
     assert [(r.field, r.value, r.reason) for r in result] == [("姓名", "张\\ud800", UNPRINTABLE_REASON)]
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -7,11 +8,28 @@ import pytest
 
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import IntentLevel, LeadSource
-from dialer.domain.leads.template import Column, LeadDraft, Rejection, RowContext, map_headers, parse_row
+from dialer.domain.leads.template import (
+    Column,
+    HeaderMap,
+    LeadDraft,
+    Rejection,
+    RowContext,
+    RowReader,
+    UnknownOwner,
+    map_headers,
+)
 
 CTX = RowContext(
     region="CN", tz=ZoneInfo("Asia/Shanghai"), now=datetime(2026, 11, 29, 1, tzinfo=UTC), max_cell_chars=500
 )
+
+WEB = dataclasses.replace(CTX, source=LeadSource.WEB)
+
+
+def parse_row(row: int, cells: list[object], headers: HeaderMap, ctx: RowContext) -> LeadDraft | list[Rejection]:
+    """One row read on its own, owners kept as written."""
+    return RowReader(headers, ctx, lambda name: name).read(row, cells)
+
 
 ZH = [
     "姓名",
@@ -125,3 +143,24 @@ def test_command_line_source_and_owner_fill_empty_cells_only() -> None:
     assert isinstance(a, LeadDraft) and isinstance(b, LeadDraft)
     assert (a.source, a.owner) == (LeadSource.WEB, "赵六")
     assert (b.source, b.owner) == (LeadSource.DEFEATED, "王丽")
+
+
+def test_the_reader_files_owners_under_their_identity_and_lists_names_nobody_goes_by() -> None:
+    reader = RowReader(map_headers(["姓名", "手机", "负责人"]), WEB, {"王丽": "agent1"}.get)
+    kept = reader.read(2, ["甲", "13800138000", "王丽"])
+    unknown = reader.read(3, ["乙", "13900139000", "小明"])
+    refused = reader.read(4, ["", "13700137000", "小红"])  # a refused row's owner is not listed
+    assert isinstance(kept, LeadDraft) and isinstance(unknown, LeadDraft) and isinstance(refused, list)
+    assert (kept.owner, unknown.owner) == ("agent1", None)
+    assert reader.unknown_owners == [UnknownOwner(3, "小明")]
+
+
+def test_a_cell_seen_before_is_judged_the_same_and_reported_for_its_own_row() -> None:
+    # Each distinct cell of a column is checked once; a refusal is still reported row by row.
+    reader = RowReader(map_headers(["姓名", "手机", "意向级别"]), WEB, lambda name: name)
+    first, second = (reader.read(row, ["甲", "13800138000", "Z"]) for row in (2, 3))
+    reason = "intent level must be H, A, B or C"
+    assert first == [Rejection(2, "意向级别", "Z", reason, "intent")]
+    assert second == [Rejection(3, "意向级别", "Z", reason, "intent")]
+    good = [reader.read(row, [f"客户{row}", f"1380013800{row}", "h"]) for row in (4, 5)]
+    assert [d.intent for d in good if isinstance(d, LeadDraft)] == [IntentLevel.H, IntentLevel.H]

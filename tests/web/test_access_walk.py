@@ -22,7 +22,8 @@ def _url(spec: RouteSpec, data: Fixtures) -> str:
     # Resources of the agent under test, so a refusal can only come from the role check.
     # (Campaign 1 does not exist: the roles let through get a 404 from the handler, never a 403.)
     values = {"lead_id": data.own_lead, "recording_id": data.own_recording, "name": "console.css",
-              "campaign_id": 1, "command": "pause", "promotion_id": 1, "endpoint": "agent1", "path": "index.js", "attempt_id": 1}  # fmt: skip
+              "campaign_id": 1, "command": "pause", "promotion_id": 1, "endpoint": "agent1", "path": "index.js",
+              "attempt_id": 1, "token": "00000000-0000-4000-8000-000000000000"}  # fmt: skip
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 

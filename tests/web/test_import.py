@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
@@ -15,6 +18,7 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.leads.model import LeadState
 from dialer.leads.sheets import write_sheet
+from dialer.store.leads import LeadStore
 from tests.web.conftest import Fixtures, Login
 
 
@@ -129,3 +133,45 @@ async def test_a_doss_export_takes_its_visits_and_deals_into_the_leads_once(
     write_sheet(wrong, ["手机"], [["13800138000"]])
     refused = await client.post("/api/doss/import-states", data=_upload(wrong), headers=manager.headers())
     assert refused.status == 400 and "no state column" in (await refused.json())["fields"]["file"]
+
+
+async def test_a_running_import_answers_how_far_it_got_under_its_forms_token(
+    client: TestClient, logins: dict[Role, Login], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = logins[Role.SALES_MANAGER]
+    token = "0f8e3a52-6c1d-4b7e-9a10-2d4c6e8f0a1b"
+    url = f"/api/leads/import/progress/{token}"
+    path = tmp_path / "long.csv"
+    write_sheet(path, ["姓名", "手机"], [[f"客户{i}", f"1380013{i:04d}"] for i in range(12)])
+    # Hold the import at its write step, where every row has been read and reported.
+    writing, release = asyncio.Event(), asyncio.Event()
+    import_drafts = LeadStore.import_drafts
+
+    async def held(self: LeadStore, *args: Any) -> Any:
+        writing.set()
+        await release.wait()
+        return await import_drafts(self, *args)
+
+    monkeypatch.setattr(LeadStore, "import_drafts", held)
+    assert (await client.get(url, headers=manager.headers())).status == 404  # nothing runs under it yet
+    upload = asyncio.create_task(
+        client.post("/import", data=_upload(path, manager.csrf, progress=token), headers=manager.headers(csrf=False))
+    )
+    await writing.wait()
+    resp = await client.get(url, headers=manager.headers())
+    assert resp.status == 200
+    assert await resp.json() == {"phase": "write", "rows": 12, "total": 12, "text": "共 12 行，正在查重并写入…"}
+    assert (await client.get(url, headers=logins[Role.AGENT].headers())).status == 403  # only who may import
+    release.set()
+    assert 'id="import-summary"' in await (await upload).text()
+    gone = await client.get(url, headers=manager.headers())
+    assert gone.status == 404 and (await gone.json())["error"] == "not_running"  # nothing kept once it ended
+
+
+async def test_the_import_page_carries_a_progress_token_field_and_its_script(
+    client: TestClient, logins: dict[Role, Login]
+) -> None:
+    text = await (await client.get("/import", headers=logins[Role.SALES_MANAGER].headers())).text()
+    assert 'name="progress"' in text and 'id="import-progress"' in text and "/static/import.js" in text
+    script = await client.get("/static/import.js")
+    assert script.status == 200 and "/api/leads/import/progress/" in await script.text()

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 from dialer.domain.leads.deadlines import DueRules, compute_due
 from dialer.domain.leads.model import Lead, LeadEventKind, LeadPhone, LeadState
@@ -143,9 +143,11 @@ class _Group:
     lead_id: int | None  # the stored lead these rows match; None: a new lead
 
 
-@dataclass(frozen=True, slots=True)
-class _Key:
-    """Which lead a number leads to: a stored one, or the new one a row of this file opened."""
+class _Key(NamedTuple):
+    """Which lead a number leads to: a stored one, or the new one a row of this file opened.
+
+    A named tuple: one is looked up per number of every row, and a tuple hashes in C.
+    """
 
     lead_id: int | None = None
     row: int | None = None
@@ -175,11 +177,11 @@ class _Planner:
     conflicts: list[OwnershipConflict] = field(default_factory=list)
     name_mismatches: list[NameMismatch] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-    phone_owner: dict[str, int] = field(default_factory=dict)
+    phone_owner: dict[str, _Key] = field(default_factory=dict)
     logged_claims: set[tuple[int, str]] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.phone_owner = {p.e164: lead.id for lead in self.existing.values() for p in lead.phones}
+        self.phone_owner = {p.e164: _Key(lead_id=lead.id) for lead in self.existing.values() for p in lead.phones}
 
     def group(self, drafts: Sequence[LeadDraft]) -> list[_Group]:
         """Sort rows into leads: a stored lead, or a new one opened by its first row.
@@ -189,8 +191,13 @@ class _Planner:
         """
         groups: dict[_Key, _Group] = {}
         by_phone: dict[str, _Key] = {}
+        stored = self.phone_owner
         for draft in drafts:
-            keys = list(dict.fromkeys(k for p in draft.phones if (k := self.key_of(p.e164, by_phone)) is not None))
+            keys: list[_Key] = []
+            for p in draft.phones:
+                key = stored.get(p.e164) or by_phone.get(p.e164)
+                if key is not None and key not in keys:
+                    keys.append(key)
             if len(keys) > 1:
                 self.reject(draft, f"{AMBIGUOUS}: {', '.join(k.describe() for k in keys)}")
                 continue
@@ -206,11 +213,6 @@ class _Planner:
             for p in draft.phones:
                 by_phone[p.e164] = key
         return list(groups.values())
-
-    def key_of(self, e164: str, by_phone: Mapping[str, _Key]) -> _Key | None:
-        if e164 in self.phone_owner:
-            return _Key(lead_id=self.phone_owner[e164])
-        return by_phone.get(e164)
 
     def fold(self, g: _Group, draft: LeadDraft) -> None:
         g.rows.append(draft)
@@ -237,7 +239,7 @@ class _Planner:
 
     def create(self, g: _Group) -> None:
         owner = g.claims[0][1] if g.claims else None
-        lead = Lead(
+        fields: dict[str, Any] = dict(
             id=self.next_id,
             name=g.first.name,
             source=g.first.source,
@@ -251,8 +253,12 @@ class _Planner:
             opt_out_at=self.now if g.opt_out else None,
             **g.values,
         )
+        lead = Lead(**fields)
+        # Built again with its deadline rather than copied (dataclasses.replace costs twice a build).
+        if (due := compute_due(lead, self.rules, self.now)) is not None:
+            lead = Lead(**fields, due_at=due.at, due_kind=due.kind.value)
         self.next_id += 1
-        self.created.append(_with_due(lead, self.rules, self.now))
+        self.created.append(lead)
         data: dict[str, Any] = {
             "import_id": self.import_id,
             "row": g.first.row,

@@ -324,8 +324,8 @@ def parse_phone(raw: object, region: str) -> LeadPhone:
 
 @lru_cache(maxsize=1 << 16)
 def _normalized(text: str, region: str) -> LeadPhone | str:
-    """The number, or why it is refused. Cached: phonenumbers takes ~30 us a number, and a file
-    repeats its numbers (several rows per customer, the same switchboard for many)."""
+    """The number, or why it is refused. Cached across files: numbers in shapes the mainland fast path
+    does not take (``dialer.phone``) cost phonenumbers ~50 us each, and files repeat their numbers."""
     if _LOCAL_LANDLINE.match(_DIGITS_ONLY.sub("", text)):
         return "landline without area code"
     try:

@@ -13,10 +13,10 @@ import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import (
@@ -224,87 +224,164 @@ def import_recipe(ctx: RowContext, owners: Mapping[str, str]) -> str:
     return hashlib.sha256(json.dumps(facts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
 
-@dataclass(slots=True)
-class _RowParse:
-    """Collects every problem of one row instead of stopping at the first."""
+# How many distinct cells of a column a reader remembers the result of. Most columns of a lead file
+# repeat a few values (models, levels, sources, owners, issue times); a column whose every cell
+# differs (names, numbers) fills this and is then parsed cell by cell, within a bounded memory.
+_MEMO_CELLS = 4096
+_UNSEEN = object()
 
-    row: int
-    cells: Sequence[object]
-    headers: HeaderMap
-    max_cell_chars: int
-    rejections: list[Rejection] = field(default_factory=list)
-    rejected: set[Column] = field(default_factory=set)
 
-    def raw(self, column: Column) -> object:
-        i = self.headers.index.get(column)
-        return self.cells[i] if i is not None and i < len(self.cells) else None
+@dataclass(frozen=True, slots=True)
+class _Field:
+    """A template column present in the file: where its cells are, how they parse, what was parsed."""
 
-    def get(self, column: Column, parse: Callable[[object], T | None], *, required: bool = False) -> T | None:
-        raw = self.raw(column)
+    column: Column
+    index: int
+    header: str  # as the file wrote it (escaped)
+    parse: Callable[[object], object]
+    memo: dict[str, object]  # cell text -> its value or the FieldError refusing it
+
+
+class RowReader:
+    """Turns the data rows of one file into drafts, or into everything wrong with each row.
+
+    One reader per file: it looks up once which columns the file has and how each parses, and
+    checks each distinct text of a column once (a model, a level or an issue time repeats over
+    thousands of rows). ``owners`` (the owner directory's ``resolve``) files each row's owner
+    under the identity of whoever goes by the name; a valid row naming nobody is kept without
+    an owner and listed in ``unknown_owners``.
+    """
+
+    def __init__(self, headers: HeaderMap, ctx: RowContext, owners: Callable[[str], str | None]) -> None:
+        self._ctx = ctx
+        self._owners = owners
+        self._headers = headers
+        self.unknown_owners: list[UnknownOwner] = []
+        local_today = ctx.now.astimezone(ctx.tz).date()
+        parsers: dict[Column, Callable[[object], object]] = {
+            Column.NAME: parse_text,
+            Column.MOBILE: _optional(lambda raw: parse_phone(raw, ctx.region)),
+            Column.LANDLINE: _optional(lambda raw: parse_phone(raw, ctx.region)),
+            Column.SOURCE: _optional(parse_source),
+            Column.OWNER: parse_text,
+            Column.MODEL: parse_text,
+            Column.INTENT: parse_intent,
+            Column.ISSUED_AT: lambda raw: _not_future(parse_datetime(raw, ctx.tz), ctx.now),
+            Column.HANDED_OVER_AT: lambda raw: _not_future(parse_datetime(raw, ctx.tz), ctx.now),
+            Column.CURRENT_CAR: parse_text,
+            Column.PURCHASE_DATE: lambda raw: _not_future(parse_date(raw), local_today),
+            Column.NEXT_FOLLOW_UP: lambda raw: parse_datetime(raw, ctx.tz),
+            Column.DEFEAT_REASON: parse_text,
+            Column.CONSENT: parse_flag,
+            Column.OPT_OUT: parse_flag,
+            Column.NOTE: parse_text,
+        }
+        self._fields = {
+            column: _Field(column, headers.index[column], headers.header[column], parse, {})
+            for column, parse in parsers.items()
+            if column in headers.index
+        }
+        self._others = tuple((f, name) for column, name in _OTHER_FIELDS if (f := self._fields.get(column)) is not None)
+
+    def read(self, row: int, cells: Sequence[object]) -> LeadDraft | list[Rejection]:
+        """One data row (``row`` is the spreadsheet row number) to a draft, or every reason it is refused.
+
+        Problems are listed in template order, each with the row, the file's header, the value and why.
+        """
+        ctx = self._ctx
+        refused: list[Rejection] = []
+        name = self._get(row, cells, Column.NAME, refused)
+        if name is None and not refused:
+            self._refuse(row, Column.NAME, self._raw(Column.NAME, cells), "empty", refused)
+        phones: list[LeadPhone] = []
+        for column in (Column.MOBILE, Column.LANDLINE):
+            phone = self._get(row, cells, column, refused)
+            if phone is not None and phone not in phones:
+                phones.append(phone)
+        if not phones and not any(r.column in (Column.MOBILE, Column.LANDLINE) for r in refused):
+            column = Column.MOBILE if Column.MOBILE in self._headers.index else Column.LANDLINE
+            self._refuse(row, column, None, "no phone number", refused)
+        before = len(refused)
+        source = self._get(row, cells, Column.SOURCE, refused) or ctx.source
+        if source is None and len(refused) == before:
+            self._refuse(row, Column.SOURCE, None, "empty and no --source given", refused)
+        named = self._get(row, cells, Column.OWNER, refused) or ctx.owner
+        values = {name: self._value(row, cells, field, refused) for field, name in self._others}
+        if refused:
+            return refused
+        assert source is not None  # else refused above
+        owner = None if named is None else self._owners(named)
+        if named is not None and owner is None:
+            self.unknown_owners.append(UnknownOwner(row, named))
+        portal = parse_portal(self._raw(Column.SOURCE, cells)) if source is LeadSource.WEB else None
+        return LeadDraft(row=row, name=name, phones=tuple(phones), source=source, owner=owner, portal=portal, **values)
+
+    def _raw(self, column: Column, cells: Sequence[object]) -> object:
+        field = self._fields.get(column)
+        return cells[field.index] if field is not None and field.index < len(cells) else None
+
+    def _get(self, row: int, cells: Sequence[object], column: Column, refused: list[Rejection]) -> Any:
+        """The column's value in this row (None: absent or empty), or None with the reason added to ``refused``."""
+        field = self._fields.get(column)
+        return None if field is None else self._value(row, cells, field, refused)
+
+    def _value(self, row: int, cells: Sequence[object], field: _Field, refused: list[Rejection]) -> Any:
+        if field.index >= len(cells):
+            return None
+        raw = cells[field.index]
         # An empty cell (most cells of most files) means absent to every parser: not parsed at all.
         if raw is None or raw == "":
-            value = None
+            return None
+        if type(raw) is str:
+            value = field.memo.get(raw, _UNSEEN)
+            if value is _UNSEEN:
+                value = self._parse(field, raw)
+                if len(field.memo) < _MEMO_CELLS:
+                    field.memo[raw] = value
         else:
-            try:
-                # Checked here, where every field of the row goes through, so a control character or a
-                # huge cell in any column can only ever become a rejection of this row.
-                check_printable(raw)
-                if isinstance(raw, str) and len(raw) > self.max_cell_chars:
-                    raise FieldError(f"too long: {len(raw)} characters, at most {self.max_cell_chars}")
-                value = parse(raw)
-            except FieldError as exc:
-                self.reject(column, raw, exc.reason)
-                return None
-        if value is None and required:
-            self.reject(column, raw, "empty")
+            value = self._parse(field, raw)
+        if isinstance(value, FieldError):
+            self._refuse(row, field.column, raw, value.reason, refused)
+            return None
         return value
 
-    def reject(self, column: Column, raw: object, reason: str) -> None:
-        name = self.headers.header.get(column, column.value)
-        self.rejected.add(column)
-        self.rejections.append(Rejection(self.row, name, "" if raw is None else shown(raw), reason, column.value))
+    def _parse(self, field: _Field, raw: object) -> object:
+        """The cell's value, or the FieldError refusing it (kept, like a value, for the cell's next time)."""
+        try:
+            # Checked here, where every field of the row goes through, so a control character or a
+            # huge cell in any column can only ever become a rejection of this row.
+            check_printable(raw)
+            if isinstance(raw, str) and len(raw) > self._ctx.max_cell_chars:
+                raise FieldError(f"too long: {len(raw)} characters, at most {self._ctx.max_cell_chars}")
+            return field.parse(raw)
+        except FieldError as exc:
+            return exc
+
+    def _refuse(self, row: int, column: Column, raw: object, reason: str, refused: list[Rejection]) -> None:
+        name = self._headers.header.get(column, column.value)
+        refused.append(Rejection(row, name, "" if raw is None else shown(raw), reason, column.value))
+
+
+# The columns after name, phones, source and owner (in the order their problems are reported), with the
+# LeadDraft field each fills.
+_OTHER_FIELDS = (
+    (Column.MODEL, "model"),
+    (Column.INTENT, "intent"),
+    (Column.ISSUED_AT, "issued_at"),
+    (Column.HANDED_OVER_AT, "handed_over_at"),
+    (Column.CURRENT_CAR, "current_car"),
+    (Column.PURCHASE_DATE, "purchase_date"),
+    (Column.NEXT_FOLLOW_UP, "callback_at"),
+    (Column.DEFEAT_REASON, "defeat_reason"),
+    (Column.CONSENT, "consent"),
+    (Column.OPT_OUT, "opt_out"),
+    (Column.NOTE, "note"),
+)
 
 
 def is_blank(cells: Sequence[object]) -> bool:
     """Spreadsheets carry empty trailing rows; they are not data."""
     return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
-
-
-def parse_row(row: int, cells: Sequence[object], headers: HeaderMap, ctx: RowContext) -> LeadDraft | list[Rejection]:
-    """One data row (``row`` is the spreadsheet row number) to a draft, or every reason it is refused."""
-    p = _RowParse(row, cells, headers, ctx.max_cell_chars)
-    name = p.get(Column.NAME, parse_text, required=True)
-    phones: list[LeadPhone] = []
-    for column in (Column.MOBILE, Column.LANDLINE):
-        phone = p.get(column, _optional(lambda raw: parse_phone(raw, ctx.region)))
-        if phone is not None and phone not in phones:
-            phones.append(phone)
-    if not phones and not p.rejected & {Column.MOBILE, Column.LANDLINE}:
-        p.reject(Column.MOBILE if Column.MOBILE in headers.index else Column.LANDLINE, None, "no phone number")
-    source = p.get(Column.SOURCE, _optional(parse_source)) or ctx.source
-    if source is None and Column.SOURCE not in p.rejected:
-        p.reject(Column.SOURCE, None, "empty and no --source given")
-    local_today = ctx.now.astimezone(ctx.tz).date()
-    draft = LeadDraft(
-        row=row,
-        name=name or "",
-        phones=tuple(phones),
-        source=source or LeadSource.WEB,  # only reached when the row is rejected anyway
-        owner=p.get(Column.OWNER, parse_text) or ctx.owner,
-        model=p.get(Column.MODEL, parse_text),
-        intent=p.get(Column.INTENT, parse_intent),
-        issued_at=p.get(Column.ISSUED_AT, lambda raw: _not_future(parse_datetime(raw, ctx.tz), ctx.now)),
-        handed_over_at=p.get(Column.HANDED_OVER_AT, lambda raw: _not_future(parse_datetime(raw, ctx.tz), ctx.now)),
-        current_car=p.get(Column.CURRENT_CAR, parse_text),
-        purchase_date=p.get(Column.PURCHASE_DATE, lambda raw: _not_future(parse_date(raw), local_today)),
-        callback_at=p.get(Column.NEXT_FOLLOW_UP, lambda raw: parse_datetime(raw, ctx.tz)),
-        defeat_reason=p.get(Column.DEFEAT_REASON, parse_text),
-        consent=p.get(Column.CONSENT, parse_flag),
-        opt_out=p.get(Column.OPT_OUT, parse_flag),
-        note=p.get(Column.NOTE, parse_text),
-        portal=parse_portal(p.raw(Column.SOURCE)) if source is LeadSource.WEB else None,
-    )
-    return p.rejections or draft
 
 
 def _optional(parse: Callable[[object], T]) -> Callable[[object], T | None]:
