@@ -3,7 +3,8 @@
 Under load Asterisk answered the first REGISTER only after SIPp had retransmitted it, so two 401s
 came back; SIPp took the second as an unexpected answer to its authenticated REGISTER and failed:
 "agent4 did not register (sipp status 1)" for whole modules of the test command. A registrar on
-loopback plays that PBX here; no Asterisk is needed.
+loopback plays that PBX here; no Asterisk is needed, but SIPp is the lab's (marker ``asterisk``): it
+runs with the PBX tests, on the real clock (under the test command's faketime SIPp's timers never fire).
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import pytest
 
 from dialer.lab.render import TEMPLATE_DIR
 from tests.conftest import free_port
+
+pytestmark = pytest.mark.asterisk
 
 # SIPp retransmits an unanswered REGISTER after 500 ms (retrans="500" in the scenario).
 RETRANSMISSIONS_BEFORE_ANSWER = 1

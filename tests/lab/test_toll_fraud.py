@@ -26,17 +26,25 @@ DATA = Path(__file__).parent / "data"
 CUSTOMER = "13800000001"
 
 
+# SIPp's status when it could not bind a socket (a port another process took between free_port() and its bind).
+SIPP_BIND_FAILED = 254
+
+
 def sipp(lab: Lab, lab_settings: Settings, scenario: str, number: str, from_user: str, *extra: str) -> int:
-    done = subprocess.run(
-        [
-            "sipp", f"127.0.0.1:{lab_settings.lab.sip_port}", "-sf", str(DATA / scenario), "-s", number,
-            "-key", "from_user", from_user, "-i", "127.0.0.1", "-p", str(free_port()), "-cp", str(free_port()),
-            "-mi", "127.0.0.1", "-mp", str(lab.layout.callers_rtp.start), "-m", "1", "-nostdin",
-            "-timeout", "10s", "-timeout_error", *extra,
-        ],
-        cwd=lab.layout.dir("sipp"), capture_output=True, timeout=30, check=False,
-    )  # fmt: skip
-    return done.returncode
+    """SIPp's exit status for one call of ``scenario``; started again on fresh ports if it could not bind."""
+    for _ in range(3):
+        done = subprocess.run(
+            [
+                "sipp", f"127.0.0.1:{lab_settings.lab.sip_port}", "-sf", str(DATA / scenario), "-s", number,
+                "-key", "from_user", from_user, "-i", "127.0.0.1", "-p", str(free_port()), "-cp", str(free_port()),
+                "-mi", "127.0.0.1", "-mp", str(lab.layout.callers_rtp.start), "-m", "1", "-nostdin",
+                "-timeout", "10s", "-timeout_error", *extra,
+            ],
+            cwd=lab.layout.dir("sipp"), capture_output=True, timeout=30, check=False,
+        )  # fmt: skip
+        if done.returncode != SIPP_BIND_FAILED:
+            return done.returncode
+    raise AssertionError(f"sipp could not bind three times: {(done.stdout + done.stderr)[-500:]!r}")
 
 
 def carrier_legs(ami: RawAmi, carrier: str) -> list[str]:
