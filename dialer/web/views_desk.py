@@ -261,10 +261,13 @@ async def _showroom(request: web.Request, lead: Lead) -> dict[str, object] | Non
 async def lead_card(request: web.Request) -> web.StreamResponse:
     """The lead with history, source, intent, deadlines, the scripts and the disposition form."""
     notice = t(request, "web.lead.saved") if request.query.get("saved") else ""
-    # Back from the call button: the user's phone rings; the disposition form already names the call.
+    # Back from the call button (``calling``): the user's phone rings; opened from the desk's card of a
+    # campaign call in progress (``call``). Either way the disposition form already names the call.
     calling = parse_int(request.query.get("calling"), "calling")
     if calling is not None:
         notice = t(request, "web.call.ringing")
+    else:
+        calling = parse_int(request.query.get("call"), "call")
     values = {"attempt_id": str(calling)} if calling is not None else None
     # The call card's hold, transfer and 3-way controls (views_calls: POST /api/calls/{attempt_id}/transfer).
     transfer = None
@@ -415,7 +418,14 @@ async def desk_state(request: web.Request) -> dict[str, Any]:
     in_hand = sorted(runners.leads_in_hand(agent))
     call = None
     if in_hand:
-        call = {"lead_id": in_hand[0], **await views_screenpop.lead_card(request, in_hand[0])}
+        # The live attempt names the call for the card's transfer controls and the disposition form (the
+        # lead in hand has one; its agent may not be written yet while the answer is put through).
+        live = [a for a in await request.app[DIALER].attempts.in_flight() if a.lead_id == in_hand[0]]
+        call = {
+            "lead_id": in_hand[0],
+            "attempt_id": live[-1].id if live else None,
+            **await views_screenpop.lead_card(request, in_hand[0]),
+        }
     return {
         "agent": agent, "state": board.state.value, "since": to_db_or_none(board.since), "reason": board.reason,
         "presence": presence.state.value, "explicit": presence.explicit,

@@ -22,7 +22,7 @@ from dialer.campaigns.runner import CampaignRunner
 from dialer.domain.access.policy import Role
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.leads.model import LeadState
-from dialer.web.keys import AUTH
+from dialer.web.keys import AUTH, DIALER
 from tests.telephony.fakes import FakeAmi
 from tests.web.campaigning import running_campaign, until
 from tests.web.conftest import PASSWORD, Fixtures, Login
@@ -85,6 +85,12 @@ async def _talk(client: TestClient, agent: Login, running: Running) -> tuple[dic
         call = await _next(ws, "call")
         state = await (await client.get("/api/desk/state", headers=agent.headers())).json()
         assert (state["state"], state["call"]["lead_id"]) == ("on_call", running.lead_id)
+        # The card names the live attempt: the lead page opened from it has the call's transfer controls.
+        live = await client.server.app[DIALER].attempts.get(call_id)
+        attempt_id = state["call"]["attempt_id"]
+        assert live is not None and attempt_id == live.id
+        page = await (await client.get(f"/leads/{running.lead_id}?call={attempt_id}", headers=agent.headers())).text()
+        assert f'data-attempt="{attempt_id}"' in page and 'id="transfer-blind"' in page
         running.fake.finish_answered_call(call_id, agent="agent1")
         wrap = await _next(ws, "wrap_up")
     return call, wrap

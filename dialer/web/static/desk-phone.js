@@ -20,7 +20,7 @@
       pop.dataset.leadId = c.lead_id;
       el("call-name").textContent = c.name || "-"; el("call-number").textContent = c.number || "-";
       el("call-source").textContent = c.source || "-"; el("call-intent").textContent = c.intent || "-";
-      el("call-pop-link").href = "/leads/" + c.lead_id;
+      el("call-pop-link").href = "/leads/" + c.lead_id + (c.attempt_id ? "?call=" + c.attempt_id : "");
     }
     el("call-wrap-up").hidden = !s.wrap_up;
     if (s.wrap_up) el("call-wrap-up-ends").textContent = new Date(s.wrap_up.ends_at).toLocaleTimeString();
