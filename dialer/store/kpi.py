@@ -50,6 +50,14 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             " ORDER BY at, id",
             (end, LeadEventKind.TRANSFERRED.value, LeadEventKind.STATE.value, LeadState.REACTIVATED.value),
         )
+        # HQ issuing a lead again (merge.reissue): each issue its own 48-hour clock. Later re-issues too: the
+        # leads table keeps only the latest issue, and a closed month needs the one before it.
+        reissue_rows = await r.fetchall(
+            f"SELECT lead_id, {json_text('data', 'issued_at')} AS issued_at,"
+            f" {json_text('data', 'from_issued_at')} AS from_issued_at, {json_text('data', 'from_source')} AS from_source"
+            " FROM lead_events WHERE kind = ? ORDER BY at, id",
+            (LeadEventKind.REISSUED.value,),
+        )
         contact_rows = await r.fetchall(
             f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
             (LeadEventKind.CONTACT.value, end),
@@ -94,6 +102,12 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     later: dict[int, list[datetime]] = defaultdict(list)
     for row in handover_rows:
         later[row["lead_id"]].append(from_db(row["at"]))
+    issues: dict[int, list[datetime]] = defaultdict(list)
+    for row in reissue_rows:
+        first = not issues[row["lead_id"]]
+        if first and row["from_source"] == LeadSource.HQ.value:
+            issues[row["lead_id"]].append(datetime.fromisoformat(row["from_issued_at"]))  # the issue before
+        issues[row["lead_id"]].append(datetime.fromisoformat(row["issued_at"]))
     return KpiInput(
         leads=[
             LeadFact(
@@ -105,6 +119,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
                 handed_over_at=from_db_or_none(row["handed_over_at"]),
                 portal=row["portal"],
                 handovers=_handovers(row, later.get(row["id"], [])),
+                hq_issues=tuple(issues.get(row["id"], ())),
             )
             for row in lead_rows
         ],

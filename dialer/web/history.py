@@ -36,6 +36,7 @@ _IN_OPENING: Mapping[str, frozenset[str]] = {
     "visit_confirmed": frozenset({"visit_at"}),
     "visit_cancelled": frozenset({"visit_at"}),
     "sms": frozenset({"template"}),
+    "reissued": frozenset({"issued_at"}),
 }
 # Facts that are codes of a translated vocabulary: the catalog key prefix of their values.
 _CODED = {
@@ -44,9 +45,11 @@ _CODED = {
     "to": "web.state.",
     "outcome": "outcome.",
     "purpose": "web.purpose.",
+    "from_source": "web.source.",
+    "from_state": "web.state.",
 }
 # Facts holding an ISO time.
-_TIMES = frozenset({"callback_at", "visit_at", "at", "not_before"})
+_TIMES = frozenset({"callback_at", "visit_at", "at", "not_before", "issued_at", "from_issued_at"})
 # Facts nobody reads on the card: numbers are on the card already (and masked elsewhere).
 _HIDDEN = frozenset({"phones", "phones_added"})
 

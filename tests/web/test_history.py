@@ -42,6 +42,11 @@ def test_each_kind_reads_as_a_sentence_with_codes_and_times_translated() -> None
     assert said("owner_renamed", {"from": "王丽", "to": "agent1", "reason": "alias"}) == (
         "负责人姓名 王丽 归入其坐席身份 agent1；原因：经理已将该姓名对应到此坐席"
     )
+    reissued = {"import_id": 4, "row": 2, "issued_at": "2026-11-05T01:00:00+00:00",
+                "from_issued_at": "2026-10-10T01:00:00+00:00", "from_source": "hq", "from_state": "defeated"}  # fmt: skip
+    assert said("reissued", reissued) == (
+        "总部重新下发（下发时间 2026-11-05 01:00）；导入 #4；第 2 行；上次下发：2026-10-10 01:00；原来源：总部下发；原状态：战败"
+    )
 
 
 def test_no_key_equals_value_text_even_for_kinds_and_facts_it_does_not_know() -> None:

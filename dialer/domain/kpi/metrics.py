@@ -95,6 +95,9 @@ class LeadFact:
     # Every hand-over of the lead, oldest first: the first (the file's, else its creation), then each transfer
     # or re-activation. Empty: only ``handed_over_at`` is known (each hand-over restarts the 2-day clock).
     handovers: tuple[datetime, ...] = ()
+    # Every HQ issue of a lead HQ issued again (merge.reissue), oldest first: the first issue when the lead
+    # was HQ's before, then each re-issue. Empty: issued once (``issued_at``, else its creation).
+    hq_issues: tuple[datetime, ...] = ()
     portal: str | None = None  # a web lead's car portal (汽车之家, 易车, ...), when its import named one
 
 
@@ -351,7 +354,7 @@ def compute(month: Month, data: KpiInput, rules: KpiRules, now: datetime, agent:
         deals=len({s.lead_id for s in states if s.state is LeadState.DEAL and start <= s.at < end}),
         hq_deadline=_deadline(
             [lead for lead in leads if lead.source is LeadSource.HQ],
-            lambda lead: (lead.issued_at or lead.created_at,),
+            lambda lead: lead.hq_issues or (lead.issued_at or lead.created_at,),
             rules.first_follow_up.hq,
             contacts,
             (start, end, now),

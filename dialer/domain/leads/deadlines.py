@@ -116,7 +116,7 @@ def _first_follow_up(lead: Lead, rules: DueRules) -> Due | None:
         # A re-activated lead is handed over again, whatever its original source and
         # earlier contacts; its first follow-up moves it back to following.
         window, start = rules.first_follow_up(LeadSource.DEFEATED), lead.handed_over_at
-    elif lead.followed_up and not _handed_over_since_contact(lead):
+    elif lead.followed_up and not _handed_over_since_contact(lead) and not _issued_since_contact(lead):
         return None
     else:
         window = rules.first_follow_up(lead.source)
@@ -141,6 +141,16 @@ def _handed_over_since_contact(lead: Lead) -> bool:
         and lead.handed_over_at is not None
         and lead.last_contact_at is not None
         and lead.handed_over_at > lead.last_contact_at
+    )
+
+
+def _issued_since_contact(lead: Lead) -> bool:
+    """HQ issued the customer again (merge.reissue) after the last call: its 48-hour clock runs again."""
+    return (
+        lead.source is LeadSource.HQ
+        and lead.issued_at is not None
+        and lead.last_contact_at is not None
+        and lead.issued_at > lead.last_contact_at
     )
 
 

@@ -12,7 +12,8 @@ numbers, decide what to create, what to fill in, what to report. The rule
 3. Against the store the stored lead wins the same way: the import fills
    empty fields and adds new numbers, and never overwrites what is there
    (an agent's later judgement beats an old spreadsheet). State and source
-   are never changed by an import.
+   are not changed by an import, with one exception: HQ issuing the customer
+   again (:func:`reissue`).
 4. Ownership belongs to whoever first entered the lead: a row naming a
    different owner does not take the lead over; that is reported, and logged
    once per claimant as an ``ownership_conflict`` lead event. A lead without
@@ -32,7 +33,7 @@ from enum import Enum
 from typing import Any, NamedTuple
 
 from dialer.domain.leads.deadlines import DueRules, compute_due
-from dialer.domain.leads.model import Lead, LeadEventKind, LeadPhone, LeadState
+from dialer.domain.leads.model import Lead, LeadEventKind, LeadPhone, LeadSource, LeadState
 from dialer.domain.leads.template import Column, LeadDraft, Rejection
 
 # The reason given for a row whose numbers point at two different leads; the
@@ -294,6 +295,17 @@ class _Planner:
             updates.update(owner=owner, owned_at=self.now)
             self.event(lead.id, LeadEventKind.ASSIGNED, {"import_id": self.import_id, "row": claim_row, "owner": owner})
         self.contest(lead.id, owner, g.claims)
+        again = reissue(lead, g.first.source, g.values["issued_at"]) or {}
+        if again:
+            updates.update(again)
+            self.event(lead.id, LeadEventKind.REISSUED, {
+                "import_id": self.import_id, "row": row, "issued_at": _json(again["issued_at"]),
+                "from_issued_at": _json(lead.issued_at or lead.created_at), "from_source": lead.source.value,
+                "from_state": lead.state.value,
+            })  # fmt: skip
+            if "state" in again:
+                self.event(lead.id, LeadEventKind.STATE, {"from": lead.state.value, "to": again["state"].value,
+                                                          "reason": "reissued by HQ"})  # fmt: skip
         if g.opt_out and lead.opt_out_at is None:
             updates["opt_out_at"] = self.now
             self.event(lead.id, LeadEventKind.OPT_OUT, {"import_id": self.import_id, "row": row})
@@ -303,7 +315,7 @@ class _Planner:
             )
             return
         self.updated_rows.append(RowMatch(row, lead.id))
-        filled = {k: v for k, v in updates.items() if k in FILL_FIELDS}
+        filled = {k: v for k, v in updates.items() if k in FILL_FIELDS and k not in again}
         if filled or new_phones:
             self.event(
                 lead.id,
@@ -371,6 +383,25 @@ def plan_import(
     for g in planner.group(drafts):
         planner.place(g)
     return planner.plan()
+
+
+def reissue(lead: Lead, source: LeadSource, issued_at: datetime | None) -> dict[str, Any] | None:
+    """What HQ issuing ``lead`` again changes, or None when the row is no re-issue.
+
+    A row of an HQ file whose issue time is later than the lead's clock (its issue time, else its
+    creation) is HQ handing the customer to the dealer again, a new prospect (the handbook's HQ
+    leads, 48 hours to the first follow-up): the lead becomes HQ's with that issue time, and a lead
+    lost (defeated) is open again (new). Re-importing the same file changes nothing (same time). A
+    lead that ended in a deal or was found invalid stays as it is: those are final.
+    """
+    if source is not LeadSource.HQ or issued_at is None or issued_at <= (lead.issued_at or lead.created_at):
+        return None
+    if lead.state in (LeadState.DEAL, LeadState.INVALID):
+        return None
+    changes: dict[str, Any] = {"source": LeadSource.HQ, "issued_at": issued_at}
+    if lead.state is LeadState.DEFEATED:
+        changes["state"] = LeadState.NEW
+    return changes
 
 
 def _with_due(lead: Lead, rules: DueRules, now: datetime) -> Lead:

@@ -193,6 +193,9 @@ class LeadEventKind(StrEnum):
     # A person sent the customer an SMS from the console (data: message_id, template, parts, not_before:
     # when the sending window lets it go); the outbox keeps its delivery.
     SMS = "sms"
+    # HQ issued the customer again (a row of an HQ file with a later issue time): the lead is HQ's, its
+    # 48-hour clock starts again (data: import_id, row, issued_at, from_issued_at, from_source, from_state).
+    REISSUED = "reissued"
 
 
 class PhoneKind(StrEnum):
