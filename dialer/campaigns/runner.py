@@ -524,6 +524,7 @@ class CampaignRunner:
     async def _call(self, pick: Pick, key: str) -> None:
         with structlog.contextvars.bound_contextvars(lead_id=pick.lead_id):
             picker = _EnginePicker(self, pick, key)
+            recorded: list[Attempt] = []
             try:
                 attempt = await self._calls.dial(
                     pick.phone,
@@ -531,10 +532,17 @@ class CampaignRunner:
                     lead_id=pick.lead_id,
                     campaign_id=self.campaign_id,
                     caller_id=self._caller_id,
+                    on_attempt=recorded.append,
                 )
-            except BaseException:
+            except BaseException as exc:
                 # Nothing was recorded for this call: free its line and its agent in the engine.
                 self.engine.ended(key, Outcome.FAILED, self.clock.now(), talked=False)
+                if not recorded and isinstance(exc, Exception):
+                    # Failed before its attempt row, so before any Originate (the row comes first): the lead
+                    # goes back to the hopper. Kept claimed, it held the campaign open while this node lived
+                    # (seen: a store write refused under load in the two-site drill). A cancelled call keeps
+                    # its claim for the next start's recovery, which releases it the same way.
+                    await self._hopper.release(self.campaign_id, pick.lead_id)
                 raise
             self._dialled += 1
             outcome = attempt.outcome or Outcome.UNKNOWN

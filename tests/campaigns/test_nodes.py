@@ -5,12 +5,15 @@ reconciles what a dead node left."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from dialer.campaigns.hopper import Hopper
+from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import load_mapping
 from dialer.doss.service import DossService
@@ -18,6 +21,7 @@ from dialer.settings import PbxSettings, RecordingSettings
 from dialer.store.attempts import AttemptStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.doss import DossOutbox
+from dialer.store.errors import StoreBusy
 from dialer.store.leases import NodeLease
 from dialer.store.process_lock import LeaseLost
 from dialer.telephony.calls import CallService
@@ -135,3 +139,43 @@ async def test_a_runner_started_after_the_lease_was_lost_settles_no_claims(world
         await make_runner(world, record.id, calls, doss, lease=lease).run()
     assert [p.lead_id for p in await world.store.claimed(record.id)] == [pick.lead_id]  # not released
     assert fake.originates == []
+
+
+class _BusyOnce(AttemptStore):
+    """The store refusing the first attempt row (a write the database refused under load), then writing."""
+
+    refused = 0
+
+    async def create(self, **fields: Any) -> Attempt:  # type: ignore[override]
+        if not self.refused:
+            self.refused += 1
+            raise StoreBusy("database is locked")
+        return await super().create(**fields)
+
+
+async def test_a_call_that_failed_before_its_attempt_gives_its_lead_back(world: World, tmp_path: Path) -> None:
+    """Before, the lead stayed claimed by the node: never dialled, and the campaign never completed."""
+    settings = dataclasses.replace(world.settings, recording=RecordingSettings(dir=str(tmp_path / "rec")))
+    attempts = _BusyOnce(world.db)
+    world = dataclasses.replace(world, settings=settings, attempts=attempts)
+    leads = [await world.lead(PHONES[i]) for i in (1, 2)]
+    record = await world.campaign(lines=2)
+    fake = FakeAmi(world.clock)
+    calls = CallService(ami_client=fake, attempts=attempts, settings=settings, clock=world.clock)
+    doss = DossService(
+        world.db,
+        world.leads,
+        DossOutbox(world.db),
+        load_mapping(settings.path(settings.doss.mapping_file)),
+        world.clock,
+    )
+    runner = make_runner(world, record.id, calls, doss)
+    running = asyncio.create_task(runner.run())
+    try:
+        await until(lambda: len(fake.originates) == 2, "both leads dialled, the refused one again")
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+    assert attempts.refused == 1
+    assert sorted(a.lead_id for a in await attempts.in_flight()) == sorted(leads)
