@@ -35,7 +35,7 @@ from tests.campaigns.test_campaign_crash import midday_timezone
 from tests.conftest import REPO, write_config
 from tests.pgserver import PostgresServer
 
-pytestmark = [pytest.mark.asterisk, pytest.mark.postgresql]
+pytestmark = [pytest.mark.asterisk, pytest.mark.postgresql, pytest.mark.group_drill]
 
 # The figure: on the 2-core test machine the drill dials them in about 80 s.
 LEADS = 2000
