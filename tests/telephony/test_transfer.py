@@ -129,9 +129,11 @@ async def test_an_attended_transfer_keeps_one_recording_of_both_parts(transfer_l
     assert (attempt.outcome, attempt.agent) == (Outcome.ANSWERED, "agent1")
     assert [(h.kind, h.from_party, h.to_party) for h in handovers] == [(HandoverKind.ATTENDED, "agent1", "agent2")]
     assert attempt.connected_at and attempt.ended_at
-    # One file from the connect to the end: agent1's part, the wait, and agent2's part.
-    assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.0
+    # One file from the connect to the end: agent1's part, the wait, and agent2's part (its start may lag the
+    # answer on a loaded machine: the span is checked with the slack of the other transfer tests).
+    assert seconds_of(recording) >= (attempt.ended_at - attempt.connected_at).total_seconds() - 1.5
     assert (attempt.ended_at - handed).total_seconds() >= 2.5
+    assert seconds_of(recording) >= (attempt.ended_at - handed).total_seconds() + 1.0  # more than agent2's part
     assert tail_rms(recording, 2.0) > 0.01, "agent2's part is silent"
 
 
