@@ -226,7 +226,7 @@ class SmsService:
             raise MessageRefused(f"cannot send to {to!r}: {exc.reason}") from None
         if (template is None) == (text is None):
             raise ValueError("give either a template or a text")
-        lead = await self._lead_for(lead_id, e164)
+        lead = await self.lead_for(lead_id, e164)
         entry = await self.suppressions.active(e164)
         if entry is not None:
             raise MessageRefused(f"the number is on the suppression list ({entry.source.value}: {entry.reason})")
@@ -294,7 +294,7 @@ class SmsService:
             )
         return Queued(message_id, created, msg.parts, draft.not_before)
 
-    async def _lead_for(self, lead_id: int | None, e164: str) -> Lead | None:
+    async def lead_for(self, lead_id: int | None, e164: str) -> Lead | None:
         if lead_id is None:
             return await self.leads.find_by_phone(e164)
         try:

@@ -25,7 +25,7 @@ from dialer.ami.errors import AmiError
 from dialer.clock import Clock
 from dialer.domain.calls.handovers import ENDPOINT, Handover, HandoverKind, HandoverRepository
 from dialer.logs import get_logger
-from dialer.telephony.calls import CallService
+from dialer.telephony.calls import AmiPort, CallService
 
 log = get_logger(__name__)
 
@@ -58,10 +58,8 @@ class TransferRefused(Exception):
         self.code = code
 
 
-class TransferPort(Protocol):
-    """The AMI actions this needs (``dialer.ami.client.AmiClient``)."""
-
-    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None: ...
+class TransferPort(AmiPort, Protocol):
+    """The AMI actions this needs besides the call service's (``dialer.ami.client.AmiClient``)."""
 
     async def redirect_both(
         self, channel: str, context: str, exten: str, extra_channel: str, extra_context: str, extra_exten: str
@@ -72,22 +70,6 @@ class TransferPort(Protocol):
     async def setvar(self, channel: str, name: str, value: str) -> None: ...
 
     async def hangup(self, channel: str, cause: int = 16) -> None: ...
-
-    async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
-
-    async def originate(
-        self,
-        *,
-        channel: str,
-        context: str,
-        exten: str,
-        priority: int,
-        channel_id: str,
-        other_channel_id: str,
-        timeout_ms: int,
-        caller_id: str,
-        variables: dict[str, str],
-    ) -> None: ...
 
 
 @dataclass

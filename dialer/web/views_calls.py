@@ -34,7 +34,7 @@ from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user, t
 from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor, session_of
 from dialer.web.routing import Param, RouteTable
-from dialer.web.views_desk import _lead_for, _lead_page, lead_owner_for, transfer_targets  # the lead card
+from dialer.web.views_desk import lead_for, lead_owner_for, lead_page, transfer_targets  # the lead card
 
 routes = RouteTable()
 
@@ -166,7 +166,7 @@ async def api_call(request: web.Request) -> web.StreamResponse:
 async def call_form(request: web.Request) -> web.StreamResponse:
     """Fields ``phone`` (the index of the lead's number, default the first) and, for a supervisor,
     ``window_override``; on success the lead's card, with the call's attempt in the disposition form."""
-    lead = await _lead_for(request, Action.CALL_PLACE)
+    lead = await lead_for(request, Action.CALL_PLACE)
     posted = await request.post()
     index = whole_number(str(posted.get("phone") or "0"))
     number = lead.phones[index].e164 if index is not None and index < len(lead.phones) else None
@@ -176,7 +176,7 @@ async def call_form(request: web.Request) -> web.StreamResponse:
         attempt = await place(request, lead, number, posted.get("window_override"))
     except WebError as exc:
         message = exc.message if not isinstance(exc, BadRequest) else "; ".join(exc.fields.values())
-        return await _lead_page(request, lead, errors={"call": message}, status=exc.status)
+        return await lead_page(request, lead, errors={"call": message}, status=exc.status)
     raise web.HTTPSeeOther(f"/leads/{lead.id}?calling={attempt.id}")
 
 

@@ -75,7 +75,7 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
     return lead.owner
 
 
-async def _lead_for(request: web.Request, action: Action) -> Lead:
+async def lead_for(request: web.Request, action: Action) -> Lead:
     """The lead in the URL, if the user may do ``action`` on it (an agent: leads they own or have in hand)."""
     lead_id = parse_int(request.match_info["lead_id"], "lead_id")
     assert lead_id is not None
@@ -195,7 +195,7 @@ async def transfer_targets(request: web.Request) -> list[tuple[str, str]]:
     return targets
 
 
-async def _lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
+async def lead_page(request: web.Request, lead: Lead, *, errors: dict[str, str] | None = None,
                      values: dict[str, str] | None = None, notice: str = "", status: int = 200,
                      transfer: dict[str, object] | None = None) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
@@ -277,14 +277,14 @@ async def lead_card(request: web.Request) -> web.StreamResponse:
             for key in ("party", "held", "consulting", "handed_over", "lead_handed_over")
         }
         transfer = {"attempt_id": calling, "targets": await transfer_targets(request), "text": text}
-    lead = await _lead_for(request, Action.LEAD_VIEW)
-    return await _lead_page(request, lead, notice=notice, values=values, transfer=transfer)
+    lead = await lead_for(request, Action.LEAD_VIEW)
+    return await lead_page(request, lead, notice=notice, values=values, transfer=transfer)
 
 
 @routes.route("GET", "/api/leads/{lead_id:\\d+}", Action.LEAD_VIEW, "One lead with its history")
 async def api_lead(request: web.Request) -> web.StreamResponse:
     """The lead card as JSON."""
-    lead = await _lead_for(request, Action.LEAD_VIEW)
+    lead = await lead_for(request, Action.LEAD_VIEW)
     return web.json_response(lead_json(lead, await request.app[DIALER].leads.store.events(lead.id)))
 
 
@@ -325,13 +325,13 @@ async def _record(request: web.Request, lead: Lead, data: dict[str, str]) -> Lea
 @routes.route("POST", "/leads/{lead_id:\\d+}/disposition", Action.DISPOSITION_RECORD, "Record the call result (form)")
 async def disposition(request: web.Request) -> web.StreamResponse:
     """Record the form; on an error, the same page again with the message next to the field."""
-    lead = await _lead_for(request, Action.DISPOSITION_RECORD)
+    lead = await lead_for(request, Action.DISPOSITION_RECORD)
     data = {k: str(v) for k, v in (await request.post()).items() if k != "csrf_token"}
     try:
         updated = await _record(request, lead, data)
     except BadRequest as exc:
         fields = exc.fields or {"_": exc.message}
-        return await _lead_page(request, lead, errors=fields, values=data, status=400)
+        return await lead_page(request, lead, errors=fields, values=data, status=400)
     raise web.HTTPSeeOther(f"/leads/{updated.id}?saved=1")
 
 
@@ -339,7 +339,7 @@ async def disposition(request: web.Request) -> web.StreamResponse:
               body="application/json")  # fmt: skip
 async def api_disposition(request: web.Request) -> web.StreamResponse:
     """JSON body with the form's fields; 400 with ``fields`` naming what is wrong."""
-    lead = await _lead_for(request, Action.DISPOSITION_RECORD)
+    lead = await lead_for(request, Action.DISPOSITION_RECORD)
     body = await json_object(request)
     updated = await _record(request, lead, {k: "" if v is None else str(v) for k, v in body.items()})
     return web.json_response(lead_json(updated))
@@ -351,7 +351,7 @@ def lead_manager(request: web.Request) -> LeadManager:
 
 
 async def _reactivate(request: web.Request, reason: str) -> Lead:
-    lead = await _lead_for(request, Action.LEAD_REACTIVATE)
+    lead = await lead_for(request, Action.LEAD_REACTIVATE)
     try:
         done = await lead_manager(request).reactivate([lead.id], console_actor(request), reason)
     except ManageError as exc:
@@ -368,8 +368,8 @@ async def reactivate(request: web.Request) -> web.StreamResponse:
     try:
         lead = await _reactivate(request, str(form.get("reason") or ""))
     except BadRequest as exc:
-        return await _lead_page(
-            request, await _lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400
+        return await lead_page(
+            request, await lead_for(request, Action.LEAD_VIEW), errors=exc.fields or {"_": exc.message}, status=400
         )
     raise web.HTTPSeeOther(f"/leads/{lead.id}")
 

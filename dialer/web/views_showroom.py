@@ -23,7 +23,7 @@ from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object, parse_milestone
 from dialer.web.keys import DIALER, SETTINGS, console_actor
 from dialer.web.routing import Param, RouteTable
-from dialer.web.views_desk import _lead_for, _lead_page, lead_json  # the lead card and its access rule
+from dialer.web.views_desk import lead_for, lead_json, lead_page  # the lead card and its access rule
 
 routes = RouteTable()
 
@@ -50,19 +50,19 @@ async def record(
 
 
 async def _form(request: web.Request, state: LeadState) -> web.StreamResponse:
-    lead = await _lead_for(request, Action.MILESTONE_RECORD)
+    lead = await lead_for(request, Action.MILESTONE_RECORD)
     posted = await request.post()
     data = {k: str(v) for k, v in posted.items() if k != "csrf_token"}
     try:
         await record(request, [lead.id], state, data)
     except BadRequest as exc:
-        return await _lead_page(request, lead, errors=exc.fields or {"_": exc.message}, status=400)
+        return await lead_page(request, lead, errors=exc.fields or {"_": exc.message}, status=400)
     back = data.get("next", "")
     raise web.HTTPSeeOther(back if _BACK.match(back) else f"/leads/{lead.id}?saved=1")
 
 
 async def _api(request: web.Request, state: LeadState) -> web.StreamResponse:
-    lead = await _lead_for(request, Action.MILESTONE_RECORD)
+    lead = await lead_for(request, Action.MILESTONE_RECORD)
     body = await json_object(request, empty=True)
     return web.json_response(lead_json((await record(request, [lead.id], state, body))[0]))
 

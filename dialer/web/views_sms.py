@@ -29,7 +29,7 @@ from dialer.web.forms import json_object, parse_int
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, console_actor
 from dialer.web.routing import Param, RouteTable
-from dialer.web.views_desk import _lead_for, local_time  # the lead card's access rule and its times
+from dialer.web.views_desk import lead_for, local_time  # the lead card's access rule and its times
 
 routes = RouteTable()
 _T = TypeVar("_T")
@@ -90,7 +90,7 @@ def _draft_json(request: web.Request, draft: Draft) -> dict[str, Any]:
 async def api_sms_preview(request: web.Request) -> web.StreamResponse:
     """200 with the text, parts and when it may go out; 422 ``sms_refused`` naming why it may not go;
     400 naming ``template`` for an unknown template or one the lead lacks a value for."""
-    lead = await _lead_for(request, Action.SMS_SEND)
+    lead = await lead_for(request, Action.SMS_SEND)
     draft = await _ask(_sms(request).draft_for_lead(lead.id, _template(request.query.get("template"))))
     return web.json_response(_draft_json(request, draft))
 
@@ -100,7 +100,7 @@ async def api_sms_preview(request: web.Request) -> web.StreamResponse:
 async def api_sms_send(request: web.Request) -> web.StreamResponse:
     """201 with the outbox message (id, parts, when it may go out); it is in the lead's history. 422 and 400
     as the preview."""
-    lead = await _lead_for(request, Action.SMS_SEND)
+    lead = await lead_for(request, Action.SMS_SEND)
     template = _template((await json_object(request)).get("template"))
     queued = await _ask(_sms(request).send_to_lead(lead.id, template, console_actor(request)))
     return web.json_response(
@@ -114,7 +114,7 @@ async def api_sms_send(request: web.Request) -> web.StreamResponse:
 )
 async def sms_page(request: web.Request) -> web.StreamResponse:
     """The templates; with ``?template=`` the text the customer would read, or why it may not go."""
-    lead = await _lead_for(request, Action.SMS_SEND)
+    lead = await lead_for(request, Action.SMS_SEND)
     chosen = request.query.get("template", "")
     draft, errors = None, {}
     if chosen:
@@ -133,7 +133,7 @@ async def sms_page(request: web.Request) -> web.StreamResponse:
 @routes.route("POST", "/leads/{lead_id:\\d+}/sms", Action.SMS_SEND, "Send this lead's customer an SMS (form)")
 async def sms_send(request: web.Request) -> web.StreamResponse:
     """Field ``template``; sent: back to the page with the message named; refused: the page says why."""
-    lead = await _lead_for(request, Action.SMS_SEND)
+    lead = await lead_for(request, Action.SMS_SEND)
     posted = await request.post()
     chosen = str(posted.get("template") or "")
     try:
