@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Protocol
 
@@ -307,7 +308,7 @@ class CallService:
             call.inbox.put_nowait(ev.OriginateRefused(self._clock.now(), str(exc)))
         else:
             now = self._clock.now()
-            self._write_later(call, self._attempts.mark_started(call_id, now))
+            self._write_later(call, partial(self._attempts.mark_started, call_id, now))
             call.inbox.put_nowait(ev.OriginateSent(now))
         return await self._follow(call)
 
@@ -331,7 +332,8 @@ class CallService:
                 # event (a DialEnd ANSWER's write must not delay the agent connect that follows).
                 self._write_later(
                     call,
-                    self._attempts.update_progress(
+                    partial(
+                        self._attempts.update_progress,
                         call.call_id,
                         state=state,
                         answered_at=at if state is CallState.ANSWERED else None,
@@ -346,13 +348,17 @@ class CallService:
         return None
 
     @staticmethod
-    def _write_later(call: _Call, write: Awaitable[object]) -> None:
-        """Queue a record update of ``call`` behind the ones before it, without waiting for it."""
+    def _write_later(call: _Call, write: Callable[[], Awaitable[object]]) -> None:
+        """Queue a record update of ``call`` behind the ones before it, without waiting for it.
+
+        The update is made when its turn comes, not when queued: a queue cancelled at shutdown
+        then leaves no coroutine behind that was never awaited.
+        """
 
         async def after(previous: asyncio.Future[None] | None) -> None:
             if previous is not None:
                 await previous
-            await write
+            await write()
 
         call.writes = asyncio.ensure_future(after(call.writes))
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
+import warnings
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -311,3 +314,35 @@ async def test_a_manual_call_adopted_after_a_restart_is_still_read_agent_first(
     done = await repo.get("manual")
     assert done is not None and (done.outcome, done.agent) == (Outcome.ANSWERED, "agent1")
     assert done.answered_at is not None and done.connected_at is not None
+
+
+async def test_a_service_stopped_while_its_record_updates_wait_leaves_no_update_unawaited(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> None:
+    # A node stopping mid-call cancels the call's queue of record updates; an update made at queue
+    # time instead of at its turn was then a coroutine never awaited (a RuntimeWarning at shutdown).
+    stuck = asyncio.Event()
+
+    class SlowStore(AttemptStore):
+        async def mark_started(self, call_id: str, at: datetime) -> None:
+            await stuck.wait()  # the store's writer is busy: every later update queues behind this one
+
+    fake = FakeAmi(clock)
+    service = CallService(ami_client=fake, attempts=SlowStore(db), settings=settings, clock=clock)
+    router = asyncio.create_task(route_all(fake, service))
+    call = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+    await wait_for(lambda: fake.originates, "originate")
+    fake.play_answered_call(fake.originates[0]["channel_id"])
+    await wait_for(lambda: fake.redirects, "agent redirect")  # the answer's progress update is queued by now
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in pending:  # what asyncio.run does to the tasks left at shutdown
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        assert router in pending and call in pending
+        del pending, call, router
+        for _ in range(3):  # the loop drops a finished task's last step one turn later
+            await asyncio.sleep(0)
+        gc.collect()
+    assert [str(w.message) for w in caught if "never awaited" in str(w.message)] == []
