@@ -133,7 +133,7 @@ async def test_supervisor_creates_in_the_form_and_it_equals_the_file(
     page = await client.get("/campaigns/new", headers=supervisor.headers())
     assert page.status == 200
     html = await page.text()
-    assert 'value="agent1"' in html and "/static/campaigns.js" in html
+    assert 'value="agent1"' in html and "/static/live-count.js" in html
     resp = await client.post("/campaigns", data=_form(settings), headers=supervisor.headers(), allow_redirects=False)
     assert resp.status == 303, await resp.text()
     created = int(resp.headers["Location"].rpartition("=")[2])
