@@ -118,6 +118,9 @@ class App:
     inbound: InboundService | None = None
     supervisor: SupervisorService | None = None
     lease: NodeLease | None = None  # on PostgreSQL, this node's lease on its PBX (docs/store.md)
+    # Set when the lease was lost and the PBX link closed: the PBX is another node's now, and the face
+    # running this node stops it (docs/store.md, "Several nodes").
+    pbx_lost: asyncio.Event = field(default_factory=asyncio.Event)
     tasks: tuple[asyncio.Task[Any], ...] = field(default=())
 
 
@@ -241,8 +244,12 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
         restores = BackgroundTasks()
         try:
             await client.start()
+            pbx_lost = asyncio.Event()
             if lease is not None:
-                tasks.append(_task(supervised(PBX_LEASE, lease.keep, base.health), PBX_LEASE))
+                held = lease
+                tasks.append(
+                    _task(supervised(PBX_LEASE, lambda: _hold_pbx(held, client, pbx_lost), base.health), PBX_LEASE)
+                )
             base.disk.check()
             after_call = (base.recordings.register_finished,)
             calls = CallService(
@@ -308,6 +315,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
                 sms=sms,
                 presence=presence,
                 lease=lease,
+                pbx_lost=pbx_lost,
                 tasks=tuple(tasks),
             )
             await manual_calls.close()
@@ -322,6 +330,21 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             await client.close()
             if lease is not None:
                 await lease.release()
+
+
+async def _hold_pbx(lease: NodeLease, client: AmiClient, lost: asyncio.Event) -> None:
+    """Keep this node's lease on its PBX; once it is lost, let go of the PBX at once.
+
+    Lost means the lease ran out on this node's clock (the database unreachable, or the process
+    paused) and another node may be reconciling the PBX's calls already: closing the AMI link makes
+    sure no Originate or Redirect of this node reaches them, whatever a runner or a person asks.
+    ``lost`` then tells the face to stop the node; a service manager starting it again finds the PBX
+    held by the successor (refused, naming it) or free again (taken).
+    """
+    await lease.keep()
+    log.error("node.pbx_lost", pbx=lease.pbx, node=lease.node, expired_at=lease.expires_at.isoformat())
+    lost.set()
+    await client.close()
 
 
 async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent], object]], health: TaskHealth) -> None:

@@ -48,7 +48,10 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
         else:
             async with serve(cfg, clock=args.clock, host=host, port=port, sms_worker=not args.no_sms) as server:
                 announce(server.url, lang, pbx=True)
-                await until_interrupted()
+                await until_interrupted(server.app.pbx_lost)
+                if server.app.pbx_lost.is_set():
+                    # Non-zero: a service manager starts the node again, which then waits for the PBX.
+                    raise CliError(translate("server.pbx_lost", lang, pbx=cfg.pbx.name))
     except (StoreInUse, AmiError, OSError) as exc:
         raise CliError(str(exc)) from None
     return 0
@@ -60,15 +63,19 @@ def announce(url: str, lang: str, *, pbx: bool) -> None:
     print(translate("server.runs_campaigns" if pbx else "server.store_only", lang), flush=True)
 
 
-async def until_interrupted() -> None:
-    """Return on SIGINT (Ctrl-C) or SIGTERM (a service manager's stop), so shutdown runs in order."""
+async def until_interrupted(lost: asyncio.Event | None = None) -> None:
+    """Return on SIGINT (Ctrl-C) or SIGTERM (a service manager's stop), or once ``lost`` is set (the node
+    lost its PBX to another node), so shutdown runs in order."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
+    waits = [asyncio.ensure_future(event.wait()) for event in (stop, lost) if event is not None]
     try:
-        await stop.wait()
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
     finally:
+        for wait in waits:
+            wait.cancel()
         for sig in signals:
             loop.remove_signal_handler(sig)

@@ -10,6 +10,8 @@ import pytest
 from dialer.app import open_app, open_store
 from dialer.cli import main
 from dialer.clock import VirtualClock
+from dialer.domain.calls.outcome import Outcome
+from dialer.phone import normalize
 from dialer.settings import (
     BackupSettings,
     PbxSettings,
@@ -21,9 +23,10 @@ from dialer.settings import (
 )
 from dialer.store.database import Database
 from dialer.store.errors import MigrationError, StoreError
-from dialer.store.leases import NodeLease
+from dialer.store.leases import LeaseStore, NodeLease
 from dialer.store.postgres import translate_sql
 from dialer.store.process_lock import LeaseHeld
+from tests.ami.fake_ami import FakeAmi
 from tests.conftest import REPO, START, write_config
 from tests.pgserver import PostgresServer
 from tests.web.conftest import CHEAP
@@ -111,6 +114,37 @@ async def test_open_app_refuses_a_second_node_for_the_same_pbx_before_touching_i
     with pytest.raises(LeaseHeld, match=r"PBX 'site-01' is driven by another live dialer node \(elsewhere/1"):
         async with open_app(settings, clock):
             pass
+
+
+@pytest.mark.postgresql
+async def test_a_node_that_lost_its_lease_lets_go_of_its_pbx_at_once(tmp_path: Path, group_db: str) -> None:
+    ami = FakeAmi()
+    await ami.start()
+    settings = Settings(
+        store=StoreSettings(url=group_db, lease_s=3.0),
+        pbx=PbxSettings(name="site-01", ami_port=ami.port, ami_user=ami.user, ami_secret=ami.secret),
+        recording=RecordingSettings(dir=str(tmp_path / "recordings")),
+    )
+    clock = VirtualClock(START)
+    try:
+        async with open_app(settings, clock) as app:
+            assert app.lease is not None and app.ami is not None and app.ami.connected
+            assert not app.pbx_lost.is_set()
+            # Paused past its lease (the database out of reach, the machine frozen): on its own clock
+            # the lease has run out, and a successor may already drive the PBX.
+            clock.advance(4)
+            await asyncio.wait_for(app.pbx_lost.wait(), 10)  # the next renewal (1 s of real time) finds it lost
+            await ami.wait_for(lambda: not app.ami.connected)
+            assert app.calls is not None
+            attempt = await app.calls.dial(normalize("13800000001"), agent="agent1")
+            assert attempt.outcome is Outcome.FAILED  # refused here: the link is closed, nothing reached the PBX
+            assert "Originate" not in ami.names()
+            async with await Database.open(group_db, clock=clock) as db:  # the successor takes the PBX
+                await NodeLease.take(db, "site-01", 3.0, clock, node="successor/2")
+        async with await Database.open(group_db, clock=clock) as db:  # stopping gave back nothing of the successor's
+            assert [h.node for h in await LeaseStore(db).holders()] == ["successor/2"]
+    finally:
+        await ami.close()
 
 
 @pytest.mark.postgresql
