@@ -78,25 +78,27 @@ in_copy() {
     ip addr add 10.213.0.1/24 dev dcc0 && ip link set dcc1 up && ip link set dcc0 up && exec "$@"' sh "${drop[@]}" "$@")
 }
 
+# Each pass ends with its slowest tests, for whoever next keeps the command near 15 minutes.
+slowest=--durations=12
 echo "==> four passes at once (output below as each ends): the PBX and browser tests on $(asterisk -V);"
 echo "    the PBX tests on $(PATH="$ast22:$PATH" asterisk -V); the tests without PBX and browser;"
 echo "    and those with the calendar moved $FUTURE_DAYS days ahead"
-background nice -n 19 .venv/bin/python -m pytest -p no:cacheprovider -q -m "not asterisk and not browser"
+background nice -n 19 .venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "not asterisk and not browser"
 free_pid=$bg_pid free_log=$bg_log
 # Monotonic time is moved too (libfaketime's default): its FAKETIME_DONT_FAKE_MONOTONIC=1 breaks
 # Python's time.sleep() (clock_nanosleep with an absolute monotonic deadline gets EINVAL;
 # libfaketime 0.9.10, github.com/wolfcw/libfaketime/issues/426).
 # Its PostgreSQL runs (marker postgresql) are left out: the same SQL runs on both backends in the
 # other pass, what the calendar can break is the Python around it, which the SQLite runs exercise.
-background in_copy nice -n 19 faketime "+$FUTURE_DAYS days" .venv/bin/python -m pytest -p no:cacheprovider -q \
+background in_copy nice -n 19 faketime "+$FUTURE_DAYS days" .venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" \
   -m "not asterisk and not browser and not postgresql"
 future_pid=$bg_pid future_log=$bg_log
 # The two-site drill (marker group_drill) runs once, on 16: four labs, four nodes and two PostgreSQL
 # servers at one time made the whole command's slowest minutes, for a subject that is not the PBX's.
-background in_copy env PATH="$ast22:$PATH" .venv/bin/python -m pytest -p no:cacheprovider -q -m "asterisk and not group_drill"
+background in_copy env PATH="$ast22:$PATH" .venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "asterisk and not group_drill"
 pbx22_pid=$bg_pid pbx22_log=$bg_log
 pbx16=0
-.venv/bin/python -m pytest -p no:cacheprovider -q -m "asterisk or browser" || pbx16=$?
+.venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "asterisk or browser" || pbx16=$?
 pbx22=0
 finish "$pbx22_pid" "$pbx22_log" "the PBX tests on Asterisk 22" || pbx22=$?
 free=0
