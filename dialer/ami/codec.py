@@ -170,19 +170,21 @@ class Message:
                 first = self._split()
                 return [first.get(key, "") for key in keys]
         values: list[str] = []
+        search, line_end = lower.find, text.find
         for key in keys:
             if key == "event":  # the first line, the only one without a CRLF before it
                 values.append(self._name)
                 continue
             needle = _NEEDLES.get(key) or _needle(key)
-            start = lower.find(needle)
+            start = search(needle)
             if start < 0:
                 values.append("")
                 continue
             start += len(needle)
-            end = text.find("\r\n", start)
-            value = text[start:end] if end >= 0 else text[start:]
-            values.append(value[1:] if value[:1] == " " else value)
+            if text.startswith(" ", start):  # the one space after the colon is syntax
+                start += 1
+            end = line_end("\r\n", start)
+            values.append(text[start:end] if end >= 0 else text[start:])
         return values
 
     def get_all(self, key: str) -> tuple[str, ...]:
