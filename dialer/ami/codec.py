@@ -171,11 +171,10 @@ class Message:
                 return [first.get(key, "") for key in keys]
         values: list[str] = []
         search, line_end = lower.find, text.find
-        for key in keys:
-            if key == "event":  # the first line, the only one without a CRLF before it
+        for needle in _NEEDLES.get(keys) or _needles(keys):
+            if needle is None:  # "event": the first line, the only one without a CRLF before it
                 values.append(self._name)
                 continue
-            needle = _NEEDLES.get(key) or _needle(key)
             start = search(needle)
             if start < 0:
                 values.append("")
@@ -237,22 +236,26 @@ class Message:
 
 
 _ACTION_ID = ("actionid",)
-# "\r\n<key>:" for the keys the typed events read, made once; any other key gets its own on the fly.
-_NEEDLES: dict[str, str] = {}
+# For each tuple of keys asked for: the text that starts a line holding each key in a message's
+# lower-cased text, "\r\n<key>:" (None for "event", which is the first line). The typed events ask
+# for a dozen tuples, made once; any other tuple is made on the fly (and kept while few).
+_NEEDLES: dict[tuple[str, ...], tuple[str | None, ...]] = {}
+_MAX_NEEDLE_SETS = 256
 
 
-def _needle(key: str) -> str:
-    """The text that starts a line holding ``key`` (lower case) in a message's lower-cased text.
+def _needles(keys: tuple[str, ...]) -> tuple[str | None, ...]:
+    """The needles for ``keys``.
 
-    A key with a colon, whitespace or nothing in it can never be a header's key: no line starts
-    with its needle ("\r\n:" is not searched for, "\r\n\n" cannot occur in a clean message).
+    A key with a colon, whitespace or nothing in it can never be a header's key: its needle is
+    "\n\n", which no clean message contains (every LF in it follows a CR).
     """
-    needle = f"\r\n{key}:"
-    if key and ":" not in key and key.split() == [key]:
-        _NEEDLES[key] = needle
-    else:
-        needle = "\n\n"
-    return needle
+    needles = tuple(
+        None if key == "event" else f"\r\n{key}:" if key and ":" not in key and key.split() == [key] else "\n\n"
+        for key in keys
+    )
+    if len(_NEEDLES) < _MAX_NEEDLE_SETS:
+        _NEEDLES[keys] = needles
+    return needles
 
 
 Item = Banner | Message
