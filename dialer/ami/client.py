@@ -7,7 +7,8 @@ docs/panoramisk.md):
 
 * wire decoding through :mod:`dialer.ami.codec` in a subclassed protocol, so
   split UTF-8 characters survive (3), and a failing message or handler is logged
-  instead of killing the connection (2);
+  instead of killing the connection (2); a message beyond the codec's size limit
+  drops the link (reconnect and reconcile) instead of growing the buffer forever;
 * every action has a timeout and its pending entry is removed however it ends
   (6); an error reply to a list action resolves at once (6); an action while the
   link is down fails immediately with :class:`AmiLinkDown` (4);
@@ -25,7 +26,8 @@ docs/panoramisk.md):
   event placed in the stream exactly where the snapshot was taken.
 
 Events reach the single consumer of :meth:`AmiClient.events` through one bounded
-queue filled by one synchronous handler. Backpressure policy: if the consumer
+queue, the events of one TCP read together (one timestamp, one wake-up of the
+consumer); panoramisk's parser and event dispatch are not on this path at all. Backpressure policy: if the consumer
 falls so far behind that the queue is full, dropping single events would leave
 calls in wrong states without anyone noticing, and blocking is impossible inside
 ``data_received``. So the link is dropped instead (logged as an error), the

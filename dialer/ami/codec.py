@@ -16,6 +16,12 @@ The parser knows three shapes of input:
 * ``Response: Follows`` (command output of old Asterisk releases): free text
   after the headers, terminated by ``--END COMMAND--``; it may contain empty
   lines, so it is framed on that terminator instead.
+
+Speed matters here (a busy PBX sends tens of thousands of events a second, most
+of which nobody reads): all complete frames of a read come apart in one split,
+and an event from a read without stray CR or LF stays unparsed until someone
+asks for its headers (see :class:`Message`). A message may not exceed
+:data:`MAX_FRAME` bytes, so a peer cannot make the dialer hold an endless one.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ only a fresh snapshot tells the truth.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
@@ -248,7 +248,7 @@ class RawEvent(AmiEvent):
     """
 
     name: str
-    message: Message = field(repr=False)
+    message: Message
 
     @property
     def fields(self) -> Fields:
