@@ -27,12 +27,13 @@ docs/panoramisk.md):
 
 Events reach the single consumer of :meth:`AmiClient.events` through one bounded
 queue, the events of one TCP read together (one timestamp, one wake-up of the
-consumer); panoramisk's parser and event dispatch are not on this path at all. Backpressure policy: if the consumer
-falls so far behind that the queue is full, dropping single events would leave
-calls in wrong states without anyone noticing, and blocking is impossible inside
-``data_received``. So the link is dropped instead (logged as an error), the
-supervisor waits until the consumer has worked the queue down to half, then
-reconnects, and the new :class:`Reconciled` snapshot repairs whatever was missed.
+consumer); panoramisk's parser and event dispatch are not on this path at all.
+Backpressure policy: if the consumer falls so far behind that the queue is full,
+dropping single events would leave calls in wrong states without anyone
+noticing, and blocking is impossible inside ``data_received``. So the link is
+dropped instead (logged as an error), the supervisor waits until the consumer
+has worked the queue down to half, then reconnects, and the new
+:class:`Reconciled` snapshot repairs whatever was missed.
 """
 
 from __future__ import annotations
