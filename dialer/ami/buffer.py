@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -43,6 +44,21 @@ class EventBuffer(Generic[T]):
             self._readable = None
             if not waiter.done():
                 waiter.set_result(None)
+
+    def put_many(self, items: Sequence[T]) -> int:
+        """Append as many of ``items`` as there is room for, in order, waking the consumer once; how many."""
+        room = self.maxsize - len(self._items)
+        if room <= 0:
+            return 0
+        if len(items) > room:
+            items = items[:room]
+        self._items.extend(items)
+        waiter = self._readable
+        if waiter is not None and items:
+            self._readable = None
+            if not waiter.done():
+                waiter.set_result(None)
+        return len(items)
 
     async def put(self, item: T) -> None:
         """Append ``item``, waiting for room first."""

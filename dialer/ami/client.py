@@ -7,7 +7,8 @@ docs/panoramisk.md):
 
 * wire decoding through :mod:`dialer.ami.codec` in a subclassed protocol, so
   split UTF-8 characters survive (3), and a failing message or handler is logged
-  instead of killing the connection (2);
+  instead of killing the connection (2); a message beyond the codec's size limit
+  drops the link (reconnect and reconcile) instead of growing the buffer forever;
 * every action has a timeout and its pending entry is removed however it ends
   (6); an error reply to a list action resolves at once (6); an action while the
   link is down fails immediately with :class:`AmiLinkDown` (4);
@@ -25,12 +26,14 @@ docs/panoramisk.md):
   event placed in the stream exactly where the snapshot was taken.
 
 Events reach the single consumer of :meth:`AmiClient.events` through one bounded
-queue filled by one synchronous handler. Backpressure policy: if the consumer
-falls so far behind that the queue is full, dropping single events would leave
-calls in wrong states without anyone noticing, and blocking is impossible inside
-``data_received``. So the link is dropped instead (logged as an error), the
-supervisor waits until the consumer has worked the queue down to half, then
-reconnects, and the new :class:`Reconciled` snapshot repairs whatever was missed.
+queue, the events of one TCP read together (one timestamp, one wake-up of the
+consumer); panoramisk's parser and event dispatch are not on this path at all.
+Backpressure policy: if the consumer falls so far behind that the queue is full,
+dropping single events would leave calls in wrong states without anyone
+noticing, and blocking is impossible inside ``data_received``. So the link is
+dropped instead (logged as an error), the supervisor waits until the consumer
+has worked the queue down to half, then reconnects, and the new
+:class:`Reconciled` snapshot repairs whatever was missed.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ from panoramisk.manager import Manager
 from panoramisk.message import Message as PanoramiskMessage
 
 from dialer.ami.buffer import BufferFull, EventBuffer
-from dialer.ami.codec import ENCODING, Banner, Message, MessageKind, Parser
+from dialer.ami.codec import ENCODING, Banner, FrameTooLarge, Message, MessageKind, Parser
 from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiError, AmiLinkDown, AmiTimeout
 from dialer.ami.events import (
     AmiEvent,
@@ -135,15 +138,34 @@ class _Protocol(AMIProtocol):
         self._manager.responses = self.responses
 
     def data_received(self, data: bytes) -> None:
-        for item in self.parser.feed(data):
+        try:
+            items = self.parser.feed(data)
+        except FrameTooLarge as exc:
+            # The stream has lost its framing (or a peer is flooding us): reconnect and reconcile.
+            log.error("ami_frame_too_large", error=str(exc))
+            self._manager.abort_link(f"protocol error: {exc}")
+            return
+        # The events of one read go to the client together (one timestamp, one wake-up of the
+        # consumer); anything for a pending action is handled in its place in the stream, after
+        # the events before it, so a snapshot's Reconciled lands exactly where it was taken.
+        events: list[Message] = []
+        for item in items:
             if isinstance(item, Banner):
                 self.version = item.version
                 continue
+            if item.kind is MessageKind.EVENT and not self.responses:
+                events.append(item)
+                continue
+            if events:
+                self._manager.on_events(events)
+                events = []
             try:
                 self.handle_message(item)
             except Exception:
                 # One bad message must not take the others of this read, or the link, with it.
                 log.exception("ami_message_failed", kind=item.kind.value, name=item.name)
+        if events:
+            self._manager.on_events(events)
 
     def handle_message(self, message: Message) -> None:
         action_id = message.action_id
@@ -155,7 +177,7 @@ class _Protocol(AMIProtocol):
             # Events with the ActionID of a finished or single-reply action (OriginateResponse
             # of an async Originate) belong to the stream, not to the action. They go straight to
             # the client: panoramisk's dispatch would match every event against its patterns.
-            self._manager.on_event(message)
+            self._manager.on_events([message])
         else:
             log.debug("ami_unmatched_message", kind=kind.value, name=message.name, action_id=message.action_id)
 
@@ -226,7 +248,8 @@ class _Manager(Manager):
         self,
         pbx: PbxSettings,
         on_lost: Callable[[Exception | None], None],
-        on_event: Callable[[Message], None],
+        on_events: Callable[[list[Message]], None],
+        abort_link: Callable[[str], None],
     ) -> None:
         super().__init__(
             host=pbx.ami_host,
@@ -236,7 +259,8 @@ class _Manager(Manager):
             forgetable_actions=_ForgetEverything(),
         )
         self._on_lost = on_lost
-        self.on_event = on_event
+        self.on_events = on_events
+        self.abort_link = abort_link
 
     def send_awaiting_actions(self, *_: object) -> None:
         """Drop, never replay: the reconnect snapshot tells what really happened meanwhile."""
@@ -410,38 +434,56 @@ class AmiClient:
         finally:
             self._consuming = False
 
-    def _dispatch(self, link: _Link, message: Message) -> None:
-        """Every event of the link: runs inside data_received, so it must never raise or block."""
-        try:
-            if link.overflowed:
-                link.dropped += 1
-                return
-            event = from_message(message, self._clock.now())
-            if isinstance(event, FullyBooted) and not link.up:
+    def _dispatch(self, link: _Link, messages: list[Message]) -> None:
+        """The events of one read, in order: runs inside data_received, so it must never raise or block.
+
+        They share one timestamp (they arrived together) and enter the queue together.
+        """
+        if link.overflowed:
+            link.dropped += len(messages)
+            return
+        at = self._clock.now()
+        events: list[AmiEvent] = []
+        for i, message in enumerate(messages):
+            try:
+                event = from_message(message, at)
+            except Exception:
+                log.exception("ami_event_handler_failed", name=message.name)
+                continue
+            if type(event) is FullyBooted and not link.up:
+                # LinkUp goes first, and connect() hears of the boot only once it is queued.
+                if not self._admit(link, events):
+                    link.dropped += len(messages) - i
+                    return
                 link.up = True
-                if not self._admit(link, LinkUp(at=event.at)):
+                if not self._admit(link, [LinkUp(at=at)]):
+                    link.dropped += len(messages) - i
                     return
                 link.booted.set_result(None)
-            self._admit(link, event)
+                events = []
+            events.append(event)
             if isinstance(event, RawEvent) and event.name.lower() == "shutdown":
+                if not self._admit(link, events):
+                    link.dropped += len(messages) - i - 1
+                    return
+                events = []
                 link.abort("Asterisk is shutting down")
-        except Exception:
-            log.exception("ami_event_handler_failed", name=message.name)
+        self._admit(link, events)
 
-    def _admit(self, link: _Link, event: AmiEvent) -> bool:
-        try:
-            self._queue.put_nowait(event)
+    def _admit(self, link: _Link, events: list[AmiEvent]) -> bool:
+        """Queue ``events``; on overflow drop the link (see the module's backpressure policy). False then."""
+        admitted = self._queue.put_many(events)
+        if admitted == len(events):
             return True
-        except BufferFull:
-            link.overflowed = True
-            link.dropped += 1
-            log.error(
-                "ami_event_queue_full",
-                size=self._pbx.event_queue_size,
-                policy="dropping the link; reconnect and reconcile once the consumer has caught up",
-            )
-            link.abort("event queue overflow: the event consumer is too slow")
-            return False
+        link.overflowed = True
+        link.dropped += len(events) - admitted
+        log.error(
+            "ami_event_queue_full",
+            size=self._pbx.event_queue_size,
+            policy="dropping the link; reconnect and reconcile once the consumer has caught up",
+        )
+        link.abort("event queue overflow: the event consumer is too slow")
+        return False
 
     async def _emit_link_down(self, link: _Link) -> None:
         if not link.up or link.down_sent:
@@ -465,7 +507,7 @@ class AmiClient:
     async def _connect(self) -> _Link:
         loop = asyncio.get_running_loop()
         link = _Link(loop)
-        link.manager = _Manager(self._pbx, link.on_lost, partial(self._dispatch, link))
+        link.manager = _Manager(self._pbx, link.on_lost, partial(self._dispatch, link), link.abort)
         timeout = self._pbx.action_timeout_s
         user = self._pbx.ami_user
         try:
@@ -522,7 +564,7 @@ class AmiClient:
 
     def _on_snapshot(self, link: _Link, reply: Any) -> None:
         if isinstance(reply, list):
-            self._admit(link, Reconciled(at=self._clock.now(), channels=_channels([pm.source for pm in reply])))
+            self._admit(link, [Reconciled(at=self._clock.now(), channels=_channels([pm.source for pm in reply]))])
 
     async def _retire(self, link: _Link, reason: str) -> None:
         """Close a link for good, wait until the transport is gone, and tell the consumer."""

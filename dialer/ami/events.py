@@ -14,9 +14,10 @@ only a fresh snapshot tells the truth.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 
 from dialer.ami.codec import Message, MessageKind
 from dialer.logs import get_logger
@@ -239,34 +240,33 @@ class FullyBooted(AmiEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RawEvent(AmiEvent):
-    """Any event without a typed class (and any typed event whose values did not parse)."""
+    """Any event without a typed class (and any typed event whose values did not parse).
+
+    Holds the message itself: about half of a busy PBX's events have no type (Newexten,
+    DeviceStateChange, NewCallerid ...) and no consumer looks into them, so their headers are
+    split only if someone reads :attr:`fields` or calls :meth:`get`.
+    """
 
     name: str
-    fields: Fields
+    message: Message
+
+    @property
+    def fields(self) -> Fields:
+        """Every ``(key, value)`` of the event, in wire order."""
+        return self.message.headers
 
     def get(self, key: str, default: str = "") -> str:
         """A field by name (case-insensitive)."""
-        return _get(self.fields, key, default)
+        return self.message.get(key, default)
 
 
-def _int(event: str, f: Mapping[str, str], key: str) -> int:
-    value = f.get(key.lower(), "")
+def _int(event: str, key: str, value: str) -> int:
     if value == "":
         return 0
     try:
         return int(value)
     except ValueError:
         raise EventFieldError(f"{event} field {key}={value!r}: not a whole number") from None
-
-
-def _channel(f: Mapping[str, str]) -> dict[str, str]:
-    return {
-        "channel": f.get("channel", ""),
-        "uniqueid": f.get("uniqueid", ""),
-        "linkedid": f.get("linkedid", ""),
-        "caller_id_num": f.get("calleridnum", ""),
-        "caller_id_name": f.get("calleridname", ""),
-    }
 
 
 def _duration_s(value: str) -> int:
@@ -288,13 +288,13 @@ def channel_info(message: Message) -> ChannelInfo:
         channel=f.get("channel", ""),
         uniqueid=f.get("uniqueid", ""),
         linkedid=f.get("linkedid", ""),
-        channel_state=_int("CoreShowChannel", f, "ChannelState"),
+        channel_state=_int("CoreShowChannel", "ChannelState", f.get("channelstate", "")),
         channel_state_desc=f.get("channelstatedesc", ""),
         caller_id_num=f.get("calleridnum", ""),
         caller_id_name=f.get("calleridname", ""),
         context=f.get("context", ""),
         exten=f.get("exten", ""),
-        priority=_int("CoreShowChannel", f, "Priority"),
+        priority=_int("CoreShowChannel", "Priority", f.get("priority", "")),
         application=f.get("application", ""),
         application_data=f.get("applicationdata", ""),
         duration_s=duration,
@@ -302,103 +302,106 @@ def channel_info(message: Message) -> ChannelInfo:
     )
 
 
-def _newchannel(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
+# Each builder reads its keys with one Message.first_of: the five of every channel event first.
+_CHANNEL = ("channel", "uniqueid", "linkedid", "calleridnum", "calleridname")
+
+
+def _newchannel(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, state, desc, context, exten = m.first_of(
+        (*_CHANNEL, "channelstate", "channelstatedesc", "context", "exten")
+    )
     return Newchannel(
-        at=at,
-        **_channel(f),
-        channel_state=_int("Newchannel", f, "ChannelState"),
-        channel_state_desc=f.get("channelstatedesc", ""),
-        context=f.get("context", ""),
-        exten=f.get("exten", ""),
-    )
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        channel_state=_int("Newchannel", "ChannelState", state), channel_state_desc=desc, context=context, exten=exten,
+    )  # fmt: skip
 
 
-def _newstate(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
+def _newstate(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, state, desc = m.first_of((*_CHANNEL, "channelstate", "channelstatedesc"))
     return Newstate(
-        at=at,
-        **_channel(f),
-        channel_state=_int("Newstate", f, "ChannelState"),
-        channel_state_desc=f.get("channelstatedesc", ""),
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        channel_state=_int("Newstate", "ChannelState", state), channel_state_desc=desc,
+    )  # fmt: skip
+
+
+def _hangup(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, cause, cause_txt = m.first_of((*_CHANNEL, "cause", "cause-txt"))
+    return Hangup(
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        cause=_int("Hangup", "Cause", cause), cause_txt=cause_txt,
+    )  # fmt: skip
+
+
+def _dial_begin(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, dest, dest_uid, dial_string = m.first_of(
+        (*_CHANNEL, "destchannel", "destuniqueid", "dialstring")
     )
-
-
-def _hangup(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return Hangup(at=at, **_channel(f), cause=_int("Hangup", f, "Cause"), cause_txt=f.get("cause-txt", ""))
-
-
-def _dial_begin(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return DialBegin(
-        at=at,
-        **_channel(f),
-        dest_channel=f.get("destchannel", ""),
-        dest_uniqueid=f.get("destuniqueid", ""),
-        dial_string=f.get("dialstring", ""),
-    )
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        dest_channel=dest, dest_uniqueid=dest_uid, dial_string=dial_string,
+    )  # fmt: skip
 
 
-def _dial_end(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
+def _dial_end(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, dest, dest_uid, status = m.first_of((*_CHANNEL, "destchannel", "destuniqueid", "dialstatus"))
     return DialEnd(
-        at=at,
-        **_channel(f),
-        dest_channel=f.get("destchannel", ""),
-        dest_uniqueid=f.get("destuniqueid", ""),
-        dial_status=f.get("dialstatus", ""),
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        dest_channel=dest, dest_uniqueid=dest_uid, dial_status=status,
+    )  # fmt: skip
+
+
+def _originate_response(m: Message, at: datetime) -> AmiEvent:
+    action_id, response, reason, channel, uniqueid, context, exten = m.first_of(
+        ("actionid", "response", "reason", "channel", "uniqueid", "context", "exten")
     )
-
-
-def _originate_response(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
     return OriginateResponse(
-        at=at,
-        action_id=f.get("actionid", ""),
-        response=f.get("response", ""),
-        reason=_int("OriginateResponse", f, "Reason"),
-        channel=f.get("channel", ""),
-        uniqueid=f.get("uniqueid", ""),
-        context=f.get("context", ""),
-        exten=f.get("exten", ""),
-    )
+        at=at, action_id=action_id, response=response, reason=_int("OriginateResponse", "Reason", reason),
+        channel=channel, uniqueid=uniqueid, context=context, exten=exten,
+    )  # fmt: skip
 
 
-def _var_set(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return VarSet(at=at, **_channel(f), variable=f.get("variable", ""), value=f.get("value", ""))
+def _var_set(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, variable, value = m.first_of((*_CHANNEL, "variable", "value"))
+    return VarSet(
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        variable=variable, value=value,
+    )  # fmt: skip
 
 
-def _user_event(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
+def _user_event(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, user_event = m.first_of((*_CHANNEL, "userevent"))
     own = tuple((k, v) for k, v in m.headers if k.lower() not in _SNAPSHOT_KEYS)
-    return UserEvent(at=at, **_channel(f), user_event=f.get("userevent", ""), fields=own)
+    return UserEvent(
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        user_event=user_event, fields=own,
+    )  # fmt: skip
 
 
-def _bridge_enter(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return BridgeEnter(
-        at=at,
-        **_channel(f),
-        bridge_id=f.get("bridgeuniqueid", ""),
-        bridge_num_channels=_int("BridgeEnter", f, "BridgeNumChannels"),
+def _bridge(cls: type[BridgeEnter | BridgeLeave], m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, bridge, count = m.first_of((*_CHANNEL, "bridgeuniqueid", "bridgenumchannels"))
+    return cls(
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name,
+        bridge_id=bridge, bridge_num_channels=_int(cls.__name__, "BridgeNumChannels", count),
+    )  # fmt: skip
+
+
+def _hold(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name, music_class = m.first_of((*_CHANNEL, "musicclass"))
+    return Hold(
+        at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name, music_class=music_class
     )
 
 
-def _bridge_leave(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return BridgeLeave(
-        at=at,
-        **_channel(f),
-        bridge_id=f.get("bridgeuniqueid", ""),
-        bridge_num_channels=_int("BridgeLeave", f, "BridgeNumChannels"),
-    )
+def _unhold(m: Message, at: datetime) -> AmiEvent:
+    c, u, li, num, name = m.first_of(_CHANNEL)
+    return Unhold(at=at, channel=c, uniqueid=u, linkedid=li, caller_id_num=num, caller_id_name=name)
 
 
-def _hold(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return Hold(at=at, **_channel(f), music_class=f.get("musicclass", ""))
+def _fully_booted(m: Message, at: datetime) -> AmiEvent:
+    return FullyBooted(at=at, status=m.first_of(("status",))[0])
 
 
-def _unhold(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return Unhold(at=at, **_channel(f))
-
-
-def _fully_booted(m: Message, f: Mapping[str, str], at: datetime) -> AmiEvent:
-    return FullyBooted(at=at, status=f.get("status", ""))
-
-
-_BUILDERS: dict[str, Callable[[Message, Mapping[str, str], datetime], AmiEvent]] = {
+_BUILDERS: dict[str, Callable[[Message, datetime], AmiEvent]] = {
     "newchannel": _newchannel,
     "newstate": _newstate,
     "hangup": _hangup,
@@ -407,8 +410,8 @@ _BUILDERS: dict[str, Callable[[Message, Mapping[str, str], datetime], AmiEvent]]
     "originateresponse": _originate_response,
     "varset": _var_set,
     "userevent": _user_event,
-    "bridgeenter": _bridge_enter,
-    "bridgeleave": _bridge_leave,
+    "bridgeenter": partial(_bridge, BridgeEnter),
+    "bridgeleave": partial(_bridge, BridgeLeave),
     "hold": _hold,
     "unhold": _unhold,
     "fullybooted": _fully_booted,
@@ -425,7 +428,7 @@ def from_message(message: Message, at: datetime) -> AmiEvent:
     builder = _BUILDERS.get(name.lower())
     if builder is not None:
         try:
-            return builder(message, message.first_values(), at)
+            return builder(message, at)
         except EventFieldError as exc:
             log.warning("ami_event_unparsed", error=str(exc))
-    return RawEvent(at=at, name=name, fields=message.headers)
+    return RawEvent(at=at, name=name, message=message)

@@ -55,3 +55,16 @@ async def test_a_cancelled_wait_does_not_lose_the_next_item() -> None:
 def test_a_buffer_needs_room_for_one() -> None:
     with pytest.raises(ValueError, match="maxsize = 0"):
         EventBuffer(0)
+
+
+async def test_put_many_keeps_what_fits_in_order_and_wakes_the_waiting_consumer_once() -> None:
+    buf: EventBuffer[int] = EventBuffer(4)
+    consumer = asyncio.create_task(buf.get())
+    await asyncio.sleep(0)
+    assert buf.put_many([1, 2, 3]) == 3
+    assert await consumer == 1
+    assert buf.put_many([4, 5, 6]) == 2  # room for two: 4 and 5 are kept, 6 is not
+    assert [buf.take() for _ in range(len(buf))] == [2, 3, 4, 5]
+    buf.put_many([7, 8, 9, 10])
+    assert buf.put_many([11]) == 0
+    assert buf.put_many([]) == 0

@@ -11,8 +11,19 @@ import socket
 import pytest
 
 from dialer.ami.client import AmiClient, Backoff
+from dialer.ami.codec import MAX_FRAME
 from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiLinkDown
-from dialer.ami.events import FullyBooted, LinkDown, LinkUp, Newchannel, OriginateResponse, Reconciled
+from dialer.ami.events import (
+    AmiEvent,
+    ChannelEvent,
+    FullyBooted,
+    LinkDown,
+    LinkUp,
+    Newchannel,
+    OriginateResponse,
+    RawEvent,
+    Reconciled,
+)
 from dialer.clock import VirtualClock
 from dialer.settings import PbxSettings
 from tests.ami.conftest import next_of
@@ -193,3 +204,37 @@ def test_backoff_grows_with_jitter_within_bounds_and_resets() -> None:
     assert backoff.next_delay() == 0.5
     with pytest.raises(ValueError, match="minimum"):
         Backoff(2.0, 1.0)
+
+
+async def test_every_event_arrives_once_in_order_however_the_reads_are_cut(fake: FakeAmi, client: AmiClient) -> None:
+    stream = client.events()
+    await next_of(stream, Reconciled)
+    rng = random.Random(18)
+    kinds = ["Newchannel", "VarSet", "Newexten", "Hangup", "DeviceStateChange", "UserEvent"]
+    sent = [(rng.choice(kinds), f"u{i}") for i in range(600)]
+    data = b"".join(event(kind, *channel_fields(f"PJSIP/c-{uid}", uid, name="张伟")) for kind, uid in sent)
+    cuts = sorted(rng.sample(range(1, len(data)), 40))
+    for start, stop in zip([0, *cuts], [*cuts, len(data)], strict=True):
+        await fake.send(data[start:stop])
+    got = [await anext(stream) for _ in sent]
+    assert [_name_and_uniqueid(e) for e in got] == sent
+    assert all(e.caller_id_name == "张伟" for e in got if isinstance(e, ChannelEvent))
+
+
+def _name_and_uniqueid(event: AmiEvent) -> tuple[str, str]:
+    if isinstance(event, RawEvent):
+        return event.name, event.get("Uniqueid")
+    assert isinstance(event, ChannelEvent)
+    return type(event).__name__, event.uniqueid
+
+
+async def test_a_message_without_end_beyond_the_limit_drops_the_link_then_reconciles(
+    fake: FakeAmi, client: AmiClient
+) -> None:
+    stream = client.events()
+    await next_of(stream, Reconciled)
+    await fake.send(b"Event: Flood\r\nData: " + b"x" * (MAX_FRAME + 1))
+    down = await next_of(stream, LinkDown)
+    assert isinstance(down, LinkDown) and "protocol error" in down.reason
+    await next_of(stream, Reconciled)
+    assert fake.connections == 2

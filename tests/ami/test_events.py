@@ -171,11 +171,9 @@ def test_bridge_hold_fully_booted() -> None:
 
 def test_unknown_event_is_raw_with_all_fields() -> None:
     ev = build(event("AgentConnect", ("HoldTime", "3"), ("Queue", "sales")))
-    assert ev == RawEvent(
-        at=AT,
-        name="AgentConnect",
-        fields=(("Event", "AgentConnect"), ("Privilege", "call,all"), ("HoldTime", "3"), ("Queue", "sales")),
-    )
+    fields = (("Event", "AgentConnect"), ("Privilege", "call,all"), ("HoldTime", "3"), ("Queue", "sales"))
+    assert ev == RawEvent(at=AT, name="AgentConnect", message=Message(fields))
+    assert isinstance(ev, RawEvent) and ev.fields == fields
     assert ev.get("queue") == "sales"
 
 

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from structlog.testing import capture_logs
 
+from dialer.ami.codec import Message
 from dialer.ami.events import AmiEvent, RawEvent
 from dialer.app import ROUTER, _route_events
 from dialer.tasks import TaskHealth, supervised, wait_event
@@ -64,7 +65,7 @@ class _Events:
 
 
 def _event(n: int) -> AmiEvent:
-    return RawEvent(at=datetime(2026, 11, 30, tzinfo=UTC), name=f"E{n}", fields=())
+    return RawEvent(at=datetime(2026, 11, 30, tzinfo=UTC), name=f"E{n}", message=Message(()))
 
 
 async def test_a_route_failing_on_one_event_does_not_stop_the_others() -> None:
