@@ -142,7 +142,7 @@ async def open_store(
         leads = LeadService(db, settings, clock, dealer_id=dealer.id)
         recording_store = RecordingStore(db, dealer_id=dealer.id)
         bus = EventBus()
-        campaign_store = CampaignStore(db, settings)
+        campaign_store = CampaignStore(db, settings, dealer_id=dealer.id)
         # Late-bound: the DOSS service is built below and needs this one for its confirmations.
         sms = build_service(
             db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
