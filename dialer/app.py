@@ -196,7 +196,9 @@ async def open_store(
                 dealer_id=dealer.id,
             ),
             phones=PhoneService(PhoneStore(db), clock),
-            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
+            promotions=PromotionService(
+                PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
+            ),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),

@@ -34,9 +34,9 @@ def dealers_of(request: web.Request) -> DealerScope:
     return request[DEALERS]
 
 
-def dealer_names(request: web.Request) -> dict[int, str]:
-    """Dealer id to code, for the dealer column of lists that mix dealers (group-wide people only)."""
-    return {d.id: d.code for d in request.get(DEALER_CHOICES, ())}
+async def dealer_names(request: web.Request) -> dict[int, str]:
+    """Dealer id to code, for the dealer column of lists that mix dealers."""
+    return {d.id: d.code for d in await request.app[DIALER].dealers.all()}
 
 
 def chosen_dealer(request: web.Request) -> Dealer | None:
