@@ -452,7 +452,7 @@ class LeadStore:
             await self._append(tx, plan.events)
             # The file's opt-out column puts every number of the lead on the one list; a number the file
             # adds to a lead that had opted out joins it (the person asked, not one of their numbers).
-            suppressions = SuppressionStore(self._db)
+            suppressions = SuppressionStore(self._db, dealer_id=self.dealer_id)
             for lead in [*plan.created, *(c.lead for c in plan.changed)]:
                 if lead.opt_out_at is not None:
                     numbers = [p.e164 for p in lead.phones]

@@ -17,6 +17,7 @@ from dialer.app import App
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.promotions.model import NewPromotion, PromotionKind
 from dialer.web.keys import AUTH, ROUTES
 from dialer.web.routing import RouteSpec
@@ -119,8 +120,28 @@ async def test_lists_of_dealer_b_hold_none_of_dealer_a(
     assert "张三" not in page
     users = await (await client.get("/users", headers=dealer_b_logins[Role.ADMIN].headers())).text()
     assert "b_agent" in users and "zhang" not in users
-    # The wallboard is the node's (dealer 1's): dealer b's supervisor finds none here.
+    # The wallboard is the node's (dealer 1's): dealer b's supervisor finds none here; nor SMS waves.
     assert (await client.get("/api/wallboard", headers=sup_b.headers())).status == 404
+    manager_b = dealer_b_logins[Role.SALES_MANAGER]
+    assert (await client.get("/api/sms/waves", headers=manager_b.headers())).status == 404
+    assert (await client.get("/api/sms/waves", headers=logins[Role.SALES_MANAGER].headers())).status == 200
+
+
+async def test_the_suppression_list_is_kept_per_dealer_and_honoured_by_all(
+    client: TestClient, dialer_app: App, dealer_b_logins: dict[Role, Login], logins: dict[Role, Login]
+) -> None:
+    await dialer_app.privacy.suppress("13800138000", "complaint at main", SuppressionSource.CLI, "test")
+    sup_b, sup_a = dealer_b_logins[Role.SUPERVISOR], logins[Role.SUPERVISOR]
+    assert len((await (await client.get("/api/dnc", headers=sup_a.headers())).json())["entries"]) == 1
+    assert (await (await client.get("/api/dnc", headers=sup_b.headers())).json())["entries"] == []
+    # Dealer b cannot lift dealer main's entry: the number stays undialled for the whole group.
+    lift = {"number": "13800138000", "reason": "asked by b"}
+    assert (await client.post("/api/dnc/remove", json=lift, headers=sup_b.headers())).status == 404
+    assert await dialer_app.privacy.active("13800138000") is not None
+    added = await client.post("/api/dnc", json={"number": "13900000001", "reason": "b's"}, headers=sup_b.headers())
+    assert added.status == 201
+    entries_b = (await (await client.get("/api/dnc", headers=sup_b.headers())).json())["entries"]
+    assert [e["number"] for e in entries_b] == ["+8613900000001"]
 
 
 async def test_a_group_user_sees_every_dealer_and_narrows_to_one(
