@@ -163,7 +163,7 @@ async def open_store(
         doss = DossService(
             db,
             leads.store,
-            DossOutbox(db),
+            DossOutbox(db, dealer_id=dealer.id),
             mapping,
             clock,
             on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),

@@ -158,11 +158,11 @@ class LeadService:
         end = datetime.combine(today.date() + timedelta(days=2), time(), self.tz)
         return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner)
 
-    async def hygiene(self, month: str) -> HygieneReport:
-        """The clean-up report for ``YYYY-MM`` (dealer local months)."""
+    async def hygiene(self, month: str, dealers: DealerScope = EVERY_DEALER) -> HygieneReport:
+        """The clean-up report for ``YYYY-MM`` (dealer local months) of the dealers ``dealers`` sees."""
         start, end = month_bounds(month, self.tz)
         trend_start, _ = month_bounds(months_back(month, self._settings.hygiene_trend_months)[0], self.tz)
-        facts = await self.store.hygiene_facts(start, end, trend_start)
+        facts = await self.store.hygiene_facts(start, end, trend_start, dealers)
         return build_report(month, self.tz, facts, self._settings.hygiene_trend_months)
 
     async def agents(self) -> list[str]:
