@@ -199,11 +199,11 @@ async def open_store(
                 region=settings.dealer.region,
                 dealer_id=dealer.id,
             ),
-            phones=PhoneService(PhoneStore(db), clock),
+            phones=PhoneService(PhoneStore(db, dealer_id=dealer.id), clock),
             promotions=PromotionService(
                 PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
             ),
-            listen_ins=ListenInStore(db),
+            listen_ins=ListenInStore(db, dealer_id=dealer.id),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
             privacy=PrivacyService(

@@ -25,7 +25,7 @@ from tests.conftest import VirtualClock
 from tests.web.conftest import PASSWORD, ROOT, Fixtures, Login
 
 # The route parameters that name one stored thing.
-_IDS = ("lead_id", "recording_id", "campaign_id", "attempt_id", "promotion_id")
+_IDS = ("lead_id", "recording_id", "campaign_id", "attempt_id", "promotion_id", "endpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +37,7 @@ class DealerA:
     campaign: int
     attempt: int
     promotion: int
+    phone: str
 
 
 @pytest.fixture
@@ -48,7 +49,8 @@ async def dealer_a(dialer_app: App, data: Fixtures, clock: VirtualClock) -> Deal
     )  # fmt: skip
     today = clock.now().date()
     promotion = await dialer_app.promotions.add(NewPromotion(PromotionKind.OFFER, "A 店优惠", "", today, today), "test")
-    return DealerA(data.own_lead, data.own_recording, campaign.id, attempt.id, promotion.id)
+    phone = await dialer_app.phones.add("agent1")
+    return DealerA(data.own_lead, data.own_recording, campaign.id, attempt.id, promotion.id, phone.account.endpoint)
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ async def group_login(client: TestClient, dialer_app: App, clock: VirtualClock) 
 
 def _url(spec: RouteSpec, a: DealerA) -> str:
     values = {"lead_id": a.lead, "recording_id": a.recording, "campaign_id": a.campaign, "command": "pause",
-              "attempt_id": a.attempt, "promotion_id": a.promotion}  # fmt: skip
+              "attempt_id": a.attempt, "promotion_id": a.promotion, "endpoint": a.phone}  # fmt: skip
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 
