@@ -163,6 +163,10 @@ async def test_a_group_user_sees_every_dealer_and_narrows_to_one(
     assert (await client.get(f"/api/leads/{dealer_a.lead}?dealer=b", headers=headers)).status == 404
     bad = await client.get("/api/campaigns?dealer=nowhere", headers=headers)
     assert bad.status == 400 and "dealer" in (await bad.json())["fields"]
+    # Lists that mix dealers name each row's dealer.
+    manage = await (await client.get("/manage", headers=headers)).text()
+    assert "<th>经销商</th>" in manage and "<td>main</td>" in manage
+    assert "<th>经销商</th>" not in await (await client.get("/manage?dealer=main", headers=headers)).text()
     # The page header offers the dealers and keeps the choice in the navigation's links.
     page = await (await client.get("/campaigns?dealer=b", headers=headers)).text()
     assert 'id="dealer-filter"' in page and '<option value="b" selected>' in page
