@@ -150,13 +150,13 @@ class LeadService:
         leads = await self.store.due(until, owner=owner, dealers=dealers)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
 
-    async def visits(self, owner: str | None = None) -> VisitBoard:
+    async def visits(self, owner: str | None = None, dealers: DealerScope = EVERY_DEALER) -> VisitBoard:
         """The desk's showroom list: invited customers expected today or tomorrow (dealer days), and the visits
         customers called off in the last :data:`CANCELLED_SHOWN_DAYS` days; only ``owner``'s leads when given."""
         now = self._clock.now()
         today = datetime.combine(now.astimezone(self.tz).date(), time(), self.tz)
         end = datetime.combine(today.date() + timedelta(days=2), time(), self.tz)
-        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner)
+        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner, dealers)
 
     async def hygiene(self, month: str, dealers: DealerScope = EVERY_DEALER) -> HygieneReport:
         """The clean-up report for ``YYYY-MM`` (dealer local months) of the dealers ``dealers`` sees."""

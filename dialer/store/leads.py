@@ -707,10 +707,12 @@ class LeadStore:
             )
             return await self._save(tx, lead, {"visit_confirmed_at": at}, [event], at)
 
-    async def visit_board(self, start: datetime, end: datetime, since: datetime, owner: str | None) -> VisitBoard:
+    async def visit_board(
+        self, start: datetime, end: datetime, since: datetime, owner: str | None, dealers: DealerScope = EVERY_DEALER
+    ) -> VisitBoard:
         """Invited leads with a visit in [start, end), earliest first, and the visits called off since ``since``
         (newest first); only ``owner``'s leads when given."""
-        mine = "" if owner is None else " AND owner = ?"
+        mine = f" AND {dealer_sql(dealers, 'dealer_id')}" + ("" if owner is None else " AND owner = ?")
         by_owner = () if owner is None else (owner,)
         async with self._db.read() as r:
             rows = await r.fetchall(
@@ -721,7 +723,7 @@ class LeadStore:
             cancelled = await r.fetchall(
                 f"SELECT e.lead_id, e.at, e.actor, {json_text('e.data', 'visit_at')} AS visit_at,"
                 f" {json_text('e.data', 'reason')} AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner')} ORDER BY e.at DESC, e.id DESC",
+                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner').replace('dealer_id', 'l.dealer_id')} ORDER BY e.at DESC, e.id DESC",
                 (LeadEventKind.VISIT_CANCELLED.value, to_db(since), *by_owner),
             )
             leads = await self._load(

@@ -121,6 +121,8 @@ async def test_lists_of_dealer_b_hold_none_of_dealer_a(
     month = "2026-11"
     assert (await (await client.get(f"/api/kpi?month={month}", headers=sup_a.headers())).json())["new_leads"] == 2
     assert (await (await client.get(f"/api/kpi?month={month}", headers=sup_b.headers())).json())["new_leads"] == 0
+    assert "张三" in await (await client.get("/desk?scope=all", headers=sup_a.headers())).text()
+    assert "张三" not in await (await client.get("/desk?scope=all", headers=sup_b.headers())).text()
     page = await (await client.get("/manage", headers=dealer_b_logins[Role.SALES_MANAGER].headers())).text()
     assert "张三" not in page
     users = await (await client.get("/users", headers=dealer_b_logins[Role.ADMIN].headers())).text()
