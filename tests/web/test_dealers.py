@@ -132,6 +132,9 @@ async def test_lists_of_dealer_b_hold_none_of_dealer_a(
     manager_b = dealer_b_logins[Role.SALES_MANAGER]
     assert (await client.get("/api/sms/waves", headers=manager_b.headers())).status == 404
     assert (await client.get("/api/sms/waves", headers=logins[Role.SALES_MANAGER].headers())).status == 200
+    # A file's leads would be the node's dealer's: dealer b imports on its own node.
+    for path in ("/api/leads/import", "/api/doss/import-states"):
+        assert (await client.post(path, data={"file": b""}, headers=manager_b.headers())).status == 404, path
 
 
 async def test_the_suppression_list_is_kept_per_dealer_and_honoured_by_all(
