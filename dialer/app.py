@@ -27,6 +27,7 @@ from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
+from dialer.domain.access.dealers import Dealer
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.doss.mapping import load_mapping
 from dialer.domain.leads.errors import LeadError
@@ -53,6 +54,7 @@ from dialer.store.attempts import AttemptStore
 from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
+from dialer.store.dealers import DealerStore
 from dialer.store.doss import DossOutbox
 from dialer.store.handovers import HandoverStore
 from dialer.store.health import StoreHealth
@@ -111,6 +113,8 @@ class App:
     backup: BackupService  # backups of the store and the recordings
     privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     store_health: StoreHealth  # the database's server, schema, lease holders, standby (dialer doctor)
+    dealer: Dealer  # this node's dealer ([dealer] code): what the node creates and dials is its
+    dealers: DealerStore  # the group's dealers (docs/store.md "Dealers")
     ami: AmiClient | None = None
     calls: CallService | None = None
     manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
@@ -135,14 +139,20 @@ async def open_store(
     form = load_form(settings.path(settings.recording.qa_form))
     db = await Database.open(settings.store_target(), clock=clock)
     try:
-        attempts = AttemptStore(db, settings.pbx.name)
-        leads = LeadService(db, settings, clock)
-        recording_store = RecordingStore(db)
+        dealers = DealerStore(db)
+        dealer = await dealers.ensure(settings.dealer.code, settings.dealer.name, clock.now())
+        attempts = AttemptStore(db, settings.pbx.name, dealer_id=dealer.id)
+        leads = LeadService(db, settings, clock, dealer_id=dealer.id)
+        recording_store = RecordingStore(db, dealer_id=dealer.id)
         bus = EventBus()
-        campaign_store = CampaignStore(db, settings)
+        campaign_store = CampaignStore(db, settings, dealer_id=dealer.id)
         # Late-bound: the DOSS service is built below and needs this one for its confirmations.
         sms = build_service(
-            db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
+            db,
+            settings,
+            clock,
+            on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply),
+            dealer_id=dealer.id,
         )
         hopper = Hopper(campaign_store, settings)
         audit = AuditService(AuditStore(db), clock)
@@ -156,7 +166,7 @@ async def open_store(
         doss = DossService(
             db,
             leads.store,
-            DossOutbox(db),
+            DossOutbox(db, dealer_id=dealer.id),
             mapping,
             clock,
             on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),
@@ -183,15 +193,24 @@ async def open_store(
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
             audit=audit,
             auth=AuthService(
-                UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost, region=settings.dealer.region
+                UserStore(db),
+                TotpStore(db),
+                settings.web,
+                clock,
+                audit,
+                password_cost,
+                region=settings.dealer.region,
+                dealer_id=dealer.id,
             ),
-            phones=PhoneService(PhoneStore(db), clock),
-            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
-            listen_ins=ListenInStore(db),
+            phones=PhoneService(PhoneStore(db, dealer_id=dealer.id), clock),
+            promotions=PromotionService(
+                PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
+            ),
+            listen_ins=ListenInStore(db, dealer_id=dealer.id),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
             privacy=PrivacyService(
-                SuppressionStore(db),
+                SuppressionStore(db, dealer_id=dealer.id),
                 PrivacyStore(db),
                 leads.store,
                 settings,
@@ -200,6 +219,8 @@ async def open_store(
                 audit,
             ),
             store_health=StoreHealth(db, settings),
+            dealer=dealer,
+            dealers=dealers,
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),
@@ -286,7 +307,14 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if settings.sms.driver == "pbx":
                 # SMS through the PBX: sent by MessageSend, received as the dialplan's DCCSms UserEvents.
                 driver = PbxDriver(settings.sms, client)
-                sms = build_service(base.db, settings, clock, driver, on_visit_declined=base.sms.on_visit_declined)
+                sms = build_service(
+                    base.db,
+                    settings,
+                    clock,
+                    driver,
+                    on_visit_declined=base.sms.on_visit_declined,
+                    dealer_id=base.dealer.id,
+                )
                 routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
             health = base.health
             tasks += [

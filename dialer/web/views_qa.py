@@ -19,6 +19,7 @@ from dialer.domain.qa.errors import ScoreError
 from dialer.domain.recording.model import Recording
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.phone import mask
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import render, t
@@ -34,7 +35,7 @@ _ITEM_PREFIX = "item-"
 async def _recording(request: web.Request) -> Recording:
     recording_id = parse_int(request.match_info["recording_id"], "recording_id")
     assert recording_id is not None
-    recording = await request.app[RECORDINGS].get(recording_id)
+    recording = await request.app[RECORDINGS].get(recording_id, dealers_of(request))
     if recording is None:
         raise NotFound("recording_not_found", f"recording {recording_id} does not exist")
     if recording.deleted:
@@ -90,7 +91,9 @@ def _sample_json(monday: str, samples: list[Any]) -> dict[str, Any]:
 @routes.route("GET", "/api/qa/sample", Action.QA_SCORE, "This week's QA sample: N calls per agent to score")
 async def api_qa_sample(request: web.Request) -> web.StreamResponse:
     """Per agent: calls recorded this week, scored, and the recording ids to score next."""
-    monday, samples = await request.app[DIALER].qa.week_sample(request.app[SETTINGS].recording.qa_sample_per_week)
+    monday, samples = await request.app[DIALER].qa.week_sample(
+        request.app[SETTINGS].recording.qa_sample_per_week, dealers_of(request)
+    )
     return web.json_response(_sample_json(monday.isoformat(), samples))
 
 
@@ -98,7 +101,7 @@ async def api_qa_sample(request: web.Request) -> web.StreamResponse:
 async def qa_page(request: web.Request) -> web.StreamResponse:
     """Each agent's calls to score this week, each linking to its scoring page."""
     per_week = request.app[SETTINGS].recording.qa_sample_per_week
-    monday, samples = await request.app[DIALER].qa.week_sample(per_week)
+    monday, samples = await request.app[DIALER].qa.week_sample(per_week, dealers_of(request))
     return render(request, "qa/sample.html", t(request, "web.qa.title"), week=monday.isoformat(), samples=samples,
                   per_week=per_week)  # fmt: skip
 
