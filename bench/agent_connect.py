@@ -47,6 +47,7 @@ from tests.conftest import settings_beside
 PORT_OFFSET = 800  # ports of this bench's lab: the session lab's plus this
 RING_S, TALK_S = 1, 10
 LINES = 8  # the handbook's outbound lines
+RTP_PORTS = 2000  # this lab's RTP range (settings_beside gives 1000; offset 900, the next 1000, is no lab's)
 _UP = 6  # AMI ChannelState of an answered channel
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -158,7 +159,7 @@ def lab_settings(tmp: Path, concurrent: int) -> Settings:
     return dataclasses.replace(
         base,
         pbx=dataclasses.replace(base.pbx, outbound_lines=concurrent),
-        lab=dataclasses.replace(base.lab, agents=concurrent),
+        lab=dataclasses.replace(base.lab, agents=concurrent, rtp_end=base.lab.rtp_start + RTP_PORTS - 1),
         calls=CallSettings(amd=False),
     )
 
