@@ -2,13 +2,15 @@
 
 Run: ``.venv/bin/python -m bench.agent_connect [--calls-per-line 5] [--concurrent 200]``
 
-A lab of its own (every port shifted by 800, tests/conftest.py ``settings_beside``) with
-``--concurrent`` answering customers (ring 1 s, talk ~10 s), as many agent endpoints, and the
-PBX line limit raised to match. The dialer side is the production :class:`CallService` over the
+A lab of its own (every port shifted by 800, tests/conftest.py ``settings_beside``, with 2,000 RTP
+ports: Asterisk needs two per leg, customer and agent) with ``--concurrent`` answering customers
+(ring 1 s, talk ~10 s), as many agent endpoints (their phones on one SIPp per 50, each ringing
+before it answers, with media), and the PBX line limit raised to match. The dialer side is the production :class:`CallService` over the
 production :class:`AmiClient`; only the AMI port it is handed is wrapped, to note the moment
 ``redirect()`` is called (the agent-connect action). The event router notes, per call (Linkedid),
 when the customer's channel went Up (the answer) and when the dialplan raised DCCHold (the
-moment the dialer may connect: the dialer's own share of the wait). AMD is off: it is PBX time
+moment the dialer may connect: the dialer's own share of the wait), and whether the agent's phone
+answered (the agent leg's DialEnd ANSWER: the customer reached an agent). AMD is off: it is PBX time
 spent before DCCHold and has its own tests.
 
 Two runs: 8 lines (the handbook's) each dialling ``--calls-per-line`` calls in turn, then
@@ -47,6 +49,7 @@ from tests.conftest import settings_beside
 PORT_OFFSET = 800  # ports of this bench's lab: the session lab's plus this
 RING_S, TALK_S = 1, 10
 LINES = 8  # the handbook's outbound lines
+RTP_PORTS = 2000  # this lab's RTP range (settings_beside gives 1000; offset 900, the next 1000, is no lab's)
 _UP = 6  # AMI ChannelState of an answered channel
 _TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -68,6 +71,7 @@ class Run:
     redirected: int
     redirect_failed: int  # Asterisk refused the Redirect (the channel had gone to the abandon message)
     pbx_abandoned: int  # calls whose customer heard the abandon message (DCCAbandon)
+    reached_agent: int  # calls whose agent's phone answered (the agent leg's DialEnd ANSWER)
     seconds: float
     dialer_cpu_s: float
     asterisk_cpu_s: float
@@ -85,7 +89,7 @@ class Run:
         return (
             f"{self.label}: {self.calls} calls in {self.seconds:.1f} s, outcomes {dict(self.outcomes)}; "
             f"held {len(self.hold_to_redirect_ms)}, redirected {self.redirected} (refused {self.redirect_failed}), "
-            f"abandon message {self.pbx_abandoned}; "
+            f"abandon message {self.pbx_abandoned}; reached an agent {self.reached_agent}; "
             f"answer->redirect p50 {self.pct(a, 50):.1f} ms p99 {self.pct(a, 99):.1f} ms; "
             f"DCCHold->redirect p50 {self.pct(h, 50):.1f} ms p99 {self.pct(h, 99):.1f} ms; "
             f"CPU/call dialer {1000 * self.dialer_cpu_s / self.calls:.1f} ms, "
@@ -125,6 +129,7 @@ class Marks:
     held: dict[str, datetime] = dataclasses.field(default_factory=dict)
     call_of_channel: dict[str, str] = dataclasses.field(default_factory=dict)
     abandoned: set[str] = dataclasses.field(default_factory=set)
+    reached: set[str] = dataclasses.field(default_factory=set)
 
     def note(self, event: ami.AmiEvent) -> None:
         match event:
@@ -137,6 +142,10 @@ class Marks:
                 self.call_of_channel[channel] = linked
             case ami.UserEvent(user_event="DCCAbandon", linkedid=linked):
                 self.abandoned.add(linked)
+            case ami.DialEnd(dest_channel=dest, dial_status="ANSWER", linkedid=linked) if dest.startswith(
+                "PJSIP/agent"
+            ):
+                self.reached.add(linked)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -158,7 +167,7 @@ def lab_settings(tmp: Path, concurrent: int) -> Settings:
     return dataclasses.replace(
         base,
         pbx=dataclasses.replace(base.pbx, outbound_lines=concurrent),
-        lab=dataclasses.replace(base.lab, agents=concurrent),
+        lab=dataclasses.replace(base.lab, agents=concurrent, rtp_end=base.lab.rtp_start + RTP_PORTS - 1),
         calls=CallSettings(amd=False),
     )
 
@@ -233,6 +242,7 @@ async def measure(
         len(redirected),
         port.failed,
         len(marks.abandoned),
+        len(marks.reached),
         seconds,
         cpu1 - cpu0,
         ast1 - ast0,

@@ -144,7 +144,7 @@ async def agent_rows(tmp: Path) -> list[Row]:
                 "agent connect",
                 f"answer -> Redirect sent, {run.label} ({run.calls} calls: {outcomes}; "
                 f"redirected {run.redirected} of {len(h)} held, {run.redirect_failed} refused; "
-                f"abandon message {run.pbx_abandoned})",
+                f"abandon message {run.pbx_abandoned}; reached an agent {run.reached_agent})",
                 f"p50 {ms(run.pct(a, 50))}, p99 {ms(run.pct(a, 99))}",
                 f"dialer's share (DCCHold -> Redirect) p50 {ms(run.pct(h, 50))}, p99 {ms(run.pct(h, 99))}",
             )

@@ -90,7 +90,10 @@ def configure(level: str = "info", json: bool | None = None, stream: Any = None)
     ]
     renderer: Any = structlog.processors.JSONRenderer(ensure_ascii=False) if json else structlog.dev.ConsoleRenderer()
     structlog.configure(
-        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # A call below the level stops here, before the time stamp and the scrubbing: otherwise every
+        # info line of a call costs its processing even at level "warning" (7 % of the dialer's main
+        # thread at 200 calls at once in bench/agent_connect.py, docs/bench.md).
+        processors=[structlog.stdlib.filter_by_level, *shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

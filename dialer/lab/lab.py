@@ -29,7 +29,7 @@ from dialer.domain.pbx.requirements import REQUIRED_MODULES
 from dialer.domain.pbx.versions import AsteriskVersion, VersionError
 from dialer.lab import procs
 from dialer.lab.errors import LabError, LabStartError
-from dialer.lab.layout import LAB_HOST, LabLayout, Party, lab_sip_plan
+from dialer.lab.layout import LAB_HOST, LabLayout, Party, SippProcess, lab_sip_plan
 from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, render
 from dialer.logs import get_logger
 from dialer.settings import Settings
@@ -145,13 +145,15 @@ class Lab:
             self._stop_recorded(state)
         skipped = {Party.CUSTOMERS: not customers, Party.AGENTS: not agents}
         parties = [p for p in Party if not skipped.get(p, False)]
+        self._check_rtp_room()
         self._check_ports_free(parties)
         self._prepare_files()
         started: list[dict[str, Any]] = []
         try:
             started.append(self._start_asterisk())
             for party in parties:
-                started.append(self._start_party(party))
+                for process in self._layout.sipp(party):
+                    started.append(self._start_party(process))
             self._register(parties)
         except LabError:
             self._stop_recorded({"processes": started})
@@ -237,7 +239,7 @@ class Lab:
         self._write_state(state)
         # The registrations are in Asterisk's database, but a SIGKILL may have cut its last writes:
         # the phones register again, as real ones do when their PBX comes back.
-        self._register([Party(p["name"]) for p in processes if p["program"] == SIPP])
+        self._register(list({_party_of(p["name"]) for p in processes if p["program"] == SIPP}))
         log.info("lab.asterisk_restarted", old_pid=old["pid"], new_pid=new["pid"])
 
     # ---- internals ----------------------------------------------------------------------
@@ -265,9 +267,22 @@ class Lab:
             "inbound": layout.inbound_port,
         }
 
+    def _check_rtp_room(self) -> None:
+        # Asterisk gives each call leg an RTP and an RTCP port of its share; with none left, the agent's leg
+        # of an answered call fails ("Unable to create RTP instance") and the customer hears the apology.
+        # Seen in a bench lab of 1,000 ports (250 legs) placing 200 calls at once: 150 agents never rang.
+        rtp = self._layout.asterisk_rtp
+        legs = (rtp.end - rtp.start + 1) // 2
+        lines = self._settings.pbx.outbound_lines
+        if legs < 2 * lines:
+            raise LabStartError(
+                f"lab.rtp_start..rtp_end: Asterisk's half ({rtp.start}-{rtp.end}) holds {legs} call legs, "
+                f"pbx.outbound_lines = {lines} calls need {2 * lines} (the customer's and the agent's)"
+            )
+
     def _check_ports_free(self, parties: list[Party]) -> None:
         wanted = [("sip", self._layout.sip_port, socket.SOCK_DGRAM), ("ami", self._layout.ami_port, socket.SOCK_STREAM)]
-        wanted += [(party.value, self._layout.party_ports[party], socket.SOCK_DGRAM) for party in parties]
+        wanted += [(p.name, p.port, socket.SOCK_DGRAM) for party in parties for p in self._layout.sipp(party)]
         if self._settings.lab.browser_phones:  # Asterisk's HTTP server carries their WebSocket
             wanted.append(("http", self._settings.lab.http_port, socket.SOCK_STREAM))
         taken = [f"{name} {port}" for name, port, kind in wanted if procs.port_in_use(port, kind, LAB_HOST)]
@@ -389,39 +404,38 @@ class Lab:
                 f"asterisk booted without {', '.join(missing)} (module folder {folder}); see {log_file}"
             )
 
-    def _start_party(self, party: Party) -> dict[str, Any]:
-        """Start ``party``'s SIPp and wait until that very process holds its port.
+    def _start_party(self, process: SippProcess) -> dict[str, Any]:
+        """Start one SIPp of a party and wait until that very process holds its port.
 
         ``up`` found the port free, but something can take it before SIPp binds it (SIPp then
         exits with "Unable to bind main socket"): the error names the holder, and SIPp is tried
         again, because such a holder is usually another lab's process on its way out.
         """
-        port = self._layout.party_ports[party]
         problem = ""
         for attempt in range(1, PARTY_START_TRIES + 1):
-            pid = self._fork_party(party)
-            problem = self._wait_listening(party, pid, port)
+            pid = self._fork_party(process)
+            problem = self._wait_listening(process, pid)
             if not problem:
-                return {"name": party.value, "program": SIPP, "pid": pid, "port": port}
+                return {"name": process.name, "program": SIPP, "pid": pid, "port": process.port}
             procs.stop(pid, SIPP, STOP_TIMEOUT_S)
             if attempt < PARTY_START_TRIES:
-                log.warning("lab.party_retry", party=party.value, attempt=attempt, problem=problem)
+                log.warning("lab.party_retry", party=process.name, attempt=attempt, problem=problem)
                 time.sleep(PARTY_RETRY_S)
         raise LabStartError(problem)
 
-    def _fork_party(self, party: Party) -> int:
+    def _fork_party(self, process: SippProcess) -> int:
         layout = self._layout
-        port = layout.party_ports[party]
+        port, name = process.port, process.name
         argv = [
-            SIPP, "-sf", _SCENARIOS[party],
+            SIPP, "-sf", _SCENARIOS[process.party],
             "-i", LAB_HOST, "-p", str(port),
-            "-mi", LAB_HOST, "-mp", str(layout.party_rtp[party].start),
+            "-mi", LAB_HOST, "-mp", str(process.rtp_start),
             "-cp", str(port + _SIPP_CONTROL_OFFSET),
             "-aa", "-trace_err", "-bg",
         ]  # fmt: skip
-        if party is Party.CUSTOMERS:
+        if process.party is Party.CUSTOMERS:
             argv += ["-inf", _CUSTOMERS_CSV, "-infindex", _CUSTOMERS_CSV, "0"]
-        log_file = layout.log_file(party.value)
+        log_file = layout.log_file(name)
         try:
             done = subprocess.run(
                 procs.as_world(argv),  # SIPp forks into the background from it, keeping its priority
@@ -431,27 +445,28 @@ class Lab:
                 check=False,
             )
         except subprocess.TimeoutExpired:
-            raise LabStartError(f"sipp ({party.value}) did not fork within {PARTY_START_TIMEOUT_S} s") from None
+            raise LabStartError(f"sipp ({name}) did not fork within {PARTY_START_TIMEOUT_S} s") from None
         log_file.write_bytes(done.stdout + done.stderr)
         found = _SIPP_BG_PID.search(done.stdout)
         if done.returncode != _SIPP_BG_EXIT or not found:
-            raise LabStartError(f"sipp ({party.value}) did not start (status {done.returncode}); see {log_file}")
+            raise LabStartError(f"sipp ({name}) did not start (status {done.returncode}); see {log_file}")
         return int(found.group(1))
 
-    def _wait_listening(self, party: Party, pid: int, port: int) -> str:
-        """ "" when SIPp ``pid`` holds ``port``; else what went wrong, in words."""
+    def _wait_listening(self, process: SippProcess, pid: int) -> str:
+        """ "" when SIPp ``pid`` holds its port; else what went wrong, in words."""
+        port = process.port
         deadline = time.monotonic() + PARTY_START_TIMEOUT_S
         while not procs.holds_udp_port(pid, LAB_HOST, port):
             if not procs.alive(pid, SIPP) or time.monotonic() >= deadline:
                 # In the background SIPp writes its complaint to <scenario>_<pid>_errors.log (-trace_err).
-                errors = self._layout.dir("sipp") / f"{Path(_SCENARIOS[party]).stem}_{pid}_errors.log"
+                errors = self._layout.dir("sipp") / f"{Path(_SCENARIOS[process.party]).stem}_{pid}_errors.log"
                 said = errors.read_text(errors="replace").strip().splitlines()[-1:] if errors.exists() else []
                 holders = procs.udp_port_holders(LAB_HOST, port)
                 return (
-                    f"sipp ({party.value}) is not listening on {LAB_HOST}:{port}"
+                    f"sipp ({process.name}) is not listening on {LAB_HOST}:{port}"
                     + (f": {said[0].split(': ', 1)[-1]}" if said else "")
                     + (f"; the port is held by {', '.join(holders)}" if holders else "")
-                    + f"; see {errors if said else self._layout.log_file(party.value)}"
+                    + f"; see {errors if said else self._layout.log_file(process.name)}"
                 )
             time.sleep(procs.POLL_S)
         return ""
@@ -472,7 +487,8 @@ class Lab:
             # [authentication] keyword): one short run per account. Lab passwords guard loopback only.
             argv = [
                 SIPP, "-sf", _REGISTER_SCENARIO, "-m", "1",
-                "-s", endpoint, "-au", endpoint, "-ap", password, "-key", "phone_port", str(layout.party_ports[party]),
+                "-s", endpoint, "-au", endpoint, "-ap", password,
+                "-key", "phone_port", str(layout.phone_port(endpoint, party)),
                 "-i", LAB_HOST, "-cp", str(layout.sip_port + _REGISTER_CONTROL_OFFSET),
                 "-timeout", f"{REGISTER_TIMEOUT_S:.0f}s", "-timeout_error", "-trace_err",
                 f"{LAB_HOST}:{layout.sip_port}",
@@ -551,6 +567,11 @@ class Lab:
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps(state, indent=2), encoding="utf-8")
         tmp.replace(path)
+
+
+def _party_of(process: str) -> Party:
+    """The party a lab SIPp plays, from its name in the state file (``agents-2`` plays agents)."""
+    return Party(process.split("-", 1)[0])
 
 
 def _write_private(path: Path, text: str) -> None:

@@ -22,6 +22,10 @@ from dialer.settings import Settings
 LAB_HOST = "127.0.0.1"
 # Asterisk needs these below the lab folder; it creates none of the db folder itself.
 _PRIVATE_DIRS = ("etc", "db", "lib", "keys", "agi-bin", "spool", "run", "log", "sipp")
+# At most this many agents' phones per SIPp process (more agents, more processes).
+PHONES_PER_SIPP = 50
+# A SIPp's SIP port and its control port (the SIP port plus one) side by side.
+_PORTS_PER_SIPP = 2
 
 
 class Party(StrEnum):
@@ -41,6 +45,19 @@ class PortRange:
 
 
 @dataclass(frozen=True, slots=True)
+class SippProcess:
+    """One SIPp UAS of the lab: the party it plays, its name (log, state file), SIP port and first RTP port;
+    for the agents, the numbers of the agents whose phones it plays (``agent<first>`` to ``agent<last>``)."""
+
+    party: Party
+    name: str
+    port: int
+    rtp_start: int
+    first: int = 0
+    last: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class LabLayout:
     """Absolute paths and ports of one lab, derived from the settings."""
 
@@ -54,6 +71,7 @@ class LabLayout:
     callers_rtp: PortRange
     recordings: Path
     customers_file: Path
+    agent_phones: tuple[SippProcess, ...]
 
     @classmethod
     def from_settings(cls, settings: Settings) -> LabLayout:
@@ -81,7 +99,22 @@ class LabLayout:
             callers_rtp=blocks[-1],
             recordings=settings.path(settings.recording.dir).resolve(),
             customers_file=settings.path(lab.customers_file).resolve(),
+            agent_phones=_agent_phones(lab.agents, lab.agents_port, lab.supervisor_port, party_rtp[Party.AGENTS]),
         )
+
+    def sipp(self, party: Party) -> tuple[SippProcess, ...]:
+        """The SIPp processes that play ``party``: one for the customers and the supervisor, one per
+        :data:`PHONES_PER_SIPP` agents for the agents."""
+        if party is Party.AGENTS:
+            return self.agent_phones
+        return (SippProcess(party, party.value, self.party_ports[party], self.party_rtp[party].start),)
+
+    def phone_port(self, endpoint: str, party: Party) -> int:
+        """The SIP port of the SIPp playing ``endpoint``'s phone (``agent<n>`` or the supervisor)."""
+        if party is Party.AGENTS:
+            number = int(endpoint.removeprefix("agent"))
+            return next(p.port for p in self.agent_phones if p.first <= number <= p.last)
+        return self.party_ports[party]
 
     def dir(self, name: str) -> Path:
         """One of the lab's private folders (``etc``, ``run``, ``log``, ...)."""
@@ -144,3 +177,23 @@ def lab_sip_plan(settings: Settings, phones: tuple[PhoneAccount, ...]) -> SipPla
         did=settings.lab.did,
     )
     return SipPlan(site, trunk, phones)
+
+
+def _agent_phones(agents: int, port: int, below: int, rtp: PortRange) -> tuple[SippProcess, ...]:
+    """The agents' SIPp processes: agents 1..``agents`` in runs of :data:`PHONES_PER_SIPP` (fewer
+    processes, each with more phones, when their ports would reach ``below``, the supervisor's port)."""
+    room = max(1, (below - port) // _PORTS_PER_SIPP) if below > port else 1
+    count = min(room, max(1, -(-agents // PHONES_PER_SIPP)))
+    per = max(1, -(-agents // count))
+    share = (rtp.end - rtp.start + 1) // count // 2 * 2  # even: RTP on even ports, RTCP above
+    return tuple(
+        SippProcess(
+            Party.AGENTS,
+            Party.AGENTS.value if k == 0 else f"{Party.AGENTS.value}-{k + 1}",
+            port + k * _PORTS_PER_SIPP,
+            rtp.start + k * share,
+            first=k * per + 1,
+            last=min(agents, (k + 1) * per),
+        )
+        for k in range(count)
+    )

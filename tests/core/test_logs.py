@@ -59,3 +59,24 @@ def test_logs_follow_stderr_when_it_is_swapped_and_never_write_to_a_closed_one(m
     monkeypatch.setattr("sys.stderr", second)
     get_logger("t").info("two")
     assert json.loads(second.getvalue())["event"] == "two"
+
+
+class _Watched(dict[str, str]):
+    """A field value that notes whether a processor looked inside it (the scrubbing does)."""
+
+    looked = 0
+
+    def items(self):  # type: ignore[no-untyped-def]
+        _Watched.looked += 1
+        return super().items()
+
+
+def test_a_line_below_the_level_is_dropped_before_any_processing() -> None:
+    buf = io.StringIO()
+    configure(level="warning", json=True, stream=buf)
+    log = get_logger("t")
+    _Watched.looked = 0
+    log.info("agent connect requested", extra=_Watched(phone="13800138000"))
+    assert _Watched.looked == 0 and buf.getvalue() == ""
+    log.warning("redirect failed", extra=_Watched(phone="13800138000"))
+    assert _Watched.looked == 1 and lines(buf)[0]["extra"] == {"phone": "138****8000"}

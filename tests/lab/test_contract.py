@@ -195,7 +195,9 @@ async def test_the_fifth_inbound_caller_hears_busy(lab: Lab, ami: RawAmi, lab_se
     inbound = {
         e["Uniqueid"] for e in ami.events if e.get("Event") == "Newchannel" and e.get("Context") == "dcc-inbound"
     }
-    answered = {e["Uniqueid"] for e in ami.events if e.get("Event") == "Newexten" and e.get("Application") == "Answer"}
+    answered = {
+        e["Uniqueid"] for e in ami.events if e.get("Event") == "Newstate" and e.get("ChannelState") == "6"
+    } & inbound
     assert len(inbound) == callers
     assert len(answered) == callers - 1
     assert sum(1 for e in ami.events if e.get("UserEvent") == "DCCInboundBusy") == 1

@@ -17,7 +17,7 @@ from dialer.config import load
 from dialer.lab import procs
 from dialer.lab.errors import LabStartError
 from dialer.lab.lab import PARTY_START_TRIES, Lab
-from dialer.lab.layout import Party
+from dialer.lab.layout import Party, SippProcess
 from dialer.settings import Settings
 from tests.conftest import free_port, settings_beside, write_config
 from tests.lab.rawami import RawAmi
@@ -167,13 +167,13 @@ def test_a_party_port_taken_after_the_check_is_retried_and_a_lasting_holder_is_n
     squatter = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     forks: list[int] = []
 
-    def taken_meanwhile(self: Lab, party: Party) -> int:
+    def taken_meanwhile(self: Lab, process: SippProcess) -> int:
         # Something binds the agents' port between up()'s check and SIPp's bind, and lets go
         # once SIPp has failed on it: the first SIPp exits "Unable to bind", the second gets it.
-        if party is Party.AGENTS and not forks:
+        if process.party is Party.AGENTS and not forks:
             squatter.bind(("127.0.0.1", port))
-        pid = fork(self, party)
-        if party is Party.AGENTS:
+        pid = fork(self, process)
+        if process.party is Party.AGENTS:
             forks.append(pid)
             if len(forks) == 1:
                 assert procs.wait_gone(pid, "sipp", 10.0)
@@ -194,10 +194,10 @@ def test_a_party_port_taken_after_the_check_is_retried_and_a_lasting_holder_is_n
     # A holder that stays is named, with SIPp's own words, after the retries.
     forks.clear()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as holder:
-        monkeypatch.setattr(Lab, "_fork_party", lambda self, party: (
-            holder.bind(("127.0.0.1", port)) if party is Party.AGENTS and not forks else None,
-            forks.append(1) if party is Party.AGENTS else None,
-            fork(self, party),
+        monkeypatch.setattr(Lab, "_fork_party", lambda self, process: (
+            holder.bind(("127.0.0.1", port)) if process.party is Party.AGENTS and not forks else None,
+            forks.append(1) if process.party is Party.AGENTS else None,
+            fork(self, process),
         )[-1])  # fmt: skip
         with pytest.raises(LabStartError) as refused:
             lab.up(customers=False)

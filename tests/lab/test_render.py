@@ -167,3 +167,64 @@ def test_the_lab_refuses_browser_phones_it_cannot_render(tmp_path: Path, lab: di
     with pytest.raises(LabStartError, match=re.escape(says)):
         Lab(cfg).up()
     assert not (tmp_path / "lab" / "lab.json").exists()
+
+
+def _event(name: str, privilege: str, **headers: str) -> str:
+    """An AMI event as Asterisk's filters see it: the whole text, Event and Privilege first."""
+    lines = [f"Event: {name}", f"Privilege: {privilege},all", *(f"{k}: {v}" for k, v in headers.items())]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def _filtered(text: str, filters: list[str]) -> bool:
+    """Whether Asterisk's legacy eventfilter lines let ``text`` through (manager.conf.sample: the white
+    filters first, one must match; then the black ones, none may). POSIX classes as Python's."""
+    pattern = [(f.startswith("!"), re.compile(f.lstrip("!").replace("[[:space:]]", r"\s"), re.DOTALL)) for f in filters]
+    white = [p for black, p in pattern if not black]
+    return (not white or any(p.search(text) for p in white)) and not any(
+        p.search(text) for black, p in pattern if black
+    )
+
+
+def test_the_ami_user_gets_the_events_the_dialer_reads_and_not_the_flood_it_never_reads(tmp_path: Path) -> None:
+    cfg = settings(tmp_path)
+    render(cfg, target(tmp_path, cfg), LAB_FILES)
+    manager = (tmp_path / "etc" / "manager.conf").read_text()
+    filters = re.findall(r"^eventfilter = (.+)$", manager, re.MULTILINE)
+    assert filters
+    read = [
+        _event("FullyBooted", "system", Status="Fully Booted"),
+        _event("Shutdown", "system", Shutdown="Cleanly"),
+        _event("Newstate", "call", Channel="PJSIP/carrier-00000001", ChannelState="6"),
+        _event("Hangup", "call", Channel="PJSIP/agent1-00000002", Cause="16"),
+        _event("DialBegin", "call", DestChannel="PJSIP/agent1-00000002"),
+        _event("DialEnd", "call", DialStatus="ANSWER"),
+        _event("OriginateResponse", "call", Response="Success"),
+        _event("UserEvent", "user", UserEvent="DCCHold", HoldMs="1990"),
+        _event("VarSet", "dialplan", Variable="MIXMONITOR_FILENAME", Value="/var/rec/c1.wav"),
+        # Read by the lab's contract tests and a supervisor's listen-in, not flooding.
+        _event("Newchannel", "call", Channel="PJSIP/agent1-00000002"),
+        _event("DialState", "call", DialStatus="RINGING"),
+        _event("ChanSpyStart", "call", SpyeeChannel="PJSIP/agent1-00000002"),
+        _event("BridgeEnter", "call", BridgeNumChannels="2"),
+        _event("QueueCallerJoin", "agent", Queue="dcc-inbound"),
+    ]
+    flood = [
+        _event("Newexten", "dialplan", Application="Set", AppData="DCC_ANSWERED=1"),
+        _event("VarSet", "dialplan", Variable="DIALSTATUS", Value="ANSWER"),
+        _event("VarSet", "dialplan", Variable="RTPAUDIOQOS", Value="ssrc=1"),
+        *(
+            _event(name, "call", Channel="Local/139@dcc-outbound-00000001;1")
+            for name in (
+                "DeviceStateChange",
+                "NewCallerid",
+                "NewConnectedLine",
+                "SoftHangupRequest",
+                "HangupRequest",
+                "BridgeCreate",
+                "BridgeDestroy",
+                "LocalBridge",
+            )
+        ),
+    ]
+    assert [e.split("\r\n")[0] for e in read if not _filtered(e, filters)] == []
+    assert [e.split("\r\n")[0] for e in flood if _filtered(e, filters)] == []
