@@ -27,7 +27,7 @@ async def set_target(
             return
         await tx.execute(
             "INSERT INTO kpi_targets (month, kpi, target, set_by, set_at) VALUES (?, ?, ?, ?, ?)"
-            " ON CONFLICT (month, kpi) DO UPDATE SET target = excluded.target, set_by = excluded.set_by,"
+            " ON CONFLICT (dealer_id, month, kpi) DO UPDATE SET target = excluded.target, set_by = excluded.set_by,"
             " set_at = excluded.set_at",
             (str(month), kpi.value, target, actor, to_db(at)),
         )

@@ -159,8 +159,8 @@ async def test_a_migration_on_one_side_only_is_named(tmp_path: Path, store_targe
     ahead = tmp_path / "migrations"
     shutil.copytree(MIGRATIONS_DIR, ahead)
     (ahead / "9999_ahead.sql").write_text(
-        "ALTER TABLE leads ADD COLUMN dealer TEXT;\nCREATE TABLE dealers (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
-        "CREATE INDEX leads_dealer ON leads (dealer);\n",
+        "ALTER TABLE leads ADD COLUMN showroom TEXT;\nCREATE TABLE showrooms (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE);\n"
+        "CREATE INDEX leads_showroom ON leads (showroom);\n",
         encoding="utf-8",
     )
     assert missing_twins(ahead, PG_MIGRATIONS_DIR) == [
@@ -171,9 +171,9 @@ async def test_a_migration_on_one_side_only_is_named(tmp_path: Path, store_targe
         await Database.open(store_target_pg) as pg,
     ):
         assert await differences(lite, pg) == [
-            "table dealers: in SQLite only (add it to a migration in dialer/store/migrations_pg/)",
-            "table leads: column dealer in SQLite only",
-            "table leads: index leads_dealer ('dealer',) in SQLite only",
+            "table showrooms: in SQLite only (add it to a migration in dialer/store/migrations_pg/)",
+            "table leads: column showroom in SQLite only",
+            "table leads: index leads_showroom ('showroom',) in SQLite only",
         ]
 
 
