@@ -33,7 +33,7 @@ import re
 import sqlite3
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,8 @@ BATCH = 2000
 COPIED_FROM = ("copied_from_dealer", "copied_from_id", "copied_from_hash")
 # Clashing values named in an error (the rest are counted).
 _SHOWN = 5
-_DEALER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+# As the dealers table's CHECK (migration 0190: 1 to 32 characters), in the shape its docs give (shanghai-pudong).
+_DEALER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAP_TABLE = "dealer_copy_ids"
 
 
@@ -85,8 +86,9 @@ class Plan:
     """How one table is copied.
 
     ``key`` ``("id",)``: every row gets a new id through the map. Otherwise the table has no id of its own
-    and belongs to a copied row through ``parent``; its rows are matched on ``key`` (its primary key, ids
-    translated), or, with an empty key, on their whole content (the dealer's rows mirror the source's)."""
+    and belongs to a copied row through ``parent`` (no parent: to the dealer, through its ``dealer_id``);
+    its rows are matched on ``key`` (its primary key, ids translated), or, with an empty key, on their
+    whole content (the dealer's rows mirror the source's)."""
 
     name: str
     refs: tuple[Ref, ...] = ()
@@ -113,7 +115,7 @@ COPIED: tuple[Plan, ...] = (
     Plan("lead_imports"),
     Plan("lead_import_rejects", key=(), parent=Ref("import_id", "lead_imports")),
     Plan("leads"),
-    Plan("lead_phones", key=("e164",), parent=_lead(), unique=(Unique("e164", phone=True),)),
+    Plan("lead_phones", key=("e164",), parent=_lead()),  # keyed (dealer_id, e164): each dealer may have a number
     # A campaign running at the dealer is stored paused: the group's nodes must not dial it from their
     # PBXs before the dealer's node joins; the dealer resumes it after switch-over.
     Plan(
@@ -176,6 +178,7 @@ COPIED: tuple[Plan, ...] = (
     Plan("listen_ins", unique=(Unique("channel_id"),)),
     Plan("promotions"),
     Plan("call_handovers"),
+    Plan("kpi_targets", key=("month", "kpi"), parent=None),  # keyed (dealer_id, month, kpi)
     Plan("audit_log"),  # appended to the target's chain (module docstring)
 )
 
@@ -185,10 +188,10 @@ NOT_COPIED: Mapping[str, str] = {
     "pbx_leases": "a running node's lease on its PBX: the dealer's node takes one when it joins the group",
     "web_sessions": "console logins: users log in again on the group's console",
     "agent_presence": "an agent's live sign-in state on the dealer's node: agents sign in again",
-    "phone_accounts": "SIP accounts keyed by endpoint alone, the same names at every dealer: the site's "
-    "phones are set up again on the group (dialer phones add)",
-    "kpi_targets": "one target per month and KPI for the whole database: the sales manager sets the "
-    "month's targets again",
+    "phone_accounts": "SIP accounts keyed by endpoint alone across the group, the same names at every "
+    "dealer: the site's phones are set up again on the group (dialer phones add)",
+    "dealers": "the group's list of dealers: the copy makes (or finds) the --dealer's row and sets every "
+    "dealer_id of the copied rows to it",
 }
 
 
@@ -196,7 +199,7 @@ def check_dealer_code(code: str) -> str:
     """The dealer code as given, or :class:`CopyError` naming it."""
     if not _DEALER_CODE.match(code):
         raise CopyError(
-            f"--dealer {code!r}: a dealer code is 1 to 40 lowercase letters, digits, '-' or '_', starting "
+            f"--dealer {code!r}: a dealer code is 1 to 32 lowercase letters, digits, '-' or '_', starting "
             "with a letter or digit"
         )
     return code
@@ -264,7 +267,7 @@ class Schema:
 
     columns: Mapping[str, tuple[str, ...]]  # the source's columns, per table
     json_columns: frozenset[tuple[str, str]]  # (table, column) holding JSON
-    dealer_id: int | None  # the dealer's id in the target's dealers table (None: no such table)
+    dealer_id: int  # the dealer's id in the target's dealers table (0 until the checks have passed)
 
 
 def _canonical_json(value: Any) -> Any:
@@ -377,7 +380,6 @@ class DealerCopy:
                 "SELECT table_name, column_name, data_type FROM information_schema.columns"
                 " WHERE table_schema = current_schema()"
             )
-            has_dealers = any(row["table_name"] == "dealers" for row in found)
         target_columns: dict[str, set[str]] = {}
         for row in found:
             target_columns.setdefault(row["table_name"], set()).add(row["column_name"])
@@ -392,8 +394,7 @@ class DealerCopy:
         json_columns = frozenset(
             (row["table_name"], row["column_name"]) for row in found if row["data_type"] == "jsonb"
         )
-        dealer_id = await self._dealer_row() if has_dealers else None
-        return Schema(columns, json_columns, dealer_id)
+        return Schema(columns, json_columns, 0)
 
     async def _dealer_row(self) -> int:
         async with self._target.write() as tx:
@@ -420,6 +421,7 @@ class DealerCopy:
         await self._load_ids()
         plans = [p for p in COPIED if only is None or p.name in only]
         await self._check_clashes(plans)
+        self._schema = replace(self._schema, dealer_id=await self._dealer_row())
         results: dict[str, TableResult] = {}
         for plan in plans:
             results[plan.name] = await self._copy(plan)
@@ -455,7 +457,9 @@ class DealerCopy:
                     (plan.name, self._dealer),
                 )
             )
-        assert plan.parent is not None
+        if plan.parent is None:
+            assert self._schema is not None
+            return list(await r.fetchall(f"SELECT * FROM {plan.name} WHERE dealer_id = ?", (self._schema.dealer_id,)))
         return list(
             await r.fetchall(
                 f"SELECT t.* FROM {plan.name} t WHERE t.{plan.parent.column} IN"

@@ -24,6 +24,8 @@ from dialer.clock import VirtualClock
 from dialer.domain.access.policy import Role
 from dialer.domain.audit.model import AuditAction, ChainCheck
 from dialer.domain.calls.outcome import CallState, Outcome
+from dialer.domain.kpi.metrics import Month
+from dialer.domain.kpi.targets import TargetKpi
 from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.recording.registry import RecordingRegistry
@@ -33,6 +35,7 @@ from dialer.store.attempts import AttemptStore
 from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
+from dialer.store.kpi_targets import set_target
 from dialer.store.leads import LeadStore
 from dialer.store.recordings import RecordingStore
 from dialer.store.sms import NewMessage, SmsStore
@@ -59,6 +62,8 @@ async def fill(path: Path, clock: VirtualClock, tag: str, first: int) -> None:
         for login in (f"{tag}-agent", f"{tag}-boss"):
             await users.add(name=login, role=Role.AGENT, agent=login, password_hash="x", at=clock.now())
             await audit.record("cli:it", AuditAction.USER_ADD, login, {"role": "agent"})
+        # The same month's target at every dealer: per dealer in the group.
+        await set_target(db, Month(2026, 11), TargetKpi.DEALS, 30, clock.now(), f"{tag}-boss")
         await more(world, audit, tag, first)
 
 
@@ -136,6 +141,7 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     assert by_table["lead_phones"].target_rows == 3 and by_table["attempts"].target_rows == 3
     assert by_table["recordings"].target_rows == 1 and by_table["sms_messages"].target_rows == 1
     assert by_table["users"].target_rows == 2 and by_table["audit_log"].target_rows == 3
+    assert by_table["kpi_targets"].target_rows == 1
     assert ("leads", 2, 2) in seen  # progress, rows per table
     assert digest(source) == before  # the source is never written
     assert (
@@ -153,6 +159,15 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     assert rec["lead_id"] == attempt["lead_id"]
     (campaign,) = await rows(group, "SELECT status FROM campaigns WHERE name = 'd1 活动'")
     assert campaign["status"] == "paused"  # running at the dealer: the group's nodes must not dial it
+    # Every copied row is the dealer's, made on the first copy; the other dealer's rows stay its own.
+    dealers = {r["code"]: r["id"] for r in await rows(group, "SELECT id, code FROM dealers")}
+    assert set(dealers) == {"main", "other", "d1"}
+    owners = await rows(group, "SELECT p.e164, p.dealer_id AS p, l.dealer_id AS l FROM lead_phones p"
+                        " JOIN leads l ON l.id = p.lead_id")  # fmt: skip
+    assert {r["e164"]: r["p"] for r in owners}["+8613800020000"] == dealers["d1"]
+    assert all(r["p"] == r["l"] for r in owners) and {r["p"] for r in owners} == {dealers["d1"], dealers["other"]}
+    users = {r["name"]: r["dealer_id"] for r in await rows(group, "SELECT name, dealer_id FROM users")}
+    assert users["d1-agent"] == dealers["d1"] and users["other-agent"] == dealers["other"]
 
     # The group's chain holds: the copied rows, marked, then one row recording the copy itself.
     chain = ChainCheck()
@@ -224,7 +239,8 @@ async def test_a_login_or_number_another_dealer_has_refuses_the_copy_before_writ
         await copy(source, group, "d1", clock)
     message = str(error.value)
     assert "users.name: other-agent, other-boss" in message and "nothing was copied" in message
-    assert "lead_phones.e164: +86138****0000" in message  # numbers masked
+    assert "suppressions.e164: +86138****0002" in message  # numbers masked; a lead's number may be each dealer's
+    assert "lead_phones" not in message
     assert await rows(group, "SELECT * FROM dealer_copy_ids WHERE dealer = 'd1'") == []
 
 
@@ -253,7 +269,7 @@ def test_wrong_inputs_are_refused_naming_what_and_where(
         (str(other), store_target, "d1"): "not a dialer store (no schema_migrations)",
         (str(future), store_target, "d1"): "9999_from_the_future.sql that this code does not have",
         (str(good), str(tmp_path / "group.sqlite3"), "d1"): "must be a postgresql:// URL",
-        (str(good), store_target, "D1; DROP TABLE leads"): "a dealer code is 1 to 40 lowercase",
+        (str(good), store_target, "D1; DROP TABLE leads"): "a dealer code is 1 to 32 lowercase",
         ("mysql://h/db", store_target, "d1"): "the dealer's store is a SQLite file",
     }
     cfg = str(write_config(tmp_path))
