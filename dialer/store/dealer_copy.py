@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from dialer.clock import Clock
-from dialer.domain.audit.model import GENESIS, encode_detail, row_hash
+from dialer.domain.audit.model import GENESIS, ChainCheck, encode_detail, row_hash
 from dialer.phone import mask
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.store.errors import StoreError
@@ -309,7 +309,12 @@ class _Translator:
     def _json_value(self, column: str, text: Any, row_id: Any) -> Any:
         if text is None:
             return None
-        data = json.loads(text)
+        try:
+            data = json.loads(text)
+        except ValueError:
+            raise CopyError(
+                f"{self.plan.name} row {row_id}: {column} is not JSON; nothing of this table was written"
+            ) from None
         for ref in self._in_json.get(column, ()):
             holder = data
             for key in ref.path[:-1]:
@@ -420,6 +425,8 @@ class DealerCopy:
         self._schema = await self._load_schema()
         await self._load_ids()
         plans = [p for p in COPIED if only is None or p.name in only]
+        if any(p.name == "audit_log" for p in plans):
+            await self._check_source_chain()
         await self._check_clashes(plans)
         self._schema = replace(self._schema, dealer_id=await self._dealer_row())
         results: dict[str, TableResult] = {}
@@ -468,7 +475,20 @@ class DealerCopy:
             )
         )
 
-    # - clashes
+    # - checks before anything is written
+
+    async def _check_source_chain(self) -> None:
+        check = ChainCheck()
+        async with self._source.read() as r:
+            rows = await r.fetchall(
+                "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY id"
+            )
+        check.feed((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows)
+        if check.broken is not None:
+            raise CopyError(
+                f"nothing was copied: the dealer's audit log is broken at id {check.broken.id} "
+                f"({check.broken.kind.value}); run dialer audit verify on the dealer's node"
+            )
 
     async def _check_clashes(self, plans: Sequence[Plan]) -> None:
         problems: list[str] = []

@@ -315,3 +315,42 @@ def test_every_table_of_the_schema_is_copied_or_left_with_a_reason(tmp_path: Pat
     assert schema - copied - set(dealer_copy.NOT_COPIED) == set(), "decide: copy it (COPIED) or say why not"
     assert (copied | set(dealer_copy.NOT_COPIED)) - schema == set()
     assert all(reason for reason in dealer_copy.NOT_COPIED.values())
+
+
+TAMPERINGS = {
+    "an edited audit row": (
+        ("DROP TRIGGER audit_log_no_update", "UPDATE audit_log SET actor = 'someone-else' WHERE id = 2"),
+        r"nothing was copied: the dealer's audit log is broken at id 2 \(edited\); run dialer audit verify",
+    ),
+    "an attempt of a lead that is not there": (
+        ("UPDATE attempts SET lead_id = 999 WHERE id = 1",),
+        "attempts row 1: lead_id = 999 names a row of leads that is not in the dealer's store",
+    ),
+    "a lead event that is not JSON": (
+        ("DROP TRIGGER lead_events_no_update", "UPDATE lead_events SET data = '{not json' WHERE id = 1"),
+        "lead_events row 1: data is not JSON",
+    ),
+}
+
+
+@POSTGRESQL_ONLY
+@pytest.mark.parametrize("tampering", list(TAMPERINGS))
+async def test_a_tampered_or_inconsistent_source_is_refused_naming_the_row(
+    group: str, tmp_path: Path, clock: VirtualClock, tampering: str
+) -> None:
+    statements, expected = TAMPERINGS[tampering]
+    source = tmp_path / "d1" / "store.sqlite3"
+    source.parent.mkdir()
+    await fill(source, clock, "d1", 20_000)
+    conn = sqlite3.connect(source)
+    conn.execute("PRAGMA ignore_check_constraints = ON")  # as someone editing the file by hand
+    for sql in statements:
+        conn.execute(sql)
+    conn.commit()
+    conn.close()
+    with pytest.raises(CopyError, match=expected):
+        await copy(source, group, "d1", clock)
+    # The table that failed has nothing of the dealer's; the audit row of a copy is not written.
+    table = expected.split(" ", 1)[0] if "row" in expected else "users"
+    assert await rows(group, f"SELECT * FROM dealer_copy_ids WHERE dealer = 'd1' AND tbl = '{table}'") == []
+    assert await rows(group, "SELECT * FROM audit_log WHERE action = 'store.copy' AND target = 'd1'") == []
