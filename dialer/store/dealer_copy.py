@@ -31,6 +31,7 @@ import hashlib
 import json
 import re
 import sqlite3
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -64,7 +65,8 @@ class Ref:
     """A column holding the id of a row of ``table``; with ``path``, the id sits inside that JSON column.
 
     ``watermark``: an id up to which rows of ``table`` were seen (campaigns.events_seen); it becomes the
-    target's id of that row, 0 while that row is not copied yet (the copy's last step settles it)."""
+    target's id of the last copied row at or below it (0: none yet). Ids map in order, so that says the
+    same of the dealer's rows; the copy's last step, once those rows are copied, settles it exactly."""
 
     column: str
     table: str
@@ -285,6 +287,7 @@ class _Translator:
         self._json = {c for c in self.columns if (plan.name, c) in schema.json_columns}
         self._dealer_id = schema.dealer_id
         self._ids = ids
+        self._ordered = {r.table: sorted(ids.get(r.table, {})) for r in plan.refs if r.watermark}
         refs = [*plan.refs, *([plan.parent] if plan.parent else [])]
         self._plain = {r.column: r for r in refs if not r.path}
         self._in_json: dict[str, list[Ref]] = {}
@@ -299,7 +302,8 @@ class _Translator:
         if mapped is not None:
             return mapped
         if ref.watermark:
-            return 0
+            below = self._ordered[ref.table][: bisect_right(self._ordered[ref.table], int(value))]
+            return self._ids[ref.table][below[-1]] if below else 0
         where = ".".join((ref.column, *ref.path))
         raise CopyError(
             f"{self.plan.name} row {row_id}: {where} = {value} names a row of {ref.table} that is not in the "
@@ -372,6 +376,7 @@ class DealerCopy:
         self._clock = clock
         self._progress = progress or (lambda table, done, total: None)
         self._ids: Ids = {}
+        self._inserted: dict[str, set[int]] = {}  # per table, the source ids this run inserted
         self._schema: Schema | None = None
 
     async def _load_schema(self) -> Schema:
@@ -418,15 +423,15 @@ class DealerCopy:
         for row in rows:
             self._ids.setdefault(row["tbl"], {})[int(row["source_id"])] = int(row["target_id"])
 
-    async def run(self, only: Sequence[str] | None = None) -> list[TableResult]:
-        """Copy every table of :data:`COPIED` (``only``: these, for tests), then settle the watermarks.
+    async def run(self) -> list[TableResult]:
+        """Copy every table of :data:`COPIED`, then settle the watermarks.
 
-        Refuses before writing anything when a new row's business key is another dealer's in the group."""
+        Refuses before writing anything when the dealer's audit chain is broken or a new row's business
+        key is another dealer's in the group."""
         self._schema = await self._load_schema()
         await self._load_ids()
-        plans = [p for p in COPIED if only is None or p.name in only]
-        if any(p.name == "audit_log" for p in plans):
-            await self._check_source_chain()
+        plans = COPIED
+        await self._check_source_chain()
         await self._check_clashes(plans)
         self._schema = replace(self._schema, dealer_id=await self._dealer_row())
         results: dict[str, TableResult] = {}
@@ -434,7 +439,8 @@ class DealerCopy:
             results[plan.name] = await self._copy(plan)
         for plan in plans:
             if any(r.watermark for r in plan.refs):
-                again = await self._copy(plan)
+                # Rows inserted by this run and settled now are not "updated" rows of the dealer's.
+                again = await self._copy_with_ids(plan, settling=True)
                 first = results[plan.name]
                 results[plan.name] = TableResult(
                     plan.name, first.source_rows, first.inserted, first.updated + again.updated, first.deleted
@@ -541,7 +547,7 @@ class DealerCopy:
             return await self._copy_with_ids(plan)
         return await self._copy_children(plan)
 
-    async def _copy_with_ids(self, plan: Plan) -> TableResult:
+    async def _copy_with_ids(self, plan: Plan, *, settling: bool = False) -> TableResult:
         source = await self._source_rows(plan)
         translate = self._translator(plan)
         columns = translate.columns
@@ -551,6 +557,8 @@ class DealerCopy:
         id_at = columns.index("id")
         inserts: list[tuple[int, tuple[Any, ...]]] = []
         updates: list[tuple[Any, ...]] = []
+        fresh = self._inserted.setdefault(plan.name, set())
+        counted = 0
         for row in source:
             values = translate.row(row)
             source_id = int(row["id"])
@@ -560,6 +568,7 @@ class DealerCopy:
             values = _with_id(values, id_at, known[source_id])
             if mine.get(source_id) != values:
                 updates.append(values)
+                counted += not (settling and source_id in fresh)
         total, done = len(source), len(source) - len(inserts) - len(updates)
         self._progress(plan.name, done, total)
         others = [c for c in columns if c != "id"]
@@ -587,9 +596,10 @@ class DealerCopy:
                     f"INSERT INTO {MAP_TABLE} (dealer, tbl, source_id, target_id) VALUES (?, ?, ?, ?)", pairs
                 )
             known.update((p[2], p[3]) for p in pairs)
+            fresh.update(p[2] for p in pairs)
             done += len(batch)
             self._progress(plan.name, done, total)
-        return TableResult(plan.name, total, len(inserts), len(updates), 0)
+        return TableResult(plan.name, total, len(inserts), counted, 0)
 
     async def _copy_children(self, plan: Plan) -> TableResult:
         source = await self._source_rows(plan)

@@ -157,8 +157,16 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     assert str(attempt["id"]) in {e["a"] for e in events}
     (rec,) = await rows(group, "SELECT r.lead_id FROM recordings r WHERE r.call_id = 'd1-rec-20000'")
     assert rec["lead_id"] == attempt["lead_id"]
-    (campaign,) = await rows(group, "SELECT status FROM campaigns WHERE name = 'd1 活动'")
+    (campaign,) = await rows(group, "SELECT id, status, events_seen FROM campaigns WHERE name = 'd1 活动'")
     assert campaign["status"] == "paused"  # running at the dealer: the group's nodes must not dial it
+    assert by_table["campaigns"].inserted == 1 and by_table["campaigns"].updated == 0
+    # The lead event up to which the campaign applied events is the copy of the dealer's.
+    async with await Database.open(source) as db, db.read() as r:
+        seen = await r.fetchval("SELECT events_seen FROM campaigns")
+    assert seen > 0
+    (mapped,) = await rows(group, "SELECT target_id FROM dealer_copy_ids WHERE dealer = 'd1' AND tbl = 'lead_events'"
+                           " AND source_id = ?", seen)  # fmt: skip
+    assert campaign["events_seen"] == mapped["target_id"]
     # Every copied row is the dealer's, made on the first copy; the other dealer's rows stay its own.
     dealers = {r["code"]: r["id"] for r in await rows(group, "SELECT id, code FROM dealers")}
     assert set(dealers) == {"main", "other", "d1"}
