@@ -27,6 +27,7 @@ from dialer.campaigns.presence import PresenceService
 from dialer.campaigns.runner import CampaignRunner, WrapUpHandler
 from dialer.campaigns.service import CampaignService
 from dialer.clock import Clock, SystemClock
+from dialer.domain.access.dealers import Dealer
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.doss.mapping import load_mapping
 from dialer.domain.leads.errors import LeadError
@@ -53,6 +54,7 @@ from dialer.store.attempts import AttemptStore
 from dialer.store.audit import AuditStore
 from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
+from dialer.store.dealers import DealerStore
 from dialer.store.doss import DossOutbox
 from dialer.store.handovers import HandoverStore
 from dialer.store.health import StoreHealth
@@ -111,6 +113,8 @@ class App:
     backup: BackupService  # backups of the store and the recordings
     privacy: PrivacyService  # the suppression list as people edit it; a person's export, erasure; retention
     store_health: StoreHealth  # the database's server, schema, lease holders, standby (dialer doctor)
+    dealer: Dealer  # this node's dealer ([dealer] code): what the node creates and dials is its
+    dealers: DealerStore  # the group's dealers (docs/store.md "Dealers")
     ami: AmiClient | None = None
     calls: CallService | None = None
     manual_calls: ManualCalls | None = None  # a person's click-to-call, over ``calls``
@@ -132,11 +136,13 @@ async def open_store(
     form = load_form(settings.path(settings.recording.qa_form))
     db = await Database.open(settings.store_target(), clock=clock)
     try:
-        attempts = AttemptStore(db, settings.pbx.name)
-        leads = LeadService(db, settings, clock)
-        recording_store = RecordingStore(db)
+        dealers = DealerStore(db)
+        dealer = await dealers.ensure(settings.dealer.code, settings.dealer.name, clock.now())
+        attempts = AttemptStore(db, settings.pbx.name, dealer_id=dealer.id)
+        leads = LeadService(db, settings, clock, dealer_id=dealer.id)
+        recording_store = RecordingStore(db, dealer_id=dealer.id)
         bus = EventBus()
-        campaign_store = CampaignStore(db, settings)
+        campaign_store = CampaignStore(db, settings, dealer_id=dealer.id)
         # Late-bound: the DOSS service is built below and needs this one for its confirmations.
         sms = build_service(
             db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
@@ -180,10 +186,19 @@ async def open_store(
             campaigns=CampaignService(campaign_store, hopper, settings, clock),
             audit=audit,
             auth=AuthService(
-                UserStore(db), TotpStore(db), settings.web, clock, audit, password_cost, region=settings.dealer.region
+                UserStore(db),
+                TotpStore(db),
+                settings.web,
+                clock,
+                audit,
+                password_cost,
+                region=settings.dealer.region,
+                dealer_id=dealer.id,
             ),
             phones=PhoneService(PhoneStore(db), clock),
-            promotions=PromotionService(PromotionStore(db), clock, ZoneInfo(settings.dealer.timezone)),
+            promotions=PromotionService(
+                PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
+            ),
             listen_ins=ListenInStore(db),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
@@ -197,6 +212,8 @@ async def open_store(
                 audit,
             ),
             store_health=StoreHealth(db, settings),
+            dealer=dealer,
+            dealers=dealers,
             bus=bus,
             sms=sms,
             presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),

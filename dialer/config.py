@@ -2,7 +2,7 @@
 
 :mod:`dialer.settings` holds the schema and the checks that need no feature code; the rules that
 only a feature knows (calling windows and retries, SMS sending hours, inbound hours, the lead
-sources a KPI may name, the PBX's site and trunk, the transfer targets, the backup schedule, consent and retention) are checked by that feature's own ``settings_problems``, with the very
+sources a KPI may name, the dealer's code, the PBX's site and trunk, the transfer targets, the backup schedule, consent and retention) are checked by that feature's own ``settings_problems``, with the very
 code that will use the values, so a config that loads is one the features accept. Every entry
 point loads through here; a problem anywhere stops the start with one message naming each.
 """
@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
+from dialer.domain.access import dealers
 from dialer.domain.backup import schedule
 from dialer.domain.calls import handovers
 from dialer.domain.campaigns import policy
@@ -30,6 +31,7 @@ def load(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | No
     tz = settings.dealer.timezone
     found = [
         *problems(settings),
+        *dealers.settings_problems(settings.dealer),
         *metrics.settings_problems(settings.kpi),
         *handovers.settings_problems(settings.calls),
         *policy.settings_problems(settings.campaigns, tz),

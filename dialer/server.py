@@ -38,6 +38,7 @@ from dialer.backup import daily
 from dialer.campaigns.registry import RunnerRegistry
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUp, settle_unfiled_talks
 from dialer.clock import Clock
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.auth.passwords import DEFAULT_COST, ScryptCost
 from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.logs import get_logger
@@ -118,7 +119,7 @@ class Server:
         """Start a runner for every served campaign without one, every ``interval_s``, until cancelled."""
         while True:
             try:
-                records = await self.app.campaigns.all()
+                records = await self.app.campaigns.all(DealerScope.of(self.app.dealer.id))  # this node's dealer's
             except StoreError as exc:
                 # A store hiccup: look again next time instead of leaving campaigns unserved for good.
                 log.error("server.watch_failed", error=repr(exc))

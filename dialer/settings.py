@@ -36,6 +36,9 @@ class ConfigError(ValueError):
 class DealerSettings:
     """Who we are; used in greetings, SMS signatures and reports."""
 
+    # This node's dealer in a dealer group (docs/store.md "Dealers"): a short lowercase name, unique in
+    # the group. What the node creates is that dealer's, and its campaigns dial only that dealer's leads.
+    code: str = "main"
     name: str = "DCC 汽车经销商"
     timezone: str = "Asia/Shanghai"
     region: str = "CN"  # default region for phone numbers without a country code

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role, User
 from dialer.domain.audit.model import SYSTEM, AuditAction, AuditTrail
 from dialer.domain.auth.errors import BadUserInput, LoginRefused, UserExists
@@ -82,7 +83,9 @@ class AuthService:
         cost: ScryptCost = DEFAULT_COST,
         *,
         region: str = DEFAULT_REGION,
+        dealer_id: int = MAIN_DEALER_ID,
     ) -> None:
+        self._dealer_id = dealer_id  # this node's dealer: whose a new user is unless told
         self._users = users
         self._totp = totp
         self._audit = audit
@@ -102,17 +105,25 @@ class AuthService:
         mobile: str | None = None,
         *,
         actor: str = SYSTEM,
+        dealer_id: int | None = None,
+        group: bool = False,
     ) -> UserRecord:
         """Create a login; agents get ``agent`` (default: their name) as the identity their work is filed
         under, one per person (docs/leads.md, "Owners"); ``mobile`` is where their customers' visit notices go.
 
-        ``actor``: who adds it, for the audit log (the dialer itself unless a person does)."""
+        ``actor``: who adds it, for the audit log (the dialer itself unless a person does). The user is
+        ``dealer_id``'s (default: this node's dealer), or with ``group`` the whole group's (sees every
+        dealer); an agent's work is always one dealer's."""
+        if group and dealer_id is not None:
+            raise BadUserInput("dealer", str(dealer_id), "a group-wide user has no dealer of their own")
         if not _NAME.match(name):
             raise BadUserInput("name", name, "use 1-64 letters, digits, '.', '_' or '-'")
         try:
             parsed = Role(role)
         except ValueError:
             raise BadUserInput("role", role, f"must be one of {', '.join(r.value for r in Role)}") from None
+        if group and parsed is Role.AGENT:
+            raise BadUserInput("role", role, "an agent works for one dealer: name it instead of the group")
         check_new_password(password, name)
         identity = (agent or name) if parsed is Role.AGENT else agent
         if identity is not None:
@@ -125,12 +136,20 @@ class AuthService:
         hashed = await asyncio.to_thread(hash_password, password, self._cost)
         try:
             user = await self._users.add(
-                name=name, role=parsed, agent=identity, password_hash=hashed, at=self._clock.now(), mobile=number
+                name=name,
+                role=parsed,
+                agent=identity,
+                password_hash=hashed,
+                at=self._clock.now(),
+                mobile=number,
+                dealer_id=None if group else (self._dealer_id if dealer_id is None else dealer_id),
             )
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
         log.info("auth.user_added", user=name, role=parsed.value)
-        await self._audit.record(actor, AuditAction.USER_ADD, name, {"role": parsed.value, "agent": identity})
+        await self._audit.record(
+            actor, AuditAction.USER_ADD, name, {"role": parsed.value, "agent": identity, "dealer_id": user.dealer_id}
+        )
         return user
 
     async def set_password(self, name: str, password: str, *, actor: str) -> None:
@@ -189,9 +208,9 @@ class AuthService:
             raise BadUserInput("name", name, "no such user")
         return user
 
-    async def users(self) -> list[UserRecord]:
-        """Every login, by name."""
-        return await self._users.all()
+    async def users(self, dealers: DealerScope = EVERY_DEALER) -> list[UserRecord]:
+        """Every login ``dealers`` sees, by name."""
+        return await self._users.all(dealers)
 
     async def enrol_totp(self, name: str, *, actor: str) -> tuple[str, str]:
         """A new authenticator secret for a supervisor or admin: ``(secret, otpauth URI)``, shown once.

@@ -53,6 +53,7 @@ import structlog
 from dialer.actors import SYSTEM_ACTOR
 from dialer.campaigns.hopper import Hopper
 from dialer.clock import Clock
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.agents import AgentRoster, AgentState, Transition, TransitionCause
@@ -292,7 +293,8 @@ class CampaignRunner:
                 while True:
                     if self._lease is not None:
                         self._lease.check()  # another node may be reconciling this PBX already
-                    record = await self._campaigns.get(self.campaign_id)
+                    # Only this node's dealer's campaigns: another dealer's is none of this node's.
+                    record = await self._campaigns.get(self.campaign_id, DealerScope.of(self._leads.dealer_id))
                     now = self.clock.now()
                     for moved in self.engine.tick(now):
                         self._wrap_up_timed_out(moved)

@@ -14,6 +14,7 @@ from typing import Any
 
 from dialer.campaigns.hopper import Hopper
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import LeadFilter, load_definition, parse_definition
 from dialer.domain.campaigns.lifecycle import Command
@@ -67,35 +68,40 @@ class CampaignService:
         self._settings = settings
         self._clock = clock
 
-    async def create(self, path: Path, actor: str) -> CampaignRecord:
-        """Validate ``path`` and store it as a draft campaign."""
+    async def create(self, path: Path, actor: str, dealer_id: int | None = None) -> CampaignRecord:
+        """Validate ``path`` and store it as a draft campaign of ``dealer_id`` (None: this node's dealer)."""
         definition = load_definition(path, self._settings)
-        return await self._store.create(definition, path.name, self._clock.now(), actor)
+        return await self._store.create(definition, path.name, self._clock.now(), actor, dealer_id)
 
-    async def create_from_table(self, data: Mapping[str, Any], actor: str) -> CampaignRecord:
-        """Validate a campaign table (what a campaign file holds, from the console) and store it as a draft."""
+    async def create_from_table(
+        self, data: Mapping[str, Any], actor: str, dealer_id: int | None = None
+    ) -> CampaignRecord:
+        """Validate a campaign table (what a campaign file holds, from the console) and store it as a draft
+        of ``dealer_id`` (None: this node's dealer)."""
         definition = parse_definition(data, CONSOLE_FILE_NAME, self._settings)
-        return await self._store.create(definition, CONSOLE_FILE_NAME, self._clock.now(), actor)
+        return await self._store.create(definition, CONSOLE_FILE_NAME, self._clock.now(), actor, dealer_id)
 
-    async def matching(self, lead_filter: LeadFilter) -> int:
-        """How many leads ``lead_filter`` selects now: what starting a campaign with it would enrol."""
-        return await self._store.matching(lead_filter, self._clock.now())
+    async def matching(self, lead_filter: LeadFilter, dealer_id: int | None = None) -> int:
+        """How many of ``dealer_id``'s leads ``lead_filter`` selects now: what starting a campaign would enrol."""
+        return await self._store.matching(lead_filter, self._clock.now(), dealer_id)
 
-    async def all(self) -> list[CampaignRecord]:
-        """All campaigns, newest first."""
-        return await self._store.all()
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[CampaignRecord]:
+        """All campaigns ``dealers`` sees, newest first."""
+        return await self._store.all(dealers)
 
-    async def command(self, campaign_id: int, command: Command, actor: str) -> tuple[CampaignRecord, int]:
+    async def command(
+        self, campaign_id: int, command: Command, actor: str, dealers: DealerScope = EVERY_DEALER
+    ) -> tuple[CampaignRecord, int]:
         """Apply ``command``; returns the campaign and how many leads it enrolled (start, resume)."""
         now = self._clock.now()
-        record = await self._store.transition(campaign_id, command, now, actor)
+        record = await self._store.transition(campaign_id, command, now, actor, dealers)
         enrolled = await self._store.enrol(record, now) if command in (Command.START, Command.RESUME) else 0
         return record, enrolled
 
-    async def status(self, campaign_id: int) -> StatusReport:
+    async def status(self, campaign_id: int, dealers: DealerScope = EVERY_DEALER) -> StatusReport:
         """Progress and outcomes of the campaign, with an ETA from the recent dial rate."""
         now = self._clock.now()
-        record = await self._store.get(campaign_id)
+        record = await self._store.get(campaign_id, dealers)
         counts = await self._store.counts(campaign_id, now - RATE_WINDOW)
         remaining = counts.dialable + counts.by_status.get(ProgressStatus.CLAIMED, 0)
         rate = counts.recent_attempts / (RATE_WINDOW.total_seconds() / 3600)

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     a.add_argument("--mobile", help="their own mobile: where the visit notices for their customers go")
     a.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
+    whose = a.add_mutually_exclusive_group()
+    whose.add_argument("--dealer", metavar="CODE", help="the dealer whose data they see (default: this node's dealer)")
+    whose.add_argument("--group", action="store_true", help="a group-wide user: sees every dealer (not for agents)")
     a.set_defaults(handler=run_add)
 
     mob = cmds.add_parser(
@@ -103,9 +106,22 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     password = _password(args)
     async with open_store(cfg, args.clock) as app:
         auth = app.auth
+        dealer_id = None
+        if args.dealer is not None:
+            dealer = await app.dealers.by_code(args.dealer)
+            if dealer is None:
+                raise CliError(translate("cli.users.no_dealer", cfg.ui.language, code=args.dealer))
+            dealer_id = dealer.id
         try:
             user = await auth.add_user(
-                args.name, args.role, password, agent=args.agent, mobile=args.mobile, actor=cli_actor(getpass.getuser())
+                args.name,
+                args.role,
+                password,
+                agent=args.agent,
+                mobile=args.mobile,
+                actor=cli_actor(getpass.getuser()),
+                dealer_id=dealer_id,
+                group=args.group,
             )
         except AuthError as exc:
             raise CliError(str(exc)) from None
@@ -226,6 +242,12 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the logins."""
     async with open_store(cfg, args.clock) as app:
         users = await app.auth.users()
+        codes = {d.id: d.code for d in await app.dealers.all()}
+    lang = cfg.ui.language
+
+    def dealer(dealer_id: int | None) -> str:
+        return translate("web.dealer.group", lang) if dealer_id is None else codes[dealer_id]
+
     if args.json:
         print_json(
             [
@@ -235,16 +257,23 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
                     "agent": u.agent,
                     "mobile": u.mobile,
                     "disabled": u.disabled_at is not None,
+                    "dealer": None if u.dealer_id is None else codes[u.dealer_id],
                 }
                 for u in users
             ]
         )
         return 0
-    lang = cfg.ui.language
     print_table(
         [
             translate(k, lang)
-            for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.mobile", "web.col.disabled")
+            for k in (
+                "web.col.name",
+                "web.col.role",
+                "web.col.agent",
+                "web.col.mobile",
+                "web.col.disabled",
+                "web.col.dealer",
+            )
         ],
         [
             (
@@ -253,6 +282,7 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
                 u.agent or "",
                 u.mobile or "",
                 "" if u.disabled_at is None else "✗",
+                dealer(u.dealer_id),
             )
             for u in users
         ],

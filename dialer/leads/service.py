@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory, check_alias
 from dialer.domain.leads.deadlines import DueRules
@@ -114,13 +115,13 @@ class Reactivation:
 class LeadService:
     """Import, due lists, the monthly hygiene report and the manager's lead views over one store."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, dealer_id: int = MAIN_DEALER_ID) -> None:
         self.tz = ZoneInfo(settings.dealer.timezone)
         self.region = settings.dealer.region
         self.max_unpacked_bytes = settings.leads.import_max_unpacked_mb * 1024 * 1024
         self._settings = settings.leads
         self._clock = clock
-        self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock)
+        self.store = LeadStore(db, DueRules(settings.leads, self.tz), clock, dealer_id=dealer_id)
         self._users = UserStore(db)
         self.importer = LeadImporter(
             self.store,
@@ -133,8 +134,10 @@ class LeadService:
             owners=self.owner_directory,
         )
 
-    async def due(self, scope: DueScope = DueScope.TODAY, owner: str | None = None) -> list[DueItem]:
-        """The due list, earliest deadline first."""
+    async def due(
+        self, scope: DueScope = DueScope.TODAY, owner: str | None = None, dealers: DealerScope = EVERY_DEALER
+    ) -> list[DueItem]:
+        """The due list of the leads ``dealers`` sees, earliest deadline first."""
         now = self._clock.now()
         if scope is DueScope.OVERDUE:
             until: datetime | None = now - timedelta(microseconds=1)
@@ -144,7 +147,7 @@ class LeadService:
         else:
             until = None
         await self.store.refresh_due()
-        leads = await self.store.due(until, owner=owner)
+        leads = await self.store.due(until, owner=owner, dealers=dealers)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
 
     async def visits(self, owner: str | None = None) -> VisitBoard:
@@ -170,13 +173,13 @@ class LeadService:
         """Every name an owner goes by (an agent's login, identity, the manager's aliases) to their identity."""
         return await self._users.owner_directory()
 
-    async def search(self, query: LeadQuery) -> LeadPage:
-        """The manager's lead list: filtered, one page, earliest deadline first."""
-        return await self.store.search(query, self._clock.now())
+    async def search(self, query: LeadQuery, dealers: DealerScope = EVERY_DEALER) -> LeadPage:
+        """The manager's lead list: filtered, one page, earliest deadline first; the leads ``dealers`` sees."""
+        return await self.store.search(query, self._clock.now(), dealers)
 
-    async def ownership(self, owner: str | None = None) -> Ownership:
-        """Leads per owner by state and overdue; only ``owner``'s when given (an agent's own view)."""
-        return summarize_ownership(await self.store.ownership(self._clock.now(), owner=owner))
+    async def ownership(self, owner: str | None = None, dealers: DealerScope = EVERY_DEALER) -> Ownership:
+        """Leads per owner by state and overdue; only ``owner``'s when given (an agent's own view); ``dealers``'."""
+        return summarize_ownership(await self.store.ownership(self._clock.now(), owner=owner, dealers=dealers))
 
 
 class LeadManager:
@@ -194,15 +197,24 @@ class LeadManager:
         self._leads = leads
         self._doss = doss
 
-    async def transfer(self, lead_ids: Sequence[int], to_owner: str, actor: str, reason: str) -> list[Transfer]:
-        """Give the leads to agent ``to_owner``; :class:`ManageError` names a bad field, nothing written."""
+    async def transfer(
+        self, lead_ids: Sequence[int], to_owner: str, actor: str, reason: str, dealers: DealerScope = EVERY_DEALER
+    ) -> list[Transfer]:
+        """Give the leads to agent ``to_owner``; :class:`ManageError` names a bad field, nothing written;
+        :class:`LeadNotFound` for a lead that does not exist or ``dealers`` does not see."""
         ids = _check_ids(lead_ids)
+        await self._visible(ids, dealers)
         text = _check_reason(reason)
         agent = await self._check_agent(to_owner)
         return await self._doss.record_transfer(ids, agent, actor, text)
 
     async def reactivate(
-        self, lead_ids: Sequence[int], actor: str, reason: str, to_owner: str | None = None
+        self,
+        lead_ids: Sequence[int],
+        actor: str,
+        reason: str,
+        to_owner: str | None = None,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[Reactivation]:
         """Bring defeated leads back (and give them to ``to_owner``), all or none.
 
@@ -210,6 +222,7 @@ class LeadManager:
         selection must not pass silently as if it had re-activated something.
         """
         ids = _check_ids(lead_ids)
+        await self._visible(ids, dealers)
         text = _check_reason(reason)
         agent = None if to_owner is None else await self._check_agent(to_owner)
         async with self._db.write():
@@ -229,6 +242,12 @@ class LeadManager:
             path, actor, leads=self._leads.store, doss=self._doss, region=self._leads.region, tz=self._leads.tz,
             max_unpacked_bytes=self._leads.max_unpacked_bytes,
         )  # fmt: skip
+
+    async def _visible(self, ids: Sequence[int], dealers: DealerScope) -> None:
+        """:class:`LeadNotFound` for the first lead ``dealers`` does not see (as for one that does not exist)."""
+        if dealers.dealer_id is not None:
+            for lead_id in ids:
+                await self._leads.store.get(lead_id, dealers)
 
     async def _check_agent(self, to_owner: str) -> str:
         """The identity ``to_owner`` (an agent's identity, login or alias) is filed under."""

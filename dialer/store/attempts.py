@@ -11,11 +11,13 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import date, datetime, tzinfo
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.campaigns.stats import AbandonTally
 from dialer.logs import get_logger
 from dialer.store.database import Database, Row
+from dialer.store.dealers import dealer_sql
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
@@ -62,11 +64,14 @@ _OWN_PBX = "(CAST(? AS TEXT) IS NULL OR pbx IS NULL OR pbx = ?)"
 class AttemptStore:
     """Call attempts in the embedded store; see the Protocol for each method's contract."""
 
-    def __init__(self, db: Database, pbx: str | None = None) -> None:
+    def __init__(self, db: Database, pbx: str | None = None, *, dealer_id: int = MAIN_DEALER_ID) -> None:
         """``pbx``: the PBX this node drives ([pbx] name): its attempts are stamped with it, and the
-        in-flight ones it lists and counts are its own (another node's live calls are that node's)."""
+        in-flight ones it lists and counts are its own (another node's live calls are that node's).
+        ``dealer_id``: this node's dealer, whose a call without a lead (an unknown caller) is; a call
+        to or from a lead is the lead's dealer's."""
         self._db = db
         self._pbx = pbx
+        self._dealer_id = dealer_id
 
     def _inbound_wait(self) -> str:
         """An inbound call's wait in seconds, in SQL: arrival (answered by the PBX) to an agent taking it."""
@@ -88,8 +93,9 @@ class AttemptStore:
         try:
             async with self._db.write() as tx:
                 attempt_id = await tx.insert(
-                    "INSERT INTO attempts (call_id, direction, number, lead_id, campaign_id, agent, state, created_at, pbx)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO attempts (call_id, direction, number, lead_id, campaign_id, agent, state, created_at, pbx,"
+                    " dealer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                    " COALESCE((SELECT l.dealer_id FROM leads l WHERE l.id = ?), ?))",
                     (
                         call_id,
                         direction.value,
@@ -100,6 +106,8 @@ class AttemptStore:
                         state.value,
                         to_db(created_at),
                         self._pbx,
+                        lead_id,
+                        self._dealer_id,
                     ),
                 )
         except IntegrityError as exc:
@@ -217,10 +225,13 @@ class AttemptStore:
             row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE call_id = ?", (call_id,))
         return None if row is None else attempt_from_row(row)
 
-    async def by_id(self, attempt_id: int) -> Attempt | None:
-        """One attempt by its number (the console names calls by it)."""
+    async def by_id(self, attempt_id: int, dealers: DealerScope = EVERY_DEALER) -> Attempt | None:
+        """One attempt by its number (the console names calls by it); None if ``dealers`` does not see it."""
         async with self._db.read() as r:
-            row = await r.fetchone(f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ?", (attempt_id,))
+            row = await r.fetchone(
+                f"SELECT {ATTEMPT_COLUMNS} FROM attempts WHERE id = ? AND {dealer_sql(dealers, 'dealer_id')}",
+                (attempt_id,),
+            )
         return None if row is None else attempt_from_row(row)
 
     async def recent(self, limit: int = 50, offset: int = 0, since: datetime | None = None) -> list[Attempt]:

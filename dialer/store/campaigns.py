@@ -23,6 +23,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter, parse_definition
@@ -48,6 +49,7 @@ from dialer.logs import get_logger
 from dialer.settings import Settings
 from dialer.store.attempts import ATTEMPT_COLUMNS, AttemptStore, attempt_from_row
 from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.dealers import dealer_sql
 from dialer.store.suppressions import SUPPRESSED, SuppressionStore
 from dialer.timestamps import from_db, from_db_or_none, to_db, to_db_or_none
 
@@ -182,19 +184,23 @@ class CampaignStore:
     ``settings`` re-validates stored definitions (line cap, default rules) on every load.
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer, whose the campaigns it creates are unless told."""
+        self.dealer_id = dealer_id
         self._db = db
         self._settings = settings
         self._consent = ConsentPolicy.from_settings(settings.privacy)
 
     # -- campaigns and their lifecycle -----------------------------------------------------------
 
-    async def create(self, definition: CampaignDefinition, file_name: str, at: datetime, actor: str) -> CampaignRecord:
-        """Store a new campaign as a draft."""
+    async def create(
+        self, definition: CampaignDefinition, file_name: str, at: datetime, actor: str, dealer_id: int | None = None
+    ) -> CampaignRecord:
+        """Store a new campaign of ``dealer_id`` (None: this node's dealer) as a draft."""
         async with self._db.write() as tx:
             campaign_id = await tx.insert(
-                "INSERT INTO campaigns (name, kind, status, definition, file_name, created_at, created_by, updated_at, events_seen)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM lead_events))",
+                "INSERT INTO campaigns (name, kind, status, definition, file_name, created_at, created_by, updated_at,"
+                " dealer_id, events_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(id), 0) FROM lead_events))",
                 (
                     definition.name,
                     definition.kind.value,
@@ -204,23 +210,28 @@ class CampaignStore:
                     to_db(at),
                     actor,
                     to_db(at),
+                    self.dealer_id if dealer_id is None else dealer_id,
                 ),
             )
             return await self._get(tx, campaign_id)
 
-    async def get(self, campaign_id: int) -> CampaignRecord:
-        """The campaign, or :class:`CampaignNotFound`."""
+    async def get(self, campaign_id: int, dealers: DealerScope = EVERY_DEALER) -> CampaignRecord:
+        """The campaign, or :class:`CampaignNotFound` (also when ``dealers`` does not see it)."""
         async with self._db.read() as r:
-            return await self._get(r, campaign_id)
+            return await self._get(r, campaign_id, dealers)
 
-    async def all(self) -> list[CampaignRecord]:
-        """All campaigns, newest first."""
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[CampaignRecord]:
+        """All campaigns ``dealers`` sees, newest first."""
         async with self._db.read() as r:
-            rows = await r.fetchall("SELECT * FROM campaigns ORDER BY id DESC")
+            rows = await r.fetchall(
+                f"SELECT * FROM campaigns WHERE {dealer_sql(dealers, 'dealer_id')} ORDER BY id DESC"
+            )
         return [self._record(row) for row in rows]
 
-    async def _get(self, r: Reader | Tx, campaign_id: int) -> CampaignRecord:
-        row = await r.fetchone("SELECT * FROM campaigns WHERE id = ?", (campaign_id,))
+    async def _get(self, r: Reader | Tx, campaign_id: int, dealers: DealerScope = EVERY_DEALER) -> CampaignRecord:
+        row = await r.fetchone(
+            f"SELECT * FROM campaigns WHERE id = ? AND {dealer_sql(dealers, 'dealer_id')}", (campaign_id,)
+        )
         if row is None:
             raise CampaignNotFound(f"campaign {campaign_id} does not exist")
         return self._record(row)
@@ -237,12 +248,16 @@ class CampaignStore:
             created_at=from_db(row["created_at"]),
             created_by=row["created_by"],
             updated_at=from_db(row["updated_at"]),
+            dealer_id=row["dealer_id"],
         )
 
-    async def transition(self, campaign_id: int, command: Command, at: datetime, actor: str) -> CampaignRecord:
-        """Apply a lifecycle command atomically and record it in campaign_events."""
+    async def transition(
+        self, campaign_id: int, command: Command, at: datetime, actor: str, dealers: DealerScope = EVERY_DEALER
+    ) -> CampaignRecord:
+        """Apply a lifecycle command atomically and record it in campaign_events (:class:`CampaignNotFound`
+        for a campaign ``dealers`` does not see)."""
         async with self._db.write() as tx:
-            current = await self._get(tx, campaign_id)
+            current = await self._get(tx, campaign_id, dealers)
             target = apply(campaign_id, current.status, command)
             await tx.execute(
                 "UPDATE campaigns SET status = ?, updated_at = ? WHERE id = ?", (target.value, to_db(at), campaign_id)
@@ -267,18 +282,23 @@ class CampaignStore:
             " (campaign_id, lead_id, status, enrolled_at, next_attempt_at, promised, callback_at, deadline_at)"
             " SELECT ?, id, 'active', ?, COALESCE(callback_at, ?), CASE WHEN callback_at IS NULL THEN 0 ELSE 1 END,"
             f" callback_at, CASE WHEN due_kind = 'first_follow_up' THEN due_at END FROM leads WHERE {where}"
-            " ON CONFLICT DO NOTHING"
+            " AND dealer_id = ? ON CONFLICT DO NOTHING"
         )
         async with self._db.write() as tx:
-            added = await tx.execute(sql, (campaign.id, to_db(at), to_db(at), *params))
+            # Only the campaign's dealer's leads: a group's nodes never dial another dealer's customers.
+            added = await tx.execute(sql, (campaign.id, to_db(at), to_db(at), *params, campaign.dealer_id))
         log.info("campaign.enrolled", campaign_id=campaign.id, added=added)
         return added
 
-    async def matching(self, lead_filter: LeadFilter, at: datetime) -> int:
-        """How many leads ``lead_filter`` selects at ``at``: what a start would enrol into a new campaign."""
+    async def matching(self, lead_filter: LeadFilter, at: datetime, dealer_id: int | None = None) -> int:
+        """How many of ``dealer_id``'s leads (None: this node's dealer's) ``lead_filter`` selects at ``at``:
+        what a start would enrol into a new campaign."""
         where, params = _filter_sql(lead_filter, at, self._settings)
+        dealer = self.dealer_id if dealer_id is None else dealer_id
         async with self._db.read() as r:
-            return int(await r.fetchval(f"SELECT COUNT(*) FROM leads WHERE {where}", tuple(params)))
+            return int(
+                await r.fetchval(f"SELECT COUNT(*) FROM leads WHERE {where} AND dealer_id = ?", (*params, dealer))
+            )
 
     async def sync(self, campaign_id: int, at: datetime) -> Synced:
         """Make enrolled leads due for agreed callbacks (each once) and open SMS hand-offs (taking them).

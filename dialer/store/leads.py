@@ -19,6 +19,7 @@ from operator import attrgetter
 from typing import Any
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.leads.deadlines import DueKind, DueRules, compute_due
 from dialer.domain.leads.errors import LeadNotFound
@@ -57,6 +58,7 @@ from dialer.domain.leads.template import LeadDraft, Rejection
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.logs import get_logger
 from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.dealers import dealer_sql
 from dialer.store.suppressions import SuppressionStore
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -89,7 +91,7 @@ _DERIVED = frozenset({"phones", "opt_out_at"})
 _COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Lead) if f.name not in _DERIVED)
 _INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
-_INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind) VALUES (?, ?, ?)"
+_INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind, dealer_id) VALUES (?, ?, ?, ?)"
 _INSERT_EVENT = "INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (?, ?, ?, ?, ?)"
 # Event data as stored; one encoder (json.dumps builds one per call when given options).
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
@@ -165,25 +167,29 @@ def _marks(items: Sequence[Any]) -> str:
 class LeadStore:
     """Reads and changes leads; every change lands in ``lead_events`` and refreshes the due time."""
 
-    def __init__(self, db: Database, rules: DueRules, clock: Clock) -> None:
+    def __init__(self, db: Database, rules: DueRules, clock: Clock, *, dealer_id: int = MAIN_DEALER_ID) -> None:
         self._db = db
         self._rules = rules
         self._clock = clock
+        self.dealer_id = dealer_id  # this node's dealer: whose leads its imports make and its callers are
 
     # -- reading ---------------------------------------------------------------------------
 
-    async def get(self, lead_id: int) -> Lead:
-        """The lead with ``lead_id``; :class:`LeadNotFound` if there is none."""
+    async def get(self, lead_id: int, dealers: DealerScope = EVERY_DEALER) -> Lead:
+        """The lead with ``lead_id``; :class:`LeadNotFound` if there is none, or none ``dealers`` sees."""
         async with self._db.read() as r:
             leads = await self._load(r, [lead_id])
-        if not leads:
+        if not leads or not dealers.allows(leads[lead_id].dealer_id):
             raise LeadNotFound(f"lead {lead_id} does not exist")
         return leads[lead_id]
 
     async def find_by_phone(self, e164: str) -> Lead | None:
-        """The lead owning a number (inbound callers, SMS replies); numbers are unique across leads."""
+        """This node's dealer's lead owning a number (inbound callers, SMS replies); a number is one lead's
+        per dealer."""
         async with self._db.read() as r:
-            lead_id = await r.fetchval("SELECT lead_id FROM lead_phones WHERE e164 = ?", (e164,))
+            lead_id = await r.fetchval(
+                "SELECT lead_id FROM lead_phones WHERE dealer_id = ? AND e164 = ?", (self.dealer_id, e164)
+            )
             return None if lead_id is None else (await self._load(r, [lead_id]))[lead_id]
 
     async def events(self, lead_id: int) -> list[LeadEvent]:
@@ -195,10 +201,17 @@ class LeadStore:
             for row in rows
         ]
 
-    async def due(self, until: datetime | None, *, owner: str | None = None, kind: DueKind | None = None) -> list[Lead]:
+    async def due(
+        self,
+        until: datetime | None,
+        *,
+        owner: str | None = None,
+        kind: DueKind | None = None,
+        dealers: DealerScope = EVERY_DEALER,
+    ) -> list[Lead]:
         """Leads due at or before ``until`` (every scheduled lead if None), earliest first; only ``owner``'s,
-        only for ``kind`` when given."""
-        sql = "SELECT * FROM leads WHERE due_at IS NOT NULL"
+        only for ``kind`` when given, only those ``dealers`` sees."""
+        sql = f"SELECT * FROM leads WHERE due_at IS NOT NULL AND {dealer_sql(dealers, 'dealer_id')}"
         params: list[Any] = []
         if until is not None:
             sql += " AND due_at <= ?"
@@ -240,9 +253,9 @@ class LeadStore:
         async with self._db.read() as r:
             return int(await r.fetchval("SELECT COUNT(*) FROM leads"))
 
-    async def search(self, query: LeadQuery, now: datetime) -> LeadPage:
-        """A page of leads matching ``query``, earliest deadline first (leads without one last)."""
-        where, params = _where(query, now)
+    async def search(self, query: LeadQuery, now: datetime, dealers: DealerScope = EVERY_DEALER) -> LeadPage:
+        """A page of leads matching ``query`` that ``dealers`` sees, earliest deadline first (leads without one last)."""
+        where, params = _where(query, now, dealers)
         async with self._db.read() as r:
             total = int(await r.fetchval(f"SELECT COUNT(*) FROM leads{where}", params))
             rows = await r.fetchall(
@@ -252,14 +265,17 @@ class LeadStore:
             leads = await self._leads_of(r, rows)
         return LeadPage(tuple(leads), total)
 
-    async def ownership(self, now: datetime, *, owner: str | None = None) -> list[OwnershipCount]:
-        """Leads per owner and state with their overdue count; only ``owner``'s when given."""
+    async def ownership(
+        self, now: datetime, *, owner: str | None = None, dealers: DealerScope = EVERY_DEALER
+    ) -> list[OwnershipCount]:
+        """Leads per owner and state with their overdue count; only ``owner``'s when given; only ``dealers``'s."""
         sql = (
             "SELECT owner, state, COUNT(*) AS leads, SUM(CASE WHEN due_at < ? THEN 1 ELSE 0 END) AS overdue FROM leads"
+            f" WHERE {dealer_sql(dealers, 'dealer_id')}"
         )
         params: list[Any] = [to_db(now)]
         if owner is not None:
-            sql += " WHERE owner = ?"
+            sql += " AND owner = ?"
             params.append(owner)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " GROUP BY owner, state ORDER BY owner IS NULL, owner, state", params)
@@ -399,7 +415,10 @@ class LeadStore:
             numbers = sorted({p.e164 for d in drafts for p in d.phones})
             lead_ids: set[int] = set()
             for chunk in _chunks(numbers):
-                rows = await tx.fetchall(f"SELECT lead_id FROM lead_phones WHERE e164 IN ({_marks(chunk)})", chunk)
+                rows = await tx.fetchall(
+                    f"SELECT lead_id FROM lead_phones WHERE dealer_id = ? AND e164 IN ({_marks(chunk)})",
+                    (self.dealer_id, *chunk),
+                )
                 lead_ids.update(row["lead_id"] for row in rows)
             ids = sorted(lead_ids)
             existing = await self._load(tx, ids)
@@ -416,6 +435,7 @@ class LeadStore:
                 import_id=import_id,
                 next_id=next_id,
                 phone_field=src.phone_field,
+                dealer_id=self.dealer_id,
             )
             rejections = sorted([*parse_rejections, *plan.rejections], key=lambda r: r.row)
             if not plan.writes and not unrecorded and (previous is not None or not rejections):
@@ -425,8 +445,8 @@ class LeadStore:
             await tx.executemany(_INSERT_LEAD, _lead_rows(plan.created))
             await tx.executemany(
                 _INSERT_PHONE,
-                [(p.e164, lead.id, p.kind.value) for lead in plan.created for p in lead.phones]
-                + [(p.e164, c.lead.id, p.kind.value) for c in plan.changed for p in c.new_phones],
+                [(p.e164, lead.id, p.kind.value, lead.dealer_id) for lead in plan.created for p in lead.phones]
+                + [(p.e164, c.lead.id, p.kind.value, c.lead.dealer_id) for c in plan.changed for p in c.new_phones],
             )
             await tx.executemany(_UPDATE_LEAD, [(*row[1:], row[0]) for row in _lead_rows(c.lead for c in plan.changed)])
             await self._append(tx, plan.events)
@@ -462,9 +482,9 @@ class LeadStore:
         """The latest import of these bytes (with this recipe when given)."""
         sql = (
             "SELECT id, at, file_name, rows_total, created, updated, unchanged, rejected FROM lead_imports"
-            " WHERE file_sha256 = ?"
+            " WHERE dealer_id = ? AND file_sha256 = ?"
         )
-        params: list[Any] = [file_sha256]
+        params: list[Any] = [self.dealer_id, file_sha256]
         if recipe is not None:
             sql += " AND recipe = ?"
             params.append(recipe)
@@ -507,7 +527,8 @@ class LeadStore:
     ) -> None:
         await tx.execute(
             "INSERT INTO lead_imports (id, at, actor, file_name, file_sha256, recipe, source, rows_total, created,"
-            " updated, unchanged, merged, rejected, conflicts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " updated, unchanged, merged, rejected, conflicts, dealer_id)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 import_id,
                 to_db(now),
@@ -523,6 +544,7 @@ class LeadStore:
                 len(plan.merged_rows),
                 len({r.row for r in rejections}),
                 len(plan.conflicts),
+                self.dealer_id,
             ),
         )
         if not log_rejections:
@@ -817,8 +839,8 @@ def _iso(value: datetime | None) -> str | None:
 _HANDED_OVER = frozenset({LeadSource.LOW_INTENT, LeadSource.DEFEATED})
 
 
-def _where(query: LeadQuery, now: datetime) -> tuple[str, list[Any]]:
-    clauses: list[str] = []
+def _where(query: LeadQuery, now: datetime, dealers: DealerScope) -> tuple[str, list[Any]]:
+    clauses: list[str] = [dealer_sql(dealers, "dealer_id")]
     params: list[Any] = []
     if query.source is not None:
         clauses.append("source = ?")

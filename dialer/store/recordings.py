@@ -12,9 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.recording.model import AudioFormat, AuditAction, AuditEntry, Recording
 from dialer.store.database import Database, Row, Tx
+from dialer.store.dealers import dealer_sql
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -77,8 +79,10 @@ async def _audit(
 class RecordingStore:
     """Recordings and their audit trail in the embedded store."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer, whose a recording of a call with no attempt or lead is."""
         self._db = db
+        self._dealer_id = dealer_id
 
     async def add(self, new: NewRecording, *, at: datetime, actor: str) -> Recording:
         """Register a WAV; a second row for the same call or path is an :class:`IntegrityError`."""
@@ -86,10 +90,13 @@ class RecordingStore:
             async with self._db.write() as tx:
                 recording_id = await tx.insert(
                     "INSERT INTO recordings (call_id, lead_id, campaign_id, agent, direction, path, format, started_at,"
-                    " duration_s, size_bytes, sha256, wav_sha256, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    " duration_s, size_bytes, sha256, wav_sha256, registered_at, dealer_id)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE("
+                    "(SELECT a.dealer_id FROM attempts a WHERE a.call_id = ? ORDER BY a.id LIMIT 1),"
+                    " (SELECT l.dealer_id FROM leads l WHERE l.id = ?), ?))",
                     (new.call_id, new.lead_id, new.campaign_id, new.agent, new.direction.value, new.path,
                      AudioFormat.WAV.value, to_db(new.started_at), new.duration_s, new.size_bytes, new.sha256,
-                     new.sha256, to_db(at)),
+                     new.sha256, to_db(at), new.call_id, new.lead_id, self._dealer_id),
                 )  # fmt: skip
                 detail = {
                     "path": new.path,
@@ -150,10 +157,12 @@ class RecordingStore:
             )
         return True
 
-    async def get(self, recording_id: int) -> Recording | None:
-        """The recording with this id (deleted or not), or None."""
+    async def get(self, recording_id: int, dealers: DealerScope = EVERY_DEALER) -> Recording | None:
+        """The recording with this id (deleted or not), or None (also when ``dealers`` does not see it)."""
         async with self._db.read() as r:
-            row = await r.fetchone(f"{_SELECT} WHERE r.id = ?", (recording_id,))
+            row = await r.fetchone(
+                f"{_SELECT} WHERE r.id = ? AND {dealer_sql(dealers, 'r.dealer_id')}", (recording_id,)
+            )
         return None if row is None else _recording(row)
 
     async def get_by_call(self, call_id: str) -> Recording | None:
@@ -197,9 +206,11 @@ class RecordingStore:
         until: datetime | None = None,
         include_deleted: bool = False,
         limit: int = 100,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[Recording]:
-        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time."""
-        where: list[str] = []
+        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time;
+        only the recordings ``dealers`` sees."""
+        where: list[str] = [dealer_sql(dealers, "r.dealer_id")]
         params: list[Any] = []
         for clause, value in (("a.number = ?", number), ("r.agent = ?", agent)):
             if value is not None:

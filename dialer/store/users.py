@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory
 from dialer.domain.auth.records import SessionRecord, UserRecord
 from dialer.store.database import Database, Row
+from dialer.store.dealers import dealer_sql
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
-_USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at, u.mobile"
+_USER_COLUMNS = "u.id, u.name, u.role, u.agent, u.password_hash, u.created_at, u.disabled_at, u.mobile, u.dealer_id"
 
 
 def _user(row: Row) -> UserRecord:
@@ -24,6 +26,7 @@ def _user(row: Row) -> UserRecord:
         created_at=from_db(row["created_at"]),
         disabled_at=from_db_or_none(row["disabled_at"]),
         mobile=row["mobile"],
+        dealer_id=row["dealer_id"],
     )
 
 
@@ -34,15 +37,27 @@ class UserStore:
         self._db = db
 
     async def add(
-        self, *, name: str, role: Role, agent: str | None, password_hash: str, at: datetime, mobile: str | None = None
+        self,
+        *,
+        name: str,
+        role: Role,
+        agent: str | None,
+        password_hash: str,
+        at: datetime,
+        dealer_id: int | None = MAIN_DEALER_ID,
+        mobile: str | None = None,
     ) -> UserRecord:
-        """Store a new user; :class:`IntegrityError` if the name or the agent identity is taken."""
+        """Store a new user of ``dealer_id`` (None: group-wide); :class:`IntegrityError` if the name or the
+        agent identity is taken or the dealer does not exist."""
         async with self._db.write() as tx:
             user_id = await tx.insert(
-                "INSERT INTO users (name, role, agent, password_hash, created_at, mobile) VALUES (?, ?, ?, ?, ?, ?)",
-                (name, role.value, agent, password_hash, to_db(at), mobile),
+                "INSERT INTO users (name, role, agent, password_hash, created_at, mobile, dealer_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (name, role.value, agent, password_hash, to_db(at), mobile, dealer_id),
             )
-        return UserRecord(user_id, name, role, agent, password_hash, from_db(to_db(at)), mobile=mobile)
+        return UserRecord(
+            user_id, name, role, agent, password_hash, from_db(to_db(at)), mobile=mobile, dealer_id=dealer_id
+        )
 
     async def by_agent(self, agent: str) -> UserRecord | None:
         """The user whose agent identity is ``agent`` (unique), disabled or not."""
@@ -95,10 +110,12 @@ class UserStore:
             row = await r.fetchone(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ?", (name,))
         return None if row is None else _user(row)
 
-    async def all(self) -> list[UserRecord]:
-        """Every user, by name."""
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[UserRecord]:
+        """Every user ``dealers`` sees, by name (a dealer's scope: that dealer's people, not the group's)."""
         async with self._db.read() as r:
-            rows = await r.fetchall(f"SELECT {_USER_COLUMNS} FROM users u ORDER BY u.name")
+            rows = await r.fetchall(
+                f"SELECT {_USER_COLUMNS} FROM users u WHERE {dealer_sql(dealers, 'u.dealer_id')} ORDER BY u.name"
+            )
         return [_user(row) for row in rows]
 
     async def set_password_hash(self, user_id: int, password_hash: str) -> None:

@@ -17,7 +17,9 @@ from aiohttp import web
 
 from dialer.domain.access.policy import MATRIX, Action, Role, User
 from dialer.i18n import DEFAULT_LANGUAGE, LANGUAGES, translate
-from dialer.web.keys import CSRF, LANG, SESSION
+from dialer.web.dealers import QUERY as DEALER_QUERY
+from dialer.web.dealers import chosen_dealer
+from dialer.web.keys import CSRF, DEALER_CHOICES, LANG, SESSION
 
 
 def t(request: web.Request, key: str, **params: object) -> str:
@@ -90,6 +92,8 @@ def render(request: web.Request, template: str, title: str, *, status: int = 200
     """``template`` with the layout's values (user, navigation, language switch, ``t``, CSRF token)."""
     user = policy_user(request)
     lang = request.get(LANG, DEFAULT_LANGUAGE)
+    chosen = chosen_dealer(request)
+    keep = "" if chosen is None else f"?{DEALER_QUERY}={chosen.code}"  # the chosen dealer follows the links
     layout: dict[str, object] = {
         "title": title,
         "lang": lang,
@@ -97,9 +101,13 @@ def render(request: web.Request, template: str, title: str, *, status: int = 200
         "csrf_token": request.get(CSRF, ""),
         "user": user,
         "nav": [] if user is None else [
-            {"id": path.strip("/").replace("/", "-"), "path": path, "key": key}
+            {"id": path.strip("/").replace("/", "-"), "path": path + keep, "key": key}
             for path, key, action in _NAV if action in _grantable(user.role)
         ],
+        # A group-wide person's dealer filter (docs/web.md "Dealers"): every dealer, or one.
+        "dealer_choices": request.get(DEALER_CHOICES, ()),
+        "dealer_chosen": "" if chosen is None else chosen.code,
+        "here": request.path,
         "switch": [(code, translate("web.lang.name", code)) for code in LANGUAGES if code != lang],
         "back_to": request.path_qs if request.method == "GET" else "/",
         # Whether to show a control for an action (the role's grant; the handler still checks the resource).

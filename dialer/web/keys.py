@@ -11,6 +11,7 @@ from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.app import App
 from dialer.auth.service import AuthService
 from dialer.campaigns.registry import RunnerRegistry
+from dialer.domain.access.dealers import Dealer, DealerScope
 from dialer.domain.auth.records import SessionRecord
 from dialer.domain.doss.mapping import DossMapping
 from dialer.settings import Settings
@@ -33,6 +34,8 @@ RUNNERS = web.AppKey("campaign_runners", RunnerRegistry)  # the campaigns runnin
 SESSION = web.RequestKey[SessionRecord | None]("session")  # absent or None: not logged in
 LANG = web.RequestKey("lang", str)  # the language the response is in
 CSRF = web.RequestKey("csrf", str)  # the token forms on this page must carry
+DEALERS = web.RequestKey("dealers", DealerScope)  # whose rows this request sees (dialer/web/dealers.py)
+DEALER_CHOICES = web.RequestKey("dealer_choices", tuple[Dealer, ...])  # what a group-wide person may choose from
 
 
 def session_of(request: web.Request) -> SessionRecord:

@@ -40,6 +40,7 @@ from dialer.i18n import LANGUAGES
 from dialer.lab.layout import LAB_HOST
 from dialer.logs import get_logger
 from dialer.settings import Settings, WebSettings
+from dialer.web import dealers
 from dialer.web.errors import WebError
 from dialer.web.html import render, t
 from dialer.web.keys import AUTH, CSRF, LANG, ROUTES, SESSION, SETTINGS
@@ -175,6 +176,10 @@ async def _gate(request: web.Request, handler: Handler) -> web.StreamResponse:
         if session.user.role not in spec.allowed_roles():
             log.warning("web.forbidden", path=request.path, user=session.user.name, role=session.user.role.value)
             return error_response(request, 403, "forbidden")
+        try:
+            await dealers.decide(request, session.user)
+        except WebError as exc:
+            return error_response(request, exc.status, exc.code, exc.message, getattr(exc, "fields", None))
 
     if request.method not in _SAFE_METHODS:
         limit = body_limit(settings.web, spec.access)

@@ -29,6 +29,7 @@ from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.leads.service import ManageError
 from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user, t
@@ -151,7 +152,7 @@ async def api_call(request: web.Request) -> web.StreamResponse:
     if number is not None and not isinstance(number, str):
         raise BadRequest({"number": "expected a phone number as text"})
     try:
-        lead = await request.app[DIALER].leads.store.get(lead_id)
+        lead = await request.app[DIALER].leads.store.get(lead_id, dealers_of(request))
     except LeadNotFound:
         raise NotFound("lead_not_found", f"lead {lead_id} does not exist") from None
     await _check_lead(request, lead)
@@ -210,7 +211,7 @@ async def api_call_transfer(request: web.Request) -> web.StreamResponse:
         if target not in {endpoint for endpoint, _ in await transfer_targets(request)}:
             raise BadRequest({"target": f"{target!r} is not a colleague's, the telesales' or the showroom's phone"})
     attempt_id = int(request.match_info["attempt_id"])
-    attempt = await request.app[DIALER].attempts.by_id(attempt_id)
+    attempt = await request.app[DIALER].attempts.by_id(attempt_id, dealers_of(request))
     if attempt is None:
         raise NotFound("call_not_found", f"call {attempt_id} does not exist")
     user = policy_user(request)

@@ -35,6 +35,7 @@ from dialer.domain.campaigns.pacing import PacingMode
 from dialer.domain.campaigns.progress import CampaignNotFound
 from dialer.domain.leads.model import IntentLevel, LeadSource
 from dialer.settings import RetryDefaults, Settings, WindowDefaults
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import allowed, render, t
@@ -133,7 +134,8 @@ async def _create(request: web.Request, table: Mapping[str, Any]) -> int:
     problems = definition_problems(table, "console", request.app[SETTINGS])
     if problems:
         raise BadRequest(problems)
-    record = await _service(request).create_from_table(table, _actor(request))
+    # The person's dealer's, or the one a group-wide person chose (else this node's).
+    record = await _service(request).create_from_table(table, _actor(request), dealers_of(request).dealer_id)
     return record.id
 
 
@@ -142,7 +144,7 @@ async def _command(request: web.Request) -> tuple[dict[str, Any], int]:
     campaign_id = int(request.match_info["campaign_id"])
     command = Command(request.match_info["command"])
     try:
-        record, enrolled = await _service(request).command(campaign_id, command, _actor(request))
+        record, enrolled = await _service(request).command(campaign_id, command, _actor(request), dealers_of(request))
     except CampaignNotFound as exc:
         raise NotFound("not_found", str(exc)) from None
     except IllegalCampaignTransition as exc:
@@ -160,12 +162,12 @@ async def _count(request: web.Request, form: MultiMapping[str]) -> int:
         definition = parse_definition(asked, "console", request.app[SETTINGS])
     except DefinitionError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
-    return await _service(request).matching(definition.lead_filter)
+    return await _service(request).matching(definition.lead_filter, dealers_of(request).dealer_id)
 
 
 async def _reports(request: web.Request) -> list[StatusReport]:
     service = _service(request)
-    return [await service.status(record.id) for record in await service.all()]
+    return [await service.status(record.id) for record in await service.all(dealers_of(request))]
 
 
 # -- the API ----------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
 from dialer.web import views_browser_phone, views_screenpop
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.history import sentence
@@ -80,7 +81,7 @@ async def lead_for(request: web.Request, action: Action) -> Lead:
     lead_id = parse_int(request.match_info["lead_id"], "lead_id")
     assert lead_id is not None
     try:
-        lead = await request.app[DIALER].leads.store.get(lead_id)
+        lead = await request.app[DIALER].leads.store.get(lead_id, dealers_of(request))
     except LeadNotFound:
         raise NotFound("lead_not_found", f"lead {lead_id} does not exist") from None
     user = policy_user(request)
@@ -106,7 +107,7 @@ async def _due_for(request: web.Request) -> list[DueItem]:
         scope = DueScope(scope_text)
     except ValueError:
         raise BadRequest({"scope": f"{scope_text!r} is not one of {', '.join(s.value for s in DueScope)}"}) from None
-    return await request.app[DIALER].leads.due(scope, owner=owner)
+    return await request.app[DIALER].leads.due(scope, owner=owner, dealers=dealers_of(request))
 
 
 def lead_json(lead: Lead, events: list[LeadEvent] | None = None) -> dict[str, Any]:
@@ -184,7 +185,7 @@ async def transfer_targets(request: web.Request) -> list[tuple[str, str]]:
     and the showroom's (``[calls] telesales_endpoint`` / ``showroom_endpoint``); never a number."""
     me = session_of(request).user.agent
     calls = request.app[SETTINGS].calls
-    targets = [(u.agent, f"{u.name} ({u.agent})") for u in await request.app[DIALER].auth.users()
+    targets = [(u.agent, f"{u.name} ({u.agent})") for u in await request.app[DIALER].auth.users(dealers_of(request))
                if u.agent and u.agent != me and u.disabled_at is None]  # fmt: skip
     for endpoint, key in (
         (calls.telesales_endpoint, "web.transfer.telesales"),
@@ -353,7 +354,9 @@ def lead_manager(request: web.Request) -> LeadManager:
 async def _reactivate(request: web.Request, reason: str) -> Lead:
     lead = await lead_for(request, Action.LEAD_REACTIVATE)
     try:
-        done = await lead_manager(request).reactivate([lead.id], console_actor(request), reason)
+        done = await lead_manager(request).reactivate(
+            [lead.id], console_actor(request), reason, dealers=dealers_of(request)
+        )
     except ManageError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
     except LeadStateError as exc:

@@ -24,6 +24,7 @@ from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import Lead, LeadSource, LeadState
 from dialer.domain.leads.records import LeadQuery
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import allowed, render, t
@@ -137,7 +138,7 @@ async def _transfer(request: web.Request, decision: LeadMoveRequest) -> list[dic
     assert decision.to_owner is not None
     with _refusals():
         done = await lead_manager(request).transfer(
-            decision.lead_ids, decision.to_owner, _actor(request), decision.reason
+            decision.lead_ids, decision.to_owner, _actor(request), decision.reason, dealers_of(request)
         )
     return [{"lead_id": d.lead.id, "result": "transferred" if d.changed else "unchanged", "from": d.previous_owner,
              "to": d.lead.owner} for d in done]  # fmt: skip
@@ -151,7 +152,7 @@ async def _reactivate(request: web.Request, decision: LeadMoveRequest) -> list[d
         raise Forbidden("forbidden", "re-activating (and assigning) leads is not allowed for this role")
     with _refusals():
         done = await lead_manager(request).reactivate(
-            decision.lead_ids, _actor(request), decision.reason, decision.to_owner
+            decision.lead_ids, _actor(request), decision.reason, decision.to_owner, dealers_of(request)
         )
     return [{"lead_id": d.lead.id, "result": "reactivated", "owner": d.lead.owner,
              "transferred": d.transfer is not None and d.transfer.changed} for d in done]  # fmt: skip
@@ -214,7 +215,7 @@ _LIST_PARAMS = (
 async def api_leads(request: web.Request) -> web.StreamResponse:
     """A page of leads; managers, supervisors and QA see all, agents only their own."""
     query = _visible_owner(request, parse_query(request.query))
-    found = await request.app[DIALER].leads.search(query)
+    found = await request.app[DIALER].leads.search(query, dealers_of(request))
     return web.json_response({"leads": [lead_json(lead) for lead in found.leads], "total": found.total, "page": query.page,
                               "per_page": query.per_page})  # fmt: skip
 
@@ -223,7 +224,9 @@ async def api_leads(request: web.Request) -> web.StreamResponse:
 async def api_ownership(request: web.Request) -> web.StreamResponse:
     """The ownership summary; an agent gets only their own line."""
     user = session_of(request).user
-    summary = await request.app[DIALER].leads.ownership(owner=(user.agent or "") if user.role is Role.AGENT else None)
+    summary = await request.app[DIALER].leads.ownership(
+        owner=(user.agent or "") if user.role is Role.AGENT else None, dealers=dealers_of(request)
+    )
     return web.json_response({"owners": [{"owner": o.owner, **_summary_json(o)} for o in summary.owners],
                               "unassigned": _summary_json(summary.unassigned)})  # fmt: skip
 
@@ -265,8 +268,8 @@ async def _manage_page(
 ) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
     agents = await app.leads.agents()
-    found = await app.leads.search(query)
-    summary = await app.leads.ownership()
+    found = await app.leads.search(query, dealers_of(request))
+    summary = await app.leads.ownership(dealers=dealers_of(request))
     errors = errors or {}
     form = form or {}
     filters = _filter_values(query)

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action
 from dialer.domain.promotions.model import NewPromotion, Promotion, PromotionError, PromotionKind
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import render, t
@@ -72,13 +73,15 @@ async def running_cards(request: web.Request) -> list[dict[str, str]]:
     return [
         {"kind": t(request, f"web.promotion.kind.{p.kind.value}"), "title": p.title, "detail": p.detail,
          "until": t(request, "web.promotion.until", day=p.ends_on.isoformat())}
-        for p in await request.app[DIALER].promotions.running()
+        for p in await request.app[DIALER].promotions.running(dealers_of(request))
     ]  # fmt: skip
 
 
 async def _add(request: web.Request, data: Mapping[str, Any]) -> Promotion:
     try:
-        return await request.app[DIALER].promotions.add(parse_promotion(data), console_actor(request))
+        return await request.app[DIALER].promotions.add(
+            parse_promotion(data), console_actor(request), dealers_of(request).dealer_id
+        )
     except PromotionError as exc:
         raise BadRequest({exc.field: str(exc).removeprefix(f"{exc.field}: ")}) from None
 
@@ -88,7 +91,7 @@ async def _end(request: web.Request) -> Promotion:
     if promotion_id is None:
         raise BadRequest({"promotion_id": "not a number"})
     try:
-        return await request.app[DIALER].promotions.end(promotion_id, console_actor(request))
+        return await request.app[DIALER].promotions.end(promotion_id, console_actor(request), dealers_of(request))
     except PromotionError as exc:
         raise NotFound("promotion_not_found", str(exc).removeprefix("id: ")) from None
 
@@ -98,7 +101,9 @@ async def _end(request: web.Request) -> Promotion:
 )
 async def api_promotions(request: web.Request) -> web.StreamResponse:
     """The manager's list as JSON."""
-    return web.json_response({"promotions": [promotion_json(p) for p in await request.app[DIALER].promotions.listed()]})
+    return web.json_response(
+        {"promotions": [promotion_json(p) for p in await request.app[DIALER].promotions.listed(dealers_of(request))]}
+    )
 
 
 @routes.route("POST", "/api/promotions", Action.PROMOTION_MANAGE, "Add a promotion or event",

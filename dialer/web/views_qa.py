@@ -19,6 +19,7 @@ from dialer.domain.qa.errors import ScoreError
 from dialer.domain.recording.model import Recording
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.phone import mask
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import render, t
@@ -34,7 +35,7 @@ _ITEM_PREFIX = "item-"
 async def _recording(request: web.Request) -> Recording:
     recording_id = parse_int(request.match_info["recording_id"], "recording_id")
     assert recording_id is not None
-    recording = await request.app[RECORDINGS].get(recording_id)
+    recording = await request.app[RECORDINGS].get(recording_id, dealers_of(request))
     if recording is None:
         raise NotFound("recording_not_found", f"recording {recording_id} does not exist")
     if recording.deleted:

@@ -19,6 +19,7 @@ from dialer.domain.recording.model import Recording
 from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -66,7 +67,12 @@ async def _search(request: web.Request) -> list[Recording]:
     if user.role is Role.AGENT and not agent:
         raise Forbidden("no_agent_identity", "this login has no agent identity")
     return await request.app[RECORDINGS].search(
-        number=number, agent=agent, since=bounds["since"], until=bounds["until"], limit=limit
+        number=number,
+        agent=agent,
+        since=bounds["since"],
+        until=bounds["until"],
+        limit=limit,
+        dealers=dealers_of(request),
     )
 
 
@@ -93,7 +99,7 @@ async def api_recordings(request: web.Request) -> web.StreamResponse:
 async def _serve(request: web.Request, action: Action, disposition: str) -> web.StreamResponse:
     recording_id = parse_int(request.match_info["recording_id"], "recording_id")
     assert recording_id is not None
-    recording = await request.app[RECORDINGS].get(recording_id)
+    recording = await request.app[RECORDINGS].get(recording_id, dealers_of(request))
     if recording is None:
         raise NotFound("recording_not_found", f"recording {recording_id} does not exist")
     user = policy_user(request)

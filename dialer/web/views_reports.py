@@ -17,6 +17,7 @@ from dialer.domain.kpi.targets import TargetError, TargetKpi, TargetProgress, pa
 from dialer.domain.reports.sheets import Week
 from dialer.domain.reports.tables import Sheet, daily_tables, percent, weekly_tables
 from dialer.kpi.service import daily, monthly_kpis, set_target, weekly
+from dialer.web.dealers import dealer_names, dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object
 from dialer.web.html import policy_user, render, t
@@ -315,34 +316,43 @@ def _month_text(raw: object) -> Month:
     return month
 
 
-def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:
-    return [
-        (
+async def _user_rows(request: web.Request, users: list[UserRecord]) -> list[tuple[object, ...]]:
+    """The users as the table shows them; with the dealer column where several dealers' people mix."""
+    names = await dealer_names(request) if dealers_of(request).mixed else None
+    rows = []
+    for u in users:
+        row: tuple[object, ...] = (
             u.name,
             t(request, "web.role." + u.role.value),
             u.agent or "",
             u.mobile or "",
             "" if u.disabled_at is None else "✗",
         )
-        for u in users
-    ]
+        if names is not None:
+            row += (t(request, "web.dealer.group") if u.dealer_id is None else names.get(u.dealer_id, ""),)
+        rows.append(row)
+    return rows
 
 
 @routes.route("GET", "/users", Action.USER_LIST, "Console users (add them with 'dialer users add')")
 async def users_page(request: web.Request) -> web.StreamResponse:
     """The logins, their roles and agent identities."""
-    users = await request.app[AUTH].users()
-    headers = [
-        t(request, k) for k in ("web.col.name", "web.col.role", "web.col.agent", "web.col.mobile", "web.col.disabled")
-    ]
+    users = await request.app[AUTH].users(dealers_of(request))
+    columns = ["web.col.name", "web.col.role", "web.col.agent", "web.col.mobile", "web.col.disabled"]
+    if dealers_of(request).mixed:
+        columns.append("web.col.dealer")
+    headers = [t(request, k) for k in columns]
     return render(
-        request, "users.html", t(request, "web.users.title"), headers=headers, rows=_user_rows(request, users)
+        request, "users.html", t(request, "web.users.title"), headers=headers, rows=await _user_rows(request, users)
     )
 
 
 @routes.route("GET", "/api/users", Action.USER_LIST, "Console users")
 async def api_users(request: web.Request) -> web.StreamResponse:
     """Name, role and agent identity of every login (never a password hash)."""
-    users = await request.app[AUTH].users()
+    users = await request.app[AUTH].users(dealers_of(request))
+    names = await dealer_names(request)
     return web.json_response({"users": [{"name": u.name, "role": u.role.value, "agent": u.agent, "mobile": u.mobile,
-                                         "disabled": u.disabled_at is not None} for u in users]})  # fmt: skip
+                                         "disabled": u.disabled_at is not None,
+                                         "dealer": None if u.dealer_id is None else names.get(u.dealer_id)}
+                                        for u in users]})  # fmt: skip

@@ -30,6 +30,7 @@ from dialer.inbound.service import InboundCallEnded, ScreenPop
 from dialer.logs import get_logger
 from dialer.phone import mask
 from dialer.timestamps import to_db, to_db_or_none
+from dialer.web.dealers import dealers_of
 from dialer.web.html import t
 from dialer.web.keys import DIALER, session_of
 from dialer.web.routing import RouteTable
@@ -42,7 +43,7 @@ routes = RouteTable()
 async def lead_card(request: web.Request, lead_id: int) -> dict[str, Any]:
     """What a pop shows of a lead: name, masked first number, source and intent in the user's language, link."""
     try:
-        lead = await request.app[DIALER].leads.store.get(lead_id)
+        lead = await request.app[DIALER].leads.store.get(lead_id, dealers_of(request))
     except LeadNotFound:
         log.warning("web.screenpop_lead_missing", lead_id=lead_id)
         return {}

@@ -11,6 +11,8 @@ from dialer.domain.calls.outcome import CallState
 from dialer.domain.campaigns.agents import AgentState
 from dialer.domain.campaigns.lifecycle import CampaignStatus
 from dialer.domain.kpi.targets import TargetKpi
+from dialer.web.dealers import dealers_of
+from dialer.web.errors import NotFound
 from dialer.web.html import render, t
 from dialer.web.keys import BROADCASTER, DIALER, METRICS
 from dialer.web.metrics import CONTENT_TYPE
@@ -68,9 +70,17 @@ _TARGET_COLUMNS = (
 )
 
 
+def _this_nodes_dealer(request: web.Request) -> None:
+    """The wallboard shows this node's PBX and dealer (one snapshot for every viewer): another dealer's
+    people find none here, as if there were none (their own dealer's node serves theirs)."""
+    if not dealers_of(request).allows(request.app[DIALER].dealer.id):
+        raise NotFound("wallboard_not_found", "this node's wallboard is another dealer's")
+
+
 @routes.route("GET", "/wallboard", Action.WALLBOARD_VIEW, "The wallboard page (live over a websocket)")
 async def wallboard(request: web.Request) -> web.StreamResponse:
     """Tiles and tables, filled by static/wallboard.js from the websocket."""
+    _this_nodes_dealer(request)
     listen = listen_in_controls(request)
     agent_columns = ("web.col.agent", "web.wb.agent_state", "web.wb.in_state", "web.wb.calls_today") + (
         ("web.listen.title",) if listen else ()
@@ -92,6 +102,7 @@ async def wallboard(request: web.Request) -> web.StreamResponse:
 @routes.route("GET", "/wallboard/ws", Action.WALLBOARD_VIEW, "Wallboard snapshots as websocket messages")
 async def wallboard_ws(request: web.Request) -> web.StreamResponse:
     """Send the latest snapshot, then each changed one; a slow viewer only ever gets the newest."""
+    _this_nodes_dealer(request)
     ws = await open_socket(request)
     broadcaster = request.app[BROADCASTER]
     await broadcaster.wait_ready()
@@ -107,6 +118,7 @@ async def wallboard_ws(request: web.Request) -> web.StreamResponse:
 @routes.route("GET", "/api/wallboard", Action.WALLBOARD_VIEW, "The latest wallboard snapshot")
 async def api_wallboard(request: web.Request) -> web.StreamResponse:
     """The same data the websocket sends, for scripts that poll."""
+    _this_nodes_dealer(request)
     return web.json_response((await request.app[BROADCASTER].wait_ready()).to_json())
 
 

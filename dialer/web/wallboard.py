@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.app import App
 from dialer.campaigns.registry import RunnerRegistry
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
@@ -263,10 +264,16 @@ class StoreSnapshotSource:
             ),
         )
 
+    def _dealer(self) -> DealerScope:
+        """The wallboard is this node's dealer's (views_wallboard refuses it to another dealer's people)."""
+        return DealerScope.of(self._app.dealer.id)
+
     async def _agent_names(self) -> list[str]:
         """Agents with a login, and agents a campaign of this process lists without one."""
         logins = {
-            u.agent for u in await self._app.auth.users() if u.role is Role.AGENT and u.agent and u.disabled_at is None
+            u.agent
+            for u in await self._app.auth.users(self._dealer())
+            if u.role is Role.AGENT and u.agent and u.disabled_at is None
         }
         return sorted(logins | {s.agent_id for runner in self._runners.runners() for s in runner.roster})
 
@@ -276,7 +283,9 @@ class StoreSnapshotSource:
         """Running and paused campaigns, and any other with calls today: progress from ``campaign status``."""
         app = self._app
         active = {
-            c.id for c in await app.campaigns.all() if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
+            c.id
+            for c in await app.campaigns.all(self._dealer())
+            if c.status in (CampaignStatus.RUNNING, CampaignStatus.PAUSED)
         }
         ids = sorted(active | {a.campaign_id for a in in_flight if a.campaign_id is not None}
                      | {c for (_a, c, _o) in ended_today if c is not None})  # fmt: skip
@@ -297,7 +306,7 @@ class StoreSnapshotSource:
         mono = app.clock.monotonic()
         if self._slow is None or mono - self._slow.at >= app.settings.web.wallboard_slow_refresh_s:
             kpis = await monthly_kpis(app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz))
-            overdue = await app.leads.due(DueScope.OVERDUE)
+            overdue = await app.leads.due(DueScope.OVERDUE, dealers=self._dealer())
             self._slow = _Slow(
                 mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue),
                 kpis.targets,

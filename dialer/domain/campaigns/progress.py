@@ -20,6 +20,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Protocol
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.attempts import Attempt
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.campaigns.definition import CampaignDefinition, LeadFilter
@@ -77,6 +78,7 @@ class CampaignRecord:
     created_at: datetime
     created_by: str
     updated_at: datetime
+    dealer_id: int = MAIN_DEALER_ID  # whose campaign: it enrols and dials that dealer's leads only
 
 
 @dataclass(frozen=True, slots=True)
@@ -274,28 +276,32 @@ class Synced:
 class CampaignRepository(Protocol):
     """What the hopper and the campaign service need from a store (dialer/store/campaigns.py)."""
 
-    async def create(self, definition: CampaignDefinition, file_name: str, at: datetime, actor: str) -> CampaignRecord:
-        """Store a new campaign as a draft."""
+    async def create(
+        self, definition: CampaignDefinition, file_name: str, at: datetime, actor: str, dealer_id: int | None = None
+    ) -> CampaignRecord:
+        """Store a new campaign of ``dealer_id`` (None: this node's dealer) as a draft."""
         ...
 
-    async def get(self, campaign_id: int) -> CampaignRecord:
-        """The campaign, or :class:`CampaignNotFound`."""
+    async def get(self, campaign_id: int, dealers: DealerScope = EVERY_DEALER) -> CampaignRecord:
+        """The campaign, or :class:`CampaignNotFound` (also when ``dealers`` does not see it)."""
         ...
 
-    async def all(self) -> list[CampaignRecord]:
-        """All campaigns, newest first."""
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[CampaignRecord]:
+        """All campaigns ``dealers`` sees, newest first."""
         ...
 
-    async def transition(self, campaign_id: int, command: Command, at: datetime, actor: str) -> CampaignRecord:
-        """Apply a lifecycle command atomically and record it."""
+    async def transition(
+        self, campaign_id: int, command: Command, at: datetime, actor: str, dealers: DealerScope = EVERY_DEALER
+    ) -> CampaignRecord:
+        """Apply a lifecycle command atomically and record it (:class:`CampaignNotFound` outside ``dealers``)."""
         ...
 
     async def enrol(self, campaign: CampaignRecord, at: datetime) -> int:
         """Add the leads matching the campaign's filter that are not enrolled yet; returns how many."""
         ...
 
-    async def matching(self, lead_filter: LeadFilter, at: datetime) -> int:
-        """How many leads ``lead_filter`` selects at ``at``."""
+    async def matching(self, lead_filter: LeadFilter, at: datetime, dealer_id: int | None = None) -> int:
+        """How many of ``dealer_id``'s leads (None: this node's dealer's) ``lead_filter`` selects at ``at``."""
         ...
 
     async def sync(self, campaign_id: int, at: datetime) -> Synced:

@@ -32,6 +32,7 @@ from datetime import date, datetime
 from enum import Enum
 from typing import Any, NamedTuple
 
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.leads.deadlines import DueRules, compute_due
 from dialer.domain.leads.model import Lead, LeadEventKind, LeadPhone, LeadSource, LeadState
 from dialer.domain.leads.template import Column, LeadDraft, Rejection
@@ -169,6 +170,7 @@ class _Planner:
     import_id: int
     phone_field: str
     next_id: int
+    dealer_id: int
     created: list[Lead] = field(default_factory=list)
     changed: list[LeadChange] = field(default_factory=list)
     events: list[NewEvent] = field(default_factory=list)
@@ -249,6 +251,7 @@ class _Planner:
             created_at=self.now,
             created_by=self.actor,
             updated_at=self.now,
+            dealer_id=self.dealer_id,
             owner=owner,
             owned_at=self.now if owner else None,
             opt_out_at=self.now if g.opt_out else None,
@@ -371,15 +374,16 @@ def plan_import(
     import_id: int,
     next_id: int,
     phone_field: str,
+    dealer_id: int = MAIN_DEALER_ID,
 ) -> ImportPlan:
     """Decide what importing ``drafts`` does.
 
     ``existing`` holds (by id) the stored leads sharing a number with any draft; ``claimants``
     holds, per lead, the owners whose conflicting claims were already logged;
-    new leads get ids from ``next_id`` on; ``phone_field`` names the phone
-    column(s) in rejections.
+    new leads get ids from ``next_id`` on and are ``dealer_id``'s (``existing`` is that dealer's too);
+    ``phone_field`` names the phone column(s) in rejections.
     """
-    planner = _Planner(existing, claimants, rules, now, actor, import_id, phone_field, next_id)
+    planner = _Planner(existing, claimants, rules, now, actor, import_id, phone_field, next_id, dealer_id)
     for g in planner.group(drafts):
         planner.place(g)
     return planner.plan()

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, time, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.leads.errors import LeadStateError
 from dialer.phone import InvalidPhone, normalize
 
@@ -245,6 +246,7 @@ class Lead:
     note: str | None = None
     due_at: datetime | None = None
     due_kind: str | None = None
+    dealer_id: int = MAIN_DEALER_ID  # whose lead this is (docs/store.md "Dealers")
 
     @property
     def followed_up(self) -> bool:

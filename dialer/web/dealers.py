@@ -1,0 +1,47 @@
+"""Whose rows a request sees: the session's dealer, or for a group-wide person every dealer or the one
+chosen with ``?dealer=code`` (docs/web.md "Dealers"). Decided once per request by the security
+middleware; the handlers hand it to the services (:func:`dealers_of`)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from dialer.domain.access.dealers import Dealer, DealerScope, scope_of_user
+from dialer.domain.auth.records import UserRecord
+from dialer.web.errors import BadRequest
+from dialer.web.keys import DEALER_CHOICES, DEALERS, DIALER
+
+QUERY = "dealer"  # the query parameter that names the chosen dealer
+
+
+async def decide(request: web.Request, user: UserRecord) -> None:
+    """Set the request's scope (and for a group-wide person the dealers to choose from)."""
+    if user.dealer_id is not None:
+        request[DEALERS] = scope_of_user(user.dealer_id, None)
+        request[DEALER_CHOICES] = ()
+        return
+    choices = tuple(await request.app[DIALER].dealers.all())
+    code = request.query.get(QUERY, "")
+    chosen = next((d for d in choices if d.code == code), None)
+    if code and chosen is None:
+        raise BadRequest({QUERY: f"{code[:40]!r} is no dealer of the group"})
+    request[DEALERS] = scope_of_user(None, None if chosen is None else chosen.id)
+    request[DEALER_CHOICES] = choices
+
+
+def dealers_of(request: web.Request) -> DealerScope:
+    """The scope :func:`decide` set for this request."""
+    return request[DEALERS]
+
+
+async def dealer_names(request: web.Request) -> dict[int, str]:
+    """Dealer id to code, for the dealer column of lists that mix dealers."""
+    return {d.id: d.code for d in await request.app[DIALER].dealers.all()}
+
+
+def chosen_dealer(request: web.Request) -> Dealer | None:
+    """The dealer a group-wide person chose, or None."""
+    scope = request.get(DEALERS)
+    if scope is None or not scope.group or scope.dealer_id is None:
+        return None
+    return next(d for d in request[DEALER_CHOICES] if d.id == scope.dealer_id)
