@@ -29,21 +29,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import re
 import sqlite3
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import code_problem
 from dialer.domain.audit.model import GENESIS, ChainCheck, encode_detail, row_hash
 from dialer.phone import mask
 from dialer.store.database import Database, Reader, Row, Tx
+from dialer.store.dealers import DealerStore
 from dialer.store.errors import StoreError
-from dialer.timestamps import to_db
 
 # Rows written per transaction: one batch and its map rows commit together.
 BATCH = 2000
@@ -51,8 +51,6 @@ BATCH = 2000
 COPIED_FROM = ("copied_from_dealer", "copied_from_id", "copied_from_hash")
 # Clashing values named in an error (the rest are counted).
 _SHOWN = 5
-# As the dealers table's CHECK (migration 0190: 1 to 32 characters), in the shape its docs give (shanghai-pudong).
-_DEALER_CODE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 MAP_TABLE = "dealer_copy_ids"
 
 
@@ -97,7 +95,6 @@ class Plan:
     key: tuple[str, ...] = ("id",)
     parent: Ref | None = None
     unique: tuple[Unique, ...] = ()
-    values: Mapping[str, Mapping[Any, Any]] = field(default_factory=dict)  # source value -> target value
 
     @property
     def has_ids(self) -> bool:
@@ -118,13 +115,9 @@ COPIED: tuple[Plan, ...] = (
     Plan("lead_import_rejects", key=(), parent=Ref("import_id", "lead_imports")),
     Plan("leads"),
     Plan("lead_phones", key=("e164",), parent=_lead()),  # keyed (dealer_id, e164): each dealer may have a number
-    # A campaign running at the dealer is stored paused: the group's nodes must not dial it from their
-    # PBXs before the dealer's node joins; the dealer resumes it after switch-over.
-    Plan(
-        "campaigns",
-        refs=(Ref("events_seen", "lead_events", watermark=True),),
-        values={"status": {"running": "paused"}},
-    ),
+    # A running campaign stays running: only a node of its dealer runs it (its [dealer] code), so it
+    # goes on when the dealer's node joins the group, and no other dealer's node dials it.
+    Plan("campaigns", refs=(Ref("events_seen", "lead_events", watermark=True),)),
     Plan("campaign_events", refs=(Ref("campaign_id", "campaigns"),)),
     Plan(
         "attempts",
@@ -198,12 +191,10 @@ NOT_COPIED: Mapping[str, str] = {
 
 
 def check_dealer_code(code: str) -> str:
-    """The dealer code as given, or :class:`CopyError` naming it."""
-    if not _DEALER_CODE.match(code):
-        raise CopyError(
-            f"--dealer {code!r}: a dealer code is 1 to 32 lowercase letters, digits, '-' or '_', starting "
-            "with a letter or digit"
-        )
+    """The dealer code as given, or :class:`CopyError` naming it (the rule of ``[dealer] code``)."""
+    problem = code_problem(code)
+    if problem is not None:
+        raise CopyError(f"--dealer {code!r}: {problem}")
     return code
 
 
@@ -339,9 +330,6 @@ class _Translator:
                 value = self._id(self._plain[column], value, row_id)
             elif column in self._json:
                 value = self._json_value(column, value, row_id)
-            mapped = self.plan.values.get(column)
-            if mapped is not None and value in mapped:
-                value = mapped[value]
             out.append(value)
         return tuple(out)
 
@@ -406,13 +394,17 @@ class DealerCopy:
         )
         return Schema(columns, json_columns, 0)
 
-    async def _dealer_row(self) -> int:
-        async with self._target.write() as tx:
-            await tx.execute(
-                "INSERT INTO dealers (code, name, created_at) VALUES (?, ?, ?) ON CONFLICT (code) DO NOTHING",
-                (self._dealer, self._dealer, to_db(self._clock.now())),
-            )
-            return int(await tx.fetchval("SELECT id FROM dealers WHERE code = ?", (self._dealer,)))
+    async def _source_dealer(self) -> str:
+        """The name of the one dealer the dealer's store holds; :class:`CopyError` when it holds several."""
+        async with self._source.read() as r:
+            rows = await r.fetchall("SELECT code, name FROM dealers ORDER BY id")
+        if len(rows) != 1:
+            codes = ", ".join(row["code"] for row in rows)
+            raise CopyError(f"--from: the store holds {len(rows)} dealers ({codes}); a dealer's own store holds one")
+        return str(rows[0]["name"])
+
+    async def _dealer_row(self, name: str) -> int:
+        return (await DealerStore(self._target).ensure(self._dealer, name, self._clock.now())).id
 
     async def _load_ids(self) -> None:
         self._ids = {}
@@ -431,9 +423,10 @@ class DealerCopy:
         self._schema = await self._load_schema()
         await self._load_ids()
         plans = COPIED
+        name = await self._source_dealer()
         await self._check_source_chain()
         await self._check_clashes(plans)
-        self._schema = replace(self._schema, dealer_id=await self._dealer_row())
+        self._schema = replace(self._schema, dealer_id=await self._dealer_row(name))
         results: dict[str, TableResult] = {}
         for plan in plans:
             results[plan.name] = await self._copy(plan)

@@ -158,7 +158,7 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     (rec,) = await rows(group, "SELECT r.lead_id FROM recordings r WHERE r.call_id = 'd1-rec-20000'")
     assert rec["lead_id"] == attempt["lead_id"]
     (campaign,) = await rows(group, "SELECT id, status, events_seen FROM campaigns WHERE name = 'd1 活动'")
-    assert campaign["status"] == "paused"  # running at the dealer: the group's nodes must not dial it
+    assert campaign["status"] == "running"  # only a node of d1 runs it (tenants), once the dealer's node joins
     assert by_table["campaigns"].inserted == 1 and by_table["campaigns"].updated == 0
     # The lead event up to which the campaign applied events is the copy of the dealer's.
     async with await Database.open(source) as db, db.read() as r:
@@ -277,7 +277,7 @@ def test_wrong_inputs_are_refused_naming_what_and_where(
         (str(other), store_target, "d1"): "not a dialer store (no schema_migrations)",
         (str(future), store_target, "d1"): "9999_from_the_future.sql that this code does not have",
         (str(good), str(tmp_path / "group.sqlite3"), "d1"): "must be a postgresql:// URL",
-        (str(good), store_target, "D1; DROP TABLE leads"): "a dealer code is 1 to 32 lowercase",
+        (str(good), store_target, "D1; DROP TABLE leads"): "use 1-32 lowercase letters, digits or inner '-'",
         ("mysql://h/db", store_target, "d1"): "the dealer's store is a SQLite file",
     }
     cfg = str(write_config(tmp_path))
@@ -333,6 +333,10 @@ TAMPERINGS = {
     "an attempt of a lead that is not there": (
         ("UPDATE attempts SET lead_id = 999 WHERE id = 1",),
         "attempts row 1: lead_id = 999 names a row of leads that is not in the dealer's store",
+    ),
+    "a store of several dealers": (
+        ("INSERT INTO dealers (code, name, created_at) VALUES ('b', '', '2026-11-29T00:00:00.000000Z')",),
+        r"the store holds 2 dealers \(main, b\); a dealer's own store holds one",
     ),
     "a lead event that is not JSON": (
         ("DROP TRIGGER lead_events_no_update", "UPDATE lead_events SET data = '{not json' WHERE id = 1"),
