@@ -47,8 +47,6 @@ from dialer.store.errors import StoreError
 
 # Rows written per transaction: one batch and its map rows commit together.
 BATCH = 2000
-# The detail keys a copied audit row carries besides its own.
-COPIED_FROM = ("copied_from_dealer", "copied_from_id", "copied_from_hash")
 # Clashing values named in an error (the rest are counted).
 _SHOWN = 5
 MAP_TABLE = "dealer_copy_ids"
@@ -293,8 +291,9 @@ class _Translator:
         if mapped is not None:
             return mapped
         if ref.watermark:
-            below = self._ordered[ref.table][: bisect_right(self._ordered[ref.table], int(value))]
-            return self._ids[ref.table][below[-1]] if below else 0
+            ordered = self._ordered[ref.table]
+            below = bisect_right(ordered, int(value))
+            return self._ids[ref.table][ordered[below - 1]] if below else 0
         where = ".".join((ref.column, *ref.path))
         raise CopyError(
             f"{self.plan.name} row {row_id}: {where} = {value} names a row of {ref.table} that is not in the "
@@ -739,9 +738,14 @@ def source_chain_rows(copied: Iterable[Row]) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     prev = GENESIS
     for row in copied:
-        detail = json.loads(row["detail"])
-        source_id, source_hash = detail.pop("copied_from_id"), detail.pop("copied_from_hash")
-        detail.pop("copied_from_dealer")
+        try:
+            loaded = json.loads(row["detail"])
+        except ValueError:
+            loaded = None
+        detail = loaded if isinstance(loaded, dict) else {"unreadable": row["detail"]}
+        # A copied row stripped of its marks (edited in the database) proves nothing: it shows as a difference.
+        source_id, source_hash = detail.pop("copied_from_id", None), detail.pop("copied_from_hash", None)
+        detail.pop("copied_from_dealer", None)
         original = encode_detail(detail)
         proved = row_hash(id=source_id, at=row["at"], actor=row["actor"], action=row["action"],
                           target=row["target"], detail=original, prev_hash=prev)  # fmt: skip

@@ -366,3 +366,33 @@ async def test_a_tampered_or_inconsistent_source_is_refused_naming_the_row(
     table = expected.split(" ", 1)[0] if "row" in expected else "users"
     assert await rows(group, f"SELECT * FROM dealer_copy_ids WHERE dealer = 'd1' AND tbl = '{table}'") == []
     assert await rows(group, "SELECT * FROM audit_log WHERE action = 'store.copy' AND target = 'd1'") == []
+
+
+@POSTGRESQL_ONLY
+def test_a_copy_edited_in_the_group_database_is_a_difference_and_the_command_exits_1(
+    group: str, tmp_path: Path, clock: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "d1" / "store.sqlite3"
+    source.parent.mkdir()
+
+    async def copied_then_edited() -> None:
+        await fill(source, clock, "d1", 20_000)
+        assert (await copy(source, group, "d1", clock)).ok
+        # Someone with the database drops the trigger and edits a copied audit row: a second run cannot
+        # rewrite the chain (it appends only), so the difference stays and is reported.
+        async with await Database.open(group) as db, db.write() as tx:
+            await tx.execute("ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update")
+            await tx.execute(
+                "UPDATE audit_log SET actor = 'someone-else' WHERE id = (SELECT target_id FROM dealer_copy_ids"
+                " WHERE dealer = 'd1' AND tbl = 'audit_log' AND source_id = 2)"
+            )
+
+    asyncio.run(copied_then_edited())
+    cfg = str(write_config(tmp_path))
+    capsys.readouterr()
+    argv = ["--config", cfg, "--lang", "en", "store", "copy", "--from", str(source), "--to", group, "--dealer", "d1"]
+    assert main(argv, clock=VirtualClock(START)) == 1
+    captured = capsys.readouterr()
+    audit = next(line for line in captured.out.splitlines() if line.startswith("audit_log "))
+    assert audit.split()[-1] == "NO" and "group audit chain:" in captured.out and "BROKEN at id" in captured.out
+    assert "the copy differs from the dealer's store in: audit_log" in captured.err
