@@ -421,15 +421,14 @@ class DealerCopy:
         key is another dealer's in the group."""
         self._schema = await self._load_schema()
         await self._load_ids()
-        plans = COPIED
         name = await self._source_dealer()
         await self._check_source_chain()
-        await self._check_clashes(plans)
+        await self._check_clashes(COPIED)
         self._schema = replace(self._schema, dealer_id=await self._dealer_row(name))
         results: dict[str, TableResult] = {}
-        for plan in plans:
+        for plan in COPIED:
             results[plan.name] = await self._copy(plan)
-        for plan in plans:
+        for plan in COPIED:
             if any(r.watermark for r in plan.refs):
                 # Rows inserted by this run and settled now are not "updated" rows of the dealer's.
                 again = await self._copy_with_ids(plan, settling=True)
@@ -437,7 +436,7 @@ class DealerCopy:
                 results[plan.name] = TableResult(
                     plan.name, first.source_rows, first.inserted, first.updated + again.updated, first.deleted
                 )
-        return [results[p.name] for p in plans]
+        return [results[p.name] for p in COPIED]
 
     async def _source_rows(self, plan: Plan) -> list[Row]:
         order = "id" if plan.has_ids else self._schema_columns(plan)[0]
