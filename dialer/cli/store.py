@@ -78,6 +78,9 @@ async def run_copy(cfg: Settings, args: argparse.Namespace) -> int:
         [(t.table, t.source_rows, t.target_rows, t.inserted, t.updated, t.deleted, yes if t.ok else no)
          for t in copied.tables],
     )  # fmt: skip
+    for t in copied.tables:
+        if t.covered:
+            print(_t(lang, "covered", table=t.table, count=t.covered))
     chain = copied.chain
     print(_t(lang, "chain.ok" if chain.broken is None else "chain.broken", rows=chain.rows,
              id=chain.broken.id if chain.broken else chain.last_id))  # fmt: skip

@@ -77,6 +77,9 @@ class Unique:
     column: str
     where: str = ""  # the partial index's condition, the same SQL on both sides
     phone: bool = False  # a phone number: masked when named in an error
+    # Another dealer's row with the value already says what this row says (the number is suppressed in
+    # the whole group): the dealer's row is left out and counted as covered instead of refusing the copy.
+    covered: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +170,7 @@ COPIED: tuple[Plan, ...] = (
         parent=Ref("recording_id", "recordings"),
         refs=(Ref("erasure_id", "erasures"),),
     ),
-    Plan("suppressions", refs=(_lead(),), unique=(Unique("e164", "lifted_at IS NULL", phone=True),)),
+    Plan("suppressions", refs=(_lead(),), unique=(Unique("e164", "lifted_at IS NULL", phone=True, covered=True),)),
     Plan("listen_ins", unique=(Unique("channel_id"),)),
     Plan("promotions"),
     Plan("call_handovers"),
@@ -243,6 +246,7 @@ class TableResult:
     inserted: int
     updated: int
     deleted: int
+    covered: int = 0  # rows left out because another dealer's row already says the same (Unique.covered)
     target_rows: int = 0
     source_sum: str = ""
     target_sum: str = ""
@@ -433,9 +437,7 @@ class DealerCopy:
                 # Rows inserted by this run and settled now are not "updated" rows of the dealer's.
                 again = await self._copy_with_ids(plan, settling=True)
                 first = results[plan.name]
-                results[plan.name] = TableResult(
-                    plan.name, first.source_rows, first.inserted, first.updated + again.updated, first.deleted
-                )
+                results[plan.name] = replace(first, updated=first.updated + again.updated)
         return [results[p.name] for p in COPIED]
 
     async def _source_rows(self, plan: Plan) -> list[Row]:
@@ -487,26 +489,40 @@ class DealerCopy:
                 f"({check.broken.kind.value}); run dialer audit verify on the dealer's node"
             )
 
+    def _new_values(self, plan: Plan, rows: Sequence[Row], unique: Unique) -> dict[Any, list[Row]]:
+        """The values of ``unique`` in the rows not copied yet, with their rows."""
+        known = self._ids.get(plan.name, {}) if plan.has_ids else {}
+        found: dict[Any, list[Row]] = {}
+        for row in rows:
+            value = row[unique.column]
+            if value is None or (plan.has_ids and int(row["id"]) in known):
+                continue
+            if not unique.where or _holds(unique.where, row):
+                found.setdefault(value, []).append(row)
+        return found
+
+    async def _covered(self, plan: Plan, rows: Sequence[Row]) -> set[int]:
+        """The source ids of the rows :attr:`Unique.covered` leaves out."""
+        ids: set[int] = set()
+        for unique in plan.unique:
+            if not unique.covered:
+                continue
+            values = self._new_values(plan, rows, unique)
+            for value in await self._held_by_others(plan, unique, sorted(values)) if values else ():
+                ids.update(int(row["id"]) for row in values[value])
+        return ids
+
     async def _check_clashes(self, plans: Sequence[Plan]) -> None:
         problems: list[str] = []
         for plan in plans:
-            if not plan.unique:
+            if not any(not u.covered for u in plan.unique):
                 continue
             rows = await self._source_rows(plan)
-            known = self._ids.get(plan.name, {}) if plan.has_ids else {}
             for unique in plan.unique:
-                values = sorted(
-                    {
-                        row[unique.column]
-                        for row in rows
-                        if row[unique.column] is not None
-                        and (not plan.has_ids or row["id"] not in known)
-                        and (not unique.where or _holds(unique.where, row))
-                    }
-                )
-                if not values:
+                values = self._new_values(plan, rows, unique)
+                if unique.covered or not values:
                     continue
-                clashing = await self._held_by_others(plan, unique, values)
+                clashing = await self._held_by_others(plan, unique, sorted(values))
                 if clashing:
                     shown = [mask(v) if unique.phone else v for v in clashing[:_SHOWN]]
                     more = f" and {len(clashing) - _SHOWN} more" if len(clashing) > _SHOWN else ""
@@ -549,12 +565,14 @@ class DealerCopy:
         inserts: list[tuple[int, tuple[Any, ...]]] = []
         updates: list[tuple[Any, ...]] = []
         fresh = self._inserted.setdefault(plan.name, set())
+        covered = await self._covered(plan, source)
         counted = 0
         for row in source:
             values = translate.row(row)
             source_id = int(row["id"])
             if source_id not in known:
-                inserts.append((source_id, values))
+                if source_id not in covered:
+                    inserts.append((source_id, values))
                 continue
             values = _with_id(values, id_at, known[source_id])
             if mine.get(source_id) != values:
@@ -590,7 +608,7 @@ class DealerCopy:
             fresh.update(p[2] for p in pairs)
             done += len(batch)
             self._progress(plan.name, done, total)
-        return TableResult(plan.name, total, len(inserts), counted, 0)
+        return TableResult(plan.name, total, len(inserts), counted, 0, len(covered))
 
     async def _copy_children(self, plan: Plan) -> TableResult:
         source = await self._source_rows(plan)
@@ -695,21 +713,21 @@ class DealerCopy:
             plan = next(p for p in COPIED if p.name == result.table)
             source, target = await self._sides(plan)
             verified.append(
-                TableResult(
-                    result.table,
-                    len(source),
-                    result.inserted,
-                    result.updated,
-                    result.deleted,
-                    len(target),
-                    _digest(source),
-                    _digest(target),
+                replace(
+                    result,
+                    source_rows=len(source),
+                    target_rows=len(target),
+                    source_sum=_digest(source),
+                    target_sum=_digest(target),
                 )
             )
         return verified
 
     async def _sides(self, plan: Plan) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+        """Both sides of ``plan``'s table: the dealer's rows (less those left out as covered) and their copies."""
         rows = await self._source_rows(plan)
+        covered = await self._covered(plan, rows)
+        rows = [row for row in rows if not covered or int(row["id"]) not in covered]
         async with self._target.read() as r:
             mine = await self._mine(r, plan)
         if plan.name == "audit_log":

@@ -247,8 +247,7 @@ async def test_a_login_or_number_another_dealer_has_refuses_the_copy_before_writ
         await copy(source, group, "d1", clock)
     message = str(error.value)
     assert "users.name: other-agent, other-boss" in message and "nothing was copied" in message
-    assert "suppressions.e164: +86138****0002" in message  # numbers masked; a lead's number may be each dealer's
-    assert "lead_phones" not in message
+    assert "lead_phones" not in message and "suppressions" not in message  # a number may be each dealer's
     assert await rows(group, "SELECT * FROM dealer_copy_ids WHERE dealer = 'd1'") == []
 
 
@@ -396,3 +395,25 @@ def test_a_copy_edited_in_the_group_database_is_a_difference_and_the_command_exi
     audit = next(line for line in captured.out.splitlines() if line.startswith("audit_log "))
     assert audit.split()[-1] == "NO" and "group audit chain:" in captured.out and "BROKEN at id" in captured.out
     assert "the copy differs from the dealer's store in: audit_log" in captured.err
+
+
+@POSTGRESQL_ONLY
+def test_a_number_the_group_suppresses_already_is_left_out_and_said(
+    group: str, tmp_path: Path, clock: VirtualClock, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "d1" / "store.sqlite3"
+    source.parent.mkdir()
+    asyncio.run(fill(source, clock, "d1", 10_000))  # the other dealer's customers, d1's own people and calls
+    cfg = str(write_config(tmp_path))
+    capsys.readouterr()
+    argv = ["--config", cfg, "--lang", "en", "store", "copy", "--from", str(source), "--to", group, "--dealer", "d1"]
+    assert main(argv, clock=VirtualClock(START)) == 0
+    out = capsys.readouterr().out
+    assert "suppressions: 1 row(s) left out: another dealer's entry in the group already says the same" in out
+    assert next(line for line in out.splitlines() if line.startswith("suppressions ")).split() == [
+        "suppressions", "0", "0", "0", "0", "0", "yes",
+    ]  # fmt: skip
+    found = asyncio.run(rows(group, "SELECT d.code FROM suppressions s JOIN dealers d ON d.id = s.dealer_id"))
+    assert [r["code"] for r in found] == ["other"]  # still suppressed for every dealer, by the other's entry
+    assert main(argv, clock=VirtualClock(START)) == 0  # and again: nothing to do
+    assert "rows written now" in capsys.readouterr().out
