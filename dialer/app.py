@@ -145,7 +145,11 @@ async def open_store(
         campaign_store = CampaignStore(db, settings, dealer_id=dealer.id)
         # Late-bound: the DOSS service is built below and needs this one for its confirmations.
         sms = build_service(
-            db, settings, clock, on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply)
+            db,
+            settings,
+            clock,
+            on_visit_declined=lambda lead_id, reply: _visit_declined(doss, lead_id, reply),
+            dealer_id=dealer.id,
         )
         hopper = Hopper(campaign_store, settings)
         audit = AuditService(AuditStore(db), clock)
@@ -159,7 +163,7 @@ async def open_store(
         doss = DossService(
             db,
             leads.store,
-            DossOutbox(db),
+            DossOutbox(db, dealer_id=dealer.id),
             mapping,
             clock,
             on_visit_booked=lambda lead_id: _confirm_visit(sms, lead_id),
@@ -195,15 +199,15 @@ async def open_store(
                 region=settings.dealer.region,
                 dealer_id=dealer.id,
             ),
-            phones=PhoneService(PhoneStore(db), clock),
+            phones=PhoneService(PhoneStore(db, dealer_id=dealer.id), clock),
             promotions=PromotionService(
                 PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
             ),
-            listen_ins=ListenInStore(db),
+            listen_ins=ListenInStore(db, dealer_id=dealer.id),
             manager=LeadManager(db, leads, doss, clock),
             backup=BackupService(db, settings, clock),
             privacy=PrivacyService(
-                SuppressionStore(db),
+                SuppressionStore(db, dealer_id=dealer.id),
                 PrivacyStore(db),
                 leads.store,
                 settings,
@@ -296,7 +300,14 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if settings.sms.driver == "pbx":
                 # SMS through the PBX: sent by MessageSend, received as the dialplan's DCCSms UserEvents.
                 driver = PbxDriver(settings.sms, client)
-                sms = build_service(base.db, settings, clock, driver, on_visit_declined=base.sms.on_visit_declined)
+                sms = build_service(
+                    base.db,
+                    settings,
+                    clock,
+                    driver,
+                    on_visit_declined=base.sms.on_visit_declined,
+                    dealer_id=base.dealer.id,
+                )
                 routes.append(lambda event: isinstance(event, UserEvent) and driver.feed(event))
             health = base.health
             tasks += [

@@ -150,28 +150,28 @@ class LeadService:
         leads = await self.store.due(until, owner=owner, dealers=dealers)
         return [DueItem(lead, lead.due_at is not None and lead.due_at < now) for lead in leads]
 
-    async def visits(self, owner: str | None = None) -> VisitBoard:
+    async def visits(self, owner: str | None = None, dealers: DealerScope = EVERY_DEALER) -> VisitBoard:
         """The desk's showroom list: invited customers expected today or tomorrow (dealer days), and the visits
         customers called off in the last :data:`CANCELLED_SHOWN_DAYS` days; only ``owner``'s leads when given."""
         now = self._clock.now()
         today = datetime.combine(now.astimezone(self.tz).date(), time(), self.tz)
         end = datetime.combine(today.date() + timedelta(days=2), time(), self.tz)
-        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner)
+        return await self.store.visit_board(today, end, now - timedelta(days=CANCELLED_SHOWN_DAYS), owner, dealers)
 
-    async def hygiene(self, month: str) -> HygieneReport:
-        """The clean-up report for ``YYYY-MM`` (dealer local months)."""
+    async def hygiene(self, month: str, dealers: DealerScope = EVERY_DEALER) -> HygieneReport:
+        """The clean-up report for ``YYYY-MM`` (dealer local months) of the dealers ``dealers`` sees."""
         start, end = month_bounds(month, self.tz)
         trend_start, _ = month_bounds(months_back(month, self._settings.hygiene_trend_months)[0], self.tz)
-        facts = await self.store.hygiene_facts(start, end, trend_start)
+        facts = await self.store.hygiene_facts(start, end, trend_start, dealers)
         return build_report(month, self.tz, facts, self._settings.hygiene_trend_months)
 
-    async def agents(self) -> list[str]:
-        """The agent identities leads can be given to: enabled users with the agent role."""
-        return sorted((await self.owner_directory()).agents)
+    async def agents(self, dealers: DealerScope = EVERY_DEALER) -> list[str]:
+        """The agent identities leads can be given to: enabled users with the agent role (``dealers``')."""
+        return sorted((await self.owner_directory(dealers)).agents)
 
-    async def owner_directory(self) -> OwnerDirectory:
+    async def owner_directory(self, dealers: DealerScope = EVERY_DEALER) -> OwnerDirectory:
         """Every name an owner goes by (an agent's login, identity, the manager's aliases) to their identity."""
-        return await self._users.owner_directory()
+        return await self._users.owner_directory(dealers)
 
     async def search(self, query: LeadQuery, dealers: DealerScope = EVERY_DEALER) -> LeadPage:
         """The manager's lead list: filtered, one page, earliest deadline first; the leads ``dealers`` sees."""
@@ -205,7 +205,7 @@ class LeadManager:
         ids = _check_ids(lead_ids)
         await self._visible(ids, dealers)
         text = _check_reason(reason)
-        agent = await self._check_agent(to_owner)
+        agent = await self._check_agent(to_owner, dealers)
         return await self._doss.record_transfer(ids, agent, actor, text)
 
     async def reactivate(
@@ -224,7 +224,7 @@ class LeadManager:
         ids = _check_ids(lead_ids)
         await self._visible(ids, dealers)
         text = _check_reason(reason)
-        agent = None if to_owner is None else await self._check_agent(to_owner)
+        agent = None if to_owner is None else await self._check_agent(to_owner, dealers)
         async with self._db.write():
             back = await self._doss.record_reactivation(ids, actor, text)
             if agent is None:
@@ -249,9 +249,9 @@ class LeadManager:
             for lead_id in ids:
                 await self._leads.store.get(lead_id, dealers)
 
-    async def _check_agent(self, to_owner: str) -> str:
+    async def _check_agent(self, to_owner: str, dealers: DealerScope = EVERY_DEALER) -> str:
         """The identity ``to_owner`` (an agent's identity, login or alias) is filed under."""
-        agent = (await self._leads.owner_directory()).resolve(to_owner)
+        agent = (await self._leads.owner_directory(dealers)).resolve(to_owner)
         if agent is None:
             raise ManageError(
                 "to_owner", to_owner, "not an enabled user with the agent role (login, identity or alias)"

@@ -8,6 +8,7 @@ when the configuration is rendered again and reloaded (``dialer pbx render``, ``
 from __future__ import annotations
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.pbx.phones import (
     NewPassword,
     PhoneAccount,
@@ -30,9 +31,9 @@ class PhoneService:
         self._store = store
         self._clock = clock
 
-    async def accounts(self) -> list[PhoneAccount]:
-        """Every account, by endpoint."""
-        return await self._store.all()
+    async def accounts(self, dealers: DealerScope = EVERY_DEALER) -> list[PhoneAccount]:
+        """Every account (of the dealers ``dealers`` sees), by endpoint."""
+        return await self._store.all(dealers)
 
     async def account(self, endpoint: str) -> PhoneAccount | None:
         """The account of ``endpoint`` (its digest secret: what a browser phone authenticates with), or None."""
@@ -48,19 +49,20 @@ class PhoneService:
         log.info("phones.added", endpoint=endpoint)
         return NewPassword(account, password)
 
-    async def reset(self, endpoint: str) -> NewPassword:
-        """A new generated password for ``endpoint``; the old one stops working once the PBX is re-rendered."""
+    async def reset(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> NewPassword:
+        """A new generated password for ``endpoint``; the old one stops working once the PBX is re-rendered.
+        :class:`PhoneNotFound` for an account of a dealer ``dealers`` does not see."""
         password = new_password()
         at = self._clock.now()
-        if not await self._store.set_ha1(endpoint, ha1(endpoint, password), at):
+        if not await self._store.set_ha1(endpoint, ha1(endpoint, password), at, dealers):
             raise PhoneNotFound(f"endpoint = {endpoint!r}: no such phone account")
         log.info("phones.password_reset", endpoint=endpoint)
         account = await self._store.get(endpoint)
         assert account is not None, "just updated"
         return NewPassword(account, password)
 
-    async def remove(self, endpoint: str) -> None:
-        """Delete ``endpoint``'s account (a phone taken out of service)."""
-        if not await self._store.remove(endpoint):
+    async def remove(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> None:
+        """Delete ``endpoint``'s account (a phone taken out of service; one of the dealers ``dealers`` sees)."""
+        if not await self._store.remove(endpoint, dealers):
             raise PhoneNotFound(f"endpoint = {endpoint!r}: no such phone account")
         log.info("phones.removed", endpoint=endpoint)

@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.audit.model import AuditTrail
 from dialer.domain.privacy.erasure import ErasureCounts, digest, matches
 from dialer.domain.privacy.policy import cutoffs
@@ -95,36 +96,42 @@ class PrivacyService:
 
     # -- the list -------------------------------------------------------------------------------
 
-    async def suppress(self, raw: str, reason: str, source: SuppressionSource, actor: str) -> tuple[str, bool]:
-        """Put a number on the list; returns it as E.164 and whether it was not on the list yet."""
+    async def suppress(
+        self, raw: str, reason: str, source: SuppressionSource, actor: str, dealer_id: int | None = None
+    ) -> tuple[str, bool]:
+        """Put a number on the list (an entry of ``dealer_id``, None: this node's dealer); returns it as E.164
+        and whether it was not on the list yet."""
         e164 = self.number(raw)
         reason = check_reason(reason)
         now = self._clock.now()
-        added = await self._suppressions.add(e164, reason, source, now, actor)
+        added = await self._suppressions.add(e164, reason, source, now, actor, dealer_id=dealer_id)
         if added:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "source": source.value, "reason": reason})
             await self._audit.suppression_changed(actor, e164, added=True, reason=reason, source=source.value)
         return e164, added
 
-    async def lift(self, raw: str, reason: str, actor: str) -> tuple[str, bool]:
-        """Take a number off the list (the entry is kept, stamped with who and why)."""
+    async def lift(self, raw: str, reason: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> tuple[str, bool]:
+        """Take a number off the list (the entry is kept, stamped with who and why); only an entry of a
+        dealer ``dealers`` sees."""
         e164 = self.number(raw)
         reason = check_reason(reason)
         now = self._clock.now()
-        lifted = await self._suppressions.lift(e164, reason, now, actor)
+        lifted = await self._suppressions.lift(e164, reason, now, actor, dealers)
         if lifted:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "lifted": True, "reason": reason})
             await self._audit.suppression_changed(actor, e164, added=False, reason=reason, source="lift")
         return e164, lifted
 
-    async def search(self, text: str, *, include_lifted: bool = False, limit: int = 200) -> list[Suppression]:
+    async def search(
+        self, text: str, *, include_lifted: bool = False, limit: int = 200, dealers: DealerScope = EVERY_DEALER
+    ) -> list[Suppression]:
         """Entries whose number or reason contains ``text``; a whole number, however typed, as its E.164."""
         text = text.strip()
         try:
             text = self.number(text)
         except SuppressionError:
             pass  # part of a number, or words of a reason: matched as typed
-        return await self._suppressions.search(text, include_lifted=include_lifted, limit=limit)
+        return await self._suppressions.search(text, include_lifted=include_lifted, limit=limit, dealers=dealers)
 
     async def active(self, raw: str) -> Suppression | None:
         """The number's active entry, or None."""

@@ -11,6 +11,7 @@ from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.kpi.metrics import Month
 from dialer.domain.qa.errors import RecordingUnavailable
 from dialer.domain.qa.form import QaForm
@@ -60,19 +61,21 @@ class QaService:
                  scorer=scorer, score=card.score)  # fmt: skip
         return stored
 
-    async def week_sample(self, per_agent: int) -> tuple[date, list[AgentSample]]:
-        """This dealer-local week's sample (Monday, per agent): N calls each, the scored ones counted."""
+    async def week_sample(self, per_agent: int, dealers: DealerScope = EVERY_DEALER) -> tuple[date, list[AgentSample]]:
+        """This dealer-local week's sample (Monday, per agent): N calls each, the scored ones counted; of the
+        recordings ``dealers`` sees."""
         monday, next_monday = week_of(self._clock.now().astimezone(self._tz).date())
         since, until = (datetime.combine(d, time(), self._tz) for d in (monday, next_monday))
-        recordings = await self._recordings.search(since=since, until=until, limit=_WEEK_MAX)
-        scored = {s.recording_id for s in await self._scores.between(since, until)}
+        recordings = await self._recordings.search(since=since, until=until, limit=_WEEK_MAX, dealers=dealers)
+        scored = {s.recording_id for s in await self._scores.between(since, until, dealers=dealers)}
         return monday, draw(((r.id, r.agent) for r in recordings), scored, per_agent, monday)
 
     async def scorings(self, recording_id: int) -> list[ScoredCall]:
         """Every scoring of one recording, oldest first."""
         return await self._scores.for_recording(recording_id)
 
-    async def report(self, month: Month, agent: str | None = None) -> QaReport:
-        """The month's results (scorings made in that local month; the latest per recording counts)."""
+    async def report(self, month: Month, agent: str | None = None, dealers: DealerScope = EVERY_DEALER) -> QaReport:
+        """The month's results (scorings made in that local month of the recordings ``dealers`` sees; the
+        latest per recording counts)."""
         since, until = month.bounds(self._tz)
-        return build_report(str(month), await self._scores.between(since, until, agent), agent)
+        return build_report(str(month), await self._scores.between(since, until, agent, dealers), agent)

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.sms.driver import SmsDriver
 from dialer.domain.sms.errors import SmsConfigError
 from dialer.domain.sms.templates import TemplateBook, load_templates
@@ -42,7 +43,10 @@ def build_service(
     driver: SmsDriver | None = None,
     *,
     on_visit_declined: Callable[[int, str], Awaitable[object]] | None = None,
+    dealer_id: int = MAIN_DEALER_ID,
 ) -> SmsService:
     """An SmsService with the validated templates and (optionally) a driver and the hook that calls a
     visit off when its customer declines it by SMS."""
-    return SmsService(db, settings, clock, templates(settings), driver, on_visit_declined=on_visit_declined)
+    return SmsService(
+        db, settings, clock, templates(settings), driver, on_visit_declined=on_visit_declined, dealer_id=dealer_id
+    )

@@ -23,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from types import MappingProxyType
 
 from dialer.clock import Clock
+from dialer.domain.access.dealers import MAIN_DEALER_ID, DealerScope
 from dialer.domain.leads.deadlines import DueKind, DueRules
 from dialer.domain.leads.errors import LeadNotFound
 from dialer.domain.leads.model import Lead, LeadState
@@ -175,9 +176,12 @@ class SmsService:
         *,
         rng: random.Random | None = None,
         on_visit_declined: Callable[[int, str], Awaitable[object]] | None = None,
+        dealer_id: int = MAIN_DEALER_ID,
     ) -> None:
         """``on_visit_declined(lead_id, reply)`` calls a booked visit off when its customer declines it
-        by SMS (the composition root gives the DOSS service's, so DOSS hears it)."""
+        by SMS (the composition root gives the DOSS service's, so DOSS hears it). ``dealer_id``: this
+        node's dealer, whose messages, waves, replies and reminders this service works."""
+        self._own = DealerScope.of(dealer_id)
         self._on_visit_declined = on_visit_declined
         self._cfg = settings.sms
         self._settings = settings
@@ -186,10 +190,10 @@ class SmsService:
         self._driver = driver
         self._rng = rng or random.Random()
         self.rules = SendRules.from_settings(settings.sms, settings.dealer.timezone)
-        self.store = SmsStore(db)
-        self.suppressions = SuppressionStore(db)
+        self.store = SmsStore(db, dealer_id=dealer_id)
+        self.suppressions = SuppressionStore(db, dealer_id=dealer_id)
         self._consent = ConsentPolicy.from_settings(settings.privacy)
-        self.leads = LeadStore(db, DueRules(settings.leads, self.rules.tz), clock)
+        self.leads = LeadStore(db, DueRules(settings.leads, self.rules.tz), clock, dealer_id=dealer_id)
         self._users = UserStore(db)
         self._segmenting = settings.sms.driver == "smpp"
         missing = [name for name in LEAD_FLOW_TEMPLATES if name not in templates.templates]
@@ -563,7 +567,7 @@ class SmsService:
         """Decide every wave whose reply window is over: close it, or hand its segment to calling."""
         now = self._clock.now()
         decided: list[tuple[int, cadence.Decided]] = []
-        for wave in await self.store.waves(phase=cadence.Phase.WAITING.value):
+        for wave in await self.store.waves(phase=cadence.Phase.WAITING.value, dealers=self._own):
             _, decisions = cadence.step(await self._wave_state(wave), cadence.Tick(now), self._cadence_rules(wave))
             await self._apply(decisions, wave.id, now)
             for d in decisions:

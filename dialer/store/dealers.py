@@ -61,3 +61,11 @@ class DealerStore:
     async def _by_code(self, r: Reader | Tx, code: str) -> Dealer | None:
         row = await r.fetchone(f"SELECT {_COLUMNS} FROM dealers WHERE code = ?", (code,))
         return None if row is None else _dealer(row)
+
+
+def lead_dealer_sql(dealers: DealerScope, lead_column: str) -> str:
+    """The condition that keeps rows whose lead (``lead_column``, a lead id) is of a dealer ``dealers``
+    sees, for tables that take their dealer from their lead (lead_events, doss_outbox...)."""
+    if dealers.dealer_id is None:
+        return "1 = 1"
+    return f"{lead_column} IN (SELECT dl.id FROM leads dl WHERE {dealer_sql(dealers, 'dl.dealer_id')})"

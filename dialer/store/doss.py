@@ -13,8 +13,10 @@ import json
 from datetime import datetime
 from typing import Any
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.doss.outbox import DossRecord, OutboxEntry, OutboxKind, OutboxStatus
 from dialer.store.database import Database, Row, Tx
+from dialer.store.dealers import lead_dealer_sql
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 # How much of a delivery error the row keeps: enough to diagnose, bounded so a
@@ -47,8 +49,11 @@ def _entry(row: Row) -> OutboxEntry:
 class DossOutbox:
     """The outbox table: add inside a lead change, then hand rows to the push worker and the export."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer; its push worker sends that dealer's rows (each dealer has its
+        own DOSS), the others' nodes send theirs."""
         self._db = db
+        self._mine = lead_dealer_sql(DealerScope.of(dealer_id), "o.lead_id")
 
     async def add(
         self,
@@ -99,7 +104,8 @@ class DossOutbox:
         """
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"SELECT * FROM doss_outbox AS o WHERE {_HEAD_OF_LEAD} AND o.next_attempt_at <= ? ORDER BY o.id LIMIT ?",
+                f"SELECT * FROM doss_outbox AS o WHERE {_HEAD_OF_LEAD} AND o.next_attempt_at <= ? AND {self._mine}"
+                " ORDER BY o.id LIMIT ?",
                 (to_db(now), limit),
             )
         return [_entry(row) for row in rows]
@@ -107,7 +113,9 @@ class DossOutbox:
     async def next_due_at(self) -> datetime | None:
         """When the next row :meth:`due` would return becomes due; None when nothing is pending."""
         async with self._db.read() as r:
-            value = await r.fetchval(f"SELECT MIN(o.next_attempt_at) FROM doss_outbox AS o WHERE {_HEAD_OF_LEAD}")
+            value = await r.fetchval(
+                f"SELECT MIN(o.next_attempt_at) FROM doss_outbox AS o WHERE {_HEAD_OF_LEAD} AND {self._mine}"
+            )
         return from_db_or_none(value)
 
     async def mark_delivered(self, entry_id: int, at: datetime) -> bool:
@@ -149,11 +157,13 @@ class DossOutbox:
             )
         return changed == 1
 
-    async def between(self, start: datetime, end: datetime) -> list[OutboxEntry]:
-        """Every change created in [start, end), whatever its delivery status: the export's rows."""
+    async def between(self, start: datetime, end: datetime, dealers: DealerScope = EVERY_DEALER) -> list[OutboxEntry]:
+        """Every change created in [start, end) to the leads of the dealers ``dealers`` sees, whatever its
+        delivery status: the export's rows (a group's are its dealers' together)."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT * FROM doss_outbox WHERE created_at >= ? AND created_at < ? ORDER BY id",
+                "SELECT * FROM doss_outbox AS o WHERE o.created_at >= ? AND o.created_at < ?"
+                f" AND {lead_dealer_sql(dealers, 'o.lead_id')} ORDER BY o.id",
                 (to_db(start), to_db(end)),
             )
         return [_entry(row) for row in rows]

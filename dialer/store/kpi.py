@@ -16,6 +16,7 @@ from collections import defaultdict
 from datetime import datetime
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
@@ -23,11 +24,15 @@ from dialer.domain.reports.funnel import CampaignCall
 from dialer.domain.reports.sheets import AgendaFact
 from dialer.store.connection import Row
 from dialer.store.database import Database
+from dialer.store.dealers import dealer_sql, lead_dealer_sql
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 
-async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiInput:
-    """Every lead and lead event before ``until``; calls only from ``calls_from`` (the month's start).
+async def kpi_input(
+    db: Database, calls_from: datetime, until: datetime, dealers: DealerScope = EVERY_DEALER
+) -> KpiInput:
+    """Every lead and lead event before ``until``; calls only from ``calls_from`` (the month's start); of the
+    dealers ``dealers`` sees (a group's figures are the sum of its dealers').
 
     Leads and events go back to the beginning because "carried over un-followed"
     and "first follow-up" depend on a lead's whole history, not just the month.
@@ -35,19 +40,20 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
     end = to_db(until)
     json_text, json_int = db.dialect.json_text, db.dialect.json_int
     phone = f"{json_text('data', 'channel')} = 'phone'"
+    mine, of_mine = dealer_sql(dealers, "l.dealer_id"), lead_dealer_sql(dealers, "lead_id")
     async with db.read() as r:
         # A web lead's portal is on its creation (the import's source cell, docs/kpi.md "leads per source").
         lead_rows = await r.fetchall(
             "SELECT l.id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
             f" {json_text('c.data', 'portal')} AS portal, {json_text('c.data', 'handed_over_at')} AS first_handover"
             " FROM leads l"
-            " LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ?",
+            f" LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ? AND {mine}",
             (LeadEventKind.CREATED.value, end),
         )
         # Every later hand-over: a manager's transfer, a re-activation (the leads table keeps only the latest).
         handover_rows = await r.fetchall(
             f"SELECT lead_id, at FROM lead_events WHERE at < ? AND (kind = ? OR (kind = ? AND {json_text('data', 'to')} = ?))"
-            " ORDER BY at, id",
+            f" AND {of_mine} ORDER BY at, id",
             (end, LeadEventKind.TRANSFERRED.value, LeadEventKind.STATE.value, LeadState.REACTIVATED.value),
         )
         # HQ issuing a lead again (merge.reissue): each issue its own 48-hour clock. Later re-issues too: the
@@ -55,18 +61,18 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         reissue_rows = await r.fetchall(
             f"SELECT lead_id, {json_text('data', 'issued_at')} AS issued_at,"
             f" {json_text('data', 'from_issued_at')} AS from_issued_at, {json_text('data', 'from_source')} AS from_source"
-            " FROM lead_events WHERE kind = ? ORDER BY at, id",
+            f" FROM lead_events WHERE kind = ? AND {of_mine} ORDER BY at, id",
             (LeadEventKind.REISSUED.value,),
         )
         contact_rows = await r.fetchall(
-            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ?",
+            f"SELECT lead_id, at FROM lead_events WHERE kind = ? AND {phone} AND at < ? AND {of_mine}",
             (LeadEventKind.CONTACT.value, end),
         )
         state_rows = await r.fetchall(
             f"SELECT e.lead_id, e.at, {json_text('e.data', 'to')} AS state,"
             f" CASE WHEN {json_text('e.data', 'to')} = ?"
             f" THEN COALESCE({json_text('e.data', 'defeat_reason')}, l.defeat_reason) END AS defeat_reason"
-            " FROM lead_events e JOIN leads l ON l.id = e.lead_id WHERE e.kind = ? AND e.at < ?",
+            f" FROM lead_events e JOIN leads l ON l.id = e.lead_id WHERE e.kind = ? AND e.at < ? AND {mine}",
             (LeadState.DEFEATED.value, LeadEventKind.STATE.value, end),
         )
         # Who owned each lead when: its first owner, later assignments and transfers; and every rename to the
@@ -76,7 +82,7 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             f"SELECT lead_id, at, kind, CASE WHEN kind IN (?, ?) THEN {json_text('data', 'owner')}"
             f" ELSE {json_text('data', 'to')} END AS owner,"
             f" CASE WHEN kind = ? THEN {json_text('data', 'from')} END AS previous"
-            " FROM lead_events WHERE (kind IN (?, ?, ?) AND at < ?) OR kind = ? ORDER BY id",
+            f" FROM lead_events WHERE ((kind IN (?, ?, ?) AND at < ?) OR kind = ?) AND {of_mine} ORDER BY id",
             (LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.OWNER_RENAMED.value,
              LeadEventKind.CREATED.value, LeadEventKind.ASSIGNED.value, LeadEventKind.TRANSFERRED.value, end,
              LeadEventKind.OWNER_RENAMED.value),
@@ -88,7 +94,8 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
             f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
             " LEFT JOIN users u ON e.actor = ? || u.name"
             f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
-            " AND e.actor != ? AND (a.direction IS NULL OR a.direction = ?)",
+            " AND e.actor != ? AND (a.direction IS NULL OR a.direction = ?)"
+            f" AND {lead_dealer_sql(dealers, 'e.lead_id')}",
             (CONSOLE_ACTOR_PREFIX, LeadEventKind.CONTACT.value, LeadEventKind.ATTEMPT.value, to_db(calls_from), end,
              SYSTEM_ACTOR, Direction.OUTBOUND.value),
         )  # fmt: skip
@@ -96,7 +103,8 @@ async def kpi_input(db: Database, calls_from: datetime, until: datetime) -> KpiI
         # too), on the day it came in (attempts_by_created).
         inbound_rows = await r.fetchall(
             "SELECT agent, created_at AS at, lead_id FROM attempts WHERE direction = ? AND agent IS NOT NULL"
-            " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?",
+            " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?"
+            f" AND {dealer_sql(dealers, 'dealer_id')}",
             (Direction.INBOUND.value, to_db(calls_from), end),
         )
     later: dict[int, list[datetime]] = defaultdict(list)
@@ -150,12 +158,16 @@ def _handovers(lead: Row, later: list[datetime]) -> tuple[datetime, ...]:
     return (from_db(first), *later)
 
 
-async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> list[AgendaFact]:
-    """Leads due before ``day_end`` (overdue ones included) and leads invited for a visit in [day_start, day_end)."""
+async def agenda_facts(
+    db: Database, day_start: datetime, day_end: datetime, dealers: DealerScope = EVERY_DEALER
+) -> list[AgendaFact]:
+    """Leads (``dealers``') due before ``day_end`` (overdue ones included) and leads invited for a visit in
+    [day_start, day_end)."""
     async with db.read() as r:
         rows = await r.fetchall(
             "SELECT owner, due_at, visit_at, state FROM leads"
-            " WHERE due_at < ? OR (state = ? AND visit_at >= ? AND visit_at < ?)",
+            " WHERE (due_at < ? OR (state = ? AND visit_at >= ? AND visit_at < ?))"
+            f" AND {dealer_sql(dealers, 'dealer_id')}",
             (to_db(day_end), LeadState.INVITED.value, to_db(day_start), to_db(day_end)),
         )
     return [
@@ -166,12 +178,15 @@ async def agenda_facts(db: Database, day_start: datetime, day_end: datetime) -> 
     ]
 
 
-async def campaign_calls(db: Database, start: datetime, end: datetime) -> tuple[list[CampaignCall], dict[int, str]]:
-    """The campaigns' calls to leads placed in [start, end), and every campaign's name."""
+async def campaign_calls(
+    db: Database, start: datetime, end: datetime, dealers: DealerScope = EVERY_DEALER
+) -> tuple[list[CampaignCall], dict[int, str]]:
+    """The campaigns' calls to leads placed in [start, end) (``dealers``'), and every campaign's name."""
     async with db.read() as r:
         rows = await r.fetchall(
             "SELECT campaign_id, lead_id, created_at, outcome FROM attempts"
-            " WHERE campaign_id IS NOT NULL AND lead_id IS NOT NULL AND direction = ? AND created_at >= ? AND created_at < ?",
+            " WHERE campaign_id IS NOT NULL AND lead_id IS NOT NULL AND direction = ? AND created_at >= ? AND created_at < ?"
+            f" AND {dealer_sql(dealers, 'dealer_id')}",
             (Direction.OUTBOUND.value, to_db(start), to_db(end)),
         )
         names = {row["id"]: row["name"] for row in await r.fetchall("SELECT id, name FROM campaigns")}

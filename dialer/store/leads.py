@@ -317,22 +317,27 @@ class LeadStore:
                 found.setdefault(row["lead_id"], []).append(LeadPhone(row["e164"], PhoneKind(row["kind"])))
         return {lead_id: tuple(p) for lead_id, p in found.items()}
 
-    async def hygiene_facts(self, start: datetime, end: datetime, trend_start: datetime) -> HygieneFacts:
-        """The raw facts of the monthly clean-up for [start, end); defeated leads from ``trend_start``."""
+    async def hygiene_facts(
+        self, start: datetime, end: datetime, trend_start: datetime, dealers: DealerScope = EVERY_DEALER
+    ) -> HygieneFacts:
+        """The raw facts of the monthly clean-up for [start, end) of the dealers ``dealers`` sees; defeated
+        leads from ``trend_start``."""
         month = (to_db(start), to_db(end))
         json_text = self._db.dialect.json_text
+        mine = dealer_sql(dealers, "l.dealer_id")
         async with self._db.read() as r:
             rejects = await r.fetchall(
                 "SELECT r.import_id, i.file_name, r.row, r.value, r.reason FROM lead_import_rejects r"
                 " JOIN lead_imports i ON i.id = r.import_id"
-                " WHERE i.at >= ? AND i.at < ? AND r.col IN ('mobile', 'landline') ORDER BY r.import_id, r.row",
+                " WHERE i.at >= ? AND i.at < ? AND r.col IN ('mobile', 'landline')"
+                f" AND {dealer_sql(dealers, 'i.dealer_id')} ORDER BY r.import_id, r.row",
                 month,
             )
             wrong = await r.fetchall(
                 "SELECT DISTINCT e.lead_id, l.name, CASE WHEN e.kind = 'state' THEN 'marked_invalid' ELSE 'vacant' END AS why,"
                 " (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id ORDER BY p.rowid LIMIT 1) AS phone"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                " WHERE e.at >= ? AND e.at < ? AND ("
+                f" WHERE e.at >= ? AND e.at < ? AND {mine} AND ("
                 f"   (e.kind IN (?, ?) AND {json_text('e.data', 'outcome')} = ?)"
                 f"   OR (e.kind = ? AND {json_text('e.data', 'to')} = ?))"
                 " ORDER BY e.lead_id",
@@ -347,12 +352,13 @@ class LeadStore:
             )
             imports = await r.fetchall(
                 "SELECT id, file_name, rows_total, merged, updated + unchanged AS matched, conflicts FROM lead_imports"
-                " WHERE at >= ? AND at < ? ORDER BY id",
+                f" WHERE at >= ? AND at < ? AND {dealer_sql(dealers, 'dealer_id')} ORDER BY id",
                 month,
             )
             candidates = await r.fetchall(
                 f"SELECT name, model, {self._db.dialect.id_list('id')} AS ids FROM ("
-                "  SELECT id, name, model FROM leads WHERE model IS NOT NULL AND state NOT IN (?, ?) ORDER BY id) AS c"
+                "  SELECT id, name, model FROM leads l WHERE model IS NOT NULL AND state NOT IN (?, ?)"
+                f" AND {mine} ORDER BY id) AS c"
                 " GROUP BY name, model HAVING COUNT(*) > 1 ORDER BY name, model",
                 (LeadState.DEAL.value, LeadState.INVALID.value),
             )
@@ -360,11 +366,11 @@ class LeadStore:
                 f"SELECT l.id, e.at, COALESCE({json_text('e.data', 'defeat_reason')}, l.defeat_reason) AS reason,"
                 " l.source, l.model, 0 AS handed_over"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                f" WHERE e.kind = ? AND {json_text('e.data', 'to')} = ? AND e.at >= ? AND e.at < ?"
+                f" WHERE e.kind = ? AND {json_text('e.data', 'to')} = ? AND e.at >= ? AND e.at < ? AND {mine}"
                 " UNION ALL"
                 f" SELECT l.id, e.at, {json_text('e.data', 'defeat_reason')}, l.source, l.model, 1"
                 " FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                " WHERE e.kind = ? AND e.at >= ? AND e.at < ? AND l.source = ?",
+                f" WHERE e.kind = ? AND e.at >= ? AND e.at < ? AND l.source = ? AND {mine}",
                 (
                     LeadEventKind.STATE.value,
                     LeadState.DEFEATED.value,
@@ -452,7 +458,7 @@ class LeadStore:
             await self._append(tx, plan.events)
             # The file's opt-out column puts every number of the lead on the one list; a number the file
             # adds to a lead that had opted out joins it (the person asked, not one of their numbers).
-            suppressions = SuppressionStore(self._db)
+            suppressions = SuppressionStore(self._db, dealer_id=self.dealer_id)
             for lead in [*plan.created, *(c.lead for c in plan.changed)]:
                 if lead.opt_out_at is not None:
                     numbers = [p.e164 for p in lead.phones]
@@ -701,10 +707,12 @@ class LeadStore:
             )
             return await self._save(tx, lead, {"visit_confirmed_at": at}, [event], at)
 
-    async def visit_board(self, start: datetime, end: datetime, since: datetime, owner: str | None) -> VisitBoard:
+    async def visit_board(
+        self, start: datetime, end: datetime, since: datetime, owner: str | None, dealers: DealerScope = EVERY_DEALER
+    ) -> VisitBoard:
         """Invited leads with a visit in [start, end), earliest first, and the visits called off since ``since``
         (newest first); only ``owner``'s leads when given."""
-        mine = "" if owner is None else " AND owner = ?"
+        mine = f" AND {dealer_sql(dealers, 'dealer_id')}" + ("" if owner is None else " AND owner = ?")
         by_owner = () if owner is None else (owner,)
         async with self._db.read() as r:
             rows = await r.fetchall(
@@ -715,7 +723,7 @@ class LeadStore:
             cancelled = await r.fetchall(
                 f"SELECT e.lead_id, e.at, e.actor, {json_text('e.data', 'visit_at')} AS visit_at,"
                 f" {json_text('e.data', 'reason')} AS reason FROM lead_events e JOIN leads l ON l.id = e.lead_id"
-                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner')} ORDER BY e.at DESC, e.id DESC",
+                f" WHERE e.kind = ? AND e.at >= ?{mine.replace('owner', 'l.owner').replace('dealer_id', 'l.dealer_id')} ORDER BY e.at DESC, e.id DESC",
                 (LeadEventKind.VISIT_CANCELLED.value, to_db(since), *by_owner),
             )
             leads = await self._load(

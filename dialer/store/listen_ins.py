@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.supervisor.listen_ins import ListenIn
 from dialer.store.database import Database, Row
 from dialer.timestamps import from_db, from_db_or_none, to_db
@@ -28,8 +29,10 @@ def _listen_in(row: Row) -> ListenIn:
 class ListenInStore:
     """Opens, amends and closes audit rows; a closed row is never changed again."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer, whose agents its supervisors listen to."""
         self._db = db
+        self._dealer_id = dealer_id
 
     async def open(
         self, *, supervisor: str, agent: str, phone: str, channel_id: str, mode: str, at: datetime
@@ -37,8 +40,9 @@ class ListenInStore:
         """Record a listen-in about to start; committed when this returns."""
         async with self._db.write() as tx:
             row_id = await tx.insert(
-                "INSERT INTO listen_ins (supervisor, agent, phone, channel_id, modes, started_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (supervisor, agent, phone, channel_id, mode, to_db(at)),
+                "INSERT INTO listen_ins (supervisor, agent, phone, channel_id, modes, started_at, dealer_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (supervisor, agent, phone, channel_id, mode, to_db(at), self._dealer_id),
             )
         return ListenIn(row_id, supervisor, agent, phone, channel_id, (mode,), at, None, None)
 

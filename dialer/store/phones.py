@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.pbx.phones import PhoneAccount
 from dialer.store.database import Database, Row
+from dialer.store.dealers import dealer_sql
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -15,19 +17,26 @@ _COLUMNS = "endpoint, ha1, created_at, changed_at"
 class PhoneStore:
     """One row per phone endpoint; the digest secret (HA1), never the password."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer, whose PBX the accounts it adds are on."""
         self._db = db
+        self._dealer_id = dealer_id
 
-    async def all(self) -> list[PhoneAccount]:
-        """Every account, by endpoint."""
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[PhoneAccount]:
+        """Every account of the dealers ``dealers`` sees, by endpoint."""
         async with self._db.read() as r:
-            rows = await r.fetchall(f"SELECT {_COLUMNS} FROM phone_accounts ORDER BY endpoint")
+            rows = await r.fetchall(
+                f"SELECT {_COLUMNS} FROM phone_accounts WHERE {dealer_sql(dealers, 'dealer_id')} ORDER BY endpoint"
+            )
         return [_account(row) for row in rows]
 
-    async def get(self, endpoint: str) -> PhoneAccount | None:
-        """The account of ``endpoint``, or None."""
+    async def get(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> PhoneAccount | None:
+        """The account of ``endpoint``, or None (also one of a dealer ``dealers`` does not see)."""
         async with self._db.read() as r:
-            row = await r.fetchone(f"SELECT {_COLUMNS} FROM phone_accounts WHERE endpoint = ?", (endpoint,))
+            row = await r.fetchone(
+                f"SELECT {_COLUMNS} FROM phone_accounts WHERE endpoint = ? AND {dealer_sql(dealers, 'dealer_id')}",
+                (endpoint,),
+            )
         return None if row is None else _account(row)
 
     async def add(self, account: PhoneAccount) -> bool:
@@ -36,25 +45,29 @@ class PhoneStore:
         try:
             async with self._db.write() as tx:
                 await tx.execute(
-                    "INSERT INTO phone_accounts (endpoint, ha1, created_at) VALUES (?, ?, ?)",
-                    (account.endpoint, account.ha1, to_db(account.created_at)),
+                    "INSERT INTO phone_accounts (endpoint, ha1, created_at, dealer_id) VALUES (?, ?, ?, ?)",
+                    (account.endpoint, account.ha1, to_db(account.created_at), self._dealer_id),
                 )
         except IntegrityError:
             return False
         return True
 
-    async def set_ha1(self, endpoint: str, ha1: str, at: datetime) -> bool:
-        """A new digest secret for ``endpoint``; False when there is no such account."""
+    async def set_ha1(self, endpoint: str, ha1: str, at: datetime, dealers: DealerScope = EVERY_DEALER) -> bool:
+        """A new digest secret for ``endpoint``; False when there is no such account (``dealers`` sees)."""
         async with self._db.write() as tx:
             changed = await tx.execute(
-                "UPDATE phone_accounts SET ha1 = ?, changed_at = ? WHERE endpoint = ?", (ha1, to_db(at), endpoint)
+                "UPDATE phone_accounts SET ha1 = ?, changed_at = ?"
+                f" WHERE endpoint = ? AND {dealer_sql(dealers, 'dealer_id')}",
+                (ha1, to_db(at), endpoint),
             )
         return changed == 1
 
-    async def remove(self, endpoint: str) -> bool:
-        """Delete ``endpoint``'s account; False when there was none."""
+    async def remove(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> bool:
+        """Delete ``endpoint``'s account; False when there was none (``dealers`` sees)."""
         async with self._db.write() as tx:
-            removed = await tx.execute("DELETE FROM phone_accounts WHERE endpoint = ?", (endpoint,))
+            removed = await tx.execute(
+                f"DELETE FROM phone_accounts WHERE endpoint = ? AND {dealer_sql(dealers, 'dealer_id')}", (endpoint,)
+            )
         return removed == 1
 
 

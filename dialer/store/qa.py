@@ -6,9 +6,11 @@ from collections import defaultdict
 from datetime import datetime
 from typing import Any
 
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.qa.report import ScoredCall
 from dialer.domain.qa.scoring import ItemScore, ScoreCard
 from dialer.store.database import Database
+from dialer.store.dealers import dealer_sql
 from dialer.timestamps import from_db, to_db
 
 
@@ -34,9 +36,15 @@ class QaStore:
             )
         return ScoredCall(score_id, recording_id, agent, scorer, card.score, at, card.form_version, card.items)
 
-    async def between(self, since: datetime, until: datetime, agent: str | None = None) -> list[ScoredCall]:
-        """Every scoring made in [since, until), optionally of one agent's calls, oldest first."""
-        where = "s.scored_at >= ? AND s.scored_at < ?"
+    async def between(
+        self, since: datetime, until: datetime, agent: str | None = None, dealers: DealerScope = EVERY_DEALER
+    ) -> list[ScoredCall]:
+        """Every scoring made in [since, until) of the recordings ``dealers`` sees, optionally of one agent's
+        calls, oldest first."""
+        where = (
+            "s.scored_at >= ? AND s.scored_at < ?"
+            f" AND s.recording_id IN (SELECT r.id FROM recordings r WHERE {dealer_sql(dealers, 'r.dealer_id')})"
+        )
         params: list[Any] = [to_db(since), to_db(until)]
         if agent is not None:
             where += " AND s.agent = ?"

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.store.database import Database, Row, Tx
+from dialer.store.dealers import dealer_sql
 from dialer.store.suppressions import SUPPRESSED
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -179,8 +181,12 @@ def _wave(row: Row) -> WaveRow:
 class SmsStore:
     """Reads and writes the SMS tables; every method is one transaction (or joins the caller's)."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, dealer_id: int = MAIN_DEALER_ID) -> None:
+        """``dealer_id``: this node's dealer. Its SMS worker sends, recovers and reminds that dealer's
+        messages and leads only (each dealer's node has its own SMSC account and signature); a message
+        or reply is its lead's dealer's, else this node's."""
         self._db = db
+        self._dealer_id = dealer_id
 
     # -- outbox: writing --------------------------------------------------------------------
 
@@ -193,7 +199,9 @@ class SmsStore:
                     return int(old), False
             message_id = await tx.insert(
                 "INSERT INTO sms_messages (template, promotional, lead_id, wave_id, to_e164, body, coding, parts, status,"
-                " dedupe_key, actor, created_at, updated_at, not_before) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?)",
+                " dedupe_key, actor, created_at, updated_at, not_before, dealer_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?,"
+                " COALESCE((SELECT l.dealer_id FROM leads l WHERE l.id = ?), ?))",
                 (
                     msg.template,
                     int(msg.promotional),
@@ -208,6 +216,8 @@ class SmsStore:
                     to_db(at),
                     to_db(at),
                     to_db(msg.not_before),
+                    msg.lead_id,
+                    self._dealer_id,
                 ),
             )
             await tx.executemany(
@@ -220,8 +230,9 @@ class SmsStore:
         """Queued messages whose time has come, oldest first."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT * FROM sms_messages WHERE status = 'queued' AND not_before <= ? ORDER BY not_before, id LIMIT ?",
-                (to_db(now), limit),
+                "SELECT * FROM sms_messages WHERE status = 'queued' AND not_before <= ? AND dealer_id = ?"
+                " ORDER BY not_before, id LIMIT ?",
+                (to_db(now), self._dealer_id, limit),
             )
         return [_message(row) for row in rows]
 
@@ -306,8 +317,9 @@ class SmsStore:
         async with self._db.write() as tx:
             return await tx.execute(
                 "UPDATE sms_messages SET ambiguous = 1, status = 'sending', last_error = 'interrupted during submit', updated_at = ?"
-                " WHERE id IN (SELECT message_id FROM sms_parts WHERE status = 'sending') AND ambiguous = 0",
-                (to_db(at),),
+                " WHERE id IN (SELECT message_id FROM sms_parts WHERE status = 'sending') AND ambiguous = 0"
+                " AND dealer_id = ?",
+                (to_db(at), self._dealer_id),
             )
 
     async def requeue_ambiguous(self, older_than: datetime, at: datetime) -> int:
@@ -316,8 +328,9 @@ class SmsStore:
             ids = [
                 r["id"]
                 for r in await tx.fetchall(
-                    "SELECT id FROM sms_messages WHERE ambiguous = 1 AND status = 'sending' AND updated_at <= ?",
-                    (to_db(older_than),),
+                    "SELECT id FROM sms_messages WHERE ambiguous = 1 AND status = 'sending' AND updated_at <= ?"
+                    " AND dealer_id = ?",
+                    (to_db(older_than), self._dealer_id),
                 )
             ]
             for message_id in ids:
@@ -397,10 +410,16 @@ class SmsStore:
         return None if row is None else _message(row)
 
     async def messages(
-        self, *, status: str | None = None, wave_id: int | None = None, ambiguous: bool | None = None, limit: int = 100
+        self,
+        *,
+        status: str | None = None,
+        wave_id: int | None = None,
+        ambiguous: bool | None = None,
+        limit: int = 100,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[OutboxMessage]:
-        """Messages newest first, filtered."""
-        sql = "SELECT * FROM sms_messages WHERE 1 = 1"
+        """Messages newest first, filtered; those ``dealers`` sees."""
+        sql = f"SELECT * FROM sms_messages WHERE {dealer_sql(dealers, 'dealer_id')}"
         params: list[Any] = []
         if status is not None:
             sql += " AND status = ?"
@@ -461,15 +480,21 @@ class SmsStore:
         """Keep an inbound SMS, matched or not."""
         async with self._db.write() as tx:
             return await tx.insert(
-                "INSERT INTO sms_inbound (at, sender, text, kind, lead_id, reply_to) VALUES (?, ?, ?, ?, ?, ?)",
-                (to_db(at), sender, text, kind, lead_id, reply_to),
+                "INSERT INTO sms_inbound (at, sender, text, kind, lead_id, reply_to, dealer_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, COALESCE((SELECT l.dealer_id FROM leads l WHERE l.id = ?), ?))",
+                (to_db(at), sender, text, kind, lead_id, reply_to, lead_id, self._dealer_id),
             )
 
     async def inbound(
-        self, *, unmatched: bool = False, since: datetime | None = None, limit: int = 100
+        self,
+        *,
+        unmatched: bool = False,
+        since: datetime | None = None,
+        limit: int = 100,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[InboundRow]:
-        """Inbound messages newest first; ``unmatched`` keeps those no lead claimed."""
-        sql = "SELECT * FROM sms_inbound WHERE 1 = 1"
+        """Inbound messages newest first (those ``dealers`` sees); ``unmatched`` keeps those no lead claimed."""
+        sql = f"SELECT * FROM sms_inbound WHERE {dealer_sql(dealers, 'dealer_id')}"
         params: list[Any] = []
         if unmatched:
             sql += " AND lead_id IS NULL"
@@ -497,12 +522,16 @@ class SmsStore:
                 )
             return added
 
-    async def call_tasks(self, *, open_only: bool = True, limit: int = 1000) -> list[CallTaskRow]:
-        """The hand-off queue, highest priority first, then earliest due."""
-        where = "WHERE taken_at IS NULL" if open_only else ""
+    async def call_tasks(
+        self, *, open_only: bool = True, limit: int = 1000, dealers: DealerScope = EVERY_DEALER
+    ) -> list[CallTaskRow]:
+        """The hand-off queue (of the leads ``dealers`` sees), highest priority first, then earliest due."""
+        where = "AND taken_at IS NULL" if open_only else ""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"SELECT * FROM sms_call_tasks {where} ORDER BY priority DESC, due_at, id LIMIT ?", (limit,)
+                "SELECT * FROM sms_call_tasks WHERE lead_id IN (SELECT l.id FROM leads l"
+                f" WHERE {dealer_sql(dealers, 'l.dealer_id')}) {where} ORDER BY priority DESC, due_at, id LIMIT ?",
+                (limit,),
             )
         return [
             CallTaskRow(
@@ -545,8 +574,8 @@ class SmsStore:
         """Create a wave in phase 'sending'."""
         async with self._db.write() as tx:
             return await tx.insert(
-                "INSERT INTO sms_waves (name, template, created_at, created_by, selection, wait_hours, min_reply_rate, handoff, phase)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending')",
+                "INSERT INTO sms_waves (name, template, created_at, created_by, selection, wait_hours, min_reply_rate,"
+                " handoff, phase, dealer_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'sending', ?)",
                 (
                     name,
                     template,
@@ -556,6 +585,7 @@ class SmsStore:
                     wait_hours,
                     min_reply_rate,
                     handoff,
+                    self._dealer_id,
                 ),
             )
 
@@ -577,20 +607,23 @@ class SmsStore:
                 (phase, _opt(sent_at), _opt(decide_at), _opt(decided_at), reply_rate, wave_id),
             )
 
-    async def waves(self, *, phase: str | None = None) -> list[WaveRow]:
-        """Waves, newest first."""
+    async def waves(self, *, phase: str | None = None, dealers: DealerScope = EVERY_DEALER) -> list[WaveRow]:
+        """Waves ``dealers`` sees, newest first."""
+        mine = dealer_sql(dealers, "dealer_id")
         sql, params = (
-            ("SELECT * FROM sms_waves WHERE phase = ? ORDER BY id DESC", (phase,))
+            (f"SELECT * FROM sms_waves WHERE phase = ? AND {mine} ORDER BY id DESC", (phase,))
             if phase
-            else ("SELECT * FROM sms_waves ORDER BY id DESC", ())
+            else (f"SELECT * FROM sms_waves WHERE {mine} ORDER BY id DESC", ())
         )
         async with self._db.read() as r:
             return [_wave(row) for row in await r.fetchall(sql, params)]
 
-    async def wave(self, wave_id: int) -> WaveRow | None:
-        """One wave, or None."""
+    async def wave(self, wave_id: int, dealers: DealerScope = EVERY_DEALER) -> WaveRow | None:
+        """One wave, or None (also one ``dealers`` does not see)."""
         async with self._db.read() as r:
-            row = await r.fetchone("SELECT * FROM sms_waves WHERE id = ?", (wave_id,))
+            row = await r.fetchone(
+                f"SELECT * FROM sms_waves WHERE id = ? AND {dealer_sql(dealers, 'dealer_id')}", (wave_id,)
+            )
         return None if row is None else _wave(row)
 
     async def wave_members(self, wave_id: int) -> list[int]:
@@ -628,8 +661,9 @@ class SmsStore:
                 "SELECT l.id, l.name, l.model, l.current_car, l.purchase_date, l.owner,"
                 f" (SELECT p.e164 FROM lead_phones p WHERE p.lead_id = l.id AND p.kind = 'mobile' {pick} LIMIT 1)"
                 " AS mobile"
-                " FROM leads l WHERE l.source = 'base_customer'"
-                " AND l.state NOT IN ('deal', 'defeated', 'invalid') ORDER BY l.id"
+                " FROM leads l WHERE l.source = 'base_customer' AND l.dealer_id = ?"
+                " AND l.state NOT IN ('deal', 'defeated', 'invalid') ORDER BY l.id",
+                (self._dealer_id,),
             )
         return [
             BaseCustomer(
@@ -653,8 +687,8 @@ class SmsStore:
                 "SELECT id FROM leads WHERE visit_at >= ? AND visit_at < ? AND visit_reminded_at IS NULL"
                 " AND EXISTS (SELECT 1 FROM lead_phones p WHERE p.lead_id = leads.id"
                 f" AND NOT {SUPPRESSED.format(number='p.e164')})"
-                " AND state NOT IN ('deal', 'defeated', 'invalid') ORDER BY visit_at, id",
-                (to_db(start), to_db(end)),
+                " AND state NOT IN ('deal', 'defeated', 'invalid') AND dealer_id = ? ORDER BY visit_at, id",
+                (to_db(start), to_db(end), self._dealer_id),
             )
         return [row["id"] for row in rows]
 

@@ -100,9 +100,10 @@ class UserStore:
         async with self._db.write() as tx:
             return await tx.execute("DELETE FROM owner_aliases WHERE alias = ?", (alias,)) == 1
 
-    async def owner_directory(self) -> OwnerDirectory:
-        """Every name an owner goes by (login, identity, alias) to the identity their work is filed under."""
-        return OwnerDirectory.build(await self.all(), await self.aliases())
+    async def owner_directory(self, dealers: DealerScope = EVERY_DEALER) -> OwnerDirectory:
+        """Every name an owner (of the dealers ``dealers`` sees) goes by (login, identity, alias) to the
+        identity their work is filed under."""
+        return OwnerDirectory.build(await self.all(dealers), await self.aliases())
 
     async def by_name(self, name: str) -> UserRecord | None:
         """The user with this login name, disabled or not."""

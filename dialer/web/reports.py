@@ -12,6 +12,7 @@ from io import BytesIO
 from openpyxl import Workbook
 
 from dialer.app import App
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.kpi.metrics import AgentCalls, CallNorm, KpiRules, Month, MonthlyKpis, Ratio
 from dialer.domain.leads.hygiene import DefeatAnalysis
 from dialer.domain.qa.report import QaReport
@@ -37,11 +38,12 @@ class ReportData:
     funnels: tuple[CampaignFunnel, ...]
 
 
-async def gather(app: App, month: Month) -> ReportData:
-    """Read the facts for ``month``, the month before and the same month a year before."""
+async def gather(app: App, month: Month, dealers: DealerScope = EVERY_DEALER) -> ReportData:
+    """Read the facts for ``month``, the month before and the same month a year before; of the dealers
+    ``dealers`` sees."""
 
     async def kpis(m: Month, agent: str | None = None) -> MonthlyKpis:
-        return await monthly_kpis(app.db, app.settings, app.clock, m, agent)
+        return await monthly_kpis(app.db, app.settings, app.clock, m, agent, dealers)
 
     rules = KpiRules.from_settings(app.settings)
     current = await kpis(month)
@@ -53,9 +55,9 @@ async def gather(app: App, month: Month) -> ReportData:
         year_before=await kpis(month.year_before()),
         by_agent=tuple([await kpis(month, agent) for agent in agents]),
         norms=(rules.outbound_norm, rules.inbound_norm),
-        defeat=(await app.leads.hygiene(str(month))).defeated,
-        qa=await app.qa.report(month),
-        funnels=await funnels(app.db, app.settings, month),
+        defeat=(await app.leads.hygiene(str(month), dealers)).defeated,
+        qa=await app.qa.report(month, dealers=dealers),
+        funnels=await funnels(app.db, app.settings, month, dealers),
     )
 
 

@@ -276,7 +276,7 @@ async def _form_page(
     request: web.Request, form: MultiMapping[str] | None, errors: Mapping[str, str], status: int = 200
 ) -> web.Response:
     settings = request.app[SETTINGS]
-    agents = await request.app[DIALER].leads.agents()
+    agents = await request.app[DIALER].leads.agents(dealers_of(request))
     defaults: dict[str, str] = {"mode": settings.campaigns.pacing.mode, "kind": CampaignKind.HQ.value}
     for section, values in (("windows", settings.campaigns.windows), ("retry", settings.campaigns.retry)):
         for f in dataclasses.fields(values):

@@ -146,7 +146,7 @@ async def desk(request: web.Request) -> web.StreamResponse:
     from dialer.web.views_preview import preview_offers
 
     user = session_of(request).user
-    board = await request.app[DIALER].leads.visits(user.agent if user.role is Role.AGENT else None)
+    board = await request.app[DIALER].leads.visits(user.agent if user.role is Role.AGENT else None, dealers_of(request))
     return render(
         request, "desk/desk.html", t(request, "web.desk.title"), phone=await _phone(request),
         offers=await preview_offers(request), scopes=[s.value for s in DueScope], callbacks=callbacks, others=others,

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action
 from dialer.domain.privacy.suppression import REASON_MAX, SuppressionError, SuppressionSource
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import render, t
@@ -81,8 +82,10 @@ async def _change(request: web.Request, data: Mapping[str, Any], add: bool) -> t
     actor = console_actor(request)
     try:
         if add:
-            return await privacy.suppress(number, reason, SuppressionSource.CONSOLE, actor)
-        return await privacy.lift(number, reason, actor)
+            return await privacy.suppress(
+                number, reason, SuppressionSource.CONSOLE, actor, dealers_of(request).dealer_id
+            )
+        return await privacy.lift(number, reason, actor, dealers_of(request))
     except SuppressionError as exc:
         raise BadRequest({exc.field: str(exc)}) from None
 
@@ -91,7 +94,9 @@ async def _change(request: web.Request, data: Mapping[str, Any], add: bool) -> t
 async def api_dnc_list(request: web.Request) -> web.StreamResponse:
     """Entries whose number or reason contains ``q``, newest first."""
     text, everything, limit = parse_search(request.query)
-    entries = await request.app[DIALER].privacy.search(text, include_lifted=everything, limit=limit)
+    entries = await request.app[DIALER].privacy.search(
+        text, include_lifted=everything, limit=limit, dealers=dealers_of(request)
+    )
     return web.json_response({"entries": [e.to_json_dict() for e in entries]})
 
 
@@ -143,7 +148,9 @@ async def _page(
     request: web.Request, errors: Mapping[str, str], typed: Mapping[str, str], *, status: int = 200, form_id: str = ""
 ) -> web.StreamResponse:
     text, everything, limit = parse_search(request.query)
-    entries = await request.app[DIALER].privacy.search(text, include_lifted=everything, limit=limit)
+    entries = await request.app[DIALER].privacy.search(
+        text, include_lifted=everything, limit=limit, dealers=dealers_of(request)
+    )
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
 
     def local(at: Any) -> str:

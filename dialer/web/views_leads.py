@@ -19,11 +19,13 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 from aiohttp import web
 from aiohttp.web_request import FileField
 
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Action
 from dialer.domain.leads.errors import ImportFileError
 from dialer.domain.leads.model import FieldError, LeadSource, parse_source
 from dialer.leads.doss_states import StatesReport
 from dialer.leads.importer import ImportProgress, ImportReport, Phase
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, console_actor
@@ -65,8 +67,16 @@ async def _uploaded(request: web.Request, errors: dict[str, str]) -> AsyncIterat
             raise BadRequest({"file": str(exc).replace(folder + "/", "")}) from None
 
 
+def _this_nodes_dealer(request: web.Request) -> None:
+    """A file's leads are the node's dealer's (they match its leads' numbers and become its leads): another
+    dealer's people import on their own dealer's node, and find no import here (as if there were none)."""
+    if not dealers_of(request).allows(request.app[DIALER].dealer.id):
+        raise NotFound("import_not_found", "this node imports another dealer's leads")
+
+
 async def _import(request: web.Request) -> ImportReport:
     """Read the multipart upload (file, optional source and owner) and import it."""
+    _this_nodes_dealer(request)
     form = await request.post()
     errors: dict[str, str] = {}
     source: LeadSource | None = None
@@ -77,7 +87,8 @@ async def _import(request: web.Request) -> ImportReport:
         except FieldError as exc:
             errors["source"] = f"{raw_source!r}: {exc.reason}"
     owner = str(form.get("owner") or "").strip() or None
-    if owner is not None and (await request.app[DIALER].leads.owner_directory()).resolve(owner) is None:
+    owners = await request.app[DIALER].leads.owner_directory(DealerScope.of(request.app[DIALER].dealer.id))
+    if owner is not None and owners.resolve(owner) is None:
         errors["owner"] = f"{owner!r}: not an agent's login, identity or alias"
     force = bool(form.get("force"))
     actor = console_actor(request)
@@ -128,6 +139,7 @@ async def import_progress(request: web.Request) -> web.StreamResponse:
 
 async def _import_states(request: web.Request) -> StatesReport:
     """Read the uploaded DOSS export and take its visits and deals into the leads (idempotent)."""
+    _this_nodes_dealer(request)
     async with _uploaded(request, {}) as path:
         return await request.app[DIALER].manager.import_doss_states(path, console_actor(request))
 

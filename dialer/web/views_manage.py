@@ -24,7 +24,7 @@ from dialer.domain.leads.errors import LeadNotFound, LeadStateError
 from dialer.domain.leads.model import Lead, LeadSource, LeadState
 from dialer.domain.leads.records import LeadQuery
 from dialer.leads.service import REASON_MAX_CHARS, ManageError, OwnerSummary
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import dealer_names, dealers_of
 from dialer.web.errors import BadRequest, Forbidden
 from dialer.web.forms import json_object, parse_int, whole_number
 from dialer.web.html import allowed, render, t
@@ -267,7 +267,7 @@ async def _manage_page(
     form: Mapping[str, Any] | None = None, status: int = 200,
 ) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
-    agents = await app.leads.agents()
+    agents = await app.leads.agents(dealers_of(request))
     found = await app.leads.search(query, dealers_of(request))
     summary = await app.leads.ownership(dealers=dealers_of(request))
     errors = errors or {}
@@ -283,6 +283,7 @@ async def _manage_page(
     return render(
         request, "manage.html", t(request, "web.manage.title"), status=status, filters=filters, errors=errors,
         form=form, result=notice or "; ".join(errors.values()), leads=found.leads, now=app.clock.now(),
+        dealer_codes=await dealer_names(request) if dealers_of(request).mixed else {},
         when=partial(local_time, request), selected={whole_number(str(i)) for i in form.get("lead_ids", ())} - {None},
         sources=any_ + [(s.value, t(request, "web.source." + s.value)) for s in LeadSource],
         states=any_ + [(s.value, t(request, "web.state." + s.value)) for s in LeadState],

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from dialer.domain.access.policy import Action
 from dialer.leads.service import ManageError
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
@@ -84,7 +85,7 @@ async def _page(request: web.Request, *, notice: str = "", errors: dict[str, str
     names = await app.manager.owner_names()
     return render(
         request, "owners.html", t(request, "web.owners.title"), status=status, notice=notice, errors=errors or {},
-        values=values or {}, aliases=names.aliases, unknown=names.unknown, agents=[("", "")] + [(a, a) for a in await app.leads.agents()],
+        values=values or {}, aliases=names.aliases, unknown=names.unknown, agents=[("", "")] + [(a, a) for a in await app.leads.agents(dealers_of(request))],
     )  # fmt: skip
 
 

@@ -17,6 +17,7 @@ from aiohttp import web
 from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import AuditAction
 from dialer.domain.pbx.phones import NewPassword, PhoneAccount, PhoneError, PhoneNotFound
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
@@ -42,13 +43,17 @@ def _endpoint(data: Mapping[str, Any]) -> str:
 
 async def _change(request: web.Request, change: str, endpoint: str) -> NewPassword | None:
     phones = request.app[DIALER].phones
+    dealers = dealers_of(request)
     try:
         if change == "add":
+            # A new account is on this node's PBX: its dealer's.
+            if not dealers.allows(request.app[DIALER].dealer.id):
+                raise NotFound("phones_not_found", "this node's PBX is another dealer's")
             made: NewPassword | None = await phones.add(endpoint)
         elif change == "reset":
-            made = await phones.reset(endpoint)
+            made = await phones.reset(endpoint, dealers)
         else:
-            await phones.remove(endpoint)
+            await phones.remove(endpoint, dealers)
             made = None
     except PhoneNotFound as exc:
         raise NotFound("phone_not_found", str(exc)) from None
@@ -66,7 +71,7 @@ def _created(made: NewPassword) -> dict[str, str]:
 @routes.route("GET", "/api/phones", Action.PHONE_MANAGE, "The phones' SIP accounts (never a password)")
 async def api_phones(request: web.Request) -> web.StreamResponse:
     """Endpoint, user name and when the password was set, per account."""
-    accounts = await request.app[DIALER].phones.accounts()
+    accounts = await request.app[DIALER].phones.accounts(dealers_of(request))
     return web.json_response({"phones": [
         {"endpoint": a.endpoint, "username": a.username, "password_set_at": _set_at(a)} for a in accounts
     ]})  # fmt: skip
@@ -137,7 +142,7 @@ async def _page(
         return "" if at is None else at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     rows = [{"endpoint": a.endpoint, "username": a.username, "set_at": when(a)}
-            for a in await request.app[DIALER].phones.accounts()]  # fmt: skip
+            for a in await request.app[DIALER].phones.accounts(dealers_of(request))]  # fmt: skip
     response = render(
         request, "phones.html", t(request, "web.phones.title"), status=status, rows=rows, made=made, notice=notice,
         errors=dict(errors or {}), typed=typed,

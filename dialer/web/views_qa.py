@@ -91,7 +91,9 @@ def _sample_json(monday: str, samples: list[Any]) -> dict[str, Any]:
 @routes.route("GET", "/api/qa/sample", Action.QA_SCORE, "This week's QA sample: N calls per agent to score")
 async def api_qa_sample(request: web.Request) -> web.StreamResponse:
     """Per agent: calls recorded this week, scored, and the recording ids to score next."""
-    monday, samples = await request.app[DIALER].qa.week_sample(request.app[SETTINGS].recording.qa_sample_per_week)
+    monday, samples = await request.app[DIALER].qa.week_sample(
+        request.app[SETTINGS].recording.qa_sample_per_week, dealers_of(request)
+    )
     return web.json_response(_sample_json(monday.isoformat(), samples))
 
 
@@ -99,7 +101,7 @@ async def api_qa_sample(request: web.Request) -> web.StreamResponse:
 async def qa_page(request: web.Request) -> web.StreamResponse:
     """Each agent's calls to score this week, each linking to its scoring page."""
     per_week = request.app[SETTINGS].recording.qa_sample_per_week
-    monday, samples = await request.app[DIALER].qa.week_sample(per_week)
+    monday, samples = await request.app[DIALER].qa.week_sample(per_week, dealers_of(request))
     return render(request, "qa/sample.html", t(request, "web.qa.title"), week=monday.isoformat(), samples=samples,
                   per_week=per_week)  # fmt: skip
 

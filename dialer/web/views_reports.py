@@ -53,7 +53,7 @@ def _month(request: web.Request) -> Month:
 async def reports_page(request: web.Request) -> web.StreamResponse:
     """KPI, agents, sources, defeat reasons and QA for ?month=, each table with its chart."""
     month = _month(request)
-    sheets = tables(await gather(request.app[DIALER], month), request[LANG])
+    sheets = tables(await gather(request.app[DIALER], month, dealers_of(request)), request[LANG])
     return render(
         request, "reports.html", t(request, "web.report.title", month=str(month)), month=str(month),
         sheets=[(sheet, bar_chart(sheet)) for sheet in sheets],
@@ -65,7 +65,7 @@ async def reports_page(request: web.Request) -> web.StreamResponse:
 async def reports_xlsx(request: web.Request) -> web.StreamResponse:
     """One worksheet per table of the page."""
     month = _month(request)
-    body = to_xlsx(tables(await gather(request.app[DIALER], month), request[LANG]))
+    body = to_xlsx(tables(await gather(request.app[DIALER], month, dealers_of(request)), request[LANG]))
     await request.app[DIALER].audit.record(
         session_of(request).user.name, AuditAction.EXPORT, "reports.xlsx", {"month": str(month)}
     )
@@ -77,14 +77,16 @@ async def reports_xlsx(request: web.Request) -> web.StreamResponse:
 async def api_kpi(request: web.Request) -> web.StreamResponse:
     """The same JSON as ``dialer kpi --json``."""
     app = request.app[DIALER]
-    kpis = await monthly_kpis(app.db, app.settings, app.clock, _month(request), request.query.get("agent") or None)
+    kpis = await monthly_kpis(
+        app.db, app.settings, app.clock, _month(request), request.query.get("agent") or None, dealers_of(request)
+    )
     return web.json_response(kpis.to_json())
 
 
 @routes.route("GET", "/api/reports", Action.KPI_REPORT_VIEW, "The month's report tables as JSON", query=(_MONTH,))
 async def api_reports(request: web.Request) -> web.StreamResponse:
     """Every table of the report page: id, title, headers, rows."""
-    sheets = tables(await gather(request.app[DIALER], _month(request)), request[LANG])
+    sheets = tables(await gather(request.app[DIALER], _month(request), dealers_of(request)), request[LANG])
     return web.json_response({"tables": _tables_json(sheets)})
 
 
@@ -121,7 +123,7 @@ def _week(request: web.Request) -> Week | None:
 async def _daily(request: web.Request) -> tuple[str, str, list[Sheet], str | None]:
     """The daily sheet's day (as text), title and tables; a note when the day ahead is not known."""
     app, lang = request.app[DIALER], request[LANG]
-    sheet = await daily(app.db, app.settings, app.clock, _day(request))
+    sheet = await daily(app.db, app.settings, app.clock, _day(request), dealers_of(request))
     day = sheet.day.isoformat()
     note = None if sheet.today is not None else t(request, "report.daily.no_agenda", day=day)
     return day, t(request, "report.daily.title", day=day), daily_tables(sheet, lang), note
@@ -129,7 +131,7 @@ async def _daily(request: web.Request) -> tuple[str, str, list[Sheet], str | Non
 
 async def _weekly(request: web.Request) -> tuple[str, str, list[Sheet]]:
     app = request.app[DIALER]
-    sheet = await weekly(app.db, app.settings, app.clock, _week(request))
+    sheet = await weekly(app.db, app.settings, app.clock, _week(request), dealers_of(request))
     week = str(sheet.week)
     return week, t(request, "report.weekly.title", week=week), weekly_tables(sheet, request[LANG])
 
@@ -169,7 +171,7 @@ async def daily_xlsx(request: web.Request) -> web.StreamResponse:
 async def api_daily(request: web.Request) -> web.StreamResponse:
     """The same JSON as ``dialer report daily --json`` under ``sheet``, and the page's tables."""
     app = request.app[DIALER]
-    sheet = await daily(app.db, app.settings, app.clock, _day(request))
+    sheet = await daily(app.db, app.settings, app.clock, _day(request), dealers_of(request))
     return web.json_response({"sheet": sheet.to_json(), "tables": _tables_json(daily_tables(sheet, request[LANG]))})
 
 
@@ -196,7 +198,7 @@ async def weekly_xlsx(request: web.Request) -> web.StreamResponse:
 async def api_weekly(request: web.Request) -> web.StreamResponse:
     """The same JSON as ``dialer report weekly --json`` under ``sheet``, and the page's tables."""
     app = request.app[DIALER]
-    sheet = await weekly(app.db, app.settings, app.clock, _week(request))
+    sheet = await weekly(app.db, app.settings, app.clock, _week(request), dealers_of(request))
     return web.json_response({"sheet": sheet.to_json(), "tables": _tables_json(weekly_tables(sheet, request[LANG]))})
 
 
@@ -205,7 +207,7 @@ async def api_weekly(request: web.Request) -> web.StreamResponse:
 
 async def _targets(request: web.Request, month: Month) -> tuple[TargetProgress, ...]:
     app = request.app[DIALER]
-    return (await monthly_kpis(app.db, app.settings, app.clock, month)).targets
+    return (await monthly_kpis(app.db, app.settings, app.clock, month, dealers=dealers_of(request))).targets
 
 
 async def _set_targets(request: web.Request, month: Month, values: Mapping[str, object]) -> None:
@@ -224,14 +226,18 @@ async def _set_targets(request: web.Request, month: Month, values: Mapping[str, 
             errors[name] = str(exc).removeprefix(f"{exc.field}: ")
             continue
         parsed[kpi] = target
+    dealer_id = dealers_of(request).dealer_id
+    if dealer_id is None:
+        errors["dealer"] = "targets are set per dealer: choose one"
     if errors:
         raise BadRequest(errors)
+    assert dealer_id is not None
     app = request.app[DIALER]
     before = {p.kpi: p.target for p in await _targets(request, month)}
     for kpi, target in parsed.items():
         if before.get(kpi) == target:
             continue
-        await set_target(app.db, app.clock, month, kpi, target, console_actor(request))
+        await set_target(app.db, app.clock, month, kpi, target, console_actor(request), dealer_id)
         await app.audit.record(
             session_of(request).user.name, AuditAction.KPI_TARGET_SET, str(month),
             {"kpi": kpi.value, "target": target, "previous": before.get(kpi)},

@@ -20,11 +20,13 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Action
 from dialer.domain.sms.errors import MessageRefused, SmsConfigError
 from dialer.phone import mask
 from dialer.sms.service import Draft, SmsService, WavePreview, WaveSelection
-from dialer.web.errors import BadRequest, WebError
+from dialer.web.dealers import dealers_of
+from dialer.web.errors import BadRequest, NotFound, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, console_actor
@@ -236,11 +238,19 @@ def _preview_json(preview: WavePreview) -> dict[str, Any]:
     }
 
 
+def _node_waves(request: web.Request) -> SmsService:
+    """The SMS service, for a wave: a wave goes to this node's dealer's base customers through its SMS
+    account, so another dealer's people find no waves here (as if there were none)."""
+    if not dealers_of(request).allows(request.app[DIALER].dealer.id):
+        raise NotFound("sms_waves_not_found", "this node's SMS waves are another dealer's")
+    return _sms(request)
+
+
 async def _wave_rows(request: web.Request) -> list[dict[str, Any]]:
     """Every wave, newest first, with its messages' progress and replies (``dialer sms status``'s figures)."""
-    sms = _sms(request)
+    sms = _node_waves(request)
     rows = []
-    for wave in await sms.store.waves():
+    for wave in await sms.store.waves(dealers=DealerScope.of(request.app[DIALER].dealer.id)):
         counts = await sms.store.status_counts(wave.id)
         replies = await sms.store.wave_replies(wave.id)
         rows.append({
@@ -264,7 +274,7 @@ def _iso(at: datetime | None) -> str | None:
 async def api_wave_preview(request: web.Request) -> web.StreamResponse:
     """The live count of the wave form; nothing is written."""
     template, selection = parse_wave(request.query)
-    return web.json_response(_preview_json(await _ask(_sms(request).preview_wave(template, selection))))
+    return web.json_response(_preview_json(await _ask(_node_waves(request).preview_wave(template, selection))))
 
 
 @routes.route("GET", "/api/sms/waves", Action.SMS_WAVE, "The SMS waves with their progress (sent, failed, replied)")
@@ -286,7 +296,7 @@ async def _start(request: web.Request, data: Mapping[str, Any]) -> dict[str, Any
     name = data.get("name")
     if name is not None and (not isinstance(name, str) or len(name) > TEXT_MAX):
         raise BadRequest({"name": f"text of at most {TEXT_MAX} characters"})
-    sms = _sms(request)
+    sms = _node_waves(request)
     label = (name or "").strip() or f"{template} {local_time(request, request.app[DIALER].clock.now())}"
     report = await _ask(sms.start_wave(label, template, selection, actor=console_actor(request)))
     return {"wave_id": report.wave_id, "selected": report.selected, "queued": report.queued, "parts": report.parts,
@@ -302,7 +312,7 @@ async def waves_page(request: web.Request) -> web.StreamResponse:
     if request.query.get("model"):
         try:
             template, selection = parse_wave(request.query)
-            preview = _preview_json(await _ask(_sms(request).preview_wave(template, selection)))
+            preview = _preview_json(await _ask(_node_waves(request).preview_wave(template, selection)))
         except BadRequest as exc:
             errors = exc.fields
     started = parse_int(request.query.get("started"), "started")

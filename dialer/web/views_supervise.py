@@ -30,6 +30,7 @@ from dialer.supervisor.errors import (
     SupervisorError,
 )
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
+from dialer.web.dealers import dealers_of
 from dialer.web.errors import BadRequest, Forbidden, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -99,6 +100,14 @@ def _refusal(exc: SupervisorError) -> WebError:
             return PbxFailed("pbx_refused", str(exc))
 
 
+async def _another_dealers_agent(request: web.Request, agent: str) -> bool:
+    """Whether ``agent`` is the identity of a person of a dealer this request does not see."""
+    auth = request.app[DIALER].auth
+    if agent in {u.agent for u in await auth.users(dealers_of(request))}:
+        return False
+    return agent in {u.agent for u in await auth.users()}
+
+
 def _mode(body: dict[str, Any]) -> SpyMode:
     value = body.get("mode")
     try:
@@ -134,6 +143,9 @@ async def api_start(request: web.Request) -> web.StreamResponse:
         )
     user = policy_user(request)
     assert user is not None, "the middleware let only logged-in users through"
+    if await _another_dealers_agent(request, agent):
+        # Answered as an agent with no call: another dealer's people are none of this person's business.
+        raise _refusal(AgentNotOnCall(f"agent {agent!r} has no answered call to listen to"))
     try:
         session = await service.start(user, agent, mode)
     except SupervisorError as exc:

@@ -305,7 +305,9 @@ class StoreSnapshotSource:
         app = self._app
         mono = app.clock.monotonic()
         if self._slow is None or mono - self._slow.at >= app.settings.web.wallboard_slow_refresh_s:
-            kpis = await monthly_kpis(app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz))
+            kpis = await monthly_kpis(
+                app.db, app.settings, app.clock, Month.containing(app.clock.now(), self._tz), dealers=self._dealer()
+            )
             overdue = await app.leads.due(DueScope.OVERDUE, dealers=self._dealer())
             self._slow = _Slow(
                 mono, kpis.follow_up_rate.percent, kpis.invite_to_store_rate.percent, kpis.deals, len(overdue),

@@ -35,6 +35,8 @@ def test_environment_overrides_any_key(tmp_path: Path) -> None:
         ("[calls]\namd = 'maybe'\n", "amd = 'maybe': expected true or false"),
         ("[pbx\n", "not valid TOML"),
         ("[ui]\nlanguage = 'fr'\n", "ui.language = 'fr'"),
+        ("[dealer]\ncode = 'Shanghai Pudong'\n", "dealer.code = 'Shanghai Pudong': use 1-32 lowercase"),
+        ("[dealer]\ncode = '-b'\n", "dealer.code = '-b'"),
     ],
 )
 def test_bad_config_names_file_key_and_value(tmp_path: Path, toml: str, message: str) -> None:

@@ -52,8 +52,8 @@ def test_users_add_and_list(
     assert main(["--config", cfg, "users", "list", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert listed == [
-        {"name": "li", "role": "supervisor", "agent": None, "mobile": None, "disabled": False},
-        {"name": "zhang", "role": "agent", "agent": "agent1", "mobile": None, "disabled": False},
+        {"name": "li", "role": "supervisor", "agent": None, "mobile": None, "disabled": False, "dealer": "main"},
+        {"name": "zhang", "role": "agent", "agent": "agent1", "mobile": None, "disabled": False, "dealer": "main"},
     ]
     # The same name twice, or a short password, is one clear line and exit code 2.
     assert main(["--config", cfg, "users", "add", "zhang", "--role", "qa", "--password-env", "NEW_PW"]) == 2
@@ -61,6 +61,30 @@ def test_users_add_and_list(
     monkeypatch.setenv("SHORT", "abc")
     assert main(["--config", cfg, "users", "add", "wang", "--role", "qa", "--password-env", "SHORT"]) == 2
     assert "password" in capsys.readouterr().err
+
+
+def test_users_of_a_dealer_or_of_the_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--dealer names a dealer the group has (a node makes its own on start), --group makes a group-wide user."""
+    path = _config(tmp_path)
+    monkeypatch.setenv("NEW_PW", "a long enough secret")
+    add = ["users", "add", "--password-env", "NEW_PW"]
+    assert main(["--config", str(path), *add, "sup_b", "--role", "supervisor", "--dealer", "b"]) == 2
+    assert "没有代码为 b 的经销商" in capsys.readouterr().err
+    # A node of dealer b (its own config) starts once: dealer b exists from then on.
+    other = tmp_path / "b.toml"
+    other.write_text(path.read_text(encoding="utf-8") + "\n[dealer]\ncode = 'b'\n", encoding="utf-8")
+    assert main(["--config", str(other), "users", "list"]) == 0
+    assert main(["--config", str(path), *add, "sup_b", "--role", "supervisor", "--dealer", "b"]) == 0
+    assert main(["--config", str(path), *add, "boss", "--role", "sales_manager", "--group"]) == 0
+    assert main(["--config", str(path), *add, "a1", "--role", "agent"]) == 0
+    assert main(["--config", str(path), *add, "roamer", "--role", "agent", "--group"]) == 2
+    assert "an agent works for one dealer" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main(["--config", str(path), "users", "list", "--json"]) == 0
+    listed = {u["name"]: u["dealer"] for u in json.loads(capsys.readouterr().out)}
+    assert listed == {"a1": "main", "boss": None, "sup_b": "b"}
 
 
 def test_users_mobile_and_owner_aliases_through_an_import(

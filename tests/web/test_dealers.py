@@ -17,6 +17,7 @@ from dialer.app import App
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.campaigns.lifecycle import Command
+from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.promotions.model import NewPromotion, PromotionKind
 from dialer.web.keys import AUTH, ROUTES
 from dialer.web.routing import RouteSpec
@@ -24,7 +25,7 @@ from tests.conftest import VirtualClock
 from tests.web.conftest import PASSWORD, ROOT, Fixtures, Login
 
 # The route parameters that name one stored thing.
-_IDS = ("lead_id", "recording_id", "campaign_id", "attempt_id", "promotion_id")
+_IDS = ("lead_id", "recording_id", "campaign_id", "attempt_id", "promotion_id", "endpoint")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +37,7 @@ class DealerA:
     campaign: int
     attempt: int
     promotion: int
+    phone: str
 
 
 @pytest.fixture
@@ -47,7 +49,8 @@ async def dealer_a(dialer_app: App, data: Fixtures, clock: VirtualClock) -> Deal
     )  # fmt: skip
     today = clock.now().date()
     promotion = await dialer_app.promotions.add(NewPromotion(PromotionKind.OFFER, "A 店优惠", "", today, today), "test")
-    return DealerA(data.own_lead, data.own_recording, campaign.id, attempt.id, promotion.id)
+    phone = await dialer_app.phones.add("agent1")
+    return DealerA(data.own_lead, data.own_recording, campaign.id, attempt.id, promotion.id, phone.account.endpoint)
 
 
 @pytest.fixture
@@ -76,7 +79,7 @@ async def group_login(client: TestClient, dialer_app: App, clock: VirtualClock) 
 
 def _url(spec: RouteSpec, a: DealerA) -> str:
     values = {"lead_id": a.lead, "recording_id": a.recording, "campaign_id": a.campaign, "command": "pause",
-              "attempt_id": a.attempt, "promotion_id": a.promotion}  # fmt: skip
+              "attempt_id": a.attempt, "promotion_id": a.promotion, "endpoint": a.phone}  # fmt: skip
     return re.sub(r"\{(\w+)(?::[^}]*)?\}", lambda m: str(values[m.group(1)]), spec.path)
 
 
@@ -115,12 +118,40 @@ async def test_lists_of_dealer_b_hold_none_of_dealer_a(
         seen_a = (await (await client.get(path, headers=sup_a.headers())).json())[key]
         seen_b = (await (await client.get(path, headers=sup_b.headers())).json())[key]
         assert seen_a and seen_b == [], path
+    month = "2026-11"
+    assert (await (await client.get(f"/api/kpi?month={month}", headers=sup_a.headers())).json())["new_leads"] == 2
+    assert (await (await client.get(f"/api/kpi?month={month}", headers=sup_b.headers())).json())["new_leads"] == 0
+    assert "张三" in await (await client.get("/desk?scope=all", headers=sup_a.headers())).text()
+    assert "张三" not in await (await client.get("/desk?scope=all", headers=sup_b.headers())).text()
     page = await (await client.get("/manage", headers=dealer_b_logins[Role.SALES_MANAGER].headers())).text()
     assert "张三" not in page
     users = await (await client.get("/users", headers=dealer_b_logins[Role.ADMIN].headers())).text()
     assert "b_agent" in users and "zhang" not in users
-    # The wallboard is the node's (dealer 1's): dealer b's supervisor finds none here.
+    # The wallboard is the node's (dealer 1's): dealer b's supervisor finds none here; nor SMS waves.
     assert (await client.get("/api/wallboard", headers=sup_b.headers())).status == 404
+    manager_b = dealer_b_logins[Role.SALES_MANAGER]
+    assert (await client.get("/api/sms/waves", headers=manager_b.headers())).status == 404
+    assert (await client.get("/api/sms/waves", headers=logins[Role.SALES_MANAGER].headers())).status == 200
+    # A file's leads would be the node's dealer's: dealer b imports on its own node.
+    for path in ("/api/leads/import", "/api/doss/import-states"):
+        assert (await client.post(path, data={"file": b""}, headers=manager_b.headers())).status == 404, path
+
+
+async def test_the_suppression_list_is_kept_per_dealer_and_honoured_by_all(
+    client: TestClient, dialer_app: App, dealer_b_logins: dict[Role, Login], logins: dict[Role, Login]
+) -> None:
+    await dialer_app.privacy.suppress("13800138000", "complaint at main", SuppressionSource.CLI, "test")
+    sup_b, sup_a = dealer_b_logins[Role.SUPERVISOR], logins[Role.SUPERVISOR]
+    assert len((await (await client.get("/api/dnc", headers=sup_a.headers())).json())["entries"]) == 1
+    assert (await (await client.get("/api/dnc", headers=sup_b.headers())).json())["entries"] == []
+    # Dealer b cannot lift dealer main's entry: the number stays undialled for the whole group.
+    lift = {"number": "13800138000", "reason": "asked by b"}
+    assert (await client.post("/api/dnc/remove", json=lift, headers=sup_b.headers())).status == 404
+    assert await dialer_app.privacy.active("13800138000") is not None
+    added = await client.post("/api/dnc", json={"number": "13900000001", "reason": "b's"}, headers=sup_b.headers())
+    assert added.status == 201
+    entries_b = (await (await client.get("/api/dnc", headers=sup_b.headers())).json())["entries"]
+    assert [e["number"] for e in entries_b] == ["+8613900000001"]
 
 
 async def test_a_group_user_sees_every_dealer_and_narrows_to_one(
@@ -137,6 +168,10 @@ async def test_a_group_user_sees_every_dealer_and_narrows_to_one(
     assert (await client.get(f"/api/leads/{dealer_a.lead}?dealer=b", headers=headers)).status == 404
     bad = await client.get("/api/campaigns?dealer=nowhere", headers=headers)
     assert bad.status == 400 and "dealer" in (await bad.json())["fields"]
+    # Lists that mix dealers name each row's dealer.
+    manage = await (await client.get("/manage", headers=headers)).text()
+    assert "<th>经销商</th>" in manage and "<td>main</td>" in manage
+    assert "<th>经销商</th>" not in await (await client.get("/manage?dealer=main", headers=headers)).text()
     # The page header offers the dealers and keeps the choice in the navigation's links.
     page = await (await client.get("/campaigns?dealer=b", headers=headers)).text()
     assert 'id="dealer-filter"' in page and '<option value="b" selected>' in page

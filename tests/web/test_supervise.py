@@ -15,7 +15,7 @@ from dialer.settings import Settings
 from dialer.store.listen_ins import ListenInStore
 from dialer.supervisor.service import SupervisorService
 from dialer.web.app import create_app
-from dialer.web.keys import AUTH
+from dialer.web.keys import AUTH, DIALER
 from tests.supervisor.test_service import ScriptedPbx
 from tests.web.conftest import PASSWORD, USERS, Fixtures, Login
 
@@ -175,3 +175,16 @@ async def test_a_console_without_the_pbx_says_so(client: TestClient, logins: dic
         START, json={"agent": "agent2", "mode": "listen"}, headers=logins[Role.SUPERVISOR].headers()
     )
     assert resp.status == 503 and (await resp.json())["error"] == "no_pbx"
+
+
+async def test_another_dealers_supervisor_finds_no_call_to_listen_to(console: Console, clock: VirtualClock) -> None:
+    """agent2 (dealer main) is on an answered call; dealer b's supervisor, with a phone, is told there is none."""
+    dealer = await console.client.app[DIALER].dealers.ensure("b", "B 店", clock.now())
+    auth = console.client.app[AUTH]
+    await auth.add_user("b_boss", Role.SUPERVISOR.value, PASSWORD, agent="b-supervisor", dealer_id=dealer.id)
+    new = await auth.login("b_boss", PASSWORD, "127.0.0.1")
+    resp = await console.client.post(
+        START, json={"agent": "agent2", "mode": "listen"}, headers=Login(Role.SUPERVISOR, new.token, new.csrf).headers()
+    )
+    assert (resp.status, (await resp.json())["error"]) == (409, "not_on_call")
+    assert console.pbx.asked == []

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+
 # The digest realm of every phone's challenge; part of each stored HA1, so it never changes.
 REALM = "dcc"
 PASSWORD_LENGTH = 20
@@ -66,17 +68,17 @@ class NewPassword:
 class PhoneRepository(Protocol):
     """Where the accounts live (``dialer/store/phones.py``)."""
 
-    async def all(self) -> list[PhoneAccount]: ...
+    async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[PhoneAccount]: ...
 
-    async def get(self, endpoint: str) -> PhoneAccount | None: ...
+    async def get(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> PhoneAccount | None: ...
 
     async def add(self, account: PhoneAccount) -> bool:
         """False when the endpoint is taken."""
         ...
 
-    async def set_ha1(self, endpoint: str, ha1: str, at: datetime) -> bool: ...
+    async def set_ha1(self, endpoint: str, ha1: str, at: datetime, dealers: DealerScope = EVERY_DEALER) -> bool: ...
 
-    async def remove(self, endpoint: str) -> bool: ...
+    async def remove(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> bool: ...
 
 
 def check_endpoint(endpoint: str) -> None:

@@ -16,6 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+
 # A reason is a sentence, not a document: long enough for "客户来电要求勿扰，投诉过两次".
 REASON_MAX = 200
 
@@ -92,17 +94,28 @@ class SuppressionList(Protocol):
     """Where the list is kept (``dialer.store.suppressions.SuppressionStore``)."""
 
     async def add(
-        self, e164: str, reason: str, source: SuppressionSource, at: datetime, actor: str, lead_id: int | None = None
+        self,
+        e164: str,
+        reason: str,
+        source: SuppressionSource,
+        at: datetime,
+        actor: str,
+        lead_id: int | None = None,
+        dealer_id: int | None = None,
     ) -> bool:
-        """Put a number on the list; False if it was on it already (the first entry is kept)."""
+        """Put a number on the list (an entry of ``dealer_id``: None, the lead's dealer or this node's); False
+        if it was on it already (the first entry is kept)."""
         ...
 
-    async def lift(self, e164: str, reason: str, at: datetime, actor: str) -> bool:
-        """Take a number off the list, keeping the entry with who and why; False if it was not on it."""
+    async def lift(self, e164: str, reason: str, at: datetime, actor: str, dealers: DealerScope = EVERY_DEALER) -> bool:
+        """Take a number off the list, keeping the entry with who and why; False if it was not on it (or
+        its entry is of a dealer ``dealers`` does not see)."""
         ...
 
-    async def search(self, text: str, *, include_lifted: bool, limit: int) -> list[Suppression]:
-        """Entries whose number contains ``text`` (digits) or whose reason does, newest first."""
+    async def search(
+        self, text: str, *, include_lifted: bool, limit: int, dealers: DealerScope = EVERY_DEALER
+    ) -> list[Suppression]:
+        """Entries (``dealers``') whose number contains ``text`` (digits) or whose reason does, newest first."""
         ...
 
     async def active(self, e164: str) -> Suppression | None:
