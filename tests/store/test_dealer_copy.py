@@ -21,6 +21,7 @@ from dialer.campaigns.hopper import Hopper
 from dialer.campaigns.service import CampaignService
 from dialer.cli import main
 from dialer.clock import VirtualClock
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.access.policy import Role
 from dialer.domain.audit.model import AuditAction, ChainCheck
 from dialer.domain.calls.outcome import CallState, Outcome
@@ -63,7 +64,7 @@ async def fill(path: Path, clock: VirtualClock, tag: str, first: int) -> None:
             await users.add(name=login, role=Role.AGENT, agent=login, password_hash="x", at=clock.now())
             await audit.record("cli:it", AuditAction.USER_ADD, login, {"role": "agent"})
         # The same month's target at every dealer: per dealer in the group.
-        await set_target(db, Month(2026, 11), TargetKpi.DEALS, 30, clock.now(), f"{tag}-boss")
+        await set_target(db, Month(2026, 11), TargetKpi.DEALS, 30, clock.now(), f"{tag}-boss", MAIN_DEALER_ID)
         await more(world, audit, tag, first)
 
 
