@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.access.dealers import MAIN_DEALER_ID, DealerScope
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.kpi.metrics import Month
@@ -14,6 +15,7 @@ from dialer.domain.kpi.targets import TargetError, TargetKpi, TargetProgress, pa
 from dialer.domain.reports.tables import targets_table
 from dialer.kpi.service import monthly_kpis, set_target
 from dialer.settings import Settings
+from dialer.store.dealers import DealerStore
 from tests.doss.conftest import TZ, leads, mapping, outbox, service  # noqa: F401
 from tests.kpi.test_store_kpi import import_hq
 
@@ -59,12 +61,14 @@ async def test_targets_are_kept_per_month_and_measured_in_the_kpis(leads, servic
         a, 1, Outcome.ANSWERED, DispositionForm(Disposition.BOOKED_VISIT, visit_at=datetime(2026, 11, 5, 10, tzinfo=TZ)),
         "王芳",
     )  # fmt: skip
-    await set_target(db, clock, november, TargetKpi.FOLLOW_UP_RATE, 80.0, "web:zhao")
-    await set_target(db, clock, november, TargetKpi.DEALS, 10.0, "web:zhao")
-    await set_target(db, clock, november, TargetKpi.DEALS, 4.0, "web:zhao")  # changed: the last value counts
-    await set_target(db, clock, Month(2026, 12), TargetKpi.DEALS, 12.0, "web:zhao")
-    await set_target(db, clock, november, TargetKpi.CONTACTS_CAPTURED, 5.0, "web:zhao")
-    await set_target(db, clock, november, TargetKpi.CONTACTS_CAPTURED, None, "web:zhao")  # cleared
+    await set_target(db, clock, november, TargetKpi.FOLLOW_UP_RATE, 80.0, "web:zhao", MAIN_DEALER_ID)
+    await set_target(db, clock, november, TargetKpi.DEALS, 10.0, "web:zhao", MAIN_DEALER_ID)
+    await set_target(
+        db, clock, november, TargetKpi.DEALS, 4.0, "web:zhao", MAIN_DEALER_ID
+    )  # changed: the last value counts
+    await set_target(db, clock, Month(2026, 12), TargetKpi.DEALS, 12.0, "web:zhao", MAIN_DEALER_ID)
+    await set_target(db, clock, november, TargetKpi.CONTACTS_CAPTURED, 5.0, "web:zhao", MAIN_DEALER_ID)
+    await set_target(db, clock, november, TargetKpi.CONTACTS_CAPTURED, None, "web:zhao", MAIN_DEALER_ID)  # cleared
 
     kpis = await monthly_kpis(db, Settings(), clock, november)
 
@@ -81,3 +85,11 @@ async def test_targets_are_kept_per_month_and_measured_in_the_kpis(leads, servic
     assert [(t.kpi, t.target) for t in (await monthly_kpis(db, Settings(), clock, Month(2026, 12))).targets] == [
         (TargetKpi.DEALS, 12.0)
     ]
+    # Targets are a dealer's: a second dealer's are its own, and a group of two dealers' figures carry none.
+    b = await DealerStore(db).ensure("b", "B 店", clock.now())
+    await set_target(db, clock, november, TargetKpi.DEALS, 7.0, "web:b_manager", b.id)
+    of_b = await monthly_kpis(db, Settings(), clock, november, dealers=DealerScope.of(b.id))
+    assert [(t.kpi, t.target) for t in of_b.targets] == [(TargetKpi.DEALS, 7.0)]
+    main = await monthly_kpis(db, Settings(), clock, november, dealers=DealerScope.of(MAIN_DEALER_ID))
+    assert main.targets == kpis.targets
+    assert (await monthly_kpis(db, Settings(), clock, november)).targets == ()
