@@ -41,6 +41,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "users",
     "audit",
     "backup",
+    "store",
     "privacy",
     "inbound",
     "supervise",

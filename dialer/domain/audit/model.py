@@ -67,6 +67,7 @@ class AuditAction(StrEnum):
     PHONE_REMOVE = "phone.remove"
     KPI_TARGET_SET = "kpi.target.set"  # target: the month; detail: the KPI, the new target (None: cleared), the old
     CALL_TRANSFER = "call.transfer"  # hold, transfer or 3-way of a call; target: the call id; detail: action, to
+    STORE_COPY = "store.copy"  # a dealer's store copied into the group database; target: the dealer; detail: rows
 
 
 Detail = Mapping[str, str | int | float | bool | None]
