@@ -338,8 +338,6 @@ class CampaignStore:
         )
         async with self._db.write() as tx:
             await self._sync(tx, query.campaign_id, query.now)
-            if generic := self._db.dialect.generic_plans:
-                await tx.execute(generic)
             picks = rank([_due_lead(row) for row in await tx.fetchall(due_sql, params)])
             if picks:
                 ids = [p.lead_id for p in picks]

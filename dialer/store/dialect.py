@@ -10,8 +10,7 @@ of summing booleans. What has no common spelling comes from ``db.dialect``, chos
   :mod:`dialer.timestamps`), to the millisecond;
 - a comma-separated list of ids collected by ``GROUP BY``;
 - a JSON value with some keys removed, or some paths' values replaced where they exist (an erasure);
-- a ``LIKE`` that ignores case, as SQLite's does (for ASCII letters) and PostgreSQL's does not;
-- keeping one plan per prepared statement, which SQLite always does.
+- a ``LIKE`` that ignores case, as SQLite's does (for ASCII letters) and PostgreSQL's does not.
 
 ``lead_phones.rowid`` needs no helper: SQLite's implicit rowid (insertion order) is an explicit
 identity column of that name in the PostgreSQL schema.
@@ -43,13 +42,6 @@ class Dialect:
     @property
     def is_postgresql(self) -> bool:
         return self.name == "postgresql"
-
-    @property
-    def generic_plans(self) -> str | None:
-        """A statement that makes the rest of the transaction reuse one plan per prepared statement
-        (None: SQLite always does). PostgreSQL re-plans a statement for its parameters while it guesses
-        that pays: for the hopper's due-leads query the planning took 1.2-2 ms, its run 0.2 ms."""
-        return "SET LOCAL plan_cache_mode = force_generic_plan" if self.is_postgresql else None
 
     @property
     def like(self) -> str:
