@@ -88,7 +88,7 @@ class Figure:
     batch_ms: list[float]  # every claimer's batches
     picks: int  # leads picked by all claimers
     picked_twice: int  # leads picked by more than one batch: must be 0
-    claimed_rows: Counter[str]  # the store's claimed rows after the run, per node (claimed_pbx)
+    claimed_rows: Counter[str]  # the store's claimed rows after the run, per node (claimed_pbx, see node_name)
 
     @property
     def p50(self) -> float:
@@ -329,9 +329,15 @@ def callback_lead(b: int, n: int, count: int, claimed: set[int]) -> int:
     return lead
 
 
+def node_name(claimers: int, n: int) -> str:
+    """The PBX name of claimer ``n`` of a run of ``claimers``: each run's claims stay apart in the store."""
+    return f"{claimers}x-node-{n}"
+
+
 async def claim_batches(
     target: str | Path,
     campaign_id: int,
+    claimers: int,
     n: int,
     count: int,
     batches: int,
@@ -341,7 +347,7 @@ async def claim_batches(
 ) -> tuple[list[float], list[int]]:
     """Claimer ``n``: its own store (connections) and PBX name, ``batches`` timed ``next_batch`` calls;
     returns their times and the leads it picked (``claimed``, shared by all claimers, grows with them)."""
-    settings = dataclasses.replace(Settings(), pbx=PbxSettings(name=f"node-{n}"))
+    settings = dataclasses.replace(Settings(), pbx=PbxSettings(name=node_name(claimers, n)))
     clock = VirtualClock(start)
     timings: list[float] = []
     picked: list[int] = []
@@ -412,19 +418,19 @@ async def measure(
                 progress(f"{count:,} leads on {backend}: {k} claimer(s), {batches} batches of {BATCH} each")
                 ready = asyncio.Barrier(k)
                 runs = await asyncio.gather(
-                    *(claim_batches(target, campaign.id, n, count, batches, start, claimed, ready) for n in range(k))
+                    *(claim_batches(target, campaign.id, k, n, count, batches, start, claimed, ready) for n in range(k))
                 )
                 start += timedelta(seconds=batches)
                 picks = Counter(lead for _, picked in runs for lead in picked)
                 twice = sum(1 for n in picks.values() if n > 1)
                 stored = await claimed_by_node(db, campaign.id)
-                mine = Counter({f"node-{n}": len(picked) for n, (_, picked) in enumerate(runs)})
+                mine = Counter({node_name(k, n): len(picked) for n, (_, picked) in enumerate(runs)})
                 figure = Figure(
                     backend, count, k, fill_s, cached, enrol_s, [t for timings, _ in runs for t in timings],
                     sum(picks.values()), twice, stored,
                 )  # fmt: skip
                 figures.append(figure)
-                if twice or any(stored[node] < n for node, n in mine.items()):
+                if twice or any(stored[node] != n for node, n in mine.items()):
                     raise SystemExit(
                         f"{backend}, {count:,} leads, {k} claimers: {twice} lead(s) picked twice;"
                         f" picked per node {dict(mine)}, claimed in the store {dict(stored)}"

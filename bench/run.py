@@ -192,7 +192,7 @@ async def hopper_rows(sizes: tuple[int, ...], tmp: Path) -> list[Row]:
                 f"{f.p50 / one.p50:.2f}",
             )
         )
-        nodes = ", ".join(f"{n} {f.claimed_rows[n]:,}" for n in sorted(f.claimed_rows) if n.startswith("node-"))
+        nodes = ", ".join(f"{f.claimed_rows[hopper.node_name(f.claimers, n)]:,}" for n in range(f.claimers))
         rows.append(
             Row(
                 "hopper",
