@@ -9,7 +9,9 @@ writer connection, as the campaign runner's call tasks do. Three variants:
 - ``per-attempt``: the three steps in one ``db.write()`` (1 commit per attempt);
 - ``batched``: a writer records ``--batch`` attempts in one ``db.write()``.
 
-Not part of the test suite; run ``.venv/bin/python bench/store_writes.py``.
+Each on SQLite (a file in a temporary folder) and on PostgreSQL (a private throw-away cluster,
+:mod:`bench.pg`, with fsync off as in the tests: the figures compare the two stores' protocols and
+locking, not disks). Not part of the test suite; run ``.venv/bin/python -m bench.store_writes``.
 Each variant stops after ``--attempts`` attempts or ``--budget`` seconds.
 """
 
@@ -25,6 +27,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench import pg
 from dialer.clock import SystemClock
 from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.logs import configure
@@ -36,8 +39,9 @@ NUMBER = "+8613800138000"
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """One variant's figures."""
+    """One variant's figures on one backend."""
 
+    backend: str
     name: str
     attempts: int
     seconds: float
@@ -98,7 +102,7 @@ async def run_variant(
     await asyncio.gather(*(writer() for _ in range(writers)))
     elapsed = time.perf_counter() - start
     progress.finish()
-    return Result(name, done, elapsed, commits_per_attempt)
+    return Result(db.dialect.name, name, done, elapsed, commits_per_attempt)
 
 
 async def one_attempt(repo: AttemptStore, call_id: str) -> None:
@@ -124,24 +128,36 @@ async def separate(repo: AttemptStore, call_ids: list[str]) -> None:
         await one_attempt(repo, call_id)
 
 
+async def variants(target: str | Path, args: argparse.Namespace) -> list[Result]:
+    async with await Database.open(target, readers=args.writers) as db:
+        common = {"attempts": args.attempts, "writers": args.writers, "budget_s": args.budget}
+        return [
+            await run_variant("per-call-step", db, chunk=1, record=separate, commits_per_attempt=3, **common),
+            await run_variant("per-attempt", db, chunk=1, record=grouped(db), commits_per_attempt=1, **common),
+            await run_variant(
+                "batched", db, chunk=args.batch, record=grouped(db), commits_per_attempt=1 / args.batch, **common
+            ),
+        ]
+
+
 async def main(args: argparse.Namespace) -> list[Result]:
-    with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
-        async with await Database.open(Path(tmp) / "bench.sqlite3", readers=args.writers) as db:
-            common = {"attempts": args.attempts, "writers": args.writers, "budget_s": args.budget}
-            return [
-                await run_variant("per-call-step", db, chunk=1, record=separate, commits_per_attempt=3, **common),
-                await run_variant("per-attempt", db, chunk=1, record=grouped(db), commits_per_attempt=1, **common),
-                await run_variant(
-                    "batched", db, chunk=args.batch, record=grouped(db), commits_per_attempt=1 / args.batch, **common
-                ),
-            ]
+    results = []
+    if "sqlite" in args.backends:
+        with tempfile.TemporaryDirectory(prefix="store-bench-") as tmp:
+            results += await variants(Path(tmp) / "bench.sqlite3", args)
+    if "postgresql" in args.backends:
+        async with pg.postgres() as server:
+            results += await variants(await server.create_database("store_writes"), args)
+    return results
 
 
 def report(results: list[Result], args: argparse.Namespace) -> None:
     print(f"\nattempts = 1 insert + 2 updates; {args.writers} concurrent writers; batch = {args.batch}")
-    print(f"{'variant':<14} {'attempts':>9} {'seconds':>8} {'attempts/s':>11} {'commits/attempt':>16}")
+    print(f"{'backend':<11} {'variant':<14} {'attempts':>9} {'seconds':>8} {'attempts/s':>11} {'commits/attempt':>16}")
     for r in results:
-        print(f"{r.name:<14} {r.attempts:>9} {r.seconds:>8.2f} {r.rate:>11.0f} {r.commits_per_attempt:>16.2f}")
+        print(
+            f"{r.backend:<11} {r.name:<14} {r.attempts:>9} {r.seconds:>8.2f} {r.rate:>11.0f} {r.commits_per_attempt:>16.2f}"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -152,6 +168,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch", type=int, default=50, help="attempts per transaction in the batched variant")
     parser.add_argument("--budget", type=float, default=8.0, help="seconds at most per variant (default 8)")
+    parser.add_argument(
+        "--backends", type=lambda v: v.split(","), default=["sqlite", "postgresql"], help="default sqlite,postgresql"
+    )
     return parser.parse_args(argv)
 
 

@@ -66,14 +66,14 @@ class Hopper:
         return await self._store.enrol(await self._store.get(campaign_id), now)
 
     async def next_batch(self, campaign_id: int, n: int, now: datetime) -> list[Pick]:
-        """Up to ``n`` leads to dial now, best first, each claimed for this campaign in one transaction."""
+        """Up to ``n`` leads to dial now, best first, each claimed for this campaign in one transaction
+        (which first makes new callbacks and SMS hand-offs due: the store's ``sync``)."""
         campaign = await self._store.get(campaign_id)
         if n < 1 or campaign.status is not CampaignStatus.RUNNING:
             return []
         rules = self.rules(campaign)
         if not rules.windows.is_open(now):
             return []
-        await self._store.sync(campaign_id, now)
         d = campaign.definition
         query = DueQuery(
             campaign_id, now, rules.windows.local_date(now), d.max_attempts, d.max_attempts_per_day, OPEN_STATES, n

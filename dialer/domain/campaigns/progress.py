@@ -309,7 +309,8 @@ class CampaignRepository(Protocol):
         ...
 
     async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], list[Pick]]) -> list[Pick]:
-        """In one transaction: find due leads, let ``rank`` choose, mark the chosen claimed."""
+        """In one transaction: :meth:`sync` at ``query.now``, find due leads, let ``rank`` choose, mark the
+        chosen claimed."""
         ...
 
     async def update_progress(
