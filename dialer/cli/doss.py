@@ -17,8 +17,8 @@ import aiohttp
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers
 from dialer.cli.output import print_json, print_table
-from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.audit.model import AuditAction, cli_actor
 from dialer.domain.doss.errors import DossError
 from dialer.domain.doss.mapping import DossMapping, load_mapping
@@ -45,9 +45,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     exp.add_argument("--date", required=True, type=date.fromisoformat, help="YYYY-MM-DD, dealer local day")
     exp.add_argument("--to", type=date.fromisoformat, help="last day of a range (inclusive)")
     exp.add_argument("--out", type=Path, help="the .xlsx to write (default: doss.export_dir/doss-DATE.xlsx)")
-    whose = exp.add_mutually_exclusive_group()
-    whose.add_argument("--dealer", metavar="CODE", help="this dealer's changes (default: this node's dealer)")
-    whose.add_argument("--group", action="store_true", help="every dealer's changes (the group's sheet)")
+    add_dealer_options(exp)
     exp.set_defaults(handler=run_export)
 
     push = doss.add_parser("push", help="send the outbox to doss.endpoint (until Ctrl-C)")
@@ -90,12 +88,7 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
     name = f"doss-{args.date.isoformat()}" + ("" if last == args.date else f"_{last.isoformat()}") + ".xlsx"
     path = args.out or cfg.path(cfg.doss.export_dir) / name
     async with open_store(cfg, args.clock) as app:
-        dealers = EVERY_DEALER
-        if not args.group:
-            dealer = app.dealer if args.dealer is None else await app.dealers.by_code(args.dealer)
-            if dealer is None:
-                raise CliError(_t(cfg.ui.language, "no_dealer", code=args.dealer))
-            dealers = DealerScope.of(dealer.id)
+        dealers = await chosen_dealers(app, args)
         entries = await app.doss.outbox.between(start, end, dealers)
         try:
             rows = write_xlsx(path, entries, tz, cfg.ui.language)

@@ -11,6 +11,7 @@ from datetime import date
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers
 from dialer.cli.output import print_json, print_table
 from dialer.domain.kpi.metrics import Month
 from dialer.domain.reports.sheets import Week
@@ -26,14 +27,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     d = cmds.add_parser("daily", help="yesterday per agent, and what is due today")
     d.add_argument("--date", help="the meeting's day, YYYY-MM-DD in dealer local time (default: today)")
     d.add_argument("--json", action="store_true", help="print every count as JSON")
+    add_dealer_options(d)
     d.set_defaults(handler=run_daily)
     w = cmds.add_parser("weekly", help="the week per agent and its defeats by reason")
     w.add_argument("--week", help="ISO week, YYYY-Www, e.g. 2026-W48 (default: last week)")
     w.add_argument("--json", action="store_true", help="print every count as JSON")
+    add_dealer_options(w)
     w.set_defaults(handler=run_weekly)
     f = cmds.add_parser("funnel", help="each campaign's funnel for a month: dialled to deal")
     f.add_argument("--month", required=True, help="YYYY-MM, dealer local time")
     f.add_argument("--json", action="store_true", help="print every count as JSON")
+    add_dealer_options(f)
     f.set_defaults(handler=run_funnel)
 
 
@@ -53,7 +57,7 @@ async def run_daily(cfg: Settings, args: argparse.Namespace) -> int:
     except ValueError:
         raise CliError(f"--date {args.date!r}: expected YYYY-MM-DD, e.g. 2026-11-30") from None
     async with open_store(cfg, args.clock) as app:
-        sheet = await daily(app.db, cfg, app.clock, day)
+        sheet = await daily(app.db, cfg, app.clock, day, await chosen_dealers(app, args))
     lang = cfg.ui.language
     if args.json:
         print_json(sheet.to_json())
@@ -72,7 +76,7 @@ async def run_weekly(cfg: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     async with open_store(cfg, args.clock) as app:
-        sheet = await weekly(app.db, cfg, app.clock, week)
+        sheet = await weekly(app.db, cfg, app.clock, week, await chosen_dealers(app, args))
     lang = cfg.ui.language
     if args.json:
         print_json(sheet.to_json())
@@ -88,7 +92,7 @@ async def run_funnel(cfg: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     async with open_store(cfg, args.clock) as app:
-        found = await funnels(app.db, cfg, month)
+        found = await funnels(app.db, cfg, month, await chosen_dealers(app, args))
     if args.json:
         print_json({"month": str(month), "campaigns": [f.to_json() for f in found]})
         return 0

@@ -110,7 +110,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
         if args.dealer is not None:
             dealer = await app.dealers.by_code(args.dealer)
             if dealer is None:
-                raise CliError(translate("cli.users.no_dealer", cfg.ui.language, code=args.dealer))
+                raise CliError(translate("cli.dealers.unknown", cfg.ui.language, code=args.dealer))
             dealer_id = dealer.id
         try:
             user = await auth.add_user(

@@ -7,6 +7,8 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from dialer.cli import main
 from dialer.clock import VirtualClock
 from dialer.domain.calls.outcome import Outcome
@@ -18,6 +20,7 @@ from dialer.domain.leads.template import LeadDraft
 from dialer.doss.service import DossService
 from dialer.settings import LeadSettings
 from dialer.store.database import Database
+from dialer.store.dealers import DealerStore
 from dialer.store.doss import DossOutbox
 from dialer.store.leads import LeadStore
 from tests.conftest import REPO
@@ -104,3 +107,40 @@ def test_kpi_empty_month_shows_dashes(tmp_path, capsys):
 def test_bad_month(tmp_path, capsys):
     assert main(["--config", str(write_config(tmp_path)), "kpi", "--month", "2025-3"]) == 2
     assert "expected YYYY-MM" in capsys.readouterr().err
+
+
+async def _second_dealer(tmp_path: Path) -> None:
+    """Dealer b in the same store: one web lead of its own (main keeps the four of _seed)."""
+    clock = VirtualClock(DAY)
+    async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+        b = await DealerStore(db).ensure("b", "B 店", clock.now())
+        leads = LeadStore(db, DueRules(LeadSettings(), TZ), clock, dealer_id=b.id)
+        draft = LeadDraft(row=2, name="乙客户", phones=(LeadPhone("+8613800000009", PhoneKind.MOBILE),),
+                          source=LeadSource.WEB, owner="李娜")  # fmt: skip
+        await leads.import_drafts([draft], [], ImportSource("b.csv", "sha-b", LeadSource.WEB, 1, "手机"), "李经理")
+
+
+def test_kpi_and_the_sheets_are_this_nodes_dealers_unless_asked_for_another_or_the_group(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))
+    asyncio.run(_second_dealer(tmp_path))
+    cfg = str(write_config(tmp_path))
+    capsys.readouterr()  # the seeding's log lines (printed while no command has set up logging yet)
+
+    def new_leads(*whose: str) -> int:
+        assert main(["--config", cfg, "kpi", "--month", "2025-03", "--json", *whose]) == 0
+        return int(json.loads(capsys.readouterr().out)["new_leads"])
+
+    assert (new_leads(), new_leads("--dealer", "main"), new_leads("--dealer", "b"), new_leads("--group")) == (
+        4,
+        4,
+        1,
+        5,
+    )
+    for sheet in (["report", "daily", "--date", "2025-03-04"], ["report", "weekly", "--week", "2025-W10"],
+                  ["report", "funnel", "--month", "2025-03"], ["doss", "export", "--date", "2025-03-03"]):  # fmt: skip
+        assert main(["--config", cfg, "--lang", "en", *sheet, "--dealer", "nope"]) == 2, sheet
+        assert "no dealer with code nope" in capsys.readouterr().err
+        assert main(["--config", cfg, *sheet, "--group"]) == 0, sheet
+    with pytest.raises(SystemExit):  # one or the other
+        main(["--config", cfg, "kpi", "--month", "2025-03", "--dealer", "b", "--group"])
+    assert "not allowed with argument --dealer" in capsys.readouterr().err
