@@ -211,9 +211,16 @@ async def _run(cfg: Settings, clock: Clock, steps: _Steps, *, port: int | None, 
             await _show_calls(app, lang, len(desk.filed))
             today = app.clock.now().astimezone(ZoneInfo(cfg.dealer.timezone))
             steps.next("doss")
-            await doss.run_export(cfg, argparse.Namespace(date=today.date(), to=None, out=None, clock=app.clock))
+            await doss.run_export(
+                cfg, argparse.Namespace(date=today.date(), to=None, out=None, dealer=None, group=False, clock=app.clock)
+            )
             steps.next("kpi")
-            await kpi.run(cfg, argparse.Namespace(month=f"{today:%Y-%m}", agent=None, json=False, clock=app.clock))
+            await kpi.run(
+                cfg,
+                argparse.Namespace(
+                    month=f"{today:%Y-%m}", agent=None, json=False, dealer=None, group=False, clock=app.clock
+                ),
+            )
             steps.next("statuses")
             for summary in summaries:
                 await campaign.run_status(

@@ -19,6 +19,7 @@ from dialer.app import App, campaign_runner, open_store
 from dialer.backup.service import verify
 from dialer.campaigns.runner import CampaignRunner, RunSummary, WrapUpHandler
 from dialer.clock import ShiftedClock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.lifecycle import CampaignStatus, Command
@@ -88,12 +89,12 @@ async def watcher_looks(server: Server, monkeypatch: pytest.MonkeyPatch, looks: 
     calls = 0
     original = server.app.campaigns.all
 
-    async def listing() -> list[CampaignRecord]:
+    async def listing(dealers: DealerScope = EVERY_DEALER) -> list[CampaignRecord]:
         nonlocal calls
         calls += 1
         if calls >= looks:
             seen.set()
-        return await original()
+        return await original(dealers)
 
     monkeypatch.setattr(server.app.campaigns, "all", listing)
     async with asyncio.timeout(LIMIT_S):
