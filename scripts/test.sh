@@ -95,10 +95,10 @@ background in_copy nice -n 19 faketime "+$FUTURE_DAYS days" .venv/bin/python -m 
 future_pid=$bg_pid future_log=$bg_log
 # The two-site drill (marker group_drill) runs once, on 16: four labs, four nodes and two PostgreSQL
 # servers at one time made the whole command's slowest minutes, for a subject that is not the PBX's.
-background in_copy env PATH="$ast22:$PATH" .venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "asterisk and not group_drill"
+background in_copy env PATH="$ast22:$PATH" .venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "asterisk and not group_drill and not scale"
 pbx22_pid=$bg_pid pbx22_log=$bg_log
 pbx16=0
-.venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "asterisk or browser" || pbx16=$?
+.venv/bin/python -m pytest -p no:cacheprovider -q "$slowest" -m "(asterisk or browser) and not scale" || pbx16=$?
 pbx22=0
 finish "$pbx22_pid" "$pbx22_log" "the PBX tests on Asterisk 22" || pbx22=$?
 free=0

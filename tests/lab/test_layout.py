@@ -68,6 +68,7 @@ def test_up_refuses_a_lab_whose_asterisk_has_too_few_rtp_ports_for_its_lines(tmp
 
 
 @pytest.mark.asterisk
+@pytest.mark.scale  # CI on Asterisk 22 under the four passes' load: 199 of 200 answered once
 async def test_200_agents_phones_ring_and_answer_at_once_from_their_own_sipps(tmp_path: Path) -> None:
     base = settings_beside(tmp_path, OFFSET)
     cfg = dataclasses.replace(base, lab=dataclasses.replace(base.lab, agents=AGENTS))
