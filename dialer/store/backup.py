@@ -76,10 +76,23 @@ def _snapshot(source: Path, target: Path) -> None:
         raise StoreError(f"cannot copy the store {source} to {target}: {exc}") from exc
 
 
-def _read_only(path: Path) -> sqlite3.Connection:
+def read_only(path: Path) -> sqlite3.Connection:
+    """A connection that cannot write ``path``: a copy made from it leaves the source as it was, even a
+    store whose schema is older than this version's (no migration runs); :class:`StoreError` when the
+    file does not exist (SQLite would create it)."""
     if not path.is_file():
         raise StoreError(f"{path}: no such store file")
     return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+
+
+def copy_pages(source: sqlite3.Connection, target: Path) -> None:
+    """Every page of ``source`` into the file ``target`` through SQLite's backup API (one consistent
+    state of the source, whatever its writers do meanwhile)."""
+    dst = sqlite3.connect(target, timeout=DEFAULT_BUSY_TIMEOUT_S)
+    try:
+        source.backup(dst, pages=-1)
+    finally:
+        dst.close()
 
 
 def _quoted(name: str) -> str:
@@ -88,7 +101,7 @@ def _quoted(name: str) -> str:
 
 def _inspect(path: Path) -> StoreCopy:
     try:
-        conn = _read_only(path)
+        conn = read_only(path)
         try:
             found = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             integrity = "ok" if found == ["ok"] else "; ".join(str(f) for f in found[:5])
@@ -113,13 +126,9 @@ def _inspect(path: Path) -> StoreCopy:
 def _restore(source: Path, target: Path) -> None:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        src = _read_only(source)
+        src = read_only(source)
         try:
-            dst = sqlite3.connect(target, timeout=DEFAULT_BUSY_TIMEOUT_S)
-            try:
-                src.backup(dst, pages=-1)
-            finally:
-                dst.close()
+            copy_pages(src, target)
         finally:
             src.close()
     except (sqlite3.Error, OSError) as exc:

@@ -41,6 +41,7 @@ from dialer.clock import Clock
 from dialer.domain.access.dealers import code_problem
 from dialer.domain.audit.model import GENESIS, ChainCheck, encode_detail, row_hash
 from dialer.phone import mask
+from dialer.store.backup import copy_pages, read_only
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.store.dealers import DealerStore
 from dialer.store.errors import StoreError
@@ -212,18 +213,14 @@ def _private_copy(source: Path, into: Path) -> None:
     if not source.is_file():
         raise CopyError(f"--from {source}: no such file")
     try:
-        src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=ro", uri=True)
+        src = read_only(source)
         try:
             found = src.execute(
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
             ).fetchone()[0]
             if not found:
                 raise CopyError(f"--from {source}: a SQLite database, but not a dialer store (no schema_migrations)")
-            dst = sqlite3.connect(into)
-            try:
-                src.backup(dst, pages=-1)
-            finally:
-                dst.close()
+            copy_pages(src, into)
         finally:
             src.close()
     except sqlite3.Error as exc:
