@@ -201,13 +201,14 @@ async def open_store(
                 password_cost,
                 region=settings.dealer.region,
                 dealer_id=dealer.id,
+                dealer_code=dealer.code,
             ),
             phones=PhoneService(PhoneStore(db, dealer_id=dealer.id), clock),
             promotions=PromotionService(
                 PromotionStore(db, dealer_id=dealer.id), clock, ZoneInfo(settings.dealer.timezone)
             ),
             listen_ins=ListenInStore(db, dealer_id=dealer.id),
-            manager=LeadManager(db, leads, doss, clock),
+            manager=LeadManager(db, leads, doss, clock, dealer_id=dealer.id),
             backup=BackupService(db, settings, clock),
             privacy=PrivacyService(
                 SuppressionStore(db, dealer_id=dealer.id),
@@ -223,7 +224,9 @@ async def open_store(
             dealers=dealers,
             bus=bus,
             sms=sms,
-            presence=PresenceService(PresenceStore(db), bus, clock, settings.campaigns.pause_reasons),
+            presence=PresenceService(
+                PresenceStore(db, dealer_id=dealer.id), bus, clock, settings.campaigns.pause_reasons
+            ),
             health=TaskHealth(),
         )
     finally:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialer.clock import Clock
-from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_CODE, MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role, User
 from dialer.domain.audit.model import SYSTEM, AuditAction, AuditTrail
 from dialer.domain.auth.errors import BadUserInput, LoginRefused, UserExists
@@ -84,8 +84,10 @@ class AuthService:
         *,
         region: str = DEFAULT_REGION,
         dealer_id: int = MAIN_DEALER_ID,
+        dealer_code: str = MAIN_DEALER_CODE,
     ) -> None:
-        self._dealer_id = dealer_id  # this node's dealer: whose a new user is unless told
+        self._dealer_id = dealer_id  # this node's dealer: whose a new user is unless told, whose logins are plain
+        self._dealer_code = dealer_code
         self._users = users
         self._totp = totp
         self._audit = audit
@@ -125,13 +127,15 @@ class AuthService:
         if group and parsed is Role.AGENT:
             raise BadUserInput("role", role, "an agent works for one dealer: name it instead of the group")
         check_new_password(password, name)
+        owner = None if group else (self._dealer_id if dealer_id is None else dealer_id)
         identity = (agent or name) if parsed is Role.AGENT else agent
         if identity is not None:
             if not _NAME.match(identity):
                 raise BadUserInput("agent", identity, "use 1-64 letters, digits, '.', '_' or '-'")
-            holder = await self._users.by_agent(identity)
+            holder = await self._users.by_agent(identity, owner)
             if holder is not None:
                 raise BadUserInput("agent", identity, f"is already the identity of {holder.name}: one per person")
+        await self._login_apart(name, owner)
         number = None if mobile is None else self._mobile(mobile)
         hashed = await asyncio.to_thread(hash_password, password, self._cost)
         try:
@@ -142,7 +146,7 @@ class AuthService:
                 password_hash=hashed,
                 at=self._clock.now(),
                 mobile=number,
-                dealer_id=None if group else (self._dealer_id if dealer_id is None else dealer_id),
+                dealer_id=owner,
             )
         except IntegrityError:
             raise UserExists(f"user {name!r} already exists") from None
@@ -151,6 +155,15 @@ class AuthService:
             actor, AuditAction.USER_ADD, name, {"role": parsed.value, "agent": identity, "dealer_id": user.dealer_id}
         )
         return user
+
+    async def _login_apart(self, name: str, dealer_id: int | None) -> None:
+        """A group-wide user's login is no dealer user's login and the reverse, so a plain login at a
+        node means one person (the node's dealer's, else the group's); dealers may share logins."""
+        for other in await self._users.with_login(name):
+            if other.dealer_id is None and dealer_id is not None:
+                raise BadUserInput("name", name, "is a group-wide user's login: a dealer's user needs another")
+            if dealer_id is None and other.dealer_id is not None:
+                raise BadUserInput("name", name, "is a dealer's user's login: a group-wide user needs another")
 
     async def set_password(self, name: str, password: str, *, actor: str) -> None:
         """A new password for ``name``; every session of theirs ends (whoever else knew the old one is out)."""
@@ -202,8 +215,13 @@ class AuthService:
             raise BadUserInput("mobile", raw, "not a mobile number: SMS notices go to mobiles only")
         return phone.e164
 
+    async def find(self, login: str) -> UserRecord | None:
+        """Who ``login`` means at this node: ``code/name`` (a dealer's user, at any node), or a plain name
+        (this node's dealer's user, else the group's)."""
+        return await self._users.at_node(login, self._dealer_id)
+
     async def _user(self, name: str) -> UserRecord:
-        user = await self._users.by_name(name)
+        user = await self.find(name)
         if user is None:
             raise BadUserInput("name", name, "no such user")
         return user
@@ -248,11 +266,13 @@ class AuthService:
         """Check the password (throttled per name and address, per address and per name; see
         dialer.domain.auth.throttle), for an enrolled user also the authenticator ``code``, and open a session."""
         now_mono = self._clock.monotonic()
-        wait = self._throttle.attempt(name, address, now_mono)
+        # This node's dealer's "code/name" is the plain name here: one account, one throttle.
+        key = name.removeprefix(f"{self._dealer_code}/")
+        wait = self._throttle.attempt(key, address, now_mono)
         if wait > 0:
             log.warning("auth.login_throttled", user=name, address=address, retry_after_s=round(wait, 1))
             raise LoginRefused(wait)
-        user = await self._users.by_name(name)
+        user = await self.find(name)
         stored = user.password_hash if user is not None else await self._dummy()
         ok = await asyncio.to_thread(verify_password, password, stored)
         why = (
@@ -263,8 +283,8 @@ class AuthService:
         if user is None or why is not None:
             log.warning("auth.login_failed", user=name, address=address, reason=why)  # counted by attempt()
             await self._audit.record(name, AuditAction.LOGIN_FAILED, name, {"address": address, "reason": why})
-            raise LoginRefused(self._throttle.wait(name, address, now_mono))
-        self._throttle.succeeded(name, address)
+            raise LoginRefused(self._throttle.wait(key, address, now_mono))
+        self._throttle.succeeded(key, address)
         if needs_rehash(user.password_hash, self._cost):
             await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
         token, csrf = secrets.token_urlsafe(_TOKEN_BYTES), secrets.token_urlsafe(_TOKEN_BYTES)

@@ -22,6 +22,7 @@ from dialer.ami.errors import AmiAuthError, AmiError
 from dialer.app import open_store
 from dialer.cli.output import print_json
 from dialer.clock import Clock
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.pbx.phones import PhoneAccount
 from dialer.domain.pbx.requirements import REQUIRED_MODULES
 from dialer.domain.pbx.site import TrunkAuth, nat_findings
@@ -290,7 +291,7 @@ async def _check_phones(client: AmiClient, cfg: Settings, clock: Clock, t: Trans
     """One line per phone account: registered (has a contact) or not, and what to do."""
     try:
         async with open_store(cfg, clock) as app:
-            accounts: list[PhoneAccount] = await app.phones.accounts()
+            accounts: list[PhoneAccount] = await app.phones.accounts(DealerScope.of(app.dealer.id))
     except Exception as exc:  # the store check above already names it
         return [Check(t("doctor.check.phones"), False, t("doctor.fix.store", error=exc))]
     if not accounts:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.pbx.site import render_problems, site_from_settings, trunk_from_settings
 from dialer.i18n import translate
 from dialer.lab.errors import LabError
@@ -53,7 +54,7 @@ async def _render(cfg: Settings, args: argparse.Namespace) -> int:
     if problems:
         raise CliError(_t(cfg, "not_set_up", problems="; ".join(problems)))
     async with open_store(cfg, args.clock) as app:
-        phones = tuple(await app.phones.accounts())
+        phones = tuple(await app.phones.accounts(DealerScope.of(app.dealer.id)))  # its PBX: its dealer's phones
     plan = SipPlan(site_from_settings(cfg.site), trunk_from_settings(cfg.trunk, cfg.pbx.carrier_endpoint), phones)
     try:
         written = render(

@@ -11,6 +11,7 @@ import argparse
 from dialer.app import open_store
 from dialer.cli import CliError
 from dialer.cli.output import print_json, print_table
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.pbx.phones import NewPassword, PhoneError
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -64,7 +65,7 @@ async def run_change(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the accounts."""
     async with open_store(cfg, args.clock) as app:
-        accounts = await app.phones.accounts()
+        accounts = await app.phones.accounts(DealerScope.of(app.dealer.id))
     if args.json:
         print_json(
             [

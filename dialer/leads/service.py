@@ -131,7 +131,7 @@ class LeadService:
             progress_rows=settings.leads.import_progress_rows,
             max_cell_chars=settings.leads.import_max_cell_chars,
             max_unpacked_mb=settings.leads.import_max_unpacked_mb,
-            owners=self.owner_directory,
+            owners=lambda: self.owner_directory(DealerScope.of(dealer_id)),  # a node imports its dealer's leads
         )
 
     async def due(
@@ -166,12 +166,18 @@ class LeadService:
         return build_report(month, self.tz, facts, self._settings.hygiene_trend_months)
 
     async def agents(self, dealers: DealerScope = EVERY_DEALER) -> list[str]:
-        """The agent identities leads can be given to: enabled users with the agent role (``dealers``')."""
-        return sorted((await self.owner_directory(dealers)).agents)
+        """The agent identities leads can be given to: enabled users with the agent role (``dealers``'; for
+        several dealers every dealer's, each once)."""
+        users = await self._users.all(dealers)
+        return sorted({u.agent for u in users if u.role is Role.AGENT and u.agent and u.disabled_at is None})
 
-    async def owner_directory(self, dealers: DealerScope = EVERY_DEALER) -> OwnerDirectory:
-        """Every name an owner goes by (an agent's login, identity, the manager's aliases) to their identity."""
-        return await self._users.owner_directory(dealers)
+    async def owner_directory(self, dealers: DealerScope) -> OwnerDirectory:
+        """Every name an owner of the dealer ``dealers`` sees (an agent's login, identity, the manager's
+        aliases) goes by, to their identity. Names are a dealer's own (each showroom has its 8001), so a
+        scope of several dealers takes this node's dealer's names."""
+        return await self._users.owner_directory(
+            self.store.dealer_id if dealers.dealer_id is None else dealers.dealer_id
+        )
 
     async def search(self, query: LeadQuery, dealers: DealerScope = EVERY_DEALER) -> LeadPage:
         """The manager's lead list: filtered, one page, earliest deadline first; the leads ``dealers`` sees."""
@@ -190,7 +196,10 @@ class LeadManager:
     transfer changes the owner DOSS's import sheet carries.
     """
 
-    def __init__(self, db: Database, leads: LeadService, doss: DossService, clock: Clock) -> None:
+    def __init__(
+        self, db: Database, leads: LeadService, doss: DossService, clock: Clock, *, dealer_id: int = MAIN_DEALER_ID
+    ) -> None:
+        self._dealer_id = dealer_id  # this node's dealer: whose owner names a scope of several dealers means
         self._db = db
         self._users = UserStore(db)
         self._clock = clock
@@ -205,7 +214,7 @@ class LeadManager:
         ids = _check_ids(lead_ids)
         await self._visible(ids, dealers)
         text = _check_reason(reason)
-        agent = await self._check_agent(to_owner, dealers)
+        agent = await self._check_agent(to_owner, await self._one_dealer(ids, dealers))
         return await self._doss.record_transfer(ids, agent, actor, text)
 
     async def reactivate(
@@ -224,7 +233,7 @@ class LeadManager:
         ids = _check_ids(lead_ids)
         await self._visible(ids, dealers)
         text = _check_reason(reason)
-        agent = None if to_owner is None else await self._check_agent(to_owner, dealers)
+        agent = None if to_owner is None else await self._check_agent(to_owner, await self._one_dealer(ids, dealers))
         async with self._db.write():
             back = await self._doss.record_reactivation(ids, actor, text)
             if agent is None:
@@ -249,9 +258,19 @@ class LeadManager:
             for lead_id in ids:
                 await self._leads.store.get(lead_id, dealers)
 
-    async def _check_agent(self, to_owner: str, dealers: DealerScope = EVERY_DEALER) -> str:
-        """The identity ``to_owner`` (an agent's identity, login or alias) is filed under."""
-        agent = (await self._leads.owner_directory(dealers)).resolve(to_owner)
+    async def _one_dealer(self, ids: Sequence[int], dealers: DealerScope) -> int:
+        """The one dealer whose leads ``ids`` are: an owner is one dealer's agent, named as that dealer names
+        them; :class:`ManageError` when the leads are of several dealers."""
+        if dealers.dealer_id is not None:
+            return dealers.dealer_id
+        found = {(await self._leads.store.get(lead_id)).dealer_id for lead_id in ids}
+        if len(found) > 1:
+            raise ManageError("ids", ",".join(map(str, ids)), "leads of several dealers: give each dealer's apart")
+        return found.pop()
+
+    async def _check_agent(self, to_owner: str, dealer_id: int) -> str:
+        """The identity ``to_owner`` (an agent's identity, login or alias of ``dealer_id``) is filed under."""
+        agent = (await self._users.owner_directory(dealer_id)).resolve(to_owner)
         if agent is None:
             raise ManageError(
                 "to_owner", to_owner, "not an enabled user with the agent role (login, identity or alias)"
@@ -260,37 +279,48 @@ class LeadManager:
 
     # -- owner aliases: the names lead files use for a user -------------------------------------------
 
-    async def owner_names(self) -> OwnerNames:
-        """The aliases and the owner names on leads that resolve to nobody (the import reported them)."""
-        directory = await self._leads.owner_directory()
-        on_leads = await self._leads.store.owners()
-        unknown = tuple((name, n) for name, n in on_leads.items() if name not in directory.agents)
-        return OwnerNames(tuple(await self._users.aliases()), unknown)
+    def _dealer(self, dealers: DealerScope) -> int:
+        """Whose owner names a request means: its one dealer, else (several dealers) this node's."""
+        return self._dealer_id if dealers.dealer_id is None else dealers.dealer_id
 
-    async def add_alias(self, alias: str, user: str, actor: str) -> int:
-        """Map the name ``alias`` to the agent ``user`` (login or identity) and file the leads already owned
-        under that name under the user's identity; returns how many leads moved."""
+    async def owner_names(self, dealers: DealerScope = EVERY_DEALER) -> OwnerNames:
+        """A dealer's aliases and the owner names on its leads that resolve to nobody (the import reported
+        them): the one dealer ``dealers`` sees, else this node's."""
+        dealer_id = self._dealer(dealers)
+        directory = await self._users.owner_directory(dealer_id)
+        on_leads = await self._leads.store.owners(dealer_id)
+        unknown = tuple((name, n) for name, n in on_leads.items() if name not in directory.agents)
+        return OwnerNames(tuple(await self._users.aliases(DealerScope.of(dealer_id))), unknown)
+
+    async def add_alias(self, alias: str, user: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> int:
+        """Map the name ``alias`` to the agent ``user`` (login or identity) of the dealer ``dealers`` sees (else
+        this node's) and file that dealer's leads already owned under that name under the user's identity;
+        returns how many leads moved."""
         try:
             name = check_alias(alias)
         except ValueError as exc:
             raise ManageError("alias", alias, str(exc)) from None
-        target = await self._users.by_name(user) or await self._users.by_agent(user)
+        dealer_id = self._dealer(dealers)
+        target = await self._users.by_name(user, dealer_id) or await self._users.by_agent(user, dealer_id)
         if target is None or target.role is not Role.AGENT or not target.agent or target.disabled_at is not None:
             raise ManageError("user", user, "not an enabled user with the agent role")
-        taken = await self._users.by_name(name) or await self._users.by_agent(name)
+        taken = await self._users.by_name(name, dealer_id) or await self._users.by_agent(name, dealer_id)
         if taken is not None and taken.id != target.id:
             raise ManageError("alias", name, f"is the login or identity of {taken.name}, not an alias")
         at = self._clock.now()
-        await self._users.add_alias(name, target.id, at, actor)
+        await self._users.add_alias(name, target, at, actor)
         moved = (
-            0 if name == target.agent else await self._leads.store.rename_owner(name, target.agent, at, actor, "alias")
+            0
+            if name == target.agent
+            else await self._leads.store.rename_owner(name, target.agent, at, actor, "alias", dealer_id)
         )
         log.info("leads.alias_added", alias=name, user=target.name, leads_moved=moved, actor=actor)
         return moved
 
-    async def remove_alias(self, alias: str, actor: str) -> None:
-        """Forget the alias (leads already filed under the user stay theirs)."""
-        if not await self._users.remove_alias(alias.strip()):
+    async def remove_alias(self, alias: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> None:
+        """Forget the alias of the dealer ``dealers`` sees, else this node's (leads already filed under the
+        user stay theirs)."""
+        if not await self._users.remove_alias(alias.strip(), self._dealer(dealers)):
             raise ManageError("alias", alias, "no such alias")
         log.info("leads.alias_removed", alias=alias.strip(), actor=actor)
 

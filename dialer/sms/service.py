@@ -408,8 +408,9 @@ class SmsService:
             local = lead.visit_at.astimezone(self.rules.tz)
             values |= {"date": f"{local.month}月{local.day}日", "time": local.strftime("%H:%M")}
         # The owner is an agent identity; the customer reads the person's login name and gets their mobile, or
-        # (no owner, no mobile) the dealer's name and the showroom's number (TemplateBook.phone).
-        consultant = None if lead.owner is None else await self._users.by_agent(lead.owner)
+        # (no owner, no mobile) the dealer's name and the showroom's number (TemplateBook.phone). The identity
+        # is the lead's dealer's: another showroom may have an agent of the same name.
+        consultant = None if lead.owner is None else await self._users.by_agent(lead.owner, lead.dealer_id)
         values["consultant"] = consultant.name if consultant else self._settings.dealer.name
         if consultant is not None and consultant.mobile:
             values["consultant_phone"] = dial_string(consultant.mobile, DialFormat.NATIONAL)  # as customers dial it

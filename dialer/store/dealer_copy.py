@@ -110,13 +110,15 @@ def _lead(column: str = "lead_id") -> Ref:
 # In dependency order: a table comes after every table it references (campaigns.events_seen, the one
 # reference back to a later table, is a watermark settled at the end).
 COPIED: tuple[Plan, ...] = (
-    Plan("users", unique=(Unique("name"), Unique("agent", "agent IS NOT NULL"))),
-    Plan("owner_aliases", key=("alias",), parent=Ref("user_id", "users"), unique=(Unique("alias"),)),
+    # Logins, identities, endpoints and aliases are unique per dealer (migration 0195): every showroom has
+    # its admin and its phones 8001-8008, so the dealer's own names are kept as they are.
+    Plan("users"),
+    Plan("owner_aliases", key=("dealer_id", "alias"), parent=Ref("user_id", "users")),
     Plan("user_totp", key=("user_id",), parent=Ref("user_id", "users")),
     Plan("lead_imports"),
     Plan("lead_import_rejects", key=(), parent=Ref("import_id", "lead_imports")),
     Plan("leads"),
-    Plan("lead_phones", key=("e164",), parent=_lead()),  # keyed (dealer_id, e164): each dealer may have a number
+    Plan("lead_phones", key=("dealer_id", "e164"), parent=_lead()),  # each dealer may have a number
     # A running campaign stays running: only a node of its dealer runs it (its [dealer] code), so it
     # goes on when the dealer's node joins the group, and no other dealer's node dials it.
     Plan("campaigns", refs=(Ref("events_seen", "lead_events", watermark=True),)),
@@ -175,7 +177,10 @@ COPIED: tuple[Plan, ...] = (
     Plan("listen_ins", unique=(Unique("channel_id"),)),
     Plan("promotions"),
     Plan("call_handovers"),
-    Plan("kpi_targets", key=("month", "kpi"), parent=None),  # keyed (dealer_id, month, kpi)
+    Plan("kpi_targets", key=("dealer_id", "month", "kpi"), parent=None),
+    # The SIP accounts of the dealer's PBX (its node renders its own dealer's phones): the phones keep
+    # registering with the passwords they have.
+    Plan("phone_accounts", key=("dealer_id", "endpoint"), parent=None),
     Plan("audit_log"),  # appended to the target's chain (module docstring)
 )
 
@@ -185,8 +190,6 @@ NOT_COPIED: Mapping[str, str] = {
     "pbx_leases": "a running node's lease on its PBX: the dealer's node takes one when it joins the group",
     "web_sessions": "console logins: users log in again on the group's console",
     "agent_presence": "an agent's live sign-in state on the dealer's node: agents sign in again",
-    "phone_accounts": "SIP accounts keyed by endpoint alone across the group, the same names at every "
-    "dealer: the site's phones are set up again on the group (dialer phones add)",
     "dealers": "the group's list of dealers: the copy makes (or finds) the --dealer's row and sets every "
     "dealer_id of the copied rows to it",
 }

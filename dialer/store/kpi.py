@@ -92,7 +92,9 @@ async def kpi_input(
         call_rows = await r.fetchall(
             "SELECT COALESCE(a.agent, u.agent, e.actor) AS agent, e.at, e.kind, e.lead_id FROM lead_events e"
             f" LEFT JOIN attempts a ON a.id = {json_int('e.data', 'attempt_id')}"
+            # The console actor is a login, which is the lead's dealer's person's or a group-wide one's.
             " LEFT JOIN users u ON e.actor = ? || u.name"
+            " AND (u.dealer_id IS NULL OR u.dealer_id = (SELECT dl.dealer_id FROM leads dl WHERE dl.id = e.lead_id))"
             f" WHERE e.kind IN (?, ?) AND {json_text('e.data', 'channel')} = 'phone' AND e.at >= ? AND e.at < ?"
             " AND e.actor != ? AND (a.direction IS NULL OR a.direction = ?)"
             f" AND {lead_dealer_sql(dealers, 'e.lead_id')}",

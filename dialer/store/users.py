@@ -1,4 +1,7 @@
-"""The store of console users, their web sessions and owner aliases (migrations 0070, 0100; docs/web.md)."""
+"""The store of console users, their web sessions and owner aliases (migrations 0070, 0100, 0195; docs/web.md).
+
+Logins, agent identities and aliases are unique per dealer (a group-wide user's among group users), so
+every lookup by one of them names the dealer (None: the group's people)."""
 
 from __future__ import annotations
 
@@ -30,8 +33,13 @@ def _user(row: Row) -> UserRecord:
     )
 
 
+def _of_dealer(dealer_id: int | None) -> str:
+    """The condition that keeps ``dealer_id``'s people (None: the group-wide ones); the id is an int, inline."""
+    return "u.dealer_id IS NULL" if dealer_id is None else f"u.dealer_id = {int(dealer_id)}"
+
+
 class UserStore:
-    """Users and sessions; names are unique, sessions are found by the hash of their cookie token."""
+    """Users and sessions; names are unique per dealer, sessions are found by the hash of their cookie token."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -59,10 +67,12 @@ class UserStore:
             user_id, name, role, agent, password_hash, from_db(to_db(at)), mobile=mobile, dealer_id=dealer_id
         )
 
-    async def by_agent(self, agent: str) -> UserRecord | None:
-        """The user whose agent identity is ``agent`` (unique), disabled or not."""
+    async def by_agent(self, agent: str, dealer_id: int | None) -> UserRecord | None:
+        """The user of ``dealer_id`` (None: a group-wide user) whose agent identity is ``agent``, disabled or not."""
         async with self._db.read() as r:
-            row = await r.fetchone(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.agent = ?", (agent,))
+            row = await r.fetchone(
+                f"SELECT {_USER_COLUMNS} FROM users u WHERE u.agent = ? AND {_of_dealer(dealer_id)}", (agent,)
+            )
         return None if row is None else _user(row)
 
     async def set_mobile(self, user_id: int, mobile: str | None) -> None:
@@ -73,49 +83,82 @@ class UserStore:
 
     # -- owner aliases: the names lead files use for a user (migration 0100) ---------------------
 
-    async def aliases(self) -> list[OwnerAlias]:
-        """Every alias with its user's login and identity, by alias."""
+    async def aliases(self, dealers: DealerScope = EVERY_DEALER) -> list[OwnerAlias]:
+        """Every alias of the dealers ``dealers`` sees, with its user's login and identity, by alias."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT a.alias, u.name, u.agent FROM owner_aliases a JOIN users u ON u.id = a.user_id ORDER BY a.alias"
+                "SELECT a.alias, u.name, u.agent FROM owner_aliases a JOIN users u ON u.id = a.user_id"
+                f" WHERE {dealer_sql(dealers, 'a.dealer_id')} ORDER BY a.alias, a.dealer_id"
             )
         return [OwnerAlias(row["alias"], row["name"], row["agent"] or "") for row in rows]
 
-    async def add_alias(self, alias: str, user_id: int, at: datetime, actor: str) -> bool:
-        """Map ``alias`` to the user, replacing an earlier mapping; False if it already named this user."""
+    async def add_alias(self, alias: str, user: UserRecord, at: datetime, actor: str) -> bool:
+        """Map ``alias`` to ``user`` (an agent, so one dealer's) in their dealer, replacing an earlier mapping
+        there; False if it already named this user."""
+        assert user.dealer_id is not None, "aliases name agents, and an agent is one dealer's"
         async with self._db.write() as tx:
-            row = await tx.fetchone("SELECT user_id FROM owner_aliases WHERE alias = ?", (alias,))
-            if row is not None and row["user_id"] == user_id:
+            row = await tx.fetchone(
+                "SELECT user_id FROM owner_aliases WHERE dealer_id = ? AND alias = ?", (user.dealer_id, alias)
+            )
+            if row is not None and row["user_id"] == user.id:
                 return False
             await tx.execute(
-                "INSERT INTO owner_aliases (alias, user_id, created_at, created_by) VALUES (?, ?, ?, ?)"
-                " ON CONFLICT (alias) DO UPDATE SET user_id = excluded.user_id, created_at = excluded.created_at,"
-                " created_by = excluded.created_by",
-                (alias, user_id, to_db(at), actor),
+                "INSERT INTO owner_aliases (dealer_id, alias, user_id, created_at, created_by) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT (dealer_id, alias) DO UPDATE SET user_id = excluded.user_id,"
+                " created_at = excluded.created_at, created_by = excluded.created_by",
+                (user.dealer_id, alias, user.id, to_db(at), actor),
             )
         return True
 
-    async def remove_alias(self, alias: str) -> bool:
-        """Forget ``alias``; False if there was none."""
+    async def remove_alias(self, alias: str, dealer_id: int) -> bool:
+        """Forget ``dealer_id``'s ``alias``; False if there was none."""
         async with self._db.write() as tx:
-            return await tx.execute("DELETE FROM owner_aliases WHERE alias = ?", (alias,)) == 1
+            removed = await tx.execute(
+                "DELETE FROM owner_aliases WHERE dealer_id = ? AND alias = ?", (dealer_id, alias)
+            )
+        return removed == 1
 
-    async def owner_directory(self, dealers: DealerScope = EVERY_DEALER) -> OwnerDirectory:
-        """Every name an owner (of the dealers ``dealers`` sees) goes by (login, identity, alias) to the
-        identity their work is filed under."""
-        return OwnerDirectory.build(await self.all(dealers), await self.aliases())
+    async def owner_directory(self, dealer_id: int) -> OwnerDirectory:
+        """Every name an owner of ``dealer_id`` goes by (login, identity, alias) to the identity their work is
+        filed under: one dealer's, since another dealer's people may go by the same names."""
+        dealers = DealerScope.of(dealer_id)
+        return OwnerDirectory.build(await self.all(dealers), await self.aliases(dealers))
 
-    async def by_name(self, name: str) -> UserRecord | None:
-        """The user with this login name, disabled or not."""
+    async def by_name(self, name: str, dealer_id: int | None) -> UserRecord | None:
+        """The user of ``dealer_id`` (None: the group-wide user) with this login name, disabled or not."""
         async with self._db.read() as r:
-            row = await r.fetchone(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ?", (name,))
+            row = await r.fetchone(
+                f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ? AND {_of_dealer(dealer_id)}", (name,)
+            )
         return None if row is None else _user(row)
+
+    async def at_node(self, login: str, node_dealer_id: int) -> UserRecord | None:
+        """Who ``login`` means at a node of ``node_dealer_id`` (docs/web.md "Logging in"): ``code/name`` is
+        the user ``name`` of the dealer ``code``; a plain ``name`` is the node's dealer's user, else the
+        group-wide user of that login (the users service keeps the two apart, so it is never both)."""
+        code, slash, name = login.rpartition("/")
+        if not slash:
+            return await self.by_name(login, node_dealer_id) or await self.by_name(login, None)
+        async with self._db.read() as r:
+            row = await r.fetchone(
+                f"SELECT {_USER_COLUMNS} FROM users u JOIN dealers d ON d.id = u.dealer_id"
+                " WHERE d.code = ? AND u.name = ?",
+                (code, name),
+            )
+        return None if row is None else _user(row)
+
+    async def with_login(self, name: str) -> list[UserRecord]:
+        """Every user of the group whose login is ``name`` (one per dealer at most, and the group's)."""
+        async with self._db.read() as r:
+            rows = await r.fetchall(f"SELECT {_USER_COLUMNS} FROM users u WHERE u.name = ? ORDER BY u.id", (name,))
+        return [_user(row) for row in rows]
 
     async def all(self, dealers: DealerScope = EVERY_DEALER) -> list[UserRecord]:
         """Every user ``dealers`` sees, by name (a dealer's scope: that dealer's people, not the group's)."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"SELECT {_USER_COLUMNS} FROM users u WHERE {dealer_sql(dealers, 'u.dealer_id')} ORDER BY u.name"
+                f"SELECT {_USER_COLUMNS} FROM users u WHERE {dealer_sql(dealers, 'u.dealer_id')}"
+                " ORDER BY u.name, u.dealer_id"
             )
         return [_user(row) for row in rows]
 

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from dialer.campaigns.runner import CampaignRunner, WrapUp
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Action, Resource, Role, can
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.domain.campaigns.presence import PresenceCommand, PresenceRefused, board_state
@@ -185,7 +186,9 @@ async def transfer_targets(request: web.Request) -> list[tuple[str, str]]:
     and the showroom's (``[calls] telesales_endpoint`` / ``showroom_endpoint``); never a number."""
     me = session_of(request).user.agent
     calls = request.app[SETTINGS].calls
-    targets = [(u.agent, f"{u.name} ({u.agent})") for u in await request.app[DIALER].auth.users(dealers_of(request))
+    # The call is on this node's PBX, whose phones are its dealer's: colleagues of that dealer only.
+    targets = [(u.agent, f"{u.name} ({u.agent})")
+               for u in await request.app[DIALER].auth.users(DealerScope.of(request.app[DIALER].dealer.id))
                if u.agent and u.agent != me and u.disabled_at is None]  # fmt: skip
     for endpoint, key in (
         (calls.telesales_endpoint, "web.transfer.telesales"),

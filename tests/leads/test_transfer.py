@@ -228,10 +228,11 @@ async def test_migration_0085_keeps_the_outbox_and_admits_transfers(tmp_path: Pa
     before = tmp_path / "before_0085"
     before.mkdir()
     for migration in sorted(MIGRATIONS_DIR.glob("*.sql")):
-        # 0095 (the import's recipe), 0100 (owner aliases), 0110 (the suppression list), 0111 and 0190 (dealers, with
-        # the tables it adds a dealer to) too: seed() imports a file, and the importer of today needs them.
+        # 0095 (the import's recipe), 0100 (owner aliases), 0110 (the suppression list), 0111, 0190 (dealers, with
+        # the tables it adds a dealer to) and 0195 (aliases per dealer) too: seed() imports a file, and the
+        # importer of today needs them.
         if migration.name < "0085" or migration.name.startswith(
-            ("0090_", "0095_", "0100_", "0110_", "0111_", "0150_", "0160_", "0190_")
+            ("0090_", "0095_", "0100_", "0110_", "0111_", "0150_", "0160_", "0190_", "0195_")
         ):
             shutil.copy(migration, before / migration.name)
     path = tmp_path / "upgrade.sqlite3"

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.access.policy import Role
 from dialer.domain.leads.model import LeadSource
 from dialer.leads.service import LeadService
@@ -74,7 +75,7 @@ def import_customers(db: Database, settings: Settings, clock: VirtualClock, tmp_
         n: int, *, first: int = 0, car: str = "科鲁兹", bought: str = "2019-05-01", owner: str = "王丽"
     ) -> None:
         users = UserStore(db)
-        if await users.by_name(CONSULTANT) is None:
+        if await users.by_name(CONSULTANT, MAIN_DEALER_ID) is None:
             await users.add(name=CONSULTANT, role=Role.AGENT, agent=CONSULTANT, password_hash="unused", at=clock.now(),
                             mobile=CONSULTANT_MOBILE)  # fmt: skip
         path = tmp_path / f"base_{first}_{n}.csv"

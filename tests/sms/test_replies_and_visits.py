@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from dialer.clock import VirtualClock
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.leads.model import LeadState
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.sms.driver import Inbound
@@ -53,7 +54,7 @@ async def test_the_customers_confirmation_never_waits_on_the_consultant(
     """Before, a customer whose lead's owner was not in [consultants] got no confirmation at all (a template error)."""
     await import_customers(1, owner=owner)
     if owner:
-        user = await UserStore(db).by_name(owner)
+        user = await UserStore(db).by_name(owner, MAIN_DEALER_ID)
         assert user is not None
         await UserStore(db).set_mobile(user.id, None)
     sent = await service.confirm_visit(await book_visit(service, clock, 0))

@@ -28,6 +28,7 @@ from dialer.domain.calls.outcome import CallState, Outcome
 from dialer.domain.kpi.metrics import Month
 from dialer.domain.kpi.targets import TargetKpi
 from dialer.domain.leads.deadlines import DueRules
+from dialer.domain.pbx.phones import PhoneAccount, ha1
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
@@ -38,6 +39,7 @@ from dialer.store.campaigns import CampaignStore
 from dialer.store.database import Database
 from dialer.store.kpi_targets import set_target
 from dialer.store.leads import LeadStore
+from dialer.store.phones import PhoneStore
 from dialer.store.recordings import RecordingStore
 from dialer.store.sms import NewMessage, SmsStore
 from dialer.store.suppressions import SuppressionStore
@@ -63,6 +65,12 @@ async def fill(path: Path, clock: VirtualClock, tag: str, first: int) -> None:
         for login in (f"{tag}-agent", f"{tag}-boss"):
             await users.add(name=login, role=Role.AGENT, agent=login, password_hash="x", at=clock.now())
             await audit.record("cli:it", AuditAction.USER_ADD, login, {"role": "agent"})
+        # What every showroom has: an admin, the agent on phone 8001 (its PBX's numbering), the name lead
+        # files use for them, the phone's SIP account; per dealer in the group (migration 0195).
+        await users.add(name="admin", role=Role.ADMIN, agent=None, password_hash="x", at=clock.now())
+        agent = await users.add(name="8001", role=Role.AGENT, agent="8001", password_hash="x", at=clock.now())
+        await users.add_alias("王丽", agent, clock.now(), f"{tag}-boss")
+        assert await PhoneStore(db).add(PhoneAccount("8001", ha1("8001", tag), clock.now()))
         # The same month's target at every dealer: per dealer in the group.
         await set_target(db, Month(2026, 11), TargetKpi.DEALS, 30, clock.now(), f"{tag}-boss", MAIN_DEALER_ID)
         await more(world, audit, tag, first)
@@ -141,8 +149,9 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     assert by_table["leads"].inserted == by_table["leads"].target_rows == 2
     assert by_table["lead_phones"].target_rows == 3 and by_table["attempts"].target_rows == 3
     assert by_table["recordings"].target_rows == 1 and by_table["sms_messages"].target_rows == 1
-    assert by_table["users"].target_rows == 2 and by_table["audit_log"].target_rows == 3
+    assert by_table["users"].target_rows == 4 and by_table["audit_log"].target_rows == 3
     assert by_table["kpi_targets"].target_rows == 1
+    assert by_table["owner_aliases"].target_rows == by_table["phone_accounts"].target_rows == 1
     assert ("leads", 2, 2) in seen  # progress, rows per table
     assert digest(source) == before  # the source is never written
     assert (
@@ -177,6 +186,18 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     assert all(r["p"] == r["l"] for r in owners) and {r["p"] for r in owners} == {dealers["d1"], dealers["other"]}
     users = {r["name"]: r["dealer_id"] for r in await rows(group, "SELECT name, dealer_id FROM users")}
     assert users["d1-agent"] == dealers["d1"] and users["other-agent"] == dealers["other"]
+    # Both dealers' admin, agent 8001, its alias and its phone: each its own dealer's, nothing refused.
+    for sql in (
+        "SELECT dealer_id FROM users WHERE name = 'admin'",
+        "SELECT dealer_id FROM users WHERE agent = '8001'",
+        "SELECT a.dealer_id FROM owner_aliases a JOIN users u ON u.id = a.user_id WHERE a.alias = '王丽'",
+    ):
+        assert sorted(r["dealer_id"] for r in await rows(group, sql)) == [dealers["other"], dealers["d1"]]
+    phones = await rows(group, "SELECT dealer_id, ha1 FROM phone_accounts WHERE endpoint = '8001' ORDER BY dealer_id")
+    assert [(r["dealer_id"], r["ha1"]) for r in phones] == [
+        (dealers["other"], ha1("8001", "other")),
+        (dealers["d1"], ha1("8001", "d1")),
+    ]
 
     # The group's chain holds: the copied rows, marked, then one row recording the copy itself.
     chain = ChainCheck()
@@ -238,7 +259,7 @@ async def test_a_copy_killed_mid_table_is_run_again_and_completes(
 
 
 @POSTGRESQL_ONLY
-async def test_a_login_or_number_another_dealer_has_refuses_the_copy_before_writing(
+async def test_a_call_id_another_dealer_has_refuses_the_copy_before_writing(
     group: str, tmp_path: Path, clock: VirtualClock
 ) -> None:
     source = tmp_path / "d1" / "store.sqlite3"
@@ -247,8 +268,10 @@ async def test_a_login_or_number_another_dealer_has_refuses_the_copy_before_writ
     with pytest.raises(CopyError) as error:
         await copy(source, group, "d1", clock)
     message = str(error.value)
-    assert "users.name: other-agent, other-boss" in message and "nothing was copied" in message
-    assert "lead_phones" not in message and "suppressions" not in message  # a number may be each dealer's
+    assert "recordings.call_id: other-rec-10000" in message and "nothing was copied" in message
+    # Logins, identities, aliases and numbers may be each dealer's.
+    assert "users" not in message and "owner_aliases" not in message
+    assert "lead_phones" not in message and "suppressions" not in message
     assert await rows(group, "SELECT * FROM dealer_copy_ids WHERE dealer = 'd1'") == []
 
 

@@ -22,6 +22,9 @@ _CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$")
 MAIN_DEALER_ID = 1
 """The dealer migration 0190 made: every row of a store older than dealers is this one's."""
 
+MAIN_DEALER_CODE = "main"
+"""Dealer 1's code as migration 0190 made it (``[dealer] code``'s default)."""
+
 
 def code_problem(code: str) -> str | None:
     """Why ``code`` is no dealer code, or None."""
