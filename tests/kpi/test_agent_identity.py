@@ -13,18 +13,23 @@ import pytest
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.clock import VirtualClock
-from dialer.domain.access.dealers import MAIN_DEALER_ID
+from dialer.domain.access.dealers import MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
 from dialer.domain.kpi.metrics import Month
+from dialer.domain.leads.deadlines import DueRules
 from dialer.domain.leads.model import LeadPhone, LeadSource, PhoneKind
 from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
+from dialer.doss.service import DossService
 from dialer.kpi.service import monthly_kpis
-from dialer.settings import Settings
+from dialer.settings import LeadSettings, Settings
 from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
+from dialer.store.dealers import DealerStore
+from dialer.store.doss import DossOutbox
+from dialer.store.leads import LeadStore
 from dialer.store.users import UserStore
 
 # The DOSS fixtures (store, lead store, outbox, service) serve here too.
@@ -133,3 +138,32 @@ async def test_inbound_calls_are_counted_against_their_own_norm_not_as_dials(lea
 
     assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.outbound_calls] == [("agent1", 1, 1)]
     assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.inbound_calls] == [("agent1", 2, 1)]
+
+
+async def test_a_login_two_dealers_share_files_each_desk_call_under_its_own_dealers_identity(
+    db: Database,
+    clock,
+    mapping,  # noqa: F811
+) -> None:
+    """Logins are unique per dealer (migration 0195): zhang of main is agent1, zhang of dealer b is b-agent.
+    A call b's zhang logs on the desk (actor ``web:zhang``, no attempt) is b-agent's, counted once."""
+    clock.set(datetime(2026, 11, 2, 9, tzinfo=TZ))
+    b = await DealerStore(db).ensure("b", "B 店", clock.now())
+    users = UserStore(db)
+    await users.add(name="zhang", role=Role.AGENT, agent="agent1", password_hash="x", at=clock.now())
+    await users.add(name="zhang", role=Role.AGENT, agent="b-agent", password_hash="x", at=clock.now(), dealer_id=b.id)
+    b_leads = LeadStore(db, DueRules(LeadSettings(), TZ), clock, dealer_id=b.id)
+    draft = LeadDraft(2, "甲", (LeadPhone("+8613900000001", PhoneKind.MOBILE),), LeadSource.HQ, owner="b-agent")
+    await b_leads.import_drafts([draft], [], ImportSource("hq.csv", "sha", LeadSource.HQ, 1, "手机"), "王经理")
+    lead = await b_leads.find_by_phone("+8613900000001")
+    assert lead is not None
+    callback = DispositionForm(
+        Disposition.CALLBACK, next_follow_up_at=datetime(2026, 11, 3, 9, tzinfo=TZ), purpose=FollowUpPurpose.TEST_DRIVE
+    )
+    b_doss = DossService(db, b_leads, DossOutbox(db), mapping, clock)
+    await b_doss.record_disposition(lead.id, None, Outcome.ANSWERED, callback, CONSOLE_ACTOR_PREFIX + "zhang")
+
+    kpis = await monthly_kpis(db, Settings(), clock, Month(2026, 11), dealers=DealerScope.of(b.id))
+    assert [(a.agent, a.calls) for a in kpis.outbound_calls] == [("b-agent", 1)]
+    main = await monthly_kpis(db, Settings(), clock, Month(2026, 11), dealers=DealerScope.of(MAIN_DEALER_ID))
+    assert main.outbound_calls == ()
