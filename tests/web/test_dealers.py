@@ -63,7 +63,7 @@ async def dealer_b_logins(client: TestClient, dialer_app: App, clock: VirtualClo
         name = f"b_{role.value}"
         await auth.add_user(name, role.value, PASSWORD, agent="b_agent" if role is Role.AGENT else None,
                             dealer_id=dealer.id)  # fmt: skip
-        new = await auth.login(name, PASSWORD, "127.0.0.1")
+        new = await auth.login(f"b/{name}", PASSWORD, "127.0.0.1")  # b's people at main's node: code/login
         out[role] = Login(role, new.token, new.csrf)
     return out
 

@@ -178,11 +178,13 @@ async def test_a_console_without_the_pbx_says_so(client: TestClient, logins: dic
 
 
 async def test_another_dealers_supervisor_finds_no_call_to_listen_to(console: Console, clock: VirtualClock) -> None:
-    """agent2 (dealer main) is on an answered call; dealer b's supervisor, with a phone, is told there is none."""
+    """agent2 (dealer main) is on an answered call; dealer b's supervisor, with a phone, is told there is none,
+    though b has an agent2 of its own too (identities are per dealer: this node's PBX's agent2 is main's)."""
     dealer = await console.client.app[DIALER].dealers.ensure("b", "B 店", clock.now())
     auth = console.client.app[AUTH]
     await auth.add_user("b_boss", Role.SUPERVISOR.value, PASSWORD, agent="b-supervisor", dealer_id=dealer.id)
-    new = await auth.login("b_boss", PASSWORD, "127.0.0.1")
+    await auth.add_user("b_wu", Role.AGENT.value, PASSWORD, agent="agent2", dealer_id=dealer.id)
+    new = await auth.login("b/b_boss", PASSWORD, "127.0.0.1")  # dealer b's person at main's node
     resp = await console.client.post(
         START, json={"agent": "agent2", "mode": "listen"}, headers=Login(Role.SUPERVISOR, new.token, new.csrf).headers()
     )
