@@ -17,6 +17,9 @@ from dialer.domain.leads.errors import LeadError
 from dialer.i18n import translate
 from dialer.settings import Settings
 
+# A login at a node is its dealer's user (else the group's); another dealer's is written code/login.
+_WHO = "the login: this node's dealer's user (else a group-wide one), another dealer's as CODE/LOGIN"
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``dialer users`` and its actions to the CLI."""
@@ -24,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmds = p.add_subparsers(dest="users_command", metavar="ACTION", required=True)
 
     a = cmds.add_parser("add", help="add a login; the password is read from stdin or --password-env")
-    a.add_argument("name", metavar="NAME")
+    a.add_argument("name", metavar="NAME", help="the login, unique in its dealer (or among group users)")
     a.add_argument("--role", required=True, choices=[r.value for r in Role])
     a.add_argument(
         "--agent", help="agents: the identity their calls, recordings and leads are filed under (default: NAME)"
@@ -39,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     mob = cmds.add_parser(
         "mobile", help="set (or --clear) a user's own mobile, where their customers' visit notices go"
     )
-    mob.add_argument("name", metavar="NAME")
+    mob.add_argument("name", metavar="NAME", help=_WHO)
     number = mob.add_mutually_exclusive_group(required=True)
     number.add_argument("number", metavar="NUMBER", nargs="?")
     number.add_argument("--clear", action="store_true")
@@ -65,26 +68,26 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls.set_defaults(handler=run_list)
 
     pw = cmds.add_parser("passwd", help="set a new password (read like add's); every session of the user ends")
-    pw.add_argument("name", metavar="NAME")
+    pw.add_argument("name", metavar="NAME", help=_WHO)
     pw.add_argument("--password-env", metavar="VAR", help="read the password from this environment variable")
     pw.set_defaults(handler=run_change, change="passwd")
 
     off = cmds.add_parser("disable", help="the user can no longer log in, and is logged out everywhere at once")
-    off.add_argument("name", metavar="NAME")
+    off.add_argument("name", metavar="NAME", help=_WHO)
     off.set_defaults(handler=run_change, change="disable")
 
     on = cmds.add_parser("enable", help="a disabled user may log in again")
-    on.add_argument("name", metavar="NAME")
+    on.add_argument("name", metavar="NAME", help=_WHO)
     on.set_defaults(handler=run_change, change="enable")
 
     out = cmds.add_parser("logout", help="end every session of the user (they may log in again)")
-    out.add_argument("name", metavar="NAME")
+    out.add_argument("name", metavar="NAME", help=_WHO)
     out.set_defaults(handler=run_logout)
 
     otp = cmds.add_parser(
         "totp", help="supervisors and admins: enrol an authenticator app (its secret is shown once), or --remove it"
     )
-    otp.add_argument("name", metavar="NAME")
+    otp.add_argument("name", metavar="NAME", help=_WHO)
     otp.add_argument("--remove", action="store_true", help="the user logs in with the password alone again")
     otp.set_defaults(handler=run_totp)
 

@@ -81,10 +81,24 @@ def test_users_of_a_dealer_or_of_the_group(
     assert main(["--config", str(path), *add, "a1", "--role", "agent"]) == 0
     assert main(["--config", str(path), *add, "roamer", "--role", "agent", "--group"]) == 2
     assert "an agent works for one dealer" in capsys.readouterr().err
+    # Logins are per dealer: b has an a1 of its own; a group user's login is no dealer user's (a node's
+    # plain login then means one person), nor the reverse.
+    assert main(["--config", str(path), *add, "a1", "--role", "agent", "--dealer", "b"]) == 0
+    assert main(["--config", str(path), *add, "a1", "--role", "qa", "--group"]) == 2
+    assert "a dealer's user's login" in capsys.readouterr().err
+    assert main(["--config", str(path), *add, "boss", "--role", "qa", "--dealer", "b"]) == 2
+    assert "a group-wide user's login" in capsys.readouterr().err
     capsys.readouterr()
     assert main(["--config", str(path), "users", "list", "--json"]) == 0
-    listed = {u["name"]: u["dealer"] for u in json.loads(capsys.readouterr().out)}
-    assert listed == {"a1": "main", "boss": None, "sup_b": "b"}
+    listed = sorted((u["name"], u["dealer"]) for u in json.loads(capsys.readouterr().out))
+    assert listed == [("a1", "b"), ("a1", "main"), ("boss", None), ("sup_b", "b")]
+    # Another dealer's user is named code/login: b's a1 is disabled, this node's a1 is not.
+    assert main(["--config", str(path), "users", "disable", "b/a1"]) == 0
+    assert main(["--config", str(path), "users", "disable", "nowhere/a1"]) == 2
+    assert "no such user" in capsys.readouterr().err
+    assert main(["--config", str(path), "users", "list", "--json"]) == 0
+    disabled = {(u["name"], u["dealer"]) for u in json.loads(capsys.readouterr().out) if u["disabled"]}
+    assert disabled == {("a1", "b")}
 
 
 def test_users_mobile_and_owner_aliases_through_an_import(
