@@ -9,7 +9,7 @@ from aiohttp import web
 from dialer.domain.access.dealers import Dealer, DealerScope, scope_of_user
 from dialer.domain.auth.records import UserRecord
 from dialer.web.errors import BadRequest
-from dialer.web.keys import DEALER_CHOICES, DEALERS, DIALER
+from dialer.web.keys import DEALER_CHOICES, DEALERS, DIALER, session_of
 
 QUERY = "dealer"  # the query parameter that names the chosen dealer
 
@@ -45,3 +45,14 @@ def chosen_dealer(request: web.Request) -> Dealer | None:
     if scope is None or not scope.group or scope.dealer_id is None:
         return None
     return next(d for d in request[DEALER_CHOICES] if d.id == scope.dealer_id)
+
+
+def phone_of(request: web.Request) -> str | None:
+    """The logged-in person's phone on this node's PBX: their agent identity (the endpoint) when they are
+    the node's dealer's person or group-wide; None for another dealer's person, whose phone is on their
+    own dealer's PBX (this node's endpoint of the same name is a colleague's here: identities are per
+    dealer). Every route that rings, pops, pauses or hands out the phone's account asks this."""
+    user = session_of(request).user
+    if user.dealer_id is not None and user.dealer_id != request.app[DIALER].dealer.id:
+        return None
+    return user.agent

@@ -23,9 +23,10 @@ from dialer.domain.access.policy import Action
 from dialer.domain.pbx.phones import REALM
 from dialer.domain.pbx.site import BrowserPhones, browser_phones
 from dialer.lab.layout import LAB_HOST
+from dialer.web.dealers import phone_of
 from dialer.web.errors import NotFound, WebError
 from dialer.web.html import t
-from dialer.web.keys import DIALER, SETTINGS, session_of
+from dialer.web.keys import DIALER, SETTINGS
 from dialer.web.routing import Open, RouteTable
 
 routes = RouteTable()
@@ -57,7 +58,7 @@ def browser_phones_of(request: web.Request) -> BrowserPhones:
 
 def panel(request: web.Request) -> dict[str, object] | None:
     """What templates/desk/_browser_phone.html needs; None unless this login's phone is a browser."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent or agent not in browser_phones_of(request).endpoints:
         return None
     return {"text": {name: t(request, "web.browser_phone." + name) for name in _TEXTS}}
@@ -67,7 +68,7 @@ def panel(request: web.Request) -> dict[str, object] | None:
               "My browser phone's SIP account: WebSocket, SIP address and digest secret (never cached)")  # fmt: skip
 async def api_browser_phone(request: web.Request) -> web.StreamResponse:
     """Only the logged-in agent's own account, and only when their phone is a browser (else 404)."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     phones = browser_phones_of(request)
     if not agent or agent not in phones.endpoints or phones.server is None:
         raise NotFound("no_browser_phone", "this login's phone is not a browser phone (browser_phones)")

@@ -29,11 +29,11 @@ from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.leads.service import ManageError
 from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import dealers_of, phone_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user, t
-from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor, session_of
+from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor
 from dialer.web.routing import Param, RouteTable
 from dialer.web.views_desk import lead_for, lead_owner_for, lead_page, transfer_targets  # the lead card
 
@@ -73,7 +73,7 @@ def _manual(request: web.Request) -> ManualCalls:
 
 
 def _phone_of(request: web.Request) -> str:
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent:
         raise BadRequest({"agent": "this login has no phone (agent endpoint) to ring"}, code="no_phone")
     return agent

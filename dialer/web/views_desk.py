@@ -31,7 +31,7 @@ from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
 from dialer.web import views_browser_phone, views_screenpop
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import dealers_of, phone_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.history import sentence
@@ -58,7 +58,7 @@ async def lead_owner_for(request: web.Request, lead: Lead) -> str | None:
     anyone's lead through to them; otherwise its owner. A talk whose end never reached the dialer (a lost
     hang-up) counts for at most ``web.unended_talk_s`` after it was put through, not forever.
     The one place this is decided; every lead route asks it."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent or lead.owner == agent:
         return lead.owner
     if lead.id in request.app[RUNNERS].leads_in_hand(agent):
@@ -94,7 +94,7 @@ async def lead_for(request: web.Request, action: Action) -> Lead:
 
 def _my_wrap_up(request: web.Request, lead_id: int) -> tuple[CampaignRunner, WrapUp] | None:
     """The runner waiting for this user's disposition of ``lead_id``, and that wrap-up; None if none."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     found = request.app[RUNNERS].wrap_up_of(agent) if agent else None
     return found if found is not None and found[1].lead_id == lead_id else None
 
@@ -184,7 +184,7 @@ def _disposition_choices(request: web.Request, lead: Lead) -> dict[str, object]:
 async def transfer_targets(request: web.Request) -> list[tuple[str, str]]:
     """Where the call card may hand a customer (endpoint, label): the colleagues' phones, the 电话直销员's
     and the showroom's (``[calls] telesales_endpoint`` / ``showroom_endpoint``); never a number."""
-    me = session_of(request).user.agent
+    me = phone_of(request)
     calls = request.app[SETTINGS].calls
     # The call is on this node's PBX, whose phones are its dealer's: colleagues of that dealer only.
     targets = [(u.agent, f"{u.name} ({u.agent})")
@@ -275,7 +275,7 @@ async def lead_card(request: web.Request) -> web.StreamResponse:
     values = {"attempt_id": str(calling)} if calling is not None else None
     # The call card's hold, transfer and 3-way controls (views_calls: POST /api/calls/{attempt_id}/transfer).
     transfer = None
-    if calling is not None and session_of(request).user.agent:
+    if calling is not None and phone_of(request):
         text = {
             key: t(request, f"web.transfer.{key}")
             for key in ("party", "held", "consulting", "handed_over", "lead_handed_over")
@@ -295,7 +295,7 @@ async def api_lead(request: web.Request) -> web.StreamResponse:
 async def _unfiled_talk(request: web.Request, lead: Lead) -> int | None:
     """The call a form without a call number is about: this agent's last finished talk with the
     lead whose result nobody filed yet (the form links it; the agent types no call number)."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent:
         return None
     app = request.app[DIALER]
@@ -405,7 +405,7 @@ class QueueRefused(WebError):
 
 def _agent_of(request: web.Request) -> str:
     """The logged-in user's phone; a login without one (a supervisor) has no presence to change."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent:
         raise BadRequest({"agent": "this login has no phone (agent endpoint)"}, code="no_phone")
     return agent
@@ -414,7 +414,7 @@ def _agent_of(request: web.Request) -> str:
 async def desk_state(request: web.Request) -> dict[str, Any]:
     """The agent's phone as the desk shows it: state (a campaign call wins over presence), since,
     pause reason, the lead in hand with its card, the wrap-up deadline; ``agent`` None without a phone."""
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     if not agent:
         return {"agent": None}
     presence = await request.app[DIALER].presence.get(agent)

@@ -18,10 +18,11 @@ from dialer.domain.access.policy import Action
 from dialer.domain.campaigns.errors import CampaignError
 from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
+from dialer.web.dealers import phone_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import t
-from dialer.web.keys import DIALER, RUNNERS, session_of
+from dialer.web.keys import DIALER, RUNNERS
 from dialer.web.routing import RouteTable
 from dialer.web.views_desk import event_label, lead_json, local_time
 
@@ -41,7 +42,7 @@ def _own_offer(request: web.Request) -> tuple[CampaignRunner, PreviewOffer]:
     """The offer of the lead in the URL, if it waits on the logged-in agent's desk."""
     lead_id = parse_int(request.match_info["lead_id"], "lead_id")
     runners = request.app[RUNNERS]
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     offered = [o for o in runners.offers() if o.lead_id == lead_id]
     mine = next((o for o in offered if agent is not None and o.agent == agent), None)
     if mine is None:
@@ -71,7 +72,7 @@ async def _skip(runner: CampaignRunner, offer: PreviewOffer, reason: str) -> Pre
 
 
 def _offers_of_user(request: web.Request) -> list[PreviewOffer]:
-    agent = session_of(request).user.agent
+    agent = phone_of(request)
     return [] if agent is None else request.app[RUNNERS].offers_for(agent)
 
 

@@ -30,9 +30,9 @@ from dialer.inbound.service import InboundCallEnded, ScreenPop
 from dialer.logs import get_logger
 from dialer.phone import mask
 from dialer.timestamps import to_db, to_db_or_none
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import dealers_of, phone_of
 from dialer.web.html import t
-from dialer.web.keys import DIALER, session_of
+from dialer.web.keys import DIALER
 from dialer.web.routing import RouteTable
 from dialer.web.sockets import open_socket, stream
 
@@ -124,7 +124,7 @@ def addressed_to(event: BusEvent, endpoint: str | None) -> bool:
 )
 async def desk_ws(request: web.Request) -> web.StreamResponse:
     """Forward the events of this user's own phone; a login without a phone gets none."""
-    endpoint = session_of(request).user.agent
+    endpoint = phone_of(request)
     # Subscribed before the handshake completes: a pop published the moment the socket opens is not lost.
     subscription = request.app[DIALER].bus.subscribe(*_DESK_EVENTS)
 

@@ -158,3 +158,21 @@ async def test_dealer_users_console_logins_carry_their_dealer(client: TestClient
     assert (me["name"], me["agent"]) == ("chen", "8001")
     session = await client.app[AUTH].session(new.token)
     assert session is not None and session.user.dealer_id != MAIN_DEALER_ID
+
+
+async def test_another_dealers_agent_at_this_node_has_no_phone_here(
+    client: TestClient, dialer_app: App, node_b: AuthService
+) -> None:
+    """pudong's chen logs in at node A: their leads are theirs, but node A's phone 8001 is main's chen's, so
+    they change no presence, ring nothing, get no browser phone's account and no call state of 8001."""
+    theirs = await client.app[AUTH].login("pudong/chen", PASSWORD_B, "10.0.0.7")
+    ours = await client.app[AUTH].login("chen", PASSWORD, "10.0.0.7")
+    visitor, local = Login(Role.AGENT, theirs.token, theirs.csrf), Login(Role.AGENT, ours.token, ours.csrf)
+    resp = await client.post("/api/desk/logout", headers=visitor.headers())
+    assert (resp.status, (await resp.json())["error"]) == (400, "no_phone")
+    assert (await (await client.get("/api/desk/state", headers=visitor.headers())).json())["agent"] is None
+    assert (await client.get("/api/desk/browser-phone", headers=visitor.headers())).status == 404
+    assert (await dialer_app.presence.get("8001")).state is PhoneState.AVAILABLE
+    # Main's chen, the same identity at their own node, has the phone.
+    assert (await client.post("/api/desk/logout", headers=local.headers())).status == 200
+    assert (await dialer_app.presence.get("8001")).state is PhoneState.LOGGED_OUT
