@@ -13,7 +13,9 @@ that filed it from the console (actor ``web:<login>``), else its actor. Nothing 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
 from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
@@ -23,7 +25,7 @@ from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
 from dialer.domain.reports.funnel import CampaignCall
 from dialer.domain.reports.sheets import AgendaFact
 from dialer.store.connection import Row
-from dialer.store.database import Database
+from dialer.store.database import Database, Reader
 from dialer.store.dealers import dealer_sql, lead_dealer_sql
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
@@ -42,9 +44,10 @@ async def kpi_input(
     phone = f"{json_text('data', 'channel')} = 'phone'"
     mine, of_mine = dealer_sql(dealers, "l.dealer_id"), lead_dealer_sql(dealers, "lead_id")
     async with db.read() as r:
+        who = await _agent_names(r, dealers)
         # A web lead's portal is on its creation (the import's source cell, docs/kpi.md "leads per source").
         lead_rows = await r.fetchall(
-            "SELECT l.id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
+            "SELECT l.id, l.dealer_id, l.source, l.created_at, l.owner, l.issued_at, l.handed_over_at,"
             f" {json_text('c.data', 'portal')} AS portal, {json_text('c.data', 'handed_over_at')} AS first_handover"
             " FROM leads l"
             f" LEFT JOIN lead_events c ON c.lead_id = l.id AND c.kind = ? WHERE l.created_at < ? AND {mine}",
@@ -104,11 +107,12 @@ async def kpi_input(
         # Inbound calls per agent: every call an agent's phone took, a lead's or not (a new caller is a prospect
         # too), on the day it came in (attempts_by_created).
         inbound_rows = await r.fetchall(
-            "SELECT agent, created_at AS at, lead_id FROM attempts WHERE direction = ? AND agent IS NOT NULL"
+            "SELECT agent, dealer_id, created_at AS at, lead_id FROM attempts WHERE direction = ? AND agent IS NOT NULL"
             " AND connected_at IS NOT NULL AND created_at >= ? AND created_at < ?"
             f" AND {dealer_sql(dealers, 'dealer_id')}",
             (Direction.INBOUND.value, to_db(calls_from), end),
         )
+    dealer_of = {row["id"]: row["dealer_id"] for row in lead_rows}
     later: dict[int, list[datetime]] = defaultdict(list)
     for row in handover_rows:
         later[row["lead_id"]].append(from_db(row["at"]))
@@ -124,7 +128,7 @@ async def kpi_input(
                 id=row["id"],
                 source=LeadSource(row["source"]),
                 created_at=from_db(row["created_at"]),
-                owner=row["owner"],
+                owner=who(row["owner"], row["dealer_id"]),
                 issued_at=from_db_or_none(row["issued_at"]),
                 handed_over_at=from_db_or_none(row["handed_over_at"]),
                 portal=row["portal"],
@@ -140,7 +144,7 @@ async def kpi_input(
         ],
         calls=[
             CallFact(
-                row["agent"],
+                who(row["agent"], dealer_of.get(row["lead_id"])),
                 from_db(row["at"]),
                 Direction.OUTBOUND,
                 row["kind"] == LeadEventKind.CONTACT.value,
@@ -148,9 +152,36 @@ async def kpi_input(
             )
             for row in call_rows
         ]
-        + [CallFact(row["agent"], from_db(row["at"]), Direction.INBOUND, True, row["lead_id"]) for row in inbound_rows],
-        owners=[OwnerChange(row["lead_id"], from_db(row["at"]), row["owner"], row["previous"]) for row in owner_rows],
+        + [
+            CallFact(who(row["agent"], row["dealer_id"]), from_db(row["at"]), Direction.INBOUND, True, row["lead_id"])
+            for row in inbound_rows
+        ],
+        owners=[
+            OwnerChange(
+                row["lead_id"],
+                from_db(row["at"]),
+                who(row["owner"], dealer_of.get(row["lead_id"])),
+                who(row["previous"], dealer_of.get(row["lead_id"])),
+            )
+            for row in owner_rows
+        ],
     )
+
+
+async def _agent_names(r: Reader, dealers: DealerScope) -> Callable[[Any, int | None], Any]:
+    """How an agent (or owner) name of a dealer's row is shown in the figures of ``dealers``. Identities
+    are a dealer's own (every showroom has its 8001), so where several dealers' rows add up, a name is
+    qualified with its dealer's code (``pudong/8001``), as a person of another dealer logs in; one
+    dealer's figures, and a store that holds one dealer, keep the plain name."""
+    codes = {row["id"]: row["code"] for row in await r.fetchall("SELECT id, code FROM dealers")}
+    if not dealers.mixed or len(codes) < 2:
+        return lambda name, dealer_id: name
+
+    def qualified(name: Any, dealer_id: int | None) -> Any:
+        # Any: the stored column as read (a name, or NULL for a lead nobody owns), the same type back.
+        return name if name is None or dealer_id is None else f"{codes[dealer_id]}/{name}"
+
+    return qualified
 
 
 def _handovers(lead: Row, later: list[datetime]) -> tuple[datetime, ...]:
@@ -166,15 +197,19 @@ async def agenda_facts(
     """Leads (``dealers``') due before ``day_end`` (overdue ones included) and leads invited for a visit in
     [day_start, day_end)."""
     async with db.read() as r:
+        who = await _agent_names(r, dealers)
         rows = await r.fetchall(
-            "SELECT owner, due_at, visit_at, state FROM leads"
+            "SELECT owner, dealer_id, due_at, visit_at, state FROM leads"
             " WHERE (due_at < ? OR (state = ? AND visit_at >= ? AND visit_at < ?))"
             f" AND {dealer_sql(dealers, 'dealer_id')}",
             (to_db(day_end), LeadState.INVITED.value, to_db(day_start), to_db(day_end)),
         )
     return [
         AgendaFact(
-            row["owner"], from_db_or_none(row["due_at"]), from_db_or_none(row["visit_at"]), LeadState(row["state"])
+            who(row["owner"], row["dealer_id"]),
+            from_db_or_none(row["due_at"]),
+            from_db_or_none(row["visit_at"]),
+            LeadState(row["state"]),
         )
         for row in rows
     ]

@@ -13,7 +13,7 @@ import pytest
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.clock import VirtualClock
-from dialer.domain.access.dealers import MAIN_DEALER_ID, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
@@ -140,30 +140,36 @@ async def test_inbound_calls_are_counted_against_their_own_norm_not_as_dials(lea
     assert [(a.agent, a.calls, a.days_below_norm) for a in kpis.inbound_calls] == [("agent1", 2, 1)]
 
 
-async def test_a_login_two_dealers_share_files_each_desk_call_under_its_own_dealers_identity(
+async def test_two_dealers_zhang_on_8001_are_two_agents_in_each_dealers_and_the_groups_figures(
     db: Database,
     clock,
     mapping,  # noqa: F811
 ) -> None:
-    """Logins are unique per dealer (migration 0195): zhang of main is agent1, zhang of dealer b is b-agent.
-    A call b's zhang logs on the desk (actor ``web:zhang``, no attempt) is b-agent's, counted once."""
+    """Logins and identities are per dealer (migration 0195): main and b each have zhang on phone 8001. A call
+    each logs on the desk (actor ``web:zhang``, no attempt) is their own dealer's 8001's, once; the group's
+    figures name each with its dealer (before: the join matched both zhangs, and the group merged them)."""
     clock.set(datetime(2026, 11, 2, 9, tzinfo=TZ))
     b = await DealerStore(db).ensure("b", "B 店", clock.now())
     users = UserStore(db)
-    await users.add(name="zhang", role=Role.AGENT, agent="agent1", password_hash="x", at=clock.now())
-    await users.add(name="zhang", role=Role.AGENT, agent="b-agent", password_hash="x", at=clock.now(), dealer_id=b.id)
-    b_leads = LeadStore(db, DueRules(LeadSettings(), TZ), clock, dealer_id=b.id)
-    draft = LeadDraft(2, "甲", (LeadPhone("+8613900000001", PhoneKind.MOBILE),), LeadSource.HQ, owner="b-agent")
-    await b_leads.import_drafts([draft], [], ImportSource("hq.csv", "sha", LeadSource.HQ, 1, "手机"), "王经理")
-    lead = await b_leads.find_by_phone("+8613900000001")
-    assert lead is not None
+    await users.add(name="zhang", role=Role.AGENT, agent="8001", password_hash="x", at=clock.now())
+    await users.add(name="zhang", role=Role.AGENT, agent="8001", password_hash="x", at=clock.now(), dealer_id=b.id)
     callback = DispositionForm(
         Disposition.CALLBACK, next_follow_up_at=datetime(2026, 11, 3, 9, tzinfo=TZ), purpose=FollowUpPurpose.TEST_DRIVE
     )
-    b_doss = DossService(db, b_leads, DossOutbox(db), mapping, clock)
-    await b_doss.record_disposition(lead.id, None, Outcome.ANSWERED, callback, CONSOLE_ACTOR_PREFIX + "zhang")
+    for dealer_id in (MAIN_DEALER_ID, b.id):
+        store = LeadStore(db, DueRules(LeadSettings(), TZ), clock, dealer_id=dealer_id)
+        draft = LeadDraft(2, "甲", (LeadPhone("+8613900000001", PhoneKind.MOBILE),), LeadSource.HQ, owner="8001")
+        await store.import_drafts(
+            [draft], [], ImportSource("hq.csv", f"sha{dealer_id}", LeadSource.HQ, 1, "手机"), "王经理"
+        )
+        lead = await store.find_by_phone("+8613900000001")
+        assert lead is not None and lead.dealer_id == dealer_id
+        doss = DossService(db, store, DossOutbox(db), mapping, clock)
+        await doss.record_disposition(lead.id, None, Outcome.ANSWERED, callback, CONSOLE_ACTOR_PREFIX + "zhang")
 
-    kpis = await monthly_kpis(db, Settings(), clock, Month(2026, 11), dealers=DealerScope.of(b.id))
-    assert [(a.agent, a.calls) for a in kpis.outbound_calls] == [("b-agent", 1)]
-    main = await monthly_kpis(db, Settings(), clock, Month(2026, 11), dealers=DealerScope.of(MAIN_DEALER_ID))
-    assert main.outbound_calls == ()
+    month = Month(2026, 11)
+    for dealer_id in (MAIN_DEALER_ID, b.id):
+        kpis = await monthly_kpis(db, Settings(), clock, month, dealers=DealerScope.of(dealer_id))
+        assert [(a.agent, a.calls) for a in kpis.outbound_calls] == [("8001", 1)]
+    group = await monthly_kpis(db, Settings(), clock, month, dealers=EVERY_DEALER)
+    assert [(a.agent, a.calls) for a in group.outbound_calls] == [("b/8001", 1), ("main/8001", 1)]
