@@ -56,7 +56,7 @@ class UserStore:
         mobile: str | None = None,
     ) -> UserRecord:
         """Store a new user of ``dealer_id`` (None: group-wide); :class:`IntegrityError` if the name or the
-        agent identity is taken or the dealer does not exist."""
+        agent identity is taken in that dealer (or among group-wide users) or the dealer does not exist."""
         async with self._db.write() as tx:
             user_id = await tx.insert(
                 "INSERT INTO users (name, role, agent, password_hash, created_at, mobile, dealer_id)"
