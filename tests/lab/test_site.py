@@ -127,6 +127,34 @@ def test_phones_get_a_generated_password_shown_once(tmp_path: Path, capsys: pyte
     assert main(["--config", cfg, "phones", "reset", "agent1"]) == 2
 
 
+def test_each_dealers_node_renders_its_own_phones(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Two showrooms in one store each have a phone agent1 on their own PBX (phone accounts are keyed by
+    dealer and endpoint): each node adds, lists and renders its own dealer's phones only."""
+    main_cfg = site_config(tmp_path)
+    pudong_cfg = tmp_path / "pudong.toml"
+    pudong_cfg.write_text(main_cfg.read_text(encoding="utf-8") + "\n[dealer]\ncode = 'pudong'\n", encoding="utf-8")
+    passwords = {}
+    for cfg, phone in ((main_cfg, "agent1"), (pudong_cfg, "agent1"), (pudong_cfg, "agent9")):
+        assert main(["--config", str(cfg), "phones", "add", phone]) == 0
+        found = re.search(r"^  (?:密码|password): (\S+)$", capsys.readouterr().out, re.MULTILINE)
+        assert found is not None
+        passwords[cfg.stem, phone] = found.group(1)
+    rendered = {}
+    for cfg in (main_cfg, pudong_cfg):
+        out = tmp_path / f"pbx-{cfg.stem}"
+        assert (
+            main(["--config", str(cfg), "pbx", "render", str(out), "--sounds-dir", "/var/lib/asterisk/sounds/dcc"]) == 0
+        )
+        rendered[cfg.stem] = (out / "pjsip.conf").read_text()
+    mine, theirs = rendered[main_cfg.stem], rendered["pudong"]
+    assert f"md5_cred = {ha1('agent1', passwords[main_cfg.stem, 'agent1'])}" in mine
+    assert f"md5_cred = {ha1('agent1', passwords['pudong', 'agent1'])}" not in mine and "[agent9]" not in mine
+    assert f"md5_cred = {ha1('agent1', passwords['pudong', 'agent1'])}" in theirs and "[agent9]" in theirs
+    capsys.readouterr()
+    assert main(["--config", str(main_cfg), "phones", "list", "--json"]) == 0
+    assert '"agent9"' not in capsys.readouterr().out
+
+
 def test_pbx_render_writes_the_site_with_no_loopback_address(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
