@@ -10,7 +10,7 @@ import argparse
 
 from dialer.app import App
 from dialer.cli import CliError
-from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, Dealer, DealerScope
 from dialer.i18n import translate
 
 
@@ -25,7 +25,12 @@ async def chosen_dealers(app: App, args: argparse.Namespace) -> DealerScope:
     """The scope the options chose; an unknown code is a :class:`CliError` naming it."""
     if args.group:
         return EVERY_DEALER
-    dealer = app.dealer if args.dealer is None else await app.dealers.by_code(args.dealer)
+    return DealerScope.of((await dealer_named(app, args.dealer)).id)
+
+
+async def dealer_named(app: App, code: str | None) -> Dealer:
+    """The dealer ``--dealer CODE`` names (None: this node's); an unknown code is a :class:`CliError`."""
+    dealer = app.dealer if code is None else await app.dealers.by_code(code)
     if dealer is None:
-        raise CliError(translate("cli.dealers.unknown", app.settings.ui.language, code=args.dealer))
-    return DealerScope.of(dealer.id)
+        raise CliError(translate("cli.dealers.unknown", app.settings.ui.language, code=code))
+    return dealer

@@ -9,7 +9,9 @@ import sys
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import dealer_named
 from dialer.cli.output import print_json, print_table
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Role
 from dialer.domain.audit.model import cli_actor
 from dialer.domain.auth.errors import AuthError
@@ -54,13 +56,16 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     al_add.add_argument("alias", metavar="NAME")
     al_add.add_argument("user", metavar="USER", help="the agent's login or identity")
     al_add.add_argument("--actor", help="who decided (default: your system login)")
+    al_add.add_argument("--dealer", metavar="CODE", help="the dealer whose names these are (default: this node's)")
     al_add.set_defaults(handler=run_alias, alias_change="add")
     al_rm = al_cmds.add_parser("remove", help="forget NAME (leads already filed under the agent stay theirs)")
     al_rm.add_argument("alias", metavar="NAME")
     al_rm.add_argument("--actor", help="who decided (default: your system login)")
+    al_rm.add_argument("--dealer", metavar="CODE", help="the dealer whose names these are (default: this node's)")
     al_rm.set_defaults(handler=run_alias, alias_change="remove")
     al_ls = al_cmds.add_parser("list", help="the aliases, and owner names on leads that nobody goes by")
     al_ls.add_argument("--json", action="store_true")
+    al_ls.add_argument("--dealer", metavar="CODE", help="the dealer whose names these are (default: this node's)")
     al_ls.set_defaults(handler=run_aliases)
 
     ls = cmds.add_parser("list", help="every login with role and agent identity")
@@ -109,12 +114,7 @@ async def run_add(cfg: Settings, args: argparse.Namespace) -> int:
     password = _password(args)
     async with open_store(cfg, args.clock) as app:
         auth = app.auth
-        dealer_id = None
-        if args.dealer is not None:
-            dealer = await app.dealers.by_code(args.dealer)
-            if dealer is None:
-                raise CliError(translate("cli.dealers.unknown", cfg.ui.language, code=args.dealer))
-            dealer_id = dealer.id
+        dealer_id = None if args.dealer is None else (await dealer_named(app, args.dealer)).id
         try:
             user = await auth.add_user(
                 args.name,
@@ -202,11 +202,12 @@ async def run_alias(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer users alias add NAME USER`` and ``alias remove NAME``."""
     actor = args.actor or getpass.getuser()
     async with open_store(cfg, args.clock) as app:
+        dealers = DealerScope.of((await dealer_named(app, args.dealer)).id)
         try:
             if args.alias_change == "add":
-                moved = await app.manager.add_alias(args.alias, args.user, actor)
+                moved = await app.manager.add_alias(args.alias, args.user, actor, dealers)
             else:
-                await app.manager.remove_alias(args.alias, actor)
+                await app.manager.remove_alias(args.alias, actor, dealers)
         except LeadError as exc:
             raise CliError(str(exc)) from None
     lang = cfg.ui.language
@@ -220,7 +221,7 @@ async def run_alias(cfg: Settings, args: argparse.Namespace) -> int:
 async def run_aliases(cfg: Settings, args: argparse.Namespace) -> int:
     """The aliases, then the owner names on leads that nobody goes by."""
     async with open_store(cfg, args.clock) as app:
-        names = await app.manager.owner_names()
+        names = await app.manager.owner_names(DealerScope.of((await dealer_named(app, args.dealer)).id))
     if args.json:
         print_json(
             {

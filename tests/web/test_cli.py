@@ -92,6 +92,16 @@ def test_users_of_a_dealer_or_of_the_group(
     assert main(["--config", str(path), "users", "list", "--json"]) == 0
     listed = sorted((u["name"], u["dealer"]) for u in json.loads(capsys.readouterr().out))
     assert listed == [("a1", "b"), ("a1", "main"), ("boss", None), ("sup_b", "b")]
+    # Owner names are a dealer's own too: 王丽 names b's a1 at b, nobody at this node's dealer.
+    assert main(["--config", str(path), "users", "alias", "add", "王丽", "a1", "--dealer", "b"]) == 0
+    for dealer, expected in ((["--dealer", "b"], [{"alias": "王丽", "user": "a1", "agent": "a1"}]), ([], [])):
+        capsys.readouterr()
+        assert main(["--config", str(path), "users", "alias", "list", "--json", *dealer]) == 0
+        assert json.loads(capsys.readouterr().out)["aliases"] == expected
+    assert main(["--config", str(path), "users", "alias", "remove", "王丽"]) == 2
+    assert main(["--config", str(path), "users", "alias", "remove", "王丽", "--dealer", "nowhere"]) == 2
+    assert "nowhere" in capsys.readouterr().err
+    assert main(["--config", str(path), "users", "alias", "remove", "王丽", "--dealer", "b"]) == 0
     # Another dealer's user is named code/login: b's a1 is disabled, this node's a1 is not.
     assert main(["--config", str(path), "users", "disable", "b/a1"]) == 0
     assert main(["--config", str(path), "users", "disable", "nowhere/a1"]) == 2
