@@ -96,9 +96,9 @@ async def test_recording_plays_and_downloads_are_audited(
 
 async def test_the_page_and_the_api_filter_and_page(client: TestClient, dialer_app: App, clock: VirtualClock) -> None:
     for n in range(120):
-        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx")
+        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx", dealer_id=1)
     clock.advance(2 * 86400)
-    await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"})
+    await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"}, dealer_id=1)
     new = await dialer_app.auth.login("li", PASSWORD, "10.0.0.6")  # the old sessions went idle meanwhile
     boss = Login(Role.SUPERVISOR, new.token, new.csrf).headers()
 
@@ -132,7 +132,7 @@ async def test_the_page_shows_where_the_chain_breaks(
     client: TestClient, dialer_app: App, logins: dict[Role, Login]
 ) -> None:
     for n in range(4):
-        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx")
+        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx", dealer_id=1)
     async with dialer_app.db.write() as tx:
         await tx.execute("DROP TRIGGER audit_log_no_delete")
         await tx.execute("DELETE FROM audit_log WHERE target = 'x1.xlsx'")
