@@ -169,9 +169,15 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     for argv in run:
         assert main(["--config", cfg, *argv], clock=clock) == 0, argv
     capsys.readouterr()
-    assert main(["--config", cfg, "audit", "list", "--json"], clock=clock) == 0
+    assert main(["--config", cfg, "audit", "list", "--json", "--group"], clock=clock) == 0
     rows = json.loads(capsys.readouterr().out)
     me = f"cli:{getpass.getuser()}"
+    # The user's changes and the dealer's DOSS sheet are the node's dealer's; a backup of the store the group's.
+    assert [r["dealer"] for r in reversed(rows)] == ["main"] * 6 + [None]
+    assert main(["--config", cfg, "audit", "list", "--json"], clock=clock) == 0  # (default: this node's dealer)
+    assert [r["target"] for r in json.loads(capsys.readouterr().out)][:2] == ["doss.xlsx", "chen"]
+    assert main(["--config", cfg, "audit", "list", "--dealer", "nowhere"], clock=clock) == 2
+    assert "nowhere" in capsys.readouterr().err
     assert [(r["actor"], r["action"], r["target"]) for r in reversed(rows)] == [
         (me, "user.add", "chen"),
         (me, "user.password", "chen"),
