@@ -260,22 +260,31 @@ class LeadManager:
 
     # -- owner aliases: the names lead files use for a user -------------------------------------------
 
-    async def owner_names(self) -> OwnerNames:
-        """The aliases and the owner names on leads that resolve to nobody (the import reported them)."""
-        directory = await self._leads.owner_directory()
-        on_leads = await self._leads.store.owners()
+    async def owner_names(self, dealers: DealerScope = EVERY_DEALER) -> OwnerNames:
+        """The aliases and the owner names on leads that resolve to nobody (the import reported them), of the
+        dealers ``dealers`` sees."""
+        directory = await self._leads.owner_directory(dealers)
+        on_leads = await self._leads.store.owners(dealers)
         unknown = tuple((name, n) for name, n in on_leads.items() if name not in directory.agents)
-        return OwnerNames(tuple(await self._users.aliases()), unknown)
+        return OwnerNames(tuple(await self._users.aliases(dealers)), unknown)
 
-    async def add_alias(self, alias: str, user: str, actor: str) -> int:
-        """Map the name ``alias`` to the agent ``user`` (login or identity) and file the leads already owned
-        under that name under the user's identity; returns how many leads moved."""
+    async def add_alias(self, alias: str, user: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> int:
+        """Map the name ``alias`` to the agent ``user`` (login or identity; one of the dealers ``dealers``
+        sees) and file the leads of the user's dealer already owned under that name under the user's
+        identity; returns how many leads moved."""
         try:
             name = check_alias(alias)
         except ValueError as exc:
             raise ManageError("alias", alias, str(exc)) from None
         target = await self._users.by_name(user) or await self._users.by_agent(user)
-        if target is None or target.role is not Role.AGENT or not target.agent or target.disabled_at is not None:
+        if (
+            target is None
+            or target.role is not Role.AGENT
+            or not target.agent
+            or target.disabled_at is not None
+            or target.dealer_id is None
+            or not dealers.allows(target.dealer_id)  # another dealer's agent: as if there were none
+        ):
             raise ManageError("user", user, "not an enabled user with the agent role")
         taken = await self._users.by_name(name) or await self._users.by_agent(name)
         if taken is not None and taken.id != target.id:
@@ -283,14 +292,18 @@ class LeadManager:
         at = self._clock.now()
         await self._users.add_alias(name, target.id, at, actor)
         moved = (
-            0 if name == target.agent else await self._leads.store.rename_owner(name, target.agent, at, actor, "alias")
+            0
+            if name == target.agent
+            else await self._leads.store.rename_owner(name, target.agent, at, actor, "alias", target.dealer_id)
         )
         log.info("leads.alias_added", alias=name, user=target.name, leads_moved=moved, actor=actor)
         return moved
 
-    async def remove_alias(self, alias: str, actor: str) -> None:
-        """Forget the alias (leads already filed under the user stay theirs)."""
-        if not await self._users.remove_alias(alias.strip()):
+    async def remove_alias(self, alias: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> None:
+        """Forget the alias (one of a user of the dealers ``dealers`` sees; leads already filed under the
+        user stay theirs)."""
+        mine = alias.strip() in {a.alias for a in await self._users.aliases(dealers)}
+        if not mine or not await self._users.remove_alias(alias.strip()):
             raise ManageError("alias", alias, "no such alias")
         log.info("leads.alias_removed", alias=alias.strip(), actor=actor)
 

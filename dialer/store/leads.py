@@ -784,27 +784,31 @@ class LeadStore:
                  unchanged=[t.lead.id for t in done if not t.changed])  # fmt: skip
         return done
 
-    async def rename_owner(self, old: str, new: str, at: datetime, actor: str, reason: str) -> int:
-        """File every lead owned under the name ``old`` under ``new``, the same person's identity (an alias
+    async def rename_owner(self, old: str, new: str, at: datetime, actor: str, reason: str, dealer_id: int) -> int:
+        """File every lead of ``dealer_id`` (the person's dealer: another dealer's leads of that name are
+        another person's) owned under the name ``old`` under ``new``, the same person's identity (an alias
         the manager just named); an ``owner_renamed`` event each. Not a transfer: ``owned_at`` and the
         deadlines stay. Returns how many leads moved."""
         data = json.dumps({"from": old, "to": new, "reason": reason}, ensure_ascii=False)
         async with self._db.write() as tx:
             await tx.execute(
-                "INSERT INTO lead_events (lead_id, kind, at, actor, data) SELECT id, ?, ?, ?, ? FROM leads WHERE owner = ?",
-                (LeadEventKind.OWNER_RENAMED.value, to_db(at), actor, data, old),
+                "INSERT INTO lead_events (lead_id, kind, at, actor, data)"
+                " SELECT id, ?, ?, ?, ? FROM leads WHERE owner = ? AND dealer_id = ?",
+                (LeadEventKind.OWNER_RENAMED.value, to_db(at), actor, data, old, dealer_id),
             )
             moved = await tx.execute(
-                "UPDATE leads SET owner = ?, updated_at = ? WHERE owner = ?", (new, to_db(at), old)
+                "UPDATE leads SET owner = ?, updated_at = ? WHERE owner = ? AND dealer_id = ?",
+                (new, to_db(at), old, dealer_id),
             )
         log.info("leads.owner_renamed", old=old, new=new, leads=moved, actor=actor)
         return moved
 
-    async def owners(self) -> dict[str, int]:
-        """Every owner name the leads carry, with how many leads each."""
+    async def owners(self, dealers: DealerScope = EVERY_DEALER) -> dict[str, int]:
+        """Every owner name the leads (of the dealers ``dealers`` sees) carry, with how many leads each."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT owner, COUNT(*) AS n FROM leads WHERE owner IS NOT NULL GROUP BY owner ORDER BY owner"
+                f"SELECT owner, COUNT(*) AS n FROM leads WHERE owner IS NOT NULL AND {dealer_sql(dealers, 'dealer_id')}"
+                " GROUP BY owner ORDER BY owner"
             )
         return {row["owner"]: int(row["n"]) for row in rows}
 

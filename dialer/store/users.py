@@ -73,11 +73,12 @@ class UserStore:
 
     # -- owner aliases: the names lead files use for a user (migration 0100) ---------------------
 
-    async def aliases(self) -> list[OwnerAlias]:
-        """Every alias with its user's login and identity, by alias."""
+    async def aliases(self, dealers: DealerScope = EVERY_DEALER) -> list[OwnerAlias]:
+        """Every alias (of a user of the dealers ``dealers`` sees) with its user's login and identity, by alias."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                "SELECT a.alias, u.name, u.agent FROM owner_aliases a JOIN users u ON u.id = a.user_id ORDER BY a.alias"
+                "SELECT a.alias, u.name, u.agent FROM owner_aliases a JOIN users u ON u.id = a.user_id"
+                f" WHERE {dealer_sql(dealers, 'u.dealer_id')} ORDER BY a.alias"
             )
         return [OwnerAlias(row["alias"], row["name"], row["agent"] or "") for row in rows]
 

@@ -41,14 +41,16 @@ def _text(data: dict[str, Any], key: str) -> str:
 
 async def _add(request: web.Request, data: dict[str, Any]) -> int:
     try:
-        return await request.app[DIALER].manager.add_alias(_text(data, "alias"), _text(data, "user"), _actor(request))
+        return await request.app[DIALER].manager.add_alias(
+            _text(data, "alias"), _text(data, "user"), _actor(request), dealers_of(request)
+        )
     except ManageError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
 
 
 async def _remove(request: web.Request, data: dict[str, Any]) -> None:
     try:
-        await request.app[DIALER].manager.remove_alias(_text(data, "alias"), _actor(request))
+        await request.app[DIALER].manager.remove_alias(_text(data, "alias"), _actor(request), dealers_of(request))
     except ManageError as exc:
         raise BadRequest({exc.field: exc.reason}) from None
 
@@ -56,7 +58,7 @@ async def _remove(request: web.Request, data: dict[str, Any]) -> None:
 @routes.route("GET", "/api/owners", Action.LEAD_ASSIGN, "Owner aliases, and owner names on leads nobody goes by")
 async def api_owners(request: web.Request) -> web.StreamResponse:
     """``{"aliases": [{alias, user, agent}], "unknown": [{owner, leads}]}``."""
-    names = await request.app[DIALER].manager.owner_names()
+    names = await request.app[DIALER].manager.owner_names(dealers_of(request))
     return web.json_response({"aliases": [{"alias": a.alias, "user": a.user, "agent": a.agent} for a in names.aliases],
                               "unknown": [{"owner": o, "leads": n} for o, n in names.unknown]})  # fmt: skip
 
@@ -82,7 +84,7 @@ async def api_remove_alias(request: web.Request) -> web.StreamResponse:
 async def _page(request: web.Request, *, notice: str = "", errors: dict[str, str] | None = None,
                 values: dict[str, str] | None = None, status: int = 200) -> web.Response:  # fmt: skip
     app = request.app[DIALER]
-    names = await app.manager.owner_names()
+    names = await app.manager.owner_names(dealers_of(request))
     return render(
         request, "owners.html", t(request, "web.owners.title"), status=status, notice=notice, errors=errors or {},
         values=values or {}, aliases=names.aliases, unknown=names.unknown, agents=[("", "")] + [(a, a) for a in await app.leads.agents(dealers_of(request))],

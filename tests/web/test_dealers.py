@@ -277,3 +277,28 @@ async def test_the_recording_status_is_the_nodes_dealers(
     assert [r["actor"] for r in status["reconcile_runs"]] == ["web:group_sup"]
     entries = (await (await client.get("/api/audit?action=recording.reconcile", headers=group)).json())["entries"]
     assert [e["dealer_id"] for e in entries] == [MAIN_DEALER_ID]
+
+
+async def test_owner_names_and_aliases_are_a_dealers_own(
+    client: TestClient, dialer_app: App, data: Fixtures, dealer_b_logins: dict[Role, Login], logins: dict[Role, Login]
+) -> None:
+    async with dialer_app.db.write() as tx:  # a name a lead file wrote that nobody goes by yet
+        await tx.execute("UPDATE leads SET owner = '老李' WHERE id = ?", (data.other_lead,))
+    await dialer_app.manager.add_alias("小张", "agent1", "test")
+    main_names = await (await client.get("/api/owners", headers=logins[Role.SALES_MANAGER].headers())).json()
+    assert [a["alias"] for a in main_names["aliases"]] == ["小张"] and ["老李", 1] in [
+        [o["owner"], o["leads"]] for o in main_names["unknown"]
+    ]
+    manager_b = dealer_b_logins[Role.SALES_MANAGER].headers()
+    assert await (await client.get("/api/owners", headers=manager_b)).json() == {"aliases": [], "unknown": []}
+    page = await (await client.get("/manage/owners", headers=manager_b)).text()
+    assert "小张" not in page and "老李" not in page
+    # Another dealer's agent is no one to map a name to, nor is another dealer's alias there to forget.
+    for path, body, field in (("/api/owners/aliases", {"alias": "老李", "user": "agent1"}, "user"),
+                              ("/api/owners/aliases/remove", {"alias": "小张"}, "alias")):  # fmt: skip
+        resp = await client.post(path, json=body, headers=manager_b)
+        assert resp.status == 400 and field in (await resp.json())["fields"], path
+    # Dealer b's own agent may go by 老李 at b: main's lead of that name stays main's 老李's.
+    resp = await client.post("/api/owners/aliases", json={"alias": "老李", "user": "b_agent"}, headers=manager_b)
+    assert resp.status == 200 and (await resp.json())["leads_moved"] == 0
+    assert (await dialer_app.leads.store.get(data.other_lead)).owner == "老李"
