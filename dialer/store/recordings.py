@@ -48,6 +48,7 @@ def _recording(row: Row) -> Recording:
         deleted_at=from_db_or_none(row["deleted_at"]),
         delete_reason=row["delete_reason"],
         number=row["number"],
+        dealer_id=row["dealer_id"],
     )
 
 

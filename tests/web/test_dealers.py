@@ -256,6 +256,11 @@ async def test_a_group_user_sees_every_dealers_audit_and_listen_ins_and_narrows_
     page = await (await client.get("/supervise/log", headers=headers)).text()
     assert "<th>经销商</th>" in page and "<td>b</td>" in page
     assert "agent1" not in await (await client.get("/supervise/log?dealer=b", headers=headers)).text()
+    # A group-wide person's export is the chosen dealer's row, or the group's.
+    for query in ("&dealer=b", ""):
+        assert (await client.get(f"/reports/export.xlsx?month=2026-11{query}", headers=headers)).status == 200
+    exports = (await (await client.get("/api/audit?action=export&actor=group_sup", headers=headers)).json())["entries"]
+    assert [e["dealer_id"] for e in exports] == [None, b]
 
 
 async def test_the_recording_status_is_the_nodes_dealers(
