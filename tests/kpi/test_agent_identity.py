@@ -13,6 +13,7 @@ import pytest
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX
 from dialer.clock import VirtualClock
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.access.policy import Role
 from dialer.domain.calls.outcome import CallState, Direction, Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, FollowUpPurpose
@@ -90,7 +91,7 @@ async def test_a_closed_month_stays_with_the_agent_who_owned_the_lead_then(
     clock.set(datetime(2026, 11, 5, 9, tzinfo=TZ))
     await service.record_transfer([a.id], "agent2", "王经理", "cover")
     # 乙 was filed under a bare name in October; in November the manager names it as agent1 (the same person).
-    await leads.rename_owner("王丽", "agent1", clock.now(), "王经理", "alias")
+    await leads.rename_owner("王丽", "agent1", clock.now(), "王经理", "alias", MAIN_DEALER_ID)
 
     october = {
         agent: await monthly_kpis(db, Settings(), clock, Month(2026, 10), agent=agent) for agent in ("agent1", "agent2")

@@ -307,3 +307,20 @@ async def test_owner_names_and_aliases_are_a_dealers_own(
     resp = await client.post("/api/owners/aliases", json={"alias": "老李", "user": "b_agent"}, headers=manager_b)
     assert resp.status == 200 and (await resp.json())["leads_moved"] == 0
     assert (await dialer_app.leads.store.get(data.other_lead)).owner == "老李"
+
+
+async def test_a_group_admins_change_to_a_phone_is_the_phones_dealers_audit_row(
+    client: TestClient, dialer_app: App, clock: VirtualClock
+) -> None:
+    b = await dialer_app.dealers.ensure("b", "B 店", clock.now())
+    auth = client.app[AUTH]
+    await auth.add_user("group_admin", Role.ADMIN.value, PASSWORD, group=True)
+    new = await auth.login("group_admin", PASSWORD, "127.0.0.1")
+    headers = Login(Role.ADMIN, new.token, new.csrf).headers()
+    await dialer_app.phones.add("bphone9")
+    async with dialer_app.db.write() as tx:  # a phone dealer b's node added
+        await tx.execute("UPDATE phone_accounts SET dealer_id = ? WHERE endpoint = 'bphone9'", (b.id,))
+    assert (await client.post("/api/phones/bphone9/reset", headers=headers)).status == 200
+    assert (await client.post("/api/phones", json={"endpoint": "mainphone9"}, headers=headers)).status == 201
+    entries = (await (await client.get("/api/audit?actor=web:group_admin", headers=headers)).json())["entries"]
+    assert [(e["action"], e["dealer"]) for e in entries] == [("phone.add", "main"), ("phone.reset", "b")]
