@@ -46,29 +46,34 @@ class AuditService:
         self._store = store
         self._clock = clock
 
-    async def record(self, actor: str, action: AuditAction, target: str, detail: Detail | None = None) -> AuditEntry:
-        """Append one row (see :class:`dialer.domain.audit.model.AuditTrail`)."""
+    async def record(
+        self, actor: str, action: AuditAction, target: str, detail: Detail | None = None, *, dealer_id: int | None
+    ) -> AuditEntry:
+        """Append one row of ``dealer_id`` (see :class:`dialer.domain.audit.model.AuditTrail`)."""
         entry = await self._store.append(
             at=self._clock.now(),
             actor=clip(actor),
             action=AuditAction(action).value,
             target=clip(target),
             detail=encode_detail(detail or {}),
+            dealer_id=dealer_id,
         )
-        log.info("audit.appended", id=entry.id, action=entry.action, hash=entry.hash)
+        log.info("audit.appended", id=entry.id, action=entry.action, dealer_id=dealer_id, hash=entry.hash)
         return entry
 
     async def suppression_changed(
-        self, actor: str, number: str, *, added: bool, reason: str, source: str
+        self, actor: str, number: str, *, added: bool, reason: str, source: str, dealer_id: int
     ) -> AuditEntry:
         """A number put on (``added``) or taken off the suppression list; the number is stored masked.
 
-        ``source`` says where the change came from (console, cli, sms_reply, disposition, inbound, import)."""
+        ``source`` says where the change came from (console, cli, sms_reply, disposition, inbound, import);
+        ``dealer_id`` is the entry's (the dealer whose people added it)."""
         return await self.record(
             actor,
             AuditAction.SUPPRESSION_ADD if added else AuditAction.SUPPRESSION_REMOVE,
             mask(number),
             {"reason": reason, "source": source},
+            dealer_id=dealer_id,
         )
 
     async def entries(self, query: AuditQuery) -> tuple[list[AuditEntry], int]:

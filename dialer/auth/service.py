@@ -152,7 +152,11 @@ class AuthService:
             raise UserExists(f"user {name!r} already exists") from None
         log.info("auth.user_added", user=name, role=parsed.value)
         await self._audit.record(
-            actor, AuditAction.USER_ADD, name, {"role": parsed.value, "agent": identity, "dealer_id": user.dealer_id}
+            actor,
+            AuditAction.USER_ADD,
+            name,
+            {"role": parsed.value, "agent": identity, "dealer_id": user.dealer_id},
+            dealer_id=user.dealer_id,
         )
         return user
 
@@ -172,7 +176,9 @@ class AuthService:
         await self._users.set_password_hash(user.id, await asyncio.to_thread(hash_password, password, self._cost))
         ended = await self._users.end_sessions_of(user.id)
         log.info("auth.password_changed", user=name, sessions_ended=ended)
-        await self._audit.record(actor, AuditAction.USER_PASSWORD, name, {"sessions_ended": ended})
+        await self._audit.record(
+            actor, AuditAction.USER_PASSWORD, name, {"sessions_ended": ended}, dealer_id=user.dealer_id
+        )
 
     async def disable(self, name: str, *, actor: str) -> None:
         """``name`` may no longer log in, and is logged out everywhere at once (a departing employee)."""
@@ -180,7 +186,9 @@ class AuthService:
         await self._users.set_disabled(user.id, self._clock.now())
         ended = await self._users.end_sessions_of(user.id)
         log.info("auth.user_disabled", user=name, sessions_ended=ended)
-        await self._audit.record(actor, AuditAction.USER_DISABLE, name, {"sessions_ended": ended})
+        await self._audit.record(
+            actor, AuditAction.USER_DISABLE, name, {"sessions_ended": ended}, dealer_id=user.dealer_id
+        )
 
     async def end_sessions(self, name: str, *, actor: str) -> int:
         """Log ``name`` out everywhere (a lost laptop, a shared screen) without changing anything else;
@@ -188,7 +196,9 @@ class AuthService:
         user = await self._user(name)
         ended = await self._users.end_sessions_of(user.id)
         log.info("auth.sessions_ended", user=name, sessions_ended=ended)
-        await self._audit.record(actor, AuditAction.USER_SESSIONS_END, name, {"sessions_ended": ended})
+        await self._audit.record(
+            actor, AuditAction.USER_SESSIONS_END, name, {"sessions_ended": ended}, dealer_id=user.dealer_id
+        )
         return ended
 
     async def enable(self, name: str, *, actor: str) -> None:
@@ -196,7 +206,7 @@ class AuthService:
         user = await self._user(name)
         await self._users.set_disabled(user.id, None)
         log.info("auth.user_enabled", user=name)
-        await self._audit.record(actor, AuditAction.USER_ENABLE, name)
+        await self._audit.record(actor, AuditAction.USER_ENABLE, name, dealer_id=user.dealer_id)
 
     async def set_mobile(self, name: str, mobile: str | None) -> UserRecord:
         """``name``'s own mobile (None: forget it), where the visit notices for their customers go."""
@@ -240,7 +250,7 @@ class AuthService:
         secret = new_secret()
         await self._totp.enrol(user.id, secret, self._clock.now())
         log.info("auth.totp_enrolled", user=name)
-        await self._audit.record(actor, AuditAction.USER_TOTP_ENROL, name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_ENROL, name, dealer_id=user.dealer_id)
         return secret, provisioning_uri(secret, name)
 
     async def remove_totp(self, name: str, *, actor: str) -> None:
@@ -249,7 +259,7 @@ class AuthService:
         if not await self._totp.remove(user.id):
             raise BadUserInput("name", name, "has no authenticator enrolled")
         log.info("auth.totp_removed", user=name)
-        await self._audit.record(actor, AuditAction.USER_TOTP_REMOVE, name)
+        await self._audit.record(actor, AuditAction.USER_TOTP_REMOVE, name, dealer_id=user.dealer_id)
 
     async def _second_factor(self, user: UserRecord, code: str) -> str | None:
         """None when the user passes the second factor, else why not (for the audit row)."""
@@ -282,7 +292,10 @@ class AuthService:
             why = await self._second_factor(user, code)
         if user is None or why is not None:
             log.warning("auth.login_failed", user=name, address=address, reason=why)  # counted by attempt()
-            await self._audit.record(name, AuditAction.LOGIN_FAILED, name, {"address": address, "reason": why})
+            await self._audit.record(
+                name, AuditAction.LOGIN_FAILED, name, {"address": address, "reason": why},
+                dealer_id=None if user is None else user.dealer_id,
+            )  # fmt: skip
             raise LoginRefused(self._throttle.wait(key, address, now_mono))
         self._throttle.succeeded(key, address)
         if needs_rehash(user.password_hash, self._cost):
@@ -294,7 +307,7 @@ class AuthService:
             token_hash=token_hash(token), user_id=user.id, csrf=csrf, at=now, expires_at=expires
         )
         log.info("auth.login", user=name, role=user.role.value, address=address)
-        await self._audit.record(name, AuditAction.LOGIN, name, {"address": address})
+        await self._audit.record(name, AuditAction.LOGIN, name, {"address": address}, dealer_id=user.dealer_id)
         return NewSession(token, csrf, user, expires)
 
     async def still_valid(self, token: str) -> bool:
@@ -327,7 +340,9 @@ class AuthService:
         found = await self._users.session(hashed)
         await self._users.end_session(hashed)
         if found is not None:
-            await self._audit.record(found.user.name, AuditAction.LOGOUT, found.user.name)
+            await self._audit.record(
+                found.user.name, AuditAction.LOGOUT, found.user.name, dealer_id=found.user.dealer_id
+            )
 
     async def purge(self) -> int:
         """Forget expired sessions (run now and then; expired ones are refused anyway)."""

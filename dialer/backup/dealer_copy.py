@@ -21,6 +21,7 @@ from dialer.store import postgres
 from dialer.store.audit import AuditStore
 from dialer.store.database import Database
 from dialer.store.dealer_copy import CopyError, DealerCopy, Progress, TableResult, check_dealer_code, private_copy
+from dialer.store.dealers import DealerStore
 from dialer.store.errors import MigrationError
 
 __all__ = ["Copied", "CopyError", "copy_dealer"]
@@ -68,11 +69,13 @@ async def copy_dealer(
                 audit = AuditService(AuditStore(dst), clock)
                 copied = Copied(tables, await audit.verify())
                 if copied.written:
+                    moved_in = await DealerStore(dst).by_code(dealer)
                     await audit.record(
                         actor,
                         AuditAction.STORE_COPY,
                         dealer,
                         {"source": source.name, "written": copied.written, "verified": copied.ok},
+                        dealer_id=None if moved_in is None else moved_in.id,
                     )
                     copied = Copied(tables, await audit.verify())
     return copied

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.domain.audit.model import AuditAction, AuditQuery
 from dialer.i18n import translate
@@ -35,6 +36,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls.add_argument("--until", type=date.fromisoformat, help="last local day, YYYY-MM-DD")
     ls.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     ls.add_argument("--json", action="store_true", help="print JSON objects")
+    add_dealer_options(ls)
     ls.set_defaults(handler=run_list)
     v = cmds.add_parser("verify", help="walk the hash chain; exit 1 and name the first bad row when it is broken")
     v.add_argument("--json", action="store_true", help="print the result as JSON")
@@ -59,21 +61,25 @@ async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
         until = None if args.until is None else _midnight(args.until + timedelta(days=1), tz)
     except OverflowError:  # 9999-12-31: there is no next day
         raise CliError(f"--until {args.until.isoformat()} is outside the dates this search can reach") from None
-    query = AuditQuery(
-        None if args.action is None else AuditAction(args.action), args.actor, since, until, args.limit, 0
-    )
     async with open_store(cfg, args.clock) as app:
+        dealers = await chosen_dealers(app, args)
+        query = AuditQuery(
+            None if args.action is None else AuditAction(args.action), args.actor, since, until, args.limit, 0, dealers
+        )
         entries, _total = await app.audit.entries(query)
-    if args.json:
-        print_json([e.to_json_dict() for e in entries])
-        return 0
+        codes = await dealer_codes(app)
+        if args.json:
+            print_json([{**e.to_json_dict(), "dealer": codes.get(e.dealer_id or 0)} for e in entries])
+            return 0
+        dealer = [dealer_header(app)] if dealers.mixed else []
+        cells = [[dealer_cell(app, codes, e.dealer_id)] if dealers.mixed else [] for e in entries]
     lang = cfg.ui.language
     keys = ("web.audit.col.id", "web.audit.col.at", "web.audit.col.actor", "web.audit.col.action",
             "web.audit.col.target", "web.audit.col.detail")  # fmt: skip
     print_table(
-        [translate(k, lang) for k in keys],
-        [(e.id, e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.target, e.detail)
-         for e in entries],
+        [*(translate(k, lang) for k in keys), *dealer],
+        [(e.id, e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.target, e.detail, *cell)
+         for e, cell in zip(entries, cells, strict=True)],
     )  # fmt: skip
     return 0
 

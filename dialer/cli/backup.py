@@ -60,8 +60,9 @@ async def run_backup(cfg: Settings, args: argparse.Namespace) -> int:
             made = await app.backup.create(Path(args.to) if args.to else None, progress)
             # A copy of everything, taken by a person: an export (the nightly one is the service's own).
             await app.audit.record(
-                cli_actor(getpass.getuser()), AuditAction.EXPORT, "backup", {"folder": str(made.folder)}
-            )
+                cli_actor(getpass.getuser()), AuditAction.EXPORT, "backup", {"folder": str(made.folder)},
+                dealer_id=None,  # the whole store: the group's
+            )  # fmt: skip
     except (BackupError, StoreError, OSError) as exc:
         raise CliError(_t(lang, "failed", reason=str(exc))) from None
     m = made.manifest

@@ -20,6 +20,7 @@ from dialer.app import campaign_runner, open_app, open_store
 from dialer.campaigns.runner import CampaignRunner
 from dialer.campaigns.service import CampaignService, WhyAnswer, record_json, status_json
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
 from dialer.domain.campaigns.errors import CampaignError
@@ -39,8 +40,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     create.add_argument("--actor", help="who creates it (default: the login name)")
     create.add_argument("--json", action="store_true")
     create.set_defaults(handler=run_create)
-    listing = actions.add_parser("list", help="all campaigns")
+    listing = actions.add_parser("list", help="the dealer's campaigns (--group: every dealer's)")
     listing.add_argument("--json", action="store_true")
+    add_dealer_options(listing)
     listing.set_defaults(handler=run_list)
     for command in PERSON_COMMANDS:
         action = actions.add_parser(command.value, help=f"{command.value} a campaign (never cuts a live call)")
@@ -101,30 +103,33 @@ async def run_create(cfg: Settings, args: argparse.Namespace) -> int:
 
 async def run_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer campaign list``."""
-    async with _campaigns(cfg, args.clock) as campaigns:
-        records = await campaigns.all()
-    if args.json:
-        print_json([record_json(r) for r in records])
-        return 0
-    if not records:
-        print(_t(cfg, "campaign.none"))
-        return 0
-    headers = [_t(cfg, f"campaign.col.{c}") for c in ("id", "name", "kind", "mode", "status", "lines", "created")]
-    print_table(
-        headers,
-        [
-            (
-                r.id,
-                r.definition.name,
-                _t(cfg, f"campaign.kind.{r.definition.kind.value}"),
-                _t(cfg, f"campaign.mode.{r.definition.mode.value}"),
-                _t(cfg, f"campaign.status.{r.status.value}"),
-                r.definition.lines,
-                _local(cfg, r.created_at),
-            )
-            for r in records
-        ],
-    )
+    async with open_store(cfg, args.clock) as app:
+        dealers = await chosen_dealers(app, args)
+        records = await app.campaigns.all(dealers)
+        codes = await dealer_codes(app)
+        if args.json:
+            print_json([{**record_json(r), "dealer": codes.get(r.dealer_id)} for r in records])
+            return 0
+        if not records:
+            print(_t(cfg, "campaign.none"))
+            return 0
+        headers = [_t(cfg, f"campaign.col.{c}") for c in ("id", "name", "kind", "mode", "status", "lines", "created")]
+        print_table(
+            headers + ([dealer_header(app)] if dealers.mixed else []),
+            [
+                (
+                    r.id,
+                    r.definition.name,
+                    _t(cfg, f"campaign.kind.{r.definition.kind.value}"),
+                    _t(cfg, f"campaign.mode.{r.definition.mode.value}"),
+                    _t(cfg, f"campaign.status.{r.status.value}"),
+                    r.definition.lines,
+                    _local(cfg, r.created_at),
+                    *([dealer_cell(app, codes, r.dealer_id)] if dealers.mixed else []),
+                )
+                for r in records
+            ],
+        )
     return 0
 
 

@@ -1,7 +1,10 @@
-"""Whose rows a reporting command reads: ``--dealer CODE`` (default: this node's dealer) or ``--group``.
+"""Whose rows a reporting or listing command reads: ``--dealer CODE`` (default: this node's dealer) or
+``--group``.
 
 One place for the options and their meaning, so every command that reports (KPIs, the daily and weekly
-sheets, funnels, the DOSS sheet) answers the same question the same way as the console's dealer filter.
+sheets, funnels, the DOSS sheet) or lists (campaigns, due leads and owners, the suppression list, the
+audit log) answers the same question the same way as the console's dealer filter; a list of several
+dealers' rows names each row's dealer (:func:`dealer_cell`).
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from dialer.i18n import translate
 def add_dealer_options(parser: argparse.ArgumentParser) -> None:
     """``--dealer CODE`` or ``--group``, exclusive."""
     whose = parser.add_mutually_exclusive_group()
-    whose.add_argument("--dealer", metavar="CODE", help="this dealer's figures (default: this node's dealer)")
-    whose.add_argument("--group", action="store_true", help="every dealer's figures together (the group's)")
+    whose.add_argument("--dealer", metavar="CODE", help="this dealer's rows (default: this node's dealer)")
+    whose.add_argument("--group", action="store_true", help="every dealer's rows together (the group's)")
 
 
 async def chosen_dealers(app: App, args: argparse.Namespace) -> DealerScope:
@@ -34,3 +37,21 @@ async def dealer_named(app: App, code: str | None) -> Dealer:
     if dealer is None:
         raise CliError(translate("cli.dealers.unknown", app.settings.ui.language, code=code))
     return dealer
+
+
+async def dealer_codes(app: App) -> dict[int, str]:
+    """Every dealer's id to its code: the ``dealer`` of a list's JSON rows and its dealer column."""
+    return {d.id: d.code for d in await app.dealers.all()}
+
+
+def dealer_cell(app: App, codes: dict[int, str], dealer_id: int | None) -> str:
+    """What a list of several dealers' rows (``--group``) shows in a row's dealer column: the code, or for
+    a group-level row (no dealer), the group."""
+    if dealer_id is None:
+        return translate("cli.dealers.group", app.settings.ui.language)
+    return codes.get(dealer_id, str(dealer_id))
+
+
+def dealer_header(app: App) -> str:
+    """The dealer column's heading."""
+    return translate("cli.dealers.col", app.settings.ui.language)

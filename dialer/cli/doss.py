@@ -105,6 +105,7 @@ async def run_export(cfg: Settings, args: argparse.Namespace) -> int:
                 "file": str(path),
                 "dealer": "group" if args.group else (args.dealer or cfg.dealer.code),
             },
+            dealer_id=dealers.dealer_id,
         )
     print(_t(cfg.ui.language, "export.done", rows=rows, first=args.date, last=last, path=path))
     return 0

@@ -9,13 +9,14 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.domain.doss.errors import DossError
 from dialer.domain.leads.deadlines import DueKind
@@ -90,6 +91,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     scope.add_argument("--all", action="store_const", dest="scope", const=DueScope.ALL, help="every scheduled deadline")
     due.add_argument("--owner", help="only this owner's leads")
     due.add_argument("--json", action="store_true")
+    add_dealer_options(due)
     due.set_defaults(handler=run_due, scope=DueScope.TODAY)
 
     hyg = leads.add_parser("hygiene", help="monthly clean-up: invalid numbers, duplicates, defeated-lead analysis")
@@ -123,6 +125,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     own = leads.add_parser("owners", help="ownership: leads per owner by state, overdue per owner, unassigned")
     own.add_argument("--json", action="store_true")
+    add_dealer_options(own)
     own.set_defaults(handler=run_owners)
 
     tpl = leads.add_parser("template", help="write an empty import template (.xlsx or .csv)")
@@ -240,13 +243,16 @@ async def run_due(cfg: Settings, args: argparse.Namespace) -> int:
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
         service = app.leads
-        items = await service.due(args.scope, owner=args.owner)
-    if args.json:
-        print_json([_due_json(item) for item in items])
-    elif not items:
-        print(_t(lang, "due.none"))
-    else:
-        print_due(items, lang, service)
+        dealers = await chosen_dealers(app, args)
+        items = await service.due(args.scope, owner=args.owner, dealers=dealers)
+        codes = await dealer_codes(app)
+        if args.json:
+            print_json([{**_due_json(item), "dealer": codes.get(item.lead.dealer_id)} for item in items])
+        elif not items:
+            print(_t(lang, "due.none"))
+        else:
+            column = None if not dealers.mixed else (dealer_header(app), lambda i: dealer_cell(app, codes, i))
+            print_due(items, lang, service, column)
     return 0
 
 
@@ -267,8 +273,11 @@ def _due_json(item: DueItem) -> dict[str, object]:
     }
 
 
-def print_due(items: list[DueItem], lang: str, service: LeadService) -> None:
-    """The due list as a table; local times, Chinese labels by default."""
+def print_due(
+    items: list[DueItem], lang: str, service: LeadService, dealer: tuple[str, Callable[[int], str]] | None = None
+) -> None:
+    """The due list as a table; local times, Chinese labels by default; ``dealer``: the heading and cells
+    of a dealer column (a list of several dealers' leads)."""
     zh = lang != "en"
     headers = [
         _t(lang, k)
@@ -302,9 +311,10 @@ def print_due(items: list[DueItem], lang: str, service: LeadService) -> None:
                 None if lead.due_at is None else lead.due_at.astimezone(service.tz).strftime("%Y-%m-%d %H:%M"),
                 None if kind is None else (kind.zh if zh else kind.value),
                 _t(lang, "yes") if item.overdue else "",
+                *([] if dealer is None else [dealer[1](lead.dealer_id)]),
             ]
         )
-    print_table(headers, rows)
+    print_table(headers + ([] if dealer is None else [dealer[0]]), rows)
 
 
 async def run_hygiene(cfg: Settings, args: argparse.Namespace) -> int:
@@ -446,7 +456,7 @@ async def run_owners(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer leads owners``: who holds which leads, and how many are overdue."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
-        summary = await app.leads.ownership()
+        summary = await app.leads.ownership(dealers=await chosen_dealers(app, args))
     lines = [*summary.owners, summary.unassigned]
     if args.json:
         print_json([{"owner": o.owner, "by_state": {s.value: n for s, n in o.by_state.items()}, "total": o.total,

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.clock import Clock
 from dialer.domain.privacy.suppression import SuppressionError, SuppressionSource
@@ -45,11 +46,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     remove.add_argument("--reason", required=True, help="why (kept with the entry)")
     remove.add_argument("--actor", help="who removes it (default: the login name)")
     remove.set_defaults(handler=run_dnc_remove)
-    listing = actions.add_parser("list", help="the numbers on the list, newest first")
+    listing = actions.add_parser(
+        "list", help="the numbers the dealer's people put on the list, newest first (--group: every dealer's)"
+    )
     listing.add_argument("search", nargs="?", default="", help="part of a number or of a reason")
     listing.add_argument("--all", action="store_true", help="also entries taken off the list")
     listing.add_argument("--limit", type=int, default=200)
     listing.add_argument("--json", action="store_true")
+    add_dealer_options(listing)
     listing.set_defaults(handler=run_dnc_list)
 
     p = sub.add_parser("privacy", help="个人信息 (a person's data: export, erase; retention)")
@@ -102,10 +106,18 @@ async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     """``dialer dnc list [SEARCH]``."""
     if args.limit < 1:
         raise CliError(_t(cfg, "bad_limit", limit=args.limit))
-    async with _privacy(cfg, args.clock) as privacy:
-        entries = await privacy.search(args.search, include_lifted=args.all, limit=args.limit)
+    # The list narrows to a dealer's entries; every entry keeps its number undialled across the group.
+    async with open_store(cfg, args.clock) as app:
+        dealers = await chosen_dealers(app, args)
+        try:
+            entries = await app.privacy.search(args.search, include_lifted=args.all, limit=args.limit, dealers=dealers)
+        except SuppressionError as exc:
+            raise CliError(str(exc)) from None
+        codes = await dealer_codes(app)
+        dealer = [dealer_header(app)] if dealers.mixed else []
+        cells = [[dealer_cell(app, codes, e.dealer_id)] if dealers.mixed else [] for e in entries]
     if args.json:
-        print_json([e.to_json_dict() for e in entries])
+        print_json([{**e.to_json_dict(), "dealer": codes.get(e.dealer_id)} for e in entries])
         return 0
     if not entries:
         print(_t(cfg, "empty"))
@@ -115,11 +127,11 @@ async def run_dnc_list(cfg: Settings, args: argparse.Namespace) -> int:
     def local(at: object) -> str:
         return "" if at is None else at.astimezone(tz).strftime("%Y-%m-%d %H:%M")  # type: ignore[attr-defined]
 
-    headers = [_t(cfg, f"col.{c}") for c in ("number", "reason", "source", "at", "by", "lifted")]
+    headers = [*(_t(cfg, f"col.{c}") for c in ("number", "reason", "source", "at", "by", "lifted")), *dealer]
     rows = [
         (e.e164, e.reason, translate(f"privacy.source.{e.source.value}", cfg.ui.language), local(e.at), e.actor,
-         "" if e.active else f"{local(e.lifted_at)} {e.lifted_by}: {e.lift_reason}")
-        for e in entries
+         "" if e.active else f"{local(e.lifted_at)} {e.lifted_by}: {e.lift_reason}", *cell)
+        for e, cell in zip(entries, cells, strict=True)
     ]  # fmt: skip
     print_table(headers, rows)
     return 0

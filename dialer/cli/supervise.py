@@ -11,6 +11,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
+from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -25,6 +26,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     log.add_argument("--agent", help="only listen-ins on this agent")
     log.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     log.add_argument("--json", action="store_true", help="print JSON objects")
+    add_dealer_options(log)
     log.set_defaults(handler=run_log)
 
 
@@ -32,16 +34,20 @@ async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the audit rows; a running listen-in shows no end and no duration yet."""
     async with open_store(cfg, args.clock) as app:
         since = app.clock.now() - timedelta(days=args.days)
-        rows = await app.listen_ins.recent(since, agent=args.agent, limit=args.limit)
-    if args.json:
-        print_json([r.to_json_dict() for r in rows])
-        return 0
+        dealers = await chosen_dealers(app, args)
+        rows = await app.listen_ins.recent(since, agent=args.agent, limit=args.limit, dealers=dealers)
+        codes = await dealer_codes(app)
+        if args.json:
+            print_json([{**r.to_json_dict(), "dealer": codes.get(r.dealer_id)} for r in rows])
+            return 0
+        dealer = [dealer_header(app)] if dealers.mixed else []
+        cells = [[dealer_cell(app, codes, r.dealer_id)] if dealers.mixed else [] for r in rows]
     lang, tz = cfg.ui.language, ZoneInfo(cfg.dealer.timezone)
     keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
             "supervise.col.started", "supervise.col.seconds")  # fmt: skip
     print_table(
-        [translate(k, lang) for k in keys],
+        [*(translate(k, lang) for k in keys), *dealer],
         [(r.id, r.supervisor, r.agent, "→".join(r.modes), r.started_at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"),
-          None if r.seconds is None else f"{r.seconds:.0f}") for r in rows],
+          None if r.seconds is None else f"{r.seconds:.0f}", *cell) for r, cell in zip(rows, cells, strict=True)],
     )  # fmt: skip
     return 0

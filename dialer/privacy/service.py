@@ -105,9 +105,12 @@ class PrivacyService:
         reason = check_reason(reason)
         now = self._clock.now()
         added = await self._suppressions.add(e164, reason, source, now, actor, dealer_id=dealer_id)
-        if added:
+        entry = await self._suppressions.active(e164) if added else None
+        if entry is not None:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "source": source.value, "reason": reason})
-            await self._audit.suppression_changed(actor, e164, added=True, reason=reason, source=source.value)
+            await self._audit.suppression_changed(
+                actor, e164, added=True, reason=reason, source=source.value, dealer_id=entry.dealer_id
+            )
         return e164, added
 
     async def lift(self, raw: str, reason: str, actor: str, dealers: DealerScope = EVERY_DEALER) -> tuple[str, bool]:
@@ -116,10 +119,13 @@ class PrivacyService:
         e164 = self.number(raw)
         reason = check_reason(reason)
         now = self._clock.now()
-        lifted = await self._suppressions.lift(e164, reason, now, actor, dealers)
-        if lifted:
+        entry = await self._suppressions.active(e164)
+        lifted = entry is not None and await self._suppressions.lift(e164, reason, now, actor, dealers)
+        if entry is not None and lifted:
             await self._lead_event(e164, now, actor, {"number": mask(e164), "lifted": True, "reason": reason})
-            await self._audit.suppression_changed(actor, e164, added=False, reason=reason, source="lift")
+            await self._audit.suppression_changed(
+                actor, e164, added=False, reason=reason, source="lift", dealer_id=entry.dealer_id
+            )
         return e164, lifted
 
     async def search(

@@ -331,8 +331,8 @@ class RecordingRegistry:
         return cutoff, await self._store.expired(cutoff + within, limit)
 
     async def last_purged(self) -> AuditEntry | None:
-        """The newest deletion retention made (its time, the recording, why), or None: none yet."""
-        trail = await self._store.audit_trail(limit=1, actor=RETENTION_ACTOR)
+        """The newest deletion retention made on this node (its time, the recording, why), or None: none yet."""
+        trail = await self._store.audit_trail(limit=1, actor=RETENTION_ACTOR, dealers=self._store.node)
         return trail[0] if trail else None
 
     async def delete(self, recording_id: int, *, actor: str, reason: str) -> Recording:

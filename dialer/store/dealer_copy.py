@@ -17,11 +17,13 @@ schema is in one of the two. Verification computes, per table, the count of the 
 SHA-256 over their content (ids translated, rows in a stable order) on both sides.
 
 The audit log is a hash chain and is not rewritten: each source row is appended to the target's chain
-with its original time, actor, action and target, its detail carrying where it came from
-(``copied_from_dealer``, ``copied_from_id``, ``copied_from_hash``). The target's chain verifies as
-before, and the dealer's own chain can still be proved from the copied rows: strip the three keys,
-take the source id and the previous copied row's source hash, and the row hashes to
-``copied_from_hash`` (:func:`source_chain_rows`; verification does exactly that).
+with its original time, actor, action and target, as a row of the copied dealer (its people see it in
+the group's log), its detail carrying where it came from (``copied_from_dealer``, ``copied_from_id``,
+``copied_from_hash``, and for a row whose hash covered its dealer, ``copied_from_dealer_id``: the
+dealer's id in its own store). The target's chain verifies as before, and the dealer's own chain can
+still be proved from the copied rows: strip those keys, take the source id and the previous copied
+row's source hash, and the row hashes to ``copied_from_hash`` (:func:`source_chain_rows`;
+verification does exactly that).
 """
 
 from __future__ import annotations
@@ -39,8 +41,9 @@ from typing import Any
 
 from dialer.clock import Clock
 from dialer.domain.access.dealers import code_problem
-from dialer.domain.audit.model import GENESIS, ChainCheck, encode_detail, row_hash
+from dialer.domain.audit.model import GENESIS, ChainCheck, Encoding, encode_detail, row_hash
 from dialer.phone import mask
+from dialer.store.audit import CHAIN_COLUMNS, chain_row
 from dialer.store.backup import copy_pages, read_only
 from dialer.store.database import Database, Reader, Row, Tx
 from dialer.store.dealers import DealerStore
@@ -479,10 +482,8 @@ class DealerCopy:
     async def _check_source_chain(self) -> None:
         check = ChainCheck()
         async with self._source.read() as r:
-            rows = await r.fetchall(
-                "SELECT id, at, actor, action, target, detail, prev_hash, hash FROM audit_log ORDER BY id"
-            )
-        check.feed((r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows)
+            rows = await r.fetchall(f"SELECT {CHAIN_COLUMNS} FROM audit_log ORDER BY id")
+        check.feed(chain_row(row) for row in rows)
         if check.broken is not None:
             raise CopyError(
                 f"nothing was copied: the dealer's audit log is broken at id {check.broken.id} "
@@ -675,25 +676,27 @@ class DealerCopy:
                 last = await tx.fetchone("SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1")
                 row_id, prev = (0, GENESIS) if last is None else (int(last["id"]), last["hash"])
                 rows, pairs = [], []
+                assert self._schema is not None
+                dealer_id = self._schema.dealer_id
                 for row in batch:
                     row_id += 1
-                    detail = encode_detail(
-                        {
-                            **json.loads(row["detail"]),
-                            "copied_from_dealer": self._dealer,
-                            "copied_from_id": int(row["id"]),
-                            "copied_from_hash": row["hash"],
-                        }
-                    )
+                    marks = {
+                        "copied_from_dealer": self._dealer,
+                        "copied_from_id": int(row["id"]),
+                        "copied_from_hash": row["hash"],
+                    }
+                    if row["encoding"] == Encoding.DEALER:  # its hash covered its dealer id in its own store
+                        marks["copied_from_dealer_id"] = row["dealer_id"]
+                    detail = encode_detail({**json.loads(row["detail"]), **marks})
                     digest = row_hash(id=row_id, at=row["at"], actor=row["actor"], action=row["action"],
-                                      target=row["target"], detail=detail, prev_hash=prev)  # fmt: skip
-                    rows.append((row_id, row["at"], row["actor"], row["action"], row["target"], detail, prev, digest))
+                                      target=row["target"], detail=detail, prev_hash=prev, dealer_id=dealer_id,
+                                      encoding=Encoding.DEALER)  # fmt: skip
+                    rows.append((row_id, row["at"], row["actor"], row["action"], row["target"], detail, prev, digest,
+                                 dealer_id, Encoding.DEALER.value))  # fmt: skip
                     pairs.append((self._dealer, plan.name, int(row["id"]), row_id))
                     prev = digest
                 await tx.executemany(
-                    "INSERT INTO audit_log (id, at, actor, action, target, detail, prev_hash, hash)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
+                    f"INSERT INTO audit_log ({CHAIN_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
                 )
                 await tx.executemany(
                     f"INSERT INTO {MAP_TABLE} (dealer, tbl, source_id, target_id) VALUES (?, ?, ?, ?)", pairs
@@ -763,9 +766,13 @@ def source_chain_rows(copied: Iterable[Row]) -> list[tuple[Any, ...]]:
         # A copied row stripped of its marks (edited in the database) proves nothing: it shows as a difference.
         source_id, source_hash = detail.pop("copied_from_id", None), detail.pop("copied_from_hash", None)
         detail.pop("copied_from_dealer", None)
+        # A row whose hash covered its dealer says so by naming that dealer's id in its own store.
+        encoding = Encoding.DEALER if "copied_from_dealer_id" in detail else Encoding.PLAIN
+        source_dealer = detail.pop("copied_from_dealer_id", None)
         original = encode_detail(detail)
         proved = row_hash(id=source_id, at=row["at"], actor=row["actor"], action=row["action"],
-                          target=row["target"], detail=original, prev_hash=prev)  # fmt: skip
+                          target=row["target"], detail=original, prev_hash=prev, dealer_id=source_dealer,
+                          encoding=encoding)  # fmt: skip
         # A copy that does not hash to the source's hash is reported as it is, so the checksum differs.
         out.append((source_id, row["at"], row["actor"], row["action"], row["target"], original, prev,
                     source_hash if proved == source_hash else proved))  # fmt: skip

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dialer.domain.access.dealers import MAIN_DEALER_ID
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 from dialer.domain.supervisor.listen_ins import ListenIn
 from dialer.store.database import Database, Row
+from dialer.store.dealers import dealer_sql
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
 _MODE_SEPARATOR = ","
@@ -23,6 +24,7 @@ def _listen_in(row: Row) -> ListenIn:
         started_at=from_db(row["started_at"]),
         ended_at=from_db_or_none(row["ended_at"]),
         end_reason=row["end_reason"],
+        dealer_id=row["dealer_id"],
     )
 
 
@@ -44,7 +46,7 @@ class ListenInStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (supervisor, agent, phone, channel_id, mode, to_db(at), self._dealer_id),
             )
-        return ListenIn(row_id, supervisor, agent, phone, channel_id, (mode,), at, None, None)
+        return ListenIn(row_id, supervisor, agent, phone, channel_id, (mode,), at, None, None, self._dealer_id)
 
     async def add_mode(self, listen_in_id: int, mode: str) -> bool:
         """Append a mode switched to; False when the listen-in is unknown or already over."""
@@ -76,9 +78,13 @@ class ListenInStore:
             rows = await r.fetchall("SELECT * FROM listen_ins WHERE ended_at IS NULL ORDER BY started_at, id")
         return [_listen_in(row) for row in rows]
 
-    async def recent(self, since: datetime, *, agent: str | None = None, limit: int = 100) -> list[ListenIn]:
-        """Listen-ins started at or after ``since``, newest first, optionally of one agent."""
-        sql, params = "SELECT * FROM listen_ins WHERE started_at >= ?", [to_db(since)]
+    async def recent(
+        self, since: datetime, *, agent: str | None = None, limit: int = 100, dealers: DealerScope = EVERY_DEALER
+    ) -> list[ListenIn]:
+        """Listen-ins (of the dealers ``dealers`` sees) started at or after ``since``, newest first, optionally
+        of one agent."""
+        sql = f"SELECT * FROM listen_ins WHERE started_at >= ? AND {dealer_sql(dealers, 'dealer_id')}"
+        params: list[object] = [to_db(since)]
         if agent is not None:
             sql += " AND agent = ?"
             params.append(agent)

@@ -13,7 +13,7 @@ from dialer.store.dealers import dealer_sql
 from dialer.store.errors import IntegrityError
 from dialer.timestamps import from_db, from_db_or_none, to_db
 
-_COLUMNS = "endpoint, ha1, created_at, changed_at"
+_COLUMNS = "endpoint, ha1, created_at, changed_at, dealer_id"
 
 
 class PhoneStore:
@@ -82,4 +82,5 @@ def _account(row: Row) -> PhoneAccount:
         ha1=row["ha1"],
         created_at=from_db(row["created_at"]),
         changed_at=from_db_or_none(row["changed_at"]),
+        dealer_id=row["dealer_id"],
     )

@@ -23,7 +23,7 @@ from dialer.timestamps import from_db, from_db_or_none, to_db
 _SELECT = (
     "SELECT r.id, r.call_id, r.lead_id, r.campaign_id, r.agent, r.direction, r.path, r.format, r.started_at,"
     " r.duration_s, r.size_bytes, r.sha256, r.wav_sha256, r.registered_at, r.deleted_at, r.delete_reason,"
-    " a.number FROM recordings r LEFT JOIN attempts a ON a.call_id = r.call_id"
+    " a.number, r.dealer_id FROM recordings r LEFT JOIN attempts a ON a.call_id = r.call_id"
 )
 # Call ids per IN (...) query: well under SQLite's limit on bound parameters.
 _IN_BATCH = 500
@@ -48,6 +48,7 @@ def _recording(row: Row) -> Recording:
         deleted_at=from_db_or_none(row["deleted_at"]),
         delete_reason=row["delete_reason"],
         number=row["number"],
+        dealer_id=row["dealer_id"],
     )
 
 
@@ -182,19 +183,27 @@ class RecordingStore:
                 found.update((row["call_id"], _recording(row)) for row in rows)
         return found
 
+    @property
+    def node(self) -> DealerScope:
+        """This node's dealer: whose recordings are in this node's folder (another dealer's are on theirs)."""
+        return DealerScope.of(self._dealer_id)
+
     async def expired(self, before: datetime, limit: int) -> list[Recording]:
-        """Recordings still on disk that started before ``before``, oldest first."""
+        """This node's dealer's recordings still on disk that started before ``before``, oldest first."""
         async with self._db.read() as r:
             rows = await r.fetchall(
-                f"{_SELECT} WHERE r.deleted_at IS NULL AND r.started_at < ? ORDER BY r.started_at LIMIT ?",
+                f"{_SELECT} WHERE r.deleted_at IS NULL AND r.started_at < ? AND {dealer_sql(self.node, 'r.dealer_id')}"
+                " ORDER BY r.started_at LIMIT ?",
                 (to_db(before), limit),
             )
         return [_recording(row) for row in rows]
 
     async def live_paths(self) -> dict[str, int]:
-        """Path -> id of every recording whose file should exist."""
+        """Path -> id of every recording of this node's dealer whose file should exist (in this node's folder)."""
         async with self._db.read() as r:
-            rows = await r.fetchall("SELECT path, id FROM recordings WHERE deleted_at IS NULL")
+            rows = await r.fetchall(
+                f"SELECT path, id FROM recordings WHERE deleted_at IS NULL AND {dealer_sql(self.node, 'dealer_id')}"
+            )
         return {row["path"]: row["id"] for row in rows}
 
     async def search(
@@ -234,13 +243,24 @@ class RecordingStore:
         return [_recording(row) for row in rows]
 
     async def audit_trail(
-        self, recording_id: int | None = None, limit: int = 100, *, actor: str | None = None
+        self,
+        recording_id: int | None = None,
+        limit: int = 100,
+        *,
+        actor: str | None = None,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[AuditEntry]:
-        """Newest first: one recording's history, or every entry; only ``actor``'s when given."""
+        """Newest first: one recording's history, or every entry; only ``actor``'s when given; only of the
+        recordings ``dealers`` sees (an entry takes its dealer through its recording)."""
         where = [(c, v) for c, v in (("recording_id", recording_id), ("actor", actor)) if v is not None]
+        clauses = [f"{c} = ?" for c, _ in where]
+        if dealers.dealer_id is not None:  # (an orphan file's entry, of no recording, is the group's)
+            clauses.append(
+                f"recording_id IN (SELECT d.id FROM recordings d WHERE {dealer_sql(dealers, 'd.dealer_id')})"
+            )
         sql = "SELECT recording_id, action, actor, at, detail FROM recording_audit"
-        if where:
-            sql += " WHERE " + " AND ".join(f"{c} = ?" for c, _ in where)
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
         params: tuple[Any, ...] = (*(v for _, v in where), limit)
         async with self._db.read() as r:
             rows = await r.fetchall(sql + " ORDER BY id DESC LIMIT ?", params)

@@ -48,6 +48,7 @@ def _entry(row: Row) -> Suppression:
         lifted_at=from_db_or_none(row["lifted_at"]),
         lifted_by=row["lifted_by"],
         lift_reason=row["lift_reason"],
+        dealer_id=row["dealer_id"],
     )
 
 

@@ -128,8 +128,9 @@ class SupervisorService:
         )
         # The dealer-wide audit log too, still before the PBX is asked (the listen-in row has the details).
         await self._audit.record(
-            user.name, AuditAction.LISTEN_IN_START, agent, {"listen_in_id": record.id, "mode": mode.value}
-        )
+            user.name, AuditAction.LISTEN_IN_START, agent, {"listen_in_id": record.id, "mode": mode.value},
+            dealer_id=record.dealer_id,  # the agent's: this node's dealer (another dealer's are refused above)
+        )  # fmt: skip
         self._open.add(channel_id)
         try:
             await self._ami.originate(

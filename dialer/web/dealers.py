@@ -7,6 +7,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from dialer.domain.access.dealers import Dealer, DealerScope, scope_of_user
+from dialer.domain.audit.model import concerned_dealer
 from dialer.domain.auth.records import UserRecord
 from dialer.web.errors import BadRequest
 from dialer.web.keys import DEALER_CHOICES, DEALERS, DIALER, session_of
@@ -32,6 +33,12 @@ async def decide(request: web.Request, user: UserRecord) -> None:
 def dealers_of(request: web.Request) -> DealerScope:
     """The scope :func:`decide` set for this request."""
     return request[DEALERS]
+
+
+def audit_dealer(request: web.Request, target_dealer: int | None) -> int | None:
+    """The dealer an audit row of this request concerns: the person's, or for a group-wide person the
+    dealer of what they acted on (``target_dealer``; None: the group's) (docs/audit.md "Dealers")."""
+    return concerned_dealer(session_of(request).user.dealer_id, target_dealer)
 
 
 async def dealer_names(request: web.Request) -> dict[int, str]:

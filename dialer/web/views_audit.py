@@ -7,7 +7,7 @@ shows the moment someone looks; docs/audit.md gives what that costs on a large l
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +17,7 @@ from aiohttp import web
 from dialer.audit.service import ChainReport
 from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import MAX_TEXT, AuditAction, AuditEntry, AuditQuery
+from dialer.web.dealers import dealer_names, dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import parse_int
 from dialer.web.html import render, t
@@ -94,7 +95,7 @@ async def _find(request: web.Request) -> _Found:
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
     query, page = parse_query(request.query, tz)
     audit = request.app[DIALER].audit
-    entries, total = await audit.entries(query)
+    entries, total = await audit.entries(replace(query, dealers=dealers_of(request)))
     return _Found(query, page, entries, total, await audit.verify())
 
 
@@ -115,9 +116,13 @@ def _chain_json(chain: ChainReport) -> dict[str, Any]:
 async def api_audit_log(request: web.Request) -> web.StreamResponse:
     """Rows of one page, the number of matches, and the chain's state."""
     found = await _find(request)
+    names = await dealer_names(request)
     return web.json_response(
         {
-            "entries": [entry.to_json_dict() for entry in found.entries],
+            "entries": [
+                {**entry.to_json_dict(), "dealer": None if entry.dealer_id is None else names.get(entry.dealer_id)}
+                for entry in found.entries
+            ],
             "total": found.total,
             "page": found.page,
             "page_size": PAGE_SIZE,
@@ -139,19 +144,27 @@ async def audit_log_page(request: web.Request) -> web.StreamResponse:
     def detail(entry: AuditEntry) -> str:
         return ", ".join(f"{key}={value}" for key, value in sorted(entry.detail_dict().items()))
 
-    keys = ("web.audit.col.id", "web.audit.col.at", "web.audit.col.actor", "web.audit.col.action",
+    keys: tuple[str, ...] = ("web.audit.col.id", "web.audit.col.at", "web.audit.col.actor", "web.audit.col.action",
             "web.audit.col.target", "web.audit.col.detail")  # fmt: skip
-    rows = [
+    rows: list[tuple[object, ...]] = [
         (e.id, e.at.astimezone(tz).strftime("%Y-%m-%d %H:%M:%S"), e.actor, action(e), e.target, detail(e))
         for e in found.entries
     ]
+    if dealers_of(request).mixed:  # rows of several dealers: each names its own (or the group's)
+        keys += ("web.col.dealer",)
+        names = await dealer_names(request)
+        group = t(request, "web.dealer.group")
+        rows = [
+            (*row, group if e.dealer_id is None else names.get(e.dealer_id, ""))
+            for row, e in zip(rows, found.entries, strict=True)
+        ]
     broken = found.chain.broken
     chain = (
         t(request, "web.audit.chain_holds", rows=found.chain.rows)
         if broken is None
         else t(request, "web.audit.chain_broken", id=broken.id, why=t(request, "web.audit.break." + broken.kind.value))
     )
-    shared = {k: request.query[k] for k in ("action", "actor", "since", "until") if request.query.get(k)}
+    shared = {k: request.query[k] for k in ("action", "actor", "since", "until", "dealer") if request.query.get(k)}
     return render(
         request, "audit.html", t(request, "web.audit.title"),
         filters={k: request.query.get(k, "") for k in ("action", "actor", "since", "until")},

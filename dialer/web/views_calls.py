@@ -29,7 +29,7 @@ from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.leads.service import ManageError
 from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
-from dialer.web.dealers import dealers_of, phone_of
+from dialer.web.dealers import audit_dealer, dealers_of, phone_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user, t
@@ -224,8 +224,9 @@ async def api_call_transfer(request: web.Request) -> web.StreamResponse:
     except TransferRefused as exc:
         raise CallConflict(exc.code, str(exc)) from None
     await request.app[DIALER].audit.record(
-        actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id}
-    )
+        actor, AuditAction.CALL_TRANSFER, attempt.call_id, {"action": action.value, "to": target, "attempt": attempt_id},
+        dealer_id=audit_dealer(request, request.app[DIALER].dealer.id),  # a call of this node's PBX: its dealer's
+    )  # fmt: skip
     answer = state.to_json_dict()
     handed = state.handover is not None and state.handover.kind is not HandoverKind.CONFERENCE
     manual = request.app[DIALER].manual_calls

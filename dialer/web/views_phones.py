@@ -17,7 +17,7 @@ from aiohttp import web
 from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import AuditAction
 from dialer.domain.pbx.phones import NewPassword, PhoneAccount, PhoneError, PhoneNotFound
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import audit_dealer, dealers_of
 from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
@@ -44,6 +44,9 @@ def _endpoint(data: Mapping[str, Any]) -> str:
 async def _change(request: web.Request, change: str, endpoint: str) -> NewPassword | None:
     phones = request.app[DIALER].phones
     dealers = dealers_of(request)
+    # Whose phone it is, for the audit row: a new one is on this node's PBX, its dealer's.
+    existing = None if change == "add" else await phones.account(endpoint)
+    target_dealer = request.app[DIALER].dealer.id if existing is None else existing.dealer_id
     try:
         if change == "add":
             # A new account is on this node's PBX: its dealer's.
@@ -60,7 +63,9 @@ async def _change(request: web.Request, change: str, endpoint: str) -> NewPasswo
     except PhoneError as exc:
         raise BadRequest({"endpoint": str(exc)}) from None
     actor = console_actor(request)
-    await request.app[DIALER].audit.record(actor, _AUDITED[change], endpoint)
+    await request.app[DIALER].audit.record(
+        actor, _AUDITED[change], endpoint, dealer_id=audit_dealer(request, target_dealer)
+    )
     return made
 
 

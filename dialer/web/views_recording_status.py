@@ -4,7 +4,9 @@ Files without rows and rows without files come from :meth:`RecordingRegistry.rec
 ``fix`` (it only reads); what retention deletes now and next, and its last deletion, from the same
 registry. Running reconcile from here is the CLI's ``reconcile [--fix]``, recorded in the audit log
 (``recording.reconcile``, with what it found and fixed). The administrator and the supervisor see
-this page (``recording.maintain``): paths and counts, never a recording's sound.
+this page (``recording.maintain``): paths and counts, never a recording's sound. The folder and its
+recordings are this node's, so its dealer's: another dealer's people find no such page here (their
+own dealer's node serves theirs), like the wallboard.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ from typing import Any
 
 from aiohttp import web
 
+from dialer.domain.access.dealers import DealerScope
 from dialer.domain.access.policy import Action
 from dialer.domain.audit.model import AuditAction, AuditQuery
 from dialer.recording.registry import ReconcileReport
-from dialer.web.errors import BadRequest
+from dialer.web.dealers import dealers_of
+from dialer.web.errors import BadRequest, NotFound
 from dialer.web.forms import json_object
 from dialer.web.html import render, t
 from dialer.web.keys import DIALER, console_actor
@@ -50,14 +54,25 @@ def _report_json(report: ReconcileReport) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def _this_nodes_dealer(request: web.Request) -> int:
+    """This node's dealer, whose recordings folder this is; :class:`NotFound` for another dealer's people."""
+    node = request.app[DIALER].dealer.id
+    if not dealers_of(request).allows(node):
+        raise NotFound("recording_status_not_found", "this node's recordings are another dealer's")
+    return node
+
+
 async def _status(request: web.Request) -> dict[str, Any]:
+    node = _this_nodes_dealer(request)
     app = request.app[DIALER]
     registry = app.recordings
     report = await registry.reconcile(fix=False)
     cutoff, upcoming = await registry.retention_outlook(OUTLOOK, OUTLOOK_SHOWN + 1)
     days = app.settings.recording.retention_days
     purged = await registry.last_purged()
-    runs, _ = await app.audit.entries(AuditQuery(action=AuditAction.RECORDING_RECONCILE, limit=RUNS_SHOWN))
+    runs, _ = await app.audit.entries(
+        AuditQuery(action=AuditAction.RECORDING_RECONCILE, limit=RUNS_SHOWN, dealers=DealerScope.of(node))
+    )
     return {
         "reconcile": _report_json(report),
         "retention": {
@@ -77,10 +92,12 @@ async def _status(request: web.Request) -> dict[str, Any]:
 
 async def _run(request: web.Request, fix: bool) -> dict[str, Any]:
     """Reconcile (``--fix`` when asked) and record the run in the audit log before answering."""
+    node = _this_nodes_dealer(request)
     app = request.app[DIALER]
     report = _report_json(await app.recordings.reconcile(fix=fix))
     detail = {"fix": fix, "clean": report["clean"], **report["counts"]}
-    await app.audit.record(console_actor(request), AuditAction.RECORDING_RECONCILE, "recordings", detail)
+    await app.audit.record(console_actor(request), AuditAction.RECORDING_RECONCILE, "recordings", detail,
+                           dealer_id=node)  # fmt: skip
     return report
 
 

@@ -19,7 +19,7 @@ from dialer.domain.recording.model import Recording
 from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import audit_dealer, dealers_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -135,6 +135,7 @@ async def _serve(request: web.Request, action: Action, disposition: str) -> web.
         AuditAction.RECORDING_PLAY if action is Action.RECORDING_PLAY else AuditAction.RECORDING_DOWNLOAD,
         str(recording.id),
         {"agent": recording.agent, "start": start, "length": length},
+        dealer_id=audit_dealer(request, recording.dealer_id),
     )
     response = web.StreamResponse(status=206 if isinstance(wanted, ByteRange) else 200, headers=headers)
     if isinstance(wanted, ByteRange):

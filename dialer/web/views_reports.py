@@ -17,7 +17,7 @@ from dialer.domain.kpi.targets import TargetError, TargetKpi, TargetProgress, pa
 from dialer.domain.reports.sheets import Week
 from dialer.domain.reports.tables import Sheet, daily_tables, percent, weekly_tables
 from dialer.kpi.service import daily, monthly_kpis, set_target, weekly
-from dialer.web.dealers import dealer_names, dealers_of
+from dialer.web.dealers import audit_dealer, dealer_names, dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object
 from dialer.web.html import policy_user, render, t
@@ -67,8 +67,9 @@ async def reports_xlsx(request: web.Request) -> web.StreamResponse:
     month = _month(request)
     body = to_xlsx(tables(await gather(request.app[DIALER], month, dealers_of(request)), request[LANG]))
     await request.app[DIALER].audit.record(
-        session_of(request).user.name, AuditAction.EXPORT, "reports.xlsx", {"month": str(month)}
-    )
+        session_of(request).user.name, AuditAction.EXPORT, "reports.xlsx", {"month": str(month)},
+        dealer_id=audit_dealer(request, dealers_of(request).dealer_id),
+    )  # fmt: skip
     return _xlsx(body, f"dcc-report-{month}.xlsx")
 
 
@@ -161,8 +162,9 @@ async def daily_page(request: web.Request) -> web.StreamResponse:
 async def daily_xlsx(request: web.Request) -> web.StreamResponse:
     day, _title, sheets, _note = await _daily(request)
     await request.app[DIALER].audit.record(
-        session_of(request).user.name, AuditAction.EXPORT, "reports.daily.xlsx", {"date": day}
-    )
+        session_of(request).user.name, AuditAction.EXPORT, "reports.daily.xlsx", {"date": day},
+        dealer_id=audit_dealer(request, dealers_of(request).dealer_id),
+    )  # fmt: skip
     return _xlsx(to_xlsx(sheets), f"dcc-daily-{day}.xlsx")
 
 
@@ -188,8 +190,9 @@ async def weekly_page(request: web.Request) -> web.StreamResponse:
 async def weekly_xlsx(request: web.Request) -> web.StreamResponse:
     week, _title, sheets = await _weekly(request)
     await request.app[DIALER].audit.record(
-        session_of(request).user.name, AuditAction.EXPORT, "reports.weekly.xlsx", {"week": week}
-    )
+        session_of(request).user.name, AuditAction.EXPORT, "reports.weekly.xlsx", {"week": week},
+        dealer_id=audit_dealer(request, dealers_of(request).dealer_id),
+    )  # fmt: skip
     return _xlsx(to_xlsx(sheets), f"dcc-weekly-{week}.xlsx")
 
 
@@ -241,6 +244,7 @@ async def _set_targets(request: web.Request, month: Month, values: Mapping[str, 
         await app.audit.record(
             session_of(request).user.name, AuditAction.KPI_TARGET_SET, str(month),
             {"kpi": kpi.value, "target": target, "previous": before.get(kpi)},
+            dealer_id=audit_dealer(request, dealer_id),
         )  # fmt: skip
 
 

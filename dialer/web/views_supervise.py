@@ -30,7 +30,7 @@ from dialer.supervisor.errors import (
     SupervisorError,
 )
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
-from dialer.web.dealers import dealers_of
+from dialer.web.dealers import dealer_names, dealers_of
 from dialer.web.errors import BadRequest, Forbidden, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -187,7 +187,7 @@ async def _audit_rows(request: web.Request) -> list[ListenIn]:
     assert days is not None
     agent = request.query.get("agent") or None
     since = request.app[DIALER].clock.now() - timedelta(days=days)
-    return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT)
+    return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT, dealers=dealers_of(request))
 
 
 _AUDIT_QUERY = (
@@ -223,14 +223,20 @@ async def audit_page(request: web.Request) -> web.StreamResponse:
             else t(request, "web.listen.end." + row.end_reason)
         )
 
-    keys = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
+    keys: tuple[str, ...] = ("supervise.col.id", "supervise.col.supervisor", "supervise.col.agent", "supervise.col.modes",
             "supervise.col.started", "supervise.col.seconds", "web.listen.col.end")  # fmt: skip
+    table: list[tuple[object, ...]] = [
+        (r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r))
+        for r in rows
+    ]
+    if dealers_of(request).mixed:  # several dealers' listen-ins: each names its dealer
+        keys += ("web.col.dealer",)
+        names = await dealer_names(request)
+        table = [(*line, names.get(r.dealer_id, "")) for line, r in zip(table, rows, strict=True)]
     return render(
         request, "supervise_log.html", t(request, "web.listen.audit_title"),
         days=request.query.get("days", _DEFAULT_DAYS), agent=request.query.get("agent", ""),
-        headers=[t(request, k) for k in keys],
-        rows=[(r.id, r.supervisor, r.agent, modes(r), when(r), "" if r.seconds is None else f"{r.seconds:.0f}", ended(r))
-              for r in rows],
+        headers=[t(request, k) for k in keys], rows=table,
     )  # fmt: skip
 
 

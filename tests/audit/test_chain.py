@@ -20,6 +20,7 @@ from dialer.domain.audit.model import (
     AuditQuery,
     BreakKind,
     ChainBreak,
+    Encoding,
     encode_detail,
     row_hash,
 )
@@ -39,7 +40,9 @@ async def _five(audit: AuditService, clock: VirtualClock) -> list[AuditEntry]:
     rows = []
     for n in range(5):
         clock.advance(60)
-        rows.append(await audit.record("li", AuditAction.EXPORT, f"reports-{n}.xlsx", {"month": "2026-11"}))
+        rows.append(
+            await audit.record("li", AuditAction.EXPORT, f"reports-{n}.xlsx", {"month": "2026-11"}, dealer_id=1)
+        )
     return rows
 
 
@@ -62,11 +65,14 @@ def test_the_hash_covers_every_field_and_the_link() -> None:
         "target": "x",
         "detail": "{}",
         "prev_hash": GENESIS,
+        "dealer_id": 2,
+        "encoding": Encoding.DEALER,
     }
     digest = row_hash(**fields)  # type: ignore[arg-type]
     assert len(digest) == 64 and digest == row_hash(**fields)  # type: ignore[arg-type]
     for name, other in [("id", 2), ("actor", "lj"), ("action", "login"), ("target", "y"), ("detail", '{"a":1}'),
-                        ("prev_hash", "1" * 64)]:  # fmt: skip
+                        ("prev_hash", "1" * 64), ("dealer_id", 3), ("dealer_id", None),
+                        ("encoding", Encoding.PLAIN)]:  # fmt: skip
         assert row_hash(**{**fields, name: other}) != digest, name  # type: ignore[arg-type]
     # Field boundaries cannot be shifted: "a","bc" and "ab","c" hash apart.
     assert row_hash(**{**fields, "actor": "a", "target": "bc"}) != row_hash(**{**fields, "actor": "ab", "target": "c"})  # type: ignore[arg-type]
@@ -117,7 +123,8 @@ async def test_an_edited_row_with_its_hash_recomputed_breaks_the_link_after_it(
 ) -> None:
     rows = await _five(audit, clock)
     forged = row_hash(id=2, at=to_db(rows[1].at), actor="x", action=rows[1].action, target=rows[1].target,
-                      detail=rows[1].detail, prev_hash=rows[1].prev_hash)  # fmt: skip
+                      detail=rows[1].detail, prev_hash=rows[1].prev_hash, dealer_id=1,
+                      encoding=Encoding.DEALER)  # fmt: skip
     await _tamper(db, "UPDATE audit_log SET actor = 'x', hash = ? WHERE id = 2", (forged,))
     assert (await audit.verify()).broken == ChainBreak(3, BreakKind.LINK)
 
@@ -132,7 +139,9 @@ async def test_parallel_appends_from_two_connections_keep_one_chain(
         other = AuditService(AuditStore(other_db), clock)
         await asyncio.gather(
             *(
-                (audit if n % 2 else other).record(f"user{n}", AuditAction.LOGIN, f"user{n}", {"address": "10.0.0.1"})
+                (audit if n % 2 else other).record(
+                    f"user{n}", AuditAction.LOGIN, f"user{n}", {"address": "10.0.0.1"}, dealer_id=1
+                )
                 for n in range(60)
             )
         )
@@ -147,25 +156,29 @@ async def test_parallel_appends_from_two_connections_keep_one_chain(
 
 async def test_every_append_is_in_the_structured_log_with_id_and_hash(audit: AuditService) -> None:
     with capture_logs() as logs:
-        entry = await audit.record("li", AuditAction.LOGIN, "li", {"address": "10.0.0.9"})
+        entry = await audit.record("li", AuditAction.LOGIN, "li", {"address": "10.0.0.9"}, dealer_id=1)
     (line,) = [e for e in logs if e["event"] == "audit.appended"]
     assert (line["id"], line["hash"], line["action"]) == (entry.id, entry.hash, "login")
 
 
 async def test_the_suppression_hook_masks_the_number(audit: AuditService) -> None:
-    entry = await audit.suppression_changed("li", "+8613800138000", added=True, reason="勿扰", source="console")
+    entry = await audit.suppression_changed(
+        "li", "+8613800138000", added=True, reason="勿扰", source="console", dealer_id=1
+    )
     assert (entry.action, entry.target, entry.detail_dict()) == (
         "suppression.add",
         "+86138****8000",
         {"reason": "勿扰", "source": "console"},
     )
-    removed = await audit.suppression_changed("li", "+8613800138000", added=False, reason="asked", source="cli")
-    assert removed.action == "suppression.remove"
+    removed = await audit.suppression_changed(
+        "li", "+8613800138000", added=False, reason="asked", source="cli", dealer_id=1
+    )
+    assert (removed.action, removed.dealer_id) == ("suppression.remove", 1)
 
 
 async def test_filters_and_pages(audit: AuditService, clock: VirtualClock) -> None:
     await _five(audit, clock)  # 09:01 .. 09:05 local, exports by li
-    await audit.record("zhang", AuditAction.LOGIN, "zhang")
+    await audit.record("zhang", AuditAction.LOGIN, "zhang", dealer_id=1)
     only_li, total = await audit.entries(AuditQuery(actor="li", limit=2, offset=1))
     assert total == 5 and [e.id for e in only_li] == [4, 3]
     logins, total = await audit.entries(AuditQuery(action=AuditAction.LOGIN))
@@ -175,5 +188,5 @@ async def test_filters_and_pages(audit: AuditService, clock: VirtualClock) -> No
 
 
 async def test_a_hostile_actor_is_clipped(audit: AuditService) -> None:
-    entry = await audit.record("x" * 10_000, AuditAction.LOGIN_FAILED, "y" * 10_000)
+    entry = await audit.record("x" * 10_000, AuditAction.LOGIN_FAILED, "y" * 10_000, dealer_id=1)
     assert len(entry.actor) == len(entry.target) == 200

@@ -36,8 +36,8 @@ async def test_any_filter_gets_a_matching_page_or_a_named_400(
 ) -> None:
     if not (await dialer_app.audit.entries(AuditQuery(action=AuditAction.EXPORT)))[1]:
         for n in range(3):
-            await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx")
-            await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"})
+            await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx", dealer_id=1)
+            await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"}, dealer_id=1)
     headers = logins[Role.SUPERVISOR].headers()
     resp = await client.get("/api/audit", params=query, headers=headers)
     assert resp.status in (200, 400), (query, resp.status)

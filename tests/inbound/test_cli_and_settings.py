@@ -15,6 +15,7 @@ from dialer.clock import VirtualClock
 from dialer.config import load
 from dialer.settings import ConfigError
 from dialer.store.database import Database
+from dialer.store.dealers import DealerStore
 from dialer.store.listen_ins import ListenInStore
 from tests.conftest import write_config
 
@@ -73,6 +74,9 @@ def test_supervise_log_lists_the_audit(tmp_path: Path, capsys: pytest.CaptureFix
             await store.add_mode(row.id, "barge")
             clock.advance(90)
             await store.close(row.channel_id, clock.now(), "stopped")
+            b = await DealerStore(db).ensure("b", "B 店", clock.now())
+            await ListenInStore(db, dealer_id=b.id).open(supervisor="b_sup", agent="b_agent", phone="b_phone",
+                                                         channel_id="b-leg", mode="listen", at=clock.now())  # fmt: skip
 
     asyncio.run(seed())
     cfg = str(write_config(tmp_path))
@@ -80,6 +84,13 @@ def test_supervise_log_lists_the_audit(tmp_path: Path, capsys: pytest.CaptureFix
     assert main(["--config", cfg, "supervise", "log"], clock=VirtualClock(SEEDED + timedelta(days=7))) == 0
     out = capsys.readouterr().out
     assert "主管" in out and "zhang.wei" in out and "listen→barge" in out and "90" in out
+    assert "b_agent" not in out and "经销商" not in out  # this node's dealer's listen-ins only, by default
+    week_later = VirtualClock(SEEDED + timedelta(days=7))
+    for whose, agents in ((["--dealer", "b"], ["b_agent"]), (["--group"], ["b_agent", "agent2"])):
+        assert main(["--config", cfg, "supervise", "log", "--json", *whose], clock=week_later) == 0
+        assert [r["agent"] for r in json.loads(capsys.readouterr().out)] == agents, whose
+    assert main(["--config", cfg, "supervise", "log", "--group"], clock=week_later) == 0
+    assert "经销商" in capsys.readouterr().out
     assert main(["--config", cfg, "supervise", "log", "--json"], clock=VirtualClock(SEEDED + timedelta(days=60))) == 0
     assert json.loads(capsys.readouterr().out) == []
     assert main(["--config", cfg, "supervise", "log", "--json", "--agent", "agent9"]) == 0

@@ -144,3 +144,44 @@ def test_kpi_and_the_sheets_are_this_nodes_dealers_unless_asked_for_another_or_t
     with pytest.raises(SystemExit):  # one or the other
         main(["--config", cfg, "kpi", "--month", "2025-03", "--dealer", "b", "--group"])
     assert "not allowed with argument --dealer" in capsys.readouterr().err
+
+
+def test_the_lists_are_this_nodes_dealers_unless_asked_for_another_or_the_group(tmp_path, capsys):
+    """``dialer campaign list``, ``leads due``, ``leads owners`` and ``dnc list`` (issue #16): the node's
+    dealer by default, ``--dealer CODE`` or ``--group``, whose table then names each row's dealer."""
+    asyncio.run(_seed(tmp_path))
+    asyncio.run(_second_dealer(tmp_path))
+    cfg = str(write_config(tmp_path))
+    (tmp_path / "b").mkdir()
+    node_b = str(write_config(tmp_path / "b", store={"path": str(tmp_path / "store.sqlite3")}, dealer={"code": "b"}))
+    hq = str(REPO / "config" / "campaigns" / "hq.toml")
+    for node, number in ((cfg, "13700000001"), (node_b, "13700000002")):  # each node's dealer's own
+        assert main(["--config", node, "campaign", "create", hq]) == 0
+        assert main(["--config", node, "dnc", "add", number, "--reason", "投诉"]) == 0
+    capsys.readouterr()
+
+    def dealers(*argv: str) -> list[str | None]:
+        assert main(["--config", cfg, *argv, "--json"]) == 0
+        return sorted(row["dealer"] for row in json.loads(capsys.readouterr().out))
+
+    for listing in (["campaign", "list"], ["leads", "due", "--all"], ["dnc", "list"]):
+        assert dealers(*listing) == dealers(*listing, "--dealer", "main") and set(dealers(*listing)) == {"main"}
+        assert set(dealers(*listing, "--dealer", "b")) == {"b"}, listing
+        assert set(dealers(*listing, "--group")) == {"main", "b"}, listing
+        assert main(["--config", cfg, "--lang", "en", *listing, "--dealer", "nope"]) == 2, listing
+        assert "no dealer with code nope" in capsys.readouterr().err
+        assert main(["--config", cfg, *listing]) == 0
+        assert "经销商" not in capsys.readouterr().out, listing
+        assert main(["--config", cfg, *listing, "--group"]) == 0
+        table = capsys.readouterr().out
+        assert "经销商" in table and " b" in table and " main" in table, listing
+
+    def owners(*whose: str) -> set[str]:
+        assert main(["--config", cfg, "leads", "owners", "--json", *whose]) == 0
+        return {row["owner"] for row in json.loads(capsys.readouterr().out) if row["total"]}
+
+    assert (owners(), owners("--dealer", "b"), owners("--group")) == ({"王芳"}, {"李娜"}, {"王芳", "李娜"})
+    # A number on the list stays undialled across the group, whichever dealer's people put it there.
+    assert main(["--config", cfg, "dnc", "add", "13700000002", "--reason", "again"]) == 0
+    assert "13700000002" in capsys.readouterr().out
+    assert dealers("dnc", "list", "--dealer", "b") == ["b"] and dealers("dnc", "list") == ["main"]

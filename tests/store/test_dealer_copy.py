@@ -64,7 +64,7 @@ async def fill(path: Path, clock: VirtualClock, tag: str, first: int) -> None:
         users = UserStore(db)
         for login in (f"{tag}-agent", f"{tag}-boss"):
             await users.add(name=login, role=Role.AGENT, agent=login, password_hash="x", at=clock.now())
-            await audit.record("cli:it", AuditAction.USER_ADD, login, {"role": "agent"})
+            await audit.record("cli:it", AuditAction.USER_ADD, login, {"role": "agent"}, dealer_id=1)
         # What every showroom has: an admin, the agent on phone 8001 (its PBX's numbering), the name lead
         # files use for them, the phone's SIP account; per dealer in the group (migration 0195).
         await users.add(name="admin", role=Role.ADMIN, agent=None, password_hash="x", at=clock.now())
@@ -101,7 +101,7 @@ async def more(world: World, audit: AuditService, tag: str, first: int) -> None:
     message = NewMessage(f"+86138{first:08d}", "您好", 8, 1, False, None, a, None, f"{tag}-{first}", "sms", clock.now())
     await SmsStore(db).add_message(message, clock.now())
     await world.suppressions.add(f"+86138{first + 2:08d}", "asked", SuppressionSource.CALL, clock.now(), "agent", b)
-    await audit.record(f"{tag}-boss", AuditAction.EXPORT, "reports.xlsx", {"month": "2026-11"})
+    await audit.record(f"{tag}-boss", AuditAction.EXPORT, "reports.xlsx", {"month": "2026-11"}, dealer_id=1)
 
 
 def digest(path: Path) -> str:
@@ -126,7 +126,7 @@ async def group(store_target: str | Path, tmp_path: Path, clock: VirtualClock) -
     await fill(other, clock, "other", 10_000)
     async with await Database.open(store_target, clock=clock) as db:
         await UserStore(db).add(name="group-admin", role=Role.ADMIN, agent=None, password_hash="x", at=clock.now())
-        await AuditService(AuditStore(db), clock).record("cli:root", AuditAction.USER_ADD, "group-admin")
+        await AuditService(AuditStore(db), clock).record("cli:root", AuditAction.USER_ADD, "group-admin", dealer_id=1)
     assert (await copy(other, store_target, "other", clock)).ok
     return store_target
 
@@ -208,6 +208,10 @@ async def test_a_dealer_is_copied_verified_and_a_second_run_copies_only_what_is_
     last = await rows(group, "SELECT action, target, detail FROM audit_log ORDER BY id DESC LIMIT 2")
     assert last[0]["action"] == "store.copy" and last[0]["target"] == "d1"
     assert '"copied_from_dealer":"d1"' in last[1]["detail"]
+    # Each copied row, and the copy's own, is the copied dealer's: its people see them in the group's log.
+    copied_rows = await rows(group, "SELECT dealer_id, encoding FROM audit_log WHERE detail LIKE ?"
+                             " OR (action = 'store.copy' AND target = 'd1')", '%"copied_from_dealer":"d1"%')  # fmt: skip
+    assert len(copied_rows) == 4 and {(r["dealer_id"], r["encoding"]) for r in copied_rows} == {(dealers["d1"], 2)}
 
     # Again: nothing new, nothing written (not even an audit row).
     audit_rows = len(await rows(group, "SELECT id FROM audit_log"))

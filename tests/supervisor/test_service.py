@@ -64,9 +64,13 @@ class Trail:
 
     def __init__(self) -> None:
         self.rows: list[tuple[str, AuditAction, str, dict[str, Any]]] = []
+        self.dealers: list[int | None] = []
 
-    async def record(self, actor: str, action: AuditAction, target: str, detail: Any = None) -> None:
+    async def record(
+        self, actor: str, action: AuditAction, target: str, detail: Any = None, *, dealer_id: int | None
+    ) -> None:
         self.rows.append((actor, action, target, dict(detail or {})))
+        self.dealers.append(dealer_id)
 
 
 @pytest.fixture
@@ -128,6 +132,7 @@ async def test_start_is_in_the_dealer_audit_log_even_when_the_pbx_refuses(env) -
         {"listen_in_id": session.id, "mode": "whisper"},
     )
     assert [row[1] for row in trail.rows] == [AuditAction.LISTEN_IN_START] * 2
+    assert trail.dealers == [1, 1]  # the listen-in's: this node's dealer's
 
 
 @pytest.mark.parametrize(

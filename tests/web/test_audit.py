@@ -96,9 +96,9 @@ async def test_recording_plays_and_downloads_are_audited(
 
 async def test_the_page_and_the_api_filter_and_page(client: TestClient, dialer_app: App, clock: VirtualClock) -> None:
     for n in range(120):
-        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx")
+        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx", dealer_id=1)
     clock.advance(2 * 86400)
-    await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"})
+    await dialer_app.audit.record("zhang", AuditAction.LOGIN, "zhang", {"address": "10.0.0.5"}, dealer_id=1)
     new = await dialer_app.auth.login("li", PASSWORD, "10.0.0.6")  # the old sessions went idle meanwhile
     boss = Login(Role.SUPERVISOR, new.token, new.csrf).headers()
 
@@ -132,7 +132,7 @@ async def test_the_page_shows_where_the_chain_breaks(
     client: TestClient, dialer_app: App, logins: dict[Role, Login]
 ) -> None:
     for n in range(4):
-        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx")
+        await dialer_app.audit.record("li", AuditAction.EXPORT, f"x{n}.xlsx", dealer_id=1)
     async with dialer_app.db.write() as tx:
         await tx.execute("DROP TRIGGER audit_log_no_delete")
         await tx.execute("DELETE FROM audit_log WHERE target = 'x1.xlsx'")
@@ -169,9 +169,15 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
     for argv in run:
         assert main(["--config", cfg, *argv], clock=clock) == 0, argv
     capsys.readouterr()
-    assert main(["--config", cfg, "audit", "list", "--json"], clock=clock) == 0
+    assert main(["--config", cfg, "audit", "list", "--json", "--group"], clock=clock) == 0
     rows = json.loads(capsys.readouterr().out)
     me = f"cli:{getpass.getuser()}"
+    # The user's changes and the dealer's DOSS sheet are the node's dealer's; a backup of the store the group's.
+    assert [r["dealer"] for r in reversed(rows)] == ["main"] * 6 + [None]
+    assert main(["--config", cfg, "audit", "list", "--json"], clock=clock) == 0  # (default: this node's dealer)
+    assert [r["target"] for r in json.loads(capsys.readouterr().out)][:2] == ["doss.xlsx", "chen"]
+    assert main(["--config", cfg, "audit", "list", "--dealer", "nowhere"], clock=clock) == 2
+    assert "nowhere" in capsys.readouterr().err
     assert [(r["actor"], r["action"], r["target"]) for r in reversed(rows)] == [
         (me, "user.add", "chen"),
         (me, "user.password", "chen"),

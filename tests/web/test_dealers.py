@@ -14,11 +14,14 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from dialer.app import App
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.access.policy import Role
+from dialer.domain.audit.model import AuditAction
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.promotions.model import NewPromotion, PromotionKind
+from dialer.store.listen_ins import ListenInStore
 from dialer.web.keys import AUTH, ROUTES
 from dialer.web.routing import RouteSpec
 from tests.conftest import VirtualClock
@@ -188,3 +191,136 @@ async def test_dealer_b_campaign_enrols_only_dealer_b_leads(
     main = await dialer_app.campaigns.create(ROOT / "config" / "campaigns" / "hq.toml", "test")
     _record, enrolled = await dialer_app.campaigns.command(main.id, Command.START, "test")
     assert enrolled == 2
+
+
+# The oversight pages and their JSON twins that list rows (issue #16): the audit log, the listen-in audit.
+_OVERSIGHT = (("/api/audit", "/audit", "entries"), ("/api/listen-ins", "/supervise/log", "listen_ins"))
+
+
+async def _oversight_rows(dialer_app: App, clock: VirtualClock) -> int:
+    """An audit row and a listen-in of each dealer, and a group-level audit row; dealer b's id."""
+    b = await dialer_app.dealers.ensure("b", "B 店", clock.now())
+    await dialer_app.audit.record("cli:it", AuditAction.EXPORT, "main-export.xlsx", dealer_id=MAIN_DEALER_ID)
+    await dialer_app.audit.record("cli:it", AuditAction.EXPORT, "b-export.xlsx", dealer_id=b.id)
+    await dialer_app.audit.record("cli:it", AuditAction.EXPORT, "group-backup", dealer_id=None)
+    for store, agent in ((dialer_app.listen_ins, "agent1"), (ListenInStore(dialer_app.db, dealer_id=b.id), "b_agent")):
+        await store.open(supervisor="sup", agent=agent, phone="sup-phone", channel_id=f"spy-{agent}", mode="listen",
+                         at=clock.now())  # fmt: skip
+    return b.id
+
+
+async def test_the_audit_log_and_the_listen_in_audit_show_a_dealers_people_their_dealers_rows(
+    client: TestClient, dialer_app: App, clock: VirtualClock, dealer_b_logins: dict[Role, Login],
+    logins: dict[Role, Login],
+) -> None:  # fmt: skip
+    b = await _oversight_rows(dialer_app, clock)
+    specs = {spec.path: spec for spec in client.app[ROUTES].values() if spec.method == "GET"}
+    for api, page, key in _OVERSIGHT:
+        for role, login in dealer_b_logins.items():
+            if role not in specs[api].allowed_roles():
+                assert (await client.get(api, headers=login.headers())).status == 403, (api, role)
+                continue
+            rows = (await (await client.get(api, headers=login.headers())).json())[key]
+            assert rows and {r["dealer_id"] for r in rows} == {b}, (api, role)
+            html = await (await client.get(page, headers=login.headers())).text()
+            assert "agent1" not in html and "main-export" not in html and "group-backup" not in html, (page, role)
+            assert "<th>经销商</th>" not in html
+        rows = (await (await client.get(api, headers=logins[Role.SUPERVISOR].headers())).json())[key]
+        assert rows and {r["dealer_id"] for r in rows} == {MAIN_DEALER_ID}, api
+    seen_b = (await (await client.get("/api/audit", headers=dealer_b_logins[Role.ADMIN].headers())).json())["entries"]
+    assert "b-export.xlsx" in {e["target"] for e in seen_b} and {e["dealer"] for e in seen_b} == {"b"}
+    seen_b = await (await client.get("/api/listen-ins", headers=dealer_b_logins[Role.ADMIN].headers())).json()
+    assert [r["agent"] for r in seen_b["listen_ins"]] == ["b_agent"]
+
+
+async def test_a_group_user_sees_every_dealers_audit_and_listen_ins_and_narrows_to_one(
+    client: TestClient, dialer_app: App, clock: VirtualClock, group_login: Login
+) -> None:
+    b = await _oversight_rows(dialer_app, clock)
+    headers = group_login.headers()
+    targets = {e["target"] for e in (await (await client.get("/api/audit", headers=headers)).json())["entries"]}
+    assert {"main-export.xlsx", "b-export.xlsx", "group-backup"} <= targets
+    only_b = (await (await client.get("/api/audit?dealer=b", headers=headers)).json())["entries"]
+    assert only_b and {e["dealer_id"] for e in only_b} == {b} and "b-export.xlsx" in {e["target"] for e in only_b}
+    only_main = (await (await client.get("/api/audit?dealer=main", headers=headers)).json())["entries"]
+    assert {e["dealer_id"] for e in only_main} == {MAIN_DEALER_ID}
+    page = await (await client.get("/audit", headers=headers)).text()
+    assert "<th>经销商</th>" in page and "<td>b</td>" in page and "<td>集团</td>" in page
+    page = await (await client.get("/audit?dealer=b", headers=headers)).text()
+    assert "<th>经销商</th>" not in page and "main-export" not in page
+    assert '<input type="hidden" name="dealer" value="b">' in page  # the filter form keeps the choice
+    agents = [r["agent"] for r in (await (await client.get("/api/listen-ins", headers=headers)).json())["listen_ins"]]
+    assert sorted(agents) == ["agent1", "b_agent"]
+    only_b = (await (await client.get("/api/listen-ins?dealer=b", headers=headers)).json())["listen_ins"]
+    assert [r["agent"] for r in only_b] == ["b_agent"]
+    page = await (await client.get("/supervise/log", headers=headers)).text()
+    assert "<th>经销商</th>" in page and "<td>b</td>" in page
+    assert "agent1" not in await (await client.get("/supervise/log?dealer=b", headers=headers)).text()
+    # A group-wide person's export is the chosen dealer's row, or the group's.
+    for query in ("&dealer=b", ""):
+        assert (await client.get(f"/reports/export.xlsx?month=2026-11{query}", headers=headers)).status == 200
+    exports = (await (await client.get("/api/audit?action=export&actor=group_sup", headers=headers)).json())["entries"]
+    assert [e["dealer_id"] for e in exports] == [None, b]
+
+
+async def test_the_recording_status_is_the_nodes_dealers(
+    client: TestClient, dealer_a: DealerA, dealer_b_logins: dict[Role, Login], logins: dict[Role, Login],
+    group_login: Login,
+) -> None:  # fmt: skip
+    paths = (("GET", "/api/recordings/status"), ("GET", "/recordings/status"),
+             ("POST", "/api/recordings/reconcile"), ("POST", "/recordings/status/reconcile"))  # fmt: skip
+    for role in (Role.ADMIN, Role.SUPERVISOR):
+        for method, path in paths:
+            resp = await client.request(method, path, headers=dealer_b_logins[role].headers(), allow_redirects=False)
+            assert resp.status == 404, (method, path, role)
+    group = group_login.headers()
+    assert (await client.get("/api/recordings/status?dealer=b", headers=group)).status == 404
+    # The node's dealer's people and the group see it; a run is this node's dealer's audit row.
+    ran = await client.post("/api/recordings/reconcile", headers=group)
+    assert ran.status == 200
+    status = await (await client.get("/api/recordings/status", headers=logins[Role.SUPERVISOR].headers())).json()
+    assert [r["actor"] for r in status["reconcile_runs"]] == ["web:group_sup"]
+    entries = (await (await client.get("/api/audit?action=recording.reconcile", headers=group)).json())["entries"]
+    assert [e["dealer_id"] for e in entries] == [MAIN_DEALER_ID]
+
+
+async def test_owner_names_and_aliases_are_a_dealers_own(
+    client: TestClient, dialer_app: App, data: Fixtures, dealer_b_logins: dict[Role, Login], logins: dict[Role, Login]
+) -> None:
+    async with dialer_app.db.write() as tx:  # a name a lead file wrote that nobody goes by yet
+        await tx.execute("UPDATE leads SET owner = '老李' WHERE id = ?", (data.other_lead,))
+    await dialer_app.manager.add_alias("小张", "agent1", "test")
+    main_names = await (await client.get("/api/owners", headers=logins[Role.SALES_MANAGER].headers())).json()
+    assert [a["alias"] for a in main_names["aliases"]] == ["小张"] and ["老李", 1] in [
+        [o["owner"], o["leads"]] for o in main_names["unknown"]
+    ]
+    manager_b = dealer_b_logins[Role.SALES_MANAGER].headers()
+    assert await (await client.get("/api/owners", headers=manager_b)).json() == {"aliases": [], "unknown": []}
+    page = await (await client.get("/manage/owners", headers=manager_b)).text()
+    assert "小张" not in page and "老李" not in page
+    # Another dealer's agent is no one to map a name to, nor is another dealer's alias there to forget.
+    for path, body, field in (("/api/owners/aliases", {"alias": "老李", "user": "agent1"}, "user"),
+                              ("/api/owners/aliases/remove", {"alias": "小张"}, "alias")):  # fmt: skip
+        resp = await client.post(path, json=body, headers=manager_b)
+        assert resp.status == 400 and field in (await resp.json())["fields"], path
+    # Dealer b's own agent may go by 老李 at b: main's lead of that name stays main's 老李's.
+    resp = await client.post("/api/owners/aliases", json={"alias": "老李", "user": "b_agent"}, headers=manager_b)
+    assert resp.status == 200 and (await resp.json())["leads_moved"] == 0
+    assert (await dialer_app.leads.store.get(data.other_lead)).owner == "老李"
+
+
+async def test_a_group_admins_change_to_a_phone_is_the_phones_dealers_audit_row(
+    client: TestClient, dialer_app: App, clock: VirtualClock
+) -> None:
+    b = await dialer_app.dealers.ensure("b", "B 店", clock.now())
+    auth = client.app[AUTH]
+    await auth.add_user("group_admin", Role.ADMIN.value, PASSWORD, group=True)
+    new = await auth.login("group_admin", PASSWORD, "127.0.0.1")
+    headers = Login(Role.ADMIN, new.token, new.csrf).headers()
+    await dialer_app.phones.add("bphone9")
+    async with dialer_app.db.write() as tx:  # a phone dealer b's node added
+        await tx.execute("UPDATE phone_accounts SET dealer_id = ? WHERE endpoint = 'bphone9'", (b.id,))
+    assert (await client.post("/api/phones/bphone9/reset", headers=headers)).status == 200
+    assert (await client.post("/api/phones", json={"endpoint": "mainphone9"}, headers=headers)).status == 201
+    entries = (await (await client.get("/api/audit?actor=web:group_admin", headers=headers)).json())["entries"]
+    assert [(e["action"], e["dealer"]) for e in entries] == [("phone.add", "main"), ("phone.reset", "b")]

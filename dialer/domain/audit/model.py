@@ -17,9 +17,10 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, Protocol
 
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.timestamps import to_db
 
 GENESIS = "0" * 64
@@ -35,6 +36,12 @@ MAX_TEXT = 200
 def cli_actor(os_user: str) -> str:
     """The actor of a command-line action: the operating-system account that ran ``dialer``."""
     return f"cli:{os_user}"
+
+
+def concerned_dealer(actor_dealer: int | None, target_dealer: int | None) -> int | None:
+    """The dealer an audit row concerns: the acting person's; for a group-wide person, the command line
+    or the dialer itself (``actor_dealer`` None) the dealer of the target, where it has one (docs/audit.md)."""
+    return target_dealer if actor_dealer is None else actor_dealer
 
 
 def clip(text: str) -> str:
@@ -79,20 +86,43 @@ def encode_detail(detail: Detail) -> str:
     return json.dumps(dict(detail), sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-def row_hash(*, id: int, at: str, actor: str, action: str, target: str, detail: str, prev_hash: str) -> str:
+class Encoding(IntEnum):
+    """How a row's hash was made (the row's ``encoding``, migration 0192): what the JSON array holds."""
+
+    PLAIN = 1  # [id, at, actor, action, target, detail, prev_hash]: the rows written before dealers
+    DEALER = 2  # the same with dealer_id appended: every row written since, so its dealer is proved too
+
+
+def row_hash(
+    *,
+    id: int,
+    at: str,
+    actor: str,
+    action: str,
+    target: str,
+    detail: str,
+    prev_hash: str,
+    dealer_id: int | None,
+    encoding: Encoding,
+) -> str:
     """SHA-256 (hex) over the canonical encoding of a row and the hash of the row before it.
 
     ``at`` is the stored UTC text (dialer.timestamps.to_db). The encoding is a JSON array of the stored
     values in table order: unambiguous (no separator can be forged inside a field) and reproducible by
-    anyone with the table (docs/audit.md shows how).
+    anyone with the table (docs/audit.md shows how). ``encoding`` says whether the array ends with the
+    row's dealer: an old row keeps the hash it was written with, a new one also proves its dealer; the
+    arrays differ in length, so a row's encoding cannot be changed without its hash showing it.
     """
-    fields = [id, at, actor, action, target, detail, prev_hash]
+    fields: list[object] = [id, at, actor, action, target, detail, prev_hash]
+    if encoding is Encoding.DEALER:
+        fields.append(dealer_id)
     encoded = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
 
 
-ChainRow = tuple[int, str, str, str, str, str, str, str]
-"""A row as stored, in table order: id, at (UTC text), actor, action, target, detail, prev_hash, hash."""
+ChainRow = tuple[int, str, str, str, str, str, str, str, int | None, int]
+"""A row as stored, in table order: id, at (UTC text), actor, action, target, detail, prev_hash, hash,
+dealer_id, encoding."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +137,8 @@ class AuditEntry:
     detail: str
     prev_hash: str
     hash: str
+    dealer_id: int | None
+    encoding: Encoding
 
     def detail_dict(self) -> dict[str, Any]:
         """The detail as a mapping (an unreadable one, after tampering, as its raw text)."""
@@ -126,6 +158,8 @@ class AuditEntry:
             "detail": self.detail_dict(),
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "dealer_id": self.dealer_id,
+            "encoding": self.encoding.value,
         }
 
 
@@ -144,6 +178,9 @@ class ChainBreak:
     kind: BreakKind
 
 
+_ENCODINGS = frozenset(e.value for e in Encoding)
+
+
 @dataclass(slots=True)
 class ChainCheck:
     """Walks the rows in id order, fed in pages as stored (the walk parses no times), and remembers
@@ -155,13 +192,15 @@ class ChainCheck:
     broken: ChainBreak | None = field(default=None)
 
     def feed(self, rows: Iterable[ChainRow]) -> None:
-        for row_id, at, actor, action, target, detail, prev_hash, stored_hash in rows:
+        for row_id, at, actor, action, target, detail, prev_hash, stored_hash, dealer_id, encoding in rows:
             self.rows += 1
             if self.broken is None:
                 if prev_hash != self.last_hash:
                     self.broken = ChainBreak(row_id, BreakKind.LINK)
-                elif stored_hash != row_hash(id=row_id, at=at, actor=actor, action=action, target=target,
-                                             detail=detail, prev_hash=prev_hash):  # fmt: skip
+                elif encoding not in _ENCODINGS or stored_hash != row_hash(
+                    id=row_id, at=at, actor=actor, action=action, target=target, detail=detail,
+                    prev_hash=prev_hash, dealer_id=dealer_id, encoding=Encoding(encoding),
+                ):  # fmt: skip
                     self.broken = ChainBreak(row_id, BreakKind.EDITED)
             self.last_hash, self.last_id = stored_hash, row_id
 
@@ -176,15 +215,21 @@ class AuditQuery:
     until: datetime | None = None
     limit: int = 100
     offset: int = 0
+    dealers: DealerScope = EVERY_DEALER  # whose rows: a dealer's people see theirs, never group-level rows
 
 
 class AuditTrail(Protocol):
     """Where a service records what it did (the audit service implements it; tests may fake it)."""
 
-    async def record(self, actor: str, action: AuditAction, target: str, detail: Detail | None = None) -> object:
-        """Append one row; done when this returns (the action must not happen unrecorded)."""
+    async def record(
+        self, actor: str, action: AuditAction, target: str, detail: Detail | None = None, *, dealer_id: int | None
+    ) -> object:
+        """Append one row of ``dealer_id`` (:func:`concerned_dealer`; None: group-level); done when this
+        returns (the action must not happen unrecorded)."""
         ...
 
-    async def suppression_changed(self, actor: str, number: str, *, added: bool, reason: str, source: str) -> object:
-        """A number put on or taken off the suppression list (stored masked)."""
+    async def suppression_changed(
+        self, actor: str, number: str, *, added: bool, reason: str, source: str, dealer_id: int
+    ) -> object:
+        """A number put on or taken off the suppression list (stored masked), the entry's dealer's."""
         ...

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 
 # The digest realm of every phone's challenge; part of each stored HA1, so it never changes.
 REALM = "dcc"
@@ -43,6 +43,7 @@ class PhoneAccount:
     ha1: str
     created_at: datetime | None = None
     changed_at: datetime | None = None
+    dealer_id: int = MAIN_DEALER_ID  # stored as the node's dealer's when added
 
     @property
     def username(self) -> str:

@@ -16,7 +16,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Protocol
 
-from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
 
 # A reason is a sentence, not a document: long enough for "客户来电要求勿扰，投诉过两次".
 REASON_MAX = 200
@@ -56,6 +56,7 @@ class Suppression:
     lifted_at: datetime | None = None
     lifted_by: str | None = None
     lift_reason: str | None = None
+    dealer_id: int = MAIN_DEALER_ID  # the dealer whose people added it (the number stays undialled group-wide)
 
     @property
     def active(self) -> bool:
@@ -75,6 +76,7 @@ class Suppression:
             "lifted_at": None if self.lifted_at is None else self.lifted_at.isoformat(),
             "lifted_by": self.lifted_by,
             "lift_reason": self.lift_reason,
+            "dealer_id": self.dealer_id,
         }
 
 

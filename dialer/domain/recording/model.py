@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from dialer.domain.access.dealers import MAIN_DEALER_ID
 from dialer.domain.calls.outcome import Direction
 from dialer.timestamps import to_db_or_none
 
@@ -62,6 +63,7 @@ class Recording:
     deleted_at: datetime | None = None
     delete_reason: str | None = None
     number: str | None = None  # the customer's number, joined from the attempt for evidence searches
+    dealer_id: int = MAIN_DEALER_ID  # the call's (its lead's) dealer's
 
     @property
     def deleted(self) -> bool:

@@ -22,6 +22,7 @@ class ListenIn:
     started_at: datetime
     ended_at: datetime | None
     end_reason: str | None
+    dealer_id: int  # the node's dealer, whose agent was listened to
 
     @property
     def seconds(self) -> float | None:
@@ -40,4 +41,5 @@ class ListenIn:
             "ended_at": None if self.ended_at is None else to_db(self.ended_at),
             "end_reason": self.end_reason,
             "seconds": self.seconds,
+            "dealer_id": self.dealer_id,
         }
