@@ -43,8 +43,8 @@ class PhoneService:
         """A new account for ``endpoint`` with a generated password (returned, not stored)."""
         check_endpoint(endpoint)
         password = new_password()
-        account = PhoneAccount(endpoint, ha1(endpoint, password), created_at=self._clock.now())
-        if not await self._store.add(account):
+        account = await self._store.add(PhoneAccount(endpoint, ha1(endpoint, password), created_at=self._clock.now()))
+        if account is None:
             raise PhoneError(f"endpoint = {endpoint!r}: already has an account (dialer phones reset {endpoint})")
         log.info("phones.added", endpoint=endpoint)
         return NewPassword(account, password)

@@ -4,6 +4,7 @@ on its own PBX, so of its own dealer; a list may show several dealers'."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 
 from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
@@ -44,8 +45,9 @@ class PhoneStore:
             )
         return None if row is None else _account(row)
 
-    async def add(self, account: PhoneAccount) -> bool:
-        """Store a new account of this node's dealer; False when the dealer has the endpoint already."""
+    async def add(self, account: PhoneAccount) -> PhoneAccount | None:
+        """Store a new account of this node's dealer and return it as stored (the dealer's); None when the
+        dealer has the endpoint already."""
         assert account.created_at is not None, "a stored account has a creation time"
         try:
             async with self._db.write() as tx:
@@ -54,8 +56,8 @@ class PhoneStore:
                     (account.endpoint, account.ha1, to_db(account.created_at), self._dealer_id),
                 )
         except IntegrityError:
-            return False
-        return True
+            return None
+        return replace(account, dealer_id=self._dealer_id)
 
     async def set_ha1(self, endpoint: str, ha1: str, at: datetime, dealers: DealerScope = EVERY_DEALER) -> bool:
         """A new digest secret for this node's dealer's ``endpoint``; False when there is no such account

@@ -73,8 +73,8 @@ class PhoneRepository(Protocol):
 
     async def get(self, endpoint: str, dealers: DealerScope = EVERY_DEALER) -> PhoneAccount | None: ...
 
-    async def add(self, account: PhoneAccount) -> bool:
-        """False when the endpoint is taken."""
+    async def add(self, account: PhoneAccount) -> PhoneAccount | None:
+        """The account as stored (on the store's dealer), or None when the endpoint is taken."""
         ...
 
     async def set_ha1(self, endpoint: str, ha1: str, at: datetime, dealers: DealerScope = EVERY_DEALER) -> bool: ...
