@@ -21,7 +21,9 @@ from dialer.domain.calls.outcome import Direction
 from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.promotions.model import NewPromotion, PromotionKind
+from dialer.phones.service import PhoneService
 from dialer.store.listen_ins import ListenInStore
+from dialer.store.phones import PhoneStore
 from dialer.web.keys import AUTH, ROUTES
 from dialer.web.routing import RouteSpec
 from tests.conftest import VirtualClock
@@ -309,7 +311,7 @@ async def test_owner_names_and_aliases_are_a_dealers_own(
     assert (await dialer_app.leads.store.get(data.other_lead)).owner == "老李"
 
 
-async def test_a_group_admins_change_to_a_phone_is_the_phones_dealers_audit_row(
+async def test_a_group_admins_change_to_a_phone_is_the_nodes_dealers_audit_row(
     client: TestClient, dialer_app: App, clock: VirtualClock
 ) -> None:
     b = await dialer_app.dealers.ensure("b", "B 店", clock.now())
@@ -317,10 +319,17 @@ async def test_a_group_admins_change_to_a_phone_is_the_phones_dealers_audit_row(
     await auth.add_user("group_admin", Role.ADMIN.value, PASSWORD, group=True)
     new = await auth.login("group_admin", PASSWORD, "127.0.0.1")
     headers = Login(Role.ADMIN, new.token, new.csrf).headers()
-    await dialer_app.phones.add("bphone9")
-    async with dialer_app.db.write() as tx:  # a phone dealer b's node added
-        await tx.execute("UPDATE phone_accounts SET dealer_id = ? WHERE endpoint = 'bphone9'", (b.id,))
-    assert (await client.post("/api/phones/bphone9/reset", headers=headers)).status == 200
+    # A phone is on its dealer's PBX: this (main's) node manages main's phones only, for a group-wide
+    # person too; b's phone of the same name is b's node's to change.
+    b_phone = await PhoneService(PhoneStore(dialer_app.db, dealer_id=b.id), clock).add("desk9")
+    await dialer_app.phones.add("desk9")
+    assert (await client.post("/api/phones/desk9/reset", headers=headers)).status == 200
     assert (await client.post("/api/phones", json={"endpoint": "mainphone9"}, headers=headers)).status == 201
+    assert (await client.post("/api/phones/desk9/reset?dealer=b", headers=headers)).status == 404
+    b_now = await PhoneService(PhoneStore(dialer_app.db, dealer_id=b.id), clock).account("desk9")
+    assert b_now == b_phone.account
     entries = (await (await client.get("/api/audit?actor=web:group_admin", headers=headers)).json())["entries"]
-    assert [(e["action"], e["dealer"]) for e in entries] == [("phone.add", "main"), ("phone.reset", "b")]
+    assert [(e["action"], e["target"], e["dealer"]) for e in entries] == [
+        ("phone.add", "mainphone9", "main"),
+        ("phone.reset", "desk9", "main"),
+    ]
