@@ -105,6 +105,8 @@ def _dialable(raw: str, e164: str, number_type: int) -> Phone:
 
 # A number written as national digits, ASCII only, with spaces or dashes between them.
 _NATIONAL_SHAPE = re.compile(r"[0-9][0-9 -]*[0-9]")
+# The start of an 11-digit mainland mobile typed by its first five digits: 13-19, bar the 179 carrier prefix.
+_MOBILE_START = re.compile(r"1(?:[3-689][0-9]|7[0-8])[0-9]{8}\Z")
 # The order in which phonenumbers tries a number's types (its _number_type_helper); fixed line and
 # mobile come after these.
 _TYPE_ORDER = (
@@ -183,9 +185,23 @@ class _NationalNumbers:
             for n in meta.general_desc.possible_length
         }
         self._same_pattern = same
+        # The type of 11-digit mobiles by their first five digits, filled as numbers are typed (see national).
+        self._mobile_types: dict[str, int] = {}
 
     def national(self, text: str) -> tuple[str, int] | None:
-        """``text``'s national number and type, or None: phonenumbers must read it."""
+        """``text``'s national number and type, or None: phonenumbers must read it.
+
+        A mobile written as its 11 digits (most numbers of most files) is typed by its first five digits
+        once: in the mainland's metadata whatever follows them is any digits in every pattern such a
+        number can match (tests/core/test_phone.py checks every five-digit start).
+        """
+        if (
+            len(text) == 11
+            and (kind := self._mobile_types.get(text[:5])) is not None
+            and text.isascii()
+            and text.isdigit()
+        ):
+            return text, kind
         if not _NATIONAL_SHAPE.fullmatch(text):
             return None
         digits = text.replace(" ", "").replace("-", "")
@@ -207,7 +223,10 @@ class _NationalNumbers:
         patterns = self._by_length.get(len(number))
         if patterns is None or number.startswith("0"):
             return None  # a length phonenumbers judges by other rules, or Italian-style leading zeros
-        return number, self._type(number, patterns)
+        kind = self._type(number, patterns)
+        if number == text and _MOBILE_START.match(number):
+            self._mobile_types[number[:5]] = kind
+        return number, kind
 
     def _type(self, number: str, patterns: _TypePatterns) -> int:
         if patterns.general is None or not patterns.general.fullmatch(number):

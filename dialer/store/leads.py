@@ -15,7 +15,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import Any
 
 from dialer.clock import Clock
@@ -89,10 +89,10 @@ _TIME_FIELDS = frozenset(
 _DERIVED = frozenset({"phones", "opt_out_at"})
 # Lead fields in table column order.
 _COLUMNS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Lead) if f.name not in _DERIVED)
-_INSERT_LEAD = f"INSERT INTO leads ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 _UPDATE_LEAD = f"UPDATE leads SET {', '.join(f'{c} = ?' for c in _COLUMNS[1:])} WHERE id = ?"
-_INSERT_PHONE = "INSERT INTO lead_phones (e164, lead_id, kind, dealer_id) VALUES (?, ?, ?, ?)"
-_INSERT_EVENT = "INSERT INTO lead_events (lead_id, kind, at, actor, data) VALUES (?, ?, ?, ?, ?)"
+_PHONE_COLUMNS = ("e164", "lead_id", "kind", "dealer_id")
+_EVENT_COLUMNS = ("lead_id", "kind", "at", "actor", "data")
+_INSERT_EVENT = f"INSERT INTO lead_events ({', '.join(_EVENT_COLUMNS)}) VALUES ({', '.join('?' * len(_EVENT_COLUMNS))})"
 # Event data as stored; one encoder (json.dumps builds one per call when given options).
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 
@@ -137,6 +137,44 @@ def _lead_rows(leads: Iterable[Lead]) -> list[tuple[Any, ...]]:
             row[i] = _cell(_COLUMNS[i], row[i])
         rows.append(tuple(row))
     return rows
+
+
+# Bound values per multi-row INSERT: SQLite's lowest limit (999 before 3.32); PostgreSQL allows 32 767.
+_VALUES_PER_INSERT = 999
+
+
+async def _insert_rows(tx: Tx, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """Insert ``rows`` into ``table`` many rows to a statement (``INSERT ... VALUES (...), (...), ...``).
+
+    The lead tables' CHECK constraints test values against lists (``source IN ('hq', 'web', ...)``),
+    and SQLite builds each such list again every time a statement runs: one statement per row, as
+    executemany runs them, made the checks most of the cost of inserting a lead. Once per 30-250
+    rows, they cost next to nothing (docs/bench.md, "Lead import, third round").
+    """
+    per = max(1, _VALUES_PER_INSERT // len(columns))
+    one = f"({', '.join('?' * len(columns))})"
+    head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "
+    full = head + ", ".join([one] * per)
+    for start in range(0, len(rows), per):
+        chunk = rows[start : start + per]
+        sql = full if len(chunk) == per else head + ", ".join([one] * len(chunk))
+        await tx.execute(sql, [value for row in chunk for value in row])
+
+
+async def _insert_leads(tx: Tx, leads: Sequence[Lead]) -> None:
+    """Insert new leads naming only the columns some lead of the batch fills.
+
+    A new lead leaves most of its 27 columns empty (contacts, visits, often the car, the owner, the
+    note), and every bound value costs the driver alike, NULL or not. A column left out takes its
+    default, which is NULL for every column that can be None (``dealer_id``, the one column with
+    another default, never is).
+    """
+    rows = _lead_rows(leads)
+    if not rows:
+        return
+    filled = [i for i, values in enumerate(zip(*rows, strict=True)) if values.count(None) < len(values)]
+    pick = itemgetter(*filled)  # a tuple per row: id and name are never empty, so at least two columns
+    await _insert_rows(tx, "leads", [_COLUMNS[i] for i in filled], [pick(row) for row in rows])
 
 
 def _lead_row(lead: Lead) -> tuple[Any, ...]:
@@ -448,9 +486,11 @@ class LeadStore:
                 return ImportRun(plan, None, previous)
             # Rejections of a file already seen were logged with its first import.
             await self._log_import(tx, import_id, now, actor, src, plan, rejections, log_rejections=previous is None)
-            await tx.executemany(_INSERT_LEAD, _lead_rows(plan.created))
-            await tx.executemany(
-                _INSERT_PHONE,
+            await _insert_leads(tx, plan.created)
+            await _insert_rows(
+                tx,
+                "lead_phones",
+                _PHONE_COLUMNS,
                 [(p.e164, lead.id, p.kind.value, lead.dealer_id) for lead in plan.created for p in lead.phones]
                 + [(p.e164, c.lead.id, p.kind.value, c.lead.dealer_id) for c in plan.changed for p in c.new_phones],
             )
@@ -562,8 +602,10 @@ class LeadStore:
 
     async def _append(self, tx: Tx, events: Iterable[NewEvent]) -> None:
         times: dict[datetime, str] = {}  # an import's events share one instant: rendered once
-        await tx.executemany(
-            _INSERT_EVENT,
+        await _insert_rows(
+            tx,
+            "lead_events",
+            _EVENT_COLUMNS,
             [
                 (
                     e.lead_id,

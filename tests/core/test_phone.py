@@ -112,3 +112,44 @@ def test_any_digits_read_the_same_by_either_path(text: str) -> None:
     text = text.strip()
     if _MAINLAND.national(text) is not None:
         assert _outcome(normalize, text) == _outcome(_parsed, text, text, "CN")
+
+
+def test_every_five_digit_mobile_start_types_its_numbers_alike() -> None:
+    """What lets ``_MAINLAND`` type an 11-digit mobile by its first five digits: phonenumbers gives every
+    number of each start 13000-19999 (bar the 179 carrier prefix) the same number type or reason, checked
+    on the lowest and highest number of the start and on random ones."""
+    rng = random.Random(18)
+    kinds: set[str | bool] = set()
+    for start in range(13000, 20000):
+        if str(start).startswith("179"):
+            continue
+        tails = ["000000", "999999", *(f"{rng.randrange(10**6):06d}" for _ in range(2))]
+        outcomes = {_kind(_outcome(_parsed, text, text, "CN")) for text in (f"{start}{tail}" for tail in tails)}
+        assert len(outcomes) == 1, (start, outcomes)
+        kinds |= outcomes
+    assert kinds == {True, "not a valid number"}  # mobiles and unassigned starts: both kinds were met
+
+
+def test_a_mobile_typed_by_its_start_reads_as_phonenumbers_reads_it() -> None:
+    """Numbers whose start was typed before (the fast lookup) give what phonenumbers gives, for every start
+    and shape: the plain 11 digits take the lookup, written otherwise they are read in full."""
+    rng = random.Random(3)
+    starts = [s for s in range(13000, 20000) if not str(s).startswith("179")]
+    for start in starts:
+        _outcome(normalize, f"{start}{rng.randrange(10**6):06d}")  # types the start
+    assert set(_MAINLAND._mobile_types) >= {str(s) for s in starts}  # so the numbers below take the lookup
+    for _ in range(5000):
+        digits = f"{rng.choice(starts)}{rng.randrange(10**6):06d}"
+        for text in (
+            digits,
+            f"+86 {digits}",
+            f"0086-{digits[:3]}-{digits[3:]}",
+            f"{digits[:3]} {digits[3:7]} {digits[7:]}",
+        ):
+            assert _outcome(normalize, text) == _outcome(_parsed, text, text, "CN"), text
+    assert _MAINLAND.national("１3800138000") is None  # fullwidth digits are not the fast lookup's
+    assert _outcome(normalize, "1380013800０") == _outcome(_parsed, "1380013800０", "1380013800０", "CN")
+
+
+def _kind(outcome: tuple[str, bool] | str) -> str | bool:
+    return outcome if isinstance(outcome, str) else outcome[1]

@@ -136,3 +136,25 @@ async def test_due_lists_today_overdue_and_all(service: LeadService, sheet, cloc
     assert names(await service.due(DueScope.ALL, owner="王丽")) == [("早", True), ("后", False)]
     clock.advance(12 * 3600)
     assert names(await service.due(DueScope.OVERDUE)) == [("早", True), ("晚", True)]
+
+
+async def test_an_import_stores_every_lead_number_and_event_it_planned(service: LeadService, sheet) -> None:
+    """Leads, numbers and events are written many rows to a statement, naming only the lead columns some
+    lead of the file fills: 300 rows make several statements of each (the last part full), fields filled
+    in some rows and empty in others, and every lead reads back as its row says."""
+    rows = [
+        [f"客户{i}", f"138{i:08d}", "2026-11-29 08:00" if i % 3 else "", "", "HABC"[i % 4] if i % 2 else "", ""]
+        for i in range(300)
+    ]
+    headers = ["姓名", "手机", "下发时间", "移交时间", "意向级别", "负责人"]
+    report = await service.importer.import_file(sheet("many.csv", headers, rows), actor="t", source=LeadSource.HQ)
+    assert (report.created, report.rejected_rows) == (300, 0)
+    issued = datetime(2026, 11, 29, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
+    for i in range(300):
+        lead = await service.store.find_by_phone(f"+86138{i:08d}")
+        assert lead is not None and lead.name == f"客户{i}"
+        assert lead.intent == (IntentLevel("HABC"[i % 4]) if i % 2 else None)
+        assert lead.issued_at == (issued if i % 3 else None)
+        assert (lead.owner, lead.handed_over_at, lead.note, lead.due_kind) == (None, None, None, "first_follow_up")
+        [event] = await service.store.events(lead.id)
+        assert (event.kind, event.data["row"], event.data["import_id"]) == ("created", i + 2, report.import_id)

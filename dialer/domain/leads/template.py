@@ -381,11 +381,16 @@ _OTHER_FIELDS = (
 
 def is_blank(cells: Sequence[object]) -> bool:
     """Spreadsheets carry empty trailing rows; they are not data."""
-    return all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
+    return all(_blank(c) for c in cells)
+
+
+def _blank(cell: object) -> bool:
+    """No value: what parse_text reads as None (a number or a date is never blank)."""
+    return cell is None or (isinstance(cell, str) and not cell.strip())
 
 
 def _optional(parse: Callable[[object], T]) -> Callable[[object], T | None]:
-    return lambda raw: None if parse_text(raw) is None else parse(raw)
+    return lambda raw: None if _blank(raw) else parse(raw)
 
 
 def _not_future(value: D | None, now: D) -> D | None:
