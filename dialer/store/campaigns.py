@@ -95,6 +95,13 @@ SELECT e.id, e.lead_id, cl.status FROM lead_events e
  CROSS JOIN campaign_leads cl
  WHERE cl.campaign_id = ? AND cl.lead_id = e.lead_id AND e.id > ? ORDER BY e.id
 """
+# The campaign's status and event watermark, the newest lead event, and whether any SMS hand-off is
+# open (its UPDATE is skipped when none is): one look-up for what a sync and a claim start from.
+_SYNC_MARKS = """
+SELECT status, events_seen, (SELECT COALESCE(MAX(id), 0) FROM lead_events) AS latest,
+       EXISTS (SELECT 1 FROM sms_call_tasks WHERE taken_at IS NULL) AS open_handoffs
+  FROM campaigns WHERE id = ?
+"""
 _APPLY_CALLBACKS = """
 UPDATE campaign_leads
    SET status = 'active', next_attempt_at = l.callback_at, callback_at = l.callback_at, promised = 1,
@@ -313,17 +320,16 @@ class CampaignStore:
         async with self._db.write() as tx:
             return await self._sync(tx, campaign_id, at)
 
-    async def _sync(self, tx: Tx, campaign_id: int, at: datetime) -> Synced:
-        marks = await tx.fetchone(
-            "SELECT events_seen, (SELECT COALESCE(MAX(id), 0) FROM lead_events) FROM campaigns WHERE id = ?",
-            (campaign_id,),
-        )
+    async def _sync(self, tx: Tx, campaign_id: int, at: datetime, marks: Row | None = None) -> Synced:
+        """``marks``: the campaign's :data:`_SYNC_MARKS` row when the caller has read it already."""
+        marks = marks or await tx.fetchone(_SYNC_MARKS, (campaign_id,))
         if marks is None:
             raise CampaignNotFound(f"campaign {campaign_id} does not exist")
-        seen, latest = marks[0], marks[1]
+        seen, latest = marks["events_seen"], marks["latest"]
         ready: set[int] = set()
         touched: set[int] = set()
-        for row in await tx.fetchall(_NEW_EVENTS, (campaign_id, seen)):
+        new_events = await tx.fetchall(_NEW_EVENTS, (campaign_id, seen)) if latest > seen else []
+        for row in new_events:
             touched.add(row["lead_id"])
             if row["status"] == ProgressStatus.CLAIMED:
                 latest = min(latest, row["id"] - 1)
@@ -331,8 +337,9 @@ class CampaignStore:
                 ready.add(row["lead_id"])
         callbacks = await _each_chunk(tx, _APPLY_CALLBACKS, campaign_id, ready)
         await _each_chunk(tx, _REFRESH_DEADLINES, campaign_id, touched)
-        await tx.execute("UPDATE campaigns SET events_seen = ? WHERE id = ?", (latest, campaign_id))
-        handoffs = await tx.execute(_SYNC_HANDOFFS, (campaign_id,))
+        if latest != seen:
+            await tx.execute("UPDATE campaigns SET events_seen = ? WHERE id = ?", (latest, campaign_id))
+        handoffs = await tx.execute(_SYNC_HANDOFFS, (campaign_id,)) if marks["open_handoffs"] else 0
         if handoffs:
             await tx.execute(_TAKE_HANDOFFS, (to_db(at), f"campaign {campaign_id}", campaign_id))
         return Synced(callbacks, handoffs)
@@ -340,8 +347,9 @@ class CampaignStore:
     # -- the hopper -----------------------------------------------------------------------------
 
     async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], list[Pick]]) -> list[Pick]:
-        """In one transaction: :meth:`sync`, find due leads per tier, let ``rank`` choose, mark the chosen
-        claimed (one write transaction where there were two: a batch takes the writers' lock once)."""
+        """In one transaction: nothing unless the campaign is running; else :meth:`sync`, find due leads
+        per tier, let ``rank`` choose, mark the chosen claimed (one write transaction where there were
+        two: a batch takes the writers' lock once, and reads the campaign's status in it)."""
         states = [s.value for s in query.open_states]
         params: dict[str, Any] = {
             "campaign": query.campaign_id,
@@ -357,7 +365,12 @@ class CampaignStore:
             states=", ".join(f":s{i}" for i in range(len(states))), suppressed=SUPPRESSED.format(number="p.e164")
         )
         async with self._db.write() as tx:
-            await self._sync(tx, query.campaign_id, query.now)
+            marks = await tx.fetchone(_SYNC_MARKS, (query.campaign_id,))
+            if marks is None:
+                raise CampaignNotFound(f"campaign {query.campaign_id} does not exist")
+            if marks["status"] != CampaignStatus.RUNNING:
+                return []
+            await self._sync(tx, query.campaign_id, query.now, marks)
             picks = rank([_due_lead(row) for row in await tx.fetchall(due_sql, params)])
             if picks:
                 ids = [p.lead_id for p in picks]
