@@ -406,3 +406,32 @@ async def test_callback_filled_in_by_a_re_import_is_scheduled(world: World) -> N
     world.clock.set(later)
     (pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
     assert (pick.lead_id, pick.reason, pick.owner) == (lead, PickReason.CALLBACK, "顾问乙")
+
+
+async def test_a_campaign_paused_between_two_batches_is_seen_by_the_claim_itself(world: World) -> None:
+    """The hopper reads a campaign's definition once; its status is read by every claim's transaction."""
+    first, second = await world.lead(PHONES[1]), await world.lead(PHONES[2])
+    c = await world.campaign()
+    assert await picked(world, c.id, 1) == [first]
+    await world.store.transition(c.id, Command.PAUSE, world.clock.now(), "supervisor")  # not through this hopper
+    assert await picked(world, c.id, 1) == []
+    await world.store.transition(c.id, Command.RESUME, world.clock.now(), "supervisor")
+    assert await picked(world, c.id, 1) == [second]
+
+
+async def test_postgresql_plans_the_due_query_once_per_connection(world: World) -> None:
+    """Planning it for every claim was most of a claim's time at 1M leads (docs/bench.md); the plan
+    settings stay inside the claim's transaction."""
+    if not world.db.dialect.is_postgresql:
+        pytest.skip("SQLite plans a prepared statement once by itself")
+    leads = [await world.lead(PHONES[i]) for i in (1, 2, 3)]
+    c = await world.campaign()
+    assert [await picked(world, c.id, 1) for _ in leads] == [[lead] for lead in leads]
+    async with world.db.write() as tx:  # the writer: the connection the claims ran on
+        plans = await tx.fetchall(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%'"
+        )
+        # One statement per claim's SQL text, each planned once and its plan reused, never re-planned.
+        assert max(p["generic_plans"] for p in plans) >= len(leads) and sum(p["custom_plans"] for p in plans) == 0
+        assert await tx.fetchval("SHOW plan_cache_mode") == "auto"
+        assert await tx.fetchval("SHOW max_parallel_workers_per_gather") != "0"
