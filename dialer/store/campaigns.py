@@ -330,7 +330,8 @@ class CampaignStore:
 
     async def _sync(self, tx: Tx, campaign_id: int, at: datetime, marks: Row | None = None) -> Synced:
         """``marks``: the campaign's :data:`_SYNC_MARKS` row when the caller has read it already."""
-        marks = marks or await tx.fetchone(_SYNC_MARKS, (campaign_id,))
+        if marks is None:
+            marks = await tx.fetchone(_SYNC_MARKS, (campaign_id,))
         if marks is None:
             raise CampaignNotFound(f"campaign {campaign_id} does not exist")
         seen, latest = marks["events_seen"], marks["latest"]
