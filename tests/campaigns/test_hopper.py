@@ -419,19 +419,17 @@ async def test_a_campaign_paused_between_two_batches_is_seen_by_the_claim_itself
     assert await picked(world, c.id, 1) == [second]
 
 
-async def test_postgresql_plans_the_due_query_once_per_connection(world: World) -> None:
-    """Planning it for every claim was most of a claim's time at 1M leads (docs/bench.md); the plan
-    settings stay inside the claim's transaction."""
+async def test_postgresql_stops_planning_the_due_query_for_every_claim(world: World) -> None:
+    """Planning it for every claim was most of a claim's time at 1M leads (docs/bench.md): after its
+    first five runs on a connection the server keeps one plan for the statement."""
     if not world.db.dialect.is_postgresql:
         pytest.skip("SQLite plans a prepared statement once by itself")
-    leads = [await world.lead(PHONES[i]) for i in (1, 2, 3)]
+    lead = await world.lead(PHONES[1])
     c = await world.campaign()
-    assert [await picked(world, c.id, 1) for _ in leads] == [[lead] for lead in leads]
+    assert [await picked(world, c.id, 1) for _ in range(10)] == [[lead]] + [[]] * 9  # each runs the due query
     async with world.db.write() as tx:  # the writer: the connection the claims ran on
         plans = await tx.fetchall(
             "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%'"
         )
-        # One statement per claim's SQL text, each planned once and its plan reused, never re-planned.
-        assert max(p["generic_plans"] for p in plans) >= len(leads) and sum(p["custom_plans"] for p in plans) == 0
-        assert await tx.fetchval("SHOW plan_cache_mode") == "auto"
-        assert await tx.fetchval("SHOW max_parallel_workers_per_gather") != "0"
+    # The claims' statement (the most run): planned for its first five runs, then its one plan reused.
+    assert max((p["generic_plans"] + p["custom_plans"], p["custom_plans"]) for p in plans) == (10, 5)
