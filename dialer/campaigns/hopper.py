@@ -23,8 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from dialer.domain.calls.outcome import Outcome
-from dialer.domain.campaigns.definition import OPEN_STATES
-from dialer.domain.campaigns.lifecycle import CampaignStatus
+from dialer.domain.campaigns.definition import OPEN_STATES, CampaignDefinition
 from dialer.domain.campaigns.policy import CampaignRules
 from dialer.domain.campaigns.progress import (
     CampaignRecord,
@@ -56,10 +55,21 @@ class Hopper:
     def __init__(self, store: CampaignRepository, settings: Settings) -> None:
         self._store = store
         self._settings = settings
+        # A campaign's definition never changes once stored (the store has no statement that would
+        # change it), so its rules are read once per campaign; its status is read by every claim.
+        self._known: dict[int, tuple[CampaignDefinition, CampaignRules]] = {}
 
     def rules(self, campaign: CampaignRecord) -> CampaignRules:
         """THE window, retry and priority rules of ``campaign`` in the dealer's time zone."""
         return campaign.definition.rules(self._settings.dealer.timezone)
+
+    async def _definition(self, campaign_id: int) -> tuple[CampaignDefinition, CampaignRules]:
+        """The campaign's definition and its rules, read from the store on first use."""
+        known = self._known.get(campaign_id)
+        if known is None:
+            campaign = await self._store.get(campaign_id)
+            known = self._known[campaign_id] = (campaign.definition, self.rules(campaign))
+        return known
 
     async def enrol(self, campaign_id: int, now: datetime) -> int:
         """Enrol the leads that match the campaign's filter and are not enrolled yet."""
@@ -67,14 +77,13 @@ class Hopper:
 
     async def next_batch(self, campaign_id: int, n: int, now: datetime) -> list[Pick]:
         """Up to ``n`` leads to dial now, best first, each claimed for this campaign in one transaction
-        (which first makes new callbacks and SMS hand-offs due: the store's ``sync``)."""
-        campaign = await self._store.get(campaign_id)
-        if n < 1 or campaign.status is not CampaignStatus.RUNNING:
+        (which first makes new callbacks and SMS hand-offs due: the store's ``sync``); none unless the
+        campaign is running, which the claim's transaction checks."""
+        if n < 1:
             return []
-        rules = self.rules(campaign)
+        d, rules = await self._definition(campaign_id)
         if not rules.windows.is_open(now):
             return []
-        d = campaign.definition
         query = DueQuery(
             campaign_id, now, rules.windows.local_date(now), d.max_attempts, d.max_attempts_per_day, OPEN_STATES, n
         )
@@ -94,7 +103,7 @@ class Hopper:
         self, campaign_id: int, lead_id: int, attempt_id: int | None, outcome: Outcome, now: datetime
     ) -> LeadProgress:
         """Count the attempt and schedule the next by the retry policy, in one transaction; ends the claim."""
-        rules = self.rules(await self._store.get(campaign_id))
+        _, rules = await self._definition(campaign_id)
         progress = await self._store.update_progress(
             campaign_id, lead_id, lambda p: after_attempt(p, outcome, attempt_id, now, rules.retry, rules.windows)
         )

@@ -27,7 +27,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from dialer.clock import Clock, SystemClock
 from dialer.logs import get_logger
@@ -143,6 +143,7 @@ class Database:
         readers: Sequence[Connection],
         dialect: Dialect,
         path: Path | None = None,
+        checkpointer: sqlite.Checkpointer | None = None,
     ) -> None:
         """Use :meth:`open`; this only assembles already-configured connections."""
         self.target = target  # what log lines and messages name: the file, or the URL without its password
@@ -156,6 +157,7 @@ class Database:
         self._write_lock = asyncio.Lock()
         # Per database, so two stores open in one process never mistake each other's transactions.
         self._current: ContextVar[Tx | None] = ContextVar(f"store_tx_{id(self)}", default=None)
+        self._checkpointer = checkpointer  # SQLite's, started once the store is migrated
         self._closed = False
 
     @classmethod
@@ -194,6 +196,8 @@ class Database:
         except BaseException:
             await db._close_connections()
             raise
+        if db._checkpointer is not None:
+            db._checkpointer.start()
         log.info("store.opened", store=db.target, readers=readers, migrations_applied=applied)
         return db
 
@@ -209,13 +213,17 @@ class Database:
         writer: Connection = await connect(True)
         opened = [writer]
         try:
-            for _ in range(readers):
+            # SQLite: one more read-only connection, the checkpointer's.
+            for _ in range(readers + (dialect == SQLITE)):
                 opened.append(await connect(False))
         except BaseException:
             for conn in opened:
                 await conn.close()
             raise
-        return cls(target, writer, opened[1:], dialect, path)
+        if dialect != SQLITE:
+            return cls(target, writer, opened[1:], dialect, path)
+        checkpointer = sqlite.Checkpointer(cast(sqlite.SqliteConnection, opened.pop()))
+        return cls(target, writer, opened[1:], dialect, path, checkpointer)
 
     async def _migrate(self, directory: Path, clock: Clock) -> list[str]:
         if not isinstance(self._writer, sqlite.SqliteConnection):
@@ -231,6 +239,8 @@ class Database:
             await self._writer.foreign_keys(True)
 
     async def _close_connections(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         for conn in (self._writer, *self._all_readers):
             await conn.close()
 
@@ -243,6 +253,8 @@ class Database:
             pass
         for _ in self._all_readers:
             await (await self._readers.get()).close()
+        if self._checkpointer is not None:
+            await self._checkpointer.close()
         await self._writer.close()
         log.info("store.closed", store=self.target)
 
@@ -297,6 +309,8 @@ class Database:
                 tx._end()
                 await self._writer.execute("COMMIT")
                 committed = True
+                if self._checkpointer is not None:
+                    self._checkpointer.committed()
             finally:
                 tx._end()
                 self._current.reset(token)

@@ -406,3 +406,30 @@ async def test_callback_filled_in_by_a_re_import_is_scheduled(world: World) -> N
     world.clock.set(later)
     (pick,) = await world.hopper.next_batch(c.id, 1, world.clock.now())
     assert (pick.lead_id, pick.reason, pick.owner) == (lead, PickReason.CALLBACK, "顾问乙")
+
+
+async def test_a_campaign_paused_between_two_batches_is_seen_by_the_claim_itself(world: World) -> None:
+    """The hopper reads a campaign's definition once; its status is read by every claim's transaction."""
+    first, second = await world.lead(PHONES[1]), await world.lead(PHONES[2])
+    c = await world.campaign()
+    assert await picked(world, c.id, 1) == [first]
+    await world.store.transition(c.id, Command.PAUSE, world.clock.now(), "supervisor")  # not through this hopper
+    assert await picked(world, c.id, 1) == []
+    await world.store.transition(c.id, Command.RESUME, world.clock.now(), "supervisor")
+    assert await picked(world, c.id, 1) == [second]
+
+
+async def test_postgresql_stops_planning_the_due_query_for_every_claim(world: World) -> None:
+    """Planning it for every claim was most of a claim's time at 1M leads (docs/bench.md): after its
+    first five runs on a connection the server keeps one plan for the statement."""
+    if not world.db.dialect.is_postgresql:
+        pytest.skip("SQLite plans a prepared statement once by itself")
+    lead = await world.lead(PHONES[1])
+    c = await world.campaign()
+    assert [await picked(world, c.id, 1) for _ in range(10)] == [[lead]] + [[]] * 9  # each runs the due query
+    async with world.db.write() as tx:  # the writer: the connection the claims ran on
+        plans = await tx.fetchall(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement LIKE '%UNION ALL%'"
+        )
+    # The claims' statement (the most run): planned for its first five runs, then its one plan reused.
+    assert max((p["generic_plans"] + p["custom_plans"], p["custom_plans"]) for p in plans) == (10, 5)

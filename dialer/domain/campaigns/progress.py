@@ -309,8 +309,8 @@ class CampaignRepository(Protocol):
         ...
 
     async def claim(self, query: DueQuery, rank: Callable[[Sequence[DueLead]], list[Pick]]) -> list[Pick]:
-        """In one transaction: :meth:`sync` at ``query.now``, find due leads, let ``rank`` choose, mark the
-        chosen claimed."""
+        """In one transaction: nothing unless the campaign is running; else :meth:`sync` at ``query.now``,
+        find due leads, let ``rank`` choose, mark the chosen claimed."""
         ...
 
     async def update_progress(
