@@ -15,40 +15,12 @@ from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.campaigns.progress import DueQuery
 from dialer.domain.leads.model import LeadState
 from dialer.settings import Settings
-from dialer.store.campaigns import CampaignStore, _due_sql
+from dialer.store.campaigns import _DUE_TIERS, CampaignStore, _due_sql
 from dialer.store.database import Database
 from dialer.store.suppressions import SUPPRESSED
 from dialer.timestamps import to_db
 
 LEADS = 1500
-
-# The statement as it was before (main, 2026-12-03): every value a parameter.
-_OLD_SELECT = """
-SELECT cl.lead_id, cl.next_attempt_at, cl.promised, cl.callback_owner, cl.handoff, cl.attempts, l.owner,
-       cl.callback_at IS NOT NULL AND cl.callback_at = l.callback_at AS callback,
-       CASE WHEN l.due_kind = 'first_follow_up' THEN l.due_at END AS deadline,
-       (SELECT p.e164 FROM lead_phones p
-         WHERE p.lead_id = cl.lead_id AND NOT {suppressed}
-         ORDER BY p.kind != 'mobile', p.rowid LIMIT 1) AS phone
-  FROM campaign_leads cl JOIN leads l ON l.id = cl.lead_id
- WHERE cl.campaign_id = :campaign AND cl.status = 'active' AND cl.next_attempt_at <= :now
-   AND cl.attempts < :max_attempts
-   AND (cl.attempts_day IS DISTINCT FROM :today OR cl.attempts_today < :max_per_day)
-   AND (:consent_required = 0 OR l.consent = 1) AND l.state IN ({states})
-   AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.lead_id = cl.lead_id AND a.outcome IS NULL)
-   AND NOT EXISTS (SELECT 1 FROM campaign_leads o WHERE o.lead_id = cl.lead_id AND o.status = 'claimed')
-   AND EXISTS (SELECT 1 FROM lead_phones p WHERE p.lead_id = cl.lead_id AND NOT {suppressed})
-"""
-_OLD_TIERS = " UNION ALL ".join(
-    f"SELECT * FROM ({_OLD_SELECT}{tier}) AS tier{n}"
-    for n, tier in enumerate(
-        (
-            "AND cl.deadline_at IS NOT NULL ORDER BY cl.deadline_at LIMIT :limit",
-            "AND cl.promised = 1 ORDER BY cl.next_attempt_at LIMIT :limit",
-            "ORDER BY cl.next_attempt_at LIMIT :limit",
-        )
-    )
-)
 
 
 async def varied_store(db: Database) -> int:
@@ -94,7 +66,11 @@ async def test_the_due_query_with_its_values_written_in_returns_what_it_did(db: 
                 "max_attempts": max_attempts, "max_per_day": max_per_day, "limit": limit,
                 "consent_required": int(consent), **{f"s{i}": s.value for i, s in enumerate(states)},
             }  # fmt: skip
-            old_sql = _OLD_TIERS.format(states=", ".join(f":s{i}" for i in range(len(states))), suppressed=suppressed)
+            # The same statement with every value a parameter (as it was before they were written in).
+            old_sql = _DUE_TIERS.format(
+                max_attempts=":max_attempts", max_per_day=":max_per_day", consent_required=":consent_required",
+                limit=":limit", states=", ".join(f":s{i}" for i in range(len(states))), suppressed=suppressed,
+            )  # fmt: skip
             old = [tuple(row) for row in await r.fetchall(old_sql, old_params)]
             new_params = {"campaign": campaign_id, "now": to_db(NOW), "today": query.today.isoformat()}
             new = [tuple(row) for row in await r.fetchall(_due_sql(query, consent), new_params)]
