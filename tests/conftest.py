@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import socket
-from collections.abc import AsyncIterator, Generator, Iterator
+from collections.abc import AsyncIterator, Collection, Generator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from dialer.clock import VirtualClock
 from dialer.lab.lab import Lab
 from dialer.settings import BackupSettings, LabSettings, PbxSettings, RecordingSettings, Settings, StoreSettings
 from dialer.store.database import Database
+from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
 from tests.pgserver import PostgresServer
 from tests.virtual_time import VirtualTimePolicy
 
@@ -266,3 +268,16 @@ def write_config(tmp_path: Path, **sections: dict[str, object]) -> Path:
     path = tmp_path / "dialer.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
+
+
+def migrations_before(
+    folder: Path, first_left_out: str, *, postgresql: bool = False, also_left_out: Collection[str] = ()
+) -> Path:
+    """``folder`` holding the migrations (PostgreSQL's or SQLite's) named before ``first_left_out``, but
+    not ``also_left_out``: a store opened with it is one of an older version, which a test fills with
+    rows the way that version wrote them before opening it again with every migration."""
+    folder.mkdir()
+    for path in (PG_MIGRATIONS_DIR if postgresql else MIGRATIONS_DIR).glob("*.sql"):
+        if path.name < first_left_out and path.name not in also_left_out:
+            shutil.copy(path, folder / path.name)
+    return folder

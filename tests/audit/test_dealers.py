@@ -4,7 +4,6 @@ scope reads its own rows only, never group-level ones. Runs on both backends."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from dialer.audit.service import AuditService
@@ -13,7 +12,7 @@ from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerSco
 from dialer.domain.audit.model import GENESIS, AuditAction, AuditQuery, BreakKind, ChainBreak, Encoding, row_hash
 from dialer.store.audit import AuditStore
 from dialer.store.database import Database
-from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
+from tests.conftest import migrations_before
 
 AT = "2026-11-20T01:00:00.000000Z"
 
@@ -28,11 +27,7 @@ _OLD = (
 
 async def _old_store(target: str | Path, tmp_path: Path, clock: VirtualClock) -> None:
     """A store migrated up to 0191 with two dealers, two people and four chained rows in the old encoding."""
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in (PG_MIGRATIONS_DIR if isinstance(target, str) else MIGRATIONS_DIR).glob("*.sql"):
-        if path.name < "0192":
-            shutil.copy(path, before / path.name)
+    before = migrations_before(tmp_path / "before", "0192", postgresql=isinstance(target, str))
     async with await Database.open(target, clock=clock, migrations_dir=before) as db, db.write() as tx:
         await tx.execute("INSERT INTO dealers (id, code, name, created_at) VALUES (2, 'b', 'B', ?)", (AT,))
         await tx.executemany(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,9 +16,8 @@ from dialer.clock import VirtualClock
 from dialer.server import RETENTION
 from dialer.store.database import Database
 from dialer.store.errors import IntegrityError
-from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR
 from dialer.tasks import TaskHealth
-from tests.conftest import write_config
+from tests.conftest import migrations_before, write_config
 
 AT = "2026-11-20T01:00:00.000000Z"
 
@@ -28,11 +26,7 @@ async def test_0110_moves_dnc_sms_opt_outs_and_lead_opt_outs_into_one_list(
     tmp_path: Path, clock: VirtualClock, empty_store_target: str | Path
 ) -> None:
     postgresql = isinstance(empty_store_target, str)
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in (PG_MIGRATIONS_DIR if postgresql else MIGRATIONS_DIR).glob("*.sql"):
-        if path.name < "0110":
-            shutil.copy(path, before / path.name)
+    before = migrations_before(tmp_path / "before", "0110", postgresql=postgresql)
     store = empty_store_target
     async with await Database.open(store, clock=clock, migrations_dir=before) as db, db.write() as tx:
         await tx.execute("INSERT INTO leads (id, name, source, state, created_at, created_by, updated_at, opt_out_at)"

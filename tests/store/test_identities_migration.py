@@ -4,7 +4,6 @@ same login, identity, endpoint, presence and alias, and one dealer may not have 
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from dialer.clock import VirtualClock
 from dialer.store.database import Database
 from dialer.store.errors import IntegrityError
-from dialer.store.migrate import MIGRATIONS_DIR
+from tests.conftest import migrations_before
 
 T0 = datetime(2026, 12, 3, 1, 0, tzinfo=UTC)
 AT = "2026-12-03T01:00:00.000000Z"
@@ -22,10 +21,7 @@ HA1 = "0" * 32
 
 async def test_a_single_dealer_store_upgrades_and_then_takes_a_second_dealers_same_names(tmp_path: Path) -> None:
     old = tmp_path / "old"
-    old.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name < "0195":
-            shutil.copy(path, old / path.name)
+    migrations_before(old, "0195")
     store = tmp_path / "db.sqlite3"
     async with await Database.open(store, clock=VirtualClock(T0), migrations_dir=old) as db, db.write() as tx:
         await tx.execute(

@@ -3,13 +3,12 @@ rebuilt tables (leads, doss_outbox, sms_inbound) take their new kinds and column
 
 from __future__ import annotations
 
-import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
 from dialer.clock import VirtualClock
 from dialer.store.database import Database
-from dialer.store.migrate import MIGRATIONS_DIR
+from tests.conftest import migrations_before
 
 T0 = datetime(2026, 11, 29, 1, 0, tzinfo=UTC)
 NEW = ("0016_lead_visit_answers.sql", "0042_sms_inbound_declined.sql", "0086_doss_outbox_sms_reply.sql")
@@ -17,10 +16,7 @@ NEW = ("0016_lead_visit_answers.sql", "0042_sms_inbound_declined.sql", "0086_dos
 
 async def test_an_older_store_keeps_its_rows_and_takes_the_new_kinds(tmp_path: Path) -> None:
     old = tmp_path / "old"
-    old.mkdir()
-    for path in MIGRATIONS_DIR.glob("*.sql"):
-        if path.name not in NEW and path.name < "0110":  # 0110 came later still (it drops leads.opt_out_at)
-            shutil.copy(path, old / path.name)
+    migrations_before(old, "0110", also_left_out=NEW)  # 0110 came later still (it drops leads.opt_out_at)
     store = tmp_path / "db.sqlite3"
     at = "2026-11-29T01:00:00.000000Z"
     async with await Database.open(store, clock=VirtualClock(T0), migrations_dir=old) as db, db.write() as tx:
