@@ -130,7 +130,7 @@ async def test_the_demo_runs_the_whole_system_and_its_console_answers_meanwhile(
         # The lab's "early" customer hangs up about a second after answering: on a loaded PBX the agent's
         # phone can answer as the customer leaves, so the bridge carries no audio and MixMonitor leaves no
         # file. A call that stayed connected for a while must have its recording.
-        talked = [a for a in connected if a.ended_at is not None and a.ended_at - a.connected_at >= TALKED]
+        talked = [a for a in connected if a.ended_at and a.connected_at and a.ended_at - a.connected_at >= TALKED]
         assert talked, f"agents talked to customers: {[(a.outcome, a.connected_at, a.ended_at) for a in connected]}"
         for a in talked:
             recording = await app.recording_store.get_by_call(a.call_id)
