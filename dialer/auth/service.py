@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from dialer.clock import Clock
-from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_CODE, MAIN_DEALER_ID, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_CODE, MAIN_DEALER_ID, DealerScope, split_qualified
 from dialer.domain.access.policy import Role, User
 from dialer.domain.audit.model import SYSTEM, AuditAction, AuditTrail
 from dialer.domain.auth.errors import BadUserInput, LoginRefused, UserExists
@@ -277,7 +277,8 @@ class AuthService:
         dialer.domain.auth.throttle), for an enrolled user also the authenticator ``code``, and open a session."""
         now_mono = self._clock.monotonic()
         # This node's dealer's "code/name" is the plain name here: one account, one throttle.
-        key = name.removeprefix(f"{self._dealer_code}/")
+        dealer_code, plain = split_qualified(name)
+        key = plain if dealer_code == self._dealer_code else name
         wait = self._throttle.attempt(key, address, now_mono)
         if wait > 0:
             log.warning("auth.login_throttled", user=name, address=address, retry_after_s=round(wait, 1))

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from dialer.actors import CONSOLE_ACTOR_PREFIX, SYSTEM_ACTOR
-from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope, qualified
 from dialer.domain.calls.outcome import Direction, Outcome
 from dialer.domain.kpi.metrics import CallFact, ContactFact, KpiInput, LeadFact, OwnerChange, StateFact
 from dialer.domain.leads.model import LeadEventKind, LeadSource, LeadState
@@ -177,11 +177,11 @@ async def _agent_names(r: Reader, dealers: DealerScope) -> Callable[[Any, int | 
     if not dealers.mixed or len(codes) < 2:
         return lambda name, dealer_id: name
 
-    def qualified(name: Any, dealer_id: int | None) -> Any:
+    def shown(name: Any, dealer_id: int | None) -> Any:
         # Any: the stored column as read (a name, or NULL for a lead nobody owns), the same type back.
-        return name if name is None or dealer_id is None else f"{codes[dealer_id]}/{name}"
+        return name if name is None or dealer_id is None else qualified(codes[dealer_id], name)
 
-    return qualified
+    return shown
 
 
 def _handovers(lead: Row, later: list[datetime]) -> tuple[datetime, ...]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope, split_qualified
 from dialer.domain.access.policy import Role
 from dialer.domain.auth.owners import OwnerAlias, OwnerDirectory
 from dialer.domain.auth.records import SessionRecord, UserRecord
@@ -136,8 +136,8 @@ class UserStore:
         """Who ``login`` means at a node of ``node_dealer_id`` (docs/web.md "Logging in"): ``code/name`` is
         the user ``name`` of the dealer ``code``; a plain ``name`` is the node's dealer's user, else the
         group-wide user of that login (the users service keeps the two apart, so it is never both)."""
-        code, slash, name = login.rpartition("/")
-        if not slash:
+        code, name = split_qualified(login)
+        if code is None:
             return await self.by_name(login, node_dealer_id) or await self.by_name(login, None)
         async with self._db.read() as r:
             row = await r.fetchone(

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from dialer.domain.access.dealers import Dealer, DealerScope, scope_of_user
+from dialer.domain.access.dealers import AmbiguousName, Dealer, DealerScope, scope_of_name, scope_of_user
 from dialer.domain.audit.model import concerned_dealer
 from dialer.domain.auth.records import UserRecord
 from dialer.web.errors import BadRequest
@@ -33,6 +33,18 @@ async def decide(request: web.Request, user: UserRecord) -> None:
 def dealers_of(request: web.Request) -> DealerScope:
     """The scope :func:`decide` set for this request."""
     return request[DEALERS]
+
+
+async def agent_filter(request: web.Request, name: str | None, field: str = "agent") -> tuple[DealerScope, str | None]:
+    """The scope and plain agent a filter by the agent ``name`` (the query's ``field``) reads: ``pudong/8001``
+    narrows to that dealer; a plain name from a group-wide person who sees several dealers is a 400 naming
+    ``field`` (every dealer has its 8001; docs/web.md "Dealers")."""
+    if not name:
+        return dealers_of(request), None
+    try:
+        return scope_of_name(name, dealers_of(request), await request.app[DIALER].dealers.all())
+    except AmbiguousName as exc:
+        raise BadRequest({field: str(exc)}) from None
 
 
 def audit_dealer(request: web.Request, target_dealer: int | None) -> int | None:

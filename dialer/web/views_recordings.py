@@ -19,7 +19,7 @@ from dialer.domain.recording.model import Recording
 from dialer.logs import get_logger
 from dialer.phone import InvalidPhone, normalize
 from dialer.recording.serving import ByteRange, RangeNotSatisfiable, parse_range, resolve_recording
-from dialer.web.dealers import audit_dealer, dealers_of
+from dialer.web.dealers import agent_filter, audit_dealer, dealer_names, dealers_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound
 from dialer.web.forms import parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -63,16 +63,15 @@ async def _search(request: web.Request) -> list[Recording]:
         raise BadRequest(errors)
     limit = min(parse_int(query.get("limit"), "limit", default=_DEFAULT_LIMIT) or _DEFAULT_LIMIT, _MAX_LIMIT)
     user = session_of(request).user
-    agent = user.agent if user.role is Role.AGENT else (query.get("agent") or None)
-    if user.role is Role.AGENT and not agent:
-        raise Forbidden("no_agent_identity", "this login has no agent identity")
+    agent: str | None
+    if user.role is Role.AGENT:
+        if not user.agent:
+            raise Forbidden("no_agent_identity", "this login has no agent identity")
+        dealers, agent = dealers_of(request), user.agent
+    else:
+        dealers, agent = await agent_filter(request, query.get("agent"))
     return await request.app[RECORDINGS].search(
-        number=number,
-        agent=agent,
-        since=bounds["since"],
-        until=bounds["until"],
-        limit=limit,
-        dealers=dealers_of(request),
+        number=number, agent=agent, since=bounds["since"], until=bounds["until"], limit=limit, dealers=dealers
     )
 
 
@@ -83,17 +82,27 @@ async def recordings_page(request: web.Request) -> web.StreamResponse:
     tz = ZoneInfo(request.app[SETTINGS].dealer.timezone)
     return render(
         request, "recordings.html", t(request, "web.rec.title"), query=request.query, found=found, tz=tz,
+        dealer_codes=await _dealer_codes(request),
         may_download=allowed(request, Action.RECORDING_DOWNLOAD), may_score=allowed(request, Action.QA_SCORE),
     )  # fmt: skip
 
 
 @routes.route("GET", "/api/recordings", Action.RECORDING_SEARCH, "Search recordings (agents: only their own)",
-              query=(Param("number", "customer number, any common format"), Param("agent", "agent identity"),
+              query=(Param("number", "customer number, any common format"), Param("agent", "agent identity; group-wide: code/agent, e.g. pudong/8001"),
                      Param("since", "first local day, YYYY-MM-DD"), Param("until", "last local day, YYYY-MM-DD"),
                      Param("limit", "at most this many (default 100)", "integer")))  # fmt: skip
 async def api_recordings(request: web.Request) -> web.StreamResponse:
-    """Search results as JSON, newest first."""
-    return web.json_response({"recordings": [r.to_json_dict() for r in await _search(request)]})
+    """Search results as JSON, newest first; for a group-wide person each names its dealer."""
+    found = await _search(request)
+    codes = await _dealer_codes(request)
+    if codes is None:
+        return web.json_response({"recordings": [r.to_json_dict() for r in found]})
+    return web.json_response({"recordings": [{**r.to_json_dict(), "dealer": codes.get(r.dealer_id)} for r in found]})
+
+
+async def _dealer_codes(request: web.Request) -> dict[int, str] | None:
+    """Dealer id to code where the viewer is group-wide (the list's dealer column), else None."""
+    return await dealer_names(request) if dealers_of(request).group else None
 
 
 async def _serve(request: web.Request, action: Action, disposition: str) -> web.StreamResponse:

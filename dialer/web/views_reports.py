@@ -17,7 +17,7 @@ from dialer.domain.kpi.targets import TargetError, TargetKpi, TargetProgress, pa
 from dialer.domain.reports.sheets import Week
 from dialer.domain.reports.tables import Sheet, daily_tables, percent, weekly_tables
 from dialer.kpi.service import daily, monthly_kpis, set_target, weekly
-from dialer.web.dealers import audit_dealer, dealer_names, dealers_of
+from dialer.web.dealers import agent_filter, audit_dealer, dealer_names, dealers_of
 from dialer.web.errors import BadRequest
 from dialer.web.forms import json_object
 from dialer.web.html import policy_user, render, t
@@ -74,13 +74,13 @@ async def reports_xlsx(request: web.Request) -> web.StreamResponse:
 
 
 @routes.route("GET", "/api/kpi", Action.KPI_REPORT_VIEW, "The month's KPIs (whole DCC, or ?agent=)",
-              query=(_MONTH, Param("agent", "one agent's KPIs")))  # fmt: skip
+              query=(_MONTH, Param("agent", "one agent's KPIs; group-wide: code/agent, e.g. pudong/8001")))  # fmt: skip
 async def api_kpi(request: web.Request) -> web.StreamResponse:
     """The same JSON as ``dialer kpi --json``."""
     app = request.app[DIALER]
-    kpis = await monthly_kpis(
-        app.db, app.settings, app.clock, _month(request), request.query.get("agent") or None, dealers_of(request)
-    )
+    month = _month(request)
+    dealers, agent = await agent_filter(request, request.query.get("agent"))
+    kpis = await monthly_kpis(app.db, app.settings, app.clock, month, agent, dealers)
     return web.json_response(kpis.to_json())
 
 

@@ -30,7 +30,7 @@ from dialer.supervisor.errors import (
     SupervisorError,
 )
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
-from dialer.web.dealers import dealer_names, dealers_of
+from dialer.web.dealers import agent_filter, dealer_names, dealers_of
 from dialer.web.errors import BadRequest, Forbidden, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, policy_user, render, t
@@ -185,14 +185,14 @@ async def api_stop(request: web.Request) -> web.StreamResponse:
 async def _audit_rows(request: web.Request) -> list[ListenIn]:
     days = parse_int(request.query.get("days"), "days", default=_DEFAULT_DAYS, maximum=_MAX_DAYS)
     assert days is not None
-    agent = request.query.get("agent") or None
+    dealers, agent = await agent_filter(request, request.query.get("agent"))
     since = request.app[DIALER].clock.now() - timedelta(days=days)
-    return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT, dealers=dealers_of(request))
+    return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT, dealers=dealers)
 
 
 _AUDIT_QUERY = (
     Param("days", "how far back, in days (default 30)", "integer"),
-    Param("agent", "only listen-ins on this agent"),
+    Param("agent", "only listen-ins on this agent; group-wide: code/agent, e.g. pudong/8001"),
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 
 from dialer.clock import VirtualClock
-from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, MAIN_DEALER_ID, DealerScope, scope_of_name
 from dialer.domain.calls.outcome import Outcome
 from dialer.domain.doss.mapping import Disposition, DispositionForm, DossMapping, FollowUpPurpose
 from dialer.domain.kpi.metrics import Month, MonthlyKpis
@@ -100,3 +100,10 @@ async def test_two_dealers_import_apart_and_add_up_to_the_group(
     assert sheets == [1, 2] and sum(sheets) == len(await outbox.between(start, end, EVERY_DEALER))
     # Each dealer's node pushes its own dealer's rows to its own DOSS.
     assert {e.record.lead.id for e in await DossOutbox(db, dealer_id=b.id).due(clock.now(), 10)} == set(b_ids[:2])
+
+    # One agent's figures, asked for group-wide: named with its dealer (every dealer's names are its own),
+    # they are that dealer's agent's, as its own people see them.
+    scope, agent = scope_of_name("b/李娜", EVERY_DEALER, await DealerStore(db).all())
+    hers = await monthly_kpis(db, settings, clock, month, agent=agent, dealers=scope)
+    at_b = await monthly_kpis(db, settings, clock, month, agent="李娜", dealers=DealerScope.of(b.id))
+    assert hers == at_b and [c.agent for c in hers.outbound_calls] == ["李娜"]

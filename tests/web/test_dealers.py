@@ -22,8 +22,10 @@ from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.privacy.suppression import SuppressionSource
 from dialer.domain.promotions.model import NewPromotion, PromotionKind
 from dialer.phones.service import PhoneService
+from dialer.store.attempts import AttemptStore
 from dialer.store.listen_ins import ListenInStore
 from dialer.store.phones import PhoneStore
+from dialer.store.recordings import NewRecording, RecordingStore
 from dialer.web.keys import AUTH, ROUTES
 from dialer.web.routing import RouteSpec
 from tests.conftest import VirtualClock
@@ -333,3 +335,81 @@ async def test_a_group_admins_change_to_a_phone_is_the_nodes_dealers_audit_row(
         ("phone.add", "mainphone9", "main"),
         ("phone.reset", "desk9", "main"),
     ]
+
+
+async def _b_recording_of_agent1(dialer_app: App, clock: VirtualClock) -> int:
+    """A recording of dealer b's agent1 (every showroom has its own agent1); its id."""
+    b = await dialer_app.dealers.ensure("b", "B 店", clock.now())
+    await AttemptStore(dialer_app.db, dealer_id=b.id).create(
+        call_id="call-b", direction=Direction.OUTBOUND, number="+8613700137000", created_at=clock.now(), agent="agent1"
+    )
+    rec = await RecordingStore(dialer_app.db, dealer_id=b.id).add(
+        NewRecording(call_id="call-b", lead_id=None, campaign_id=None, agent="agent1", direction=Direction.OUTBOUND,
+                     path="2026/11/29/call-b.wav", started_at=clock.now(), duration_s=1.0, size_bytes=1, sha256="0" * 64),
+        at=clock.now(), actor="test",
+    )  # fmt: skip
+    return rec.id
+
+
+async def test_a_group_user_names_an_agent_with_its_dealer_in_the_recordings_filter(
+    client: TestClient, dialer_app: App, clock: VirtualClock, data: Fixtures, group_login: Login,
+    logins: dict[Role, Login],
+) -> None:  # fmt: skip
+    theirs = await _b_recording_of_agent1(dialer_app, clock)
+    headers = group_login.headers()
+
+    async def found(query: str, login: Login = group_login) -> list[tuple[int, str | None]]:
+        resp = await client.get(f"/api/recordings?{query}", headers=login.headers())
+        assert resp.status == 200, await resp.text()
+        return [(r["id"], r.get("dealer")) for r in (await resp.json())["recordings"]]
+
+    # Both dealers have an agent1: a plain name says neither, and is refused with what to write instead.
+    resp = await client.get("/api/recordings?agent=agent1", headers=headers)
+    assert resp.status == 400
+    assert "code/agent1" in (await resp.json())["fields"]["agent"]
+    assert (await client.get("/recordings?agent=agent1", headers=headers)).status == 400
+    assert await found("agent=b/agent1") == [(theirs, "b")]
+    assert await found("agent=main/agent1") == [(data.own_recording, "main")]
+    assert await found("dealer=b&agent=agent1") == [(theirs, "b")]
+    assert (await client.get("/api/recordings?dealer=main&agent=b/agent1", headers=headers)).status == 400
+    assert {d for _id, d in await found("since=2026-01-01")} == {"main", "b"}  # each row names its dealer
+    page = await (await client.get("/recordings?agent=b/agent1", headers=headers)).text()
+    assert "<th>经销商</th>" in page and '<td class="dealer">b</td>' in page
+    # A dealer's own people go on naming their agents plainly, and see no dealer column.
+    sup = logins[Role.SUPERVISOR]
+    assert await found("agent=agent1", sup) == [(data.own_recording, None)]
+    assert await found("agent=main/agent1", sup) == [(data.own_recording, None)]
+    assert (await client.get("/api/recordings?agent=b/agent1", headers=sup.headers())).status == 400
+    assert "<th>经销商</th>" not in await (await client.get("/recordings?agent=agent1", headers=sup.headers())).text()
+
+
+async def test_a_group_user_names_an_agent_with_its_dealer_in_the_kpis_and_listen_ins(
+    client: TestClient, dialer_app: App, clock: VirtualClock, group_login: Login, logins: dict[Role, Login]
+) -> None:
+    await _oversight_rows(dialer_app, clock)
+    headers = group_login.headers()
+    for path in ("/api/kpi?month=2026-11&agent=agent1", "/api/listen-ins?agent=agent1", "/supervise/log?agent=agent1"):
+        resp = await client.get(path, headers=headers)
+        assert resp.status == 400, path
+    resp = await client.get("/api/kpi?month=2026-11&agent=agent1", headers=headers)
+    assert "code/agent1" in (await resp.json())["fields"]["agent"]
+    mine = await (
+        await client.get("/api/kpi?month=2026-11&agent=agent1", headers=logins[Role.SUPERVISOR].headers())
+    ).json()
+    assert mine["new_leads"] == 1
+    for query in ("agent=main/agent1", "dealer=main&agent=agent1"):
+        assert await (await client.get(f"/api/kpi?month=2026-11&{query}", headers=headers)).json() == mine, query
+    rows = (await (await client.get("/api/listen-ins?agent=b/b_agent", headers=headers)).json())["listen_ins"]
+    assert [r["agent"] for r in rows] == ["b_agent"]
+
+
+async def test_in_a_group_of_one_dealer_a_plain_agent_is_unambiguous(
+    client: TestClient, dialer_app: App, data: Fixtures
+) -> None:
+    await client.app[AUTH].add_user("group_sup", Role.SUPERVISOR.value, PASSWORD, group=True)
+    new = await client.app[AUTH].login("group_sup", PASSWORD, "127.0.0.1")
+    resp = await client.get(
+        "/api/recordings?agent=agent1", headers=Login(Role.SUPERVISOR, new.token, new.csrf).headers()
+    )
+    assert resp.status == 200
+    assert [r["id"] for r in (await resp.json())["recordings"]] == [data.own_recording]

@@ -11,6 +11,7 @@ is answered exactly like a missing one: nobody probes another dealer's ids.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -92,3 +93,47 @@ def scope_of_user(user_dealer_id: int | None, chosen: int | None) -> DealerScope
     if user_dealer_id is None:
         return DealerScope.group_wide(chosen)
     return DealerScope.of(user_dealer_id)
+
+
+# -- a person's name in a group: ``code/name`` --------------------------------------------------------
+
+_QUALIFIER = "/"  # never in a dealer code nor in a login or agent name (dialer/auth/service.py checks them)
+
+
+def qualified(code: str, name: str) -> str:
+    """``name`` of dealer ``code`` as the group writes it (``pudong/8001``): names are a dealer's own."""
+    return f"{code}{_QUALIFIER}{name}"
+
+
+def split_qualified(name: str) -> tuple[str | None, str]:
+    """``code/name`` -> (code, name); a plain ``name`` -> (None, name)."""
+    code, slash, plain = name.partition(_QUALIFIER)
+    return (code, plain) if slash else (None, name)
+
+
+class AmbiguousName(ValueError):
+    """A person's name that does not say (or cannot be) whose: the message tells the viewer what to write."""
+
+
+def scope_of_name(name: str, dealers: DealerScope, group: Sequence[Dealer]) -> tuple[DealerScope, str]:
+    """The scope and plain name a filter by a person's ``name`` (an agent, ``8001`` or ``pudong/8001``)
+    reads, for a viewer of ``dealers`` in a group of the dealers ``group``.
+
+    Every showroom has its 8001, so a plain name is one dealer's only where the viewer sees one dealer (a
+    dealer's person, a chosen ``?dealer=``, or a group of one); a group-wide viewer otherwise qualifies it,
+    which narrows the scope to that dealer. :class:`AmbiguousName` for a plain name of several dealers, an
+    unknown code, or a code the viewer's scope does not reach.
+    """
+    code, plain = split_qualified(name)
+    if code is None:
+        if dealers.mixed and len(group) > 1:
+            raise AmbiguousName(
+                f"{name!r} may be an agent of any dealer of the group: write it as code/{name}"
+                f" (e.g. {qualified(group[0].code, name)}) or choose one dealer"
+            )
+        return dealers, name
+    dealer = next((d for d in group if d.code == code), None)
+    if dealer is None or not dealers.allows(dealer.id):
+        seen = "" if dealers.mixed else " (the dealer you see names its agents plainly)"
+        raise AmbiguousName(f"{name!r}: {code[:40]!r} is no dealer you see{seen}")
+    return (DealerScope.group_wide(dealer.id) if dealers.group else dealers), plain
