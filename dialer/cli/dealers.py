@@ -13,7 +13,7 @@ import argparse
 
 from dialer.app import App
 from dialer.cli import CliError
-from dialer.domain.access.dealers import EVERY_DEALER, Dealer, DealerScope
+from dialer.domain.access.dealers import EVERY_DEALER, AmbiguousName, Dealer, DealerScope, scope_of_name
 from dialer.i18n import translate
 
 
@@ -29,6 +29,22 @@ async def chosen_dealers(app: App, args: argparse.Namespace) -> DealerScope:
     if args.group:
         return EVERY_DEALER
     return DealerScope.of((await dealer_named(app, args.dealer)).id)
+
+
+async def agent_scope(app: App, args: argparse.Namespace) -> tuple[DealerScope, str | None]:
+    """The scope the options chose and the plain agent of ``--agent`` (``pudong/8001`` with ``--group``
+    narrows to that dealer; a plain agent with ``--group`` in a group of several dealers is a
+    :class:`CliError` saying what to write: docs/store.md "Dealers")."""
+    dealers = await chosen_dealers(app, args)
+    if not args.agent:
+        return dealers, None
+    try:
+        return scope_of_name(args.agent, dealers, await app.dealers.all())
+    except AmbiguousName as exc:
+        lang = app.settings.ui.language
+        if exc.unseen is None:
+            raise CliError(translate("cli.dealers.agent_ambiguous", lang, name=exc.name, example=exc.example)) from None
+        raise CliError(translate("cli.dealers.agent_unseen", lang, name=exc.name, code=exc.unseen)) from None
 
 
 async def dealer_named(app: App, code: str | None) -> Dealer:

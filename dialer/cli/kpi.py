@@ -10,7 +10,7 @@ import argparse
 
 from dialer.app import open_store
 from dialer.cli import CliError
-from dialer.cli.dealers import add_dealer_options, chosen_dealers
+from dialer.cli.dealers import add_dealer_options, agent_scope
 from dialer.cli.output import print_json, print_table
 from dialer.domain.calls.outcome import Direction
 from dialer.domain.kpi.metrics import AgentCalls, Month, MonthlyKpis, Ratio, SourceCount, handover_hours
@@ -27,7 +27,7 @@ def _t(lang: str, key: str, **params: object) -> str:
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("kpi", help="monthly KPIs: follow-up rate, invite-to-store rate, deals, deadlines, calls")
     p.add_argument("--month", required=True, help="YYYY-MM, dealer local time")
-    p.add_argument("--agent", help="only this agent's leads and calls")
+    p.add_argument("--agent", help="only this agent's leads and calls (with --group: CODE/AGENT)")
     p.add_argument("--json", action="store_true", help="print every count as JSON")
     add_dealer_options(p)
     p.set_defaults(handler=run)
@@ -39,9 +39,8 @@ async def run(cfg: Settings, args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     async with open_store(cfg, args.clock) as app:
-        kpis = await monthly_kpis(
-            app.db, cfg, app.clock, month, agent=args.agent, dealers=await chosen_dealers(app, args)
-        )
+        dealers, agent = await agent_scope(app, args)
+        kpis = await monthly_kpis(app.db, cfg, app.clock, month, agent=agent, dealers=dealers)
     if args.json:
         print_json(kpis.to_json())
     else:

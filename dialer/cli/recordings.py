@@ -6,8 +6,16 @@ import argparse
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from dialer.app import open_store
+from dialer.app import App, open_store
 from dialer.cli import CliError
+from dialer.cli.dealers import (
+    add_dealer_options,
+    agent_scope,
+    chosen_dealers,
+    dealer_cell,
+    dealer_codes,
+    dealer_header,
+)
 from dialer.cli.output import print_json, print_table
 from dialer.domain.recording.model import DiskLevel, DiskStatus, Recording
 from dialer.i18n import translate
@@ -28,15 +36,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     s.add_argument("--number", help="the customer's number (any common format)")
     s.add_argument("--date", help="YYYY-MM-DD, dealer local time (with --to: the first day)")
     s.add_argument("--to", help="YYYY-MM-DD, last day of a range (needs --date)")
-    s.add_argument("--agent", help="agent endpoint, e.g. agent3")
+    s.add_argument("--agent", help="agent endpoint, e.g. agent3 (with --group: CODE/AGENT, e.g. pudong/8001)")
     s.add_argument("--include-deleted", action="store_true", help="also list rows whose file retention deleted")
     s.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     s.add_argument("--json", action="store_true", help="print JSON objects")
+    add_dealer_options(s)
     s.set_defaults(handler=run_search)
 
     show = cmds.add_parser("show", help="one recording and its history (registration, compression, deletion)")
     show.add_argument("recording_id", type=int, metavar="RECORDING_ID")
     show.add_argument("--json", action="store_true")
+    add_dealer_options(show)
     show.set_defaults(handler=run_show)
 
     r = cmds.add_parser("reconcile", help="files without rows, rows without files")
@@ -84,34 +94,49 @@ async def run_search(cfg: Settings, args: argparse.Namespace) -> int:
         last = _day(args.to, lang) if args.to else first
         since, until = _local_start(first, tz), _local_start(last + timedelta(days=1), tz)
     async with open_store(cfg, args.clock) as app:
+        dealers, agent = await agent_scope(app, args)
         found = await app.recordings.search(
             number=number,
-            agent=args.agent,
+            agent=agent,
             since=since,
             until=until,
             include_deleted=args.include_deleted,
             limit=args.limit,
+            dealers=dealers,
         )
-    if args.json:
-        print_json([r.to_json_dict() for r in found])
-    elif found:
-        print_recordings(found, lang, tz)
-    else:
-        print(translate("rec.none", lang))
+        codes = await dealer_codes(app)
+        if args.json:
+            print_json([_json(r, codes) for r in found])
+        elif found:
+            print_recordings(found, lang, tz, _dealer_column(app, codes) if dealers.mixed else None)
+        else:
+            print(translate("rec.none", lang))
     return 0
 
 
-def print_recordings(recordings: list[Recording], lang: str, tz: ZoneInfo) -> None:
-    """The search result as a table; times in the dealer's local time, numbers in full (for entitled users)."""
+def _json(recording: Recording, codes: dict[int, str]) -> dict[str, object]:
+    return {**recording.to_json_dict(), "dealer": codes.get(recording.dealer_id)}
+
+
+def _dealer_column(app: App, codes: dict[int, str]) -> tuple[str, dict[int, str]]:
+    """The dealer column's heading and each dealer's cell, for a list of several dealers' recordings."""
+    return dealer_header(app), {dealer_id: dealer_cell(app, codes, dealer_id) for dealer_id in codes}
+
+
+def print_recordings(
+    recordings: list[Recording], lang: str, tz: ZoneInfo, dealer: tuple[str, dict[int, str]] | None = None
+) -> None:
+    """The search result as a table; times in the dealer's local time, numbers in full (for entitled users);
+    with ``dealer`` (the heading, each dealer's cell) a column naming each recording's dealer."""
     keys = ("rec.col.id", "rec.col.started", "rec.col.agent", "rec.col.number", "rec.col.direction",
             "rec.col.duration", "rec.col.size", "rec.col.format", "rec.col.state")  # fmt: skip
     rows = [
         (r.id, f"{r.started_at.astimezone(tz):%Y-%m-%d %H:%M:%S}", r.agent, r.number,
          translate(f"rec.direction.{r.direction.value}", lang), f"{r.duration_s:.1f}", f"{r.size_bytes / _KB:.0f}",
-         r.format.value, _state(r, lang, tz))
+         r.format.value, _state(r, lang, tz), *(() if dealer is None else (dealer[1].get(r.dealer_id, ""),)))
         for r in recordings
     ]  # fmt: skip
-    print_table([translate(k, lang) for k in keys], rows)
+    print_table([*(translate(k, lang) for k in keys), *(() if dealer is None else (dealer[0],))], rows)
 
 
 def _state(r: Recording, lang: str, tz: ZoneInfo) -> str:
@@ -124,16 +149,23 @@ async def run_show(cfg: Settings, args: argparse.Namespace) -> int:
     """One recording with its audit trail."""
     lang = cfg.ui.language
     async with open_store(cfg, args.clock) as app:
+        dealers = await chosen_dealers(app, args)
         recording = await app.recordings.get(args.recording_id)
         if recording is None:
             raise CliError(translate("rec.not_found", lang, id=args.recording_id))
+        codes = await dealer_codes(app)
+        if not dealers.allows(recording.dealer_id):
+            # The group's IT runs this on a node: say whose it is rather than "does not exist".
+            code = codes.get(recording.dealer_id, str(recording.dealer_id))
+            raise CliError(translate("rec.show.other_dealer", lang, id=recording.id, dealer=code))
         trail = await app.recordings.audit_trail(recording.id)
+        dealer = _dealer_column(app, codes) if dealers.mixed else None
     if args.json:
-        print_json({**recording.to_json_dict(),
+        print_json({**_json(recording, codes),
                     "audit": [{"action": e.action.value, "actor": e.actor, "at": e.at.isoformat(), "detail": e.detail} for e in trail]})  # fmt: skip
         return 0
     tz = ZoneInfo(cfg.dealer.timezone)
-    print_recordings([recording], lang, tz)
+    print_recordings([recording], lang, tz, dealer)
     print()
     print(translate("rec.audit.title", lang))
     print_table([translate(k, lang) for k in ("rec.col.at", "rec.col.action", "rec.col.actor", "rec.col.detail")],

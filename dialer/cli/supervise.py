@@ -11,7 +11,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from dialer.app import open_store
-from dialer.cli.dealers import add_dealer_options, chosen_dealers, dealer_cell, dealer_codes, dealer_header
+from dialer.cli.dealers import add_dealer_options, agent_scope, dealer_cell, dealer_codes, dealer_header
 from dialer.cli.output import print_json, print_table
 from dialer.i18n import translate
 from dialer.settings import Settings
@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cmds = p.add_subparsers(dest="supervise_command", metavar="ACTION", required=True)
     log = cmds.add_parser("log", help="listen-ins of the last days, newest first")
     log.add_argument("--days", type=float, default=30.0, help="how far back (default 30)")
-    log.add_argument("--agent", help="only listen-ins on this agent")
+    log.add_argument("--agent", help="only listen-ins on this agent (with --group: CODE/AGENT)")
     log.add_argument("--limit", type=int, default=100, help="at most this many (default 100)")
     log.add_argument("--json", action="store_true", help="print JSON objects")
     add_dealer_options(log)
@@ -34,8 +34,8 @@ async def run_log(cfg: Settings, args: argparse.Namespace) -> int:
     """Print the audit rows; a running listen-in shows no end and no duration yet."""
     async with open_store(cfg, args.clock) as app:
         since = app.clock.now() - timedelta(days=args.days)
-        dealers = await chosen_dealers(app, args)
-        rows = await app.listen_ins.recent(since, agent=args.agent, limit=args.limit, dealers=dealers)
+        dealers, agent = await agent_scope(app, args)
+        rows = await app.listen_ins.recent(since, agent=agent, limit=args.limit, dealers=dealers)
         codes = await dealer_codes(app)
         if args.json:
             print_json([{**r.to_json_dict(), "dealer": codes.get(r.dealer_id)} for r in rows])

@@ -22,6 +22,7 @@ from pathlib import Path, PurePosixPath
 
 from dialer.actors import SYSTEM_ACTOR
 from dialer.clock import Clock
+from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
 from dialer.domain.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
 from dialer.domain.recording.media import inspect_wav, sha256_file
@@ -117,11 +118,14 @@ class RecordingRegistry:
         until: datetime | None = None,
         include_deleted: bool = False,
         limit: int = 100,
+        dealers: DealerScope = EVERY_DEALER,
     ) -> list[Recording]:
-        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time."""
+        """Evidence search, newest first: exact E.164 number, agent, and [since, until) on the start time;
+        only the recordings ``dealers`` sees."""
         return await self._store.search(
-            number=number, agent=agent, since=since, until=until, include_deleted=include_deleted, limit=limit
-        )
+            number=number, agent=agent, since=since, until=until, include_deleted=include_deleted, limit=limit,
+            dealers=dealers,
+        )  # fmt: skip
 
     async def current_files(self, attempts: Sequence[Attempt]) -> dict[str, Path | None]:
         """Call id -> the file that holds the call's recording now, or None when there is none.

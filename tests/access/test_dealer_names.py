@@ -57,7 +57,7 @@ def test_a_plain_name_of_several_dealers_is_ambiguous_for_a_group_wide_viewer() 
      ("pudong/8001", DealerScope.of(MAIN.id))],
 )  # fmt: skip
 def test_a_code_out_of_the_viewers_reach_is_refused(name: str, dealers: DealerScope) -> None:
-    with pytest.raises(AmbiguousName, match="is no dealer you see"):
+    with pytest.raises(AmbiguousName, match="is no dealer you see here"):
         scope_of_name(name, dealers, GROUP)
 
 
@@ -65,3 +65,12 @@ def test_a_dealers_person_uses_plain_names_of_their_dealer_or_qualified_with_its
     mine = DealerScope.of(MAIN.id)
     assert scope_of_name("8001", mine, GROUP) == (mine, "8001")
     assert scope_of_name("main/8001", mine, GROUP) == (mine, "8001")
+
+
+def test_the_refusal_says_what_to_write_for_the_faces_to_translate() -> None:
+    with pytest.raises(AmbiguousName) as plain:
+        scope_of_name("8001", EVERY_DEALER, GROUP)
+    assert (plain.value.name, plain.value.unseen, plain.value.example) == ("8001", None, "main/8001")
+    with pytest.raises(AmbiguousName) as unseen:
+        scope_of_name("pudong/8001", DealerScope.of(MAIN.id), GROUP)
+    assert (unseen.value.name, unseen.value.unseen) == ("pudong/8001", "pudong")

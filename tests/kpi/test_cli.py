@@ -146,6 +146,22 @@ def test_kpi_and_the_sheets_are_this_nodes_dealers_unless_asked_for_another_or_t
     assert "not allowed with argument --dealer" in capsys.readouterr().err
 
 
+def test_one_agents_kpis_of_the_group_name_the_agents_dealer(tmp_path, capsys):
+    asyncio.run(_seed(tmp_path))
+    asyncio.run(_second_dealer(tmp_path))
+    cfg = str(write_config(tmp_path))
+    capsys.readouterr()  # the seeding's log lines
+    kpi = ["--config", cfg, "kpi", "--month", "2025-03", "--json"]
+    assert main([*kpi, "--agent", "王芳"]) == 0
+    mine = json.loads(capsys.readouterr().out)
+    assert mine["follow_up_rate"]["numerator"] == 2
+    assert main([*kpi, "--agent", "main/王芳", "--group"]) == 0
+    assert json.loads(capsys.readouterr().out) == mine
+    # Every dealer names its own people: group-wide, a plain name is nobody's in particular.
+    assert main([*kpi, "--agent", "王芳", "--group"]) == 2
+    assert "请写成 经销商代码/坐席（如 b/王芳）" in capsys.readouterr().err
+
+
 def test_the_lists_are_this_nodes_dealers_unless_asked_for_another_or_the_group(tmp_path, capsys):
     """``dialer campaign list``, ``leads due``, ``leads owners`` and ``dnc list`` (issue #16): the node's
     dealer by default, ``--dealer CODE`` or ``--group``, whose table then names each row's dealer."""

@@ -14,7 +14,8 @@ from dialer.recording.registry import RecordingRegistry
 from dialer.settings import RecordingSettings, Settings
 from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
-from dialer.store.recordings import RecordingStore
+from dialer.store.dealers import DealerStore
+from dialer.store.recordings import NewRecording, RecordingStore
 from tests.conftest import START, write_config
 from tests.recording.conftest import write_wav
 
@@ -129,3 +130,65 @@ def test_status_json(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped
     assert main(["--config", str(cfg), "recordings", "status", "--json"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert status["level"] == "ok" and status["recording_allowed"] is True and status["total_mb"] > 0
+
+
+def seed_dealer_b(tmp_path: Path) -> int:
+    """Dealer b's recording of its own agent1 (every showroom has one) beside main's; its id."""
+
+    async def run() -> int:
+        clock = VirtualClock(START)
+        async with await Database.open(tmp_path / "store.sqlite3", clock=clock) as db:
+            b = await DealerStore(db).ensure("b", "B 店", clock.now())
+            await AttemptStore(db, dealer_id=b.id).create(
+                call_id="b1", direction=Direction.OUTBOUND, number="+8613700137000", created_at=START, agent="agent1"
+            )
+            rec = await RecordingStore(db, dealer_id=b.id).add(
+                NewRecording(call_id="b1", lead_id=None, campaign_id=None, agent="agent1",
+                             direction=Direction.OUTBOUND, path="b/b1.wav", started_at=START, duration_s=2.0,
+                             size_bytes=1, sha256="0" * 64),
+                at=START, actor="test",
+            )  # fmt: skip
+            return rec.id
+
+    return asyncio.run(run())
+
+
+def test_search_and_show_read_one_dealer_or_the_group(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    seed(tmp_path)
+    theirs = seed_dealer_b(tmp_path)
+    capsys.readouterr()  # the seeding's own log lines
+    cfg = str(write_config(tmp_path))
+    search = ["--config", cfg, "recordings", "search", "--date", "2026-11-29", "--json"]
+
+    def found(*extra: str) -> list[tuple[str, str]]:
+        assert main([*search, *extra]) == 0
+        return [(r["call_id"], r["dealer"]) for r in json.loads(capsys.readouterr().out)]
+
+    # This node's dealer by default; --dealer b, or the group's with --group.
+    assert found("--agent", "agent1") == [("c1", "main")]
+    assert found("--agent", "agent1", "--dealer", "b") == [("b1", "b")]
+    assert found("--agent", "b/agent1", "--group") == [("b1", "b")]
+    assert found("--group") == [("b1", "b"), ("c2", "main"), ("c1", "main")]
+    # Group-wide, a plain agent could be either dealer's agent1.
+    assert main([*search, "--agent", "agent1", "--group"]) == 2
+    assert "请写成 经销商代码/坐席（如 b/agent1）" in capsys.readouterr().err
+    assert main(["--lang", "en", *search, "--agent", "agent1", "--group"]) == 2
+    assert "write it as CODE/AGENT (e.g. b/agent1)" in capsys.readouterr().err
+    # Another dealer's agent without --group (or that dealer): not what this command reads.
+    assert main([*search, "--agent", "b/agent1"]) == 2
+    assert "--agent b/agent1：b 不是本命令读取的经销商" in capsys.readouterr().err
+    # The table names each recording's dealer where several dealers' mix.
+    assert main(["--config", cfg, "recordings", "search", "--date", "2026-11-29", "--group"]) == 0
+    out = capsys.readouterr().out
+    assert "经销商" in out and "main" in out
+    assert main(["--config", cfg, "recordings", "search", "--date", "2026-11-29"]) == 0
+    assert "经销商" not in capsys.readouterr().out
+
+    # Another dealer's recording: exit 2 naming its dealer, unless asked for with its dealer or the group.
+    show = ["--config", cfg, "recordings", "show", str(theirs)]
+    assert main(show) == 2
+    assert f"录音 {theirs} 属于经销商 b" in capsys.readouterr().err
+    assert main([*show, "--dealer", "b", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["dealer"] == "b"
+    assert main([*show, "--group"]) == 0
+    assert "经销商" in capsys.readouterr().out  # the group's view names the dealer

@@ -112,7 +112,17 @@ def split_qualified(name: str) -> tuple[str | None, str]:
 
 
 class AmbiguousName(ValueError):
-    """A person's name that does not say (or cannot be) whose: the message tells the viewer what to write."""
+    """A person's name that does not say whose it is (``unseen`` None: plain, and several dealers could be
+    meant; ``example`` shows it qualified), or names a dealer ``unseen`` out of the viewer's reach. The
+    message, in English, tells the viewer what to write; the CLI translates from the fields."""
+
+    def __init__(self, name: str, *, unseen: str | None = None, example: str = "") -> None:
+        self.name, self.unseen, self.example = name, unseen, example
+        if unseen is None:
+            why = f"{name!r} may be an agent of any dealer of the group: write it as code/{name} (e.g. {example})"
+            super().__init__(f"{why} or choose one dealer")
+        else:
+            super().__init__(f"{name!r}: {unseen[:40]!r} is no dealer you see here")
 
 
 def scope_of_name(name: str, dealers: DealerScope, group: Sequence[Dealer]) -> tuple[DealerScope, str]:
@@ -127,13 +137,9 @@ def scope_of_name(name: str, dealers: DealerScope, group: Sequence[Dealer]) -> t
     code, plain = split_qualified(name)
     if code is None:
         if dealers.mixed and len(group) > 1:
-            raise AmbiguousName(
-                f"{name!r} may be an agent of any dealer of the group: write it as code/{name}"
-                f" (e.g. {qualified(group[0].code, name)}) or choose one dealer"
-            )
+            raise AmbiguousName(name, example=qualified(group[0].code, name))
         return dealers, name
     dealer = next((d for d in group if d.code == code), None)
     if dealer is None or not dealers.allows(dealer.id):
-        seen = "" if dealers.mixed else " (the dealer you see names its agents plainly)"
-        raise AmbiguousName(f"{name!r}: {code[:40]!r} is no dealer you see{seen}")
+        raise AmbiguousName(name, unseen=code)
     return (DealerScope.group_wide(dealer.id) if dealers.group else dealers), plain
