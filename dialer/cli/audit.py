@@ -1,6 +1,7 @@
 """``dialer audit``: read the audit log and verify its hash chain (docs/audit.md).
 
-``verify`` exits 1 when the chain is broken, so a cron job or a monitoring check can alert on it;
+``verify`` walks the whole chain, whose links run across dealers (no ``--dealer``: a dealer's rows
+alone prove nothing), and exits 1 when it is broken, so a cron job or a monitoring check can alert on it;
 it prints the last row's id and hash to compare with the newest ``audit.appended`` log line.
 """
 
@@ -38,7 +39,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     ls.add_argument("--json", action="store_true", help="print JSON objects")
     add_dealer_options(ls)
     ls.set_defaults(handler=run_list)
-    v = cmds.add_parser("verify", help="walk the hash chain; exit 1 and name the first bad row when it is broken")
+    v = cmds.add_parser(
+        "verify",
+        help="walk the whole hash chain (every dealer's rows); exit 1 and name the first bad row when it is broken",
+        description="Walk the audit log's whole hash chain. Its links run across dealers (each row is chained to"
+        " the row before it, whoever's it is), so it cannot be narrowed to one dealer: no --dealer or --group,"
+        " the answer is always the group's (docs/audit.md).",
+    )
     v.add_argument("--json", action="store_true", help="print the result as JSON")
     v.set_defaults(handler=run_verify)
 

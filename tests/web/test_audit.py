@@ -197,6 +197,14 @@ def test_the_cli_user_changes_and_the_doss_export_are_audited_as_the_os_user(
         assert "outside the dates" in capsys.readouterr().err
     assert main(["--config", cfg, "audit", "verify"], clock=clock) == 0
     assert "哈希链完整：7 条记录" in capsys.readouterr().out
+    # The chain's links run across dealers (the group's backup row is chained to main's export): verify is
+    # the whole chain's, says so, and takes no dealer.
+    with pytest.raises(SystemExit):
+        main(["--config", cfg, "audit", "verify", "--help"], clock=clock)
+    assert "cannot be narrowed to one dealer" in " ".join(capsys.readouterr().out.split())
+    with pytest.raises(SystemExit):
+        main(["--config", cfg, "audit", "verify", "--dealer", "main"], clock=clock)
+    assert "unrecognized arguments: --dealer" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
