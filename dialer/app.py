@@ -137,7 +137,8 @@ async def open_store(
     clock = clock or SystemClock()
     mapping = load_mapping(settings.path(settings.doss.mapping_file))
     form = load_form(settings.path(settings.recording.qa_form))
-    db = await Database.open(settings.store_target(), clock=clock)
+    health = TaskHealth()  # the service's background tasks, the store's own among them
+    db = await Database.open(settings.store_target(), clock=clock, health=health)
     try:
         dealers = DealerStore(db)
         dealer = await dealers.ensure(settings.dealer.code, settings.dealer.name, clock.now())
@@ -227,7 +228,7 @@ async def open_store(
             presence=PresenceService(
                 PresenceStore(db, dealer_id=dealer.id), bus, clock, settings.campaigns.pause_reasons
             ),
-            health=TaskHealth(),
+            health=health,
         )
     finally:
         await db.close()

@@ -37,6 +37,7 @@ from dialer.store.connection import Connection, Params, Row
 from dialer.store.dialect import POSTGRESQL, SQLITE, Dialect
 from dialer.store.errors import StoreError
 from dialer.store.migrate import MIGRATIONS_DIR, PG_MIGRATIONS_DIR, apply_migrations, run_script
+from dialer.tasks import TaskHealth
 from dialer.timestamps import from_db, to_db
 
 __all__ = ["Database", "Reader", "Row", "Tx", "from_db", "to_db"]
@@ -169,11 +170,14 @@ class Database:
         busy_timeout_s: float = DEFAULT_BUSY_TIMEOUT_S,
         clock: Clock | None = None,
         migrations_dir: Path | None = None,
+        health: TaskHealth | None = None,
     ) -> Database:
         """Open the store at ``target`` and migrate it: a ``postgresql://`` URL, or a SQLite file
         path (the file and its directory are created if needed).
 
-        ``clock`` stamps ``schema_migrations.applied_at``; ``migrations_dir`` exists for tests.
+        ``clock`` stamps ``schema_migrations.applied_at``; ``migrations_dir`` exists for tests. ``health``
+        counts the failures of the store's own background task (SQLite's checkpointer), the service's
+        (the App's, which ``/metrics`` exports); without it they are logged only.
         """
         if readers < 1:
             raise ValueError(f"readers = {readers}: the store needs at least one reader connection")
@@ -197,7 +201,7 @@ class Database:
             await db._close_connections()
             raise
         if db._checkpointer is not None:
-            db._checkpointer.start()
+            db._checkpointer.start(health or TaskHealth())
         log.info("store.opened", store=db.target, readers=readers, migrations_applied=applied)
         return db
 

@@ -23,6 +23,7 @@ import aiosqlite
 from dialer.logs import get_logger
 from dialer.store.connection import Params, Row, excerpt
 from dialer.store.errors import IntegrityError, StoreBusy, StoreError
+from dialer.tasks import TaskHealth, supervised
 
 log = get_logger(__name__)
 
@@ -36,6 +37,8 @@ COMMITS_PER_CHECKPOINT = 32
 # The writer's own automatic checkpoint, at this many WAL pages (40 MB at 4 KiB pages): only a
 # backstop for a checkpointer that fell behind (SQLite's default is 1,000 pages).
 BACKSTOP_CHECKPOINT_PAGES = 10_000
+CHECKPOINT_TASK = "store-checkpoint"
+"""The checkpointer's name among the supervised background tasks (logs, ``/metrics``)."""
 
 
 def translate(exc: sqlite3.Error, sql: str) -> StoreError:
@@ -200,8 +203,10 @@ class Checkpointer:
     made the claims' p99). A passive checkpoint needs no lock a writer takes, so run here, on the
     checkpointer's own thread, it leaves every write's path; the writer keeps a far larger
     automatic checkpoint (:data:`BACKSTOP_CHECKPOINT_PAGES`) for when this one cannot keep up.
-    A checkpoint that fails is logged and the next one tried after the next commits; should the
-    loop itself die, that is logged and the backstop goes on checkpointing.
+    A checkpoint that fails is logged, counted as a failure of :data:`CHECKPOINT_TASK` in the
+    :class:`TaskHealth` it was started with (``/metrics`` for the service's store), and the next one
+    tried after the next commits; should the loop itself die, :func:`supervised` logs and counts that
+    and starts it again (the backstop checkpoints meanwhile).
     """
 
     def __init__(self, conn: SqliteConnection) -> None:
@@ -209,13 +214,17 @@ class Checkpointer:
         self._commits = 0
         self._due = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._health = TaskHealth()
 
-    def start(self) -> None:
-        """Checkpoint after every :data:`COMMITS_PER_CHECKPOINT` commits from now on."""
+    def start(self, health: TaskHealth) -> None:
+        """Checkpoint after every :data:`COMMITS_PER_CHECKPOINT` commits from now on; failures counted in
+        ``health``."""
         self._commits = 0
         self._due.clear()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="store-checkpoint")
-        self._task.add_done_callback(_report_end)
+        self._health = health
+        self._task = asyncio.get_running_loop().create_task(
+            supervised(CHECKPOINT_TASK, self._run, health), name=CHECKPOINT_TASK
+        )
 
     def committed(self) -> None:
         """The writer committed: every :data:`COMMITS_PER_CHECKPOINT` commits make a checkpoint due."""
@@ -231,6 +240,7 @@ class Checkpointer:
             try:
                 await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
             except StoreError as exc:
+                self._health.failed(CHECKPOINT_TASK)
                 log.warning("store.checkpoint_failed", error=str(exc))
 
     async def close(self) -> None:
@@ -239,8 +249,3 @@ class Checkpointer:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         await self._conn.close()
-
-
-def _report_end(task: asyncio.Task[None]) -> None:
-    if not task.cancelled() and (exc := task.exception()) is not None:
-        log.error("store.checkpointer_died", error=repr(exc), exc_info=exc)

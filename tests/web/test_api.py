@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 from io import BytesIO
 
 import pytest
 from aiohttp.test_utils import TestClient
 from openpyxl import load_workbook
+from structlog.testing import capture_logs
 
 from dialer.domain.access.policy import Role
+from dialer.store.connection import Params, Row
+from dialer.store.errors import StoreError
+from dialer.store.sqlite import COMMITS_PER_CHECKPOINT, SqliteConnection
 from dialer.web.keys import DIALER, ROUTES
 from dialer.web.openapi import _openapi_path
 from tests.web.conftest import Login
@@ -63,6 +68,46 @@ async def test_metrics_count_background_task_failures(client: TestClient) -> Non
     text = await (await client.get("/metrics")).text()
     assert 'dialer_background_failures_total{task="ami-event-router"} 2.0' in text
     assert 'dialer_background_failures_total{task="sms-listen"} 1.0' in text
+
+
+@pytest.mark.timeout(30)
+async def test_the_stores_checkpointer_is_supervised_its_crash_logged_counted_and_restarted(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = client.app[DIALER].db
+    assert db._checkpointer is not None  # the console's store is SQLite here
+    checkpointer_conn, real = db._checkpointer._conn, SqliteConnection.fetchone
+    tried: list[str] = []
+    another_try = asyncio.Event()
+
+    async def flaky(self: SqliteConnection, sql: str, params: Params = ()) -> Row | None:
+        if self is checkpointer_conn:
+            tried.append(sql)
+            another_try.set()
+            if len(tried) == 1:
+                raise RuntimeError("a bug in the checkpoint loop")  # the loop dies of it
+            if len(tried) == 2:
+                raise StoreError("database is locked")  # one checkpoint fails, the loop goes on
+        return await real(self, sql, params)
+
+    monkeypatch.setattr(SqliteConnection, "fetchone", flaky)
+    with capture_logs() as logs:
+        for tries in (1, 2, 3):
+            for _ in range(COMMITS_PER_CHECKPOINT):
+                async with db.write() as tx:
+                    await tx.execute("SELECT 1")
+            async with asyncio.timeout(10):  # a restart waits RESTART_FIRST_S of real time
+                while len(tried) < tries:
+                    another_try.clear()
+                    await another_try.wait()
+    assert len(tried) == 3
+    [crash] = [e for e in logs if e["event"] == "task.crashed"]
+    assert crash["task"] == "store-checkpoint" and crash["exc_info"]
+    assert [e["event"] for e in logs if e["event"].startswith("store.checkpoint")] == ["store.checkpoint_failed"]
+    assert client.app[DIALER].health.failures() == {"store-checkpoint": 2}
+    assert (
+        'dialer_background_failures_total{task="store-checkpoint"} 2.0' in await (await client.get("/metrics")).text()
+    )
 
 
 async def test_reports_page_charts_and_xlsx(client: TestClient, logins: dict[Role, Login]) -> None:
