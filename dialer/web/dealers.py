@@ -13,6 +13,7 @@ from dialer.web.errors import BadRequest
 from dialer.web.keys import DEALER_CHOICES, DEALERS, DIALER, session_of
 
 QUERY = "dealer"  # the query parameter that names the chosen dealer
+AGENT_QUERY = "agent"  # the query parameter of an agent filter (agent_filter)
 
 
 async def decide(request: web.Request, user: UserRecord) -> None:
@@ -35,16 +36,17 @@ def dealers_of(request: web.Request) -> DealerScope:
     return request[DEALERS]
 
 
-async def agent_filter(request: web.Request, name: str | None, field: str = "agent") -> tuple[DealerScope, str | None]:
-    """The scope and plain agent a filter by the agent ``name`` (the query's ``field``) reads: ``pudong/8001``
-    narrows to that dealer; a plain name from a group-wide person who sees several dealers is a 400 naming
-    ``field`` (every dealer has its 8001; docs/web.md "Dealers")."""
+async def agent_filter(request: web.Request) -> tuple[DealerScope, str | None]:
+    """The scope and plain agent the query's ``?agent=`` filter reads: ``pudong/8001`` narrows to that
+    dealer; a plain agent from a group-wide person who sees several dealers is a 400 naming ``agent``
+    (every dealer has its 8001; docs/web.md "Dealers")."""
+    name = request.query.get(AGENT_QUERY)
     if not name:
         return dealers_of(request), None
     try:
         return scope_of_name(name, dealers_of(request), await request.app[DIALER].dealers.all())
     except AmbiguousName as exc:
-        raise BadRequest({field: str(exc)}) from None
+        raise BadRequest({AGENT_QUERY: str(exc)}) from None
 
 
 def audit_dealer(request: web.Request, target_dealer: int | None) -> int | None:

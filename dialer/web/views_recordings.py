@@ -69,7 +69,7 @@ async def _search(request: web.Request) -> list[Recording]:
             raise Forbidden("no_agent_identity", "this login has no agent identity")
         dealers, agent = dealers_of(request), user.agent
     else:
-        dealers, agent = await agent_filter(request, query.get("agent"))
+        dealers, agent = await agent_filter(request)
     return await request.app[RECORDINGS].search(
         number=number, agent=agent, since=bounds["since"], until=bounds["until"], limit=limit, dealers=dealers
     )

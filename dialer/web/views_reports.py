@@ -79,7 +79,7 @@ async def api_kpi(request: web.Request) -> web.StreamResponse:
     """The same JSON as ``dialer kpi --json``."""
     app = request.app[DIALER]
     month = _month(request)
-    dealers, agent = await agent_filter(request, request.query.get("agent"))
+    dealers, agent = await agent_filter(request)
     kpis = await monthly_kpis(app.db, app.settings, app.clock, month, agent, dealers)
     return web.json_response(kpis.to_json())
 

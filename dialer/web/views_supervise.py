@@ -185,7 +185,7 @@ async def api_stop(request: web.Request) -> web.StreamResponse:
 async def _audit_rows(request: web.Request) -> list[ListenIn]:
     days = parse_int(request.query.get("days"), "days", default=_DEFAULT_DAYS, maximum=_MAX_DAYS)
     assert days is not None
-    dealers, agent = await agent_filter(request, request.query.get("agent"))
+    dealers, agent = await agent_filter(request)
     since = request.app[DIALER].clock.now() - timedelta(days=days)
     return await _audit(request).recent(since, agent=agent, limit=_AUDIT_LIMIT, dealers=dealers)
 
