@@ -371,6 +371,9 @@ async def test_a_group_user_names_an_agent_with_its_dealer_in_the_recordings_fil
     assert await found("agent=b/agent1") == [(theirs, "b")]
     assert await found("agent=main/agent1") == [(data.own_recording, "main")]
     assert await found("dealer=b&agent=agent1") == [(theirs, "b")]
+    # The search form keeps the chosen dealer, so a plain agent typed there stays that dealer's.
+    page = await (await client.get("/recordings?dealer=b", headers=headers)).text()
+    assert '<input type="hidden" name="dealer" value="b">' in page.split('id="recording-search"')[1]
     assert (await client.get("/api/recordings?dealer=main&agent=b/agent1", headers=headers)).status == 400
     assert {d for _id, d in await found("since=2026-01-01")} == {"main", "b"}  # each row names its dealer
     page = await (await client.get("/recordings?agent=b/agent1", headers=headers)).text()
