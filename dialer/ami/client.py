@@ -837,10 +837,6 @@ def _check_settings(pbx: PbxSettings) -> None:
         value = getattr(pbx, name)
         if not value > 0:
             raise ValueError(f"pbx.{name} = {value}: must be positive")
-    for name in ("first_connect_retry_s", "reconcile_interval_s"):
-        value = getattr(pbx, name)
-        if value < 0:
-            raise ValueError(f"pbx.{name} = {value}: must not be negative (0 = off)")
     if pbx.reconnect_min_s > pbx.reconnect_max_s:
         raise ValueError(
             f"pbx.reconnect_min_s = {pbx.reconnect_min_s}: must not exceed reconnect_max_s = {pbx.reconnect_max_s}"
