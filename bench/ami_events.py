@@ -259,6 +259,8 @@ def pbx_for(port: int) -> PbxSettings:
         ami_secret=SECRET,
         ping_interval_s=3600.0,
         action_timeout_s=30.0,
+        # A periodic CoreShowChannels of the 10 000-channel snapshot would land in the timed stream.
+        reconcile_interval_s=0.0,
     )
 
 

@@ -264,7 +264,7 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             if settings.store.url
             else None
         )
-        client = AmiClient(settings.pbx, clock=clock)
+        client = AmiClient(settings.pbx, clock=clock, health=base.health)
         tasks: list[asyncio.Task[Any]] = []
         restores = BackgroundTasks()
         try:
@@ -299,13 +299,10 @@ async def _open_app(settings: Settings, clock: Clock, recover: bool, password_co
             supervisor = SupervisorService(
                 ami_client=client, store=base.listen_ins, audit=base.audit, settings=settings, clock=clock
             )
-            # With the PBX, an agent's presence moves their inbound queue member too; Asterisk keeps
-            # members in memory only, so each link-up (Reconciled: actions work again) puts them back,
-            # in the background: the event reader must not wait for PBX commands.
+            # With the PBX, an agent's presence moves their inbound queue member too.
             presence = base.presence.with_queue(InboundQueue(client))
             routes: list[Callable[[AmiEvent], object]] = [
-                calls.route, inbound.route, supervisor.route,
-                lambda event: isinstance(event, Reconciled) and restores.spawn(_restore_queue(presence)),
+                calls.route, inbound.route, supervisor.route, queue_restorer(restores, presence),
             ]  # fmt: skip
             sms = base.sms
             if settings.sms.driver == "pbx":
@@ -390,6 +387,21 @@ async def _route_events(client: AmiClient, routes: Sequence[Callable[[AmiEvent],
                 except Exception:
                     health.failed(ROUTER)
                     log.exception("ami.route_failed", kind=type(event).__name__)
+
+
+def queue_restorer(restores: BackgroundTasks, presence: PresenceService) -> Callable[[AmiEvent], None]:
+    """The route that puts the inbound queue's members back after each link-up.
+
+    Asterisk keeps queue members in memory only, so a (re)connect's snapshot (actions work again,
+    the PBX may have restarted) restores them, in the background: the event reader must not wait
+    for PBX commands. A periodic snapshot on a live link changes nothing there.
+    """
+
+    def route(event: AmiEvent) -> None:
+        if isinstance(event, Reconciled) and not event.periodic:
+            restores.spawn(_restore_queue(presence))
+
+    return route
 
 
 async def _restore_queue(presence: PresenceService) -> None:

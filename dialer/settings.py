@@ -68,6 +68,12 @@ class PbxSettings:
     ping_timeout_s: float = 3.0
     reconnect_min_s: float = 0.5
     reconnect_max_s: float = 15.0
+    # At start-up, keep trying this many seconds while Asterisk only fails to answer the login in time
+    # (a PBX just booted on a loaded host); a refused connection or login still fails at once. 0 = try once.
+    first_connect_retry_s: float = 60.0
+    # Every this many seconds, compare the live channels with the calls being followed: a call the PBX
+    # no longer has (a missed Hangup) is ended after one more action_timeout_s. 0 = only after a reconnect.
+    reconcile_interval_s: float = 60.0
     event_queue_size: int = 10000
 
 
@@ -811,6 +817,9 @@ def problems(s: Settings) -> list[str]:
         problems.append(f"pbx.outbound_lines = {s.pbx.outbound_lines}: must be between 1 and 240")
     if not 0 <= s.pbx.inbound_lines <= 240:
         problems.append(f"pbx.inbound_lines = {s.pbx.inbound_lines}: must be between 0 and 240")
+    for name in ("first_connect_retry_s", "reconcile_interval_s"):
+        if getattr(s.pbx, name) < 0:
+            problems.append(f"pbx.{name} = {getattr(s.pbx, name)}: must not be negative (0 = off)")
     if s.pbx.dial_format not in ("national", "e164"):
         problems.append(f"pbx.dial_format = {s.pbx.dial_format!r}: must be 'national' or 'e164'")
     if s.calls.abandon_after_s <= 0:

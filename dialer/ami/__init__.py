@@ -8,7 +8,15 @@ without pulling in panoramisk; import the client from ``dialer.ami.client``.
 """
 
 from dialer.ami.codec import Banner, Message, MessageKind, Parser
-from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiError, AmiLinkDown, AmiTimeout
+from dialer.ami.errors import (
+    AmiActionError,
+    AmiAuthError,
+    AmiConnectError,
+    AmiConnectTimeout,
+    AmiError,
+    AmiLinkDown,
+    AmiTimeout,
+)
 from dialer.ami.events import (
     AmiEvent,
     BridgeEnter,
@@ -36,6 +44,7 @@ __all__ = [
     "AmiActionError",
     "AmiAuthError",
     "AmiConnectError",
+    "AmiConnectTimeout",
     "AmiError",
     "AmiEvent",
     "AmiLinkDown",

@@ -22,8 +22,14 @@ docs/panoramisk.md):
   own supervisor reconnects with exponential backoff and jitter; panoramisk's
   reconnect loop is never armed, so :meth:`AmiClient.close` leaves nothing
   scheduled (7); managers are built only inside the running loop (12);
-* after every (re)connect, ``CoreShowChannels`` becomes a :class:`Reconciled`
-  event placed in the stream exactly where the snapshot was taken.
+* after every (re)connect, and every ``pbx.reconcile_interval_s`` on a live link
+  (``periodic``, the supervised task ``ami-reconcile``), ``CoreShowChannels``
+  becomes a :class:`Reconciled` event placed in the stream exactly where the
+  snapshot was taken;
+* the first connect fails fast on a definite answer (refused port, refused
+  login) but retries, at the reconnect backoff for up to
+  ``pbx.first_connect_retry_s``, while Asterisk merely does not answer in time
+  (:class:`AmiConnectTimeout`: a PBX just booted on a loaded host).
 
 Events reach the single consumer of :meth:`AmiClient.events` through one bounded
 queue, the events of one TCP read together (one timestamp, one wake-up of the
@@ -53,7 +59,15 @@ from panoramisk.message import Message as PanoramiskMessage
 
 from dialer.ami.buffer import BufferFull, EventBuffer
 from dialer.ami.codec import ENCODING, Banner, FrameTooLarge, Message, MessageKind, Parser
-from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiError, AmiLinkDown, AmiTimeout
+from dialer.ami.errors import (
+    AmiActionError,
+    AmiAuthError,
+    AmiConnectError,
+    AmiConnectTimeout,
+    AmiError,
+    AmiLinkDown,
+    AmiTimeout,
+)
 from dialer.ami.events import (
     AmiEvent,
     ChannelInfo,
@@ -69,6 +83,7 @@ from dialer.ami.events import (
 from dialer.clock import Clock, SystemClock
 from dialer.logs import get_logger
 from dialer.settings import PbxSettings
+from dialer.tasks import TaskHealth, supervised
 
 log = get_logger(__name__)
 
@@ -77,6 +92,8 @@ _HEADER_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*\Z")
 _TRUE = frozenset({"true", "yes", "1", "on"})
 # A new link queues LinkUp, FullyBooted and Reconciled before the consumer can react.
 _LINK_START_EVENTS = 3
+# The supervised task of the periodic snapshot (logs, /metrics).
+RECONCILE_TASK = "ami-reconcile"
 # Backoff doubles per failed attempt; past this exponent it is pinned at the maximum anyway.
 _MAX_BACKOFF_EXPONENT = 32
 
@@ -98,7 +115,7 @@ class _ForgetEverything:
 class _Action(Action):
     """A panoramisk Action that can run a callback synchronously when its reply completes.
 
-    Used for the reconnect snapshot: the Reconciled event must enter the queue at
+    Used for the snapshots: the Reconciled event must enter the queue at
     the exact point of the stream where CoreShowChannelsComplete arrived.
     """
 
@@ -340,13 +357,15 @@ class AmiClient:
     """One AMI connection to Asterisk that survives Asterisk, network and consumer hiccups.
 
     Use as ``async with AmiClient(pbx) as ami:`` and consume ``ami.events()`` in
-    exactly one task. All configuration comes from :class:`PbxSettings`.
+    exactly one task. All configuration comes from :class:`PbxSettings`. ``health`` counts crashes
+    of the periodic snapshot task (the application's, so ``/metrics`` shows them).
     """
 
-    def __init__(self, pbx: PbxSettings, *, clock: Clock | None = None) -> None:
+    def __init__(self, pbx: PbxSettings, *, clock: Clock | None = None, health: TaskHealth | None = None) -> None:
         _check_settings(pbx)
         self._pbx = pbx
         self._clock = clock or SystemClock()
+        self._health = health or TaskHealth()
         self._backoff = Backoff(pbx.reconnect_min_s, pbx.reconnect_max_s)
         # None marks the end of the stream (put by close() into an empty queue).
         self._queue: EventBuffer[AmiEvent | None] = EventBuffer(pbx.event_queue_size)
@@ -365,16 +384,21 @@ class AmiClient:
         """Connect, log in, wait for FullyBooted, reconcile; then keep the link alive.
 
         Raises AmiConnectError or AmiAuthError (naming host, port and user) when the
-        first connection cannot be made; later losses are repaired in the background.
+        first connection cannot be made (:class:`AmiConnectTimeout` once Asterisk has not
+        answered in time for ``pbx.first_connect_retry_s``); later losses are repaired in
+        the background.
         """
         if self._started:
             raise RuntimeError("AmiClient.start() was already called")
         self._started = True
-        self._link = await self._connect()
+        self._link = await self._first_connect()
         self._tasks = [
             asyncio.create_task(self._supervise(), name="ami-supervisor"),
             asyncio.create_task(self._keepalive(), name="ami-keepalive"),
         ]
+        if self._pbx.reconcile_interval_s > 0:
+            reconcile = supervised(RECONCILE_TASK, self._reconcile_periodically, self._health)
+            self._tasks.append(asyncio.create_task(reconcile, name=RECONCILE_TASK))
         log.info("ami_connected", host=self._pbx.ami_host, port=self._pbx.ami_port, user=self._pbx.ami_user)
 
     async def close(self) -> None:
@@ -504,6 +528,30 @@ class AmiClient:
 
     # -- connecting ----------------------------------------------------------------------------
 
+    async def _first_connect(self) -> _Link:
+        """Connect; while Asterisk only does not answer in time, try again until the budget is spent.
+
+        A refused connection or login is a definite answer (wrong port, wrong secret) and is raised
+        at once: the person starting the service must read it now, not in a minute.
+        """
+        budget = self._pbx.first_connect_retry_s
+        started = self._clock.monotonic()
+        attempt = 1
+        while True:
+            try:
+                link = await self._connect()
+            except AmiConnectTimeout as exc:
+                left = budget - (self._clock.monotonic() - started)
+                if left <= 0:
+                    raise
+                delay = min(self._backoff.next_delay(), left)
+                log.warning("ami_first_connect_retry", attempt=attempt, error=str(exc), retry_in_s=round(delay, 3))
+                await asyncio.sleep(delay)
+                attempt += 1
+                continue
+            self._backoff.reset()
+            return link
+
     async def _connect(self) -> _Link:
         loop = asyncio.get_running_loop()
         link = _Link(loop)
@@ -513,14 +561,17 @@ class AmiClient:
         try:
             async with asyncio.timeout(timeout):
                 await loop.create_connection(partial(_Protocol, link.manager), self._pbx.ami_host, self._pbx.ami_port)
-        except (OSError, TimeoutError) as exc:
-            reason = str(exc) or f"no TCP connection within {timeout}s"
-            raise AmiConnectError(f"cannot reach Asterisk AMI at {self._where} (user {user!r}): {reason}") from None
+        except TimeoutError:
+            raise AmiConnectTimeout(
+                f"cannot reach Asterisk AMI at {self._where} (user {user!r}): no TCP connection within {timeout}s"
+            ) from None
+        except OSError as exc:
+            raise AmiConnectError(f"cannot reach Asterisk AMI at {self._where} (user {user!r}): {exc}") from None
         try:
             await self._login(link)
             done, _ = await asyncio.wait((link.booted, link.lost), timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
             if link.booted not in done:
-                raise AmiConnectError(
+                raise AmiConnectTimeout(
                     f"Asterisk AMI at {self._where} accepted user {user!r} but did not report FullyBooted within {timeout}s"
                 )
             await self._reconcile(link)
@@ -537,7 +588,7 @@ class AmiClient:
         try:
             reply = await self._request(link, login, self._pbx.action_timeout_s)
         except AmiTimeout:
-            raise AmiConnectError(
+            raise AmiConnectTimeout(
                 f"Asterisk AMI at {self._where} did not answer the login of user {user!r} within {self._pbx.action_timeout_s}s"
             ) from None
         except AmiLinkDown:
@@ -552,19 +603,42 @@ class AmiClient:
             raise error(f"Asterisk AMI at {self._where} refused login of user {user!r}: {reason}")
 
     async def _reconcile(self, link: _Link) -> None:
-        snapshot = _Action({"Action": "CoreShowChannels"})
-        snapshot.on_complete = partial(self._on_snapshot, link)
         try:
-            reply = self._check("CoreShowChannels", await self._request(link, snapshot, self._pbx.action_timeout_s))
+            await self._snapshot(link, periodic=False)
         except (AmiTimeout, AmiLinkDown, AmiActionError) as exc:
-            raise AmiConnectError(
-                f"Asterisk AMI at {self._where}: CoreShowChannels after login failed: {exc}"
-            ) from None
-        log.info("ami_reconciled", channels=len(_channel_entries(reply)))
+            error = AmiConnectTimeout if isinstance(exc, AmiTimeout) else AmiConnectError
+            raise error(f"Asterisk AMI at {self._where}: CoreShowChannels after login failed: {exc}") from None
 
-    def _on_snapshot(self, link: _Link, reply: Any) -> None:
+    async def _snapshot(self, link: _Link, *, periodic: bool) -> None:
+        """``CoreShowChannels`` on ``link``; its Reconciled enters the stream where the reply completed."""
+        snapshot = _Action({"Action": "CoreShowChannels"})
+        snapshot.on_complete = partial(self._on_snapshot, link, periodic)
+        reply = self._check("CoreShowChannels", await self._request(link, snapshot, self._pbx.action_timeout_s))
+        # Every minute on a live link is routine: only the snapshot of a new link is worth an info line.
+        (log.debug if periodic else log.info)(
+            "ami_reconciled", channels=len(_channel_entries(reply)), periodic=periodic
+        )
+
+    def _on_snapshot(self, link: _Link, periodic: bool, reply: Any) -> None:
         if isinstance(reply, list):
-            self._admit(link, [Reconciled(at=self._clock.now(), channels=_channels([pm.source for pm in reply]))])
+            channels = _channels([pm.source for pm in reply])
+            self._admit(link, [Reconciled(at=self._clock.now(), channels=channels, periodic=periodic)])
+
+    async def _reconcile_periodically(self) -> None:
+        """A snapshot every ``reconcile_interval_s`` on a live link: calls whose Hangup was missed show as gone.
+
+        A failed snapshot is only logged: a link that is really down is noticed by the supervisor,
+        and the snapshot after its reconnect settles everything anyway.
+        """
+        while True:
+            await asyncio.sleep(self._pbx.reconcile_interval_s)
+            link = self._link
+            if link is None or not link.usable:
+                continue
+            try:
+                await self._snapshot(link, periodic=True)
+            except (AmiTimeout, AmiLinkDown, AmiActionError) as exc:
+                log.warning("ami_periodic_reconcile_failed", error=str(exc))
 
     async def _retire(self, link: _Link, reason: str) -> None:
         """Close a link for good, wait until the transport is gone, and tell the consumer."""

@@ -16,6 +16,11 @@ class AmiConnectError(AmiError):
     """Asterisk could not be reached, or the link never became usable (no FullyBooted)."""
 
 
+class AmiConnectTimeout(AmiConnectError):
+    """Asterisk did not answer in time while connecting (TCP, banner, login, FullyBooted or the first
+    snapshot): on a host still busy booting it may answer a moment later, so this one is worth retrying."""
+
+
 class AmiAuthError(AmiError):
     """Asterisk answered but refused our login: wrong user or secret, or ACL."""
 

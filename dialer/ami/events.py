@@ -8,8 +8,8 @@ do not depend on how long the event waited in the queue.
 
 Besides Asterisk's own events the AMI layer emits link events: :class:`LinkUp`,
 :class:`LinkDown` and :class:`Reconciled` (the channels Asterisk has after each
-(re)connect, from ``CoreShowChannels``), because after a gap in the event stream
-only a fresh snapshot tells the truth.
+(re)connect, and periodically on a live link, from ``CoreShowChannels``), because
+after a gap in the event stream only a fresh snapshot tells the truth.
 """
 
 from __future__ import annotations
@@ -106,9 +106,15 @@ class ChannelInfo:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reconciled(AmiEvent):
-    """Every channel Asterisk had right after a (re)connect; anything not listed is gone."""
+    """Every channel Asterisk had at this point of the stream; anything not listed is gone.
+
+    Taken after every (re)connect, and with ``periodic`` every ``pbx.reconcile_interval_s`` on a
+    live link. A periodic snapshot can be overtaken by an event in flight, and a call being
+    originated may have no channel yet: its readers act on it only after a second look.
+    """
 
     channels: tuple[ChannelInfo, ...]
+    periodic: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

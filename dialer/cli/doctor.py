@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import re
 import tempfile
 import uuid
@@ -85,7 +86,8 @@ async def diagnose(cfg: Settings, clock: Clock) -> list[Check]:
     site = bool(cfg.site.address)
     if site:
         checks.append(_check_nat(cfg, t))
-    pbx = cfg.pbx
+    # A diagnosis reports what answers now: one connect, no periodic snapshots.
+    pbx = dataclasses.replace(cfg.pbx, first_connect_retry_s=0.0, reconcile_interval_s=0.0)
     name = t("doctor.check.ami", user=pbx.ami_user, host=pbx.ami_host, port=pbx.ami_port)
     client = AmiClient(pbx)
     try:

@@ -10,7 +10,8 @@ on top of a dialplan that works without it.
 Per call, in order: look the caller's number up (:meth:`LeadStore.find_by_phone`), decide
 the route (:func:`~dialer.domain.inbound.routing.decide_route`), tell the PBX, then write what
 may take longer: a new lead for an unknown caller, the attempt row (direction inbound).
-The call is then followed like an outbound one: its events go through the pure
+The call is then followed like an outbound one (a periodic snapshot that misses it ends it only
+after a grace and a second look, :mod:`dialer.ami.reconcile`): its events go through the pure
 :class:`~dialer.domain.inbound.routing.InboundCallMachine`; the answering agent gets a
 :class:`ScreenPop` on the event bus; a call no agent took leaves a callback on the lead.
 """
@@ -30,6 +31,7 @@ import structlog
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError
+from dialer.ami.reconcile import gone_after_grace
 from dialer.clock import Clock
 from dialer.domain.calls import events as ev
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
@@ -63,6 +65,8 @@ class InboundAmiPort(Protocol):
     """What inbound routing needs from the AMI layer (``dialer.ami.client.AmiClient``, or a test double)."""
 
     async def setvar(self, channel: str, name: str, value: str) -> None: ...
+
+    async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,7 @@ class _InboundCall:
     lead: Lead | None = None
     new_lead: bool = False
     number: str | None = None
+    second_look: bool = False  # a periodic snapshot missed the call; a fresh look is due after the grace
 
 
 class InboundService:
@@ -144,10 +149,14 @@ class InboundService:
     def route(self, event: ami.AmiEvent) -> None:
         """Take one AMI event: a new caller, a refused caller, or news of a call being followed."""
         if isinstance(event, ami.Reconciled):
-            live = {c.uniqueid for c in event.channels}
             for call in self._calls.values():
-                if call.call_id not in live:
+                if _listed(event.channels, call.call_id):
+                    continue
+                if not event.periodic:
                     call.inbox.put_nowait(ev.CallVanished(event.at))
+                elif not call.second_look:
+                    call.second_look = True
+                    self._background.spawn(self._look_again(call))
             return
         if isinstance(event, ami.UserEvent) and event.user_event == ARRIVED_EVENT:
             if event.uniqueid not in self._calls:
@@ -167,6 +176,21 @@ class InboundService:
     async def drain(self) -> None:
         """Wait until every call this service follows has been recorded (shutdown, tests)."""
         await self._background.drain()
+
+    async def _look_again(self, call: _InboundCall) -> None:
+        """End a call a periodic snapshot missed if, after the grace, the PBX still does not list it."""
+        try:
+            gone = await gone_after_grace(
+                self._settings.pbx.action_timeout_s,
+                lambda: self._calls.get(call.call_id) is call,
+                self._ami.core_show_channels,
+                lambda channels: _listed(channels, call.call_id),
+            )
+        finally:
+            call.second_look = False
+        if gone:
+            log.warning("inbound.call_vanished", periodic=True, call_id=call.call_id)
+            call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
 
     # -- one call ------------------------------------------------------------------------
 
@@ -357,3 +381,8 @@ class InboundService:
                 f"inbound call {call_id}, caller {phone.masked}: no lead created ({reasons or 'no reason given'})"
             )
         return lead, False
+
+
+def _listed(channels: Sequence[ami.ChannelInfo], call_id: str) -> bool:
+    """Does the PBX still have the caller's channel (an inbound call's id is its uniqueid)?"""
+    return any(c.uniqueid == call_id for c in channels)

@@ -11,8 +11,11 @@ Crash safety, in order of the steps of a call:
 - an Originate is sent once and never repeated (the AMI layer does not replay
   it after a reconnect, and nothing here retries it);
 - after the AMI link comes back, calls the PBX no longer knows are ended from
-  what was known (``CallVanished``); after a dialer restart, :meth:`recover`
-  does the same for attempts left in flight, and adopts those still live.
+  what was known (``CallVanished``); a periodic snapshot on a live link does the
+  same for a call it misses, but only after a grace and a second look, and never
+  for a call still being originated (its channel may not exist yet); after a
+  dialer restart, :meth:`recover` does the same for attempts left in flight, and
+  adopts those still live.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import structlog
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiError, AmiLinkDown, AmiTimeout
+from dialer.ami.reconcile import gone_after_grace
 from dialer.clock import Clock
 from dialer.domain.calls import events as ev
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
@@ -60,6 +64,8 @@ ANSWERED_CONTEXT = "dcc-answered"
 AGENT_CONTEXT = "dcc-agent"
 MACHINE_CONTEXT = "dcc-machine"  # ends a MACHINE-judged call nobody is free to take, without the apology
 MANUAL_CONTEXT = "dcc-manual"  # a manual call: the agent's phone, once answered, dials the customer here
+# A call in these states may have no channel in the PBX yet: a periodic snapshot never ends it.
+_NOT_YET_PLACED = frozenset({CallState.PENDING, CallState.ORIGINATING})
 
 
 class AmiPort(Protocol):
@@ -115,6 +121,7 @@ class _Call:
     campaign_id: int | None = None
     inbox: asyncio.Queue[ev.CallEvent] = field(default_factory=asyncio.Queue)
     writes: asyncio.Future[None] | None = None  # the latest progress write; each waits for the one before
+    second_look: bool = False  # a periodic snapshot missed the call; a fresh look is due after the grace
 
 
 class CallService:
@@ -182,11 +189,30 @@ class CallService:
             call.inbox.put_nowait(call_event)
 
     def _reconcile(self, snapshot: ami.Reconciled) -> None:
-        live = {c.linkedid for c in snapshot.channels} | {c.uniqueid for c in snapshot.channels}
         for call in list(self._calls.values()):
-            if call.call_id not in live:
+            if _listed(snapshot.channels, call.call_id):
+                continue
+            if not snapshot.periodic:
                 log.warning("call vanished from the PBX", call_id=call.call_id)
                 call.inbox.put_nowait(ev.CallVanished(snapshot.at))
+            elif call.machine.state not in _NOT_YET_PLACED and not call.second_look:
+                call.second_look = True
+                self._background.spawn(self._look_again(call))
+
+    async def _look_again(self, call: _Call) -> None:
+        """End a call a periodic snapshot missed if, after the grace, the PBX still does not list it."""
+        try:
+            gone = await gone_after_grace(
+                self._settings.pbx.action_timeout_s,
+                lambda: self._calls.get(call.call_id) is call and call.machine.state is not CallState.ENDED,
+                self._ami.core_show_channels,
+                partial(_listed, call_id=call.call_id),
+            )
+        finally:
+            call.second_look = False
+        if gone:
+            log.warning("call vanished from the PBX", call_id=call.call_id, periodic=True)
+            call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
 
     # -- placing a call ---------------------------------------------------------------
 
@@ -486,6 +512,11 @@ async def _logged(work: Awaitable[object], call_id: str) -> None:
         await work
     except Exception:
         log.exception("after-call hook failed", call_id=call_id)
+
+
+def _listed(channels: Sequence[ami.ChannelInfo], call_id: str) -> bool:
+    """Does the PBX still have a channel of this call (the Originate's own, or any leg linked to it)?"""
+    return any(call_id in (c.uniqueid, c.linkedid) for c in channels)
 
 
 def _routing_key(event: ami.AmiEvent) -> str | None:

@@ -25,7 +25,8 @@ async def fake() -> AsyncIterator[FakeAmi]:
 
 @pytest.fixture
 def pbx(fake: FakeAmi) -> PbxSettings:
-    # Liveness off by default (an hour between pings); tests that need it shorten it.
+    # Liveness off by default (an hour between pings), and so are the first connect's retries and the
+    # periodic snapshot: tests that need them set them.
     return dataclasses.replace(
         PbxSettings(),
         ami_host="127.0.0.1",
@@ -38,6 +39,8 @@ def pbx(fake: FakeAmi) -> PbxSettings:
         reconnect_min_s=0.01,
         reconnect_max_s=0.05,
         event_queue_size=1000,
+        first_connect_retry_s=0.0,
+        reconcile_interval_s=0.0,
     )
 
 

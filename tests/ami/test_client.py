@@ -9,10 +9,11 @@ import re
 import socket
 
 import pytest
+from structlog.testing import capture_logs
 
-from dialer.ami.client import AmiClient, Backoff
+from dialer.ami.client import RECONCILE_TASK, AmiClient, Backoff
 from dialer.ami.codec import MAX_FRAME
-from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiLinkDown
+from dialer.ami.errors import AmiActionError, AmiAuthError, AmiConnectError, AmiConnectTimeout, AmiLinkDown
 from dialer.ami.events import (
     AmiEvent,
     ChannelEvent,
@@ -26,6 +27,7 @@ from dialer.ami.events import (
 )
 from dialer.clock import VirtualClock
 from dialer.settings import PbxSettings
+from dialer.tasks import TaskHealth
 from tests.ami.conftest import next_of
 from tests.ami.fake_ami import FakeAmi, channel_fields, core_show_channel, event
 
@@ -85,12 +87,87 @@ async def test_unreachable_port_is_a_connect_error(pbx: PbxSettings) -> None:
     await ami.close()
 
 
-async def test_login_without_fully_booted_is_a_connect_error(fake: FakeAmi, pbx: PbxSettings) -> None:
+async def test_login_without_fully_booted_is_a_connect_timeout(fake: FakeAmi, pbx: PbxSettings) -> None:
     fake.fully_booted = False
     ami = AmiClient(dataclasses.replace(pbx, action_timeout_s=0.2))
-    with pytest.raises(AmiConnectError, match="FullyBooted"):
+    with pytest.raises(AmiConnectTimeout, match="FullyBooted"):
         await ami.start()
     await ami.close()
+
+
+def _answer_login_from(fake: FakeAmi, attempt: int) -> None:
+    """The fake leaves the first ``attempt - 1`` logins unanswered: a PBX still busy booting."""
+    fake.unanswered.add("login")
+
+    def count(action: dict[str, list[str]]) -> None:
+        if action["action"] == ["Login"] and len(fake.names("Login")) >= attempt:
+            fake.unanswered.discard("login")
+
+    fake.on_action = count
+
+
+async def test_first_connect_is_retried_while_the_login_is_unanswered(
+    fake: FakeAmi, pbx: PbxSettings, clock: VirtualClock
+) -> None:
+    _answer_login_from(fake, 3)
+    started = clock.monotonic()
+    with capture_logs() as logs:
+        async with AmiClient(dataclasses.replace(pbx, first_connect_retry_s=30.0), clock=clock) as ami:
+            assert ami.connected
+            assert type(await next_of(ami.events(), Reconciled)) is Reconciled
+    retries = [e for e in logs if e["event"] == "ami_first_connect_retry"]
+    assert [e["attempt"] for e in retries] == [1, 2]
+    assert all("did not answer the login" in e["error"] for e in retries)
+    assert fake.names("Login") == ["Login"] * 3 and fake.connections == 3
+    # Two login timeouts of 2 s each, two backoffs of at most 0.05 s: the clock the test drives.
+    assert 4.0 <= clock.monotonic() - started < 5.0
+
+
+async def test_first_connect_gives_up_with_the_timeout_once_its_budget_is_spent(
+    fake: FakeAmi, pbx: PbxSettings, clock: VirtualClock
+) -> None:
+    fake.unanswered.add("login")
+    started = clock.monotonic()
+    ami = AmiClient(dataclasses.replace(pbx, first_connect_retry_s=7.0), clock=clock)
+    with pytest.raises(AmiConnectTimeout, match=re.escape("did not answer the login of user 'dialer' within 2.0s")):
+        await ami.start()
+    await ami.close()
+    # Logins at 0, ~2, ~4, ~6 s; the one ending at ~8 s is past the 7 s budget.
+    assert len(fake.names("Login")) == 4
+    assert 7.0 <= clock.monotonic() - started < 9.0
+
+
+async def test_first_connect_without_a_budget_is_tried_once(fake: FakeAmi, pbx: PbxSettings) -> None:
+    fake.unanswered.add("login")
+    ami = AmiClient(pbx)
+    with pytest.raises(AmiConnectTimeout):
+        await ami.start()
+    await ami.close()
+    assert fake.connections == 1
+
+
+async def test_refused_port_and_refused_login_fail_at_once_despite_a_budget(
+    fake: FakeAmi, pbx: PbxSettings, clock: VirtualClock
+) -> None:
+    patient = dataclasses.replace(pbx, first_connect_retry_s=60.0)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    started = clock.monotonic()
+    with capture_logs() as logs:
+        ami = AmiClient(dataclasses.replace(patient, ami_port=port), clock=clock)
+        with pytest.raises(AmiConnectError, match=f"127.0.0.1:{port}") as refused:
+            await ami.start()
+        await ami.close()
+        fake.reject_login = True
+        ami = AmiClient(patient, clock=clock)
+        with pytest.raises(AmiAuthError, match="Authentication failed"):
+            await ami.start()
+        await ami.close()
+    assert not isinstance(refused.value, AmiConnectTimeout)
+    assert fake.connections == 1
+    assert not [e for e in logs if e["event"] == "ami_first_connect_retry"]
+    assert clock.monotonic() - started < 1.0
 
 
 async def test_actions_reply_and_errors(fake: FakeAmi, client: AmiClient) -> None:
@@ -238,3 +315,52 @@ async def test_a_message_without_end_beyond_the_limit_drops_the_link_then_reconc
     assert isinstance(down, LinkDown) and "protocol error" in down.reason
     await next_of(stream, Reconciled)
     assert fake.connections == 2
+
+
+async def test_periodic_snapshot_enters_the_stream_at_each_interval(
+    fake: FakeAmi, pbx: PbxSettings, clock: VirtualClock
+) -> None:
+    fake.channels = [core_show_channel("Local/100@dcc-outbound-00000001;1", "call-1", "call-1")]
+    async with AmiClient(dataclasses.replace(pbx, reconcile_interval_s=30.0), clock=clock) as ami:
+        stream = ami.events()
+        first = await next_of(stream, Reconciled)
+        assert isinstance(first, Reconciled) and not first.periodic
+        started = clock.monotonic()
+        seen = []
+        for _ in range(2):
+            ev = await next_of(stream, Reconciled, timeout=100.0)
+            assert isinstance(ev, Reconciled)
+            seen.append((ev.periodic, round(clock.monotonic() - started), [c.uniqueid for c in ev.channels]))
+        assert seen == [(True, 30, ["call-1"]), (True, 60, ["call-1"])]
+    assert fake.names("CoreShowChannels") == ["CoreShowChannels"] * 3
+
+
+async def test_no_periodic_snapshot_when_the_interval_is_zero(fake: FakeAmi, client: AmiClient) -> None:
+    await asyncio.sleep(3600.0)  # virtual
+    assert fake.names("CoreShowChannels") == ["CoreShowChannels"]
+
+
+async def test_periodic_snapshot_task_is_supervised_a_crash_is_logged_counted_and_restarted(
+    fake: FakeAmi, pbx: PbxSettings, clock: VirtualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    health = TaskHealth()
+    async with AmiClient(dataclasses.replace(pbx, reconcile_interval_s=10.0), clock=clock, health=health) as ami:
+        stream = ami.events()
+        await next_of(stream, Reconciled)
+        snapshot = ami._snapshot
+
+        async def crash_once(link: object, *, periodic: bool) -> None:
+            monkeypatch.setattr(ami, "_snapshot", snapshot)
+            raise RuntimeError("a bug in the snapshot")
+
+        monkeypatch.setattr(ami, "_snapshot", crash_once)
+        started = clock.monotonic()
+        with capture_logs() as logs:
+            ev = await next_of(stream, Reconciled, timeout=100.0)
+        assert isinstance(ev, Reconciled) and ev.periodic
+        # Crashed at 10 s, restarted 0.5 s later, its next snapshot 10 s after that.
+        assert round(clock.monotonic() - started, 1) == 20.5
+        assert ami.connected
+    assert health.failures() == {RECONCILE_TASK: 1}
+    crashed = [e for e in logs if e["event"] == "task.crashed"]
+    assert [e["task"] for e in crashed] == [RECONCILE_TASK]

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
-from dialer.app import open_store
+from dialer.ami.events import Reconciled
+from dialer.app import open_store, queue_restorer
+from dialer.campaigns.presence import PresenceService
 from dialer.clock import VirtualClock
 from dialer.config import load
 from dialer.domain.calls.outcome import Outcome
@@ -13,6 +16,7 @@ from dialer.domain.campaigns.lifecycle import Command
 from dialer.domain.doss.mapping import Disposition, DispositionForm
 from dialer.domain.leads.model import LeadSource
 from dialer.domain.privacy.suppression import SuppressionSource
+from dialer.tasks import BackgroundTasks
 from tests.conftest import REPO, write_config
 
 # A Tuesday morning in Shanghai: inside the SMS window and the calling windows.
@@ -82,3 +86,21 @@ async def test_a_customer_who_opts_out_by_sms_no_longer_keeps_a_campaign_open(tm
         )
         # ... so it is not left to dial either: otherwise the runner would never complete the campaign.
         assert (await app.campaigns.status(record.id)).remaining == 1
+
+
+async def test_the_inbound_queue_is_restored_after_a_link_up_never_on_a_periodic_snapshot() -> None:
+    class Presence:
+        restores = 0
+
+        async def restore_queue(self) -> tuple[str, ...]:
+            self.restores += 1
+            return ()
+
+    presence, restores = Presence(), BackgroundTasks()
+    route = queue_restorer(restores, cast(PresenceService, presence))
+    route(Reconciled(at=NOW, channels=(), periodic=True))
+    await restores.drain()
+    assert presence.restores == 0
+    route(Reconciled(at=NOW, channels=()))
+    await restores.drain()
+    assert presence.restores == 1

@@ -32,6 +32,8 @@ def test_environment_overrides_any_key(tmp_path: Path) -> None:
         ("[pbx]\noutbound_lines = 0\n", "pbx.outbound_lines = 0"),
         ("[pbx]\noutbound_lines = 'eight'\n", "outbound_lines = 'eight': expected a number"),
         ("[pbx]\nbogus = 1\n", "unknown key(s) bogus"),
+        ("[pbx]\nfirst_connect_retry_s = -1\n", "pbx.first_connect_retry_s = -1"),
+        ("[pbx]\nreconcile_interval_s = -5\n", "pbx.reconcile_interval_s = -5"),
         ("[calls]\namd = 'maybe'\n", "amd = 'maybe': expected true or false"),
         ("[pbx\n", "not valid TOML"),
         ("[ui]\nlanguage = 'fr'\n", "ui.language = 'fr'"),

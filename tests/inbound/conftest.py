@@ -79,7 +79,10 @@ class World:
 async def world(inbound_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncIterator[World]:
     lab, settings = inbound_lab
     settings = dataclasses.replace(
-        settings, store=dataclasses.replace(settings.store, path=str(tmp_path / "db.sqlite3"))
+        settings,
+        store=dataclasses.replace(settings.store, path=str(tmp_path / "db.sqlite3")),
+        # A periodic snapshot in every phase of every call: none may end a live call, each call keeps its outcome.
+        pbx=dataclasses.replace(settings.pbx, reconcile_interval_s=0.2),
     )
     clock = SystemClock()
     db = await Database.open(settings.path(settings.store.path), clock=clock)

@@ -87,7 +87,8 @@ def test_a_vanished_call_is_unknown_unless_connected() -> None:
     assert finished(machine().feed(ev.CallVanished(OPEN))).result.outcome is Outcome.UNKNOWN
     m = machine()
     m.feed(ev.AgentConnected(OPEN, "agent1"))
-    assert finished(m.feed(ev.CallVanished(OPEN))).result.outcome is Outcome.ANSWERED
+    result = finished(m.feed(ev.CallVanished(OPEN))).result
+    assert (result.outcome, result.detail) == (Outcome.ANSWERED, "call vanished from the PBX")
 
 
 def test_events_after_the_end_and_a_second_connect_change_nothing() -> None:

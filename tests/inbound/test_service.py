@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -21,7 +22,7 @@ from dialer.domain.leads.records import ImportSource
 from dialer.domain.leads.template import LeadDraft
 from dialer.events.bus import EventBus
 from dialer.inbound.service import InboundCallEnded, InboundService, ScreenPop
-from dialer.settings import InboundSettings, Settings, WindowDefaults
+from dialer.settings import InboundSettings, PbxSettings, Settings, WindowDefaults
 from dialer.store.attempts import AttemptStore
 from dialer.store.database import Database
 from dialer.store.leads import LeadStore
@@ -31,6 +32,7 @@ OPEN = datetime(2026, 11, 27, 2, 0, tzinfo=UTC)
 LATE = datetime(2026, 11, 27, 13, 0, tzinfo=UTC)
 SATURDAY_OPEN = datetime(2026, 11, 28, 1, 0, tzinfo=UTC)
 CHANNEL = "PJSIP/inbound-trunk-00000001"
+GRACE_S = 0.2
 
 
 class ScriptedPbx:
@@ -39,11 +41,25 @@ class ScriptedPbx:
     def __init__(self) -> None:
         self.vars: dict[str, dict[str, str]] = {}
         self.setvar_error: Exception | None = None
+        self.channels: tuple[ami.ChannelInfo, ...] = ()
+        self.looks = 0
 
     async def setvar(self, channel: str, name: str, value: str) -> None:
         if self.setvar_error is not None:
             raise self.setvar_error
         self.vars.setdefault(channel, {})[name] = value
+
+    async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]:
+        self.looks += 1
+        return self.channels
+
+
+def caller_channel(uid: str) -> ami.ChannelInfo:
+    return ami.ChannelInfo(
+        channel=CHANNEL, uniqueid=uid, linkedid=uid, channel_state=6, channel_state_desc="Up", caller_id_num="",
+        caller_id_name="", context="dcc-inbound", exten="s", priority=9, application="Queue", application_data="",
+        duration_s=10, bridge_id="",
+    )  # fmt: skip
 
 
 class Env:
@@ -88,6 +104,10 @@ class Env:
     def hangup(self, uid: str, cause: int = 16) -> None:
         self.service.route(ami.Hangup(**self._chan(uid, ""), cause=cause, cause_txt=""))
 
+    def periodic_snapshot(self, *uids: str) -> None:
+        channels = tuple(caller_channel(uid) for uid in uids)
+        self.service.route(ami.Reconciled(at=self.clock.now(), channels=channels, periodic=True))
+
     async def add_lead(self, e164: str, owner: str | None) -> Lead:
         draft = LeadDraft(
             row=1, name="李女士", phones=(LeadPhone(e164, PhoneKind.MOBILE),), source=LeadSource.WEB, owner=owner
@@ -99,7 +119,9 @@ class Env:
 @pytest.fixture
 async def env(tmp_path: Path) -> AsyncIterator[Env]:
     settings = Settings(
-        base_dir=str(tmp_path), inbound=InboundSettings(hours=WindowDefaults(sun="", last_call_margin_s=0.0))
+        base_dir=str(tmp_path),
+        inbound=InboundSettings(hours=WindowDefaults(sun="", last_call_margin_s=0.0)),
+        pbx=PbxSettings(action_timeout_s=GRACE_S),  # real time here: the grace after a periodic snapshot
     )
     clock = VirtualClock(OPEN)
     db = await Database.open(tmp_path / "db.sqlite3", clock=clock)
@@ -220,3 +242,49 @@ async def test_a_withheld_number_is_an_attempt_without_a_lead(env: Env) -> None:
 
     attempt = await env.attempts.get("1.6")
     assert attempt is not None and (attempt.number, attempt.lead_id, attempt.outcome) == (None, None, Outcome.ABANDONED)
+
+
+async def test_a_connected_call_a_periodic_snapshot_misses_ends_as_answered_after_the_grace(env: Env) -> None:
+    loop = asyncio.get_running_loop()
+    env.arrive("1.7", "13900000055")
+    env.connect("1.7", "agent1")
+    started = loop.time()
+    env.periodic_snapshot("other")  # no Hangup will ever come for 1.7
+    await env.service.drain()
+
+    assert loop.time() - started >= GRACE_S
+    attempt = await env.attempts.get("1.7")
+    assert attempt is not None
+    assert (attempt.outcome, attempt.agent, attempt.detail) == (
+        Outcome.ANSWERED,
+        "agent1",
+        "call vanished from the PBX",
+    )
+    assert env.pbx.looks == 1
+
+
+async def test_a_hangup_within_the_grace_wins_over_a_periodic_snapshot(env: Env) -> None:
+    env.arrive("1.8", "13900000056")
+    env.connect("1.8", "agent1")
+    env.periodic_snapshot()
+    env.hangup("1.8", cause=16)
+    await env.service.drain()
+
+    attempt = await env.attempts.get("1.8")
+    assert attempt is not None
+    assert (attempt.outcome, attempt.detail, attempt.hangup_cause) == (Outcome.ANSWERED, None, 16)
+
+
+async def test_a_call_the_second_look_still_finds_is_not_ended(env: Env) -> None:
+    env.arrive("1.9", "13900000057")
+    env.connect("1.9", "agent1")
+    env.periodic_snapshot()
+    env.pbx.channels = (caller_channel("1.9"),)
+    await asyncio.sleep(3 * GRACE_S)
+    assert env.pbx.looks == 1
+    still = await env.attempts.get("1.9")
+    assert still is not None and still.outcome is None
+    env.hangup("1.9")
+    await env.service.drain()
+    attempt = await env.attempts.get("1.9")
+    assert attempt is not None and (attempt.outcome, attempt.detail) == (Outcome.ANSWERED, None)

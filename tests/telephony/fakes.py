@@ -19,6 +19,7 @@ class FakeAmi:
         self.originates: list[dict[str, Any]] = []
         self.redirects: list[tuple[str, str, str, int]] = []
         self.channels: tuple[ami.ChannelInfo, ...] = ()
+        self.looks = 0  # core_show_channels() calls
         self.originate_error: AmiError | None = None
         self.on_originate: Any = None  # async callback(fields) run before the reply
         self._queue: asyncio.Queue[ami.AmiEvent] = asyncio.Queue()
@@ -41,6 +42,7 @@ class FakeAmi:
         self.redirects.append((channel, context, exten, priority))
 
     async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]:
+        self.looks += 1
         return self.channels
 
     # -- event builders, shaped like Asterisk 16's --------------------------------------
@@ -98,8 +100,8 @@ class FakeAmi:
             )
         )
 
-    def reconciled(self, channels: tuple[ami.ChannelInfo, ...] = ()) -> None:
-        self.push(ami.Reconciled(at=self.clock.now(), channels=channels))
+    def reconciled(self, channels: tuple[ami.ChannelInfo, ...] = (), *, periodic: bool = False) -> None:
+        self.push(ami.Reconciled(at=self.clock.now(), channels=channels, periodic=periodic))
 
     def play_answered_call(self, call_id: str, agent: str = "agent1", recording: str = "/r.wav") -> None:
         """The event sequence of a customer who answers, is connected, talks and hangs up."""

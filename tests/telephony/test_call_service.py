@@ -201,6 +201,92 @@ async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> N
     assert len(fake.originates) == 1
 
 
+async def _connected_call(service: CallService, fake: FakeAmi) -> tuple[asyncio.Task[Attempt], str]:
+    task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+    await wait_for(lambda: fake.originates, "originate")
+    call_id = fake.originates[0]["channel_id"]
+    fake.play_answered_call(call_id)
+    agent_uid = f"{call_id}-agent"
+    fake.dial_begin(call_id, call_id, "PJSIP/agent1-00000009", agent_uid)
+    fake.dial_end(call_id, call_id, "PJSIP/agent1-00000009", agent_uid, "ANSWER")
+    await wait_for(lambda: [c for c in service.live() if c.state is CallState.CONNECTED], "connected")
+    return task, call_id
+
+
+async def test_a_connected_call_a_periodic_snapshot_misses_ends_as_answered_after_the_grace(
+    env, settings: Settings
+) -> None:
+    service, fake, _repo = env
+    task, _call_id = await _connected_call(service, fake)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    fake.reconciled((), periodic=True)  # its Hangup never comes
+    attempt = await asyncio.wait_for(task, LIMIT_S)
+    assert loop.time() - started >= settings.pbx.action_timeout_s
+    assert (attempt.outcome, attempt.agent, attempt.detail) == (
+        Outcome.ANSWERED,
+        "agent1",
+        "call vanished from the PBX",
+    )
+    assert fake.looks == 1
+
+
+async def test_a_hangup_within_the_grace_wins_over_a_periodic_snapshot(env) -> None:
+    service, fake, _repo = env
+    task, call_id = await _connected_call(service, fake)
+    fake.reconciled((), periodic=True)
+    fake.hangup(call_id, f"{call_id}-cust", 16)
+    fake.hangup(call_id, call_id, 16)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
+    assert (attempt.outcome, attempt.detail, attempt.hangup_cause) == (Outcome.ANSWERED, "amd=HUMAN", 16)
+
+
+async def test_a_call_the_second_look_still_finds_is_not_ended(env, settings: Settings) -> None:
+    service, fake, _repo = env
+    task, call_id = await _connected_call(service, fake)
+    fake.reconciled((), periodic=True)
+    fake.channels = (_channel(call_id),)
+    await asyncio.sleep(3 * settings.pbx.action_timeout_s)
+    assert fake.looks == 1 and not task.done()
+    fake.hangup(call_id, f"{call_id}-cust", 16)
+    fake.hangup(call_id, call_id, 16)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
+    assert (attempt.outcome, attempt.detail) == (Outcome.ANSWERED, "amd=HUMAN")
+
+
+async def test_a_periodic_snapshot_never_ends_a_call_still_being_originated(env, settings: Settings) -> None:
+    service, fake, _repo = env
+    sent = asyncio.Event()
+
+    async def held(fields: object) -> None:
+        await sent.wait()
+
+    fake.on_originate = held
+    task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+    await wait_for(lambda: fake.originates, "originate")
+    fake.reconciled((), periodic=True)  # pending: the Originate has no reply yet
+    await asyncio.sleep(3 * settings.pbx.action_timeout_s)
+    assert [c.state for c in service.live()] == [CallState.PENDING]
+    sent.set()
+    await wait_for(lambda: [c for c in service.live() if c.state is CallState.ORIGINATING], "originating")
+    fake.reconciled((), periodic=True)  # originating: Asterisk may not have made the channel yet
+    await asyncio.sleep(3 * settings.pbx.action_timeout_s)
+    assert [c.state for c in service.live()] == [CallState.ORIGINATING] and fake.looks == 0
+    call_id = fake.originates[0]["channel_id"]
+    fake.play_answered_call(call_id)
+    fake.finish_answered_call(call_id)
+    attempt = await asyncio.wait_for(task, LIMIT_S)
+    assert (attempt.outcome, attempt.detail) == (Outcome.ANSWERED, "amd=HUMAN")
+
+
+def _channel(call_id: str) -> ami.ChannelInfo:
+    return ami.ChannelInfo(
+        channel="Local/13800000001@dcc-outbound-00000001;1", uniqueid=call_id, linkedid=call_id, channel_state=6,
+        channel_state_desc="Up", caller_id_num="", caller_id_name="", context="dcc-answered", exten="s",
+        priority=3, application="Dial", application_data="", duration_s=3, bridge_id="",
+    )  # fmt: skip
+
+
 async def test_recover_closes_attempts_a_crash_left_in_flight(
     settings: Settings, db: Database, clock: VirtualClock
 ) -> None:

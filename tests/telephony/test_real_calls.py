@@ -10,9 +10,11 @@ import dataclasses
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from dialer.ami.client import AmiClient
 from dialer.app import App, open_app
 from dialer.cli.doctor import diagnose
 from dialer.clock import VirtualClock
@@ -92,6 +94,37 @@ async def test_each_customer_behaviour_gives_its_outcome(app: App) -> None:
     stored = {a.call_id: a for a in await app.attempts.recent(limit=20)}
     assert {a.call_id for a in attempts} <= set(stored)
     assert all(stored[a.call_id].outcome is a.outcome for a in attempts)
+
+
+async def test_periodic_snapshots_during_live_calls_end_no_call_wrongly(
+    lab: Lab, lab_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A snapshot every 0.1 s lands in every phase of every call (ringing, answered, connected, the
+    legs' hang-ups); none may end a live call: each gets the outcome it gets without them."""
+    periodic = 0
+    on_snapshot = AmiClient._on_snapshot
+
+    def counted(self: AmiClient, link: Any, is_periodic: bool, reply: Any) -> None:
+        nonlocal periodic
+        periodic += is_periodic
+        on_snapshot(self, link, is_periodic, reply)
+
+    monkeypatch.setattr(AmiClient, "_on_snapshot", counted)
+    async with open_app(settings_for(lab_settings, tmp_path, reconcile_interval_s=0.1)) as app:
+        assert app.calls is not None
+        numbers = [*EXPECTED, "13800000002"]  # and one that waits for an agent until the PBX abandons it
+        attempts = await asyncio.gather(
+            *(app.calls.dial(normalize(n), agent=None if n in ("13800000011", "13800000002") else "agent1")
+              for n in numbers)
+        )  # fmt: skip
+    lab.hangup_all()
+    got = {a.number.removeprefix("+86"): a for a in attempts}
+    assert {n: a.outcome for n, a in got.items()} == {**EXPECTED, "13800000002": Outcome.ABANDONED}
+    assert not [a.call_id for a in attempts if a.detail == "call vanished from the PBX"]
+    for number, cause in CAUSE.items():
+        assert got[number].hangup_cause == cause, number
+    assert got["13800000001"].agent == "agent1" and got["13800000001"].recording
+    assert periodic >= 20, f"only {periodic} periodic snapshots were taken"
 
 
 @pytest.fixture

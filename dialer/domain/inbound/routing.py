@@ -101,7 +101,7 @@ class InboundCallMachine:
     def _finish(self, at: datetime, cause: int | None, vanished: bool = False) -> list[CallDecision]:
         self.state = CallState.ENDED
         if self._connected_at is not None:
-            outcome, detail = Outcome.ANSWERED, None
+            outcome, detail = Outcome.ANSWERED, "call vanished from the PBX" if vanished else None
         elif vanished:
             outcome, detail = Outcome.UNKNOWN, "call vanished from the PBX"
         elif self._missed is not None and self._missed.route == RouteKind.CLOSED:
