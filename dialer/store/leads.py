@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -167,7 +168,7 @@ async def _insert_rows(tx: Tx, table: str, columns: Sequence[str], rows: Sequenc
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         sql = full if len(chunk) == per else head + ", ".join([one] * len(chunk))
-        await tx.execute(sql, [value for row in chunk for value in row])
+        await tx.execute(sql, list(chain.from_iterable(chunk)))
 
 
 async def _insert_leads(tx: Tx, leads: Sequence[Lead]) -> None:
