@@ -160,14 +160,28 @@ class LeadImporter:
         if not force and (skipped := await self._skipped(path, recipe)):
             return skipped
         with _collector_paused():
-            parsed = await asyncio.to_thread(self._read, path, ctx, directory, progress)
-            unknown = parsed.unknown_owners
-            if unknown:
-                log.warning("leads.unknown_owners", file=path.name, rows=len(unknown), first_row=unknown[0].row)
-            if progress:
-                progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
-            src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
-            run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
+            # The rows, drafts and plan live in _import's frame only, so they are freed (by reference
+            # counting) before the collector resumes: its first pass then has only the report to look at.
+            return await self._import(path, ctx, directory, recipe, actor, source, progress)
+
+    async def _import(
+        self,
+        path: Path,
+        ctx: RowContext,
+        directory: OwnerDirectory,
+        recipe: str,
+        actor: str,
+        source: LeadSource | None,
+        progress: ImportProgressCallback | None,
+    ) -> ImportReport:
+        parsed = await asyncio.to_thread(self._read, path, ctx, directory, progress)
+        unknown = parsed.unknown_owners
+        if unknown:
+            log.warning("leads.unknown_owners", file=path.name, rows=len(unknown), first_row=unknown[0].row)
+        if progress:
+            progress(ImportProgress(Phase.WRITE, parsed.rows, parsed.rows))
+        src = ImportSource(path.name, parsed.sha256, source, parsed.rows, parsed.phone_field, recipe)
+        run = await self._store.import_drafts(parsed.drafts, parsed.rejections, src, actor)
         plan = run.plan
         return ImportReport(
             file=str(path),
@@ -252,8 +266,8 @@ def _collector_paused() -> Iterator[None]:
     An import allocates a few objects per cell and keeps them all until it is written (drafts,
     leads, rows, events: millions for 100 000 rows), none of them in a reference cycle; the
     collector's full passes over that growing heap cost about a tenth of the import. Reference
-    counting still frees everything as usual; the collector resumes when the import ends (or
-    stays off if something else had turned it off).
+    counting still frees everything as usual; the collector resumes when the import ends, error
+    or not (or stays off if something else had turned it off).
     """
     was_enabled = gc.isenabled()
     gc.disable()

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from enum import Enum
+from itertools import chain
 from operator import attrgetter, itemgetter
 from typing import Any
 
@@ -97,27 +98,36 @@ _INSERT_EVENT = f"INSERT INTO lead_events ({', '.join(_EVENT_COLUMNS)}) VALUES (
 _JSON = json.JSONEncoder(ensure_ascii=False).encode
 
 
-def _cell(name: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if name in _TIME_FIELDS:
-        return to_db(value)
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, bool):
-        return int(value)
-    return value.value if isinstance(value, Enum) else value
+def _enum_texts(enum: type[Enum]) -> Callable[[Any], Any]:
+    """An enum column's stored text per member; None (an empty cell) is no member and stays None."""
+    return {member: member.value for member in enum}.get
 
 
+def _iso_date(value: date | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+# How each column that is neither a time (rendered apart, once per instant) nor stored as the value
+# itself becomes a cell, decided once per column instead of by type tests on every cell.
+_CONVERTERS: Mapping[str, Callable[[Any], Any]] = {
+    "source": _enum_texts(LeadSource),
+    "state": _enum_texts(LeadState),
+    "intent": _enum_texts(IntentLevel),
+    "purchase_date": _iso_date,
+    "consent": {True: 1, False: 0}.get,
+}
 _COLUMN_VALUES = attrgetter(*_COLUMNS)
 _TIME_INDEXES = tuple(i for i, name in enumerate(_COLUMNS) if name in _TIME_FIELDS)
-# Columns stored as the value itself (text, integers); every other one goes through _cell.
+_CONVERTED = tuple((i, _CONVERTERS[name]) for i, name in enumerate(_COLUMNS) if name in _CONVERTERS)
+# Columns stored as the value itself (text, integers); a new column of another type needs a converter.
 _PLAIN_TYPES = frozenset({"int", "str", "int | None", "str | None"})
-_CONVERTED_INDEXES = tuple(
-    i
-    for i, f in enumerate(f for f in dataclasses.fields(Lead) if f.name not in _DERIVED)
-    if f.name not in _TIME_FIELDS and f.type not in _PLAIN_TYPES
-)
+_UNCONVERTED = {
+    f.name
+    for f in dataclasses.fields(Lead)
+    if f.name not in _DERIVED and f.name not in _TIME_FIELDS and f.type not in _PLAIN_TYPES
+} - _CONVERTERS.keys()
+if _UNCONVERTED:
+    raise TypeError(f"lead columns without a converter: {sorted(_UNCONVERTED)}")
 
 
 def _lead_rows(leads: Iterable[Lead]) -> list[tuple[Any, ...]]:
@@ -133,8 +143,8 @@ def _lead_rows(leads: Iterable[Lead]) -> list[tuple[Any, ...]]:
                 if text is None:
                     text = times[value] = to_db(value)
                 row[i] = text
-        for i in _CONVERTED_INDEXES:
-            row[i] = _cell(_COLUMNS[i], row[i])
+        for i, convert in _CONVERTED:
+            row[i] = convert(row[i])
         rows.append(tuple(row))
     return rows
 
@@ -158,7 +168,7 @@ async def _insert_rows(tx: Tx, table: str, columns: Sequence[str], rows: Sequenc
     for start in range(0, len(rows), per):
         chunk = rows[start : start + per]
         sql = full if len(chunk) == per else head + ", ".join([one] * len(chunk))
-        await tx.execute(sql, [value for row in chunk for value in row])
+        await tx.execute(sql, list(chain.from_iterable(chunk)))
 
 
 async def _insert_leads(tx: Tx, leads: Sequence[Lead]) -> None:

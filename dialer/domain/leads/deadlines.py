@@ -18,7 +18,8 @@ is an index range scan; whoever changes a lead recomputes it with :func:`compute
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
 
@@ -70,11 +71,18 @@ class DueRules:
 
     leads: LeadSettings
     tz: tzinfo
+    # Each source's first follow-up window, worked out once from the (frozen) settings: an import asks
+    # for one per new lead.
+    _windows: Mapping[LeadSource, timedelta | None] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        hours = self.leads.first_follow_up_hours
+        windows = {s: getattr(hours, s.value) for s in LeadSource}
+        object.__setattr__(self, "_windows", {s: None if h is None else timedelta(hours=h) for s, h in windows.items()})
 
     def first_follow_up(self, source: LeadSource) -> timedelta | None:
         """The first follow-up window of ``source``; None: that source has no deadline."""
-        hours = getattr(self.leads.first_follow_up_hours, source.value)
-        return None if hours is None else timedelta(hours=hours)
+        return self._windows[source]
 
     def cadence(self, level: IntentLevel) -> timedelta:
         """How often a lead of intent ``level`` is called after the first follow-up."""
@@ -96,19 +104,19 @@ def compute_due(lead: Lead, rules: DueRules, now: datetime) -> Due | None:
     """The lead's next deadline, or None when nothing is owed to this lead."""
     if not lead.state.is_open or lead.opt_out_at is not None:
         return None
-    candidates = [
-        c
-        for c in (
-            _first_follow_up(lead, rules),
-            _callback(lead),
-            _visit_reminder(lead, rules, now),
-            _visit_unconfirmed(lead, rules),
-            _no_show(lead, rules),
-            _cadence(lead, rules),
-        )
-        if c is not None
-    ]
-    return min(candidates, key=lambda d: d.at, default=None)
+    due = None
+    for candidate in (
+        _first_follow_up(lead, rules),
+        _callback(lead),
+        _visit_reminder(lead, rules, now),
+        _visit_unconfirmed(lead, rules),
+        _no_show(lead, rules),
+        _cadence(lead, rules),
+    ):
+        # The first of equally early candidates wins, in the order above.
+        if candidate is not None and (due is None or candidate.at < due.at):
+            due = candidate
+    return due
 
 
 def _first_follow_up(lead: Lead, rules: DueRules) -> Due | None:

@@ -239,7 +239,14 @@ class _Field:
     index: int
     header: str  # as the file wrote it (escaped)
     parse: Callable[[object], object]
-    memo: dict[str, object]  # cell text -> its value or the FieldError refusing it
+    memo: dict[str, object]  # cell text -> its value or the _Refusal of it
+
+
+@dataclass(frozen=True, slots=True)
+class _Refusal:
+    """Why a cell is refused, as a column's memo keeps it."""
+
+    reason: str
 
 
 class RowReader:
@@ -340,13 +347,13 @@ class RowReader:
                     field.memo[raw] = value
         else:
             value = self._parse(field, raw)
-        if isinstance(value, FieldError):
+        if type(value) is _Refusal:
             self._refuse(row, field.column, raw, value.reason, refused)
             return None
         return value
 
     def _parse(self, field: _Field, raw: object) -> object:
-        """The cell's value, or the FieldError refusing it (kept, like a value, for the cell's next time)."""
+        """The cell's value, or the :class:`_Refusal` of it (kept, like a value, for the cell's next time)."""
         try:
             # Checked here, where every field of the row goes through, so a control character or a
             # huge cell in any column can only ever become a rejection of this row.
@@ -355,7 +362,10 @@ class RowReader:
                 raise FieldError(f"too long: {len(raw)} characters, at most {self._ctx.max_cell_chars}")
             return field.parse(raw)
         except FieldError as exc:
-            return exc
+            # Only the reason is kept: the exception's traceback holds this frame (and so this reader,
+            # whose memo would hold the exception: a cycle) and every frame below it, up to the one
+            # holding the whole file's drafts, all alive until the cycle collector came by.
+            return _Refusal(exc.reason)
 
     def _refuse(self, row: int, column: Column, raw: object, reason: str, refused: list[Rejection]) -> None:
         name = self._headers.header.get(column, column.value)
