@@ -348,6 +348,10 @@ class RecordingSettings:
     # stop_recording (new calls go on without a recording; calls already recording finish).
     disk_full_policy: str = "keep_recording"
     disk_check_interval_s: float = 60.0
+    # MixMonitor finishes a call's WAV (fills in its header) in its own thread after the PBX reports the
+    # hangup, later on a loaded PBX: an unfinished file is looked at again for up to this long before it
+    # is logged as recording.unfinished and left (never removed) for `dialer recordings reconcile`.
+    settle_s: float = 10.0
     # The QA scoring form (items, weights, Chinese labels); see docs/qa.md.
     qa_form: str = "config/qa_form.toml"
     # The console's weekly QA sample: this many calls per agent to score each week (docs/qa.md).
@@ -955,6 +959,8 @@ def _recording_problems(r: RecordingSettings) -> list[str]:
         )
     if r.disk_check_interval_s <= 0:
         problems.append(f"recording.disk_check_interval_s = {r.disk_check_interval_s}: must be positive")
+    if r.settle_s < 0:
+        problems.append(f"recording.settle_s = {r.settle_s}: must not be negative")
     if not 0 <= r.min_free_mb <= r.low_free_mb:
         problems.append(f"recording: need 0 <= min_free_mb ({r.min_free_mb}) <= low_free_mb ({r.low_free_mb})")
     return problems

@@ -1,8 +1,9 @@
 """The recordings registry: every finished recording gets a row, and the rows and files are kept honest.
 
 - :meth:`RecordingRegistry.register_finished` runs when a call has ended (the call service
-  stores the MixMonitor path on the attempt: Hangup + ``MIXMONITOR_FILENAME`` mean the file
-  is complete). It reads the WAV header, hashes the file, writes the row, then compresses.
+  stores the MixMonitor path on the attempt). MixMonitor closes the file in its own thread after
+  the Hangup, so a WAV whose header does not yet account for its bytes is looked at again for up to
+  ``recording.settle_s``. Then it reads the WAV header, hashes the file, writes the row, compresses.
 - :meth:`RecordingRegistry.reconcile` finds files without rows and rows without files.
 - :meth:`RecordingRegistry.purge_expired` applies retention; :meth:`RecordingRegistry.delete`
   is the administrator's deletion. Both delete the file first, then stamp the row and the
@@ -15,7 +16,7 @@ the problem is logged and left for reconcile to report.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath
@@ -24,8 +25,14 @@ from dialer.actors import SYSTEM_ACTOR
 from dialer.clock import Clock
 from dialer.domain.access.dealers import EVERY_DEALER, DealerScope
 from dialer.domain.calls.attempts import Attempt, AttemptRepository
-from dialer.domain.recording.errors import BadRecording, CompressionFailed, RecordingNotFound, UnsafePath
-from dialer.domain.recording.media import inspect_wav, sha256_file
+from dialer.domain.recording.errors import (
+    BadRecording,
+    CompressionFailed,
+    RecordingNotFound,
+    UnfinishedRecording,
+    UnsafePath,
+)
+from dialer.domain.recording.media import WavInfo, inspect_wav, sha256_file
 from dialer.domain.recording.model import AudioFormat, AuditAction, AuditEntry, Recording
 from dialer.logs import get_logger
 from dialer.recording.compress import Compressor, SoxFlacCompressor
@@ -40,6 +47,12 @@ RETENTION_ACTOR = "retention"
 # Rows fetched per round of retention: bounds memory, not how much is deleted.
 _RETENTION_BATCH = 500
 _RECORDING_SUFFIXES = frozenset({".wav", ".flac"})
+# The first look at an unfinished WAV again comes this soon (MixMonitor usually closes within
+# milliseconds of the Hangup); each later wait doubles, up to the last.
+_SETTLE_FIRST_S = 0.05
+_SETTLE_MAX_STEP_S = 1.0
+
+Sleep = Callable[[float], Awaitable[None]]
 
 
 def compressor_for(settings: RecordingSettings) -> Compressor | None:
@@ -91,8 +104,10 @@ class RecordingRegistry:
         settings: Settings,
         clock: Clock,
         compressor: Compressor | None = None,
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
         self._store = store
+        self._sleep = sleep
         self._attempts = attempts
         self._settings = settings.recording
         self._clock = clock
@@ -162,7 +177,7 @@ class RecordingRegistry:
         relative = self._relative(Path(attempt.recording))
         if relative is None:
             return None
-        return await self._register(attempt, relative)
+        return await self._register(attempt, relative, settle_s=self._settings.settle_s)
 
     def _relative(self, path: Path) -> str | None:
         """The folder-relative name of a path the dialplan wrote to, or None (logged) if it is not ours."""
@@ -174,13 +189,18 @@ class RecordingRegistry:
             return None
         return relative
 
-    async def _register(self, attempt: Attempt, relative: str) -> Recording | None:
+    async def _register(self, attempt: Attempt, relative: str, *, settle_s: float) -> Recording | None:
         try:
             path = resolve_inside(self.root, relative)
-            info = inspect_wav(path)
+            info = await self._settled(path, settle_s)
         except UnsafePath as exc:
             # MixMonitor records only while bridged: an agent who never answered leaves no file.
             log.warning("recording.file_unusable", call_id=attempt.call_id, path=relative, reason=exc.reason)
+            return None
+        except UnfinishedRecording as exc:
+            # Kept, never removed: reconcile reports it, and adopts it with --fix once it is whole.
+            log.error("recording.unfinished", call_id=attempt.call_id, path=relative, reason=exc.reason,
+                      waited_s=settle_s)  # fmt: skip
             return None
         except BadRecording as exc:
             log.error("recording.bad_file", call_id=attempt.call_id, path=relative, reason=exc.reason)
@@ -214,6 +234,20 @@ class RecordingRegistry:
         log.info("recording.registered", call_id=attempt.call_id, recording_id=recording.id,
                  duration_s=recording.duration_s, size_bytes=size)  # fmt: skip
         return await self._compress(recording, path)
+
+    async def _settled(self, path: Path, settle_s: float) -> WavInfo:
+        """``path``'s header once the file is whole, looking again while it is unfinished for up to ``settle_s``."""
+        deadline = self._clock.monotonic() + settle_s
+        step = _SETTLE_FIRST_S
+        while True:
+            try:
+                return inspect_wav(path)
+            except UnfinishedRecording:
+                left = deadline - self._clock.monotonic()
+                if left <= 0:
+                    raise
+            await self._sleep(min(step, left))
+            step = min(step * 2, _SETTLE_MAX_STEP_S)
 
     async def _compress(self, recording: Recording, wav: Path) -> Recording:
         if self._compressor is None:
@@ -295,7 +329,8 @@ class RecordingRegistry:
                     log.info("recording.superseded_removed", recording_id=row.id, path=relative)
                 return
         elif fix and attempt is not None and relative.endswith(".wav"):
-            adopted = await self._register(attempt, relative)
+            # The call ended long ago: a file still unfinished now was cut short, no use waiting.
+            adopted = await self._register(attempt, relative, settle_s=0)
             if adopted is not None:
                 findings.adopted.append(adopted)
                 return

@@ -38,6 +38,14 @@ def write_wav(
     return path
 
 
+def asterisk_while_recording(path: Path, data: bytes) -> Path:
+    """A WAV as Asterisk's format_wav leaves it until it closes the file: its sizes still zero."""
+    header = bytearray(write_wav(path, 0).read_bytes())
+    header[4:8] = header[40:44] = bytes(4)
+    path.write_bytes(bytes(header) + data)
+    return path
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(base_dir=str(tmp_path), recording=RecordingSettings(dir="recordings", compress="none"))

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from dialer.domain.recording.errors import BadRecording
+from dialer.domain.recording.errors import BadRecording, UnfinishedRecording
 from dialer.domain.recording.media import inspect_wav, sha256_file
-from tests.recording.conftest import write_wav
+from tests.recording.conftest import asterisk_while_recording, write_wav
 
 
 def test_duration_comes_from_the_header(tmp_path: Path) -> None:
@@ -28,17 +28,34 @@ def test_a_wav_mixmonitor_would_not_write_is_refused(tmp_path: Path, kwargs: dic
         inspect_wav(path)
 
 
-def test_not_a_wav_and_truncated_files_are_refused(tmp_path: Path) -> None:
+def test_not_a_wav_and_absent_files_are_refused(tmp_path: Path) -> None:
     text = tmp_path / "x.wav"
     text.write_text("hello")
-    with pytest.raises(BadRecording, match="not a readable WAV"):
+    with pytest.raises(BadRecording, match="not a readable WAV") as refused:
         inspect_wav(text)
-    cut = tmp_path / "cut.wav"
-    cut.write_bytes(write_wav(tmp_path / "full.wav", 1).read_bytes()[:20])
-    with pytest.raises(BadRecording, match="not a readable WAV"):
-        inspect_wav(cut)
+    assert not isinstance(refused.value, UnfinishedRecording)
     with pytest.raises(BadRecording, match="cannot read"):
         inspect_wav(tmp_path / "absent.wav")
+
+
+def test_a_file_still_being_written_is_unfinished_not_bad(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")  # the writer's buffer still holds even the header
+    with pytest.raises(UnfinishedRecording, match="nothing written yet"):
+        inspect_wav(empty)
+    writing = asterisk_while_recording(tmp_path / "writing.wav", bytes(16000))
+    with pytest.raises(UnfinishedRecording, match="header declares 8 bytes, the file has 16044"):
+        inspect_wav(writing)
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(write_wav(tmp_path / "full.wav", 1).read_bytes()[:20])
+    with pytest.raises(UnfinishedRecording, match="declares 16044 bytes, the file has 20"):
+        inspect_wav(cut)
+
+
+def test_a_closed_file_padded_to_even_length_is_whole(tmp_path: Path) -> None:
+    path = write_wav(tmp_path / "a.wav", 1)
+    path.write_bytes(path.read_bytes() + b"\0")
+    assert inspect_wav(path).frames == 8000
 
 
 def test_sha256_matches_hashlib(tmp_path: Path) -> None:

@@ -22,7 +22,7 @@ from dialer.settings import ConfigError, RecordingSettings, Settings
 from dialer.store.attempts import AttemptStore
 from dialer.store.recordings import RecordingStore
 from tests.conftest import START
-from tests.recording.conftest import FinishedCall, write_wav
+from tests.recording.conftest import FinishedCall, asterisk_while_recording, write_wav
 
 
 async def test_register_finished_writes_the_row_and_the_audit(registry: RecordingRegistry, store: RecordingStore,
@@ -80,6 +80,74 @@ async def test_a_broken_file_is_kept_for_reconcile_and_logged(registry: Recordin
     assert path.exists() and [e["event"] for e in logs] == ["recording.bad_file"]
     report = await registry.reconcile()
     assert report.orphan_files == ("2026/11/29/broken.wav",)
+
+
+class _Settling:
+    """The registry's sleep on the test clock; ``whole`` (if set) is written once ``after`` waits passed."""
+
+    def __init__(self, clock: VirtualClock, path: Path, whole: bytes | None = None, after: int = 0) -> None:
+        self.clock, self.path, self.whole, self.after = clock, path, whole, after
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.clock.advance(seconds)
+        if self.whole is not None and len(self.waits) == self.after:
+            self.path.write_bytes(self.whole)
+
+
+async def test_a_wav_the_pbx_closes_after_the_hangup_is_registered_whole(
+    store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
+    finished_call: FinishedCall, rec_root: Path,
+) -> None:  # fmt: skip
+    attempt = await finished_call("late", seconds=2.0)
+    wav = rec_root / f"{clock.now():%Y/%m/%d}/late.wav"
+    whole = wav.read_bytes()
+    asterisk_while_recording(wav, whole[44:])  # MixMonitor has not closed it yet
+    settling = _Settling(clock, wav, whole, after=3)
+    registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, sleep=settling)
+    rec = await registry.register_finished(attempt)
+    assert rec is not None and rec.duration_s == 2.0
+    assert rec.sha256 == hashlib.sha256(whole).hexdigest()
+    assert settling.waits == [0.05, 0.1, 0.2]
+
+
+async def test_a_wav_never_finished_is_kept_and_logged_after_settle_s(
+    store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
+    finished_call: FinishedCall, rec_root: Path,
+) -> None:  # fmt: skip
+    attempt = await finished_call("cut", seconds=1.0)
+    wav = rec_root / f"{clock.now():%Y/%m/%d}/cut.wav"
+    whole = wav.read_bytes()
+    asterisk_while_recording(wav, whole[44:])  # the PBX died before closing it: audio, no sizes
+    cut = wav.read_bytes()
+    settling = _Settling(clock, wav)
+    registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, sleep=settling)
+    with capture_logs() as logs:
+        assert await registry.register_finished(attempt) is None
+    assert [(e["event"], e["waited_s"]) for e in logs] == [("recording.unfinished", 10.0)]
+    assert sum(settling.waits) == pytest.approx(10.0) and max(settling.waits) == 1.0
+    assert wav.read_bytes() == cut, "an unfinished file is never removed, even with an empty-looking header"
+    # reconcile looks once, without waiting: the call ended long ago
+    settling.waits.clear()
+    report = await registry.reconcile(fix=True)
+    assert report.orphan_files == (f"{clock.now():%Y/%m/%d}/cut.wav",) and settling.waits == []
+    wav.write_bytes(whole)  # repaired by a person (or a late close): adopted
+    adopted = (await registry.reconcile(fix=True)).adopted
+    assert [r.call_id for r in adopted] == ["cut"] and adopted[0].duration_s == 1.0
+
+
+async def test_settle_s_zero_looks_once(
+    store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
+    finished_call: FinishedCall, rec_root: Path,
+) -> None:  # fmt: skip
+    attempt = await finished_call("once", seconds=1.0)
+    wav = rec_root / f"{clock.now():%Y/%m/%d}/once.wav"
+    asterisk_while_recording(wav, wav.read_bytes()[44:])
+    settling = _Settling(clock, wav)
+    quick = replace(settings, recording=replace(settings.recording, settle_s=0))
+    registry = RecordingRegistry(store=store, attempts=attempts, settings=quick, clock=clock, sleep=settling)
+    assert await registry.register_finished(attempt) is None and settling.waits == [] and wav.exists()
 
 
 def _decoded_pcm(flac: Path) -> bytes:
@@ -278,12 +346,13 @@ def test_retention_below_the_floor_is_a_config_error(tmp_path: Path, days: int) 
 
 def test_recording_settings_are_validated(tmp_path: Path) -> None:
     cfg = tmp_path / "dialer.toml"
-    cfg.write_text('[recording]\nretention_days = 30\ncompress = "zip"\ndisk_full_policy = "panic"\nmin_free_mb = 9000\n',
+    cfg.write_text('[recording]\nretention_days = 30\ncompress = "zip"\ndisk_full_policy = "panic"\nmin_free_mb = 9000\nsettle_s = -1\n',
                    encoding="utf-8")  # fmt: skip
     with pytest.raises(ConfigError) as info:
         load(cfg, env={})
     text = str(info.value)
     assert "compress = 'zip'" in text and "disk_full_policy = 'panic'" in text and "min_free_mb (9000)" in text
+    assert "recording.settle_s = -1" in text
     ok = tmp_path / "ok.toml"
     ok.write_text("[recording]\nretention_days = 30\n", encoding="utf-8")
     assert load(ok, env={}).recording == replace(RecordingSettings(), retention_days=30)

@@ -16,6 +16,12 @@ class BadRecording(RecordingError):
         self.reason = reason
 
 
+class UnfinishedRecording(BadRecording):
+    """A WAV whose header does not (yet) account for its bytes: MixMonitor closes a call's file in its own
+    thread after the PBX reports the hangup, and only then writes the sizes into the header. Read again
+    later, it may be whole; a file still like this long after its call was cut short (the PBX died)."""
+
+
 class UnsafePath(RecordingError):
     """A recording path would leave the recordings folder (traversal, symlink, absolute path, NUL)."""
 
