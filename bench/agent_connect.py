@@ -15,7 +15,10 @@ spent before DCCHold and has its own tests.
 
 Two runs: 8 lines (the handbook's) each dialling ``--calls-per-line`` calls in turn, then
 ``--concurrent`` calls at once; for the second, the CPU time of this process and of Asterisk
-(/proc/<pid>/stat utime+stime) per call. Not a test: no assertions; numbers vary with load.
+(/proc/<pid>/stat utime+stime) per call, and how long the dialer's event loop (this process's main
+thread) stood ready to run but waited for a CPU (/proc/<pid>/schedstat, the scheduler's run-queue
+wait): on a small machine the PBX's burst of answers takes the cores, and that wait, not the
+dialer's own work, is most of the dialer's share. Not a test: no assertions; numbers vary with load.
 """
 
 from __future__ import annotations
@@ -75,6 +78,7 @@ class Run:
     seconds: float
     dialer_cpu_s: float
     asterisk_cpu_s: float
+    dialer_cpu_wait_s: float  # the event loop's thread ready to run, waiting for a CPU (NaN: not known)
 
     @staticmethod
     def pct(values: list[float], p: int) -> float:
@@ -93,7 +97,8 @@ class Run:
             f"answer->redirect p50 {self.pct(a, 50):.1f} ms p99 {self.pct(a, 99):.1f} ms; "
             f"DCCHold->redirect p50 {self.pct(h, 50):.1f} ms p99 {self.pct(h, 99):.1f} ms; "
             f"CPU/call dialer {1000 * self.dialer_cpu_s / self.calls:.1f} ms, "
-            f"Asterisk {1000 * self.asterisk_cpu_s / self.calls:.1f} ms"
+            f"Asterisk {1000 * self.asterisk_cpu_s / self.calls:.1f} ms; "
+            f"dialer waited {self.dialer_cpu_wait_s:.1f} s of {self.seconds:.1f} s for a CPU"
         )
 
 
@@ -146,6 +151,14 @@ class Marks:
                 "PJSIP/agent"
             ):
                 self.reached.add(linked)
+
+
+def cpu_wait_seconds(pid: int) -> float:
+    """How long the thread ``pid`` has waited on a run queue (schedstat's second field), NaN without schedstat."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{pid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return float("nan")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -211,14 +224,15 @@ async def measure(
                         flush=True,
                     )
 
-        cpu0, ast0, t0 = (
+        cpu0, ast0, wait0, t0 = (
             cpu_seconds(os.getpid()),
             cpu_seconds(asterisk_pid),
+            cpu_wait_seconds(os.getpid()),
             time.perf_counter(),
         )
         await asyncio.gather(*(worker(k) for k in range(workers)))
         seconds = time.perf_counter() - t0
-        cpu1, ast1 = cpu_seconds(os.getpid()), cpu_seconds(asterisk_pid)
+        cpu1, ast1, wait1 = cpu_seconds(os.getpid()), cpu_seconds(asterisk_pid), cpu_wait_seconds(os.getpid())
         router.cancel()
         await asyncio.gather(router, return_exceptions=True)
     redirected = {
@@ -246,6 +260,7 @@ async def measure(
         seconds,
         cpu1 - cpu0,
         ast1 - ast0,
+        wait1 - wait0,
     )
 
 
