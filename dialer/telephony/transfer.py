@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from dialer.ami import events as ami
-from dialer.ami.errors import AmiError
+from dialer.ami.errors import AmiActionError, AmiError
 from dialer.clock import Clock
 from dialer.domain.calls.handovers import ENDPOINT, Handover, HandoverKind, HandoverRepository
 from dialer.logs import get_logger
@@ -47,6 +47,13 @@ class TransferAction(StrEnum):
 
 
 TARGETED = frozenset({TransferAction.BLIND, TransferAction.CONSULT, TransferAction.CONFERENCE})
+# How long the room may take to have a party moved into it, and how often it is looked at meanwhile
+# (real time: the PBX's own pace bounds this wait).
+JOIN_TIMEOUT_S = 5.0
+_JOIN_POLL_S = 0.1
+# Asterisk's reason for a mute of a channel its ConfBridge does not count as a member yet: a channel
+# runs the ConfBridge application a moment before it has joined (longer on a loaded Asterisk 22).
+_NOT_A_MEMBER_YET = "No Channel by that name found"
 
 
 class TransferRefused(Exception):
@@ -195,8 +202,8 @@ class Transfers:
                 hold = action is TransferAction.HOLD
                 await self._into_room(call_id, room, customer, agent)
                 # Both muted: neither hears the other; the customer's side is still recorded.
-                await self._ami.confbridge_mute(call_id, customer, mute=hold)
-                await self._ami.confbridge_mute(call_id, agent, mute=hold)
+                await mute_when_member(self._ami, call_id, customer, mute=hold)
+                await mute_when_member(self._ami, call_id, agent, mute=hold)
                 room.held = hold
             case TransferAction.BLIND:
                 assert target is not None
@@ -260,18 +267,35 @@ class Transfers:
 
     async def _unhold(self, call_id: str, room: _Room, customer: str, agent: str) -> None:
         if room.held:
-            await self._ami.confbridge_mute(call_id, customer, mute=False)
-            await self._ami.confbridge_mute(call_id, agent, mute=False)
+            await mute_when_member(self._ami, call_id, customer, mute=False)
+            await mute_when_member(self._ami, call_id, agent, mute=False)
             room.held = False
 
     async def _joined(self, call_id: str, uniqueids: tuple[str, ...]) -> None:
         """Until every channel runs ConfBridge (real time bounds this wait on the PBX)."""
-        async with asyncio.timeout(5.0):
+        async with asyncio.timeout(JOIN_TIMEOUT_S):
             while True:
                 channels = {c.uniqueid: c for c in await self._ami.core_show_channels()}
                 if all(channels.get(u) is not None and channels[u].application == "ConfBridge" for u in uniqueids):
                     return
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(_JOIN_POLL_S)
+
+
+async def mute_when_member(port: TransferPort, conference: str, channel: str, *, mute: bool) -> None:
+    """Mute (or unmute) ``channel`` in ``conference`` once the conference counts it as a member.
+
+    Asterisk refuses the mute of a channel that has not joined yet: that refusal is tried again for up to
+    :data:`JOIN_TIMEOUT_S`, then raised; any other refusal is raised at once.
+    """
+    deadline = asyncio.get_running_loop().time() + JOIN_TIMEOUT_S
+    while True:
+        try:
+            await port.confbridge_mute(conference, channel, mute=mute)
+            return
+        except AmiActionError as exc:
+            if _NOT_A_MEMBER_YET not in exc.message or asyncio.get_running_loop().time() >= deadline:
+                raise
+        await asyncio.sleep(_JOIN_POLL_S)
 
 
 def _consulted(channels: dict[str, ami.ChannelInfo], call_id: str, room: _Room) -> ami.ChannelInfo | None:
