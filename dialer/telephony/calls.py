@@ -481,6 +481,10 @@ class CallService:
             if attempt.call_id in live:
                 self._calls[attempt.call_id] = call
                 self._background.spawn(self._adopt(call))
+                if machine.state in (CallState.PENDING, CallState.ORIGINATING):
+                    # Its OriginateResponse went to the process that died, and a periodic snapshot spares an
+                    # originating call: look again once it would have rung out, as for a fresh unconfirmed one.
+                    self._settle_later(call)
                 continue
             call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
             closed.append(await self._follow(call))

@@ -310,6 +310,26 @@ async def test_recover_closes_attempts_a_crash_left_in_flight(
     assert await repo.in_flight() == []
 
 
+async def test_an_adopted_originating_call_whose_channel_goes_unseen_is_settled_after_it_would_have_rung_out(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> None:
+    """The crash drill on a loaded Asterisk 22: a call the killed process had just originated was live at
+    recovery, then its end never reached the new process; it waited for a reconnect (4 minutes there)."""
+    repo = AttemptStore(db)
+    await repo.create(call_id="ringing", direction=Direction.OUTBOUND, number="+8613800000003", created_at=clock.now())
+    await repo.mark_started("ringing", clock.now())
+    fake = FakeAmi(clock)
+    fake.channels = (_channel("ringing"),)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    assert await service.recover() == []  # live: adopted, not closed
+    fake.channels = ()  # gone, and no Hangup for it ever arrives
+    async with asyncio.timeout(LIMIT_S):
+        while (attempt := await repo.get("ringing")) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
+            await asyncio.sleep(0.05)
+    assert (attempt.outcome, attempt.detail) == (Outcome.UNKNOWN, "call vanished from the PBX")
+    assert fake.originates == [] and await repo.in_flight() == []
+
+
 async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(
     settings: Settings, db: Database, clock: VirtualClock
 ) -> None:
