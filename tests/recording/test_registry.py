@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 
 from dialer.clock import VirtualClock
 from dialer.config import load
+from dialer.domain.calls.attempts import Attempt
 from dialer.domain.recording.errors import CompressionFailed, RecordingNotFound
 from dialer.domain.recording.model import AudioFormat, AuditAction
 from dialer.recording.compress import SoxFlacCompressor
@@ -96,14 +97,22 @@ class _Settling:
             self.path.write_bytes(self.whole)
 
 
+async def _unclosed(finished_call: FinishedCall, rec_root: Path, clock: VirtualClock, call_id: str,
+                    seconds: float) -> tuple[Attempt, Path, bytes]:  # fmt: skip
+    """A finished call whose WAV MixMonitor has not closed (audio written, header sizes still zero), its
+    file, and the bytes the file has once closed."""
+    attempt = await finished_call(call_id, seconds=seconds)
+    wav = rec_root / f"{clock.now():%Y/%m/%d}/{call_id}.wav"
+    whole = wav.read_bytes()
+    asterisk_while_recording(wav, whole[44:])
+    return attempt, wav, whole
+
+
 async def test_a_wav_the_pbx_closes_after_the_hangup_is_registered_whole(
     store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
     finished_call: FinishedCall, rec_root: Path,
 ) -> None:  # fmt: skip
-    attempt = await finished_call("late", seconds=2.0)
-    wav = rec_root / f"{clock.now():%Y/%m/%d}/late.wav"
-    whole = wav.read_bytes()
-    asterisk_while_recording(wav, whole[44:])  # MixMonitor has not closed it yet
+    attempt, wav, whole = await _unclosed(finished_call, rec_root, clock, "late", 2.0)
     settling = _Settling(clock, wav, whole, after=3)
     registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, sleep=settling)
     rec = await registry.register_finished(attempt)
@@ -116,10 +125,7 @@ async def test_a_wav_never_finished_is_kept_and_logged_after_settle_s(
     store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
     finished_call: FinishedCall, rec_root: Path,
 ) -> None:  # fmt: skip
-    attempt = await finished_call("cut", seconds=1.0)
-    wav = rec_root / f"{clock.now():%Y/%m/%d}/cut.wav"
-    whole = wav.read_bytes()
-    asterisk_while_recording(wav, whole[44:])  # the PBX died before closing it: audio, no sizes
+    attempt, wav, whole = await _unclosed(finished_call, rec_root, clock, "cut", 1.0)
     cut = wav.read_bytes()
     settling = _Settling(clock, wav)
     registry = RecordingRegistry(store=store, attempts=attempts, settings=settings, clock=clock, sleep=settling)
@@ -141,9 +147,7 @@ async def test_settle_s_zero_looks_once(
     store: RecordingStore, attempts: AttemptStore, settings: Settings, clock: VirtualClock,
     finished_call: FinishedCall, rec_root: Path,
 ) -> None:  # fmt: skip
-    attempt = await finished_call("once", seconds=1.0)
-    wav = rec_root / f"{clock.now():%Y/%m/%d}/once.wav"
-    asterisk_while_recording(wav, wav.read_bytes()[44:])
+    attempt, wav, _whole = await _unclosed(finished_call, rec_root, clock, "once", 1.0)
     settling = _Settling(clock, wav)
     quick = replace(settings, recording=replace(settings.recording, settle_s=0))
     registry = RecordingRegistry(store=store, attempts=attempts, settings=quick, clock=clock, sleep=settling)

@@ -186,14 +186,7 @@ async def test_unconfirmed_originate_is_never_resent_and_settles_unknown(env) ->
 
 async def test_call_gone_after_reconnect_is_closed_from_what_was_known(env) -> None:
     service, fake, _repo = env
-    task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
-    await wait_for(lambda: fake.originates, "originate")
-    call_id = fake.originates[0]["channel_id"]
-    fake.play_answered_call(call_id)
-    agent_uid = f"{call_id}-agent"
-    fake.dial_begin(call_id, call_id, "PJSIP/agent1-00000009", agent_uid)
-    fake.dial_end(call_id, call_id, "PJSIP/agent1-00000009", agent_uid, "ANSWER")
-    await wait_for(lambda: fake.redirects, "redirect")
+    task, _call_id = await _connected_call(service, fake)
     fake.reconciled(())  # Asterisk restarted: nothing is live any more
     attempt = await asyncio.wait_for(task, LIMIT_S)
     assert attempt.outcome is Outcome.ANSWERED
