@@ -4,7 +4,8 @@ A snapshot after a reconnect follows a gap in the stream: whatever it does not l
 periodic one is taken on a live link, where a call's last Hangup may be in flight behind it, so a
 service that follows calls ends a call such a snapshot misses only when, ``grace_s`` later (one
 ``pbx.action_timeout_s``: time for an event in flight to arrive and end it normally), the call is
-still followed and a fresh ``CoreShowChannels`` misses it too.
+still followed and a fresh ``CoreShowChannels`` misses it too. Even then the call's own machine has
+the last word: one whose Hangup has come keeps waiting for the evidence of why (``CallVanished.on_live_link``).
 """
 
 from __future__ import annotations

@@ -190,7 +190,7 @@ class InboundService:
             call.second_look = False
         if gone:
             log.warning("inbound.call_vanished", periodic=True, call_id=call.call_id)
-            call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+            call.inbox.put_nowait(ev.CallVanished(self._clock.now(), on_live_link=True))
 
     # -- one call ------------------------------------------------------------------------
 

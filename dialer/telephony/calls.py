@@ -212,7 +212,7 @@ class CallService:
             call.second_look = False
         if gone:
             log.warning("call vanished from the PBX", call_id=call.call_id, periodic=True)
-            call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+            call.inbox.put_nowait(ev.CallVanished(self._clock.now(), on_live_link=True))
 
     # -- placing a call ---------------------------------------------------------------
 
@@ -442,7 +442,7 @@ class CallService:
             except AmiError:
                 continue  # link still down: look again later; the Reconciled snapshot may settle it first
             if not any(c.linkedid == call.call_id for c in channels):
-                call.inbox.put_nowait(ev.CallVanished(self._clock.now()))
+                call.inbox.put_nowait(ev.CallVanished(self._clock.now(), on_live_link=True))
                 return
 
     # -- restart ---------------------------------------------------------------------

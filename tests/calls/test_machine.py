@@ -324,6 +324,39 @@ def test_vanished_call_is_unknown_unless_an_agent_had_it() -> None:
     assert talking.result.detail == "call vanished from the PBX"
 
 
+@pytest.mark.parametrize(
+    ("then", "outcome", "cause"),
+    [
+        (ev.OriginateFinished(t(31), False, 3), Outcome.NO_ANSWER, 0),  # the ring-out's evidence came after all
+        (ev.EvidenceOverdue(t(35)), Outcome.FAILED, 0),  # it never came: the machine's own bound still ends it
+    ],
+)
+def test_a_live_link_vanish_does_not_cut_short_the_wait_for_a_hang_ups_evidence(
+    then: ev.CallEvent, outcome: Outcome, cause: int
+) -> None:
+    machine, decisions = run(ringing_then(ev.CallHungUp(t(30), 0), ev.CallVanished(t(30.5), on_live_link=True)))
+    assert decisions[-1:] == [AwaitEvidence()] and machine.state is not CallState.ENDED
+    [finished] = machine.feed(then)
+    assert isinstance(finished, Finished)
+    assert (finished.result.outcome, finished.result.hangup_cause, finished.result.detail) == (outcome, cause, None)
+    assert finished.result.ended_at == t(30)
+
+
+def test_a_vanish_after_a_reconnect_ends_a_call_still_waiting_for_evidence() -> None:
+    """The link dropped: the evidence may have been sent in the gap and is lost for good."""
+    machine, _ = run(ringing_then(ev.CallHungUp(t(30), 0), ev.CallVanished(t(30.5))))
+    assert machine.result is not None
+    assert (machine.result.outcome, machine.result.detail) == (Outcome.UNKNOWN, "call vanished from the PBX")
+
+
+def test_a_live_link_vanish_ends_a_call_whose_hang_up_never_came() -> None:
+    unanswered = run(ringing_then(ev.CallVanished(t(20), on_live_link=True)))[0]
+    assert unanswered.result is not None and unanswered.result.outcome is Outcome.UNKNOWN
+    talking = run([*ANSWERED_AND_CONNECTED[:-2], ev.CallVanished(t(20), on_live_link=True)])[0]
+    assert talking.result is not None
+    assert (talking.result.outcome, talking.result.detail) == (Outcome.ANSWERED, "call vanished from the PBX")
+
+
 def test_agent_connect_after_abandon_does_not_count_as_answered() -> None:
     events = ringing_then(
         ev.CustomerDialEnded(t(2), "ANSWER"),

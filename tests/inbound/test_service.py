@@ -41,10 +41,13 @@ class ScriptedPbx:
     def __init__(self) -> None:
         self.vars: dict[str, dict[str, str]] = {}
         self.setvar_error: Exception | None = None
+        self.setvar_gate: asyncio.Event | None = None  # set: each Setvar waits for it (a slow PBX)
         self.channels: tuple[ami.ChannelInfo, ...] = ()
         self.looks = 0
 
     async def setvar(self, channel: str, name: str, value: str) -> None:
+        if self.setvar_gate is not None:
+            await self.setvar_gate.wait()
         if self.setvar_error is not None:
             raise self.setvar_error
         self.vars.setdefault(channel, {})[name] = value
@@ -273,6 +276,26 @@ async def test_a_hangup_within_the_grace_wins_over_a_periodic_snapshot(env: Env)
     attempt = await env.attempts.get("1.8")
     assert attempt is not None
     assert (attempt.outcome, attempt.detail, attempt.hangup_cause) == (Outcome.ANSWERED, None, 16)
+
+
+async def test_a_hang_up_held_up_behind_a_slow_admission_wins_over_the_second_look(env: Env) -> None:
+    """The inbound machine decides at the caller's Hangup and waits for nothing after it. A Hangup routed before
+    the second look is ahead of that look's CallVanished in the call's inbox, however long the admission (the
+    Setvars, the store) keeps the call from reading it: the caller's outcome is kept."""
+    gate = asyncio.Event()
+    env.pbx.setvar_gate = gate
+    env.arrive("1.10", "13900000058")
+    env.hangup("1.10")
+    env.periodic_snapshot()
+    async with asyncio.timeout(60):
+        while env.pbx.looks == 0:  # noqa: ASYNC110 - the scripted PBX has no event to await
+            await asyncio.sleep(0.01)
+    gate.set()
+    await env.service.drain()
+
+    attempt = await env.attempts.get("1.10")
+    assert attempt is not None
+    assert (attempt.outcome, attempt.detail) == (Outcome.ABANDONED, "caller hung up before an agent answered")
 
 
 async def test_a_call_the_second_look_still_finds_is_not_ended(env: Env) -> None:

@@ -19,7 +19,8 @@ class FakeAmi:
         self.originates: list[dict[str, Any]] = []
         self.redirects: list[tuple[str, str, str, int]] = []
         self.channels: tuple[ami.ChannelInfo, ...] = ()
-        self.looks = 0  # core_show_channels() calls
+        self.looks = 0  # core_show_channels() answered
+        self.on_look: Any = None  # async callback run before the channels are returned
         self.originate_error: AmiError | None = None
         self.on_originate: Any = None  # async callback(fields) run before the reply
         self._queue: asyncio.Queue[ami.AmiEvent] = asyncio.Queue()
@@ -42,8 +43,15 @@ class FakeAmi:
         self.redirects.append((channel, context, exten, priority))
 
     async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]:
+        if self.on_look is not None:
+            await self.on_look()
+        # Counted as it returns: the caller reads the channels in the same step, before a test sees the count.
         self.looks += 1
         return self.channels
+
+    def routed(self) -> bool:
+        """Every pushed event has been taken by the router (which routes each in the step it takes it)."""
+        return self._queue.empty()
 
     # -- event builders, shaped like Asterisk 16's --------------------------------------
 
@@ -75,6 +83,11 @@ class FakeAmi:
                 dest_uniqueid=dest_uid,
                 dial_status=status,
             )
+        )
+
+    def newstate(self, call_id: str, uid: str, state: int, desc: str) -> None:
+        self.push(
+            ami.Newstate(**self._chan("PJSIP/carrier-1", uid, call_id), channel_state=state, channel_state_desc=desc)
         )
 
     def hangup(self, call_id: str, uid: str, cause: int) -> None:

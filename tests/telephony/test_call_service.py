@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import gc
 import warnings
 from collections.abc import AsyncIterator, Callable
@@ -272,6 +273,58 @@ async def test_a_periodic_snapshot_never_ends_a_call_still_being_originated(env,
     assert (attempt.outcome, attempt.detail) == (Outcome.ANSWERED, "amd=HUMAN")
 
 
+@pytest.mark.parametrize(
+    ("evidence", "outcome", "detail"),
+    [(True, Outcome.NO_ANSWER, None), (False, Outcome.FAILED, None)],
+    ids=["its-evidence-comes", "no-evidence-ever"],
+)
+async def test_a_periodic_look_never_cuts_short_the_wait_for_a_hang_ups_evidence(
+    settings: Settings, db: Database, clock: VirtualClock, evidence: bool, outcome: Outcome, detail: str | None
+) -> None:
+    """A periodic snapshot misses a ring-out whose events are still on their way: our Local;1's Hangup (cause 0,
+    which says nothing) comes after it, and the OriginateResponse and DialEnd that say "no answer" may follow up
+    to one action_timeout_s later (AMI does not order the legs' events). The second look, one grace after the
+    snapshot, lands inside that wait: it must not end the call as vanished (`unknown`); the evidence, or without
+    it the machine's own bound (EvidenceOverdue), decides."""
+    grace = 1.0  # room for the evidence to come between the second look and the machine's own bound
+    settings = dataclasses.replace(settings, pbx=dataclasses.replace(settings.pbx, action_timeout_s=grace))
+    fake = FakeAmi(clock)
+    service = CallService(ami_client=fake, attempts=AttemptStore(db), settings=settings, clock=clock)
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+        await wait_for(lambda: fake.originates, "originate")
+        call_id = fake.originates[0]["channel_id"]
+        fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
+        fake.newstate(call_id, "cust", 5, "Ringing")
+        await wait_for(lambda: [c for c in service.live() if c.state is CallState.RINGING], "ringing")
+        looking, answer = asyncio.Event(), asyncio.Event()
+
+        async def slow_look() -> None:
+            looking.set()
+            await answer.wait()
+
+        fake.on_look = slow_look
+        fake.reconciled((), periodic=True)  # the customer's phone rang out; no Hangup has reached us yet
+        await asyncio.wait_for(looking.wait(), LIMIT_S)  # the second look, one grace later
+        hung_up_at = clock.now()
+        fake.hangup(call_id, call_id, 0)  # our own channel first: cause 0 says nothing, the machine waits
+        await wait_for(fake.routed, "the hang-up routed")
+        answer.set()  # and the fresh look misses the call too
+        await wait_for(lambda: fake.looks == 1, "the second look answered")
+        if evidence:
+            fake.hangup(call_id, "cust", 16)
+            fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "CANCEL")
+            fake.originate_response(call_id, False, 3)
+        attempt = await asyncio.wait_for(task, LIMIT_S)
+    finally:
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
+    assert (attempt.outcome, attempt.detail, attempt.ended_at) == (outcome, detail, hung_up_at)
+    assert len(fake.originates) == 1
+
+
 def _channel(call_id: str) -> ami.ChannelInfo:
     return ami.ChannelInfo(
         channel="Local/13800000001@dcc-outbound-00000001;1", uniqueid=call_id, linkedid=call_id, channel_state=6,
@@ -321,6 +374,48 @@ async def test_an_adopted_originating_call_whose_channel_goes_unseen_is_settled_
             await asyncio.sleep(0.05)
     assert (attempt.outcome, attempt.detail) == (Outcome.UNKNOWN, "call vanished from the PBX")
     assert fake.originates == [] and await repo.in_flight() == []
+
+
+async def test_the_check_of_an_adopted_originating_call_never_cuts_short_the_wait_for_a_hang_ups_evidence(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> None:
+    """The same for the look once an adopted originating call would have rung out: it rang out just before,
+    our Local;1's Hangup (cause 0) has come, its OriginateResponse (Reason 3, no answer) not yet."""
+    grace = 1.0  # room for the evidence to come between the look and the machine's own bound
+    settings = dataclasses.replace(settings, pbx=dataclasses.replace(settings.pbx, action_timeout_s=grace))
+    repo = AttemptStore(db)
+    await repo.create(call_id="ringing", direction=Direction.OUTBOUND, number="+8613800000003", created_at=clock.now())
+    await repo.mark_started("ringing", clock.now())
+    fake = FakeAmi(clock)
+    fake.channels = (_channel("ringing"),)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    assert await service.recover() == []  # live: adopted, not closed
+    looking, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_look() -> None:
+        looking.set()
+        await answer.wait()
+
+    fake.on_look = slow_look
+    fake.channels = ()
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        await asyncio.wait_for(looking.wait(), LIMIT_S)  # ring_timeout_s + action_timeout_s after the adoption
+        hung_up_at = clock.now()
+        fake.hangup("ringing", "ringing", 0)
+        await wait_for(fake.routed, "the hang-up routed")
+        answer.set()
+        await wait_for(lambda: fake.looks == 2, "the look answered")
+        fake.originate_response("ringing", False, 3)
+        async with asyncio.timeout(LIMIT_S):
+            while (attempt := await repo.get("ringing")) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
+                await asyncio.sleep(0.05)
+    finally:
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
+    assert (attempt.outcome, attempt.detail, attempt.ended_at) == (Outcome.NO_ANSWER, None, hung_up_at)
+    assert fake.originates == []
 
 
 async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_outcome(

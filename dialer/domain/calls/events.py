@@ -135,4 +135,13 @@ class EvidenceOverdue(CallEvent):
 
 @dataclass(frozen=True, slots=True)
 class CallVanished(CallEvent):
-    """After losing the AMI link, the PBX no longer knows the call (reconciliation)."""
+    """The PBX no longer knows the call (reconciliation).
+
+    ``on_live_link``: a look on a link that never dropped missed it (a periodic snapshot and the look
+    after its grace, or the check of an Originate nobody confirmed). None of the call's events was
+    lost then, though some may not have arrived yet: AMI does not order the legs' events, nor them
+    against an action's reply. False: after a reconnect or a restart, when the events sent in the
+    gap are lost for good.
+    """
+
+    on_live_link: bool = False

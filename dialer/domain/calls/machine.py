@@ -187,7 +187,11 @@ class CallMachine:
                 if self._cause is None and self._answered_at is None:
                     self._cause = cause
                 return self._finish(at, self._decide(at), own_cause=cause)
-            case ev.CallVanished(at=at):
+            case ev.CallVanished(at=at, on_live_link=live):
+                if live and self._hung_up is not None:
+                    # Our channel's hang-up came: the PBX dropping the call is no news, and the evidence
+                    # may still be on its way. EvidenceOverdue bounds the wait, so the call still ends.
+                    return []
                 return self._finish(at, self._decide(at, vanished=True), detail="call vanished from the PBX")
         return []
 
