@@ -3,8 +3,7 @@
 Run: ``.venv/bin/python -m bench.agent_connect [--calls-per-line 5] [--concurrent 200]``
 
 A lab of its own (every port shifted by 800, tests/conftest.py ``settings_beside``, with 2,000 RTP
-ports: Asterisk needs two per leg, customer and agent; run as root, its Asterisk and its phones in cpu
-groups of their own, as a site's PBX service and other devices: dialer/lab/cgroups.py) with ``--concurrent`` answering customers
+ports: Asterisk needs two per leg, customer and agent) with ``--concurrent`` answering customers
 (ring 1 s, talk ~10 s), as many agent endpoints (their phones on one SIPp per 50, each ringing
 before it answers, with media), and the PBX line limit raised to match. The dialer side is the production :class:`CallService` over the
 production :class:`AmiClient`; only the AMI port it is handed is wrapped, to note the moment
@@ -43,7 +42,6 @@ from dialer.ami.client import AmiClient
 from dialer.ami.errors import AmiError
 from dialer.app import open_store
 from dialer.clock import Clock, SystemClock
-from dialer.lab.cgroups import group_of
 from dialer.lab.lab import ASTERISK, Lab
 from dialer.logs import configure
 from dialer.phone import normalize
@@ -81,7 +79,6 @@ class Run:
     dialer_cpu_s: float
     asterisk_cpu_s: float
     dialer_cpu_wait_s: float  # the event loop's thread ready to run, waiting for a CPU (NaN: not known)
-    pbx_cpu_group: str  # Asterisk's cpu cgroup ("/": none of its own, its threads weigh one by one)
 
     @staticmethod
     def pct(values: list[float], p: int) -> float:
@@ -101,8 +98,7 @@ class Run:
             f"DCCHold->redirect p50 {self.pct(h, 50):.1f} ms p99 {self.pct(h, 99):.1f} ms; "
             f"CPU/call dialer {1000 * self.dialer_cpu_s / self.calls:.1f} ms, "
             f"Asterisk {1000 * self.asterisk_cpu_s / self.calls:.1f} ms; "
-            f"dialer waited {self.dialer_cpu_wait_s:.1f} s of {self.seconds:.1f} s for a CPU "
-            f"(Asterisk's cpu group {self.pbx_cpu_group})"
+            f"dialer waited {self.dialer_cpu_wait_s:.1f} s of {self.seconds:.1f} s for a CPU"
         )
 
 
@@ -265,7 +261,6 @@ async def measure(
         cpu1 - cpu0,
         ast1 - ast0,
         wait1 - wait0,
-        group_of(asterisk_pid),
     )
 
 

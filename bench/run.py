@@ -166,12 +166,7 @@ async def agent_rows(tmp: Path) -> list[Row]:
             "agent connect",
             f"the dialer's event loop ready but waiting for a CPU, {last.label} ({os.cpu_count()} CPUs)",
             f"{last.dialer_cpu_wait_s:.1f} s of the {last.seconds:.1f} s run",
-            f"CPU used meanwhile: {last.asterisk_cpu_s:.1f} s Asterisk, {last.dialer_cpu_s:.1f} s dialer; "
-            + (
-                "Asterisk beside the dialer, no cpu group"
-                if last.pbx_cpu_group == "/"
-                else f"Asterisk in cpu group {last.pbx_cpu_group}"
-            ),
+            f"CPU used meanwhile: {last.asterisk_cpu_s:.1f} s Asterisk, {last.dialer_cpu_s:.1f} s dialer",
         )
     )
     return rows

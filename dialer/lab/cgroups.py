@@ -79,14 +79,6 @@ class _NoCpuController(Exception):
     """Neither a cgroup v1 ``cpu`` hierarchy nor a v2 tree offering ``cpu`` is mounted there."""
 
 
-def group_of(pid: int) -> str:
-    """The cpu group ``pid`` runs in, as /proc shows it ("/" for the machine's own): its cgroup v1
-    ``cpu`` line, else its v2 line."""
-    lines = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
-    v1 = [path for _, controllers, path in lines if "cpu" in controllers.split(",")]
-    return v1[0] if v1 else next((path for _, controllers, path in lines if controllers == ""), "/")
-
-
 def group_name(lab_root: Path, role: str) -> str:
     """The group of one role (``pbx``, ``phones``) of the lab kept in ``lab_root``."""
     digest = hashlib.sha1(str(lab_root.resolve()).encode(), usedforsecurity=False).hexdigest()[:12]
