@@ -28,7 +28,6 @@ from dialer.domain.pbx.phones import account, new_password
 from dialer.domain.pbx.requirements import REQUIRED_MODULES
 from dialer.domain.pbx.versions import AsteriskVersion, VersionError
 from dialer.lab import procs
-from dialer.lab.cgroups import CpuGroups, group_name
 from dialer.lab.errors import LabError, LabStartError
 from dialer.lab.layout import LAB_HOST, LabLayout, Party, SippProcess, lab_sip_plan
 from dialer.lab.render import LAB_FILES, TEMPLATE_DIR, PbxTarget, render
@@ -66,12 +65,6 @@ REGISTER_TIMEOUT_S = 30.0
 SUPERVISOR_ENDPOINT = "supervisor"
 # Asterisk's first words when its -C file cannot be read (it then boots on built-in defaults).
 _NO_CONFIG = "Unable to open specified master config file"
-# The world's cpu groups (dialer/lab/cgroups.py): the PBX one service, the phones the other devices.
-# Both weigh as three ordinary processes, as WORLD_NICE raises each of their threads over the tests:
-# a loaded test machine delays the tests, not the audio the PBX judges; the dialer under test still
-# weighs as a whole service against the PBX, not as one thread against hundreds.
-_PBX_GROUP, _PHONES_GROUP = "pbx", "phones"
-WORLD_WEIGHT = 300
 # How much of a process's log an error quotes: enough for its complaint, short enough for CI's output.
 _SAID_LINES = 3
 
@@ -118,10 +111,9 @@ class LabStatus:
 class Lab:
     """Brings the lab up and down and answers questions about it."""
 
-    def __init__(self, settings: Settings, cpu_groups: CpuGroups | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._layout = LabLayout.from_settings(settings)
-        self._groups = cpu_groups or CpuGroups()
         # Children this object started: kept so they can be reaped, never left as zombies.
         self._children: list[subprocess.Popen[bytes]] = []
 
@@ -362,7 +354,6 @@ class Lab:
         since = log_file.stat().st_size if log_file.exists() else 0
         child = procs.spawn([ASTERISK, "-C", str(layout.asterisk_conf), "-f", "-n", "-q"], layout.root, log_file)
         self._children.append(child)
-        self._join_group(_PBX_GROUP, child.pid)
         try:
             # Real time bounds the real Asterisk's boot (as every wait on the lab's processes).
             deadline = time.monotonic() + BOOT_TIMEOUT_S
@@ -425,7 +416,6 @@ class Lab:
             pid = self._fork_party(process)
             problem = self._wait_listening(process, pid)
             if not problem:
-                self._join_group(_PHONES_GROUP, pid)
                 return {"name": process.name, "program": SIPP, "pid": pid, "port": process.port}
             procs.stop(pid, SIPP, STOP_TIMEOUT_S)
             if attempt < PARTY_START_TRIES:
@@ -547,11 +537,6 @@ class Lab:
         for child in self._children:
             child.poll()
         self._children = [c for c in self._children if c.returncode is None]
-        for role in (_PBX_GROUP, _PHONES_GROUP):
-            self._groups.remove(group_name(self._layout.root, role))
-
-    def _join_group(self, role: str, pid: int) -> None:
-        self._groups.join(group_name(self._layout.root, role), pid, WORLD_WEIGHT)
 
     def _status_from(self, state: dict[str, Any], already: bool = False) -> LabStatus:
         processes = tuple(

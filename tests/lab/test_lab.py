@@ -15,29 +15,12 @@ import pytest
 from dialer.cli import main
 from dialer.config import load
 from dialer.lab import procs
-from dialer.lab.cgroups import CGROUP_ROOT, group_name
 from dialer.lab.errors import LabStartError
 from dialer.lab.lab import PARTY_START_TRIES, Lab
 from dialer.lab.layout import Party, SippProcess
 from dialer.settings import Settings
 from tests.conftest import free_port, settings_beside, write_config
 from tests.lab.rawami import RawAmi
-
-
-def _cpu_controller() -> bool:
-    v2 = CGROUP_ROOT / "cgroup.controllers"
-    return (CGROUP_ROOT / "cpu" / "cgroup.procs").is_file() or (v2.is_file() and "cpu" in v2.read_text().split())
-
-
-# Whether this machine lets the lab put its world in cpu groups (root, and a cpu controller mounted).
-CPU_GROUPS = os.geteuid() == 0 and _cpu_controller()
-
-
-def cpu_group(pid: int) -> str:
-    """The cpu cgroup ``pid`` runs in, as /proc shows it: its v1 ``cpu`` line, else the v2 line."""
-    lines = [line.split(":", 2) for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines()]
-    v1 = [path for _, controllers, path in lines if "cpu" in controllers.split(",")]
-    return v1[0] if v1 else next(path for _, controllers, path in lines if controllers == "")
 
 
 def other_ports(tmp_path: Path, offset: int) -> Settings:
@@ -104,10 +87,6 @@ def test_status_json_lists_every_process_alive_with_its_port(lab: Lab, capsys: p
         for p in by_name.values():
             threads = list(Path(f"/proc/{p['pid']}/task").iterdir())
             assert {os.getpriority(os.PRIO_PROCESS, int(t.name)) for t in threads} == {world}, p
-    if CPU_GROUPS:  # the PBX weighs as one service, the phones as other devices (dialer/lab/cgroups.py)
-        for p in by_name.values():
-            role = "pbx" if p["program"] == "asterisk" else "phones"
-            assert cpu_group(p["pid"]) == f"/{group_name(lab.layout.root, role)}", p
     phones = {p["endpoint"]: p for p in status["phones"]}
     assert set(phones) == {*(f"agent{n}" for n in range(1, 9)), "supervisor"}
     assert all(p["username"] == p["endpoint"] and len(p["password"]) >= 20 for p in phones.values())
@@ -143,8 +122,6 @@ async def test_restart_asterisk_comes_back_on_the_same_ports(lab: Lab, lab_setti
     assert pids["asterisk"] != before["asterisk"]
     assert not procs.alive(before["asterisk"], "asterisk")
     assert {k: v for k, v in pids.items() if k != "asterisk"} == {k: v for k, v in before.items() if k != "asterisk"}
-    if CPU_GROUPS:
-        assert cpu_group(pids["asterisk"]) == f"/{group_name(lab.layout.root, 'pbx')}"
     contacts = lab.asterisk_cli("pjsip show contacts")
     assert "agent1/sip:agent1@127.0.0.1:15080" in contacts
     assert "supervisor/sip:supervisor@127.0.0.1:15090" in contacts
@@ -172,12 +149,8 @@ def test_second_lab_without_customers_leaves_the_carrier_port_free_and_down_leav
         assert not procs.port_in_use(cfg.lab.carrier_port, socket.SOCK_DGRAM, "127.0.0.1")
         assert procs.port_in_use(cfg.lab.agents_port, socket.SOCK_DGRAM, "127.0.0.1")
         assert "agent1/sip:agent1@127.0.0.1:" in second.asterisk_cli("pjsip show contacts")
-        if CPU_GROUPS:
-            assert cpu_group(next(p.pid for p in status.processes if p.name == "agents")).endswith("-phones")
     finally:
         stopped = second.down()
-    groups = [group_name(second.layout.root, role) for role in ("pbx", "phones")]
-    assert not [g for g in groups if (CGROUP_ROOT / "cpu" / g).exists() or (CGROUP_ROOT / g).exists()]
     assert stopped.processes and not any(p.alive for p in stopped.processes)
     assert not any(procs.alive(p.pid, p.program) for p in status.processes)
     assert not second.status().up
