@@ -134,16 +134,22 @@ class SqliteConnection:
         if not sys.platform.startswith("linux"):
             return
 
-        def renice() -> int:
-            # On Linux a nice value is a thread's own: this leaves the event loop's and the writer's alone.
-            os.setpriority(os.PRIO_PROCESS, 0, nice)
-            return nice
+        def renice() -> str | None:
+            """None, or why not (SQLite would only say that the function raised)."""
+            try:
+                # On Linux a nice value is a thread's own: the event loop's and the writer's keep theirs.
+                os.setpriority(os.PRIO_PROCESS, 0, nice)
+            except OSError as exc:
+                return str(exc)
+            return None
 
         try:
             await self._conn.create_function("dialer_renice_thread", 0, renice)
-            await self.fetchall("SELECT dialer_renice_thread()")
+            refused = (await self.fetchall("SELECT dialer_renice_thread()"))[0][0]
         except (sqlite3.Error, StoreError) as exc:
-            log.warning("store.renice_failed", nice=nice, error=str(exc))
+            refused = str(exc)
+        if refused is not None:
+            log.warning("store.renice_failed", nice=nice, error=refused)
 
     async def foreign_keys(self, on: bool) -> None:
         """Foreign key enforcement on or off (off only while migrating: see :func:`migrating`)."""

@@ -8,6 +8,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from dialer.store.database import Database, Tx
 from dialer.store.errors import IntegrityError, StoreBusy, StoreError
@@ -397,3 +398,28 @@ async def test_sqlite_checkpoints_at_the_lowest_priority_and_only_the_checkpoint
         await asyncio.sleep(0.01)
     assert await nice_of(checkpointer) == CHECKPOINT_NICE == 19
     assert await nice_of(writer) == own_nice() < CHECKPOINT_NICE
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
+async def test_a_checkpointer_that_cannot_be_reniced_says_so_and_checkpoints_anyway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(which: int, who: int, nice: int) -> None:
+        raise PermissionError("setpriority refused")
+
+    monkeypatch.setattr(os, "setpriority", refused)
+    with capture_logs() as logs:
+        async with await Database.open(tmp_path / "db.sqlite3") as db:
+            async with db.write() as tx:
+                await tx.execute("CREATE TABLE t (x INTEGER)")
+            for _ in range(COMMITS_PER_CHECKPOINT):
+                async with db.write() as tx:
+                    await tx.execute("INSERT INTO t (x) VALUES (1)")
+            for _ in range(1000):  # the checkpoint empties the log into the file, on its own thread
+                if os.stat(tmp_path / "db.sqlite3").st_size > 4096 * 2:
+                    break
+                await asyncio.sleep(0.01)
+            assert os.stat(tmp_path / "db.sqlite3").st_size > 4096 * 2
+    [refusal] = [e for e in logs if e["event"] == "store.renice_failed"]
+    assert refusal["nice"] == CHECKPOINT_NICE and "setpriority refused" in refusal["error"]
+    assert not [e for e in logs if e["event"] in ("task.crashed", "store.checkpoint_failed")]
