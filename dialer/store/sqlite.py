@@ -13,7 +13,9 @@ aiosqlite and sqlite3; every error crossing the boundary is translated into :mod
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
@@ -37,6 +39,9 @@ COMMITS_PER_CHECKPOINT = 32
 # The writer's own automatic checkpoint, at this many WAL pages (40 MB at 4 KiB pages): only a
 # backstop for a checkpointer that fell behind (SQLite's default is 1,000 pages).
 BACKSTOP_CHECKPOINT_PAGES = 10_000
+# The checkpointer thread's nice value (Linux): the lowest, so the writer's and the event loop's threads get
+# a core before a checkpoint does (docs/bench.md, "Hopper p99 at 1M: the checkpoint's share of the tail").
+CHECKPOINT_NICE = 19
 CHECKPOINT_TASK = "store-checkpoint"
 """The checkpointer's name among the supervised background tasks (logs, ``/metrics``)."""
 
@@ -122,6 +127,30 @@ class SqliteConnection:
     async def close(self) -> None:
         await self._conn.close()
 
+    async def lower_priority(self, nice: int) -> None:
+        """Give the connection's thread the nice value ``nice`` (Linux only: elsewhere the call would
+        renice the whole process, so it does nothing). SQLite calls a function of the connection on
+        the connection's own thread, which is how the thread reaches ``setpriority``."""
+        if not sys.platform.startswith("linux"):
+            return
+
+        def renice() -> str | None:
+            """None, or why not (SQLite would only say that the function raised)."""
+            try:
+                # On Linux a nice value is a thread's own: the event loop's and the writer's keep theirs.
+                os.setpriority(os.PRIO_PROCESS, 0, nice)
+            except OSError as exc:
+                return str(exc)
+            return None
+
+        try:
+            await self._conn.create_function("dialer_renice_thread", 0, renice)
+            refused = (await self.fetchall("SELECT dialer_renice_thread()"))[0][0]
+        except (sqlite3.Error, StoreError) as exc:
+            refused = str(exc)
+        if refused is not None:
+            log.warning("store.renice_failed", nice=nice, error=refused)
+
     async def foreign_keys(self, on: bool) -> None:
         """Foreign key enforcement on or off (off only while migrating: see :func:`migrating`)."""
         await self.execute(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
@@ -203,6 +232,11 @@ class Checkpointer:
     made the claims' p99). A passive checkpoint needs no lock a writer takes, so run here, on the
     checkpointer's own thread, it leaves every write's path; the writer keeps a far larger
     automatic checkpoint (:data:`BACKSTOP_CHECKPOINT_PAGES`) for when this one cannot keep up.
+    Beside the writer is not out of its way on a machine of two cores: a checkpoint (~4 ms, half of it
+    in the kernel, two syncs) took the core the writer's or the event loop's thread was waking up for,
+    and the batches it overlapped were most of the claims' p99 at 1M leads. So its thread runs at the
+    lowest priority (:data:`CHECKPOINT_NICE`): it still gets every idle core, and a starved one is
+    what the backstop is for.
     A checkpoint that fails is logged, counted as a failure of :data:`CHECKPOINT_TASK` in the
     :class:`TaskHealth` it was started with (``/metrics`` for the service's store), and the next one
     tried after the next commits; should the loop itself die, :func:`supervised` logs and counts that
@@ -215,6 +249,7 @@ class Checkpointer:
         self._due = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._health = TaskHealth()
+        self._reniced = False
 
     def start(self, health: TaskHealth) -> None:
         """Checkpoint after every :data:`COMMITS_PER_CHECKPOINT` commits from now on; failures counted in
@@ -234,6 +269,9 @@ class Checkpointer:
             self._due.set()
 
     async def _run(self) -> None:
+        if not self._reniced:  # once: the thread keeps it when the loop is restarted
+            self._reniced = True
+            await self._conn.lower_priority(CHECKPOINT_NICE)
         while True:
             await self._due.wait()
             self._due.clear()
