@@ -253,7 +253,21 @@ async def test_the_pbx_refuses_a_ninth_line_even_if_the_dialer_asks(
     assert sum(a.outcome is Outcome.ABANDONED for a in attempts) == 8
 
 
-async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_again(app: App, lab: Lab) -> None:
+@pytest.fixture
+async def restart_app(lab: Lab, lab_settings: Settings, tmp_path: Path) -> AsyncIterator[App]:
+    """The ``app`` of a test that kills Asterisk mid-call: its MixMonitor never closes the call's file, and the
+    registry would wait out ``[recording] settle_s`` (10 s, tests/recording) for it on the way out; the
+    recording is not this test's subject, so it looks only briefly."""
+    settings = settings_for(lab_settings, tmp_path)
+    async with open_app(
+        dataclasses.replace(settings, recording=dataclasses.replace(settings.recording, settle_s=0.5))
+    ) as running:
+        yield running
+    lab.hangup_all()
+
+
+async def test_asterisk_restart_mid_call_ends_the_attempt_and_dials_nothing_again(restart_app: App, lab: Lab) -> None:
+    app = restart_app
     assert app.calls is not None and app.ami is not None
     call = asyncio.create_task(app.calls.dial(normalize("13800000003"), agent="agent2"))  # talks 60 s
     # Wait until the dialer itself recorded the agent's answer: the agent's channel appears when its
