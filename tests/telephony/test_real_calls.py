@@ -134,8 +134,9 @@ async def amd_app(lab: Lab, lab_settings: Settings, tmp_path: Path) -> AsyncIter
     lab.hangup_all()
 
 
-# The greeting customers talk 20 s and the voicemail plays 30 s (customers.csv); what a put-through test checks
-# is settled by the connect. The agent talks this long, so the recording holds audio, then hangs up.
+# The greeting customers talk 20 s, the voicemail plays 30 s, 13800000001 talks 6 s (customers.csv); what a
+# put-through test checks is settled by the connect. The agent talks this long, so the recording holds audio,
+# then hangs up.
 AGENT_TALKS_S = 2.0
 # Bounds a hang only; nothing is measured.
 CONNECT_LIMIT_S = 60.0
@@ -252,9 +253,7 @@ async def test_nine_calls_never_use_more_than_eight_lines(app: App, lab: Lab) ->
 
     watcher = asyncio.create_task(watch())
     numbers = ["13800000001"] * 9
-    attempts = await asyncio.gather(
-        *(app.calls.dial(normalize(n), agent=f"agent{i % 8 + 1}") for i, n in enumerate(numbers))
-    )
+    attempts = await asyncio.gather(*(put_through(app, n, f"agent{i % 8 + 1}") for i, n in enumerate(numbers)))
     watcher.cancel()
     assert app.calls.lines.peak == 8
     assert 1 <= peak_pbx <= 8
