@@ -23,6 +23,7 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
 from dialer.settings import Settings
+from tests.telephony.talk import LIMIT_S, agent_hangs_up_once_talked
 
 pytestmark = pytest.mark.asterisk
 
@@ -134,31 +135,14 @@ async def amd_app(lab: Lab, lab_settings: Settings, tmp_path: Path) -> AsyncIter
     lab.hangup_all()
 
 
-# The greeting customers talk 20 s, the voicemail plays 30 s, 13800000001 talks 6 s (customers.csv); what a
-# put-through test checks is settled by the connect. The agent talks this long, so the recording holds audio,
-# then hangs up.
-AGENT_TALKS_S = 2.0
-# Bounds a hang only; nothing is measured.
-CONNECT_LIMIT_S = 60.0
-
-
 async def put_through(app: App, number: str, agent: str) -> Attempt:
-    """Dial ``number`` for ``agent``; once the two are connected and have talked :data:`AGENT_TALKS_S`, the agent
-    hangs up (as an agent ends a call), instead of the test waiting for the customer to. The finished attempt."""
-    assert app.calls is not None and app.ami is not None
+    """Dial ``number`` for ``agent``; the agent hangs up once they have talked (tests/telephony/talk.py), instead
+    of the test waiting for the customer to. The finished attempt."""
+    assert app.calls is not None
     placed: asyncio.Future[Attempt] = asyncio.get_running_loop().create_future()
     call = asyncio.ensure_future(app.calls.dial(normalize(number), agent=agent, on_attempt=placed.set_result))
-    call_id = (await placed).call_id
-    async with asyncio.timeout(CONNECT_LIMIT_S):
-        while (parties := app.calls.parties(call_id)) is None and not call.done():  # noqa: ASYNC110 - the call service has no event for it
-            await asyncio.sleep(0.1)
-    if parties is not None:
-        await asyncio.sleep(AGENT_TALKS_S)
-        _, agent_uniqueid, _ = parties
-        for channel in await app.ami.core_show_channels():
-            if channel.uniqueid == agent_uniqueid:
-                await app.ami.hangup(channel.channel)
-    async with asyncio.timeout(CONNECT_LIMIT_S):
+    await agent_hangs_up_once_talked(app, (await placed).call_id, gone=call.done)
+    async with asyncio.timeout(LIMIT_S):
         return await call
 
 
