@@ -18,10 +18,13 @@ AGENT_TALKS_S = 2.0
 LIMIT_S = 60.0
 
 
-async def agent_hangs_up_once_talked(app: App, call_id: str, gone: Callable[[], bool]) -> None:
+async def agent_hangs_up_once_talked(app: App, call_id: str, gone: Callable[[], bool] | None = None) -> None:
     """Once ``call_id`` is connected and has talked :data:`AGENT_TALKS_S`, hang up the agent's channel; return
-    at once if ``gone()`` says the call ended without being connected (the test's checks then say why)."""
+    at once if ``gone()`` (by default: the call service no longer follows the call) says the call ended without
+    being connected (the test's checks then say why)."""
     assert app.calls is not None and app.ami is not None
+    calls = app.calls
+    gone = gone or (lambda: call_id not in {c.call_id for c in calls.live()})
     async with asyncio.timeout(LIMIT_S):
         while (parties := app.calls.parties(call_id)) is None:
             if gone():

@@ -103,9 +103,7 @@ class Console:
 
 async def ended(app: App, call_id: str) -> Attempt:
     """The call's attempt once it has ended: the agent hangs up once they have talked (tests/telephony/talk.py)."""
-    assert app.calls is not None
-    calls = app.calls
-    await agent_hangs_up_once_talked(app, call_id, gone=lambda: call_id not in {c.call_id for c in calls.live()})
+    await agent_hangs_up_once_talked(app, call_id)
     # Real time bounds the wait on the real PBX's call.
     async with asyncio.timeout(LIMIT_S):
         while (attempt := await app.attempts.get(call_id)) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
