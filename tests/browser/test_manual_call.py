@@ -26,6 +26,7 @@ from dialer.server import serve
 from dialer.settings import CampaignDefaults, Settings, StoreSettings, WebSettings, WindowDefaults
 from dialer.web.keys import AUTH
 from tests.browser.conftest import AGENT, SUPERVISOR, Console, Person, log_in, screenshot, until
+from tests.telephony.talk import agent_hangs_up_once_talked
 from tests.telephony.test_transfer import channel_of, recording_of, seconds_of, tail_rms
 from tests.web.conftest import CHEAP, PASSWORD
 
@@ -66,7 +67,7 @@ async def console(browser_lab: tuple[Lab, Settings], tmp_path: Path) -> AsyncIte
 
 async def test_the_agent_calls_a_lead_from_the_desk(page: Page, console: Console) -> None:
     app = console.server.app
-    lead_id = await console.lead("13800000001", "王女士", owner=AGENT.phone)  # answers after 1 s, talks 6 s
+    lead_id = await console.lead("13800000001", "王女士", owner=AGENT.phone)  # answers after 1 s
 
     await log_in(page, AGENT)
     await page.goto("/desk?scope=all")
@@ -75,6 +76,9 @@ async def test_the_agent_calls_a_lead_from_the_desk(page: Page, console: Console
     await expect(page.locator("#notice")).to_be_visible()
     attempt_id = await page.locator("#attempt_id").input_value()
     await screenshot(page, "manual-call")
+    placed = await app.attempts.by_id(int(attempt_id))
+    assert placed is not None
+    await agent_hangs_up_once_talked(app, placed.call_id)  # instead of the customer's 6 s talk
 
     async def answered() -> bool:
         attempts = [a for a in await app.attempts.recent(10) if str(a.id) == attempt_id]

@@ -38,14 +38,14 @@ class SlowRegistrar:
     refuse: bool
     sock: socket.socket = field(default_factory=lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
     seen: list[str] = field(default_factory=list)
+    stopped: threading.Event = field(default_factory=threading.Event)
 
     def serve(self) -> None:
         held: list[tuple[bytes, tuple[str, int]]] = []
         while True:
-            try:
-                data, peer = self.sock.recvfrom(65535)
-            except OSError:
-                return  # closed: the test is over
+            data, peer = self.sock.recvfrom(65535)
+            if self.stopped.is_set():
+                return  # woken by stop(): the test is over
             text = data.decode()
             if not text.startswith("REGISTER "):
                 continue  # the BYE SIPp sends for a run it aborts
@@ -59,6 +59,13 @@ class SlowRegistrar:
                         self._answer(copy, to, 401)
                 continue
             self._answer(data, peer, 401 if self.refuse else 200)
+
+    def stop(self) -> None:
+        """End :meth:`serve`. Closing the socket does not wake a ``recvfrom`` blocked in another thread (Linux):
+        a datagram does."""
+        self.stopped.set()
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as waker:
+            waker.sendto(b"", self.sock.getsockname())
 
     def _answer(self, request: bytes, peer: tuple[str, int], code: int) -> None:
         lines = request.decode().split("\r\n")
@@ -83,8 +90,10 @@ def registrar(request: pytest.FixtureRequest) -> Iterator[tuple[SlowRegistrar, i
     thread = threading.Thread(target=server.serve, daemon=True)
     thread.start()
     yield server, server.sock.getsockname()[1]
-    server.sock.close()
+    server.stop()
     thread.join(timeout=5)
+    server.sock.close()
+    assert not thread.is_alive(), "the registrar did not stop"
 
 
 def test_a_late_answer_to_the_first_register_still_registers_and_a_refusal_fails_at_once(

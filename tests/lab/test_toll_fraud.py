@@ -78,8 +78,10 @@ async def test_a_registered_phone_reaches_neither_a_number_nor_the_carrier(
 
 
 async def test_a_wrong_password_gets_no_further(lab: Lab, ami: RawAmi, lab_settings: Settings) -> None:
-    code = sipp(lab, lab_settings, "phone-dials.xml", CUSTOMER, "agent1", "-au", "agent1", "-ap", "wrong-password")
-    assert code != 0  # challenged again, never refused by the dialplan: the call never started
+    code = sipp(
+        lab, lab_settings, "phone-wrong-password.xml", CUSTOMER, "agent1", "-au", "agent1", "-ap", "wrong-password"
+    )
+    assert code == 0  # challenged again, never refused by the dialplan: the call never started
     await ami.action("Ping")
     assert [e for e in ami.events if e.get("Event") == "Newchannel"] == []
 

@@ -30,6 +30,7 @@ from dialer.phone import normalize
 from dialer.server import Server, serve
 from dialer.settings import Settings
 from tests.conftest import START, settings_beside
+from tests.telephony.talk import agent_hangs_up_once_talked
 from tests.web.conftest import CHEAP, PASSWORD
 
 pytestmark = pytest.mark.asterisk
@@ -101,7 +102,9 @@ class Console:
 
 
 async def ended(app: App, call_id: str) -> Attempt:
-    # Real time bounds the wait on the real PBX's call (the customer talks 6 s).
+    """The call's attempt once it has ended: the agent hangs up once they have talked (tests/telephony/talk.py)."""
+    await agent_hangs_up_once_talked(app, call_id)
+    # Real time bounds the wait on the real PBX's call.
     async with asyncio.timeout(LIMIT_S):
         while (attempt := await app.attempts.get(call_id)) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
             await asyncio.sleep(0.1)

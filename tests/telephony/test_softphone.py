@@ -30,7 +30,7 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.lab.layout import Party
 from dialer.phone import normalize
-from dialer.settings import CallSettings, Settings
+from dialer.settings import CallSettings, Settings, StoreSettings
 from tests.conftest import free_port
 from tests.inbound.labkit import SAMPLE_RATE, private_settings, rms, tone_share
 
@@ -98,11 +98,12 @@ def baresip_config(folder: Path, *, sip: str, username: str, password: str, wav:
     return folder
 
 
-@pytest.fixture
-def softphone_lab(tmp_path: Path) -> Iterator[tuple[Lab, Settings]]:
+@pytest.fixture(scope="module")
+def softphone_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Lab, Settings]]:
+    """One lab for the module's calls; each test has its own softphone (``softphone``)."""
     if shutil.which("baresip") is None:
         pytest.skip("baresip is not installed (scripts/bootstrap.sh installs baresip-core)")
-    base = private_settings(tmp_path, OFFSET)
+    base = private_settings(tmp_path_factory.mktemp("softphone-lab"), OFFSET)
     settings = dataclasses.replace(base, calls=CallSettings(amd=False))
     lab = Lab(settings)
     lab.up(agents=False)
@@ -163,12 +164,15 @@ def recorded_pcm(path: str) -> bytes:
         return w.readframes(w.getnframes())
 
 
-async def answered_recording(settings: Settings, log: Path) -> bytes:
-    """Call the talking customer with the softphone as agent; the call's recording as 16-bit PCM."""
+async def answered_recording(lab_settings: Settings, tmp_path: Path) -> bytes:
+    """Call the talking customer with the softphone as agent (a store of the test's own, on the module's lab);
+    the call's recording as 16-bit PCM."""
+    settings = dataclasses.replace(lab_settings, store=StoreSettings(path=str(tmp_path / "dialer.sqlite3")))
+    log = tmp_path / "baresip.log"
     async with open_app(settings) as app:
         assert app.calls is not None
         attempt = await app.calls.dial(normalize(CUSTOMER), agent=AGENT)
-    assert attempt.outcome is Outcome.ANSWERED, log.read_text(errors="replace")  # noqa: ASYNC240 - read on failure only
+    assert attempt.outcome is Outcome.ANSWERED, log.read_text(errors="replace")
     assert attempt.agent == AGENT and attempt.connected_at is not None
     assert attempt.recording and Path(attempt.recording).is_file()  # noqa: ASYNC240 - one stat of a local file
     pcm = recorded_pcm(attempt.recording)
@@ -179,7 +183,7 @@ async def answered_recording(settings: Settings, log: Path) -> bytes:
 async def test_a_softphone_agent_answers_and_its_audio_is_recorded(
     softphone_lab: tuple[Lab, Settings], softphone: subprocess.Popen[bytes], tmp_path: Path
 ) -> None:
-    pcm = await answered_recording(softphone_lab[1], tmp_path / "baresip.log")
+    pcm = await answered_recording(softphone_lab[1], tmp_path)
     share = tone_share(pcm, TONE_HZ)
     print(f"tone: {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames")
     assert share > TONE_SHARE_MIN, f"the agent's tone is in only {share:.0%} of the recording's frames"
@@ -191,7 +195,7 @@ async def test_a_silent_softphone_leaves_no_tone_in_the_recording(
 ) -> None:
     # The measure can fail: the same call with the softphone playing silence records only the
     # customer talking (asterisk/sipp/audio/customer.ulaw), in which the tone is nowhere.
-    pcm = await answered_recording(softphone_lab[1], tmp_path / "baresip.log")
+    pcm = await answered_recording(softphone_lab[1], tmp_path)
     share = tone_share(pcm, TONE_HZ)
     print(f"silent: {len(pcm) / 2 / SAMPLE_RATE:.1f} s, RMS {rms(pcm):.0f}, {TONE_HZ:.0f} Hz in {share:.0%} of frames")
     assert rms(pcm) > SPEECH_RMS, "the customer's speech is missing from the recording"
