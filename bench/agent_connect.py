@@ -125,6 +125,10 @@ class TimedAmi:
     async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]:
         return await self._client.core_show_channels()
 
+    @property
+    def connected(self) -> bool:
+        return self._client.connected
+
 
 @dataclass(slots=True)
 class Marks:

@@ -24,8 +24,9 @@ _PHONE_KEYS = re.compile(
     re.IGNORECASE,
 )
 # Seven or more digits, optionally with a leading + : long enough to be a phone number,
-# short enough that ids like "attempt 42" survive.
-_DIGITS = re.compile(r"\+?\d{7,}")
+# short enough that ids like "attempt 42" survive. Not a run inside a longer token of letters and
+# digits: a call id (32 hex digits) masked in its middle can no longer be searched for in the log.
+_DIGITS = re.compile(r"(?<![0-9A-Za-z])\+?\d{7,}(?![0-9A-Za-z])")
 # "Secret: x" inside free text, e.g. an AMI login action echoed by a library logger.
 _INLINE_SECRET = re.compile(r"((?:secret|password|token)\s*[:=]\s*)\S+", re.IGNORECASE)
 

@@ -252,6 +252,7 @@ class CampaignRunner:
         self._tasks = BackgroundTasks()
         self._dialled = 0
         self._failures = 0
+        self._waiting_for_pbx = False  # the AMI link is down: nothing is dialled until it is back
         self._adopted_claims = 0  # claims whose call a previous run left live (see _prepare)
         self._outcomes: dict[Outcome, int] = {}
         # The configured defaults until _prepare() reads the campaign's own definition.
@@ -506,6 +507,16 @@ class CampaignRunner:
                         await self._end_offer(offer, OfferEnd.AGENT_AWAY, now)
 
     async def _dial_more(self, campaign_lines: int, now: datetime) -> None:
+        if not self._calls.pbx_reachable:
+            # Every call would fail at once and use up its lead as a `failed` attempt that never rang
+            # (seen in the Asterisk-restart drill: 40 leads in one second before the reconnect).
+            if not self._waiting_for_pbx:
+                self._waiting_for_pbx = True
+                log.warning("campaign.waiting_for_pbx")
+            return
+        if self._waiting_for_pbx:
+            self._waiting_for_pbx = False
+            log.info("campaign.pbx_back")
         # Every outbound line on the PBX counts (other campaigns' and manual calls hold lines too).
         plan = self.engine.plan(now, self._calls.lines.in_use, min(campaign_lines, self._calls.lines.capacity))
         if self.engine.mode is PacingMode.PREVIEW:

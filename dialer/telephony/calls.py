@@ -89,6 +89,11 @@ class AmiPort(Protocol):
 
     async def core_show_channels(self) -> tuple[ami.ChannelInfo, ...]: ...
 
+    @property
+    def connected(self) -> bool:
+        """True while actions can be sent (logged in, booted, reconciled, not lost)."""
+        ...
+
 
 class AgentPicker(Protocol):
     """Chooses the agent for an answered call at the moment it is answered (predictive dialing
@@ -155,6 +160,12 @@ class CallService:
         # After-call hooks apart, so closing the app can wait for them (a recording registered)
         # without waiting for the evidence timers of calls still in the air.
         self._hooks = BackgroundTasks()
+
+    @property
+    def pbx_reachable(self) -> bool:
+        """Whether a call started now reaches the PBX: False while the AMI link is down, when its
+        Originate would fail at once and the attempt end ``failed`` without a ring."""
+        return self._ami.connected
 
     def live(self) -> list[LiveCall]:
         """Every call this service is following right now."""

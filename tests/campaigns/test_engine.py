@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from structlog.testing import capture_logs
 
 import dialer.campaigns.runner as runner_module
 import dialer.sim.engine as sim_module
@@ -320,3 +321,30 @@ async def test_the_campaign_s_caller_id_goes_out_with_its_calls(
             for sent in fake.originates:  # the customer hangs up: the stopped runner's last call ends
                 fake.hangup(sent["channel_id"], sent["channel_id"], 16)
             await asyncio.wait_for(running, 10)
+
+
+async def test_nothing_is_dialled_while_the_pbx_link_is_down_and_dialling_resumes_when_it_is_back(world: World) -> None:
+    """While the AMI link is down every Originate fails at once: dialled, the leads would be used up as
+    `failed` attempts that never rang (seen in the Asterisk-restart drill: 40 leads in one second)."""
+    world.settings = replace(world.settings, pbx=replace(world.settings.pbx, action_timeout_s=0.2))
+    lead = await world.lead(PHONES[1])
+    record = await world.campaign(mode="progressive", agents=["agent1"])
+    async with scripted_pbx(world) as pbx:
+        fake = pbx.fake
+        fake.connected = False
+        with capture_logs() as logs:
+            running = asyncio.create_task(make_runner(world, record.id, pbx.calls, pbx.doss).run())
+            try:
+                for _ in range(30):  # thirty turns of the loop (tick 0.01 s): no call tried, no lead used up
+                    await asyncio.sleep(0.01)
+                assert [a for a in await world.attempts.recent() if a.lead_id == lead] == []
+                assert [e["event"] for e in logs].count("campaign.waiting_for_pbx") == 1  # said once per outage
+                fake.connected = True
+                await until(lambda: len(fake.originates) == 1, "the call placed once the link is back")
+                assert "campaign.pbx_back" in [e["event"] for e in logs]
+                assert (await world.hopper.next_batch(record.id, 1, world.clock.now())) == []  # lead in the call
+            finally:
+                await world.service.command(record.id, Command.STOP, "tester")
+                for sent in fake.originates:
+                    fake.hangup(sent["channel_id"], sent["channel_id"], 16)
+                await asyncio.wait_for(running, 10)

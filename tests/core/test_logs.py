@@ -80,3 +80,24 @@ def test_a_line_below_the_level_is_dropped_before_any_processing() -> None:
     assert _Watched.looked == 0 and buf.getvalue() == ""
     log.warning("redirect failed", extra=_Watched(phone="13800138000"))
     assert _Watched.looked == 1 and lines(buf)[0]["extra"] == {"phone": "138****8000"}
+
+
+def test_ids_made_of_letters_and_digits_stay_whole_and_numbers_beside_them_are_masked() -> None:
+    """A call id is 32 hex digits: masking a run of digits inside it made the call unsearchable in the log
+    (seen: ``6baa51c662b5405295e621******1575``). A number still is masked wherever it is delimited."""
+    buf = capture()
+    call_id = "6baa51c662b5405295e6211111575aaa"
+    get_logger("t").info(
+        f"call {call_id} ended",
+        call_id=call_id,
+        uniqueid="0e52f8a1887431cbb0774a08c371b4a1",
+        channel="PJSIP/13800138000-0000001a",
+        local="Local/13800138000@dcc-outbound/n",
+        said="客户13800138000已接听",
+    )
+    (record,) = lines(buf)
+    assert record["call_id"] == call_id and record["event"] == f"call {call_id} ended"
+    assert record["uniqueid"] == "0e52f8a1887431cbb0774a08c371b4a1"
+    assert record["channel"] == "PJSIP/138****8000-0000001a"
+    assert record["local"] == "Local/138****8000@dcc-outbound/n"
+    assert record["said"] == "客户138****8000已接听"

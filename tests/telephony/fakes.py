@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from dialer.ami import events as ami
-from dialer.ami.errors import AmiError
+from dialer.ami.errors import AmiError, AmiLinkDown
 from dialer.clock import Clock
 
 
@@ -23,6 +23,7 @@ class FakeAmi:
         self.on_look: Any = None  # async callback run before the channels are returned
         self.originate_error: AmiError | None = None
         self.on_originate: Any = None  # async callback(fields) run before the reply
+        self.connected = True  # the AMI link is up
         self._queue: asyncio.Queue[ami.AmiEvent] = asyncio.Queue()
 
     async def events(self) -> AsyncIterator[ami.AmiEvent]:
@@ -33,6 +34,8 @@ class FakeAmi:
         self._queue.put_nowait(event)
 
     async def originate(self, **fields: Any) -> None:
+        if not self.connected:  # as the client: refused before anything is sent
+            raise AmiLinkDown("AMI link is down", sent=False)
         self.originates.append(fields)
         if self.on_originate is not None:
             await self.on_originate(fields)
