@@ -397,7 +397,9 @@ async def test_sqlite_checkpoints_at_the_lowest_priority_and_only_the_checkpoint
             break
         await asyncio.sleep(0.01)
     assert await nice_of(checkpointer) == CHECKPOINT_NICE == 19
-    assert await nice_of(writer) == own_nice() < CHECKPOINT_NICE
+    # The writer keeps the process's own value. Under `nice -n 19` (the test command's runs without a PBX)
+    # that is 19 too, and only the unchanged writer can be seen.
+    assert await nice_of(writer) == own_nice()
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a thread's own nice value is Linux's")
