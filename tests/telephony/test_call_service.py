@@ -56,16 +56,25 @@ async def env(
     fake = FakeAmi(clock)
     repo = AttemptStore(db)
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
-    router = asyncio.create_task(route_all(fake, service))
-    yield service, fake, repo
-    router.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await router
+    async with routing(fake, service):
+        yield service, fake, repo
 
 
 async def route_all(fake: FakeAmi, service: CallService) -> None:
     async for event in fake.events():
         service.route(event)
+
+
+@contextlib.asynccontextmanager
+async def routing(fake: FakeAmi, service: CallService) -> AsyncIterator[None]:
+    """The scripted PBX's events routed to ``service`` while the block runs."""
+    router = asyncio.create_task(route_all(fake, service))
+    try:
+        yield
+    finally:
+        router.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await router
 
 
 async def wait_for(predicate: Callable[[], object], what: str) -> None:
@@ -290,21 +299,14 @@ async def test_a_periodic_look_never_cuts_short_the_wait_for_a_hang_ups_evidence
     settings = dataclasses.replace(settings, pbx=dataclasses.replace(settings.pbx, action_timeout_s=grace))
     fake = FakeAmi(clock)
     service = CallService(ami_client=fake, attempts=AttemptStore(db), settings=settings, clock=clock)
-    router = asyncio.create_task(route_all(fake, service))
-    try:
+    async with routing(fake, service):
         task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
         await wait_for(lambda: fake.originates, "originate")
         call_id = fake.originates[0]["channel_id"]
         fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
         fake.newstate(call_id, "cust", 5, "Ringing")
         await wait_for(lambda: [c for c in service.live() if c.state is CallState.RINGING], "ringing")
-        looking, answer = asyncio.Event(), asyncio.Event()
-
-        async def slow_look() -> None:
-            looking.set()
-            await answer.wait()
-
-        fake.on_look = slow_look
+        looking, answer = _held_looks(fake)
         fake.reconciled((), periodic=True)  # the customer's phone rang out; no Hangup has reached us yet
         await asyncio.wait_for(looking.wait(), LIMIT_S)  # the second look, one grace later
         hung_up_at = clock.now()
@@ -317,12 +319,42 @@ async def test_a_periodic_look_never_cuts_short_the_wait_for_a_hang_ups_evidence
             fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "CANCEL")
             fake.originate_response(call_id, False, 3)
         attempt = await asyncio.wait_for(task, LIMIT_S)
-    finally:
-        router.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await router
     assert (attempt.outcome, attempt.detail, attempt.ended_at) == (outcome, detail, hung_up_at)
     assert len(fake.originates) == 1
+
+
+def _held_looks(fake: FakeAmi) -> tuple[asyncio.Event, asyncio.Event]:
+    """Hold every ``core_show_channels`` until the second event is set; the first is set once one is asked."""
+    looking, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_look() -> None:
+        looking.set()
+        await answer.wait()
+
+    fake.on_look = slow_look
+    return looking, answer
+
+
+async def _adopted_ringing_call(
+    settings: Settings, db: Database, clock: VirtualClock
+) -> tuple[AttemptStore, FakeAmi, CallService]:
+    """A call the killed process had just originated (call id "ringing"), live at recovery and so adopted."""
+    repo = AttemptStore(db)
+    await repo.create(call_id="ringing", direction=Direction.OUTBOUND, number="+8613800000003", created_at=clock.now())
+    await repo.mark_started("ringing", clock.now())
+    fake = FakeAmi(clock)
+    fake.channels = (_channel("ringing"),)
+    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
+    assert await service.recover() == []  # live: adopted, not closed
+    return repo, fake, service
+
+
+async def _ended(repo: AttemptStore, call_id: str) -> Attempt:
+    """``call_id``'s attempt once it has an outcome (the store has no event to await)."""
+    async with asyncio.timeout(LIMIT_S):
+        while (attempt := await repo.get(call_id)) is None or attempt.outcome is None:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
+    return attempt
 
 
 def _channel(call_id: str) -> ami.ChannelInfo:
@@ -361,17 +393,9 @@ async def test_an_adopted_originating_call_whose_channel_goes_unseen_is_settled_
 ) -> None:
     """The crash drill on a loaded Asterisk 22: a call the killed process had just originated was live at
     recovery, then its end never reached the new process; it waited for a reconnect (4 minutes there)."""
-    repo = AttemptStore(db)
-    await repo.create(call_id="ringing", direction=Direction.OUTBOUND, number="+8613800000003", created_at=clock.now())
-    await repo.mark_started("ringing", clock.now())
-    fake = FakeAmi(clock)
-    fake.channels = (_channel("ringing"),)
-    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
-    assert await service.recover() == []  # live: adopted, not closed
+    repo, fake, _service = await _adopted_ringing_call(settings, db, clock)
     fake.channels = ()  # gone, and no Hangup for it ever arrives
-    async with asyncio.timeout(LIMIT_S):
-        while (attempt := await repo.get("ringing")) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
-            await asyncio.sleep(0.05)
+    attempt = await _ended(repo, "ringing")
     assert (attempt.outcome, attempt.detail) == (Outcome.UNKNOWN, "call vanished from the PBX")
     assert fake.originates == [] and await repo.in_flight() == []
 
@@ -383,23 +407,10 @@ async def test_the_check_of_an_adopted_originating_call_never_cuts_short_the_wai
     our Local;1's Hangup (cause 0) has come, its OriginateResponse (Reason 3, no answer) not yet."""
     grace = 1.0  # room for the evidence to come between the look and the machine's own bound
     settings = dataclasses.replace(settings, pbx=dataclasses.replace(settings.pbx, action_timeout_s=grace))
-    repo = AttemptStore(db)
-    await repo.create(call_id="ringing", direction=Direction.OUTBOUND, number="+8613800000003", created_at=clock.now())
-    await repo.mark_started("ringing", clock.now())
-    fake = FakeAmi(clock)
-    fake.channels = (_channel("ringing"),)
-    service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
-    assert await service.recover() == []  # live: adopted, not closed
-    looking, answer = asyncio.Event(), asyncio.Event()
-
-    async def slow_look() -> None:
-        looking.set()
-        await answer.wait()
-
-    fake.on_look = slow_look
+    repo, fake, service = await _adopted_ringing_call(settings, db, clock)
+    looking, answer = _held_looks(fake)
     fake.channels = ()
-    router = asyncio.create_task(route_all(fake, service))
-    try:
+    async with routing(fake, service):
         await asyncio.wait_for(looking.wait(), LIMIT_S)  # ring_timeout_s + action_timeout_s after the adoption
         hung_up_at = clock.now()
         fake.hangup("ringing", "ringing", 0)
@@ -407,13 +418,7 @@ async def test_the_check_of_an_adopted_originating_call_never_cuts_short_the_wai
         answer.set()
         await wait_for(lambda: fake.looks == 2, "the look answered")
         fake.originate_response("ringing", False, 3)
-        async with asyncio.timeout(LIMIT_S):
-            while (attempt := await repo.get("ringing")) is None or attempt.outcome is None:  # noqa: ASYNC110 - the store has no event to await
-                await asyncio.sleep(0.05)
-    finally:
-        router.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await router
+        attempt = await _ended(repo, "ringing")
     assert (attempt.outcome, attempt.detail, attempt.ended_at) == (Outcome.NO_ANSWER, None, hung_up_at)
     assert fake.originates == []
 
@@ -427,8 +432,7 @@ async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_
     service = CallService(
         ami_client=fake, attempts=repo, settings=settings, clock=clock, recording_allowed=lambda: False
     )
-    router = asyncio.create_task(route_all(fake, service))
-    try:
+    async with routing(fake, service):
         task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
         await wait_for(lambda: fake.originates, "originate")
         sent = fake.originates[0]
@@ -442,8 +446,6 @@ async def test_disk_full_with_stop_recording_policy_still_calls_and_records_the_
         fake.hangup(call_id, f"{call_id}-cust", 16)
         fake.hangup(call_id, call_id, 16)
         attempt = await asyncio.wait_for(task, LIMIT_S)
-    finally:
-        router.cancel()
     assert attempt.outcome is Outcome.ANSWERED and attempt.recording is None
     assert (await repo.get(call_id)).outcome is Outcome.ANSWERED
 
@@ -459,8 +461,7 @@ async def test_drain_waits_for_the_after_call_hooks(settings: Settings, db: Data
 
     fake = FakeAmi(clock)
     service = CallService(ami_client=fake, attempts=AttemptStore(db), settings=settings, clock=clock, after_call=[hook])
-    router = asyncio.create_task(route_all(fake, service))
-    try:
+    async with routing(fake, service):
         task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
         await wait_for(lambda: fake.originates, "originate")
         call_id = fake.originates[0]["channel_id"]
@@ -473,10 +474,6 @@ async def test_drain_waits_for_the_after_call_hooks(settings: Settings, db: Data
         release.set()
         await asyncio.wait_for(drained, LIMIT_S)
         assert seen == [call_id]
-    finally:
-        router.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await router
 
 
 async def test_a_manual_call_adopted_after_a_restart_is_still_read_agent_first(
@@ -495,16 +492,13 @@ async def test_a_manual_call_adopted_after_a_restart_is_still_read_agent_first(
         priority=7, application="Dial", application_data="", duration_s=3, bridge_id="",
     ),)  # fmt: skip
     service = CallService(ami_client=fake, attempts=repo, settings=settings, clock=clock)
-    router = asyncio.create_task(route_all(fake, service))
-    try:
+    async with routing(fake, service):
         assert await service.recover() == []  # adopted: still live in the PBX
         fake.dial_begin("manual", "manual", "PJSIP/carrier-00000002", "cust")
         fake.dial_end("manual", "manual", "PJSIP/carrier-00000002", "cust", "ANSWER")
         fake.hangup("manual", "cust", 16)
         fake.hangup("manual", "manual", 16)
         await wait_for(lambda: not service.live(), "the adopted call to end")
-    finally:
-        router.cancel()
     done = await repo.get("manual")
     assert done is not None and (done.outcome, done.agent) == (Outcome.ANSWERED, "agent1")
     assert done.answered_at is not None and done.connected_at is not None
