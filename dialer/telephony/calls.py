@@ -222,7 +222,9 @@ class CallService:
         finally:
             call.second_look = False
         if gone:
-            log.warning("call vanished from the PBX", call_id=call.call_id, periodic=True)
+            # Not a warning yet: a machine that has its own Hangup waits on for the evidence, and
+            # "call ended" says whether the call ended as vanished (its detail).
+            log.info("call not listed by the PBX after a second look", call_id=call.call_id)
             call.inbox.put_nowait(ev.CallVanished(self._clock.now(), on_live_link=True))
 
     # -- placing a call ---------------------------------------------------------------
@@ -427,7 +429,7 @@ class CallService:
         )
         attempt = await self._attempts.get(call.call_id)
         assert attempt is not None, "an attempt row exists from before the Originate"
-        log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause)
+        log.info("call ended", outcome=str(attempt.outcome), hangup_cause=attempt.hangup_cause, detail=attempt.detail)
         for hook in self._after_call:
             self._hooks.spawn(_logged(hook(attempt), call.call_id))
         return attempt

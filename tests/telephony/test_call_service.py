@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from structlog.testing import capture_logs
 
 from dialer.ami import events as ami
 from dialer.ami.errors import AmiActionError, AmiTimeout
@@ -223,8 +224,9 @@ async def test_a_connected_call_a_periodic_snapshot_misses_ends_as_answered_afte
     task, _call_id = await _connected_call(service, fake)
     loop = asyncio.get_running_loop()
     started = loop.time()
-    fake.reconciled((), periodic=True)  # its Hangup never comes
-    attempt = await asyncio.wait_for(task, LIMIT_S)
+    with capture_logs() as logs:
+        fake.reconciled((), periodic=True)  # its Hangup never comes
+        attempt = await asyncio.wait_for(task, LIMIT_S)
     assert loop.time() - started >= settings.pbx.action_timeout_s
     assert (attempt.outcome, attempt.agent, attempt.detail) == (
         Outcome.ANSWERED,
@@ -232,6 +234,7 @@ async def test_a_connected_call_a_periodic_snapshot_misses_ends_as_answered_afte
         "call vanished from the PBX",
     )
     assert fake.looks == 1
+    assert [e["detail"] for e in logs if e["event"] == "call ended"] == ["call vanished from the PBX"]
 
 
 async def test_a_hangup_within_the_grace_wins_over_a_periodic_snapshot(env) -> None:
@@ -300,27 +303,31 @@ async def test_a_periodic_look_never_cuts_short_the_wait_for_a_hang_ups_evidence
     fake = FakeAmi(clock)
     service = CallService(ami_client=fake, attempts=AttemptStore(db), settings=settings, clock=clock)
     async with routing(fake, service):
-        task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
-        await wait_for(lambda: fake.originates, "originate")
-        call_id = fake.originates[0]["channel_id"]
-        fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
-        fake.newstate(call_id, "cust", 5, "Ringing")
-        await wait_for(lambda: [c for c in service.live() if c.state is CallState.RINGING], "ringing")
-        looking, answer = _held_looks(fake)
-        fake.reconciled((), periodic=True)  # the customer's phone rang out; no Hangup has reached us yet
-        await asyncio.wait_for(looking.wait(), LIMIT_S)  # the second look, one grace later
-        hung_up_at = clock.now()
-        fake.hangup(call_id, call_id, 0)  # our own channel first: cause 0 says nothing, the machine waits
-        await wait_for(fake.routed, "the hang-up routed")
-        answer.set()  # and the fresh look misses the call too
-        await wait_for(lambda: fake.looks == 1, "the second look answered")
-        if evidence:
-            fake.hangup(call_id, "cust", 16)
-            fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "CANCEL")
-            fake.originate_response(call_id, False, 3)
-        attempt = await asyncio.wait_for(task, LIMIT_S)
+        with capture_logs() as logs:
+            task = asyncio.create_task(service.dial(NUMBER, agent="agent1"))
+            await wait_for(lambda: fake.originates, "originate")
+            call_id = fake.originates[0]["channel_id"]
+            fake.dial_begin(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust")
+            fake.newstate(call_id, "cust", 5, "Ringing")
+            await wait_for(lambda: [c for c in service.live() if c.state is CallState.RINGING], "ringing")
+            looking, answer = _held_looks(fake)
+            fake.reconciled((), periodic=True)  # the customer's phone rang out; no Hangup has reached us yet
+            await asyncio.wait_for(looking.wait(), LIMIT_S)  # the second look, one grace later
+            hung_up_at = clock.now()
+            fake.hangup(call_id, call_id, 0)  # our own channel first: cause 0 says nothing, the machine waits
+            await wait_for(fake.routed, "the hang-up routed")
+            answer.set()  # and the fresh look misses the call too
+            await wait_for(lambda: fake.looks == 1, "the second look answered")
+            if evidence:
+                fake.hangup(call_id, "cust", 16)
+                fake.dial_end(call_id, f"{call_id}-2", "PJSIP/carrier-1", "cust", "CANCEL")
+                fake.originate_response(call_id, False, 3)
+            attempt = await asyncio.wait_for(task, LIMIT_S)
     assert (attempt.outcome, attempt.detail, attempt.ended_at) == (outcome, detail, hung_up_at)
     assert len(fake.originates) == 1
+    # The call did not vanish: nothing may say so to the person reading the log.
+    assert not [e for e in logs if e["log_level"] == "warning"]
+    assert [e["detail"] for e in logs if e["event"] == "call ended"] == [detail]
 
 
 def _held_looks(fake: FakeAmi) -> tuple[asyncio.Event, asyncio.Event]:
