@@ -68,6 +68,15 @@ def chosen_dealer(request: web.Request) -> Dealer | None:
     return next(d for d in request[DEALER_CHOICES] if d.id == scope.dealer_id)
 
 
+def own_phone(request: web.Request) -> str:
+    """The logged-in person's phone (:func:`phone_of`) for a route that needs one: a login without one
+    (a supervisor, another dealer's person) is told so by name."""
+    agent = phone_of(request)
+    if not agent:
+        raise BadRequest({"agent": "this login has no phone (agent endpoint) on this dealer's PBX"}, code="no_phone")
+    return agent
+
+
 def phone_of(request: web.Request) -> str | None:
     """The logged-in person's phone on this node's PBX: their agent identity (the endpoint) when they are
     the node's dealer's person or group-wide; None for another dealer's person, whose phone is on their

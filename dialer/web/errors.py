@@ -32,6 +32,13 @@ class NotFound(WebError):
     status = 404
 
 
+class PbxUnavailable(WebError):
+    """This console has no PBX link (it was started store-only): nothing that needs the PBX can be done
+    through it."""
+
+    status = 503
+
+
 class Forbidden(WebError):
     """The user's role or identity does not allow this, per dialer.domain.access.policy."""
 

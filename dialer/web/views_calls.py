@@ -29,8 +29,8 @@ from dialer.domain.leads.model import Lead
 from dialer.i18n import DEFAULT_LANGUAGE
 from dialer.leads.service import ManageError
 from dialer.telephony.transfer import TARGETED, TransferAction, TransferRefused, Transfers
-from dialer.web.dealers import audit_dealer, dealers_of, phone_of
-from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
+from dialer.web.dealers import audit_dealer, dealers_of, own_phone
+from dialer.web.errors import BadRequest, Forbidden, NotFound, PbxUnavailable, WebError
 from dialer.web.forms import json_object, whole_number
 from dialer.web.html import policy_user, t
 from dialer.web.keys import DIALER, LANG, RUNNERS, console_actor
@@ -59,24 +59,11 @@ class CallConflict(WebError):
     status = 409
 
 
-class PbxUnavailable(WebError):
-    """This console has no PBX link (started store-only): it cannot place calls."""
-
-    status = 503
-
-
 def _manual(request: web.Request) -> ManualCalls:
     manual = request.app[DIALER].manual_calls
     if manual is None:
         raise PbxUnavailable("no_pbx", "this console runs without the PBX link: start it with `dialer web`")
     return manual
-
-
-def _phone_of(request: web.Request) -> str:
-    agent = phone_of(request)
-    if not agent:
-        raise BadRequest({"agent": "this login has no phone (agent endpoint) to ring"}, code="no_phone")
-    return agent
 
 
 async def _check_lead(request: web.Request, lead: Lead) -> None:
@@ -108,7 +95,7 @@ def _not_on_a_campaign_call(request: web.Request, agent: str) -> None:
 
 async def place(request: web.Request, lead: Lead, number: str | None, override: object) -> Attempt:
     """Place the call for the logged-in user; every refusal is a :class:`WebError` naming why."""
-    agent = _phone_of(request)
+    agent = own_phone(request)
     manual = _manual(request)
     reason = _override(request, override)
     _not_on_a_campaign_call(request, agent)

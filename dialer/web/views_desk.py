@@ -31,7 +31,7 @@ from dialer.leads.service import DueItem, DueScope, LeadManager, ManageError
 from dialer.phone import mask
 from dialer.timestamps import to_db_or_none
 from dialer.web import views_browser_phone, views_screenpop
-from dialer.web.dealers import dealers_of, phone_of
+from dialer.web.dealers import dealers_of, own_phone, phone_of
 from dialer.web.errors import BadRequest, Forbidden, NotFound, WebError
 from dialer.web.forms import json_object, parse_disposition, parse_int, parse_presence_body
 from dialer.web.history import sentence
@@ -403,14 +403,6 @@ class QueueRefused(WebError):
     status = 502
 
 
-def _agent_of(request: web.Request) -> str:
-    """The logged-in user's phone; a login without one (a supervisor) has no presence to change."""
-    agent = phone_of(request)
-    if not agent:
-        raise BadRequest({"agent": "this login has no phone (agent endpoint)"}, code="no_phone")
-    return agent
-
-
 async def desk_state(request: web.Request) -> dict[str, Any]:
     """The agent's phone as the desk shows it: state (a campaign call wins over presence), since,
     pause reason, the lead in hand with its card, the wrap-up deadline; ``agent`` None without a phone."""
@@ -442,7 +434,7 @@ async def desk_state(request: web.Request) -> dict[str, Any]:
 
 
 async def _change(request: web.Request, command: PresenceCommand, reason: str | None = None) -> web.StreamResponse:
-    agent = _agent_of(request)
+    agent = own_phone(request)
     try:
         await request.app[DIALER].presence.change(agent, command, console_actor(request), reason)
     except PresenceRefused as exc:

@@ -31,7 +31,7 @@ from dialer.supervisor.errors import (
 )
 from dialer.supervisor.service import ListenInSession, SpyMode, SupervisorService
 from dialer.web.dealers import agent_filter, dealer_names, dealers_of
-from dialer.web.errors import BadRequest, Forbidden, WebError
+from dialer.web.errors import BadRequest, Forbidden, PbxUnavailable, WebError
 from dialer.web.forms import json_object, parse_int
 from dialer.web.html import allowed, policy_user, render, t
 from dialer.web.keys import DIALER, SETTINGS, session_of
@@ -53,12 +53,6 @@ class Conflict(WebError):
     """The request does not fit the state of the call or of the user's listen-in (retry after it changes)."""
 
     status = 409
-
-
-class PbxUnavailable(WebError):
-    """This console has no PBX link (it was started store-only), so nobody can listen in through it."""
-
-    status = 503
 
 
 class PbxFailed(WebError):
