@@ -71,6 +71,7 @@ class Run:
     outcomes: Mapping[str, int]
     answer_to_redirect_ms: list[float]  # one per held call; inf when it was never redirected
     hold_to_redirect_ms: list[float]
+    answer_to_hold_ms: list[float]  # the PBX's share: the customer's answer to [dcc-answered]'s DCCHold
     redirected: int
     redirect_failed: int  # Asterisk refused the Redirect (the channel had gone to the abandon message)
     pbx_abandoned: int  # calls whose customer heard the abandon message (DCCAbandon)
@@ -96,6 +97,8 @@ class Run:
             f"abandon message {self.pbx_abandoned}; reached an agent {self.reached_agent}; "
             f"answer->redirect p50 {self.pct(a, 50):.1f} ms p99 {self.pct(a, 99):.1f} ms; "
             f"DCCHold->redirect p50 {self.pct(h, 50):.1f} ms p99 {self.pct(h, 99):.1f} ms; "
+            f"answer->DCCHold p50 {self.pct(self.answer_to_hold_ms, 50):.1f} ms "
+            f"p99 {self.pct(self.answer_to_hold_ms, 99):.1f} ms; "
             f"CPU/call dialer {1000 * self.dialer_cpu_s / self.calls:.1f} ms, "
             f"Asterisk {1000 * self.asterisk_cpu_s / self.calls:.1f} ms; "
             f"dialer waited {self.dialer_cpu_wait_s:.1f} s of {self.seconds:.1f} s for a CPU"
@@ -245,18 +248,20 @@ async def measure(
         if channel in marks.call_of_channel
     }
     # Every held call counts: one never redirected is an infinite wait, not a missing sample.
-    to_answer, to_hold = [], []
+    to_answer, to_hold, answer_to_hold = [], [], []
     for linked, held_at in marks.held.items():
         at = redirected.get(linked)
         answered_at = marks.answered.get(linked, held_at)
         to_answer.append(inf if at is None else (at - answered_at).total_seconds() * 1000)
         to_hold.append(inf if at is None else (at - held_at).total_seconds() * 1000)
+        answer_to_hold.append((held_at - answered_at).total_seconds() * 1000)
     return Run(
         label,
         total,
         dict(outcomes),
         to_answer,
         to_hold,
+        answer_to_hold,
         len(redirected),
         port.failed,
         len(marks.abandoned),

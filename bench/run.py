@@ -139,7 +139,7 @@ async def agent_rows(tmp: Path) -> list[Row]:
     runs = await agent_connect.run_all(CALLS_PER_LINE, CONCURRENT_CALLS, tmp)
     rows = []
     for run in runs:
-        a, h = run.answer_to_redirect_ms, run.hold_to_redirect_ms
+        a, h, p = run.answer_to_redirect_ms, run.hold_to_redirect_ms, run.answer_to_hold_ms
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(run.outcomes.items()))
         rows.append(
             Row(
@@ -148,7 +148,8 @@ async def agent_rows(tmp: Path) -> list[Row]:
                 f"redirected {run.redirected} of {len(h)} held, {run.redirect_failed} refused; "
                 f"abandon message {run.pbx_abandoned}; reached an agent {run.reached_agent})",
                 f"p50 {ms(run.pct(a, 50))}, p99 {ms(run.pct(a, 99))}",
-                f"dialer's share (DCCHold -> Redirect) p50 {ms(run.pct(h, 50))}, p99 {ms(run.pct(h, 99))}",
+                f"dialer's share (DCCHold -> Redirect) p50 {ms(run.pct(h, 50))}, p99 {ms(run.pct(h, 99))}; "
+                f"PBX's share (answer -> DCCHold) p50 {ms(run.pct(p, 50))}, p99 {ms(run.pct(p, 99))}",
             )
         )
     last = runs[-1]
