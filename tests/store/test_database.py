@@ -435,27 +435,28 @@ async def test_a_checkpointer_that_cannot_be_reniced_says_so_and_checkpoints_any
 
 
 class _Checkpoints:
-    """The checkpointer's passive checkpoints as a test sees them: how many have ended, and, with
-    ``racing``, a commit of the store's writer during each, as when the writer commits back to back:
-    the checkpoint then never copied the whole log."""
+    """The checkpointer's checkpoints as a test sees them: the modes of those that ended, in order, and,
+    with ``racing``, a commit of the store's writer during each passive one, as when the writer commits
+    back to back: the checkpoint then never copied the whole log."""
 
     def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch, *, racing: bool) -> None:
         assert db._checkpointer is not None and db.path is not None
         self._db, self._racing, self.path = db, racing, db.path
-        self._ended = 0
+        self.ended: list[str] = []
         self._changed = asyncio.Event()
         checkpointer_conn, real = db._checkpointer._conn, SqliteConnection.fetchone
 
         async def watched(conn: SqliteConnection, sql: str, params: Params = ()) -> Row | None:
-            if conn is not checkpointer_conn or "PASSIVE" not in sql:
+            if conn is not checkpointer_conn or "wal_checkpoint" not in sql:
                 return await real(conn, sql, params)
-            if self._racing:  # a write under way when the checkpoint begins, committed before it ends
+            mode = sql.split("(")[1].rstrip(")")
+            if self._racing and mode == "PASSIVE":  # a write under way when it begins, committed before it ends
                 async with self._db.write() as tx:
                     await self._insert(tx, 1)
                     row = await real(conn, sql, params)
             else:
                 row = await real(conn, sql, params)
-            self._ended += 1
+            self.ended.append(mode)
             self._changed.set()
             return row
 
@@ -476,13 +477,21 @@ class _Checkpoints:
         assert self._db._checkpointer is not None
         return self._db._checkpointer._commits == 0
 
-    async def one_more_ended(self) -> None:
-        """Wait until a passive checkpoint ends after this call (the checkpointer runs on its own thread)."""
-        ended = self._ended
+    async def until(self, *modes: str) -> None:
+        """Wait until checkpoints of these modes, in this order, end after this call (the checkpointer
+        runs on its own thread)."""
+        seen = len(self.ended)
         async with asyncio.timeout(10):
-            while self._ended == ended:
+            while tuple(self.ended[seen : seen + len(modes)]) != modes:
                 self._changed.clear()
                 await self._changed.wait()
+
+    async def until_due(self) -> None:
+        """Small commits until one makes a checkpoint due."""
+        while True:
+            await self.write_pages(1)
+            if self.due():
+                return
 
     def log_pages(self) -> int:
         """The pages the write-ahead log file holds room for (its 32-byte header, then 24 bytes a frame)."""
@@ -509,7 +518,7 @@ async def test_sqlite_restarts_its_log_while_the_writer_commits_back_to_back(
             await r.fetchval("SELECT COUNT(*) FROM blobs WHERE id > ?", (n,))
         largest = max(largest, checkpoints.log_pages())
         if due:  # the checkpointer runs on its own thread: one checkpoint at a time, as fast as it goes
-            await checkpoints.one_more_ended()
+            await checkpoints.until("PASSIVE")
     # At most the bound, the ~30 commits until the next checkpoint finds it past it, and the restart.
     assert largest < 3 * WAL_RESTART_PAGES
 
@@ -524,10 +533,28 @@ async def test_sqlite_cuts_a_grown_log_back_when_it_starts_it_over(
     checkpoints = _Checkpoints(db, monkeypatch, racing=False)
     await checkpoints.write_pages(3 * WAL_RESTART_PAGES)
     assert checkpoints.log_pages() > 3 * WAL_RESTART_PAGES
-    while True:  # a few small commits, until one makes a checkpoint due
-        await checkpoints.write_pages(1)
-        if checkpoints.due():
-            break
-    await checkpoints.one_more_ended()
+    await checkpoints.until_due()
+    await checkpoints.until("PASSIVE")
     await checkpoints.write_pages(1)  # starts the log over
+    assert checkpoints.log_pages() <= WAL_RESTART_PAGES
+
+
+async def test_sqlite_restarts_no_log_a_readers_snapshot_holds(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader's older snapshot (a backup reads for minutes) keeps the log from being copied past it,
+    and a restart would wait for that reader with the writer waiting behind it: none is tried until the
+    log could be copied whole."""
+    if db.dialect.is_postgresql:
+        pytest.skip("PostgreSQL's checkpoints are the server's")
+    checkpoints = _Checkpoints(db, monkeypatch, racing=False)
+    await checkpoints.write_pages(1)
+    async with db.read() as r:
+        await r.fetchval("SELECT COUNT(*) FROM blobs")  # its snapshot: the log as it is now
+        await checkpoints.write_pages(2 * WAL_RESTART_PAGES)
+        await checkpoints.until_due()
+        await checkpoints.until("PASSIVE", "PASSIVE")  # the second for what came in during the first
+        await checkpoints.write_pages(1)  # the writer, not kept waiting for the reader
+        assert "RESTART" not in checkpoints.ended
+    await checkpoints.until_due()
+    await checkpoints.until("PASSIVE", "PASSIVE", "RESTART")
+    await checkpoints.write_pages(1)
     assert checkpoints.log_pages() <= WAL_RESTART_PAGES
