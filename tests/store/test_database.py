@@ -436,7 +436,7 @@ async def test_a_checkpointer_that_cannot_be_reniced_says_so_and_checkpoints_any
 
 class _Checkpoints:
     """The checkpointer's checkpoints as a test sees them: the modes of those that ended, in order, and,
-    with ``racing``, a commit of the store's writer during each passive one, as when the writer commits
+    with ``racing``, the service's reads and writes during each passive one, as when the writer commits
     back to back: the checkpoint then never copied the whole log."""
 
     def __init__(self, db: Database, monkeypatch: pytest.MonkeyPatch, *, racing: bool) -> None:
@@ -450,10 +450,15 @@ class _Checkpoints:
             if conn is not checkpointer_conn or "wal_checkpoint" not in sql:
                 return await real(conn, sql, params)
             mode = sql.split("(")[1].rstrip(")")
-            if self._racing and mode == "PASSIVE":  # a write under way when it begins, committed before it ends
-                async with self._db.write() as tx:
-                    await self._insert(tx, 1)
-                    row = await real(conn, sql, params)
+            if self._racing and mode == "PASSIVE":
+                # A read under way on the log as it was before the last commit, and a write under way,
+                # committed before the checkpoint ends: it copies only what the reader's snapshot holds.
+                async with self._db.read() as r:
+                    await r.fetchval("SELECT COUNT(*) FROM blobs")
+                    await self.write_pages(1)
+                    async with self._db.write() as tx:
+                        await self._insert(tx, 1)
+                        row = await real(conn, sql, params)
             else:
                 row = await real(conn, sql, params)
             self.ended.append(mode)
@@ -477,21 +482,20 @@ class _Checkpoints:
         assert self._db._checkpointer is not None
         return self._db._checkpointer._commits == 0
 
-    async def until(self, *modes: str) -> None:
-        """Wait until checkpoints of these modes, in this order, end after this call (the checkpointer
-        runs on its own thread)."""
-        seen = len(self.ended)
+    async def until(self, since: int, *modes: str) -> None:
+        """Wait until the checkpoints that ended after the first ``since`` are of these modes, in this
+        order (the checkpointer runs on its own thread)."""
         async with asyncio.timeout(10):
-            while tuple(self.ended[seen : seen + len(modes)]) != modes:
+            while tuple(self.ended[since : since + len(modes)]) != modes:
                 self._changed.clear()
                 await self._changed.wait()
 
-    async def until_due(self) -> None:
-        """Small commits until one makes a checkpoint due."""
+    async def until_due(self) -> int:
+        """Small commits until one makes a checkpoint due; how many had ended then."""
         while True:
             await self.write_pages(1)
             if self.due():
-                return
+                return len(self.ended)
 
     def log_pages(self) -> int:
         """The pages the write-ahead log file holds room for (its 32-byte header, then 24 bytes a frame)."""
@@ -513,12 +517,12 @@ async def test_sqlite_restarts_its_log_while_the_writer_commits_back_to_back(
     largest = 0
     for n in range(300):  # ~8,000 pages in all, short of the backstop
         await checkpoints.write_pages(25)
-        due = checkpoints.due()
+        due, ended = checkpoints.due(), len(checkpoints.ended)
         async with db.read() as r:  # the service reads between its writes
             await r.fetchval("SELECT COUNT(*) FROM blobs WHERE id > ?", (n,))
         largest = max(largest, checkpoints.log_pages())
         if due:  # the checkpointer runs on its own thread: one checkpoint at a time, as fast as it goes
-            await checkpoints.until("PASSIVE")
+            await checkpoints.until(ended, "PASSIVE")
     # At most the bound, the ~30 commits until the next checkpoint finds it past it, and the restart.
     assert largest < 3 * WAL_RESTART_PAGES
 
@@ -533,8 +537,7 @@ async def test_sqlite_cuts_a_grown_log_back_when_it_starts_it_over(
     checkpoints = _Checkpoints(db, monkeypatch, racing=False)
     await checkpoints.write_pages(3 * WAL_RESTART_PAGES)
     assert checkpoints.log_pages() > 3 * WAL_RESTART_PAGES
-    await checkpoints.until_due()
-    await checkpoints.until("PASSIVE")
+    await checkpoints.until(await checkpoints.until_due(), "PASSIVE")
     await checkpoints.write_pages(1)  # starts the log over
     assert checkpoints.log_pages() <= WAL_RESTART_PAGES
 
@@ -550,11 +553,10 @@ async def test_sqlite_restarts_no_log_a_readers_snapshot_holds(db: Database, mon
     async with db.read() as r:
         await r.fetchval("SELECT COUNT(*) FROM blobs")  # its snapshot: the log as it is now
         await checkpoints.write_pages(2 * WAL_RESTART_PAGES)
-        await checkpoints.until_due()
-        await checkpoints.until("PASSIVE", "PASSIVE")  # the second for what came in during the first
+        # The second for what came in during the first.
+        await checkpoints.until(await checkpoints.until_due(), "PASSIVE", "PASSIVE")
         await checkpoints.write_pages(1)  # the writer, not kept waiting for the reader
         assert "RESTART" not in checkpoints.ended
-    await checkpoints.until_due()
-    await checkpoints.until("PASSIVE", "PASSIVE", "RESTART")
+    await checkpoints.until(await checkpoints.until_due(), "PASSIVE", "PASSIVE", "RESTART")
     await checkpoints.write_pages(1)
     assert checkpoints.log_pages() <= WAL_RESTART_PAGES
