@@ -255,9 +255,8 @@ class Checkpointer:
     (what was committed while the first ran, still beside the writer) and then a ``RESTART`` one between
     two writes, holding the store's write lock: it copies what came in during the second (a commit or
     two, and two syncs), waits at most :data:`RESTART_BUSY_TIMEOUT_MS` for readers still on the log, and
-    the next write starts the log over. When a reader's snapshot older than the first checkpoint kept the
-    second from copying what the first found, or a reader outlasts the wait, the next checkpoint tries
-    again.
+    the next write starts the log over. When a reader outlasts the wait, the next checkpoint tries again:
+    during a long read (a backup) a write can so wait up to that long once per checkpoint.
     A checkpoint that fails is logged, counted as a failure of :data:`CHECKPOINT_TASK` in the
     :class:`TaskHealth` it was started with (``/metrics`` for the service's store), and the next one
     tried after the next commits; should the loop itself die, :func:`supervised` logs and counts that
@@ -304,13 +303,9 @@ class Checkpointer:
                 # A row: busy, the pages in the log, the pages copied into the file.
                 reply = await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
                 if reply is not None and reply[1] > WAL_RESTART_PAGES:
-                    again = await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
-                    # Not even what the first found copied: a reader's snapshot older than the first holds
-                    # it, and the restart would only wait for that reader with the writer waiting behind it
-                    # (a backup's long read). A read begun since (the service's short ones) it waits for.
-                    if again is not None and again[2] >= reply[1]:
-                        async with self._write_lock:
-                            await self._conn.fetchone("PRAGMA wal_checkpoint(RESTART)")
+                    await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
+                    async with self._write_lock:
+                        await self._conn.fetchone("PRAGMA wal_checkpoint(RESTART)")
             except StoreError as exc:
                 self._health.failed(CHECKPOINT_TASK)
                 log.warning("store.checkpoint_failed", error=str(exc))
