@@ -201,7 +201,7 @@ class Database:
             await db._close_connections()
             raise
         if db._checkpointer is not None:
-            db._checkpointer.start(health or TaskHealth())
+            db._checkpointer.start(health or TaskHealth(), db._write_lock)
         log.info("store.opened", store=db.target, readers=readers, migrations_applied=applied)
         return db
 

@@ -39,6 +39,15 @@ COMMITS_PER_CHECKPOINT = 32
 # The writer's own automatic checkpoint, at this many WAL pages (40 MB at 4 KiB pages): only a
 # backstop for a checkpointer that fell behind (SQLite's default is 1,000 pages).
 BACKSTOP_CHECKPOINT_PAGES = 10_000
+# The log's bound, in pages (4 MB at 4 KiB pages, SQLite's own default checkpoint size): a checkpoint that
+# finds more in the log follows itself with one that restarts it, and the writer cuts the file back to this
+# size when it starts the log over. SQLite restarts the log only at a write that begins after a checkpoint
+# copied every frame; under back-to-back commits a passive checkpoint never gets there (the writer commits
+# while it runs), and the log grew to 5,791 pages (23 MB) in one bench run and to the backstop in longer ones.
+WAL_RESTART_PAGES = 1_000
+# How long the restarting checkpoint waits for a reader still on the log before it gives up until the
+# next checkpoint: the writer waits for it meanwhile, so short.
+RESTART_BUSY_TIMEOUT_MS = 10
 # The checkpointer thread's nice value (Linux): the lowest, so the writer's and the event loop's threads get
 # a core before a checkpoint does (docs/bench.md, "Hopper p99 at 1M: the checkpoint's share of the tail").
 CHECKPOINT_NICE = 19
@@ -214,6 +223,9 @@ async def connect(path: Path, busy_timeout_s: float, *, writer: bool) -> SqliteC
             await conn.execute("PRAGMA synchronous = NORMAL")
             # Checkpoints are the Checkpointer's, on its own connection (below); this is the backstop.
             await conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES}")
+            # The writer is the connection that starts the log over: it then cuts the file back to this.
+            page_bytes = int((await conn.fetchall("PRAGMA page_size"))[0][0])
+            await conn.execute(f"PRAGMA journal_size_limit = {WAL_RESTART_PAGES * page_bytes}")
         else:
             # A reader that tried to write would bypass the writer lock; make it impossible.
             await conn.execute("PRAGMA query_only = ON")
@@ -237,6 +249,14 @@ class Checkpointer:
     and the batches it overlapped were most of the claims' p99 at 1M leads. So its thread runs at the
     lowest priority (:data:`CHECKPOINT_NICE`): it still gets every idle core, and a starved one is
     what the backstop is for.
+    A passive checkpoint copies what was committed when it began; when the writer commits back to back
+    the log is never wholly copied at a write's start, so SQLite never starts it over. A checkpoint that
+    finds more than :data:`WAL_RESTART_PAGES` in the log is therefore followed by a second passive one
+    (what was committed while the first ran, still beside the writer) and then a ``RESTART`` one between
+    two writes, holding the store's write lock: it copies what came in during the second (a commit or
+    two, and two syncs), waits at most :data:`RESTART_BUSY_TIMEOUT_MS` for readers still on the log, and
+    the next write starts the log over. When a reader outlasts the wait, the next checkpoint tries again:
+    during a long read (a backup) a write can so wait up to that long once per checkpoint.
     A checkpoint that fails is logged, counted as a failure of :data:`CHECKPOINT_TASK` in the
     :class:`TaskHealth` it was started with (``/metrics`` for the service's store), and the next one
     tried after the next commits; should the loop itself die, :func:`supervised` logs and counts that
@@ -249,14 +269,16 @@ class Checkpointer:
         self._due = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._health = TaskHealth()
-        self._reniced = False
+        self._write_lock = asyncio.Lock()
+        self._configured = False
 
-    def start(self, health: TaskHealth) -> None:
+    def start(self, health: TaskHealth, write_lock: asyncio.Lock) -> None:
         """Checkpoint after every :data:`COMMITS_PER_CHECKPOINT` commits from now on; failures counted in
-        ``health``."""
+        ``health``; ``write_lock`` is the one every write of the store holds (a restart goes between two)."""
         self._commits = 0
         self._due.clear()
         self._health = health
+        self._write_lock = write_lock
         self._task = asyncio.get_running_loop().create_task(
             supervised(CHECKPOINT_TASK, self._run, health), name=CHECKPOINT_TASK
         )
@@ -269,14 +291,21 @@ class Checkpointer:
             self._due.set()
 
     async def _run(self) -> None:
-        if not self._reniced:  # once: the thread keeps it when the loop is restarted
-            self._reniced = True
+        if not self._configured:  # once: the thread and the connection keep it when the loop is restarted
             await self._conn.lower_priority(CHECKPOINT_NICE)
+            # Only the restarting checkpoint waits (a passive one never does).
+            await self._conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_TIMEOUT_MS}")
+            self._configured = True
         while True:
             await self._due.wait()
             self._due.clear()
             try:
-                await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
+                # A row: busy, the pages in the log, the pages copied into the file.
+                reply = await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
+                if reply is not None and reply[1] > WAL_RESTART_PAGES:
+                    await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
+                    async with self._write_lock:
+                        await self._conn.fetchone("PRAGMA wal_checkpoint(RESTART)")
             except StoreError as exc:
                 self._health.failed(CHECKPOINT_TASK)
                 log.warning("store.checkpoint_failed", error=str(exc))
