@@ -201,7 +201,7 @@ class Database:
             await db._close_connections()
             raise
         if db._checkpointer is not None:
-            db._checkpointer.start(health or TaskHealth(), db._restart_log)
+            db._checkpointer.start(health or TaskHealth(), db._write_lock)
         log.info("store.opened", store=db.target, readers=readers, migrations_applied=applied)
         return db
 
@@ -241,13 +241,6 @@ class Database:
             return await apply_migrations(self, directory, clock)
         finally:
             await self._writer.foreign_keys(True)
-
-    async def _restart_log(self) -> None:
-        """SQLite's checkpointer asks this to start the write-ahead log over: between two writes, on the
-        writer's connection (:func:`dialer.store.sqlite.restart_log`)."""
-        async with self._write_lock:
-            if not self._closed:
-                await sqlite.restart_log(cast(sqlite.SqliteConnection, self._writer))
 
     async def _close_connections(self) -> None:
         if self._checkpointer is not None:

@@ -16,7 +16,7 @@ import asyncio
 import os
 import sqlite3
 import sys
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import cast
 
@@ -235,25 +235,6 @@ async def connect(path: Path, busy_timeout_s: float, *, writer: bool) -> SqliteC
     return conn
 
 
-async def restart_log(writer: SqliteConnection) -> None:
-    """Copy the rest of the write-ahead log into the file and have the next write start it over: a
-    ``RESTART`` checkpoint, run by the store between two writes, on the writer's connection.
-
-    The writer's, not the checkpointer's: the writes wait for it, and the checkpointer's thread runs at
-    nice 19, so on a busy machine it would keep them waiting while every other thread went first (a
-    claim's batch took up to 83.5 ms in bench/hopper.py at 1M leads with the restart on that thread).
-    The wait for readers still on the log is cut to :data:`RESTART_BUSY_TIMEOUT_MS` for this checkpoint
-    only: a reader that stays (a backup) makes it give up, and the next checkpoint tries again.
-    """
-    row = await writer.fetchone("PRAGMA busy_timeout")
-    busy_ms = int(row[0]) if row is not None else 0
-    await writer.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_TIMEOUT_MS}")
-    try:
-        await writer.fetchone("PRAGMA wal_checkpoint(RESTART)")
-    finally:
-        await writer.execute(f"PRAGMA busy_timeout = {busy_ms}")
-
-
 class Checkpointer:
     """Copies the write-ahead log into the store file on a connection of its own, beside the writer.
 
@@ -271,10 +252,10 @@ class Checkpointer:
     A passive checkpoint copies what was committed when it began; when the writer commits back to back
     the log is never wholly copied at a write's start, so SQLite never starts it over. A checkpoint that
     finds more than :data:`WAL_RESTART_PAGES` in the log is therefore followed by a second passive one
-    (what was committed while the first ran, still beside the writer) and then by ``restart``, the store's
-    :func:`restart_log` between two writes: it copies what came in during the second (a commit or two,
-    and two syncs), waits at most :data:`RESTART_BUSY_TIMEOUT_MS` for readers still on the log, and the
-    next write starts the log over. When a reader outlasts the wait, the next checkpoint tries again:
+    (what was committed while the first ran, still beside the writer) and then a ``RESTART`` one between
+    two writes, holding the store's write lock: it copies what came in during the second (a commit or
+    two, and two syncs), waits at most :data:`RESTART_BUSY_TIMEOUT_MS` for readers still on the log, and
+    the next write starts the log over. When a reader outlasts the wait, the next checkpoint tries again:
     during a long read (a backup) a write can so wait up to that long once per checkpoint.
     A checkpoint that fails is logged, counted as a failure of :data:`CHECKPOINT_TASK` in the
     :class:`TaskHealth` it was started with (``/metrics`` for the service's store), and the next one
@@ -288,16 +269,16 @@ class Checkpointer:
         self._due = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._health = TaskHealth()
-        self._restart: Callable[[], Awaitable[None]] | None = None
-        self._reniced = False
+        self._write_lock = asyncio.Lock()
+        self._configured = False
 
-    def start(self, health: TaskHealth, restart: Callable[[], Awaitable[None]]) -> None:
+    def start(self, health: TaskHealth, write_lock: asyncio.Lock) -> None:
         """Checkpoint after every :data:`COMMITS_PER_CHECKPOINT` commits from now on; failures counted in
-        ``health``; ``restart`` starts the log over between two of the store's writes (:func:`restart_log`)."""
+        ``health``; ``write_lock`` is the one every write of the store holds (a restart goes between two)."""
         self._commits = 0
         self._due.clear()
         self._health = health
-        self._restart = restart
+        self._write_lock = write_lock
         self._task = asyncio.get_running_loop().create_task(
             supervised(CHECKPOINT_TASK, self._run, health), name=CHECKPOINT_TASK
         )
@@ -310,9 +291,11 @@ class Checkpointer:
             self._due.set()
 
     async def _run(self) -> None:
-        if not self._reniced:  # once: the thread keeps it when the loop is restarted
-            self._reniced = True
+        if not self._configured:  # once: the thread and the connection keep it when the loop is restarted
             await self._conn.lower_priority(CHECKPOINT_NICE)
+            # Only the restarting checkpoint waits (a passive one never does).
+            await self._conn.execute(f"PRAGMA busy_timeout = {RESTART_BUSY_TIMEOUT_MS}")
+            self._configured = True
         while True:
             await self._due.wait()
             self._due.clear()
@@ -321,8 +304,8 @@ class Checkpointer:
                 reply = await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
                 if reply is not None and reply[1] > WAL_RESTART_PAGES:
                     await self._conn.fetchone("PRAGMA wal_checkpoint(PASSIVE)")
-                    if self._restart is not None:
-                        await self._restart()
+                    async with self._write_lock:
+                        await self._conn.fetchone("PRAGMA wal_checkpoint(RESTART)")
             except StoreError as exc:
                 self._health.failed(CHECKPOINT_TASK)
                 log.warning("store.checkpoint_failed", error=str(exc))
