@@ -51,9 +51,11 @@ TARGETED = frozenset({TransferAction.BLIND, TransferAction.CONSULT, TransferActi
 # (real time: the PBX's own pace bounds this wait).
 JOIN_TIMEOUT_S = 5.0
 _JOIN_POLL_S = 0.1
-# Asterisk's reason for a mute of a channel its ConfBridge does not count as a member yet: a channel
-# runs the ConfBridge application a moment before it has joined (longer on a loaded Asterisk 22).
-_NOT_A_MEMBER_YET = "No Channel by that name found"
+# Asterisk's reasons for refusing the mute of a channel its ConfBridge does not count as a member yet: a
+# channel runs the ConfBridge application a moment before its conference exists and it has joined it
+# (longer on a loaded PBX), so app_confbridge answers, in turn: no conference at all yet (seen on Asterisk
+# 16 in CI), not this conference yet (other calls' rooms exist), not this channel yet (seen on Asterisk 22).
+_NOT_A_MEMBER_YET = ("No active conferences", "No Conference by that name found", "No Channel by that name found")
 
 
 class TransferRefused(Exception):
@@ -284,8 +286,9 @@ class Transfers:
 async def mute_when_member(port: TransferPort, conference: str, channel: str, *, mute: bool) -> None:
     """Mute (or unmute) ``channel`` in ``conference`` once the conference counts it as a member.
 
-    Asterisk refuses the mute of a channel that has not joined yet: that refusal is tried again for up to
-    :data:`JOIN_TIMEOUT_S`, then raised; any other refusal is raised at once.
+    Asterisk refuses the mute of a channel that has not joined yet, or whose conference it has not set up
+    yet: those refusals are tried again for up to :data:`JOIN_TIMEOUT_S`, then raised (a room that has
+    really ended is refused so); any other refusal is raised at once.
     """
     deadline = asyncio.get_running_loop().time() + JOIN_TIMEOUT_S
     while True:
@@ -293,7 +296,9 @@ async def mute_when_member(port: TransferPort, conference: str, channel: str, *,
             await port.confbridge_mute(conference, channel, mute=mute)
             return
         except AmiActionError as exc:
-            if _NOT_A_MEMBER_YET not in exc.message or asyncio.get_running_loop().time() >= deadline:
+            if not any(reason in exc.message for reason in _NOT_A_MEMBER_YET) or (
+                asyncio.get_running_loop().time() >= deadline
+            ):
                 raise
         await asyncio.sleep(_JOIN_POLL_S)
 
