@@ -139,6 +139,8 @@ BOTH_BACKENDS = frozenset(
 POSTGRESQL_ONLY = pytest.mark.parametrize(
     "store_backend", [pytest.param("postgresql", marks=pytest.mark.postgresql)], indirect=True
 )
+# A test of SQLite's own mechanics (its checkpoints, a connection's thread) asks for that backend alone.
+SQLITE_ONLY = pytest.mark.parametrize("store_backend", ["sqlite"], indirect=True)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -21,6 +21,7 @@ from dialer.store.connection import Params, Row
 from dialer.store.database import Database
 from dialer.store.sms import SmsStore
 from dialer.store.sqlite import SqliteConnection
+from tests.conftest import POSTGRESQL_ONLY, SQLITE_ONLY
 
 from .conftest import PHONES, World, local, reasons
 
@@ -421,11 +422,10 @@ async def test_a_campaign_paused_between_two_batches_is_seen_by_the_claim_itself
     assert await picked(world, c.id, 1) == [second]
 
 
+@POSTGRESQL_ONLY
 async def test_postgresql_stops_planning_the_due_query_for_every_claim(world: World) -> None:
     """Planning it for every claim was most of a claim's time at 1M leads (docs/bench.md): after its
     first five runs on a connection the server keeps one plan for the statement."""
-    if not world.db.dialect.is_postgresql:
-        pytest.skip("SQLite plans a prepared statement once by itself")
     lead = await world.lead(PHONES[1])
     c = await world.campaign()
     assert [await picked(world, c.id, 1) for _ in range(10)] == [[lead]] + [[]] * 9  # each runs the due query
@@ -437,14 +437,13 @@ async def test_postgresql_stops_planning_the_due_query_for_every_claim(world: Wo
     assert max((p["generic_plans"] + p["custom_plans"], p["custom_plans"]) for p in plans) == (10, 5)
 
 
+@SQLITE_ONLY
 async def test_a_claim_reads_its_campaign_row_in_one_trip_to_sqlites_thread(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """``fetchone`` costs three trips to an aiosqlite connection's thread (run, fetch, close); each trip
     is a thread waking up, which on a busy machine waits for a core (bench/hopper.py). A claim has one
     row to read, the campaign's marks, and reads it with one ``fetchall``: 11 trips became 9."""
-    if world.db.dialect.is_postgresql:
-        pytest.skip("asyncpg's fetchone and fetchall are one round trip each")
     await world.lead(PHONES[1])
     await world.lead(PHONES[2])
     c = await world.campaign()

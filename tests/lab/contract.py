@@ -14,6 +14,11 @@ from pathlib import Path
 from tests.lab.rawami import Message, RawAmi
 
 CALLER_ID = "4008001234"
+# How often a test tries the lab's voicemail before it must have been recognised: it is MACHINE by about
+# 50 ms of voiced audio at the shipped 1.6 s analysis limit (docs/asterisk-facts.md), and on a loaded machine
+# it now and then runs out of analysis time and comes out NOTSURE (CI: three tries in a row under the four
+# passes' load, and on 2026-12-04 five). Every NOTSURE try must still take the unclaimed person's path.
+MACHINE_TRIES = 8
 
 
 @dataclass

@@ -12,7 +12,7 @@ import pytest
 
 from dialer.lab.lab import Lab
 from dialer.settings import Settings
-from tests.lab.contract import new_call_id, originate, place_call, redirect_to_agent
+from tests.lab.contract import MACHINE_TRIES, new_call_id, originate, place_call, redirect_to_agent
 from tests.lab.rawami import RawAmi
 
 pytestmark = pytest.mark.asterisk
@@ -29,9 +29,6 @@ RING480 = "13800000061"
 RINGFOREVER = "13800000071"
 MACHINE = "13800000081"
 UNKNOWN = "13899999999"
-# Recognising the voicemail is tried this often (see the AMD test; CI had three NOTSURE in a row on
-# Asterisk 22 under the four passes' load, and on 2026-12-04 five).
-MACHINE_TRIES = 8
 # Audio this loud or louder is speech, not silence (full scale = 1.0).
 SPEECH_RMS = 0.01
 

@@ -23,6 +23,7 @@ from dialer.domain.calls.outcome import Outcome
 from dialer.lab.lab import Lab
 from dialer.phone import normalize
 from dialer.settings import Settings
+from tests.lab.contract import MACHINE_TRIES
 from tests.telephony.talk import LIMIT_S, agent_hangs_up_once_talked
 
 pytestmark = pytest.mark.asterisk
@@ -173,11 +174,9 @@ async def test_with_amd_on_every_greeting_still_reaches_a_free_agent(amd_app: Ap
 
 
 # The shipped tuning tells the lab's voicemail (MACHINE at ~1.55 s) from the 3- and 4-word greetings
-# (NOTSURE at the 1.6 s analysis limit) by about 50 ms of voiced audio (docs/telephony.md): on a loaded
-# machine the voicemail now and then runs out of analysis time and comes out NOTSURE (seen in CI: three
-# tries in a row under the four passes' load, and once, on 2026-12-04, five in the contract test).
-# Either way it is not taken for a person; recognising it is tried a few times where the test needs it.
-MACHINE_TRIES = 8
+# (NOTSURE at the 1.6 s analysis limit) by about 50 ms of voiced audio (docs/telephony.md); under load it
+# can come out NOTSURE. Either way it is not taken for a person; recognising it is tried MACHINE_TRIES
+# times where the test needs it.
 
 
 async def test_with_amd_on_a_voicemail_goes_to_a_free_agent_flagged_as_not_a_person(amd_app: App) -> None:
